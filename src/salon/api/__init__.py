@@ -1,0 +1,1 @@
+"""The REST control plane, wire-compatible with Cloudflare RealtimeKit."""

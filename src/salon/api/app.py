@@ -1,0 +1,63 @@
+"""The ASGI application: REST routes, error envelope, and the resources they share."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import salon
+from salon.api import envelope
+from salon.api.envelope import ok
+from salon.api.json_bodies import JsonBodies
+from salon.api.routes import router
+from salon.services import apps, participant_tokens
+from salon.settings import Settings
+from salon.store import migrate
+from salon.store.database import Database
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings)
+        await migrate.upgrade(database)
+        async with database.session() as db:
+            credentials = await apps.bootstrap(db)
+            signer = await participant_tokens.load_signer(db, settings.participant_token_ttl_secs)
+        if credentials is not None:
+            _announce(credentials)
+        app.state.database = database
+        app.state.signer = signer
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="salon",
+        version=salon.__version__,
+        summary="Self-hosted realtime meetings with a RealtimeKit-compatible REST API.",
+        lifespan=lifespan,
+    )
+    envelope.install(app)
+    app.add_middleware(JsonBodies)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness probe")
+    async def healthz() -> envelope.Envelope:
+        return ok({"status": "ok", "version": salon.__version__})
+
+    return app
+
+
+def _announce(credentials: apps.Credentials) -> None:
+    """Printed once, on the first start with an empty database: the token is not kept."""
+    print(
+        "\nsalon: first start, created a default app. Keep these; the token is shown once.\n"
+        f"  account_id: {credentials.account_id}\n"
+        f"  app_id:     {credentials.app_id}\n"
+        f"  api_token:  {credentials.api_token}\n",
+        flush=True,
+    )

@@ -1,0 +1,63 @@
+"""Request-scoped dependencies: a database session, and the app a request addresses."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.core.paging import MAX_PER_PAGE, Page
+from salon.services import api_tokens, apps
+from salon.services.participant_tokens import TokenSigner
+from salon.store.models import ApiToken, App
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.database.session() as session:
+        yield session
+
+
+Db = Annotated[AsyncSession, Depends(_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `salon apps create`.")
+
+
+async def _token(request: Request, db: Db, _: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiToken:
+    return await api_tokens.authenticate(db, request.headers.get("authorization"))
+
+
+Token = Annotated[ApiToken, Depends(_token)]
+
+
+async def _app(account_id: str, app_id: str, db: Db, token: Token) -> App:
+    return await apps.resolve(db, token, account_id, app_id)
+
+
+CurrentApp = Annotated[App, Depends(_app)]
+
+
+def _signer(request: Request) -> TokenSigner:
+    return request.app.state.signer
+
+
+Signer = Annotated[TokenSigner, Depends(_signer)]
+
+
+def _page(
+    page_no: Annotated[int | None, Query(ge=0, description="1-based; 0 means 1")] = None,
+    per_page: Annotated[int | None, Query(ge=0, le=MAX_PER_PAGE)] = None,
+) -> Page:
+    return Page.of(page_no, per_page)
+
+
+Paged = Annotated[Page, Depends(_page)]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Query datetimes without a zone are read as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment

@@ -1,0 +1,98 @@
+"""RealtimeKit's response envelope, for answers and for every kind of error.
+
+Success: `{"success": true, "data": …}` (plus `paging` on lists). Error:
+`{"success": false, "error": {"code": <HTTP status>, "message": …}}` — also for unknown
+routes, wrong methods, malformed JSON, failed validation and unexpected failures.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from salon.core.errors import SalonError
+
+log = logging.getLogger("salon.api")
+
+
+class Envelope(JSONResponse):
+    """A JSON response rendered by orjson (datetimes, UUIDs and speed for free)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok(data: Any, *, status_code: int = 200, paging: dict[str, Any] | None = None) -> Envelope:
+    body: dict[str, Any] = {"success": True, "data": data}
+    if paging is not None:
+        body["paging"] = paging
+    return Envelope(body, status_code=status_code)
+
+
+def error(status_code: int, message: str, headers: dict[str, str] | None = None) -> Envelope:
+    body = {"success": False, "error": {"code": status_code, "message": message}}
+    return Envelope(body, status_code=status_code, headers=headers)
+
+
+_PLAIN = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "json_invalid": "is not valid JSON",
+}
+
+
+def describe(errors: Sequence[Any]) -> str:
+    """One readable line per problem: `body.session_keep_alive_time_in_secs: Input should be…`."""
+    lines = []
+    for problem in errors[:10]:
+        kind = problem.get("type", "")
+        where = ".".join(str(part) for part in problem.get("loc", ()))
+        if kind == "json_invalid":
+            lines.append("Request body is not valid JSON")
+            continue
+        if kind == "model_attributes_type" or (kind == "dict_type" and where == "body"):
+            lines.append("Request body must be a JSON object")
+            continue
+        text = _PLAIN.get(kind) or problem.get("msg", "is invalid")
+        lines.append(f"{where}: {text}" if where else text)
+    if len(errors) > 10:
+        lines.append(f"and {len(errors) - 10} more problems")
+    return "; ".join(dict.fromkeys(lines))
+
+
+def install(app: FastAPI) -> None:
+    """Route every error through the envelope."""
+
+    @app.exception_handler(SalonError)
+    async def _domain(_: Request, exc: SalonError) -> Envelope:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return error(exc.status_code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> Envelope:
+        return error(400, describe(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def _merged(_: Request, exc: ValidationError) -> Envelope:
+        # Raised by services that validate a merged (PATCH) document: paths are in the body.
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
+        return error(400, describe(errors))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> Envelope:
+        messages = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        message = messages.get(exc.status_code) if detail in (None, "Not Found",
+                                                              "Method Not Allowed") else detail
+        return error(exc.status_code, message or str(detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Envelope:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error(500, "Internal server error; the server log has the details.")

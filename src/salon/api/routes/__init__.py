@@ -1,0 +1,11 @@
+"""REST routes, one module per resource, all under RealtimeKit's account/app path."""
+
+from fastapi import APIRouter
+
+from salon.api.routes import apps, meetings, participants, presets, webhooks
+
+PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
+
+router = APIRouter(prefix=PREFIX)
+for module in (apps, meetings, participants, presets, webhooks):
+    router.include_router(module.router)

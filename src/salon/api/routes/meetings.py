@@ -1,0 +1,69 @@
+"""M1–M5: meetings."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body
+
+from salon.api import wire
+from salon.api.deps import CurrentApp, Db, Paged, as_utc
+from salon.api.envelope import Envelope, ok
+from salon.core.meetings import MeetingPatch, MeetingSettings
+from salon.services import meetings
+
+router = APIRouter(prefix="/{app_id}/meetings", tags=["meetings"])
+
+SettingsBody = Annotated[MeetingSettings | None, Body()]
+
+
+@router.get("", summary="List meetings")
+async def list_meetings(
+    app: CurrentApp,
+    db: Db,
+    page: Paged,
+    search: str | None = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    status: Literal["ACTIVE", "INACTIVE"] | None = None,
+) -> Envelope:
+    rows, total = await meetings.list_page(
+        db,
+        app.id,
+        page,
+        search=search,
+        start_time=as_utc(start_time),
+        end_time=as_utc(end_time),
+        status=status,
+    )
+    return ok([wire.meeting(row) for row in rows], paging=page.paging(total, len(rows)))
+
+
+@router.post("", summary="Create a meeting", status_code=201)
+async def create_meeting(app: CurrentApp, db: Db, body: SettingsBody = None) -> Envelope:
+    settings = body or MeetingSettings()
+    return ok(wire.meeting(await meetings.create(db, app.id, settings)), status_code=201)
+
+
+@router.get("/{meeting_id}", summary="Get a meeting")
+async def get_meeting(meeting_id: str, app: CurrentApp, db: Db, name: str | None = None) -> Envelope:
+    return ok(wire.meeting(await meetings.get(db, app.id, meeting_id)))
+
+
+@router.patch(
+    "/{meeting_id}",
+    summary="Update a meeting (partial; nested configs merge)",
+    openapi_extra={"requestBody": {"content": {"application/json": {
+        "schema": MeetingPatch.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+)
+async def update_meeting(
+    meeting_id: str, app: CurrentApp, db: Db, body: Annotated[dict[str, Any], Body()]
+) -> Envelope:
+    return ok(wire.meeting(await meetings.update(db, app.id, meeting_id, body)))
+
+
+@router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)")
+async def replace_meeting(
+    meeting_id: str, app: CurrentApp, db: Db, body: SettingsBody = None
+) -> Envelope:
+    settings = body or MeetingSettings()
+    return ok(wire.meeting(await meetings.replace(db, app.id, meeting_id, settings)))

@@ -1,0 +1,61 @@
+"""P1–P6: the participants of a meeting and their tokens."""
+
+from fastapi import APIRouter
+
+from salon.api import wire
+from salon.api.deps import CurrentApp, Db, Paged, Signer
+from salon.api.envelope import Envelope, ok
+from salon.core.participants import NewParticipant, ParticipantEdit
+from salon.services import participants
+
+router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/participants", tags=["participants"])
+
+
+@router.get("", summary="List participants (tokens are never listed)")
+async def list_participants(meeting_id: str, app: CurrentApp, db: Db, page: Paged) -> Envelope:
+    rows, total = await participants.list_page(db, app.id, meeting_id, page)
+    return ok([wire.participant(p, preset) for p, preset in rows],
+              paging=page.paging(total, len(rows)))
+
+
+@router.post("", summary="Add a participant; returns its token", status_code=201)
+async def add_participant(
+    meeting_id: str, body: NewParticipant, app: CurrentApp, db: Db, signer: Signer
+) -> Envelope:
+    participant, preset = await participants.add(db, app.id, meeting_id, body)
+    return ok(wire.participant(participant, preset, signer.mint(participant)), status_code=201)
+
+
+@router.get("/{participant_id}", summary="Get a participant")
+async def get_participant(meeting_id: str, participant_id: str, app: CurrentApp, db: Db) -> Envelope:
+    participant, preset = await participants.get(db, app.id, meeting_id, participant_id)
+    return ok(wire.participant(participant, preset))
+
+
+@router.patch("/{participant_id}", summary="Edit name, picture or preset")
+async def edit_participant(
+    meeting_id: str,
+    participant_id: str,
+    body: ParticipantEdit,
+    app: CurrentApp,
+    db: Db,
+    signer: Signer,
+) -> Envelope:
+    participant, preset = await participants.edit(db, app.id, meeting_id, participant_id, body)
+    return ok(wire.participant(participant, preset, signer.mint(participant)))
+
+
+@router.delete("/{participant_id}", summary="Delete a participant; its tokens stop working")
+async def delete_participant(
+    meeting_id: str, participant_id: str, app: CurrentApp, db: Db
+) -> Envelope:
+    participant, _ = await participants.delete(db, app.id, meeting_id, participant_id)
+    return ok(wire.deleted_participant(participant))
+
+
+@router.post("/{participant_id}/token", summary="Issue a new token; earlier ones stop working")
+async def refresh_token(
+    meeting_id: str, participant_id: str, app: CurrentApp, db: Db, signer: Signer
+) -> Envelope:
+    participant = await participants.refresh_token(db, app.id, meeting_id, participant_id)
+    return ok({"token": signer.mint(participant)})

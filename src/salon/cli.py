@@ -1,0 +1,164 @@
+"""The `salon` command: run the server, and manage apps and API tokens.
+
+Every command reads the same settings as `serve` (`SALON_DATA_DIR`, `SALON_DATABASE_URL`)
+and works while the server runs: they share the database, not memory.
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.core.clock import isoformat
+from salon.core.errors import SalonError
+from salon.services import api_tokens, apps
+from salon.settings import Settings
+from salon.store import migrate
+from salon.store.database import Database
+
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def _run(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open the database (migrating it if needed), run one unit of work, close."""
+
+    async def main() -> T:
+        database = Database(_settings(ctx))
+        try:
+            await migrate.upgrade(database)
+            async with database.session() as db:
+                return await work(db)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except SalonError as error:
+        raise click.ClickException(error.message) from error
+
+
+def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(record) if as_json else text)
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides SALON_DATA_DIR.")
+@click.option("--database-url", help="Overrides SALON_DATABASE_URL (PostgreSQL URL).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
+    """salon: self-hosted realtime meetings."""
+    overrides = {"data_dir": data_dir, "database_url": database_url}
+    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8787).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the server until SIGTERM or Ctrl-C."""
+    import uvicorn
+
+    from salon.api.app import create_app
+
+    settings = _settings(ctx)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()
+
+
+@main.group(name="apps")
+def apps_group() -> None:
+    """Create and list apps."""
+
+
+@apps_group.command("create")
+@click.argument("name")
+@click.option("--account", "account_id", help="Account to create the app in (default: the only one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line.")
+@click.pass_context
+def apps_create(ctx: click.Context, name: str, account_id: str | None, as_json: bool) -> None:
+    """Create an app with the default presets and an API token for it."""
+    creds = _run(ctx, lambda db: apps.create_with_token(db, name, account_id))
+    record = {"account_id": creds.account_id, "app_id": creds.app_id, "api_token": creds.api_token}
+    _emit(as_json, record, "\n".join(f"{k}: {v}" for k, v in record.items()))
+
+
+@apps_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per app.")
+@click.pass_context
+def apps_list(ctx: click.Context, as_json: bool) -> None:
+    """List every app of every account."""
+    for app in _run(ctx, apps.list_all):
+        record = {"account_id": app.account_id, "app_id": app.id, "name": app.name,
+                  "created_at": isoformat(app.created_at)}
+        _emit(as_json, record, f"{app.id}  {app.name}  (account {app.account_id})")
+
+
+@main.group(name="tokens")
+def tokens_group() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--account", "account_id", help="Account of the token (default: the only one).")
+@click.option("--app", "app_id", help="Scope the token to this one app.")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line.")
+@click.pass_context
+def tokens_create(
+    ctx: click.Context, account_id: str | None, app_id: str | None, name: str, as_json: bool
+) -> None:
+    """Create an API token (shown once; only its hash is stored)."""
+
+    async def work(db: AsyncSession) -> api_tokens.IssuedToken:
+        account = account_id
+        if account is None:
+            sole = await apps.sole_account(db)
+            if sole is None:
+                raise click.ClickException("Say which account with --account.")
+            account = sole.id
+        return await api_tokens.create(db, account, app_id=app_id, name=name)
+
+    issued = _run(ctx, work)
+    record = {"id": issued.id, "account_id": issued.account_id, "app_id": issued.app_id,
+              "api_token": issued.secret}
+    _emit(as_json, record, "\n".join(f"{k}: {v}" for k, v in record.items()))
+
+
+@tokens_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per token.")
+@click.pass_context
+def tokens_list(ctx: click.Context, as_json: bool) -> None:
+    """List API tokens (ids and labels, never the secrets)."""
+    for token in _run(ctx, api_tokens.list_all):
+        record = {"id": token.id, "account_id": token.account_id, "app_id": token.app_id,
+                  "name": token.name, "revoked": token.revoked_at is not None}
+        state = "revoked" if token.revoked_at else "active"
+        scope = f"app {token.app_id}" if token.app_id else "account-wide"
+        _emit(as_json, record, f"{token.id}  {token.name}  {scope}  {state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, token: str) -> None:
+    """Revoke a token, given its id or the token itself."""
+    row = _run(ctx, lambda db: api_tokens.revoke(db, token))
+    click.echo(f"revoked {row.id}")

@@ -1,0 +1,35 @@
+"""Webhook subscriptions: the event names RealtimeKit delivers and the body rules."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from salon.core.schema import Strict
+
+WebhookEvent = Literal[
+    "meeting.started",
+    "meeting.ended",
+    "meeting.participantJoined",
+    "meeting.participantLeft",
+    "meeting.chatSynced",
+    "recording.statusUpdate",
+    "livestreaming.statusUpdate",
+    "meeting.transcript",
+    "meeting.summary",
+]
+
+WebhookUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2048)]
+
+
+class WebhookBody(Strict):
+    """Create (W2) and replace (W4) body."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    url: WebhookUrl
+    events: Annotated[list[WebhookEvent], Field(min_length=1)]
+    enabled: bool = True
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))

@@ -1,0 +1,92 @@
+"""Meetings of an app: create, read, list with filters, PATCH and PUT."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.core import meetings as schema
+from salon.core.clock import utcnow
+from salon.core.errors import NotFound
+from salon.core.ids import new_uuid
+from salon.core.paging import Page
+from salon.store.models import Meeting
+
+
+def _apply(meeting: Meeting, settings: schema.MeetingSettings) -> None:
+    values = settings.model_dump(mode="json")
+    for name in Meeting.SETTINGS:
+        setattr(meeting, name, values[name])
+
+
+async def create(db: AsyncSession, app_id: str, settings: schema.MeetingSettings) -> Meeting:
+    now = utcnow()
+    meeting = Meeting(id=new_uuid(), app_id=app_id, status="ACTIVE", created_at=now, updated_at=now)
+    _apply(meeting, settings)
+    db.add(meeting)
+    await db.commit()
+    return meeting
+
+
+async def get(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:
+    meeting = await db.get(Meeting, meeting_id)
+    if meeting is None or meeting.app_id != app_id:
+        raise NotFound(f"Meeting {meeting_id} not found.")
+    return meeting
+
+
+async def update(db: AsyncSession, app_id: str, meeting_id: str, patch: dict[str, Any]) -> Meeting:
+    """PATCH: nested configs merge, other fields replace, `status` may flip."""
+    meeting = await get(db, app_id, meeting_id)
+    merged = schema.patched({**meeting.settings(), "status": meeting.status}, patch)
+    _apply(meeting, merged)
+    meeting.status = merged.status
+    meeting.updated_at = utcnow()
+    await db.commit()
+    return meeting
+
+
+async def replace(
+    db: AsyncSession, app_id: str, meeting_id: str, settings: schema.MeetingSettings
+) -> Meeting:
+    """PUT: every setting from the body or its default. `status` is not a setting: it stays."""
+    meeting = await get(db, app_id, meeting_id)
+    _apply(meeting, settings)
+    meeting.updated_at = utcnow()
+    await db.commit()
+    return meeting
+
+
+async def list_page(
+    db: AsyncSession,
+    app_id: str,
+    page: Page,
+    *,
+    search: str | None = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    status: str | None = None,
+) -> tuple[list[Meeting], int]:
+    """Newest first. `search` matches the id exactly or the title as a substring."""
+    query = select(Meeting).where(Meeting.app_id == app_id)
+    if search:
+        query = query.where(
+            or_(
+                Meeting.id == search,
+                func.lower(Meeting.title).contains(search.lower(), autoescape=True),
+            )
+        )
+    if start_time is not None:
+        query = query.where(Meeting.created_at >= start_time)
+    if end_time is not None:
+        query = query.where(Meeting.created_at <= end_time)
+    if status is not None:
+        query = query.where(Meeting.status == status)
+    total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await db.scalars(
+        query.order_by(Meeting.created_at.desc(), Meeting.id)
+        .offset(page.offset)
+        .limit(page.per_page)
+    )
+    return list(rows), total
