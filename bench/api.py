@@ -1,0 +1,296 @@
+"""Benchmark of the REST control plane: throughput and latency of a real salon server.
+
+For each database (SQLite, PostgreSQL) it starts `salon serve` as a subprocess on
+127.0.0.1, then drives it from this process with 32 concurrent aiohttp clients through
+these phases, each a fixed number of requests capped in time:
+
+  healthz          GET  /healthz                                  (baseline, no database)
+  create_meeting   POST {app}/meetings                            -> 201
+  add_participant  POST {app}/meetings/{id}/participants          -> 201
+  get_meeting      GET  {app}/meetings/{id}                       -> 200
+
+and prints req/s, p50/p99 latency and the server's CPU use per phase. The last line of
+output is one JSON object with every figure (`sqlite_add_participant_rps`, ...,
+`sqlite_add_participant_vs_healthz`, `sqlite_errors`). Target: SQLite add_participant
+>= 800 req/s with p99 < 50 ms on a 2-core machine.
+
+Run from the repo root (PostgreSQL needs a server on 127.0.0.1:5432, see tests/servers.py):
+
+    .venv/bin/python bench/api.py [--databases sqlite,postgresql] [--requests 4000]
+                                  [--concurrency 32] [--time-cap 30]
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+
+from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa: E402
+
+TARGET_RPS = 800.0
+TARGET_P99_MS = 50.0
+WARMUP_REQUESTS = 200
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# A request to make: method, URL, JSON body (or None), and the status that counts as success.
+Request = tuple[str, str, dict[str, Any] | None, int]
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    server_cpu: float = 0.0  # seconds of user+sys
+    client_cpu: float = 0.0
+    capped: bool = False
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies) + self.errors
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile_ms(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+    def cpu_pct(self, seconds: float) -> float:
+        return 100 * seconds / self.elapsed if self.elapsed else 0.0
+
+
+def process_cpu(pid: int) -> float:
+    """User+system CPU seconds of a process, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()  # skip "pid (comm) "; fields[0] is state
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+async def run_phase(
+    session: aiohttp.ClientSession,
+    name: str,
+    make: Callable[[int], Request],
+    count: int,
+    concurrency: int,
+    time_cap: float,
+    server_pid: int,
+    on_body: Callable[[int, dict[str, Any]], None] | None = None,
+) -> PhaseResult:
+    """Send `count` requests (`make(i)` builds request i) from `concurrency` workers."""
+    result = PhaseResult(name)
+    indexes = iter(range(count))
+    deadline = time.perf_counter() + time_cap
+
+    async def worker() -> None:
+        for i in indexes:  # the shared iterator hands each index to exactly one worker
+            if time.perf_counter() > deadline:
+                result.capped = True
+                return
+            method, url, body, expected = make(i)
+            began = time.perf_counter()
+            try:
+                async with session.request(method, url, json=body) as response:
+                    if response.status == expected and on_body is not None:
+                        payload = await response.json()
+                    else:
+                        payload = None
+                        raw = await response.read()
+                    took = time.perf_counter() - began
+                    status = response.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                result.errors += 1
+                if len(result.error_samples) < 5:
+                    result.error_samples.append(f"{method} {url}: {error!r}")
+                continue
+            if status != expected:
+                result.errors += 1
+                if len(result.error_samples) < 5:
+                    result.error_samples.append(f"{method} {url}: {status} {raw[:200]!r}")
+                continue
+            result.latencies.append(took)
+            if on_body is not None and payload is not None:
+                on_body(i, payload)
+
+    server_before, client_before = process_cpu(server_pid), own_cpu()
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.elapsed = time.perf_counter() - began
+    result.server_cpu = process_cpu(server_pid) - server_before
+    result.client_cpu = own_cpu() - client_before
+    return result
+
+
+async def bench_database(
+    server: SalonServer, requests: int, concurrency: int, time_cap: float
+) -> list[PhaseResult]:
+    app_url = server.app_url
+    pid = server.process.pid
+    meeting_ids: list[str] = []
+    serial = itertools.count()  # custom_participant_id values are unique across the run
+
+    def collect_meeting(_: int, payload: dict[str, Any]) -> None:
+        meeting_ids.append(payload["data"]["id"])
+
+    def healthz(_: int) -> Request:
+        return "GET", f"{server.url}/healthz", None, 200
+
+    def create_meeting(i: int) -> Request:
+        return "POST", f"{app_url}/meetings", {"title": f"bench {i}"}, 201
+
+    def add_participant(i: int) -> Request:
+        meeting = meeting_ids[i % len(meeting_ids)]
+        body = {
+            "custom_participant_id": f"bench-{next(serial)}",
+            "preset_name": "group_call_participant",
+            "name": "Bench",
+        }
+        return "POST", f"{app_url}/meetings/{meeting}/participants", body, 201
+
+    def get_meeting(i: int) -> Request:
+        return "GET", f"{app_url}/meetings/{meeting_ids[i % len(meeting_ids)]}", None, 200
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(
+        connector=connector, headers=server.headers, timeout=timeout, auto_decompress=False
+    ) as session:
+
+        async def phase(
+            name: str,
+            make: Callable[[int], Request],
+            on_body: Callable[[int, dict[str, Any]], None] | None = None,
+        ) -> PhaseResult:
+            return await run_phase(session, name, make, requests, concurrency, time_cap,
+                                   pid, on_body)
+
+        # Warm-up: open the pool's connections and exercise every code path once or more.
+        warm = min(WARMUP_REQUESTS, requests)
+        warmups = [(healthz, None), (create_meeting, collect_meeting),
+                   (add_participant, None), (get_meeting, None)]
+        for make, on_body in warmups:
+            if make in (add_participant, get_meeting) and not meeting_ids:
+                break
+            warmup = await run_phase(session, f"warm-up {make.__name__}", make, warm,
+                                     concurrency, time_cap, pid, on_body)
+            report_errors(warmup)
+        meeting_ids.clear()
+
+        results = [await phase("healthz", healthz)]
+        results.append(await phase("create_meeting", create_meeting, collect_meeting))
+        if not meeting_ids:
+            print("  no meetings were created; skipping the phases that need them")
+            return results
+        results.append(await phase("add_participant", add_participant))
+        results.append(await phase("get_meeting", get_meeting))
+        return results
+
+
+def report_errors(result: PhaseResult) -> None:
+    if result.errors:
+        print(f"  {result.name}: {result.errors} errors, e.g.:")
+        for sample in result.error_samples:
+            print(f"    {sample}")
+
+
+def figures(database: str, results: list[PhaseResult]) -> dict[str, float | int]:
+    """Print one line per phase and return the figures with `<database>_` keys."""
+    out: dict[str, float | int] = {}
+    healthz_rps = next((r.rps for r in results if r.name == "healthz"), 0.0)
+    print(f"{database}:")
+    print(f"  {'phase':<16} {'ok':>6} {'err':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'srv cpu':>8} {'cli cpu':>8}  vs healthz")
+    for r in results:
+        key = f"{database}_{r.name}"
+        ratio = r.rps / healthz_rps if healthz_rps else 0.0
+        out[f"{key}_rps"] = round(r.rps, 1)
+        out[f"{key}_p50_ms"] = round(r.percentile_ms(0.50), 2)
+        out[f"{key}_p99_ms"] = round(r.percentile_ms(0.99), 2)
+        out[f"{key}_server_cpu_pct"] = round(r.cpu_pct(r.server_cpu), 1)
+        out[f"{key}_client_cpu_pct"] = round(r.cpu_pct(r.client_cpu), 1)
+        if r.name != "healthz":
+            out[f"{key}_vs_healthz"] = round(ratio, 3)
+        capped = "  (hit the time cap)" if r.capped else ""
+        print(f"  {r.name:<16} {len(r.latencies):>6} {r.errors:>5} {r.rps:>8.1f}"
+              f" {r.percentile_ms(0.5):>8.2f} {r.percentile_ms(0.99):>8.2f}"
+              f" {r.cpu_pct(r.server_cpu):>7.1f}% {r.cpu_pct(r.client_cpu):>7.1f}%"
+              f"  {ratio:.3f}{capped}")
+        report_errors(r)
+    out[f"{database}_errors"] = sum(r.errors for r in results)
+    return out
+
+
+def run_database(database: str, args: argparse.Namespace) -> dict[str, float | int]:
+    postgres = ThrowawayPostgres() if database == "postgresql" else None
+    server: SalonServer | None = None
+    try:
+        server = start(postgres.url if postgres else "")
+        results = run_async(bench_database(server, args.requests, args.concurrency,
+                                           args.time_cap))
+        return figures(database, results)
+    finally:
+        if server is not None:
+            cleanup(server)
+        if postgres is not None:
+            postgres.drop()
+
+
+def run_async(coroutine: Coroutine[Any, Any, list[PhaseResult]]) -> list[PhaseResult]:
+    """Run on uvloop when it is there: it keeps the client's own CPU use down."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--databases", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--requests", type=int, default=4000, help="requests per phase")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--time-cap", type=float, default=30.0, help="seconds per phase")
+    args = parser.parse_args()
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    unknown = set(databases) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+
+    print(f"salon REST benchmark: {args.requests} requests/phase, {args.concurrency} clients,"
+          f" cap {args.time_cap:g} s/phase, {os.cpu_count()} CPUs")
+    summary: dict[str, float | int] = {}
+    for database in databases:
+        summary.update(run_database(database, args))
+    if "sqlite_add_participant_rps" in summary:
+        met = (summary["sqlite_add_participant_rps"] >= TARGET_RPS
+               and summary["sqlite_add_participant_p99_ms"] < TARGET_P99_MS)
+        print(f"target (SQLite add_participant >= {TARGET_RPS:g} req/s, p99 < {TARGET_P99_MS:g}"
+              f" ms): {'met' if met else 'MISSED'}")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

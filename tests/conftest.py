@@ -1,0 +1,44 @@
+"""Shared fixtures: one real salon server per database backend for the whole run."""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
+    database = ThrowawayPostgres() if request.param == "postgresql" else None
+    salon = start(database.url if database else "")
+    try:
+        yield salon
+    finally:
+        cleanup(salon)
+        if database:
+            database.drop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_server() -> Iterator[SalonServer]:
+    """A SQLite-backed server for tests that don't need to run on both backends."""
+    salon = start("")
+    try:
+        yield salon
+    finally:
+        cleanup(salon)
+
+
+@pytest.fixture
+def http(server: SalonServer) -> Iterator[httpx.Client]:
+    """An authenticated client rooted at the test app's URL."""
+    with httpx.Client(base_url=server.app_url, headers=server.headers, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def meeting(http: httpx.Client) -> dict:
+    response = http.post("/meetings", json={"title": "fixture meeting"})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
