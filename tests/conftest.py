@@ -14,6 +14,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
     salon = start(database.url if database else "")
     try:
         yield salon
+        # Bad input must never crash a request: no traceback may reach the log.
+        assert "Traceback" not in salon.log(), salon.log()
     finally:
         cleanup(salon)
         if database:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Strict
+from salon.core.schema import Flag, Strict
 
 MeetingStatus = Literal["ACTIVE", "INACTIVE"]
 KeepAlive = Annotated[int, Field(ge=60, le=600)]
@@ -34,7 +34,7 @@ class Transcription(Strict):
     keywords: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=100
     )
-    profanity_filter: bool = False
+    profanity_filter: Flag = False
 
 
 class Summarization(Strict):
@@ -69,14 +69,14 @@ class RecordingVideoConfig(Strict):
     codec: Literal["H264", "VP8", "VP9"] = "H264"
     width: Pixels = 1280
     height: Pixels = 720
-    export_file: bool = True
+    export_file: Flag = True
     watermark: Watermark | None = None
 
 
 class RecordingAudioConfig(Strict):
     codec: Literal["MP3", "AAC"] = "AAC"
     channel: Literal["mono", "stereo"] = "stereo"
-    export_file: bool = True
+    export_file: Flag = True
 
 
 class StorageConfig(Strict):
@@ -99,7 +99,7 @@ STORAGE_SECRETS = ("access_key", "secret", "password", "private_key")
 
 
 class BucketConfig(Strict):
-    enabled: bool
+    enabled: Flag
 
 
 class LiveStreamingConfig(Strict):
@@ -135,11 +135,11 @@ class MeetingSettings(Strict):
 
     title: Annotated[str, Field(max_length=1000)] | None = None
     preferred_region: Region | None = None
-    record_on_start: bool = False
-    live_stream_on_start: bool = False
-    persist_chat: bool = False
-    summarize_on_end: bool = False
-    transcribe_on_end: bool = False
+    record_on_start: Flag = False
+    live_stream_on_start: Flag = False
+    persist_chat: Flag = False
+    summarize_on_end: Flag = False
+    transcribe_on_end: Flag = False
     session_keep_alive_time_in_secs: KeepAlive = 60
     ai_config: AIConfig = AIConfig()
     recording_config: RecordingConfig = RecordingConfig()

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Strict
+from salon.core.schema import Flag, Strict
 
 ViewType = Literal["GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM"]
 Quality = Literal["hd", "vga", "qvga", "fhd", "uhd"]
@@ -33,7 +33,7 @@ class MaxVideoStreams(Strict):
 class VideoConfig(Strict):
     quality: Quality = "vga"
     frame_rate: Annotated[int, Field(ge=1, le=30)] = 30
-    simulcast: bool = False
+    simulcast: Flag = False
 
 
 class ScreenshareConfig(Strict):
@@ -42,8 +42,8 @@ class ScreenshareConfig(Strict):
 
 
 class AudioConfig(Strict):
-    enable_stereo: bool = False
-    enable_high_bitrate: bool = False
+    enable_stereo: Flag = False
+    enable_high_bitrate: Flag = False
 
 
 class MediaConfig(Strict):
@@ -64,16 +64,16 @@ class PresetConfig(Strict):
 
 
 class PublicChat(Strict):
-    can_send: bool = True
-    text: bool = True
-    files: bool = True
+    can_send: Flag = True
+    text: Flag = True
+    files: Flag = True
 
 
 class PrivateChat(Strict):
-    can_send: bool = False
-    can_receive: bool = False
-    text: bool = False
-    files: bool = False
+    can_send: Flag = False
+    can_receive: Flag = False
+    text: Flag = False
+    files: Flag = False
 
 
 class ChatPermissions(Strict):
@@ -82,27 +82,27 @@ class ChatPermissions(Strict):
 
 
 class PollPermissions(Strict):
-    can_create: bool = True
-    can_vote: bool = True
-    can_view: bool = True
+    can_create: Flag = True
+    can_vote: Flag = True
+    can_view: Flag = True
 
 
 class PluginAccess(Strict):
     access_control: Literal["FULL_ACCESS", "VIEW_ONLY"] = "FULL_ACCESS"
-    handles_view_only: bool = False
+    handles_view_only: Flag = False
 
 
 class PluginPermissions(Strict):
-    can_start: bool = True
-    can_close: bool = True
-    can_edit_config: bool = False
+    can_start: Flag = True
+    can_close: Flag = True
+    can_edit_config: Flag = False
     config: dict[str, PluginAccess] = {}
 
 
 class ConnectedMeetingPermissions(Strict):
-    can_alter_connected_meetings: bool = False
-    can_switch_connected_meetings: bool = False
-    can_switch_to_parent_meeting: bool = False
+    can_alter_connected_meetings: Flag = False
+    can_switch_connected_meetings: Flag = False
+    can_switch_to_parent_meeting: Flag = False
 
 
 class ProducePermissionOf(Strict):
@@ -116,28 +116,28 @@ class MediaPermissions(Strict):
 
 
 class Permissions(Strict):
-    accept_waiting_requests: bool = False
+    accept_waiting_requests: Flag = False
     waiting_room_type: WaitingRoomType = "SKIP"
-    can_accept_production_requests: bool = False
-    accept_stage_requests: bool = False
-    stage_enabled: bool = False
+    can_accept_production_requests: Flag = False
+    accept_stage_requests: Flag = False
+    stage_enabled: Flag = False
     stage_access: ProducePermission | None = None
     media: MediaPermissions = MediaPermissions()
-    kick_participant: bool = False
-    pin_participant: bool = False
-    disable_participant_audio: bool = False
-    disable_participant_video: bool = False
-    disable_participant_screensharing: bool = False
-    can_spotlight: bool = False
-    can_record: bool = False
-    can_livestream: bool = False
-    can_edit_display_name: bool = True
-    can_change_participant_permissions: bool = False
-    show_participant_list: bool = True
-    hidden_participant: bool = False
-    is_recorder: bool = False
+    kick_participant: Flag = False
+    pin_participant: Flag = False
+    disable_participant_audio: Flag = False
+    disable_participant_video: Flag = False
+    disable_participant_screensharing: Flag = False
+    can_spotlight: Flag = False
+    can_record: Flag = False
+    can_livestream: Flag = False
+    can_edit_display_name: Flag = True
+    can_change_participant_permissions: Flag = False
+    show_participant_list: Flag = True
+    hidden_participant: Flag = False
+    is_recorder: Flag = False
     recorder_type: RecorderType = "NONE"
-    transcription_enabled: bool = False
+    transcription_enabled: Flag = False
     chat: ChatPermissions = ChatPermissions()
     polls: PollPermissions = PollPermissions()
     plugins: PluginPermissions = PluginPermissions()

@@ -4,7 +4,10 @@ Request bodies refuse unknown fields, so a misspelt field is a 400 that names it
 of a setting silently ignored.
 """
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
+
+#: Booleans must be JSON booleans: `"yes"` or `1` is a 400, not a silent `true`.
+Flag = StrictBool
 
 
 class Strict(BaseModel):

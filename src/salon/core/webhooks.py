@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from salon.core.schema import Strict
+from salon.core.schema import Flag, Strict
 
 WebhookEvent = Literal[
     "meeting.started",
@@ -27,7 +27,7 @@ class WebhookBody(Strict):
     name: Annotated[str, Field(min_length=1, max_length=255)]
     url: WebhookUrl
     events: Annotated[list[WebhookEvent], Field(min_length=1)]
-    enabled: bool = True
+    enabled: Flag = True
 
     @field_validator("events")
     @classmethod
