@@ -45,6 +45,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # A request to make: method, URL, JSON body (or None), and the status that counts as success.
 Request = tuple[str, str, dict[str, Any] | None, int]
+# Called with the index and decoded JSON body of each successful response.
+OnBody = Callable[[int, dict[str, Any]], None]
 
 
 @dataclass
@@ -97,7 +99,7 @@ async def run_phase(
     concurrency: int,
     time_cap: float,
     server_pid: int,
-    on_body: Callable[[int, dict[str, Any]], None] | None = None,
+    on_body: OnBody | None = None,
 ) -> PhaseResult:
     """Send `count` requests (`make(i)` builds request i) from `concurrency` workers."""
     result = PhaseResult(name)
@@ -113,26 +115,18 @@ async def run_phase(
             began = time.perf_counter()
             try:
                 async with session.request(method, url, json=body) as response:
-                    if response.status == expected and on_body is not None:
-                        payload = await response.json()
-                    else:
-                        payload = None
-                        raw = await response.read()
-                    took = time.perf_counter() - began
-                    status = response.status
+                    status, data = response.status, await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                result.errors += 1
-                if len(result.error_samples) < 5:
-                    result.error_samples.append(f"{method} {url}: {error!r}")
-                continue
+                status, data = 0, repr(error).encode()
+            took = time.perf_counter() - began
             if status != expected:
                 result.errors += 1
                 if len(result.error_samples) < 5:
-                    result.error_samples.append(f"{method} {url}: {status} {raw[:200]!r}")
+                    result.error_samples.append(f"{method} {url}: {status} {data[:200]!r}")
                 continue
             result.latencies.append(took)
-            if on_body is not None and payload is not None:
-                on_body(i, payload)
+            if on_body is not None:
+                on_body(i, json.loads(data))
 
     server_before, client_before = process_cpu(server_pid), own_cpu()
     began = time.perf_counter()
@@ -143,69 +137,75 @@ async def run_phase(
     return result
 
 
-async def bench_database(
-    server: SalonServer, requests: int, concurrency: int, time_cap: float
-) -> list[PhaseResult]:
-    app_url = server.app_url
-    pid = server.process.pid
-    meeting_ids: list[str] = []
-    serial = itertools.count()  # custom_participant_id values are unique across the run
+class Workload:
+    """Builds the requests of each phase against one server; remembers created meetings."""
 
-    def collect_meeting(_: int, payload: dict[str, Any]) -> None:
-        meeting_ids.append(payload["data"]["id"])
+    def __init__(self, server: SalonServer) -> None:
+        self.server = server
+        self.meeting_ids: list[str] = []
+        self.serial = itertools.count()  # custom_participant_id values unique in the run
 
-    def healthz(_: int) -> Request:
-        return "GET", f"{server.url}/healthz", None, 200
+    def collect_meeting(self, _: int, payload: dict[str, Any]) -> None:
+        self.meeting_ids.append(payload["data"]["id"])
 
-    def create_meeting(i: int) -> Request:
-        return "POST", f"{app_url}/meetings", {"title": f"bench {i}"}, 201
+    def healthz(self, _: int) -> Request:
+        return "GET", f"{self.server.url}/healthz", None, 200
 
-    def add_participant(i: int) -> Request:
-        meeting = meeting_ids[i % len(meeting_ids)]
+    def create_meeting(self, i: int) -> Request:
+        return "POST", f"{self.server.app_url}/meetings", {"title": f"bench {i}"}, 201
+
+    def add_participant(self, i: int) -> Request:
+        meeting = self.meeting_ids[i % len(self.meeting_ids)]
         body = {
-            "custom_participant_id": f"bench-{next(serial)}",
+            "custom_participant_id": f"bench-{next(self.serial)}",
             "preset_name": "group_call_participant",
             "name": "Bench",
         }
-        return "POST", f"{app_url}/meetings/{meeting}/participants", body, 201
+        return "POST", f"{self.server.app_url}/meetings/{meeting}/participants", body, 201
 
-    def get_meeting(i: int) -> Request:
-        return "GET", f"{app_url}/meetings/{meeting_ids[i % len(meeting_ids)]}", None, 200
+    def get_meeting(self, i: int) -> Request:
+        meeting = self.meeting_ids[i % len(self.meeting_ids)]
+        return "GET", f"{self.server.app_url}/meetings/{meeting}", None, 200
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(
-        connector=connector, headers=server.headers, timeout=timeout, auto_decompress=False
-    ) as session:
+    def phases(self) -> list[tuple[str, Callable[[int], Request], OnBody | None]]:
+        return [("healthz", self.healthz, None),
+                ("create_meeting", self.create_meeting, self.collect_meeting),
+                ("add_participant", self.add_participant, None),
+                ("get_meeting", self.get_meeting, None)]
 
-        async def phase(
-            name: str,
-            make: Callable[[int], Request],
-            on_body: Callable[[int, dict[str, Any]], None] | None = None,
-        ) -> PhaseResult:
-            return await run_phase(session, name, make, requests, concurrency, time_cap,
-                                   pid, on_body)
 
-        # Warm-up: open the pool's connections and exercise every code path once or more.
-        warm = min(WARMUP_REQUESTS, requests)
-        warmups = [(healthz, None), (create_meeting, collect_meeting),
-                   (add_participant, None), (get_meeting, None)]
-        for make, on_body in warmups:
-            if make in (add_participant, get_meeting) and not meeting_ids:
-                break
-            warmup = await run_phase(session, f"warm-up {make.__name__}", make, warm,
-                                     concurrency, time_cap, pid, on_body)
-            report_errors(warmup)
-        meeting_ids.clear()
+def client_session(server: SalonServer, concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        headers=server.headers,
+        timeout=aiohttp.ClientTimeout(total=30),
+        auto_decompress=False,
+    )
 
-        results = [await phase("healthz", healthz)]
-        results.append(await phase("create_meeting", create_meeting, collect_meeting))
-        if not meeting_ids:
-            print("  no meetings were created; skipping the phases that need them")
-            return results
-        results.append(await phase("add_participant", add_participant))
-        results.append(await phase("get_meeting", get_meeting))
-        return results
+
+async def bench_database(
+    server: SalonServer, requests: int, concurrency: int, time_cap: float
+) -> list[PhaseResult]:
+    """A short warm-up of every phase, then the measured phases in order."""
+    work = Workload(server)
+    pid = server.process.pid
+    results: list[PhaseResult] = []
+    async with client_session(server, concurrency) as session:
+        for warming in (True, False):
+            for name, make, on_body in work.phases():
+                if name in ("add_participant", "get_meeting") and not work.meeting_ids:
+                    print(f"  no meetings were created; skipping {name}")
+                    break
+                count = min(WARMUP_REQUESTS, requests) if warming else requests
+                result = await run_phase(session, name, make, count, concurrency, time_cap,
+                                         pid, on_body)
+                if warming:
+                    report_errors(result)
+                else:
+                    results.append(result)
+            if warming:
+                work.meeting_ids.clear()
+    return results
 
 
 def report_errors(result: PhaseResult) -> None:

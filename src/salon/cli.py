@@ -6,6 +6,8 @@ and works while the server runs: they share the database, not memory.
 
 import asyncio
 import json
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,6 +82,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
+    # turns that last step into exit status 0, which is what a clean shutdown is.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.Server(config).run()
 
 

@@ -1,0 +1,58 @@
+"""Running the server: first start, restart, OpenAPI docs, clean shutdown."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port, launch
+
+
+def test_first_start_prints_credentials_once_and_they_work() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="salon-first-"))
+    env = {**os.environ, "SALON_DATA_DIR": str(data_dir), "SALON_DATABASE_URL": ""}
+    port = free_port()
+    log = data_dir / "server.log"
+    process = launch(env, port, log)
+    try:
+        text = log.read_text()
+        account = re.search(r"account_id:\s+(\w+)", text).group(1)
+        app = re.search(r"app_id:\s+(\w+)", text).group(1)
+        token = re.search(r"api_token:\s+(\S+)", text).group(1)
+        url = f"http://127.0.0.1:{port}/client/v4/accounts/{account}/realtime/kit/{app}/meetings"
+        created = httpx.post(url, json={"title": "kept"}, headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201
+
+        docs = httpx.get(f"http://127.0.0.1:{port}/docs")
+        assert docs.status_code == 200 and "swagger" in docs.text.lower()
+        spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
+        assert any(path.endswith("/meetings/{meeting_id}/participants") for path in spec["paths"])
+
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10
+        assert "Traceback" not in log.read_text()
+        assert "Application shutdown complete" in log.read_text()
+
+        # Second start: same data, no new credentials printed, the meeting is still there.
+        log2 = data_dir / "server2.log"
+        process = launch(env, port, log2)
+        assert "api_token" not in log2.read_text()
+        listed = httpx.get(url, headers={"Authorization": f"Bearer {token}"}).json()
+        assert [m["title"] for m in listed["data"]] == ["kept"]
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_serve_help_names_the_options() -> None:
+    result = subprocess.run([sys.executable, "-m", "salon", "serve", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--host" in result.stdout and "--port" in result.stdout
