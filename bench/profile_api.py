@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.api import (  # noqa: E402
     WARMUP_REQUESTS,
+    PhaseResult,
     Workload,
     client_session,
     figures,
@@ -34,7 +35,7 @@ from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa
 
 
 async def profile_phase(server: SalonServer, phase: str, requests: int, concurrency: int,
-                        out: Path) -> list:
+                        out: Path, py_spy_args: list[str]) -> list[PhaseResult]:
     work = Workload(server)
     pid = server.process.pid
     phases = {name: (make, on_body) for name, make, on_body in work.phases()}
@@ -46,7 +47,7 @@ async def profile_phase(server: SalonServer, phase: str, requests: int, concurre
             await run_phase(session, "create_meeting", make, 1000, concurrency, 30, pid, on_body)
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         sampler = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250",
-                                    "--format", "raw", "--output", str(out)],
+                                    "--format", "raw", "--threads", "--output", str(out), *py_spy_args],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         await asyncio.sleep(1.0)  # let py-spy attach
         make, on_body = phases[phase]
@@ -98,15 +99,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--output", type=Path, help="keep the collapsed stacks here")
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL (Python CPU time)")
+    parser.add_argument("--native", action="store_true", help="include C frames (slower)")
     args = parser.parse_args()
 
     out = args.output or Path(tempfile.mkdtemp(prefix="salon-profile-")) / "stacks.txt"
+    py_spy_args = [flag for flag, on in (("--gil", args.gil), ("--native", args.native)) if on]
     postgres = ThrowawayPostgres() if args.database == "postgresql" else None
     server: SalonServer | None = None
     try:
         server = start(postgres.url if postgres else "")
         results = run_async(profile_phase(server, args.phase, args.requests,
-                                          args.concurrency, out))
+                                          args.concurrency, out, py_spy_args))
         figures(args.database, results)  # under sampling: slower than bench/api.py
     finally:
         if server is not None:

@@ -1,12 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 04:42:12.946953
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from salon.store.models import UTCDateTime
@@ -18,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('accounts',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
@@ -127,11 +127,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_participants_preset', ['preset_id'], unique=False)
         batch_op.create_index('ux_participants_meeting_custom', ['meeting_id', 'custom_participant_id'], unique=True)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index('ux_participants_meeting_custom')
         batch_op.drop_index('ix_participants_preset')
@@ -157,4 +157,4 @@ def downgrade() -> None:
     op.drop_table('apps')
     op.drop_table('signing_keys')
     op.drop_table('accounts')
-    
+

@@ -1,0 +1,20 @@
+"""The tables, one module per concept; JSON columns hold schema trees validated in `core/`."""
+
+from salon.store.models.accounts import Account, ApiToken, App, SigningKey
+from salon.store.models.base import Base, Json, UTCDateTime
+from salon.store.models.meetings import Meeting, Participant, Preset
+from salon.store.models.webhooks import Webhook
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "App",
+    "Base",
+    "Json",
+    "Meeting",
+    "Participant",
+    "Preset",
+    "SigningKey",
+    "UTCDateTime",
+    "Webhook",
+]
