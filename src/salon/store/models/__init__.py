@@ -3,6 +3,7 @@
 from salon.store.models.accounts import Account, ApiToken, App, SigningKey
 from salon.store.models.base import Base, Json, UTCDateTime
 from salon.store.models.meetings import Meeting, Participant, Preset
+from salon.store.models.webhook_deliveries import WebhookDelivery, WebhookKey
 from salon.store.models.webhooks import Webhook
 
 __all__ = [
@@ -17,4 +18,6 @@ __all__ = [
     "SigningKey",
     "UTCDateTime",
     "Webhook",
+    "WebhookDelivery",
+    "WebhookKey",
 ]

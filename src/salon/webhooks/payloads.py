@@ -1,0 +1,88 @@
+"""RealtimeKit's webhook payloads (reference §7.3): camelCase, with a top-level `event`.
+
+Pure functions over plain values, so session code can build a payload from whatever it
+holds and the shapes are unit-tested without a server.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from salon.core.clock import isoformat
+
+EndReason = Literal["HOST_ENDED_MEETING", "ALL_PARTICIPANTS_LEFT"]
+
+
+def meeting_object(
+    *,
+    meeting_id: str,
+    session_id: str,
+    title: str | None,
+    status: str,
+    created_at: datetime,
+    started_at: datetime,
+    ended_at: datetime | None,
+    app_id: str,
+    app_name: str,
+) -> dict[str, Any]:
+    """The `meeting` every session event carries. `organizedBy` is the app, and `roomName`
+    equals the meeting id, as in Cloudflare's examples. `endedAt` appears once ended."""
+    meeting: dict[str, Any] = {
+        "id": meeting_id,
+        "sessionId": session_id,
+        "title": title,
+        "roomName": meeting_id,
+        "status": status,
+        "createdAt": isoformat(created_at),
+        "startedAt": isoformat(started_at),
+    }
+    if ended_at is not None:
+        meeting["endedAt"] = isoformat(ended_at)
+    meeting["organizedBy"] = {"id": app_id, "name": app_name}
+    return meeting
+
+
+def meeting_started(meeting: dict[str, Any]) -> dict[str, Any]:
+    return {"event": "meeting.started", "meeting": meeting}
+
+
+def meeting_ended(meeting: dict[str, Any], reason: EndReason) -> dict[str, Any]:
+    return {"event": "meeting.ended", "meeting": meeting, "reason": reason}
+
+
+def participant_joined(
+    meeting: dict[str, Any],
+    *,
+    peer_id: str,
+    display_name: str | None,
+    custom_participant_id: str,
+    joined_at: datetime,
+) -> dict[str, Any]:
+    participant = _participant(peer_id, display_name, custom_participant_id, joined_at)
+    return {"event": "meeting.participantJoined", "meeting": meeting, "participant": participant}
+
+
+def participant_left(
+    meeting: dict[str, Any],
+    *,
+    peer_id: str,
+    display_name: str | None,
+    custom_participant_id: str,
+    joined_at: datetime,
+    left_at: datetime,
+) -> dict[str, Any]:
+    participant = _participant(peer_id, display_name, custom_participant_id, joined_at)
+    participant["leftAt"] = isoformat(left_at)
+    return {"event": "meeting.participantLeft", "meeting": meeting, "participant": participant}
+
+
+def _participant(
+    peer_id: str, display_name: str | None, custom_participant_id: str, joined_at: datetime
+) -> dict[str, Any]:
+    """`clientSpecificId` is RealtimeKit's deprecated alias of `customParticipantId`."""
+    return {
+        "peerId": peer_id,
+        "userDisplayName": display_name,
+        "customParticipantId": custom_participant_id,
+        "clientSpecificId": custom_participant_id,
+        "joinedAt": isoformat(joined_at),
+    }
