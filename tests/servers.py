@@ -60,6 +60,8 @@ class SalonServer:
     api_token: str
     process: subprocess.Popen
     log_path: Path
+    #: Extra environment (settings such as `SALON_WEBHOOK_RETRY_BASE_SECS`), kept on restart.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -80,7 +82,7 @@ class SalonServer:
     def env(self) -> dict[str, str]:
         env = {**os.environ, "SALON_DATA_DIR": str(self.data_dir)}
         env["SALON_DATABASE_URL"] = self.database_url
-        return env
+        return {**env, **self.extra_env}
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return run_cli(self.env(), *args, check=check)
@@ -121,15 +123,19 @@ def launch(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
     raise RuntimeError(f"salon did not answer within 30 s:\n{log_path.read_text()}")
 
 
-def start(database_url: str = "", data_dir: Path | None = None) -> SalonServer:
+def start(database_url: str = "", data_dir: Path | None = None,
+          env: dict[str, str] | None = None) -> SalonServer:
+    """A new server; `env` adds settings to the inherited environment, on restarts too."""
+    extra_env = env or {}
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="salon-test-"))
-    env = {**os.environ, "SALON_DATA_DIR": str(data_dir), "SALON_DATABASE_URL": database_url}
+    env = {**os.environ, "SALON_DATA_DIR": str(data_dir), "SALON_DATABASE_URL": database_url,
+           **extra_env}
     creds = json.loads(run_cli(env, "apps", "create", "test", "--json").stdout)
     port = free_port()
     log_path = data_dir / "server.log"
     process = launch(env, port, log_path)
     return SalonServer(data_dir, database_url, port, creds["account_id"], creds["app_id"],
-                       creds["api_token"], process, log_path)
+                       creds["api_token"], process, log_path, extra_env)
 
 
 def restart(server: SalonServer) -> None:

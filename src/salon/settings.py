@@ -17,6 +17,14 @@ class Settings(BaseSettings):
     port: int = 8787
     #: How long a participant token stays valid; RealtimeKit leaves this undocumented.
     participant_token_ttl_secs: int = 7 * 24 * 3600
+    #: Webhook retries wait base × 2^(attempt-1) seconds, at most max, after a 5xx,
+    #: timeout or network error; RealtimeKit documents no schedule.
+    webhook_retry_base_secs: float = 1.0
+    webhook_retry_max_secs: float = 300
+    #: Attempts per delivery, the first included, before it is marked failed.
+    webhook_max_attempts: int = 8
+    #: Whole-request deadline for one delivery attempt.
+    webhook_timeout_secs: float = 10
     log_level: str = "info"
 
     @cached_property

@@ -9,11 +9,13 @@ import salon
 from salon.api import envelope
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
-from salon.api.routes import router
+from salon.api.routes import router, well_known
 from salon.services import apps, participant_tokens
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
+from salon.webhooks import signing
+from salon.webhooks.dispatcher import WebhookDispatcher
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,13 +28,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with database.session() as db:
             credentials = await apps.bootstrap(db)
             signer = await participant_tokens.load_signer(db, settings.participant_token_ttl_secs)
+            webhook_signer = await signing.load_signer(db)
         if credentials is not None:
             _announce(credentials)
         app.state.database = database
         app.state.signer = signer
+        app.state.webhook_signer = webhook_signer
+        app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
+        await app.state.webhooks.start()
         try:
             yield
         finally:
+            await app.state.webhooks.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -44,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     envelope.install(app)
     app.add_middleware(JsonBodies)
     app.include_router(router)
+    app.include_router(well_known.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe")
     async def healthz() -> envelope.Envelope:
