@@ -25,8 +25,10 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
-
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa: E402
 
 TARGET_RPS = 800.0
@@ -59,10 +60,6 @@ class PhaseResult:
     server_cpu: float = 0.0  # seconds of user+sys
     client_cpu: float = 0.0
     capped: bool = False
-
-    @property
-    def done(self) -> int:
-        return len(self.latencies) + self.errors
 
     @property
     def rps(self) -> float:
@@ -116,7 +113,7 @@ async def run_phase(
             try:
                 async with session.request(method, url, json=body) as response:
                     status, data = response.status, await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, aiohttp.ClientError) as error:
                 status, data = 0, repr(error).encode()
             took = time.perf_counter() - began
             if status != expected:
@@ -215,9 +212,12 @@ def report_errors(result: PhaseResult) -> None:
             print(f"    {sample}")
 
 
-def figures(database: str, results: list[PhaseResult]) -> dict[str, float | int]:
+Figures = dict[str, float | int | None]
+
+
+def figures(database: str, results: list[PhaseResult]) -> Figures:
     """Print one line per phase and return the figures with `<database>_` keys."""
-    out: dict[str, float | int] = {}
+    out: Figures = {}
     healthz_rps = next((r.rps for r in results if r.name == "healthz"), 0.0)
     print(f"{database}:")
     print(f"  {'phase':<16} {'ok':>6} {'err':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
@@ -226,8 +226,8 @@ def figures(database: str, results: list[PhaseResult]) -> dict[str, float | int]
         key = f"{database}_{r.name}"
         ratio = r.rps / healthz_rps if healthz_rps else 0.0
         out[f"{key}_rps"] = round(r.rps, 1)
-        out[f"{key}_p50_ms"] = round(r.percentile_ms(0.50), 2)
-        out[f"{key}_p99_ms"] = round(r.percentile_ms(0.99), 2)
+        for q in (50, 99):  # None (JSON null) when nothing succeeded
+            out[f"{key}_p{q}_ms"] = round(r.percentile_ms(q / 100), 2) if r.latencies else None
         out[f"{key}_server_cpu_pct"] = round(r.cpu_pct(r.server_cpu), 1)
         out[f"{key}_client_cpu_pct"] = round(r.cpu_pct(r.client_cpu), 1)
         if r.name != "healthz":
@@ -236,13 +236,13 @@ def figures(database: str, results: list[PhaseResult]) -> dict[str, float | int]
         print(f"  {r.name:<16} {len(r.latencies):>6} {r.errors:>5} {r.rps:>8.1f}"
               f" {r.percentile_ms(0.5):>8.2f} {r.percentile_ms(0.99):>8.2f}"
               f" {r.cpu_pct(r.server_cpu):>7.1f}% {r.cpu_pct(r.client_cpu):>7.1f}%"
-              f"  {ratio:.3f}{capped}")
+              f"  {f'{ratio:.3f}' if healthz_rps else '-'}{capped}")
         report_errors(r)
     out[f"{database}_errors"] = sum(r.errors for r in results)
     return out
 
 
-def run_database(database: str, args: argparse.Namespace) -> dict[str, float | int]:
+def run_database(database: str, args: argparse.Namespace) -> Figures:
     postgres = ThrowawayPostgres() if database == "postgresql" else None
     server: SalonServer | None = None
     try:
@@ -274,6 +274,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients")
     parser.add_argument("--time-cap", type=float, default=30.0, help="seconds per phase")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop servers and drop databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     unknown = set(databases) - {"sqlite", "postgresql"}
     if unknown:
@@ -281,15 +283,25 @@ def main() -> None:
 
     print(f"salon REST benchmark: {args.requests} requests/phase, {args.concurrency} clients,"
           f" cap {args.time_cap:g} s/phase, {os.cpu_count()} CPUs")
-    summary: dict[str, float | int] = {}
+    summary: Figures = {}
+    failed = False
     for database in databases:
-        summary.update(run_database(database, args))
-    if "sqlite_add_participant_rps" in summary:
-        met = (summary["sqlite_add_participant_rps"] >= TARGET_RPS
-               and summary["sqlite_add_participant_p99_ms"] < TARGET_P99_MS)
+        try:
+            summary.update(run_database(database, args))
+        except Exception:  # report the other database's figures all the same
+            traceback.print_exc()
+            print(f"{database}: benchmark failed (traceback on stderr)")
+            summary[f"{database}_failed"] = 1
+            failed = True
+    rps = summary.get("sqlite_add_participant_rps")
+    p99 = summary.get("sqlite_add_participant_p99_ms")
+    if rps is not None:
+        met = rps >= TARGET_RPS and p99 is not None and p99 < TARGET_P99_MS
         print(f"target (SQLite add_participant >= {TARGET_RPS:g} req/s, p99 < {TARGET_P99_MS:g}"
               f" ms): {'met' if met else 'MISSED'}")
-    print(json.dumps(summary))
+    print(json.dumps(summary), flush=True)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

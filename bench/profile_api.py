@@ -7,7 +7,11 @@ the most samples: inclusive (on the stack) and self (at the top of the stack).
 Needs py-spy (`.venv/bin/python -m pip install py-spy`). Run from the repo root:
 
     .venv/bin/python bench/profile_api.py [--database sqlite] [--phase add_participant]
-                                          [--requests 4000] [--top 40]
+                                          [--requests 4000] [--top 40] [--gil] [--native]
+
+`--gil` samples only the thread holding the GIL (where Python CPU goes); without it, idle
+and waiting threads show up too. SQLAlchemy's async layer runs ORM code in greenlets,
+which py-spy shows as separate stack roots (`Session.get`, `Session.scalar`, ...).
 """
 
 import argparse
@@ -22,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa: E402
+
 from bench.api import (  # noqa: E402
     WARMUP_REQUESTS,
     PhaseResult,
@@ -31,7 +37,6 @@ from bench.api import (  # noqa: E402
     run_async,
     run_phase,
 )
-from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa: E402
 
 
 async def profile_phase(server: SalonServer, phase: str, requests: int, concurrency: int,
@@ -46,9 +51,9 @@ async def profile_phase(server: SalonServer, phase: str, requests: int, concurre
             make, on_body = phases["create_meeting"]
             await run_phase(session, "create_meeting", make, 1000, concurrency, 30, pid, on_body)
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        sampler = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250",
-                                    "--format", "raw", "--threads", "--output", str(out), *py_spy_args],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        command = [py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                   "--threads", "--output", str(out), *py_spy_args]
+        sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         await asyncio.sleep(1.0)  # let py-spy attach
         make, on_body = phases[phase]
         result = await run_phase(session, phase, make, requests, concurrency, 60, pid, on_body)
@@ -60,19 +65,23 @@ async def profile_phase(server: SalonServer, phase: str, requests: int, concurre
 
 
 def hottest(raw: Path, top: int) -> None:
-    """Print inclusive and self sample counts from py-spy's collapsed-stack output."""
+    """Print per-thread, inclusive and self sample shares from py-spy's collapsed stacks."""
+    threads: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = [_short(frame) for frame in stack.split(";")]
-        total += count
+        thread, *frames = stack.split(";")  # `thread (0x…): Name` comes first with --threads
+        threads[thread.partition(": ")[2] or thread] += count
+        frames = [_short(frame) for frame in frames] or ["(no Python frame)"]
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
-    print(f"\n{total} samples")
+    total = sum(threads.values())
+    print(f"\n{total} samples, by thread:")
+    for thread, count in threads.most_common():
+        print(f"  {100 * count / total:5.1f}%  {thread}")
     for title, counter in (("inclusive", inclusive), ("self", own)):
         print(f"\ntop {top} by {title} samples:")
         for frame, count in counter.most_common(top):

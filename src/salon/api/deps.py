@@ -9,9 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.paging import MAX_PER_PAGE, Page
-from salon.services import api_tokens, apps
+from salon.services.grants import AppRef, Grant
 from salon.services.participant_tokens import TokenSigner
-from salon.store.models import ApiToken, App
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -24,29 +23,29 @@ Db = Annotated[AsyncSession, Depends(_session)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `salon apps create`.")
 
 
-async def _token(request: Request, db: Db, _: Annotated[
-        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiToken:
-    return await api_tokens.authenticate(db, request.headers.get("authorization"))
+async def _grant(request: Request, _: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Grant:
+    return await request.app.state.grants.grant(request.headers.get("authorization"))
 
 
-Token = Annotated[ApiToken, Depends(_token)]
+Token = Annotated[Grant, Depends(_grant)]
 
 
-async def _app(account_id: str, app_id: str, db: Db, token: Token) -> App:
-    return await apps.resolve(db, token, account_id, app_id)
+async def _app(request: Request, account_id: str, app_id: str, grant: Token) -> AppRef:
+    return await request.app.state.grants.app(grant, account_id, app_id)
 
 
-CurrentApp = Annotated[App, Depends(_app)]
+CurrentApp = Annotated[AppRef, Depends(_app)]
 
 
-def _signer(request: Request) -> TokenSigner:
+async def _signer(request: Request) -> TokenSigner:
     return request.app.state.signer
 
 
 Signer = Annotated[TokenSigner, Depends(_signer)]
 
 
-def _page(
+async def _page(
     page_no: Annotated[int | None, Query(ge=0, description="1-based; 0 means 1")] = None,
     per_page: Annotated[int | None, Query(ge=0, le=MAX_PER_PAGE)] = None,
 ) -> Page:

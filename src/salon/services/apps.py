@@ -12,7 +12,7 @@ from salon.core.errors import InvalidRequest, NotFound
 from salon.core.ids import new_hex_id, new_uuid
 from salon.core.paging import Page
 from salon.services import api_tokens
-from salon.store.models import Account, ApiToken, App, Preset
+from salon.store.models import Account, App, Preset
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,3 @@ async def list_page(
 
 async def list_all(db: AsyncSession) -> list[App]:
     return list(await db.scalars(select(App).order_by(App.created_at)))
-
-
-async def resolve(db: AsyncSession, token: ApiToken, account_id: str, app_id: str) -> App:
-    """The app a request addresses, if the token reaches it; otherwise 404, as if absent."""
-    if token.account_id != account_id:
-        raise NotFound(f"Account {account_id} not found.")
-    if token.app_id is not None and token.app_id != app_id:
-        raise NotFound(f"App {app_id} not found.")
-    app = await db.get(App, app_id)
-    if app is None or app.account_id != account_id:
-        raise NotFound(f"App {app_id} not found.")
-    return app

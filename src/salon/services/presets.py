@@ -20,11 +20,15 @@ async def get(db: AsyncSession, app_id: str, preset_id: str) -> Preset:
     return preset
 
 
+def unknown_preset(name: str) -> InvalidRequest:
+    return InvalidRequest(f"Preset '{name}' does not exist in this app; create it first "
+                          "or use one of the app's presets (GET /presets lists them).")
+
+
 async def by_name(db: AsyncSession, app_id: str, name: str) -> Preset:
     preset = await db.scalar(select(Preset).where(Preset.app_id == app_id, Preset.name == name))
     if preset is None:
-        raise InvalidRequest(f"Preset '{name}' does not exist in this app; create it first "
-                             "or use one of the app's presets (GET /presets lists them).")
+        raise unknown_preset(name)
     return preset
 
 

@@ -1,6 +1,7 @@
 """The engine and sessions.
 
-SQLite gets one pooled connection, WAL, and `BEGIN IMMEDIATE` transactions: in-process
+SQLite runs inline on the event loop (`sqlite_inline`) through one pooled connection,
+in WAL mode with `BEGIN IMMEDIATE` transactions: in-process
 work queues for the single connection instead of fighting over the file lock, and a
 transaction never has to upgrade a read lock (which SQLite answers with an immediate
 "database is locked" when another process, such as the CLI, wrote in between).
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from salon.settings import Settings
+from salon.store import sqlite_inline
 
 
 class Database:
@@ -27,8 +29,10 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = url.split(":///", 1)[1]
             self.engine: AsyncEngine = create_async_engine(
-                url, pool_size=1, max_overflow=0, pool_timeout=60
+                url, async_creator=sqlite_inline.creator(path), pool_size=1, max_overflow=0,
+                pool_timeout=60,
             )
             _tune_sqlite(self.engine)
         else:
@@ -53,7 +57,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            "busy_timeout=10000",
+            "busy_timeout=5000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
