@@ -1,10 +1,12 @@
 """Shared fixtures: one real salon server per database backend for the whole run."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from salon.client import AdminClient
+from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start
 
 
@@ -44,3 +46,30 @@ def meeting(http: httpx.Client) -> dict:
     response = http.post("/meetings", json={"title": "fixture meeting"})
     assert response.status_code == 201, response.text
     return response.json()["data"]
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[SalonServer]:
+    """A SQLite server with short keep-alive and resume windows, for live-session tests."""
+    salon = start("", env=FAST)
+    try:
+        yield salon
+        assert "Traceback" not in salon.log(), salon.log()
+    finally:
+        cleanup(salon)
+
+
+@pytest.fixture
+async def admin(live_server: SalonServer) -> AsyncIterator[AdminClient]:
+    async with admin_for(live_server) as client:
+        yield client
+
+
+@pytest.fixture
+async def room(live_server: SalonServer, admin: AdminClient) -> AsyncIterator[Meeting]:
+    """A fresh meeting on the live server; its peers are closed after the test."""
+    meeting = Meeting(live_server, admin, await admin.create_meeting(title="live test"))
+    try:
+        yield meeting
+    finally:
+        await meeting.close()

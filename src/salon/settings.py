@@ -5,6 +5,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from salon.live.settings import LiveSettings
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SALON_")
@@ -25,7 +27,23 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     #: Whole-request deadline for one delivery attempt.
     webhook_timeout_secs: float = 10
+    #: How long a dropped peer keeps its place in the room, waiting to resume.
+    resume_grace_secs: float = 15.0
+    #: Caps every meeting's session keep-alive (normally 60–600 s); for tests and demos.
+    keep_alive_cap_secs: float | None = None
+    #: How often live sessions note they are alive (their end time after a crash).
+    session_heartbeat_secs: float = 15.0
+    #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
+    realtime_idle_timeout_secs: float = 45.0
     log_level: str = "info"
+
+    def live(self) -> LiveSettings:
+        return LiveSettings(
+            resume_grace_secs=self.resume_grace_secs,
+            keep_alive_cap_secs=self.keep_alive_cap_secs,
+            heartbeat_secs=self.session_heartbeat_secs,
+            idle_timeout_secs=self.realtime_idle_timeout_secs,
+        )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -10,7 +10,10 @@ from salon.api import envelope
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.routes import router, well_known
+from salon.live.rooms import Rooms
+from salon.realtime import gateway
 from salon.services import apps, participant_tokens
+from salon.services.grants import Grants
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
@@ -33,12 +36,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _announce(credentials)
         app.state.database = database
         app.state.signer = signer
+        app.state.grants = Grants(database)
         app.state.webhook_signer = webhook_signer
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
+        app.state.rooms = Rooms(database, settings.live(), on_commit=app.state.webhooks.wake)
+        await app.state.rooms.start()
         try:
             yield
         finally:
+            await app.state.rooms.stop()
             await app.state.webhooks.stop()
             await database.dispose()
 
@@ -52,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonBodies)
     app.include_router(router)
     app.include_router(well_known.router)
+    app.include_router(gateway.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe")
     async def healthz() -> envelope.Envelope:

@@ -4,7 +4,8 @@ from typing import Any
 
 from salon.core.clock import isoformat
 from salon.core.meetings import public_recording_config
-from salon.store.models import App, Meeting, Participant, Preset, Webhook
+from salon.services.sessions import Attendance, SessionView
+from salon.store.models import App, Meeting, Participant, PeerEvent, Preset, Webhook
 
 
 def app(row: App) -> dict[str, Any]:
@@ -80,3 +81,61 @@ def webhook(row: Webhook) -> dict[str, Any]:
         "created_at": isoformat(row.created_at),
         "updated_at": isoformat(row.updated_at),
     }
+
+
+def session(view: SessionView) -> dict[str, Any]:
+    row = view.row
+    data: dict[str, Any] = {
+        "id": row.id,
+        "associated_id": row.meeting_id,
+        "meeting_display_name": row.meeting_display_name or "",
+        "type": row.type,
+        "status": row.status,
+        "live_participants": row.live_participants if row.status == "LIVE" else 0,
+        "max_concurrent_participants": row.max_concurrent_participants,
+        "minutes_consumed": round(view.minutes_consumed, 4),
+        "organization_id": row.app_id,
+        "started_at": isoformat(row.started_at),
+        "created_at": isoformat(row.created_at),
+        "updated_at": isoformat(row.updated_at),
+        "meta": row.meta or {},
+    }
+    if row.ended_at is not None:
+        data["ended_at"] = isoformat(row.ended_at)
+    if view.breakout_rooms is not None:
+        data["breakout_rooms"] = [session(child) for child in view.breakout_rooms]
+    return data
+
+
+def peer_event(row: PeerEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event_name": row.event_name,
+        "minutes_consumed": round(row.minutes_consumed, 4),
+        "participant_id": row.participant_id,
+        "peer_id": row.peer_id,
+        "session_id": row.session_id,
+        "socket_session_id": row.socket_session_id,
+        "preset_view_type": row.preset_view_type,
+        "created_at": isoformat(row.created_at),
+        "updated_at": isoformat(row.created_at),
+    }
+
+
+def attendance(row: Attendance) -> dict[str, Any]:
+    peer = row.peer
+    data: dict[str, Any] = {
+        "id": peer.id,
+        "user_id": row.user_id,
+        "custom_participant_id": peer.custom_participant_id,
+        "display_name": peer.display_name,
+        "preset_name": peer.preset_name,
+        "joined_at": isoformat(row.joined_at),
+        "left_at": isoformat(row.left_at),
+        "duration": round(row.duration, 4),
+        "created_at": isoformat(peer.created_at),
+        "updated_at": isoformat(peer.updated_at),
+    }
+    if row.peer_events is not None:
+        data["peer_events"] = [peer_event(e) for e in row.peer_events]
+    return data

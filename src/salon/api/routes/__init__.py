@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter
 
-from salon.api.routes import apps, meetings, participants, presets, webhooks
+from salon.api.routes import (
+    active_session,
+    apps,
+    meetings,
+    participants,
+    presets,
+    sessions,
+    webhooks,
+)
 
 PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 router = APIRouter(prefix=PREFIX)
-for module in (apps, meetings, participants, presets, webhooks):
+for module in (apps, meetings, participants, active_session, presets, sessions, webhooks):
     router.include_router(module.router)

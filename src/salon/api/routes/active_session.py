@@ -1,0 +1,79 @@
+"""AS1–AS5: the live session of a meeting, and the operator's controls over it."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+from sqlalchemy import select
+
+from salon.api import wire
+from salon.api.deps import CurrentApp, Db
+from salon.api.envelope import Envelope, ok
+from salon.core.clock import isoformat
+from salon.core.schema import Flag, Strict
+from salon.live import operator
+from salon.services import meetings, sessions
+from salon.store.models import Participant
+
+router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/active-session", tags=["sessions"])
+
+Ids = Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=1000)]
+
+
+class Selection(Strict):
+    participant_ids: Ids = []
+    custom_participant_ids: Ids = []
+
+
+class MuteAll(Strict):
+    allow_unmute: Flag
+
+
+async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
+    rows = await db.scalars(select(Participant).where(Participant.meeting_id == meeting_id,
+                                                      Participant.id.in_(ids)))
+    return [{"id": p.id, "name": p.name, "picture": p.picture,
+             "custom_participant_id": p.custom_participant_id,
+             "created_at": isoformat(p.created_at), "updated_at": isoformat(p.updated_at)}
+            for p in rows]
+
+
+@router.get("", summary="The meeting's live session (404 when there is none)")
+async def get_active_session(meeting_id: str, request: Request, app: CurrentApp,
+                             db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    session_id = await operator.live_session_id(request.app.state.rooms, meeting_id)
+    return ok(wire.session(await sessions.get(db, app.id, session_id)))
+
+
+@router.post("/kick", summary="Remove participants from the live session")
+async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentApp,
+               db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    kicked = operator.kick(request.app.state.rooms, meeting_id, body.participant_ids,
+                           body.custom_participant_ids)
+    return ok({"action": "kick", "participants": await _participants(db, meeting_id, kicked)})
+
+
+@router.post("/kick-all", summary="End the live session for everyone, now")
+async def kick_all(meeting_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    count = operator.kick_all(request.app.state.rooms, meeting_id)
+    return ok({"action": "kick-all", "kicked_participants_count": count})
+
+
+@router.post("/mute", summary="Mute participants")
+async def mute(meeting_id: str, body: Selection, request: Request, app: CurrentApp,
+               db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    muted = operator.mute(request.app.state.rooms, meeting_id, body.participant_ids,
+                          body.custom_participant_ids)
+    return ok({"action": "mute", "participants": await _participants(db, meeting_id, muted)})
+
+
+@router.post("/mute-all", summary="Mute everyone; allow_unmute=false keeps them muted")
+async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: CurrentApp,
+                   db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    count = operator.mute_all(request.app.state.rooms, meeting_id, body.allow_unmute)
+    return ok({"action": "mute-all", "muted_participants_count": count})

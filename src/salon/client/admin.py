@@ -1,0 +1,107 @@
+"""AdminClient: the REST control plane with an API token (async, on httpx)."""
+
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A RealtimeKit error envelope: `status` is the HTTP status, `message` the reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class AdminClient:
+    def __init__(self, base_url: str, account_id: str, app_id: str, api_token: str,
+                 *, timeout: float = 10) -> None:
+        self.app_url = (f"{base_url.rstrip('/')}/client/v4/accounts/{account_id}"
+                        f"/realtime/kit/{app_id}")
+        self.http = httpx.AsyncClient(
+            base_url=self.app_url, timeout=timeout,
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
+
+    async def __aenter__(self) -> "AdminClient":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def call(self, method: str, path: str, *, json: Any = None,
+                   params: dict[str, Any] | None = None) -> Any:
+        """One request; returns `data` (and for lists, the whole envelope via `page`)."""
+        response = await self.http.request(method, path, json=json, params=params)
+        body = response.json()
+        if not body.get("success"):
+            raise ApiError(response.status_code, body.get("error", {}).get("message", ""))
+        return body["data"]
+
+    async def page(self, path: str, **params: Any) -> dict[str, Any]:
+        response = await self.http.get(path, params=params)
+        body = response.json()
+        if not body.get("success"):
+            raise ApiError(response.status_code, body.get("error", {}).get("message", ""))
+        return body
+
+    # meetings and participants
+    async def create_meeting(self, **fields: Any) -> dict[str, Any]:
+        return await self.call("POST", "/meetings", json=fields)
+
+    async def update_meeting(self, meeting_id: str, **fields: Any) -> dict[str, Any]:
+        return await self.call("PATCH", f"/meetings/{meeting_id}", json=fields)
+
+    async def add_participant(self, meeting_id: str, custom_participant_id: str,
+                              preset_name: str, *, name: str | None = None) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/participants", json={
+            "custom_participant_id": custom_participant_id, "preset_name": preset_name,
+            "name": name})
+
+    async def refresh_token(self, meeting_id: str, participant_id: str) -> str:
+        data = await self.call("POST", f"/meetings/{meeting_id}/participants/"
+                                       f"{participant_id}/token")
+        return data["token"]
+
+    async def delete_participant(self, meeting_id: str, participant_id: str) -> dict[str, Any]:
+        return await self.call("DELETE", f"/meetings/{meeting_id}/participants/{participant_id}")
+
+    async def create_preset(self, name: str, **tree: Any) -> dict[str, Any]:
+        return await self.call("POST", "/presets", json={"name": name, **tree})
+
+    # live sessions
+    async def active_session(self, meeting_id: str) -> dict[str, Any]:
+        return await self.call("GET", f"/meetings/{meeting_id}/active-session")
+
+    async def kick(self, meeting_id: str, *, participant_ids: list[str] | None = None,
+                   custom_participant_ids: list[str] | None = None) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/active-session/kick", json={
+            "participant_ids": participant_ids or [],
+            "custom_participant_ids": custom_participant_ids or []})
+
+    async def kick_all(self, meeting_id: str) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/active-session/kick-all")
+
+    async def mute(self, meeting_id: str, *, participant_ids: list[str] | None = None,
+                   custom_participant_ids: list[str] | None = None) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/active-session/mute", json={
+            "participant_ids": participant_ids or [],
+            "custom_participant_ids": custom_participant_ids or []})
+
+    async def mute_all(self, meeting_id: str, *, allow_unmute: bool) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/active-session/mute-all",
+                               json={"allow_unmute": allow_unmute})
+
+    # sessions
+    async def sessions(self, **params: Any) -> dict[str, Any]:
+        return await self.page("/sessions", **params)
+
+    async def session(self, session_id: str, **params: Any) -> dict[str, Any]:
+        return await self.call("GET", f"/sessions/{session_id}", params=params)
+
+    async def session_participants(self, session_id: str, **params: Any) -> dict[str, Any]:
+        return await self.call("GET", f"/sessions/{session_id}/participants", params=params)

@@ -1,0 +1,232 @@
+"""RealtimeClient: one peer on the realtime protocol (docs/protocol.md), on `websockets`.
+
+Replies are matched to requests by id; events queue up in arrival order, and
+`wait_for` takes the first one that matches (leaving the others queued), so a test or a
+bot can wait for exactly what it expects without losing anything else.
+"""
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import websockets
+
+PROTOCOL_VERSION = 1
+
+
+class RealtimeError(Exception):
+    """An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def ws_url(http_url: str) -> str:
+    """The gateway URL of a salon server given its HTTP base URL."""
+    return http_url.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") \
+        + "/realtime/v1"
+
+
+class RealtimeClient:
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self.connection = connection
+        self.ids = itertools.count(1)
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.arrived = asyncio.Condition()
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self.joined: dict[str, Any] = {}
+        self.timeout = 10.0
+        self.reader = asyncio.create_task(self._read())
+
+    # --- connecting -------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, url: str) -> "RealtimeClient":
+        return cls(await websockets.connect(url, max_size=2**22))
+
+    @classmethod
+    async def join(cls, url: str, token: str, *, name: str | None = None,
+                   media: dict[str, bool] | None = None,
+                   resume: dict[str, str] | None = None) -> "RealtimeClient":
+        """Connect and join; raises RealtimeError if the server refuses."""
+        client = await cls.connect(url)
+        data: dict[str, Any] = {"token": token, "protocol": PROTOCOL_VERSION}
+        if name is not None:
+            data["name"] = name
+        if media is not None:
+            data["media"] = media
+        if resume is not None:
+            data["resume"] = resume
+        try:
+            client.joined = await client.request("join", **data)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    @property
+    def peer_id(self) -> str:
+        return self.joined["peer_id"]
+
+    @property
+    def status(self) -> str:
+        return self.joined["status"]
+
+    @property
+    def resume_info(self) -> dict[str, str]:
+        return {"peer_id": self.joined["peer_id"], "resume_token": self.joined["resume_token"]}
+
+    async def close(self) -> None:
+        """Drop the connection without leaving (the server keeps the peer to resume)."""
+        await self.connection.close()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.reader
+
+    async def leave(self) -> None:
+        with contextlib.suppress(RealtimeError, ConnectionError,
+                                 websockets.ConnectionClosed):
+            await self.request("leave")
+        await self.close()
+
+    # --- requests and events ----------------------------------------------------------------
+
+    async def send_raw(self, text: str | bytes) -> None:
+        await self.connection.send(text)
+
+    async def request(self, kind: str, /, **data: Any) -> dict[str, Any]:
+        """Send one request and wait for its reply (`self.timeout` seconds at most)."""
+        request_id = next(self.ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        await self.connection.send(orjson.dumps({"id": request_id, "type": kind, "data": data}))
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        finally:
+            self.pending.pop(request_id, None)
+
+    async def wait_for(self, event: str, where: Callable[[dict[str, Any]], bool] | None = None,
+                       timeout: float = 5) -> dict[str, Any]:
+        """Take the first queued-or-coming event named `event` for which `where` holds."""
+        async def found() -> dict[str, Any]:
+            async with self.arrived:
+                while True:
+                    for index, (name, data) in enumerate(self.events):
+                        if name == event and (where is None or where(data)):
+                            del self.events[index]
+                            return data
+                    if self.closed.is_set():
+                        raise ConnectionError(f"closed ({self.close_code}) before {event}")
+                    await self.arrived.wait()
+        return await asyncio.wait_for(found(), timeout)
+
+    def drain(self, event: str | None = None) -> list[dict[str, Any]]:
+        """Take every queued event (of one name, if given) without waiting."""
+        taken = [data for name, data in self.events if event is None or name == event]
+        self.events = [(n, d) for n, d in self.events if not (event is None or n == event)]
+        return taken
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.connection:
+                message = orjson.loads(raw)
+                if message.get("type") == "reply":
+                    future = self.pending.get(message.get("id"))
+                    if future is not None and not future.done():
+                        if message["ok"]:
+                            future.set_result(message["data"])
+                        else:
+                            error = message["error"]
+                            future.set_exception(RealtimeError(error["code"], error["message"]))
+                    elif not message["ok"]:
+                        await self._queue("error", message["error"])
+                elif message.get("type") == "event":
+                    await self._queue(message["event"], message["data"])
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.connection.close_code
+            self.closed.set()
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError(f"closed ({self.close_code})"))
+            async with self.arrived:
+                self.arrived.notify_all()
+
+    async def _queue(self, name: str, data: dict[str, Any]) -> None:
+        async with self.arrived:
+            self.events.append((name, data))
+            self.arrived.notify_all()
+
+    # --- the protocol's requests, by name -------------------------------------------------
+
+    async def state(self) -> dict[str, Any]:
+        return await self.request("state")
+
+    async def ping(self) -> dict[str, Any]:
+        return await self.request("ping")
+
+    async def rename(self, name: str) -> dict[str, Any]:
+        return await self.request("self.rename", name=name)
+
+    async def set_media(self, **kinds: bool) -> dict[str, Any]:
+        return await self.request("self.media", **kinds)
+
+    async def pin(self, peer_id: str | None) -> dict[str, Any]:
+        return await self.request("peer.pin", peer_id=peer_id)
+
+    async def waiting(self) -> list[dict[str, Any]]:
+        return (await self.request("waitlist.list"))["waiting"]
+
+    async def admit(self, peer_ids: list[str] | None = None) -> dict[str, Any]:
+        if peer_ids is None:
+            return await self.request("waitlist.admit", all=True)
+        return await self.request("waitlist.admit", peer_ids=peer_ids)
+
+    async def reject(self, peer_ids: list[str] | None = None) -> dict[str, Any]:
+        if peer_ids is None:
+            return await self.request("waitlist.reject", all=True)
+        return await self.request("waitlist.reject", peer_ids=peer_ids)
+
+    async def stage(self, action: str, peer_ids: list[str] | None = None) -> dict[str, Any]:
+        """`action`: request, cancel_request, list_requests, grant, deny, join, leave, kick."""
+        if peer_ids is None:
+            return await self.request(f"stage.{action}")
+        return await self.request(f"stage.{action}", peer_ids=peer_ids)
+
+    async def kick(self, peer_ids: list[str]) -> dict[str, Any]:
+        return await self.request("host.kick", peer_ids=peer_ids)
+
+    async def kick_all(self) -> dict[str, Any]:
+        return await self.request("host.kick_all")
+
+    async def disable_media(self, peer_ids: list[str], kinds: list[str]) -> dict[str, Any]:
+        return await self.request("host.disable_media", peer_ids=peer_ids, kinds=kinds)
+
+    async def allow_media(self, peer_ids: list[str], kinds: list[str]) -> dict[str, Any]:
+        return await self.request("host.allow_media", peer_ids=peer_ids, kinds=kinds)
+
+    async def mute_all(self, allow_unmute: bool = True) -> dict[str, Any]:
+        return await self.request("host.mute_all", allow_unmute=allow_unmute)
+
+    async def disable_all_video(self) -> dict[str, Any]:
+        return await self.request("host.disable_all_video")
+
+    async def update_permissions(self, peer_ids: list[str], patch: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("host.update_permissions", peer_ids=peer_ids, patch=patch)
+
+    async def broadcast(self, type: str, payload: Any = None, *,
+                        participant_ids: list[str] | None = None,
+                        preset_names: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": type, "payload": payload}
+        if participant_ids is not None:
+            data["participant_ids"] = participant_ids
+        if preset_names is not None:
+            data["preset_names"] = preset_names
+        return await self.request("broadcast", **data)

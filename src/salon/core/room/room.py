@@ -1,0 +1,361 @@
+"""The room: one meeting's live state, and the session lifecycle rules.
+
+A session starts when the first peer is admitted, goes idle when the last admitted peer
+leaves, and ends when the gateway's keep-alive timer calls `expire` — unless someone was
+admitted again in between, which resumes the same session. `kick_all` ends it at once.
+Peers of the waiting room belong to the room but not (yet) to the session.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from salon.core.ids import new_uuid
+from salon.core.room.errors import RoomError, forbidden, invalid, not_found
+from salon.core.room.outcome import Outcome, Record
+from salon.core.room.peer import Peer, PeerStatus, StageStatus
+
+HOST_ENDED_MEETING = "HOST_ENDED_MEETING"
+ALL_PARTICIPANTS_LEFT = "ALL_PARTICIPANTS_LEFT"
+
+# WebSocket close codes the gateway uses for endings the room decides.
+CLOSE_LEFT = 1000
+CLOSE_KICKED = 4003
+CLOSE_REJECTED = 4004
+CLOSE_ENDED = 4005
+
+
+class Room:
+    def __init__(self, meeting_id: str, title: str | None) -> None:
+        self.meeting_id = meeting_id
+        self.title = title
+        self.peers: dict[str, Peer] = {}
+        self.session_id: str | None = None
+        self.session_started_at: datetime | None = None
+        #: When the last admitted peer left; the keep-alive window runs from here.
+        self.idle_since: datetime | None = None
+        self.pinned_peer_id: str | None = None
+        self.max_concurrent = 0
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def joined(self) -> list[Peer]:
+        return [peer for peer in self.peers.values() if peer.joined]
+
+    @property
+    def waiting(self) -> list[Peer]:
+        return [peer for peer in self.peers.values() if not peer.joined]
+
+    @property
+    def is_live(self) -> bool:
+        return self.session_id is not None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.peers and not self.is_live
+
+    def peer(self, peer_id: str) -> Peer:
+        try:
+            return self.peers[peer_id]
+        except KeyError:
+            raise not_found(f"No peer {peer_id} in this meeting.") from None
+
+    def actor(self, peer_id: str) -> Peer:
+        """The peer issuing a command; it must have been admitted."""
+        peer = self.peer(peer_id)
+        if not peer.joined:
+            raise RoomError("NOT_JOINED", "You are in the waiting room; wait to be admitted.")
+        return peer
+
+    def targets(self, peer_ids: Iterable[str]) -> list[Peer]:
+        """Joined peers named by a command; unknown or waiting ids are an error."""
+        ids = list(dict.fromkeys(peer_ids))
+        if not ids:
+            raise invalid("Name at least one peer in 'peer_ids'.")
+        found = []
+        for peer_id in ids:
+            peer = self.peers.get(peer_id)
+            if peer is None or not peer.joined:
+                raise not_found(f"No peer {peer_id} in the session.")
+            found.append(peer)
+        return found
+
+    def viewers_of(self, subject: Peer) -> set[str]:
+        """Joined peers other than `subject` that may see it (nobody sees a hidden peer)."""
+        if subject.hidden:
+            return set()
+        return {p.peer_id for p in self.joined if p.peer_id != subject.peer_id}
+
+    def everyone(self, *, but: str | None = None) -> set[str]:
+        return {p.peer_id for p in self.joined if p.peer_id != but}
+
+    def waitlist_managers(self) -> set[str]:
+        return {p.peer_id for p in self.joined if p.permissions.accept_waiting_requests}
+
+    def stage_managers(self) -> set[str]:
+        return {p.peer_id for p in self.joined if p.manages_stage}
+
+    def state_for(self, viewer: Peer) -> dict[str, Any]:
+        """The room as `viewer` may see it: hidden peers and the waiting room left out."""
+        peers = [p.public_view(self.pinned_peer_id) for p in self.joined
+                 if not p.hidden or p.peer_id == viewer.peer_id]
+        state: dict[str, Any] = {
+            "session_id": self.session_id,
+            "meeting": {"id": self.meeting_id, "title": self.title},
+            "peers": peers,
+            "pinned_peer_id": self.pinned_peer_id,
+        }
+        if viewer.permissions.accept_waiting_requests:
+            state["waiting"] = [p.waiting_view() for p in self.waiting]
+        if viewer.manages_stage:
+            state["stage_requests"] = self.stage_requests()
+        return state
+
+    def stage_requests(self) -> list[dict[str, Any]]:
+        return [p.waiting_view() for p in self.joined
+                if p.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE]
+
+    # --- announcing changes ---------------------------------------------------------------
+
+    def announce_update(self, peer: Peer, out: Outcome) -> None:
+        """A peer's public state changed: tell those who see it, and the peer itself."""
+        out.send("peer.updated", {"peer": peer.public_view(self.pinned_peer_id)},
+                 self.viewers_of(peer))
+        self.tell_self(peer, out)
+
+    def tell_self(self, peer: Peer, out: Outcome) -> None:
+        out.send("self.updated", {"self": peer.self_view(self.pinned_peer_id)}, {peer.peer_id})
+
+    def announce_stage_requests(self, out: Outcome) -> None:
+        out.send("stage.requests", {"requests": self.stage_requests()}, self.stage_managers())
+
+    # --- joining --------------------------------------------------------------------------
+
+    def connect(self, peer: Peer, now: datetime) -> Outcome:
+        """A peer arrives: admitted at once or put in the waiting room, by its preset."""
+        if peer.peer_id in self.peers:
+            raise RoomError("CONFLICT", f"Peer {peer.peer_id} is already in the room.")
+        peer.connected_at = now
+        peer.status = PeerStatus.WAITING
+        self.peers[peer.peer_id] = peer
+        out = Outcome()
+        policy = peer.permissions.waiting_room_type
+        host_present = bool(self.waitlist_managers())
+        if policy == "SKIP" or (policy == "ON_PRIVILEGED_USER_ENTRY" and host_present):
+            self.admit(peer, now, out, announce_to_self=False)
+            out.reply = {"status": "joined", "self": peer.self_view(self.pinned_peer_id),
+                         "room": self.state_for(peer)}
+        else:
+            out.reply = {"status": "waiting", "self": peer.self_view(self.pinned_peer_id)}
+            out.send("waitlist.added", {"peer": peer.waiting_view()}, self.waitlist_managers())
+        return out
+
+    def admit(self, peer: Peer, now: datetime, out: Outcome, *, announce_to_self: bool) -> None:
+        """Move a peer into the session, starting or resuming the session if needed."""
+        if not self.is_live:
+            self.session_id = new_uuid()
+            self.session_started_at = now
+            self.max_concurrent = 0
+            out.record(Record.SESSION_STARTED, now, session_id=self.session_id,
+                       meeting_id=self.meeting_id, title=self.title)
+        elif self.idle_since is not None:
+            out.record(Record.SESSION_RESUMED, now, session_id=self.session_id)
+        self.idle_since = None
+        peer.status = PeerStatus.JOINED
+        peer.joined_at = now
+        if peer.uses_stage:
+            allowed = peer.permissions.stage_access == "ALLOWED"
+            peer.stage_status = (StageStatus.ACCEPTED_TO_JOIN_STAGE if allowed
+                                 else StageStatus.OFF_STAGE)
+        else:
+            peer.stage_status = StageStatus.ON_STAGE
+        for kind, on in peer.media.items():
+            peer.media[kind] = on and peer.may_publish(kind)  # type: ignore[arg-type]
+        self.max_concurrent = max(self.max_concurrent, len(self.joined))
+        out.record(Record.PEER_JOINED, now, session_id=self.session_id, peer_id=peer.peer_id,
+                   participant_id=peer.participant_id, name=peer.name,
+                   custom_participant_id=peer.custom_participant_id,
+                   preset_name=peer.preset_name, view_type=peer.view_type,
+                   live=len(self.joined), max_concurrent=self.max_concurrent)
+        out.send("peer.joined", {"peer": peer.public_view(self.pinned_peer_id)},
+                 self.viewers_of(peer))
+        if announce_to_self:
+            out.send("self.admitted", {"self": peer.self_view(self.pinned_peer_id),
+                                       "room": self.state_for(peer)}, {peer.peer_id})
+        if peer.permissions.accept_waiting_requests:
+            # A privileged peer is here: whoever waits for one comes in now.
+            for waiting in self.waiting:
+                if waiting.permissions.waiting_room_type == "ON_PRIVILEGED_USER_ENTRY":
+                    self._admit_waiting(waiting, now, out)
+
+    def _admit_waiting(self, peer: Peer, now: datetime, out: Outcome) -> None:
+        out.send("waitlist.removed", {"peer_id": peer.peer_id, "reason": "admitted"},
+                 self.waitlist_managers() - {peer.peer_id})
+        self.admit(peer, now, out, announce_to_self=True)
+
+    # --- leaving --------------------------------------------------------------------------
+
+    def depart(self, peer: Peer, now: datetime, reason: str, out: Outcome) -> None:
+        """Remove a peer for good and account for it."""
+        self.peers.pop(peer.peer_id, None)
+        left_at = peer.disconnected_at or now
+        if not peer.joined:
+            out.send("waitlist.removed", {"peer_id": peer.peer_id, "reason": reason},
+                     self.waitlist_managers())
+            return
+        out.record(Record.PEER_LEFT, left_at, session_id=self.session_id, peer_id=peer.peer_id,
+                   participant_id=peer.participant_id, name=peer.name,
+                   custom_participant_id=peer.custom_participant_id, reason=reason,
+                   joined_at=peer.joined_at, live=len(self.joined))
+        out.send("peer.left", {"peer_id": peer.peer_id, "reason": reason}, self.viewers_of(peer))
+        if self.pinned_peer_id == peer.peer_id:
+            self.pinned_peer_id = None
+            out.send("room.pinned", {"peer_id": None}, self.everyone())
+        if peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE:
+            self.announce_stage_requests(out)
+        if not self.joined and self.is_live:
+            self.idle_since = left_at
+            out.record(Record.SESSION_IDLE, left_at, session_id=self.session_id)
+
+    def leave(self, peer_id: str, now: datetime, reason: str = "left") -> Outcome:
+        out = Outcome(reply={"left": True})
+        self.depart(self.peer(peer_id), now, reason, out)
+        return out
+
+    def disconnect(self, peer_id: str, now: datetime) -> None:
+        """The socket dropped: keep the peer for the grace window, silently."""
+        peer = self.peers.get(peer_id)
+        if peer is not None and peer.disconnected_at is None:
+            peer.disconnected_at = now
+
+    def resume(self, peer_id: str) -> Outcome:
+        """The same peer is back within the grace window: nobody else notices."""
+        peer = self.peer(peer_id)
+        peer.disconnected_at = None
+        reply: dict[str, Any] = {"status": peer.status.value,
+                                 "self": peer.self_view(self.pinned_peer_id)}
+        if peer.joined:
+            reply["room"] = self.state_for(peer)
+        return Outcome(reply=reply)
+
+    def expire(self, now: datetime) -> Outcome:
+        """The keep-alive window passed with nobody admitted: the session ends."""
+        out = Outcome()
+        if self.is_live and not self.joined:
+            out.record(Record.SESSION_ENDED, now, session_id=self.session_id,
+                       reason=ALL_PARTICIPANTS_LEFT)
+            self.session_id = None
+            self.idle_since = None
+            self.pinned_peer_id = None
+        return out
+
+    def end(self, now: datetime, reason: str, by: Peer | None = None) -> Outcome:
+        """End the session at once: every peer, waiting ones too, is told and let go."""
+        out = Outcome(reply={"kicked_participants_count": len(self.joined)})
+        for peer in list(self.peers.values()):
+            out.send("room.ended", {"reason": reason,
+                                    "by_peer_id": by.peer_id if by else None}, {peer.peer_id})
+            out.close(peer.peer_id, CLOSE_ENDED, "meeting ended")
+            self.depart(peer, now, "ended", out)
+        # depart() left the session idle; ending skips the keep-alive window.
+        out.records = [r for r in out.records if r.kind != Record.SESSION_IDLE]
+        if self.is_live:
+            out.record(Record.SESSION_ENDED, now, session_id=self.session_id, reason=reason)
+        self.session_id = None
+        self.idle_since = None
+        self.pinned_peer_id = None
+        return out
+
+    # --- presence -------------------------------------------------------------------------
+
+    def state(self, peer_id: str) -> Outcome:
+        peer = self.peer(peer_id)
+        reply: dict[str, Any] = {"status": peer.status.value,
+                                 "self": peer.self_view(self.pinned_peer_id)}
+        if peer.joined:
+            reply["room"] = self.state_for(peer)
+        return Outcome(reply=reply)
+
+    def rename(self, peer_id: str, name: str) -> Outcome:
+        peer = self.actor(peer_id)
+        if not peer.permissions.can_edit_display_name:
+            raise forbidden("change your display name", "can_edit_display_name")
+        name = name.strip()
+        if not name or len(name) > 255:
+            raise invalid("A display name must be 1 to 255 characters.")
+        peer.name = name
+        out = Outcome(reply={"name": name})
+        self.announce_update(peer, out)
+        return out
+
+    def set_media(self, peer_id: str, changes: dict[str, bool]) -> Outcome:
+        """The peer turns its own mic, camera or screenshare on or off."""
+        peer = self.actor(peer_id)
+        for kind, on in changes.items():
+            if on and not peer.may_publish(kind):  # type: ignore[arg-type]
+                why = ("a host turned it off" if kind in peer.locked
+                       else "your preset or stage status does not allow it")
+                raise forbidden(f"turn on {kind} ({why})", f"media.{kind}.can_produce")
+        peer.media.update(changes)
+        out = Outcome(reply={"media": dict(peer.media)})
+        self.announce_update(peer, out)
+        return out
+
+    def pin(self, peer_id: str, target_id: str | None) -> Outcome:
+        peer = self.actor(peer_id)
+        if not peer.permissions.pin_participant:
+            raise forbidden("pin participants", "pin_participant")
+        if target_id is not None:
+            target = self.targets([target_id])[0]
+            if target.hidden:
+                raise not_found(f"No peer {target_id} in the session.")
+        self.pinned_peer_id = target_id
+        out = Outcome(reply={"pinned_peer_id": target_id})
+        out.send("room.pinned", {"peer_id": target_id}, self.everyone())
+        return out
+
+    # --- waiting room ---------------------------------------------------------------------
+
+    def _waitlist_actor(self, peer_id: str) -> Peer:
+        peer = self.actor(peer_id)
+        if not peer.permissions.accept_waiting_requests:
+            raise forbidden("manage the waiting room", "accept_waiting_requests")
+        return peer
+
+    def _waiting_targets(self, peer_ids: Iterable[str] | None) -> list[Peer]:
+        if peer_ids is None:
+            return self.waiting
+        found = []
+        for peer_id in dict.fromkeys(peer_ids):
+            peer = self.peers.get(peer_id)
+            if peer is None or peer.joined:
+                raise not_found(f"No peer {peer_id} in the waiting room.")
+            found.append(peer)
+        if not found:
+            raise invalid("Name at least one peer in 'peer_ids', or set 'all'.")
+        return found
+
+    def list_waiting(self, peer_id: str) -> Outcome:
+        self._waitlist_actor(peer_id)
+        return Outcome(reply={"waiting": [p.waiting_view() for p in self.waiting]})
+
+    def admit_waiting(self, peer_id: str, peer_ids: Iterable[str] | None, now: datetime) -> Outcome:
+        """Admit the named waiting peers, or everyone waiting when `peer_ids` is None."""
+        self._waitlist_actor(peer_id)
+        targets = self._waiting_targets(peer_ids)
+        out = Outcome(reply={"admitted": [p.peer_id for p in targets]})
+        for target in targets:
+            if target.peer_id in self.peers and not target.joined:
+                self._admit_waiting(target, now, out)
+        return out
+
+    def reject_waiting(self, peer_id: str, peer_ids: Iterable[str] | None, now: datetime) -> Outcome:
+        self._waitlist_actor(peer_id)
+        targets = self._waiting_targets(peer_ids)
+        out = Outcome(reply={"rejected": [p.peer_id for p in targets]})
+        for target in targets:
+            out.send("self.rejected", {}, {target.peer_id})
+            out.close(target.peer_id, CLOSE_REJECTED, "rejected from the waiting room")
+            self.depart(target, now, "rejected", out)
+        return out

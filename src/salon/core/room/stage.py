@@ -1,0 +1,149 @@
+"""The stage (reference §5.2): who is on it, who asked, and who lets them up.
+
+Only peers whose preset has `stage_enabled` use the stage. `stage_access` ALLOWED peers
+start ACCEPTED_TO_JOIN_STAGE and go up when they like; CAN_REQUEST peers ask and wait for
+a manager (`accept_stage_requests` or `can_accept_production_requests`); NOT_ALLOWED
+peers cannot ask, but a manager may invite anyone. What a peer may publish follows from
+its stage status (`Peer.may_publish`), so leaving the stage stops its media.
+"""
+
+from collections.abc import Iterable
+
+from salon.core.room.errors import RoomError, forbidden, invalid
+from salon.core.room.outcome import Outcome
+from salon.core.room.peer import MEDIA_KINDS, Peer, StageStatus
+from salon.core.room.room import Room
+
+
+def _stage_user(room: Room, peer_id: str) -> Peer:
+    peer = room.actor(peer_id)
+    if not peer.uses_stage:
+        raise invalid("The stage is not enabled for your preset (permissions.stage_enabled).")
+    return peer
+
+
+def _manager(room: Room, peer_id: str) -> Peer:
+    peer = room.actor(peer_id)
+    if not peer.manages_stage:
+        raise forbidden("manage the stage", "accept_stage_requests")
+    return peer
+
+
+def _set(room: Room, peer: Peer, status: StageStatus, out: Outcome) -> None:
+    was_requesting = peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE
+    peer.stage_status = status
+    if status is not StageStatus.ON_STAGE:
+        for kind in MEDIA_KINDS:
+            peer.media[kind] = peer.media[kind] and peer.may_publish(kind)
+    room.announce_update(peer, out)
+    if was_requesting or status is StageStatus.REQUESTED_TO_JOIN_STAGE:
+        room.announce_stage_requests(out)
+
+
+def _resting_status(peer: Peer) -> StageStatus:
+    """Where a peer goes when it leaves or loses the stage."""
+    if peer.permissions.stage_access == "ALLOWED":
+        return StageStatus.ACCEPTED_TO_JOIN_STAGE
+    return StageStatus.OFF_STAGE
+
+
+def request(room: Room, peer_id: str) -> Outcome:
+    peer = _stage_user(room, peer_id)
+    out = Outcome()
+    if peer.stage_status in (StageStatus.ACCEPTED_TO_JOIN_STAGE, StageStatus.ON_STAGE,
+                             StageStatus.REQUESTED_TO_JOIN_STAGE):
+        out.reply = {"stage_status": peer.stage_status.value}
+        return out
+    access = peer.permissions.stage_access
+    if access == "ALLOWED":
+        _set(room, peer, StageStatus.ACCEPTED_TO_JOIN_STAGE, out)
+    elif access == "CAN_REQUEST":
+        _set(room, peer, StageStatus.REQUESTED_TO_JOIN_STAGE, out)
+    else:
+        raise forbidden("ask to join the stage", "stage_access")
+    out.reply = {"stage_status": peer.stage_status.value}
+    return out
+
+
+def cancel_request(room: Room, peer_id: str) -> Outcome:
+    peer = _stage_user(room, peer_id)
+    if peer.stage_status is not StageStatus.REQUESTED_TO_JOIN_STAGE:
+        raise RoomError("CONFLICT", "You have no pending request to join the stage.")
+    out = Outcome()
+    _set(room, peer, StageStatus.OFF_STAGE, out)
+    out.reply = {"stage_status": peer.stage_status.value}
+    return out
+
+
+def list_requests(room: Room, peer_id: str) -> Outcome:
+    _manager(room, peer_id)
+    return Outcome(reply={"requests": room.stage_requests()})
+
+
+def _stage_targets(room: Room, peer_ids: Iterable[str]) -> list[Peer]:
+    targets = room.targets(peer_ids)
+    for target in targets:
+        if not target.uses_stage:
+            raise invalid(f"Peer {target.peer_id} does not use the stage.")
+    return targets
+
+
+def grant(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
+    """Approve requests, or invite peers who did not ask."""
+    _manager(room, peer_id)
+    out = Outcome()
+    targets = _stage_targets(room, peer_ids)
+    for target in targets:
+        if target.stage_status in (StageStatus.OFF_STAGE, StageStatus.REQUESTED_TO_JOIN_STAGE):
+            _set(room, target, StageStatus.ACCEPTED_TO_JOIN_STAGE, out)
+            out.send("stage.granted", {"by_peer_id": peer_id}, {target.peer_id})
+    out.reply = {"granted": [t.peer_id for t in targets]}
+    return out
+
+
+def deny(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
+    _manager(room, peer_id)
+    out = Outcome()
+    targets = _stage_targets(room, peer_ids)
+    for target in targets:
+        if target.stage_status in (StageStatus.REQUESTED_TO_JOIN_STAGE,
+                                   StageStatus.ACCEPTED_TO_JOIN_STAGE):
+            _set(room, target, StageStatus.OFF_STAGE, out)
+            out.send("stage.denied", {"by_peer_id": peer_id}, {target.peer_id})
+    out.reply = {"denied": [t.peer_id for t in targets]}
+    return out
+
+
+def join(room: Room, peer_id: str) -> Outcome:
+    peer = _stage_user(room, peer_id)
+    if peer.stage_status is StageStatus.ON_STAGE:
+        return Outcome(reply={"stage_status": peer.stage_status.value})
+    if peer.stage_status is not StageStatus.ACCEPTED_TO_JOIN_STAGE:
+        raise forbidden("join the stage before a host accepts you", "stage_access")
+    out = Outcome()
+    _set(room, peer, StageStatus.ON_STAGE, out)
+    out.reply = {"stage_status": peer.stage_status.value}
+    return out
+
+
+def leave(room: Room, peer_id: str) -> Outcome:
+    peer = _stage_user(room, peer_id)
+    if peer.stage_status is not StageStatus.ON_STAGE:
+        raise RoomError("CONFLICT", "You are not on the stage.")
+    out = Outcome()
+    _set(room, peer, _resting_status(peer), out)
+    out.reply = {"stage_status": peer.stage_status.value}
+    return out
+
+
+def kick(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
+    """Take peers off the stage; their media stops with it."""
+    _manager(room, peer_id)
+    out = Outcome()
+    targets = _stage_targets(room, peer_ids)
+    for target in targets:
+        if target.stage_status is StageStatus.ON_STAGE:
+            _set(room, target, _resting_status(target), out)
+            out.send("stage.kicked", {"by_peer_id": peer_id}, {target.peer_id})
+    out.reply = {"kicked": [t.peer_id for t in targets]}
+    return out

@@ -1,0 +1,182 @@
+"""RoomHost: runs one meeting's `Room` — its links, timers and recorder.
+
+Every change goes through `run`, which applies a room command and carries its outcome
+out before returning. Commands are synchronous and the event loop runs one at a time, so
+the room has a single writer without locks: there is nothing to race.
+"""
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from salon.core.clock import utcnow
+from salon.core.room import Outcome, Peer, Room, RoomError
+from salon.live.link import PeerLink
+from salon.live.recorder import Recorder
+from salon.live.settings import LiveSettings
+from salon.store.database import Database
+
+log = logging.getLogger("salon.live")
+
+CLOSE_REPLACED = 4006
+
+
+def event_text(event: str, data: dict[str, Any]) -> str:
+    return orjson.dumps({"type": "event", "event": event, "data": data}).decode()
+
+
+class RoomHost:
+    def __init__(self, meeting_id: str, title: str | None, app_id: str, keep_alive_secs: int,
+                 database: Database, settings: LiveSettings,
+                 on_commit: Callable[[], None] | None = None,
+                 on_idle: Callable[["RoomHost"], None] | None = None) -> None:
+        self.room = Room(meeting_id, title)
+        self.app_id = app_id
+        self.settings = settings
+        self.keep_alive_secs = keep_alive_secs
+        self.links: dict[str, PeerLink] = {}
+        self.resume_tokens: dict[str, str] = {}
+        self.recorder = Recorder(database, app_id, on_commit)
+        self.on_idle = on_idle
+        self._keep_alive: asyncio.TimerHandle | None = None
+        self._grace: dict[str, asyncio.TimerHandle] = {}
+
+    @property
+    def meeting_id(self) -> str:
+        return self.room.meeting_id
+
+    # --- running commands -------------------------------------------------------------------
+
+    def run(self, command: Callable[[], Outcome],
+            respond: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Apply one room command (raising RoomError if refused) and carry it out.
+
+        `respond` gets the reply before the command's events go out, so a peer sees the
+        answer to its request before the events the request caused.
+        """
+        outcome = command()
+        if respond is not None:
+            respond(outcome.reply)
+        self.carry_out(outcome)
+        return outcome.reply
+
+    def carry_out(self, outcome: Outcome) -> None:
+        for outgoing in outcome.events:
+            text = event_text(outgoing.event, outgoing.data)  # serialized once for everyone
+            for peer_id in outgoing.to:
+                link = self.links.get(peer_id)
+                if link is not None:
+                    link.send(text)
+        for record in outcome.records:
+            self.recorder.put(record)
+        for close in outcome.closes:
+            link = self.links.pop(close.peer_id, None)
+            self.resume_tokens.pop(close.peer_id, None)
+            self._cancel_grace(close.peer_id)
+            if link is not None:
+                link.close(close.code, close.reason)
+        self._watch_keep_alive()
+        self.release_if_done()
+
+    def release_if_done(self) -> None:
+        """Tell the registry when nobody is here and no session is live."""
+        if self.on_idle is not None and self.is_done:
+            self.on_idle(self)
+
+    @property
+    def is_done(self) -> bool:
+        return self.room.is_empty and not self.links
+
+    # --- peers coming and going -----------------------------------------------------------
+
+    def connect(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
+        reply = self.run(lambda: self.room.connect(peer, utcnow()))
+        self.links[peer.peer_id] = link
+        self.resume_tokens[peer.peer_id] = secrets.token_urlsafe(24)
+        return {**reply, "peer_id": peer.peer_id,
+                "resume_token": self.resume_tokens[peer.peer_id]}
+
+    def resume(self, peer_id: str, participant_id: str, resume_token: str,
+               link: PeerLink) -> dict[str, Any]:
+        """Re-attach a dropped peer; its old link, if still open, is closed."""
+        expected = self.resume_tokens.get(peer_id)
+        peer = self.room.peers.get(peer_id)
+        if (expected is None or peer is None or peer.participant_id != participant_id
+                or not secrets.compare_digest(expected, resume_token)):
+            raise RoomError("RESUME_FAILED",
+                            "This peer cannot be resumed (gone or wrong resume token); "
+                            "join again without 'resume'.")
+        self._cancel_grace(peer_id)
+        old = self.links.pop(peer_id, None)
+        if old is not None and old is not link:
+            old.close(CLOSE_REPLACED, "resumed on another connection")
+        reply = self.run(lambda: self.room.resume(peer_id))
+        self.links[peer_id] = link
+        return {**reply, "peer_id": peer_id, "resume_token": expected, "resumed": True}
+
+    def disconnected(self, peer_id: str, link: PeerLink) -> None:
+        """A peer's socket is gone. It keeps its place for the grace window."""
+        if self.links.get(peer_id) is not link:
+            return  # already replaced, kicked or left
+        del self.links[peer_id]
+        if peer_id not in self.room.peers:
+            return
+        self.room.disconnect(peer_id, utcnow())
+        loop = asyncio.get_running_loop()
+        self._grace[peer_id] = loop.call_later(self.settings.resume_grace_secs,
+                                               self._grace_over, peer_id)
+
+    def _grace_over(self, peer_id: str) -> None:
+        self._grace.pop(peer_id, None)
+        if peer_id in self.room.peers and peer_id not in self.links:
+            self.resume_tokens.pop(peer_id, None)
+            try:
+                self.run(lambda: self.room.leave(peer_id, utcnow(), "disconnected"))
+            except RoomError:
+                pass
+
+    def _cancel_grace(self, peer_id: str) -> None:
+        handle = self._grace.pop(peer_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    # --- the session's keep-alive -----------------------------------------------------------
+
+    def _watch_keep_alive(self) -> None:
+        idle = self.room.is_live and self.room.idle_since is not None
+        if idle and self._keep_alive is None:
+            window = float(self.keep_alive_secs)
+            if self.settings.keep_alive_cap_secs is not None:
+                window = min(window, self.settings.keep_alive_cap_secs)
+            elapsed = (utcnow() - self.room.idle_since).total_seconds()  # type: ignore[operator]
+            loop = asyncio.get_running_loop()
+            self._keep_alive = loop.call_later(max(window - elapsed, 0), self._expire)
+        elif not idle and self._keep_alive is not None:
+            self._keep_alive.cancel()
+            self._keep_alive = None
+
+    def _expire(self) -> None:
+        self._keep_alive = None
+        self.run(lambda: self.room.expire(utcnow()))
+
+    # --- shutting down ----------------------------------------------------------------------
+
+    async def shut_down(self, reason: str) -> None:
+        """Server going away: end the session now (it did end now) and flush records."""
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
+            self._keep_alive = None
+        for handle in self._grace.values():
+            handle.cancel()
+        self._grace.clear()
+        self.carry_out(self.room.end(utcnow(), reason))
+        for link in self.links.values():
+            link.close(1012, "server restarting")
+        self.links.clear()
+        await self.recorder.drain()
+
+

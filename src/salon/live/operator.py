@@ -1,0 +1,66 @@
+"""Operator controls of a live session over REST (AS1–AS5): read, kick, kick-all, mute."""
+
+import asyncio
+
+from salon.core.clock import utcnow
+from salon.core.errors import InvalidRequest, NotFound
+from salon.core.room import Peer, host
+from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
+
+
+def _host(rooms: Rooms, meeting_id: str) -> RoomHost:
+    room_host = rooms.get(meeting_id)
+    if room_host is None or not room_host.room.is_live:
+        raise NotFound(f"Meeting {meeting_id} has no active session.")
+    return room_host
+
+
+def _peers_of(room_host: RoomHost, participant_ids: list[str],
+              custom_participant_ids: list[str]) -> list[Peer]:
+    if not participant_ids and not custom_participant_ids:
+        raise InvalidRequest("Name participants in 'participant_ids' or 'custom_participant_ids'.")
+    ids, customs = set(participant_ids), set(custom_participant_ids)
+    return [peer for peer in room_host.room.joined
+            if peer.participant_id in ids or peer.custom_participant_id in customs]
+
+
+async def live_session_id(rooms: Rooms, meeting_id: str) -> str:
+    """The id of the meeting's live session, once its records are persisted."""
+    room_host = _host(rooms, meeting_id)
+    session_id = room_host.room.session_id
+    assert session_id is not None
+    await asyncio.wait_for(room_host.recorder.settled(), timeout=5)
+    return session_id
+
+
+def kick(rooms: Rooms, meeting_id: str, participant_ids: list[str],
+         custom_participant_ids: list[str]) -> list[str]:
+    """Remove every peer of the named participants; returns their participant ids."""
+    room_host = _host(rooms, meeting_id)
+    peers = _peers_of(room_host, participant_ids, custom_participant_ids)
+    if peers:
+        room_host.run(lambda: host.kick(room_host.room, None, [p.peer_id for p in peers],
+                                        utcnow()))
+    return list(dict.fromkeys(p.participant_id for p in peers))
+
+
+def kick_all(rooms: Rooms, meeting_id: str) -> int:
+    room_host = _host(rooms, meeting_id)
+    reply = room_host.run(lambda: host.kick_all(room_host.room, None, utcnow()))
+    return reply["kicked_participants_count"]
+
+
+def mute(rooms: Rooms, meeting_id: str, participant_ids: list[str],
+         custom_participant_ids: list[str]) -> list[str]:
+    room_host = _host(rooms, meeting_id)
+    peers = _peers_of(room_host, participant_ids, custom_participant_ids)
+    if peers:
+        room_host.run(lambda: host.disable_media(room_host.room, None,
+                                                 [p.peer_id for p in peers], ["audio"]))
+    return list(dict.fromkeys(p.participant_id for p in peers))
+
+
+def mute_all(rooms: Rooms, meeting_id: str, allow_unmute: bool) -> int:
+    room_host = _host(rooms, meeting_id)
+    return room_host.run(lambda: host.mute_all(room_host.room, None, allow_unmute))["count"]

@@ -1,0 +1,85 @@
+"""The registry of live rooms of this process, and their shared background work."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from salon.core.clock import utcnow
+from salon.core.room.room import ALL_PARTICIPANTS_LEFT
+from salon.live.host import RoomHost
+from salon.live.settings import LiveSettings
+from salon.services import session_records
+from salon.store.database import Database
+from salon.store.models import Meeting
+
+log = logging.getLogger("salon.live")
+
+
+class Rooms:
+    def __init__(self, database: Database, settings: LiveSettings,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self.database = database
+        self.settings = settings
+        self.on_commit = on_commit
+        self.hosts: dict[str, RoomHost] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
+        async with self.database.session() as db:
+            closed = await session_records.close_stale(db)
+        if closed:
+            log.warning("closed %d session(s) left live by an unclean stop", closed)
+            if self.on_commit:
+                self.on_commit()
+        self._heartbeat = asyncio.create_task(self._beat(), name="session heartbeat")
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        hosts = list(self.hosts.values())
+        self.hosts.clear()
+        for host in hosts:
+            try:
+                await asyncio.wait_for(host.shut_down(ALL_PARTICIPANTS_LEFT), timeout=5)
+            except Exception:
+                log.exception("shutting down room %s", host.meeting_id)
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    def get(self, meeting_id: str) -> RoomHost | None:
+        return self.hosts.get(meeting_id)
+
+    def host_for(self, meeting: Meeting) -> RoomHost:
+        host = self.hosts.get(meeting.id)
+        if host is None:
+            host = RoomHost(meeting.id, meeting.title, meeting.app_id,
+                            meeting.session_keep_alive_time_in_secs, self.database,
+                            self.settings, on_commit=self.on_commit, on_idle=self._retire)
+            self.hosts[meeting.id] = host
+        else:
+            host.room.title = meeting.title
+            host.keep_alive_secs = meeting.session_keep_alive_time_in_secs
+        return host
+
+    def _retire(self, host: RoomHost) -> None:
+        """A room with no peers and no live session is dropped; its records still land."""
+        if self.hosts.get(host.meeting_id) is host:
+            del self.hosts[host.meeting_id]
+            task = asyncio.create_task(host.recorder.drain())
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_secs)
+            live = [h.room.session_id for h in self.hosts.values() if h.room.session_id]
+            try:
+                async with self.database.session() as db:
+                    await session_records.heartbeat(db, [s for s in live if s], utcnow())
+            except Exception:
+                log.exception("session heartbeat failed")

@@ -1,0 +1,15 @@
+"""Run-time knobs of live sessions (from `salon.settings.Settings`)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    #: How long a dropped peer keeps its place, waiting to resume.
+    resume_grace_secs: float = 15.0
+    #: Caps every meeting's keep-alive (60–600 s); for tests and demos, normally unset.
+    keep_alive_cap_secs: float | None = None
+    #: How often live sessions record that they are alive (their end time after a crash).
+    heartbeat_secs: float = 15.0
+    #: Close a connection that sent nothing (not even a ping) for this long.
+    idle_timeout_secs: float = 45.0

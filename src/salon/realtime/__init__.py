@@ -1,0 +1,1 @@
+"""The realtime plane: one WebSocket per peer, speaking the protocol in docs/protocol.md."""

@@ -1,0 +1,133 @@
+"""Every request a joined peer can make: its parameters and the room command it runs."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from salon.core.clock import utcnow
+from salon.core.room import Outcome, host, stage
+from salon.core.schema import Flag, Strict
+from salon.live.host import RoomHost
+
+PeerIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
+                    Field(min_length=1, max_length=1000)]
+Kinds = Annotated[list[Literal["audio", "video", "screenshare"]], Field(min_length=1)]
+
+
+class NoParams(Strict):
+    pass
+
+
+class Rename(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Media(Strict):
+    audio: Flag | None = None
+    video: Flag | None = None
+    screenshare: Flag | None = None
+
+    def changes(self) -> dict[str, bool]:
+        return self.model_dump(exclude_none=True)
+
+    @model_validator(mode="after")
+    def _something(self) -> "Media":
+        if not self.changes():
+            raise ValueError("set at least one of audio, video, screenshare")
+        return self
+
+
+class Pin(Strict):
+    peer_id: Annotated[str, Field(min_length=1, max_length=64)] | None
+
+
+class Targets(Strict):
+    peer_ids: PeerIds
+
+
+class WaitlistTargets(Strict):
+    peer_ids: PeerIds | None = None
+    all: Flag = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "WaitlistTargets":
+        if (self.peer_ids is None) == (not self.all):
+            raise ValueError("give either 'peer_ids' or 'all': true")
+        return self
+
+
+class MediaTargets(Strict):
+    peer_ids: PeerIds
+    kinds: Kinds
+
+
+class MuteAll(Strict):
+    allow_unmute: Flag = True
+
+
+class PermissionPatch(Strict):
+    peer_ids: PeerIds
+    patch: dict[str, Any]
+
+
+class Broadcast(Strict):
+    type: Annotated[str, Field(min_length=1, max_length=100)]
+    payload: Any = None
+    participant_ids: list[str] | None = None
+    preset_names: list[str] | None = None
+
+
+Run = Callable[[RoomHost, str, Any], Callable[[], Outcome]]
+
+
+@dataclass(frozen=True)
+class Command:
+    params: type[Strict]
+    run: Run
+
+
+def _waitlist_ids(p: WaitlistTargets) -> list[str] | None:
+    return None if p.all else p.peer_ids
+
+
+COMMANDS: dict[str, Command] = {
+    "state": Command(NoParams, lambda h, me, p: lambda: h.room.state(me)),
+    "self.rename": Command(Rename, lambda h, me, p: lambda: h.room.rename(me, p.name)),
+    "self.media": Command(Media, lambda h, me, p: lambda: h.room.set_media(me, p.changes())),
+    "peer.pin": Command(Pin, lambda h, me, p: lambda: h.room.pin(me, p.peer_id)),
+    "waitlist.list": Command(NoParams, lambda h, me, p: lambda: h.room.list_waiting(me)),
+    "waitlist.admit": Command(WaitlistTargets, lambda h, me, p: lambda: h.room.admit_waiting(
+        me, _waitlist_ids(p), utcnow())),
+    "waitlist.reject": Command(WaitlistTargets, lambda h, me, p: lambda: h.room.reject_waiting(
+        me, _waitlist_ids(p), utcnow())),
+    "stage.request": Command(NoParams, lambda h, me, p: lambda: stage.request(h.room, me)),
+    "stage.cancel_request": Command(
+        NoParams, lambda h, me, p: lambda: stage.cancel_request(h.room, me)),
+    "stage.list_requests": Command(
+        NoParams, lambda h, me, p: lambda: stage.list_requests(h.room, me)),
+    "stage.grant": Command(Targets, lambda h, me, p: lambda: stage.grant(h.room, me, p.peer_ids)),
+    "stage.deny": Command(Targets, lambda h, me, p: lambda: stage.deny(h.room, me, p.peer_ids)),
+    "stage.join": Command(NoParams, lambda h, me, p: lambda: stage.join(h.room, me)),
+    "stage.leave": Command(NoParams, lambda h, me, p: lambda: stage.leave(h.room, me)),
+    "stage.kick": Command(Targets, lambda h, me, p: lambda: stage.kick(h.room, me, p.peer_ids)),
+    "host.kick": Command(Targets, lambda h, me, p: lambda: host.kick(
+        h.room, me, p.peer_ids, utcnow())),
+    "host.kick_all": Command(NoParams, lambda h, me, p: lambda: host.kick_all(
+        h.room, me, utcnow())),
+    "host.disable_media": Command(MediaTargets, lambda h, me, p: lambda: host.disable_media(
+        h.room, me, p.peer_ids, p.kinds)),
+    "host.allow_media": Command(MediaTargets, lambda h, me, p: lambda: host.allow_media(
+        h.room, me, p.peer_ids, p.kinds)),
+    "host.mute_all": Command(MuteAll, lambda h, me, p: lambda: host.mute_all(
+        h.room, me, p.allow_unmute)),
+    "host.disable_all_video": Command(
+        NoParams, lambda h, me, p: lambda: host.disable_all_video(h.room, me)),
+    "host.update_permissions": Command(
+        PermissionPatch, lambda h, me, p: lambda: host.update_permissions(
+            h.room, me, p.peer_ids, p.patch)),
+    "broadcast": Command(Broadcast, lambda h, me, p: lambda: host.broadcast(
+        h.room, me, p.type, p.payload, participant_ids=p.participant_ids,
+        preset_names=p.preset_names, now=utcnow())),
+}

@@ -1,0 +1,220 @@
+"""The WebSocket endpoint: authenticate with the first message, then serve requests.
+
+The token travels in the first message (`join`), never in the URL, so it cannot land in
+an access log. Anything malformed gets an error reply and the connection carries on.
+"""
+
+import asyncio
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import Field, ValidationError
+
+from salon.core.clock import utcnow
+from salon.core.errors import Unauthorized
+from salon.core.ids import new_uuid
+from salon.core.ratelimit import TokenBucket
+from salon.core.room import Peer, RoomError
+from salon.core.schema import Flag, Strict
+from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
+from salon.realtime import protocol
+from salon.realtime.commands import COMMANDS
+from salon.realtime.connection import WebSocketLink
+from salon.services import participants
+
+log = logging.getLogger("salon.realtime")
+router = APIRouter()
+
+JOIN_TIMEOUT_SECS = 10
+CLOSE_BAD_JOIN = 4000
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_INACTIVE = 4002
+
+
+class Resume(Strict):
+    peer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    resume_token: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class InitialMedia(Strict):
+    audio: Flag = False
+    video: Flag = False
+
+
+class Join(Strict):
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    protocol: int = protocol.PROTOCOL_VERSION
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    media: InitialMedia = InitialMedia()
+    resume: Resume | None = None
+
+
+def _validation_message(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}"
+                     for e in error.errors()[:5])
+
+
+@router.websocket("/realtime/v1")
+async def gateway(websocket: WebSocket) -> None:
+    await websocket.accept()
+    link = WebSocketLink(websocket)
+    session = _PeerSession(websocket, link, websocket.app.state.rooms)
+    try:
+        await session.serve()
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("realtime connection failed")
+    finally:
+        session.gone()
+        await link.finish()
+
+
+class _PeerSession:
+    """One connection's life: join, then requests until it closes."""
+
+    def __init__(self, websocket: WebSocket, link: WebSocketLink, rooms: Rooms) -> None:
+        self.websocket = websocket
+        self.link = link
+        self.rooms = rooms
+        self.host: RoomHost | None = None
+        self.peer_id: str | None = None
+        self.broadcasts = TokenBucket(rate=5, per=1)
+
+    async def serve(self) -> None:
+        if not await self._join():
+            return
+        idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
+        while not self.link.closed:
+            try:
+                raw = await asyncio.wait_for(self._receive(), timeout=idle)
+            except TimeoutError:
+                return  # silent too long: treat as dropped (the peer may resume)
+            self._handle(raw)
+
+    async def _receive(self) -> str | bytes:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        return message.get("text") or message.get("bytes") or b""
+
+    def gone(self) -> None:
+        if self.host is not None and self.peer_id is not None:
+            self.host.disconnected(self.peer_id, self.link)
+
+    # --- joining --------------------------------------------------------------------------
+
+    async def _join(self) -> bool:
+        try:
+            raw = await asyncio.wait_for(self._receive(), timeout=JOIN_TIMEOUT_SECS)
+        except TimeoutError:
+            self.link.close(CLOSE_BAD_JOIN, "no join message")
+            return False
+        try:
+            request = protocol.decode(raw)
+        except protocol.BadMessage as bad:
+            return self._refuse(bad.request_id, "BAD_MESSAGE", bad.message, CLOSE_BAD_JOIN)
+        if request.type != "join":
+            return self._refuse(request.id, "NOT_JOINED",
+                                "The first message must be 'join' with your token.",
+                                CLOSE_BAD_JOIN)
+        try:
+            params = Join.model_validate(request.data)
+        except ValidationError as error:
+            return self._refuse(request.id, "INVALID", _validation_message(error),
+                                CLOSE_BAD_JOIN)
+        if params.protocol != protocol.PROTOCOL_VERSION:
+            return self._refuse(request.id, "PROTOCOL_VERSION",
+                                f"This server speaks protocol {protocol.PROTOCOL_VERSION}.",
+                                CLOSE_BAD_JOIN)
+        state = self.websocket.app.state
+        try:
+            async with state.database.session() as db:
+                admitted = await participants.admit(db, state.signer, params.token)
+        except Unauthorized as error:
+            return self._refuse(request.id, "UNAUTHORIZED", error.message, CLOSE_UNAUTHORIZED)
+        if admitted.meeting.status != "ACTIVE":
+            return self._refuse(request.id, "MEETING_INACTIVE",
+                                "This meeting is inactive; nobody can join it.", CLOSE_INACTIVE)
+        host = self.rooms.host_for(admitted.meeting)
+        try:
+            if params.resume is not None:
+                reply = host.resume(params.resume.peer_id, admitted.participant.id,
+                                    params.resume.resume_token, self.link)
+            else:
+                reply = host.connect(self._new_peer(admitted, params), self.link)
+        except RoomError as error:
+            host.release_if_done()
+            return self._refuse(request.id, error.code, error.message, CLOSE_BAD_JOIN)
+        self.host, self.peer_id = host, reply["peer_id"]
+        self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
+                                                   "resumed": False, **reply}))
+        return True
+
+    def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
+        permissions = admitted.permissions
+        participant = admitted.participant
+        name = participant.name or participant.custom_participant_id
+        if params.name and permissions.can_edit_display_name:
+            name = params.name
+        peer = Peer(
+            peer_id=new_uuid(), participant_id=participant.id,
+            custom_participant_id=participant.custom_participant_id, name=name,
+            picture=participant.picture, preset_name=admitted.preset.name,
+            view_type=admitted.config.view_type, permissions=permissions,
+        )
+        peer.media.update(audio=params.media.audio, video=params.media.video)
+        return peer
+
+    def _refuse(self, request_id: Any, code: str, message: str, close_code: int) -> bool:
+        self.link.send(protocol.error(request_id, code, message))
+        self.link.close(close_code, message[:120])
+        return False
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _handle(self, raw: str | bytes) -> None:
+        """Answer one request. Nothing a client sends can break the connection or the room."""
+        assert self.host is not None and self.peer_id is not None
+        try:
+            request = protocol.decode(raw)
+        except protocol.BadMessage as bad:
+            self.link.send(protocol.error(bad.request_id, "BAD_MESSAGE", bad.message))
+            return
+        if request.type == "ping":
+            self.link.send(protocol.reply(request.id, {"pong": True}))
+            return
+        if request.type == "leave":
+            self._run(request, lambda: self.host.room.leave(self.peer_id, utcnow()))
+            self.link.close(1000, "left")
+            return
+        command = COMMANDS.get(request.type)
+        if command is None:
+            self.link.send(protocol.error(request.id, "UNKNOWN_TYPE",
+                                          f"Unknown request type '{request.type}'."))
+            return
+        try:
+            params = command.params.model_validate(request.data)
+        except ValidationError as error:
+            self.link.send(protocol.error(request.id, "INVALID", _validation_message(error)))
+            return
+        if request.type == "broadcast" and not self.broadcasts.allow(time.monotonic()):
+            self.link.send(protocol.error(request.id, "RATE_LIMITED",
+                                          "At most 5 broadcasts per second."))
+            return
+        self._run(request, command.run(self.host, self.peer_id, params))
+
+    def _run(self, request: protocol.Request, command: Any) -> None:
+        assert self.host is not None
+        try:
+            self.host.run(command, respond=lambda data: self.link.send(
+                protocol.reply(request.id, data)))
+        except RoomError as error:
+            self.link.send(protocol.error(request.id, error.code, error.message))
+        except Exception:
+            log.exception("request %s failed", request.type)
+            self.link.send(protocol.error(request.id, "INTERNAL",
+                                          "The server failed to handle this request."))

@@ -1,0 +1,66 @@
+"""Framing of the realtime protocol (docs/protocol.md): requests, replies, events.
+
+Client → server: `{"id": 7, "type": "stage.request", "data": {…}}` (`id` optional but
+needed to match the reply). Server → client: `{"type": "reply", "id": 7, "ok": true,
+"data": {…}}`, `{"type": "reply", "id": 7, "ok": false, "error": {"code", "message"}}`,
+and `{"type": "event", "event": "peer.joined", "data": {…}}`.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+
+RequestId = int | str | None
+
+
+class BadMessage(Exception):
+    """A frame that is not a request at all; answered with an error, never fatal."""
+
+    def __init__(self, message: str, request_id: RequestId = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Request:
+    id: RequestId
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def decode(raw: str | bytes) -> Request:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise BadMessage(f"Message is larger than {MAX_MESSAGE_BYTES} bytes.")
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadMessage("Message is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise BadMessage("Message must be a JSON object.")
+    request_id = message.get("id")
+    if request_id is not None and (isinstance(request_id, bool)
+                                   or not isinstance(request_id, int | str)):
+        raise BadMessage("'id' must be a number or a string.")
+    kind = message.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise BadMessage("Message needs a 'type' string.", request_id)
+    data = message.get("data", {})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BadMessage("'data' must be an object.", request_id)
+    return Request(request_id, kind, data)
+
+
+def reply(request_id: RequestId, data: dict[str, Any]) -> str:
+    return orjson.dumps({"type": "reply", "id": request_id, "ok": True, "data": data}).decode()
+
+
+def error(request_id: RequestId, code: str, message: str) -> str:
+    return orjson.dumps({"type": "reply", "id": request_id, "ok": False,
+                         "error": {"code": code, "message": message}}).decode()

@@ -1,0 +1,184 @@
+"""Persisting what a room decides: sessions, peers, peer events, and their webhooks.
+
+The realtime gateway hands each room's `Record`s here in order, one transaction per
+record; webhook deliveries go into the outbox in the same transaction (so a recorded
+event is never without its webhook, nor the other way round).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.core.ids import new_uuid
+from salon.core.room import Record
+from salon.store.models import App, Meeting, PeerEvent, Session, SessionPeer
+from salon.webhooks import outbox, payloads
+
+
+def minutes_between(start: datetime, end: datetime) -> float:
+    return max((end - start).total_seconds(), 0.0) / 60
+
+
+async def _meeting_payload(db: AsyncSession, session: Session) -> dict[str, Any]:
+    meeting = await db.get(Meeting, session.meeting_id)
+    app = await db.get(App, session.app_id)
+    assert meeting is not None and app is not None
+    return payloads.meeting_object(
+        meeting_id=meeting.id, session_id=session.id, title=meeting.title, status="LIVE",
+        created_at=meeting.created_at, started_at=session.started_at,
+        ended_at=session.ended_at, app_id=app.id, app_name=app.name,
+    )
+
+
+async def apply(db: AsyncSession, app_id: str, record: Record) -> None:
+    """Persist one room record and commit."""
+    handler = _HANDLERS[record.kind]
+    await handler(db, app_id, record)
+    await db.commit()
+
+
+async def _session_started(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    session = Session(
+        id=data["session_id"], app_id=app_id, meeting_id=data["meeting_id"],
+        parent_session_id=data.get("parent_session_id"), meeting_display_name=data["title"],
+        type="meeting", status="LIVE", live_participants=0, max_concurrent_participants=0,
+        minutes_consumed=0.0,
+        started_at=record.at, last_seen_at=record.at, created_at=record.at,
+        updated_at=record.at,
+    )
+    db.add(session)
+    await db.flush()
+    await outbox.enqueue(db, app_id, payloads.meeting_started(await _meeting_payload(db, session)))
+
+
+async def _peer_joined(db: AsyncSession, app_id: str, record: Record) -> None:
+    data, at = record.data, record.at
+    db.add(SessionPeer(
+        id=data["peer_id"], session_id=data["session_id"], participant_id=data["participant_id"],
+        custom_participant_id=data["custom_participant_id"], display_name=data["name"],
+        preset_name=data["preset_name"], view_type=data["view_type"], joined_at=at,
+        created_at=at, updated_at=at,
+    ))
+    for name in ("PEER_CREATED", "PEER_JOINING"):
+        db.add(_peer_event(data, name, at, minutes=0.0))
+    session = await _touch(db, data["session_id"], at, live=data["live"],
+                           max_concurrent=data["max_concurrent"])
+    await outbox.enqueue(db, app_id, payloads.participant_joined(
+        await _meeting_payload(db, session), peer_id=data["peer_id"],
+        display_name=data["name"], custom_participant_id=data["custom_participant_id"],
+        joined_at=at,
+    ))
+
+
+async def _peer_left(db: AsyncSession, app_id: str, record: Record) -> None:
+    data, at = record.data, record.at
+    peer = await db.get(SessionPeer, data["peer_id"])
+    if peer is None or peer.left_at is not None:
+        return
+    peer.left_at = at
+    peer.leave_reason = data["reason"]
+    peer.updated_at = at
+    minutes = minutes_between(peer.joined_at, at)
+    db.add(_peer_event(data, "PEER_LEAVING", at, minutes=minutes))
+    session = await _touch(db, data["session_id"], at, live=data["live"])
+    session.minutes_consumed += minutes
+    await outbox.enqueue(db, app_id, payloads.participant_left(
+        await _meeting_payload(db, session), peer_id=peer.id, display_name=peer.display_name,
+        custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at, left_at=at,
+    ))
+
+
+async def _heartbeat(db: AsyncSession, app_id: str, record: Record) -> None:
+    await _touch(db, record.data["session_id"], record.at)
+
+
+async def _session_ended(db: AsyncSession, app_id: str, record: Record) -> None:
+    session = await db.get(Session, record.data["session_id"])
+    if session is None or session.status == "ENDED":
+        return
+    await end(db, session, record.at, record.data["reason"])
+
+
+async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> None:
+    """Close a session and any peer still open in it; queue `meeting.ended`."""
+    open_peers = await db.scalars(
+        select(SessionPeer).where(SessionPeer.session_id == session.id,
+                                  SessionPeer.left_at.is_(None))
+    )
+    for peer in open_peers:
+        peer.left_at = max(at, peer.joined_at)
+        peer.leave_reason = "ended"
+        peer.updated_at = at
+        minutes = minutes_between(peer.joined_at, peer.left_at)
+        session.minutes_consumed += minutes
+        db.add(_peer_event({"session_id": session.id, "peer_id": peer.id,
+                            "participant_id": peer.participant_id,
+                            "view_type": peer.view_type},
+                           "PEER_LEAVING", peer.left_at, minutes=minutes))
+    session.status = "ENDED"
+    session.ended_at = at
+    session.ended_reason = reason
+    session.live_participants = 0
+    session.last_seen_at = at
+    session.updated_at = at
+    await outbox.enqueue(db, session.app_id,
+                         payloads.meeting_ended(await _meeting_payload(db, session), reason))
+
+
+def _peer_event(data: dict[str, Any], name: str, at: datetime, *, minutes: float) -> PeerEvent:
+    return PeerEvent(
+        id=new_uuid(), session_id=data["session_id"], peer_id=data["peer_id"],
+        participant_id=data["participant_id"], event_name=name, minutes_consumed=minutes,
+        socket_session_id=data["peer_id"], preset_view_type=data.get("view_type"),
+        created_at=at,
+    )
+
+
+async def _touch(db: AsyncSession, session_id: str, at: datetime, *, live: int | None = None,
+                 max_concurrent: int | None = None) -> Session:
+    session = await db.get(Session, session_id)
+    assert session is not None, f"session {session_id} was never recorded"
+    session.last_seen_at = max(session.last_seen_at, at)
+    session.updated_at = at
+    if live is not None:
+        session.live_participants = live
+    if max_concurrent is not None:
+        session.max_concurrent_participants = max(session.max_concurrent_participants,
+                                                  max_concurrent)
+    return session
+
+
+HEARTBEAT = "heartbeat"
+
+_HANDLERS = {
+    Record.SESSION_STARTED: _session_started,
+    Record.PEER_JOINED: _peer_joined,
+    Record.PEER_LEFT: _peer_left,
+    Record.SESSION_IDLE: _heartbeat,
+    Record.SESSION_RESUMED: _heartbeat,
+    HEARTBEAT: _heartbeat,
+    Record.SESSION_ENDED: _session_ended,
+}
+
+
+async def close_stale(db: AsyncSession) -> int:
+    """After a crash: end every session still marked LIVE at its last heartbeat.
+
+    Called at start-up, before any room exists, so every LIVE row is an orphan (a single
+    node owns all sessions; a cluster will restrict this to the node's own sessions).
+    """
+    stale = list(await db.scalars(select(Session).where(Session.status == "LIVE")))
+    for session in stale:
+        await end(db, session, session.last_seen_at, "ALL_PARTICIPANTS_LEFT")
+    await db.commit()
+    return len(stale)
+
+
+async def heartbeat(db: AsyncSession, session_ids: list[str], at: datetime) -> None:
+    if session_ids:
+        await db.execute(update(Session).where(Session.id.in_(session_ids))
+                         .values(last_seen_at=at))
+        await db.commit()
