@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -344,25 +345,30 @@ def test_signature_verifies_over_exact_bytes_only() -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_key_is_created_once_and_shared(backend: str, tmp_path: Path) -> None:
     postgres = ThrowawayPostgres() if backend == "postgresql" else None
+    settings = Settings(data_dir=tmp_path, database_url=postgres.url if postgres else "")
 
-    async def run() -> list[signing.WebhookSigner]:
-        settings = Settings(data_dir=tmp_path, database_url=postgres.url if postgres else "")
-        await migrate.upgrade(first := Database(settings))
-        databases = [first, Database(settings)]  # two processes' worth of connections
-        try:
+    def load() -> signing.WebhookSigner:
+        """One process's start-up: its own engine and event loop."""
 
-            async def load(database: Database) -> signing.WebhookSigner:
+        async def run() -> signing.WebhookSigner:
+            database = Database(settings)
+            try:
                 async with database.session() as db:
                     return await signing.load_signer(db)
-
-            racing = await asyncio.gather(*(load(database) for database in databases))
-            return [*racing, await load(first)]
-        finally:
-            for database in databases:
+            finally:
                 await database.dispose()
 
+        return asyncio.run(run())
+
+    async def migrated() -> None:
+        database = Database(settings)
+        await migrate.upgrade(database)
+        await database.dispose()
+
     try:
-        signers = asyncio.run(run())
+        asyncio.run(migrated())
+        with ThreadPoolExecutor(2) as pool:  # two processes starting at once
+            signers = [*pool.map(lambda _: load(), range(2)), load()]
     finally:
         if postgres:
             postgres.drop()
