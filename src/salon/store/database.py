@@ -5,6 +5,10 @@ in WAL mode with `BEGIN IMMEDIATE` transactions: in-process
 work queues for the single connection instead of fighting over the file lock, and a
 transaction never has to upgrade a read lock (which SQLite answers with an immediate
 "database is locked" when another process, such as the CLI, wrote in between).
+
+The rule that follows: never await anything that needs the database (the session
+recorder, another session) while holding an open session — on SQLite that waits for
+the connection you hold.
 """
 
 from collections.abc import AsyncIterator

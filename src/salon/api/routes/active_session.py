@@ -41,8 +41,10 @@ async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
 @router.get("", summary="The meeting's live session (404 when there is none)")
 async def get_active_session(meeting_id: str, request: Request, app: CurrentApp,
                              db: Db) -> Envelope:
-    await meetings.get(db, app.id, meeting_id)
+    # Wait for the room's records before touching the database: on SQLite the recorder
+    # needs the one pooled connection this request's session would otherwise hold.
     session_id = await operator.live_session_id(request.app.state.rooms, meeting_id)
+    await meetings.get(db, app.id, meeting_id)
     return ok(wire.session(await sessions.get(db, app.id, session_id)))
 
 
