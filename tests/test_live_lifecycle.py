@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from salon.client import AdminClient, ApiError, RealtimeClient, ws_url
+from salon.client import AdminClient, ApiError, RealtimeClient, RealtimeError, ws_url
 from tests.live import FAST, Meeting, admin_for, eventually
 from tests.servers import cleanup, launch, start
 
@@ -87,9 +87,9 @@ async def test_inactive_meeting_refuses_joins_but_live_session_goes_on(room: Mee
     peer = await room.join()
     await room.admin.update_meeting(room.id, status="INACTIVE")
     assert await peer.ping() == {"pong": True}
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(RealtimeError) as refused:
         await room.join()
-    assert "MEETING_INACTIVE" in str(refused.value)
+    assert refused.value.code == "MEETING_INACTIVE"
 
 
 async def test_crash_closes_live_sessions_at_their_last_heartbeat() -> None:

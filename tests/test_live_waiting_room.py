@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from salon.client import RealtimeClient, RealtimeError
+from salon.client import ApiError, RealtimeClient, RealtimeError
 from tests.live import Meeting, ids
 
 
@@ -128,5 +128,6 @@ async def test_a_waiting_peer_that_leaves_is_removed(lobby: Meeting) -> None:
 async def test_waiting_alone_starts_no_session(lobby: Meeting) -> None:
     waiting = await lobby.join(lobby_preset(lobby))
     assert isinstance(waiting, RealtimeClient)
-    with pytest.raises(Exception):
+    with pytest.raises(ApiError) as none:
         await lobby.admin.active_session(lobby.id)
+    assert none.value.status == 404
