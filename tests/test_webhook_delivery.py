@@ -8,7 +8,6 @@ receiver on loopback that records the raw bytes.
 import asyncio
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,8 @@ from salon.store.database import Database
 from salon.store.models import WebhookDelivery
 from salon.webhooks import outbox, payloads, signing
 from salon.webhooks.dispatcher import RetryPolicy
-from tests.servers import SalonServer, ThrowawayPostgres, cleanup, free_port, launch, start
+from tests.servers import SalonServer, ThrowawayPostgres, cleanup, launch, start
+from tests.webhook_receiver import HANG, Received, Receiver, eventually  # noqa: F401
 
 #: Fast retries so the suite stays quick: 0.2 s, 0.4 s, then give up after 3 attempts.
 FAST = {
@@ -44,89 +43,10 @@ FAST = {
     "SALON_WEBHOOK_TIMEOUT_SECS": "1",
 }
 
-HANG = "hang"  # a scripted answer: hold the request until the receiver is released
 
 T0 = datetime(2026, 11, 28, 4, 38, 58, 123000, tzinfo=UTC)
 T1 = datetime(2026, 11, 28, 4, 40, 0, tzinfo=UTC)
 T2 = datetime(2026, 11, 28, 5, 0, 0, tzinfo=UTC)
-
-
-# --- a webhook receiver on loopback ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 that records every POST and answers from a script
-    per path (status codes, or HANG), then 200. It can go down and come back on its port."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.received: list[Received] = []
-        self.scripts: dict[str, list[int | str]] = {}
-        self.released = threading.Event()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def up(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                with receiver._lock:
-                    receiver.received.append(Received(self.path, headers, body, time.monotonic()))
-                    script = receiver.scripts.get(self.path)
-                    answer = script.pop(0) if script else 200
-                if answer == HANG:
-                    receiver.released.wait(timeout=30)
-                    answer = 200
-                try:
-                    self.send_response(int(answer))
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                except OSError:  # the sender gave up on us (HANG)
-                    pass
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def down(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def at(self, path: str) -> list[Received]:
-        with self._lock:
-            return [hit for hit in self.received if hit.path == path]
-
-    def wait_for(self, path: str, count: int, timeout: float = 10) -> list[Received]:
-        eventually(lambda: len(self.at(path)) >= count, timeout, f"{count} POSTs to {path}")
-        return self.at(path)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # --- the server's database, in-process -----------------------------------------------------

@@ -62,8 +62,8 @@ async def _peer_joined(db: AsyncSession, app_id: str, record: Record) -> None:
         preset_name=data["preset_name"], view_type=data["view_type"], joined_at=at,
         created_at=at, updated_at=at,
     ))
-    for name in ("PEER_CREATED", "PEER_JOINING"):
-        db.add(_peer_event(data, name, at, minutes=0.0))
+    db.add(_peer_event(data, "PEER_CREATED", data["connected_at"], minutes=0.0))
+    db.add(_peer_event(data, "PEER_JOINING", at, minutes=0.0))
     session = await _touch(db, data["session_id"], at, live=data["live"],
                            max_concurrent=data["max_concurrent"])
     await outbox.enqueue(db, app_id, payloads.participant_joined(
@@ -104,10 +104,10 @@ async def _session_ended(db: AsyncSession, app_id: str, record: Record) -> None:
 
 async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> None:
     """Close a session and any peer still open in it; queue `meeting.ended`."""
-    open_peers = await db.scalars(
+    open_peers = list(await db.scalars(
         select(SessionPeer).where(SessionPeer.session_id == session.id,
                                   SessionPeer.left_at.is_(None))
-    )
+    ))
     for peer in open_peers:
         peer.left_at = max(at, peer.joined_at)
         peer.leave_reason = "ended"
@@ -124,8 +124,13 @@ async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> 
     session.live_participants = 0
     session.last_seen_at = at
     session.updated_at = at
-    await outbox.enqueue(db, session.app_id,
-                         payloads.meeting_ended(await _meeting_payload(db, session), reason))
+    meeting = await _meeting_payload(db, session)
+    for peer in open_peers:  # only after a crash: peers normally leave before the end
+        await outbox.enqueue(db, session.app_id, payloads.participant_left(
+            meeting, peer_id=peer.id, display_name=peer.display_name,
+            custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at,
+            left_at=peer.left_at))
+    await outbox.enqueue(db, session.app_id, payloads.meeting_ended(meeting, reason))
 
 
 def _peer_event(data: dict[str, Any], name: str, at: datetime, *, minutes: float) -> PeerEvent:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import utcnow
@@ -161,6 +161,9 @@ def _consolidate(rows: list[Attendance]) -> list[Attendance]:
     return merged
 
 
+_EVENT_ORDER = {"PEER_CREATED": 0, "PEER_JOINING": 1, "PEER_LEAVING": 2}
+
+
 async def _with_events(db: AsyncSession, session_ids: list[str],
                        rows: list[Attendance]) -> list[Attendance]:
     if not rows:
@@ -170,7 +173,7 @@ async def _with_events(db: AsyncSession, session_ids: list[str],
     for event in await db.scalars(
         select(PeerEvent).where(PeerEvent.session_id.in_(session_ids),
                                 PeerEvent.participant_id.in_(wanted))
-        .order_by(PeerEvent.created_at)
+        .order_by(PeerEvent.created_at, case(_EVENT_ORDER, value=PeerEvent.event_name))
     ):
         events[event.participant_id].append(event)
     return [Attendance(r.peer, r.user_id, r.joined_at, r.left_at, r.duration,

@@ -1,4 +1,4 @@
-"""Webhook subscriptions of an app (delivery comes with live sessions)."""
+"""Webhook subscriptions of an app (delivery: `salon.webhooks`)."""
 
 from typing import Any
 

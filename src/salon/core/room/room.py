@@ -174,6 +174,7 @@ class Room:
             peer.media[kind] = on and peer.may_publish(kind)  # type: ignore[arg-type]
         self.max_concurrent = max(self.max_concurrent, len(self.joined))
         out.record(Record.PEER_JOINED, now, session_id=self.session_id, peer_id=peer.peer_id,
+                   connected_at=peer.connected_at or now,
                    participant_id=peer.participant_id, name=peer.name,
                    custom_participant_id=peer.custom_participant_id,
                    preset_name=peer.preset_name, view_type=peer.view_type,
