@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.paging import MAX_PER_PAGE, Page
@@ -18,21 +17,22 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Db = Annotated[AsyncSession, Depends(_session)]
+#: Closed as soon as the endpoint returns, before the response is sent: on SQLite the
+#: session holds the one pooled connection, which must not wait on a slow client.
+Db = Annotated[AsyncSession, Depends(_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="An API token from `salon apps create`.")
-
-
-async def _grant(request: Request, _: Annotated[
-        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Grant:
+async def _grant(request: Request) -> Grant:
     return await request.app.state.grants.grant(request.headers.get("authorization"))
 
 
 Token = Annotated[Grant, Depends(_grant)]
 
 
-async def _app(request: Request, account_id: str, app_id: str, grant: Token) -> AppRef:
-    return await request.app.state.grants.app(grant, account_id, app_id)
+async def _app(request: Request, account_id: str, app_id: str) -> AppRef:
+    # One dependency for both steps: FastAPI's per-dependency cost shows on hot paths.
+    grants = request.app.state.grants
+    grant = await grants.grant(request.headers.get("authorization"))
+    return await grants.app(grant, account_id, app_id)
 
 
 CurrentApp = Annotated[AppRef, Depends(_app)]
