@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if credentials is not None:
             _announce(credentials)
         app.state.database = database
+        app.state.settings = settings
         app.state.signer = signer
         app.state.grants = Grants(database)
         app.state.webhook_signer = webhook_signer

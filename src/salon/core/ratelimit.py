@@ -1,10 +1,22 @@
-"""A token bucket: `rate` actions per `per` seconds, with bursts up to `rate`."""
+"""Rate limits: a named limit, and the token bucket that enforces it."""
 
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most `rate` requests per `per` seconds, per participant, shared by every
+    command naming the same `bucket` (chat text and edits, say)."""
+
+    bucket: str
+    rate: float
+    per: float
+
+
 @dataclass
 class TokenBucket:
+    """`rate` actions per `per` seconds, with bursts up to `rate`."""
+
     rate: float
     per: float
     tokens: float = field(init=False)

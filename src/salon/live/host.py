@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from salon.core.clock import utcnow
+from salon.core.ratelimit import Limit, TokenBucket
 from salon.core.room import Outcome, Peer, Room, RoomError
 from salon.live.link import PeerLink
 from salon.live.recorder import Recorder
@@ -42,6 +43,8 @@ class RoomHost:
         self.resume_tokens: dict[str, str] = {}
         self.recorder = Recorder(database, app_id, on_commit)
         self.on_idle = on_idle
+        self.database = database
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
         self._keep_alive: asyncio.TimerHandle | None = None
         self._grace: dict[str, asyncio.TimerHandle] = {}
 
@@ -86,6 +89,14 @@ class RoomHost:
         """Tell the registry when nobody is here and no session is live."""
         if self.on_idle is not None and self.is_done:
             self.on_idle(self)
+
+    def rate_bucket(self, participant_id: str, limit: Limit) -> TokenBucket:
+        """The participant's token bucket for one kind of request (made on first use)."""
+        key = (participant_id, limit.bucket)
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = TokenBucket(limit.rate, limit.per)
+        return bucket
 
     @property
     def is_done(self) -> bool:

@@ -15,13 +15,12 @@ from pydantic import Field, ValidationError
 from salon.core.clock import utcnow
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
-from salon.core.ratelimit import TokenBucket
 from salon.core.room import Peer, RoomError
 from salon.core.schema import Flag, Strict
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.realtime import protocol
-from salon.realtime.commands import COMMANDS
+from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
 from salon.services import participants
 
@@ -82,7 +81,6 @@ class _PeerSession:
         self.rooms = rooms
         self.host: RoomHost | None = None
         self.peer_id: str | None = None
-        self.broadcasts = TokenBucket(rate=5, per=1)
 
     async def serve(self) -> None:
         if not await self._join():
@@ -93,7 +91,7 @@ class _PeerSession:
                 raw = await asyncio.wait_for(self._receive(), timeout=idle)
             except TimeoutError:
                 return  # silent too long: treat as dropped (the peer may resume)
-            self._handle(raw)
+            await self._handle(raw)
 
     async def _receive(self) -> str | bytes:
         message = await self.websocket.receive()
@@ -176,7 +174,7 @@ class _PeerSession:
 
     # --- requests -------------------------------------------------------------------------
 
-    def _handle(self, raw: str | bytes) -> None:
+    async def _handle(self, raw: str | bytes) -> None:
         """Answer one request. Nothing a client sends can break the connection or the room."""
         assert self.host is not None and self.peer_id is not None
         try:
@@ -201,11 +199,41 @@ class _PeerSession:
         except ValidationError as error:
             self.link.send(protocol.error(request.id, "INVALID", _validation_message(error)))
             return
-        if request.type == "broadcast" and not self.broadcasts.allow(time.monotonic()):
-            self.link.send(protocol.error(request.id, "RATE_LIMITED",
-                                          "At most 5 broadcasts per second."))
+        if command.limit is not None and not self._allowed(command.limit):
+            limit = command.limit
+            self.link.send(protocol.error(
+                request.id, "RATE_LIMITED",
+                f"At most {limit.rate:g} '{limit.bucket}' requests per {limit.per:g} s."))
             return
-        self._run(request, command.run(self.host, self.peer_id, params))
+        if isinstance(command, AsyncCommand):
+            await self._run_async(request, command, params)
+        else:
+            self._run(request, command.run(self.host, self.peer_id, params))
+
+    def _allowed(self, limit: Limit) -> bool:
+        """Rate limits count per participant, across all of its peers."""
+        assert self.host is not None and self.peer_id is not None
+        participant_id = self.host.room.peers[self.peer_id].participant_id
+        return self.host.rate_bucket(participant_id, limit).allow(time.monotonic())
+
+    async def _run_async(self, request: protocol.Request, command: AsyncCommand,
+                         params: Any) -> None:
+        assert self.host is not None and self.peer_id is not None
+        context = Context(self.host, self.peer_id, self.websocket.app.state)
+        try:
+            outcome = await command.run(context, params)
+        except RoomError as error:
+            self.link.send(protocol.error(request.id, error.code, error.message))
+            return
+        except Exception:
+            log.exception("request %s failed", request.type)
+            self.link.send(protocol.error(request.id, "INTERNAL",
+                                          "The server failed to handle this request."))
+            return
+        if isinstance(outcome, dict):
+            self.link.send(protocol.reply(request.id, outcome))
+        else:
+            self._run(request, outcome)
 
     def _run(self, request: protocol.Request, command: Any) -> None:
         assert self.host is not None

@@ -11,9 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from salon.core.ids import new_uuid
+from salon.core.room.chat import ChatBoard
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
 from salon.core.room.outcome import Outcome, Record
 from salon.core.room.peer import Peer, PeerStatus, StageStatus
+from salon.core.room.plugins import PluginBoard
+from salon.core.room.polls import PollBook
+from salon.core.room.qna import QuestionBoard
+from salon.core.room.stores import StoreSet
 
 HOST_ENDED_MEETING = "HOST_ENDED_MEETING"
 ALL_PARTICIPANTS_LEFT = "ALL_PARTICIPANTS_LEFT"
@@ -36,6 +41,15 @@ class Room:
         self.idle_since: datetime | None = None
         self.pinned_peer_id: str | None = None
         self.max_concurrent = 0
+        self._fresh_features()
+
+    def _fresh_features(self) -> None:
+        """Collaboration state belongs to one session: a new session starts empty."""
+        self.chat = ChatBoard()
+        self.polls = PollBook()
+        self.questions = QuestionBoard()
+        self.plugins = PluginBoard()
+        self.stores = StoreSet()
 
     # --- queries --------------------------------------------------------------------------
 
@@ -157,6 +171,7 @@ class Room:
             self.session_id = new_uuid()
             self.session_started_at = now
             self.max_concurrent = 0
+            self._fresh_features()
             out.record(Record.SESSION_STARTED, now, session_id=self.session_id,
                        meeting_id=self.meeting_id, title=self.title)
         elif self.idle_since is not None:

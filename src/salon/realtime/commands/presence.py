@@ -1,15 +1,14 @@
-"""Every request a joined peer can make: its parameters and the room command it runs."""
+"""Presence, waiting room, stage and host controls: parameters and room commands."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from salon.core.clock import utcnow
-from salon.core.room import Outcome, host, stage
+from salon.core.ratelimit import Limit
+from salon.core.room import host, stage
 from salon.core.schema import Flag, Strict
-from salon.live.host import RoomHost
+from salon.realtime.commands.base import Command
 
 PeerIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
                     Field(min_length=1, max_length=1000)]
@@ -79,15 +78,6 @@ class Broadcast(Strict):
     preset_names: list[str] | None = None
 
 
-Run = Callable[[RoomHost, str, Any], Callable[[], Outcome]]
-
-
-@dataclass(frozen=True)
-class Command:
-    params: type[Strict]
-    run: Run
-
-
 def _waitlist_ids(p: WaitlistTargets) -> list[str] | None:
     return None if p.all else p.peer_ids
 
@@ -129,5 +119,5 @@ COMMANDS: dict[str, Command] = {
             h.room, me, p.peer_ids, p.patch)),
     "broadcast": Command(Broadcast, lambda h, me, p: lambda: host.broadcast(
         h.room, me, p.type, p.payload, participant_ids=p.participant_ids,
-        preset_names=p.preset_names, now=utcnow())),
+        preset_names=p.preset_names, now=utcnow()), limit=Limit("broadcast", 5, 1)),
 }

@@ -1,0 +1,45 @@
+"""What a realtime command is: validated parameters, then a change to the room.
+
+A `Command` is synchronous: it returns the room command to run, and the room applies it
+in order with every other. An `AsyncCommand` first does I/O (persist a chat message,
+read history) and then returns the room command that publishes the result — or a plain
+reply when the room does not change. Either way the reply reaches the caller before the
+events its request caused.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import State
+
+from salon.core.ratelimit import Limit
+from salon.core.room import Outcome
+from salon.core.schema import Strict
+from salon.live.host import RoomHost
+
+RoomCommand = Callable[[], Outcome]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an async command may use: the room, the caller, and the server's resources
+    (`state.database`, `state.settings`, …, as set up in `salon.api.app`)."""
+
+    host: RoomHost
+    peer_id: str
+    state: State
+
+
+@dataclass(frozen=True)
+class Command:
+    params: type[Strict]
+    run: Callable[[RoomHost, str, Any], RoomCommand]
+    limit: Limit | None = None
+
+
+@dataclass(frozen=True)
+class AsyncCommand:
+    params: type[Strict]
+    run: Callable[[Context, Any], Awaitable[RoomCommand | dict[str, Any]]]
+    limit: Limit | None = None
