@@ -230,3 +230,40 @@ class RealtimeClient:
         if preset_names is not None:
             data["preset_names"] = preset_names
         return await self.request("broadcast", **data)
+
+    # collaborative stores (docs/plugins-and-stores.md); writes answer `{store, changes}`
+    async def store_set(self, store: str, key: str, value: Any) -> dict[str, Any]:
+        return await self.request("store.set", store=store, key=key, value=value)
+
+    async def store_update(self, store: str, key: str, value: Any) -> dict[str, Any]:
+        """Merge an object into an object, append to a list, or set a missing key."""
+        return await self.request("store.update", store=store, key=key, value=value)
+
+    async def store_delete(self, store: str, key: str) -> dict[str, Any]:
+        return await self.request("store.delete", store=store, key=key)
+
+    async def store_bulk_set(self, store: str, items: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("store.bulk_set", store=store, items=items)
+
+    async def store_bulk_delete(self, store: str, keys: list[str]) -> dict[str, Any]:
+        return await self.request("store.bulk_delete", store=store, keys=keys)
+
+    async def store_get(self, store: str, key: str) -> Any:
+        """The key's value, or None when it is not set."""
+        return (await self.request("store.get", store=store, key=key))["value"]
+
+    async def store_get_all(self, store: str) -> dict[str, Any]:
+        return (await self.request("store.get_all", store=store))["items"]
+
+    async def store_subscribe(self, store: str, keys: list[str] | None = None) -> dict[str, Any]:
+        """Follow keys (every key by default); answers `{store, keys, items}` (current values)."""
+        if keys is None:
+            return await self.request("store.subscribe", store=store)
+        return await self.request("store.subscribe", store=store, keys=keys)
+
+    async def store_unsubscribe(self, store: str,
+                                keys: list[str] | None = None) -> dict[str, Any]:
+        """Stop following some keys (`"*"` is the every-key subscription), or all of them."""
+        if keys is None:
+            return await self.request("store.unsubscribe", store=store)
+        return await self.request("store.unsubscribe", store=store, keys=keys)
