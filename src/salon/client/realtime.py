@@ -231,6 +231,34 @@ class RealtimeClient:
             data["preset_names"] = preset_names
         return await self.request("broadcast", **data)
 
+    # plugins (docs/plugins-and-stores.md)
+    async def plugins(self) -> dict[str, Any]:
+        """`{"plugins": [registry entries with active, activated_by, access], "active"}`."""
+        return await self.request("plugin.list")
+
+    async def activate_plugin(self, plugin_id: str) -> dict[str, Any]:
+        return (await self.request("plugin.activate", plugin_id=plugin_id))["plugin"]
+
+    async def deactivate_plugin(self, plugin_id: str) -> dict[str, Any]:
+        return await self.request("plugin.deactivate", plugin_id=plugin_id)
+
+    async def plugin_message(self, plugin_id: str, payload: Any = None, *,
+                             to: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"plugin_id": plugin_id, "payload": payload}
+        if to is not None:
+            data["to"] = to
+        return await self.request("plugin.message", **data)
+
+    async def set_plugin_state(self, plugin_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Set one key of the plugin's shared state; `None` removes it."""
+        return await self.request("plugin.state.set", plugin_id=plugin_id, key=key, value=value)
+
+    async def plugin_state(self, plugin_id: str, key: str | None = None) -> Any:
+        """The whole state (a dict), or one key's value (None when unset)."""
+        if key is None:
+            return (await self.request("plugin.state.get", plugin_id=plugin_id))["state"]
+        return (await self.request("plugin.state.get", plugin_id=plugin_id, key=key))["value"]
+
     # collaborative stores (docs/plugins-and-stores.md); writes answer `{store, changes}`
     async def store_set(self, store: str, key: str, value: Any) -> dict[str, Any]:
         return await self.request("store.set", store=store, key=key, value=value)

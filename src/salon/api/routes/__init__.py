@@ -7,6 +7,7 @@ from salon.api.routes import (
     apps,
     meetings,
     participants,
+    plugins,
     presets,
     sessions,
     webhooks,
@@ -15,5 +16,6 @@ from salon.api.routes import (
 PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 router = APIRouter(prefix=PREFIX)
-for module in (apps, meetings, participants, active_session, presets, sessions, webhooks):
+for module in (apps, meetings, participants, active_session, presets, sessions, webhooks,
+               plugins):
     router.include_router(module.router)

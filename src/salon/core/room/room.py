@@ -119,6 +119,7 @@ class Room:
             "meeting": {"id": self.meeting_id, "title": self.title},
             "peers": peers,
             "pinned_peer_id": self.pinned_peer_id,
+            "plugins": self.plugins.views_for(viewer),
         }
         if viewer.permissions.accept_waiting_requests:
             state["waiting"] = [p.waiting_view() for p in self.waiting]

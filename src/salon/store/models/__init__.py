@@ -3,6 +3,7 @@
 from salon.store.models.accounts import Account, ApiToken, App, SigningKey
 from salon.store.models.base import Base, Json, UTCDateTime
 from salon.store.models.meetings import Meeting, Participant, Preset
+from salon.store.models.plugins import Plugin
 from salon.store.models.sessions import PeerEvent, Session, SessionPeer
 from salon.store.models.webhook_deliveries import WebhookDelivery, WebhookKey
 from salon.store.models.webhooks import Webhook
@@ -16,6 +17,7 @@ __all__ = [
     "Meeting",
     "Participant",
     "PeerEvent",
+    "Plugin",
     "Preset",
     "Session",
     "SessionPeer",

@@ -1,0 +1,60 @@
+"""The plugin registry of an app (a salon addition; docs/plugins-and-stores.md)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+
+from salon.api.deps import CurrentApp, Db, Paged
+from salon.api.envelope import Envelope, ok
+from salon.core.plugins import PluginBody
+from salon.core.room import RoomError
+from salon.core.room import plugins as live_plugins
+from salon.services import plugins
+
+router = APIRouter(prefix="/{app_id}/plugins", tags=["plugins"])
+
+
+@router.get("", summary="List the app's plugins (newest first)")
+async def list_plugins(app: CurrentApp, db: Db, page: Paged,
+                       search: str | None = None) -> Envelope:
+    rows, total = await plugins.list_page(db, app.id, page, search=search)
+    return ok([plugins.view(row) for row in rows], paging=page.paging(total, len(rows)))
+
+
+@router.post("", summary="Register a plugin", status_code=201)
+async def create_plugin(body: PluginBody, app: CurrentApp, db: Db) -> Envelope:
+    return ok(plugins.view(await plugins.create(db, app.id, body)), status_code=201)
+
+
+@router.get("/{plugin_id}", summary="Get a plugin")
+async def get_plugin(plugin_id: str, app: CurrentApp, db: Db) -> Envelope:
+    return ok(plugins.view(await plugins.get(db, app.id, plugin_id)))
+
+
+@router.patch(
+    "/{plugin_id}",
+    summary="Edit a plugin (any subset of fields)",
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def edit_plugin(
+    plugin_id: str, app: CurrentApp, db: Db, body: Annotated[dict[str, Any], Body()]
+) -> Envelope:
+    return ok(plugins.view(await plugins.update(db, app.id, plugin_id, body)))
+
+
+@router.put("/{plugin_id}", summary="Replace a plugin")
+async def replace_plugin(plugin_id: str, body: PluginBody, app: CurrentApp, db: Db) -> Envelope:
+    return ok(plugins.view(await plugins.replace(db, app.id, plugin_id, body)))
+
+
+@router.delete("/{plugin_id}", summary="Delete a plugin; live sessions close it")
+async def delete_plugin(plugin_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
+    deleted = plugins.view(await plugins.delete(db, app.id, plugin_id))
+    for host in list(request.app.state.rooms.hosts.values()):
+        if host.app_id == app.id and plugin_id in host.room.plugins.active:
+            try:
+                host.run(lambda h=host: live_plugins.deactivate(h.room, None, plugin_id,
+                                                                 "deleted"))
+            except RoomError:
+                pass
+    return ok(deleted)
