@@ -96,6 +96,13 @@ class AdminClient:
         return await self.call("POST", f"/meetings/{meeting_id}/active-session/mute-all",
                                json={"allow_unmute": allow_unmute})
 
+    async def create_poll(self, meeting_id: str, question: str, options: list[str], *,
+                          anonymous: bool = False, hide_votes: bool = False) -> dict[str, Any]:
+        """AS6: `{"action", "poll"}`; the poll goes to everyone in the session who may view it."""
+        return await self.call("POST", f"/meetings/{meeting_id}/active-session/poll", json={
+            "question": question, "options": options, "anonymous": anonymous,
+            "hide_votes": hide_votes})
+
     # sessions
     async def sessions(self, **params: Any) -> dict[str, Any]:
         return await self.page("/sessions", **params)

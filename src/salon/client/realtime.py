@@ -295,3 +295,33 @@ class RealtimeClient:
         if keys is None:
             return await self.request("store.unsubscribe", store=store)
         return await self.request("store.unsubscribe", store=store, keys=keys)
+
+    # polls (docs/polls-and-qna.md)
+    async def create_poll(self, question: str, options: list[str], *, anonymous: bool = False,
+                          hide_votes: bool = False) -> dict[str, Any]:
+        """`{"poll": …}` (or `{"poll_id"}` for a creator who may not view polls)."""
+        return await self.request("poll.create", question=question, options=options,
+                                  anonymous=anonymous, hide_votes=hide_votes)
+
+    async def vote(self, poll_id: str, index: int) -> dict[str, Any]:
+        return await self.request("poll.vote", poll_id=poll_id, index=index)
+
+    async def polls(self) -> list[dict[str, Any]]:
+        return (await self.request("poll.list"))["polls"]
+
+    # Q&A, a salon addition (docs/polls-and-qna.md)
+    async def ask(self, text: str) -> dict[str, Any]:
+        return (await self.request("qna.ask", text=text))["question"]
+
+    async def upvote(self, question_id: str) -> dict[str, Any]:
+        return (await self.request("qna.upvote", question_id=question_id))["question"]
+
+    async def answer(self, question_id: str, answer: str | None = None) -> dict[str, Any]:
+        return (await self.request("qna.answer", question_id=question_id,
+                                   answer=answer))["question"]
+
+    async def dismiss(self, question_id: str) -> dict[str, Any]:
+        return (await self.request("qna.dismiss", question_id=question_id))["question"]
+
+    async def questions(self) -> list[dict[str, Any]]:
+        return (await self.request("qna.list"))["questions"]

@@ -1,10 +1,13 @@
-"""Operator controls of a live session over REST (AS1–AS5): read, kick, kick-all, mute."""
+"""Operator controls of a live session over REST (AS1–AS6): read, kick, kick-all, mute, poll."""
 
 import asyncio
+from typing import Any
 
 from salon.core.clock import utcnow
-from salon.core.errors import InvalidRequest, NotFound
+from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.room import Peer, host
+from salon.core.room.errors import RoomError
+from salon.core.room.polls import create as create_room_poll
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 
@@ -64,3 +67,16 @@ def mute(rooms: Rooms, meeting_id: str, participant_ids: list[str],
 def mute_all(rooms: Rooms, meeting_id: str, allow_unmute: bool) -> int:
     room_host = _host(rooms, meeting_id)
     return room_host.run(lambda: host.mute_all(room_host.room, None, allow_unmute))["count"]
+
+
+def create_poll(rooms: Rooms, meeting_id: str, question: str, options: list[str], *,
+                anonymous: bool, hide_votes: bool, created_by: str) -> dict[str, Any]:
+    """AS6: the operator's poll, for everyone who may view polls; returned in full."""
+    room_host = _host(rooms, meeting_id)
+    try:
+        reply = room_host.run(lambda: create_room_poll(
+            room_host.room, None, question, options, anonymous=anonymous,
+            hide_votes=hide_votes, now=utcnow(), operator_name=created_by))
+    except RoomError as error:
+        raise (Conflict if error.code == "CONFLICT" else InvalidRequest)(error.message) from None
+    return reply["poll"]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.core.ids import new_uuid
 from salon.core.room import Record
 from salon.store.models import App, Meeting, PeerEvent, Session, SessionPeer
+from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
 from salon.webhooks import outbox, payloads
 
 
@@ -156,6 +157,53 @@ async def _touch(db: AsyncSession, session_id: str, at: datetime, *, live: int |
     return session
 
 
+# --- polls and Q&A (salon.core.room.polls, qna) --------------------------------------------
+
+
+async def _poll_created(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    db.add(Poll(
+        id=data["poll_id"], session_id=data["session_id"], question=data["question"],
+        options=data["options"], anonymous=data["anonymous"], hide_votes=data["hide_votes"],
+        created_by=data["created_by"], created_by_user_id=data["created_by_user_id"],
+        created_by_peer_id=data["created_by_peer_id"], created_at=record.at,
+    ))
+
+
+async def _poll_voted(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    db.add(PollVote(
+        poll_id=data["poll_id"], participant_id=data["participant_id"],
+        session_id=data["session_id"], peer_id=data["peer_id"], display_name=data["name"],
+        option_index=data["index"], created_at=record.at,
+    ))
+
+
+async def _question_asked(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    db.add(Question(
+        id=data["question_id"], session_id=data["session_id"], text=data["text"],
+        participant_id=data["participant_id"], peer_id=data["peer_id"],
+        display_name=data["name"], hidden=data["hidden"], status="OPEN", upvotes=0,
+        created_at=record.at, updated_at=record.at,
+    ))
+
+
+async def _question_upvoted(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    db.add(QuestionUpvote(question_id=data["question_id"], participant_id=data["participant_id"],
+                          peer_id=data["peer_id"], created_at=record.at))
+    await db.execute(update(Question).where(Question.id == data["question_id"])
+                     .values(upvotes=data["upvotes"], updated_at=record.at))
+
+
+async def _question_resolved(db: AsyncSession, app_id: str, record: Record) -> None:
+    data = record.data
+    await db.execute(update(Question).where(Question.id == data["question_id"]).values(
+        status=data["status"], answer=data["answer"], resolved_by_peer_id=data["by_peer_id"],
+        resolved_at=record.at, updated_at=record.at))
+
+
 HEARTBEAT = "heartbeat"
 
 _HANDLERS = {
@@ -166,6 +214,11 @@ _HANDLERS = {
     Record.SESSION_RESUMED: _heartbeat,
     HEARTBEAT: _heartbeat,
     Record.SESSION_ENDED: _session_ended,
+    Record.POLL_CREATED: _poll_created,
+    Record.POLL_VOTED: _poll_voted,
+    Record.QUESTION_ASKED: _question_asked,
+    Record.QUESTION_UPVOTED: _question_upvoted,
+    Record.QUESTION_RESOLVED: _question_resolved,
 }
 
 

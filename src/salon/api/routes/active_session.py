@@ -1,4 +1,4 @@
-"""AS1–AS5: the live session of a meeting, and the operator's controls over it."""
+"""AS1–AS6: the live session of a meeting, and the operator's controls over it."""
 
 from typing import Annotated
 
@@ -27,6 +27,15 @@ class Selection(Strict):
 
 class MuteAll(Strict):
     allow_unmute: Flag
+
+
+class CreatePoll(Strict):
+    """AS6; the limits (question, 2–10 options, their lengths) are checked by the room."""
+
+    question: str
+    options: list[str]
+    anonymous: Flag = False
+    hide_votes: Flag = False
 
 
 async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
@@ -79,3 +88,13 @@ async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: Curren
     await meetings.get(db, app.id, meeting_id)
     count = operator.mute_all(request.app.state.rooms, meeting_id, body.allow_unmute)
     return ok({"action": "mute-all", "muted_participants_count": count})
+
+
+@router.post("/poll", status_code=201, summary="Create a poll in the live session")
+async def create_poll(meeting_id: str, body: CreatePoll, request: Request, app: CurrentApp,
+                      db: Db) -> Envelope:
+    await meetings.get(db, app.id, meeting_id)
+    poll = operator.create_poll(request.app.state.rooms, meeting_id, body.question,
+                                body.options, anonymous=body.anonymous,
+                                hide_votes=body.hide_votes, created_by=app.name)
+    return ok({"action": "poll", "poll": poll}, status_code=201)

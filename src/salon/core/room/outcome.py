@@ -28,6 +28,12 @@ class Record:
     SESSION_IDLE = "session_idle"  # last joined peer left: the keep-alive clock starts
     SESSION_RESUMED = "session_resumed"  # someone joined within the keep-alive window
     SESSION_ENDED = "session_ended"
+    # polls and Q&A (core/room/polls.py, qna.py)
+    POLL_CREATED = "poll_created"
+    POLL_VOTED = "poll_voted"
+    QUESTION_ASKED = "question_asked"
+    QUESTION_UPVOTED = "question_upvoted"
+    QUESTION_RESOLVED = "question_resolved"  # answered or dismissed
 
 
 @dataclass(frozen=True)

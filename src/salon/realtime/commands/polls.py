@@ -1,5 +1,43 @@
-"""Realtime commands of the polls feature (see docs/protocol.md)."""
+"""Realtime commands of the polls feature (see docs/protocol.md and docs/polls-and-qna.md).
 
+Parameters are type-checked here; the rules (lengths, option count, index bounds, one
+vote per participant) live in `salon.core.room.polls`, shared with REST AS6.
+"""
+
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from salon.core.clock import utcnow
+from salon.core.ratelimit import Limit
+from salon.core.room import polls
+from salon.core.schema import Flag, Strict
 from salon.realtime.commands.base import AsyncCommand, Command
 
-COMMANDS: dict[str, Command | AsyncCommand] = {}
+PollId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class NoParams(Strict):
+    pass
+
+
+class CreatePoll(Strict):
+    question: str
+    options: list[str]
+    anonymous: Flag = False
+    hide_votes: Flag = False
+
+
+class Vote(Strict):
+    poll_id: PollId
+    index: StrictInt
+
+
+COMMANDS: dict[str, Command | AsyncCommand] = {
+    "poll.create": Command(CreatePoll, lambda h, me, p: lambda: polls.create(
+        h.room, me, p.question, p.options, anonymous=p.anonymous, hide_votes=p.hide_votes,
+        now=utcnow()), limit=Limit("poll.create", 10, 60)),
+    "poll.vote": Command(Vote, lambda h, me, p: lambda: polls.vote(
+        h.room, me, p.poll_id, p.index, utcnow())),
+    "poll.list": Command(NoParams, lambda h, me, p: lambda: polls.list_polls(h.room, me)),
+}

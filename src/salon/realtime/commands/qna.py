@@ -1,5 +1,46 @@
-"""Realtime commands of the qna feature (see docs/protocol.md)."""
+"""Realtime commands of Q&A, a salon addition (see docs/protocol.md, docs/polls-and-qna.md).
 
+Parameters are type-checked here; the rules live in `salon.core.room.qna`.
+"""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from salon.core.clock import utcnow
+from salon.core.ratelimit import Limit
+from salon.core.room import qna
+from salon.core.schema import Strict
 from salon.realtime.commands.base import AsyncCommand, Command
 
-COMMANDS: dict[str, Command | AsyncCommand] = {}
+QuestionId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class NoParams(Strict):
+    pass
+
+
+class Ask(Strict):
+    text: str
+
+
+class Target(Strict):
+    question_id: QuestionId
+
+
+class Answer(Strict):
+    question_id: QuestionId
+    answer: str | None = None
+
+
+COMMANDS: dict[str, Command | AsyncCommand] = {
+    "qna.ask": Command(Ask, lambda h, me, p: lambda: qna.ask(h.room, me, p.text, utcnow()),
+                       limit=Limit("qna.ask", 10, 60)),
+    "qna.upvote": Command(Target, lambda h, me, p: lambda: qna.upvote(
+        h.room, me, p.question_id, utcnow())),
+    "qna.answer": Command(Answer, lambda h, me, p: lambda: qna.answer(
+        h.room, me, p.question_id, p.answer, utcnow())),
+    "qna.dismiss": Command(Target, lambda h, me, p: lambda: qna.dismiss(
+        h.room, me, p.question_id, utcnow())),
+    "qna.list": Command(NoParams, lambda h, me, p: lambda: qna.list_questions(h.room, me)),
+}

@@ -4,6 +4,7 @@ from salon.store.models.accounts import Account, ApiToken, App, SigningKey
 from salon.store.models.base import Base, Json, UTCDateTime
 from salon.store.models.meetings import Meeting, Participant, Preset
 from salon.store.models.plugins import Plugin
+from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
 from salon.store.models.sessions import PeerEvent, Session, SessionPeer
 from salon.store.models.webhook_deliveries import WebhookDelivery, WebhookKey
 from salon.store.models.webhooks import Webhook
@@ -18,7 +19,11 @@ __all__ = [
     "Participant",
     "PeerEvent",
     "Plugin",
+    "Poll",
+    "PollVote",
     "Preset",
+    "Question",
+    "QuestionUpvote",
     "Session",
     "SessionPeer",
     "SigningKey",
