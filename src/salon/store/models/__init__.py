@@ -2,6 +2,7 @@
 
 from salon.store.models.accounts import Account, ApiToken, App, SigningKey
 from salon.store.models.base import Base, Json, UTCDateTime
+from salon.store.models.chat import ChatFile, ChatMessage, ChatRecipient
 from salon.store.models.meetings import Meeting, Participant, Preset
 from salon.store.models.plugins import Plugin
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
@@ -14,6 +15,9 @@ __all__ = [
     "ApiToken",
     "App",
     "Base",
+    "ChatFile",
+    "ChatMessage",
+    "ChatRecipient",
     "Json",
     "Meeting",
     "Participant",
