@@ -72,10 +72,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from salon.api.app import create_app
 
     settings = _settings(ctx)
+    # The flags are settings too: absolute links (`public_base`) name the real port.
+    settings.host, settings.port = host or settings.host, port or settings.port
     config = uvicorn.Config(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,

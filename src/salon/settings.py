@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
     realtime_idle_timeout_secs: float = 45.0
     log_level: str = "info"
+    #: The server's address as clients reach it, for absolute links (chat files, chat
+    #: exports); empty means `http://{host}:{port}`. Set it behind a proxy or TLS.
+    public_url: str = ""
+    #: Largest chat file or image a participant may upload.
+    chat_max_file_bytes: int = 10 * 1024 * 1024
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def live(self) -> LiveSettings:
         return LiveSettings(

@@ -10,7 +10,8 @@ import salon
 from salon.api import envelope, openapi
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
-from salon.api.routes import router, well_known
+from salon.api.routes import files, router, well_known
+from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.realtime import gateway
 from salon.services import apps, participant_tokens
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.signer = signer
         app.state.grants = Grants(database)
         app.state.webhook_signer = webhook_signer
+        app.state.files = LocalFileStore(settings.data_dir / "files")
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
         app.state.rooms = Rooms(database, settings.live(), on_commit=app.state.webhooks.wake)
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
+    app.include_router(files.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe")
     async def healthz() -> envelope.Envelope:

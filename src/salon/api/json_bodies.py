@@ -8,6 +8,8 @@ relabels such bodies as `application/json` and the usual validation then applies
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _RELABEL = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
+#: Uploads (chat files) are raw bytes whose Content-Type is the file's own.
+_RAW_BODIES = "/realtime/v1/files"
 
 
 class JsonBodies:
@@ -15,7 +17,8 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+        if (scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH")
+                and not scope["path"].startswith(_RAW_BODIES)):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             declared = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
             if declared.split(b";")[0].strip().lower() in _RELABEL:

@@ -1,5 +1,238 @@
-"""Realtime commands of the chat feature (see docs/protocol.md)."""
+"""Realtime commands of the chat feature (docs/chat.md, docs/protocol.md).
 
-from salon.realtime.commands.base import AsyncCommand, Command
+Every command is an `AsyncCommand`. A change is checked against the room
+(`salon.core.room.chat`), stored and committed (`salon.services.chat`), and only then
+handed back as the room command that replies and fans it out: nothing is acknowledged
+or seen before it is durable. Reads (history, pins) answer with a plain reply.
+"""
 
-COMMANDS: dict[str, Command | AsyncCommand] = {}
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from salon.core.clock import utcnow
+from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, SalonError
+from salon.core.ratelimit import Limit
+from salon.core.room import RoomError
+from salon.core.room import chat as rules
+from salon.core.schema import Strict
+from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
+from salon.services import chat as messages
+from salon.store.models import ChatMessage
+
+#: Per participant, across its peers (reference §9): text 180/min, files 20/min.
+TEXT_LIMIT = Limit("chat", 180, 60)
+FILES_LIMIT = Limit("chat.files", 20, 60)
+READ_LIMIT = Limit("chat.read", 120, 60)
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Recipients = Annotated[list[Id], Field(min_length=1, max_length=rules.MAX_RECIPIENTS)]
+
+
+class Send(Strict):
+    type: Literal["text", "custom"] = "text"
+    text: str | None = None
+    payload: dict[str, Any] | None = None
+    to: Recipients | None = None
+    reply_to: Id | None = None
+
+    @model_validator(mode="after")
+    def _content(self) -> "Send":
+        if self.type == "text" and self.payload is not None:
+            raise ValueError("a text message takes 'text', not 'payload'")
+        if self.type == "custom" and self.text is not None:
+            raise ValueError("a custom message takes 'payload', not 'text'")
+        return self
+
+
+class SendFile(Strict):
+    type: Literal["image", "file"] = "file"
+    file_id: Id
+    to: Recipients | None = None
+    reply_to: Id | None = None
+
+
+class Edit(Strict):
+    message_id: Id
+    text: str | None = None
+    payload: dict[str, Any] | None = None
+    file_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "Edit":
+        given = [f for f in ("text", "payload", "file_id") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'text', 'payload', 'file_id'")
+        return self
+
+
+class Ref(Strict):
+    message_id: Id
+
+
+class History(Strict):
+    before: datetime | None = None
+    after: datetime | None = None
+    limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_DEFAULT
+    filter: Literal["all", "public", "private"] = "all"
+    #: Only the private conversation between you and this participant.
+    participant_id: Id | None = None
+
+
+class Pinned(Strict):
+    limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_MAX
+
+
+_CODES = {NotFound: "NOT_FOUND", Forbidden: "FORBIDDEN", InvalidRequest: "INVALID",
+          Conflict: "CONFLICT"}
+
+
+@contextmanager
+def _as_room_errors() -> Iterator[None]:
+    """Service errors answer like room errors: NOT_FOUND, INVALID, …"""
+    try:
+        yield
+    except SalonError as error:
+        raise RoomError(_CODES.get(type(error), "INVALID"), error.message) from None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _base(ctx: Context) -> str:
+    return ctx.state.settings.public_base
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+async def _send(ctx: Context, p: Send) -> RoomCommand:
+    content = rules.text_payload(p.text) if p.type == "text" else rules.custom_payload(p.payload)
+    draft = rules.prepare_send(ctx.host.room, ctx.peer_id, p.type, p.to, utcnow())
+    return await _deliver(ctx, draft, payload=content, reply_to=p.reply_to)
+
+
+async def _send_file(ctx: Context, p: SendFile) -> RoomCommand:
+    draft = rules.prepare_send(ctx.host.room, ctx.peer_id, p.type, p.to, utcnow())
+    return await _deliver(ctx, draft, file_id=p.file_id, reply_to=p.reply_to)
+
+
+async def _deliver(ctx: Context, draft: rules.Draft, *, payload: dict[str, Any] | None = None,
+                   file_id: str | None = None, reply_to: str | None = None) -> RoomCommand:
+    host, database = ctx.host, ctx.state.database
+    sender = host.room.peer(ctx.peer_id)
+    with _as_room_errors():
+        async with database.session() as db:
+            row = await messages.add(db, host.app_id, draft, payload=payload, file_id=file_id,
+                                     reply_to=reply_to,
+                                     check_reply=lambda meta: rules.check_reply(sender, meta))
+    # Stored. If the session ended (or the sender was removed) meanwhile, nobody can be
+    # told any more: take the message back rather than keep what nobody saw.
+    peer = host.room.peers.get(ctx.peer_id)
+    if host.room.session_id != draft.session_id or peer is None or not peer.joined:
+        async with database.session() as db:
+            await messages.purge(db, row.id)
+        raise RoomError("CONFLICT", "The session ended before your message went out; "
+                                    "it was not kept.")
+    message, meta = messages.view(row, _base(ctx)), messages.meta(row)
+    return lambda: rules.publish(host.room, ctx.peer_id, message, meta)
+
+
+# --- changing -----------------------------------------------------------------------------
+
+
+def _announce(ctx: Context, row: ChatMessage, action: str) -> RoomCommand:
+    meta = messages.meta(row)
+    if action == "delete":
+        event = "chat.deleted"
+        data: dict[str, Any] = {"message_id": row.id, "by_peer_id": ctx.peer_id}
+        reply: dict[str, Any] = {"deleted": row.id}
+    else:
+        message = messages.view(row, _base(ctx))
+        event = "chat.updated"
+        data = {"action": action, "message": message, "by_peer_id": ctx.peer_id}
+        reply = {"message": message}
+    return lambda: rules.announce(ctx.host.room, ctx.peer_id, event, data, meta, reply)
+
+
+async def _edit(ctx: Context, p: Edit) -> RoomCommand:
+    room = ctx.host.room
+    rules.check_reader(room, ctx.peer_id)
+    text = rules.text_payload(p.text) if p.text is not None else None
+    custom = rules.custom_payload(p.payload) if p.payload is not None else None
+    with _as_room_errors():
+        async with ctx.state.database.session() as db:
+            row = await messages.edit(
+                db, room.meeting_id, room.session_id, p.message_id,
+                lambda meta: rules.check_edit(room, ctx.peer_id, meta), utcnow(),
+                text_payload=text, custom_payload=custom, file_id=p.file_id)
+    return _announce(ctx, row, "edit")
+
+
+async def _delete(ctx: Context, p: Ref) -> RoomCommand:
+    room = ctx.host.room
+    me = rules.check_reader(room, ctx.peer_id)
+    with _as_room_errors():
+        async with ctx.state.database.session() as db:
+            row = await messages.remove(
+                db, room.meeting_id, room.session_id, p.message_id,
+                lambda meta: rules.check_delete(room, ctx.peer_id, meta), me.participant_id,
+                utcnow())
+    return _announce(ctx, row, "delete")
+
+
+def _pinning(pinned: bool) -> Any:
+    async def run(ctx: Context, p: Ref) -> RoomCommand:
+        room = ctx.host.room
+        rules.check_reader(room, ctx.peer_id)
+        with _as_room_errors():
+            async with ctx.state.database.session() as db:
+                row = await messages.set_pinned(
+                    db, room.meeting_id, room.session_id, p.message_id,
+                    lambda meta: rules.check_pin(room, ctx.peer_id, meta), pinned, utcnow())
+        return _announce(ctx, row, "pin" if pinned else "unpin")
+    return run
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+async def _history(ctx: Context, p: History) -> dict[str, Any]:
+    room = ctx.host.room
+    me = rules.check_reader(room, ctx.peer_id)
+    with _as_room_errors():
+        async with ctx.state.database.session() as db:
+            rows, more = await messages.history(
+                db, room.meeting_id, room.session_id, me.participant_id,
+                before=_utc(p.before), after=_utc(p.after), limit=p.limit, kind=p.filter,
+                with_participant=p.participant_id)
+    base = _base(ctx)
+    return {"messages": [messages.view(row, base) for row in rows], "has_more": more}
+
+
+async def _pinned(ctx: Context, p: Pinned) -> dict[str, Any]:
+    room = ctx.host.room
+    me = rules.check_reader(room, ctx.peer_id)
+    async with ctx.state.database.session() as db:
+        rows = await messages.pinned(db, room.meeting_id, room.session_id, me.participant_id,
+                                     p.limit)
+    base = _base(ctx)
+    return {"messages": [messages.view(row, base) for row in rows]}
+
+
+COMMANDS: dict[str, Command | AsyncCommand] = {
+    "chat.send": AsyncCommand(Send, _send, limit=TEXT_LIMIT),
+    "chat.send_file": AsyncCommand(SendFile, _send_file, limit=FILES_LIMIT),
+    "chat.edit": AsyncCommand(Edit, _edit, limit=TEXT_LIMIT),
+    "chat.delete": AsyncCommand(Ref, _delete, limit=TEXT_LIMIT),
+    "chat.pin": AsyncCommand(Ref, _pinning(True), limit=TEXT_LIMIT),
+    "chat.unpin": AsyncCommand(Ref, _pinning(False), limit=TEXT_LIMIT),
+    "chat.history": AsyncCommand(History, _history, limit=READ_LIMIT),
+    "chat.pinned": AsyncCommand(Pinned, _pinned, limit=READ_LIMIT),
+}
