@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     public_url: str = ""
     #: Largest chat file or image a participant may upload.
     chat_max_file_bytes: int = 10 * 1024 * 1024
+    #: How long a chat export download link (S6, `meeting.chatSynced`) works.
+    chat_export_ttl_secs: int = 24 * 3600
 
     @property
     def public_base(self) -> str:

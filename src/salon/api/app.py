@@ -10,11 +10,12 @@ import salon
 from salon.api import envelope, openapi
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
+from salon.api.routes import chat_export as chat_export_routes
 from salon.api.routes import files, router, well_known
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.realtime import gateway
-from salon.services import apps, participant_tokens
+from salon.services import apps, chat_export, participant_tokens
 from salon.services.grants import Grants
 from salon.settings import Settings
 from salon.store import migrate
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.grants = Grants(database)
         app.state.webhook_signer = webhook_signer
         app.state.files = LocalFileStore(settings.data_dir / "files")
+        chat_export.configure(chat_export.ExportLinks.from_secret(
+            signer.secret, settings.public_base, settings.chat_export_ttl_secs))
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
         app.state.rooms = Rooms(database, settings.live(), on_commit=app.state.webhooks.wake)
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(well_known.router)
     app.include_router(gateway.router)
     app.include_router(files.router)
+    app.include_router(chat_export_routes.downloads)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe")
     async def healthz() -> envelope.Envelope:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.ids import new_uuid
 from salon.core.room import Record
+from salon.services import chat_export
 from salon.store.models import App, Meeting, PeerEvent, Session, SessionPeer
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
 from salon.webhooks import outbox, payloads
@@ -132,6 +133,7 @@ async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> 
             custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at,
             left_at=peer.left_at))
     await outbox.enqueue(db, session.app_id, payloads.meeting_ended(meeting, reason))
+    await chat_export.session_ended(db, session, meeting)  # meeting.chatSynced, if any chat
 
 
 def _peer_event(data: dict[str, Any], name: str, at: datetime, *, minutes: float) -> PeerEvent:

@@ -75,6 +75,24 @@ def participant_left(
     return {"event": "meeting.participantLeft", "meeting": meeting, "participant": participant}
 
 
+def chat_synced(
+    meeting: dict[str, Any], *, chat_download_url: str, chat_download_url_expiry: datetime
+) -> dict[str, Any]:
+    """A session's chat export is ready: flat fields, not a `meeting` object (§7.3)."""
+    return {
+        "event": "meeting.chatSynced",
+        "sessionId": meeting["sessionId"],
+        "meetingId": meeting["id"],
+        "title": meeting["title"],
+        "chatDownloadUrl": chat_download_url,
+        "chatDownloadUrlExpiry": isoformat(chat_download_url_expiry),
+        "createdAt": meeting["createdAt"],
+        "startedAt": meeting["startedAt"],
+        "endedAt": meeting.get("endedAt"),
+        "organizedBy": meeting["organizedBy"],
+    }
+
+
 def _participant(
     peer_id: str, display_name: str | None, custom_participant_id: str, joined_at: datetime
 ) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from salon.api.routes import (
     active_session,
     apps,
+    chat_export,
     meetings,
     participants,
     plugins,
@@ -17,5 +18,5 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 router = APIRouter(prefix=PREFIX)
 for module in (apps, meetings, participants, active_session, presets, sessions, webhooks,
-               plugins):
+               plugins, chat_export):
     router.include_router(module.router)

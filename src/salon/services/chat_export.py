@@ -1,0 +1,144 @@
+"""A session's chat as CSV (S6, `meeting.chatSynced`), behind signed, expiring links.
+
+The CSV has RealtimeKit's columns: `id, participantId, sessionId, meetingId, displayName,
+pinned, isEdited, payloadType, payload, createdAt`, one row per message sent in the
+session, oldest first — deleted ones too, since the export is the record of what was
+said. `payload` is the text of a text message, the link of an image or file, and the
+JSON of a custom message.
+
+A download link is `<public base>/chat-exports/<session id>.csv?expires=<unix>&signature=…`:
+an HMAC over the session id and expiry with a key derived from the deployment's secret,
+so it works without credentials until it expires and cannot be altered or forged.
+The CSV is built when downloaded, so a link always serves the chat as it stands.
+"""
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salon.core.clock import isoformat, utcnow
+from salon.core.errors import Forbidden, NotFound
+from salon.core.room.chat import FILE_TYPES
+from salon.services.chat import file_link
+from salon.store.models import ChatMessage, Session
+from salon.webhooks import outbox, payloads
+
+log = logging.getLogger("salon.chat")
+
+EXPORT_PATH = "/chat-exports"
+COLUMNS = ["id", "participantId", "sessionId", "meetingId", "displayName", "pinned",
+           "isEdited", "payloadType", "payload", "createdAt"]
+PAYLOAD_TYPES = {"text": "TEXT_MESSAGE", "image": "IMAGE_MESSAGE", "file": "FILE_MESSAGE",
+                 "custom": "CUSTOM_MESSAGE"}
+
+
+@dataclass(frozen=True)
+class ExportLinks:
+    """Signs and checks download links."""
+
+    key: bytes
+    base: str
+    ttl_secs: int
+
+    @classmethod
+    def from_secret(cls, secret: str, base: str, ttl_secs: int) -> "ExportLinks":
+        key = hmac.new(secret.encode(), b"salon chat export links", hashlib.sha256).digest()
+        return cls(key, base.rstrip("/"), ttl_secs)
+
+    def _signature(self, session_id: str, expires: int) -> str:
+        mac = hmac.new(self.key, f"{session_id}.{expires}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    def link(self, session_id: str, now: datetime | None = None) -> tuple[str, datetime]:
+        expiry = (now or utcnow()).replace(microsecond=0) + timedelta(seconds=self.ttl_secs)
+        expires = int(expiry.timestamp())
+        url = (f"{self.base}{EXPORT_PATH}/{session_id}.csv?expires={expires}"
+               f"&signature={self._signature(session_id, expires)}")
+        return url, expiry
+
+    def verify(self, session_id: str, expires: int, signature: str,
+               now: datetime | None = None) -> None:
+        if not hmac.compare_digest(self._signature(session_id, expires), signature):
+            raise Forbidden("This chat download link is not valid.")
+        if (now or utcnow()).timestamp() > expires:
+            moment = isoformat(datetime.fromtimestamp(expires, UTC))
+            raise Forbidden(f"This chat download link expired at {moment}; ask "
+                            f"GET …/sessions/{session_id}/chat for a new one.")
+
+
+_links: ExportLinks | None = None
+
+
+def configure(links: ExportLinks) -> None:
+    """Set once at start-up (`salon.api.app`): session ends sign links with it."""
+    global _links
+    _links = links
+
+
+def links() -> ExportLinks | None:
+    return _links
+
+
+async def session_link(db: AsyncSession, app_id: str, session_id: str) -> dict[str, str]:
+    """S6: a fresh download link for a session of this app."""
+    session = await db.get(Session, session_id)
+    if session is None or session.app_id != app_id:
+        raise NotFound(f"Session {session_id} not found.")
+    assert _links is not None, "chat export links are not configured"
+    url, expiry = _links.link(session.id)
+    return {"chat_download_url": url, "chat_download_url_expiry": isoformat(expiry) or ""}
+
+
+async def session_ended(db: AsyncSession, session: Session, meeting: dict[str, Any]) -> None:
+    """Queue `meeting.chatSynced` if anything was said in the session (same transaction)."""
+    said = await db.scalar(select(func.count()).select_from(ChatMessage)
+                           .where(ChatMessage.session_id == session.id))
+    if not said:
+        return
+    if _links is None:
+        log.warning("chat export links not configured; no meeting.chatSynced for %s",
+                    session.id)
+        return
+    url, expiry = _links.link(session.id)
+    await outbox.enqueue(db, session.app_id, payloads.chat_synced(
+        meeting, chat_download_url=url, chat_download_url_expiry=expiry))
+
+
+async def csv_text(db: AsyncSession, session_id: str, base: str) -> str:
+    """The session's chat as CSV; NotFound for an unknown session."""
+    if await db.get(Session, session_id) is None:
+        raise NotFound(f"Session {session_id} not found.")
+    rows = await db.scalars(select(ChatMessage).where(ChatMessage.session_id == session_id)
+                            .order_by(ChatMessage.created_at, ChatMessage.id))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.id, row.participant_id, row.session_id, row.meeting_id, row.display_name,
+            _flag(row.pinned), _flag(row.edited), PAYLOAD_TYPES.get(row.type, row.type.upper()),
+            _payload(row, base), isoformat(row.created_at),
+        ])
+    return out.getvalue()
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _payload(row: ChatMessage, base: str) -> str:
+    if row.type == "text":
+        return row.payload.get("text", "")
+    if row.type in FILE_TYPES:
+        return file_link(base, row.payload["file_id"])
+    return json.dumps(row.payload, separators=(",", ":"), ensure_ascii=False)
