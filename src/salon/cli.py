@@ -83,6 +83,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Realtime messages are small JSON: compressing them costs more CPU than it saves
+        # bandwidth (half the server's time per delivery in bench/realtime.py).
+        ws_per_message_deflate=settings.websocket_compression,
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
     # turns that last step into exit status 0, which is what a clean shutdown is.

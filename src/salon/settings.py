@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     keep_alive_cap_secs: float | None = None
     #: How often live sessions note they are alive (their end time after a crash).
     session_heartbeat_secs: float = 15.0
+    #: permessage-deflate on realtime WebSockets; off by default (see bench/realtime.py).
+    websocket_compression: bool = False
     #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
     realtime_idle_timeout_secs: float = 45.0
     log_level: str = "info"
