@@ -418,8 +418,10 @@ class LoadPeer(asyncio.Protocol):
 
 
 async def join_all(load: Load, port: int, path: str, tokens: list[str], deflate: bool,
-                   server_pid: int) -> None:
-    """Connect and join every peer, JOIN_CONCURRENCY at a time; then let events settle."""
+                   server_pid: int, peer_class: type[LoadPeer] = LoadPeer) -> None:
+    """Connect and join every peer, JOIN_CONCURRENCY at a time; then let events settle.
+
+    `peer_class` is the client to connect with (bench/chat.py's adds chat messages)."""
     result = load.run.join
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(JOIN_CONCURRENCY)
@@ -431,7 +433,7 @@ async def join_all(load: Load, port: int, path: str, tokens: list[str], deflate:
             try:
                 async with asyncio.timeout(JOIN_TIMEOUT_S):
                     _, peer = await loop.create_connection(
-                        lambda: LoadPeer(load, port, path, deflate), "127.0.0.1", port)
+                        lambda: peer_class(load, port, path, deflate), "127.0.0.1", port)
                     join = {"id": 1, "type": "join", "data": {"token": token, "protocol": 1}}
                     await peer.join(json.dumps(join).encode())
             except asyncio.CancelledError:
