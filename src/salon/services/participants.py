@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,16 @@ class Admitted:
         return PresetConfig.model_validate(self.preset.config)
 
 
+# Built once: constructing and cache-keying the expressions cost more than running them.
+_MEETING_AND_PRESET = (
+    select(Meeting.id, Preset.id)
+    .outerjoin(Preset, and_(Preset.app_id == bindparam("app_id"),
+                            Preset.name == bindparam("preset_name")))
+    .where(Meeting.id == bindparam("meeting_id"), Meeting.app_id == bindparam("app_id"))
+)
+_INSERT = insert(Participant)
+
+
 async def add(
     db: AsyncSession, app_id: str, meeting_id: str, body: NewParticipant
 ) -> tuple[Participant, Preset]:
@@ -41,11 +51,8 @@ async def add(
     # Core statements on the session's connection skip the ORM's per-statement work.
     connection = await db.connection()
     found = (
-        await connection.execute(
-            select(Meeting.id, Preset.id)
-            .outerjoin(Preset, and_(Preset.app_id == app_id, Preset.name == body.preset_name))
-            .where(Meeting.id == meeting_id, Meeting.app_id == app_id)
-        )
+        await connection.execute(_MEETING_AND_PRESET, {
+            "app_id": app_id, "meeting_id": meeting_id, "preset_name": body.preset_name})
     ).first()
     if found is None:
         raise NotFound(f"Meeting {meeting_id} not found.")
@@ -70,7 +77,7 @@ async def add(
     values = {column.key: getattr(participant, column.key)
               for column in Participant.__table__.columns}
     try:
-        await connection.execute(insert(Participant), [values])
+        await connection.execute(_INSERT, [values])
         await db.commit()
     except IntegrityError as error:
         await db.rollback()

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 
 from salon.settings import Settings
 from salon.store import sqlite_inline
+from salon.store.fair_pool import FairAsyncQueuePool
 
 
 class Database:
@@ -35,12 +36,13 @@ class Database:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             path = url.split(":///", 1)[1]
             self.engine: AsyncEngine = create_async_engine(
-                url, async_creator=sqlite_inline.creator(path), pool_size=1, max_overflow=0,
-                pool_timeout=60,
+                url, async_creator=sqlite_inline.creator(path), poolclass=FairAsyncQueuePool,
+                pool_size=1, max_overflow=0, pool_timeout=60,
             )
             _tune_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            self.engine = create_async_engine(url, poolclass=FairAsyncQueuePool, pool_size=10,
+                                              max_overflow=10)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
