@@ -17,6 +17,7 @@ from salon.api.routes import (
 PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 router = APIRouter(prefix=PREFIX)
-for module in (apps, meetings, participants, active_session, presets, sessions, webhooks,
-               plugins, chat_export):
+# Matched in this order, so the busiest resources come first.
+for module in (participants, meetings, active_session, sessions, presets, webhooks, plugins,
+               chat_export, apps):
     router.include_router(module.router)
