@@ -49,11 +49,14 @@ class FairQueue(AsyncAdaptedQueue[Any]):
         self._waiters.append(waiter)
         try:
             return await_(asyncio.wait_for(asyncio.shield(waiter), timeout))
-        except TimeoutError as error:
+        except BaseException as error:  # timed out, or the waiting task was cancelled
             if waiter.done() and not waiter.cancelled():
-                super().put_nowait(waiter.result())  # it arrived as we gave up: keep it
-            waiter.cancel()
-            raise Empty() from error
+                self.put_nowait(waiter.result())  # it arrived as we gave up: pass it on
+            else:
+                waiter.cancel()  # so nobody hands a connection to a waiter that left
+            if isinstance(error, TimeoutError):
+                raise Empty() from error
+            raise
 
 
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
