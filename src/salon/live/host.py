@@ -30,6 +30,12 @@ def event_text(event: str, data: dict[str, Any]) -> str:
     return orjson.dumps({"type": "event", "event": event, "data": data}).decode()
 
 
+def _serialized(outcome: Outcome) -> list[tuple[str, frozenset[str]]]:
+    """Every event of the outcome as text, each serialized once for all its recipients."""
+    return [(event_text(outgoing.event, outgoing.data), outgoing.to)
+            for outgoing in outcome.events]
+
+
 class RoomHost:
     def __init__(self, meeting_id: str, title: str | None, app_id: str, keep_alive_secs: int,
                  database: Database, settings: LiveSettings,
@@ -59,18 +65,23 @@ class RoomHost:
         """Apply one room command (raising RoomError if refused) and carry it out.
 
         `respond` gets the reply before the command's events go out, so a peer sees the
-        answer to its request before the events the request caused.
+        answer to its request before the events the request caused. Every event is
+        serialized before `respond` is called: if one cannot be, the error is raised
+        before anything is sent, and nothing of the outcome is carried out.
         """
         outcome = command()
+        events = _serialized(outcome)  # a failure here is raised before anything is sent
         if respond is not None:
             respond(outcome.reply)
-        self.carry_out(outcome)
+        self._carry_out(outcome, events)
         return outcome.reply
 
     def carry_out(self, outcome: Outcome) -> None:
-        for outgoing in outcome.events:
-            text = event_text(outgoing.event, outgoing.data)  # serialized once for everyone
-            for peer_id in outgoing.to:
+        self._carry_out(outcome, _serialized(outcome))
+
+    def _carry_out(self, outcome: Outcome, events: list[tuple[str, frozenset[str]]]) -> None:
+        for text, to in events:
+            for peer_id in to:
                 link = self.links.get(peer_id)
                 if link is not None:
                     link.send(text)
