@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, JsonObject, Strict
 
 ViewType = Literal["GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM"]
 Quality = Literal["hd", "vga", "qvga", "fhd", "uhd"]
@@ -187,7 +187,7 @@ class DesignTokens(Strict):
 
 class PresetUI(Strict):
     design_tokens: DesignTokens = DesignTokens()
-    config_diff: dict[str, Any] | None = None
+    config_diff: JsonObject | None = None
 
 
 # --- the preset -------------------------------------------------------------------------

@@ -222,6 +222,9 @@ class _PeerSession:
         context = Context(self.host, self.peer_id, self.websocket.app.state)
         try:
             outcome = await command.run(context, params)
+            if isinstance(outcome, dict):  # a plain reply: rendered here, failures included
+                self.link.send(protocol.reply(request.id, outcome))
+                return
         except RoomError as error:
             self.link.send(protocol.error(request.id, error.code, error.message))
             return
@@ -230,10 +233,7 @@ class _PeerSession:
             self.link.send(protocol.error(request.id, "INTERNAL",
                                           "The server failed to handle this request."))
             return
-        if isinstance(outcome, dict):
-            self.link.send(protocol.reply(request.id, outcome))
-        else:
-            self._run(request, outcome)
+        self._run(request, outcome)
 
     def _run(self, request: protocol.Request, command: Any) -> None:
         assert self.host is not None

@@ -4,12 +4,17 @@ Client → server: `{"id": 7, "type": "stage.request", "data": {…}}` (`id` opt
 needed to match the reply). Server → client: `{"type": "reply", "id": 7, "ok": true,
 "data": {…}}`, `{"type": "reply", "id": 7, "ok": false, "error": {"code", "message"}}`,
 and `{"type": "event", "event": "peer.joined", "data": {…}}`.
+
+A message nested deeper than `MAX_DEPTH` levels (`salon.core.jsonsize`) is refused here,
+before any command sees it: whatever gets past this point can be sent back out.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from salon.core.jsonsize import MAX_DEPTH, deeper_than
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -40,6 +45,9 @@ def decode(raw: str | bytes) -> Request:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise BadMessage("Message is not valid JSON.") from None
+    if _brackets(raw) > MAX_DEPTH and deeper_than(message, MAX_DEPTH):
+        raise BadMessage(f"Message nests objects and arrays more than {MAX_DEPTH} levels "
+                         "deep.", _id_of(message))
     if not isinstance(message, dict):
         raise BadMessage("Message must be a JSON object.")
     request_id = message.get("id")
@@ -55,6 +63,19 @@ def decode(raw: str | bytes) -> Request:
     if not isinstance(data, dict):
         raise BadMessage("'data' must be an object.", request_id)
     return Request(request_id, kind, data)
+
+
+def _brackets(raw: str | bytes) -> int:
+    """Opening brackets in the frame: an upper bound on its depth, counted in C."""
+    if isinstance(raw, str):
+        return raw.count("{") + raw.count("[")
+    return raw.count(b"{") + raw.count(b"[")
+
+
+def _id_of(message: Any) -> RequestId:
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return request_id if isinstance(request_id, int | str) and not isinstance(
+        request_id, bool) else None
 
 
 def reply(request_id: RequestId, data: dict[str, Any]) -> str:

@@ -17,12 +17,12 @@ realtime commands call them before and after the storage step.
   Nobody acts on a message they may not see.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from salon.core.jsonsize import encoded_size, storable_problem
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
 from salon.core.room.outcome import Outcome
 from salon.core.room.peer import Peer
@@ -140,7 +140,13 @@ def text_payload(text: str | None) -> dict[str, Any]:
 def custom_payload(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict) or not payload:
         raise invalid("A custom message needs 'payload': a non-empty JSON object.")
-    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    problem = storable_problem(payload)
+    if problem is not None:
+        raise invalid(f"'payload' {problem}.")
+    try:
+        size = encoded_size(payload)
+    except ValueError as error:
+        raise invalid(f"'payload' {error}.") from None
     if size > MAX_CUSTOM_BYTES:
         raise invalid(f"'payload' is {size} bytes of JSON; at most {MAX_CUSTOM_BYTES} are allowed.")
     return payload

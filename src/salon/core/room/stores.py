@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from salon.core.jsonsize import encoded_size
 from salon.core.room.errors import invalid
 from salon.core.room.outcome import Outcome
 
@@ -33,13 +32,12 @@ MAX_SESSION_BYTES = 16 * 1024 * 1024
 MAX_BULK = 100
 
 
-def encoded_size(value: Any) -> int:
-    """Bytes of the value as JSON: what bounds and accounting measure."""
-    return len(orjson.dumps(value))
-
-
 def value_size(value: Any, what: str) -> int:
-    size = encoded_size(value)
+    """Bytes of the value as JSON (`core.jsonsize`), refused past MAX_VALUE_BYTES."""
+    try:
+        size = encoded_size(value)
+    except ValueError as error:
+        raise invalid(f"{what} {error}.") from None
     if size > MAX_VALUE_BYTES:
         raise invalid(f"{what} is {size} bytes as JSON; at most {MAX_VALUE_BYTES} are allowed.")
     return size
