@@ -1,14 +1,16 @@
 """RoomHost and peer links at unit level: fake links and sockets, no server."""
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
 
 from salon.core.presets import Permissions
-from salon.core.room import Outcome, Peer
+from salon.core.room import Outcome, Peer, Record
 from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
 from salon.live.settings import LiveSettings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,16 +30,28 @@ class FakeLink:
         self.closed = (code, reason)
 
 
-class NoDatabase:
-    """The recorder's database, for hosts whose records must never reach it."""
+class FakeRecorder:
+    """Keeps the records a host hands it."""
 
-    def session(self) -> Any:
-        raise AssertionError("nothing should be persisted")
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.drained = False
+
+    def put(self, record: Record) -> None:
+        self.records.append(record)
+
+    async def drain(self) -> None:
+        self.drained = True
 
 
 def make_host(**kwargs: Any) -> RoomHost:
-    return RoomHost("meeting-1", "Unit", "app-1", 60, NoDatabase(),  # type: ignore[arg-type]
+    return RoomHost("meeting-1", "Unit", "app-1", 60, FakeRecorder(),  # type: ignore[arg-type]
                     LiveSettings(), **kwargs)
+
+
+def meeting_row(meeting_id: str = "meeting-1") -> Any:
+    return SimpleNamespace(id=meeting_id, title="Unit", app_id="app-1",
+                           session_keep_alive_time_in_secs=60)
 
 
 def make_peer(peer_id: str, permissions: dict[str, Any] | None = None) -> Peer:
@@ -61,3 +75,34 @@ async def test_an_event_that_cannot_be_serialized_is_refused_before_anything_is_
         host.run(lambda: outcome, respond=replies.append)
     assert replies == [] and link.sent == [] and link.closed is None
     assert host.links == {"p1": link}
+
+
+async def test_a_waiting_peer_leaving_alone_releases_the_room() -> None:
+    rooms = Rooms(None, LiveSettings())  # type: ignore[arg-type]  # no database needed
+    host = rooms.host_for(meeting_row())  # type: ignore[arg-type]
+    host.recorder.task.cancel()  # a real, idle recorder: nothing is recorded for the waiting
+    link = FakeLink()
+    reply = host.connect(make_peer("w1", {"waiting_room_type": "SKIP_ON_ACCEPT"}), link)
+    assert reply["status"] == "waiting" and rooms.hosts == {"meeting-1": host}
+
+    # What the gateway does for `leave`: run it with a reply, then forget the socket.
+    replies: list[dict[str, Any]] = []
+    host.run(lambda: host.room.leave("w1", NOW), respond=replies.append)
+    host.disconnected("w1", link)
+    assert replies == [{"left": True}]
+    assert link.closed == (1000, "left")
+    assert rooms.hosts == {}
+
+
+async def test_server_shutdown_closes_every_peer_with_service_restart() -> None:
+    host = make_host()
+    joined, waiting = FakeLink(), FakeLink()
+    host.connect(make_peer("p1"), joined)
+    host.connect(make_peer("w1", {"waiting_room_type": "SKIP_ON_ACCEPT"}), waiting)
+
+    await host.shut_down("ALL_PARTICIPANTS_LEFT")
+    for link in (joined, waiting):
+        assert link.sent[-1]["event"] == "room.ended"
+        assert link.closed is not None and link.closed[0] == 1012
+    assert host.links == {} and host.recorder.drained  # type: ignore[attr-defined]
+    assert host.recorder.records[-1].kind == Record.SESSION_ENDED  # type: ignore[attr-defined]

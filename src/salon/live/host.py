@@ -19,11 +19,12 @@ from salon.core.room import Outcome, Peer, Room, RoomError
 from salon.live.link import PeerLink
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
-from salon.store.database import Database
 
 log = logging.getLogger("salon.live")
 
 CLOSE_REPLACED = 4006
+#: The server is going away (WebSocket "service restart"): clients may come back.
+CLOSE_RESTARTING = 1012
 
 
 def event_text(event: str, data: dict[str, Any]) -> str:
@@ -38,8 +39,7 @@ def _serialized(outcome: Outcome) -> list[tuple[str, frozenset[str]]]:
 
 class RoomHost:
     def __init__(self, meeting_id: str, title: str | None, app_id: str, keep_alive_secs: int,
-                 database: Database, settings: LiveSettings,
-                 on_commit: Callable[[], None] | None = None,
+                 recorder: Recorder, settings: LiveSettings,
                  on_idle: Callable[["RoomHost"], None] | None = None) -> None:
         self.room = Room(meeting_id, title)
         self.app_id = app_id
@@ -47,9 +47,8 @@ class RoomHost:
         self.keep_alive_secs = keep_alive_secs
         self.links: dict[str, PeerLink] = {}
         self.resume_tokens: dict[str, str] = {}
-        self.recorder = Recorder(database, app_id, on_commit)
+        self.recorder = recorder
         self.on_idle = on_idle
-        self.database = database
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
         self._keep_alive: asyncio.TimerHandle | None = None
         self._grace: dict[str, asyncio.TimerHandle] = {}
@@ -146,6 +145,7 @@ class RoomHost:
             return  # already replaced, kicked or left
         del self.links[peer_id]
         if peer_id not in self.room.peers:
+            self.release_if_done()  # it was the last thing keeping the room
             return
         self.room.disconnect(peer_id, utcnow())
         loop = asyncio.get_running_loop()
@@ -195,10 +195,8 @@ class RoomHost:
         for handle in self._grace.values():
             handle.cancel()
         self._grace.clear()
-        self.carry_out(self.room.end(utcnow(), reason))
-        for link in self.links.values():
-            link.close(1012, "server restarting")
-        self.links.clear()
+        self.carry_out(self.room.end(utcnow(), reason, close_code=CLOSE_RESTARTING,
+                                     close_reason="server restarting"))
         await self.recorder.drain()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from salon.core.clock import utcnow
 from salon.core.room.room import ALL_PARTICIPANTS_LEFT
 from salon.live.host import RoomHost
+from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
 from salon.services import session_records
 from salon.store.database import Database
@@ -57,9 +58,10 @@ class Rooms:
     def host_for(self, meeting: Meeting) -> RoomHost:
         host = self.hosts.get(meeting.id)
         if host is None:
+            recorder = Recorder(self.database, meeting.app_id, self.on_commit)
             host = RoomHost(meeting.id, meeting.title, meeting.app_id,
-                            meeting.session_keep_alive_time_in_secs, self.database,
-                            self.settings, on_commit=self.on_commit, on_idle=self._retire)
+                            meeting.session_keep_alive_time_in_secs, recorder,
+                            self.settings, on_idle=self._retire)
             self.hosts[meeting.id] = host
         else:
             host.room.title = meeting.title

@@ -93,7 +93,8 @@ async def _peer_left(db: AsyncSession, app_id: str, record: Record) -> None:
     ))
 
 
-async def _heartbeat(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _touched(db: AsyncSession, app_id: str, record: Record) -> None:
+    """The session went idle or resumed: only its last-seen time moves."""
     await _touch(db, record.data["session_id"], record.at)
 
 
@@ -206,15 +207,12 @@ async def _question_resolved(db: AsyncSession, app_id: str, record: Record) -> N
         resolved_at=record.at, updated_at=record.at))
 
 
-HEARTBEAT = "heartbeat"
-
 _HANDLERS = {
     Record.SESSION_STARTED: _session_started,
     Record.PEER_JOINED: _peer_joined,
     Record.PEER_LEFT: _peer_left,
-    Record.SESSION_IDLE: _heartbeat,
-    Record.SESSION_RESUMED: _heartbeat,
-    HEARTBEAT: _heartbeat,
+    Record.SESSION_IDLE: _touched,
+    Record.SESSION_RESUMED: _touched,
     Record.SESSION_ENDED: _session_ended,
     Record.POLL_CREATED: _poll_created,
     Record.POLL_VOTED: _poll_voted,

@@ -61,9 +61,3 @@ class Outcome:
 
     def close(self, peer_id: str, code: int, reason: str) -> None:
         self.closes.append(Close(peer_id, code, reason))
-
-    def merge(self, other: "Outcome") -> "Outcome":
-        self.events.extend(other.events)
-        self.records.extend(other.records)
-        self.closes.extend(other.closes)
-        return self

@@ -236,8 +236,10 @@ class Room:
             out.record(Record.SESSION_IDLE, left_at, session_id=self.session_id)
 
     def leave(self, peer_id: str, now: datetime, reason: str = "left") -> Outcome:
+        """The peer goes for good; its connection, if any, closes after the reply."""
         out = Outcome(reply={"left": True})
         self.depart(self.peer(peer_id), now, reason, out)
+        out.close(peer_id, CLOSE_LEFT, reason)
         return out
 
     def disconnect(self, peer_id: str, now: datetime) -> None:
@@ -267,13 +269,18 @@ class Room:
             self.pinned_peer_id = None
         return out
 
-    def end(self, now: datetime, reason: str, by: Peer | None = None) -> Outcome:
-        """End the session at once: every peer, waiting ones too, is told and let go."""
+    def end(self, now: datetime, reason: str, by: Peer | None = None, *,
+            close_code: int = CLOSE_ENDED, close_reason: str = "meeting ended") -> Outcome:
+        """End the session at once: every peer, waiting ones too, is told and let go.
+
+        Connections close with `close_code`: 4005 when a host ends the meeting; the
+        server going away passes 1012 (service restart), so clients may come back.
+        """
         out = Outcome(reply={"kicked_participants_count": len(self.joined)})
         for peer in list(self.peers.values()):
             out.send("room.ended", {"reason": reason,
                                     "by_peer_id": by.peer_id if by else None}, {peer.peer_id})
-            out.close(peer.peer_id, CLOSE_ENDED, "meeting ended")
+            out.close(peer.peer_id, close_code, close_reason)
             self.depart(peer, now, "ended", out)
         # depart() left the session idle; ending skips the keep-alive window.
         out.records = [r for r in out.records if r.kind != Record.SESSION_IDLE]
