@@ -119,6 +119,11 @@ def update_permissions(room: Room, by: str | None, peer_ids: Iterable[str],
     _host(room, by, "can_change_participant_permissions", "change others' permissions")
     if not isinstance(patch, dict) or not patch:
         raise invalid("'patch' must be a non-empty object of permission fields.")
+    if "hidden_participant" in patch:
+        # Others learn of a peer when it joins; hiding or showing one live would leave
+        # them with a ghost or a stranger. Visibility is the preset's, fixed at join.
+        raise invalid("'hidden_participant' cannot change during a session: set it in the "
+                      "participant's preset before the peer joins.")
     targets = room.targets(peer_ids)
     updated: list[tuple[Peer, Permissions]] = []
     for target in targets:
