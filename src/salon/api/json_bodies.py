@@ -1,11 +1,18 @@
-"""Read request bodies as JSON even when the client did not say so.
+"""Edge checks on every HTTP request, before routing: NUL in the URL, and JSON bodies.
 
-`curl -d '{…}'` sends `application/x-www-form-urlencoded`; RealtimeKit's own examples and
-many scripts forget the header. The API only ever takes JSON, so this ASGI middleware
-relabels such bodies as `application/json` and the usual validation then applies.
+- A NUL character in the path or the query string (`/meetings/%00`, `?search=%00`) is a
+  400 here: PostgreSQL keeps no NUL in text, so such an id or filter would fail deep in
+  a query (a 500) on PostgreSQL while SQLite quietly answered. Bodies are checked field
+  by field (`core.schema.text`).
+- Bodies are read as JSON even when the client did not say so. `curl -d '{…}'` sends
+  `application/x-www-form-urlencoded`; RealtimeKit's own examples and many scripts forget
+  the header. The API only ever takes JSON, so such bodies are relabelled
+  `application/json` and the usual validation then applies.
 """
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from salon.api.envelope import error
 
 _RELABEL = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
 #: Uploads (chat files) are raw bytes whose Content-Type is the file's own.
@@ -17,10 +24,17 @@ class JsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH")
-                and not scope["path"].startswith(_RAW_BODIES)):
-            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            declared = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-            if declared.split(b";")[0].strip().lower() in _RELABEL:
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        if scope["type"] == "http":
+            if "\x00" in scope["path"] or b"%00" in scope["query_string"] \
+                    or b"\x00" in scope["query_string"]:
+                refusal = error(400, "The URL must not contain NUL characters (%00).")
+                await refusal(scope, receive, send)
+                return
+            if (scope["method"] in ("POST", "PUT", "PATCH")
+                    and not scope["path"].startswith(_RAW_BODIES)):
+                headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+                declared = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+                if declared.split(b";")[0].strip().lower() in _RELABEL:
+                    scope = {**scope,
+                             "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 
 MeetingStatus = Literal["ACTIVE", "INACTIVE"]
 KeepAlive = Annotated[int, Field(ge=60, le=600)]
@@ -31,7 +31,7 @@ SummaryType = Literal[
 
 class Transcription(Strict):
     language: TranscriptionLanguage = "en-US"
-    keywords: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    keywords: list[text(100, min_length=1, name=True)] = Field(
         default_factory=list, max_length=100
     )
     profanity_filter: Flag = False
@@ -51,7 +51,7 @@ class AIConfig(Strict):
 # --- recording_config (§8.2, §8.3) ------------------------------------------------------
 
 Pixels = Annotated[int, Field(ge=1, le=1920)]
-Url = Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", max_length=2048)]
+Url = text(2048, pattern=r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
 
 
 class WatermarkSize(Strict):
@@ -79,19 +79,23 @@ class RecordingAudioConfig(Strict):
     export_file: Flag = True
 
 
+Label = text(name=True)
+FreeText = text()
+
+
 class StorageConfig(Strict):
     type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
-    access_key: str | None = None
-    secret: str | None = None
-    bucket: str | None = None
-    region: str | None = None
-    path: str | None = None
+    access_key: FreeText | None = None
+    secret: FreeText | None = None
+    bucket: Label | None = None
+    region: Label | None = None
+    path: FreeText | None = None
     auth_method: Literal["KEY", "PASSWORD"] | None = None
-    username: str | None = None
-    password: str | None = None
-    host: str | None = None
+    username: Label | None = None
+    password: FreeText | None = None
+    host: Label | None = None
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    private_key: str | None = None
+    private_key: FreeText | None = None
 
 
 #: Storage fields that are written but never read back (reference §8.3).
@@ -108,9 +112,7 @@ class LiveStreamingConfig(Strict):
 
 class RecordingConfig(Strict):
     max_seconds: Annotated[int, Field(ge=60, le=86400)] = 86400
-    file_name_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]*$", max_length=100)] | None = (
-        None
-    )
+    file_name_prefix: text(100, pattern=r"^[A-Za-z0-9_-]*$") | None = None
     video_config: RecordingVideoConfig = RecordingVideoConfig()
     audio_config: RecordingAudioConfig = RecordingAudioConfig()
     storage_config: StorageConfig | None = None
@@ -133,7 +135,7 @@ def public_recording_config(config: dict[str, Any]) -> dict[str, Any]:
 class MeetingSettings(Strict):
     """Create (M2) and replace (M5) bodies: every field optional, defaults as RealtimeKit's."""
 
-    title: Annotated[str, Field(max_length=1000)] | None = None
+    title: text(1000) | None = None
     preferred_region: Region | None = None
     record_on_start: Flag = False
     live_stream_on_start: Flag = False

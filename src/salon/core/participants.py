@@ -1,19 +1,16 @@
 """Participant bodies (P2 add, P4 edit)."""
 
-from typing import Annotated
+from salon.core.schema import Strict, text
 
-from pydantic import Field
-
-from salon.core.schema import Strict
-
-Name = Annotated[str, Field(max_length=255)]
-Picture = Annotated[str, Field(pattern=r"^(https?://|data:image/)\S+$", max_length=8192)]
-CustomId = Annotated[str, Field(min_length=1, max_length=255)]
+Name = text(255, name=True)
+Picture = text(8192, pattern=r"^(https?://|data:image/)\S+$")
+CustomId = text(255, min_length=1, name=True)
+PresetName = text(100, min_length=1, name=True)
 
 
 class NewParticipant(Strict):
     custom_participant_id: CustomId
-    preset_name: Annotated[str, Field(min_length=1, max_length=100)]
+    preset_name: PresetName
     name: Name | None = None
     picture: Picture | None = None
 
@@ -21,4 +18,4 @@ class NewParticipant(Strict):
 class ParticipantEdit(Strict):
     name: Name | None = None
     picture: Picture | None = None
-    preset_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    preset_name: PresetName | None = None

@@ -4,14 +4,10 @@ RealtimeKit registers plugins in its own dashboard and documents no REST API for
 (reference §6.3); salon keeps an app-level registry that live sessions activate from.
 """
 
-from typing import Annotated
+from salon.core.schema import Strict, text
 
-from pydantic import Field
-
-from salon.core.schema import Strict
-
-HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2048)]
-PluginName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S(?:.*\S)?$")]
+HttpUrl = text(2048, pattern=r"^https?://[^\s/?#]+\S*$")
+PluginName = text(255, min_length=1, pattern=r"^\S(?:.*\S)?$", name=True)
 
 
 class PluginBody(Strict):
@@ -20,4 +16,4 @@ class PluginBody(Strict):
     name: PluginName
     url: HttpUrl
     icon: HttpUrl | None = None
-    description: Annotated[str, Field(max_length=2000)] | None = None
+    description: text(2000) | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, JsonObject, Strict
+from salon.core.schema import Flag, JsonObject, Strict, text
 
 ViewType = Literal["GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM"]
 Quality = Literal["hd", "vga", "qvga", "fhd", "uhd"]
@@ -96,7 +96,7 @@ class PluginPermissions(Strict):
     can_start: Flag = True
     can_close: Flag = True
     can_edit_config: Flag = False
-    config: dict[str, PluginAccess] = {}
+    config: dict[text(name=True), PluginAccess] = {}
 
 
 class ConnectedMeetingPermissions(Strict):
@@ -180,9 +180,9 @@ class DesignTokens(Strict):
     spacing_base: Annotated[float, Field(ge=0, le=64)] = 4
     theme: Literal["darkest", "dark", "light"] = "dark"
     colors: Colours = Colours()
-    logo: str | None = None
-    font_family: str | None = None
-    google_font: str | None = None
+    logo: text() | None = None
+    font_family: text(name=True) | None = None
+    google_font: text(name=True) | None = None
 
 
 class PresetUI(Strict):
@@ -192,7 +192,7 @@ class PresetUI(Strict):
 
 # --- the preset -------------------------------------------------------------------------
 
-PresetName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(?:.*\S)?$")]
+PresetName = text(100, min_length=1, pattern=r"^\S(?:.*\S)?$", name=True)
 
 
 class PresetBody(Strict):

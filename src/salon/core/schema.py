@@ -2,16 +2,48 @@
 
 Request bodies refuse unknown fields, so a misspelt field is a 400 that names it instead
 of a setting silently ignored.
+
+Every string a client sends is typed with `text(…)`: no NUL character, which PostgreSQL
+cannot store in text or JSON (SQLite would keep it, so the two would differ), and for
+names, ids and labels no control character at all.
 """
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from salon.core.jsonsize import storable_problem
 
 #: Booleans must be JSON booleans: `"yes"` or `1` is a 400, not a silent `true`.
 Flag = StrictBool
+
+#: C0 and C1 control characters (Unicode category Cc), NUL among them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return value
+
+
+def _no_controls(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters (NUL, tab, newline, …)")
+    return value
+
+
+def text(max_length: int | None = None, *, min_length: int | None = None,
+         pattern: str | None = None, name: bool = False) -> Any:
+    """The type of a string a client sends: bounded like `Field`, and never a NUL.
+
+    `name=True` is for names, ids and labels: one line of printable characters, no
+    control character at all. (Bounds first, then the character rule, so a too-long
+    value reads "String should have at most N characters".)
+    """
+    bounds = Field(min_length=min_length, max_length=max_length, pattern=pattern)
+    return Annotated[str, bounds, AfterValidator(_no_controls if name else _no_nul)]
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:

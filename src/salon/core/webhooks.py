@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 
 WebhookEvent = Literal[
     "meeting.started",
@@ -18,13 +18,13 @@ WebhookEvent = Literal[
     "meeting.summary",
 ]
 
-WebhookUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+\S*$", max_length=2048)]
+WebhookUrl = text(2048, pattern=r"^https?://[^\s/?#]+\S*$")
 
 
 class WebhookBody(Strict):
     """Create (W2) and replace (W4) body."""
 
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: text(255, min_length=1, name=True)
     url: WebhookUrl
     events: Annotated[list[WebhookEvent], Field(min_length=1)]
     enabled: Flag = True

@@ -10,13 +10,14 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from salon.core.clock import utcnow
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
+from salon.core.names import display_name
 from salon.core.room import Peer, RoomError
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.realtime import protocol
@@ -34,8 +35,8 @@ CLOSE_INACTIVE = 4002
 
 
 class Resume(Strict):
-    peer_id: Annotated[str, Field(min_length=1, max_length=64)]
-    resume_token: Annotated[str, Field(min_length=1, max_length=128)]
+    peer_id: text(64, min_length=1, name=True)
+    resume_token: text(128, min_length=1, name=True)
 
 
 class InitialMedia(Strict):
@@ -44,9 +45,10 @@ class InitialMedia(Strict):
 
 
 class Join(Strict):
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: text(4096, min_length=1, name=True)
     protocol: int = protocol.PROTOCOL_VERSION
-    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    #: The rule of `self.rename`: trimmed, 1–255 characters, no control characters.
+    name: Annotated[str, AfterValidator(display_name)] | None = None
     media: InitialMedia = InitialMedia()
     resume: Resume | None = None
 

@@ -8,14 +8,14 @@ from salon.api import wire
 from salon.api.deps import Db, Paged, Token
 from salon.api.envelope import Envelope, ok
 from salon.core.errors import Forbidden, NotFound
-from salon.core.schema import Strict
+from salon.core.schema import Strict, text
 from salon.services import apps
 
 router = APIRouter(tags=["apps"])
 
 
 class NewApp(Strict):
-    name: str
+    name: text(name=True)
 
 
 @router.get("/apps", summary="List apps")

@@ -18,7 +18,7 @@ from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, Sal
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room import chat as rules
-from salon.core.schema import Strict
+from salon.core.schema import Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
 from salon.services import chat as messages
 from salon.store.models import ChatMessage
@@ -28,13 +28,14 @@ TEXT_LIMIT = Limit("chat", 180, 60)
 FILES_LIMIT = Limit("chat.files", 20, 60)
 READ_LIMIT = Limit("chat.read", 120, 60)
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = text(64, min_length=1, name=True)
+Text = text()
 Recipients = Annotated[list[Id], Field(min_length=1, max_length=rules.MAX_RECIPIENTS)]
 
 
 class Send(Strict):
     type: Literal["text", "custom"] = "text"
-    text: str | None = None
+    text: Text | None = None
     payload: dict[str, Any] | None = None
     to: Recipients | None = None
     reply_to: Id | None = None
@@ -57,7 +58,7 @@ class SendFile(Strict):
 
 class Edit(Strict):
     message_id: Id
-    text: str | None = None
+    text: Text | None = None
     payload: dict[str, Any] | None = None
     file_id: Id | None = None
 

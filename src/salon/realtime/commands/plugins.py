@@ -11,14 +11,13 @@ from pydantic import Field
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError, plugins
-from salon.core.schema import Strict
+from salon.core.schema import Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
 from salon.services import plugins as registry
 
-PluginId = Annotated[str, Field(min_length=1, max_length=64)]
-PeerIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
-                    Field(min_length=1, max_length=1000)]
-StateKey = Annotated[str, Field(min_length=1, max_length=plugins.MAX_STATE_KEY_CHARS)]
+PluginId = text(64, min_length=1, name=True)
+PeerIds = Annotated[list[text(64, min_length=1, name=True)], Field(min_length=1, max_length=1000)]
+StateKey = text(plugins.MAX_STATE_KEY_CHARS, min_length=1)
 
 #: Registry reads and activation toggles, which every peer of the session hears about.
 CONTROL = Limit("plugin_control", 10, 1)

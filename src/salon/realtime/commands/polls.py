@@ -4,17 +4,17 @@ Parameters are type-checked here; the rules (lengths, option count, index bounds
 vote per participant) live in `salon.core.room.polls`, shared with REST AS6.
 """
 
-from typing import Annotated
-
-from pydantic import Field, StrictInt
+from pydantic import StrictInt
 
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import polls
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command
 
-PollId = Annotated[str, Field(min_length=1, max_length=64)]
+PollId = text(64, min_length=1, name=True)
+#: Lengths are the rules' to check (`core.room.polls`), shared with REST AS6.
+Text = text()
 
 
 class NoParams(Strict):
@@ -22,8 +22,8 @@ class NoParams(Strict):
 
 
 class CreatePoll(Strict):
-    question: str
-    options: list[str]
+    question: Text
+    options: list[Text]
     anonymous: Flag = False
     hide_votes: Flag = False
 

@@ -2,16 +2,19 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from salon.core.clock import utcnow
+from salon.core.names import display_name
 from salon.core.ratelimit import Limit
 from salon.core.room import host, stage
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 from salon.realtime.commands.base import Command
 
-PeerIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
-                    Field(min_length=1, max_length=1000)]
+PeerId = text(64, min_length=1, name=True)
+PeerIds = Annotated[list[PeerId], Field(min_length=1, max_length=1000)]
+#: The same rule as `Room.rename` (trimmed, 1–255), plus no control characters.
+DisplayName = Annotated[str, AfterValidator(display_name)]
 Kinds = Annotated[list[Literal["audio", "video", "screenshare"]], Field(min_length=1)]
 
 
@@ -20,7 +23,7 @@ class NoParams(Strict):
 
 
 class Rename(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=255)]
+    name: DisplayName
 
 
 class Media(Strict):
@@ -39,7 +42,7 @@ class Media(Strict):
 
 
 class Pin(Strict):
-    peer_id: Annotated[str, Field(min_length=1, max_length=64)] | None
+    peer_id: PeerId | None
 
 
 class Targets(Strict):
@@ -72,10 +75,10 @@ class PermissionPatch(Strict):
 
 
 class Broadcast(Strict):
-    type: Annotated[str, Field(min_length=1, max_length=100)]
+    type: text(100, min_length=1, name=True)
     payload: Any = None
-    participant_ids: list[str] | None = None
-    preset_names: list[str] | None = None
+    participant_ids: list[text(255, name=True)] | None = None
+    preset_names: list[text(100, name=True)] | None = None
 
 
 def _waitlist_ids(p: WaitlistTargets) -> list[str] | None:

@@ -3,17 +3,15 @@
 Parameters are type-checked here; the rules live in `salon.core.room.qna`.
 """
 
-from typing import Annotated
-
-from pydantic import Field
-
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import qna
-from salon.core.schema import Strict
+from salon.core.schema import Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command
 
-QuestionId = Annotated[str, Field(min_length=1, max_length=64)]
+QuestionId = text(64, min_length=1, name=True)
+#: Lengths are the rules' to check (`core.room.qna`).
+Text = text()
 
 
 class NoParams(Strict):
@@ -21,7 +19,7 @@ class NoParams(Strict):
 
 
 class Ask(Strict):
-    text: str
+    text: Text
 
 
 class Target(Strict):
@@ -30,7 +28,7 @@ class Target(Strict):
 
 class Answer(Strict):
     question_id: QuestionId
-    answer: str | None = None
+    answer: Text | None = None
 
 
 COMMANDS: dict[str, Command | AsyncCommand] = {

@@ -11,11 +11,11 @@ from pydantic import Field
 
 from salon.core.ratelimit import Limit
 from salon.core.room import stores
-from salon.core.schema import Strict
+from salon.core.schema import Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command
 
-StoreName = Annotated[str, Field(min_length=1, max_length=stores.MAX_NAME_CHARS)]
-Key = Annotated[str, Field(min_length=1, max_length=stores.MAX_KEY_CHARS)]
+StoreName = text(stores.MAX_NAME_CHARS, min_length=1)
+Key = text(stores.MAX_KEY_CHARS, min_length=1)
 BulkKeys = Annotated[list[Key], Field(min_length=1, max_length=stores.MAX_BULK)]
 FollowKeys = Annotated[list[Key], Field(min_length=1, max_length=stores.MAX_KEYS_PER_STORE)]
 
