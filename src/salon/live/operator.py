@@ -1,4 +1,6 @@
-"""Operator controls of a live session over REST (AS1–AS6): read, kick, kick-all, mute, poll."""
+"""What the REST edge does to live rooms: the operator's controls of a live session
+(AS1–AS6: read, kick, kick-all, mute, poll) and what changes elsewhere in the API mean
+for the peers in rooms (a deleted participant's peers leave)."""
 
 import asyncio
 from typing import Any
@@ -46,6 +48,20 @@ def kick(rooms: Rooms, meeting_id: str, participant_ids: list[str],
         room_host.run(lambda: host.kick(room_host.room, None, [p.peer_id for p in peers],
                                         utcnow()))
     return list(dict.fromkeys(p.participant_id for p in peers))
+
+
+def remove_participant(rooms: Rooms, meeting_id: str, participant_id: str) -> int:
+    """A deleted participant's peers leave the meeting (reason `kicked`); how many went.
+
+    Unlike `kick`, this needs no live session: a peer in the waiting room goes too.
+    """
+    room_host = rooms.get(meeting_id)
+    if room_host is None or not any(p.participant_id == participant_id
+                                    for p in room_host.room.peers.values()):
+        return 0
+    reply = room_host.run(lambda: host.remove_participant(room_host.room, participant_id,
+                                                          utcnow()))
+    return len(reply["kicked"])
 
 
 def kick_all(rooms: Rooms, meeting_id: str) -> int:

@@ -1,11 +1,12 @@
 """P1–P6: the participants of a meeting and their tokens."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged, Signer
 from salon.api.envelope import Envelope, ok
 from salon.core.participants import NewParticipant, ParticipantEdit
+from salon.live import operator
 from salon.services import participants
 
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/participants", tags=["participants"])
@@ -45,15 +46,18 @@ async def edit_participant(
     return ok(wire.participant(participant, preset, signer.mint(participant)))
 
 
-@router.delete("/{participant_id}", summary="Delete a participant; its tokens stop working")
+@router.delete("/{participant_id}",
+               summary="Delete a participant; its tokens stop working, its live peers are removed")
 async def delete_participant(
-    meeting_id: str, participant_id: str, app: CurrentApp, db: Db
+    meeting_id: str, participant_id: str, request: Request, app: CurrentApp, db: Db
 ) -> Envelope:
     participant, _ = await participants.delete(db, app.id, meeting_id, participant_id)
+    operator.remove_participant(request.app.state.rooms, meeting_id, participant_id)
     return ok(wire.deleted_participant(participant))
 
 
-@router.post("/{participant_id}/token", summary="Issue a new token; earlier ones stop working")
+@router.post("/{participant_id}/token",
+             summary="Issue a new token; earlier ones stop working (live peers stay)")
 async def refresh_token(
     meeting_id: str, participant_id: str, app: CurrentApp, db: Db, signer: Signer
 ) -> Envelope:

@@ -53,6 +53,21 @@ def kick(room: Room, by: str | None, peer_ids: Iterable[str], now: datetime) -> 
     return out
 
 
+def remove_participant(room: Room, participant_id: str, now: datetime) -> Outcome:
+    """The operator deleted a participant: every peer of it goes, as if kicked.
+
+    Waiting peers and peers within their resume window go too: the participant's tokens
+    no longer verify, so nothing it holds may act in the room.
+    """
+    peers = [p for p in room.peers.values() if p.participant_id == participant_id]
+    out = Outcome(reply={"kicked": [p.peer_id for p in peers]})
+    for peer in peers:
+        out.send("self.kicked", {"by_peer_id": None}, {peer.peer_id})
+        out.close(peer.peer_id, CLOSE_KICKED, "participant removed")
+        room.depart(peer, now, "kicked", out)
+    return out
+
+
 def kick_all(room: Room, by: str | None, now: datetime) -> Outcome:
     host = _host(room, by, "kick_participant", "end the meeting for everyone")
     return room.end(now, HOST_ENDED_MEETING, host)
