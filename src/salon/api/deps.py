@@ -1,13 +1,12 @@
 """Request-scoped dependencies: a database session, and the app a request addresses."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.core.paging import MAX_PER_PAGE, Page
+from salon.core.paging import MAX_PAGE_NO, MAX_PER_PAGE, Page
 from salon.services.grants import AppRef, Grant
 from salon.services.participant_tokens import TokenSigner
 
@@ -46,17 +45,11 @@ Signer = Annotated[TokenSigner, Depends(_signer)]
 
 
 async def _page(
-    page_no: Annotated[int | None, Query(ge=0, description="1-based; 0 means 1")] = None,
+    page_no: Annotated[int | None, Query(ge=0, le=MAX_PAGE_NO,
+                                         description="1-based; 0 means 1")] = None,
     per_page: Annotated[int | None, Query(ge=0, le=MAX_PER_PAGE)] = None,
 ) -> Page:
     return Page.of(page_no, per_page)
 
 
 Paged = Annotated[Page, Depends(_page)]
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """Query datetimes without a zone are read as UTC."""
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment

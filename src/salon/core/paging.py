@@ -2,7 +2,8 @@
 
 RealtimeKit documents neither the base of `page_no` nor the default or largest page; salon
 reads `page_no` 0 and 1 both as the first page, defaults `per_page` to 20 and caps it at
-100 (docs/api.md says so).
+100, and takes page numbers up to a million (offsets stay far inside a 64-bit integer;
+docs/api.md says so).
 """
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE_NO = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ of a setting silently ignored.
 
 Every string a client sends is typed with `text(…)`: no NUL character, which PostgreSQL
 cannot store in text or JSON (SQLite would keep it, so the two would differ), and for
-names, ids and labels no control character at all.
+names, ids and labels no control character at all. Datetimes are `UtcDatetime`.
 """
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
@@ -44,6 +45,20 @@ def text(max_length: int | None = None, *, min_length: int | None = None,
     """
     bounds = Field(min_length=min_length, max_length=max_length, pattern=pattern)
     return Annotated[str, bounds, AfterValidator(_no_controls if name else _no_nul)]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the year 1 in UTC
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+#: A moment a client names (a filter, a history bound): read as UTC when it has no zone,
+#: converted to UTC when it has one, refused when that leaves the years 1–9999.
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:

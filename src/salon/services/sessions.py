@@ -2,14 +2,14 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import utcnow
-from salon.core.errors import NotFound
+from salon.core.errors import InvalidRequest, NotFound
 from salon.core.paging import Page
 from salon.services.session_records import minutes_between
 from salon.store.models import PeerEvent, Session, SessionPeer
@@ -210,16 +210,41 @@ async def peer_report(db: AsyncSession, app_id: str, peer_id: str) -> tuple[Atte
 # --- analytics ---------------------------------------------------------------------------
 
 
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date.max
+#: The longest range one daywise report covers, both ends included.
+MAX_DAYWISE_DAYS = 366
+DEFAULT_DAYWISE_DAYS = 30
+
+
+def daywise_range(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The days a report covers: as asked, else the 30 days up to `end` (default today,
+    or `start` when that is later); refused outside 1970–9999, reversed, or too long."""
+    for name, day in (("start_date", start), ("end_date", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidRequest(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
+    if end is None:
+        end = max(today, start) if start is not None else today
+    if start is None:
+        start = max(end - timedelta(days=DEFAULT_DAYWISE_DAYS - 1), EARLIEST_DAY)
+    if start > end:
+        raise InvalidRequest(f"start_date ({start}) must not be after end_date ({end}).")
+    if (end - start).days + 1 > MAX_DAYWISE_DAYS:
+        raise InvalidRequest(f"A daywise report covers at most {MAX_DAYWISE_DAYS} days; "
+                             f"{start} to {end} is {(end - start).days + 1}.")
+    return start, end
+
+
 async def daywise(db: AsyncSession, app_id: str, start: date | None,
                   end: date | None) -> dict[str, Any]:
     """Sessions and their minutes per day (UTC, by start), default the last 30 days."""
-    end = end or utcnow().date()
-    start = start or end - timedelta(days=29)
-    since = datetime(start.year, start.month, start.day, tzinfo=utcnow().tzinfo)
-    until = datetime(end.year, end.month, end.day, tzinfo=utcnow().tzinfo) + timedelta(days=1)
-    rows = list(await db.scalars(
-        select(Session).where(Session.app_id == app_id, Session.started_at >= since,
-                              Session.started_at < until)))
+    start, end = daywise_range(start, end, utcnow().date())
+    query = select(Session).where(Session.app_id == app_id,
+                                  Session.started_at >= datetime.combine(start, time(), UTC))
+    if end < LATEST_DAY:  # the day after 9999-12-31 is no date: no upper bound needed
+        query = query.where(
+            Session.started_at < datetime.combine(end + timedelta(days=1), time(), UTC))
+    rows = list(await db.scalars(query))
     figures = await views(db, rows)
     days: dict[str, list[float]] = defaultdict(list)
     for view in figures:

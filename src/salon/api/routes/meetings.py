@@ -1,14 +1,14 @@
 """M1–M5: meetings."""
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db, Paged, as_utc
+from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
 from salon.core.meetings import MeetingPatch, MeetingSettings
+from salon.core.schema import UtcDatetime
 from salon.services import meetings
 
 router = APIRouter(prefix="/{app_id}/meetings", tags=["meetings"])
@@ -22,8 +22,8 @@ async def list_meetings(
     db: Db,
     page: Paged,
     search: str | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
+    start_time: UtcDatetime | None = None,
+    end_time: UtcDatetime | None = None,
     status: Literal["ACTIVE", "INACTIVE"] | None = None,
 ) -> Envelope:
     rows, total = await meetings.list_page(
@@ -31,8 +31,8 @@ async def list_meetings(
         app.id,
         page,
         search=search,
-        start_time=as_utc(start_time),
-        end_time=as_utc(end_time),
+        start_time=start_time,
+        end_time=end_time,
         status=status,
     )
     return ok([wire.meeting(row) for row in rows], paging=page.paging(total, len(rows)))

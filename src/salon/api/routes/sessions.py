@@ -1,13 +1,14 @@
 """S1–S5 and AN1: sessions, who was in them, and daily analytics."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db, Paged, as_utc
+from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
+from salon.core.schema import UtcDatetime
 from salon.services import sessions
 
 router = APIRouter(prefix="/{app_id}", tags=["sessions"])
@@ -21,15 +22,15 @@ async def list_sessions(
     search: str | None = None,
     status: Literal["LIVE", "ENDED"] | None = None,
     associated_id: str | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
+    start_time: UtcDatetime | None = None,
+    end_time: UtcDatetime | None = None,
     participants: str | None = None,
     sort_by: Annotated[Literal["minutesConsumed", "createdAt"], Query()] = "createdAt",
     sort_order: Order = "DESC",
 ) -> Envelope:
     rows, total = await sessions.list_page(
         db, app.id, page, search=search, status=status, associated_id=associated_id,
-        start_time=as_utc(start_time), end_time=as_utc(end_time), participants=participants,
+        start_time=start_time, end_time=end_time, participants=participants,
         sort_by=sort_by, sort_order=sort_order)
     return ok({"sessions": [wire.session(row) for row in rows]},
               paging=page.paging(total, len(rows)))

@@ -8,7 +8,6 @@ or seen before it is durable. Reads (history, pins) answer with a plain reply.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -18,7 +17,7 @@ from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, Sal
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room import chat as rules
-from salon.core.schema import Strict, text
+from salon.core.schema import Strict, UtcDatetime, text
 from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
 from salon.services import chat as messages
 from salon.store.models import ChatMessage
@@ -75,8 +74,8 @@ class Ref(Strict):
 
 
 class History(Strict):
-    before: datetime | None = None
-    after: datetime | None = None
+    before: UtcDatetime | None = None
+    after: UtcDatetime | None = None
     limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_DEFAULT
     filter: Literal["all", "public", "private"] = "all"
     #: Only the private conversation between you and this participant.
@@ -98,12 +97,6 @@ def _as_room_errors() -> Iterator[None]:
         yield
     except SalonError as error:
         raise RoomError(_CODES.get(type(error), "INVALID"), error.message) from None
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 def _base(ctx: Context) -> str:
@@ -211,7 +204,7 @@ async def _history(ctx: Context, p: History) -> dict[str, Any]:
         async with ctx.state.database.session() as db:
             rows, more = await messages.history(
                 db, room.meeting_id, room.session_id, me.participant_id,
-                before=_utc(p.before), after=_utc(p.after), limit=p.limit, kind=p.filter,
+                before=p.before, after=p.after, limit=p.limit, kind=p.filter,
                 with_participant=p.participant_id)
     base = _base(ctx)
     return {"messages": [messages.view(row, base) for row in rows], "has_more": more}
