@@ -1,13 +1,17 @@
 """What the REST edge does to live rooms: the operator's controls of a live session
-(AS1–AS6: read, kick, kick-all, mute, poll) and what changes elsewhere in the API mean
-for the peers in rooms (a deleted participant's peers leave)."""
+(AS1–AS6: read, kick, kick-all, mute, poll), what changes elsewhere in the API mean for
+the peers in rooms (a deleted participant's peers leave, a deleted plugin closes), and
+the live checks of HTTP requests made for a room (chat file uploads)."""
 
 import asyncio
 from typing import Any
 
 from salon.core.clock import utcnow
-from salon.core.errors import Conflict, InvalidRequest, NotFound
+from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from salon.core.ratelimit import Limit, TokenBucket
 from salon.core.room import Peer, host
+from salon.core.room import chat as chat_rules
+from salon.core.room import plugins as room_plugins
 from salon.core.room.errors import RoomError
 from salon.core.room.polls import create as create_room_poll
 from salon.live.host import RoomHost
@@ -96,3 +100,37 @@ def create_poll(rooms: Rooms, meeting_id: str, question: str, options: list[str]
     except RoomError as error:
         raise (Conflict if error.code == "CONFLICT" else InvalidRequest)(error.message) from None
     return reply["poll"]
+
+
+def close_plugin_everywhere(rooms: Rooms, app_id: str, plugin_id: str) -> int:
+    """A plugin left the app's registry: every live room of the app closes it (reason
+    `deleted`, `by_peer_id` null). Returns how many rooms had it open."""
+    closed = 0
+    for room_host in list(rooms.hosts.values()):
+        if room_host.app_id == app_id and plugin_id in room_host.room.plugins.active:
+            room_host.run(lambda h=room_host: room_plugins.deactivate(h.room, None, plugin_id,
+                                                                      "deleted"))
+            closed += 1
+    return closed
+
+
+def upload_bucket(rooms: Rooms, meeting_id: str, participant_id: str,
+                  limit: Limit) -> TokenBucket:
+    """A chat file upload by a participant: allowed only to one with a joined peer that
+    may send files (as its permissions stand live). Returns the participant's rate bucket
+    for uploads; Forbidden otherwise."""
+    room_host = rooms.get(meeting_id)
+    peers = ([p for p in room_host.room.joined if p.participant_id == participant_id]
+             if room_host is not None else [])
+    if room_host is None or not peers:
+        raise Forbidden("Join the meeting first: files are uploaded for its live chat.")
+    refusals = []
+    for peer in peers:  # any of the participant's peers will do
+        try:
+            chat_rules.may_upload(peer)
+            break
+        except RoomError as refusal:
+            refusals.append(refusal.message)
+    else:
+        raise Forbidden(refusals[0])
+    return room_host.rate_bucket(participant_id, limit)

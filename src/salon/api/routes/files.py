@@ -19,10 +19,10 @@ from fastapi.responses import StreamingResponse
 
 from salon.api.envelope import Envelope, ok
 from salon.core.clock import isoformat
-from salon.core.errors import Forbidden, InvalidRequest, NotFound, SalonError, Unauthorized
+from salon.core.errors import InvalidRequest, NotFound, SalonError, Unauthorized
 from salon.core.ratelimit import Limit
-from salon.core.room import RoomError
 from salon.core.room import chat as rules
+from salon.live import operator
 from salon.services import chat_files, participants
 from salon.services.chat import FILES_PATH, file_link
 from salon.store.models import ChatFile
@@ -66,19 +66,8 @@ async def upload(request: Request,
     state = request.app.state
     admitted = await _admitted(request)
     participant_id = admitted.participant.id
-    host = state.rooms.get(admitted.meeting.id)
-    peers = [p for p in host.room.joined if p.participant_id == participant_id] if host else []
-    if not peers:
-        raise Forbidden("Join the meeting first: files are uploaded for its live chat.")
-    refusals = []
-    for peer in peers:  # live permissions: any of the participant's peers will do
-        try:
-            rules.may_upload(peer)
-            break
-        except RoomError as refusal:
-            refusals.append(refusal.message)
-    else:
-        raise Forbidden(refusals[0])
+    uploads = operator.upload_bucket(state.rooms, admitted.meeting.id, participant_id,
+                                     UPLOAD_LIMIT)
     declared = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if declared not in rules.FILE_CONTENT_TYPES:
         raise UnsupportedType(f"Files of type '{declared or 'none given'}' are not accepted. "
@@ -87,7 +76,7 @@ async def upload(request: Request,
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"The file is {int(length)} bytes; at most {limit} are allowed.")
-    if not host.rate_bucket(participant_id, UPLOAD_LIMIT).allow(time.monotonic()):
+    if not uploads.allow(time.monotonic()):
         raise TooManyRequests(f"At most {UPLOAD_LIMIT.rate:g} uploads per "
                               f"{UPLOAD_LIMIT.per:g} s.")
     data = bytearray()

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Body, Request
 from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
 from salon.core.plugins import PluginBody
-from salon.core.room import RoomError
-from salon.core.room import plugins as live_plugins
+from salon.live import operator
 from salon.services import plugins
 
 router = APIRouter(prefix="/{app_id}/plugins", tags=["plugins"])
@@ -50,11 +49,5 @@ async def replace_plugin(plugin_id: str, body: PluginBody, app: CurrentApp, db: 
 @router.delete("/{plugin_id}", summary="Delete a plugin; live sessions close it")
 async def delete_plugin(plugin_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
     deleted = plugins.view(await plugins.delete(db, app.id, plugin_id))
-    for host in list(request.app.state.rooms.hosts.values()):
-        if host.app_id == app.id and plugin_id in host.room.plugins.active:
-            try:
-                host.run(lambda h=host: live_plugins.deactivate(h.room, None, plugin_id,
-                                                                 "deleted"))
-            except RoomError:
-                pass
+    operator.close_plugin_everywhere(request.app.state.rooms, app.id, plugin_id)
     return ok(deleted)
