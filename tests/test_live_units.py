@@ -12,6 +12,7 @@ from salon.core.room import Outcome, Peer, Record
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.live.settings import LiveSettings
+from salon.services.chat_export import ExportLinks
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -78,7 +79,8 @@ async def test_an_event_that_cannot_be_serialized_is_refused_before_anything_is_
 
 
 async def test_a_waiting_peer_leaving_alone_releases_the_room() -> None:
-    rooms = Rooms(None, LiveSettings())  # type: ignore[arg-type]  # no database needed
+    links = ExportLinks.from_secret("secret", "http://unit", 60)
+    rooms = Rooms(None, LiveSettings(), links)  # type: ignore[arg-type]  # no database needed
     host = rooms.host_for(meeting_row())  # type: ignore[arg-type]
     host.recorder.task.cancel()  # a real, idle recorder: nothing is recorded for the waiting
     link = FakeLink()

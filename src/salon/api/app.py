@@ -15,7 +15,8 @@ from salon.api.routes import files, router, well_known
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.realtime import gateway
-from salon.services import apps, chat_export, participant_tokens
+from salon.services import apps, participant_tokens
+from salon.services.chat_export import ExportLinks
 from salon.services.grants import Grants
 from salon.settings import Settings
 from salon.store import migrate
@@ -43,11 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.grants = Grants(database)
         app.state.webhook_signer = webhook_signer
         app.state.files = LocalFileStore(settings.data_dir / "files")
-        chat_export.configure(chat_export.ExportLinks.from_secret(
-            signer.secret, settings.public_base, settings.chat_export_ttl_secs))
+        # Signs chat download links: S6 answers and the `meeting.chatSynced` of ended sessions.
+        app.state.export_links = ExportLinks.from_secret(
+            signer.secret, settings.public_base, settings.chat_export_ttl_secs)
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
-        app.state.rooms = Rooms(database, settings.live(), on_commit=app.state.webhooks.wake)
+        app.state.rooms = Rooms(database, settings.live(), app.state.export_links,
+                                on_commit=app.state.webhooks.wake)
         await app.state.rooms.start()
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).

@@ -6,16 +6,18 @@ from collections.abc import Callable
 
 from salon.core.room import Record
 from salon.services import session_records
+from salon.services.chat_export import ExportLinks
 from salon.store.database import Database
 
 log = logging.getLogger("salon.live")
 
 
 class Recorder:
-    def __init__(self, database: Database, app_id: str,
+    def __init__(self, database: Database, app_id: str, links: ExportLinks,
                  on_commit: Callable[[], None] | None = None) -> None:
         self.database = database
         self.app_id = app_id
+        self.links = links
         self.on_commit = on_commit
         self.queue: asyncio.Queue[Record | None] = asyncio.Queue()
         self.task = asyncio.create_task(self._run(), name=f"recorder {app_id}")
@@ -42,7 +44,7 @@ class Recorder:
         for attempt in range(5):
             try:
                 async with self.database.session() as db:
-                    await session_records.apply(db, self.app_id, record)
+                    await session_records.apply(db, self.app_id, record, self.links)
                 break
             except Exception:  # keep the order; a later retry may succeed
                 log.exception("persisting %s failed (attempt %d)", record.kind, attempt + 1)

@@ -11,6 +11,7 @@ from salon.live.host import RoomHost
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
 from salon.services import session_records
+from salon.services.chat_export import ExportLinks
 from salon.store.database import Database
 from salon.store.models import Meeting
 
@@ -18,10 +19,12 @@ log = logging.getLogger("salon.live")
 
 
 class Rooms:
-    def __init__(self, database: Database, settings: LiveSettings,
+    def __init__(self, database: Database, settings: LiveSettings, links: ExportLinks,
                  on_commit: Callable[[], None] | None = None) -> None:
         self.database = database
         self.settings = settings
+        #: Signs the chat download links that ending sessions announce.
+        self.links = links
         self.on_commit = on_commit
         self.hosts: dict[str, RoomHost] = {}
         self._heartbeat: asyncio.Task[None] | None = None
@@ -30,7 +33,7 @@ class Rooms:
     async def start(self) -> None:
         """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
         async with self.database.session() as db:
-            closed = await session_records.close_stale(db)
+            closed = await session_records.close_stale(db, self.links)
         if closed:
             log.warning("closed %d session(s) left live by an unclean stop", closed)
             if self.on_commit:
@@ -58,7 +61,7 @@ class Rooms:
     def host_for(self, meeting: Meeting) -> RoomHost:
         host = self.hosts.get(meeting.id)
         if host is None:
-            recorder = Recorder(self.database, meeting.app_id, self.on_commit)
+            recorder = Recorder(self.database, meeting.app_id, self.links, self.on_commit)
             host = RoomHost(meeting.id, meeting.title, meeting.app_id,
                             meeting.session_keep_alive_time_in_secs, recorder,
                             self.settings, on_idle=self._retire)

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import io
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,8 +31,6 @@ from salon.core.room.chat import FILE_TYPES
 from salon.services.chat import file_link
 from salon.store.models import ChatMessage, Session
 from salon.webhooks import outbox, payloads
-
-log = logging.getLogger("salon.chat")
 
 EXPORT_PATH = "/chat-exports"
 COLUMNS = ["id", "participantId", "sessionId", "meetingId", "displayName", "pinned",
@@ -76,41 +73,26 @@ class ExportLinks:
                             f"GET …/sessions/{session_id}/chat for a new one.")
 
 
-_links: ExportLinks | None = None
-
-
-def configure(links: ExportLinks) -> None:
-    """Set once at start-up (`salon.api.app`): session ends sign links with it."""
-    global _links
-    _links = links
-
-
-def links() -> ExportLinks | None:
-    return _links
-
-
-async def session_link(db: AsyncSession, app_id: str, session_id: str) -> dict[str, str]:
+async def session_link(db: AsyncSession, links: ExportLinks, app_id: str,
+                       session_id: str) -> dict[str, str]:
     """S6: a fresh download link for a session of this app."""
     session = await db.get(Session, session_id)
     if session is None or session.app_id != app_id:
         raise NotFound(f"Session {session_id} not found.")
-    assert _links is not None, "chat export links are not configured"
-    url, expiry = _links.link(session.id)
+    url, expiry = links.link(session.id)
     return {"chat_download_url": url, "chat_download_url_expiry": isoformat(expiry) or ""}
 
 
-async def session_ended(db: AsyncSession, session: Session, meeting: dict[str, Any]) -> None:
-    """Queue `meeting.chatSynced` if anything was said in the session (same transaction)."""
+async def session_ended(db: AsyncSession, links: ExportLinks, session: Session,
+                        meeting: dict[str, Any]) -> int:
+    """Queue `meeting.chatSynced` if anything was said in the session (same transaction);
+    returns how many deliveries were queued."""
     said = await db.scalar(select(func.count()).select_from(ChatMessage)
                            .where(ChatMessage.session_id == session.id))
     if not said:
-        return
-    if _links is None:
-        log.warning("chat export links not configured; no meeting.chatSynced for %s",
-                    session.id)
-        return
-    url, expiry = _links.link(session.id)
-    await outbox.enqueue(db, session.app_id, payloads.chat_synced(
+        return 0
+    url, expiry = links.link(session.id)
+    return await outbox.enqueue(db, session.app_id, payloads.chat_synced(
         meeting, chat_download_url=url, chat_download_url_expiry=expiry))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.core.ids import new_uuid
 from salon.core.room import Record
 from salon.services import chat_export
+from salon.services.chat_export import ExportLinks
 from salon.store.models import App, Meeting, PeerEvent, Session, SessionPeer
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
 from salon.webhooks import outbox, payloads
@@ -34,14 +35,16 @@ async def _meeting_payload(db: AsyncSession, session: Session) -> dict[str, Any]
     )
 
 
-async def apply(db: AsyncSession, app_id: str, record: Record) -> None:
-    """Persist one room record and commit."""
+async def apply(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+    """Persist one room record and commit. `links` signs the chat download link of an
+    ending session's `meeting.chatSynced`."""
     handler = _HANDLERS[record.kind]
-    await handler(db, app_id, record)
+    await handler(db, app_id, record, links)
     await db.commit()
 
 
-async def _session_started(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _session_started(db: AsyncSession, app_id: str, record: Record,
+                           links: ExportLinks) -> None:
     data = record.data
     session = Session(
         id=data["session_id"], app_id=app_id, meeting_id=data["meeting_id"],
@@ -56,7 +59,7 @@ async def _session_started(db: AsyncSession, app_id: str, record: Record) -> Non
     await outbox.enqueue(db, app_id, payloads.meeting_started(await _meeting_payload(db, session)))
 
 
-async def _peer_joined(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _peer_joined(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     data, at = record.data, record.at
     db.add(SessionPeer(
         id=data["peer_id"], session_id=data["session_id"], participant_id=data["participant_id"],
@@ -75,7 +78,7 @@ async def _peer_joined(db: AsyncSession, app_id: str, record: Record) -> None:
     ))
 
 
-async def _peer_left(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _peer_left(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     data, at = record.data, record.at
     peer = await db.get(SessionPeer, data["peer_id"])
     if peer is None or peer.left_at is not None:
@@ -93,19 +96,20 @@ async def _peer_left(db: AsyncSession, app_id: str, record: Record) -> None:
     ))
 
 
-async def _touched(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _touched(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     """The session went idle or resumed: only its last-seen time moves."""
     await _touch(db, record.data["session_id"], record.at)
 
 
-async def _session_ended(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _session_ended(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     session = await db.get(Session, record.data["session_id"])
     if session is None or session.status == "ENDED":
         return
-    await end(db, session, record.at, record.data["reason"])
+    await end(db, session, record.at, record.data["reason"], links)
 
 
-async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> None:
+async def end(db: AsyncSession, session: Session, at: datetime, reason: str,
+              links: ExportLinks) -> None:
     """Close a session and any peer still open in it; queue `meeting.ended`."""
     open_peers = list(await db.scalars(
         select(SessionPeer).where(SessionPeer.session_id == session.id,
@@ -134,7 +138,7 @@ async def end(db: AsyncSession, session: Session, at: datetime, reason: str) -> 
             custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at,
             left_at=peer.left_at))
     await outbox.enqueue(db, session.app_id, payloads.meeting_ended(meeting, reason))
-    await chat_export.session_ended(db, session, meeting)  # meeting.chatSynced, if any chat
+    await chat_export.session_ended(db, links, session, meeting)  # chatSynced, if any chat
 
 
 def _peer_event(data: dict[str, Any], name: str, at: datetime, *, minutes: float) -> PeerEvent:
@@ -163,7 +167,7 @@ async def _touch(db: AsyncSession, session_id: str, at: datetime, *, live: int |
 # --- polls and Q&A (salon.core.room.polls, qna) --------------------------------------------
 
 
-async def _poll_created(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _poll_created(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     data = record.data
     db.add(Poll(
         id=data["poll_id"], session_id=data["session_id"], question=data["question"],
@@ -173,7 +177,7 @@ async def _poll_created(db: AsyncSession, app_id: str, record: Record) -> None:
     ))
 
 
-async def _poll_voted(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _poll_voted(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
     data = record.data
     db.add(PollVote(
         poll_id=data["poll_id"], participant_id=data["participant_id"],
@@ -182,7 +186,8 @@ async def _poll_voted(db: AsyncSession, app_id: str, record: Record) -> None:
     ))
 
 
-async def _question_asked(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _question_asked(db: AsyncSession, app_id: str, record: Record,
+                          links: ExportLinks) -> None:
     data = record.data
     db.add(Question(
         id=data["question_id"], session_id=data["session_id"], text=data["text"],
@@ -192,7 +197,8 @@ async def _question_asked(db: AsyncSession, app_id: str, record: Record) -> None
     ))
 
 
-async def _question_upvoted(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _question_upvoted(db: AsyncSession, app_id: str, record: Record,
+                            links: ExportLinks) -> None:
     data = record.data
     db.add(QuestionUpvote(question_id=data["question_id"], participant_id=data["participant_id"],
                           peer_id=data["peer_id"], created_at=record.at))
@@ -200,7 +206,8 @@ async def _question_upvoted(db: AsyncSession, app_id: str, record: Record) -> No
                      .values(upvotes=data["upvotes"], updated_at=record.at))
 
 
-async def _question_resolved(db: AsyncSession, app_id: str, record: Record) -> None:
+async def _question_resolved(db: AsyncSession, app_id: str, record: Record,
+                             links: ExportLinks) -> None:
     data = record.data
     await db.execute(update(Question).where(Question.id == data["question_id"]).values(
         status=data["status"], answer=data["answer"], resolved_by_peer_id=data["by_peer_id"],
@@ -222,7 +229,7 @@ _HANDLERS = {
 }
 
 
-async def close_stale(db: AsyncSession) -> int:
+async def close_stale(db: AsyncSession, links: ExportLinks) -> int:
     """After a crash: end every session still marked LIVE at its last heartbeat.
 
     Called at start-up, before any room exists, so every LIVE row is an orphan (a single
@@ -230,7 +237,7 @@ async def close_stale(db: AsyncSession) -> int:
     """
     stale = list(await db.scalars(select(Session).where(Session.status == "LIVE")))
     for session in stale:
-        await end(db, session, session.last_seen_at, "ALL_PARTICIPANTS_LEFT")
+        await end(db, session, session.last_seen_at, "ALL_PARTICIPANTS_LEFT", links)
     await db.commit()
     return len(stale)
 

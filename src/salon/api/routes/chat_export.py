@@ -19,18 +19,17 @@ downloads = APIRouter(tags=["sessions"])
 
 
 @router.get("/sessions/{session_id}/chat", summary="Link to download a session's chat (CSV)")
-async def session_chat(session_id: str, app: CurrentApp, db: Db) -> Envelope:
-    return ok(await chat_export.session_link(db, app.id, session_id))
+async def session_chat(session_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
+    return ok(await chat_export.session_link(db, request.app.state.export_links, app.id,
+                                             session_id))
 
 
 @downloads.get(chat_export.EXPORT_PATH + "/{session_id}.csv",
                summary="A session's chat as CSV (signed link from S6 or meeting.chatSynced)")
 async def chat_csv(session_id: str, request: Request, expires: Annotated[int, Query()],
                    signature: Annotated[str, Query(max_length=128)]) -> Response:
-    links = chat_export.links()
-    assert links is not None
-    links.verify(session_id, expires, signature)
     state = request.app.state
+    state.export_links.verify(session_id, expires, signature)
     async with state.database.session() as db:
         text = await chat_export.csv_text(db, session_id, state.settings.public_base)
     return Response(text, media_type="text/csv; charset=utf-8", headers={
