@@ -196,6 +196,13 @@ def test_preset_conflicts_and_in_use(http: httpx.Client, meeting: dict) -> None:
         ({"name": "h", "url": "https://a.example/h", "events": "meeting.started"}, ["events"]),
         ({"name": "h", "url": "https://a.example/h", "events": ["meeting.started"],
           "enabled": "yes"}, ["enabled"]),
+        ({"name": "h", "url": "http://[::1", "events": ["meeting.started"]}, ["url"]),
+        ({"name": "h", "url": "http://[zz]/h", "events": ["meeting.started"]}, ["url"]),
+        ({"name": "h", "url": "http://a.example:99999/h", "events": ["meeting.started"]},
+         ["url"]),
+        ({"name": "h", "url": "http://a.example:-1/h", "events": ["meeting.started"]}, ["url"]),
+        ({"name": "h", "url": "http://a.example:0/h", "events": ["meeting.started"]}, ["url"]),
+        ({"name": "h", "url": "http://user@/h", "events": ["meeting.started"]}, ["url"]),
     ],
 )
 def test_webhook_validation(http: httpx.Client, body: dict, needles: list[str]) -> None:
@@ -205,9 +212,30 @@ def test_webhook_validation(http: httpx.Client, body: dict, needles: list[str]) 
 def test_webhook_patch_validation(http: httpx.Client) -> None:
     hook = http.post("/webhooks", json={"name": "h", "url": "https://a.example/h",
                                         "events": ["meeting.ended"]}).json()["data"]
+    assert_error(http.patch(f"/webhooks/{hook['id']}", json={"url": "http://[::1"}), 400, "url")
     assert_error(http.patch(f"/webhooks/{hook['id']}", json={"events": ["nope"]}), 400, "events")
     assert_error(http.patch(f"/webhooks/{hook['id']}", json={"secret": "x"}), 400, "secret")
     assert http.get(f"/webhooks/{hook['id']}").json()["data"] == hook
+
+
+def test_well_formed_urls_are_kept_as_written(http: httpx.Client) -> None:
+    for url in ("http://[::1]:8080/h", "https://a.example/h?x=1#f", "http://127.0.0.1:1/x"):
+        created = http.post("/webhooks", json={"name": "h", "url": url,
+                                               "events": ["meeting.started"]})
+        assert created.status_code == 201, created.text
+        assert created.json()["data"]["url"] == url
+
+
+def test_plugin_urls_are_parsed(http: httpx.Client) -> None:
+    for field in ("url", "icon"):
+        for url in ("http://[::1", "https://a.example:70000/p", "http://:80/p"):
+            body = {"name": "p", "url": "https://a.example/p", field: url}
+            assert_error(http.post("/plugins", json=body), 400, field)
+    made = http.post("/plugins", json={"name": "url check", "url": "https://a.example/p",
+                                       "icon": "http://[::1]:9/i.png"})
+    assert made.status_code == 201, made.text
+    assert_error(http.patch(f"/plugins/{made.json()['data']['id']}",
+                            json={"icon": "http://[::1"}), 400, "icon")
 
 
 # --- unknown ids, routes and methods ----------------------------------------------------

@@ -4,9 +4,8 @@ RealtimeKit registers plugins in its own dashboard and documents no REST API for
 (reference §6.3); salon keeps an app-level registry that live sessions activate from.
 """
 
-from salon.core.schema import Strict, text
+from salon.core.schema import HttpUrl, Strict, text
 
-HttpUrl = text(2048, pattern=r"^https?://[^\s/?#]+\S*$")
 PluginName = text(255, min_length=1, pattern=r"^\S(?:.*\S)?$", name=True)
 
 

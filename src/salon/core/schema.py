@@ -12,7 +12,17 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+import httpx
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+)
 
 from salon.core.jsonsize import storable_problem
 
@@ -45,6 +55,27 @@ def text(max_length: int | None = None, *, min_length: int | None = None,
     """
     bounds = Field(min_length=min_length, max_length=max_length, pattern=pattern)
     return Annotated[str, bounds, AfterValidator(_no_controls if name else _no_nul)]
+
+
+_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    """Parsed as a browser would (WHATWG, pydantic) and as delivery will (httpx)."""
+    try:
+        parsed = _URL.validate_python(value)
+        httpx.URL(value)
+    except (ValidationError, httpx.InvalidURL):
+        raise ValueError("must be a valid http or https URL: a host, a port of 1-65535 "
+                         "if any, brackets around an IPv6 address") from None
+    if parsed.port == 0:
+        raise ValueError("must not name port 0")
+    return value
+
+
+#: An http(s) URL salon calls or hands out (webhook targets, plugin pages and icons),
+#: stored as written: well-formed, no whitespace, at most 2048 characters.
+HttpUrl = Annotated[text(2048, pattern=r"^https?://[^\s/?#]+\S*$"), AfterValidator(_http_url)]
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, HttpUrl, Strict, text
 
 WebhookEvent = Literal[
     "meeting.started",
@@ -18,14 +18,12 @@ WebhookEvent = Literal[
     "meeting.summary",
 ]
 
-WebhookUrl = text(2048, pattern=r"^https?://[^\s/?#]+\S*$")
-
 
 class WebhookBody(Strict):
     """Create (W2) and replace (W4) body."""
 
     name: text(255, min_length=1, name=True)
-    url: WebhookUrl
+    url: HttpUrl
     events: Annotated[list[WebhookEvent], Field(min_length=1)]
     enabled: Flag = True
 
