@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import presets as schema
@@ -70,17 +71,31 @@ async def replace(db: AsyncSession, app_id: str, preset_id: str, body: schema.Pr
     return await _save(db, await get(db, app_id, preset_id), body)
 
 
+async def _in_use(db: AsyncSession, preset_id: str, name: str) -> Conflict | None:
+    if not await db.scalar(select(exists().where(Participant.preset_id == preset_id))):
+        return None
+    count = await db.scalar(
+        select(func.count()).select_from(Participant).where(Participant.preset_id == preset_id)
+    )
+    return Conflict(f"Preset '{name}' is still used by {count} participant(s); move "
+                    "them to another preset or delete them before deleting this preset.")
+
+
 async def delete(db: AsyncSession, app_id: str, preset_id: str) -> Preset:
     preset = await get(db, app_id, preset_id)
-    in_use = await db.scalar(select(exists().where(Participant.preset_id == preset.id)))
-    if in_use:
-        count = await db.scalar(
-            select(func.count()).select_from(Participant).where(Participant.preset_id == preset.id)
-        )
-        raise Conflict(f"Preset '{preset.name}' is still used by {count} participant(s); move "
-                       "them to another preset or delete them before deleting this preset.")
+    name = preset.name
+    conflict = await _in_use(db, preset.id, name)
+    if conflict is not None:
+        raise conflict
     await db.delete(preset)
-    await db.commit()
+    try:
+        await db.commit()
+    except IntegrityError:
+        # A participant was added with this preset after the check (PostgreSQL sees the
+        # foreign key at commit): the same answer as when the check catches it.
+        await db.rollback()
+        raise (await _in_use(db, preset_id, name)
+               or Conflict(f"Preset '{name}' is still used by participants.")) from None
     return preset
 
 
