@@ -41,7 +41,7 @@ class FakeRecorder:
     def put(self, record: Record) -> None:
         self.records.append(record)
 
-    async def drain(self) -> None:
+    async def drain(self, grace: float | None = None) -> None:
         self.drained = True
 
 

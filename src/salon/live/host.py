@@ -187,8 +187,9 @@ class RoomHost:
 
     # --- shutting down ----------------------------------------------------------------------
 
-    async def shut_down(self, reason: str) -> None:
-        """Server going away: end the session now (it did end now) and flush records."""
+    async def shut_down(self, reason: str, grace: float | None = None) -> None:
+        """Server going away: end the session now (it did end now) and flush records,
+        waiting out an unavailable database for `grace` seconds at most."""
         if self._keep_alive is not None:
             self._keep_alive.cancel()
             self._keep_alive = None
@@ -197,6 +198,6 @@ class RoomHost:
         self._grace.clear()
         self.carry_out(self.room.end(utcnow(), reason, close_code=CLOSE_RESTARTING,
                                      close_reason="server restarting"))
-        await self.recorder.drain()
+        await self.recorder.drain(grace)
 
 

@@ -17,6 +17,11 @@ from salon.store.models import Meeting
 
 log = logging.getLogger("salon.live")
 
+#: At shutdown, how long recorders wait out an unavailable database before giving up,
+#: and how long a room may take to shut down in all.
+SHUTDOWN_GRACE_SECS = 3.0
+SHUTDOWN_TIMEOUT_SECS = 5.0
+
 
 class Rooms:
     def __init__(self, database: Database, settings: LiveSettings, links: ExportLinks,
@@ -28,7 +33,8 @@ class Rooms:
         self.on_commit = on_commit
         self.hosts: dict[str, RoomHost] = {}
         self._heartbeat: asyncio.Task[None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
+        #: Recorders of released rooms, still persisting what their rooms decided.
+        self._retiring: dict[asyncio.Task[None], Recorder] = {}
 
     async def start(self) -> None:
         """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
@@ -47,13 +53,15 @@ class Rooms:
                 await self._heartbeat
         hosts = list(self.hosts.values())
         self.hosts.clear()
-        for host in hosts:
-            try:
-                await asyncio.wait_for(host.shut_down(ALL_PARTICIPANTS_LEFT), timeout=5)
-            except Exception:
-                log.exception("shutting down room %s", host.meeting_id)
-        if self._retiring:
-            await asyncio.gather(*self._retiring, return_exceptions=True)
+        for recorder in self._retiring.values():
+            recorder.give_up_after(SHUTDOWN_GRACE_SECS)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(host.shut_down(ALL_PARTICIPANTS_LEFT, SHUTDOWN_GRACE_SECS),
+                               timeout=SHUTDOWN_TIMEOUT_SECS) for host in hosts),
+            *self._retiring, return_exceptions=True)
+        for host, result in zip(hosts, results, strict=False):
+            if isinstance(result, BaseException):
+                log.error("shutting down room %s", host.meeting_id, exc_info=result)
 
     def get(self, meeting_id: str) -> RoomHost | None:
         return self.hosts.get(meeting_id)
@@ -76,8 +84,8 @@ class Rooms:
         if self.hosts.get(host.meeting_id) is host:
             del self.hosts[host.meeting_id]
             task = asyncio.create_task(host.recorder.drain())
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
+            self._retiring[task] = host.recorder
+            task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
     async def _beat(self) -> None:
         while True:

@@ -1,8 +1,9 @@
 """Persisting what a room decides: sessions, peers, peer events, and their webhooks.
 
-The realtime gateway hands each room's `Record`s here in order, one transaction per
-record; webhook deliveries go into the outbox in the same transaction (so a recorded
-event is never without its webhook, nor the other way round).
+Each room's recorder (`salon.live.recorder`) hands its `Record`s here in order, one
+transaction per record; webhook deliveries go into the outbox in the same transaction (so
+a recorded event is never without its webhook, nor the other way round), and `apply`
+says how many it queued, so the dispatcher is woken only when there is something to send.
 """
 
 from datetime import datetime
@@ -35,16 +36,19 @@ async def _meeting_payload(db: AsyncSession, session: Session) -> dict[str, Any]
     )
 
 
-async def apply(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
-    """Persist one room record and commit. `links` signs the chat download link of an
-    ending session's `meeting.chatSynced`."""
+async def apply(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
+    """Persist one room record and commit; returns how many webhook deliveries it queued.
+
+    `links` signs the chat download link of an ending session's `meeting.chatSynced`.
+    """
     handler = _HANDLERS[record.kind]
-    await handler(db, app_id, record, links)
+    queued = await handler(db, app_id, record, links)
     await db.commit()
+    return queued
 
 
 async def _session_started(db: AsyncSession, app_id: str, record: Record,
-                           links: ExportLinks) -> None:
+                           links: ExportLinks) -> int:
     data = record.data
     session = Session(
         id=data["session_id"], app_id=app_id, meeting_id=data["meeting_id"],
@@ -56,10 +60,11 @@ async def _session_started(db: AsyncSession, app_id: str, record: Record,
     )
     db.add(session)
     await db.flush()
-    await outbox.enqueue(db, app_id, payloads.meeting_started(await _meeting_payload(db, session)))
+    return await outbox.enqueue(db, app_id,
+                                payloads.meeting_started(await _meeting_payload(db, session)))
 
 
-async def _peer_joined(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _peer_joined(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     data, at = record.data, record.at
     db.add(SessionPeer(
         id=data["peer_id"], session_id=data["session_id"], participant_id=data["participant_id"],
@@ -71,18 +76,18 @@ async def _peer_joined(db: AsyncSession, app_id: str, record: Record, links: Exp
     db.add(_peer_event(data, "PEER_JOINING", at, minutes=0.0))
     session = await _touch(db, data["session_id"], at, live=data["live"],
                            max_concurrent=data["max_concurrent"])
-    await outbox.enqueue(db, app_id, payloads.participant_joined(
+    return await outbox.enqueue(db, app_id, payloads.participant_joined(
         await _meeting_payload(db, session), peer_id=data["peer_id"],
         display_name=data["name"], custom_participant_id=data["custom_participant_id"],
         joined_at=at,
     ))
 
 
-async def _peer_left(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _peer_left(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     data, at = record.data, record.at
     peer = await db.get(SessionPeer, data["peer_id"])
     if peer is None or peer.left_at is not None:
-        return
+        return 0
     peer.left_at = at
     peer.leave_reason = data["reason"]
     peer.updated_at = at
@@ -90,27 +95,29 @@ async def _peer_left(db: AsyncSession, app_id: str, record: Record, links: Expor
     db.add(_peer_event(data, "PEER_LEAVING", at, minutes=minutes))
     session = await _touch(db, data["session_id"], at, live=data["live"])
     session.minutes_consumed += minutes
-    await outbox.enqueue(db, app_id, payloads.participant_left(
+    return await outbox.enqueue(db, app_id, payloads.participant_left(
         await _meeting_payload(db, session), peer_id=peer.id, display_name=peer.display_name,
         custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at, left_at=at,
     ))
 
 
-async def _touched(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _touched(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     """The session went idle or resumed: only its last-seen time moves."""
     await _touch(db, record.data["session_id"], record.at)
+    return 0
 
 
-async def _session_ended(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _session_ended(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     session = await db.get(Session, record.data["session_id"])
     if session is None or session.status == "ENDED":
-        return
-    await end(db, session, record.at, record.data["reason"], links)
+        return 0
+    return await end(db, session, record.at, record.data["reason"], links)
 
 
 async def end(db: AsyncSession, session: Session, at: datetime, reason: str,
-              links: ExportLinks) -> None:
-    """Close a session and any peer still open in it; queue `meeting.ended`."""
+              links: ExportLinks) -> int:
+    """Close a session and any peer still open in it; queue `meeting.ended` (and the
+    webhooks below). Returns how many deliveries were queued."""
     open_peers = list(await db.scalars(
         select(SessionPeer).where(SessionPeer.session_id == session.id,
                                   SessionPeer.left_at.is_(None))
@@ -132,13 +139,15 @@ async def end(db: AsyncSession, session: Session, at: datetime, reason: str,
     session.last_seen_at = at
     session.updated_at = at
     meeting = await _meeting_payload(db, session)
+    queued = 0
     for peer in open_peers:  # only after a crash: peers normally leave before the end
-        await outbox.enqueue(db, session.app_id, payloads.participant_left(
+        queued += await outbox.enqueue(db, session.app_id, payloads.participant_left(
             meeting, peer_id=peer.id, display_name=peer.display_name,
             custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at,
             left_at=peer.left_at))
-    await outbox.enqueue(db, session.app_id, payloads.meeting_ended(meeting, reason))
-    await chat_export.session_ended(db, links, session, meeting)  # chatSynced, if any chat
+    queued += await outbox.enqueue(db, session.app_id, payloads.meeting_ended(meeting, reason))
+    # meeting.chatSynced, if anything was said
+    return queued + await chat_export.session_ended(db, links, session, meeting)
 
 
 def _peer_event(data: dict[str, Any], name: str, at: datetime, *, minutes: float) -> PeerEvent:
@@ -167,7 +176,7 @@ async def _touch(db: AsyncSession, session_id: str, at: datetime, *, live: int |
 # --- polls and Q&A (salon.core.room.polls, qna) --------------------------------------------
 
 
-async def _poll_created(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _poll_created(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     data = record.data
     db.add(Poll(
         id=data["poll_id"], session_id=data["session_id"], question=data["question"],
@@ -175,19 +184,21 @@ async def _poll_created(db: AsyncSession, app_id: str, record: Record, links: Ex
         created_by=data["created_by"], created_by_user_id=data["created_by_user_id"],
         created_by_peer_id=data["created_by_peer_id"], created_at=record.at,
     ))
+    return 0
 
 
-async def _poll_voted(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> None:
+async def _poll_voted(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
     data = record.data
     db.add(PollVote(
         poll_id=data["poll_id"], participant_id=data["participant_id"],
         session_id=data["session_id"], peer_id=data["peer_id"], display_name=data["name"],
         option_index=data["index"], created_at=record.at,
     ))
+    return 0
 
 
 async def _question_asked(db: AsyncSession, app_id: str, record: Record,
-                          links: ExportLinks) -> None:
+                          links: ExportLinks) -> int:
     data = record.data
     db.add(Question(
         id=data["question_id"], session_id=data["session_id"], text=data["text"],
@@ -195,23 +206,26 @@ async def _question_asked(db: AsyncSession, app_id: str, record: Record,
         display_name=data["name"], hidden=data["hidden"], status="OPEN", upvotes=0,
         created_at=record.at, updated_at=record.at,
     ))
+    return 0
 
 
 async def _question_upvoted(db: AsyncSession, app_id: str, record: Record,
-                            links: ExportLinks) -> None:
+                            links: ExportLinks) -> int:
     data = record.data
     db.add(QuestionUpvote(question_id=data["question_id"], participant_id=data["participant_id"],
                           peer_id=data["peer_id"], created_at=record.at))
     await db.execute(update(Question).where(Question.id == data["question_id"])
                      .values(upvotes=data["upvotes"], updated_at=record.at))
+    return 0
 
 
 async def _question_resolved(db: AsyncSession, app_id: str, record: Record,
-                             links: ExportLinks) -> None:
+                             links: ExportLinks) -> int:
     data = record.data
     await db.execute(update(Question).where(Question.id == data["question_id"]).values(
         status=data["status"], answer=data["answer"], resolved_by_peer_id=data["by_peer_id"],
         resolved_at=record.at, updated_at=record.at))
+    return 0
 
 
 _HANDLERS = {
