@@ -14,6 +14,7 @@ import pytest
 
 from salon.client import RealtimeClient, RealtimeError
 from salon.core.jsonsize import MAX_DEPTH, deeper_than, encoded_size, storable_problem
+from salon.realtime.protocol import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from tests.live import FAST, Meeting, admin_for
 from tests.servers import cleanup, start
 
@@ -161,3 +162,44 @@ def test_deep_bodies_elsewhere_are_400s(http: httpx.Client, meeting: dict) -> No
                          headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     assert http.get(url).status_code == 200
+
+
+# --- message size -------------------------------------------------------------------------
+
+
+def _framed(data: dict[str, Any], request_id: int = 1) -> str:
+    return json.dumps({"id": request_id, "type": "broadcast", "data": data},
+                      ensure_ascii=False)
+
+
+async def test_the_size_limit_counts_bytes_not_characters(room: Meeting) -> None:
+    host = await room.join("group_call_host")
+    other = await room.join()
+    overhead = len(_framed({"type": "x", "payload": ""}, 301).encode())
+    # 2-byte characters: fewer than 64 Ki characters, more than 64 KiB.
+    wide = "é" * ((MAX_MESSAGE_BYTES - overhead) // 2 + 1)
+    framed = _framed({"type": "x", "payload": wide}, 300)
+    assert len(framed) < MAX_MESSAGE_BYTES < len(framed.encode())
+    await host.send_raw(framed)
+    refused = await host.wait_for("error")
+    assert refused["code"] == "BAD_MESSAGE" and "bytes" in refused["message"]
+    # Just inside the limit, in bytes.
+    fits = "é" * ((MAX_MESSAGE_BYTES - overhead) // 2)
+    framed = _framed({"type": "x", "payload": fits}, 301)
+    assert len(framed.encode()) <= MAX_MESSAGE_BYTES
+    future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    host.pending[301] = future
+    await host.send_raw(framed)
+    assert (await asyncio.wait_for(future, 5)) == {"delivered_to": 1}
+    assert (await other.wait_for("broadcast"))["payload"] == fits
+    assert not other.drain("broadcast")
+
+
+async def test_a_message_past_the_frame_limit_closes_the_connection(room: Meeting) -> None:
+    host = await room.join("group_call_host")
+    other = await room.join()
+    await host.send_raw(_framed({"type": "x", "payload": "x" * MAX_FRAME_BYTES}))
+    await asyncio.wait_for(host.closed.wait(), 5)
+    assert host.close_code == 1009
+    assert await other.ping() == {"pong": True}
+    assert not other.drain("broadcast")

@@ -70,6 +70,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from salon.api.app import create_app
+    from salon.realtime.protocol import MAX_FRAME_BYTES
 
     settings = _settings(ctx)
     # The flags are settings too: absolute links (`public_base`) name the real port.
@@ -86,6 +87,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         # Realtime messages are small JSON: compressing them costs more CPU than it saves
         # bandwidth (half the server's time per delivery in bench/realtime.py).
         ws_per_message_deflate=settings.websocket_compression,
+        # Realtime messages are at most 64 KiB (docs/protocol.md): a WebSocket message
+        # past MAX_FRAME_BYTES closes the connection (1009) instead of being read whole.
+        ws_max_size=MAX_FRAME_BYTES,
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
     # turns that last step into exit status 0, which is what a clean shutdown is.

@@ -17,7 +17,14 @@ import orjson
 from salon.core.jsonsize import MAX_DEPTH, deeper_than
 
 PROTOCOL_VERSION = 1
+#: The largest message, in bytes of UTF-8, that gets an answer; a larger one is refused
+#: with BAD_MESSAGE and the connection carries on.
 MAX_MESSAGE_BYTES = 64 * 1024
+#: The largest WebSocket message the server reads at all (uvicorn's `ws_max_size`, set
+#: by `salon serve`): past it the connection is closed with 1009 before anything is
+#: buffered further or parsed. A little above MAX_MESSAGE_BYTES, so a message that is
+#: just too large still gets a readable error.
+MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + 16 * 1024
 
 RequestId = int | str | None
 
@@ -39,7 +46,7 @@ class Request:
 
 
 def decode(raw: str | bytes) -> Request:
-    if len(raw) > MAX_MESSAGE_BYTES:
+    if _too_large(raw):
         raise BadMessage(f"Message is larger than {MAX_MESSAGE_BYTES} bytes.")
     try:
         message = orjson.loads(raw)
@@ -63,6 +70,15 @@ def decode(raw: str | bytes) -> Request:
     if not isinstance(data, dict):
         raise BadMessage("'data' must be an object.", request_id)
     return Request(request_id, kind, data)
+
+
+def _too_large(raw: str | bytes) -> bool:
+    """More than MAX_MESSAGE_BYTES of UTF-8. A character takes 1 to 4 bytes, so only a
+    text frame longer than a quarter of the limit needs encoding to tell."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return True
+    return (isinstance(raw, str) and len(raw) > MAX_MESSAGE_BYTES // 4
+            and len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES)
 
 
 def _brackets(raw: str | bytes) -> int:

@@ -2,8 +2,9 @@
 
 Messages live in the database — every one is stored before anyone sees it — so the room
 keeps only what fan-out needs: a `ChatBoard` per session that hands out strictly
-increasing timestamps (history pages by time, so no two messages of a meeting share a
-millisecond). The rules are pure functions over the room and a `MessageMeta`; the
+increasing timestamps, so no two messages of a session share a millisecond (history
+pages by time). A meeting's sessions follow one another and each starts a fresh board;
+history that spans them (`persist_chat`) is ordered by time, then by id. The rules are pure functions over the room and a `MessageMeta`; the
 realtime commands call them before and after the storage step.
 
 - Public messages need `chat.public.can_send` plus `.text` (text, custom) or `.files`
