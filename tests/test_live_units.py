@@ -1,5 +1,7 @@
 """RoomHost and peer links at unit level: fake links and sockets, no server."""
 
+import asyncio
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -7,9 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
+from salon.core.errors import NotFound, ServiceUnavailable
 from salon.core.presets import Permissions
 from salon.core.room import Outcome, Peer, Record
+from salon.live import operator
 from salon.live.host import RoomHost
+from salon.live.recorder import Recorder
 from salon.live.rooms import Rooms
 from salon.live.settings import LiveSettings
 from salon.services.chat_export import ExportLinks
@@ -108,3 +113,35 @@ async def test_server_shutdown_closes_every_peer_with_service_restart() -> None:
         assert link.closed is not None and link.closed[0] == 1012
     assert host.links == {} and host.recorder.drained  # type: ignore[attr-defined]
     assert host.recorder.records[-1].kind == Record.SESSION_ENDED  # type: ignore[attr-defined]
+
+
+class FakeDatabase:
+    @asynccontextmanager
+    async def session(self) -> Any:
+        yield None
+
+
+async def test_active_session_checks_the_app_before_waiting_and_answers_503_on_timeout() -> None:
+    links = ExportLinks.from_secret("secret", "http://unit", 60)
+    gate = asyncio.Event()
+
+    async def stuck(db: Any, app_id: str, record: Record, links: ExportLinks) -> int:
+        await gate.wait()  # the database does not answer
+        return 0
+
+    recorder = Recorder(FakeDatabase(), "app-1", links, apply=stuck)  # type: ignore[arg-type]
+    rooms = Rooms(None, LiveSettings(), links)  # type: ignore[arg-type]
+    host = rooms.hosts["meeting-1"] = RoomHost("meeting-1", "Unit", "app-1", 60, recorder,
+                                               LiveSettings())
+    host.connect(make_peer("p1"), FakeLink())  # the session starts: its records are stuck
+
+    with pytest.raises(NotFound):  # another app's meeting: refused at once, no waiting
+        await asyncio.wait_for(operator.live_session_id(rooms, "app-2", "meeting-1"), 0.5)
+    with pytest.raises(ServiceUnavailable):
+        await operator.live_session_id(rooms, "app-1", "meeting-1", timeout=0.2)
+    assert await operator.live_session_id(rooms, "app-1", "elsewhere") is None
+
+    gate.set()
+    session_id = await operator.live_session_id(rooms, "app-1", "meeting-1", timeout=1)
+    assert session_id == host.room.session_id is not None
+    await recorder.drain()

@@ -182,3 +182,24 @@ async def test_shutdown_bounds_the_wait_and_never_pauses_after_the_last_attempt(
     assert len(script.attempts["behind"]) == 1  # …and one for each record behind it
     letters = [r.getMessage() for r in caplog.records if "dead letter" in r.getMessage()]
     assert len(letters) == 2 and "'name': 'stuck'" in letters[0]
+
+
+async def test_settled_waits_only_for_records_queued_before_it() -> None:
+    gate = asyncio.Event()
+
+    async def apply(db: Any, app_id: str, record: Record, links: ExportLinks) -> int:
+        if record.data["name"] == "later":
+            await gate.wait()
+        return 0
+
+    rec = Recorder(FakeDatabase(), "app-1", LINKS, apply=apply)  # type: ignore[arg-type]
+    rec.put(record("earlier"))
+    waiting = asyncio.create_task(rec.settled())
+    rec.put(record("later"))  # queued after the call, and stuck
+    await asyncio.wait_for(waiting, 1)
+    assert (rec.queued, rec.done) == (2, 1)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rec.settled(), 0.2)  # this one does wait for "later"
+    gate.set()
+    await asyncio.wait_for(rec.settled(), 1)
+    await rec.drain()

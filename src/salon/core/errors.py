@@ -42,3 +42,9 @@ class Conflict(SalonError):
     """The request clashes with the current state (a duplicate name, a preset in use)."""
 
     status_code = 409
+
+
+class ServiceUnavailable(SalonError):
+    """The server cannot answer right now (say, live records still being saved); retry."""
+
+    status_code = 503

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from salon.core.clock import utcnow
-from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from salon.core.ratelimit import Limit, TokenBucket
 from salon.core.room import Peer, host
 from salon.core.room import chat as chat_rules
@@ -16,6 +16,9 @@ from salon.core.room.errors import RoomError
 from salon.core.room.polls import create as create_room_poll
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
+
+#: How long a REST read waits for a room's records to be persisted before answering 503.
+SETTLE_TIMEOUT_SECS = 5.0
 
 
 def _host(rooms: Rooms, meeting_id: str) -> RoomHost:
@@ -34,12 +37,26 @@ def _peers_of(room_host: RoomHost, participant_ids: list[str],
             if peer.participant_id in ids or peer.custom_participant_id in customs]
 
 
-async def live_session_id(rooms: Rooms, meeting_id: str) -> str:
-    """The id of the meeting's live session, once its records are persisted."""
-    room_host = _host(rooms, meeting_id)
+async def live_session_id(rooms: Rooms, app_id: str, meeting_id: str,
+                          timeout: float = SETTLE_TIMEOUT_SECS) -> str | None:
+    """The id of the meeting's live session (None if it has none), once the records its
+    room made before this call are persisted.
+
+    A meeting of another app is NotFound, checked before waiting. Records still unsaved
+    after `timeout` seconds (the database is unavailable) are ServiceUnavailable.
+    Hold no database session while awaiting this: on SQLite the recorder needs it.
+    """
+    room_host = rooms.get(meeting_id)
+    if room_host is not None and room_host.app_id != app_id:
+        raise NotFound(f"Meeting {meeting_id} not found.")
+    if room_host is None or not room_host.room.is_live:
+        return None
     session_id = room_host.room.session_id
-    assert session_id is not None
-    await asyncio.wait_for(room_host.recorder.settled(), timeout=5)
+    try:
+        await asyncio.wait_for(room_host.recorder.settled(), timeout)
+    except TimeoutError:
+        raise ServiceUnavailable("The live session's latest changes are still being saved; "
+                                 "try again in a few seconds.") from None
     return session_id
 
 

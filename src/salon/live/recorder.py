@@ -72,18 +72,33 @@ class Recorder:
         self._apply = apply
         self._retry_base = retry_base_secs
         self._retry_max = retry_max_secs
-        #: Past this loop time, a record the database keeps refusing is given up.
+        #: Shutting down: past this loop time, a record is given up if the database is
+        #: still unavailable.
         self._deadline: float | None = None
         self._hurry = asyncio.Event()
+        #: Sequence numbers: records queued so far, and how many of them are done with
+        #: (persisted, or given up as dead letters), in order.
+        self.queued = 0
+        self.done = 0
+        self._progress = asyncio.Condition()
         self.queue: asyncio.Queue[Record | None] = asyncio.Queue()
         self.task = asyncio.create_task(self._run(), name=f"recorder {app_id}")
 
     def put(self, record: Record) -> None:
+        self.queued += 1
         self.queue.put_nowait(record)
 
-    async def settled(self) -> None:
-        """Wait until everything queued so far is persisted (read-your-writes for REST)."""
-        await self.queue.join()
+    def settled(self) -> Awaitable[None]:
+        """Wait until the records queued before this call are done with (read-your-writes
+        for REST); records queued meanwhile are not waited for. The mark is taken when
+        this is called, not when the result is first awaited."""
+        return self._reach(self.queued)
+
+    async def _reach(self, target: int) -> None:
+        if self.done >= target:
+            return
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.done >= target)
 
     async def drain(self, grace: float | None = None) -> None:
         """Persist everything queued so far, then stop. With `grace`, an unavailable
@@ -105,8 +120,9 @@ class Recorder:
     async def _run(self) -> None:
         while (record := await self.queue.get()) is not None:
             await self._persist(record)
-            self.queue.task_done()
-        self.queue.task_done()
+            self.done += 1
+            async with self._progress:
+                self._progress.notify_all()
 
     async def _persist(self, record: Record) -> None:
         loop = asyncio.get_running_loop()

@@ -157,6 +157,14 @@ async def list_page(
     return [(p, pr) for p, pr in rows.all()], total
 
 
+async def in_meeting(db: AsyncSession, meeting_id: str, ids: list[str]) -> list[Participant]:
+    """The meeting's participants among `ids` (unknown ids are left out)."""
+    if not ids:
+        return []
+    return list(await db.scalars(select(Participant).where(Participant.meeting_id == meeting_id,
+                                                           Participant.id.in_(ids))))
+
+
 async def admit(db: AsyncSession, signer: TokenSigner, token: str) -> Admitted:
     """Verify a participant token and load what it stands for.
 

@@ -4,16 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import Field
-from sqlalchemy import select
 
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db
 from salon.api.envelope import Envelope, ok
 from salon.core.clock import isoformat
+from salon.core.errors import NotFound
 from salon.core.schema import Flag, Strict
 from salon.live import operator
-from salon.services import meetings, sessions
-from salon.store.models import Participant
+from salon.services import meetings, participants, sessions
 
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/active-session", tags=["sessions"])
 
@@ -39,22 +38,23 @@ class CreatePoll(Strict):
 
 
 async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
-    rows = await db.scalars(select(Participant).where(Participant.meeting_id == meeting_id,
-                                                      Participant.id.in_(ids)))
     return [{"id": p.id, "name": p.name, "picture": p.picture,
              "custom_participant_id": p.custom_participant_id,
              "created_at": isoformat(p.created_at), "updated_at": isoformat(p.updated_at)}
-            for p in rows]
+            for p in await participants.in_meeting(db, meeting_id, ids)]
 
 
 @router.get("", summary="The meeting's live session (404 when there is none)")
-async def get_active_session(meeting_id: str, request: Request, app: CurrentApp,
-                             db: Db) -> Envelope:
-    # Wait for the room's records before touching the database: on SQLite the recorder
-    # needs the one pooled connection this request's session would otherwise hold.
-    session_id = await operator.live_session_id(request.app.state.rooms, meeting_id)
-    await meetings.get(db, app.id, meeting_id)
-    return ok(wire.session(await sessions.get(db, app.id, session_id)))
+async def get_active_session(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+    # No database session is open while the room's records are awaited: on SQLite the
+    # recorder needs the one pooled connection such a session would hold. (A meeting of
+    # another app is refused before waiting, from the live room itself.)
+    session_id = await operator.live_session_id(request.app.state.rooms, app.id, meeting_id)
+    async with request.app.state.database.session() as db:
+        if session_id is None:
+            await meetings.get(db, app.id, meeting_id)  # 404 for a meeting not of this app
+            raise NotFound(f"Meeting {meeting_id} has no active session.")
+        return ok(wire.session(await sessions.get(db, app.id, session_id)))
 
 
 @router.post("/kick", summary="Remove participants from the live session")
