@@ -4,8 +4,9 @@ Messages live in the database — every one is stored before anyone sees it — 
 keeps only what fan-out needs: a `ChatBoard` per session that hands out strictly
 increasing timestamps, so no two messages of a session share a millisecond (history
 pages by time). A meeting's sessions follow one another and each starts a fresh board;
-history that spans them (`persist_chat`) is ordered by time, then by id. The rules are pure functions over the room and a `MessageMeta`; the
-realtime commands call them before and after the storage step.
+history that spans them (`persist_chat`) is ordered by time, then by id. The rules are
+pure functions over the room and a `MessageMeta`; the realtime commands call them before
+and after the storage step.
 
 - Public messages need `chat.public.can_send` plus `.text` (text, custom) or `.files`
   (image, file); private ones (`to` names participants) need the same under
@@ -85,7 +86,7 @@ class ChatBoard:
     published: int = 0
 
     def stamp(self, now: datetime) -> datetime:
-        """A millisecond-precise time, later than every earlier one of this room."""
+        """A millisecond-precise time, later than every earlier one of this session."""
         at = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
         if self.last_stamp is not None and at <= self.last_stamp:
             at = self.last_stamp + timedelta(milliseconds=1)
