@@ -35,6 +35,9 @@ class FakeLink:
     def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 
+    def watch(self, on_drop: Any) -> None:
+        self.on_drop = on_drop
+
 
 class FakeRecorder:
     """Keeps the records a host hands it."""

@@ -116,7 +116,7 @@ class RoomHost:
 
     def connect(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
         reply = self.run(lambda: self.room.connect(peer, utcnow()))
-        self.links[peer.peer_id] = link
+        self._attach(peer.peer_id, link)
         self.resume_tokens[peer.peer_id] = secrets.token_urlsafe(24)
         return {**reply, "peer_id": peer.peer_id,
                 "resume_token": self.resume_tokens[peer.peer_id]}
@@ -136,8 +136,12 @@ class RoomHost:
         if old is not None and old is not link:
             old.close(CLOSE_REPLACED, "resumed on another connection")
         reply = self.run(lambda: self.room.resume(peer_id))
-        self.links[peer_id] = link
+        self._attach(peer_id, link)
         return {**reply, "peer_id": peer_id, "resume_token": expected, "resumed": True}
+
+    def _attach(self, peer_id: str, link: PeerLink) -> None:
+        self.links[peer_id] = link
+        link.watch(lambda: self.disconnected(peer_id, link))  # dropped as too slow
 
     def disconnected(self, peer_id: str, link: PeerLink) -> None:
         """A peer's socket is gone. It keeps its place for the grace window."""

@@ -1,48 +1,85 @@
 """A peer's WebSocket as a `PeerLink`: a send queue drained by its own task.
 
 Rooms never wait on a socket: `send` only queues. A peer that reads too slowly to keep
-its queue under `MAX_BACKLOG` is disconnected rather than let it hold memory or delay
-anyone else (it can resume).
+its backlog under `MAX_BACKLOG` messages and `MAX_BACKLOG_BYTES` is dropped rather than
+let it hold memory or delay anyone else: its backlog is forgotten, the writer stuck on
+it is cancelled, the socket is closed with 4008 at once (not behind the backlog), and
+the room is told, so the peer is treated as disconnected — it keeps its place for the
+resume window and may resume on a new connection.
 """
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
 log = logging.getLogger("salon.realtime")
 
 MAX_BACKLOG = 5000
+#: Queued text, counted in characters: the protocol's JSON is mostly ASCII, where a
+#: character is a byte (others take up to four).
+MAX_BACKLOG_BYTES = 8 * 1024 * 1024
 CLOSE_TOO_SLOW = 4008
+#: How long closing a dropped peer's socket may take (its buffers are full) before we
+#: stop trying; the server closes the connection when the handler returns anyway.
+CLOSE_TIMEOUT_SECS = 5.0
 
 
 class WebSocketLink:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
+        #: Characters of text queued and not yet handed to the socket.
+        self.backlog = 0
         self.closed = False
+        #: Dropped for reading too slowly (see the module's docstring).
+        self.dropped = False
+        self._on_drop: Callable[[], None] | None = None
+        self._closer: asyncio.Task[None] | None = None
         self.writer = asyncio.create_task(self._write())
+
+    def watch(self, on_drop: Callable[[], None]) -> None:
+        """Have `on_drop` called (soon, not from within `send`) if this link drops its
+        peer for reading too slowly."""
+        self._on_drop = on_drop
 
     def send(self, text: str) -> None:
         if self.closed:
             return
-        if self.queue.qsize() >= MAX_BACKLOG:
-            log.warning("peer too slow to read its messages; disconnecting")
-            self.close(CLOSE_TOO_SLOW, "too slow to read messages")
+        if self.queue.qsize() >= MAX_BACKLOG or self.backlog + len(text) > MAX_BACKLOG_BYTES:
+            self._drop()
             return
+        self.backlog += len(text)
         self.queue.put_nowait(text)
 
     def close(self, code: int, reason: str) -> None:
+        """Close after the queued messages are sent."""
         if not self.closed:
             self.closed = True
             self.queue.put_nowait((code, reason))
 
+    def _drop(self) -> None:
+        log.warning("peer too slow to read its messages (%d queued, %d characters); "
+                    "disconnecting it", self.queue.qsize(), self.backlog)
+        self.closed = self.dropped = True
+        self.queue = asyncio.Queue()  # the backlog goes now, not when the socket gives way
+        self.backlog = 0
+        self.writer.cancel()
+        self._closer = asyncio.create_task(self._close_now(CLOSE_TOO_SLOW,
+                                                           "too slow to read messages"))
+        if self._on_drop is not None:
+            asyncio.get_running_loop().call_soon(self._on_drop)
+
+    async def _close_now(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
+
     async def finish(self) -> None:
         """The reading side is done: stop writing once the queue is flushed or closed."""
         self.close(1000, "")
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.writer, timeout=5)
+        await asyncio.wait({self.writer}, timeout=5)
         if not self.writer.done():
             self.writer.cancel()
 
@@ -55,6 +92,7 @@ class WebSocketLink:
                     with contextlib.suppress(Exception):
                         await self.websocket.close(code, reason)
                     return
+                self.backlog -= len(item)
                 await self.websocket.send_text(item)
         except Exception:  # the socket went away; the reader notices and cleans up
             self.closed = True
