@@ -29,6 +29,9 @@ log = logging.getLogger("salon.webhooks")
 POLL_SECS = 0.5
 #: Deliveries in flight at once, per process.
 MAX_IN_FLIGHT = 16
+#: Deliveries in flight at once to one webhook, per process: a receiver that hangs
+#: holds this many slots at most, and the others keep going to everyone else.
+MAX_IN_FLIGHT_PER_WEBHOOK = 4
 #: How long a claimed row stays invisible beyond the request timeout: room to record the
 #: outcome before another dispatcher may take it again.
 LEASE_MARGIN_SECS = 30
@@ -91,6 +94,8 @@ class WebhookDispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        #: Deliveries in flight per webhook id (only webhooks with some).
+        self._per_webhook: dict[str, int] = {}
         #: Deliveries writing their outcome: stop() lets these finish, and interrupts the rest.
         self._recording: set[str] = set()
         self._client: httpx.AsyncClient | None = None
@@ -144,19 +149,29 @@ class WebhookDispatcher:
         free = MAX_IN_FLIGHT - len(self._in_flight)
         if free <= 0 or self._stopping:
             return False
-        jobs = await self._claim(free)
+        jobs, more = await self._claim(free)
         for job in jobs:
             task = asyncio.create_task(self._deliver(job), name=f"webhook-{job.id}")
             self._in_flight[job.id] = task
-            task.add_done_callback(lambda _, delivery_id=job.id: self._done(delivery_id))
-        return len(jobs) == free
+            self._per_webhook[job.webhook_id] = self._per_webhook.get(job.webhook_id, 0) + 1
+            task.add_done_callback(lambda _, job=job: self._done(job))
+        return more
 
-    def _done(self, delivery_id: str) -> None:
-        self._in_flight.pop(delivery_id, None)
+    def _done(self, job: Job) -> None:
+        self._in_flight.pop(job.id, None)
+        left = self._per_webhook.get(job.webhook_id, 0) - 1
+        if left > 0:
+            self._per_webhook[job.webhook_id] = left
+        else:
+            self._per_webhook.pop(job.webhook_id, None)
         self.wake()  # a slot is free
 
-    async def _claim(self, limit: int) -> list[Job]:
+    async def _claim(self, limit: int) -> tuple[list[Job], bool]:
+        """Lease up to `limit` due deliveries, at most `MAX_IN_FLIGHT_PER_WEBHOOK` in
+        flight per webhook; also whether more may be due now."""
         now = utcnow()
+        full = [hook for hook, count in self._per_webhook.items()
+                if count >= MAX_IN_FLIGHT_PER_WEBHOOK]
         async with self._database.session() as db:
             query = (
                 select(
@@ -168,17 +183,22 @@ class WebhookDispatcher:
                 )
                 .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                 .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                # Webhooks with every slot taken wait their turn; the rest go on.
+                .where(WebhookDelivery.webhook_id.not_in(full))
                 .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
                 .limit(limit)
                 # PostgreSQL: concurrent dispatchers skip each other's rows. SQLite
                 # ignores it; its BEGIN IMMEDIATE already serializes claims.
                 .with_for_update(of=WebhookDelivery, skip_locked=True)
             )
-            jobs = [
-                Job(id=row.id, webhook_id=row.webhook_id, url=row.url,
-                    body=row.body.encode(), attempts=row.attempts)
-                for row in await db.execute(query)
-            ]
+            rows = list(await db.execute(query))
+            taken = dict(self._per_webhook)
+            jobs = []
+            for row in rows:  # oldest first, within each webhook's free slots
+                if taken.get(row.webhook_id, 0) < MAX_IN_FLIGHT_PER_WEBHOOK:
+                    taken[row.webhook_id] = taken.get(row.webhook_id, 0) + 1
+                    jobs.append(Job(id=row.id, webhook_id=row.webhook_id, url=row.url,
+                                    body=row.body.encode(), attempts=row.attempts))
             if jobs:
                 await db.execute(
                     update(WebhookDelivery)
@@ -186,7 +206,9 @@ class WebhookDispatcher:
                     .values(next_attempt_at=now + self._lease)
                 )
             await db.commit()
-        return jobs
+        # More may be due: the query was cut at `limit`, or rows were left for webhooks
+        # that just filled up (the next claim skips those and finds others' rows).
+        return jobs, len(rows) == limit or len(jobs) < len(rows)
 
     async def _deliver(self, job: Job) -> None:
         status_code, error = await self._post(job)
