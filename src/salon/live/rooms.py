@@ -58,7 +58,8 @@ class Rooms:
         results = await asyncio.gather(
             *(asyncio.wait_for(host.shut_down(ALL_PARTICIPANTS_LEFT, SHUTDOWN_GRACE_SECS),
                                timeout=SHUTDOWN_TIMEOUT_SECS) for host in hosts),
-            *self._retiring, return_exceptions=True)
+            *(asyncio.wait_for(task, SHUTDOWN_TIMEOUT_SECS) for task in self._retiring),
+            return_exceptions=True)
         for host, result in zip(hosts, results, strict=False):
             if isinstance(result, BaseException):
                 log.error("shutting down room %s", host.meeting_id, exc_info=result)
