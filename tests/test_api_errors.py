@@ -316,3 +316,15 @@ def test_app_validation(server: SalonServer) -> None:
     assert_error(httpx.post(url, json={}, headers=server.headers), 400, "name")
     assert_error(httpx.post(url, json={"name": "   "}, headers=server.headers), 400, "name")
     assert_error(httpx.post(url, json={"name": 3}, headers=server.headers), 400, "name")
+
+
+def test_active_session_bodies_refuse_nul(http: httpx.Client, meeting: dict) -> None:
+    base = f"/meetings/{meeting['id']}/active-session"
+    assert_error(http.post(f"{base}/kick", json={"participant_ids": ["a\x00b"],
+                                                 "custom_participant_ids": []}), 400)
+    assert_error(http.post(f"{base}/mute", json={"participant_ids": [],
+                                                 "custom_participant_ids": ["x\x00"]}), 400)
+    assert_error(http.post(f"{base}/poll", json={"question": "why\x00", "options": ["a", "b"]}),
+                 400)
+    assert_error(http.post(f"{base}/poll", json={"question": "ok?", "options": ["a\x00", "b"]}),
+                 400)

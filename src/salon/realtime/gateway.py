@@ -93,6 +93,8 @@ class _PeerSession:
                 raw = await asyncio.wait_for(self._receive(), timeout=idle)
             except TimeoutError:
                 return  # silent too long: treat as dropped (the peer may resume)
+            if self.link.closed:
+                return  # dropped (too slow, kicked) while this message was on its way
             await self._handle(raw)
 
     async def _receive(self) -> str | bytes:

@@ -10,13 +10,13 @@ from salon.api.deps import CurrentApp, Db
 from salon.api.envelope import Envelope, ok
 from salon.core.clock import isoformat
 from salon.core.errors import NotFound
-from salon.core.schema import Flag, Strict
+from salon.core.schema import Flag, Strict, text
 from salon.live import operator
 from salon.services import meetings, participants, sessions
 
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/active-session", tags=["sessions"])
 
-Ids = Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=1000)]
+Ids = Annotated[list[text(255, name=True)], Field(max_length=1000)]
 
 
 class Selection(Strict):
@@ -31,8 +31,8 @@ class MuteAll(Strict):
 class CreatePoll(Strict):
     """AS6; the limits (question, 2–10 options, their lengths) are checked by the room."""
 
-    question: str
-    options: list[str]
+    question: text(2000)
+    options: Annotated[list[text(1000)], Field(max_length=100)]
     anonymous: Flag = False
     hide_votes: Flag = False
 

@@ -82,8 +82,6 @@ class ChatBoard:
 
     #: The newest timestamp handed out; the next is at least a millisecond later.
     last_stamp: datetime | None = None
-    #: Messages published in this session.
-    published: int = 0
 
     def stamp(self, now: datetime) -> datetime:
         """A millisecond-precise time, later than every earlier one of this session."""
@@ -277,7 +275,6 @@ def audience(room: "Room", meta: MessageMeta, *, but: str | None = None) -> set[
 
 def publish(room: "Room", peer_id: str, message: dict[str, Any], meta: MessageMeta) -> Outcome:
     """A stored message goes out: the reply to its sender, the event to who may see it."""
-    room.chat.published += 1
     out = Outcome(reply={"message": message})
     out.send("chat.message", {"message": message}, audience(room, meta, but=peer_id))
     return out
