@@ -7,7 +7,7 @@ peers cannot ask, but a manager may invite anyone. What a peer may publish follo
 its stage status (`Peer.may_publish`), so leaving the stage stops its media.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from salon.core.room.errors import RoomError, forbidden, invalid
 from salon.core.room.outcome import Outcome
@@ -88,30 +88,32 @@ def _stage_targets(room: Room, peer_ids: Iterable[str]) -> list[Peer]:
     return targets
 
 
-def grant(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
-    """Approve requests, or invite peers who did not ask."""
+def _move(room: Room, peer_id: str, peer_ids: Iterable[str], *, from_: set[StageStatus],
+          to: Callable[[Peer], StageStatus], event: str, verb: str) -> Outcome:
+    """A manager moves peers whose status is in `from_`; the others are left as they are."""
     _manager(room, peer_id)
     out = Outcome()
     targets = _stage_targets(room, peer_ids)
     for target in targets:
-        if target.stage_status in (StageStatus.OFF_STAGE, StageStatus.REQUESTED_TO_JOIN_STAGE):
-            _set(room, target, StageStatus.ACCEPTED_TO_JOIN_STAGE, out)
-            out.send("stage.granted", {"by_peer_id": peer_id}, {target.peer_id})
-    out.reply = {"granted": [t.peer_id for t in targets]}
+        if target.stage_status in from_:
+            _set(room, target, to(target), out)
+            out.send(event, {"by_peer_id": peer_id}, {target.peer_id})
+    out.reply = {verb: [t.peer_id for t in targets]}
     return out
+
+
+def grant(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
+    """Approve requests, or invite peers who did not ask."""
+    return _move(room, peer_id, peer_ids,
+                 from_={StageStatus.OFF_STAGE, StageStatus.REQUESTED_TO_JOIN_STAGE},
+                 to=lambda _: StageStatus.ACCEPTED_TO_JOIN_STAGE, event="stage.granted",
+                 verb="granted")
 
 
 def deny(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
-    _manager(room, peer_id)
-    out = Outcome()
-    targets = _stage_targets(room, peer_ids)
-    for target in targets:
-        if target.stage_status in (StageStatus.REQUESTED_TO_JOIN_STAGE,
-                                   StageStatus.ACCEPTED_TO_JOIN_STAGE):
-            _set(room, target, StageStatus.OFF_STAGE, out)
-            out.send("stage.denied", {"by_peer_id": peer_id}, {target.peer_id})
-    out.reply = {"denied": [t.peer_id for t in targets]}
-    return out
+    return _move(room, peer_id, peer_ids,
+                 from_={StageStatus.REQUESTED_TO_JOIN_STAGE, StageStatus.ACCEPTED_TO_JOIN_STAGE},
+                 to=lambda _: StageStatus.OFF_STAGE, event="stage.denied", verb="denied")
 
 
 def join(room: Room, peer_id: str) -> Outcome:
@@ -138,12 +140,5 @@ def leave(room: Room, peer_id: str) -> Outcome:
 
 def kick(room: Room, peer_id: str, peer_ids: Iterable[str]) -> Outcome:
     """Take peers off the stage; their media stops with it."""
-    _manager(room, peer_id)
-    out = Outcome()
-    targets = _stage_targets(room, peer_ids)
-    for target in targets:
-        if target.stage_status is StageStatus.ON_STAGE:
-            _set(room, target, _resting_status(target), out)
-            out.send("stage.kicked", {"by_peer_id": peer_id}, {target.peer_id})
-    out.reply = {"kicked": [t.peer_id for t in targets]}
-    return out
+    return _move(room, peer_id, peer_ids, from_={StageStatus.ON_STAGE}, to=_resting_status,
+                 event="stage.kicked", verb="kicked")
