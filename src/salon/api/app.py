@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import salon
-from salon.api import envelope, openapi
+from salon.api import envelope, openapi, routes
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.routes import chat_export as chat_export_routes
-from salon.api.routes import files, router, well_known
+from salon.api.routes import files, well_known
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.realtime import gateway
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     envelope.install(app)
     openapi.install(app)
     app.add_middleware(JsonBodies)
-    app.include_router(router)
+    routes.install(app)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
     app.include_router(files.router)

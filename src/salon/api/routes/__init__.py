@@ -1,6 +1,6 @@
 """REST routes, one module per resource, all under RealtimeKit's account/app path."""
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 
 from salon.api.routes import (
     active_session,
@@ -16,8 +16,13 @@ from salon.api.routes import (
 
 PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
-router = APIRouter(prefix=PREFIX)
 # Matched in this order, so the busiest resources come first.
-for module in (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-               chat_export, apps):
-    router.include_router(module.router)
+MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
+           chat_export, apps)
+
+
+def install(app: FastAPI) -> None:
+    """Mount every resource's router straight on the app: each level of nested routers
+    is matched again on every request."""
+    for module in MODULES:
+        app.include_router(module.router, prefix=PREFIX)
