@@ -44,6 +44,24 @@ class Conflict(SalonError):
     status_code = 409
 
 
+class PayloadTooLarge(SalonError):
+    """A body (an uploaded file) larger than allowed."""
+
+    status_code = 413
+
+
+class UnsupportedType(SalonError):
+    """A content type that is not accepted, or bytes that are not what they claim."""
+
+    status_code = 415
+
+
+class TooManyRequests(SalonError):
+    """Over a rate limit."""
+
+    status_code = 429
+
+
 class ServiceUnavailable(SalonError):
     """The server cannot answer right now (say, live records still being saved); retry."""
 

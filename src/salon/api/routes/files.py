@@ -19,7 +19,14 @@ from fastapi.responses import StreamingResponse
 
 from salon.api.envelope import Envelope, ok
 from salon.core.clock import isoformat
-from salon.core.errors import InvalidRequest, NotFound, SalonError, Unauthorized
+from salon.core.errors import (
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedType,
+)
 from salon.core.ratelimit import Limit
 from salon.core.room import chat as rules
 from salon.live import operator
@@ -30,18 +37,6 @@ from salon.store.models import ChatFile
 router = APIRouter(prefix=FILES_PATH, tags=["chat"])
 
 UPLOAD_LIMIT = Limit("chat.upload", 20, 60)
-
-
-class PayloadTooLarge(SalonError):
-    status_code = 413
-
-
-class UnsupportedType(SalonError):
-    status_code = 415
-
-
-class TooManyRequests(SalonError):
-    status_code = 429
 
 
 async def _admitted(request: Request) -> participants.Admitted:
