@@ -1,6 +1,8 @@
 """Shared fixtures: one real salon server per database backend for the whole run."""
 
+import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -8,6 +10,24 @@ import pytest
 from salon.client import AdminClient
 from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start
+
+#: Media and browser tests: they send WebRTC traffic, so they run only where loopback is
+#: the only interface (scripts/test-netns runs them under `unshare -rn`).
+NETNS_DIRS = ("media", "e2e")
+
+
+def _only_loopback() -> bool:
+    return {name for _, name in socket.if_nameindex()} <= {"lo"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    isolated = _only_loopback()
+    skip = pytest.mark.skip(reason="needs a private network namespace: run scripts/test-netns")
+    for item in items:
+        if Path(str(item.path)).parent.name in NETNS_DIRS:
+            item.add_marker(pytest.mark.netns)
+            if not isolated:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
