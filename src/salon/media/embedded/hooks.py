@@ -1,0 +1,183 @@
+"""Everything that touches aiortc's and aioice's private internals, in one place.
+
+aiortc has no public way to forward encoded media, to read the RFC 6464 audio level, or
+to hear a subscriber's keyframe request without an encoder. These hooks add exactly that
+and nothing more. They are written against aiortc 1.16.0 and refuse to load on another
+version unless `SALON_MEDIA_UNPINNED=1` (docs/media-design.md §6.8 lists each one and
+tests/media/test_hooks.py checks each against the installed version).
+"""
+
+import asyncio
+import fractions
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+import aioice.ice
+import aioice.turn
+import aiortc
+import aiortc.rtcrtpreceiver as rtcrtpreceiver
+import av
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+PINNED_AIORTC = "1.16.0"
+
+if aiortc.__version__ != PINNED_AIORTC and os.environ.get("SALON_MEDIA_UNPINNED") != "1":
+    raise ImportError(
+        f"salon's media hooks are written for aiortc {PINNED_AIORTC}, found "
+        f"{aiortc.__version__}; re-run tests/media/test_hooks.py and set "
+        "SALON_MEDIA_UNPINNED=1 once they pass")
+
+_decoding_worker = rtcrtpreceiver.decoder_worker
+_installed = False
+_install_lock = threading.Lock()
+
+
+# --- keyframes ------------------------------------------------------------------------------
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """RFC 6386 §9.1: bit 0 of the frame tag is the inverse key-frame flag."""
+    return len(data) > 0 and (data[0] & 0x01) == 0
+
+
+def h264_is_keyframe(data: bytes) -> bool:
+    """Annex B as aiortc's depayloader rebuilds it: any IDR (5) or SPS (7) NAL unit."""
+    i, n = 0, len(data)
+    while True:
+        i = data.find(b"\x00\x00\x01", i)
+        if i < 0 or i + 3 >= n:
+            return False
+        if data[i + 3] & 0x1F in (5, 7):
+            return True
+        i += 3
+
+
+def is_keyframe(codec_name: str, data: bytes) -> bool:
+    name = codec_name.lower()
+    if name == "vp8":
+        return vp8_is_keyframe(data)
+    if name == "h264":
+        return h264_is_keyframe(data)
+    return True  # audio: every frame stands alone
+
+
+# --- pass-through receivers -----------------------------------------------------------------
+
+def _passthrough_worker(loop: asyncio.AbstractEventLoop, input_q, output_q,
+                        decode_error: threading.Event) -> None:
+    """Same signature as aiortc's decoder_worker (one thread per receiver): hand on each
+    reassembled encoded frame as an `av.Packet` with its keyframe flag; decode nothing."""
+    while True:
+        task = input_q.get()
+        if task is None:
+            loop.call_soon_threadsafe(output_q.put_nowait, None)
+            break
+        codec, frame = task
+        packet = av.Packet(frame.data)
+        packet.pts = frame.timestamp
+        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        packet.is_keyframe = is_keyframe(codec.name, frame.data)
+        loop.call_soon_threadsafe(output_q.put_nowait, packet)
+
+
+def _worker(loop, input_q, output_q, decode_error) -> None:
+    if getattr(output_q, "salon_passthrough", False):
+        return _passthrough_worker(loop, input_q, output_q, decode_error)
+    return _decoding_worker(loop, input_q, output_q, decode_error)
+
+
+def install() -> None:
+    """Make pass-through selectable per receiver (idempotent). Receivers not marked with
+    `mark_passthrough` keep decoding, so bots and recorders can share the process."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            rtcrtpreceiver.decoder_worker = _worker  # looked up when receive() starts
+            _installed = True
+
+
+def mark_passthrough(track) -> None:
+    """Call from `pc.on("track")`: it fires inside setRemoteDescription, before aiortc
+    starts the receiver's worker thread, so the worker sees the mark."""
+    install()
+    track._queue.salon_passthrough = True
+
+
+# --- RTP observation and keyframe requests --------------------------------------------------
+
+def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
+    """Call `on_packet(rtp_packet)` for every RTP packet the receiver gets, before aiortc
+    handles it (media SSRC, RFC 6464 audio level: aiortc parses both and keeps neither)."""
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet, arrival_time_ms: int) -> None:
+        on_packet(packet)
+        await original(packet, arrival_time_ms=arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+
+
+def send_pli(receiver, media_ssrc: int) -> None:
+    """Ask the publisher behind `receiver` for a keyframe (RTCP PLI)."""
+    asyncio.ensure_future(receiver._send_rtcp_pli(media_ssrc))
+
+
+def drop_incoming(receiver) -> None:
+    """Drop the receiver's packets at RTP level, before the jitter buffer."""
+    receiver._enabled = False
+
+
+def hook_keyframe_requests(sender, on_request: Callable[[], None]) -> None:
+    """aiortc answers a subscriber's PLI/FIR by flagging its encoder; in pack mode there
+    is none, so pass the request on (to the publisher, or to a file source)."""
+    original = sender._send_keyframe
+
+    def hook() -> None:
+        original()
+        on_request()
+
+    sender._send_keyframe = hook
+
+
+def hook_audio_level(sender, level_of: Callable[[object], int | None]) -> None:
+    """Put an RFC 6464 level on pre-encoded audio (aiortc computes one only for frames it
+    encodes itself). `level_of(packet)` returns -dBov 0..127 or None."""
+    original = sender._next_encoded_frame
+
+    async def next_frame(codec):
+        encoded = await original(codec)
+        if encoded is not None and encoded.audio_level is None:
+            encoded.audio_level = level_of(getattr(sender.track, "last_packet", None))
+        return encoded
+
+    sender._next_encoded_frame = next_frame
+
+
+def negotiated_codec(transceiver) -> RTCRtpCodecParameters | None:
+    codecs = getattr(transceiver, "_codecs", None)
+    return codecs[0] if codecs else None
+
+
+# --- ICE ------------------------------------------------------------------------------------
+
+def use_host_addresses(hosts: Iterable[str]) -> None:
+    """Gather host candidates on exactly these addresses (aioice leaves out loopback)."""
+    chosen = list(hosts)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+def set_udp_receive_buffer(size: int) -> None:
+    """SO_RCVBUF of every ICE socket created from now on (the kernel caps it)."""
+    aioice.turn.UDP_SOCKET_BUFFER_SIZE = size
+
+
+def new_peer_connection(ice_servers: Iterable[dict] = ()) -> RTCPeerConnection:
+    """A peer connection with no STUN unless given (never aiortc's Google default) and
+    `max-bundle`: with aiortc's default `balanced` policy a second track of the
+    non-primary kind silently never starts (docs/media-design.md §6.6)."""
+    servers = [RTCIceServer(urls=s["urls"], username=s.get("username"),
+                            credential=s.get("credential")) for s in ice_servers]
+    config = RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    return RTCPeerConnection(config)
