@@ -1,0 +1,145 @@
+"""Pre-encoded test media for `FileSource`: made locally with PyAV in a few seconds.
+
+    from salon.client.media import make_test_media
+    files = make_test_media(Path("/tmp/salon-media"))
+    files["vp8"], files["h264"], files["opus"], files["speech"]
+
+- `vp8`: `video.ivf`, VP8 640x480 at 30 fps, ~500 kbps, a keyframe every second
+  (FFmpeg's `testsrc2` pattern through PyAV's lavfi);
+- `h264`: `video.h264`, the same picture as H.264 constrained baseline (Annex B byte stream,
+  `packetization-mode=1` friendly: no B-frames), a keyframe (IDR with SPS/PPS) every second;
+- `opus`: `audio.ogg`, Opus in Ogg, 48 kHz mono, 20 ms packets, ~32 kbps: 1 s of a 440 Hz
+  tone, 1 s of silence, alternating;
+- `speech`: `speech4.ogg`, the same format: 1 s of a speech-like warbling tone every 4 s,
+  silence in between (for active-speaker tests).
+
+Nothing is downloaded. The files are cached per directory: a second call with the same
+directory and parameters returns the existing files at once.
+"""
+
+import json
+import math
+import os
+from array import array
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+WIDTH, HEIGHT, FPS = 640, 480, 30
+VIDEO_BITRATE = 500_000
+AUDIO_RATE = 48_000
+AUDIO_FRAME = 960  # 20 ms at 48 kHz
+AUDIO_BITRATE = 32_000
+FORMAT_VERSION = 1  # bump when the files change, so caches are rebuilt
+
+FILES = {"vp8": "video.ivf", "h264": "video.h264", "opus": "audio.ogg",
+         "speech": "speech4.ogg"}
+
+
+def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]:
+    """Write the test files into `directory` (created if needed) unless they are there
+    already; return {"vp8", "h264", "opus", "speech"} -> path. `seconds` is each file's
+    length (a whole number of seconds, at least 2; sources loop them)."""
+    if seconds < 2:
+        raise ValueError("seconds must be at least 2")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {key: directory / name for key, name in FILES.items()}
+    stamp = directory / "salon-test-media.json"
+    wanted = {"version": FORMAT_VERSION, "seconds": seconds,
+              "sizes": None}
+    try:
+        cached = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        cached = None
+    if (cached is not None and cached.get("version") == FORMAT_VERSION
+            and cached.get("seconds") == seconds
+            and all(p.exists() and p.stat().st_size == cached["sizes"].get(k)
+                    for k, p in paths.items())):
+        return paths
+    _write_video(paths["vp8"], "libvpx", "ivf", seconds)
+    _write_video(paths["h264"], "libx264", "h264", seconds)
+    _write_opus(paths["opus"], seconds, _tone_then_silence)
+    _write_opus(paths["speech"], seconds, _speech_every_4s)
+    wanted["sizes"] = {k: p.stat().st_size for k, p in paths.items()}
+    _atomic_write(stamp, json.dumps(wanted).encode())
+    return paths
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _write_video(path: Path, codec: str, container_format: str, seconds: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    source = av.open(f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}:duration={seconds}",
+                     format="lavfi")
+    try:
+        with av.open(str(tmp), "w", format=container_format) as out:
+            if codec == "libvpx":
+                options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+                           "auto-alt-ref": "0", "keyint_min": str(FPS)}
+            else:  # constrained baseline, no B-frames, IDR (with SPS/PPS) every second
+                options = {"preset": "ultrafast", "tune": "zerolatency",
+                           "profile": "baseline", "x264-params":
+                           f"keyint={FPS}:min-keyint={FPS}:scenecut=0:repeat-headers=1"}
+            stream = out.add_stream(codec, rate=FPS, options=options)
+            stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+            stream.bit_rate = VIDEO_BITRATE
+            stream.codec_context.gop_size = FPS
+            stream.codec_context.time_base = Fraction(1, FPS)
+            for index, frame in enumerate(source.decode(video=0)):
+                frame.pts, frame.time_base = index, Fraction(1, FPS)
+                # a forced keyframe on each second, whatever the encoder decides
+                frame.pict_type = (av.video.frame.PictureType.I if index % FPS == 0
+                                   else av.video.frame.PictureType.NONE)
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    finally:
+        source.close()
+    os.replace(tmp, path)
+
+
+def _tone_then_silence(t: float) -> tuple[float, float]:
+    """(frequency, amplitude) at `t` seconds: 1 s of 440 Hz, 1 s of silence."""
+    return (440.0, 0.3) if int(t) % 2 == 0 else (0.0, 0.0)
+
+
+def _speech_every_4s(t: float) -> tuple[float, float]:
+    """1 s of a warbling, syllable-like tone every 4 s (a crude stand-in for speech)."""
+    if int(t) % 4 != 0:
+        return 0.0, 0.0
+    phase = t - int(t)
+    frequency = 180.0 + 60.0 * math.sin(2 * math.pi * 3 * phase)
+    amplitude = 0.35 * (0.55 + 0.45 * math.sin(2 * math.pi * 4 * phase) ** 2)
+    return frequency, amplitude
+
+
+def _write_opus(path: Path, seconds: int, shape) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with av.open(str(tmp), "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=AUDIO_RATE,
+                                options={"frame_duration": "20", "application": "audio"})
+        stream.layout = "mono"
+        stream.format = "s16"
+        stream.bit_rate = AUDIO_BITRATE
+        phase = 0.0
+        total = seconds * AUDIO_RATE // AUDIO_FRAME
+        for index in range(total):
+            samples = array("h", bytes(2 * AUDIO_FRAME))
+            start = index * AUDIO_FRAME
+            for i in range(AUDIO_FRAME):
+                frequency, amplitude = shape((start + i) / AUDIO_RATE)
+                phase += 2 * math.pi * frequency / AUDIO_RATE
+                samples[i] = int(32767 * amplitude * math.sin(phase))
+            phase %= 2 * math.pi
+            frame = av.AudioFrame(format="s16", layout="mono", samples=AUDIO_FRAME)
+            frame.planes[0].update(samples.tobytes())
+            frame.sample_rate = AUDIO_RATE
+            frame.pts, frame.time_base = start, Fraction(1, AUDIO_RATE)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    os.replace(tmp, path)
