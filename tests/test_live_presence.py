@@ -85,7 +85,9 @@ async def test_hidden_participants_are_invisible(room: Meeting) -> None:
     guest = await room.join(name="Bob")
     assert observer.peer_id not in ids(guest.joined["room"]["peers"])
     assert (await observer.wait_for("peer.joined"))["peer"]["peer_id"] == guest.peer_id
-    await observer.set_media(audio=True)
+    with pytest.raises(RealtimeError) as refused:  # hidden participants never publish
+        await observer.set_media(audio=True)
+    assert refused.value.code == "FORBIDDEN" and "hidden" in refused.value.message
     await observer.leave()
     await asyncio.sleep(0.3)
     seen = [e for e in host.drain() if e.get("peer", {}).get("peer_id") == observer.peer_id

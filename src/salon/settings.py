@@ -2,10 +2,16 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Json, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from salon.live.settings import LiveSettings
+from salon.media.settings import MediaSettings
+
+#: A comma-separated list in the environment (`SALON_ICE_HOSTS=127.0.0.1,10.0.0.5`).
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -45,6 +51,35 @@ class Settings(BaseSettings):
     chat_max_file_bytes: int = 10 * 1024 * 1024
     #: How long a chat export download link (S6, `meeting.chatSynced`) works.
     chat_export_ttl_secs: int = 24 * 3600
+
+    #: The media plane: "embedded" (aiortc SFU in this process) or "none".
+    media_backend: str = "embedded"
+    #: ICE host candidate addresses (comma-separated); empty: every interface but loopback.
+    ice_hosts: CommaList = ()
+    #: STUN/TURN servers for clients, a JSON list of RTCIceServer objects; empty: none.
+    ice_servers: Json[list[dict[str, Any]]] = "[]"  # type: ignore[assignment]
+    #: coturn `use-auth-secret`: TURN URLs (comma-separated) and secret; per-peer credentials.
+    turn_urls: CommaList = ()
+    turn_secret: str = ""
+    turn_ttl_secs: int = 86400
+    #: Most videos one peer may receive with a manual subscription.
+    media_max_video_subscriptions: int = 25
+    media_udp_rcvbuf: int = 4 * 1024 * 1024
+
+    @field_validator("ice_hosts", "turn_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    def media(self) -> MediaSettings:
+        return MediaSettings(
+            backend=self.media_backend, ice_hosts=tuple(self.ice_hosts),
+            ice_servers=list(self.ice_servers), turn_urls=tuple(self.turn_urls),
+            turn_secret=self.turn_secret, turn_ttl_secs=self.turn_ttl_secs,
+            max_video_subscriptions=self.media_max_video_subscriptions,
+            udp_rcvbuf=self.media_udp_rcvbuf)
 
     @property
     def public_base(self) -> str:

@@ -14,6 +14,7 @@ from salon.api.routes import chat_export as chat_export_routes
 from salon.api.routes import files, well_known
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
+from salon.media import create_backend
 from salon.realtime import gateway
 from salon.services import apps, participant_tokens
 from salon.services.chat_export import ExportLinks
@@ -49,8 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             signer.secret, settings.public_base, settings.chat_export_ttl_secs)
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
+        app.state.media = create_backend(settings.media())
+        if app.state.media is not None:
+            await app.state.media.start()
         app.state.rooms = Rooms(database, settings.live(), app.state.export_links,
-                                on_commit=app.state.webhooks.wake)
+                                on_commit=app.state.webhooks.wake, media=app.state.media,
+                                manual_video_cap=settings.media_max_video_subscriptions)
         await app.state.rooms.start()
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).
@@ -59,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.rooms.stop()
+            if app.state.media is not None:
+                await app.state.media.stop()
             await app.state.webhooks.stop()
             await database.dispose()
 

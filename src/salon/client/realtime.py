@@ -58,6 +58,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions):
         #: The HTTP base URL and the token this peer joined with (chat file uploads).
         self.http_url = ""
         self.token = ""
+        #: Events handled as they arrive instead of queued (the media session's offers).
+        self.listeners: dict[str, Callable[[dict[str, Any]], None]] = {}
         self.reader = asyncio.create_task(self._read())
 
     # --- connecting -------------------------------------------------------------------------
@@ -177,6 +179,10 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions):
                 self.arrived.notify_all()
 
     async def _queue(self, name: str, data: dict[str, Any]) -> None:
+        listener = self.listeners.get(name)
+        if listener is not None:
+            listener(data)
+            return
         async with self.arrived:
             self.events.append((name, data))
             self.arrived.notify_all()

@@ -17,8 +17,10 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit, TokenBucket
 from salon.core.room import Outcome, Peer, Room, RoomError
 from salon.live.link import PeerLink
+from salon.live.media import MediaSync
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
+from salon.media.backend import MediaBackend
 
 log = logging.getLogger("salon.live")
 
@@ -40,8 +42,12 @@ def _serialized(outcome: Outcome) -> list[tuple[str, frozenset[str]]]:
 class RoomHost:
     def __init__(self, meeting_id: str, title: str | None, app_id: str, keep_alive_secs: int,
                  recorder: Recorder, settings: LiveSettings,
-                 on_idle: Callable[["RoomHost"], None] | None = None) -> None:
+                 on_idle: Callable[["RoomHost"], None] | None = None,
+                 media: MediaBackend | None = None, manual_video_cap: int = 25) -> None:
         self.room = Room(meeting_id, title)
+        #: Keeps the media backend in line with the room (None: media is off).
+        self.media = (MediaSync(self.room, media, self.carry_out, manual_video_cap)
+                      if media is not None else None)
         self.app_id = app_id
         self.settings = settings
         self.keep_alive_secs = keep_alive_secs
@@ -79,6 +85,8 @@ class RoomHost:
         self._carry_out(outcome, _serialized(outcome))
 
     def _carry_out(self, outcome: Outcome, events: list[tuple[str, frozenset[str]]]) -> None:
+        if self.media is not None:
+            self.media.reconcile(outcome)  # forwarding stops before anyone is told
         for text, to in events:
             for peer_id in to:
                 link = self.links.get(peer_id)
@@ -202,6 +210,8 @@ class RoomHost:
         self._grace.clear()
         self.carry_out(self.room.end(utcnow(), reason, close_code=CLOSE_RESTARTING,
                                      close_reason="server restarting"))
+        if self.media is not None:
+            await asyncio.gather(*self.media.close_all(), return_exceptions=True)
         await self.recorder.drain(grace)
 
 

@@ -10,6 +10,7 @@ from salon.core.room.room import ALL_PARTICIPANTS_LEFT
 from salon.live.host import RoomHost
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
+from salon.media.backend import MediaBackend
 from salon.services import session_records
 from salon.services.chat_export import ExportLinks
 from salon.store.database import Database
@@ -25,8 +26,12 @@ SHUTDOWN_TIMEOUT_SECS = 5.0
 
 class Rooms:
     def __init__(self, database: Database, settings: LiveSettings, links: ExportLinks,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 media: MediaBackend | None = None, manual_video_cap: int = 25) -> None:
         self.database = database
+        #: The media backend every room drives (None: media is off).
+        self.media = media
+        self.manual_video_cap = manual_video_cap
         self.settings = settings
         #: Signs the chat download links that ending sessions announce.
         self.links = links
@@ -73,7 +78,8 @@ class Rooms:
             recorder = Recorder(self.database, meeting.app_id, self.links, self.on_commit)
             host = RoomHost(meeting.id, meeting.title, meeting.app_id,
                             meeting.session_keep_alive_time_in_secs, recorder,
-                            self.settings, on_idle=self._retire)
+                            self.settings, on_idle=self._retire, media=self.media,
+                            manual_video_cap=self.manual_video_cap)
             self.hosts[meeting.id] = host
         else:
             host.room.title = meeting.title

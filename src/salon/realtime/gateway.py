@@ -7,7 +7,7 @@ an access log. Anything malformed gets an error reply and the connection carries
 import asyncio
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import AfterValidator, ValidationError
@@ -42,6 +42,8 @@ class Resume(Strict):
 class InitialMedia(Strict):
     audio: Flag = False
     video: Flag = False
+    #: Picks the preset's `config.max_video_streams.desktop` or `.mobile`.
+    device: Literal["desktop", "mobile"] = "desktop"
 
 
 class Join(Strict):
@@ -153,8 +155,20 @@ class _PeerSession:
             return self._refuse(request.id, error.code, error.message, CLOSE_BAD_JOIN)
         self.host, self.peer_id = host, reply["peer_id"]
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
-                                                   "resumed": False, **reply}))
+                                                   "resumed": False, **reply,
+                                                   "media": self._media_config()}))
         return True
+
+    def _media_config(self) -> dict[str, Any]:
+        """What the client needs for its peer connections (also while it waits: it is
+        the same once admitted). `enabled` is false when the server runs without media."""
+        assert self.host is not None and self.peer_id is not None
+        backend = self.websocket.app.state.media
+        if backend is None:
+            return {"enabled": False}
+        peer = self.host.room.peers[self.peer_id]
+        return {"enabled": True,
+                **backend.client_config(self.peer_id).wire(peer.max_video_streams)}
 
     def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
         permissions = admitted.permissions
@@ -167,6 +181,10 @@ class _PeerSession:
             custom_participant_id=participant.custom_participant_id, name=name,
             picture=participant.picture, preset_name=admitted.preset.name,
             view_type=admitted.config.view_type, permissions=permissions,
+            max_video_streams=(admitted.config.max_video_streams.mobile
+                               if params.media.device == "mobile"
+                               else admitted.config.max_video_streams.desktop),
+            max_screenshare_count=admitted.config.max_screenshare_count,
         )
         peer.media.update(audio=params.media.audio, video=params.media.video)
         return peer

@@ -51,6 +51,11 @@ class Outcome:
     events: list[Outgoing] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     closes: list[Close] = field(default_factory=list)
+    #: Peers whose media-relevant state may have changed (rights, what is on, joined or
+    #: gone); the live layer brings the media backend in line with them.
+    media_touched: set[str] = field(default_factory=set)
+    #: Who receives whom may have changed for everyone (a pin).
+    media_replan: bool = False
 
     def send(self, event: str, data: dict[str, Any], to: set[str] | frozenset[str]) -> None:
         if to:

@@ -43,6 +43,11 @@ class Peer:
     joined_at: datetime | None = None
     #: When the socket dropped; a peer that resumes within the grace window keeps its place.
     disconnected_at: datetime | None = None
+    #: The preset's `config.max_video_streams` for this peer's device: how many videos it
+    #: receives by default.
+    max_video_streams: int = 6
+    #: The preset's `config.max_screenshare_count`: how many may share at once.
+    max_screenshare_count: int = 1
 
     @property
     def joined(self) -> bool:
@@ -66,9 +71,10 @@ class Peer:
 
         Preset `media.<kind>.can_produce` (as live updates left it), the stage (a peer of
         a stage-enabled preset sends only while ON_STAGE, and then unless NOT_ALLOWED),
-        and host locks (a host disabled the kind and did not allow it back).
+        and host locks (a host disabled the kind and did not allow it back). Hidden
+        participants never appear, so they never publish.
         """
-        if kind in self.locked:
+        if kind in self.locked or self.hidden:
             return False
         produce = getattr(self.permissions.media, kind).can_produce
         if self.uses_stage:

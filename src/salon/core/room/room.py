@@ -140,6 +140,7 @@ class Room:
         self.tell_self(peer, out)
 
     def tell_self(self, peer: Peer, out: Outcome) -> None:
+        out.media_touched.add(peer.peer_id)
         out.send("self.updated", {"self": peer.self_view(self.pinned_peer_id)}, {peer.peer_id})
 
     def announce_stage_requests(self, out: Outcome) -> None:
@@ -178,6 +179,7 @@ class Room:
         elif self.idle_since is not None:
             out.record(Record.SESSION_RESUMED, now, session_id=self.session_id)
         self.idle_since = None
+        out.media_touched.add(peer.peer_id)
         peer.status = PeerStatus.JOINED
         peer.joined_at = now
         if peer.uses_stage:
@@ -216,6 +218,7 @@ class Room:
     def depart(self, peer: Peer, now: datetime, reason: str, out: Outcome) -> None:
         """Remove a peer for good and account for it."""
         self.peers.pop(peer.peer_id, None)
+        out.media_touched.add(peer.peer_id)
         left_at = peer.disconnected_at or now
         if not peer.joined:
             out.send("waitlist.removed", {"peer_id": peer.peer_id, "reason": reason},
@@ -318,11 +321,41 @@ class Room:
         peer = self.actor(peer_id)
         for kind, on in changes.items():
             if on and not peer.may_publish(kind):  # type: ignore[arg-type]
-                why = ("a host turned it off" if kind in peer.locked
-                       else "your preset or stage status does not allow it")
-                raise forbidden(f"turn on {kind} ({why})", f"media.{kind}.can_produce")
+                raise self._may_not_send(peer, kind, "turn on")
         peer.media.update(changes)
         out = Outcome(reply={"media": dict(peer.media)})
+        self.announce_update(peer, out)
+        return out
+
+    @staticmethod
+    def _may_not_send(peer: Peer, kind: str, action: str) -> RoomError:
+        if peer.hidden:
+            return RoomError("FORBIDDEN", f"You may not {action} {kind}: hidden participants "
+                             "never appear, so they never send media.")
+        why = ("a host turned it off" if kind in peer.locked
+               else "your preset or stage status does not allow it")
+        return forbidden(f"{action} {kind} ({why})", f"media.{kind}.can_produce")
+
+    def check_publish(self, peer_id: str, kinds: Iterable[str]) -> None:
+        """May this peer start sending these kinds? Raises RoomError if not."""
+        peer = self.actor(peer_id)
+        for kind in kinds:
+            if not peer.may_publish(kind):  # type: ignore[arg-type]
+                raise self._may_not_send(peer, kind, "publish")
+        if "screenshare" in kinds and not peer.media["screenshare"]:
+            sharing = sum(1 for p in self.joined if p.media["screenshare"])
+            if sharing >= peer.max_screenshare_count:
+                raise RoomError("CONFLICT", f"{sharing} screenshare(s) already running, the "
+                                "most this meeting allows; ask someone to stop theirs.")
+
+    def mark_published(self, peer_id: str, kinds: Iterable[str], on: bool) -> Outcome:
+        """Publishing or unpublishing turns the kinds on or off, as `self.media` would."""
+        peer = self.actor(peer_id)
+        changes = {kind: on and peer.may_publish(kind) for kind in kinds}  # type: ignore[arg-type]
+        if all(peer.media[kind] == value for kind, value in changes.items()):
+            return Outcome()
+        peer.media.update(changes)
+        out = Outcome()
         self.announce_update(peer, out)
         return out
 
@@ -335,7 +368,7 @@ class Room:
             if target.hidden:
                 raise not_found(f"No peer {target_id} in the session.")
         self.pinned_peer_id = target_id
-        out = Outcome(reply={"pinned_peer_id": target_id})
+        out = Outcome(reply={"pinned_peer_id": target_id}, media_replan=True)
         out.send("room.pinned", {"peer_id": target_id}, self.everyone())
         return out
 

@@ -109,11 +109,16 @@ def mark_passthrough(track) -> None:
 
 def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     """Call `on_packet(rtp_packet)` for every RTP packet the receiver gets, before aiortc
-    handles it (media SSRC, RFC 6464 audio level: aiortc parses both and keeps neither)."""
+    handles it (media SSRC, RFC 6464 audio level: aiortc parses both and keeps neither).
+    A later call replaces the earlier watcher (a track published again)."""
+    already = hasattr(receiver, "_salon_on_rtp")
+    receiver._salon_on_rtp = on_packet
+    if already:
+        return
     original = receiver._handle_rtp_packet
 
     async def handle(packet, arrival_time_ms: int) -> None:
-        on_packet(packet)
+        receiver._salon_on_rtp(packet)
         await original(packet, arrival_time_ms=arrival_time_ms)
 
     receiver._handle_rtp_packet = handle
@@ -166,6 +171,16 @@ def use_host_addresses(hosts: Iterable[str]) -> None:
     """Gather host candidates on exactly these addresses (aioice leaves out loopback)."""
     chosen = list(hosts)
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+def fall_back_to_loopback() -> list[str]:
+    """If this machine has no address but loopback (an offline laptop, a test namespace),
+    gather on 127.0.0.1 rather than on nothing. Returns the addresses ICE will use."""
+    found = aioice.ice.get_host_addresses(True, False)
+    if not found:
+        use_host_addresses(["127.0.0.1"])
+        return ["127.0.0.1"]
+    return found
 
 
 def set_udp_receive_buffer(size: int) -> None:

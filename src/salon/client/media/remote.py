@@ -1,0 +1,81 @@
+"""A track received from another peer, with the counters tests and benchmarks read."""
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Frame arrival times kept for the fps figure.
+FPS_WINDOW = 128
+
+
+@dataclass
+class Counters:
+    frames: int = 0
+    keyframes: int = 0
+    bytes: int = 0
+    first_frame_at: float | None = None  # time.monotonic()
+    last_frame_at: float | None = None
+    arrivals: deque[float] = field(default_factory=lambda: deque(maxlen=FPS_WINDOW))
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the last second (0 when nothing arrived lately)."""
+        now = time.monotonic()
+        recent = [t for t in self.arrivals if now - t <= 1.0]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+    def rate_between(self, start: float, end: float) -> float:
+        """Frames per second between two monotonic times (for a measurement window)."""
+        inside = [t for t in self.arrivals if start <= t <= end]
+        return len(inside) / max(end - start, 1e-6)
+
+
+class RemoteTrack:
+    """Frames of one remote track (`<peer_id>:<kind>`), as received on this peer.
+
+    With a pass-through session (the default) frames stay encoded (`av.Packet`): they
+    are counted, not decoded. A decoding session yields `av.VideoFrame`/`AudioFrame`.
+    """
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.track_id: str = info["track_id"]
+        self.peer_id: str = info["peer_id"]
+        self.kind: str = info["kind"]
+        self.counters = Counters()
+        self.ended = False
+        self._frames: asyncio.Queue[Any] | None = None
+
+    def _arrived(self, frame: Any, keyframe: bool, size: int) -> None:
+        now = time.monotonic()
+        c = self.counters
+        c.frames += 1
+        c.keyframes += int(keyframe)
+        c.bytes += size
+        if c.first_frame_at is None:
+            c.first_frame_at = now
+        c.last_frame_at = now
+        c.arrivals.append(now)
+        if self._frames is not None:
+            if self._frames.full():
+                self._frames.get_nowait()
+            self._frames.put_nowait(frame)
+
+    async def frames(self, maxsize: int = 60):
+        """Every frame from now on (encoded or decoded, as the session receives)."""
+        self._frames = asyncio.Queue(maxsize)
+        while True:
+            yield await self._frames.get()
+
+    async def wait_frames(self, count: int, timeout: float = 10) -> None:
+        """Wait until `count` more frames have arrived."""
+        target = self.counters.frames + count
+        deadline = time.monotonic() + timeout
+        while self.counters.frames < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.track_id}: {self.counters.frames} frames, "
+                                   f"waited for {target}")
+            await asyncio.sleep(0.02)

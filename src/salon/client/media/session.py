@@ -1,0 +1,224 @@
+"""Media for the Python client: publish tracks and receive others', over the realtime
+protocol's media requests (docs/protocol.md "Media"), with aiortc.
+
+Two peer connections, as in the browser SDK: on `publish` this side offers; on
+`subscribe` the server offers and this side answers. Frames received are counted
+without decoding unless the session is made with `decode=True`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
+
+from salon.client.media.remote import RemoteTrack
+from salon.client.realtime import RealtimeClient
+from salon.media.embedded import hooks
+
+log = logging.getLogger("salon.client.media")
+
+
+def _prefer(transceiver, kind: str, codec: str | None) -> None:
+    """Put the wanted codec first (VP8 unless the track says H.264; Opus for audio)."""
+    wanted = {"audio": "audio/opus", "video": f"video/{codec or 'VP8'}"}[kind].lower()
+    codecs = RTCRtpSender.getCapabilities(kind).codecs
+    first = [c for c in codecs if c.mimeType.lower() == wanted]
+    if first:
+        transceiver.setCodecPreferences(first + [c for c in codecs if c not in first
+                                                 and c.mimeType.lower().endswith("/rtx")])
+
+
+class MediaSession:
+    """One peer's media: its published tracks and the tracks it receives."""
+
+    def __init__(self, peer: RealtimeClient, *, decode: bool = False) -> None:
+        config = peer.joined.get("media") or {}
+        if not config.get("enabled", False):
+            raise RuntimeError("The server has media turned off for this meeting.")
+        self.peer = peer
+        self.decode = decode
+        self.ice_servers: list[dict] = config.get("ice_servers", [])
+        self.max_video_streams: int = config.get("max_video_streams", 6)
+        self.pub_pc = None
+        self.sub_pc = None
+        self.senders: dict[str, Any] = {}       # kind -> transceiver
+        self.sources: dict[str, MediaStreamTrack] = {}
+        self.published: dict[str, dict[str, Any]] = {}
+        self.remotes: dict[str, RemoteTrack] = {}
+        self.mids: dict[str, dict[str, Any] | None] = {}
+        self.revision = 0
+        self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._answering = self._spawn(self._answer_offers())
+        peer.listeners["media.subscribe_offer"] = self._offers.put_nowait
+
+    @classmethod
+    async def attach(cls, peer: RealtimeClient, *, decode: bool = False,
+                     ice_hosts: list[str] | None = None) -> "MediaSession":
+        """Media for a joined peer. `ice_hosts` picks the local addresses to gather
+        (process-wide); by default every interface but loopback, or loopback if that is
+        all there is."""
+        hooks.install()
+        if ice_hosts:
+            hooks.use_host_addresses(ice_hosts)
+        else:
+            hooks.fall_back_to_loopback()
+        return cls(peer, decode=decode)
+
+    def _spawn(self, coro) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- publishing -----------------------------------------------------------------------
+
+    async def publish(self, kind: str, track: MediaStreamTrack) -> dict[str, Any]:
+        """Send `track` as this peer's `kind` ("audio", "video" or "screenshare").
+
+        A track whose `recv()` returns `av.Packet` is sent as it is (no encoder runs); if
+        it has `request_keyframe()`, the subscribers' keyframe requests reach it.
+        """
+        if self.pub_pc is None:
+            self.pub_pc = hooks.new_peer_connection(self.ice_servers)
+        transceiver = self.senders.get(kind)
+        if transceiver is None:
+            transceiver = self.pub_pc.addTransceiver(track, direction="sendonly")
+            _prefer(transceiver, track.kind, getattr(track, "codec", None))
+            hooks.hook_keyframe_requests(transceiver.sender,
+                                         lambda: self._keyframe_asked(kind))
+            if track.kind == "audio" and hasattr(track, "level_of"):
+                hooks.hook_audio_level(transceiver.sender, track.level_of)
+            self.senders[kind] = transceiver
+        else:
+            transceiver.sender.replaceTrack(track)
+            transceiver.direction = "sendonly"
+        self.sources[kind] = track
+        try:
+            return await self._offer(kinds={*self.published, kind})
+        except BaseException:
+            self.sources.pop(kind, None)
+            raise
+
+    def _keyframe_asked(self, kind: str) -> None:
+        source = self.sources.get(kind)
+        if source is not None and hasattr(source, "request_keyframe"):
+            source.request_keyframe()
+
+    async def _offer(self, kinds: set[str]) -> dict[str, Any]:
+        pc = self.pub_pc
+        await pc.setLocalDescription(await pc.createOffer())
+        tracks = {str(self.senders[k].mid): k for k in kinds}
+        reply = await self.peer.request("media.publish", sdp=pc.localDescription.sdp,
+                                        tracks=tracks)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        for info in reply["tracks"]:
+            self.published[info["kind"]] = info
+        return reply
+
+    async def unpublish(self, kind: str) -> None:
+        await self.peer.request("media.unpublish", kinds=[kind])
+        self.published.pop(kind, None)
+        self.sources.pop(kind, None)
+        transceiver = self.senders.get(kind)
+        if transceiver is not None:
+            transceiver.sender.replaceTrack(None)
+
+    async def set_enabled(self, kind: str, on: bool) -> dict[str, Any]:
+        """Mute or unmute a published kind: the server pauses forwarding at once."""
+        return await self.peer.request("self.media", **{kind: on})
+
+    # --- receiving ------------------------------------------------------------------------
+
+    async def subscribe(self, mode: str = "auto", track_ids: list[str] | None = None
+                        ) -> dict[str, Any]:
+        return await self.peer.request("media.subscribe", mode=mode, track_ids=track_ids or [])
+
+    async def _answer_offers(self) -> None:
+        while True:
+            offer = await self._offers.get()
+            try:
+                await self._answer(offer)
+            except Exception as exc:  # keep answering later offers
+                log.warning("subscribe offer %s failed: %s", offer.get("revision"), exc)
+
+    async def _answer(self, offer: dict[str, Any]) -> None:
+        if self.sub_pc is not None and offer["revision"] <= self.revision:
+            await self.sub_pc.close()  # the server started over (media.reset)
+            self.sub_pc = None
+        if self.sub_pc is None:
+            self.sub_pc = hooks.new_peer_connection(self.ice_servers)
+            self.sub_pc.on("track", self._on_track)
+        self.revision = offer["revision"]
+        self.mids = dict(offer["tracks"])
+        for info in self.mids.values():
+            if info is not None and info["track_id"] not in self.remotes:
+                self.remotes[info["track_id"]] = RemoteTrack(info)
+        pc = self.sub_pc
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self.peer.request("media.subscribe_answer", sdp=pc.localDescription.sdp,
+                                revision=offer["revision"])
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        mid = next((str(t.mid) for t in self.sub_pc.getTransceivers()
+                    if t.receiver.track is track), None)
+        if mid is None:
+            return
+        if not self.decode:
+            hooks.mark_passthrough(track)
+        self._spawn(self._pump(mid, track))
+
+    async def _pump(self, mid: str, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                frame = await track.recv()
+                info = self.mids.get(mid)
+                if info is None:
+                    continue  # an idle m-line's last frame
+                remote = self.remotes.get(info["track_id"])
+                if remote is None:
+                    remote = self.remotes[info["track_id"]] = RemoteTrack(info)
+                if self.decode:
+                    keyframe = bool(getattr(frame, "key_frame", False))
+                    size = 0
+                else:
+                    keyframe = bool(getattr(frame, "is_keyframe", False))
+                    size = frame.size
+                remote._arrived(frame, keyframe, size)
+
+    async def wait_track(self, peer_id: str, kind: str, timeout: float = 10,
+                         frames: int = 1) -> RemoteTrack:
+        """The remote track `<peer_id>:<kind>` once `frames` frames of it have arrived."""
+        track_id = f"{peer_id}:{kind}"
+        deadline = time.monotonic() + timeout
+        while True:
+            remote = self.remotes.get(track_id)
+            if remote is not None and remote.counters.frames >= frames:
+                return remote
+            if time.monotonic() > deadline:
+                got = remote.counters.frames if remote else "no track"
+                raise TimeoutError(f"{track_id}: {got} after {timeout} s")
+            await asyncio.sleep(0.02)
+
+    def receiving(self) -> set[str]:
+        """Track ids on this peer's active m-lines, per the latest offer."""
+        return {info["track_id"] for info in self.mids.values() if info is not None}
+
+    async def stats(self) -> dict[str, Any]:
+        return {tid: {"frames": r.counters.frames, "keyframes": r.counters.keyframes,
+                      "bytes": r.counters.bytes, "fps": round(r.counters.fps, 2)}
+                for tid, r in self.remotes.items()}
+
+    async def close(self) -> None:
+        self.peer.listeners.pop("media.subscribe_offer", None)
+        for task in list(self._tasks):
+            task.cancel()
+        for pc in (self.pub_pc, self.sub_pc):
+            if pc is not None:
+                with contextlib.suppress(Exception):
+                    await pc.close()
+        self.pub_pc = self.sub_pc = None

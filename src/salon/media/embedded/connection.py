@@ -1,0 +1,241 @@
+"""One peer's two connections on the embedded backend: publish (the client offers) and
+subscribe (the server offers, one negotiation at a time)."""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from salon.media.backend import (
+    MediaConflict,
+    MediaEvents,
+    MediaInvalid,
+    MediaKind,
+    PcRole,
+    TrackInfo,
+)
+from salon.media.embedded import hooks
+from salon.media.embedded.forward import Downstream, Published
+
+log = logging.getLogger("salon.media")
+
+
+def _mime(codec) -> str:
+    return codec.mimeType if codec is not None else ""
+
+
+def _capability(kind: str, mime: str, parameters: dict):
+    """The sender capability matching a published codec exactly (H.264 profile too)."""
+    best = None
+    for codec in RTCRtpSender.getCapabilities(kind).codecs:
+        if codec.mimeType.lower() != mime.lower():
+            continue
+        if mime.lower() != "video/h264":
+            return codec
+        wanted = (parameters.get("profile-level-id", "")[:2],
+                  str(parameters.get("packetization-mode", "0")))
+        have = (codec.parameters.get("profile-level-id", "")[:2],
+                str(codec.parameters.get("packetization-mode", "0")))
+        if have == wanted:
+            return codec
+        best = best or codec
+    return best
+
+
+class MediaPeer:
+    def __init__(self, room_id: str, peer_id: str, events: MediaEvents,
+                 ice_servers: list[dict]) -> None:
+        self.room_id = room_id
+        self.peer_id = peer_id
+        self.events = events
+        self.ice_servers = ice_servers
+        self.rights: dict[str, bool] = {}
+        self.on: dict[str, bool] = {}
+        self.pub_pc: RTCPeerConnection | None = None
+        self.sub_pc: RTCPeerConnection | None = None
+        #: kind -> the track this peer publishes.
+        self.published: dict[str, Published] = {}
+        #: The subscribe connection's slots, in m-line order.
+        self.slots: list[tuple[object, Downstream]] = []
+        self.revision = 0
+        self.offer_in_flight = False
+        self.dirty = False
+        self.activated: set[Downstream] = set()
+        self.closed = False
+        self.lock = asyncio.Lock()
+
+    # --- publish --------------------------------------------------------------------------
+
+    def _new_pc(self, role: PcRole) -> RTCPeerConnection:
+        pc = hooks.new_peer_connection()  # the server gathers host candidates only
+
+        @pc.on("connectionstatechange")
+        def changed() -> None:
+            if not self.closed and pc.connectionState in ("connected", "failed", "closed"):
+                self.events.transport_state(self.peer_id, role, pc.connectionState)
+
+        return pc
+
+    async def publish(self, sdp: str, tracks: Mapping[str, MediaKind],
+                      on_new: Callable[[Published], None]) -> tuple[str, list[TrackInfo]]:
+        if self.pub_pc is None:
+            self.pub_pc = self._new_pc("publish")
+        pc = self.pub_pc
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:
+            raise MediaInvalid(f"The publish offer could not be applied: {exc}") from exc
+        by_mid = {t.mid: t for t in pc.getTransceivers()}
+        for mid, kind in tracks.items():
+            transceiver = by_mid.get(mid)
+            if transceiver is None:
+                raise MediaInvalid(f"The offer has no m-line with mid {mid!r}.")
+            media = "audio" if kind == "audio" else "video"
+            if transceiver.kind != media:
+                raise MediaInvalid(f"mid {mid!r} is {transceiver.kind}, not {kind}.")
+            hooks.mark_passthrough(transceiver.receiver.track)
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        infos: list[TrackInfo] = []
+        for mid, kind in tracks.items():
+            transceiver = by_mid[mid]
+            codec = hooks.negotiated_codec(transceiver)
+            if codec is None:
+                raise MediaInvalid(f"No codec in common for mid {mid!r}.")
+            if kind == "audio" and codec.mimeType.lower() != "audio/opus":
+                raise MediaInvalid("Audio must be Opus.")
+            current = self.published.get(kind)
+            if current is not None and current.info.mid == mid:
+                infos.append(current.info)
+                continue
+            if current is not None:
+                await current.close()
+            info = TrackInfo(f"{self.peer_id}:{kind}", self.peer_id, kind, codec.mimeType, mid)
+            published = Published(info, transceiver.receiver.track, transceiver.receiver)
+            published.payload_types = frozenset({codec.payloadType})
+            published.codec_parameters = dict(codec.parameters)
+            published.allowed = self.rights.get(kind, False)
+            published.forwarding = self.on.get(kind, False)
+            self.published[kind] = published
+            infos.append(info)
+            on_new(published)
+        return pc.localDescription.sdp, infos
+
+    # --- subscribe ------------------------------------------------------------------------
+
+    def slot_for(self, source: Published) -> Downstream:
+        """An idle slot of the same kind and codec, or a new m-line."""
+        mime = source.info.codec
+        for transceiver, slot in self.slots:
+            if slot.idle and slot.codec_mime == mime:
+                slot.attach(source)
+                if transceiver.direction != "sendonly":
+                    transceiver.direction = "sendonly"
+                self.activated.add(slot)
+                return slot
+        if self.sub_pc is None:
+            self.sub_pc = self._new_pc("subscribe")
+        kind = "audio" if source.info.kind == "audio" else "video"
+        slot = Downstream(kind, mime)
+        transceiver = self.sub_pc.addTransceiver(slot, direction="sendonly")
+        capability = _capability(kind, mime, getattr(source, "codec_parameters", {}))
+        if capability is not None:
+            transceiver.setCodecPreferences([capability])
+        hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))
+        slot.attach(source)
+        self.slots.append((transceiver, slot))
+        self.activated.add(slot)
+        return slot
+
+    def _keyframe_asked(self, slot: Downstream) -> None:
+        if slot.source is not None:
+            slot.source.request_keyframe()
+
+    def release(self, source: Published) -> bool:
+        for transceiver, slot in self.slots:
+            if slot.source is source:
+                slot.detach()
+                transceiver.direction = "inactive"
+                self.activated.discard(slot)
+                return True
+        return False
+
+    def receiving(self) -> set[str]:
+        return {slot.source.info.track_id for _, slot in self.slots if slot.source is not None}
+
+    async def negotiate(self) -> None:
+        """Offer the current slots; one offer in flight at a time, changes coalesced."""
+        if self.closed or self.sub_pc is None:
+            return
+        if self.offer_in_flight:
+            self.dirty = True
+            return
+        self.offer_in_flight = True
+        self.dirty = False
+        try:
+            offer = await self.sub_pc.createOffer()
+            await self.sub_pc.setLocalDescription(offer)
+        except Exception:
+            self.offer_in_flight = False
+            log.exception("subscribe offer for %s failed", self.peer_id)
+            return
+        self.revision += 1
+        tracks = {str(t.mid): (slot.source.info if slot.source is not None else None)
+                  for t, slot in self.slots}
+        self.events.subscribe_offer(self.peer_id, self.sub_pc.localDescription.sdp,
+                                    self.revision, tracks)
+
+    async def answer(self, sdp: str, revision: int) -> None:
+        if self.sub_pc is None or not self.offer_in_flight or revision != self.revision:
+            raise MediaConflict(f"Revision {revision} is not the offer waiting for an answer "
+                                f"(latest is {self.revision}).")
+        try:
+            await self.sub_pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            raise MediaInvalid(f"The subscribe answer could not be applied: {exc}") from exc
+        self.offer_in_flight = False
+        for slot in self.activated:  # their senders only now send: start at a keyframe
+            if slot.source is not None:
+                slot.needs_keyframe = slot.source.is_video
+                slot.source.request_keyframe()
+        self.activated.clear()
+        if self.dirty:
+            await self.negotiate()
+
+    async def add_candidate(self, role: PcRole, candidate: dict | None) -> None:
+        pc = self.pub_pc if role == "publish" else self.sub_pc
+        if pc is None:
+            raise MediaConflict(f"There is no {role} connection yet.")
+        if candidate is None or not candidate.get("candidate"):
+            await pc.addIceCandidate(None)
+            return
+        line = str(candidate["candidate"])
+        try:
+            parsed = candidate_from_sdp(line.split(":", 1)[1] if line.startswith("candidate:")
+                                        else line)
+        except Exception as exc:
+            raise MediaInvalid(f"Not an ICE candidate: {line[:80]!r}") from exc
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
+            parsed.sdpMLineIndex = 0
+        await pc.addIceCandidate(parsed)
+
+    async def close_pc(self, role: PcRole) -> None:
+        if role == "publish":
+            pc, self.pub_pc = self.pub_pc, None
+            for published in list(self.published.values()):
+                await published.close()
+            self.published.clear()
+        else:
+            pc, self.sub_pc = self.sub_pc, None
+            for _, slot in self.slots:
+                slot.close()
+            self.slots.clear()
+            self.offer_in_flight = False
+            self.dirty = False
+            self.activated.clear()
+        if pc is not None:
+            await pc.close()

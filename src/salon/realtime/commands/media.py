@@ -1,0 +1,166 @@
+"""Realtime commands of the media plane (docs/protocol.md "Media", docs/media-design.md §4).
+
+The room decides, the backend negotiates: a publish is checked against the room's one
+rule (`Peer.may_publish`), negotiated by the backend — which checks its last `enforce`
+again, in case rights changed meanwhile — and then turns the kinds on in the room, so
+the reply comes before `peer.updated` as everywhere else.
+"""
+
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import Field
+
+from salon.core.ratelimit import Limit
+from salon.core.room import RoomError
+from salon.core.room.media import Choice
+from salon.core.schema import Strict, text
+from salon.live.media import MediaSync
+from salon.media.backend import MediaBackend, MediaError
+from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand
+
+SIGNAL_LIMIT = Limit("media.signal", 100, 1)
+NEGOTIATE_LIMIT = Limit("media.negotiate", 10, 1)
+
+Kind = Literal["audio", "video", "screenshare"]
+Role = Literal["publish", "subscribe"]
+Sdp = text(128 * 1024, min_length=1)
+Mid = text(32, min_length=1, name=True)
+Id = text(200, min_length=1, name=True)
+T = TypeVar("T")
+
+
+class Publish(Strict):
+    sdp: Sdp
+    tracks: Annotated[dict[Mid, Kind], Field(min_length=1, max_length=3)]
+
+
+class Unpublish(Strict):
+    kinds: Annotated[list[Kind], Field(min_length=1, max_length=3)]
+
+
+class SubscribeAnswer(Strict):
+    sdp: Sdp
+    revision: Annotated[int, Field(ge=1)]
+
+
+class Candidate(Strict):
+    candidate: text(2048)
+    sdpMid: text(32) | None = None  # noqa: N815 - the browser's RTCIceCandidateInit names
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
+    usernameFragment: text(256) | None = None  # noqa: N815
+
+
+class Ice(Strict):
+    pc: Role
+    candidate: Candidate | None = None
+
+
+class Subscribe(Strict):
+    mode: Literal["auto", "manual"] = "auto"
+    track_ids: Annotated[list[Id], Field(max_length=200)] = []
+
+
+class Reset(Strict):
+    pc: Role
+
+
+class Stats(Strict):
+    peer_id: text(64, min_length=1, name=True) | None = None
+
+
+def _media(context: Context) -> tuple[MediaSync, MediaBackend]:
+    sync = context.host.media
+    if sync is None:
+        raise RoomError("CONFLICT", "Media is disabled on this server.")
+    peer = context.host.room.actor(context.peer_id)  # NOT_JOINED while waiting
+    if peer.peer_id not in sync.rights:
+        raise RoomError("CONFLICT", "Media is not open for this peer yet.")
+    return sync, sync.backend
+
+
+async def _backend(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except MediaError as error:
+        raise RoomError(error.code, error.message) from error
+
+
+async def publish(context: Context, params: Publish) -> RoomCommand:
+    sync, backend = _media(context)
+    room, peer_id = context.host.room, context.peer_id
+    kinds = list(params.tracks.values())
+    room.check_publish(peer_id, kinds)
+    answer = await _backend(backend.publish(peer_id, params.sdp, params.tracks))
+    reply = {"sdp": answer.sdp,
+             "tracks": [{**t.wire(), "mid": t.mid} for t in answer.tracks]}
+
+    def turn_on():
+        outcome = room.mark_published(peer_id, kinds, True)
+        outcome.reply = reply
+        return outcome
+
+    return turn_on
+
+
+async def unpublish(context: Context, params: Unpublish) -> RoomCommand:
+    _, backend = _media(context)
+    room, peer_id = context.host.room, context.peer_id
+    await _backend(backend.unpublish(peer_id, params.kinds))
+
+    def turn_off():
+        outcome = room.mark_published(peer_id, params.kinds, False)
+        outcome.reply = {"kinds": params.kinds}
+        return outcome
+
+    return turn_off
+
+
+async def subscribe_answer(context: Context, params: SubscribeAnswer) -> dict[str, Any]:
+    _, backend = _media(context)
+    await _backend(backend.subscribe_answer(context.peer_id, params.sdp, params.revision))
+    return {}
+
+
+async def ice(context: Context, params: Ice) -> dict[str, Any]:
+    _, backend = _media(context)
+    candidate = params.candidate.model_dump() if params.candidate is not None else None
+    await _backend(backend.add_ice_candidate(context.peer_id, params.pc, candidate))
+    return {}
+
+
+async def subscribe(context: Context, params: Subscribe) -> dict[str, Any]:
+    sync, _ = _media(context)
+    choice = Choice(params.mode, frozenset(params.track_ids))
+    receiving = sync.choose(context.peer_id, choice)
+    return {"mode": params.mode, "track_ids": sorted(receiving)}
+
+
+async def reset(context: Context, params: Reset) -> dict[str, Any]:
+    _, backend = _media(context)
+    await _backend(backend.reset(context.peer_id, params.pc))
+    return {}
+
+
+async def stats(context: Context, params: Stats) -> dict[str, Any]:
+    sync, backend = _media(context)
+    room = context.host.room
+    target = params.peer_id or context.peer_id
+    if target != context.peer_id:
+        if not room.actor(context.peer_id).permissions.kick_participant:
+            raise RoomError("FORBIDDEN", "You need 'kick_participant' to see another "
+                            "peer's media statistics.")
+        room.targets([target])  # NOT_FOUND for unknown or hidden peers
+    return {"peer_id": target, **backend.stats(target),
+            "available": sync.visible_to(target)}
+
+
+COMMANDS = {
+    "media.publish": AsyncCommand(Publish, publish, NEGOTIATE_LIMIT),
+    "media.unpublish": AsyncCommand(Unpublish, unpublish, NEGOTIATE_LIMIT),
+    "media.subscribe_answer": AsyncCommand(SubscribeAnswer, subscribe_answer, SIGNAL_LIMIT),
+    "media.ice": AsyncCommand(Ice, ice, SIGNAL_LIMIT),
+    "media.subscribe": AsyncCommand(Subscribe, subscribe, NEGOTIATE_LIMIT),
+    "media.reset": AsyncCommand(Reset, reset, NEGOTIATE_LIMIT),
+    "media.stats": AsyncCommand(Stats, stats),
+}
