@@ -282,7 +282,13 @@ class SalonPeer:
                 continue
             a, b = await inbound_loss(pc)
             lost, received = lost + a, received + b
-        return {"tracks": tracks, "lost": lost, "received": received}
+        snapshot = {"tracks": tracks, "lost": lost, "received": received}
+        if self.media.published:  # the server's own counters for what this peer sends
+            stats = await self.client.request("media.stats")
+            snapshot["server"] = [
+                {k: t.get(k, 0) for k in ("kind", "frames", "plis", "dropped")}
+                for t in stats.get("tracks", [])]
+        return snapshot
 
     async def close(self) -> None:
         if self.media is not None:
@@ -432,6 +438,9 @@ class Phase:
     received: int = 0
     rcvbuf_errors: int = 0
     first_video_s: list[float] = field(default_factory=list)
+    server_in_fps: list[float] = field(default_factory=list)  # salon: per published video
+    server_plis: int = 0  # salon: keyframe requests sent to publishers in the window
+    server_dropped: int = 0  # salon: frames its subscriber queues dropped in the window
     error: str | None = None
 
     @property
@@ -461,6 +470,11 @@ def window_rates(before: list[dict], after: list[dict], seconds: float,
         phase.audio_pps += [n / seconds for n in counts["audio"]]
         phase.lost += new["lost"] - old["lost"]
         phase.received += new["received"] - old["received"]
+        for was, now in zip(old.get("server", []), new.get("server", []), strict=False):
+            if now["kind"] == "video":
+                phase.server_in_fps.append((now["frames"] - was["frames"]) / seconds)
+            phase.server_plis += now["plis"] - was["plis"]
+            phase.server_dropped += now["dropped"] - was["dropped"]
 
 
 async def measure(phase: Phase, server_pid: int, gens: list[Gen], seconds: float) -> None:
@@ -619,26 +633,29 @@ async def bench_baseline(files: dict[str, str], args: argparse.Namespace,
 
 # --- browser --------------------------------------------------------------------------------
 
-def browser_join_p50(server, runs: int) -> tuple[float | None, str]:
-    """tests/e2e/browser.py's join-to-first-frame measurement, if it has one."""
+async def browser_join_p50(server, runs: int) -> tuple[float | None, str]:
+    """tests/e2e/browser.py's join-to-first-frame measurement, if it has one: one Chromium
+    publishes its fake camera, another joins `runs` times as a new participant."""
     try:
         from tests.e2e import browser
-    except Exception as error:  # not written yet, or Playwright missing
+    except Exception as error:  # not there, or Playwright missing
         return None, f"tests/e2e/browser.py not usable ({type(error).__name__}: {error})"
     measure_join = getattr(browser, "join_to_first_frame", None)
     if measure_join is None:
         return None, "tests/e2e/browser.py has no join_to_first_frame()"
-    if not Path("/usr/bin/chromium").exists():
+    if not Path(getattr(browser, "CHROMIUM", "/usr/bin/chromium")).exists():
         return None, "Chromium is not installed"
     try:
-        times = measure_join(server, runs=runs)
+        tokens = await salon_tokens(server, runs + 1, "media bench browser")
+        times = await asyncio.wait_for(measure_join(server.url, tokens[0], tokens[1:]),
+                                       60 + 30 * runs)
     except Exception as error:
         traceback.print_exc()
         return None, f"browser measurement failed: {type(error).__name__}: {error}"
     times = [t for t in times if t is not None]
     if not times:
         return None, "no browser run got a frame"
-    return statistics.median(times), f"{len(times)} runs: " + ", ".join(f"{t:.2f}" for t in times)
+    return statistics.median(times), f"{len(times)} joins: " + ", ".join(f"{t:.2f}" for t in times)
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -660,6 +677,10 @@ def report_phase(p: Phase) -> None:
           f" loss {p.loss_pct:.2f}%; RcvbufErrors {p.rcvbuf_errors}; first video p50"
           f" {fmt(first, '.3f')} s; generators {p.gen_cpu_pct:.0f}%; other"
           f" {p.other_cpu_pct:.0f}%{' (noisy)' if p.noisy else ''}", flush=True)
+    if p.server_in_fps:
+        print(f"    server side: publishers' video in at min {min(p.server_in_fps):.2f} fps;"
+              f" {p.server_plis} PLIs to publishers, {p.server_dropped} frames dropped from"
+              f" subscriber queues in the window", flush=True)
 
 
 def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | None,
@@ -700,7 +721,9 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
                    mesh_min_fps=round(min(mesh.fps), 2) if mesh.fps else None,
                    mesh_min_audio_pps=round(min(mesh.audio_pps), 1) if mesh.audio_pps else None,
                    mesh_loss_pct=round(mesh.loss_pct, 3),
-                   mesh_rcvbuf_errors=mesh.rcvbuf_errors)
+                   mesh_rcvbuf_errors=mesh.rcvbuf_errors,
+                   mesh_server_in_min_fps=round(min(mesh.server_in_fps), 2)
+                   if mesh.server_in_fps else None)
     else:
         out["mesh_server_cpu_pct"] = None
     ratio = None
@@ -723,7 +746,7 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
     checks = [
         (f"1 -> {args.subscribers} every subscriber >= {TARGET_FPS:g} fps",
          out.get("min_subscriber_fps"), lambda v: v >= TARGET_FPS),
-        (f"{args.mesh}-peer mesh < {TARGET_MESH_CPU:g}% of a core",
+        (f"{args.mesh or 8}-peer mesh < {TARGET_MESH_CPU:g}% of a core",
          out.get("mesh_server_cpu_pct"), lambda v: v < TARGET_MESH_CPU),
         (f"join-to-first-frame p50 < {TARGET_JOIN_S:g} s",
          out.get("join_to_first_frame_p50_s"), lambda v: v < TARGET_JOIN_S),
@@ -757,8 +780,8 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
         phases += await bench_salon(server, files, args, log_dir)
         if args.browser_runs > 0:
             print("browser join:")
-            join_p50, join_note = await asyncio.to_thread(browser_join_p50, server,
-                                                          args.browser_runs)
+            join_p50, join_note = await browser_join_p50(server, args.browser_runs)
+            print(f"  {join_note}")
     except Exception:
         traceback.print_exc()
         print("salon: benchmark failed (traceback on stderr)")
