@@ -11,6 +11,7 @@ from salon.api.routes import (
     plugins,
     presets,
     sessions,
+    web,
     webhooks,
 )
 
@@ -26,3 +27,4 @@ def install(app: FastAPI) -> None:
     is matched again on every request."""
     for module in MODULES:
         app.include_router(module.router, prefix=PREFIX)
+    web.install(app)

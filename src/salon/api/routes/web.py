@@ -1,0 +1,80 @@
+"""The browser SDK and the meeting page, served from the package (`salon/web`).
+
+- `/sdk/v1/*.js`: the SDK as plain ES modules (`salon.js`, `media.js`, `ui/*.js`), with
+  `ETag` and `Last-Modified` from Starlette's `StaticFiles`; no build step.
+- `/meet`: the meeting page. The participant token goes in the URL fragment
+  (`/meet#token=…`), which browsers never send to the server.
+- `GET /meet/ui` (`Authorization: Bearer <participant token>`): what the page needs
+  before it joins: the meeting's title, the preset's name, view type, whether the
+  display name may be edited, what it may produce, and the preset's `ui.design_tokens`.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from salon.api.envelope import Envelope, ok
+from salon.core.errors import Unauthorized
+from salon.core.presets import PresetUI
+from salon.services import participants
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    # The page loads only its own scripts and styles; media and sockets go to this host.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+        "frame-ancestors 'self'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def _admitted(request: Request) -> participants.Admitted:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send the participant token: 'Authorization: Bearer <token>'.")
+    state = request.app.state
+    async with state.database.session() as db:
+        return await participants.admit(db, state.signer, token.strip())
+
+
+def _web_dir(part: str) -> StaticFiles:
+    return StaticFiles(packages=[("salon", f"web/{part}")])
+
+
+def install(app: FastAPI) -> None:
+    meet_files = _web_dir("meet")
+
+    @app.get("/meet", include_in_schema=False)
+    async def meeting_page() -> FileResponse:
+        path, _ = meet_files.lookup_path("index.html")
+        return FileResponse(path, media_type="text/html", headers=PAGE_HEADERS)
+
+    @app.get("/meet/ui", tags=["web"], summary="What the meeting page needs before joining "
+                                              "(participant token)")
+    async def meeting_ui(request: Request) -> Envelope:
+        admitted = await _admitted(request)
+        preset = admitted.preset
+        permissions = admitted.permissions
+        ui = PresetUI.model_validate(preset.ui or {}).wire()
+        data: dict[str, Any] = {
+            "meeting": {"id": admitted.meeting.id, "title": admitted.meeting.title},
+            "participant": {"name": admitted.participant.name
+                            or admitted.participant.custom_participant_id},
+            "preset": {
+                "name": preset.name,
+                "view_type": admitted.config.view_type,
+                "can_edit_display_name": permissions.can_edit_display_name,
+                "stage_enabled": permissions.stage_enabled,
+                "can_produce": {kind: getattr(permissions.media, kind).can_produce
+                                for kind in ("audio", "video", "screenshare")},
+                "design_tokens": ui["design_tokens"],
+            },
+        }
+        return ok(data)
+
+    app.mount("/sdk/v1", _web_dir("sdk"), name="sdk")
+    app.mount("/meet", meet_files, name="meet")

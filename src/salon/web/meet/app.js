@@ -1,0 +1,751 @@
+// The meeting page: pre-join → waiting room → meeting, on the browser SDK.
+//
+// Open /meet#token=<participant token>. Fragment flags: `autojoin=1` joins at once
+// (no pre-join interaction), `name=…` a display name, `audio=0` / `video=0` start with
+// the microphone / camera off. Tests and tools reach the page through `window.salon`.
+
+import { SalonClient, SalonError } from "/sdk/v1/salon.js";
+import { MediaSession } from "/sdk/v1/media.js";
+import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
+import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+const token = params.get("token") || "";
+const flag = (name, fallback) => (params.has(name) ? !["0", "false", "no", "off"].includes(params.get(name)) : fallback);
+
+const page = {
+  info: null,          // GET /meet/ui
+  client: null,
+  media: null,
+  want: {audio: flag("audio", true), video: flag("video", true)},  // what the user wants on
+  previewMedia: null,  // a MediaSession before joining (devices only)
+  speaker: null,
+  panel: null,
+  polls: new Map(),
+  chatUnread: 0,
+  publishing: false,
+  stageAutoJoin: false,
+};
+
+// --- the test and tooling hook ---------------------------------------------------------------
+
+const debug = {
+  get client() { return page.client; },
+  get media() { return page.media; },
+  get info() { return page.info; },
+  state: () => document.body.dataset.state,
+  joinStartedAt: null,        // performance.now() when the join was sent
+  firstFrameDecodedAt: null,  // performance.now() when a remote video first decoded a frame
+  firstFrame: null,           // {peerId, trackId} of that video
+  /** {peerId: {video: {framesDecoded, …}, audio: {packetsReceived, …}, screenshare: …}} */
+  async remoteStats() {
+    const out = {};
+    if (!page.media) return out;
+    const {inbound} = await page.media.stats();
+    for (const row of inbound) (out[row.peerId] ||= {})[row.kind] = row;
+    return out;
+  },
+  async stats() { return page.media ? page.media.stats() : {inbound: [], outbound: []}; },
+  errors: [],
+};
+window.salon = debug;
+
+window.addEventListener("error", (e) => debug.errors.push(String(e.message)));
+window.addEventListener("unhandledrejection", (e) => debug.errors.push(String(e.reason && e.reason.message || e.reason)));
+
+// --- helpers ---------------------------------------------------------------------------------
+
+function setState(state) {
+  document.body.dataset.state = state;
+  for (const id of ["notice", "prejoin", "waiting", "meeting"]) $(id).hidden = true;
+  const screen = {loading: "notice", prejoin: "prejoin", joining: "prejoin", waiting: "waiting", joined: "meeting"}[state] || "notice";
+  $(screen).hidden = false;
+}
+
+function notice(state, title, text = "") {
+  $("notice-title").textContent = title;
+  $("notice-text").textContent = text;
+  setState(state);
+}
+
+function toast(text, ms = 5000) {
+  const el = h("div", {class: "toast", dataset: {testid: "toast"}}, text);
+  $("toasts").append(el);
+  setTimeout(() => el.remove(), ms);
+}
+
+function failed(error) {
+  const message = error instanceof SalonError ? error.reason : String(error && error.message || error);
+  toast(message);
+  debug.errors.push(message);
+}
+
+function act(fn) {
+  return (event) => {
+    if (event) event.preventDefault();
+    Promise.resolve().then(fn).catch(failed);
+  };
+}
+
+function avatar(name, extra = "") {
+  return h("div", {class: `avatar ${extra}`, style: {"--hue": hue(name)}, dataset: {testid: "avatar"}}, initials(name));
+}
+
+const perms = () => (page.client && page.client.self ? page.client.self.permissions : {});
+const manageStage = () => perms().accept_stage_requests || perms().can_accept_production_requests;
+
+// --- start: what the token stands for, then pre-join -------------------------------------------
+
+async function start() {
+  if (!token) {
+    notice("error", "No meeting token", "Open this page with a link that ends in #token=…");
+    return;
+  }
+  try {
+    const response = await fetch("/meet/ui", {headers: {"Authorization": `Bearer ${token}`}});
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    page.info = body.data;
+  } catch (error) {
+    notice("error", "This link does not work", String(error.message || error));
+    return;
+  }
+  const info = page.info;
+  applyDesignTokens(info.preset.design_tokens);
+  document.title = `${info.meeting.title || "Meeting"} · salon`;
+  $("prejoin-title").textContent = info.meeting.title || "Join the meeting";
+  $("meeting-title").textContent = info.meeting.title || "Meeting";
+  // Only kinds the preset lets this participant produce outright start on; a stage
+  // participant publishes once on stage.
+  for (const kind of ["audio", "video"]) if (info.preset.can_produce[kind] !== "ALLOWED") page.want[kind] = false;
+  if (flag("autojoin", false)) {
+    join(params.get("name") || null);
+    return;
+  }
+  prejoin();
+}
+
+function prejoin() {
+  const info = page.info;
+  setState("prejoin");
+  const nameInput = $("prejoin-name");
+  nameInput.value = params.get("name") || info.participant.name || "";
+  $("prejoin-name-label").hidden = !info.preset.can_edit_display_name;
+  render($("preview-avatar"), initials(nameInput.value));
+  $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
+  page.previewMedia = new MediaSession(null);
+  const canProduce = (kind) => info.preset.can_produce[kind] === "ALLOWED";
+  const buttons = {audio: $("prejoin-mic"), video: $("prejoin-cam")};
+  const labels = {audio: "Microphone", video: "Camera"};
+  const paint = () => {
+    for (const kind of ["audio", "video"]) {
+      const b = buttons[kind];
+      b.disabled = !canProduce(kind);
+      b.setAttribute("aria-pressed", String(page.want[kind]));
+      b.textContent = `${labels[kind]} ${page.want[kind] ? "on" : "off"}`;
+      b.title = canProduce(kind) ? "" : (info.preset.stage_enabled ? "You can turn this on once you are on stage" : "Your role cannot use this");
+    }
+    const video = page.previewMedia.local.video;
+    $("preview").hidden = !(page.want.video && video);
+    $("preview-avatar").hidden = !$("preview").hidden;
+    $("preview").srcObject = video ? new MediaStream([video]) : null;
+  };
+  const open = async () => {
+    const wanted = {audio: page.want.audio, video: page.want.video};
+    if (!page.previewMedia.local.video && !wanted.video) page.previewMedia._setLocal("video", null);
+    if (wanted.audio || wanted.video) {
+      try {
+        await page.previewMedia.startDevices(wanted);
+      } catch (error) {
+        $("prejoin-hint").textContent = `Camera or microphone unavailable: ${error.message || error}`;
+      }
+    }
+    if (!page.want.video) page.previewMedia._setLocal("video", null);
+    paint();
+  };
+  for (const kind of ["audio", "video"]) {
+    buttons[kind].onclick = act(async () => {
+      page.want[kind] = !page.want[kind];
+      await open();
+    });
+  }
+  nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
+  $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
+    ? "You join as a viewer; ask to join the stage to speak." : "";
+  $("prejoin-join").onclick = act(async () => {
+    const name = nameInput.value.trim();
+    if (info.preset.can_edit_display_name && !name) {
+      $("prejoin-hint").textContent = "Please enter your name.";
+      return;
+    }
+    await join(info.preset.can_edit_display_name ? name : null);
+  });
+  paint();
+  open();
+}
+
+// --- joining -----------------------------------------------------------------------------------
+
+async function join(name) {
+  setState("joining");
+  $("prejoin-join").disabled = true;
+  debug.joinStartedAt = performance.now();
+  let client;
+  try {
+    client = await SalonClient.join(SalonClient.wsUrl(location.origin), token, {name: name || undefined});
+  } catch (error) {
+    $("prejoin-join").disabled = false;
+    const code = error instanceof SalonError ? error.code : "";
+    const message = error instanceof SalonError ? error.reason : String(error.message || error);
+    notice("error", code === "MEETING_INACTIVE" ? "This meeting is closed" : "Could not join", message);
+    return;
+  }
+  page.client = client;
+  const media = MediaSession.attach(client);
+  page.media = media;
+  // Devices opened in the pre-join preview carry over.
+  if (page.previewMedia) {
+    for (const kind of ["audio", "video"]) {
+      const track = page.previewMedia.local[kind];
+      if (track && track.readyState === "live") media.local[kind] = track;
+      page.previewMedia.local[kind] = null;
+    }
+    page.previewMedia = null;
+  }
+  wire(client, media);
+  if (client.status === "waiting") setState("waiting");
+  else entered();
+}
+
+function wire(client, media) {
+  client.on("self.admitted", () => entered());
+  client.on("self.rejected", () => end("rejected", "You were not let in", "The host declined your request to join."));
+  client.on("self.kicked", () => end("kicked", "You were removed from the meeting"));
+  client.on("room.ended", () => end("ended", "The meeting has ended"));
+  client.on("closed", ({code}) => {
+    if (!["rejected", "kicked", "ended", "left"].includes(document.body.dataset.state)) {
+      end("disconnected", "Disconnected", `The connection closed (${code}).`);
+    }
+  });
+  client.on("reconnecting", () => setConnection("Reconnecting…", true));
+  client.on("resumed", () => { setConnection(""); refresh(); });
+  for (const event of ["peer.joined", "peer.left", "peer.updated", "room.pinned", "waitlist.added",
+                       "waitlist.removed", "stage.requests"]) {
+    client.on(event, () => refresh());
+  }
+  client.on("self.updated", () => { refresh(); syncPublishing(); });
+  client.on("stage.granted", () => toast("You may join the stage now."));
+  client.on("stage.denied", () => toast("Your request to join the stage was declined."));
+  client.on("stage.kicked", () => toast("You were moved off the stage."));
+  client.on("media.disabled", ({kinds}) => {
+    for (const kind of kinds) if (kind in page.want) page.want[kind] = false;
+    toast(`A host turned off your ${kinds.map((k) => ({audio: "microphone", video: "camera"}[k] || k)).join(" and ")}.`);
+    refresh();
+  });
+  client.on("waitlist.added", ({peer}) => toast(`${peer.name} is waiting to join.`));
+  client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
+  client.on("chat.message", ({message}) => addMessage(message));
+  client.on("chat.updated", ({message}) => addMessage(message));
+  client.on("chat.deleted", ({message_id: id}) => { const el = document.querySelector(`[data-message-id="${CSS.escape(id)}"]`); if (el) el.remove(); });
+  client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
+  client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
+  client.on("poll.voted", (data) => {
+    const poll = page.polls.get(data.poll_id);
+    if (!poll) return;
+    poll.voters = data.voters;
+    if (data.counts) data.counts.forEach((count, i) => { if (poll.options[i]) poll.options[i].count = count; });
+    if (data.vote && poll.options[data.vote.index] && poll.options[data.vote.index].votes) {
+      poll.options[data.vote.index].votes.push(data.vote);
+    }
+    paintPolls();
+  });
+  media.on("track", (rec) => attachTrack(rec));
+  media.on("trackended", (rec) => detachTrack(rec));
+  media.on("localtrack", () => paintTiles());
+  media.on("enabled", () => refresh());
+  media.on("published", () => refresh());
+  media.on("unpublished", () => refresh());
+  media.on("transport", ({pc, state, by}) => {
+    if (by === "client") setConnection(state === "failed" || state === "disconnected" ? `Media ${state}` : "", state !== "connected");
+  });
+}
+
+function setConnection(text, warn = false) {
+  $("connection").textContent = text;
+  $("connection").classList.toggle("warn", warn);
+}
+
+function end(state, title, text = "") {
+  if (page.media) page.media.close();
+  if (page.client) page.client.close();
+  for (const el of document.querySelectorAll("video, audio")) el.srcObject = null;
+  notice(state, title, text);
+}
+
+function entered() {
+  if (document.body.dataset.state === "joined") return;
+  setState("joined");
+  const p = perms();
+  document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
+  document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
+  const chatAllowed = p.chat && p.chat.public && p.chat.public.can_send && p.chat.public.text;
+  $("chat-input").disabled = $("chat-send").disabled = !chatAllowed;
+  $("chat-input").placeholder = chatAllowed ? "Message everyone" : "You cannot send messages here";
+  for (const tab of document.querySelectorAll(".tab")) tab.onclick = () => showPanel(page.panel === tab.dataset.panel ? null : tab.dataset.panel);
+  $("chat-form").onsubmit = act(sendChat);
+  $("btn-mic").onclick = act(() => toggle("audio"));
+  $("btn-cam").onclick = act(() => toggle("video"));
+  $("btn-screen").onclick = act(toggleScreen);
+  $("btn-stage").onclick = act(stageAction);
+  $("btn-leave").onclick = act(leave);
+  const self = page.client.self;
+  // Presenters (stage access ALLOWED) start accepted: go on stage at once.
+  if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
+    page.client.stage.join().catch(failed);
+  }
+  loadChat();
+  if (p.polls && p.polls.can_view) loadPolls();
+  refresh();
+  syncPublishing();
+  watchFirstFrame();
+}
+
+async function leave() {
+  document.body.dataset.state = "left";
+  if (page.media) page.media.close();
+  if (page.client) await page.client.leave();
+  notice("left", "You left the meeting", "You can close this tab.");
+}
+
+// --- publishing ---------------------------------------------------------------------------------
+
+/** Publish what the user wants on and may send; the SDK unpublishes revoked kinds itself. */
+async function syncPublishing() {
+  const {client, media} = page;
+  if (!client || !media || page.publishing || document.body.dataset.state !== "joined") return;
+  const rights = client.canPublish;
+  const kinds = ["audio", "video"].filter((k) => page.want[k] && rights[k] && !media.published[k]);
+  if (!kinds.length) return;
+  page.publishing = true;
+  try {
+    await media.startDevices({audio: kinds.includes("audio"), video: kinds.includes("video")});
+    await media.publish(kinds);
+  } catch (error) {
+    for (const kind of kinds) page.want[kind] = false;
+    failed(error);
+  } finally {
+    page.publishing = false;
+    refresh();
+  }
+}
+
+async function toggle(kind) {
+  const media = page.media;
+  const on = !(page.want[kind] && (media.enabled[kind] || !media.published[kind]));
+  page.want[kind] = on;
+  try {
+    if (on && !media.published[kind]) await syncPublishing();
+    else await media.setEnabled(kind, on);
+  } catch (error) {
+    page.want[kind] = !on;
+    throw error;
+  } finally {
+    refresh();
+  }
+}
+
+async function toggleScreen() {
+  if (page.media.published.screenshare) await page.media.unpublish("screenshare");
+  else await page.media.publishScreen();
+  refresh();
+}
+
+async function stageAction() {
+  const stage = page.client.stage;
+  switch (page.client.self.stage_status) {
+    case "OFF_STAGE": await stage.request(); break;
+    case "REQUESTED_TO_JOIN_STAGE": await stage.cancelRequest(); break;
+    case "ACCEPTED_TO_JOIN_STAGE":
+      page.want.audio = page.want.video = true;
+      await stage.join();
+      break;
+    case "ON_STAGE": await stage.leave(); break;
+    default: break;
+  }
+}
+
+/** Why a kind cannot be sent now, or "" when it can. */
+function whyNot(kind) {
+  const self = page.client.self;
+  if (self.can_publish[kind]) return "";
+  const noun = {audio: "microphone", video: "camera", screenshare: "screen"}[kind];
+  if ((self.locked || []).includes(kind)) return `A host turned off your ${noun}.`;
+  const produce = self.permissions.media[kind].can_produce;
+  if (self.permissions.stage_enabled && self.stage_status !== "ON_STAGE" && produce !== "NOT_ALLOWED") {
+    return `Join the stage to use your ${noun}.`;
+  }
+  return `Your role cannot share your ${noun} here.`;
+}
+
+// --- painting -------------------------------------------------------------------------------------
+
+function refresh() {
+  if (!page.client || document.body.dataset.state !== "joined") return;
+  paintControls();
+  paintTiles();
+  paintPeople();
+}
+
+function paintControls() {
+  const {client, media} = page;
+  const self = client.self;
+  const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
+  for (const [kind, id, label] of specs) {
+    const b = $(id);
+    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : Boolean(media.published[kind] && media.enabled[kind]);
+    const reason = whyNot(kind);
+    b.disabled = Boolean(reason) && !on;
+    b.title = reason || (on ? `Turn off ${label.toLowerCase()}` : `Turn on ${label.toLowerCase()}`);
+    b.dataset.reason = reason;
+    b.setAttribute("aria-pressed", String(on));
+    b.textContent = kind === "screenshare" ? (on ? "Stop sharing" : label) : `${label} ${on ? "on" : "off"}`;
+  }
+  const stage = $("btn-stage");
+  const p = self.permissions;
+  stage.hidden = !p.stage_enabled;
+  const status = self.stage_status;
+  const labels = {OFF_STAGE: "Request to join stage", REQUESTED_TO_JOIN_STAGE: "Cancel request",
+                  ACCEPTED_TO_JOIN_STAGE: "Join stage", ON_STAGE: "Leave stage"};
+  stage.textContent = labels[status] || status;
+  stage.dataset.stageStatus = status;
+  stage.disabled = status === "OFF_STAGE" && !["ALLOWED", "CAN_REQUEST"].includes(p.stage_access);
+  stage.title = stage.disabled ? "Your role cannot ask to join the stage; a host may invite you." : "";
+  $("people-count").textContent = String(client.peers.size + 1);
+}
+
+/** One tile per joined peer (and one per screenshare), in the grid. */
+function paintTiles() {
+  if (!page.client) return;
+  const {client, media} = page;
+  const grid = $("grid");
+  const self = client.self;
+  const people = [self, ...client.peers.values()];
+  const want = new Set();
+  for (const peer of people) {
+    const key = peer.peer_id;
+    want.add(key);
+    const tile = ensureTile(key, peer.peer_id, "video");
+    const isSelf = peer.peer_id === self.peer_id;
+    tile.dataset.self = String(isSelf);
+    tile.dataset.name = peer.name;
+    const videoEl = tile.querySelector("video");
+    let showing = false;
+    if (isSelf) {
+      const track = media.local.video;
+      showing = Boolean(track && track.readyState === "live" && media.enabled.video && media.published.video);
+      setSource(videoEl, showing ? track : null);
+    } else {
+      const rec = media.tracks().find((r) => r.peerId === peer.peer_id && r.kind === "video");
+      setSource(videoEl, rec ? rec.track : null, rec && rec.trackId);
+      showing = Boolean(rec && peer.video);
+    }
+    tile.dataset.video = showing ? "on" : "off";
+    tile.dataset.pinned = String(Boolean(peer.pinned));
+    tile.style.order = peer.pinned ? "1" : (isSelf ? "3" : "2");
+    const label = tile.querySelector(".label");
+    render(label,
+      peer.pinned ? h("span", {class: "pin", title: "Pinned"}) : null,
+      peer.audio ? null : h("span", {class: "mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
+      h("span", {}, isSelf ? `${peer.name} (you)` : peer.name));
+    const av = tile.querySelector(".avatar");
+    if (av.textContent !== initials(peer.name)) {
+      av.textContent = initials(peer.name);
+      av.style.setProperty("--hue", hue(peer.name));
+    }
+  }
+  // Screenshares: a large tile each, first.
+  for (const rec of media.tracks().filter((r) => r.kind === "screenshare")) {
+    const key = `${rec.peerId}:screenshare`;
+    const peer = client.peers.get(rec.peerId);
+    want.add(key);
+    const tile = ensureTile(key, rec.peerId, "screenshare");
+    tile.classList.add("screen");
+    tile.style.order = "0";
+    setSource(tile.querySelector("video"), rec.track, rec.trackId);
+    tile.dataset.video = "on";
+    render(tile.querySelector(".label"), `${peer ? peer.name : "Someone"} is presenting`);
+  }
+  if (media.published.screenshare && media.local.screenshare) {
+    const key = `${self.peer_id}:screenshare`;
+    want.add(key);
+    const tile = ensureTile(key, self.peer_id, "screenshare");
+    tile.classList.add("screen");
+    tile.style.order = "0";
+    setSource(tile.querySelector("video"), media.local.screenshare);
+    tile.dataset.video = "on";
+    render(tile.querySelector(".label"), "You are presenting");
+  }
+  for (const tile of [...grid.children]) if (!want.has(tile.dataset.key)) tile.remove();
+  paintSpeaker();
+}
+
+function ensureTile(key, peerId, kind) {
+  let tile = $("grid").querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (tile) return tile;
+  tile = h("div", {class: "tile", dataset: {key, peerId, kind, testid: kind === "screenshare" ? "screen-tile" : "tile", video: "off"}},
+    h("video", {autoplay: true, muted: true, playsInline: true, dataset: {testid: "tile-video"}}),
+    avatar("?"),
+    h("div", {class: "label", dataset: {testid: "tile-label"}}));
+  const video = tile.querySelector("video");
+  video.muted = true;
+  $("grid").append(tile);
+  return tile;
+}
+
+function setSource(videoEl, track, trackId) {
+  const current = videoEl.srcObject ? videoEl.srcObject.getTracks()[0] : null;
+  if (current === (track || null) && videoEl.dataset.trackId === (trackId || "")) return;
+  videoEl.dataset.trackId = trackId || "";
+  videoEl.srcObject = track ? new MediaStream([track]) : null;
+  if (track) videoEl.play().catch(() => {});
+}
+
+function paintSpeaker() {
+  for (const tile of document.querySelectorAll(".tile")) {
+    tile.dataset.speaking = String(tile.dataset.kind === "video" && tile.dataset.peerId === page.speaker);
+  }
+}
+
+function attachTrack(rec) {
+  if (rec.kind === "audio") {
+    const el = h("audio", {autoplay: true, dataset: {trackId: rec.trackId, peerId: rec.peerId}});
+    el.srcObject = new MediaStream([rec.track]);
+    $("audio-sinks").append(el);
+    el.play().catch(() => {});  // autoplay may wait for a click; RTP still flows
+  }
+  paintTiles();
+}
+
+function detachTrack(rec) {
+  if (rec.kind === "audio") {
+    for (const el of $("audio-sinks").querySelectorAll("audio")) {
+      if (el.dataset.trackId === rec.trackId) { el.srcObject = null; el.remove(); }
+    }
+  }
+  paintTiles();
+}
+
+/** Note when the first remote video frame is decoded (join-to-first-frame). */
+async function watchFirstFrame() {
+  while (debug.firstFrameDecodedAt === null && page.media && !page.media.closed) {
+    for (const rec of page.media.tracks()) {
+      if (rec.kind !== "video" && rec.kind !== "screenshare") continue;
+      const report = await rec.transceiver.receiver.getStats().catch(() => null);
+      let decoded = 0;
+      if (report) report.forEach((s) => { if (s.type === "inbound-rtp") decoded = s.framesDecoded || 0; });
+      if (decoded > 0) {
+        debug.firstFrameDecodedAt = performance.now();
+        debug.firstFrame = {peerId: rec.peerId, trackId: rec.trackId};
+        return;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// --- panels ---------------------------------------------------------------------------------------
+
+function showPanel(name) {
+  page.panel = name;
+  $("side").hidden = !name;
+  for (const panel of ["participants", "chat", "polls"]) $(`panel-${panel}`).hidden = panel !== name;
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
+  if (name === "chat") {
+    page.chatUnread = 0;
+    $("chat-unread").textContent = "";
+    $("chat-input").focus();
+  }
+}
+
+function paintPeople() {
+  const {client} = page;
+  const p = perms();
+  const panel = $("panel-participants");
+  const sections = [];
+  if (p.accept_waiting_requests) {
+    const waiting = [...client.waiting.values()];
+    sections.push(h("h2", {}, `Waiting (${waiting.length})`));
+    if (waiting.length > 1) {
+      sections.push(h("button", {class: "small", dataset: {testid: "admit-all"}, onclick: act(() => client.waitlist.admit())}, "Admit everyone"));
+    }
+    sections.push(h("ul", {class: "people", dataset: {testid: "waiting-list"}}, waiting.map((peer) =>
+      h("li", {class: "person", dataset: {testid: "waiting-person", peerId: peer.peer_id}},
+        avatar(peer.name),
+        h("div", {class: "who"}, h("div", {class: "name"}, peer.name), h("div", {class: "meta"}, peer.preset_name)),
+        h("div", {class: "actions"},
+          h("button", {class: "small primary", dataset: {testid: "action-admit"}, onclick: act(() => client.waitlist.admit([peer.peer_id]))}, "Admit"),
+          h("button", {class: "small", dataset: {testid: "action-reject"}, onclick: act(() => client.waitlist.reject([peer.peer_id]))}, "Reject"))))));
+    if (!waiting.length) sections.push(h("p", {class: "muted"}, "Nobody is waiting."));
+  }
+  if (manageStage() && client.stageRequests.length) {
+    sections.push(h("h2", {}, `Stage requests (${client.stageRequests.length})`));
+    sections.push(h("ul", {class: "people", dataset: {testid: "stage-requests"}}, client.stageRequests.map((req) =>
+      h("li", {class: "person", dataset: {testid: "stage-request", peerId: req.peer_id}},
+        avatar(req.name),
+        h("div", {class: "who"}, h("div", {class: "name"}, req.name)),
+        h("div", {class: "actions"},
+          h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, "Let on stage"),
+          h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, "Decline"))))));
+  }
+  if (p.show_participant_list) {
+    const people = [client.self, ...[...client.peers.values()].sort((a, b) => String(a.joined_at).localeCompare(String(b.joined_at)))];
+    sections.push(h("h2", {}, `In the meeting (${people.length})`));
+    sections.push(h("ul", {class: "people", dataset: {testid: "participants"}}, people.map((peer) => personRow(peer))));
+  }
+  render(panel, sections);
+}
+
+function personRow(peer) {
+  const {client} = page;
+  const p = perms();
+  const isSelf = peer.peer_id === client.self.peer_id;
+  const ids = [peer.peer_id];
+  const actions = [];
+  const button = (testid, text, fn, extra = "") => h("button", {class: `small ${extra}`, dataset: {testid}, onclick: act(fn)}, text);
+  if (!isSelf) {
+    if (p.pin_participant) actions.push(button("action-pin", peer.pinned ? "Unpin" : "Pin", () => client.pin(peer.pinned ? null : peer.peer_id)));
+    if (p.disable_participant_audio && peer.audio) actions.push(button("action-mute", "Mute", () => client.host.disableMedia(ids, ["audio"])));
+    if (p.disable_participant_video && peer.video) actions.push(button("action-video-off", "Stop video", () => client.host.disableMedia(ids, ["video"])));
+    if (p.disable_participant_screensharing && peer.screenshare) actions.push(button("action-screen-off", "Stop sharing", () => client.host.disableMedia(ids, ["screenshare"])));
+    if (manageStage()) {
+      if (peer.stage_status === "REQUESTED_TO_JOIN_STAGE") {
+        actions.push(button("action-stage-grant", "Let on stage", () => client.stage.grant(ids), "primary"));
+        actions.push(button("action-stage-deny", "Decline", () => client.stage.deny(ids)));
+      } else if (peer.stage_status === "ON_STAGE" && client.self.permissions.stage_enabled) {
+        actions.push(button("action-stage-kick", "Remove from stage", () => client.stage.kick(ids)));
+      } else if (peer.stage_status === "OFF_STAGE") {
+        actions.push(button("action-stage-invite", "Invite to stage", () => client.stage.grant(ids)));
+      }
+    }
+    if (p.kick_participant) actions.push(button("action-kick", "Remove", () => client.host.kick(ids), "danger"));
+  } else if (p.pin_participant) {
+    actions.push(button("action-pin", peer.pinned ? "Unpin" : "Pin", () => client.pin(peer.pinned ? null : peer.peer_id)));
+  }
+  const meta = [
+    peer.audio ? "mic on" : "mic off",
+    peer.video ? "camera on" : "camera off",
+    peer.screenshare ? "sharing" : null,
+    peer.stage_status && peer.stage_status !== "ON_STAGE" ? peer.stage_status.toLowerCase().replace(/_/g, " ") : null,
+  ].filter(Boolean).join(" · ");
+  return h("li", {class: "person", dataset: {testid: "participant", peerId: peer.peer_id, name: peer.name}},
+    avatar(peer.name),
+    h("div", {class: "who"}, h("div", {class: "name"}, isSelf ? `${peer.name} (you)` : peer.name), h("div", {class: "meta"}, meta)),
+    actions.length ? h("div", {class: "actions"}, actions) : null);
+}
+
+// --- chat -------------------------------------------------------------------------------------------
+
+async function loadChat() {
+  try {
+    const {messages} = await page.client.chat.history({limit: 50, filter: "all"});
+    for (const message of messages) addMessage(message, false);
+  } catch (error) {
+    if (!(error instanceof SalonError && error.code === "FORBIDDEN")) failed(error);
+  }
+}
+
+function messageBody(message) {
+  const payload = message.payload || {};
+  if (message.type === "text") return h("div", {class: "text"}, payload.text);
+  if (message.type === "image" || message.type === "file") {
+    return h("div", {class: "text"}, `📎 ${payload.name || "file"}`);
+  }
+  return h("div", {class: "text muted"}, JSON.stringify(payload));
+}
+
+function addMessage(message, counts = true) {
+  const list = $("chat-messages");
+  const mine = message.peer_id === page.client.peerId;
+  const el = h("li", {class: `message${mine ? " mine" : ""}`, dataset: {testid: "chat-message", messageId: message.id, from: message.display_name}},
+    h("div", {class: "from"}, `${mine ? "You" : message.display_name}${message.private ? " (private)" : ""}`),
+    messageBody(message));
+  const existing = list.querySelector(`[data-message-id="${CSS.escape(message.id)}"]`);
+  if (existing) existing.replaceWith(el);
+  else list.append(el);
+  list.scrollTop = list.scrollHeight;
+  if (counts && !mine && page.panel !== "chat") {
+    page.chatUnread += 1;
+    $("chat-unread").textContent = String(page.chatUnread);
+  }
+}
+
+async function sendChat() {
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  try {
+    addMessage(await page.client.chat.send(text), false);
+  } catch (error) {
+    input.value = text;
+    throw error;
+  }
+}
+
+// --- polls ------------------------------------------------------------------------------------------
+
+async function loadPolls() {
+  try {
+    for (const poll of await page.client.polls.list()) page.polls.set(poll.id, poll);
+  } catch (error) {
+    failed(error);
+  }
+  paintPolls();
+}
+
+function paintPolls() {
+  const p = perms();
+  const panel = $("panel-polls");
+  const parts = [];
+  if (p.polls && p.polls.can_create) {
+    const question = h("input", {placeholder: "Ask a question", maxlength: "500", dataset: {testid: "poll-question"}});
+    const options = h("input", {placeholder: "Options, separated by commas", dataset: {testid: "poll-options"}});
+    parts.push(h("form", {class: "poll-form", dataset: {testid: "poll-form"}, onsubmit: act(async () => {
+      const list = options.value.split(",").map((s) => s.trim()).filter(Boolean);
+      if (!question.value.trim() || list.length < 2) {
+        toast("A poll needs a question and at least two options.");
+        return;
+      }
+      const poll = await page.client.polls.create(question.value.trim(), list);
+      page.polls.set(poll.id, poll);
+      paintPolls();
+    })}, h("h2", {}, "New poll"), question, options, h("button", {class: "primary", type: "submit", dataset: {testid: "poll-create"}}, "Create poll")));
+  }
+  const polls = [...page.polls.values()].reverse();
+  if (!polls.length) parts.push(h("p", {class: "muted"}, "No polls yet."));
+  for (const poll of polls) {
+    const canVote = p.polls && p.polls.can_vote && !poll.has_voted;
+    const total = poll.options.reduce((n, o) => n + (o.count || 0), 0);
+    parts.push(h("div", {class: "poll", dataset: {testid: "poll", pollId: poll.id}},
+      h("div", {class: "question"}, poll.question),
+      poll.options.map((option, index) => {
+        const hidden = option.count === null || option.count === undefined;
+        return h("div", {class: "option", dataset: {testid: "poll-option", index: String(index)}},
+          h("span", {}, option.text),
+          h("span", {class: "tally"},
+            h("span", {class: "muted", dataset: {testid: "poll-count"}}, hidden ? "" : String(option.count)),
+            canVote ? h("button", {class: "small", dataset: {testid: "poll-vote"}, onclick: act(async () => {
+              const reply = await page.client.polls.vote(poll.id, index);
+              if (reply.poll) page.polls.set(poll.id, reply.poll);
+              else poll.has_voted = true;
+              paintPolls();
+            })}, "Vote") : null),
+          hidden ? null : h("div", {class: "bar"}, h("span", {style: {width: `${total ? Math.round(100 * option.count / total) : 0}%`}})));
+      }),
+      h("div", {class: "muted"}, `${typeof poll.voters === "number" ? poll.voters : (poll.voters || []).length} voted${poll.has_voted ? " · you voted" : ""}`)));
+  }
+  render(panel, parts);
+}
+
+start();

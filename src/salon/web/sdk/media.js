@@ -1,0 +1,570 @@
+// salon browser SDK, media: local devices and the two peer connections of a peer
+// (docs/media-design.md §4).
+//
+//   import { MediaSession } from "/sdk/v1/media.js";
+//   const media = MediaSession.attach(client);           // right after SalonClient.join
+//   await media.startDevices({audio: true, video: true});
+//   await media.publish();                               // the local tracks we may send
+//   media.on("track", ({peerId, kind, trackId, track}) => …);
+//   media.on("trackended", ({peerId, kind, trackId}) => …);
+//   await media.setEnabled("video", false);
+//
+// Publish connection: the client offers (audio, video, screenshare m-lines, reused across
+// unpublish/publish). Subscribe connection: the server offers (`media.subscribe_offer`),
+// and remote tracks are known by the offer's mid -> track_id map, never by the identity
+// of a MediaStreamTrack (a receiver's track is reused when its m-line carries another
+// track). Both connections use `bundlePolicy: "max-bundle"` and the ICE servers of the
+// join reply, exactly as given (an empty list means no STUN at all). The SDP goes out once
+// ICE gathering is complete (instant for host candidates, bounded for slow TURN), so it
+// carries the candidates; any that come later are trickled with `media.ice`.
+
+import { SalonError } from "./salon.js";
+
+const KINDS = ["audio", "video", "screenshare"];
+const GATHER_WAIT_MS = 3000;
+
+function gathered(pc, timeout = GATHER_WAIT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    }, timeout);
+    pc.addEventListener("icegatheringstatechange", done);
+  });
+}
+
+/** A promise chain: one negotiation at a time per connection. */
+class Serial {
+  constructor() { this.tail = Promise.resolve(); }
+  run(fn) {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+/** Trickle for one connection: candidates not already in the SDP we sent, once signalled. */
+class Trickle {
+  constructor(client, name) {
+    this.client = client;
+    this.name = name;
+    this.sentSdp = "";
+    this.ready = false;
+    this.queue = [];
+  }
+  offered(sdp) { this.sentSdp = sdp; this.ready = false; }
+  candidate(candidate) {
+    if (candidate && candidate.candidate && this.sentSdp.includes(candidate.candidate)) return;
+    if (this.ready) this._send(candidate);
+    else this.queue.push(candidate);
+  }
+  signalled() {
+    this.ready = true;
+    const queued = this.queue.splice(0);
+    for (const candidate of queued) this._send(candidate);
+  }
+  _send(candidate) {
+    const data = candidate ? {candidate: candidate.candidate, sdpMid: candidate.sdpMid,
+                              sdpMLineIndex: candidate.sdpMLineIndex,
+                              usernameFragment: candidate.usernameFragment} : null;
+    this.client.request("media.ice", {pc: this.name, candidate: data}).catch(() => {});
+  }
+}
+
+export class MediaSession extends EventTarget {
+  /** The session of a joined client (one per client; `client.media` afterwards). */
+  static attach(client, options = {}) {
+    if (client.media) return client.media;
+    const session = new MediaSession(client, options);
+    client.media = session;
+    return session;
+  }
+
+  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5} = {}) {
+    super();
+    this.client = client;
+    this.codecPreference = codecPreference;
+    this.screenshareFrameRate = screenshareFrameRate;
+    this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
+    this.enabled = {audio: false, video: false, screenshare: false};
+    this.published = {};       // kind -> {track_id, mid, kind, codec}
+    this.pubPc = null;
+    this.pubTx = {};           // kind -> RTCRtpTransceiver (kept and reused)
+    this.subPc = null;
+    this.subMids = {};         // mid -> {track_id, peer_id, kind} | null, from the last offer
+    this.remote = new Map();   // track_id -> {trackId, peerId, kind, mid, track, transceiver}
+    this.pubSerial = new Serial();
+    this.subSerial = new Serial();
+    this.pubTrickle = new Trickle(client, "publish");
+    this.subTrickle = new Trickle(client, "subscribe");
+    this.closed = false;
+    this.resetting = {};
+    this.offs = !client ? [] : [  // without a client: local devices only (a preview)
+      client.on("media.subscribe_offer", (data) => this._offered(data)),
+      client.on("media.ice", (data) => this._remoteCandidate(data)),
+      client.on("media.transport", ({pc, state}) => {
+        this._emit("transport", {pc, state, by: "server"});
+        if (state === "failed") this.reset(pc);
+      }),
+      client.on("media.unpublished", ({track_id: trackId}) => this._ended(trackId)),
+      client.on("media.disabled", (data) => this._disabledByHost(data)),
+      client.on("self.updated", ({self}) => this._rightsChanged(self.can_publish || {})),
+      client.on("peer.left", ({peer_id: peerId}) => {
+        for (const rec of [...this.remote.values()]) if (rec.peerId === peerId) this._ended(rec.trackId);
+      }),
+    ];
+    // An offer that came before we were attached (the join reply's microtask raced it).
+    if (client && client._lastOffer) this._offered(client._lastOffer);
+  }
+
+  get config() {
+    return this.client.mediaConfig || {ice_servers: [], ice_transport_policy: "all",
+                                       codecs: {audio: ["opus"], video: ["VP8", "H264"]}};
+  }
+
+  on(name, fn) {
+    const listener = (event) => fn(event.detail, name);
+    this.addEventListener(name, listener);
+    return () => this.removeEventListener(name, listener);
+  }
+
+  _emit(name, data) { this.dispatchEvent(new CustomEvent(name, {detail: data})); }
+
+  _rtcConfig() {
+    const config = this.config;
+    return {
+      iceServers: config.ice_servers || [],
+      iceTransportPolicy: config.ice_transport_policy || "all",
+      bundlePolicy: "max-bundle",
+      rtcpMuxPolicy: "require",
+    };
+  }
+
+  // --- local devices -----------------------------------------------------------------------
+
+  /** Open the microphone and/or camera; resolves with a MediaStream of what opened. */
+  async startDevices({audio = true, video = true, videoConstraints} = {}) {
+    const wanted = {};
+    if (audio && !this._live("audio")) wanted.audio = true;
+    if (video && !this._live("video")) wanted.video = videoConstraints || {width: 640, height: 480};
+    if (Object.keys(wanted).length) {
+      const stream = await navigator.mediaDevices.getUserMedia(wanted);
+      for (const track of stream.getTracks()) this._setLocal(track.kind, track);
+    }
+    return this.localStream();
+  }
+
+  stopDevices() {
+    for (const kind of KINDS) this._setLocal(kind, null);
+  }
+
+  /** A MediaStream of the local microphone and camera (for a preview). */
+  localStream() {
+    return new MediaStream([this.local.audio, this.local.video].filter((t) => t && t.readyState === "live"));
+  }
+
+  _live(kind) { return this.local[kind] && this.local[kind].readyState === "live"; }
+
+  _setLocal(kind, track) {
+    const old = this.local[kind];
+    if (old && old !== track) old.stop();
+    this.local[kind] = track;
+    this._emit("localtrack", {kind, track});
+  }
+
+  async _openDevice(kind) {
+    if (this._live(kind)) return this.local[kind];
+    if (kind === "screenshare") {
+      const stream = await navigator.mediaDevices.getDisplayMedia({
+        video: {frameRate: this.screenshareFrameRate}, audio: false});
+      const track = stream.getVideoTracks()[0];
+      track.addEventListener("ended", () => {  // "Stop sharing" in the browser's own UI
+        if (this.published.screenshare && this.local.screenshare === track) this.unpublish("screenshare").catch(() => {});
+      });
+      this._setLocal("screenshare", track);
+      return track;
+    }
+    await this.startDevices({audio: kind === "audio", video: kind === "video"});
+    return this.local[kind];
+  }
+
+  // --- publishing --------------------------------------------------------------------------
+
+  _ensurePubPc() {
+    if (this.pubPc) return this.pubPc;
+    const pc = new RTCPeerConnection(this._rtcConfig());
+    pc.addEventListener("icecandidate", (e) => this.pubTrickle.candidate(e.candidate));
+    pc.addEventListener("connectionstatechange", () => {
+      this._emit("transport", {pc: "publish", state: pc.connectionState, by: "client"});
+    });
+    this.pubPc = pc;
+    return pc;
+  }
+
+  _preferCodecs(transceiver, kind) {
+    if (typeof RTCRtpSender.getCapabilities !== "function" || !transceiver.setCodecPreferences) return;
+    const media = kind === "audio" ? "audio" : "video";
+    const allowed = (this.config.codecs || {})[media] || (media === "audio" ? ["opus"] : ["VP8", "H264"]);
+    let names = allowed.map((n) => `${media}/${n}`.toLowerCase());
+    if (media === "video" && this.codecPreference === "h264") {
+      names = [...names.filter((n) => n.endsWith("h264")), ...names.filter((n) => !n.endsWith("h264"))];
+    }
+    const caps = (RTCRtpSender.getCapabilities(media) || {codecs: []}).codecs;
+    const chosen = [];
+    for (const name of names) {
+      for (const codec of caps) {
+        if (codec.mimeType.toLowerCase() !== name) continue;
+        if (name.endsWith("h264")) {
+          const fmtp = codec.sdpFmtpLine || "";
+          if (!/packetization-mode=1/.test(fmtp) || !/profile-level-id=42(00|e0)1f/.test(fmtp)) continue;
+        }
+        chosen.push(codec);
+      }
+    }
+    chosen.push(...caps.filter((c) => c.mimeType.toLowerCase() === `${media}/rtx`));
+    try {
+      if (chosen.length) transceiver.setCodecPreferences(chosen);
+    } catch (_) { /* the browser keeps its own order; the server picks what it supports */ }
+  }
+
+  /**
+   * Publish kinds (default: the open microphone and camera). Only kinds the peer may
+   * publish now (`self.can_publish`) are offered; resolves with the kinds published.
+   * Devices are opened as needed (screenshare: the browser's picker).
+   */
+  publish(kinds) {
+    return this.pubSerial.run(async () => {
+      const rights = this.client.canPublish;
+      let wanted = kinds || ["audio", "video"].filter((k) => this._live(k));
+      if (typeof wanted === "string") wanted = [wanted];
+      wanted = wanted.filter((k) => KINDS.includes(k) && rights[k] && !this.published[k]);
+      if (!wanted.length) return [];
+      for (const kind of wanted) await this._openDevice(kind);
+      const pc = this._ensurePubPc();
+      const fresh = [];
+      for (const kind of wanted) {
+        const track = this.local[kind];
+        let tx = this.pubTx[kind];
+        if (tx && tx.currentDirection !== "stopped" && !tx.stopped) {
+          await tx.sender.replaceTrack(track);
+          tx.direction = "sendonly";
+        } else {
+          tx = pc.addTransceiver(track, {direction: "sendonly"});
+          this._preferCodecs(tx, kind);
+          this.pubTx[kind] = tx;
+          fresh.push(kind);
+        }
+      }
+      try {
+        await this._negotiatePublish([...Object.keys(this.published), ...wanted]);
+      } catch (error) {
+        for (const kind of wanted) {
+          const tx = this.pubTx[kind];
+          if (tx) {
+            tx.direction = "inactive";
+            await tx.sender.replaceTrack(null).catch(() => {});
+          }
+        }
+        throw error;
+      }
+      for (const kind of wanted) this.enabled[kind] = true;
+      this._emit("published", {kinds: wanted, tracks: {...this.published}});
+      return wanted;
+    });
+  }
+
+  async _negotiatePublish(kinds) {
+    const pc = this.pubPc;
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await gathered(pc);
+    const sdp = pc.localDescription.sdp;
+    const tracks = {};
+    for (const kind of kinds) {
+      const tx = this.pubTx[kind];
+      if (tx && tx.mid !== null) tracks[tx.mid] = kind;
+    }
+    this.pubTrickle.offered(sdp);
+    let reply;
+    try {
+      reply = await this.client.request("media.publish", {sdp, tracks});
+    } catch (error) {
+      if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({type: "rollback"}).catch(() => {});
+      throw error;
+    }
+    await pc.setRemoteDescription({type: "answer", sdp: reply.sdp});
+    this.pubTrickle.signalled();
+    for (const track of reply.tracks || []) {
+      const kind = track.kind || tracks[track.mid];
+      if (kind) this.published[kind] = track;
+    }
+    return reply;
+  }
+
+  /** Share the screen (the browser asks which); `publish(["screenshare"])`. */
+  publishScreen() { return this.publish(["screenshare"]); }
+
+  /** Stop publishing a kind: the m-line goes inactive and is reused next time. */
+  unpublish(kind, {request = true} = {}) {
+    return this.pubSerial.run(async () => {
+      if (!this.published[kind]) return;
+      delete this.published[kind];
+      this.enabled[kind] = false;
+      const tx = this.pubTx[kind];
+      if (tx) {
+        await tx.sender.replaceTrack(null).catch(() => {});
+        tx.direction = "inactive";
+      }
+      if (kind === "screenshare") this._setLocal("screenshare", null);
+      this._emit("unpublished", {kind});
+      if (request) await this.client.request("media.unpublish", {kinds: [kind]}).catch(() => {});
+    });
+  }
+
+  /**
+   * Turn a kind on or off. On: publishes it if it is not yet (or re-opens the device),
+   * then `self.media`; off: `self.media`, then the sender stops (the camera is closed,
+   * the microphone kept for a quick unmute).
+   */
+  async setEnabled(kind, on) {
+    if (on) {
+      if (!this.client.canPublish[kind]) {
+        throw new SalonError("FORBIDDEN", `this peer may not publish ${kind} now`);
+      }
+      if (!this.published[kind]) {
+        await this.publish([kind]);
+        return;
+      }
+      await this.pubSerial.run(async () => {
+        const track = await this._openDevice(kind);
+        await this.pubTx[kind].sender.replaceTrack(track);
+      });
+      await this.client.setMedia({[kind]: true});
+      this.enabled[kind] = true;
+      this._emit("enabled", {kind, on: true});
+    } else {
+      if (kind === "screenshare") {
+        await this.unpublish("screenshare");
+        return;
+      }
+      this.enabled[kind] = false;
+      await this._silence(kind);
+      this._emit("enabled", {kind, on: false});
+      if (this.client.self && this.client.self[kind]) await this.client.setMedia({[kind]: false}).catch(() => {});
+    }
+  }
+
+  async _silence(kind) {
+    const tx = this.pubTx[kind];
+    if (tx) await tx.sender.replaceTrack(null).catch(() => {});
+    if (kind === "video") this._setLocal("video", null);  // the camera light goes off
+  }
+
+  _disabledByHost({kinds}) {
+    for (const kind of kinds || []) {
+      if (kind === "screenshare") {
+        this.unpublish("screenshare", {request: false}).catch(() => {});
+        continue;
+      }
+      if (!this.enabled[kind]) continue;
+      this.enabled[kind] = false;
+      this._silence(kind);
+      this._emit("enabled", {kind, on: false, byHost: true});
+    }
+  }
+
+  _rightsChanged(canPublish) {
+    for (const kind of KINDS) {
+      if (this.published[kind] && canPublish[kind] === false) {
+        this.unpublish(kind).catch(() => {});
+        if (kind !== "screenshare") this._setLocal(kind, null);
+        this._emit("revoked", {kind});
+      }
+    }
+  }
+
+  // --- subscribing -------------------------------------------------------------------------
+
+  _ensureSubPc() {
+    if (this.subPc) return this.subPc;
+    const pc = new RTCPeerConnection(this._rtcConfig());
+    pc.addEventListener("icecandidate", (e) => this.subTrickle.candidate(e.candidate));
+    pc.addEventListener("connectionstatechange", () => {
+      this._emit("transport", {pc: "subscribe", state: pc.connectionState, by: "client"});
+    });
+    this.subPc = pc;
+    return pc;
+  }
+
+  _offered(data) {
+    this.client._lastOffer = null;
+    return this.subSerial.run(() => this._answer(data)).catch((error) => {
+      this._emit("error", {during: "media.subscribe_offer", error});
+    });
+  }
+
+  async _answer({sdp, revision, tracks}) {
+    if (this.closed) return;
+    const pc = this._ensureSubPc();
+    await pc.setRemoteDescription({type: "offer", sdp});
+    this.subMids = tracks || {};
+    this._reconcile();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await gathered(pc);
+    const local = pc.localDescription.sdp;
+    this.subTrickle.offered(local);
+    try {
+      await this.client.request("media.subscribe_answer", {sdp: local, revision});
+    } catch (error) {
+      if (!(error instanceof SalonError && error.code === "CONFLICT")) throw error;
+      return;  // a newer offer is on its way
+    }
+    this.subTrickle.signalled();
+  }
+
+  /** Remote tracks from the offer's mid map: new ones `track`, gone or replaced `trackended`. */
+  _reconcile() {
+    const byMid = new Map();
+    for (const tx of this.subPc.getTransceivers()) if (tx.mid !== null) byMid.set(tx.mid, tx);
+    const current = new Map();
+    for (const [mid, entry] of Object.entries(this.subMids)) {
+      if (entry && byMid.has(mid)) current.set(entry.track_id, {mid, entry});
+    }
+    for (const rec of [...this.remote.values()]) {
+      const now = current.get(rec.trackId);
+      if (!now || now.mid !== rec.mid) this._ended(rec.trackId);
+    }
+    for (const [trackId, {mid, entry}] of current) {
+      if (this.remote.has(trackId)) continue;
+      const tx = byMid.get(mid);
+      const rec = {trackId, peerId: entry.peer_id, kind: entry.kind, mid,
+                   track: tx.receiver.track, transceiver: tx};
+      this.remote.set(trackId, rec);
+      this._emit("track", rec);
+    }
+  }
+
+  _ended(trackId) {
+    const rec = this.remote.get(trackId);
+    if (!rec) return;
+    this.remote.delete(trackId);
+    this._emit("trackended", rec);
+  }
+
+  /** Remote tracks now: [{trackId, peerId, kind, mid, track}]. */
+  tracks() { return [...this.remote.values()]; }
+
+  /** {mode: "auto"|"manual", trackIds?, device?} → what will be received. */
+  subscribe({mode = "auto", trackIds, device} = {}) {
+    const data = {mode};
+    if (trackIds) data.track_ids = trackIds;
+    if (device) data.device = device;
+    return this.client.request("media.subscribe", data);
+  }
+
+  _remoteCandidate({pc, candidate}) {
+    const target = pc === "publish" ? this.pubPc : this.subPc;
+    if (!target) return;
+    target.addIceCandidate(candidate || null).catch(() => {});
+  }
+
+  /** Replace a failed connection (media.reset): publish again on a new one, or await a new offer. */
+  async reset(which) {
+    if (this.resetting[which] || this.closed) return;
+    this.resetting[which] = true;
+    try {
+      await this.client.request("media.reset", {pc: which});
+      if (which === "subscribe") {
+        await this.subSerial.run(async () => {
+          if (this.subPc) this.subPc.close();
+          this.subPc = null;
+          for (const trackId of [...this.remote.keys()]) this._ended(trackId);
+        });
+      } else {
+        await this.pubSerial.run(async () => {
+          const kinds = Object.keys(this.published);
+          if (this.pubPc) this.pubPc.close();
+          this.pubPc = null;
+          this.pubTx = {};
+          if (!kinds.length) return;
+          const pc = this._ensurePubPc();
+          for (const kind of kinds) {
+            const track = this.enabled[kind] ? this.local[kind] : null;
+            const tx = pc.addTransceiver(track || kind.replace("screenshare", "video"), {direction: "sendonly"});
+            this._preferCodecs(tx, kind);
+            this.pubTx[kind] = tx;
+          }
+          await this._negotiatePublish(kinds);
+        });
+      }
+    } finally {
+      this.resetting[which] = false;
+    }
+  }
+
+  // --- stats ---------------------------------------------------------------------------------
+
+  /** Client-side counters: {inbound: [...per remote track], outbound: [...per published kind]}. */
+  async stats() {
+    const inbound = [];
+    for (const rec of this.remote.values()) {
+      const report = await rec.transceiver.receiver.getStats().catch(() => null);
+      const row = {trackId: rec.trackId, peerId: rec.peerId, kind: rec.kind, mid: rec.mid,
+                   framesDecoded: 0, packetsReceived: 0, bytesReceived: 0, packetsLost: 0};
+      if (report) {
+        report.forEach((s) => {
+          if (s.type !== "inbound-rtp") return;
+          row.framesDecoded = s.framesDecoded || 0;
+          row.framesReceived = s.framesReceived || 0;
+          row.framesPerSecond = s.framesPerSecond || 0;
+          row.packetsReceived = s.packetsReceived || 0;
+          row.bytesReceived = s.bytesReceived || 0;
+          row.packetsLost = s.packetsLost || 0;
+          row.jitter = s.jitter || 0;
+          row.codec = s.codecId || null;
+        });
+      }
+      inbound.push(row);
+    }
+    const outbound = [];
+    for (const [kind, info] of Object.entries(this.published)) {
+      const tx = this.pubTx[kind];
+      const report = tx ? await tx.sender.getStats().catch(() => null) : null;
+      const row = {kind, trackId: info.track_id, packetsSent: 0, bytesSent: 0, framesEncoded: 0};
+      if (report) {
+        report.forEach((s) => {
+          if (s.type !== "outbound-rtp") return;
+          row.packetsSent = s.packetsSent || 0;
+          row.bytesSent = s.bytesSent || 0;
+          row.framesEncoded = s.framesEncoded || 0;
+        });
+      }
+      outbound.push(row);
+    }
+    return {inbound, outbound};
+  }
+
+  /** Server-side counters of this peer's tracks (or another's, with kick_participant). */
+  serverStats(peerId) {
+    return this.client.request("media.stats", peerId ? {peer_id: peerId} : {});
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.offs) off();
+    for (const trackId of [...this.remote.keys()]) this._ended(trackId);
+    if (this.pubPc) this.pubPc.close();
+    if (this.subPc) this.subPc.close();
+    this.pubPc = this.subPc = null;
+    this.stopDevices();
+  }
+}

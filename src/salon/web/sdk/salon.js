@@ -1,0 +1,480 @@
+// salon browser SDK: one peer on the realtime protocol (docs/protocol.md, version 1).
+//
+//   import { SalonClient } from "/sdk/v1/salon.js";
+//   const client = await SalonClient.join(SalonClient.wsUrl(location.origin), token, {name});
+//   client.on("peer.joined", ({peer}) => …);
+//   await client.chat.send("hello");
+//
+// Requests carry ids and are matched to their replies; events are dispatched on the
+// client (an EventTarget: `client.on(name, fn)`, or "*" for every event). The client keeps
+// a view of the room (`client.self`, `client.peers`, `client.waiting`, …) up to date from
+// the events, so a UI can render from it. Media lives in media.js (`client.media`).
+
+export const PROTOCOL_VERSION = 1;
+
+/** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message. */
+export class SalonError extends Error {
+  constructor(code, message) {
+    super(`${code}: ${message}`);
+    this.name = "SalonError";
+    this.code = code;
+    this.reason = message;
+  }
+}
+
+const PING_EVERY_MS = 20000;
+const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4008]);
+
+export class SalonClient extends EventTarget {
+  /** The gateway URL of a salon server given its HTTP origin. */
+  static wsUrl(httpBase = location.origin) {
+    return httpBase.replace(/^http/, "ws").replace(/\/$/, "") + "/realtime/v1";
+  }
+
+  /**
+   * Connect and join; rejects with SalonError when the server refuses.
+   * options: {name, media: {audio, video}, device: "desktop"|"mobile", resume, autoResume}
+   */
+  static async join(url, token, options = {}) {
+    const client = new SalonClient(url, token, options);
+    await client._connect(options.resume || null);
+    return client;
+  }
+
+  constructor(url, token, options = {}) {
+    super();
+    this.url = url;
+    this.token = token;
+    this.options = options;
+    this.timeout = options.timeout || 10000;
+    this.autoResume = options.autoResume !== false;
+    this.ids = 1;
+    this.pending = new Map();
+    this.ws = null;
+    this.closed = false;       // left, kicked, rejected, ended: no more resuming
+    this.closeCode = null;
+    this.joined = null;        // the last join (or resume) reply
+    this.mediaConfig = null;   // the `media` object of the join reply / self.admitted
+    this.self = null;
+    this.peers = new Map();    // peer_id -> PeerView (others, joined)
+    this.waiting = new Map();  // peer_id -> waiting view (waiting-room managers)
+    this.stageRequests = [];
+    this.pinnedPeerId = null;
+    this.room = null;
+    this.presence = new Presence(this);
+    this.host = new Host(this);
+    this.stage = new Stage(this);
+    this.waitlist = new Waitlist(this);
+    this.chat = new Chat(this);
+    this.polls = new Polls(this);
+    this.qna = new Qna(this);
+    this.plugins = new Plugins(this);
+    this.stores = new Stores(this);
+    this.media = null;         // set by MediaSession.attach(client)
+    this._pinger = null;
+  }
+
+  get peerId() { return this.joined ? this.joined.peer_id : null; }
+  get status() { return this.self ? this.self.status : null; }
+  get resumeInfo() {
+    return this.joined ? {peer_id: this.joined.peer_id, resume_token: this.joined.resume_token} : null;
+  }
+  get permissions() { return this.self ? this.self.permissions : null; }
+  get canPublish() {
+    return this.self ? this.self.can_publish : {audio: false, video: false, screenshare: false};
+  }
+
+  // --- connecting --------------------------------------------------------------------------
+
+  _connect(resume) {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new WebSocket(this.url);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.ws = ws;
+      let settled = false;
+      ws.onopen = () => {
+        const data = {token: this.token, protocol: PROTOCOL_VERSION};
+        if (this.options.name) data.name = this.options.name;
+        const media = {...(this.options.media || {})};
+        if (this.options.device) media.device = this.options.device;
+        if (Object.keys(media).length) data.media = media;
+        if (resume) data.resume = resume;
+        this._send("join", data).then((reply) => {
+          settled = true;
+          ws.salonJoined = true;
+          this._joined(reply);
+          resolve(this);
+        }, (error) => {
+          settled = true;
+          reject(error);
+        });
+      };
+      ws.onmessage = (message) => this._receive(message.data);
+      ws.onclose = (event) => {
+        this._dropped(ws, event.code, event.reason);
+        if (!settled) {
+          settled = true;
+          reject(new SalonError("CLOSED", `the connection closed (${event.code}) before joining`));
+        }
+      };
+      ws.onerror = () => {};  // onclose follows and says more
+    });
+  }
+
+  _joined(reply) {
+    this.joined = reply;
+    if (reply.media) this.mediaConfig = reply.media;
+    this._applyState(reply);
+    this._startPinging();
+    this._emit("joined", reply);
+  }
+
+  _applyState({self, room, media}) {
+    if (self) this.self = self;
+    if (media) this.mediaConfig = media;
+    if (room) {
+      this.room = room;
+      this.peers = new Map((room.peers || [])
+        .filter((p) => p.peer_id !== this.peerId).map((p) => [p.peer_id, p]));
+      this.pinnedPeerId = room.pinned_peer_id || null;
+      this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
+      this.stageRequests = room.stage_requests || [];
+    }
+  }
+
+  _startPinging() {
+    clearInterval(this._pinger);
+    this._pinger = setInterval(() => {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.request("ping").catch(() => {});
+    }, PING_EVERY_MS);
+  }
+
+  _dropped(ws, code, reason) {
+    if (ws !== this.ws) return;
+    this.closeCode = code;
+    for (const {reject, timer} of this.pending.values()) {
+      clearTimeout(timer);
+      reject(new SalonError("CLOSED", `the connection closed (${code})`));
+    }
+    this.pending.clear();
+    if (!ws.salonJoined) return;  // a join or resume that failed: its caller hears of it
+    const resumable = !this.closed && this.autoResume && RESUMABLE_CLOSES.has(code);
+    if (resumable) {
+      this._emit("reconnecting", {code});
+      this._resume(0);
+      return;
+    }
+    clearInterval(this._pinger);
+    this.closed = true;
+    this._emit("closed", {code, reason});
+  }
+
+  async _resume(attempt) {
+    // The server keeps a dropped peer for its grace window (15 s by default).
+    await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
+    if (this.closed) return;
+    try {
+      await this._connect(this.resumeInfo);
+      this._emit("resumed", this.joined);
+    } catch (error) {
+      if (!this.closed && attempt < 6 && !(error instanceof SalonError && error.code === "RESUME_FAILED")) {
+        this._resume(attempt + 1);
+      } else if (!this.closed) {
+        this.closed = true;
+        clearInterval(this._pinger);
+        this._emit("closed", {code: this.closeCode, reason: String(error.message || error)});
+      }
+    }
+  }
+
+  /** Drop the connection without leaving (the server keeps the peer to resume). */
+  close() {
+    this.closed = true;
+    clearInterval(this._pinger);
+    if (this.media) this.media.close();
+    if (this.ws) this.ws.close(1000);
+  }
+
+  /** Leave the session and close. */
+  async leave() {
+    try {
+      await this.request("leave");
+    } catch (_) { /* already gone */ }
+    this.close();
+  }
+
+  // --- requests and events -----------------------------------------------------------------
+
+  /** Send one request and resolve with its reply's `data` (reject with SalonError). */
+  request(type, data = {}) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new SalonError("CLOSED", "not connected"));
+    }
+    return this._send(type, data);
+  }
+
+  _send(type, data) {
+    const id = this.ids++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new SalonError("TIMEOUT", `no reply to ${type} in ${this.timeout} ms`));
+      }, this.timeout);
+      this.pending.set(id, {resolve, reject, timer});
+      this.ws.send(JSON.stringify({id, type, data}));
+    });
+  }
+
+  _receive(raw) {
+    let message;
+    try {
+      message = JSON.parse(raw);
+    } catch (_) {
+      return;
+    }
+    if (message.type === "reply") {
+      const waiter = this.pending.get(message.id);
+      if (waiter) {
+        this.pending.delete(message.id);
+        clearTimeout(waiter.timer);
+        if (message.ok) waiter.resolve(message.data || {});
+        else waiter.reject(new SalonError(message.error.code, message.error.message));
+      } else if (!message.ok) {
+        this._emit("error", message.error);
+      }
+    } else if (message.type === "event") {
+      this._track(message.event, message.data || {});
+      this._emit(message.event, message.data || {});
+    }
+  }
+
+  /** Keep the room view current before listeners see the event. */
+  _track(event, data) {
+    switch (event) {
+      case "peer.joined":
+      case "peer.updated":
+        if (data.peer && data.peer.peer_id !== this.peerId) this.peers.set(data.peer.peer_id, data.peer);
+        break;
+      case "peer.left":
+        this.peers.delete(data.peer_id);
+        break;
+      case "self.updated":
+        this.self = data.self;
+        break;
+      case "self.admitted":
+        this._applyState(data);
+        break;
+      case "room.pinned":
+        this.pinnedPeerId = data.peer_id || null;
+        for (const [id, peer] of this.peers) this.peers.set(id, {...peer, pinned: id === this.pinnedPeerId});
+        if (this.self) this.self = {...this.self, pinned: this.self.peer_id === this.pinnedPeerId};
+        break;
+      case "waitlist.added":
+        this.waiting.set(data.peer.peer_id, data.peer);
+        break;
+      case "waitlist.removed":
+        this.waiting.delete(data.peer_id);
+        break;
+      case "stage.requests":
+        this.stageRequests = data.requests || [];
+        break;
+      case "media.subscribe_offer":
+        if (!this.media) this._lastOffer = data;  // MediaSession.attach answers it
+        break;
+      case "self.rejected":
+      case "self.kicked":
+      case "room.ended":
+        this.closed = true;  // the server closes the socket next: do not resume
+        break;
+      default:
+        break;
+    }
+  }
+
+  _emit(name, data) {
+    this.dispatchEvent(new CustomEvent(name, {detail: data}));
+    this.dispatchEvent(new CustomEvent("*", {detail: {event: name, data}}));
+  }
+
+  /** Listen to an event (or "*": every event, as {event, data}); returns a function that stops. */
+  on(name, fn) {
+    const listener = (event) => fn(event.detail, name);
+    this.addEventListener(name, listener);
+    return () => this.removeEventListener(name, listener);
+  }
+
+  /** The next event `name` for which `where(data)` holds. */
+  waitFor(name, where = () => true, timeout = 10000) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { off(); reject(new SalonError("TIMEOUT", `no ${name}`)); }, timeout);
+      const off = this.on(name, (data) => {
+        if (!where(data)) return;
+        clearTimeout(timer);
+        off();
+        resolve(data);
+      });
+    });
+  }
+
+  // --- presence and self (also as client.presence.*) -------------------------------------
+
+  state() { return this.presence.state(); }
+  ping() { return this.presence.ping(); }
+  rename(name) { return this.presence.rename(name); }
+  setMedia(kinds) { return this.presence.setMedia(kinds); }
+  pin(peerId) { return this.presence.pin(peerId); }
+  broadcast(type, payload, options) { return this.presence.broadcast(type, payload, options); }
+}
+
+function only(data) {
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+}
+
+class Presence {
+  constructor(client) { this.c = client; }
+  async state() {
+    const reply = await this.c.request("state");
+    this.c._applyState(reply);
+    return reply;
+  }
+  ping() { return this.c.request("ping"); }
+  rename(name) { return this.c.request("self.rename", {name}); }
+  /** {audio?, video?, screenshare?}: what this peer says it is sending. */
+  setMedia(kinds) { return this.c.request("self.media", only(kinds)); }
+  pin(peerId) { return this.c.request("peer.pin", {peer_id: peerId ?? null}); }
+  broadcast(type, payload = null, {participantIds, presetNames} = {}) {
+    return this.c.request("broadcast", only({type, payload, participant_ids: participantIds,
+                                             preset_names: presetNames}));
+  }
+}
+
+class Host {
+  constructor(client) { this.c = client; }
+  kick(peerIds) { return this.c.request("host.kick", {peer_ids: peerIds}); }
+  kickAll() { return this.c.request("host.kick_all"); }
+  disableMedia(peerIds, kinds) { return this.c.request("host.disable_media", {peer_ids: peerIds, kinds}); }
+  allowMedia(peerIds, kinds) { return this.c.request("host.allow_media", {peer_ids: peerIds, kinds}); }
+  muteAll(allowUnmute = true) { return this.c.request("host.mute_all", {allow_unmute: allowUnmute}); }
+  disableAllVideo() { return this.c.request("host.disable_all_video"); }
+  updatePermissions(peerIds, patch) {
+    return this.c.request("host.update_permissions", {peer_ids: peerIds, patch});
+  }
+  pin(peerId) { return this.c.request("peer.pin", {peer_id: peerId ?? null}); }
+}
+
+class Stage {
+  constructor(client) { this.c = client; }
+  request() { return this.c.request("stage.request"); }
+  cancelRequest() { return this.c.request("stage.cancel_request"); }
+  async listRequests() { return (await this.c.request("stage.list_requests")).requests; }
+  grant(peerIds) { return this.c.request("stage.grant", {peer_ids: peerIds}); }
+  deny(peerIds) { return this.c.request("stage.deny", {peer_ids: peerIds}); }
+  join() { return this.c.request("stage.join"); }
+  leave() { return this.c.request("stage.leave"); }
+  kick(peerIds) { return this.c.request("stage.kick", {peer_ids: peerIds}); }
+}
+
+class Waitlist {
+  constructor(client) { this.c = client; }
+  async list() { return (await this.c.request("waitlist.list")).waiting; }
+  /** Admit some peers, or everyone waiting when `peerIds` is omitted. */
+  admit(peerIds) {
+    return this.c.request("waitlist.admit", peerIds ? {peer_ids: peerIds} : {all: true});
+  }
+  reject(peerIds) {
+    return this.c.request("waitlist.reject", peerIds ? {peer_ids: peerIds} : {all: true});
+  }
+}
+
+class Chat {
+  constructor(client) { this.c = client; }
+  /** A text message; `to` (participant ids) makes it private. Resolves with the message. */
+  async send(text, {to, replyTo} = {}) {
+    return (await this.c.request("chat.send", only({type: "text", text, to, reply_to: replyTo}))).message;
+  }
+  async sendCustom(payload, {to, replyTo} = {}) {
+    return (await this.c.request("chat.send", only({type: "custom", payload, to, reply_to: replyTo}))).message;
+  }
+  /** Upload a Blob/File over HTTP first (POST /realtime/v1/files); resolves with {id, link, …}. */
+  async uploadFile(blob, name = blob.name || "file") {
+    const base = this.c.url.replace(/^ws/, "http").replace(/\/realtime\/v1$/, "");
+    const response = await fetch(`${base}/realtime/v1/files?name=${encodeURIComponent(name)}`, {
+      method: "POST", body: blob,
+      headers: {"Authorization": `Bearer ${this.c.token}`,
+                "Content-Type": blob.type || "application/octet-stream"},
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new SalonError(`HTTP_${response.status}`, (body.error && body.error.message) || response.statusText);
+    return body.data;
+  }
+  /** `type`: "image" or "file"; `fileId` from uploadFile. */
+  async sendFile(type, fileId, {to, replyTo} = {}) {
+    return (await this.c.request("chat.send_file", only({type, file_id: fileId, to, reply_to: replyTo}))).message;
+  }
+  async edit(messageId, change) {
+    return (await this.c.request("chat.edit", {message_id: messageId, ...change})).message;
+  }
+  delete(messageId) { return this.c.request("chat.delete", {message_id: messageId}); }
+  async pin(messageId) { return (await this.c.request("chat.pin", {message_id: messageId})).message; }
+  async unpin(messageId) { return (await this.c.request("chat.unpin", {message_id: messageId})).message; }
+  /** {before, after, limit, filter, participantId} → {messages, has_more}, oldest first. */
+  history({before, after, limit, filter, participantId} = {}) {
+    return this.c.request("chat.history", only({before, after, limit, filter, participant_id: participantId}));
+  }
+  async pinned(limit) { return (await this.c.request("chat.pinned", only({limit}))).messages; }
+}
+
+class Polls {
+  constructor(client) { this.c = client; }
+  async create(question, options, {anonymous = false, hideVotes = false} = {}) {
+    return (await this.c.request("poll.create", {question, options, anonymous, hide_votes: hideVotes})).poll;
+  }
+  vote(pollId, index) { return this.c.request("poll.vote", {poll_id: pollId, index}); }
+  async list() { return (await this.c.request("poll.list")).polls; }
+}
+
+class Qna {
+  constructor(client) { this.c = client; }
+  async ask(text) { return (await this.c.request("qna.ask", {text})).question; }
+  async upvote(questionId) { return (await this.c.request("qna.upvote", {question_id: questionId})).question; }
+  async answer(questionId, answer) {
+    return (await this.c.request("qna.answer", only({question_id: questionId, answer}))).question;
+  }
+  async dismiss(questionId) { return (await this.c.request("qna.dismiss", {question_id: questionId})).question; }
+  async list() { return (await this.c.request("qna.list")).questions; }
+}
+
+class Plugins {
+  constructor(client) { this.c = client; }
+  list() { return this.c.request("plugin.list"); }
+  async activate(pluginId) { return (await this.c.request("plugin.activate", {plugin_id: pluginId})).plugin; }
+  deactivate(pluginId) { return this.c.request("plugin.deactivate", {plugin_id: pluginId}); }
+  message(pluginId, payload = null, {to} = {}) {
+    return this.c.request("plugin.message", only({plugin_id: pluginId, payload, to}));
+  }
+  setState(pluginId, key, value) {
+    return this.c.request("plugin.state.set", {plugin_id: pluginId, key, value});
+  }
+  async getState(pluginId, key) {
+    if (key === undefined) return (await this.c.request("plugin.state.get", {plugin_id: pluginId})).state;
+    return (await this.c.request("plugin.state.get", {plugin_id: pluginId, key})).value;
+  }
+}
+
+class Stores {
+  constructor(client) { this.c = client; }
+  set(store, key, value) { return this.c.request("store.set", {store, key, value}); }
+  update(store, key, value) { return this.c.request("store.update", {store, key, value}); }
+  delete(store, key) { return this.c.request("store.delete", {store, key}); }
+  bulkSet(store, items) { return this.c.request("store.bulk_set", {store, items}); }
+  bulkDelete(store, keys) { return this.c.request("store.bulk_delete", {store, keys}); }
+  async get(store, key) { return (await this.c.request("store.get", {store, key})).value; }
+  async getAll(store) { return (await this.c.request("store.get_all", {store})).items; }
+  subscribe(store, keys) { return this.c.request("store.subscribe", only({store, keys})); }
+  unsubscribe(store, keys) { return this.c.request("store.unsubscribe", only({store, keys})); }
+}

@@ -1,0 +1,210 @@
+"""Chromium people for the end-to-end tests and the media benchmark.
+
+One `Person` is one Chromium (a fresh profile through `launch_persistent_context`, the
+flags of building-blocks §2: fake devices, loopback ICE) with one page on `/meet`.
+Everything here must run inside a private network namespace whose only interface is
+loopback (scripts/test-netns): the browsers' ICE candidates are 127.0.0.1.
+
+`join_to_first_frame(base_url, publisher_token, viewer_tokens)` is the measurement
+bench/media.py imports: seconds from opening `/meet#token=…&autojoin=1` to the first
+remote video frame decoded, one figure per viewer token.
+"""
+
+import asyncio
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, Playwright, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--allow-loopback-in-peer-connection",
+    # Several headless browsers share 2 cores: keep their timers and renderers awake, and
+    # let remote audio play without a click.
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+
+def meet_url(base_url: str, token: str, **flags: str | int) -> str:
+    fragment = "&".join([f"token={token}", *(f"{k}={v}" for k, v in flags.items())])
+    return f"{base_url}/meet#{fragment}"
+
+
+@dataclass
+class Person:
+    """One browser with the meeting page open."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    profile: Path
+    console: list[str] = field(default_factory=list)
+
+    async def open(self, base_url: str, token: str, **flags: str | int) -> None:
+        await self.page.goto(meet_url(base_url, token, **flags))
+
+    async def state(self) -> str:
+        return await self.page.evaluate("() => document.body.dataset.state")
+
+    async def wait_state(self, state: str, timeout: float = 20) -> None:
+        await self.page.wait_for_function(
+            "(s) => document.body.dataset.state === s", arg=state, timeout=timeout * 1000)
+
+    async def wait(self, expression: str, arg: Any = None, timeout: float = 20) -> Any:
+        """Wait until a JS function of `arg` returns something truthy, and return it."""
+        handle = await self.page.wait_for_function(expression, arg=arg, timeout=timeout * 1000,
+                                                   polling=100)
+        return await handle.json_value()
+
+    async def peer_id(self) -> str:
+        return await self.wait("() => window.salon.client && window.salon.client.peerId")
+
+    async def remote_stats(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """{peer_id: {kind: {framesDecoded, packetsReceived, mid, trackId, …}}}."""
+        return await self.page.evaluate("() => window.salon.remoteStats()")
+
+    async def counter(self, peer_id: str, kind: str) -> int | None:
+        stats = (await self.remote_stats()).get(peer_id, {}).get(kind)
+        if stats is None:
+            return None
+        return stats["framesDecoded" if kind != "audio" else "packetsReceived"]
+
+    async def mid_counter(self, mid: str, kind: str) -> int:
+        """The counter of whatever the subscribe connection's m-line `mid` receives."""
+        return await self.page.evaluate(
+            """async ([mid, kind]) => {
+                 const pc = window.salon.media && window.salon.media.subPc;
+                 const tx = pc && pc.getTransceivers().find((t) => t.mid === mid);
+                 if (!tx) return 0;
+                 let n = 0;
+                 (await tx.receiver.getStats()).forEach((s) => {
+                   if (s.type === "inbound-rtp") n = kind === "audio" ? s.packetsReceived : s.framesDecoded;
+                 });
+                 return n || 0;
+               }""", [mid, kind])
+
+    async def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            await self.page.screenshot(path=str(directory / f"{self.name}.png"), timeout=5000)
+        except Exception as error:  # noqa: BLE001 - a dead page must not hide the test's error
+            self.console.append(f"[screenshot failed: {error}]")
+        try:
+            debug = await self.page.evaluate(
+                """() => ({state: document.body.dataset.state, errors: window.salon && window.salon.errors,
+                           self: window.salon && window.salon.client && window.salon.client.self})""")
+            self.console.append("[page] " + json.dumps(debug, default=str))
+        except Exception as error:  # noqa: BLE001
+            self.console.append(f"[page state unavailable: {error}]")
+        (directory / f"{self.name}.console.log").write_text("\n".join(self.console) + "\n")
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.context.close(), 15)
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+class Browsers:
+    """Launches people (one Chromium each) and closes them all."""
+
+    def __init__(self, playwright: Playwright) -> None:
+        self.playwright = playwright
+        self.people: list[Person] = []
+
+    async def person(self, name: str) -> Person:
+        profile = Path(tempfile.mkdtemp(prefix=f"salon-chromium-{name}-"))
+        context = await self.playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 700})
+        context.set_default_timeout(20000)
+        page = context.pages[0] if context.pages else await context.new_page()
+        person = Person(name, context, page, profile)
+
+        def log(message: ConsoleMessage) -> None:
+            person.console.append(f"{time.strftime('%H:%M:%S')} {message.type}: {message.text}")
+
+        page.on("console", log)
+        page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
+        self.people.append(person)
+        return person
+
+    async def save(self, directory: Path) -> None:
+        for person in self.people:
+            await person.save(directory)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(person.close() for person in self.people), return_exceptions=True)
+        self.people.clear()
+
+
+async def rising(person: Person, peer_id: str, kind: str, by: int = 10,
+                 timeout: float = 20) -> tuple[int, int]:
+    """Wait until `person` receives `peer_id`'s `kind` and its counter (framesDecoded, or
+    audio packetsReceived) rises by `by` from its first non-zero reading."""
+    deadline = time.monotonic() + timeout
+    first: int | None = None
+    last: int | None = None
+    while time.monotonic() < deadline:
+        last = await person.counter(peer_id, kind)
+        if last:
+            if first is None:
+                first = last
+            elif last - first >= by:
+                return first, last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{person.name}: {kind} of {peer_id} did not rise by {by} in {timeout} s "
+                         f"(first {first}, last {last}); stats: {await person.remote_stats()}")
+
+
+async def join_to_first_frame(base_url: str, publisher_token: str, viewer_tokens: list[str],
+                              timeout: float = 30) -> list[float]:
+    """Seconds from opening `/meet#token=…&autojoin=1` to the first remote video frame
+    decoded, for each viewer token in turn.
+
+    One Chromium joins with `publisher_token` first and publishes its fake camera; then a
+    second Chromium opens the page for each viewer token (a fresh page each time, the
+    previous one left) and the page notes `performance.now()` when a remote video's
+    `framesDecoded` first turns positive (`window.salon.firstFrameDecodedAt`, polled every
+    25 ms in the page); `performance.now()` counts from the navigation. Viewers use the
+    full page (they publish too when their preset allows). Every token must be of the
+    same meeting, whose participants see each other. Run inside a network namespace with
+    only loopback; the server needs `SALON_ICE_HOSTS=127.0.0.1`.
+    """
+    async with async_playwright() as playwright:
+        browsers = Browsers(playwright)
+        try:
+            publisher = await browsers.person("publisher")
+            await publisher.open(base_url, publisher_token, autojoin=1)
+            await publisher.wait_state("joined", timeout)
+            await publisher.wait("() => window.salon.media && window.salon.media.published.video",
+                                 timeout=timeout)
+            viewer = await browsers.person("viewer")
+            times = []
+            for token in viewer_tokens:
+                await viewer.open(base_url, token, autojoin=1)
+                at = await viewer.wait("() => window.salon.firstFrameDecodedAt", timeout=timeout)
+                times.append(at / 1000)
+                await viewer.page.evaluate("() => window.salon.client && window.salon.client.leave()")
+                await viewer.page.goto("about:blank")
+            return times
+        finally:
+            await browsers.close()
+
+
+def join_to_first_frame_p50(base_url: str, publisher_token: str,
+                            viewer_tokens: list[str], timeout: float = 30) -> float:
+    """The median of `join_to_first_frame` (synchronous; runs its own event loop)."""
+    times = asyncio.run(join_to_first_frame(base_url, publisher_token, viewer_tokens, timeout))
+    return statistics.median(times)

@@ -1,0 +1,53 @@
+"""Fixtures for the browser tests: a salon server with loopback ICE, and Chromium people
+whose screenshots and console logs are kept in test-artifacts/<test>/ when a test fails."""
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright
+
+from salon.client import AdminClient
+from tests.e2e.browser import Browsers
+from tests.live import FAST, admin_for
+from tests.servers import SalonServer, cleanup, start
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def web_server() -> Iterator[SalonServer]:
+    salon = start("", env={**FAST, "SALON_ICE_HOSTS": "127.0.0.1"})
+    try:
+        yield salon
+        assert "Traceback" not in salon.log(), salon.log()[-20000:]
+    finally:
+        cleanup(salon)
+
+
+@pytest.fixture
+async def web_admin(web_server: SalonServer) -> AsyncIterator[AdminClient]:
+    async with admin_for(web_server) as client:
+        yield client
+
+
+@pytest.fixture
+async def browsers(request: pytest.FixtureRequest) -> AsyncIterator[Browsers]:
+    async with async_playwright() as playwright:
+        people = Browsers(playwright)
+        try:
+            yield people
+        finally:
+            report = getattr(request.node, "report_call", None)
+            if report is None or report.failed:
+                name = re.sub(r"[^\w.-]+", "_", request.node.name)
+                await people.save(ARTIFACTS / name)
+            await people.close()

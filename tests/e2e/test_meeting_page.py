@@ -1,0 +1,142 @@
+"""The meeting page without media: serving, pre-join, joining, chat, polls, host actions."""
+
+import httpx
+import pytest
+
+from salon.client import AdminClient
+from tests.e2e.browser import Browsers
+from tests.servers import SalonServer
+
+
+async def test_sdk_and_page_are_served(web_server: SalonServer, web_admin: AdminClient) -> None:
+    async with httpx.AsyncClient(base_url=web_server.url, timeout=10) as http:
+        page = await http.get("/meet")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "/meet/app.js" in page.text
+        for path in ("/sdk/v1/salon.js", "/sdk/v1/media.js", "/sdk/v1/ui/dom.js",
+                     "/meet/app.js", "/meet/meet.css"):
+            response = await http.get(path)
+            assert response.status_code == 200, path
+            etag = response.headers["etag"]
+            again = await http.get(path, headers={"If-None-Match": etag})
+            assert again.status_code == 304, path
+        assert (await http.get("/sdk/v1/nope.js")).status_code == 404
+        assert (await http.get("/sdk/v1/../../settings.py")).status_code == 404
+        # What the page needs before joining: only with a valid participant token.
+        assert (await http.get("/meet/ui")).status_code == 401
+        assert (await http.get("/meet/ui", headers={"Authorization": "Bearer nope"})).status_code == 401
+        meeting = await web_admin.create_meeting(title="Served")
+        person = await web_admin.add_participant(meeting["id"], "ada", "group_call_host", name="Ada")
+        ui = await http.get("/meet/ui", headers={"Authorization": f"Bearer {person['token']}"})
+        assert ui.status_code == 200, ui.text
+        data = ui.json()["data"]
+        assert data["meeting"]["title"] == "Served"
+        assert data["participant"]["name"] == "Ada"
+        assert data["preset"]["name"] == "group_call_host"
+        assert data["preset"]["design_tokens"]["colors"]["brand"]["500"].startswith("#")
+
+
+async def test_prejoin_join_and_chat_between_two_browsers(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Chat check")
+    ada = await web_admin.add_participant(meeting["id"], "ada", "group_call_host", name="Ada")
+    bob = await web_admin.add_participant(meeting["id"], "bob", "group_call_participant", name="Bob")
+    first, second = await browsers.person("ada"), await browsers.person("bob")
+
+    # Ada goes through the pre-join screen, renames herself, and joins with media off.
+    await first.open(web_server.url, ada["token"], audio=0, video=0)
+    await first.wait_state("prejoin")
+    page = first.page
+    assert await page.get_by_test_id("prejoin-title").inner_text() == "Chat check"
+    assert await page.get_by_test_id("prejoin-name").input_value() == "Ada"
+    await page.get_by_test_id("prejoin-name").fill("Ada L.")
+    await page.get_by_test_id("prejoin-join").click()
+    await first.wait_state("joined")
+
+    # Bob joins at once.
+    await second.open(web_server.url, bob["token"], autojoin=1, audio=0, video=0)
+    await second.wait_state("joined")
+
+    # Each sees the other's tile, named.
+    await first.wait("() => [...document.querySelectorAll('[data-testid=tile]')]"
+                     ".some((t) => t.dataset.name === 'Bob')")
+    await second.wait("() => [...document.querySelectorAll('[data-testid=tile]')]"
+                      ".some((t) => t.dataset.name === 'Ada L.')")
+    # Video off: an avatar with initials, not a frozen frame.
+    tile = second.page.locator("[data-testid=tile][data-name='Ada L.']")
+    assert await tile.get_attribute("data-video") == "off"
+    assert await tile.get_by_test_id("avatar").inner_text() == "AL"
+
+    # A public message round-trips.
+    await second.page.get_by_test_id("tab-chat").click()
+    await second.page.get_by_test_id("chat-input").fill("hello from bob")
+    await second.page.get_by_test_id("chat-send").click()
+    await first.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
+                     ".some((m) => m.dataset.from === 'Bob' && m.textContent.includes('hello from bob'))")
+    assert await first.page.get_by_test_id("chat-unread").inner_text() == "1"
+    await first.page.get_by_test_id("tab-chat").click()
+    await first.page.get_by_test_id("chat-input").fill("hi bob")
+    await first.page.get_by_test_id("chat-input").press("Enter")
+    await second.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
+                      ".some((m) => m.dataset.from === 'Ada L.' && m.textContent.includes('hi bob'))")
+
+    # A poll: the host creates it, the participant votes, the host sees the count.
+    await first.page.get_by_test_id("tab-polls").click()
+    await first.page.get_by_test_id("poll-question").fill("Lunch?")
+    await first.page.get_by_test_id("poll-options").fill("Soup, Salad")
+    await first.page.get_by_test_id("poll-create").click()
+    await second.page.get_by_test_id("tab-polls").click()
+    # group_call_participant may not create polls: no form.
+    assert await second.page.get_by_test_id("poll-form").count() == 0
+    vote = second.page.get_by_test_id("poll").get_by_test_id("poll-option").nth(1).get_by_test_id("poll-vote")
+    await vote.click()
+    await first.wait("() => { const o = document.querySelectorAll('[data-testid=poll] [data-testid=poll-option]');"
+                     " return o.length === 2 && o[1].querySelector('[data-testid=poll-count]').textContent === '1'; }")
+
+    # The host's participant list offers actions the participant's does not.
+    await first.page.get_by_test_id("tab-participants").click()
+    bob_row = first.page.locator("[data-testid=participant][data-name='Bob']")
+    await bob_row.get_by_test_id("action-kick").wait_for()
+    await second.page.get_by_test_id("tab-participants").click()
+    ada_row = second.page.locator("[data-testid=participant][data-name='Ada L.']")
+    await ada_row.wait_for()
+    assert await ada_row.get_by_test_id("action-kick").count() == 0
+
+    # The host removes Bob: his page says so.
+    await bob_row.get_by_test_id("action-kick").click()
+    await second.wait_state("kicked")
+    await first.wait("() => !document.querySelector(\"[data-testid=tile][data-name='Bob']\")")
+
+    # Leaving ends the page cleanly.
+    await first.page.get_by_test_id("btn-leave").click()
+    await first.wait_state("left")
+
+
+async def test_bad_token_shows_an_explanation(web_server: SalonServer, browsers: Browsers) -> None:
+    person = await browsers.person("nobody")
+    await person.open(web_server.url, "not-a-token")
+    await person.wait_state("error")
+    assert "link" in (await person.page.get_by_test_id("notice-title").inner_text()).lower()
+
+
+@pytest.mark.parametrize("preset", ["webinar_viewer"])
+async def test_controls_explain_why_they_are_disabled(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers, preset: str) -> None:
+    meeting = await web_admin.create_meeting(title="Webinar")
+    viewer = await web_admin.add_participant(meeting["id"], "vic", preset, name="Vic")
+    person = await browsers.person("viewer")
+    await person.open(web_server.url, viewer["token"], autojoin=1)
+    await person.wait_state("joined")
+    page = person.page
+    for testid in ("btn-mic", "btn-cam", "btn-screen"):
+        button = page.get_by_test_id(testid)
+        assert await button.is_disabled(), testid
+        assert "stage" in (await button.get_attribute("title")).lower(), testid
+    stage = page.get_by_test_id("btn-stage")
+    assert await stage.is_visible()
+    assert await stage.get_attribute("data-stage-status") == "OFF_STAGE"
+    # A viewer has no participant list (show_participant_list is off for webinar_viewer).
+    assert not await page.get_by_test_id("tab-participants").is_visible()
+    await stage.click()
+    await person.wait("() => document.querySelector('[data-testid=btn-stage]').dataset.stageStatus"
+                      " === 'REQUESTED_TO_JOIN_STAGE'")
