@@ -35,7 +35,7 @@ class MediaSync:
         self.choices: dict[str, Choice] = {}
         self.received: dict[str, set[str]] = {}
         self.speakers: list[str] = []
-        self.speaker: str | None = None
+        self.current_speaker: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- room -> backend ------------------------------------------------------------------
@@ -145,7 +145,7 @@ class MediaSync:
     def speaker(self, room_id: str, peer_id: str | None) -> None:
         if peer_id is not None and peer_id not in self.room.peers:
             return
-        self.speaker = peer_id
+        self.current_speaker = peer_id
         if peer_id is not None:
             if peer_id in self.speakers:
                 self.speakers.remove(peer_id)

@@ -1,0 +1,261 @@
+"""The media plane end to end: aiortc peers publish and receive through a real salon
+server, and the room's rules hold at the media level (docs/media-design.md §5)."""
+
+import array
+import asyncio
+import fractions
+import math
+from collections.abc import AsyncIterator
+
+import av
+import pytest
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from salon.client import RealtimeClient, RealtimeError
+from salon.client.media import MediaSession, RemoteTrack
+from tests.live import Meeting, eventually
+
+LOOPBACK = ["127.0.0.1"]
+
+
+class SmallVideo(VideoStreamTrack):
+    """A cheap live-encoded camera: 160x120 at 30 fps (answers keyframe requests)."""
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(160, 120, "yuv420p")
+        shade = (pts // 3000) % 255
+        for plane in frame.planes:
+            plane.update(bytes([shade]) * plane.buffer_size)
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+class Tone(AudioStreamTrack):
+    """A loud 440 Hz tone: aiortc puts its RFC 6464 level on every packet."""
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()
+        rate = frame.sample_rate
+        wave = array.array("h", (int(12000 * math.sin(2 * math.pi * 440 * (frame.pts + i) / rate))
+                                 for i in range(frame.samples)))
+        loud = av.AudioFrame(format="s16", layout="mono", samples=frame.samples)
+        loud.planes[0].update(wave.tobytes())
+        loud.sample_rate, loud.pts = rate, frame.pts
+        loud.time_base = fractions.Fraction(1, frame.sample_rate)
+        return loud
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[list[MediaSession]]:
+    made: list[MediaSession] = []
+    yield made
+    for session in made:
+        await session.close()
+
+
+async def attach(sessions: list[MediaSession], peer: RealtimeClient) -> MediaSession:
+    session = await MediaSession.attach(peer, ice_hosts=LOOPBACK)
+    sessions.append(session)
+    return session
+
+
+async def still(track: RemoteTrack, seconds: float = 1.0) -> int:
+    """How many frames of `track` arrive in `seconds`."""
+    before = track.counters.frames
+    await asyncio.sleep(seconds)
+    return track.counters.frames - before
+
+
+async def test_two_peers_see_and_hear_each_other(media_room: Meeting, sessions) -> None:
+    a, b = await media_room.join("group_call_host"), await media_room.join()
+    assert a.joined["media"]["enabled"] and a.joined["media"]["ice_servers"] == []
+    assert a.joined["media"]["max_video_streams"] == 6
+    ma, mb = await attach(sessions, a), await attach(sessions, b)
+    reply = await ma.publish("video", SmallVideo())
+    assert reply["tracks"] == [{"track_id": f"{a.peer_id}:video", "peer_id": a.peer_id,
+                                "kind": "video", "codec": "video/VP8", "mid": "0"}]
+    await ma.publish("audio", AudioStreamTrack())
+    await mb.publish("video", SmallVideo())
+    await mb.publish("audio", AudioStreamTrack())
+    a_video = await mb.wait_track(a.peer_id, "video", frames=30)
+    a_audio = await mb.wait_track(a.peer_id, "audio", frames=30)
+    b_video = await ma.wait_track(b.peer_id, "video", frames=30)
+    await ma.wait_track(b.peer_id, "audio", frames=30)
+    assert a_video.counters.keyframes >= 1  # a subscriber starts on a keyframe
+    assert await still(a_video) >= 20 and await still(a_audio) >= 35  # ~30 fps, 50 pkt/s
+    assert await still(b_video) >= 20
+    published = (await b.wait_for("media.published",
+                                  lambda d: d["track"]["peer_id"] == a.peer_id))["track"]
+    assert published["track_id"] == f"{a.peer_id}:video"
+    updated = await b.wait_for("peer.updated", lambda d: d["peer"]["peer_id"] == a.peer_id
+                               and d["peer"]["video"])
+    assert updated["peer"]["video"] is True  # publishing turned it on
+    stats = await a.request("media.stats")
+    video = next(t for t in stats["tracks"] if t["kind"] == "video")
+    assert video["subscribers"] == 1 and video["frames"] > 30 and video["forwarding"]
+
+
+async def test_a_late_subscriber_gets_a_keyframe_at_once(media_room: Meeting, sessions) -> None:
+    a = await media_room.join("group_call_host")
+    ma = await attach(sessions, a)
+    await ma.publish("video", SmallVideo())
+    await asyncio.sleep(1.5)  # the stream is well past its first keyframe
+    late = await media_room.join()
+    ml = await attach(sessions, late)
+    started = asyncio.get_running_loop().time()
+    video = await ml.wait_track(a.peer_id, "video", timeout=5)
+    assert asyncio.get_running_loop().time() - started < 3
+    assert video.counters.keyframes >= 1  # its first frame: gated on a keyframe
+    stats = await a.request("media.stats")
+    assert next(t for t in stats["tracks"] if t["kind"] == "video")["plis"] >= 1
+
+
+async def test_a_host_turning_video_off_stops_forwarding_at_once(media_room: Meeting,
+                                                                  sessions) -> None:
+    host, guest = await media_room.join("group_call_host"), await media_room.join()
+    mh, mg = await attach(sessions, host), await attach(sessions, guest)
+    await mg.publish("video", SmallVideo())
+    await mg.publish("audio", AudioStreamTrack())
+    video = await mh.wait_track(guest.peer_id, "video", frames=10)
+    audio = await mh.wait_track(guest.peer_id, "audio", frames=10)
+    await host.disable_media([guest.peer_id], ["video"])
+    await guest.wait_for("media.disabled")
+    await asyncio.sleep(0.2)  # frames already in flight on loopback
+    assert await still(video) == 0
+    assert await still(audio, 0.5) > 10  # only video stopped
+    me = await guest.wait_for("self.updated", lambda d: not d["self"]["video"])
+    assert me["self"]["can_publish"]["video"] is True  # not locked: it may turn it on again
+    await guest.set_media(video=True)
+    await video.wait_frames(15, timeout=5)
+    stats = await guest.request("media.stats")
+    assert next(t for t in stats["tracks"] if t["kind"] == "video")["forwarding"]
+
+
+async def test_webinar_viewers_publish_only_on_stage(media_room: Meeting, sessions) -> None:
+    presenter = await media_room.join("webinar_presenter")
+    viewer = await media_room.join("webinar_viewer")
+    mp, mv = await attach(sessions, presenter), await attach(sessions, viewer)
+    with pytest.raises(RealtimeError) as refused:
+        await mv.publish("video", SmallVideo())
+    assert refused.value.code == "FORBIDDEN"
+    await presenter.stage("join")  # presenters are accepted, and go on stage themselves
+    await mp.publish("video", SmallVideo())
+    await mv.wait_track(presenter.peer_id, "video", frames=5)  # viewers only receive
+    await viewer.stage("request")
+    await presenter.stage("grant", [viewer.peer_id])
+    await viewer.wait_for("stage.granted")
+    await viewer.stage("join")
+    await mv.publish("video", SmallVideo())
+    on_stage = await mp.wait_track(viewer.peer_id, "video", frames=10)
+    viewer.drain()
+    await presenter.stage("kick", [viewer.peer_id])
+    me = await viewer.wait_for("self.updated", lambda d: not d["self"]["can_publish"]["video"])
+    assert me["self"]["stage_status"] == "OFF_STAGE"
+    await asyncio.sleep(0.2)
+    assert await still(on_stage) == 0  # forwarding stopped with the kick
+    stats = await viewer.request("media.stats")
+    assert not next(t for t in stats["tracks"] if t["kind"] == "video")["forwarding"]
+    with pytest.raises(RealtimeError) as again:
+        await viewer.set_media(video=True)
+    assert again.value.code == "FORBIDDEN"
+
+
+async def test_hidden_participants_receive_but_never_appear(media_room: Meeting,
+                                                            sessions) -> None:
+    await media_room.admin.create_preset("recorder", permissions={"hidden_participant": True})
+    speaker = await media_room.join("group_call_host")
+    ghost = await media_room.join("recorder")
+    ms, mghost = await attach(sessions, speaker), await attach(sessions, ghost)
+    with pytest.raises(RealtimeError) as refused:
+        await mghost.publish("video", SmallVideo())
+    assert refused.value.code == "FORBIDDEN" and "hidden" in refused.value.message
+    await ms.publish("video", SmallVideo())
+    await mghost.wait_track(speaker.peer_id, "video", frames=5)
+    await asyncio.sleep(0.3)
+    assert not any(ghost.peer_id in t for t in ms.remotes)
+    assert all(e["track"]["peer_id"] != ghost.peer_id for e in speaker.drain("media.published"))
+
+
+async def test_leaving_ends_the_tracks_for_everyone(media_room: Meeting, sessions) -> None:
+    a, b = await media_room.join("group_call_host"), await media_room.join()
+    ma, mb = await attach(sessions, a), await attach(sessions, b)
+    await ma.publish("video", SmallVideo())
+    await mb.wait_track(a.peer_id, "video", frames=5)
+    await a.leave()
+    gone = await b.wait_for("media.unpublished")
+    assert gone == {"track_id": f"{a.peer_id}:video", "reason": "left"}
+    stats = await b.request("media.stats")
+    assert stats["receiving"] == [] and stats["available"] == []
+
+
+async def test_auto_mode_caps_videos_and_manual_mode_chooses(media_room: Meeting,
+                                                             sessions) -> None:
+    await media_room.admin.create_preset(
+        "one_tile", config={"max_video_streams": {"desktop": 1, "mobile": 1}},
+        permissions={"pin_participant": True})
+    publishers = [await media_room.join("group_call_host") for _ in range(3)]
+    for peer in publishers:
+        await (await attach(sessions, peer)).publish("video", SmallVideo())
+    viewer = await media_room.join("one_tile")
+    assert viewer.joined["media"]["max_video_streams"] == 1
+    mv = await attach(sessions, viewer)
+    ids = [f"{p.peer_id}:video" for p in publishers]
+
+    async def videos() -> set[str]:
+        return {t["track_id"] for t in (await viewer.request("media.stats"))["receiving"]}
+
+    await eventually(lambda: len(mv.receiving()) == 1)
+    assert await videos() == {ids[0]}  # the first to join ranks first
+    await viewer.pin(publishers[2].peer_id)  # a pin jumps the queue
+    await eventually(lambda: mv.receiving() == {ids[2]})
+    chosen = await mv.subscribe("manual", [ids[0], ids[1], "nobody:video"])
+    assert set(chosen["track_ids"]) == {ids[0], ids[1]}
+    await eventually(lambda: mv.receiving() == {ids[0], ids[1]})
+    await mv.wait_track(publishers[1].peer_id, "video", frames=5)
+    back = await mv.subscribe("auto")
+    assert back["track_ids"] == [ids[2]]
+
+
+async def test_the_loudest_peer_becomes_the_active_speaker(media_room: Meeting,
+                                                           sessions) -> None:
+    loud, quiet = await media_room.join("group_call_host"), await media_room.join()
+    await (await attach(sessions, loud)).publish("audio", Tone())
+    await (await attach(sessions, quiet)).publish("audio", AudioStreamTrack())
+    event = await quiet.wait_for("media.speaker", lambda d: d["peer_id"] is not None,
+                                 timeout=5)
+    assert event["peer_id"] == loud.peer_id
+
+
+async def test_media_requests_are_checked(media_room: Meeting, sessions) -> None:
+    host = await media_room.join("group_call_host")
+    await attach(sessions, host)
+    bad = [("media.ice", {"pc": "publish", "candidate": {"candidate": "x"}}, "CONFLICT"),
+           ("media.publish", {"sdp": "v=0 nonsense", "tracks": {"0": "video"}}, "INVALID"),
+           ("media.publish", {"sdp": "x", "tracks": {"0": "hologram"}}, "INVALID"),
+           ("media.publish", {"sdp": "x", "tracks": {}}, "INVALID"),
+           ("media.subscribe_answer", {"sdp": "x", "revision": 7}, "CONFLICT"),
+           ("media.ice", {"pc": "publish", "candidate": {"candidate": "x"}}, "INVALID"),
+           ("media.ice", {"pc": "sideways"}, "INVALID"),
+           ("media.subscribe", {"mode": "manual", "track_ids": [1]}, "INVALID"),
+           ("media.stats", {"peer_id": "nobody"}, "NOT_FOUND"),
+           ("media.unpublish", {"kinds": []}, "INVALID")]
+    for kind, data, code in bad:
+        with pytest.raises(RealtimeError) as error:
+            await host.request(kind, **data)
+        assert error.value.code == code, (kind, data, error.value)
+    assert (await host.ping())["pong"]  # the connection carries on
+    guest = await media_room.join()
+    with pytest.raises(RealtimeError) as forbidden:
+        await guest.request("media.stats", peer_id=host.peer_id)
+    assert forbidden.value.code == "FORBIDDEN"
+
+
+async def test_waiting_peers_get_no_media(media_room: Meeting, sessions) -> None:
+    await media_room.admin.create_preset("queued", permissions={
+        "waiting_room_type": "SKIP_ON_ACCEPT"})
+    waiting = await media_room.join("queued")
+    assert waiting.status == "waiting"
+    with pytest.raises(RealtimeError) as refused:
+        await waiting.request("media.subscribe")
+    assert refused.value.code == "NOT_JOINED"
