@@ -323,7 +323,7 @@ async function leave() {
 /** Publish what the user wants on and may send; the SDK unpublishes revoked kinds itself. */
 async function syncPublishing() {
   const {client, media} = page;
-  if (!client || !media || page.publishing || document.body.dataset.state !== "joined") return;
+  if (!client || !media || !media.available || page.publishing || document.body.dataset.state !== "joined") return;
   const rights = client.canPublish;
   const kinds = ["audio", "video"].filter((k) => page.want[k] && rights[k] && !media.published[k]);
   if (!kinds.length) return;
@@ -378,6 +378,7 @@ async function stageAction() {
 /** Why a kind cannot be sent now, or "" when it can. */
 function whyNot(kind) {
   const self = page.client.self;
+  if (page.media && !page.media.available) return "Audio and video are off on this server.";
   if (self.can_publish[kind]) return "";
   const noun = {audio: "microphone", video: "camera", screenshare: "screen"}[kind];
   if ((self.locked || []).includes(kind)) return `A host turned off your ${noun}.`;

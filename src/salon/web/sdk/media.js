@@ -59,8 +59,11 @@ class Trickle {
     this.ready = false;
     this.queue = [];
   }
-  offered(sdp) { this.sentSdp = sdp; this.ready = false; }
+  offered(sdp) { this.sentSdp = sdp; this.ready = false; this.ended = false; }
   candidate(candidate) {
+    if (candidate && !candidate.candidate) candidate = null;  // "" also ends the candidates
+    if (candidate === null && this.ended) return;
+    if (candidate === null) this.ended = true;
     if (candidate && candidate.candidate && this.sentSdp.includes(candidate.candidate)) return;
     if (this.ready) this._send(candidate);
     else this.queue.push(candidate);
@@ -123,6 +126,9 @@ export class MediaSession extends EventTarget {
     // An offer that came before we were attached (the join reply's microtask raced it).
     if (client && client._lastOffer) this._offered(client._lastOffer);
   }
+
+  /** False when the server runs without media (`media.enabled` false in the join reply). */
+  get available() { return !this.client || !this.client.mediaConfig || this.client.mediaConfig.enabled !== false; }
 
   get config() {
     return this.client.mediaConfig || {ice_servers: [], ice_transport_policy: "all",
@@ -241,6 +247,7 @@ export class MediaSession extends EventTarget {
    */
   publish(kinds) {
     return this.pubSerial.run(async () => {
+      if (!this.available) throw new SalonError("CONFLICT", "Media is disabled on this server.");
       const rights = this.client.canPublish;
       let wanted = kinds || ["audio", "video"].filter((k) => this._live(k));
       if (typeof wanted === "string") wanted = [wanted];

@@ -1,0 +1,145 @@
+"""Media in real Chromium (fake camera and microphone) through salon's SFU (issue 5 §6).
+
+Counters come from each page's getStats (`window.salon.remoteStats()`): inbound-rtp
+`framesDecoded` for video, `packetsReceived` for audio, keyed by the sender's peer id.
+"""
+
+import asyncio
+import time
+
+from salon.client import AdminClient
+from tests.e2e.browser import Browsers, Person, rising
+from tests.servers import SalonServer
+
+TILE = "[data-testid=tile][data-peer-id='{}']"
+
+
+async def joined(person: Person, base_url: str, token: str, publishing: tuple[str, ...] = ("audio", "video"),
+                 **flags: str | int) -> str:
+    """Open the page with autojoin, wait until it publishes what it should; its peer id."""
+    await person.open(base_url, token, autojoin=1, **flags)
+    await person.wait_state("joined", timeout=30)
+    for kind in publishing:
+        await person.wait("(k) => window.salon.media && window.salon.media.published[k]", kind,
+                          timeout=30)
+    return await person.peer_id()
+
+
+async def test_three_browsers_decode_each_others_video_and_audio(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Three")
+    people, ids = [], []
+    for name in ("ann", "ben", "cat"):
+        participant = await web_admin.add_participant(meeting["id"], name, "group_call_participant",
+                                                      name=name.title())
+        person = await browsers.person(name)
+        ids.append(await joined(person, web_server.url, participant["token"]))
+        people.append(person)
+    checks = [rising(person, other, kind, by=10 if kind == "video" else 20, timeout=30)
+              for person, me in zip(people, ids, strict=True)
+              for other in ids if other != me
+              for kind in ("video", "audio")]
+    await asyncio.gather(*checks)
+    # Every page shows the two others' videos playing in their tiles.
+    for person, me in zip(people, ids, strict=True):
+        for other in ids:
+            if other != me:
+                await person.wait("(s) => document.querySelector(s).dataset.video === 'on'",
+                                  TILE.format(other))
+
+
+async def test_host_admits_a_waiting_participant_who_then_sees_and_is_seen(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Lobby")
+    lobby = f"lobby_{meeting['id'][:8]}"
+    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
+    guest_p = await web_admin.add_participant(meeting["id"], "gus", lobby, name="Gus")
+    host, guest = await browsers.person("host"), await browsers.person("guest")
+    host_id = await joined(host, web_server.url, host_p["token"])
+
+    await guest.open(web_server.url, guest_p["token"], autojoin=1)
+    await guest.wait_state("waiting", timeout=30)
+    guest_id = await guest.peer_id()
+
+    # The host sees Gus waiting in the participants panel and admits him.
+    await host.page.get_by_test_id("tab-participants").click()
+    row = host.page.locator(f"[data-testid=waiting-person][data-peer-id='{guest_id}']")
+    await row.get_by_test_id("action-admit").click()
+    await guest.wait_state("joined", timeout=30)
+    await guest.wait("() => window.salon.media.published.video && window.salon.media.published.audio",
+                     timeout=30)
+    await asyncio.gather(
+        rising(guest, host_id, "video"), rising(guest, host_id, "audio", by=20),
+        rising(host, guest_id, "video"), rising(host, guest_id, "audio", by=20))
+    await host.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(guest_id))
+
+
+async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_others(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Webinar")
+    presenter_p = await web_admin.add_participant(meeting["id"], "pia", "webinar_presenter", name="Pia")
+    viewer_p = await web_admin.add_participant(meeting["id"], "vic", "webinar_viewer", name="Vic")
+    other_p = await web_admin.add_participant(meeting["id"], "oli", "webinar_viewer", name="Oli")
+    presenter, viewer, other = (await browsers.person("presenter"), await browsers.person("viewer"),
+                                await browsers.person("other"))
+    presenter_id = await joined(presenter, web_server.url, presenter_p["token"])
+    viewer_id = await joined(viewer, web_server.url, viewer_p["token"], publishing=())
+    await joined(other, web_server.url, other_p["token"], publishing=())
+    # Viewers receive the presenter; they publish nothing yet.
+    await rising(viewer, presenter_id, "video")
+    assert not await viewer.page.evaluate("() => Object.keys(window.salon.media.published).length")
+
+    await viewer.page.get_by_test_id("btn-stage").click()
+    await presenter.page.get_by_test_id("tab-participants").click()
+    request = presenter.page.locator(f"[data-testid=stage-request][data-peer-id='{viewer_id}']")
+    await request.get_by_test_id("action-stage-grant").click()
+    await viewer.wait("() => document.querySelector('[data-testid=btn-stage]').dataset.stageStatus"
+                      " === 'ACCEPTED_TO_JOIN_STAGE'")
+    await viewer.page.get_by_test_id("btn-stage").click()  # "Join stage"
+    await viewer.wait("() => window.salon.media.published.video && window.salon.media.published.audio",
+                      timeout=30)
+    await asyncio.gather(rising(presenter, viewer_id, "video"), rising(other, viewer_id, "video"),
+                         rising(presenter, viewer_id, "audio", by=20))
+    await other.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(viewer_id))
+
+
+async def test_host_disables_video_and_it_stops_arriving(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Quiet")
+    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
+    guest_p = await web_admin.add_participant(meeting["id"], "gus", "group_call_participant", name="Gus")
+    host, guest = await browsers.person("host"), await browsers.person("guest")
+    await joined(host, web_server.url, host_p["token"])
+    guest_id = await joined(guest, web_server.url, guest_p["token"])
+    await rising(host, guest_id, "video")
+    await host.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(guest_id))
+    mid = (await host.remote_stats())[guest_id]["video"]["mid"]
+
+    await host.page.get_by_test_id("tab-participants").click()
+    row = host.page.locator(f"[data-testid=participant][data-peer-id='{guest_id}']")
+    clicked = time.monotonic()
+    await row.get_by_test_id("action-video-off").click()
+
+    # The tile shows the avatar instead of a frozen frame.
+    await host.wait("(s) => document.querySelector(s).dataset.video === 'off'", TILE.format(guest_id),
+                    timeout=10)
+    assert await host.page.locator(TILE.format(guest_id)).get_by_test_id("avatar").is_visible()
+    # Frames stop: the m-line that carried the video decodes nothing new for 1.5 s.
+    deadline = clicked + 15
+    last, still_since = await host.mid_counter(mid, "video"), time.monotonic()
+    while time.monotonic() - still_since < 1.5:
+        assert time.monotonic() < deadline, "video kept arriving after the host disabled it"
+        await asyncio.sleep(0.25)
+        now = await host.mid_counter(mid, "video")
+        if now != last:
+            last, still_since = now, time.monotonic()
+    stopped_after = still_since - clicked
+    # Generous for a busy 2-core box; on a quiet one it is well under a second.
+    assert stopped_after < 5, f"video stopped {stopped_after:.1f} s after the click"
+    # The guest's own page: camera off, and it may turn it on again (not locked).
+    await guest.wait("() => document.querySelector('[data-testid=btn-cam]').getAttribute('aria-pressed')"
+                     " === 'false'")
+    assert not await guest.page.get_by_test_id("btn-cam").is_disabled()
+    # Audio still flows.
+    await rising(host, guest_id, "audio", by=20)
