@@ -64,8 +64,14 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8787).")
+@click.option("--ice-host", "ice_hosts", multiple=True,
+              help="Address for media (ICE host candidates); repeat for several. "
+                   "Overrides SALON_ICE_HOSTS.")
+@click.option("--media-backend", type=click.Choice(["embedded", "none"]),
+              help="Overrides SALON_MEDIA_BACKEND (default embedded).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tuple[str, ...],
+          media_backend: str | None) -> None:
     """Run the server until SIGTERM or Ctrl-C."""
     import uvicorn
 
@@ -75,6 +81,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = _settings(ctx)
     # The flags are settings too: absolute links (`public_base`) name the real port.
     settings.host, settings.port = host or settings.host, port or settings.port
+    if ice_hosts:
+        settings.ice_hosts = ice_hosts
+    if media_backend:
+        settings.media_backend = media_backend
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
