@@ -259,3 +259,27 @@ async def test_waiting_peers_get_no_media(media_room: Meeting, sessions) -> None
     with pytest.raises(RealtimeError) as refused:
         await waiting.request("media.subscribe")
     assert refused.value.code == "NOT_JOINED"
+
+
+@pytest.fixture(scope="session")
+def test_media(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from salon.client.media.testmedia import make_test_media
+
+    return make_test_media(tmp_path_factory.mktemp("plane-media"), seconds=2)
+
+
+@pytest.mark.parametrize(("file", "codec"), [("h264", "video/H264"), ("vp8", "video/VP8")])
+async def test_pre_encoded_video_is_forwarded_as_it_is(media_room: Meeting, sessions,
+                                                       test_media: dict, file: str,
+                                                       codec: str) -> None:
+    from salon.client.media.sources import FileSource
+
+    a, b = await media_room.join("group_call_host"), await media_room.join()
+    ma, mb = await attach(sessions, a), await attach(sessions, b)
+    reply = await ma.publish("video", FileSource(test_media[file]))
+    assert reply["tracks"][0]["codec"] == codec
+    video = await mb.wait_track(a.peer_id, "video", frames=30)
+    assert video.counters.keyframes >= 1
+    assert await still(video) >= 25  # the file's 30 fps, unchanged
+    stats = await a.request("media.stats")
+    assert stats["tracks"][0]["codec"] == codec and stats["tracks"][0]["keyframes"] >= 1

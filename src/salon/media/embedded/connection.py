@@ -140,7 +140,7 @@ class MediaPeer:
         kind = "audio" if source.info.kind == "audio" else "video"
         slot = Downstream(kind, mime)
         transceiver = self.sub_pc.addTransceiver(slot, direction="sendonly")
-        capability = _capability(kind, mime, getattr(source, "codec_parameters", {}))
+        capability = _capability(kind, mime, source.codec_parameters)
         if capability is not None:
             transceiver.setCodecPreferences([capability])
         hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))

@@ -41,6 +41,10 @@ class Published:
         self.allowed = True      # enforce: False stops forwarding whatever the soft state
         self.downstreams: set[Downstream] = set()
         self.media_ssrc: int | None = None
+        #: The negotiated codec: its payload type tells media packets from RTX, and its
+        #: parameters (H.264 profile) are what every subscriber must be offered.
+        self.payload_types: frozenset[int] = frozenset()
+        self.codec_parameters: dict = {}
         self.pli_pending_since: float | None = None
         self.levels: list[int] = []
         self.saw_vad = False
@@ -63,8 +67,6 @@ class Published:
             vad, dbov = level
             self.saw_vad = self.saw_vad or bool(vad)
             self.levels.append(dbov if (vad or not self.saw_vad) else 127)
-
-    payload_types: frozenset[int] = frozenset()
 
     async def _pump(self) -> None:
         try:
