@@ -49,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ MESH_GENS = 2
 CONNECT_CONCURRENCY = 5  # peers connecting at once in one generator
 READY_TIMEOUT_S = 90.0  # a generator's peers all receiving
 STEP_TIMEOUT_S = 30.0
+RUN_CAP_S = 900.0  # the whole benchmark
 TARGET_FPS = 29.0
 TARGET_MESH_CPU = 50.0
 TARGET_JOIN_S = 1.0
@@ -223,6 +225,10 @@ class BaselinePeer:
         return {"tracks": [t.snapshot() for t in self.tallies], "lost": lost,
                 "received": received}
 
+    def describe(self) -> str:
+        return (f"baseline peer {self.index}: pcs {[pc.connectionState for pc in self.pcs]},"
+                f" tracks {[t.snapshot() for t in self.tallies]}")
+
     async def close(self) -> None:
         for reader in self.readers:
             reader.cancel()
@@ -256,6 +262,12 @@ class SalonPeer:
         self.started = time.monotonic()
         self.client = await RealtimeClient.join(self.spec["url"], self.token)
         self.media = await MediaSession.attach(self.client, ice_hosts=["127.0.0.1"])
+        # A subscribe offer sent right after the join can arrive before attach() adds its
+        # listener; it then sits in the event queue unanswered. Hand it over.
+        listener = self.client.listeners.get("media.subscribe_offer")
+        if listener is not None:
+            for offer in self.client.drain("media.subscribe_offer"):
+                listener(offer)
         if publish:
             await self.media.publish("video", FileSource(self.files["vp8"]))
             await self.media.publish("audio", FileSource(self.files["opus"]))
@@ -290,6 +302,17 @@ class SalonPeer:
                 for t in stats.get("tracks", [])]
         return snapshot
 
+    def describe(self) -> str:
+        media = self.media
+        if media is None:
+            return f"salon peer {self.index}: no media session"
+        pc = media.sub_pc
+        return (f"salon peer {self.client.peer_id}: sub_pc"
+                f" {pc.connectionState if pc else None}, revision {media.revision},"
+                f" mids {media.mids}, remotes"
+                f" {[(t.track_id, t.counters.frames) for t in self._remote()]},"
+                f" queued events {[name for name, _ in self.client.events][-10:]}")
+
     async def close(self) -> None:
         if self.media is not None:
             with contextlib.suppress(Exception):
@@ -319,13 +342,21 @@ async def generator(spec: dict[str, Any]) -> None:
 
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str] = asyncio.Queue()
+    main = asyncio.current_task()
+    assert main is not None
+    ready = False
+
+    def parent_gone() -> None:
+        if ready:
+            lines.put_nowait("stop")
+        else:
+            main.cancel()  # still connecting: give up at once
 
     def read_stdin() -> None:
         for line in sys.stdin:
             loop.call_soon_threadsafe(lines.put_nowait, line.strip())
-        loop.call_soon_threadsafe(lines.put_nowait, "stop")  # the parent is gone
+        loop.call_soon_threadsafe(parent_gone)
 
-    import threading
     threading.Thread(target=read_stdin, daemon=True).start()
     try:
         await asyncio.wait_for(asyncio.gather(*(connect(p) for p in peers)), READY_TIMEOUT_S)
@@ -334,10 +365,14 @@ async def generator(spec: dict[str, Any]) -> None:
         while expect and not all(p.receiving(expect) for p in peers):
             if time.monotonic() > deadline:
                 missing = sum(not p.receiving(expect) for p in peers)
+                for peer in peers:
+                    if not peer.receiving(expect):
+                        print(f"not receiving: {peer.describe()}", file=sys.stderr, flush=True)
                 raise TimeoutError(f"{missing} of {len(peers)} peers not receiving"
                                    f" {expect} videos after {READY_TIMEOUT_S:g} s")
             await asyncio.sleep(0.05)
         emit({"ready": True, "first_video_s": [p.first_video_s() for p in peers]})
+        ready = True
         while True:
             command = await lines.get()
             if command == "mark":
@@ -405,15 +440,18 @@ class Gen:
         return await self.read("mark", STEP_TIMEOUT_S)
 
     async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
+        if self.process is None:
             return
-        with contextlib.suppress(Exception):
-            await self.send("stop")
-            await asyncio.wait_for(self.process.wait(), 15)
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        self.log.close()
+        try:
+            if self.process.returncode is None:
+                with contextlib.suppress(Exception):
+                    await self.send("stop")
+                    await asyncio.wait_for(self.process.wait(), 15)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+            self.log.close()
 
     def tail(self) -> str:
         return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-5:])
@@ -816,10 +854,11 @@ def reexec_in_netns() -> int | None:
     command = ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
                sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
     process = subprocess.Popen(command, env=env)
+    # `unshare` and `sh` exec: this pid ends up being the benchmark inside the namespace
+    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
     try:
         return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
+    except KeyboardInterrupt:  # the terminal sent SIGINT to both of us
         return process.wait()
 
 
@@ -858,13 +897,29 @@ def main() -> None:
         print("NOTE: network namespaces are refused here (unshare -rn failed); running on"
               " 127.0.0.1 in the host's network: ICE uses only 127.0.0.1 host candidates")
     netns = netns or only_loopback()
-    for number in (signal.SIGTERM,):
-        signal.signal(number, lambda received, _: sys.exit(128 + received))
     print(f"salon media benchmark: {os.cpu_count()} CPUs; fan-out 1 -> {args.subscribers},"
           f" mesh {args.mesh}, {args.seconds:g} s windows after {WARMUP_S:g} s warm-up;"
           f" baseline {'skipped' if args.skip_baseline else 'N = 4, 10'};"
           f" {'network namespace' if netns else 'host network, 127.0.0.1 only'}", flush=True)
-    summary = asyncio.run(orchestrate(args, netns))
+    received: list[int] = []
+
+    async def guarded() -> dict[str, Any]:
+        # SIGTERM and Ctrl-C cancel the run, so every `finally` stops what it started
+        task = asyncio.current_task()
+        assert task is not None
+        for number in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(
+                number, lambda n=number: (received.append(n), task.cancel()))
+        async with asyncio.timeout(RUN_CAP_S):
+            return await orchestrate(args, netns)
+
+    try:
+        summary = asyncio.run(guarded())
+    except (asyncio.CancelledError, TimeoutError):
+        if received:
+            sys.exit(128 + received[0])
+        print(f"the benchmark hit its {RUN_CAP_S:g} s cap", flush=True)
+        sys.exit(1)
     print(json.dumps(summary), flush=True)
 
 
