@@ -486,6 +486,13 @@ class Phase:
         return self.server_cpu_pct / self.streams if self.streams else None
 
     @property
+    def per_frame_ms(self) -> float | None:
+        """Server CPU per delivered video frame (with its share of audio), in ms: fair to a
+        saturated server that delivers fewer frames than it should."""
+        delivered = sum(self.fps)
+        return 10 * self.server_cpu_pct / delivered if delivered else None
+
+    @property
     def loss_pct(self) -> float:
         total = self.lost + self.received
         return 100 * self.lost / total if total else 0.0
@@ -770,6 +777,11 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
         print(f"\nbaseline_cpu_ratio (server CPU per stream at N = 10, stock relay / salon):"
               f" {base10.per_stream_pct:.2f}% / {salon10.per_stream_pct:.2f}% = {ratio:.1f}")
     out["baseline_cpu_ratio"] = round(ratio, 1) if ratio else None
+    if salon10 and base10 and salon10.per_frame_ms and base10.per_frame_ms:
+        frame_ratio = base10.per_frame_ms / salon10.per_frame_ms
+        print(f"  per delivered video frame: {base10.per_frame_ms:.3f} ms /"
+              f" {salon10.per_frame_ms:.3f} ms = {frame_ratio:.1f}")
+        out["baseline_cpu_ratio_per_frame"] = round(frame_ratio, 1)
     if base10:
         out.update(baseline_cpu_pct_10=round(base10.server_cpu_pct, 1),
                    baseline_min_fps_10=round(min(base10.fps), 2) if base10.fps else None)
