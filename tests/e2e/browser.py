@@ -14,13 +14,21 @@ import asyncio
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, Playwright, async_playwright
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    async_playwright,
+)
+from playwright.async_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,6 +42,12 @@ CHROMIUM_ARGS = [
     "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
+
+
+DEBUG_STATE = """async () => ({
+    state: document.body.dataset.state, errors: window.salon && window.salon.errors,
+    tracks: window.salon && window.salon.media && window.salon.media.tracks().map((t) => [t.kind, t.peerId]),
+    stats: window.salon && await window.salon.remoteStats()})"""
 
 
 def meet_url(base_url: str, token: str, **flags: str | int) -> str:
@@ -169,18 +183,21 @@ async def rising(person: Person, peer_id: str, kind: str, by: int = 10,
 
 
 async def join_to_first_frame(base_url: str, publisher_token: str, viewer_tokens: list[str],
-                              timeout: float = 30) -> list[float]:
+                              timeout: float = 30, run_timeout: float = 15) -> list[float | None]:
     """Seconds from opening `/meet#token=…&autojoin=1` to the first remote video frame
-    decoded, for each viewer token in turn.
+    decoded, for each viewer token in turn (None for a run that got no frame within
+    `run_timeout` seconds; the reason goes to stderr).
 
     One Chromium joins with `publisher_token` first and publishes its fake camera; then a
-    second Chromium opens the page for each viewer token (a fresh page each time, the
-    previous one left) and the page notes `performance.now()` when a remote video's
-    `framesDecoded` first turns positive (`window.salon.firstFrameDecodedAt`, polled every
-    25 ms in the page); `performance.now()` counts from the navigation. Viewers use the
-    full page (they publish too when their preset allows). Every token must be of the
-    same meeting, whose participants see each other. Run inside a network namespace with
-    only loopback; the server needs `SALON_ICE_HOSTS=127.0.0.1`.
+    second Chromium opens the page for each viewer token (the same tab navigated again,
+    the previous viewer left first), and the page notes `performance.now()` when a remote
+    video's `framesDecoded` first turns positive (`window.salon.firstFrameDecodedAt`,
+    polled every 25 ms in the page); `performance.now()` counts from the navigation, so
+    the figure covers loading the page, the join, opening the fake devices, both
+    negotiations, the keyframe and its decoding. Viewers use the full page (they publish
+    too when their preset allows). Every token must be of the same meeting, whose
+    participants see each other. Run inside a network namespace with only loopback; the
+    server needs `SALON_ICE_HOSTS=127.0.0.1`. `timeout` bounds the publisher's start.
     """
     async with async_playwright() as playwright:
         browsers = Browsers(playwright)
@@ -191,11 +208,19 @@ async def join_to_first_frame(base_url: str, publisher_token: str, viewer_tokens
             await publisher.wait("() => window.salon.media && window.salon.media.published.video",
                                  timeout=timeout)
             viewer = await browsers.person("viewer")
-            times = []
-            for token in viewer_tokens:
+            times: list[float | None] = []
+            for run, token in enumerate(viewer_tokens):
                 await viewer.open(base_url, token, autojoin=1)
-                at = await viewer.wait("() => window.salon.firstFrameDecodedAt", timeout=timeout)
-                times.append(at / 1000)
+                try:
+                    at = await viewer.wait("() => window.salon.firstFrameDecodedAt",
+                                           timeout=run_timeout)
+                    times.append(at / 1000)
+                except PlaywrightError:
+                    state = await viewer.page.evaluate(DEBUG_STATE)
+                    print(f"join_to_first_frame: run {run} got no remote frame in "
+                          f"{run_timeout} s: {json.dumps(state, default=str)[:2000]}",
+                          file=sys.stderr)
+                    times.append(None)
                 await viewer.page.evaluate("() => window.salon.client && window.salon.client.leave()")
                 await viewer.page.goto("about:blank")
             return times
@@ -203,8 +228,10 @@ async def join_to_first_frame(base_url: str, publisher_token: str, viewer_tokens
             await browsers.close()
 
 
-def join_to_first_frame_p50(base_url: str, publisher_token: str,
-                            viewer_tokens: list[str], timeout: float = 30) -> float:
-    """The median of `join_to_first_frame` (synchronous; runs its own event loop)."""
+def join_to_first_frame_p50(base_url: str, publisher_token: str, viewer_tokens: list[str],
+                            timeout: float = 30) -> float | None:
+    """The median of `join_to_first_frame` over the runs that got a frame (synchronous;
+    runs its own event loop). None when no run did."""
     times = asyncio.run(join_to_first_frame(base_url, publisher_token, viewer_tokens, timeout))
-    return statistics.median(times)
+    done = [t for t in times if t is not None]
+    return statistics.median(done) if done else None
