@@ -112,3 +112,42 @@ class AdminClient:
 
     async def session_participants(self, session_id: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"/sessions/{session_id}/participants", params=params)
+
+    # connected meetings (breakout rooms; a salon addition)
+    async def connected_meetings(self, meeting_id: str) -> dict[str, Any]:
+        return await self.call("GET", f"/meetings/{meeting_id}/connected_meetings")
+
+    async def create_connected(self, meeting_id: str,
+                               titles: list[str | None]) -> list[dict[str, Any]]:
+        data = await self.call("POST", f"/meetings/{meeting_id}/connected_meetings",
+                               json={"meetings": [{"title": t} for t in titles]})
+        return data["meetings"]
+
+    async def rename_connected(self, meeting_id: str, child_id: str,
+                               title: str | None) -> dict[str, Any]:
+        return await self.call("PATCH", f"/meetings/{meeting_id}/connected_meetings/{child_id}",
+                               json={"title": title})
+
+    async def delete_connected(self, meeting_id: str, child_id: str) -> dict[str, Any]:
+        return await self.call("DELETE",
+                               f"/meetings/{meeting_id}/connected_meetings/{child_id}")
+
+    async def move_connected(self, meeting_id: str, to_meeting_id: str, *,
+                             peer_ids: list[str] | None = None,
+                             participant_ids: list[str] | None = None,
+                             preset_name: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"to_meeting_id": to_meeting_id, "peer_ids": peer_ids or [],
+                                "participant_ids": participant_ids or []}
+        if preset_name is not None:
+            body["preset_name"] = preset_name
+        return await self.call("POST", f"/meetings/{meeting_id}/connected_meetings/move",
+                               json=body)
+
+    async def broadcast_connected(self, meeting_id: str, message: str,
+                                  payload: Any = None) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/connected_meetings/broadcast",
+                               json={"message": message, "payload": payload})
+
+    async def close_connected(self, meeting_id: str, *, delete: bool = False) -> dict[str, Any]:
+        return await self.call("POST", f"/meetings/{meeting_id}/connected_meetings/close-all",
+                               json={"delete": delete})

@@ -16,6 +16,7 @@ import websockets
 
 from salon.client.chat import ChatActions
 from salon.client.collaboration import CollaborationActions
+from salon.client.connected import ConnectedActions
 from salon.client.presence import PresenceActions
 
 PROTOCOL_VERSION = 1
@@ -42,7 +43,7 @@ def http_url(gateway_url: str) -> str:
     return base.removesuffix("/realtime/v1")
 
 
-class RealtimeClient(PresenceActions, ChatActions, CollaborationActions):
+class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, ConnectedActions):
     """One peer: the connection here, the protocol's requests by name in the mixins."""
 
     def __init__(self, connection: websockets.ClientConnection) -> None:
@@ -179,6 +180,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions):
                 self.arrived.notify_all()
 
     async def _queue(self, name: str, data: dict[str, Any]) -> None:
+        if name == "meeting.changed":
+            self.follow_move(data)  # `peer_id`, `joined` are the new room's from now on
         listener = self.listeners.get(name)
         if listener is not None:
             listener(data)

@@ -15,7 +15,8 @@ import orjson
 
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit, TokenBucket
-from salon.core.room import Outcome, Peer, Room, RoomError
+from salon.core.room import Outcome, Peer, Record, Room, RoomError
+from salon.core.room.connected import move_out
 from salon.live.link import PeerLink
 from salon.live.media import MediaSync
 from salon.live.recorder import Recorder
@@ -58,6 +59,13 @@ class RoomHost:
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
         self._keep_alive: asyncio.TimerHandle | None = None
         self._grace: dict[str, asyncio.TimerHandle] = {}
+        #: Set for a connected meeting (breakout room): its parent meeting.
+        self.parent_meeting_id: str | None = None
+        #: How to move each connected peer to another meeting on its own connection
+        #: (registered by the gateway; `salon.live.connected` calls them).
+        self.movers: dict[str, Callable[..., Any]] = {}
+        #: Called when someone joined or left the session (connected meetings' lists).
+        self.on_roster: Callable[[RoomHost], None] | None = None
 
     @property
     def meeting_id(self) -> str:
@@ -94,7 +102,11 @@ class RoomHost:
                     link.send(text)
         for record in outcome.records:
             self.recorder.put(record)
+        if self.on_roster is not None and any(
+                r.kind in (Record.PEER_JOINED, Record.PEER_LEFT) for r in outcome.records):
+            self.on_roster(self)
         for close in outcome.closes:
+            self.movers.pop(close.peer_id, None)
             link = self.links.pop(close.peer_id, None)
             self.resume_tokens.pop(close.peer_id, None)
             self._cancel_grace(close.peer_id)
@@ -122,8 +134,8 @@ class RoomHost:
 
     # --- peers coming and going -----------------------------------------------------------
 
-    def connect(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
-        reply = self.run(lambda: self.room.connect(peer, utcnow()))
+    def connect(self, peer: Peer, link: PeerLink, *, admit: bool = False) -> dict[str, Any]:
+        reply = self.run(lambda: self.room.connect(peer, utcnow(), admit=admit))
         self._attach(peer.peer_id, link)
         self.resume_tokens[peer.peer_id] = secrets.token_urlsafe(24)
         return {**reply, "peer_id": peer.peer_id,
@@ -147,6 +159,15 @@ class RoomHost:
         self._attach(peer_id, link)
         return {**reply, "peer_id": peer_id, "resume_token": expected, "resumed": True}
 
+    def detach(self, peer_id: str) -> None:
+        """The peer moves to another meeting on the same connection: it leaves this room
+        (reason `moved`), but its link is only forgotten here, not closed."""
+        self._cancel_grace(peer_id)
+        self.movers.pop(peer_id, None)
+        self.resume_tokens.pop(peer_id, None)
+        self.links.pop(peer_id, None)
+        self.run(lambda: move_out(self.room, peer_id, utcnow()))
+
     def _attach(self, peer_id: str, link: PeerLink) -> None:
         self.links[peer_id] = link
         link.watch(lambda: self.disconnected(peer_id, link))  # dropped as too slow
@@ -156,6 +177,7 @@ class RoomHost:
         if self.links.get(peer_id) is not link:
             return  # already replaced, kicked or left
         del self.links[peer_id]
+        self.movers.pop(peer_id, None)
         if peer_id not in self.room.peers:
             self.release_if_done()  # it was the last thing keeping the room
             return

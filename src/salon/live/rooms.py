@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from salon.core.clock import utcnow
 from salon.core.room.room import ALL_PARTICIPANTS_LEFT
+from salon.live.connected import ConnectedMeetings
 from salon.live.host import RoomHost
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
@@ -40,6 +41,8 @@ class Rooms:
         self._heartbeat: asyncio.Task[None] | None = None
         #: Recorders of released rooms, still persisting what their rooms decided.
         self._retiring: dict[asyncio.Task[None], Recorder] = {}
+        #: Connected meetings (breakout rooms): families of rooms, moves, timers.
+        self.connected = ConnectedMeetings(self)
 
     async def start(self) -> None:
         """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
@@ -52,6 +55,7 @@ class Rooms:
         self._heartbeat = asyncio.create_task(self._beat(), name="session heartbeat")
 
     async def stop(self) -> None:
+        self.connected.shut_down()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,10 +84,15 @@ class Rooms:
                             meeting.session_keep_alive_time_in_secs, recorder,
                             self.settings, on_idle=self._retire, media=self.media,
                             manual_video_cap=self.manual_video_cap)
+            host.on_roster = self.connected.roster_changed
             self.hosts[meeting.id] = host
         else:
             host.room.title = meeting.title
             host.keep_alive_secs = meeting.session_keep_alive_time_in_secs
+        host.parent_meeting_id = meeting.parent_meeting_id
+        parent = self.hosts.get(meeting.parent_meeting_id or "")
+        if not host.room.is_live:  # a breakout session belongs to the parent's, if live
+            host.room.parent_session_id = parent.room.session_id if parent else None
         return host
 
     def _retire(self, host: RoomHost) -> None:

@@ -18,12 +18,12 @@ from salon.core.ids import new_uuid
 from salon.core.names import display_name
 from salon.core.room import Peer, RoomError
 from salon.core.schema import Flag, Strict, text
-from salon.live.host import RoomHost
+from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.realtime import protocol
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
-from salon.services import participants
+from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
 router = APIRouter()
@@ -85,6 +85,9 @@ class _PeerSession:
         self.rooms = rooms
         self.host: RoomHost | None = None
         self.peer_id: str | None = None
+        #: Held while a request is handled or the peer moves to another meeting: a move
+        #: happens between two requests, never in the middle of one.
+        self.busy = asyncio.Lock()
 
     async def serve(self) -> None:
         if not await self._join():
@@ -97,7 +100,8 @@ class _PeerSession:
                 return  # silent too long: treat as dropped (the peer may resume)
             if self.link.closed:
                 return  # dropped (too slow, kicked) while this message was on its way
-            await self._handle(raw)
+            async with self.busy:
+                await self._handle(raw)
 
     async def _receive(self) -> str | bytes:
         message = await self.websocket.receive()
@@ -154,6 +158,7 @@ class _PeerSession:
             host.release_if_done()
             return self._refuse(request.id, error.code, error.message, CLOSE_BAD_JOIN)
         self.host, self.peer_id = host, reply["peer_id"]
+        host.movers[self.peer_id] = self.move_to
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
                                                    "resumed": False, **reply,
                                                    "media": self._media_config()}))
@@ -171,23 +176,72 @@ class _PeerSession:
                 **backend.client_config(self.peer_id).wire(peer.max_video_streams)}
 
     def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
-        permissions = admitted.permissions
         participant = admitted.participant
         name = participant.name or participant.custom_participant_id
-        if params.name and permissions.can_edit_display_name:
+        if params.name and admitted.permissions.can_edit_display_name:
             name = params.name
-        peer = Peer(
+        config = admitted.config
+        peer = self._peer_from(admitted, name, config.max_video_streams.mobile
+                               if params.media.device == "mobile"
+                               else config.max_video_streams.desktop)
+        peer.media.update(audio=params.media.audio, video=params.media.video)
+        return peer
+
+    @staticmethod
+    def _peer_from(admitted: participants.Admitted, name: str, max_video_streams: int) -> Peer:
+        participant = admitted.participant
+        return Peer(
             peer_id=new_uuid(), participant_id=participant.id,
             custom_participant_id=participant.custom_participant_id, name=name,
             picture=participant.picture, preset_name=admitted.preset.name,
-            view_type=admitted.config.view_type, permissions=permissions,
-            max_video_streams=(admitted.config.max_video_streams.mobile
-                               if params.media.device == "mobile"
-                               else admitted.config.max_video_streams.desktop),
+            view_type=admitted.config.view_type, permissions=admitted.permissions,
+            max_video_streams=max_video_streams,
             max_screenshare_count=admitted.config.max_screenshare_count,
         )
-        peer.media.update(audio=params.media.audio, video=params.media.video)
-        return peer
+
+    # --- moving to a connected meeting ---------------------------------------------------
+
+    async def move_to(self, meeting_id: str, preset_name: str | None,
+                      by_peer_id: str | None) -> bool:
+        """Leave this room and join `meeting_id` as the same person, on this connection
+        (`salon.live.connected` asks). The peer hears `meeting.changing`, then
+        `meeting.changed` with what a fresh join would have told it and a token for the
+        new meeting (to resume or join again there). False if nothing moved."""
+        async with self.busy:
+            if self.host is None or self.peer_id is None or self.link.closed:
+                return False
+            old = self.host.room.peers.get(self.peer_id)
+            if old is None or not old.joined or self.host.meeting_id == meeting_id:
+                return False
+            self.link.send(event_text("meeting.changing", {
+                "from_meeting_id": self.host.meeting_id, "to_meeting_id": meeting_id,
+                "by_peer_id": by_peer_id}))
+            state = self.websocket.app.state
+            try:
+                async with state.database.session() as db:
+                    admitted = await connected_meetings.seat(
+                        db, self.host.app_id, meeting_id, old.custom_participant_id,
+                        old.name, old.picture, preset_name or old.preset_name)
+            except Exception as error:
+                log.warning("moving peer %s to %s failed: %s", self.peer_id, meeting_id, error)
+                self.link.send(event_text("meeting.change_failed", {
+                    "to_meeting_id": meeting_id, "message": "The move failed; you stay."}))
+                return False
+            old = self.host.room.peers.get(self.peer_id)  # it may have left meanwhile
+            if old is None or not old.joined or self.link.closed:
+                return False
+            peer = self._peer_from(admitted, old.name, old.max_video_streams)
+            peer.media.update(audio=old.media["audio"], video=old.media["video"])
+            target = self.rooms.host_for(admitted.meeting)
+            self.host.detach(self.peer_id)  # leaves with reason "moved"
+            reply = target.connect(peer, self.link, admit=True)
+            self.host, self.peer_id = target, reply["peer_id"]
+            target.movers[self.peer_id] = self.move_to
+            self.link.send(event_text("meeting.changed", {
+                "meeting_id": meeting_id, "by_peer_id": by_peer_id, **reply,
+                "token": state.signer.mint(admitted.participant),
+                "media": self._media_config()}))
+            return True
 
     def _refuse(self, request_id: Any, code: str, message: str, close_code: int) -> bool:
         self.link.send(protocol.error(request_id, code, message))

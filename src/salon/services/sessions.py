@@ -146,9 +146,11 @@ async def participants(
 
 
 def _consolidate(rows: list[Attendance]) -> list[Attendance]:
+    """One row per person: a person is one participant per meeting, and the breakout
+    rooms' participants share the parent participant's `custom_participant_id`."""
     by_user: dict[str, list[Attendance]] = defaultdict(list)
     for row in rows:
-        by_user[row.user_id].append(row)
+        by_user[row.peer.custom_participant_id or row.user_id].append(row)
     merged = []
     for stays in by_user.values():
         stays.sort(key=lambda a: a.joined_at)

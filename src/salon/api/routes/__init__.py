@@ -6,6 +6,7 @@ from salon.api.routes import (
     active_session,
     apps,
     chat_export,
+    connected_meetings,
     meetings,
     participants,
     plugins,
@@ -19,7 +20,7 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps)
+           chat_export, apps, connected_meetings)
 
 
 def install(app: FastAPI) -> None:

@@ -41,6 +41,9 @@ class Room:
         self.idle_since: datetime | None = None
         self.pinned_peer_id: str | None = None
         self.max_concurrent = 0
+        #: A connected meeting's parent session, if live when this room's session
+        #: starts: the new session is recorded as one of its `breakout_rooms`.
+        self.parent_session_id: str | None = None
         self._fresh_features()
 
     def _fresh_features(self) -> None:
@@ -148,8 +151,9 @@ class Room:
 
     # --- joining --------------------------------------------------------------------------
 
-    def connect(self, peer: Peer, now: datetime) -> Outcome:
-        """A peer arrives: admitted at once or put in the waiting room, by its preset."""
+    def connect(self, peer: Peer, now: datetime, *, admit: bool = False) -> Outcome:
+        """A peer arrives: admitted at once or put in the waiting room, by its preset.
+        `admit` skips the waiting room (a peer moved here from a connected meeting)."""
         if peer.peer_id in self.peers:
             raise RoomError("CONFLICT", f"Peer {peer.peer_id} is already in the room.")
         peer.connected_at = now
@@ -158,7 +162,8 @@ class Room:
         out = Outcome()
         policy = peer.permissions.waiting_room_type
         host_present = bool(self.waitlist_managers())
-        if policy == "SKIP" or (policy == "ON_PRIVILEGED_USER_ENTRY" and host_present):
+        if admit or policy == "SKIP" or (policy == "ON_PRIVILEGED_USER_ENTRY"
+                                         and host_present):
             self.admit(peer, now, out, announce_to_self=False)
             out.reply = {"status": "joined", "self": peer.self_view(self.pinned_peer_id),
                          "room": self.state_for(peer)}
@@ -175,7 +180,8 @@ class Room:
             self.max_concurrent = 0
             self._fresh_features()
             out.record(Record.SESSION_STARTED, now, session_id=self.session_id,
-                       meeting_id=self.meeting_id, title=self.title)
+                       meeting_id=self.meeting_id, title=self.title,
+                       parent_session_id=self.parent_session_id)
         elif self.idle_since is not None:
             out.record(Record.SESSION_RESUMED, now, session_id=self.session_id)
         self.idle_since = None

@@ -1,10 +1,19 @@
 """Every request a joined peer can make, by name, gathered from one module per feature."""
 
-from salon.realtime.commands import chat, media, plugins, polls, presence, qna, stores
+from salon.realtime.commands import (
+    chat,
+    connected,
+    media,
+    plugins,
+    polls,
+    presence,
+    qna,
+    stores,
+)
 from salon.realtime.commands.base import AsyncCommand, Command, Context, Limit
 
 COMMANDS: dict[str, Command | AsyncCommand] = {}
-for module in (presence, chat, polls, qna, plugins, stores, media):
+for module in (presence, chat, polls, qna, plugins, stores, media, connected):
     clash = COMMANDS.keys() & module.COMMANDS.keys()
     assert not clash, f"commands defined twice: {clash}"
     COMMANDS.update(module.COMMANDS)

@@ -43,10 +43,13 @@ class Meeting(Base):
     session_keep_alive_time_in_secs: Mapped[int]
     ai_config: Mapped[dict[str, Any]] = mapped_column(Json)
     recording_config: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: Set on a connected meeting (breakout room): the meeting it belongs to.
+    parent_meeting_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_meetings_app_created", "app_id", "created_at"),)
+    __table_args__ = (Index("ix_meetings_app_created", "app_id", "created_at"),
+                      Index("ix_meetings_parent", "parent_meeting_id"))
 
     SETTINGS = (
         "title",

@@ -1,0 +1,159 @@
+"""Connected meetings (breakout rooms) for operators: a salon addition.
+
+RealtimeKit creates breakout rooms only from its client SDK; salon also lets the
+operator do it over REST, under the parent meeting:
+`/{app_id}/meetings/{meeting_id}/connected_meetings…`. Live effects (moves, broadcast,
+close-all, timer) go through `salon.live.connected`, acting as the operator (every
+right, `by_peer_id: null`).
+
+No database session stays open while moves are awaited: a moved peer's connection needs
+one to take its seat in the target meeting, and on SQLite there is a single connection.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import Field, model_validator
+
+from salon.api.deps import CurrentApp
+from salon.api.envelope import Envelope, ok
+from salon.core.errors import Conflict, InvalidRequest, NotFound
+from salon.core.room import RoomError
+from salon.core.room.connected import MAX_CHILDREN
+from salon.core.schema import Flag, Strict, text
+from salon.live.connected import FamilyState, wait
+from salon.services import connected_meetings, presets
+
+router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/connected_meetings",
+                   tags=["connected meetings"])
+
+Title = text(1000) | None
+Ids = Annotated[list[text(255, min_length=1, name=True)], Field(max_length=1000)]
+
+
+class NewMeeting(Strict):
+    title: Title = None
+
+
+class CreateBody(Strict):
+    meetings: Annotated[list[NewMeeting], Field(min_length=1, max_length=MAX_CHILDREN)]
+
+
+class RenameBody(Strict):
+    title: Title
+
+
+class MoveBody(Strict):
+    to_meeting_id: text(64, min_length=1, name=True)
+    peer_ids: Ids = []
+    #: Participant ids or custom participant ids: all their joined peers move.
+    participant_ids: Ids = []
+    preset_name: text(100, min_length=1, name=True) | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> "MoveBody":
+        if not self.peer_ids and not self.participant_ids:
+            raise ValueError("name peers in 'peer_ids' or 'participant_ids'")
+        return self
+
+
+class BroadcastBody(Strict):
+    message: text(4000, min_length=1)
+    payload: Any = None
+
+
+class CloseAllBody(Strict):
+    delete: Flag = False
+
+
+def _http(error: RoomError) -> Exception:
+    kind = {"NOT_FOUND": NotFound, "CONFLICT": Conflict}.get(error.code, InvalidRequest)
+    return kind(error.message)
+
+
+async def _family(request: Request, app_id: str, meeting_id: str) -> FamilyState:
+    async with request.app.state.database.session() as db:
+        found = await connected_meetings.parent_of(db, app_id, meeting_id)
+    return request.app.state.rooms.connected.learn(found)
+
+
+def _view(family: FamilyState, request: Request) -> dict[str, Any]:
+    return request.app.state.rooms.connected.state(family)
+
+
+@router.get("", summary="The connected meetings of a meeting, with who is in each")
+async def list_connected(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+    return ok(_view(await _family(request, app.id, meeting_id), request))
+
+
+@router.post("", status_code=201, summary="Create connected meetings (breakout rooms)")
+async def create_connected(meeting_id: str, body: CreateBody, request: Request,
+                           app: CurrentApp) -> Envelope:
+    async with request.app.state.database.session() as db:
+        rows = await connected_meetings.create(db, app.id, meeting_id,
+                                               [m.title for m in body.meetings])
+    request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
+    return ok({"meetings": [{"id": m.id, "title": m.title} for m in rows]}, status_code=201)
+
+
+@router.patch("/{child_id}", summary="Rename a connected meeting")
+async def rename_connected(meeting_id: str, child_id: str, body: RenameBody,
+                           request: Request, app: CurrentApp) -> Envelope:
+    async with request.app.state.database.session() as db:
+        rows = await connected_meetings.rename(db, app.id, meeting_id, {child_id: body.title})
+    request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
+    return ok({"id": rows[0].id, "title": rows[0].title})
+
+
+@router.delete("/{child_id}", summary="Delete a connected meeting; its people go to the parent")
+async def delete_connected(meeting_id: str, child_id: str, request: Request,
+                           app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    if child_id not in family.children:
+        raise NotFound(f"Meeting {meeting_id} has no connected meeting {child_id}.")
+    moving, tasks = request.app.state.rooms.connected.close_all(family, None, [child_id])
+    await wait(tasks)
+    async with request.app.state.database.session() as db:
+        await connected_meetings.delete(db, app.id, meeting_id, [child_id])
+    request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
+    return ok({"id": child_id, "moved": moving})
+
+
+@router.post("/move", summary="Move participants between the meeting and its rooms")
+async def move(meeting_id: str, body: MoveBody, request: Request, app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    if body.preset_name is not None:
+        async with request.app.state.database.session() as db:
+            await presets.by_name(db, app.id, body.preset_name)
+    try:
+        moving, tasks = request.app.state.rooms.connected.move(
+            family, None, body.to_meeting_id, peer_ids=body.peer_ids,
+            participant_ids=body.participant_ids, preset_name=body.preset_name)
+    except RoomError as error:
+        raise _http(error) from None
+    await wait(tasks)
+    return ok({"to_meeting_id": body.to_meeting_id, "moved": moving})
+
+
+@router.post("/broadcast", summary="Send a message to everyone in every room")
+async def broadcast(meeting_id: str, body: BroadcastBody, request: Request,
+                    app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    sent = request.app.state.rooms.connected.broadcast(family, None, None, body.message,
+                                                       body.payload)
+    return ok({"delivered": sent})
+
+
+@router.post("/close-all", summary="Everyone back to the parent meeting (and delete the rooms)")
+async def close_all(meeting_id: str, request: Request, app: CurrentApp,
+                    body: CloseAllBody | None = None) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    moving, tasks = request.app.state.rooms.connected.close_all(family, None)
+    await wait(tasks)
+    data: dict[str, Any] = {"moved": moving}
+    if body is not None and body.delete and family.children:
+        async with request.app.state.database.session() as db:
+            data["deleted"] = await connected_meetings.delete(db, app.id, meeting_id,
+                                                              list(family.children))
+        request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
+    return ok(data)

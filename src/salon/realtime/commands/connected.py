@@ -1,0 +1,250 @@
+"""Connected meetings (breakout rooms) over the realtime protocol (docs/protocol.md).
+
+Every command reads the family from the database first (the source of truth, and how
+the live copy in `salon.live.connected` is kept fresh), then checks the caller's rights
+in `salon.core.room.connected`. A refused request changes nothing. Moves reply at once
+with who is on the way; each moved peer then hears `meeting.changing` and
+`meeting.changed`, and everyone who may see the lists gets `connected_meetings.updated`.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from salon.core.errors import SalonError
+from salon.core.ratelimit import Limit
+from salon.core.room import RoomError
+from salon.core.room.connected import MAX_CHILDREN, assignable, check_alter, check_view, round_robin
+from salon.core.schema import Flag, Strict, text
+from salon.live.connected import FamilyState
+from salon.realtime.commands.base import AsyncCommand, Context
+from salon.services import connected_meetings, presets
+
+MeetingId = text(64, min_length=1, name=True)
+PeerId = text(64, min_length=1, name=True)
+Title = text(1000) | None
+PresetName = text(100, min_length=1, name=True)
+_CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
+
+
+class NoParams(Strict):
+    pass
+
+
+class NewMeeting(Strict):
+    title: Title = None
+
+
+class Create(Strict):
+    meetings: Annotated[list[NewMeeting], Field(min_length=1, max_length=MAX_CHILDREN)]
+
+
+class Renamed(Strict):
+    id: MeetingId
+    title: Title
+
+
+class Update(Strict):
+    meetings: Annotated[list[Renamed], Field(min_length=1, max_length=MAX_CHILDREN)]
+
+
+class Delete(Strict):
+    meeting_ids: Annotated[list[MeetingId], Field(min_length=1, max_length=MAX_CHILDREN)]
+
+
+class Move(Strict):
+    to_meeting_id: MeetingId
+    peer_ids: Annotated[list[PeerId], Field(max_length=1000)] = []
+    #: Participant ids or custom participant ids: every joined peer of theirs moves.
+    participant_ids: Annotated[list[text(255, min_length=1, name=True)],
+                               Field(max_length=1000)] = []
+    preset_name: PresetName | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> "Move":
+        if not self.peer_ids and not self.participant_ids:
+            raise ValueError("name peers in 'peer_ids' or 'participant_ids'")
+        return self
+
+
+class Switch(Strict):
+    to_meeting_id: MeetingId
+
+
+class Assign(Strict):
+    mode: Literal["round_robin", "manual"]
+    #: round_robin: the rooms to deal into (default: every child room).
+    meeting_ids: Annotated[list[MeetingId], Field(max_length=MAX_CHILDREN)] | None = None
+    #: manual: `{meeting_id: [peer_ids]}`.
+    assignments: dict[MeetingId, Annotated[list[PeerId], Field(max_length=1000)]] | None = None
+
+    @model_validator(mode="after")
+    def _manual_needs_assignments(self) -> "Assign":
+        if self.mode == "manual" and not self.assignments:
+            raise ValueError("mode 'manual' needs 'assignments': {meeting_id: [peer_ids]}")
+        return self
+
+
+class Broadcast(Strict):
+    message: text(4000, min_length=1)
+    payload: Any = None
+
+
+class CloseAll(Strict):
+    #: Also delete the child rooms (they become inactive meetings).
+    delete: Flag = False
+
+
+class Timer(Strict):
+    #: Close every room this many seconds from now (1 s to 24 h); null cancels the timer.
+    close_in_secs: Annotated[float, Field(ge=1, le=86400)] | None
+    #: `connected_meetings.closing` goes out this many seconds before.
+    warn_secs: Annotated[float, Field(ge=0, le=3600)] = 60
+
+
+async def _family(ctx: Context) -> FamilyState:
+    try:
+        async with ctx.state.database.session() as db:
+            found = await connected_meetings.family(db, ctx.host.app_id, ctx.host.meeting_id)
+    except SalonError as error:
+        raise RoomError(_CODES.get(error.status_code, "CONFLICT"), error.message) from None
+    return ctx.state.rooms.connected.learn(found)
+
+
+def _actor(ctx: Context):
+    return ctx.host.room.actor(ctx.peer_id)
+
+
+async def _list(ctx: Context, p: NoParams) -> dict[str, Any]:
+    check_view(_actor(ctx))
+    family = await _family(ctx)
+    return ctx.state.rooms.connected.state(family)
+
+
+async def _changed(ctx: Context, change) -> Any:
+    """Run one database change as a room error on failure, then refresh the family."""
+    check_alter(_actor(ctx))
+    family = await _family(ctx)
+    try:
+        async with ctx.state.database.session() as db:
+            result = await change(db, family)
+    except SalonError as error:
+        raise RoomError(_CODES.get(error.status_code, "CONFLICT"), error.message) from None
+    family = await _family(ctx)
+    ctx.state.rooms.connected.notify(family)
+    return result
+
+
+async def _create(ctx: Context, p: Create) -> dict[str, Any]:
+    rows = await _changed(ctx, lambda db, f: connected_meetings.create(
+        db, ctx.host.app_id, f.parent_id, [m.title for m in p.meetings]))
+    return {"meetings": [{"id": m.id, "title": m.title} for m in rows]}
+
+
+async def _update(ctx: Context, p: Update) -> dict[str, Any]:
+    rows = await _changed(ctx, lambda db, f: connected_meetings.rename(
+        db, ctx.host.app_id, f.parent_id, {m.id: m.title for m in p.meetings}))
+    return {"meetings": [{"id": m.id, "title": m.title} for m in rows]}
+
+
+async def _delete(ctx: Context, p: Delete) -> dict[str, Any]:
+    connected = ctx.state.rooms.connected
+    family = await _family(ctx)
+    check_alter(_actor(ctx))
+    unknown = [i for i in p.meeting_ids if i not in family.children]
+    if unknown:
+        raise RoomError("NOT_FOUND", f"No connected meeting {unknown[0]} here.")
+    moving, _ = connected.close_all(family, _actor(ctx), children=list(p.meeting_ids))
+    ids = await _changed(ctx, lambda db, f: connected_meetings.delete(
+        db, ctx.host.app_id, f.parent_id, list(p.meeting_ids)))
+    return {"meetings": [{"id": i} for i in ids], "moving": moving}
+
+
+async def _check_preset(ctx: Context, name: str | None) -> None:
+    if name is not None:
+        async with ctx.state.database.session() as db:
+            try:
+                await presets.by_name(db, ctx.host.app_id, name)
+            except SalonError as error:
+                raise RoomError("INVALID", error.message) from None
+
+
+async def _move(ctx: Context, p: Move) -> dict[str, Any]:
+    check_alter(_actor(ctx))
+    family = await _family(ctx)
+    await _check_preset(ctx, p.preset_name)
+    moving, _ = ctx.state.rooms.connected.move(
+        family, _actor(ctx), p.to_meeting_id, peer_ids=p.peer_ids,
+        participant_ids=p.participant_ids, preset_name=p.preset_name)
+    return {"to_meeting_id": p.to_meeting_id, "moving": moving}
+
+
+async def _switch(ctx: Context, p: Switch) -> dict[str, Any]:
+    family = await _family(ctx)
+    ctx.state.rooms.connected.switch(family, ctx.host, _actor(ctx), p.to_meeting_id)
+    return {"to_meeting_id": p.to_meeting_id, "moving": [ctx.peer_id]}
+
+
+async def _assign(ctx: Context, p: Assign) -> dict[str, Any]:
+    actor = _actor(ctx)
+    check_alter(actor)
+    family = await _family(ctx)
+    connected = ctx.state.rooms.connected
+    if p.mode == "manual":
+        plan = dict(p.assignments or {})
+    else:
+        rooms = list(p.meeting_ids) if p.meeting_ids else list(family.children)
+        unknown = [r for r in rooms if r not in family.children]
+        if unknown:
+            raise RoomError("NOT_FOUND", f"No connected meeting {unknown[0]} here.")
+        parent = ctx.state.rooms.get(family.parent_id)
+        plan = round_robin(assignable(parent.room, ctx.peer_id) if parent else [], rooms)
+    moving, _ = connected.plan_moves(family, actor, plan)
+    return {"assignments": moving}
+
+
+async def _broadcast(ctx: Context, p: Broadcast) -> dict[str, Any]:
+    actor = _actor(ctx)
+    check_alter(actor)
+    family = await _family(ctx)
+    sent = ctx.state.rooms.connected.broadcast(family, actor, ctx.host.meeting_id, p.message,
+                                               p.payload)
+    return {"delivered": sent}
+
+
+async def _close_all(ctx: Context, p: CloseAll) -> dict[str, Any]:
+    actor = _actor(ctx)
+    check_alter(actor)
+    family = await _family(ctx)
+    moving, _ = ctx.state.rooms.connected.close_all(family, actor)
+    reply: dict[str, Any] = {"moving": moving}
+    if p.delete and family.children:
+        ids = await _changed(ctx, lambda db, f: connected_meetings.delete(
+            db, ctx.host.app_id, f.parent_id, list(family.children)))
+        reply["deleted"] = ids
+    return reply
+
+
+async def _timer(ctx: Context, p: Timer) -> dict[str, Any]:
+    actor = _actor(ctx)
+    check_alter(actor)
+    family = await _family(ctx)
+    connected = ctx.state.rooms.connected
+    if p.close_in_secs is None:
+        return connected.cancel_timer(family, actor)
+    return connected.set_timer(family, actor, p.close_in_secs, p.warn_secs)
+
+
+_WRITE = Limit("connected", 30, 10)
+COMMANDS: dict[str, AsyncCommand] = {
+    "connected.list": AsyncCommand(NoParams, _list, Limit("connected.list", 60, 60)),
+    "connected.create": AsyncCommand(Create, _create, _WRITE),
+    "connected.update": AsyncCommand(Update, _update, _WRITE),
+    "connected.delete": AsyncCommand(Delete, _delete, _WRITE),
+    "connected.move": AsyncCommand(Move, _move, _WRITE),
+    "connected.switch": AsyncCommand(Switch, _switch, _WRITE),
+    "connected.assign": AsyncCommand(Assign, _assign, _WRITE),
+    "connected.broadcast": AsyncCommand(Broadcast, _broadcast, Limit("broadcast", 5, 1)),
+    "connected.close_all": AsyncCommand(CloseAll, _close_all, _WRITE),
+    "connected.timer": AsyncCommand(Timer, _timer, _WRITE),
+}
