@@ -67,14 +67,19 @@ def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]
     return paths
 
 
+def _temporary(path: Path) -> Path:
+    """A private name next to `path`: concurrent writers never share a file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _temporary(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def _write_video(path: Path, codec: str, container_format: str, seconds: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _temporary(path)
     source = av.open(f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}:duration={seconds}",
                      format="lavfi")
     try:
@@ -119,7 +124,7 @@ def _speech_every_4s(t: float) -> tuple[float, float]:
 
 
 def _write_opus(path: Path, seconds: int, shape) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _temporary(path)
     with av.open(str(tmp), "w", format="ogg") as out:
         stream = out.add_stream("libopus", rate=AUDIO_RATE,
                                 options={"frame_duration": "20", "application": "audio"})
