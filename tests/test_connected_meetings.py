@@ -364,3 +364,16 @@ async def test_rest_crud_moves_and_errors(room: Meeting) -> None:
     assert guest.meeting_id == room.id and not guest.drain("meeting.changing")
     unauthorized = await http.get(base, headers={"Authorization": "Bearer salon_nope"})
     assert unauthorized.status_code == 401 and unauthorized.json()["success"] is False
+
+
+async def test_move_into_an_inactive_room_fails_and_the_peer_stays(room: Meeting) -> None:
+    host = await room.join("group_call_host")
+    (child,) = await host.create_connected(["Locked"])
+    await room.admin.update_meeting(child["id"], status="INACTIVE")
+    guest = await room.join()
+    before = guest.peer_id
+    await host.move_to(child["id"], [guest.peer_id])
+    failed = await guest.wait_for("meeting.change_failed")
+    assert failed["to_meeting_id"] == child["id"]
+    assert guest.peer_id == before and (await guest.state())["room"]["meeting"]["id"] == room.id
+    assert guest.peer_id in _rooms(await host.connected_meetings())[room.id]

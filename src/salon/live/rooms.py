@@ -89,8 +89,8 @@ class Rooms:
         else:
             host.room.title = meeting.title
             host.keep_alive_secs = meeting.session_keep_alive_time_in_secs
-        host.parent_meeting_id = meeting.parent_meeting_id
-        parent = self.hosts.get(meeting.parent_meeting_id or "")
+        host.parent_meeting_id = getattr(meeting, "parent_meeting_id", None)
+        parent = self.hosts.get(host.parent_meeting_id or "")
         if not host.room.is_live:  # a breakout session belongs to the parent's, if live
             host.room.parent_session_id = parent.room.session_id if parent else None
         return host

@@ -222,6 +222,8 @@ class _PeerSession:
                     admitted = await connected_meetings.seat(
                         db, self.host.app_id, meeting_id, old.custom_participant_id,
                         old.name, old.picture, preset_name or old.preset_name)
+                if admitted.meeting.status != "ACTIVE":
+                    raise Unauthorized(f"Meeting {meeting_id} is inactive.")
             except Exception as error:
                 log.warning("moving peer %s to %s failed: %s", self.peer_id, meeting_id, error)
                 self.link.send(event_text("meeting.change_failed", {
