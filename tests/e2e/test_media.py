@@ -143,3 +143,32 @@ async def test_host_disables_video_and_it_stops_arriving(
     assert not await guest.page.get_by_test_id("btn-cam").is_disabled()
     # Audio still flows.
     await rising(host, guest_id, "audio", by=20)
+
+
+async def test_camera_toggle_and_screenshare(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Slides")
+    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
+    ben_p = await web_admin.add_participant(meeting["id"], "ben", "group_call_participant", name="Ben")
+    ann, ben = await browsers.person("ann"), await browsers.person("ben")
+    ann_id = await joined(ann, web_server.url, ann_p["token"])
+    await joined(ben, web_server.url, ben_p["token"])
+    await rising(ben, ann_id, "video")
+
+    # Camera off from Ann's own toolbar: Ben's tile shows her initials.
+    await ann.page.get_by_test_id("btn-cam").click()
+    await ben.wait("(s) => document.querySelector(s).dataset.video === 'off'", TILE.format(ann_id))
+    assert await ann.page.get_by_test_id("btn-cam").get_attribute("aria-pressed") == "false"
+    # And on again: frames flow again.
+    await ann.page.get_by_test_id("btn-cam").click()
+    await ben.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(ann_id))
+    await rising(ben, ann_id, "video")
+
+    # Screenshare: a large tile at Ben's, decoding.
+    await ann.page.get_by_test_id("btn-screen").click()
+    await ann.wait("() => window.salon.media.published.screenshare", timeout=20)
+    await ben.page.locator(f"[data-testid=screen-tile][data-peer-id='{ann_id}']").wait_for()
+    await rising(ben, ann_id, "screenshare", by=3)
+    await ann.page.get_by_test_id("btn-screen").click()  # "Stop sharing"
+    await ben.wait("(s) => !document.querySelector(s)",
+                   f"[data-testid=screen-tile][data-peer-id='{ann_id}']")
