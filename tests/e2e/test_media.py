@@ -7,7 +7,9 @@ Counters come from each page's getStats (`window.salon.remoteStats()`): inbound-
 import asyncio
 import time
 
-from salon.client import AdminClient
+from salon.client import AdminClient, RealtimeClient, ws_url
+from salon.client.media import MediaSession
+from salon.client.media.sources import ToneSource
 from tests.e2e.browser import Browsers, Person, rising
 from tests.servers import SalonServer
 
@@ -172,3 +174,32 @@ async def test_camera_toggle_and_screenshare(
     await ann.page.get_by_test_id("btn-screen").click()  # "Stop sharing"
     await ben.wait("(s) => !document.querySelector(s)",
                    f"[data-testid=screen-tile][data-peer-id='{ann_id}']")
+
+
+async def test_a_python_peer_speaking_is_outlined_and_heard(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """Chromium's fake microphone beeps, which is no voice to the active-speaker rule; a
+    Python peer's tone is (aiortc sets levels, never the VAD bit). It also checks the
+    page against another client: audio only, no video, so its tile shows initials."""
+    meeting = await web_admin.create_meeting(title="Speaker")
+    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
+    bot_p = await web_admin.add_participant(meeting["id"], "bot", "group_call_participant",
+                                            name="Tone Bot")
+    ann = await browsers.person("ann")
+    await joined(ann, web_server.url, ann_p["token"], audio=0, publishing=("video",))
+    bot = await RealtimeClient.join(ws_url(web_server.url), bot_p["token"])
+    session = None
+    try:
+        session = await MediaSession.attach(bot, ice_hosts=["127.0.0.1"])
+        await session.publish("audio", ToneSource())
+        await rising(ann, bot.peer_id, "audio", by=20)
+        tile = TILE.format(bot.peer_id)
+        await ann.wait("(s) => document.querySelector(s).dataset.speaking === 'true'", tile)
+        assert await ann.page.locator(tile).get_attribute("data-video") == "off"
+        assert await ann.page.locator(tile).get_by_test_id("avatar").inner_text() == "TB"
+        # The bot receives the browser's camera too.
+        await session.wait_track(await ann.peer_id(), "video", timeout=20, frames=10)
+    finally:
+        if session is not None:
+            await session.close()
+        await bot.leave()

@@ -102,6 +102,12 @@ async def test_prejoin_join_and_chat_between_two_browsers(
     await ada_row.wait_for()
     assert await ada_row.get_by_test_id("action-kick").count() == 0
 
+    # The host pins Bob: his tile goes first, for both of them.
+    await bob_row.get_by_test_id("action-pin").click()
+    for person in (first, second):
+        await person.wait("() => { const t = document.querySelector(\"[data-testid=tile][data-name='Bob']\");"
+                          " return t.dataset.pinned === 'true' && t.style.order === '1'; }")
+
     # The host removes Bob: his page says so.
     await bob_row.get_by_test_id("action-kick").click()
     await second.wait_state("kicked")
