@@ -105,6 +105,12 @@ async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_other
                          rising(presenter, viewer_id, "audio", by=20))
     await other.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(viewer_id))
 
+    # Leaving the stage stops its media: the SDK unpublishes when can_publish turns false.
+    await viewer.page.get_by_test_id("btn-stage").click()  # "Leave stage"
+    await viewer.wait("() => !Object.keys(window.salon.media.published).length")
+    await other.wait("(s) => document.querySelector(s).dataset.video === 'off'", TILE.format(viewer_id))
+    assert await viewer.page.get_by_test_id("btn-cam").is_disabled()
+
 
 async def test_host_disables_video_and_it_stops_arriving(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:

@@ -146,3 +146,47 @@ async def test_controls_explain_why_they_are_disabled(
     await stage.click()
     await person.wait("() => document.querySelector('[data-testid=btn-stage]').dataset.stageStatus"
                       " === 'REQUESTED_TO_JOIN_STAGE'")
+
+
+async def test_waiting_guest_rejected_and_a_dropped_socket_resumed(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Door")
+    lobby = f"door_{meeting['id'][:8]}"
+    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
+    guest_p = await web_admin.add_participant(meeting["id"], "gus", lobby, name="Gus")
+    host, guest = await browsers.person("host"), await browsers.person("guest")
+    await host.open(web_server.url, host_p["token"], autojoin=1, audio=0, video=0)
+    await host.wait_state("joined")
+    await guest.open(web_server.url, guest_p["token"], autojoin=1, audio=0, video=0)
+    await guest.wait_state("waiting")
+    guest_id = await guest.peer_id()
+
+    await host.page.get_by_test_id("tab-participants").click()
+    row = host.page.locator(f"[data-testid=waiting-person][data-peer-id='{guest_id}']")
+    await row.get_by_test_id("action-reject").click()
+    await guest.wait_state("rejected")
+    await host.wait("(id) => !document.querySelector(`[data-testid=waiting-person][data-peer-id='${id}']`)",
+                    guest_id)
+
+    # The host's socket drops (as a network would: no close handshake, code 1006): the
+    # SDK resumes the same peer, and the page goes on working.
+    host_id = await host.peer_id()
+    await host.page.evaluate("""() => {
+        const client = window.salon.client;
+        window.resumed = false;
+        client.on("resumed", () => { window.resumed = true; });
+        const ws = client.ws;
+        ws.onclose = null;
+        ws.close();
+        client._dropped(ws, 1006, "");
+    }""")
+    await host.wait("() => window.resumed")
+    assert await host.peer_id() == host_id
+    assert await host.state() == "joined"
+    await host.page.get_by_test_id("tab-chat").click()
+    await host.page.get_by_test_id("chat-input").fill("still here")
+    await host.page.get_by_test_id("chat-send").click()
+    await host.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
+                    ".some((m) => m.textContent.includes('still here'))")
+    assert await host.page.evaluate("() => window.salon.errors") == []
