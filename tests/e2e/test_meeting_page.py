@@ -190,3 +190,30 @@ async def test_waiting_guest_rejected_and_a_dropped_socket_resumed(
     await host.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
                     ".some((m) => m.textContent.includes('still here'))")
     assert await host.page.evaluate("() => window.salon.errors") == []
+
+
+async def test_design_tokens_and_a_fixed_name(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Branded")
+    preset = f"brand_{meeting['id'][:8]}"
+    await web_admin.create_preset(preset, permissions={"can_edit_display_name": False}, ui={
+        "design_tokens": {"theme": "light", "border_radius": "sharp", "spacing_base": 6,
+                          "colors": {"brand": {"500": "#123456"}}}})
+    person_p = await web_admin.add_participant(meeting["id"], "fay", preset, name="Fay")
+    person = await browsers.person("fay")
+    await person.open(web_server.url, person_p["token"], audio=0, video=0, name="Mallory")
+    await person.wait_state("prejoin")
+    page = person.page
+    style = await page.evaluate("""() => {
+        const css = getComputedStyle(document.documentElement);
+        return {brand: css.getPropertyValue('--brand-500').trim(), radius: css.getPropertyValue('--radius').trim(),
+                space: css.getPropertyValue('--space').trim(), theme: document.documentElement.dataset.theme,
+                join: getComputedStyle(document.querySelector('[data-testid=prejoin-join]')).backgroundColor};
+    }""")
+    assert style == {"brand": "#123456", "radius": "0px", "space": "6px", "theme": "light",
+                     "join": "rgb(18, 52, 86)"}
+    # The preset does not let her pick a name: no field, and a name in the link is ignored.
+    assert not await page.get_by_test_id("prejoin-name").is_visible()
+    await page.get_by_test_id("prejoin-join").click()
+    await person.wait_state("joined")
+    assert await page.evaluate("() => window.salon.client.self.name") == "Fay"
