@@ -1,5 +1,7 @@
 """The meeting page without media: serving, pre-join, joining, chat, polls, host actions."""
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -79,6 +81,17 @@ async def test_prejoin_join_and_chat_between_two_browsers(
     await first.page.get_by_test_id("chat-input").press("Enter")
     await second.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
                       ".some((m) => m.dataset.from === 'Ada L.' && m.textContent.includes('hi bob'))")
+
+    # A file, from the attach button; the other side can fetch it (with the token).
+    await first.page.get_by_test_id("chat-file").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"agenda: lunch"}])
+    link = second.page.locator("[data-testid=chat-file-link]", has_text="notes.txt")
+    await link.wait_for()
+    async with second.page.expect_download() as download_info:
+        await link.click()
+    download = await download_info.value
+    assert download.suggested_filename == "notes.txt"
+    assert Path(await download.path()).read_bytes() == b"agenda: lunch"
 
     # A poll: the host creates it, the participant votes, the host sees the count.
     await first.page.get_by_test_id("tab-polls").click()

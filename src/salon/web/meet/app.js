@@ -289,11 +289,14 @@ function entered() {
   const p = perms();
   document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
   document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
-  const chatAllowed = p.chat && p.chat.public && p.chat.public.can_send && p.chat.public.text;
+  const chatAllowed = Boolean(p.chat && p.chat.public && p.chat.public.can_send && p.chat.public.text);
   $("chat-input").disabled = $("chat-send").disabled = !chatAllowed;
   $("chat-input").placeholder = chatAllowed ? "Message everyone" : "You cannot send messages here";
   for (const tab of document.querySelectorAll(".tab")) tab.onclick = () => showPanel(page.panel === tab.dataset.panel ? null : tab.dataset.panel);
   $("chat-form").onsubmit = act(sendChat);
+  const filesAllowed = chatAllowed && p.chat.public.files;
+  $("chat-attach").hidden = !filesAllowed;
+  $("chat-file").onchange = act(sendFile);
   $("btn-mic").onclick = act(() => toggle("audio"));
   $("btn-cam").onclick = act(() => toggle("video"));
   $("btn-screen").onclick = act(toggleScreen);
@@ -660,9 +663,45 @@ function messageBody(message) {
   const payload = message.payload || {};
   if (message.type === "text") return h("div", {class: "text"}, payload.text);
   if (message.type === "image" || message.type === "file") {
-    return h("div", {class: "text"}, `📎 ${payload.name || "file"}`);
+    const size = payload.size ? ` (${Math.max(1, Math.round(payload.size / 1024))} KB)` : "";
+    const body = h("div", {class: "text"},
+      h("button", {class: "file", type: "button", dataset: {testid: "chat-file-link"},
+                   onclick: act(() => download(payload))}, `📎 ${payload.name || "file"}${size}`));
+    if (message.type === "image") {
+      fetchFile(payload.link).then((blob) => {
+        body.prepend(h("img", {src: URL.createObjectURL(blob), alt: payload.name || "image", dataset: {testid: "chat-image"}}));
+      }).catch(() => {});
+    }
+    return body;
   }
   return h("div", {class: "text muted"}, JSON.stringify(payload));
+}
+
+/** Chat files need the participant token (Authorization), so a plain link would not do. */
+async function fetchFile(link) {
+  const url = new URL(link, location.origin);  // the same server, whatever host the link names
+  const response = await fetch(url.pathname + url.search, {headers: {"Authorization": `Bearer ${token}`}});
+  if (!response.ok) throw new Error(`the file could not be fetched (HTTP ${response.status})`);
+  return response.blob();
+}
+
+async function download(payload) {
+  const url = URL.createObjectURL(await fetchFile(payload.link));
+  const a = h("a", {href: url, download: payload.name || "file"});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function sendFile() {
+  const input = $("chat-file");
+  const file = input.files && input.files[0];
+  input.value = "";
+  if (!file) return;
+  const uploaded = await page.client.chat.uploadFile(file, file.name);
+  const type = (file.type || "").startsWith("image/") ? "image" : "file";
+  addMessage(await page.client.chat.sendFile(type, uploaded.id), false);
 }
 
 function addMessage(message, counts = true) {
