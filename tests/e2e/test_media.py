@@ -209,3 +209,33 @@ async def test_a_python_peer_speaking_is_outlined_and_heard(
         if session is not None:
             await session.close()
         await bot.leave()
+
+
+async def test_moved_to_a_breakout_room_media_follows(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Plenary")
+    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
+    guest_p = await web_admin.add_participant(meeting["id"], "gus", "group_call_participant", name="Gus")
+    host, guest = await browsers.person("host"), await browsers.person("guest")
+    await joined(host, web_server.url, host_p["token"])
+    old_guest_id = await joined(guest, web_server.url, guest_p["token"])
+
+    # The host opens a breakout room, sends Gus there, then goes there too.
+    room = await host.page.evaluate("""async (guest) => {
+        const c = window.salon.client;
+        const [room] = await c.connected.create(["Room A"]);
+        await c.connected.move(room.id, {peerIds: [guest]});
+        return room; }""", old_guest_id)
+    await guest.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    await guest.wait("() => document.querySelector('[data-testid=meeting-title]').textContent === 'Room A'")
+    await host.page.evaluate("(id) => window.salon.client.connected.switch(id)", room["id"])
+    await host.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    host_id, guest_id = await host.peer_id(), await guest.peer_id()
+    assert guest_id != old_guest_id
+    # Both publish again in the new room and see each other there.
+    for person in (host, guest):
+        await person.wait("() => window.salon.media.published.video && window.salon.media.published.audio")
+    await asyncio.gather(rising(host, guest_id, "video"), rising(guest, host_id, "video"),
+                         rising(guest, host_id, "audio", by=20))
+    await guest.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(host_id))
+    assert await guest.page.locator(TILE.format(old_guest_id)).count() == 0

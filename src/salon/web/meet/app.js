@@ -11,7 +11,7 @@ import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-const token = params.get("token") || "";
+let token = params.get("token") || "";  // replaced when a move to another meeting brings a new one
 const flag = (name, fallback) => (params.has(name) ? !["0", "false", "no", "off"].includes(params.get(name)) : fallback);
 
 const page = {
@@ -244,6 +244,11 @@ function wire(client, media) {
     refresh();
   });
   client.on("waitlist.added", ({peer}) => toast(`${peer.name} is waiting to join.`));
+  client.on("meeting.changing", () => toast("Moving you to another room…"));
+  client.on("meeting.change_failed", ({message}) => toast(`You could not be moved: ${message}`));
+  client.on("meeting.changed", (data) => moved(data));
+  client.on("connected_meetings.broadcast", ({message, from_name: from}) => toast(`${from}: ${message}`, 8000));
+  client.on("connected_meetings.closing", ({in_secs: secs}) => toast(`The rooms close in ${Math.round(secs)} s.`, 8000));
   client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
   client.on("chat.message", ({message}) => addMessage(message));
   client.on("chat.updated", ({message}) => addMessage(message));
@@ -312,6 +317,26 @@ function entered() {
   refresh();
   syncPublishing();
   watchFirstFrame();
+}
+
+/** Moved to another meeting (breakout rooms): the same page, a new room. */
+function moved(data) {
+  token = page.client.token;
+  const title = (data.room && data.room.meeting && data.room.meeting.title) || "Meeting";
+  $("meeting-title").textContent = title;
+  document.title = `${title} · salon`;
+  page.speaker = null;
+  page.polls.clear();
+  render($("chat-messages"));
+  page.chatUnread = 0;
+  $("chat-unread").textContent = "";
+  $("grid").replaceChildren();
+  loadChat();
+  if (perms().polls && perms().polls.can_view) loadPolls();
+  else paintPolls();
+  refresh();
+  syncPublishing();
+  toast(`You are now in ${title}.`);
 }
 
 async function leave() {

@@ -119,6 +119,8 @@ export class MediaSession extends EventTarget {
       client.on("media.unpublished", ({track_id: trackId}) => this._ended(trackId)),
       client.on("media.disabled", (data) => this._disabledByHost(data)),
       client.on("self.updated", ({self}) => this._rightsChanged(self.can_publish || {})),
+      client.on("meeting.changing", () => this._moving()),
+      client.on("meeting.changed", () => this._moved()),
       client.on("peer.left", ({peer_id: peerId}) => {
         for (const rec of [...this.remote.values()]) if (rec.peerId === peerId) this._ended(rec.trackId);
       }),
@@ -515,6 +517,35 @@ export class MediaSession extends EventTarget {
     } finally {
       this.resetting[which] = false;
     }
+  }
+
+  // --- moving to another meeting (breakout rooms) -----------------------------------------
+
+  /** Our old peer's connections closed on the server: drop ours, keep the devices. */
+  _moving() {
+    if (this._wasPublishing === undefined || this._wasPublishing === null) {
+      this._wasPublishing = Object.keys(this.published).filter((k) => k !== "screenshare" && this.enabled[k]);
+    }
+    for (const trackId of [...this.remote.keys()]) this._ended(trackId);
+    if (this.pubPc) this.pubPc.close();
+    if (this.subPc) this.subPc.close();
+    this.pubPc = this.subPc = null;
+    this.pubTx = {};
+    this.subMids = {};
+    for (const kind of Object.keys(this.published)) this._emit("unpublished", {kind});
+    this.published = {};
+    this._setLocal("screenshare", null);
+    this.pubTrickle = new Trickle(this.client, "publish");
+    this.subTrickle = new Trickle(this.client, "subscribe");
+  }
+
+  /** The new meeting's peer: publish again what we were sending, where it is allowed. */
+  _moved() {
+    this._moving();  // synchronous: the new room's offers come after this event
+    const kinds = this._wasPublishing || [];
+    this._wasPublishing = null;
+    this._emit("moved", {republish: kinds});
+    if (kinds.length) this.publish(kinds).catch((error) => this._emit("error", {during: "republish", error}));
   }
 
   // --- stats ---------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ export class SalonClient extends EventTarget {
     this.qna = new Qna(this);
     this.plugins = new Plugins(this);
     this.stores = new Stores(this);
+    this.connected = new Connected(this);
     this.media = null;         // set by MediaSession.attach(client)
     this._pinger = null;
   }
@@ -79,6 +80,7 @@ export class SalonClient extends EventTarget {
   get resumeInfo() {
     return this.joined ? {peer_id: this.joined.peer_id, resume_token: this.joined.resume_token} : null;
   }
+  get meetingId() { return this.room && this.room.meeting ? this.room.meeting.id : null; }
   get permissions() { return this.self ? this.self.permissions : null; }
   get canPublish() {
     return this.self ? this.self.can_publish : {audio: false, video: false, screenshare: false};
@@ -283,6 +285,15 @@ export class SalonClient extends EventTarget {
       case "stage.requests":
         this.stageRequests = data.requests || [];
         break;
+      case "meeting.changed":
+        // Moved to another meeting on this connection: from now on we are its new peer.
+        this.joined = {protocol: PROTOCOL_VERSION, resumed: false, peer_id: data.peer_id,
+                       resume_token: data.resume_token, status: data.status, self: data.self,
+                       room: data.room, media: data.media};
+        if (data.token) this.token = data.token;
+        this._lastOffer = null;
+        this._applyState(data);
+        break;
       case "media.subscribe_offer":
         if (!this.media) this._lastOffer = data;  // MediaSession.attach answers it
         break;
@@ -463,6 +474,35 @@ class Plugins {
   async getState(pluginId, key) {
     if (key === undefined) return (await this.c.request("plugin.state.get", {plugin_id: pluginId})).state;
     return (await this.c.request("plugin.state.get", {plugin_id: pluginId, key})).value;
+  }
+}
+
+class Connected {
+  constructor(client) { this.c = client; }
+  list() { return this.c.request("connected.list"); }
+  /** New child meetings (breakout rooms); `titles`: a list of titles (or nulls). */
+  async create(titles) {
+    return (await this.c.request("connected.create", {meetings: titles.map((title) => ({title}))})).meetings;
+  }
+  /** {meetingId: title} */
+  async update(titles) {
+    return (await this.c.request("connected.update", {meetings: Object.entries(titles).map(([id, title]) => ({id, title}))})).meetings;
+  }
+  delete(meetingIds) { return this.c.request("connected.delete", {meeting_ids: meetingIds}); }
+  /** Move peers (or participants, or a preset's peers) to a meeting of the family. */
+  move(toMeetingId, {peerIds, participantIds, presetName} = {}) {
+    return this.c.request("connected.move", only({to_meeting_id: toMeetingId, peer_ids: peerIds,
+                                                  participant_ids: participantIds, preset_name: presetName}));
+  }
+  switch(toMeetingId) { return this.c.request("connected.switch", {to_meeting_id: toMeetingId}); }
+  /** "round_robin" ({meetingIds}) or "manual" ({assignments: {meetingId: [peerIds]}}). */
+  assign(mode = "round_robin", {meetingIds, assignments} = {}) {
+    return this.c.request("connected.assign", only({mode, meeting_ids: meetingIds, assignments}));
+  }
+  broadcast(message, payload = null) { return this.c.request("connected.broadcast", {message, payload}); }
+  closeAll(deleteRooms = false) { return this.c.request("connected.close_all", {delete: deleteRooms}); }
+  timer(closeInSecs, warnSecs = 60) {
+    return this.c.request("connected.timer", {close_in_secs: closeInSecs, warn_secs: warnSecs});
   }
 }
 
