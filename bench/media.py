@@ -15,7 +15,8 @@ window of `--seconds` that starts 3 s after everyone receives):
               max(1, N // 25) generator processes
   fan-out 10  the same with N = 10, for the baseline comparison (unless N is 10 already)
   mesh        M peers (`--mesh`, default 8) each publishing VP8 + Opus and receiving all
-              the others, in 2 generator processes
+              the others, in 2 generator processes (a manual `media.subscribe` to every
+              track: auto mode stops at the preset's `max_video_streams`, 6)
   baseline    bench/media_baseline.py, a stock aiortc `MediaRelay` server (decoding
               receivers, every subscriber re-encodes), at N = 4 and N = 10 with the same
               generators; `baseline_cpu_ratio` = baseline CPU per stream / salon CPU per
@@ -72,6 +73,7 @@ CONNECT_CONCURRENCY = 5  # peers connecting at once in one generator
 READY_TIMEOUT_S = 90.0  # a generator's peers all receiving
 STEP_TIMEOUT_S = 30.0
 RUN_CAP_S = 900.0  # the whole benchmark
+KEEPALIVE_S = 15.0  # salon peers ping this often (the server drops silent ones at 45 s)
 TARGET_FPS = 29.0
 TARGET_MESH_CPU = 50.0
 TARGET_JOIN_S = 1.0
@@ -268,9 +270,33 @@ class SalonPeer:
         if listener is not None:
             for offer in self.client.drain("media.subscribe_offer"):
                 listener(offer)
+        self.keepalive = asyncio.ensure_future(self._keepalive())
         if publish:
             await self.media.publish("video", FileSource(self.files["vp8"]))
             await self.media.publish("audio", FileSource(self.files["opus"]))
+        if subscribe and self.spec["expect"] > 1:
+            await self._subscribe_all(self.spec["expect"])
+
+    async def _keepalive(self) -> None:
+        """The server drops a WebSocket that stays silent (45 s); media flows elsewhere."""
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(KEEPALIVE_S)
+                await self.client.ping()
+
+    async def _subscribe_all(self, videos: int) -> None:
+        """Auto mode stops at the preset's max_video_streams (6): in a mesh, subscribe
+        by hand to every track once all `videos` publishers are there."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            available = (await self.client.request("media.stats"))["available"]
+            if sum(t["kind"] == "video" for t in available) >= videos:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(available)} tracks published after"
+                                   f" {READY_TIMEOUT_S:g} s")
+            await asyncio.sleep(0.25)
+        await self.media.subscribe("manual", [t["track_id"] for t in available])
 
     def _remote(self) -> list:
         return list(self.media.remotes.values()) if self.media is not None else []
@@ -314,6 +340,8 @@ class SalonPeer:
                 f" queued events {[name for name, _ in self.client.events][-10:]}")
 
     async def close(self) -> None:
+        if getattr(self, "keepalive", None) is not None:
+            self.keepalive.cancel()
         if self.media is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.media.close(), 5)
@@ -826,7 +854,7 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
     server = None
     try:
         print("salon:")
-        server = start("", env={"SALON_ICE_HOSTS": "127.0.0.1", "SALON_LOG_LEVEL": "warning"})
+        server = start("", env={"SALON_ICE_HOSTS": "127.0.0.1"})
         phases += await bench_salon(server, files, args, log_dir)
         if args.browser_runs > 0:
             print("browser join:")
@@ -841,6 +869,7 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
                 print("  salon server log, last lines:")
                 for line in server.log().splitlines()[-10:]:
                     print(f"    {line}")
+                shutil.copy(server.log_path, log_dir / "salon-server.log")
             cleanup(server)
     if not args.skip_baseline:
         print("baseline (stock aiortc MediaRelay, bench/media_baseline.py):")
