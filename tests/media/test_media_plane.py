@@ -283,3 +283,28 @@ async def test_pre_encoded_video_is_forwarded_as_it_is(media_room: Meeting, sess
     assert await still(video) >= 25  # the file's 30 fps, unchanged
     stats = await a.request("media.stats")
     assert stats["tracks"][0]["codec"] == codec and stats["tracks"][0]["keyframes"] >= 1
+
+
+async def test_a_moved_peer_takes_its_media_to_the_new_room(media_room: Meeting,
+                                                             sessions) -> None:
+    host = await media_room.join("group_call_host")
+    (child,) = await host.create_connected(["Side room"])
+    mover = await media_room.join()
+    mh, mm = await attach(sessions, host), await attach(sessions, mover)
+    await mm.publish("video", SmallVideo())
+    await mm.publish("audio", AudioStreamTrack())
+    in_parent = await mh.wait_track(mover.peer_id, "video", frames=5)
+    there = await media_room.admin.add_participant(child["id"], "already-there",
+                                                   "group_call_host", name="Resident")
+    resident = await media_room.connect(there["token"])
+    mr = await attach(sessions, resident)
+    await mr.publish("video", SmallVideo())
+    old_peer_id = mover.peer_id
+    await host.move_to(child["id"], [mover.peer_id])
+    await mover.wait_for("meeting.changed")
+    assert mover.peer_id != old_peer_id
+    await mr.wait_track(mover.peer_id, "video", frames=10)  # its camera came along
+    await mr.wait_track(mover.peer_id, "audio", frames=10)
+    await mm.wait_track(resident.peer_id, "video", frames=10)  # and it sees the new room
+    await asyncio.sleep(0.3)
+    assert await still(in_parent) == 0  # the parent no longer receives it

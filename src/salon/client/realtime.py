@@ -61,6 +61,9 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         self.token = ""
         #: Events handled as they arrive instead of queued (the media session's offers).
         self.listeners: dict[str, Callable[[dict[str, Any]], None]] = {}
+        #: Called for events that are still queued as usual (the media session follows
+        #: `meeting.changed` this way).
+        self.watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         self.reader = asyncio.create_task(self._read())
 
     # --- connecting -------------------------------------------------------------------------
@@ -182,6 +185,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
     async def _queue(self, name: str, data: dict[str, Any]) -> None:
         if name == "meeting.changed":
             self.follow_move(data)  # `peer_id`, `joined` are the new room's from now on
+        for watcher in self.watchers.get(name, ()):
+            watcher(data)
         listener = self.listeners.get(name)
         if listener is not None:
             listener(data)

@@ -54,6 +54,7 @@ class MediaSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
         peer.listeners["media.subscribe_offer"] = self._offers.put_nowait
+        peer.watchers.setdefault("meeting.changed", []).append(self._moved)
 
     @classmethod
     async def attach(cls, peer: RealtimeClient, *, decode: bool = False,
@@ -130,6 +131,38 @@ class MediaSession:
     async def set_enabled(self, kind: str, on: bool) -> dict[str, Any]:
         """Mute or unmute a published kind: the server pauses forwarding at once."""
         return await self.peer.request("self.media", **{kind: on})
+
+    # --- following a move between connected meetings -------------------------------------
+
+    def _moved(self, changed: dict[str, Any]) -> None:
+        """The peer now lives in another meeting (docs/breakout-rooms.md): the server closed
+        its media in the old one. Publish again there whatever is still on; the new room's
+        first subscribe offer (revision 1) starts a new subscribe connection by itself."""
+        self._spawn(self._follow_move(changed))
+
+    async def _follow_move(self, changed: dict[str, Any]) -> None:
+        config = changed.get("media") or {}
+        self.ice_servers = config.get("ice_servers", self.ice_servers)
+        self.max_video_streams = config.get("max_video_streams", self.max_video_streams)
+        me = changed.get("self") or {}
+        keep = {kind: self.sources[kind] for kind in self.published
+                if kind in self.sources and me.get(kind)}
+        for transceiver in self.senders.values():
+            transceiver.sender.replaceTrack(None)  # closing must not stop our sources
+        if self.pub_pc is not None:
+            with contextlib.suppress(Exception):
+                await self.pub_pc.close()
+        self.pub_pc = None
+        self.senders.clear()
+        self.published.clear()
+        self.sources.clear()
+        if not config.get("enabled", True):
+            return
+        for kind, source in keep.items():
+            try:
+                await self.publish(kind, source)
+            except Exception as exc:  # e.g. the new room's preset forbids it
+                log.warning("could not publish %s after the move: %s", kind, exc)
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -215,6 +248,9 @@ class MediaSession:
 
     async def close(self) -> None:
         self.peer.listeners.pop("media.subscribe_offer", None)
+        watchers = self.peer.watchers.get("meeting.changed", [])
+        if self._moved in watchers:
+            watchers.remove(self._moved)
         for task in list(self._tasks):
             task.cancel()
         for pc in (self.pub_pc, self.sub_pc):
