@@ -183,6 +183,17 @@ async def test_waiting_guest_rejected_and_a_dropped_socket_resumed(
     await host.wait("(id) => !document.querySelector(`[data-testid=waiting-person][data-peer-id='${id}']`)",
                     guest_id)
 
+    # Someone else gives up waiting: gone from the host's list too.
+    other_p = await web_admin.add_participant(meeting["id"], "ola", lobby, name="Ola")
+    await guest.open(web_server.url, other_p["token"], autojoin=1, audio=0, video=0)
+    await guest.wait_state("waiting")
+    other_id = await guest.peer_id()
+    await host.page.locator(f"[data-testid=waiting-person][data-peer-id='{other_id}']").wait_for()
+    await guest.page.get_by_test_id("waiting-leave").click()
+    await guest.wait_state("left")
+    await host.wait("(id) => !document.querySelector(`[data-testid=waiting-person][data-peer-id='${id}']`)",
+                    other_id)
+
     # The host's socket drops (as a network would: no close handshake, code 1006): the
     # SDK resumes the same peer, and the page goes on working.
     host_id = await host.peer_id()

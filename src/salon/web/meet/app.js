@@ -50,6 +50,8 @@ const debug = {
   errors: [],
 };
 window.salon = debug;
+// A new token (or flags) in the fragment means another session: start over.
+window.addEventListener("hashchange", () => location.reload());
 
 window.addEventListener("error", (e) => debug.errors.push(String(e.message)));
 window.addEventListener("unhandledrejection", (e) => debug.errors.push(String(e.reason && e.reason.message || e.reason)));
@@ -163,7 +165,29 @@ function prejoin() {
     }
     if (!page.want.video) page.previewMedia._setLocal("video", null);
     paint();
+    await listDevices();
   };
+  const selects = {audio: $("prejoin-mic-device"), video: $("prejoin-cam-device")};
+  const listDevices = async () => {
+    const devices = await MediaSession.devices().catch(() => ({audio: [], video: []}));
+    for (const kind of ["audio", "video"]) {
+      const select = selects[kind];
+      const current = page.previewMedia.deviceIds[kind] ||
+        (page.previewMedia.local[kind] && page.previewMedia.local[kind].getSettings().deviceId) || "";
+      render(select, devices[kind].map((d) => h("option", {value: d.deviceId, selected: d.deviceId === current}, d.label)));
+      select.disabled = !canProduce(kind) || devices[kind].length < 2;
+      select.closest(".field").hidden = !canProduce(kind) || !devices[kind].length;
+    }
+  };
+  for (const kind of ["audio", "video"]) {
+    selects[kind].onchange = act(async () => {
+      page.previewMedia.deviceIds[kind] = selects[kind].value;
+      if (page.want[kind]) {
+        page.previewMedia._setLocal(kind, null);
+        await open();
+      }
+    });
+  }
   for (const kind of ["audio", "video"]) {
     buttons[kind].onclick = act(async () => {
       page.want[kind] = !page.want[kind];
@@ -206,6 +230,7 @@ async function join(name) {
   page.media = media;
   // Devices opened in the pre-join preview carry over.
   if (page.previewMedia) {
+    media.deviceIds = {...page.previewMedia.deviceIds};
     for (const kind of ["audio", "video"]) {
       const track = page.previewMedia.local[kind];
       if (track && track.readyState === "live") media.local[kind] = track;
@@ -214,6 +239,7 @@ async function join(name) {
     page.previewMedia = null;
   }
   wire(client, media);
+  $("waiting-leave").onclick = act(leave);
   if (client.status === "waiting") setState("waiting");
   else entered();
 }
@@ -292,8 +318,6 @@ function entered() {
   if (document.body.dataset.state === "joined") return;
   setState("joined");
   const p = perms();
-  document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
-  document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
   const chatAllowed = Boolean(p.chat && p.chat.public && p.chat.public.can_send && p.chat.public.text);
   $("chat-input").disabled = $("chat-send").disabled = !chatAllowed;
   $("chat-input").placeholder = chatAllowed ? "Message everyone" : "You cannot send messages here";
@@ -429,6 +453,10 @@ function refresh() {
 function paintControls() {
   const {client, media} = page;
   const self = client.self;
+  const p = self.permissions;
+  // Permissions can change during the session (host.update_permissions).
+  document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
+  document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
   const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
   for (const [kind, id, label] of specs) {
     const b = $(id);
@@ -441,7 +469,6 @@ function paintControls() {
     b.textContent = kind === "screenshare" ? (on ? "Stop sharing" : label) : `${label} ${on ? "on" : "off"}`;
   }
   const stage = $("btn-stage");
-  const p = self.permissions;
   stage.hidden = !p.stage_enabled;
   const status = self.stage_status;
   const labels = {OFF_STAGE: "Request to join stage", REQUESTED_TO_JOIN_STAGE: "Cancel request",

@@ -96,6 +96,7 @@ export class MediaSession extends EventTarget {
     this.codecPreference = codecPreference;
     this.screenshareFrameRate = screenshareFrameRate;
     this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
+    this.deviceIds = {audio: null, video: null};  // chosen input devices (null: the default)
     this.enabled = {audio: false, video: false, screenshare: false};
     this.published = {};       // kind -> {track_id, mid, kind, codec}
     this.pubPc = null;
@@ -160,13 +161,34 @@ export class MediaSession extends EventTarget {
   /** Open the microphone and/or camera; resolves with a MediaStream of what opened. */
   async startDevices({audio = true, video = true, videoConstraints} = {}) {
     const wanted = {};
-    if (audio && !this._live("audio")) wanted.audio = true;
-    if (video && !this._live("video")) wanted.video = videoConstraints || {width: 640, height: 480};
+    if (audio && !this._live("audio")) wanted.audio = this.deviceIds.audio ? {deviceId: {exact: this.deviceIds.audio}} : true;
+    if (video && !this._live("video")) {
+      wanted.video = {...(videoConstraints || {width: 640, height: 480}),
+                      ...(this.deviceIds.video ? {deviceId: {exact: this.deviceIds.video}} : {})};
+    }
     if (Object.keys(wanted).length) {
       const stream = await navigator.mediaDevices.getUserMedia(wanted);
       for (const track of stream.getTracks()) this._setLocal(track.kind, track);
     }
     return this.localStream();
+  }
+
+  /** The microphones and cameras ({audio: [{deviceId, label}], video: […]}); labels once allowed. */
+  static async devices() {
+    const all = await navigator.mediaDevices.enumerateDevices();
+    const pick = (kind) => all.filter((d) => d.kind === kind && d.deviceId)
+      .map((d, i) => ({deviceId: d.deviceId, label: d.label || `${kind === "audioinput" ? "Microphone" : "Camera"} ${i + 1}`}));
+    return {audio: pick("audioinput"), video: pick("videoinput")};
+  }
+
+  /** Use another microphone or camera; a published, enabled kind switches its sender over. */
+  async useDevice(kind, deviceId) {
+    this.deviceIds[kind] = deviceId || null;
+    if (!this._live(kind)) return;
+    this._setLocal(kind, null);
+    await this.startDevices({audio: kind === "audio", video: kind === "video"});
+    const tx = this.pubTx[kind];
+    if (tx && this.published[kind] && this.enabled[kind]) await tx.sender.replaceTrack(this.local[kind]);
   }
 
   stopDevices() {
