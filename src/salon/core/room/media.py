@@ -1,4 +1,5 @@
-"""Who receives which track: the subscription planner (pure; docs/media-design.md §8).
+"""The room's media rules: who may start sending what, and who receives which track
+(the subscription planner; docs/media-design.md §5, §8). Pure: no I/O.
 
 By default (`auto`) a peer receives every audio track and every screenshare, and the
 videos of its preset's `max_video_streams` most relevant peers: the pinned one first,
@@ -7,12 +8,52 @@ tracks named, among those the peer may see, capped so one client cannot make the
 forward everything.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from salon.core.room.errors import RoomError, forbidden
+from salon.core.room.outcome import Outcome
 from salon.core.room.peer import Peer
+
+if TYPE_CHECKING:
+    from salon.core.room.room import Room
+
+
+def may_not_send(peer: Peer, kind: str, action: str) -> RoomError:
+    """The refusal for a kind `peer.may_publish` says no to, with the reason."""
+    if peer.hidden:
+        return RoomError("FORBIDDEN", f"You may not {action} {kind}: hidden participants "
+                         "never appear, so they never send media.")
+    why = ("a host turned it off" if kind in peer.locked
+           else "your preset or stage status does not allow it")
+    return forbidden(f"{action} {kind} ({why})", f"media.{kind}.can_produce")
+
+
+def check_publish(room: "Room", peer_id: str, kinds: Iterable[str]) -> None:
+    """May this peer start sending these kinds? Raises RoomError if not."""
+    peer = room.actor(peer_id)
+    kinds = list(kinds)
+    for kind in kinds:
+        if not peer.may_publish(kind):  # type: ignore[arg-type]
+            raise may_not_send(peer, kind, "publish")
+    if "screenshare" in kinds and not peer.media["screenshare"]:
+        sharing = sum(1 for p in room.joined if p.media["screenshare"])
+        if sharing >= peer.max_screenshare_count:
+            raise RoomError("CONFLICT", f"{sharing} screenshare(s) already running, the "
+                            "most this meeting allows; ask someone to stop theirs.")
+
+
+def mark_published(room: "Room", peer_id: str, kinds: Iterable[str], on: bool) -> Outcome:
+    """Publishing or unpublishing turns the kinds on or off, as `self.media` would."""
+    peer = room.actor(peer_id)
+    changes = {kind: on and peer.may_publish(kind) for kind in kinds}  # type: ignore[arg-type]
+    out = Outcome()
+    if any(peer.media[kind] != value for kind, value in changes.items()):
+        peer.media.update(changes)
+        room.announce_update(peer, out)
+    return out
 
 
 class Track(Protocol):

@@ -13,6 +13,7 @@ from typing import Any
 from salon.core.ids import new_uuid
 from salon.core.room.chat import ChatBoard
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
+from salon.core.room.media import may_not_send
 from salon.core.room.outcome import Outcome, Record
 from salon.core.room.peer import Peer, PeerStatus, StageStatus
 from salon.core.room.plugins import PluginBoard
@@ -327,41 +328,9 @@ class Room:
         peer = self.actor(peer_id)
         for kind, on in changes.items():
             if on and not peer.may_publish(kind):  # type: ignore[arg-type]
-                raise self._may_not_send(peer, kind, "turn on")
+                raise may_not_send(peer, kind, "turn on")
         peer.media.update(changes)
         out = Outcome(reply={"media": dict(peer.media)})
-        self.announce_update(peer, out)
-        return out
-
-    @staticmethod
-    def _may_not_send(peer: Peer, kind: str, action: str) -> RoomError:
-        if peer.hidden:
-            return RoomError("FORBIDDEN", f"You may not {action} {kind}: hidden participants "
-                             "never appear, so they never send media.")
-        why = ("a host turned it off" if kind in peer.locked
-               else "your preset or stage status does not allow it")
-        return forbidden(f"{action} {kind} ({why})", f"media.{kind}.can_produce")
-
-    def check_publish(self, peer_id: str, kinds: Iterable[str]) -> None:
-        """May this peer start sending these kinds? Raises RoomError if not."""
-        peer = self.actor(peer_id)
-        for kind in kinds:
-            if not peer.may_publish(kind):  # type: ignore[arg-type]
-                raise self._may_not_send(peer, kind, "publish")
-        if "screenshare" in kinds and not peer.media["screenshare"]:
-            sharing = sum(1 for p in self.joined if p.media["screenshare"])
-            if sharing >= peer.max_screenshare_count:
-                raise RoomError("CONFLICT", f"{sharing} screenshare(s) already running, the "
-                                "most this meeting allows; ask someone to stop theirs.")
-
-    def mark_published(self, peer_id: str, kinds: Iterable[str], on: bool) -> Outcome:
-        """Publishing or unpublishing turns the kinds on or off, as `self.media` would."""
-        peer = self.actor(peer_id)
-        changes = {kind: on and peer.may_publish(kind) for kind in kinds}  # type: ignore[arg-type]
-        if all(peer.media[kind] == value for kind, value in changes.items()):
-            return Outcome()
-        peer.media.update(changes)
-        out = Outcome()
         self.announce_update(peer, out)
         return out
 

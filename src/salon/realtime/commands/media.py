@@ -13,7 +13,7 @@ from pydantic import Field
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
-from salon.core.room.media import Choice
+from salon.core.room.media import Choice, check_publish, mark_published
 from salon.core.schema import Strict, text
 from salon.live.media import MediaSync
 from salon.media.backend import MediaBackend, MediaError
@@ -90,13 +90,13 @@ async def publish(context: Context, params: Publish) -> RoomCommand:
     sync, backend = _media(context)
     room, peer_id = context.host.room, context.peer_id
     kinds = list(params.tracks.values())
-    room.check_publish(peer_id, kinds)
+    check_publish(room, peer_id, kinds)
     answer = await _backend(backend.publish(peer_id, params.sdp, params.tracks))
     reply = {"sdp": answer.sdp,
              "tracks": [{**t.wire(), "mid": t.mid} for t in answer.tracks]}
 
     def turn_on():
-        outcome = room.mark_published(peer_id, kinds, True)
+        outcome = mark_published(room, peer_id, kinds, True)
         outcome.reply = reply
         return outcome
 
@@ -109,7 +109,7 @@ async def unpublish(context: Context, params: Unpublish) -> RoomCommand:
     await _backend(backend.unpublish(peer_id, params.kinds))
 
     def turn_off():
-        outcome = room.mark_published(peer_id, params.kinds, False)
+        outcome = mark_published(room, peer_id, params.kinds, False)
         outcome.reply = {"kinds": params.kinds}
         return outcome
 
