@@ -143,8 +143,10 @@ async def test_host_disables_video_and_it_stops_arriving(
         if now != last:
             last, still_since = now, time.monotonic()
     stopped_after = still_since - clicked
-    # Generous for a busy 2-core box; on a quiet one it is well under a second.
-    assert stopped_after < 5, f"video stopped {stopped_after:.1f} s after the click"
+    print(f"video stopped {stopped_after:.2f} s after the click")
+    # Issue 5: within 1-2 s. Measured 0.13-0.15 s on a quiet box; sampling every 0.25 s
+    # through a busy box's page.evaluate can only make it look later.
+    assert stopped_after < 2.5, f"video stopped {stopped_after:.1f} s after the click"
     # The guest's own page: camera off, and it may turn it on again (not locked).
     await guest.wait("() => document.querySelector('[data-testid=btn-cam]').getAttribute('aria-pressed')"
                      " === 'false'")
