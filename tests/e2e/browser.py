@@ -163,23 +163,27 @@ class Browsers:
         self.people.clear()
 
 
-async def rising(person: Person, peer_id: str, kind: str, by: int = 10,
+async def rising(person: Person, peer_id: str, kind: str, by: int = 20, over: float = 2.0,
                  timeout: float = 20) -> tuple[int, int]:
     """Wait until `person` receives `peer_id`'s `kind` and its counter (framesDecoded, or
-    audio packetsReceived) rises by `by` from its first non-zero reading."""
+    audio packetsReceived) has risen by at least `by` over at least `over` seconds from
+    its first non-zero reading. Chrome's fake camera gives 20 fps here and Opus 50
+    packets/s, so the defaults leave room for a busy box."""
     deadline = time.monotonic() + timeout
     first: int | None = None
+    since = 0.0
     last: int | None = None
     while time.monotonic() < deadline:
         last = await person.counter(peer_id, kind)
         if last:
             if first is None:
-                first = last
-            elif last - first >= by:
+                first, since = last, time.monotonic()
+            elif last - first >= by and time.monotonic() - since >= over:
                 return first, last
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{person.name}: {kind} of {peer_id} did not rise by {by} in {timeout} s "
-                         f"(first {first}, last {last}); stats: {await person.remote_stats()}")
+    raise AssertionError(f"{person.name}: {kind} of {peer_id} did not rise by {by} over {over} s "
+                         f"in {timeout} s (first {first}, last {last}); "
+                         f"stats: {await person.remote_stats()}")
 
 
 async def join_to_first_frame(base_url: str, publisher_token: str, viewer_tokens: list[str],

@@ -37,7 +37,7 @@ async def test_three_browsers_decode_each_others_video_and_audio(
         person = await browsers.person(name)
         ids.append(await joined(person, web_server.url, participant["token"]))
         people.append(person)
-    checks = [rising(person, other, kind, by=10 if kind == "video" else 20, timeout=30)
+    checks = [rising(person, other, kind, by=20 if kind == "video" else 50, timeout=30)
               for person, me in zip(people, ids, strict=True)
               for other in ids if other != me
               for kind in ("video", "audio")]
@@ -72,8 +72,8 @@ async def test_host_admits_a_waiting_participant_who_then_sees_and_is_seen(
     await guest.wait("() => window.salon.media.published.video && window.salon.media.published.audio",
                      timeout=30)
     await asyncio.gather(
-        rising(guest, host_id, "video"), rising(guest, host_id, "audio", by=20),
-        rising(host, guest_id, "video"), rising(host, guest_id, "audio", by=20))
+        rising(guest, host_id, "video"), rising(guest, host_id, "audio", by=50),
+        rising(host, guest_id, "video"), rising(host, guest_id, "audio", by=50))
     await host.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(guest_id))
 
 
@@ -102,7 +102,7 @@ async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_other
     await viewer.wait("() => window.salon.media.published.video && window.salon.media.published.audio",
                       timeout=30)
     await asyncio.gather(rising(presenter, viewer_id, "video"), rising(other, viewer_id, "video"),
-                         rising(presenter, viewer_id, "audio", by=20))
+                         rising(presenter, viewer_id, "audio", by=50))
     await other.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(viewer_id))
 
     # Leaving the stage stops its media: the SDK unpublishes when can_publish turns false.
@@ -152,7 +152,7 @@ async def test_host_disables_video_and_it_stops_arriving(
                      " === 'false'")
     assert not await guest.page.get_by_test_id("btn-cam").is_disabled()
     # Audio still flows.
-    await rising(host, guest_id, "audio", by=20)
+    await rising(host, guest_id, "audio", by=50)
 
 
 async def test_camera_toggle_and_screenshare(
@@ -178,7 +178,7 @@ async def test_camera_toggle_and_screenshare(
     await ann.page.get_by_test_id("btn-screen").click()
     await ann.wait("() => window.salon.media.published.screenshare", timeout=20)
     await ben.page.locator(f"[data-testid=screen-tile][data-peer-id='{ann_id}']").wait_for()
-    await rising(ben, ann_id, "screenshare", by=3)
+    await rising(ben, ann_id, "screenshare", by=3, over=1.0)
     await ann.page.get_by_test_id("btn-screen").click()  # "Stop sharing"
     await ben.wait("(s) => !document.querySelector(s)",
                    f"[data-testid=screen-tile][data-peer-id='{ann_id}']")
@@ -200,7 +200,7 @@ async def test_a_python_peer_speaking_is_outlined_and_heard(
     try:
         session = await MediaSession.attach(bot, ice_hosts=["127.0.0.1"])
         await session.publish("audio", ToneSource())
-        await rising(ann, bot.peer_id, "audio", by=20)
+        await rising(ann, bot.peer_id, "audio", by=50)
         tile = TILE.format(bot.peer_id)
         await ann.wait("(s) => document.querySelector(s).dataset.speaking === 'true'", tile)
         assert await ann.page.locator(tile).get_attribute("data-video") == "off"
@@ -236,6 +236,6 @@ async def test_moved_to_a_breakout_room_media_follows(
     for person in (host, guest):
         await person.wait("() => window.salon.media.published.video && window.salon.media.published.audio")
     await asyncio.gather(rising(host, guest_id, "video"), rising(guest, host_id, "video"),
-                         rising(guest, host_id, "audio", by=20))
+                         rising(guest, host_id, "audio", by=50))
     await guest.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(host_id))
     assert await guest.page.locator(TILE.format(old_guest_id)).count() == 0
