@@ -330,12 +330,15 @@ async def test_rest_crud_moves_and_errors(room: Meeting) -> None:
     assert (await admin.call("GET", f"/meetings/{alpha}"))["title"] == "Alpha"
 
     guest = await room.join()
+    in_parent = guest.peer_id
     moved = await admin.move_connected(room.id, alpha, participant_ids=[
         guest.joined["self"]["custom_participant_id"]])
-    assert moved["moved"] == [guest.joined["peer_id"]] or moved["moved"]
+    assert moved["moved"] == [in_parent]  # the peer that left; it has a new id there
     await _moved(guest, alpha)
+    in_alpha = guest.peer_id
+    assert in_alpha != in_parent
     deleted = await admin.delete_connected(room.id, alpha)
-    assert deleted["moved"] == [guest.peer_id or deleted["moved"][0]] or deleted["moved"]
+    assert deleted["moved"] == [in_alpha]  # its people went back to the parent
     await _moved(guest, room.id)
     got = await admin.broadcast_connected(room.id, "hello all")
     assert got["delivered"] == 1
@@ -356,6 +359,9 @@ async def test_rest_crud_moves_and_errors(room: Meeting) -> None:
         ("POST", f"{base}/move", {"to_meeting_id": untitled, "peer_ids": [guest.peer_id],
                                   "preset_name": "nope"}, 400),
         ("POST", f"{base}/broadcast", {}, 400),
+        ("POST", f"{base}/assign", {"mode": "manual"}, 400),
+        ("POST", f"{base}/assign", {"mode": "round_robin", "meeting_ids": ["nowhere"]}, 404),
+        ("PUT", f"{base}/timer", {"close_in_secs": 0}, 400),
     ]:
         response = await http.request(method, path, json=body)
         assert response.status_code == status, (method, path, response.text)
@@ -377,3 +383,27 @@ async def test_move_into_an_inactive_room_fails_and_the_peer_stays(room: Meeting
     assert failed["to_meeting_id"] == child["id"]
     assert guest.peer_id == before and (await guest.state())["room"]["meeting"]["id"] == room.id
     assert guest.peer_id in _rooms(await host.connected_meetings())[room.id]
+
+
+async def test_rest_assigns_and_times_the_rooms(room: Meeting) -> None:
+    admin = room.admin
+    rooms = [m["id"] for m in await admin.create_connected(room.id, ["One", "Two"])]
+    host = await room.join("group_call_host")
+    guests = [await room.join() for _ in range(4)]
+    base = f"/meetings/{room.id}/connected_meetings"
+    dealt = await admin.call("POST", f"{base}/assign", json={"mode": "round_robin"})
+    assert {r: len(p) for r, p in dealt["assignments"].items()} == {rooms[0]: 2, rooms[1]: 2}
+    for guest in guests:
+        await guest.wait_for("meeting.changed")
+    places = _rooms(await host.connected_meetings())
+    assert len(places[rooms[0]]) == 2 and len(places[rooms[1]]) == 2
+    assert host.peer_id in places[room.id]  # hosts are not dealt out
+    by_hand = await admin.call("POST", f"{base}/assign", json={
+        "mode": "manual", "assignments": {rooms[1]: [guests[0].peer_id]}})
+    assert list(by_hand["assignments"]) == [rooms[1]]
+    timer = await admin.call("PUT", f"{base}/timer", json={"close_in_secs": 600,
+                                                            "warn_secs": 30})
+    assert timer["in_secs"] == 600 and timer["by_peer_id"] is None
+    assert (await guests[1].wait_for("connected_meetings.timer"))["in_secs"] == 600
+    assert (await admin.call("DELETE", f"{base}/timer")) == {"cancelled": True}
+    assert (await admin.call("DELETE", f"{base}/timer")) == {"cancelled": False}

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from salon.api.deps import CurrentApp
 from salon.api.envelope import Envelope, ok
+from salon.core.connected import Assign, Timer, assignment_plan
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.room import RoomError
 from salon.core.room.connected import MAX_CHILDREN
@@ -96,6 +97,40 @@ async def create_connected(meeting_id: str, body: CreateBody, request: Request,
     return ok({"meetings": [{"id": m.id, "title": m.title} for m in rows]}, status_code=201)
 
 
+# Before the `/{child_id}` routes, which would take "timer" for a room's id.
+@router.post("/assign", summary="Assign people to the rooms: round robin or by hand")
+async def assign(meeting_id: str, body: Assign, request: Request, app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    parent = request.app.state.rooms.get(family.parent_id)
+    try:
+        plan = assignment_plan(body, list(family.children), parent.room if parent else None,
+                               None)
+        moving, tasks = request.app.state.rooms.connected.plan_moves(family, None, plan)
+    except RoomError as error:
+        raise _http(error) from None
+    await wait(tasks)
+    return ok({"assignments": moving})
+
+
+@router.put("/timer", summary="Close every room after a while, with a warning first")
+async def set_timer(meeting_id: str, body: Timer, request: Request,
+                    app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    connected = request.app.state.rooms.connected
+    try:
+        if body.close_in_secs is None:
+            return ok(connected.cancel_timer(family, None))
+        return ok(connected.set_timer(family, None, body.close_in_secs, body.warn_secs))
+    except RoomError as error:
+        raise _http(error) from None
+
+
+@router.delete("/timer", summary="Cancel the closing timer")
+async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+    family = await _family(request, app.id, meeting_id)
+    return ok(request.app.state.rooms.connected.cancel_timer(family, None))
+
+
 @router.patch("/{child_id}", summary="Rename a connected meeting")
 async def rename_connected(meeting_id: str, child_id: str, body: RenameBody,
                            request: Request, app: CurrentApp) -> Envelope:
@@ -157,3 +192,4 @@ async def close_all(meeting_id: str, request: Request, app: CurrentApp,
                                                               list(family.children))
         request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
     return ok(data)
+

@@ -7,14 +7,15 @@ with who is on the way; each moved peer then hears `meeting.changing` and
 `meeting.changed`, and everyone who may see the lists gets `connected_meetings.updated`.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from salon.core.connected import Assign, Timer, assignment_plan
 from salon.core.errors import SalonError
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
-from salon.core.room.connected import MAX_CHILDREN, assignable, check_alter, check_view, round_robin
+from salon.core.room.connected import MAX_CHILDREN, check_alter, check_view
 from salon.core.schema import Flag, Strict, text
 from salon.live.connected import FamilyState
 from salon.realtime.commands.base import AsyncCommand, Context
@@ -71,20 +72,6 @@ class Switch(Strict):
     to_meeting_id: MeetingId
 
 
-class Assign(Strict):
-    mode: Literal["round_robin", "manual"]
-    #: round_robin: the rooms to deal into (default: every child room).
-    meeting_ids: Annotated[list[MeetingId], Field(max_length=MAX_CHILDREN)] | None = None
-    #: manual: `{meeting_id: [peer_ids]}`.
-    assignments: dict[MeetingId, Annotated[list[PeerId], Field(max_length=1000)]] | None = None
-
-    @model_validator(mode="after")
-    def _manual_needs_assignments(self) -> "Assign":
-        if self.mode == "manual" and not self.assignments:
-            raise ValueError("mode 'manual' needs 'assignments': {meeting_id: [peer_ids]}")
-        return self
-
-
 class Broadcast(Strict):
     message: text(4000, min_length=1)
     payload: Any = None
@@ -93,13 +80,6 @@ class Broadcast(Strict):
 class CloseAll(Strict):
     #: Also delete the child rooms (they become inactive meetings).
     delete: Flag = False
-
-
-class Timer(Strict):
-    #: Close every room this many seconds from now (1 s to 24 h); null cancels the timer.
-    close_in_secs: Annotated[float, Field(ge=1, le=86400)] | None
-    #: `connected_meetings.closing` goes out this many seconds before.
-    warn_secs: Annotated[float, Field(ge=0, le=3600)] = 60
 
 
 async def _family(ctx: Context) -> FamilyState:
@@ -190,15 +170,9 @@ async def _assign(ctx: Context, p: Assign) -> dict[str, Any]:
     check_alter(actor)
     family = await _family(ctx)
     connected = ctx.state.rooms.connected
-    if p.mode == "manual":
-        plan = dict(p.assignments or {})
-    else:
-        rooms = list(p.meeting_ids) if p.meeting_ids else list(family.children)
-        unknown = [r for r in rooms if r not in family.children]
-        if unknown:
-            raise RoomError("NOT_FOUND", f"No connected meeting {unknown[0]} here.")
-        parent = ctx.state.rooms.get(family.parent_id)
-        plan = round_robin(assignable(parent.room, ctx.peer_id) if parent else [], rooms)
+    parent = ctx.state.rooms.get(family.parent_id)
+    plan = assignment_plan(p, list(family.children), parent.room if parent else None,
+                           ctx.peer_id)
     moving, _ = connected.plan_moves(family, actor, plan)
     return {"assignments": moving}
 
