@@ -16,10 +16,12 @@ async def test_sdk_and_page_are_served(web_server: SalonServer, web_admin: Admin
         page = await http.get("/meet")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "/meet/app.js" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
         for path in ("/sdk/v1/salon.js", "/sdk/v1/media.js", "/sdk/v1/ui/dom.js",
                      "/meet/app.js", "/meet/meet.css"):
             response = await http.get(path)
             assert response.status_code == 200, path
+            assert response.headers["cache-control"] == "no-cache", path
             etag = response.headers["etag"]
             again = await http.get(path, headers={"If-None-Match": etag})
             assert again.status_code == 304, path

@@ -1,7 +1,8 @@
 """The browser SDK and the meeting page, served from the package (`salon/web`).
 
 - `/sdk/v1/*.js`: the SDK as plain ES modules (`salon.js`, `media.js`, `ui/*.js`), with
-  `ETag` and `Last-Modified` from Starlette's `StaticFiles`; no build step.
+  `ETag` and `Last-Modified` from Starlette's `StaticFiles` and `Cache-Control: no-cache`
+  (kept, revalidated); no build step.
 - `/meet`: the meeting page. The participant token goes in the URL fragment
   (`/meet#token=…`), which browsers never send to the server.
 - `GET /meet/ui` (`Authorization: Bearer <participant token>`): what the page needs
@@ -12,7 +13,7 @@
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from salon.api.envelope import Envelope, ok
@@ -41,8 +42,19 @@ async def _admitted(request: Request) -> participants.Admitted:
         return await participants.admit(db, state.signer, token.strip())
 
 
+class _Assets(StaticFiles):
+    """Static files that browsers keep but revalidate (`no-cache`: a 304 when unchanged),
+    so an upgraded server never runs with a stale SDK."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def _web_dir(part: str) -> StaticFiles:
-    return StaticFiles(packages=[("salon", f"web/{part}")])
+    return _Assets(packages=[("salon", f"web/{part}")])
 
 
 def install(app: FastAPI) -> None:
