@@ -8,7 +8,8 @@ import pytest
 
 from salon.client import AdminClient
 from tests.e2e.browser import Browsers
-from tests.servers import SalonServer
+from tests.live import admin_for
+from tests.servers import SalonServer, cleanup, start
 
 
 async def test_sdk_and_page_are_served(web_server: SalonServer, web_admin: AdminClient) -> None:
@@ -320,3 +321,27 @@ async def test_every_sdk_request_is_understood(
     assert outcome["host.kick"] == "ok" and outcome["chat.send"] == "ok"
     assert outcome["poll.create+vote+list"] == "ok" and outcome["store.*"] == "ok"
     await guest.wait_state("kicked")
+
+
+async def test_a_server_without_media(browsers: Browsers) -> None:
+    """`SALON_MEDIA_BACKEND=none`: the meeting works, the media controls explain why not."""
+    salon = start("", env={"SALON_MEDIA_BACKEND": "none"})
+    try:
+        async with admin_for(salon) as admin:
+            meeting = await admin.create_meeting(title="Text only")
+            ada = await admin.add_participant(meeting["id"], "ada", "group_call_host", name="Ada")
+        person = await browsers.person("ada")
+        await person.open(salon.url, ada["token"], autojoin=1)
+        await person.wait_state("joined")
+        page = person.page
+        for testid in ("btn-mic", "btn-cam", "btn-screen"):
+            assert await page.get_by_test_id(testid).is_disabled(), testid
+            assert "off on this server" in await page.get_by_test_id(testid).get_attribute("title")
+        assert await page.evaluate("() => window.salon.media.available") is False
+        assert await page.evaluate("() => window.salon.errors") == []
+        await page.get_by_test_id("tab-chat").click()
+        await page.get_by_test_id("chat-input").fill("no video today")
+        await page.get_by_test_id("chat-send").click()
+        await page.locator("[data-testid=chat-message]", has_text="no video today").wait_for()
+    finally:
+        cleanup(salon)
