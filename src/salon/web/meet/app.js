@@ -511,8 +511,8 @@ function paintTiles() {
     tile.style.order = peer.pinned ? "1" : (isSelf ? "3" : "2");
     const label = tile.querySelector(".label");
     render(label,
-      peer.pinned ? h("span", {class: "pin", title: "Pinned"}) : null,
-      peer.audio ? null : h("span", {class: "mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
+      peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
+      peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
       h("span", {}, isSelf ? `${peer.name} (you)` : peer.name));
     const av = tile.querySelector(".avatar");
     if (av.textContent !== initials(peer.name)) {
@@ -718,7 +718,7 @@ function messageBody(message) {
     const size = payload.size ? ` (${Math.max(1, Math.round(payload.size / 1024))} KB)` : "";
     const body = h("div", {class: "text"},
       h("button", {class: "file", type: "button", dataset: {testid: "chat-file-link"},
-                   onclick: act(() => download(payload))}, `📎 ${payload.name || "file"}${size}`));
+                   onclick: act(() => download(payload))}, `${payload.name || "file"}${size}`));
     if (message.type === "image") {
       fetchFile(payload.link).then((blob) => {
         body.prepend(h("img", {src: URL.createObjectURL(blob), alt: payload.name || "image", dataset: {testid: "chat-image"}}));
