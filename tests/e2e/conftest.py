@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: a salon server with loopback ICE, and Chromium people
-whose screenshots and console logs are kept in test-artifacts/<test>/ when a test fails."""
+whose screenshots and console logs are kept in test-artifacts/<test>/ when a test fails
+(and the server's log in test-artifacts/server.log)."""
 
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -24,12 +25,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
 
 
 @pytest.fixture(scope="session")
-def web_server() -> Iterator[SalonServer]:
+def web_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
     salon = start("", env={**FAST, "SALON_ICE_HOSTS": "127.0.0.1"})
     try:
         yield salon
         log = salon.log()
         at = log.find("Traceback")
+        if at >= 0 or request.session.testsfailed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / "server.log").write_text(log)
         # Bad input must never crash the server: no traceback may reach its log.
         assert at < 0, log[max(0, at - 3000):at + 12000]
     finally:
