@@ -3,6 +3,7 @@ whose screenshots and console logs are kept in test-artifacts/<test>/ when a tes
 (and the server's log in test-artifacts/server.log)."""
 
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -38,6 +39,18 @@ def web_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
         assert at < 0, log[max(0, at - 3000):at + 12000]
     finally:
         cleanup(salon)
+
+
+@pytest.fixture(autouse=True)
+def server_log_clean(web_server: SalonServer) -> Iterator[None]:
+    """The test's own part of the server log has no traceback: its browsers leaving
+    included, so the test that caused one is the one that fails."""
+    start_at = len(web_server.log())
+    yield
+    time.sleep(0.5)  # the server handles the browsers' departures
+    log = web_server.log()
+    at = log.find("Traceback", start_at)
+    assert at < 0, log[max(start_at, at - 3000):at + 12000]
 
 
 @pytest.fixture
