@@ -308,3 +308,26 @@ async def test_a_moved_peer_takes_its_media_to_the_new_room(media_room: Meeting,
     await mm.wait_track(resident.peer_id, "video", frames=10)  # and it sees the new room
     await asyncio.sleep(0.3)
     assert await still(in_parent) == 0  # the parent no longer receives it
+
+
+async def test_screenshare_is_its_own_track_and_counted(media_room: Meeting, sessions) -> None:
+    a, b = await media_room.join("group_call_host"), await media_room.join("group_call_host")
+    ma, mb = await attach(sessions, a), await attach(sessions, b)
+    await ma.publish("video", SmallVideo())
+    await ma.publish("audio", AudioStreamTrack())
+    shared = await ma.publish("screenshare", SmallVideo())
+    assert {t["kind"]: t["mid"] for t in shared["tracks"]} == {"video": "0", "audio": "1",
+                                                               "screenshare": "2"}
+    screen = await mb.wait_track(a.peer_id, "screenshare", frames=10)
+    camera = await mb.wait_track(a.peer_id, "video", frames=10)
+    assert await still(screen, 0.5) > 5 and await still(camera, 0.5) > 5
+    with pytest.raises(RealtimeError) as busy:  # the preset allows one screenshare at a time
+        await mb.publish("screenshare", SmallVideo())
+    assert busy.value.code == "CONFLICT"
+    await ma.unpublish("screenshare")
+    assert (await b.wait_for("media.unpublished")) == {"track_id": f"{a.peer_id}:screenshare",
+                                                       "reason": "unpublished"}
+    await asyncio.sleep(0.2)
+    assert await still(screen, 0.5) == 0 and await still(camera, 0.5) > 5
+    await mb.publish("screenshare", SmallVideo())  # now b may share
+    await ma.wait_track(b.peer_id, "screenshare", frames=5)
