@@ -9,7 +9,7 @@ import pytest
 
 from salon.client import AdminClient
 from tests.live import FAST, Meeting, admin_for
-from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start
+from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
 
 #: Media and browser tests: they send WebRTC traffic, so they run only where loopback is
 #: the only interface (scripts/test-netns runs them under `unshare -rn`).
@@ -71,12 +71,8 @@ def meeting(http: httpx.Client) -> dict:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[SalonServer]:
     """A SQLite server with short keep-alive and resume windows, for live-session tests."""
-    salon = start("", env=FAST)
-    try:
+    with running("", env=FAST) as salon:
         yield salon
-        assert "Traceback" not in salon.log(), salon.log()
-    finally:
-        cleanup(salon)
 
 
 @pytest.fixture

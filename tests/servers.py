@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,3 +148,15 @@ def restart(server: SalonServer) -> None:
 def cleanup(server: SalonServer) -> None:
     server.stop()
     shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@contextmanager
+def running(database_url: str = "", env: dict[str, str] | None = None) -> Iterator[SalonServer]:
+    """A server for a whole test session; bad input must never crash a request, so no
+    traceback may reach its log."""
+    salon = start(database_url, env=env)
+    try:
+        yield salon
+        assert "Traceback" not in salon.log(), salon.log()
+    finally:
+        cleanup(salon)

@@ -1,41 +1,19 @@
-"""A salon server with media on loopback, and peers that publish and receive media.
+"""Media tests use the root fixtures (`admin`, `room`) on a server that also gathers ICE
+candidates on loopback. Everything here runs inside a private network namespace
+(scripts/test-netns), so ICE only ever finds 127.0.0.1."""
 
-Everything here runs inside a private network namespace (scripts/test-netns), so ICE
-only ever finds 127.0.0.1.
-"""
-
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from salon.client import AdminClient
-from tests.live import FAST, Meeting, admin_for
-from tests.servers import SalonServer, cleanup, start
+from tests.live import FAST
+from tests.servers import SalonServer, running
 
 MEDIA_ENV = {**FAST, "SALON_ICE_HOSTS": "127.0.0.1"}
 
 
 @pytest.fixture(scope="session")
-def media_server() -> Iterator[SalonServer]:
-    salon = start("", env=MEDIA_ENV)
-    try:
+def live_server() -> Iterator[SalonServer]:
+    """Overrides the root fixture for this folder: the same server, media on loopback."""
+    with running("", env=MEDIA_ENV) as salon:
         yield salon
-        assert "Traceback" not in salon.log(), salon.log()
-    finally:
-        cleanup(salon)
-
-
-@pytest.fixture
-async def media_admin(media_server: SalonServer) -> AsyncIterator[AdminClient]:
-    async with admin_for(media_server) as client:
-        yield client
-
-
-@pytest.fixture
-async def media_room(media_server: SalonServer, media_admin: AdminClient
-                     ) -> AsyncIterator[Meeting]:
-    meeting = Meeting(media_server, media_admin, await media_admin.create_meeting(title="media"))
-    try:
-        yield meeting
-    finally:
-        await meeting.close()

@@ -67,8 +67,8 @@ async def still(track: RemoteTrack, seconds: float = 1.0) -> int:
     return track.counters.frames - before
 
 
-async def test_two_peers_see_and_hear_each_other(media_room: Meeting, sessions) -> None:
-    a, b = await media_room.join("group_call_host"), await media_room.join()
+async def test_two_peers_see_and_hear_each_other(room: Meeting, sessions) -> None:
+    a, b = await room.join("group_call_host"), await room.join()
     assert a.joined["media"]["enabled"] and a.joined["media"]["ice_servers"] == []
     assert a.joined["media"]["max_video_streams"] == 6
     ma, mb = await attach(sessions, a), await attach(sessions, b)
@@ -96,12 +96,12 @@ async def test_two_peers_see_and_hear_each_other(media_room: Meeting, sessions) 
     assert video["subscribers"] == 1 and video["frames"] > 30 and video["forwarding"]
 
 
-async def test_a_late_subscriber_gets_a_keyframe_at_once(media_room: Meeting, sessions) -> None:
-    a = await media_room.join("group_call_host")
+async def test_a_late_subscriber_gets_a_keyframe_at_once(room: Meeting, sessions) -> None:
+    a = await room.join("group_call_host")
     ma = await attach(sessions, a)
     await ma.publish("video", SmallVideo())
     await asyncio.sleep(1.5)  # the stream is well past its first keyframe
-    late = await media_room.join()
+    late = await room.join()
     ml = await attach(sessions, late)
     started = asyncio.get_running_loop().time()
     video = await ml.wait_track(a.peer_id, "video", timeout=5)
@@ -111,9 +111,9 @@ async def test_a_late_subscriber_gets_a_keyframe_at_once(media_room: Meeting, se
     assert next(t for t in stats["tracks"] if t["kind"] == "video")["plis"] >= 1
 
 
-async def test_a_host_turning_video_off_stops_forwarding_at_once(media_room: Meeting,
+async def test_a_host_turning_video_off_stops_forwarding_at_once(room: Meeting,
                                                                   sessions) -> None:
-    host, guest = await media_room.join("group_call_host"), await media_room.join()
+    host, guest = await room.join("group_call_host"), await room.join()
     mh, mg = await attach(sessions, host), await attach(sessions, guest)
     await mg.publish("video", SmallVideo())
     await mg.publish("audio", AudioStreamTrack())
@@ -132,9 +132,9 @@ async def test_a_host_turning_video_off_stops_forwarding_at_once(media_room: Mee
     assert next(t for t in stats["tracks"] if t["kind"] == "video")["forwarding"]
 
 
-async def test_webinar_viewers_publish_only_on_stage(media_room: Meeting, sessions) -> None:
-    presenter = await media_room.join("webinar_presenter")
-    viewer = await media_room.join("webinar_viewer")
+async def test_webinar_viewers_publish_only_on_stage(room: Meeting, sessions) -> None:
+    presenter = await room.join("webinar_presenter")
+    viewer = await room.join("webinar_viewer")
     mp, mv = await attach(sessions, presenter), await attach(sessions, viewer)
     with pytest.raises(RealtimeError) as refused:
         await mv.publish("video", SmallVideo())
@@ -161,11 +161,11 @@ async def test_webinar_viewers_publish_only_on_stage(media_room: Meeting, sessio
     assert again.value.code == "FORBIDDEN"
 
 
-async def test_hidden_participants_receive_but_never_appear(media_room: Meeting,
+async def test_hidden_participants_receive_but_never_appear(room: Meeting,
                                                             sessions) -> None:
-    await media_room.admin.create_preset("recorder", permissions={"hidden_participant": True})
-    speaker = await media_room.join("group_call_host")
-    ghost = await media_room.join("recorder")
+    await room.admin.create_preset("recorder", permissions={"hidden_participant": True})
+    speaker = await room.join("group_call_host")
+    ghost = await room.join("recorder")
     ms, mghost = await attach(sessions, speaker), await attach(sessions, ghost)
     with pytest.raises(RealtimeError) as refused:
         await mghost.publish("video", SmallVideo())
@@ -177,8 +177,8 @@ async def test_hidden_participants_receive_but_never_appear(media_room: Meeting,
     assert all(e["track"]["peer_id"] != ghost.peer_id for e in speaker.drain("media.published"))
 
 
-async def test_leaving_ends_the_tracks_for_everyone(media_room: Meeting, sessions) -> None:
-    a, b = await media_room.join("group_call_host"), await media_room.join()
+async def test_leaving_ends_the_tracks_for_everyone(room: Meeting, sessions) -> None:
+    a, b = await room.join("group_call_host"), await room.join()
     ma, mb = await attach(sessions, a), await attach(sessions, b)
     await ma.publish("video", SmallVideo())
     await mb.wait_track(a.peer_id, "video", frames=5)
@@ -189,15 +189,15 @@ async def test_leaving_ends_the_tracks_for_everyone(media_room: Meeting, session
     assert stats["receiving"] == [] and stats["available"] == []
 
 
-async def test_auto_mode_caps_videos_and_manual_mode_chooses(media_room: Meeting,
+async def test_auto_mode_caps_videos_and_manual_mode_chooses(room: Meeting,
                                                              sessions) -> None:
-    await media_room.admin.create_preset(
+    await room.admin.create_preset(
         "one_tile", config={"max_video_streams": {"desktop": 1, "mobile": 1}},
         permissions={"pin_participant": True})
-    publishers = [await media_room.join("group_call_host") for _ in range(3)]
+    publishers = [await room.join("group_call_host") for _ in range(3)]
     for peer in publishers:
         await (await attach(sessions, peer)).publish("video", SmallVideo())
-    viewer = await media_room.join("one_tile")
+    viewer = await room.join("one_tile")
     assert viewer.joined["media"]["max_video_streams"] == 1
     mv = await attach(sessions, viewer)
     ids = [f"{p.peer_id}:video" for p in publishers]
@@ -217,9 +217,9 @@ async def test_auto_mode_caps_videos_and_manual_mode_chooses(media_room: Meeting
     assert back["track_ids"] == [ids[2]]
 
 
-async def test_the_loudest_peer_becomes_the_active_speaker(media_room: Meeting,
+async def test_the_loudest_peer_becomes_the_active_speaker(room: Meeting,
                                                            sessions) -> None:
-    loud, quiet = await media_room.join("group_call_host"), await media_room.join()
+    loud, quiet = await room.join("group_call_host"), await room.join()
     await (await attach(sessions, loud)).publish("audio", Tone())
     await (await attach(sessions, quiet)).publish("audio", AudioStreamTrack())
     event = await quiet.wait_for("media.speaker", lambda d: d["peer_id"] is not None,
@@ -227,8 +227,8 @@ async def test_the_loudest_peer_becomes_the_active_speaker(media_room: Meeting,
     assert event["peer_id"] == loud.peer_id
 
 
-async def test_media_requests_are_checked(media_room: Meeting, sessions) -> None:
-    host = await media_room.join("group_call_host")
+async def test_media_requests_are_checked(room: Meeting, sessions) -> None:
+    host = await room.join("group_call_host")
     await attach(sessions, host)
     bad = [("media.ice", {"pc": "publish", "candidate": {"candidate": "x"}}, "CONFLICT"),
            ("media.publish", {"sdp": "v=0 nonsense", "tracks": {"0": "video"}}, "INVALID"),
@@ -245,16 +245,16 @@ async def test_media_requests_are_checked(media_room: Meeting, sessions) -> None
             await host.request(kind, **data)
         assert error.value.code == code, (kind, data, error.value)
     assert (await host.ping())["pong"]  # the connection carries on
-    guest = await media_room.join()
+    guest = await room.join()
     with pytest.raises(RealtimeError) as forbidden:
         await guest.request("media.stats", peer_id=host.peer_id)
     assert forbidden.value.code == "FORBIDDEN"
 
 
-async def test_waiting_peers_get_no_media(media_room: Meeting, sessions) -> None:
-    await media_room.admin.create_preset("queued", permissions={
+async def test_waiting_peers_get_no_media(room: Meeting, sessions) -> None:
+    await room.admin.create_preset("queued", permissions={
         "waiting_room_type": "SKIP_ON_ACCEPT"})
-    waiting = await media_room.join("queued")
+    waiting = await room.join("queued")
     assert waiting.status == "waiting"
     with pytest.raises(RealtimeError) as refused:
         await waiting.request("media.subscribe")
@@ -269,12 +269,12 @@ def test_media(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.mark.parametrize(("file", "codec"), [("h264", "video/H264"), ("vp8", "video/VP8")])
-async def test_pre_encoded_video_is_forwarded_as_it_is(media_room: Meeting, sessions,
+async def test_pre_encoded_video_is_forwarded_as_it_is(room: Meeting, sessions,
                                                        test_media: dict, file: str,
                                                        codec: str) -> None:
     from salon.client.media.sources import FileSource
 
-    a, b = await media_room.join("group_call_host"), await media_room.join()
+    a, b = await room.join("group_call_host"), await room.join()
     ma, mb = await attach(sessions, a), await attach(sessions, b)
     reply = await ma.publish("video", FileSource(test_media[file]))
     assert reply["tracks"][0]["codec"] == codec
@@ -285,18 +285,18 @@ async def test_pre_encoded_video_is_forwarded_as_it_is(media_room: Meeting, sess
     assert stats["tracks"][0]["codec"] == codec and stats["tracks"][0]["keyframes"] >= 1
 
 
-async def test_a_moved_peer_takes_its_media_to_the_new_room(media_room: Meeting,
+async def test_a_moved_peer_takes_its_media_to_the_new_room(room: Meeting,
                                                              sessions) -> None:
-    host = await media_room.join("group_call_host")
+    host = await room.join("group_call_host")
     (child,) = await host.create_connected(["Side room"])
-    mover = await media_room.join()
+    mover = await room.join()
     mh, mm = await attach(sessions, host), await attach(sessions, mover)
     await mm.publish("video", SmallVideo())
     await mm.publish("audio", AudioStreamTrack())
     in_parent = await mh.wait_track(mover.peer_id, "video", frames=5)
-    there = await media_room.admin.add_participant(child["id"], "already-there",
+    there = await room.admin.add_participant(child["id"], "already-there",
                                                    "group_call_host", name="Resident")
-    resident = await media_room.connect(there["token"])
+    resident = await room.connect(there["token"])
     mr = await attach(sessions, resident)
     await mr.publish("video", SmallVideo())
     old_peer_id = mover.peer_id
@@ -310,8 +310,8 @@ async def test_a_moved_peer_takes_its_media_to_the_new_room(media_room: Meeting,
     assert await still(in_parent) == 0  # the parent no longer receives it
 
 
-async def test_screenshare_is_its_own_track_and_counted(media_room: Meeting, sessions) -> None:
-    a, b = await media_room.join("group_call_host"), await media_room.join("group_call_host")
+async def test_screenshare_is_its_own_track_and_counted(room: Meeting, sessions) -> None:
+    a, b = await room.join("group_call_host"), await room.join("group_call_host")
     ma, mb = await attach(sessions, a), await attach(sessions, b)
     await ma.publish("video", SmallVideo())
     await ma.publish("audio", AudioStreamTrack())

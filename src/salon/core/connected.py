@@ -11,6 +11,17 @@ from salon.core.schema import Strict, text
 
 MeetingId = text(64, min_length=1, name=True)
 PeerId = text(64, min_length=1, name=True)
+Title = text(1000) | None
+
+
+class NewMeeting(Strict):
+    title: Title = None
+
+
+class Create(Strict):
+    """Create connected meetings (rooms) under a parent: 1 to MAX_CHILDREN at once."""
+
+    meetings: Annotated[list[NewMeeting], Field(min_length=1, max_length=MAX_CHILDREN)]
 
 
 class Assign(Strict):

@@ -17,10 +17,9 @@ from pydantic import Field, model_validator
 
 from salon.api.deps import CurrentApp
 from salon.api.envelope import Envelope, ok
-from salon.core.connected import Assign, Timer, assignment_plan
+from salon.core.connected import Assign, Create, Timer, Title, assignment_plan
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.room import RoomError
-from salon.core.room.connected import MAX_CHILDREN
 from salon.core.schema import Flag, Strict, text
 from salon.live.connected import FamilyState, wait
 from salon.services import connected_meetings, presets
@@ -28,16 +27,7 @@ from salon.services import connected_meetings, presets
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/connected_meetings",
                    tags=["connected meetings"])
 
-Title = text(1000) | None
 Ids = Annotated[list[text(255, min_length=1, name=True)], Field(max_length=1000)]
-
-
-class NewMeeting(Strict):
-    title: Title = None
-
-
-class CreateBody(Strict):
-    meetings: Annotated[list[NewMeeting], Field(min_length=1, max_length=MAX_CHILDREN)]
 
 
 class RenameBody(Strict):
@@ -88,7 +78,7 @@ async def list_connected(meeting_id: str, request: Request, app: CurrentApp) -> 
 
 
 @router.post("", status_code=201, summary="Create connected meetings (breakout rooms)")
-async def create_connected(meeting_id: str, body: CreateBody, request: Request,
+async def create_connected(meeting_id: str, body: Create, request: Request,
                            app: CurrentApp) -> Envelope:
     async with request.app.state.database.session() as db:
         rows = await connected_meetings.create(db, app.id, meeting_id,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from salon.core.connected import Assign, Timer, assignment_plan
+from salon.core.connected import Assign, Create, Timer, Title, assignment_plan
 from salon.core.errors import SalonError
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
@@ -23,21 +23,12 @@ from salon.services import connected_meetings, presets
 
 MeetingId = text(64, min_length=1, name=True)
 PeerId = text(64, min_length=1, name=True)
-Title = text(1000) | None
 PresetName = text(100, min_length=1, name=True)
 _CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
 
 
 class NoParams(Strict):
     pass
-
-
-class NewMeeting(Strict):
-    title: Title = None
-
-
-class Create(Strict):
-    meetings: Annotated[list[NewMeeting], Field(min_length=1, max_length=MAX_CHILDREN)]
 
 
 class Renamed(Strict):
