@@ -2,7 +2,7 @@
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Json, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     turn_urls: CommaList = ()
     turn_secret: str = ""
     turn_ttl_secs: int = 86400
+    #: "all", or "relay": clients send media only through the TURN servers.
+    ice_transport_policy: Literal["all", "relay"] = "all"
     #: Most videos one peer may receive with a manual subscription.
     media_max_video_subscriptions: int = 25
     media_udp_rcvbuf: int = 4 * 1024 * 1024
@@ -78,6 +80,7 @@ class Settings(BaseSettings):
             backend=self.media_backend, ice_hosts=tuple(self.ice_hosts),
             ice_servers=list(self.ice_servers), turn_urls=tuple(self.turn_urls),
             turn_secret=self.turn_secret, turn_ttl_secs=self.turn_ttl_secs,
+            ice_transport_policy=self.ice_transport_policy,
             max_video_subscriptions=self.media_max_video_subscriptions,
             udp_rcvbuf=self.media_udp_rcvbuf)
 

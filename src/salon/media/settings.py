@@ -17,6 +17,8 @@ class MediaSettings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
     turn_ttl_secs: int = 86400
+    #: "relay" tells clients to send media only through TURN (hides their addresses).
+    ice_transport_policy: str = "all"
     #: Hard cap on the videos one peer may receive with a manual subscription.
     max_video_subscriptions: int = 25
     #: SO_RCVBUF of ICE sockets (the kernel caps it at net.core.rmem_max).

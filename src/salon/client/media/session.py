@@ -41,6 +41,7 @@ class MediaSession:
         self.peer = peer
         self.decode = decode
         self.ice_servers: list[dict] = config.get("ice_servers", [])
+        self.ice_policy: str = config.get("ice_transport_policy", "all")
         self.max_video_streams: int = config.get("max_video_streams", 6)
         self.pub_pc = None
         self.sub_pc = None
@@ -84,7 +85,7 @@ class MediaSession:
         it has `request_keyframe()`, the subscribers' keyframe requests reach it.
         """
         if self.pub_pc is None:
-            self.pub_pc = hooks.new_peer_connection(self.ice_servers)
+            self.pub_pc = hooks.new_peer_connection(self.ice_servers, self.ice_policy)
         transceiver = self.senders.get(kind)
         if transceiver is None:
             transceiver = self.pub_pc.addTransceiver(track, direction="sendonly")
@@ -183,7 +184,7 @@ class MediaSession:
             await self.sub_pc.close()  # the server started over (media.reset)
             self.sub_pc = None
         if self.sub_pc is None:
-            self.sub_pc = hooks.new_peer_connection(self.ice_servers)
+            self.sub_pc = hooks.new_peer_connection(self.ice_servers, self.ice_policy)
             self.sub_pc.on("track", self._on_track)
         self.revision = offer["revision"]
         self.mids = dict(offer["tracks"])

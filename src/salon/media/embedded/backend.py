@@ -75,7 +75,8 @@ class EmbeddedBackend:
                               hashlib.sha1).digest()
             servers.append({"urls": list(self.settings.turn_urls), "username": username,
                             "credential": base64.b64encode(digest).decode()})
-        return ClientConfig(ice_servers=servers)
+        return ClientConfig(ice_servers=servers,
+                            ice_transport_policy=self.settings.ice_transport_policy)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)

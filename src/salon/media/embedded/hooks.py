@@ -19,7 +19,7 @@ import aiortc
 import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 PINNED_AIORTC = "1.16.0"
@@ -188,11 +188,14 @@ def set_udp_receive_buffer(size: int) -> None:
     aioice.turn.UDP_SOCKET_BUFFER_SIZE = size
 
 
-def new_peer_connection(ice_servers: Iterable[dict] = ()) -> RTCPeerConnection:
+def new_peer_connection(ice_servers: Iterable[dict] = (),
+                        policy: str = "all") -> RTCPeerConnection:
     """A peer connection with no STUN unless given (never aiortc's Google default) and
     `max-bundle`: with aiortc's default `balanced` policy a second track of the
-    non-primary kind silently never starts (docs/media-design.md §6.6)."""
+    non-primary kind silently never starts (docs/media-design.md §6.6). `policy`
+    "relay" gathers TURN candidates only."""
     servers = [RTCIceServer(urls=s["urls"], username=s.get("username"),
                             credential=s.get("credential")) for s in ice_servers]
-    config = RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    config = RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                              iceTransportPolicy=RTCIceTransportPolicy(policy))
     return RTCPeerConnection(config)
