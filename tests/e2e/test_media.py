@@ -49,6 +49,16 @@ async def test_three_browsers_decode_each_others_video_and_audio(
                 await person.wait("(s) => document.querySelector(s).dataset.video === 'on'",
                                   TILE.format(other))
 
+    # Manual subscription: Ann keeps only Ben's tracks; Cat's end at hers, Ben's go on.
+    ann, ben_id, cat_id = people[0], ids[1], ids[2]
+    reply = await ann.page.evaluate(
+        "(ben) => window.salon.media.subscribe({mode: 'manual', trackIds: [`${ben}:video`, `${ben}:audio`]})",
+        ben_id)
+    assert sorted(reply["track_ids"]) == [f"{ben_id}:audio", f"{ben_id}:video"]
+    await ann.wait("(cat) => !window.salon.media.tracks().some((t) => t.peerId === cat)", cat_id)
+    await ann.wait("(s) => document.querySelector(s).dataset.video === 'off'", TILE.format(cat_id))
+    await rising(ann, ben_id, "video")
+
 
 async def test_host_admits_a_waiting_participant_who_then_sees_and_is_seen(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
