@@ -249,3 +249,27 @@ async def test_moved_to_a_breakout_room_media_follows(
                          rising(guest, host_id, "audio", by=50))
     await guest.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(host_id))
     assert await guest.page.locator(TILE.format(old_guest_id)).count() == 0
+
+
+async def test_connections_are_replaced_after_a_reset(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """What the SDK does on `media.transport {state: "failed"}`: `media.reset`, then a new
+    subscribe connection (the server offers again) or a new publish connection."""
+    meeting = await web_admin.create_meeting(title="Reset")
+    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
+    ben_p = await web_admin.add_participant(meeting["id"], "ben", "group_call_participant", name="Ben")
+    ann, ben = await browsers.person("ann"), await browsers.person("ben")
+    ann_id = await joined(ann, web_server.url, ann_p["token"])
+    await joined(ben, web_server.url, ben_p["token"])
+    await rising(ben, ann_id, "video")
+    old_pc = await ben.page.evaluate("() => (window.oldSub = window.salon.media.subPc, true)")
+    assert old_pc
+    await ben.page.evaluate("() => window.salon.media.reset('subscribe')")
+    assert await ben.page.evaluate("() => window.salon.media.subPc !== window.oldSub")
+    await asyncio.gather(rising(ben, ann_id, "video"), rising(ben, ann_id, "audio", by=50))
+    await ann.page.evaluate("() => window.salon.media.reset('publish')")
+    assert await ann.page.evaluate("() => Object.keys(window.salon.media.published).sort()") == [
+        "audio", "video"]
+    await rising(ben, ann_id, "video")
+    assert await ann.page.evaluate("() => window.salon.errors") == []
+    assert await ben.page.evaluate("() => window.salon.errors") == []

@@ -438,6 +438,14 @@ export class MediaSession extends EventTarget {
     this.client._lastOffer = null;
     return this.subSerial.run(() => this._answer(data)).catch((error) => {
       this._emit("error", {during: "media.subscribe_offer", error});
+      // The server waits for an answer that will not come: start the connection over,
+      // at most twice a minute so a persistent problem cannot loop.
+      const now = Date.now();
+      this.subFailures = (this.subFailures || []).filter((t) => now - t < 60000);
+      if (this.subFailures.length < 2 && !this.closed) {
+        this.subFailures.push(now);
+        this.reset("subscribe").catch(() => {});
+      }
     });
   }
 
@@ -512,12 +520,16 @@ export class MediaSession extends EventTarget {
     if (this.resetting[which] || this.closed) return;
     this.resetting[which] = true;
     try {
-      await this.client.request("media.reset", {pc: which});
       if (which === "subscribe") {
+        // Inside the subscribe queue, so the server's new offer (revision 1), which may
+        // come before the reply, is applied to a new connection.
         await this.subSerial.run(async () => {
           if (this.subPc) this.subPc.close();
           this.subPc = null;
+          this.subMids = {};
+          this.subTrickle = new Trickle(this.client, "subscribe");
           for (const trackId of [...this.remote.keys()]) this._ended(trackId);
+          await this.client.request("media.reset", {pc: "subscribe"});
         });
       } else {
         await this.pubSerial.run(async () => {
@@ -525,14 +537,17 @@ export class MediaSession extends EventTarget {
           if (this.pubPc) this.pubPc.close();
           this.pubPc = null;
           this.pubTx = {};
+          this.pubTrickle = new Trickle(this.client, "publish");
+          await this.client.request("media.reset", {pc: "publish"});
           if (!kinds.length) return;
           const pc = this._ensurePubPc();
           for (const kind of kinds) {
             const track = this.enabled[kind] ? this.local[kind] : null;
-            const tx = pc.addTransceiver(track || kind.replace("screenshare", "video"), {direction: "sendonly"});
+            const tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), {direction: "sendonly"});
             this._preferCodecs(tx, kind);
             this.pubTx[kind] = tx;
           }
+          this.published = {};
           await this._negotiatePublish(kinds);
         });
       }
