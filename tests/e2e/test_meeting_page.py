@@ -86,6 +86,13 @@ async def test_prejoin_join_and_chat_between_two_browsers(
     await second.wait("() => [...document.querySelectorAll('[data-testid=chat-message]')]"
                       ".some((m) => m.dataset.from === 'Ada L.' && m.textContent.includes('hi bob'))")
 
+    # Text is text: markup in a message (or a name) is never run.
+    await second.page.get_by_test_id("chat-input").fill("<img src=x onerror=\"window.pwned=1\">")
+    await second.page.get_by_test_id("chat-send").click()
+    await first.page.locator("[data-testid=chat-message]", has_text="<img src=x").wait_for()
+    assert await first.page.evaluate("() => window.pwned") is None
+    assert await first.page.locator("[data-testid=chat-messages] img").count() == 0
+
     # A file, from the attach button; the other side can fetch it (with the token).
     await first.page.get_by_test_id("chat-file").set_input_files(
         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"agenda: lunch"}])
