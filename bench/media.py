@@ -35,7 +35,10 @@ core; join-to-first-frame p50 < 1 s. Every process it starts is stopped by PID, 
 and Ctrl-C too, and generators exit by themselves when this process goes away.
 
     .venv/bin/python bench/media.py [--subscribers 50] [--mesh 8] [--seconds 12]
-        [--skip-baseline] [--quick] [--browser-runs 7]
+        [--skip-baseline] [--quick] [--browser-runs 7] [--profile {fan-out,mesh}]
+
+`--profile PHASE` samples the salon server with py-spy (250 Hz) over that phase's window
+and prints the hottest functions; py-spy's own CPU then shows as "other".
 """
 
 import argparse
@@ -550,9 +553,49 @@ def window_rates(before: list[dict], after: list[dict], seconds: float,
             phase.server_dropped += now["dropped"] - was["dropped"]
 
 
-async def measure(phase: Phase, server_pid: int, gens: list[Gen], seconds: float) -> None:
+class Profiler:
+    """py-spy sampling the server over one phase's window (`--profile PHASE`)."""
+
+    def __init__(self, pid: int) -> None:
+        self.out = Path(tempfile.mkdtemp(prefix="salon-media-profile-")) / "stacks.txt"
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.process = subprocess.Popen(
+            [py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+             "--threads", "--output", str(self.out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            _, err = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        if not self.out.exists():
+            print(f"py-spy wrote no profile: {err.decode(errors='replace')}")
+            return
+        from bench.profile_api import hottest
+        print(f"\npy-spy on the server during the window (its own CPU counts in 'other';"
+              f" collapsed stacks: {self.out}):")
+        hottest(self.out, 25)
+
+
+async def measure(phase: Phase, server_pid: int, gens: list[Gen], seconds: float,
+                  profile: bool = False) -> None:
     """Warm up, then mark every generator, wait `seconds`, mark again: the window."""
     await asyncio.sleep(WARMUP_S)
+    profiler = Profiler(server_pid) if profile else None
+    if profiler is not None:
+        await asyncio.sleep(1.0)  # let py-spy attach
+    try:
+        await _window(phase, server_pid, gens, seconds)
+    finally:
+        if profiler is not None:
+            await asyncio.to_thread(profiler.stop)
+
+
+async def _window(phase: Phase, server_pid: int, gens: list[Gen], seconds: float) -> None:
     pids = [g.pid for g in gens]
     marks0 = [await g.mark() for g in gens]
     t0, srv0, mach0 = time.monotonic(), process_cpu(server_pid), machine_cpu()
@@ -615,7 +658,8 @@ async def run_phase(phase: Phase, server_pid: int, url: str, tokens: list[str],
                                          for g in receivers))
         phase.first_video_s = sorted(s for r in readies for s in r["first_video_s"]
                                      if s is not None)
-        await measure(phase, server_pid, gens, args.seconds)
+        await measure(phase, server_pid, gens, args.seconds,
+                      profile=args.profile == phase.name and phase.server == "salon")
     except Exception as error:
         phase.error = str(error)
         traceback.print_exc()
@@ -916,6 +960,8 @@ def main() -> None:
                         help="no stock-relay baseline (no baseline_cpu_ratio)")
     parser.add_argument("--quick", action="store_true",
                         help="10 subscribers, a 4-peer mesh, 5 s windows, 3 browser joins")
+    parser.add_argument("--profile", choices=["fan-out", "fan-out-10", "mesh"],
+                        help="sample the salon server with py-spy during this phase's window")
     parser.add_argument("--browser-runs", type=int, default=None,
                         help="browser joins to time (0: none; default 7)")
     args = parser.parse_args()
