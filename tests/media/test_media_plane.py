@@ -215,6 +215,15 @@ async def test_auto_mode_caps_videos_and_manual_mode_chooses(room: Meeting,
     await mv.wait_track(publishers[1].peer_id, "video", frames=5)
     back = await mv.subscribe("auto")
     assert back["track_ids"] == [ids[2]]
+    preset = next(p for p in await room.admin.call("GET", "/presets", params={"per_page": 100})
+                  if p["name"] == "one_tile")
+    await room.admin.call("PATCH", f"/presets/{preset['id']}",
+                          json={"config": {"max_video_streams": {"mobile": 2}}})
+    two = await room.join("one_tile")  # the preset as it is now: 1 on desktop, 2 on mobile
+    m2 = await attach(sessions, two)
+    await eventually(lambda: len(m2.receiving()) == 1)
+    phone = await m2.subscribe("auto", device="mobile")
+    assert len(phone["track_ids"]) == 2
 
 
 async def test_the_loudest_peer_becomes_the_active_speaker(room: Meeting,

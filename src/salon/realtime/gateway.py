@@ -196,6 +196,7 @@ class _PeerSession:
             picture=participant.picture, preset_name=admitted.preset.name,
             view_type=admitted.config.view_type, permissions=admitted.permissions,
             max_video_streams=max_video_streams,
+            video_stream_caps=admitted.config.max_video_streams.model_dump(),
             max_screenshare_count=admitted.config.max_screenshare_count,
         )
 

@@ -167,9 +167,13 @@ class MediaSession:
 
     # --- receiving ------------------------------------------------------------------------
 
-    async def subscribe(self, mode: str = "auto", track_ids: list[str] | None = None
-                        ) -> dict[str, Any]:
-        return await self.peer.request("media.subscribe", mode=mode, track_ids=track_ids or [])
+    async def subscribe(self, mode: str = "auto", track_ids: list[str] | None = None,
+                        device: str | None = None) -> dict[str, Any]:
+        """What to receive: `auto` (the preset's cap, for `device` if given) or exactly
+        `track_ids` (`manual`)."""
+        extra = {"device": device} if device else {}
+        return await self.peer.request("media.subscribe", mode=mode,
+                                       track_ids=track_ids or [], **extra)
 
     async def _answer_offers(self) -> None:
         while True:

@@ -46,6 +46,9 @@ class Peer:
     #: The preset's `config.max_video_streams` for this peer's device: how many videos it
     #: receives by default.
     max_video_streams: int = 6
+    #: The preset's caps by device, for a peer that says which one it is on.
+    video_stream_caps: dict[str, int] = field(
+        default_factory=lambda: {"desktop": 6, "mobile": 6})
     #: The preset's `config.max_screenshare_count`: how many may share at once.
     max_screenshare_count: int = 1
 

@@ -171,7 +171,7 @@ class EmbeddedBackend:
         peer.revision = 0
         for source in wanted:
             peer.slot_for(source)
-        await peer.negotiate()
+        self._spawn(peer.negotiate())  # the offer follows the reply to media.reset
 
     # --- rules ----------------------------------------------------------------------------
 

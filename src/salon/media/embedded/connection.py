@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.exceptions import InvalidStateError
 from aiortc.sdp import candidate_from_sdp
 
 from salon.media.backend import (
@@ -174,18 +175,27 @@ class MediaPeer:
             return
         self.offer_in_flight = True
         self.dirty = False
+        pc = self.sub_pc
         try:
-            offer = await self.sub_pc.createOffer()
-            await self.sub_pc.setLocalDescription(offer)
+            await pc.setLocalDescription(await pc.createOffer())
+        except InvalidStateError:
+            # The connection closed under us (the client went away, or it failed): the
+            # peer leaving or a media.reset cleans up; there is nothing to offer on.
+            self.offer_in_flight = False
+            return
         except Exception:
             self.offer_in_flight = False
-            log.exception("subscribe offer for %s failed", self.peer_id)
+            if not self.closed and pc is self.sub_pc:
+                log.exception("subscribe offer for %s failed", self.peer_id)
+            return
+        if self.closed or pc is not self.sub_pc:
+            self.offer_in_flight = False  # closed or replaced (media.reset) meanwhile
             return
         self.revision += 1
         tracks = {str(t.mid): (slot.source.info if slot.source is not None else None)
                   for t, slot in self.slots}
-        self.events.subscribe_offer(self.peer_id, self.sub_pc.localDescription.sdp,
-                                    self.revision, tracks)
+        self.events.subscribe_offer(self.peer_id, pc.localDescription.sdp, self.revision,
+                                    tracks)
 
     async def answer(self, sdp: str, revision: int) -> None:
         if self.sub_pc is None or not self.offer_in_flight or revision != self.revision:

@@ -82,8 +82,14 @@ class Published:
                 if not self.active:
                     self.dropped += 1
                     continue
+                gated = False
                 for downstream in self.downstreams:
                     downstream.push(packet, keyframe)
+                    gated = gated or downstream.needs_keyframe
+                if gated and not keyframe:
+                    # A publisher may ignore a keyframe request (Chrome sometimes does):
+                    # ask again while anyone waits; request_keyframe spaces the asks.
+                    self.request_keyframe()
         except MediaStreamError:
             pass
         except asyncio.CancelledError:

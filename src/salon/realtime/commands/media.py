@@ -59,6 +59,8 @@ class Ice(Strict):
 class Subscribe(Strict):
     mode: Literal["auto", "manual"] = "auto"
     track_ids: Annotated[list[Id], Field(max_length=200)] = []
+    #: Switches the auto-mode cap to the preset's `max_video_streams` of this device.
+    device: Literal["desktop", "mobile"] | None = None
 
 
 class Reset(Strict):
@@ -131,6 +133,9 @@ async def ice(context: Context, params: Ice) -> dict[str, Any]:
 
 async def subscribe(context: Context, params: Subscribe) -> dict[str, Any]:
     sync, _ = _media(context)
+    if params.device is not None:
+        peer = context.host.room.actor(context.peer_id)
+        peer.max_video_streams = peer.video_stream_caps[params.device]
     choice = Choice(params.mode, frozenset(params.track_ids))
     receiving = sync.choose(context.peer_id, choice)
     return {"mode": params.mode, "track_ids": sorted(receiving)}
