@@ -228,9 +228,6 @@ async def test_file_source_through_aiortc_arrives_at_30_fps_and_decodes(
         await loop.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hooks.hook_audio_level stores level_of()'s -dBov (0..127) in RTCEncodedFrame.audio_level,"
-    " which aiortc holds in dBov (-127..0) and writes negated: the wire shows 128 - level"))
 async def test_opus_file_source_levels_reach_the_wire(media: dict[str, Path]) -> None:
     loop = Loopback()
     try:

@@ -21,6 +21,9 @@ from salon.client.presence import PresenceActions
 
 PROTOCOL_VERSION = 1
 
+#: How often an otherwise silent client pings (the server's idle timeout is 45 s).
+KEEP_ALIVE_SECS = 15.0
+
 
 class RealtimeError(Exception):
     """An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message."""
@@ -64,6 +67,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         #: Called for events that are still queued as usual (the media session follows
         #: `meeting.changed` this way).
         self.watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+        self.pinger: asyncio.Task[None] | None = None
         self.reader = asyncio.create_task(self._read())
 
     # --- connecting -------------------------------------------------------------------------
@@ -75,8 +79,10 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
     @classmethod
     async def join(cls, url: str, token: str, *, name: str | None = None,
                    media: dict[str, bool] | None = None,
-                   resume: dict[str, str] | None = None) -> "RealtimeClient":
-        """Connect and join; raises RealtimeError if the server refuses."""
+                   resume: dict[str, str] | None = None,
+                   keep_alive: float | None = KEEP_ALIVE_SECS) -> "RealtimeClient":
+        """Connect and join; raises RealtimeError if the server refuses. The client pings
+        every `keep_alive` seconds (None: never)."""
         client = await cls.connect(url)
         client.http_url = http_url(url)
         client.token = token
@@ -92,7 +98,18 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         except BaseException:
             await client.close()
             raise
+        if keep_alive:
+            client.pinger = asyncio.create_task(client._keep_alive(keep_alive))
         return client
+
+    async def _keep_alive(self, every: float) -> None:
+        """Ping now and then: the server drops a connection silent for 45 s, and a peer
+        that only receives media says nothing on it."""
+        while not self.closed.is_set():
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):
+                # nobody waits for this reply: `_read` drops replies no one asked for
+                await self.connection.send(orjson.dumps({"id": next(self.ids), "type": "ping"}))
 
     @property
     def peer_id(self) -> str:
@@ -108,6 +125,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
 
     async def close(self) -> None:
         """Drop the connection without leaving (the server keeps the peer to resume)."""
+        if self.pinger is not None:
+            self.pinger.cancel()
         await self.connection.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.reader

@@ -55,6 +55,8 @@ class MediaSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
         peer.listeners["media.subscribe_offer"] = self._offers.put_nowait
+        for early in peer.drain("media.subscribe_offer"):  # sent before we listened
+            self._offers.put_nowait(early)
         peer.watchers.setdefault("meeting.changed", []).append(self._moved)
 
     @classmethod

@@ -154,7 +154,9 @@ def hook_audio_level(sender, level_of: Callable[[object], int | None]) -> None:
     async def next_frame(codec):
         encoded = await original(codec)
         if encoded is not None and encoded.audio_level is None:
-            encoded.audio_level = level_of(getattr(sender.track, "last_packet", None))
+            level = level_of(getattr(sender.track, "last_packet", None))
+            if level is not None:
+                encoded.audio_level = -level  # aiortc keeps dBov (-127..0) and negates it
         return encoded
 
     sender._next_encoded_frame = next_frame
