@@ -293,8 +293,9 @@ class SalonPeer:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             available = (await self.client.request("media.stats"))["available"]
-            if sum(t["kind"] == "video" for t in available) >= videos:
-                break
+            kinds = [t["kind"] for t in available]
+            if kinds.count("video") >= videos and kinds.count("audio") >= videos:
+                break  # every publisher's camera and microphone: none is left out
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {len(available)} tracks published after"
                                    f" {READY_TIMEOUT_S:g} s")
