@@ -19,8 +19,8 @@ async def test_a_host_runs_breakout_rooms_from_the_page(
     host, guest = await browsers.person("host"), await browsers.person("guest")
     await host.open(web_server.url, host_token, autojoin=1)
     await guest.open(web_server.url, guest_token, autojoin=1)
-    await host.wait_state("meeting")
-    await guest.wait_state("meeting")
+    await host.wait_state("joined")
+    await guest.wait_state("joined")
     guest_id = await guest.peer_id()
     await rising(host, guest_id, "video")  # they meet in the main room first
 
@@ -67,5 +67,5 @@ async def test_people_without_room_rights_see_no_rooms_tab(
                                              name="Ann"))["token"]
     person = await browsers.person("audience")
     await person.open(web_server.url, token, autojoin=1)
-    await person.wait_state("meeting")
+    await person.wait_state("joined")
     assert await person.page.is_hidden("[data-testid=tab-rooms]")

@@ -8,6 +8,7 @@ import { SalonClient, SalonError } from "/sdk/v1/salon.js";
 import { MediaSession } from "/sdk/v1/media.js";
 import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
+import { RoomsPanel, usesRooms } from "/meet/rooms.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -26,6 +27,7 @@ const page = {
   chatUnread: 0,
   publishing: false,
   stageAutoJoin: false,
+  rooms: null,         // the breakout rooms panel (rooms.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -331,6 +333,8 @@ function entered() {
   $("btn-screen").onclick = act(toggleScreen);
   $("btn-stage").onclick = act(stageAction);
   $("btn-leave").onclick = act(leave);
+  page.rooms ||= new RoomsPanel($("panel-rooms"), page.client, {act, toast,
+    onChange: (panel) => { $("rooms-count").textContent = panel.family && panel.family.meetings.length ? String(panel.family.meetings.length) : ""; }});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -457,6 +461,7 @@ function paintControls() {
   // Permissions can change during the session (host.update_permissions).
   document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
   document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
+  document.querySelector('[data-panel="rooms"]').hidden = !usesRooms(client);
   const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
   for (const [kind, id, label] of specs) {
     const b = $(id);
@@ -615,7 +620,8 @@ async function watchFirstFrame() {
 function showPanel(name) {
   page.panel = name;
   $("side").hidden = !name;
-  for (const panel of ["participants", "chat", "polls"]) $(`panel-${panel}`).hidden = panel !== name;
+  for (const panel of ["participants", "chat", "polls", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
+  if (name === "rooms" && page.rooms) page.rooms.load();
   for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
   if (name === "chat") {
     page.chatUnread = 0;
