@@ -64,6 +64,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.realtime import Profiler as Sampler  # noqa: E402 - after the path set-up
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 NETNS_ENV = "SALON_BENCH_NETNS"  # set once re-executed inside the namespace
 WARMUP_S = 3.0
@@ -554,32 +556,19 @@ def window_rates(before: list[dict], after: list[dict], seconds: float,
             phase.server_dropped += now["dropped"] - was["dropped"]
 
 
-class Profiler:
+class Profiler(Sampler):
     """py-spy sampling the server over one phase's window (`--profile PHASE`)."""
 
     def __init__(self, pid: int) -> None:
-        self.out = Path(tempfile.mkdtemp(prefix="salon-media-profile-")) / "stacks.txt"
-        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        self.process = subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
-             "--threads", "--output", str(self.out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        super().__init__(pid, native=False)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            _, err = self.process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, err = self.process.communicate()
-        if not self.out.exists():
-            print(f"py-spy wrote no profile: {err.decode(errors='replace')}")
-            return
-        from bench.profile_api import hottest
-        print(f"\npy-spy on the server during the window (its own CPU counts in 'other';"
-              f" collapsed stacks: {self.out}):")
-        hottest(self.out, 25)
+        super().stop()
+        if self.out.exists():
+            from bench.profile_api import hottest
+            print(f"\npy-spy on the server during the window (its own CPU counts in 'other';"
+                  f" collapsed stacks: {self.out}):")
+            hottest(self.out, 25)
 
 
 async def measure(phase: Phase, server_pid: int, gens: list[Gen], seconds: float,
