@@ -31,6 +31,13 @@ def may_not_send(peer: Peer, kind: str, action: str) -> RoomError:
     return forbidden(f"{action} {kind} ({why})", f"media.{kind}.can_produce")
 
 
+def use_device(room: "Room", peer_id: str, device: str) -> None:
+    """The peer says which device it is on: its auto cap becomes the preset's
+    `max_video_streams` for that device."""
+    peer = room.actor(peer_id)
+    peer.max_video_streams = peer.video_stream_caps[device]
+
+
 def check_publish(room: "Room", peer_id: str, kinds: Iterable[str]) -> None:
     """May this peer start sending these kinds? Raises RoomError if not."""
     peer = room.actor(peer_id)

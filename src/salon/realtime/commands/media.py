@@ -13,7 +13,7 @@ from pydantic import Field
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
-from salon.core.room.media import Choice, check_publish, mark_published
+from salon.core.room.media import Choice, check_publish, mark_published, use_device
 from salon.core.schema import Strict, text
 from salon.live.media import MediaSync
 from salon.media.backend import MediaBackend, MediaError
@@ -134,8 +134,7 @@ async def ice(context: Context, params: Ice) -> dict[str, Any]:
 async def subscribe(context: Context, params: Subscribe) -> dict[str, Any]:
     sync, _ = _media(context)
     if params.device is not None:
-        peer = context.host.room.actor(context.peer_id)
-        peer.max_video_streams = peer.video_stream_caps[params.device]
+        use_device(context.host.room, context.peer_id, params.device)
     choice = Choice(params.mode, frozenset(params.track_ids))
     receiving = sync.choose(context.peer_id, choice)
     return {"mode": params.mode, "track_ids": sorted(receiving)}
