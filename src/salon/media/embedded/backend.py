@@ -98,7 +98,7 @@ class EmbeddedBackend:
 
     def open_peer(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
         if peer_id not in self.peers:
-            self.peers[peer_id] = MediaPeer(room_id, peer_id, events, [])
+            self.peers[peer_id] = MediaPeer(room_id, peer_id, events)
 
     async def close_peer(self, peer_id: str) -> None:
         peer = self.peers.pop(peer_id, None)

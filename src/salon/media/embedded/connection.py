@@ -46,12 +46,13 @@ def _capability(kind: str, mime: str, parameters: dict):
 
 
 class MediaPeer:
-    def __init__(self, room_id: str, peer_id: str, events: MediaEvents,
-                 ice_servers: list[dict]) -> None:
+    """One peer on the embedded backend: what it may send (`rights`, `on`), the tracks it
+    publishes, and the slots of its subscribe connection."""
+
+    def __init__(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
         self.room_id = room_id
         self.peer_id = peer_id
         self.events = events
-        self.ice_servers = ice_servers
         self.rights: dict[str, bool] = {}
         self.on: dict[str, bool] = {}
         self.pub_pc: RTCPeerConnection | None = None
