@@ -239,3 +239,31 @@ def join_to_first_frame_p50(base_url: str, publisher_token: str, viewer_tokens: 
     times = asyncio.run(join_to_first_frame(base_url, publisher_token, viewer_tokens, timeout))
     done = [t for t in times if t is not None]
     return statistics.median(done) if done else None
+
+
+@dataclass
+class HostAndGuest:
+    """A meeting with a host and a guest, each with a browser whose page is not open yet."""
+
+    meeting: dict[str, Any]
+    host: Person
+    guest: Person
+    host_token: str
+    guest_token: str
+    guest_preset: str
+
+
+async def host_and_guest(admin: Any, browsers: Browsers, title: str, *,
+                         names: tuple[str, str] = ("Hal", "Gus"),
+                         guest_preset: str = "group_call_participant",
+                         waiting_room: bool = False) -> HostAndGuest:
+    """`waiting_room`: the guest gets a preset of its own that waits to be admitted."""
+    meeting = await admin.create_meeting(title=title)
+    if waiting_room:
+        guest_preset = f"lobby_{meeting['id'][:8]}"
+        await admin.create_preset(guest_preset,
+                                  permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    host = await admin.add_participant(meeting["id"], "host", "group_call_host", name=names[0])
+    guest = await admin.add_participant(meeting["id"], "guest", guest_preset, name=names[1])
+    return HostAndGuest(meeting, await browsers.person("host"), await browsers.person("guest"),
+                        host["token"], guest["token"], guest_preset)

@@ -10,7 +10,7 @@ import time
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from salon.client.media.sources import ToneSource
-from tests.e2e.browser import Browsers, Person, rising
+from tests.e2e.browser import Browsers, Person, host_and_guest, rising
 from tests.servers import SalonServer
 
 TILE = "[data-testid=tile][data-peer-id='{}']"
@@ -62,15 +62,11 @@ async def test_three_browsers_decode_each_others_video_and_audio(
 
 async def test_host_admits_a_waiting_participant_who_then_sees_and_is_seen(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Lobby")
-    lobby = f"lobby_{meeting['id'][:8]}"
-    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
-    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
-    guest_p = await web_admin.add_participant(meeting["id"], "gus", lobby, name="Gus")
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    host_id = await joined(host, web_server.url, host_p["token"])
+    two = await host_and_guest(web_admin, browsers, "Lobby", waiting_room=True)
+    host, guest = two.host, two.guest
+    host_id = await joined(host, web_server.url, two.host_token)
 
-    await guest.open(web_server.url, guest_p["token"], autojoin=1)
+    await guest.open(web_server.url, two.guest_token, autojoin=1)
     await guest.wait_state("waiting", timeout=30)
     guest_id = await guest.peer_id()
 
@@ -124,12 +120,10 @@ async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_other
 
 async def test_host_disables_video_and_it_stops_arriving(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Quiet")
-    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
-    guest_p = await web_admin.add_participant(meeting["id"], "gus", "group_call_participant", name="Gus")
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    await joined(host, web_server.url, host_p["token"])
-    guest_id = await joined(guest, web_server.url, guest_p["token"])
+    two = await host_and_guest(web_admin, browsers, "Quiet")
+    host, guest = two.host, two.guest
+    await joined(host, web_server.url, two.host_token)
+    guest_id = await joined(guest, web_server.url, two.guest_token)
     await rising(host, guest_id, "video")
     await host.wait("(s) => document.querySelector(s).dataset.video === 'on'", TILE.format(guest_id))
     mid = (await host.remote_stats())[guest_id]["video"]["mid"]
@@ -223,12 +217,10 @@ async def test_a_python_peer_speaking_is_outlined_and_heard(
 
 async def test_moved_to_a_breakout_room_media_follows(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Plenary")
-    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
-    guest_p = await web_admin.add_participant(meeting["id"], "gus", "group_call_participant", name="Gus")
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    await joined(host, web_server.url, host_p["token"])
-    old_guest_id = await joined(guest, web_server.url, guest_p["token"])
+    two = await host_and_guest(web_admin, browsers, "Plenary")
+    host, guest = two.host, two.guest
+    await joined(host, web_server.url, two.host_token)
+    old_guest_id = await joined(guest, web_server.url, two.guest_token)
 
     # The host opens a breakout room, sends Gus there, then goes there too.
     room = await host.page.evaluate("""async (guest) => {

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers
+from tests.e2e.browser import Browsers, host_and_guest
 from tests.live import admin_for
 from tests.servers import SalonServer, cleanup, start
 
@@ -174,15 +174,11 @@ async def test_controls_explain_why_they_are_disabled(
 
 async def test_waiting_guest_rejected_and_a_dropped_socket_resumed(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Door")
-    lobby = f"door_{meeting['id'][:8]}"
-    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
-    host_p = await web_admin.add_participant(meeting["id"], "hal", "group_call_host", name="Hal")
-    guest_p = await web_admin.add_participant(meeting["id"], "gus", lobby, name="Gus")
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    await host.open(web_server.url, host_p["token"], autojoin=1, audio=0, video=0)
+    two = await host_and_guest(web_admin, browsers, "Door", waiting_room=True)
+    host, guest = two.host, two.guest
+    await host.open(web_server.url, two.host_token, autojoin=1, audio=0, video=0)
     await host.wait_state("joined")
-    await guest.open(web_server.url, guest_p["token"], autojoin=1, audio=0, video=0)
+    await guest.open(web_server.url, two.guest_token, autojoin=1, audio=0, video=0)
     await guest.wait_state("waiting")
     guest_id = await guest.peer_id()
 
@@ -194,7 +190,8 @@ async def test_waiting_guest_rejected_and_a_dropped_socket_resumed(
                     guest_id)
 
     # Someone else gives up waiting: gone from the host's list too.
-    other_p = await web_admin.add_participant(meeting["id"], "ola", lobby, name="Ola")
+    other_p = await web_admin.add_participant(two.meeting["id"], "ola", two.guest_preset,
+                                              name="Ola")
     await guest.open(web_server.url, other_p["token"], autojoin=1, audio=0, video=0)
     await guest.wait_state("waiting")
     other_id = await guest.peer_id()
@@ -311,12 +308,10 @@ async def test_every_sdk_request_is_understood(
     """Each SDK method reaches the server by its protocol name with valid data: the
     server may refuse one (FORBIDDEN, NOT_FOUND, CONFLICT: the state does not allow it),
     never misunderstand it (UNKNOWN_TYPE, BAD_MESSAGE, INVALID for the data's shape)."""
-    meeting = await web_admin.create_meeting(title="Everything")
-    host_p = await web_admin.add_participant(meeting["id"], "ada", "group_call_host", name="Ada")
-    guest_p = await web_admin.add_participant(meeting["id"], "bob", "group_call_participant", name="Bob")
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    await host.open(web_server.url, host_p["token"], autojoin=1, audio=0, video=0)
-    await guest.open(web_server.url, guest_p["token"], autojoin=1, audio=0, video=0)
+    two = await host_and_guest(web_admin, browsers, "Everything", names=("Ada", "Bob"))
+    host, guest = two.host, two.guest
+    await host.open(web_server.url, two.host_token, autojoin=1, audio=0, video=0)
+    await guest.open(web_server.url, two.guest_token, autojoin=1, audio=0, video=0)
     await host.wait_state("joined")
     await guest.wait_state("joined")
     outcome = await host.page.evaluate(SDK_CALLS, await guest.peer_id())

@@ -3,7 +3,7 @@ broadcasts and closes them from the Rooms panel; a participant switches rooms it
 a moved browser's video shows up in the room it was sent to."""
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, rising
+from tests.e2e.browser import Browsers, host_and_guest, rising
 from tests.servers import SalonServer
 
 TITLE = "() => document.getElementById('meeting-title').textContent"
@@ -11,14 +11,10 @@ TITLE = "() => document.getElementById('meeting-title').textContent"
 
 async def test_a_host_runs_breakout_rooms_from_the_page(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Workshop")
-    host_token = (await web_admin.add_participant(
-        meeting["id"], "host", "group_call_host", name="Hana Host"))["token"]
-    guest_token = (await web_admin.add_participant(
-        meeting["id"], "gus", "group_call_participant", name="Gus Guest"))["token"]
-    host, guest = await browsers.person("host"), await browsers.person("guest")
-    await host.open(web_server.url, host_token, autojoin=1)
-    await guest.open(web_server.url, guest_token, autojoin=1)
+    two = await host_and_guest(web_admin, browsers, "Workshop", names=("Hana Host", "Gus Guest"))
+    host, guest = two.host, two.guest
+    await host.open(web_server.url, two.host_token, autojoin=1)
+    await guest.open(web_server.url, two.guest_token, autojoin=1)
     await host.wait_state("joined")
     await guest.wait_state("joined")
     guest_id = await guest.peer_id()
