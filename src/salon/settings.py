@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     #: Most videos one peer may receive with a manual subscription.
     media_max_video_subscriptions: int = 25
     media_udp_rcvbuf: int = 4 * 1024 * 1024
+    media_revoke_grace_secs: float = 10.0
 
     @field_validator("ice_hosts", "turn_urls", mode="before")
     @classmethod
@@ -82,7 +83,8 @@ class Settings(BaseSettings):
             turn_secret=self.turn_secret, turn_ttl_secs=self.turn_ttl_secs,
             ice_transport_policy=self.ice_transport_policy,
             max_video_subscriptions=self.media_max_video_subscriptions,
-            udp_rcvbuf=self.media_udp_rcvbuf)
+            udp_rcvbuf=self.media_udp_rcvbuf,
+            revoke_grace_secs=self.media_revoke_grace_secs)
 
     @property
     def public_base(self) -> str:

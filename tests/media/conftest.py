@@ -9,7 +9,8 @@ import pytest
 from tests.live import FAST
 from tests.servers import SalonServer, running
 
-MEDIA_ENV = {**FAST, "SALON_ICE_HOSTS": "127.0.0.1"}
+#: A short grace before a revoked kind's packets are refused at RTP level (default 10 s).
+MEDIA_ENV = {**FAST, "SALON_ICE_HOSTS": "127.0.0.1", "SALON_MEDIA_REVOKE_GRACE_SECS": "0.5"}
 
 
 @pytest.fixture(scope="session")

@@ -340,3 +340,38 @@ async def test_screenshare_is_its_own_track_and_counted(room: Meeting, sessions)
     assert await still(screen, 0.5) == 0 and await still(camera, 0.5) > 5
     await mb.publish("screenshare", SmallVideo())  # now b may share
     await ma.wait_track(b.peer_id, "screenshare", frames=5)
+
+
+async def test_a_client_that_keeps_sending_a_revoked_kind_is_refused_at_rtp_level(
+        room: Meeting, sessions) -> None:
+    presenter = await room.join("webinar_presenter")
+    speaker = await room.join("webinar_viewer")
+
+    async def on_stage() -> None:
+        await speaker.stage("request")
+        await presenter.stage("grant", [speaker.peer_id])
+        await speaker.wait_for("stage.granted")
+        await speaker.stage("join")
+
+    await on_stage()
+    ms = await attach(sessions, speaker)
+    await ms.publish("video", SmallVideo())  # aiortc keeps sending whatever the server says
+
+    async def video_stats() -> dict:
+        stats = await speaker.request("media.stats")
+        return next(t for t in stats["tracks"] if t["kind"] == "video")
+
+    await asyncio.sleep(0.5)
+    assert (await video_stats())["frames"] > 5
+    await presenter.stage("kick", [speaker.peer_id])
+    await asyncio.sleep(1.2)  # the grace (0.5 s here) runs out
+    refused = await video_stats()
+    assert refused["refused_at_rtp"] and not refused["forwarding"]
+    await asyncio.sleep(0.5)
+    assert (await video_stats())["frames"] - refused["frames"] <= 1  # nothing gets through
+    await on_stage()
+    await speaker.set_media(video=True)
+    await asyncio.sleep(0.8)
+    back = await video_stats()
+    assert not back["refused_at_rtp"] and back["forwarding"]
+    assert back["frames"] > refused["frames"] + 10  # accepted again

@@ -23,3 +23,6 @@ class MediaSettings:
     max_video_subscriptions: int = 25
     #: SO_RCVBUF of ICE sockets (the kernel caps it at net.core.rmem_max).
     udp_rcvbuf: int = 4 * 1024 * 1024
+    #: A publisher that keeps sending a kind it may no longer publish has its packets
+    #: dropped at RTP level (before reassembly) after this long; forwarding stops at once.
+    revoke_grace_secs: float = 10.0

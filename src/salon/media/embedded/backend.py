@@ -181,7 +181,12 @@ class EmbeddedBackend:
             return
         peer.rights = dict(can_publish)
         for kind, published in peer.published.items():
-            published.set_active(allowed=peer.rights.get(kind, False))
+            allowed = peer.rights.get(kind, False)
+            published.set_active(allowed=allowed)
+            if allowed:
+                published.stop_dropping()
+            else:
+                published.drop_after(self.settings.revoke_grace_secs)
 
     def set_forwarding(self, peer_id: str, kind: MediaKind, on: bool) -> None:
         peer = self.peers.get(peer_id)

@@ -50,6 +50,9 @@ class Published:
         self.saw_vad = False
         self.frames = self.keyframes = self.bytes = self.plis_sent = self.dropped = 0
         self.arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
+        #: Packets of a revoked kind are dropped at RTP level (see `drop_after`).
+        self.dropping = False
+        self._dropper: asyncio.TimerHandle | None = None
         hooks.watch_rtp(receiver, self._on_rtp)
         self.task = asyncio.ensure_future(self._pump())
 
@@ -122,6 +125,27 @@ class Published:
                 downstream.needs_keyframe = self.is_video  # never resume on a delta frame
             self.request_keyframe()
 
+    def drop_after(self, seconds: float) -> None:
+        """Forwarding stopped with the right to send; if the client keeps sending for
+        `seconds`, drop its packets at RTP level too (no reassembly, no hand-off)."""
+        if self._dropper is None and not self.dropping:
+            loop = asyncio.get_running_loop()
+            self._dropper = loop.call_later(seconds, self._drop)
+
+    def _drop(self) -> None:
+        self._dropper = None
+        if not self.allowed:
+            self.dropping = True
+            hooks.drop_incoming(self.receiver)
+
+    def stop_dropping(self) -> None:
+        if self._dropper is not None:
+            self._dropper.cancel()
+            self._dropper = None
+        if self.dropping:
+            self.dropping = False
+            hooks.accept_incoming(self.receiver)
+
     def fps(self) -> float:
         if len(self.arrivals) < 2:
             return 0.0
@@ -134,9 +158,12 @@ class Published:
         return {**self.info.wire(), "frames": self.frames, "keyframes": self.keyframes,
                 "bytes": self.bytes, "fps": self.fps(), "plis": self.plis_sent,
                 "dropped": self.dropped, "forwarding": self.active,
+                "refused_at_rtp": self.dropping,
                 "subscribers": len(self.downstreams)}
 
     async def close(self) -> None:
+        if self._dropper is not None:
+            self._dropper.cancel()
         for downstream in list(self.downstreams):
             downstream.detach()
         self.task.cancel()

@@ -134,6 +134,10 @@ def drop_incoming(receiver) -> None:
     receiver._enabled = False
 
 
+def accept_incoming(receiver) -> None:
+    receiver._enabled = True
+
+
 def hook_keyframe_requests(sender, on_request: Callable[[], None]) -> None:
     """aiortc answers a subscriber's PLI/FIR by flagging its encoder; in pack mode there
     is none, so pass the request on (to the publisher, or to a file source)."""
