@@ -200,26 +200,26 @@ class EmbeddedBackend:
     # --- subscriptions --------------------------------------------------------------------
 
     def subscribe(self, subscriber_id: str, track_ids: Iterable[str]) -> None:
-        peer = self.peers.get(subscriber_id)
-        if peer is None:
-            return
-        changed = False
-        for tid in track_ids:
-            source = self.tracks.get(tid)
-            if source is not None and tid not in peer.receiving():
-                peer.slot_for(source)
-                changed = True
-        if changed:
-            self._spawn(peer.negotiate())
+        self._resubscribe(subscriber_id, track_ids, add=True)
 
     def unsubscribe(self, subscriber_id: str, track_ids: Iterable[str]) -> None:
+        self._resubscribe(subscriber_id, track_ids, add=False)
+
+    def _resubscribe(self, subscriber_id: str, track_ids: Iterable[str], *, add: bool) -> None:
+        """Attach or free the subscriber's slots, then offer once for all the changes."""
         peer = self.peers.get(subscriber_id)
         if peer is None:
             return
+        receiving = peer.receiving()
         changed = False
         for tid in track_ids:
             source = self.tracks.get(tid)
-            if source is not None and peer.release(source):
+            if source is None:
+                continue
+            if add and tid not in receiving:
+                peer.slot_for(source)
+                changed = True
+            elif not add and peer.release(source):
                 changed = True
         if changed:
             self._spawn(peer.negotiate())
