@@ -27,6 +27,19 @@ async def joined(person: Person, base_url: str, token: str, publishing: tuple[st
     return await person.peer_id()
 
 
+
+async def ann_and_ben(web_server: SalonServer, web_admin: AdminClient, browsers: Browsers,
+                      title: str) -> tuple[Person, Person, str]:
+    """Two participants in their browsers, Ben already receiving Ann's video; Ann's id."""
+    meeting = await web_admin.create_meeting(title=title)
+    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
+    ben_p = await web_admin.add_participant(meeting["id"], "ben", "group_call_participant", name="Ben")
+    ann, ben = await browsers.person("ann"), await browsers.person("ben")
+    ann_id = await joined(ann, web_server.url, ann_p["token"])
+    await joined(ben, web_server.url, ben_p["token"])
+    await rising(ben, ann_id, "video")
+    return ann, ben, ann_id
+
 async def test_three_browsers_decode_each_others_video_and_audio(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     meeting = await web_admin.create_meeting(title="Three")
@@ -161,13 +174,7 @@ async def test_host_disables_video_and_it_stops_arriving(
 
 async def test_camera_toggle_and_screenshare(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    meeting = await web_admin.create_meeting(title="Slides")
-    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
-    ben_p = await web_admin.add_participant(meeting["id"], "ben", "group_call_participant", name="Ben")
-    ann, ben = await browsers.person("ann"), await browsers.person("ben")
-    ann_id = await joined(ann, web_server.url, ann_p["token"])
-    await joined(ben, web_server.url, ben_p["token"])
-    await rising(ben, ann_id, "video")
+    ann, ben, ann_id = await ann_and_ben(web_server, web_admin, browsers, "Slides")
 
     # Camera off from Ann's own toolbar: Ben's tile shows her initials.
     await ann.page.get_by_test_id("btn-cam").click()
@@ -247,13 +254,7 @@ async def test_connections_are_replaced_after_a_reset(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     """What the SDK does on `media.transport {state: "failed"}`: `media.reset`, then a new
     subscribe connection (the server offers again) or a new publish connection."""
-    meeting = await web_admin.create_meeting(title="Reset")
-    ann_p = await web_admin.add_participant(meeting["id"], "ann", "group_call_participant", name="Ann")
-    ben_p = await web_admin.add_participant(meeting["id"], "ben", "group_call_participant", name="Ben")
-    ann, ben = await browsers.person("ann"), await browsers.person("ben")
-    ann_id = await joined(ann, web_server.url, ann_p["token"])
-    await joined(ben, web_server.url, ben_p["token"])
-    await rising(ben, ann_id, "video")
+    ann, ben, ann_id = await ann_and_ben(web_server, web_admin, browsers, "Reset")
     old_pc = await ben.page.evaluate("() => (window.oldSub = window.salon.media.subPc, true)")
     assert old_pc
     await ben.page.evaluate("() => window.salon.media.reset('subscribe')")
