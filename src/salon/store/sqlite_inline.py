@@ -107,6 +107,10 @@ class InlineConnection:
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
+    def begin_immediate(self) -> None:
+        """Start a write transaction now (see `database._tune_sqlite`); synchronous."""
+        self._conn.execute("BEGIN IMMEDIATE")
+
     async def commit(self) -> None:
         self._conn.commit()
 
