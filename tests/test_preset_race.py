@@ -57,9 +57,8 @@ async def test_a_participant_added_during_delete_makes_it_a_409(
             return getattr(self.db, name)
 
         async def delete(self, row: Any) -> None:
-            async with postgres.session() as other:
-                await participants.add(other, app_id, meeting_id, NewParticipant(
-                    custom_participant_id="late", preset_name="racing"))
+            await participants.add(postgres, app_id, meeting_id, NewParticipant(
+                custom_participant_id="late", preset_name="racing"))
             added.append(True)
             await self.db.delete(row)
 

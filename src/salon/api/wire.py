@@ -4,6 +4,7 @@ from typing import Any
 
 from salon.core.clock import isoformat
 from salon.core.meetings import public_recording_config
+from salon.services.participants import Added
 from salon.services.sessions import Attendance, SessionView
 from salon.store.models import App, Meeting, Participant, PeerEvent, Preset, Webhook
 
@@ -33,11 +34,12 @@ def meeting(row: Meeting) -> dict[str, Any]:
     return data
 
 
-def participant(row: Participant, preset: Preset, token: str | None = None) -> dict[str, Any]:
+def participant(row: Participant | Added, preset_name: str,
+                token: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row.id,
         "custom_participant_id": row.custom_participant_id,
-        "preset_name": preset.name,
+        "preset_name": preset_name,
         "name": row.name,
         "picture": row.picture,
         "created_at": isoformat(row.created_at),

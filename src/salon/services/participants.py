@@ -1,11 +1,12 @@
 """Participants of a meeting, their tokens, and the one function that verifies a token."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy import BindParameter, Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from salon.core.clock import utcnow
 from salon.core.errors import Conflict, NotFound, Unauthorized
@@ -15,6 +16,7 @@ from salon.core.participants import NewParticipant, ParticipantEdit
 from salon.core.presets import Permissions, PresetConfig
 from salon.services import meetings, presets
 from salon.services.participant_tokens import TokenSigner
+from salon.store.database import Database
 from salon.store.models import Meeting, Participant, Preset
 
 
@@ -35,62 +37,71 @@ class Admitted:
         return PresetConfig.model_validate(self.preset.config)
 
 
-# Built once: constructing and cache-keying the expressions cost more than running them.
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A participant just added: the row as inserted, without an ORM object to track."""
+
+    id: str
+    app_id: str
+    meeting_id: str
+    custom_participant_id: str
+    name: str | None
+    picture: str | None
+    token_version: int
+    created_at: datetime
+    updated_at: datetime
+    preset_name: str
+
+
+def _typed(column: str) -> BindParameter[Any]:
+    return bindparam(column, type_=Participant.__table__.c[column].type)
+
+
+# One statement adds the participant if the meeting is in the app and the preset exists:
+# the hot path needs no read before the write. Built once, as constructing and
+# cache-keying the expression costs more than running it.
+_COPIED = ("id", "app_id", "custom_participant_id", "name", "picture", "token_version",
+           "created_at", "updated_at")
+_INSERT = insert(Participant).from_select(
+    [*_COPIED, "meeting_id", "preset_id"],
+    select(*(_typed(column) for column in _COPIED), Meeting.id, Preset.id)
+    .join(Preset, and_(Preset.app_id == Meeting.app_id,
+                       Preset.name == bindparam("preset_name")))
+    .where(Meeting.id == bindparam("meeting_id"), Meeting.app_id == bindparam("app_id")),
+)
 _MEETING_AND_PRESET = (
     select(Meeting.id, Preset.id)
     .outerjoin(Preset, and_(Preset.app_id == bindparam("app_id"),
                             Preset.name == bindparam("preset_name")))
     .where(Meeting.id == bindparam("meeting_id"), Meeting.app_id == bindparam("app_id"))
 )
-_INSERT = insert(Participant)
-_COLUMNS = tuple(column.key for column in Participant.__table__.columns)
 
 
-async def add(
-    db: AsyncSession, app_id: str, meeting_id: str, body: NewParticipant
-) -> tuple[Participant, Preset]:
-    # The hottest write of the API: run it as one synchronous block in one greenlet
-    # (every awaited statement of the async session costs a greenlet switch and the
-    # session's state bookkeeping), with Core statements on the session's connection.
-    return await db.run_sync(_add, app_id, meeting_id, body)
-
-
-def _add(db: Session, app_id: str, meeting_id: str,
-         body: NewParticipant) -> tuple[Participant, Preset]:
-    connection = db.connection()
-    found = connection.execute(_MEETING_AND_PRESET, {
-        "app_id": app_id, "meeting_id": meeting_id, "preset_name": body.preset_name}).first()
-    if found is None:
-        raise NotFound(f"Meeting {meeting_id} not found.")
-    if found[1] is None:
-        raise presets.unknown_preset(body.preset_name)
-    # Only the id and name are needed; the preset's JSON trees stay unparsed.
-    preset = Preset(id=found[1], app_id=app_id, name=body.preset_name)
+async def add(database: Database, app_id: str, meeting_id: str, body: NewParticipant) -> Added:
+    """Add a participant; the hottest write of the API, so Core on a bare connection."""
     now = utcnow()
-    participant = Participant(
-        id=new_uuid(),
-        app_id=app_id,
-        meeting_id=meeting_id,
-        preset_id=preset.id,
-        custom_participant_id=body.custom_participant_id,
-        name=body.name,
-        picture=body.picture,
-        token_version=1,
-        created_at=now,
-        updated_at=now,
-    )
-    # A Core insert: this row needs none of the unit of work's bookkeeping.
-    values = {key: getattr(participant, key) for key in _COLUMNS}
+    values = {"id": new_uuid(), "app_id": app_id, "meeting_id": meeting_id,
+              "custom_participant_id": body.custom_participant_id, "name": body.name,
+              "picture": body.picture, "token_version": 1, "created_at": now,
+              "updated_at": now, "preset_name": body.preset_name}
     try:
-        connection.execute(_INSERT, [values])
-        db.commit()
+        await database.transact(lambda connection: _insert(connection, values))
     except IntegrityError as error:
-        db.rollback()
         raise Conflict(
             f"Meeting {meeting_id} already has a participant with custom_participant_id "
             f"'{body.custom_participant_id}'; use its refresh-token endpoint for a new token."
         ) from error
-    return participant, preset
+    return Added(**values)
+
+
+def _insert(connection: Connection, values: dict[str, Any]) -> None:
+    if connection.execute(_INSERT, values).rowcount == 1:
+        return
+    # Nothing inserted: say why, meeting first (its absence is a 404, a preset's a 400).
+    found = connection.execute(_MEETING_AND_PRESET, values).first()
+    if found is None:
+        raise NotFound(f"Meeting {values['meeting_id']} not found.")
+    raise presets.unknown_preset(values["preset_name"])
 
 
 async def get(
