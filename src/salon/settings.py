@@ -4,7 +4,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Json, field_validator
+from pydantic import Field, Json, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from salon.live.settings import LiveSettings
@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     media_max_video_subscriptions: int = 25
     media_udp_rcvbuf: int = 4 * 1024 * 1024
     media_revoke_grace_secs: float = 10.0
+    #: Cap on each published video track, in bits/s (sent to publishers as RTCP REMB).
+    media_max_video_bitrate: int = Field(default=2_500_000, ge=100_000, le=50_000_000)
 
     @field_validator("ice_hosts", "turn_urls", mode="before")
     @classmethod
@@ -84,7 +86,8 @@ class Settings(BaseSettings):
             ice_transport_policy=self.ice_transport_policy,
             max_video_subscriptions=self.media_max_video_subscriptions,
             udp_rcvbuf=self.media_udp_rcvbuf,
-            revoke_grace_secs=self.media_revoke_grace_secs)
+            revoke_grace_secs=self.media_revoke_grace_secs,
+            max_video_bitrate=self.media_max_video_bitrate)
 
     @property
     def public_base(self) -> str:

@@ -26,3 +26,5 @@ class MediaSettings:
     #: A publisher that keeps sending a kind it may no longer publish has its packets
     #: dropped at RTP level (before reassembly) after this long; forwarding stops at once.
     revoke_grace_secs: float = 10.0
+    #: Most bits/s a publisher may send per video track, told to it by RTCP REMB.
+    max_video_bitrate: int = 2_500_000

@@ -140,6 +140,7 @@ class EmbeddedBackend:
                 old = self.tracks.get(published.info.track_id)
                 if old is not None and old is not published:
                     self._end(old, "replaced", peer.events)
+                published.max_bitrate = self.settings.max_video_bitrate
                 self.tracks[published.info.track_id] = published
                 peer.events.track_published(published.info)
         return PublishAnswer(answer, infos)

@@ -117,6 +117,9 @@ class MediaPeer:
             info = TrackInfo(f"{self.peer_id}:{kind}", self.peer_id, kind, codec.mimeType, mid)
             published = Published(info, transceiver.receiver.track, transceiver.receiver)
             published.payload_types = frozenset({codec.payloadType})
+            published.rtx_types = {rtx: apt for rtx, apt
+                                   in hooks.rtx_payload_types(transceiver).items()
+                                   if apt == codec.payloadType}
             published.codec_parameters = dict(codec.parameters)
             published.allowed = self.rights.get(kind, False)
             published.forwarding = self.on.get(kind, False)
@@ -142,6 +145,7 @@ class MediaPeer:
         kind = "audio" if source.info.kind == "audio" else "video"
         slot = Downstream(kind, mime)
         transceiver = self.sub_pc.addTransceiver(slot, direction="sendonly")
+        slot.bind(transceiver.sender)
         capability = _capability(kind, mime, source.codec_parameters)
         if capability is not None:
             transceiver.setCodecPreferences([capability])

@@ -1,36 +1,41 @@
-"""Forwarding without decoding: one `Published` per incoming track fans its encoded
-frames out to one `Downstream` per subscriber (docs/media-design.md §6.4).
+"""Forwarding at RTP level: one `Published` per incoming track hands each of its RTP
+packets to one `Downstream` per subscriber, which rewrites the header (SSRC, payload
+type, sequence number, timestamp, extension ids) and sends it on (docs/media-design.md
+§6.4). Nothing is reassembled, depacketized, queued or repacketized on the way.
 
 A `Downstream` is the track of one `sendonly` transceiver on a subscriber's connection.
 It outlives the subscriptions it carries: when a subscription ends, the slot goes idle
-and can carry the next track of the same kind and codec without a new m-line. aiortc's
-sender ends for good if its track ever raises, so a slot never does until it is closed.
+and can carry the next track of the same kind and codec without a new m-line; its
+sequence numbers and timestamps stay continuous across sources. aiortc's sender loop
+waits on the slot's `recv`, which returns only when the slot closes.
 """
 
 import asyncio
-import fractions
 import logging
+import random
 import time
 from collections import deque
 
-import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from salon.media.backend import TrackInfo
-from salon.media.embedded import hooks
+from salon.media.embedded import hooks, rtp
 
 log = logging.getLogger("salon.media")
 
-QUEUE_FRAMES = {"audio": 50, "video": 30}  # about one second per subscriber and track
 #: While a keyframe request is outstanding, further requests share it.
 PLI_PENDING_SECS = 0.5
 #: How many recent frame arrival times a track keeps for its fps figure.
 FPS_WINDOW = 64
+#: Sent packets a subscriber can ask again for (NACK), per slot.
+HISTORY = 512
+#: How often a video publisher hears its bitrate cap (RTCP REMB).
+REMB_INTERVAL_SECS = 1.0
 
 
 class Published:
-    """One published track: read once from a pass-through receiver, fanned out."""
+    """One published track: the packets of a pass-through receiver, fanned out."""
 
     def __init__(self, info: TrackInfo, track: MediaStreamTrack, receiver) -> None:
         self.info = info
@@ -44,6 +49,7 @@ class Published:
         #: The negotiated codec: its payload type tells media packets from RTX, and its
         #: parameters (H.264 profile) are what every subscriber must be offered.
         self.payload_types: frozenset[int] = frozenset()
+        self.rtx_types: dict[int, int] = {}
         self.codec_parameters: dict = {}
         self.pli_pending_since: float | None = None
         self.levels: list[int] = []
@@ -53,55 +59,62 @@ class Published:
         #: Packets of a revoked kind are dropped at RTP level (see `drop_after`).
         self.dropping = False
         self._dropper: asyncio.TimerHandle | None = None
-        hooks.watch_rtp(receiver, self._on_rtp)
-        self.task = asyncio.ensure_future(self._pump())
+        #: Bits/s this publisher may send (video), and when it is next told so.
+        self.max_bitrate: int | None = None
+        self._next_remb = 0.0
+        hooks.forward_rtp(receiver, self._on_rtp)
+        hooks.drop_bitrate_estimator(receiver)
 
     @property
     def active(self) -> bool:
         return self.forwarding and self.allowed
 
     def _on_rtp(self, packet) -> None:
-        if self.media_ssrc is None or packet.ssrc != self.media_ssrc:
-            # RTX packets carry another payload type; only the media SSRC takes PLIs.
-            if packet.payload_type in self.payload_types:
-                self.media_ssrc = packet.ssrc
+        payload_type = packet.payload_type
+        if payload_type in self.payload_types:
+            self.media_ssrc = packet.ssrc  # RTX has its own SSRC; PLIs name this one
+            retransmission = False
+        elif payload_type in self.rtx_types and self.media_ssrc is not None:
+            if len(packet.payload) < 2:
+                return
+            packet = hooks.unwrap_rtx(packet, self.rtx_types[payload_type], self.media_ssrc)
+            retransmission = True
+        else:
+            return
+        payload = packet.payload
+        now = time.time()
         level = packet.extensions.audio_level
-        if level is not None and packet.ssrc == self.media_ssrc:
+        if level is not None and not retransmission:
             vad, dbov = level
             self.saw_vad = self.saw_vad or bool(vad)
             self.levels.append(dbov if (vad or not self.saw_vad) else 127)
-
-    async def _pump(self) -> None:
-        try:
-            while True:
-                packet = await self.track.recv()
-                self.frames += 1
-                self.bytes += packet.size
-                self.arrivals.append(time.monotonic())
-                keyframe = getattr(packet, "is_keyframe", True)
-                if self.is_video and keyframe:
-                    self.keyframes += 1
-                    self.pli_pending_since = None
-                if not self.active:
-                    self.dropped += 1
-                    continue
-                gated = False
-                for downstream in self.downstreams:
-                    downstream.push(packet, keyframe)
-                    gated = gated or downstream.needs_keyframe
-                if gated and not keyframe:
-                    # A publisher may ignore a keyframe request (Chrome sometimes does):
-                    # ask again while anyone waits; request_keyframe spaces the asks.
-                    self.request_keyframe()
-        except MediaStreamError:
-            pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("forwarding %s failed", self.info.track_id)
-        finally:
-            for downstream in list(self.downstreams):
-                downstream.detach()
+        self.bytes += len(payload)
+        if packet.marker or not self.is_video:
+            self.frames += 1
+            self.arrivals.append(now)
+        keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, payload)
+        if self.is_video:
+            if keyframe:
+                self.keyframes += 1
+                self.pli_pending_since = None
+            if now >= self._next_remb and self.max_bitrate and self.media_ssrc is not None:
+                self._next_remb = now + REMB_INTERVAL_SECS
+                hooks.send_remb(self.receiver, self.max_bitrate, self.media_ssrc)
+        if not self.active:
+            self.dropped += 1
+            return
+        if not self.downstreams:
+            return
+        send_time = rtp.abs_send_time(now)
+        level_value = rtp.audio_level(*level) if level is not None else None
+        gated = False
+        for downstream in self.downstreams:
+            downstream.forward(packet, keyframe, send_time, level_value, now)
+            gated = gated or downstream.needs_keyframe
+        if gated and not keyframe:
+            # A publisher may ignore a keyframe request (Chrome sometimes does):
+            # ask again while anyone waits; request_keyframe spaces the asks.
+            self.request_keyframe()
 
     def request_keyframe(self) -> None:
         """RTCP PLI to the publisher; concurrent asks share one outstanding request."""
@@ -122,12 +135,12 @@ class Published:
             self.allowed = allowed
         if self.active and not was:
             for downstream in self.downstreams:
-                downstream.needs_keyframe = self.is_video  # never resume on a delta frame
+                downstream.resume()  # never resume on a delta frame
             self.request_keyframe()
 
     def drop_after(self, seconds: float) -> None:
         """Forwarding stopped with the right to send; if the client keeps sending for
-        `seconds`, drop its packets at RTP level too (no reassembly, no hand-off)."""
+        `seconds`, drop its packets at RTP level too (before any bookkeeping)."""
         if self._dropper is None and not self.dropping:
             loop = asyncio.get_running_loop()
             self._dropper = loop.call_later(seconds, self._drop)
@@ -150,7 +163,7 @@ class Published:
         if len(self.arrivals) < 2:
             return 0.0
         span = self.arrivals[-1] - self.arrivals[0]
-        if span <= 0 or time.monotonic() - self.arrivals[-1] > 1.0:
+        if span <= 0 or time.time() - self.arrivals[-1] > 1.0:
             return 0.0
         return round((len(self.arrivals) - 1) / span, 2)
 
@@ -166,39 +179,72 @@ class Published:
             self._dropper.cancel()
         for downstream in list(self.downstreams):
             downstream.detach()
-        self.task.cancel()
-        try:
-            await self.task
-        except (asyncio.CancelledError, Exception):
-            pass
 
 
 class Downstream(MediaStreamTrack):
-    """One subscriber's slot: a bounded queue its RTCRtpSender drains in pack mode."""
+    """One subscriber's slot: rewrites its source's packets into the stream that its
+    sender announced (SSRC, payload type, extension ids) and writes them out."""
 
     def __init__(self, kind: str, codec_mime: str) -> None:
         super().__init__()
         self.kind = kind
         self.codec_mime = codec_mime
-        self.queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(QUEUE_FRAMES[kind])
         self.source: Published | None = None
         self.needs_keyframe = False
+        #: Frames (video) or packets (audio) sent, and packets not sent because the
+        #: subscriber's transport was not connected.
         self.sent = self.dropped = 0
-        # Each source has its own RTP clock: keep ours continuous across sources.
-        self._offset = 0
-        self._last_pts: int | None = None
-        self._rebase = False
-        self.mid: str | None = None
+        self._output: hooks.RtpOutput | None = None
+        # What negotiation settled for this slot (on_send_parameters).
+        self._payload_type: int | None = None
+        self._clock_rate = 90000 if kind == "video" else 48000
+        self._ssrc = 0
+        self._mid = b""
+        self._abs_id: bytes | None = None
+        self._level_id: bytes | None = None
+        # Our sequence numbers and timestamps: source's plus an offset, re-based
+        # whenever the stream restarts (a new source, a resume, a keyframe wait).
+        self._rebase = True
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._next_seq = random.getrandbits(16)
+        self._last_ts = random.getrandbits(32)
+        self._last_time: float | None = None
+        self._packets = self._octets = 0
+        self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
+        self._parked: asyncio.Future[None] | None = None
 
     @property
     def idle(self) -> bool:
         return self.source is None
 
+    def bind(self, sender) -> None:
+        """Take over writing for the transceiver's sender (before it is negotiated)."""
+        self._output = hooks.RtpOutput(sender)
+        self._ssrc = hooks.sender_ssrc(sender)
+        hooks.on_send_parameters(sender, self._configure)
+        hooks.hook_retransmit(sender, self._retransmit)
+        hooks.fill_sender_reports(sender, self._report)
+
+    def _configure(self, parameters) -> None:
+        if self._payload_type is not None or not parameters.codecs:
+            return  # aiortc configures a sender once, on its first negotiation
+        codec = parameters.codecs[0]
+        self._payload_type = codec.payloadType
+        self._clock_rate = codec.clockRate
+        for ext in parameters.headerExtensions:
+            if ext.uri == rtp.MID_URI and parameters.muxId:
+                self._mid = rtp.element(ext.id, parameters.muxId.encode())
+            elif ext.uri == rtp.ABS_SEND_TIME_URI:
+                self._abs_id = bytes(((ext.id << 4) | 2,))
+            elif ext.uri == rtp.AUDIO_LEVEL_URI:
+                self._level_id = bytes(((ext.id << 4),))
+
     def attach(self, source: Published) -> None:
         self.detach()
         self.source = source
         self.needs_keyframe = source.is_video
-        self._rebase = self._last_pts is not None
+        self._rebase = True
         source.downstreams.add(self)
         source.request_keyframe()
 
@@ -206,45 +252,75 @@ class Downstream(MediaStreamTrack):
         if self.source is not None:
             self.source.downstreams.discard(self)
             self.source = None
-        while not self.queue.empty():
-            self.queue.get_nowait()
 
-    def push(self, packet: av.Packet, keyframe: bool) -> None:
+    def resume(self) -> None:
+        """The source starts again after a pause: wait for a keyframe if video."""
+        self.needs_keyframe = self.kind == "video"
+        self._rebase = True
+
+    def forward(self, packet, keyframe: bool, send_time: bytes, level: bytes | None,
+                now: float) -> None:
+        """Rewrite one of the source's packets for this subscriber and send it."""
+        if self._payload_type is None:
+            return  # not negotiated yet
         if self.needs_keyframe:
             if not keyframe:
                 return  # would decode to garbage
             self.needs_keyframe = False
-        if self.queue.full():  # this subscriber fell about a second behind
-            self.dropped += self.queue.qsize()
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            if self.source is not None and self.source.is_video and not keyframe:
-                self.needs_keyframe = True  # start over at a keyframe
-                self.source.request_keyframe()
-                return
-        self.queue.put_nowait(packet)
+            self._rebase = True  # packets were skipped: no gap in our numbering
+        if self._rebase:
+            self._rebase = False
+            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            step = 1
+            if self._last_time is not None:
+                step = max(1, int((now - self._last_time) * self._clock_rate))
+            self._ts_offset = (self._last_ts + step - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        elements = self._mid
+        if self._abs_id is not None:
+            elements += self._abs_id + send_time
+        if level is not None and self._level_id is not None:
+            elements += self._level_id + level
+        payload = packet.payload
+        data = (rtp.HEADER.pack(rtp.FIRST_BYTE, (0x80 if packet.marker else 0)
+                                | self._payload_type, seq, timestamp, self._ssrc)
+                + rtp.extension_block(elements) + payload)
+        datagram = self._output.write(data)  # type: ignore[union-attr]
+        if datagram is None:
+            self.dropped += 1
+            return
+        self._history[seq % HISTORY] = (seq, datagram)
+        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
+            self._next_seq = (seq + 1) & 0xFFFF
+        self._last_ts = timestamp
+        self._last_time = now
+        self._packets += 1
+        self._octets += len(payload)
+        if packet.marker or self.kind == "audio":
+            self.sent += 1
 
-    async def recv(self) -> av.Packet:
+    def _retransmit(self, seq: int) -> None:
+        kept = self._history[seq % HISTORY]
+        if kept is not None and kept[0] == seq and self._output is not None:
+            self._output.resend(kept[1])
+
+    def _report(self) -> tuple[float, int, int, int] | None:
+        if self._last_time is None:
+            return None
+        return self._last_time, self._last_ts, self._packets, self._octets
+
+    async def recv(self):
+        """aiortc's sender loop waits here; salon writes the packets itself."""
         if self.readyState != "live":
             raise MediaStreamError
-        packet = await self.queue.get()
-        if packet is None:
-            raise MediaStreamError
-        if self._rebase:
-            step = 3000 if self.kind == "video" else 960  # one frame at 90 kHz / 48 kHz
-            self._offset = self._last_pts + step - packet.pts
-            self._rebase = False
-        if self._offset:
-            copy = av.Packet(bytes(packet))
-            copy.pts = packet.pts + self._offset
-            copy.time_base = packet.time_base or fractions.Fraction(1, 90000)
-            packet = copy
-        self._last_pts = packet.pts
-        self.sent += 1
-        return packet
+        if self._parked is None:
+            self._parked = asyncio.get_running_loop().create_future()
+        await self._parked
+        raise MediaStreamError
 
     def close(self) -> None:
         self.detach()
-        if not self.queue.full():
-            self.queue.put_nowait(None)
+        if self._parked is not None and not self._parked.done():
+            self._parked.set_result(None)
         self.stop()

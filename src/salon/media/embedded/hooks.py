@@ -20,7 +20,16 @@ import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpSenderInfo,
+    RtcpSrPacket,
+    pack_remb_fci,
+)
+from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 PINNED_AIORTC = "1.16.0"
 
@@ -30,6 +39,8 @@ if aiortc.__version__ != PINNED_AIORTC and os.environ.get("SALON_MEDIA_UNPINNED"
         f"{aiortc.__version__}; re-run tests/media/test_hooks.py and set "
         "SALON_MEDIA_UNPINNED=1 once they pass")
 
+#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+NTP_EPOCH_OFFSET = 2208988800
 _decoding_worker = rtcrtpreceiver.decoder_worker
 _installed = False
 _install_lock = threading.Lock()
@@ -105,12 +116,12 @@ def mark_passthrough(track) -> None:
     track._queue.salon_passthrough = True
 
 
-# --- RTP observation and keyframe requests --------------------------------------------------
+# --- RTP forwarding and keyframe requests --------------------------------------------------
 
 def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     """Call `on_packet(rtp_packet)` for every RTP packet the receiver gets, before aiortc
-    handles it (media SSRC, RFC 6464 audio level: aiortc parses both and keeps neither).
-    A later call replaces the earlier watcher (a track published again)."""
+    handles it as usual (media SSRC, RFC 6464 audio level: aiortc parses both and keeps
+    neither). A later call replaces the earlier watcher."""
     already = hasattr(receiver, "_salon_on_rtp")
     receiver._salon_on_rtp = on_packet
     if already:
@@ -122,6 +133,62 @@ def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
         await original(packet, arrival_time_ms=arrival_time_ms)
 
     receiver._handle_rtp_packet = handle
+
+
+class _NoReassembly:
+    """Stands in for a receiver's jitter buffer once salon forwards its packets itself:
+    nothing is reassembled, so nothing reaches the worker thread."""
+
+    def add(self, packet) -> tuple[bool, None]:
+        return False, None
+
+
+def forward_rtp(receiver, on_packet: Callable[[object], None]) -> None:
+    """Hand `on_packet(rtp_packet)` every RTP packet the receiver accepts (parsed: SSRC,
+    payload type, RFC 6464 level), and stop aiortc from reassembling frames out of them.
+    aiortc keeps its bookkeeping: receiver reports, NACKs to the publisher, REMB.
+    A later call replaces the earlier callback (a track published again)."""
+    already = hasattr(receiver, "_salon_forward")
+    receiver._salon_forward = on_packet
+    if already:
+        return
+    receiver._RTCRtpReceiver__jitter_buffer = _NoReassembly()
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet, arrival_time_ms: int) -> None:
+        if receiver._enabled:
+            receiver._salon_forward(packet)
+        await original(packet, arrival_time_ms=arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+
+
+def drop_bitrate_estimator(receiver) -> None:
+    """Stop aiortc's receive-side bandwidth estimator (REMB from per-packet delay
+    statistics): it costs more per packet than forwarding does. `send_remb` caps the
+    publisher instead, as Janus does (docs/media-design.md §6.4)."""
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None
+
+
+def send_remb(receiver, bitrate: int, media_ssrc: int) -> None:
+    """RTCP REMB to the publisher behind `receiver`: send at most `bitrate` bits/s."""
+    rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
+    if rtcp_ssrc is None:
+        return
+    packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                            fci=pack_remb_fci(bitrate, [media_ssrc]))
+    asyncio.ensure_future(receiver._send_rtcp(packet))
+
+
+def unwrap_rtx(packet, payload_type: int, ssrc: int):
+    """The original packet inside an RFC 4588 retransmission."""
+    return _unwrap_rtx(packet, payload_type=payload_type, ssrc=ssrc)
+
+
+def rtx_payload_types(transceiver) -> dict[int, int]:
+    """RTX payload type -> the payload type it repairs, as negotiated."""
+    return {c.payloadType: c.parameters["apt"] for c in getattr(transceiver, "_codecs", [])
+            if c.mimeType.lower().endswith("/rtx") and isinstance(c.parameters.get("apt"), int)}
 
 
 def send_pli(receiver, media_ssrc: int) -> None:
@@ -164,6 +231,86 @@ def hook_audio_level(sender, level_of: Callable[[object], int | None]) -> None:
         return encoded
 
     sender._next_encoded_frame = next_frame
+
+
+# --- writing RTP on a subscriber's sender --------------------------------------------------
+
+def sender_ssrc(sender) -> int:
+    """The SSRC aiortc chose for the sender and announced in its offer."""
+    return sender._ssrc
+
+
+def on_send_parameters(sender, callback: Callable[[object], None]) -> None:
+    """Call `callback(RTCRtpSendParameters)` when negotiation starts the sender: its
+    codecs (payload type first), header-extension ids and mid."""
+    original = sender.send
+
+    async def send(parameters) -> None:
+        callback(parameters)
+        await original(parameters)
+
+    sender.send = send
+
+
+def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
+    """aiortc answers a NACK from its own history of packets it built; salon's forwarded
+    packets are not in it, so `resend(sequence_number)` answers instead."""
+    async def retransmit(sequence_number: int) -> None:
+        resend(sequence_number)
+
+    sender._retransmit = retransmit
+
+
+def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int] | None]
+                        ) -> None:
+    """aiortc's RTCP sender reports count only packets its own loop sent. `figures()`
+    returns (wall time of the last packet, its RTP timestamp, packets, payload octets)
+    for the packets salon wrote, and each report carries those instead."""
+    original = sender._send_rtcp
+
+    async def send_rtcp(packets) -> None:
+        latest = figures()
+        if latest is not None:
+            wall, rtp_timestamp, count, octets = latest
+            ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
+            for packet in packets:
+                if isinstance(packet, RtcpSrPacket):
+                    packet.sender_info = RtcpSenderInfo(
+                        ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
+                        packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF)
+        await original(packets)
+
+    sender._send_rtcp = send_rtcp
+
+
+class RtpOutput:
+    """Writes finished RTP packets on a sender's transport synchronously: SRTP-protect
+    and hand the datagram to the socket, as `RTCDtlsTransport._send_rtp` does but without
+    its chain of coroutines (three awaits per packet per subscriber)."""
+
+    def __init__(self, sender) -> None:
+        self.sender = sender
+
+    def write(self, packet: bytes) -> bytes | None:
+        """Protect and send; returns the datagram (for retransmission), or None when the
+        transport is not connected (yet, or any more)."""
+        dtls = self.sender.transport
+        if dtls._state is not DtlsState.CONNECTED:
+            return None
+        datagram = dtls._tx_srtp.protect(packet)
+        self.resend(datagram)
+        return datagram
+
+    def resend(self, datagram: bytes) -> None:
+        """Send an already protected datagram again (SRTP accepts a lost one once)."""
+        pair = self.sender.transport.transport._connection._nominated.get(1)
+        if pair is None:
+            return
+        protocol = pair.protocol
+        if type(protocol) is aioice.ice.StunProtocol:
+            protocol.transport.sendto(datagram, pair.remote_addr)
+        else:  # relayed through TURN: aioice wraps it in ChannelData, asynchronously
+            asyncio.ensure_future(protocol.send_data(datagram, pair.remote_addr))
 
 
 def negotiated_codec(transceiver) -> RTCRtpCodecParameters | None:
