@@ -9,8 +9,10 @@ import pytest
 from tests.live import FAST
 from tests.servers import SalonServer, running
 
-#: A short grace before a revoked kind's packets are refused at RTP level (default 10 s).
-MEDIA_ENV = {**FAST, "SALON_ICE_HOSTS": "127.0.0.1", "SALON_MEDIA_REVOKE_GRACE_SECS": "0.5"}
+#: A short grace before a revoked kind's packets are refused at RTP level (default 10 s),
+#: and a video cap that is not the default (1234000 is exact in REMB's mantissa/exponent).
+MEDIA_ENV = {**FAST, "SALON_ICE_HOSTS": "127.0.0.1", "SALON_MEDIA_REVOKE_GRACE_SECS": "0.5",
+             "SALON_MEDIA_MAX_VIDEO_BITRATE": "1234000"}
 
 
 @pytest.fixture(scope="session")

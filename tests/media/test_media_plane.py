@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import av
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
@@ -94,6 +95,25 @@ async def test_two_peers_see_and_hear_each_other(room: Meeting, sessions) -> Non
     stats = await a.request("media.stats")
     video = next(t for t in stats["tracks"] if t["kind"] == "video")
     assert video["subscribers"] == 1 and video["frames"] > 30 and video["forwarding"]
+
+
+async def test_a_video_publisher_is_told_its_bitrate_cap(room: Meeting, sessions) -> None:
+    """REMB once a second with SALON_MEDIA_MAX_VIDEO_BITRATE (tests/media/conftest.py)."""
+    a = await room.join("group_call_host")
+    ma = await attach(sessions, a)
+    await ma.publish("video", SmallVideo())
+    sender = ma.senders["video"].sender
+    caps: list[tuple[int, list[int]]] = []
+    original = sender._handle_rtcp_packet
+
+    async def spy(packet) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            caps.append(unpack_remb_fci(packet.fci))
+        await original(packet)
+
+    sender._handle_rtcp_packet = spy
+    await eventually(lambda: len(caps) >= 2, timeout=5)
+    assert all(cap == (1_234_000, [sender._ssrc]) for cap in caps), caps
 
 
 async def test_a_late_subscriber_gets_a_keyframe_at_once(room: Meeting, sessions) -> None:
