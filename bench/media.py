@@ -6,7 +6,8 @@ Starts `salon serve` (SQLite, `SALON_ICE_HOSTS=127.0.0.1`) as a subprocess throu
 tests/servers.py, sets up one meeting and its participants over REST, and drives media
 from separate load-generator processes (`nice 5`, 4 MiB UDP receive buffers). Publishers
 send pre-encoded files (`FileSource`: VP8 640x480 30 fps ~500 kbps + Opus 20 ms), so no
-encoder runs in the generators; subscribers count encoded frames without decoding.
+encoder runs in the generators; subscribers count encoded frames from RTP headers
+(`MediaSession(count_only=True)`: marker bits, no reassembly, no decoding).
 
 Phases (each bounded; server CPU = utime+stime of the server process from /proc over a
 window of `--seconds` that starts 3 s after everyone receives):
@@ -268,7 +269,8 @@ class SalonPeer:
         from salon.client.media.sources import FileSource
         self.started = time.monotonic()
         self.client = await RealtimeClient.join(self.spec["url"], self.token)
-        self.media = await MediaSession.attach(self.client, ice_hosts=["127.0.0.1"])
+        self.media = await MediaSession.attach(self.client, count_only=True,
+                                               ice_hosts=["127.0.0.1"])
         # A subscribe offer sent right after the join can arrive before attach() adds its
         # listener; it then sits in the event queue unanswered. Hand it over.
         listener = self.client.listeners.get("media.subscribe_offer")

@@ -97,6 +97,21 @@ async def test_two_peers_see_and_hear_each_other(room: Meeting, sessions) -> Non
     assert video["subscribers"] == 1 and video["frames"] > 30 and video["forwarding"]
 
 
+async def test_a_counting_subscriber_counts_frames_from_rtp_headers(room: Meeting,
+                                                                   sessions) -> None:
+    """`count_only` (the benchmark's subscribers) keeps no frame, yet counts as many."""
+    a, b = await room.join("group_call_host"), await room.join()
+    ma = await attach(sessions, a)
+    counter = await MediaSession.attach(b, count_only=True, ice_hosts=LOOPBACK)
+    sessions.append(counter)
+    await ma.publish("video", SmallVideo())
+    await ma.publish("audio", AudioStreamTrack())
+    video = await counter.wait_track(a.peer_id, "video", frames=15)
+    audio = await counter.wait_track(a.peer_id, "audio", frames=15)
+    assert 20 <= await still(video) <= 40 and 35 <= await still(audio) <= 65
+    assert video.counters.keyframes >= 1 and video.counters.bytes > 0
+
+
 async def test_a_video_publisher_is_told_its_bitrate_cap(room: Meeting, sessions) -> None:
     """REMB once a second with SALON_MEDIA_MAX_VIDEO_BITRATE (tests/media/conftest.py)."""
     a = await room.join("group_call_host")

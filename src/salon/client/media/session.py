@@ -16,7 +16,7 @@ from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 
 from salon.client.media.remote import RemoteTrack
 from salon.client.realtime import RealtimeClient
-from salon.media.embedded import hooks
+from salon.media.embedded import hooks, rtp
 
 log = logging.getLogger("salon.client.media")
 
@@ -34,12 +34,16 @@ def _prefer(transceiver, kind: str, codec: str | None) -> None:
 class MediaSession:
     """One peer's media: its published tracks and the tracks it receives."""
 
-    def __init__(self, peer: RealtimeClient, *, decode: bool = False) -> None:
+    def __init__(self, peer: RealtimeClient, *, decode: bool = False,
+                 count_only: bool = False) -> None:
         config = peer.joined.get("media") or {}
         if not config.get("enabled", False):
             raise RuntimeError("The server has media turned off for this meeting.")
         self.peer = peer
         self.decode = decode
+        #: Count frames from RTP headers (marker bits) and keep no frame: the cheapest
+        #: receiver, for load generators; `RemoteTrack.frames()` then yields nothing.
+        self.count_only = count_only and not decode
         self.ice_servers: list[dict] = config.get("ice_servers", [])
         self.ice_policy: str = config.get("ice_transport_policy", "all")
         self.max_video_streams: int = config.get("max_video_streams", 6)
@@ -61,6 +65,7 @@ class MediaSession:
 
     @classmethod
     async def attach(cls, peer: RealtimeClient, *, decode: bool = False,
+                     count_only: bool = False,
                      ice_hosts: list[str] | None = None) -> "MediaSession":
         """Media for a joined peer. `ice_hosts` picks the local addresses to gather
         (process-wide); by default every interface but loopback, or loopback if that is
@@ -70,7 +75,7 @@ class MediaSession:
             hooks.use_host_addresses(ice_hosts)
         else:
             hooks.fall_back_to_loopback()
-        return cls(peer, decode=decode)
+        return cls(peer, decode=decode, count_only=count_only)
 
     def _spawn(self, coro) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -204,13 +209,41 @@ class MediaSession:
                                 revision=offer["revision"])
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        mid = next((str(t.mid) for t in self.sub_pc.getTransceivers()
-                    if t.receiver.track is track), None)
-        if mid is None:
+        transceiver = next((t for t in self.sub_pc.getTransceivers()
+                            if t.receiver.track is track), None)
+        if transceiver is None:
+            return
+        mid = str(transceiver.mid)
+        if self.count_only:
+            hooks.forward_rtp(transceiver.receiver, self._rtp_counter(mid))
             return
         if not self.decode:
             hooks.mark_passthrough(track)
         self._spawn(self._pump(mid, track))
+
+    def _rtp_counter(self, mid: str):
+        """Count the frames of whatever track the m-line carries: a frame ends at the
+        marker bit (video) or is one packet (audio); a keyframe starts where
+        `rtp.starts_keyframe` says."""
+        keyframe, size = False, 0
+
+        def on_packet(packet, retransmitted: bool) -> None:
+            nonlocal keyframe, size
+            info = self.mids.get(mid)
+            if info is None:
+                return
+            video = info["kind"] != "audio"
+            keyframe = keyframe or (video and rtp.starts_keyframe(info["codec"],
+                                                                  packet.payload))
+            size += len(packet.payload)
+            if packet.marker or not video:
+                remote = self.remotes.get(info["track_id"])
+                if remote is None:
+                    remote = self.remotes[info["track_id"]] = RemoteTrack(info)
+                remote._arrived(None, keyframe, size)
+                keyframe, size = False, 0
+
+        return on_packet
 
     async def _pump(self, mid: str, track: MediaStreamTrack) -> None:
         with contextlib.suppress(Exception):

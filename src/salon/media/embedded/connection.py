@@ -117,9 +117,6 @@ class MediaPeer:
             info = TrackInfo(f"{self.peer_id}:{kind}", self.peer_id, kind, codec.mimeType, mid)
             published = Published(info, transceiver.receiver.track, transceiver.receiver)
             published.payload_types = frozenset({codec.payloadType})
-            published.rtx_types = {rtx: apt for rtx, apt
-                                   in hooks.rtx_payload_types(transceiver).items()
-                                   if apt == codec.payloadType}
             published.codec_parameters = dict(codec.parameters)
             published.allowed = self.rights.get(kind, False)
             published.forwarding = self.on.get(kind, False)

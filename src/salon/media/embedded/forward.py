@@ -49,7 +49,6 @@ class Published:
         #: The negotiated codec: its payload type tells media packets from RTX, and its
         #: parameters (H.264 profile) are what every subscriber must be offered.
         self.payload_types: frozenset[int] = frozenset()
-        self.rtx_types: dict[int, int] = {}
         self.codec_parameters: dict = {}
         self.pli_pending_since: float | None = None
         self.levels: list[int] = []
@@ -69,29 +68,23 @@ class Published:
     def active(self) -> bool:
         return self.forwarding and self.allowed
 
-    def _on_rtp(self, packet) -> None:
-        payload_type = packet.payload_type
-        if payload_type in self.payload_types:
-            self.media_ssrc = packet.ssrc  # RTX has its own SSRC; PLIs name this one
-            retransmission = False
-        elif payload_type in self.rtx_types and self.media_ssrc is not None:
-            if len(packet.payload) < 2:
-                return
-            packet = hooks.unwrap_rtx(packet, self.rtx_types[payload_type], self.media_ssrc)
-            retransmission = True
-        else:
+    def _on_rtp(self, packet, retransmission: bool) -> None:
+        if packet.payload_type not in self.payload_types:
             return
+        self.media_ssrc = packet.ssrc  # PLIs and REMB name this one, not RTX's
         payload = packet.payload
         now = time.time()
-        level = packet.extensions.audio_level
-        if level is not None and not retransmission:
+        level = packet.extensions.audio_level  # None on an unwrapped retransmission
+        if level is not None:
             vad, dbov = level
             self.saw_vad = self.saw_vad or bool(vad)
             self.levels.append(dbov if (vad or not self.saw_vad) else 127)
-        self.bytes += len(payload)
-        if packet.marker or not self.is_video:
-            self.frames += 1
-            self.arrivals.append(now)
+        if not retransmission:
+            self.bytes += len(payload)
+            if packet.marker or not self.is_video:
+                self.frames += 1
+                self.arrivals.append(now)
+        # A retransmitted keyframe start arrives late: never a place to start anyone.
         keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, payload)
         if self.is_video:
             if keyframe:

@@ -19,9 +19,11 @@ import aiortc
 import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.codecs import is_rtx
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -135,30 +137,42 @@ def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     receiver._handle_rtp_packet = handle
 
 
-class _NoReassembly:
-    """Stands in for a receiver's jitter buffer once salon forwards its packets itself:
-    nothing is reassembled, so nothing reaches the worker thread."""
-
-    def add(self, packet) -> tuple[bool, None]:
-        return False, None
-
-
-def forward_rtp(receiver, on_packet: Callable[[object], None]) -> None:
-    """Hand `on_packet(rtp_packet)` every RTP packet the receiver accepts (parsed: SSRC,
-    payload type, RFC 6464 level), and stop aiortc from reassembling frames out of them.
-    aiortc keeps its bookkeeping: receiver reports, NACKs to the publisher, REMB.
-    A later call replaces the earlier callback (a track published again)."""
+def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
+    """Take over the receiver's RTP handling: hand `on_packet(rtp_packet, retransmitted)`
+    every packet it accepts (parsed by aiortc: SSRC, payload type, RFC 6464 level; an RTX
+    retransmission already unwrapped), keeping only aiortc's bookkeeping that the
+    publisher relies on: the statistics of its receiver reports and its NACKs. Nothing
+    is reassembled, depacketized or handed to a worker thread. A later call replaces the
+    earlier callback (a track published again)."""
     already = hasattr(receiver, "_salon_forward")
     receiver._salon_forward = on_packet
     if already:
         return
-    receiver._RTCRtpReceiver__jitter_buffer = _NoReassembly()
-    original = receiver._handle_rtp_packet
+    codecs = receiver._RTCRtpReceiver__codecs            # payload type -> codec
+    streams = receiver._RTCRtpReceiver__remote_streams   # SSRC -> receiver-report figures
+    rtx_ssrcs = receiver._RTCRtpReceiver__rtx_ssrc       # RTX SSRC -> media SSRC
+    nacks = receiver._RTCRtpReceiver__nack_generator     # video only
 
     async def handle(packet, arrival_time_ms: int) -> None:
-        if receiver._enabled:
-            receiver._salon_forward(packet)
-        await original(packet, arrival_time_ms=arrival_time_ms)
+        if not receiver._enabled:
+            return
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        retransmitted = is_rtx(codec)
+        if retransmitted:
+            apt = codec.parameters.get("apt")
+            ssrc = rtx_ssrcs.get(packet.ssrc)
+            if ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            packet = _unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
+        receiver._salon_forward(packet, retransmitted)
+        if nacks is not None and nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
 
     receiver._handle_rtp_packet = handle
 
@@ -178,17 +192,6 @@ def send_remb(receiver, bitrate: int, media_ssrc: int) -> None:
     packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
                             fci=pack_remb_fci(bitrate, [media_ssrc]))
     asyncio.ensure_future(receiver._send_rtcp(packet))
-
-
-def unwrap_rtx(packet, payload_type: int, ssrc: int):
-    """The original packet inside an RFC 4588 retransmission."""
-    return _unwrap_rtx(packet, payload_type=payload_type, ssrc=ssrc)
-
-
-def rtx_payload_types(transceiver) -> dict[int, int]:
-    """RTX payload type -> the payload type it repairs, as negotiated."""
-    return {c.payloadType: c.parameters["apt"] for c in getattr(transceiver, "_codecs", [])
-            if c.mimeType.lower().endswith("/rtx") and isinstance(c.parameters.get("apt"), int)}
 
 
 def send_pli(receiver, media_ssrc: int) -> None:
