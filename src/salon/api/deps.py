@@ -27,11 +27,14 @@ async def _grant(request: Request) -> Grant:
 Token = Annotated[Grant, Depends(_grant)]
 
 
-async def _app(request: Request, account_id: str, app_id: str) -> AppRef:
+async def _app(request: Request) -> AppRef:
     # One dependency for both steps: FastAPI's per-dependency cost shows on hot paths.
+    # The ids are read from the path rather than declared as parameters, which FastAPI
+    # would validate as strings on every request; `openapi.py` documents them instead.
     grants = request.app.state.grants
     grant = await grants.grant(request.headers.get("authorization"))
-    return await grants.app(grant, account_id, app_id)
+    path = request.path_params
+    return await grants.app(grant, path["account_id"], path["app_id"])
 
 
 CurrentApp = Annotated[AppRef, Depends(_app)]

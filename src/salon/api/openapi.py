@@ -1,9 +1,11 @@
 """The OpenAPI document: RealtimeKit's bearer auth declared on every REST operation.
 
 Declared here rather than as a FastAPI security dependency, which would run on every
-request only to feed the docs; the real check is `deps._app`.
+request only to feed the docs; the real check is `deps._app`. The same goes for the
+`account_id` and `app_id` path parameters, which `deps._app` reads without declaring.
 """
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,7 +26,22 @@ def install(app: FastAPI) -> None:
                 if path.startswith(PREFIX):
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}]
+                        _declare_path_ids(path, operation)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = schema  # type: ignore[method-assign]
+
+
+def _declare_path_ids(path: str, operation: dict[str, Any]) -> None:
+    """Document each `{name}` of the path that no declared parameter covers, as FastAPI
+    would have (a required string)."""
+    parameters = operation.setdefault("parameters", [])
+    declared = {p["name"] for p in parameters if p["in"] == "path"}
+    at = sum(1 for p in parameters if p["in"] == "path")  # after the path's, before queries
+    for name in re.findall(r"{(\w+)}", path):
+        if name not in declared:
+            parameters.insert(at, {"in": "path", "name": name, "required": True,
+                                   "schema": {"title": name.replace("_", " ").title(),
+                                              "type": "string"}})
+            at += 1
