@@ -18,6 +18,7 @@ from salon.services import meetings, presets
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
 from salon.store.models import Meeting, Participant, Preset
+from salon.store.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,17 @@ def _typed(column: str) -> BindParameter[Any]:
 
 
 # One statement adds the participant if the meeting is in the app and the preset exists:
-# the hot path needs no read before the write. Built once, as constructing and
-# cache-keying the expression costs more than running it.
+# the hot path needs no read before the write. Built and compiled once, as constructing,
+# cache-keying and compiling the expression cost more than running it.
 _COPIED = ("id", "app_id", "custom_participant_id", "name", "picture", "token_version",
            "created_at", "updated_at")
-_INSERT = insert(Participant).from_select(
+_INSERT = Prepared(insert(Participant).from_select(
     [*_COPIED, "meeting_id", "preset_id"],
     select(*(_typed(column) for column in _COPIED), Meeting.id, Preset.id)
     .join(Preset, and_(Preset.app_id == Meeting.app_id,
                        Preset.name == bindparam("preset_name")))
     .where(Meeting.id == bindparam("meeting_id"), Meeting.app_id == bindparam("app_id")),
-)
+))
 _MEETING_AND_PRESET = (
     select(Meeting.id, Preset.id)
     .outerjoin(Preset, and_(Preset.app_id == bindparam("app_id"),
@@ -95,7 +96,7 @@ async def add(database: Database, app_id: str, meeting_id: str, body: NewPartici
 
 
 def _insert(connection: Connection, values: dict[str, Any]) -> None:
-    if connection.execute(_INSERT, values).rowcount == 1:
+    if _INSERT.execute(connection, values).rowcount == 1:
         return
     # Nothing inserted: say why, meeting first (its absence is a 404, a preset's a 400).
     found = connection.execute(_MEETING_AND_PRESET, values).first()
