@@ -83,6 +83,9 @@ class Wire:
         self.sent: list[bytes] = []
         self.connected = True
 
+    def ready(self) -> bool:
+        return self.connected
+
     def write(self, packet: bytes) -> bytes | None:
         if not self.connected:
             return None
@@ -130,6 +133,7 @@ KEY, DELTA = bytes([0x10, 0x00, 0xAA]), bytes([0x10, 0x01, 0xBB])
 def test_a_slot_rewrites_the_header_for_its_subscriber() -> None:
     downstream, wire, extensions = slot("audio")
     downstream.attach(Source(is_video=False))  # type: ignore[arg-type]
+    downstream.start()
     downstream.forward(incoming(500, 9600, b"opus"), True, b"\x00\x00\x01",
                        rtp.audio_level(True, 12), 100.0)
     out = RtpPacket.parse(wire.sent[0], extensions)
@@ -143,8 +147,12 @@ def test_video_waits_for_a_keyframe_and_numbers_stay_continuous_across_sources()
     downstream, wire, extensions = slot("video")
     a, b = Source(is_video=True), Source(is_video=True)
     downstream.attach(a)  # type: ignore[arg-type]
-    assert a.asks == 1 and downstream.needs_keyframe
-    downstream.forward(incoming(10, 3000, DELTA), False, b"\0\0\0", None, 1.0)
+    assert downstream.forward(incoming(9, 0, KEY), True, b"\0\0\0", None, 0.9) is False
+    assert wire.sent == []  # held until the subscriber answers
+    assert a.asks == 1  # meanwhile the publisher makes a fresh keyframe
+    downstream.start()
+    assert downstream.needs_keyframe
+    assert downstream.forward(incoming(10, 3000, DELTA), False, b"\0\0\0", None, 1.0)
     assert wire.sent == []  # a delta frame first would decode to garbage
     for i in range(3):
         downstream.forward(incoming(11 + i, 6000 + 3000 * i, KEY if i == 0 else DELTA),
@@ -155,6 +163,7 @@ def test_video_waits_for_a_keyframe_and_numbers_stay_continuous_across_sources()
     downstream.forward(incoming(21, 43000, KEY), True, b"\0\0\0", None, 2.1)
     # another source takes the slot, with its own numbering
     downstream.attach(b)  # type: ignore[arg-type]
+    downstream.start()
     downstream.forward(incoming(65534, 7, KEY), True, b"\0\0\0", None, 2.2)
     downstream.forward(incoming(65535, 3007, DELTA), False, b"\0\0\0", None, 2.23)
     downstream.forward(incoming(0, 6007, DELTA), False, b"\0\0\0", None, 2.26)
@@ -172,6 +181,7 @@ def test_video_waits_for_a_keyframe_and_numbers_stay_continuous_across_sources()
 def test_a_nack_is_answered_from_the_slots_history() -> None:
     downstream, wire, extensions = slot("audio")
     downstream.attach(Source(is_video=False))  # type: ignore[arg-type]
+    downstream.start()
     for i in range(5):
         downstream.forward(incoming(i, 960 * i, bytes([i])), True, b"\0\0\0", None, 1.0)
     lost = RtpPacket.parse(wire.sent[2], extensions).sequence_number
@@ -185,9 +195,63 @@ def test_nothing_is_written_before_negotiation_or_while_disconnected() -> None:
     wire = Wire()
     downstream._output = wire  # type: ignore[assignment]
     downstream.attach(Source(is_video=False))  # type: ignore[arg-type]
+    downstream.start()
     downstream.forward(incoming(1, 960, b"x"), True, b"\0\0\0", None, 1.0)
     assert wire.sent == []  # no payload type yet
     downstream._configure(parameters("audio"))
     wire.connected = False
     downstream.forward(incoming(2, 1920, b"y"), True, b"\0\0\0", None, 1.0)
-    assert wire.sent == [] and downstream.dropped == 1
+    assert wire.sent == [] and downstream.dropped == 2
+    wire.connected = True
+    downstream.forward(incoming(3, 2880, b"z"), True, b"\0\0\0", None, 1.0)
+    assert len(wire.sent) == 1
+
+
+def test_a_video_slot_connecting_late_asks_for_its_keyframe_once_it_can_send() -> None:
+    downstream, wire, _ = slot("video")
+    source = Source(is_video=True)
+    wire.connected = False
+    downstream.attach(source)  # type: ignore[arg-type]
+    downstream.start()
+    assert downstream.forward(incoming(1, 0, KEY), True, b"\0\0\0", None, 1.0) is False
+    wire.connected = True
+    assert downstream.forward(incoming(2, 3000, DELTA), False, b"\0\0\0", None, 1.1)
+    assert downstream.forward(incoming(3, 6000, KEY), True, b"\0\0\0", None, 1.2) is False
+    assert len(wire.sent) == 1
+
+
+async def test_a_slot_that_becomes_ready_starts_from_the_latest_keyframe_at_once() -> None:
+    """The source keeps the packets since its latest keyframe: a subscriber that can
+    receive now gets them at once instead of waiting a round trip for a new keyframe."""
+    from types import SimpleNamespace
+
+    from salon.media.backend import TrackInfo
+    from salon.media.embedded.forward import Published
+
+    receiver = SimpleNamespace(_handle_rtp_packet=None, _enabled=True)
+    for name in ("codecs", "remote_streams", "rtx_ssrc"):
+        setattr(receiver, f"_RTCRtpReceiver__{name}", {})
+    receiver._RTCRtpReceiver__nack_generator = None
+    asked: list[int] = []
+
+    async def send_rtcp_pli(ssrc: int) -> None:
+        asked.append(ssrc)
+
+    receiver._send_rtcp_pli = send_rtcp_pli
+    info = TrackInfo("p:video", "p", "video", "video/VP8", "0")
+    published = Published(info, SimpleNamespace(kind="video"), receiver)
+    published.payload_types = frozenset({100})
+    published.set_active(forwarding=True, allowed=True)
+    stream = [incoming(40, 0, KEY)] + [incoming(41 + i, 3000 * (i + 1), DELTA) for i in range(3)]
+    for packet in stream:
+        published._on_rtp(packet, False)
+    downstream, wire, extensions = slot("video")
+    downstream.attach(published)
+    assert published.plis_sent == 1  # a fresh keyframe for when the answer comes
+    downstream.start()
+    published._on_rtp(incoming(44, 12000, DELTA), False)
+    out = [RtpPacket.parse(p, extensions) for p in wire.sent]
+    assert [p.payload for p in out] == [KEY, DELTA, DELTA, DELTA, DELTA]
+    assert published.plis_sent == 1  # and none more: it started from the latest one
+    published.set_active(forwarding=False)
+    assert published.gop is None  # after a pause, never a picture from before it

@@ -208,10 +208,8 @@ class MediaPeer:
         except Exception as exc:
             raise MediaInvalid(f"The subscribe answer could not be applied: {exc}") from exc
         self.offer_in_flight = False
-        for slot in self.activated:  # their senders only now send: start at a keyframe
-            if slot.source is not None:
-                slot.needs_keyframe = slot.source.is_video
-                slot.source.request_keyframe()
+        for slot in self.activated:  # the subscriber now receives on these m-lines
+            slot.start()
         self.activated.clear()
         if self.dirty:
             await self.negotiate()

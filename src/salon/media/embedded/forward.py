@@ -30,6 +30,9 @@ PLI_PENDING_SECS = 0.5
 FPS_WINDOW = 64
 #: Sent packets a subscriber can ask again for (NACK), per slot.
 HISTORY = 512
+#: The packets since the latest keyframe a video track keeps, so that a subscriber
+#: that becomes ready starts at once from it (a longer picture group is not kept).
+GOP_PACKETS = 300
 #: How often a video publisher hears its bitrate cap (RTCP REMB).
 REMB_INTERVAL_SECS = 1.0
 
@@ -61,6 +64,8 @@ class Published:
         #: Bits/s this publisher may send (video), and when it is next told so.
         self.max_bitrate: int | None = None
         self._next_remb = 0.0
+        #: (packet, starts a keyframe) since the latest keyframe, while forwarding.
+        self.gop: list[tuple[object, bool]] | None = None
         hooks.forward_rtp(receiver, self._on_rtp)
         hooks.drop_bitrate_estimator(receiver)
 
@@ -96,15 +101,28 @@ class Published:
         if not self.active:
             self.dropped += 1
             return
+        if self.is_video and not retransmission:
+            if keyframe:
+                self.gop = [(packet, True)]
+            elif self.gop is not None:
+                self.gop.append((packet, False))
+                if len(self.gop) > GOP_PACKETS:
+                    self.gop = None
         if not self.downstreams:
             return
         send_time = rtp.abs_send_time(now)
         level_value = rtp.audio_level(*level) if level is not None else None
         gated = False
         for downstream in self.downstreams:
-            downstream.forward(packet, keyframe, send_time, level_value, now)
-            gated = gated or downstream.needs_keyframe
-        if gated and not keyframe:
+            if downstream.forward(packet, keyframe, send_time, level_value, now):
+                if self.gop is not None and not retransmission:
+                    # Ready and waiting: start it from the latest keyframe (this packet
+                    # included) rather than wait a round trip for a new one.
+                    for kept, starts in self.gop:
+                        downstream.forward(kept, starts, send_time, None, now)
+                else:
+                    gated = True
+        if gated:
             # A publisher may ignore a keyframe request (Chrome sometimes does):
             # ask again while anyone waits; request_keyframe spaces the asks.
             self.request_keyframe()
@@ -126,6 +144,8 @@ class Published:
             self.forwarding = forwarding
         if allowed is not None:
             self.allowed = allowed
+        if not self.active:
+            self.gop = None  # never start anyone from a picture before the pause
         if self.active and not was:
             for downstream in self.downstreams:
                 downstream.resume()  # never resume on a delta frame
@@ -184,6 +204,8 @@ class Downstream(MediaStreamTrack):
         self.codec_mime = codec_mime
         self.source: Published | None = None
         self.needs_keyframe = False
+        #: Attached, waiting for the subscriber's answer (`start`).
+        self.held = False
         #: Frames (video) or packets (audio) sent, and packets not sent because the
         #: subscriber's transport was not connected.
         self.sent = self.dropped = 0
@@ -234,12 +256,25 @@ class Downstream(MediaStreamTrack):
                 self._level_id = bytes(((ext.id << 4),))
 
     def attach(self, source: Published) -> None:
+        """Carry `source` from the next answer on (`start`): until the subscriber has
+        applied the offer that (re)activates this m-line, what it gets may be thrown away,
+        and with it the keyframe it must start from."""
         self.detach()
         self.source = source
+        self.held = True
         self.needs_keyframe = source.is_video
         self._rebase = True
         source.downstreams.add(self)
-        source.request_keyframe()
+        source.request_keyframe()  # a fresh one will be waiting when the answer comes
+
+    def start(self) -> None:
+        """The subscriber answered: from the next packet on, send, starting at a keyframe
+        (the source's latest, or a new one it asks for)."""
+        self.held = False
+
+    def _ready(self) -> bool:
+        return (self._payload_type is not None and self._output is not None
+                and self._output.ready())
 
     def detach(self) -> None:
         if self.source is not None:
@@ -252,13 +287,17 @@ class Downstream(MediaStreamTrack):
         self._rebase = True
 
     def forward(self, packet, keyframe: bool, send_time: bytes, level: bytes | None,
-                now: float) -> None:
-        """Rewrite one of the source's packets for this subscriber and send it."""
-        if self._payload_type is None:
-            return  # not negotiated yet
+                now: float) -> bool:
+        """Rewrite one of the source's packets for this subscriber and send it. Returns
+        True when the slot could send but waits for a keyframe (the source asks for one)."""
+        if self.held:
+            return False
+        if not self._ready():
+            self.dropped += 1
+            return False
         if self.needs_keyframe:
             if not keyframe:
-                return  # would decode to garbage
+                return True  # would decode to garbage
             self.needs_keyframe = False
             self._rebase = True  # packets were skipped: no gap in our numbering
         if self._rebase:
@@ -280,9 +319,9 @@ class Downstream(MediaStreamTrack):
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + rtp.extension_block(elements) + payload)
         datagram = self._output.write(data)  # type: ignore[union-attr]
-        if datagram is None:
+        if datagram is None:  # closed between the check and now
             self.dropped += 1
-            return
+            return False
         self._history[seq % HISTORY] = (seq, datagram)
         if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
             self._next_seq = (seq + 1) & 0xFFFF
@@ -292,6 +331,7 @@ class Downstream(MediaStreamTrack):
         self._octets += len(payload)
         if packet.marker or self.kind == "audio":
             self.sent += 1
+        return False
 
     def _retransmit(self, seq: int) -> None:
         kept = self._history[seq % HISTORY]

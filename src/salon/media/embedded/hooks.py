@@ -294,6 +294,10 @@ class RtpOutput:
     def __init__(self, sender) -> None:
         self.sender = sender
 
+    def ready(self) -> bool:
+        """DTLS is up (so ICE is too): a packet written now reaches the subscriber."""
+        return self.sender.transport._state is DtlsState.CONNECTED
+
     def write(self, packet: bytes) -> bytes | None:
         """Protect and send; returns the datagram (for retransmission), or None when the
         transport is not connected (yet, or any more)."""
