@@ -6,6 +6,7 @@ revocation (made by the CLI, in another process) takes effect within that time; 
 cannot be deleted, so what account an app belongs to is remembered for good.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -41,18 +42,32 @@ class Grants:
         self.ttl = ttl
         self._grants: dict[str, tuple[Grant, float]] = {}
         self._apps: dict[str, AppRef] = {}
+        self._lookups: dict[str, asyncio.Future[Grant | None]] = {}
 
     async def grant(self, authorization: str | None) -> Grant:
         digest = token_hash(parse_bearer(authorization))
         cached = self._grants.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        # One lookup per token at a time: when the entry expires under load, every
+        # request in flight would otherwise query the database for the same row.
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._lookup(digest))
+            self._lookups[digest] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(digest, None))
+        grant = await asyncio.shield(lookup)  # a caller that gives up leaves it running
+        if grant is None:
+            raise Unauthorized("Invalid or revoked API token.")
+        return grant
+
+    async def _lookup(self, digest: str) -> Grant | None:
+        now = time.monotonic()
         async with self.database.session() as db:
             row = await db.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if row is None or row.revoked_at is not None:
             self._grants.pop(digest, None)
-            raise Unauthorized("Invalid or revoked API token.")
+            return None
         grant = Grant(row.id, row.account_id, row.app_id)
         if len(self._grants) >= MAX_ENTRIES:
             self._grants.clear()
