@@ -319,9 +319,6 @@ class Downstream(MediaStreamTrack):
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + rtp.extension_block(elements) + payload)
         datagram = self._output.write(data)  # type: ignore[union-attr]
-        if datagram is None:  # closed between the check and now
-            self.dropped += 1
-            return False
         self._history[seq % HISTORY] = (seq, datagram)
         if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
             self._next_seq = (seq + 1) & 0xFFFF

@@ -293,31 +293,33 @@ class RtpOutput:
 
     def __init__(self, sender) -> None:
         self.sender = sender
+        self._pair = None
+        self._sendto: Callable[[bytes, tuple], None] | None = None
+        self._address: tuple | None = None
 
     def ready(self) -> bool:
         """DTLS is up (so ICE is too): a packet written now reaches the subscriber."""
         return self.sender.transport._state is DtlsState.CONNECTED
 
-    def write(self, packet: bytes) -> bytes | None:
-        """Protect and send; returns the datagram (for retransmission), or None when the
-        transport is not connected (yet, or any more)."""
-        dtls = self.sender.transport
-        if dtls._state is not DtlsState.CONNECTED:
-            return None
-        datagram = dtls._tx_srtp.protect(packet)
+    def write(self, packet: bytes) -> bytes:
+        """Protect and send (only when `ready()`); returns the datagram, for a resend."""
+        datagram = self.sender.transport._tx_srtp.protect(packet)
         self.resend(datagram)
         return datagram
 
     def resend(self, datagram: bytes) -> None:
-        """Send an already protected datagram again (SRTP accepts a lost one once)."""
+        """Send an already protected datagram (again: SRTP accepts a lost one once)."""
         pair = self.sender.transport.transport._connection._nominated.get(1)
-        if pair is None:
-            return
-        protocol = pair.protocol
-        if type(protocol) is aioice.ice.StunProtocol:
-            protocol.transport.sendto(datagram, pair.remote_addr)
-        else:  # relayed through TURN: aioice wraps it in ChannelData, asynchronously
-            asyncio.ensure_future(protocol.send_data(datagram, pair.remote_addr))
+        if pair is not self._pair:  # the first packet, or ICE settled on another pair
+            self._pair = pair
+            self._sendto = self._address = None
+            if pair is not None and type(pair.protocol) is aioice.ice.StunProtocol:
+                self._sendto = pair.protocol.transport.sendto
+                self._address = pair.remote_addr
+        if self._sendto is not None:
+            self._sendto(datagram, self._address)
+        elif pair is not None:  # relayed through TURN: aioice wraps it, asynchronously
+            asyncio.ensure_future(pair.protocol.send_data(datagram, pair.remote_addr))
 
 
 def negotiated_codec(transceiver) -> RTCRtpCodecParameters | None:
