@@ -99,7 +99,8 @@ class Published:
                 self._next_remb = now + REMB_INTERVAL_SECS
                 hooks.send_remb(self.receiver, self.max_bitrate, self.media_ssrc)
         if not self.active:
-            self.dropped += 1
+            if packet.marker or not self.is_video:
+                self.dropped += 1  # frames not forwarded, as `frames` counts them
             return
         if self.is_video and not retransmission:
             if keyframe:
