@@ -239,7 +239,8 @@ class EmbeddedBackend:
             return {"tracks": [], "receiving": []}
         return {"tracks": [p.stats() for p in peer.published.values()],
                 "receiving": [{"track_id": slot.source.info.track_id, "mid": str(t.mid),
-                               "sent": slot.sent, "dropped": slot.dropped}
+                               "sent": slot.sent, "dropped": slot.dropped,
+                               "resent": slot.resent}
                               for t, slot in peer.slots if slot.source is not None]}
 
     # --- active speaker -------------------------------------------------------------------

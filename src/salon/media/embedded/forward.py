@@ -57,6 +57,8 @@ class Published:
         self.levels: list[int] = []
         self.saw_vad = False
         self.frames = self.keyframes = self.bytes = self.plis_sent = self.dropped = 0
+        #: Retransmissions (RTX) from the publisher, forwarded to fill subscribers' gaps.
+        self.recovered = 0
         self.arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
         #: Packets of a revoked kind are dropped at RTP level (see `drop_after`).
         self.dropping = False
@@ -84,7 +86,9 @@ class Published:
             vad, dbov = level
             self.saw_vad = self.saw_vad or bool(vad)
             self.levels.append(dbov if (vad or not self.saw_vad) else 127)
-        if not retransmission:
+        if retransmission:
+            self.recovered += 1
+        else:
             self.bytes += len(payload)
             if packet.marker or not self.is_video:
                 self.frames += 1
@@ -184,7 +188,8 @@ class Published:
     def stats(self) -> dict:
         return {**self.info.wire(), "frames": self.frames, "keyframes": self.keyframes,
                 "bytes": self.bytes, "fps": self.fps(), "plis": self.plis_sent,
-                "dropped": self.dropped, "forwarding": self.active,
+                "dropped": self.dropped, "recovered": self.recovered,
+                "forwarding": self.active,
                 "refused_at_rtp": self.dropping,
                 "subscribers": len(self.downstreams)}
 
@@ -210,6 +215,8 @@ class Downstream(MediaStreamTrack):
         #: Frames (video) or packets (audio) sent, and packets not sent because the
         #: subscriber's transport was not connected.
         self.sent = self.dropped = 0
+        #: Packets sent again because the subscriber said it lost them (NACK).
+        self.resent = 0
         self._output: hooks.RtpOutput | None = None
         # What negotiation settled for this slot (on_send_parameters).
         self._payload_type: int | None = None
@@ -335,6 +342,7 @@ class Downstream(MediaStreamTrack):
         kept = self._history[seq % HISTORY]
         if kept is not None and kept[0] == seq and self._output is not None:
             self._output.resend(kept[1])
+            self.resent += 1
 
     def _report(self) -> tuple[float, int, int, int] | None:
         if self._last_time is None:
