@@ -286,6 +286,9 @@ def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int
     sender._send_rtcp = send_rtcp
 
 
+_DTLS_CONNECTED = DtlsState.CONNECTED
+
+
 class RtpOutput:
     """Writes finished RTP packets on a sender's transport synchronously: SRTP-protect
     and hand the datagram to the socket, as `RTCDtlsTransport._send_rtp` does but without
@@ -298,18 +301,20 @@ class RtpOutput:
         self._address: tuple | None = None
 
     def ready(self) -> bool:
-        """DTLS is up (so ICE is too): a packet written now reaches the subscriber."""
-        return self.sender.transport._state is DtlsState.CONNECTED
+        """DTLS is up (so ICE is too): a packet written now reaches the subscriber.
+        (Called per packet: the private attribute skips the `transport` property, and the
+        member is looked up once, not through the Enum class each time.)"""
+        return self.sender._RTCRtpSender__transport._state is _DTLS_CONNECTED
 
     def write(self, packet: bytes) -> bytes:
         """Protect and send (only when `ready()`); returns the datagram, for a resend."""
-        datagram = self.sender.transport._tx_srtp.protect(packet)
+        datagram = self.sender._RTCRtpSender__transport._tx_srtp.protect(packet)
         self.resend(datagram)
         return datagram
 
     def resend(self, datagram: bytes) -> None:
         """Send an already protected datagram (again: SRTP accepts a lost one once)."""
-        pair = self.sender.transport.transport._connection._nominated.get(1)
+        pair = self.sender._RTCRtpSender__transport.transport._connection._nominated.get(1)
         if pair is not self._pair:  # the first packet, or ICE settled on another pair
             self._pair = pair
             self._sendto = self._address = None
