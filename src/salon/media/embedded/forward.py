@@ -38,7 +38,7 @@ REMB_INTERVAL_SECS = 1.0
 
 
 class Published:
-    """One published track: the packets of a pass-through receiver, fanned out."""
+    """One published track: the RTP packets of its receiver, fanned out to subscribers."""
 
     def __init__(self, info: TrackInfo, track: MediaStreamTrack, receiver) -> None:
         self.info = info
@@ -49,8 +49,8 @@ class Published:
         self.allowed = True      # enforce: False stops forwarding whatever the soft state
         self.downstreams: set[Downstream] = set()
         self.media_ssrc: int | None = None
-        #: The negotiated codec: its payload type tells media packets from RTX, and its
-        #: parameters (H.264 profile) are what every subscriber must be offered.
+        #: The negotiated codec: only its payload type is forwarded, and its parameters
+        #: (H.264 profile) are what every subscriber must be offered.
         self.payload_types: frozenset[int] = frozenset()
         self.codec_parameters: dict = {}
         self.pli_pending_since: float | None = None
@@ -77,31 +77,11 @@ class Published:
 
     def _on_rtp(self, packet, retransmission: bool) -> None:
         if packet.payload_type not in self.payload_types:
-            return
-        self.media_ssrc = packet.ssrc  # PLIs and REMB name this one, not RTX's
-        payload = packet.payload
+            return  # another codec of the m-line (RED, FEC): not forwarded
         now = time.time()
-        level = packet.extensions.audio_level  # None on an unwrapped retransmission
-        if level is not None:
-            vad, dbov = level
-            self.saw_vad = self.saw_vad or bool(vad)
-            self.levels.append(dbov if (vad or not self.saw_vad) else 127)
-        if retransmission:
-            self.recovered += 1
-        else:
-            self.bytes += len(payload)
-            if packet.marker or not self.is_video:
-                self.frames += 1
-                self.arrivals.append(now)
         # A retransmitted keyframe start arrives late: never a place to start anyone.
-        keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, payload)
-        if self.is_video:
-            if keyframe:
-                self.keyframes += 1
-                self.pli_pending_since = None
-            if now >= self._next_remb and self.max_bitrate and self.media_ssrc is not None:
-                self._next_remb = now + REMB_INTERVAL_SECS
-                hooks.send_remb(self.receiver, self.max_bitrate, self.media_ssrc)
+        keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, packet.payload)
+        self._observe(packet, retransmission, keyframe, now)
         if not self.active:
             if packet.marker or not self.is_video:
                 self.dropped += 1  # frames not forwarded, as `frames` counts them
@@ -113,9 +93,35 @@ class Published:
                 self.gop.append((packet, False))
                 if len(self.gop) > GOP_PACKETS:
                     self.gop = None
-        if not self.downstreams:
-            return
+        if self.downstreams:
+            self._fan_out(packet, retransmission, keyframe, now)
+
+    def _observe(self, packet, retransmission: bool, keyframe: bool, now: float) -> None:
+        """Counters, audio levels for the active speaker, the publisher's bitrate cap."""
+        self.media_ssrc = packet.ssrc  # PLIs and REMB name this one, not RTX's
+        level = packet.extensions.audio_level  # None on an unwrapped retransmission
+        if level is not None:
+            vad, dbov = level
+            self.saw_vad = self.saw_vad or bool(vad)
+            self.levels.append(dbov if (vad or not self.saw_vad) else 127)
+        if retransmission:
+            self.recovered += 1
+        else:
+            self.bytes += len(packet.payload)
+            if packet.marker or not self.is_video:
+                self.frames += 1
+                self.arrivals.append(now)
+        if self.is_video:
+            if keyframe:
+                self.keyframes += 1
+                self.pli_pending_since = None
+            if now >= self._next_remb and self.max_bitrate:
+                self._next_remb = now + REMB_INTERVAL_SECS
+                hooks.send_remb(self.receiver, self.max_bitrate, packet.ssrc)
+
+    def _fan_out(self, packet, retransmission: bool, keyframe: bool, now: float) -> None:
         send_time = rtp.abs_send_time(now)
+        level = packet.extensions.audio_level
         level_value = rtp.audio_level(*level) if level is not None else None
         gated = False
         for downstream in self.downstreams:
