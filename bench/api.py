@@ -18,6 +18,10 @@ Run from the repo root (PostgreSQL needs a server on 127.0.0.1:5432, see tests/s
 
     .venv/bin/python bench/api.py [--databases sqlite,postgresql] [--requests 4000]
                                   [--concurrency 32] [--time-cap 30]
+                                  [--client wrk [--seconds 8]]
+
+`--client wrk` drives the same phases with wrk instead (bench/wrk.py says why it is not
+the default yet).
 """
 
 import argparse
@@ -33,11 +37,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp  # noqa: E402
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, start  # noqa: E402
+
+from bench import wrk  # noqa: E402
 
 TARGET_RPS = 800.0
 TARGET_P99_MS = 50.0
@@ -60,12 +67,21 @@ class PhaseResult:
     server_cpu: float = 0.0  # seconds of user+sys
     client_cpu: float = 0.0
     capped: bool = False
+    #: From a load generator that reports percentiles, not latencies (wrk): q -> ms.
+    reported: dict[float, float] | None = None
+    reported_ok: int = 0
+
+    @property
+    def ok(self) -> int:
+        return self.reported_ok if self.reported is not None else len(self.latencies)
 
     @property
     def rps(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+        return self.ok / self.elapsed if self.elapsed else 0.0
 
     def percentile_ms(self, q: float) -> float:
+        if self.reported is not None:
+            return self.reported.get(q, float("nan")) if self.reported_ok else float("nan")
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
@@ -205,6 +221,42 @@ async def bench_database(
     return results
 
 
+async def bench_database_wrk(server: SalonServer, seconds: float,
+                             concurrency: int) -> list[PhaseResult]:
+    """The same phases with wrk as the 32 clients (bench/wrk.py), each after a 1 s
+    warm-up; add_participant and get_meeting go round 200 meetings made beforehand."""
+    url = urlsplit(server.url)
+    base = f"{url.scheme}://{url.netloc}"
+    app = urlsplit(server.app_url).path
+    token = server.headers["Authorization"].split(" ", 1)[1]
+    async with client_session(server, concurrency) as session:
+        ids = []
+        for i in range(200):
+            async with session.post(f"{server.app_url}/meetings",
+                                    json={"title": f"bench {i}"}) as response:
+                ids.append((await response.json())["data"]["id"])
+    meetings = [f"{app}/meetings/{i}" for i in ids]
+    phases = [("healthz", "GET", ["/healthz"], ""),
+              ("create_meeting", "POST", [f"{app}/meetings"], "meeting"),
+              ("add_participant", "POST", [f"{m}/participants" for m in meetings],
+               "participant"),
+              ("get_meeting", "GET", meetings, "")]
+    results = []
+    for name, method, paths, body in phases:
+        await asyncio.to_thread(wrk.run, base, token, method, paths, body, 1, concurrency)
+        server_before = process_cpu(server.process.pid)
+        done = await asyncio.to_thread(wrk.run, base, token, method, paths, body, seconds,
+                                       concurrency)
+        result = PhaseResult(name, errors=done.errors, elapsed=done.seconds,
+                             server_cpu=process_cpu(server.process.pid) - server_before,
+                             client_cpu=done.client_cpu, reported=done.quantiles,
+                             reported_ok=done.requests - done.errors)
+        if done.errors:
+            result.error_samples.append(f"wrk: {done.errors} non-2xx or socket errors")
+        results.append(result)
+    return results
+
+
 def report_errors(result: PhaseResult) -> None:
     if result.errors:
         print(f"  {result.name}: {result.errors} errors, e.g.:")
@@ -227,13 +279,13 @@ def figures(database: str, results: list[PhaseResult]) -> Figures:
         ratio = r.rps / healthz_rps if healthz_rps else 0.0
         out[f"{key}_rps"] = round(r.rps, 1)
         for q in (50, 99):  # None (JSON null) when nothing succeeded
-            out[f"{key}_p{q}_ms"] = round(r.percentile_ms(q / 100), 2) if r.latencies else None
+            out[f"{key}_p{q}_ms"] = round(r.percentile_ms(q / 100), 2) if r.ok else None
         out[f"{key}_server_cpu_pct"] = round(r.cpu_pct(r.server_cpu), 1)
         out[f"{key}_client_cpu_pct"] = round(r.cpu_pct(r.client_cpu), 1)
         if r.name != "healthz":
             out[f"{key}_vs_healthz"] = round(ratio, 3)
         capped = "  (hit the time cap)" if r.capped else ""
-        print(f"  {r.name:<16} {len(r.latencies):>6} {r.errors:>5} {r.rps:>8.1f}"
+        print(f"  {r.name:<16} {r.ok:>6} {r.errors:>5} {r.rps:>8.1f}"
               f" {r.percentile_ms(0.5):>8.2f} {r.percentile_ms(0.99):>8.2f}"
               f" {r.cpu_pct(r.server_cpu):>7.1f}% {r.cpu_pct(r.client_cpu):>7.1f}%"
               f"  {f'{ratio:.3f}' if healthz_rps else '-'}{capped}")
@@ -247,8 +299,11 @@ def run_database(database: str, args: argparse.Namespace) -> Figures:
     server: SalonServer | None = None
     try:
         server = start(postgres.url if postgres else "")
-        results = run_async(bench_database(server, args.requests, args.concurrency,
-                                           args.time_cap))
+        if args.client == "wrk":
+            results = run_async(bench_database_wrk(server, args.seconds, args.concurrency))
+        else:
+            results = run_async(bench_database(server, args.requests, args.concurrency,
+                                               args.time_cap))
         return figures(database, results)
     finally:
         if server is not None:
@@ -273,7 +328,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000, help="requests per phase")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients")
     parser.add_argument("--time-cap", type=float, default=30.0, help="seconds per phase")
+    parser.add_argument("--client", choices=["python", "wrk"], default="python",
+                        help="load generator: this process's aiohttp clients (default), "
+                             "or wrk, installed when missing and root (bench/wrk.py)")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="seconds per phase with wrk")
     args = parser.parse_args()
+    if args.client == "wrk" and not wrk.available():
+        parser.error("wrk is not installed (Debian package wrk)")
     # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop servers and drop databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -281,8 +343,10 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
 
-    print(f"salon REST benchmark: {args.requests} requests/phase, {args.concurrency} clients,"
-          f" cap {args.time_cap:g} s/phase, {os.cpu_count()} CPUs")
+    per_phase = (f"{args.seconds:g} s/phase" if args.client == "wrk" else
+                 f"{args.requests} requests/phase, cap {args.time_cap:g} s/phase")
+    print(f"salon REST benchmark: {args.concurrency} clients ({args.client}), {per_phase},"
+          f" {os.cpu_count()} CPUs")
     summary: Figures = {}
     failed = False
     for database in databases:
