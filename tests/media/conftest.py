@@ -2,10 +2,11 @@
 candidates on loopback. Everything here runs inside a private network namespace
 (scripts/test-netns), so ICE only ever finds 127.0.0.1."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from salon.client.media import MediaSession
 from tests.live import FAST
 from tests.servers import SalonServer, running
 
@@ -20,3 +21,12 @@ def live_server() -> Iterator[SalonServer]:
     """Overrides the root fixture for this folder: the same server, media on loopback."""
     with running("", env=MEDIA_ENV) as salon:
         yield salon
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[list[MediaSession]]:
+    """Media sessions a test opens (append them), closed after it."""
+    made: list[MediaSession] = []
+    yield made
+    for session in made:
+        await session.close()

@@ -5,7 +5,6 @@ import array
 import asyncio
 import fractions
 import math
-from collections.abc import AsyncIterator
 
 import av
 import pytest
@@ -45,14 +44,6 @@ class Tone(AudioStreamTrack):
         loud.sample_rate, loud.pts = rate, frame.pts
         loud.time_base = fractions.Fraction(1, frame.sample_rate)
         return loud
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[list[MediaSession]]:
-    made: list[MediaSession] = []
-    yield made
-    for session in made:
-        await session.close()
 
 
 async def attach(sessions: list[MediaSession], peer: RealtimeClient) -> MediaSession:

@@ -4,7 +4,6 @@ made by dropping RTP datagrams in the peers' ICE transports, before SRTP, as a n
 would (the test namespace has no netem)."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,6 @@ LOOPBACK = ["127.0.0.1"]
 @pytest.fixture(scope="module")
 def test_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_test_media(tmp_path_factory.mktemp("recovery-media"), seconds=2)
-
-
-@pytest.fixture
-async def sessions() -> AsyncIterator[list[MediaSession]]:
-    made: list[MediaSession] = []
-    yield made
-    for session in made:
-        await session.close()
 
 
 def is_rtp(data: bytes) -> bool:
