@@ -10,6 +10,7 @@ same `custom_participant_id` or adds it, so a person is one participant per room
 S3 `view=consolidated` can add up their minutes across rooms.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,14 +87,21 @@ async def child(db: AsyncSession, app_id: str, parent_id: str, child_id: str) ->
     raise NotFound(f"Meeting {parent_id} has no connected meeting {child_id}.")
 
 
+async def _children(db: AsyncSession, app_id: str, parent_id: str,
+                    child_ids: Iterable[str]) -> dict[str, Meeting]:
+    """The parent's children by id, once every id in `child_ids` is one of them."""
+    found = await parent_of(db, app_id, parent_id)
+    by_id = {m.id: m for m in found.children}
+    unknown = [i for i in child_ids if i not in by_id]
+    if unknown:
+        raise NotFound(f"Meeting {parent_id} has no connected meeting {unknown[0]}.")
+    return by_id
+
+
 async def rename(db: AsyncSession, app_id: str, parent_id: str,
                  titles: dict[str, str | None]) -> list[Meeting]:
     """Rename children; all or nothing (an unknown id changes none)."""
-    found = await parent_of(db, app_id, parent_id)
-    by_id = {m.id: m for m in found.children}
-    unknown = [i for i in titles if i not in by_id]
-    if unknown:
-        raise NotFound(f"Meeting {parent_id} has no connected meeting {unknown[0]}.")
+    by_id = await _children(db, app_id, parent_id, titles)
     now = utcnow()
     for child_id, title in titles.items():
         by_id[child_id].title = title
@@ -105,11 +113,7 @@ async def rename(db: AsyncSession, app_id: str, parent_id: str,
 async def delete(db: AsyncSession, app_id: str, parent_id: str,
                  child_ids: list[str]) -> list[str]:
     """Detach children and make them INACTIVE (all or nothing); returns their ids."""
-    found = await parent_of(db, app_id, parent_id)
-    by_id = {m.id: m for m in found.children}
-    unknown = [i for i in child_ids if i not in by_id]
-    if unknown:
-        raise NotFound(f"Meeting {parent_id} has no connected meeting {unknown[0]}.")
+    by_id = await _children(db, app_id, parent_id, child_ids)
     now = utcnow()
     for child_id in dict.fromkeys(child_ids):
         meeting = by_id[child_id]

@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from salon.core.connected import Assign, Create, Timer, Title, assignment_plan
+from salon.core.connected import (
+    Assign,
+    Create,
+    MeetingId,
+    PeerId,
+    Timer,
+    Title,
+    assignment_plan,
+)
 from salon.core.errors import SalonError
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
@@ -21,8 +29,6 @@ from salon.live.connected import FamilyState
 from salon.realtime.commands.base import AsyncCommand, Context
 from salon.services import connected_meetings, presets
 
-MeetingId = text(64, min_length=1, name=True)
-PeerId = text(64, min_length=1, name=True)
 PresetName = text(100, min_length=1, name=True)
 _CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
 
