@@ -13,7 +13,7 @@ from salon.client import RealtimeClient, RealtimeError, ws_url
 from salon.core.presets import Permissions
 from salon.core.room.media import Choice, plan
 from salon.core.room.peer import Peer, PeerStatus
-from salon.media.embedded import hooks
+from salon.media.embedded import rtp
 from salon.media.embedded.backend import EmbeddedBackend
 from salon.media.embedded.speaker import ActiveSpeaker
 from salon.media.settings import MediaSettings
@@ -100,13 +100,13 @@ def test_the_speaker_must_lead_two_windows() -> None:
 
 
 def test_keyframes_are_recognised() -> None:
-    assert hooks.vp8_is_keyframe(bytes([0x10, 0, 0])) is True
-    assert hooks.vp8_is_keyframe(bytes([0x11, 0, 0])) is False
-    assert hooks.vp8_is_keyframe(b"") is False
+    assert rtp.vp8_is_keyframe(bytes([0x10, 0, 0])) is True
+    assert rtp.vp8_is_keyframe(bytes([0x11, 0, 0])) is False
+    assert rtp.vp8_is_keyframe(b"") is False
     idr = b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x01\x65\x88"
     delta = b"\x00\x00\x00\x01\x41\x9a"
-    assert hooks.h264_is_keyframe(idr) and not hooks.h264_is_keyframe(delta)
-    assert hooks.is_keyframe("opus", b"x")
+    assert rtp.h264_is_keyframe(idr) and not rtp.h264_is_keyframe(delta)
+    assert rtp.frame_is_keyframe("opus", b"x")
 
 
 def test_turn_credentials_follow_coturn_use_auth_secret() -> None:

@@ -14,7 +14,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from salon.client.media.sources import FileSource, SyntheticVideo, ToneSource
 from salon.client.media.testmedia import make_test_media
-from salon.media.embedded import hooks
+from salon.media.embedded import hooks, rtp
 
 SECONDS = 4  # test files are 4 s long (sources loop them)
 
@@ -33,7 +33,7 @@ def demux(path: Path) -> list[av.Packet]:
 def test_video_files_decode_with_a_keyframe_every_second(media: dict[str, Path], key: str) -> None:
     packets = demux(media[key])
     assert len(packets) == 30 * SECONDS
-    keyframes = [i for i, p in enumerate(packets) if hooks.is_keyframe(key, bytes(p))]
+    keyframes = [i for i, p in enumerate(packets) if rtp.frame_is_keyframe(key, bytes(p))]
     assert keyframes == list(range(0, 30 * SECONDS, 30))
     with av.open(str(media[key])) as container:
         frames = list(container.decode(video=0))

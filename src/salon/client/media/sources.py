@@ -26,7 +26,7 @@ from pathlib import Path
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from salon.media.embedded.hooks import is_keyframe
+from salon.media.embedded.rtp import frame_is_keyframe
 
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
@@ -112,7 +112,7 @@ def _load(path: Path) -> tuple[str, str, int, list[_Entry]]:
                 level = min((_rms_level(f) for f in frames), default=127)
                 decoded = sum(f.samples * clock // f.sample_rate for f in frames)
                 duration = decoded or duration
-            entries.append(_Entry(data, duration, is_keyframe(codec, data), level))
+            entries.append(_Entry(data, duration, frame_is_keyframe(codec, data), level))
     if not entries:
         raise ValueError(f"{path}: no packets")
     return kind, codec, clock, entries

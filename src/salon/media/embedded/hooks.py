@@ -33,6 +33,8 @@ from aiortc.rtp import (
 )
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
+from salon.media.embedded import rtp
+
 PINNED_AIORTC = "1.16.0"
 
 if aiortc.__version__ != PINNED_AIORTC and os.environ.get("SALON_MEDIA_UNPINNED") != "1":
@@ -46,34 +48,6 @@ NTP_EPOCH_OFFSET = 2208988800
 _decoding_worker = rtcrtpreceiver.decoder_worker
 _installed = False
 _install_lock = threading.Lock()
-
-
-# --- keyframes ------------------------------------------------------------------------------
-
-def vp8_is_keyframe(data: bytes) -> bool:
-    """RFC 6386 §9.1: bit 0 of the frame tag is the inverse key-frame flag."""
-    return len(data) > 0 and (data[0] & 0x01) == 0
-
-
-def h264_is_keyframe(data: bytes) -> bool:
-    """Annex B as aiortc's depayloader rebuilds it: any IDR (5) or SPS (7) NAL unit."""
-    i, n = 0, len(data)
-    while True:
-        i = data.find(b"\x00\x00\x01", i)
-        if i < 0 or i + 3 >= n:
-            return False
-        if data[i + 3] & 0x1F in (5, 7):
-            return True
-        i += 3
-
-
-def is_keyframe(codec_name: str, data: bytes) -> bool:
-    name = codec_name.lower()
-    if name == "vp8":
-        return vp8_is_keyframe(data)
-    if name == "h264":
-        return h264_is_keyframe(data)
-    return True  # audio: every frame stands alone
 
 
 # --- pass-through receivers -----------------------------------------------------------------
@@ -91,7 +65,7 @@ def _passthrough_worker(loop: asyncio.AbstractEventLoop, input_q, output_q,
         packet = av.Packet(frame.data)
         packet.pts = frame.timestamp
         packet.time_base = fractions.Fraction(1, codec.clockRate)
-        packet.is_keyframe = is_keyframe(codec.name, frame.data)
+        packet.is_keyframe = rtp.frame_is_keyframe(codec.name, frame.data)
         loop.call_soon_threadsafe(output_q.put_nowait, packet)
 
 

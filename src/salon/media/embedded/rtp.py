@@ -1,4 +1,5 @@
-"""The little RTP the forwarder writes itself: where a keyframe starts in a packet, and
+"""The little RTP the forwarder writes itself: where a keyframe starts in a packet (and
+whether a reassembled frame is one, for pass-through receivers), and
 a packet header carrying the subscriber's own sequence numbers, timestamps and
 header-extension ids (RFC 3550 §5.1, RFC 8285 §4.2, RFC 7741 for VP8, RFC 6184 for H.264).
 
@@ -99,3 +100,31 @@ def abs_send_time(now: float) -> bytes:
 def audio_level(vad: bool, dbov: int) -> bytes:
     """RFC 6464: the voice-activity bit and the level in -dBov (0 loudest, 127 silence)."""
     return bytes(((0x80 if vad else 0) | (dbov & 0x7F),))
+
+
+# --- whole frames (pass-through receivers, pre-encoded files) --------------------------------
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """RFC 6386 §9.1: bit 0 of the frame tag is the inverse key-frame flag."""
+    return len(data) > 0 and (data[0] & 0x01) == 0
+
+
+def h264_is_keyframe(data: bytes) -> bool:
+    """Annex B as aiortc's depayloader rebuilds it: any IDR (5) or SPS (7) NAL unit."""
+    i, n = 0, len(data)
+    while True:
+        i = data.find(b"\x00\x00\x01", i)
+        if i < 0 or i + 3 >= n:
+            return False
+        if data[i + 3] & 0x1F in (5, 7):
+            return True
+        i += 3
+
+
+def frame_is_keyframe(codec_name: str, data: bytes) -> bool:
+    name = codec_name.lower()
+    if name == "vp8":
+        return vp8_is_keyframe(data)
+    if name == "h264":
+        return h264_is_keyframe(data)
+    return True  # audio: every frame stands alone
