@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings)
         await migrate.upgrade(database)
+        await database.start_upkeep()
         async with database.session() as db:
             credentials = await apps.bootstrap(db)
             signer = await participant_tokens.load_signer(db, settings.participant_token_ttl_secs)

@@ -11,6 +11,7 @@ recorder, another session) while holding an open session — on SQLite that wait
 the connection you hold.
 """
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from sqlalchemy.util import greenlet_spawn
 from salon.settings import Settings
 from salon.store import sqlite_inline
 from salon.store.fair_pool import FairAsyncQueuePool
+from salon.store.wal_checkpointer import WalCheckpointer
 
 T = TypeVar("T")
 
@@ -35,14 +37,17 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         url = settings.resolved_database_url
         self.is_sqlite = url.startswith("sqlite")
+        self.checkpointer: WalCheckpointer | None = None
+        #: SQLite's own checkpoints (pages); 0 while `checkpointer` runs them instead.
+        self.autocheckpoint = 1000
         if self.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            path = url.split(":///", 1)[1]
+            self.path = url.split(":///", 1)[1]
             self.engine: AsyncEngine = create_async_engine(
-                url, async_creator=sqlite_inline.creator(path), poolclass=FairAsyncQueuePool,
-                pool_size=1, max_overflow=0, pool_timeout=60,
+                url, async_creator=sqlite_inline.creator(self.path),
+                poolclass=FairAsyncQueuePool, pool_size=1, max_overflow=0, pool_timeout=60,
             )
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine, lambda: self.autocheckpoint)
         else:
             self.engine = create_async_engine(url, poolclass=FairAsyncQueuePool, pool_size=10,
                                               max_overflow=10)
@@ -66,11 +71,33 @@ class Database:
         with self.engine.sync_engine.begin() as connection:
             return work(connection)
 
+    async def start_upkeep(self) -> None:
+        """For the server: on SQLite, WAL checkpoints move off the event loop
+        (`wal_checkpointer`). Other users (the CLI, tests) keep SQLite's own."""
+        if not self.is_sqlite or self.checkpointer is not None:
+            return
+        self.autocheckpoint = 0
+        async with self._writer() as connection:  # the pooled connection already open
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+        self.checkpointer = WalCheckpointer(self.path, self._writer)
+        self.checkpointer.start()
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[sqlite3.Connection]:
+        """The server's own sqlite3 connection, its turn taken in the pool, outside any
+        transaction."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection.sqlite
+
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
+            self.checkpointer = None
         await self.engine.dispose()
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, autocheckpoint: Callable[[], int]) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -80,6 +107,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=5000",
+            f"wal_autocheckpoint={autocheckpoint()}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -91,6 +91,12 @@ class InlineConnection:
         self._tx = _InlineQueue()
 
     @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for what SQLAlchemy has no words for
+        (`PRAGMA wal_checkpoint`)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

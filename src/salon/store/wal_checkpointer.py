@@ -1,0 +1,96 @@
+"""SQLite WAL checkpoints, moved off the event loop.
+
+In WAL mode every commit appends pages to `salon.db-wal`; a checkpoint copies them back
+into `salon.db` so the log can start over. By default SQLite does that inside whichever
+COMMIT pushes the log past 1000 pages. salon's connection commits on the event loop
+(`sqlite_inline`), so that one commit took 4-15 ms instead of microseconds and every
+request in flight waited behind it: under bench/api.py's load, one loop turn in six
+(the cause of most of add-participant's p99).
+
+So the server turns automatic checkpoints off on its connection and runs them here:
+
+1. A PASSIVE checkpoint on a second connection, in a worker thread. sqlite3 releases
+   the GIL while it copies, and PASSIVE never blocks the writer, so requests go on.
+2. SQLite starts the log over only at a write that finds every frame in it copied. When
+   writes pause, step 1 gets there by itself; under steady load a commit always lands
+   while step 1 copies, and the log would grow for as long as the load lasts. So once
+   it holds `restart_frames` (64 MB of 4 KiB pages), the frames written during step 1
+   are copied on the server's own connection, between transactions, and the next write
+   starts the log over. That copy, with its two fsyncs, holds the loop for about 5 ms
+   (bench/api.py's load); past the threshold it happens every few seconds at most.
+"""
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+log = logging.getLogger(__name__)
+
+#: (busy, frames in the log, frames copied), as `PRAGMA wal_checkpoint` answers.
+Progress = tuple[int, int, int]
+
+
+def checkpoint(connection: sqlite3.Connection) -> Progress:
+    """One PASSIVE checkpoint: copies what no reader still needs, waits for nobody."""
+    busy, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return busy, logged, copied
+
+
+class WalCheckpointer:
+    """Checkpoints `path`'s WAL every `interval` seconds while started.
+
+    `on_writer` lends the server's own connection (waiting its turn in the pool) for
+    step 2; it yields the sqlite3 connection, outside any transaction.
+    """
+
+    def __init__(self, path: str,
+                 on_writer: Callable[[], AbstractAsyncContextManager[sqlite3.Connection]],
+                 interval: float = 0.25, restart_frames: int = 16384) -> None:
+        self.path = path
+        self.on_writer = on_writer
+        self.interval = interval
+        self.restart_frames = restart_frames
+        self.rounds = 0  # completed rounds, for tests and diagnostics
+        self._connection: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="salon-wal-checkpointer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def run_once(self) -> None:
+        """One round: the bulk in a thread, then what was written meanwhile inline."""
+        _, logged, _ = await asyncio.to_thread(self._checkpoint_in_thread)
+        if logged >= self.restart_frames:
+            async with self.on_writer() as writer:
+                checkpoint(writer)
+        self.rounds += 1
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.run_once()
+            except sqlite3.Error as error:  # a full disk, say: retried next round
+                log.warning("WAL checkpoint failed: %s", error)
+
+    def _checkpoint_in_thread(self) -> Progress:
+        if self._connection is None:
+            # Used by one worker thread at a time, but not always the same one.
+            self._connection = sqlite3.connect(self.path, isolation_level=None,
+                                               check_same_thread=False)
+            self._connection.execute("PRAGMA busy_timeout=5000")
+        return checkpoint(self._connection)
+
