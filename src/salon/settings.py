@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
     realtime_idle_timeout_secs: float = 45.0
     log_level: str = "info"
+    #: FastAPI's OpenTelemetry spans, metrics and error logs for HTTP requests, sent to
+    #: the globally configured providers (`opentelemetry-instrument`, say). Off unless
+    #: asked for: looking the providers up costs every request some 3 % of its time.
+    opentelemetry: bool = False
     #: The server's address as clients reach it, for absolute links (chat files, chat
     #: exports); empty means `http://{host}:{port}`. Set it behind a proxy or TLS.
     public_url: str = ""

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 import salon
 from salon.api import envelope, openapi, routes
@@ -24,6 +25,11 @@ from salon.store import migrate
 from salon.store.database import Database
 from salon.webhooks import signing
 from salon.webhooks.dispatcher import WebhookDispatcher
+
+
+#: FastAPI's defaults look up OpenTelemetry's global providers on every request.
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
+                                  "operation_spans": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=salon.__version__,
         summary="Self-hosted realtime meetings with a RealtimeKit-compatible REST API.",
         lifespan=lifespan,
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     envelope.install(app)
     openapi.install(app)
