@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 import salon
-from salon.api import envelope, openapi, routes
+from salon.api import envelope, lean, openapi, routes
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.routes import chat_export as chat_export_routes
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.add_middleware(JsonBodies)
     routes.install(app)
+    lean.install(app)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
     app.include_router(files.router)

@@ -27,7 +27,8 @@ async def _grant(request: Request) -> Grant:
 Token = Annotated[Grant, Depends(_grant)]
 
 
-async def _app(request: Request) -> AppRef:
+async def current_app(request: Request) -> AppRef:
+    """The app a request's path names, if its token reaches it (401 or 404 if not)."""
     # One dependency for both steps: FastAPI's per-dependency cost shows on hot paths.
     # The ids are read from the path rather than declared as parameters, which FastAPI
     # would validate as strings on every request; `openapi.py` documents them instead.
@@ -37,7 +38,7 @@ async def _app(request: Request) -> AppRef:
     return await grants.app(grant, path["account_id"], path["app_id"])
 
 
-CurrentApp = Annotated[AppRef, Depends(_app)]
+CurrentApp = Annotated[AppRef, Depends(current_app)]
 
 
 async def _signer(request: Request) -> TokenSigner:

@@ -56,7 +56,8 @@ def describe(errors: Sequence[Any]) -> str:
         if kind == "json_invalid":
             lines.append("Request body is not valid JSON")
             continue
-        if kind == "model_attributes_type" or (kind == "dict_type" and where == "body"):
+        if kind in ("model_attributes_type", "model_type") or (kind == "dict_type"
+                                                               and where == "body"):
             lines.append("Request body must be a JSON object")
             continue
         text = _PLAIN.get(kind) or problem.get("msg", "is invalid")

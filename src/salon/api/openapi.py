@@ -1,8 +1,8 @@
 """The OpenAPI document: RealtimeKit's bearer auth declared on every REST operation.
 
 Declared here rather than as a FastAPI security dependency, which would run on every
-request only to feed the docs; the real check is `deps._app`. The same goes for the
-`account_id` and `app_id` path parameters, which `deps._app` reads without declaring.
+request only to feed the docs; the real check is `deps.current_app`. The same goes for
+the `account_id` and `app_id` path parameters, which it reads without declaring.
 """
 
 import re
