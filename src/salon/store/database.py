@@ -79,7 +79,7 @@ class Database:
         self.autocheckpoint = 0
         async with self._writer() as connection:  # the pooled connection already open
             connection.execute("PRAGMA wal_autocheckpoint=0")
-        self.checkpointer = WalCheckpointer(self.path, self._writer)
+        self.checkpointer = WalCheckpointer(self.path, writes_paused=self._writer)
         self.checkpointer.start()
 
     @asynccontextmanager

@@ -5,7 +5,7 @@ into `salon.db` so the log can start over. By default SQLite does that inside wh
 COMMIT pushes the log past 1000 pages. salon's connection commits on the event loop
 (`sqlite_inline`), so that one commit took 4-15 ms instead of microseconds and every
 request in flight waited behind it: under bench/api.py's load, one loop turn in six
-(the cause of most of add-participant's p99).
+(most of add-participant's p99 then; on a disk with slow fsync, far worse).
 
 So the server turns automatic checkpoints off on its connection and runs them here:
 
@@ -14,10 +14,10 @@ So the server turns automatic checkpoints off on its connection and runs them he
 2. SQLite starts the log over only at a write that finds every frame in it copied. When
    writes pause, step 1 gets there by itself; under steady load a commit always lands
    while step 1 copies, and the log would grow for as long as the load lasts. So once
-   it holds `restart_frames` (64 MB of 4 KiB pages), the frames written during step 1
-   are copied on the server's own connection, between transactions, and the next write
-   starts the log over. That copy, with its two fsyncs, holds the loop for about 5 ms
-   (bench/api.py's load); past the threshold it happens every few seconds at most.
+   it holds `restart_frames` (64 MB of 4 KiB pages), the next round takes the server's
+   connection (its turn in the pool, so nothing writes) while the thread copies the
+   rest, and the next write starts the log over. Requests that need the database wait
+   those few milliseconds; the event loop, and so media and realtime, does not.
 """
 
 import asyncio
@@ -42,15 +42,15 @@ def checkpoint(connection: sqlite3.Connection) -> Progress:
 class WalCheckpointer:
     """Checkpoints `path`'s WAL every `interval` seconds while started.
 
-    `on_writer` lends the server's own connection (waiting its turn in the pool) for
-    step 2; it yields the sqlite3 connection, outside any transaction.
+    `writes_paused` holds the server's own connection (waiting its turn in the pool),
+    so that nothing in the server writes while it is held.
     """
 
     def __init__(self, path: str,
-                 on_writer: Callable[[], AbstractAsyncContextManager[sqlite3.Connection]],
+                 writes_paused: Callable[[], AbstractAsyncContextManager[object]],
                  interval: float = 0.25, restart_frames: int = 16384) -> None:
         self.path = path
-        self.on_writer = on_writer
+        self.writes_paused = writes_paused
         self.interval = interval
         self.restart_frames = restart_frames
         self.rounds = 0  # completed rounds, for tests and diagnostics
@@ -71,11 +71,11 @@ class WalCheckpointer:
             self._connection = None
 
     async def run_once(self) -> None:
-        """One round: the bulk in a thread, then what was written meanwhile inline."""
+        """One round: copy in a thread; past `restart_frames`, again with writes paused."""
         _, logged, _ = await asyncio.to_thread(self._checkpoint_in_thread)
         if logged >= self.restart_frames:
-            async with self.on_writer() as writer:
-                checkpoint(writer)
+            async with self.writes_paused():
+                await asyncio.to_thread(self._checkpoint_in_thread)
         self.rounds += 1
 
     async def _run(self) -> None:
