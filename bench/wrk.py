@@ -5,10 +5,13 @@ On a 2-core box the Python client takes 40-55 % of a core; wrk takes 3-15 %, so 
 server keeps its core. The 32 clients are wrk's 32 connections on one thread (one thread
 also keeps the request counter, and so every `custom_participant_id`, unique).
 
-Not the default, because what it shows is not understood yet (2026-11-28): under wrk
-add_participant has a p99 of 250-350 ms while the same requests spend p99 27 ms (p50
-1 ms) inside the ASGI app, and healthz has no such tail; garbage collection and SQLite
-checkpoints were ruled out. Something between the socket and the app holds some POSTs.
+Not the default: the issue's figures have always come from the Python client, and wrk
+shows the machine's hiccups more starkly. What it first showed (2026-11-28), a p99 of
+250-350 ms under wrk against 27 ms inside the app, was mostly SQLite checkpointing the
+WAL inside a commit on the event loop, fsync included; store/wal_checkpointer.py moved
+that off the loop. Since then add_participant under wrk has a p99 of 25-40 ms in most
+runs and 75-95 ms in some. A server that timed every loop turn saw none over 5 ms in
+its runs (all of them good ones), so the slow runs' cause is not pinned down.
 """
 
 import os
