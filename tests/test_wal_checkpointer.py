@@ -2,6 +2,7 @@
 (store/wal_checkpointer.py): none on the event loop's commits, yet the log starts over
 under steady writes and nothing written is lost."""
 
+import asyncio
 import os
 import sqlite3
 from pathlib import Path
@@ -97,3 +98,20 @@ async def test_the_cli_keeps_sqlites_own_checkpoints(tmp_path: Path) -> None:
         assert database.checkpointer is None
     finally:
         await database.dispose()
+
+
+async def test_stopping_ends_the_rounds_and_keeps_every_row(tmp_path: Path) -> None:
+    database = await started(tmp_path)
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    checkpointer.interval = 0.01
+    written = 0
+    while checkpointer.rounds < 3:
+        await write_rows(database, 100, start=written)
+        written += 100
+        await asyncio.sleep(0.005)  # the rounds run in between
+    # Stopped while a round may be copying: stop() waits for it, then closes.
+    await database.dispose()
+    assert database.checkpointer is None
+    with sqlite3.connect(database.path) as connection:
+        assert connection.execute("SELECT count(*) FROM scratch").fetchone()[0] == written

@@ -56,15 +56,17 @@ class WalCheckpointer:
         self.rounds = 0  # completed rounds, for tests and diagnostics
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="salon-wal-checkpointer")
 
     async def stop(self) -> None:
+        """Ends after the round under way, if any: its thread uses the connection."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
             self._task = None
         if self._connection is not None:
             self._connection.close()
@@ -80,7 +82,10 @@ class WalCheckpointer:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.run_once()
             except sqlite3.Error as error:  # a full disk, say: retried next round
