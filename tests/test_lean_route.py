@@ -1,20 +1,22 @@
 """api/lean.py serves add-participant in front of its FastAPI declaration: it must answer
 every request as the declaration would, but for the two differences it documents."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
-from starlette.testclient import TestClient
 
 from salon.api import lean
 from salon.api.app import create_app
 from salon.services import apps
-from salon.services.apps import Credentials
 from salon.settings import Settings
-from salon.store.database import Database
+from tests.servers import free_port
 
 GOOD = b'{"custom_participant_id": "%s", "preset_name": "group_call_host", "name": "A"}'
 JSON = "application/json"
@@ -51,30 +53,39 @@ CASES: list[tuple[str, bytes, str | None, str | None, str]] = [
 ]
 
 
-async def _credentials(database: Database) -> Credentials:
-    async with database.session() as db:
-        return await apps.create_with_token(db, "lean", None)
-
-
-def _client(tmp_path: Path, served_by_lean: bool) -> Iterator[tuple[TestClient, str, str]]:
+@asynccontextmanager
+async def _serving(tmp_path: Path, served_by_lean: bool) -> AsyncIterator[
+        tuple[httpx.AsyncClient, str, str]]:
+    """The app under a real uvicorn server on loopback, with an app, a token, a meeting."""
     app: FastAPI = create_app(Settings(data_dir=tmp_path, media_backend="none"))
     if not served_by_lean:
         app.router.routes[:] = [route for route in app.router.routes
                                 if getattr(route, "endpoint", None) is not lean.add_participant]
-    with TestClient(app) as client:
-        assert client.portal is not None
-        credentials = client.portal.call(_credentials, app.state.database)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not serving.done(), "the server did not start"
+            await asyncio.sleep(0.01)
+        async with app.state.database.session() as db:
+            credentials = await apps.create_with_token(db, "lean", None)
         base = (f"/client/v4/accounts/{credentials.account_id}/realtime/kit/"
                 f"{credentials.app_id}")
-        client.headers["authorization"] = f"Bearer {credentials.api_token}"
-        meeting = client.post(f"{base}/meetings", json={"title": "lean"}).json()["data"]["id"]
-        yield client, base, meeting
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={
+                "authorization": f"Bearer {credentials.api_token}"}) as client:
+            made = await client.post(f"{base}/meetings", json={"title": "lean"})
+            yield client, base, made.json()["data"]["id"]
+    finally:
+        server.should_exit = True
+        await serving
 
 
-def _answers(tmp_path: Path, served_by_lean: bool,
-             cases: list[tuple[str, bytes, str | None, str | None, str]]) -> list[Any]:
+async def _answers(tmp_path: Path, served_by_lean: bool,
+                   cases: list[tuple[str, bytes, str | None, str | None, str]]) -> list[Any]:
     answers = []
-    for client, base, meeting in _client(tmp_path, served_by_lean):
+    async with _serving(tmp_path, served_by_lean) as (client, base, meeting):
         for name, body, content_type, token, where in cases:
             headers = {} if content_type is None else {"content-type": content_type}
             if token is None:
@@ -82,8 +93,8 @@ def _answers(tmp_path: Path, served_by_lean: bool,
             elif token == "bad":
                 headers["authorization"] = "Bearer salon_revoked"
             target = meeting if where == "own" else "00000000-0000-0000-0000-000000000000"
-            response = client.post(f"{base}/meetings/{target}/participants", content=body,
-                                   headers=headers)
+            response = await client.post(f"{base}/meetings/{target}/participants",
+                                         content=body, headers=headers)
             payload = response.json()
             if payload["success"]:
                 shown = sorted(payload["data"])
@@ -93,9 +104,9 @@ def _answers(tmp_path: Path, served_by_lean: bool,
     return answers
 
 
-def test_answers_as_the_fastapi_declaration_does(tmp_path: Path) -> None:
-    declared = _answers(tmp_path / "fastapi", False, CASES)
-    served = _answers(tmp_path / "lean", True, CASES)
+async def test_answers_as_the_fastapi_declaration_does(tmp_path: Path) -> None:
+    declared = await _answers(tmp_path / "fastapi", False, CASES)
+    served = await _answers(tmp_path / "lean", True, CASES)
     assert served == declared
     assert [status for _, status, _ in served][:3] == [201, 409, 400]
 
@@ -109,15 +120,15 @@ def test_answers_as_the_fastapi_declaration_does(tmp_path: Path) -> None:
          (400, "There was an error parsing the body"), (400, "Request body is not valid JSON")),
     ],
 )
-def test_the_documented_differences(tmp_path: Path, case: Any, fastapi_said: Any,
-                                    lean_says: Any) -> None:
-    assert _answers(tmp_path / "fastapi", False, [case])[0][1:] == fastapi_said
-    assert _answers(tmp_path / "lean", True, [case])[0][1:] == lean_says
+async def test_the_documented_differences(tmp_path: Path, case: Any, fastapi_said: Any,
+                                          lean_says: Any) -> None:
+    assert (await _answers(tmp_path / "fastapi", False, [case]))[0][1:] == fastapi_said
+    assert (await _answers(tmp_path / "lean", True, [case]))[0][1:] == lean_says
 
 
-def test_the_openapi_document_still_describes_the_route(tmp_path: Path) -> None:
-    for client, _, _ in _client(tmp_path, True):
-        paths = client.get("/openapi.json").json()["paths"]
+async def test_the_openapi_document_still_describes_the_route(tmp_path: Path) -> None:
+    async with _serving(tmp_path, True) as (client, _, _):
+        paths = (await client.get("/openapi.json")).json()["paths"]
         operation = paths["/client/v4/accounts/{account_id}/realtime/kit/{app_id}/meetings/"
                           "{meeting_id}/participants"]["post"]
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
