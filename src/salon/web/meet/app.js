@@ -9,6 +9,7 @@ import { MediaSession } from "/sdk/v1/media.js";
 import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
 import { RoomsPanel, usesRooms } from "/meet/rooms.js";
+import { QnaPanel } from "/meet/qna.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -28,6 +29,7 @@ const page = {
   publishing: false,
   stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
+  qna: null,           // the Q&A panel (qna.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -335,6 +337,9 @@ function entered() {
   $("btn-leave").onclick = act(leave);
   page.rooms ||= new RoomsPanel($("panel-rooms"), page.client, {act, toast,
     onChange: (panel) => { $("rooms-count").textContent = panel.family && panel.family.meetings.length ? String(panel.family.meetings.length) : ""; }});
+  page.qna ||= new QnaPanel($("panel-qna"), page.client, {act,
+    onChange: (panel) => { $("qna-count").textContent = panel.openCount ? String(panel.openCount) : ""; }});
+  page.qna.load();
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -620,7 +625,7 @@ async function watchFirstFrame() {
 function showPanel(name) {
   page.panel = name;
   $("side").hidden = !name;
-  for (const panel of ["participants", "chat", "polls", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
+  for (const panel of ["participants", "chat", "polls", "qna", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
   if (name === "rooms" && page.rooms) page.rooms.load();
   for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
   if (name === "chat") {
