@@ -60,7 +60,7 @@ def test_meeting_lifecycle(cf: Cloudflare, ids: dict[str, str]) -> None:
     assert "secret" not in storage.model_dump() and "access_key" not in (storage.model_extra or {})
 
     fetched = meetings.get_meeting_by_id(meeting.id, **ids)
-    assert fetched.data.id == meeting.id and fetched.data.created_at == meeting.created_at
+    assert fetched.data.model_dump() == meeting.model_dump()  # every field, as created
 
     updated = meetings.update_meeting_by_id(
         meeting.id, **ids, status="INACTIVE", ai_config={"transcription": {"language": "de"}}

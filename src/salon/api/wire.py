@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from sqlalchemy import Row
+
 from salon.core.clock import isoformat
 from salon.core.meetings import public_recording_config
 from salon.services.participants import Added
@@ -13,7 +15,7 @@ def app(row: App) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "created_at": isoformat(row.created_at)}
 
 
-def meeting(row: Meeting) -> dict[str, Any]:
+def meeting(row: Meeting | Row[Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row.id,
         "title": row.title,

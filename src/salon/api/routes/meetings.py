@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged
@@ -45,8 +45,10 @@ async def create_meeting(app: CurrentApp, db: Db, body: SettingsBody = None) -> 
 
 
 @router.get("/{meeting_id}", summary="Get a meeting")
-async def get_meeting(meeting_id: str, app: CurrentApp, db: Db, name: str | None = None) -> Envelope:
-    return ok(wire.meeting(await meetings.get(db, app.id, meeting_id)))
+async def get_meeting(meeting_id: str, app: CurrentApp, request: Request,
+                      name: str | None = None) -> Envelope:
+    # No `Db` dependency: a plain read on the Database, without an ORM session.
+    return ok(wire.meeting(await meetings.read(request.app.state.database, app.id, meeting_id)))
 
 
 @router.patch(
