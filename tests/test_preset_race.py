@@ -41,8 +41,8 @@ async def test_a_participant_added_during_delete_makes_it_a_409(
         account = await apps.create_account(db)
         app = await apps.create(db, account.id, "race")
         preset = await presets.create(db, app.id, PresetBody(name="racing"))
-        meeting = await meetings.create(db, app.id, MeetingSettings())
-        app_id, preset_id, meeting_id = app.id, preset.id, meeting.id
+        app_id, preset_id = app.id, preset.id
+    meeting_id = (await meetings.create(postgres, app_id, MeetingSettings())).id
 
     added: list[bool] = []
 

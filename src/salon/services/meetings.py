@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy import Row, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import meetings as schema
@@ -21,13 +21,17 @@ def _apply(meeting: Meeting, settings: schema.MeetingSettings) -> None:
         setattr(meeting, name, values[name])
 
 
-async def create(db: AsyncSession, app_id: str, settings: schema.MeetingSettings) -> Meeting:
+_INSERT = insert(Meeting.__table__).returning(*Meeting.__table__.c)
+
+
+async def create(database: Database, app_id: str, settings: schema.MeetingSettings) -> Row[Any]:
+    """A new meeting, as the plain row stored: one Core INSERT … RETURNING, as the ORM's
+    unit of work cost several times the SQL."""
     now = utcnow()
-    meeting = Meeting(id=new_uuid(), app_id=app_id, status="ACTIVE", created_at=now, updated_at=now)
-    _apply(meeting, settings)
-    db.add(meeting)
-    await db.commit()
-    return meeting
+    values = settings.model_dump(mode="json", include=set(Meeting.SETTINGS))
+    values.update(id=new_uuid(), app_id=app_id, status="ACTIVE", parent_meeting_id=None,
+                  created_at=now, updated_at=now)
+    return await database.transact(lambda connection: connection.execute(_INSERT, values).one())
 
 
 async def get(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:

@@ -39,9 +39,10 @@ async def list_meetings(
 
 
 @router.post("", summary="Create a meeting", status_code=201)
-async def create_meeting(app: CurrentApp, db: Db, body: SettingsBody = None) -> Envelope:
+async def create_meeting(app: CurrentApp, request: Request, body: SettingsBody = None) -> Envelope:
     settings = body or MeetingSettings()
-    return ok(wire.meeting(await meetings.create(db, app.id, settings)), status_code=201)
+    meeting = await meetings.create(request.app.state.database, app.id, settings)
+    return ok(wire.meeting(meeting), status_code=201)
 
 
 @router.get("/{meeting_id}", summary="Get a meeting")
