@@ -10,6 +10,7 @@ import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
 import { RoomsPanel, usesRooms } from "/meet/rooms.js";
 import { QnaPanel } from "/meet/qna.js";
+import { PrivateChat } from "/meet/private_chat.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -30,6 +31,7 @@ const page = {
   stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
   qna: null,           // the Q&A panel (qna.js), made on entering
+  privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -322,13 +324,12 @@ function entered() {
   if (document.body.dataset.state === "joined") return;
   setState("joined");
   const p = perms();
-  const chatAllowed = Boolean(p.chat && p.chat.public && p.chat.public.can_send && p.chat.public.text);
-  $("chat-input").disabled = $("chat-send").disabled = !chatAllowed;
-  $("chat-input").placeholder = chatAllowed ? "Message everyone" : "You cannot send messages here";
   for (const tab of document.querySelectorAll(".tab")) tab.onclick = () => showPanel(page.panel === tab.dataset.panel ? null : tab.dataset.panel);
   $("chat-form").onsubmit = act(sendChat);
-  const filesAllowed = chatAllowed && p.chat.public.files;
-  $("chat-attach").hidden = !filesAllowed;
+  page.privateChat ||= new PrivateChat(
+    {select: $("chat-to"), input: $("chat-input"), send: $("chat-send"), attach: $("chat-attach")},
+    page.client, {toast});
+  page.privateChat.paint();
   $("chat-file").onchange = act(sendFile);
   $("btn-mic").onclick = act(() => toggle("audio"));
   $("btn-cam").onclick = act(() => toggle("video"));
@@ -696,6 +697,9 @@ function personRow(peer) {
       }
     }
     if (p.kick_participant) actions.push(button("action-kick", "Remove", () => client.host.kick(ids), "danger"));
+    if (page.privateChat && page.privateChat.canMessage(peer.participant_id)) {
+      actions.push(button("action-message", "Message privately", () => messagePrivately(peer.participant_id)));
+    }
   } else if (p.pin_participant) {
     actions.push(button("action-pin", peer.pinned ? "Unpin" : "Pin", () => client.pin(peer.pinned ? null : peer.peer_id)));
   }
@@ -709,6 +713,12 @@ function personRow(peer) {
     avatar(peer.name),
     h("div", {class: "who"}, h("div", {class: "name"}, isSelf ? `${peer.name} (you)` : peer.name), h("div", {class: "meta"}, meta)),
     actions.length ? h("div", {class: "actions"}, actions) : null);
+}
+
+/** "Message privately" in the People panel: the chat, with this participant chosen. */
+function messagePrivately(participantId) {
+  page.privateChat.choose(participantId);
+  showPanel("chat");
 }
 
 // --- chat -------------------------------------------------------------------------------------------
@@ -764,14 +774,15 @@ async function sendFile() {
   if (!file) return;
   const uploaded = await page.client.chat.uploadFile(file, file.name);
   const type = (file.type || "").startsWith("image/") ? "image" : "file";
-  addMessage(await page.client.chat.sendFile(type, uploaded.id), false);
+  addMessage(await page.client.chat.sendFile(type, uploaded.id, {to: page.privateChat.target}), false);
 }
 
 function addMessage(message, counts = true) {
   const list = $("chat-messages");
   const mine = message.peer_id === page.client.peerId;
-  const el = h("li", {class: `message${mine ? " mine" : ""}`, dataset: {testid: "chat-message", messageId: message.id, from: message.display_name}},
-    h("div", {class: "from"}, `${mine ? "You" : message.display_name}${message.private ? " (private)" : ""}`),
+  const el = h("li", {class: `message${mine ? " mine" : ""}${message.private ? " private" : ""}`,
+                      dataset: {testid: "chat-message", messageId: message.id, from: message.display_name, private: String(Boolean(message.private))}},
+    h("div", {class: "from", dataset: {testid: "chat-from"}}, page.privateChat.label(message, mine)),
     messageBody(message));
   const existing = list.querySelector(`[data-message-id="${CSS.escape(message.id)}"]`);
   if (existing) existing.replaceWith(el);
@@ -789,7 +800,7 @@ async function sendChat() {
   if (!text) return;
   input.value = "";
   try {
-    addMessage(await page.client.chat.send(text), false);
+    addMessage(await page.client.chat.send(text, {to: page.privateChat.target}), false);
   } catch (error) {
     input.value = text;
     throw error;
