@@ -37,9 +37,11 @@ export class PrivateChat {
     this.to = EVERYONE;         // a participant id, or EVERYONE
     this.names = new Map();     // participant id -> name, of everyone ever listed (for labels)
     els.select.onchange = () => { this.to = els.select.value; this.paint(); };
-    for (const event of ["peer.joined", "peer.left", "peer.updated", "self.updated", "resumed", "meeting.changed"]) {
+    for (const event of ["peer.joined", "peer.left", "peer.updated", "self.updated", "resumed"]) {
       client.on(event, () => this.paint());
     }
+    // A new room: its people are new too, so start from Everyone without a notice.
+    client.on("meeting.changed", () => { this.to = EVERYONE; this.paint(); });
   }
 
   /** Joined, visible participants other than oneself, one entry per participant, by name. */
