@@ -10,6 +10,7 @@ import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
 import { RoomsPanel, usesRooms } from "/meet/rooms.js";
 import { QnaPanel } from "/meet/qna.js";
+import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +32,7 @@ const page = {
   stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
   qna: null,           // the Q&A panel (qna.js), made on entering
+  plugins: null,       // the plugins panel (plugins.js), made on entering
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
 };
 
@@ -341,6 +343,9 @@ function entered() {
   page.qna ||= new QnaPanel($("panel-qna"), page.client, {act,
     onChange: (panel) => { $("qna-count").textContent = panel.openCount ? String(panel.openCount) : ""; }});
   page.qna.load();
+  page.plugins ||= new PluginsPanel($("panel-plugins"), page.client, {act,
+    onChange: (panel) => { $("plugins-count").textContent = panel.active.length ? String(panel.active.length) : ""; }});
+  page.plugins.load();
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -626,7 +631,7 @@ async function watchFirstFrame() {
 function showPanel(name) {
   page.panel = name;
   $("side").hidden = !name;
-  for (const panel of ["participants", "chat", "polls", "qna", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
+  for (const panel of ["participants", "chat", "polls", "qna", "plugins", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
   if (name === "rooms" && page.rooms) page.rooms.load();
   for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
   if (name === "chat") {
