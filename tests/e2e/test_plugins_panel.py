@@ -1,5 +1,6 @@
 """Plugins from the meeting page: opened and closed in one browser, shown as a sandboxed
-frame in every browser, live; Open and Close only for those the server would allow."""
+frame in every browser, live; Open and Close only for those the server would allow; a
+move to a breakout room shows that room's plugins."""
 
 import uuid
 
@@ -122,3 +123,34 @@ async def test_the_servers_refusal_to_open_is_shown(
     await listed.get_by_test_id("plugin-open").click()
     await expect(host.get_by_test_id("toast").filter(has_text=plugin["id"])).to_have_count(1)
     assert await host.get_by_test_id("plugin-frame").count() == 0
+
+
+async def test_a_move_to_a_breakout_room_shows_that_rooms_plugins(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    plugin = await register_plugin(web_admin, web_server, "Notes")
+    two = await host_and_guest(web_admin, browsers, "Offsite", names=("Hana Host", "Gus Guest"))
+    host = await open_plugins(two.host, web_server.url, two.host_token)
+    guest = await open_plugins(two.guest, web_server.url, two.guest_token)
+    await entry(host, plugin).get_by_test_id("plugin-open").click()
+    await expect_shown(guest, plugin)
+
+    # The host sends the guest to a new breakout room, where nothing is active yet.
+    await host.evaluate("""async (peerId) => {
+        const [room] = await window.salon.client.connected.create(["Side room"]);
+        await window.salon.client.connected.move(room.id, {peerIds: [peerId]});
+    }""", await two.guest.peer_id())
+    await expect(guest.locator("#meeting-title")).to_have_text("Side room")
+    await expect(frame(guest, plugin)).to_have_count(0)
+    await expect(entry(guest, plugin)).to_have_attribute("data-active", "false")
+    await expect_shown(host, plugin)  # still open in the main room
+
+    # The host follows: in the breakout room it opens the plugin there for the guest.
+    await host.evaluate("""async () => {
+        const {meetings} = await window.salon.client.connected.list();
+        await window.salon.client.connected.switch(meetings.find((m) => m.title === "Side room").id);
+    }""")
+    await expect(host.locator("#meeting-title")).to_have_text("Side room")
+    await expect(frame(host, plugin)).to_have_count(0)
+    await entry(host, plugin).get_by_test_id("plugin-open").click()
+    await expect_shown(guest, plugin)
+    await expect_shown(host, plugin)
