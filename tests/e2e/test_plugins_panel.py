@@ -14,9 +14,12 @@ SANDBOX = "allow-scripts allow-same-origin allow-forms"
 
 
 async def register_plugin(admin: AdminClient, server: SalonServer, name: str) -> dict:
-    """A registry plugin whose page is this test's own server (there is no outside network)."""
+    """A registry plugin whose page is this test's own server (there is no outside network),
+    named `localhost` rather than 127.0.0.1: another origin than the page's, as real
+    plugins are, so the page's Content-Security-Policy must let it into a frame."""
+    other_origin = server.url.replace("127.0.0.1", "localhost")
     return await admin.call("POST", "/plugins", json={
-        "name": f"{name} {uuid.uuid4().hex[:6]}", "url": f"{server.url}/healthz",
+        "name": f"{name} {uuid.uuid4().hex[:6]}", "url": f"{other_origin}/healthz",
         "description": "Served on loopback."})
 
 

@@ -24,10 +24,11 @@ from salon.services import participants
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     # The page loads only its own scripts and styles; media and sockets go to this host.
+    # Frames are plugins: pages at the URLs of the app's registry, which its operator keeps.
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
-        "frame-ancestors 'self'"
+        "frame-src 'self' http: https:; frame-ancestors 'self'"
     ),
     "Referrer-Policy": "no-referrer",
 }
