@@ -10,6 +10,7 @@ from pathlib import Path
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
+from salon.store.wal_checkpointer import WalCheckpointer
 
 ROWS = 3000
 
@@ -21,15 +22,16 @@ def wal_frames(path: str) -> int:
     return max(0, os.path.getsize(f"{path}-wal") - 32) // (4096 + 24)
 
 
-async def started(tmp_path: Path) -> Database:
+async def started(tmp_path: Path) -> tuple[Database, WalCheckpointer]:
     database = Database(Settings(data_dir=tmp_path))
     await migrate.upgrade(database)
     await database.start_upkeep()
-    assert database.checkpointer is not None
-    database.checkpointer.interval = 3600.0  # rounds are driven by hand below
+    checkpointer = database.checkpointer
+    assert checkpointer is not None
+    checkpointer.interval = 3600.0  # rounds are driven by hand below
     await database.transact(lambda c: c.exec_driver_sql(
         "CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload TEXT)"))
-    return database
+    return database, checkpointer
 
 
 async def write_rows(database: Database, count: int, start: int = 0) -> None:
@@ -39,7 +41,7 @@ async def write_rows(database: Database, count: int, start: int = 0) -> None:
 
 
 async def test_commits_on_the_loop_never_checkpoint(tmp_path: Path) -> None:
-    database = await started(tmp_path)
+    database, _ = await started(tmp_path)
     try:
         async with database._writer() as connection:
             assert connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
@@ -51,9 +53,7 @@ async def test_commits_on_the_loop_never_checkpoint(tmp_path: Path) -> None:
 
 
 async def test_the_log_starts_over_under_steady_writes(tmp_path: Path) -> None:
-    database = await started(tmp_path)
-    checkpointer = database.checkpointer
-    assert checkpointer is not None
+    database, checkpointer = await started(tmp_path)
     checkpointer.restart_frames = 500
     in_thread = checkpointer._checkpoint_in_thread
     other = sqlite3.connect(database.path, isolation_level=None, check_same_thread=False)
@@ -101,9 +101,7 @@ async def test_the_cli_keeps_sqlites_own_checkpoints(tmp_path: Path) -> None:
 
 
 async def test_stopping_ends_the_rounds_and_keeps_every_row(tmp_path: Path) -> None:
-    database = await started(tmp_path)
-    checkpointer = database.checkpointer
-    assert checkpointer is not None
+    database, checkpointer = await started(tmp_path)
     checkpointer.interval = 0.01
     written = 0
     while checkpointer.rounds < 3:

@@ -37,9 +37,8 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         url = settings.resolved_database_url
         self.is_sqlite = url.startswith("sqlite")
+        #: Runs the WAL checkpoints once the server starts it; SQLite's own are off then.
         self.checkpointer: WalCheckpointer | None = None
-        #: SQLite's own checkpoints (pages); 0 while `checkpointer` runs them instead.
-        self.autocheckpoint = 1000
         if self.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.path = url.split(":///", 1)[1]
@@ -47,7 +46,7 @@ class Database:
                 url, async_creator=sqlite_inline.creator(self.path),
                 poolclass=FairAsyncQueuePool, pool_size=1, max_overflow=0, pool_timeout=60,
             )
-            _tune_sqlite(self.engine, lambda: self.autocheckpoint)
+            _tune_sqlite(self.engine, lambda: 0 if self.checkpointer else 1000)
         else:
             self.engine = create_async_engine(url, poolclass=FairAsyncQueuePool, pool_size=10,
                                               max_overflow=10)
@@ -76,10 +75,9 @@ class Database:
         (`wal_checkpointer`). Other users (the CLI, tests) keep SQLite's own."""
         if not self.is_sqlite or self.checkpointer is not None:
             return
-        self.autocheckpoint = 0
+        self.checkpointer = WalCheckpointer(self.path, writes_paused=self._writer)
         async with self._writer() as connection:  # the pooled connection already open
             connection.execute("PRAGMA wal_autocheckpoint=0")
-        self.checkpointer = WalCheckpointer(self.path, writes_paused=self._writer)
         self.checkpointer.start()
 
     @asynccontextmanager
@@ -98,6 +96,7 @@ class Database:
 
 
 def _tune_sqlite(engine: AsyncEngine, autocheckpoint: Callable[[], int]) -> None:
+    """`autocheckpoint`: the pages after which a commit checkpoints, asked per connection."""
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
