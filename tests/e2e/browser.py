@@ -27,6 +27,7 @@ from playwright.async_api import (
     Page,
     Playwright,
     async_playwright,
+    expect,
 )
 from playwright.async_api import Error as PlaywrightError
 
@@ -67,6 +68,14 @@ class Person:
 
     async def open(self, base_url: str, token: str, **flags: str | int) -> None:
         await self.page.goto(meet_url(base_url, token, **flags))
+
+    async def join_with_panel(self, base_url: str, token: str, panel: str) -> Page:
+        """Join without camera or microphone and open a side panel (`qna`, `plugins`, …)."""
+        await self.open(base_url, token, autojoin=1, audio=0, video=0)
+        await self.wait_state("joined")
+        await self.page.get_by_test_id(f"tab-{panel}").click()
+        await expect(self.page.get_by_test_id(f"panel-{panel}")).to_be_visible()
+        return self.page
 
     async def state(self) -> str:
         return await self.page.evaluate("() => document.body.dataset.state")

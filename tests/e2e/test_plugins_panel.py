@@ -7,7 +7,7 @@ import uuid
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, Person, host_and_guest
+from tests.e2e.browser import Browsers, host_and_guest
 from tests.servers import SalonServer
 
 SANDBOX = "allow-scripts allow-same-origin allow-forms"
@@ -21,14 +21,6 @@ async def register_plugin(admin: AdminClient, server: SalonServer, name: str) ->
     return await admin.call("POST", "/plugins", json={
         "name": f"{name} {uuid.uuid4().hex[:6]}", "url": f"{other_origin}/healthz",
         "description": "Served on loopback."})
-
-
-async def open_plugins(person: Person, base_url: str, token: str) -> Page:
-    await person.open(base_url, token, autojoin=1, audio=0, video=0)
-    await person.wait_state("joined")
-    await person.page.get_by_test_id("tab-plugins").click()
-    await expect(person.page.get_by_test_id("panel-plugins")).to_be_visible()
-    return person.page
 
 
 def entry(page: Page, plugin: dict):  # noqa: ANN201 (a Playwright Locator)
@@ -47,7 +39,7 @@ async def expect_shown(page: Page, plugin: dict) -> None:
     await expect(shown).to_have_attribute("sandbox", SANDBOX)
     await expect(shown).to_have_attribute("title", plugin["name"])
     # The plugin's page really loaded in the frame (the server's health answer).
-    body = page.frame_locator(f'[data-testid="plugin-frame"][data-plugin-id="{plugin["id"]}"]').locator("body")
+    body = shown.content_frame.locator("body")
     await expect(body).to_contain_text('"success"')
     await expect(entry(page, plugin)).to_have_attribute("data-active", "true")
     await expect(page.get_by_test_id("plugins-count")).to_have_text("1")
@@ -57,8 +49,8 @@ async def test_the_host_opens_a_plugin_for_everyone_and_closes_it(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     plugin = await register_plugin(web_admin, web_server, "Whiteboard")
     two = await host_and_guest(web_admin, browsers, "Workshop", names=("Hana Host", "Gus Guest"))
-    host = await open_plugins(two.host, web_server.url, two.host_token)
-    guest = await open_plugins(two.guest, web_server.url, two.guest_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "plugins")
+    guest = await two.guest.join_with_panel(web_server.url, two.guest_token, "plugins")
 
     listed = entry(host, plugin)
     await expect(listed.get_by_test_id("plugin-name")).to_have_text(plugin["name"])
@@ -93,8 +85,8 @@ async def test_a_viewer_who_may_not_open_plugins_sees_them_but_gets_no_buttons(
     await web_admin.create_preset(preset, permissions={"plugins": {"can_start": False, "can_close": False}})
     two = await host_and_guest(web_admin, browsers, "Lecture", names=("Hana Host", "Val Viewer"),
                                guest_preset=preset)
-    host = await open_plugins(two.host, web_server.url, two.host_token)
-    viewer = await open_plugins(two.guest, web_server.url, two.guest_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "plugins")
+    viewer = await two.guest.join_with_panel(web_server.url, two.guest_token, "plugins")
 
     await expect(entry(viewer, plugin).get_by_test_id("plugin-name")).to_have_text(plugin["name"])
     assert await viewer.get_by_test_id("plugin-open").count() == 0
@@ -118,7 +110,7 @@ async def test_the_servers_refusal_to_open_is_shown(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     plugin = await register_plugin(web_admin, web_server, "Poll board")
     two = await host_and_guest(web_admin, browsers, "Retro", names=("Hana Host", "Gus Guest"))
-    host = await open_plugins(two.host, web_server.url, two.host_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "plugins")
     listed = entry(host, plugin)
     await expect(listed.get_by_test_id("plugin-open")).to_have_count(1)
 
@@ -132,8 +124,8 @@ async def test_a_move_to_a_breakout_room_shows_that_rooms_plugins(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     plugin = await register_plugin(web_admin, web_server, "Notes")
     two = await host_and_guest(web_admin, browsers, "Offsite", names=("Hana Host", "Gus Guest"))
-    host = await open_plugins(two.host, web_server.url, two.host_token)
-    guest = await open_plugins(two.guest, web_server.url, two.guest_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "plugins")
+    guest = await two.guest.join_with_panel(web_server.url, two.guest_token, "plugins")
     await entry(host, plugin).get_by_test_id("plugin-open").click()
     await expect_shown(guest, plugin)
 

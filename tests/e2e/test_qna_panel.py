@@ -4,7 +4,7 @@ one browser, seen live in the other; controls only for those the server would al
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, Person, host_and_guest
+from tests.e2e.browser import Browsers, host_and_guest
 from tests.servers import SalonServer
 
 
@@ -13,19 +13,11 @@ def question(page: Page, text: str):  # noqa: ANN201 (a Playwright Locator)
         has=page.get_by_test_id("qna-text").get_by_text(text, exact=True))
 
 
-async def open_qna(person: Person, base_url: str, token: str) -> Page:
-    await person.open(base_url, token, autojoin=1, audio=0, video=0)
-    await person.wait_state("joined")
-    await person.page.get_by_test_id("tab-qna").click()
-    await expect(person.page.get_by_test_id("panel-qna")).to_be_visible()
-    return person.page
-
-
 async def test_a_guest_asks_and_the_host_upvotes_and_answers(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     two = await host_and_guest(web_admin, browsers, "Town hall", names=("Hana Host", "Gus Guest"))
-    host = await open_qna(two.host, web_server.url, two.host_token)
-    guest = await open_qna(two.guest, web_server.url, two.guest_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "qna")
+    guest = await two.guest.join_with_panel(web_server.url, two.guest_token, "qna")
 
     await guest.get_by_test_id("qna-input").fill("Will the slides be shared?")
     await guest.get_by_test_id("qna-ask").click()
@@ -68,8 +60,8 @@ async def test_a_listener_without_public_chat_upvotes_but_cannot_ask(
     await web_admin.create_preset("qna_listener", permissions={"chat": {"public": {"can_send": False}}})
     two = await host_and_guest(web_admin, browsers, "Lecture", names=("Hana Host", "Lou Listener"),
                                guest_preset="qna_listener")
-    host = await open_qna(two.host, web_server.url, two.host_token)
-    listener = await open_qna(two.guest, web_server.url, two.guest_token)
+    host = await two.host.join_with_panel(web_server.url, two.host_token, "qna")
+    listener = await two.guest.join_with_panel(web_server.url, two.guest_token, "qna")
     assert await listener.get_by_test_id("qna-form").count() == 0
     await expect(listener.get_by_test_id("qna-empty")).to_have_text("No questions yet.")
 
