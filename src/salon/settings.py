@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     #: The server's address as clients reach it, for absolute links (chat files, chat
     #: exports); empty means `http://{host}:{port}`. Set it behind a proxy or TLS.
     public_url: str = ""
+    #: Largest REST request body; a larger one is refused with 413 before it is read.
+    #: Chat file uploads have their own limit, `chat_max_file_bytes`.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: Largest chat file or image a participant may upload.
     chat_max_file_bytes: int = 10 * 1024 * 1024
     #: How long a chat export download link (S6, `meeting.chatSynced`) works.

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon.api.body_limit import GRANT_STATE
 from salon.core.paging import MAX_PAGE_NO, MAX_PER_PAGE, Page
 from salon.services.grants import AppRef, Grant
 from salon.services.participant_tokens import TokenSigner
@@ -33,7 +34,9 @@ async def current_app(request: Request) -> AppRef:
     # The ids are read from the path rather than declared as parameters, which FastAPI
     # would validate as strings on every request; `openapi.py` documents them instead.
     grants = request.app.state.grants
-    grant = await grants.grant(request.headers.get("authorization"))
+    grant = getattr(request.state, GRANT_STATE, None)  # looked up by `BodyLimit`
+    if grant is None:
+        grant = await grants.grant(request.headers.get("authorization"))
     path = request.path_params
     return await grants.app(grant, path["account_id"], path["app_id"])
 
