@@ -194,3 +194,23 @@ async def test_rest_controls(room: Meeting) -> None:
     await host.wait_for("room.ended")
     with pytest.raises(ApiError):
         await room.admin.active_session(room.id)
+
+
+async def test_rest_kicks_are_on_record_when_they_answer(room: Meeting) -> None:
+    """Read-your-writes: the session and its participants read as kicked the moment the
+    REST call answers, not 100–200 ms later when the room's records were saved."""
+    host = await room.join("group_call_host")
+    guest_p = await room.participant()
+    await room.connect(guest_p["token"])
+    session_id = (await room.admin.active_session(room.id))["id"]
+
+    await room.admin.kick(room.id, participant_ids=[guest_p["id"]])
+    people = (await room.admin.session_participants(session_id))["participants"]
+    guest = next(p for p in people if p["custom_participant_id"] == guest_p["custom_participant_id"])
+    assert guest["left_at"] is not None
+
+    await room.admin.kick_all(room.id)
+    session = await room.admin.session(session_id)
+    assert session["status"] == "ENDED"
+    assert session["live_participants"] == 0 and "ended_at" in session
+    await host.wait_for("room.ended")

@@ -52,22 +52,34 @@ async def live_session_id(rooms: Rooms, app_id: str, meeting_id: str,
     if room_host is None or not room_host.room.is_live:
         return None
     session_id = room_host.room.session_id
+    await settled(room_host, timeout)
+    return session_id
+
+
+async def settled(room_host: RoomHost, timeout: float = SETTLE_TIMEOUT_SECS) -> None:
+    """Once the records the room made so far are persisted: a REST change to a live room
+    (kick, kick-all) answers after this, so that every read that follows sees it.
+
+    ServiceUnavailable after `timeout` seconds. Hold no database session while awaiting
+    this: on SQLite the recorder needs it.
+    """
     try:
         await asyncio.wait_for(room_host.recorder.settled(), timeout)
     except TimeoutError:
         raise ServiceUnavailable("The live session's latest changes are still being saved; "
                                  "try again in a few seconds.") from None
-    return session_id
 
 
-def kick(rooms: Rooms, meeting_id: str, participant_ids: list[str],
-         custom_participant_ids: list[str]) -> list[str]:
-    """Remove every peer of the named participants; returns their participant ids."""
+async def kick(rooms: Rooms, meeting_id: str, participant_ids: list[str],
+               custom_participant_ids: list[str]) -> list[str]:
+    """Remove every peer of the named participants; returns their participant ids once
+    their leaving is on record."""
     room_host = _host(rooms, meeting_id)
     peers = _peers_of(room_host, participant_ids, custom_participant_ids)
     if peers:
         room_host.run(lambda: host.kick(room_host.room, None, [p.peer_id for p in peers],
                                         utcnow()))
+        await settled(room_host)
     return list(dict.fromkeys(p.participant_id for p in peers))
 
 
@@ -85,9 +97,11 @@ def remove_participant(rooms: Rooms, meeting_id: str, participant_id: str) -> in
     return len(reply["kicked"])
 
 
-def kick_all(rooms: Rooms, meeting_id: str) -> int:
+async def kick_all(rooms: Rooms, meeting_id: str) -> int:
+    """End the live session; returns how many were in it, once its end is on record."""
     room_host = _host(rooms, meeting_id)
     reply = room_host.run(lambda: host.kick_all(room_host.room, None, utcnow()))
+    await settled(room_host)
     return reply["kicked_participants_count"]
 
 

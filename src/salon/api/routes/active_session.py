@@ -57,19 +57,27 @@ async def get_active_session(meeting_id: str, request: Request, app: CurrentApp)
         return ok(wire.session(await sessions.get(db, app.id, session_id)))
 
 
+async def _check_meeting(request: Request, app: CurrentApp, meeting_id: str) -> None:
+    """404 for a meeting not of this app, on a session closed before the room is waited
+    on (see `operator.settled`)."""
+    async with request.app.state.database.session() as db:
+        await meetings.get(db, app.id, meeting_id)
+
+
 @router.post("/kick", summary="Remove participants from the live session")
-async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentApp,
-               db: Db) -> Envelope:
-    await meetings.get(db, app.id, meeting_id)
-    kicked = operator.kick(request.app.state.rooms, meeting_id, body.participant_ids,
-                           body.custom_participant_ids)
-    return ok({"action": "kick", "participants": await _participants(db, meeting_id, kicked)})
+async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentApp) -> Envelope:
+    await _check_meeting(request, app, meeting_id)
+    kicked = await operator.kick(request.app.state.rooms, meeting_id, body.participant_ids,
+                                 body.custom_participant_ids)
+    async with request.app.state.database.session() as db:
+        kicked_participants = await _participants(db, meeting_id, kicked)
+    return ok({"action": "kick", "participants": kicked_participants})
 
 
 @router.post("/kick-all", summary="End the live session for everyone, now")
-async def kick_all(meeting_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
-    await meetings.get(db, app.id, meeting_id)
-    count = operator.kick_all(request.app.state.rooms, meeting_id)
+async def kick_all(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+    await _check_meeting(request, app, meeting_id)
+    count = await operator.kick_all(request.app.state.rooms, meeting_id)
     return ok({"action": "kick-all", "kicked_participants_count": count})
 
 
