@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from salon.client import AdminClient
+from tests import contract
 from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
 
@@ -28,6 +29,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.netns)
             if not isolated:
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rest_contract() -> Iterator[None]:
+    """Every REST answer of the run is checked against the served OpenAPI document."""
+    with pytest.MonkeyPatch.context() as patch:
+        contract.install(patch)
+        yield
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -14,6 +14,8 @@ from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.routes import files, well_known
+from salon.api.schemas.envelope import Success
+from salon.api.schemas.resources import Health
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.media import create_backend
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=salon.__version__,
         summary="Self-hosted realtime meetings with a RealtimeKit-compatible REST API.",
         lifespan=lifespan,
+        # `/meetings/` is no route: a 404 in the envelope, not a 307 to `/meetings` (which
+        # no client following RealtimeKit's paths needs, and POSTs rarely survive).
+        redirect_slashes=False,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     envelope.install(app)
@@ -94,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness probe")
+    @app.get("/healthz", tags=["ops"], summary="Liveness probe",
+             response_model=Success[Health])
     async def healthz() -> envelope.Envelope:
         return ok({"status": "ok", "version": salon.__version__})
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from salon.core.errors import SalonError
 
@@ -67,6 +68,18 @@ def describe(errors: Sequence[Any]) -> str:
     return "; ".join(dict.fromkeys(lines))
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route's, and salon has a route per method (`GET` and `POST /meetings` are two)."""
+    served = [method for method in _METHODS
+              if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                     for route in request.app.router.routes)]
+    return ", ".join(served)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def install(app: FastAPI) -> None:
     """Route every error through the envelope."""
 
@@ -86,12 +99,15 @@ def install(app: FastAPI) -> None:
         return error(400, describe(errors))
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> Envelope:
+    async def _http(request: Request, exc: HTTPException) -> Envelope:
         messages = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
         detail = exc.detail if isinstance(exc.detail, str) else None
         message = messages.get(exc.status_code) if detail in (None, "Not Found",
                                                               "Method Not Allowed") else detail
-        return error(exc.status_code, message or str(detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return error(exc.status_code, message or str(detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Envelope:

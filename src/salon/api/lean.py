@@ -7,10 +7,10 @@ stays for the OpenAPI document and answers nothing. The route takes the same ste
 the same functions and raises the same exceptions, so `envelope.install`'s handlers
 answer exactly as they do for every other route.
 
-Two differences, both on purpose: the token is checked before the body is read, so a
-request that fails both is a 401 (FastAPI said 400 about the JSON first); and bodies
-that the JSON parser refuses for their depth, size or encoding are "not valid JSON"
-rather than FastAPI's "There was an error parsing the body".
+One difference, on purpose: bodies that the JSON parser refuses for their depth, size or
+encoding are "not valid JSON" rather than FastAPI's "There was an error parsing the
+body". (Both check the token before the body: `body_limit.BodyLimit` does, in front of
+every route.)
 """
 
 from typing import TypeVar

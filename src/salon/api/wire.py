@@ -1,9 +1,12 @@
-"""How stored objects look on the wire: exactly the fields the official SDK reads."""
+"""How stored objects look on the wire: exactly the fields the official SDK reads, as
+`salon.api.schemas` types them (and the OpenAPI document says)."""
 
 from typing import Any
 
 from sqlalchemy import Row
 
+from salon.api.schemas import resources as shapes
+from salon.api.schemas import sessions as session_shapes
 from salon.core.clock import isoformat
 from salon.core.meetings import public_recording_config
 from salon.services.participants import Added
@@ -11,12 +14,12 @@ from salon.services.sessions import Attendance, SessionView
 from salon.store.models import App, Meeting, Participant, PeerEvent, Preset, Webhook
 
 
-def app(row: App) -> dict[str, Any]:
+def app(row: App) -> shapes.App:
     return {"id": row.id, "name": row.name, "created_at": isoformat(row.created_at)}
 
 
-def meeting(row: Meeting | Row[Any]) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def meeting(row: Meeting | Row[Any]) -> shapes.Meeting:
+    data: shapes.Meeting = {
         "id": row.id,
         "title": row.title,
         "status": row.status,
@@ -37,8 +40,8 @@ def meeting(row: Meeting | Row[Any]) -> dict[str, Any]:
 
 
 def participant(row: Participant | Added, preset_name: str,
-                token: str | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {
+                token: str | None = None) -> shapes.Participant:
+    data: shapes.Participant = {
         "id": row.id,
         "custom_participant_id": row.custom_participant_id,
         "preset_name": preset_name,
@@ -52,7 +55,7 @@ def participant(row: Participant | Added, preset_name: str,
     return data
 
 
-def deleted_participant(row: Participant) -> dict[str, Any]:
+def deleted_participant(row: Participant) -> shapes.DeletedParticipant:
     return {
         "id": row.id,
         "custom_participant_id": row.custom_participant_id,
@@ -62,7 +65,7 @@ def deleted_participant(row: Participant) -> dict[str, Any]:
     }
 
 
-def preset_summary(row: Preset) -> dict[str, Any]:
+def preset_summary(row: Preset) -> shapes.PresetSummary:
     return {
         "id": row.id,
         "name": row.name,
@@ -71,11 +74,11 @@ def preset_summary(row: Preset) -> dict[str, Any]:
     }
 
 
-def preset(row: Preset) -> dict[str, Any]:
-    return {**preset_summary(row), **row.tree()}
+def preset(row: Preset) -> shapes.Preset:
+    return {**preset_summary(row), **row.tree()}  # type: ignore[typeddict-item]
 
 
-def webhook(row: Webhook) -> dict[str, Any]:
+def webhook(row: Webhook) -> shapes.Webhook:
     return {
         "id": row.id,
         "name": row.name,
@@ -87,9 +90,9 @@ def webhook(row: Webhook) -> dict[str, Any]:
     }
 
 
-def session(view: SessionView) -> dict[str, Any]:
+def session(view: SessionView) -> session_shapes.Session:
     row = view.row
-    data: dict[str, Any] = {
+    data: session_shapes.Session = {
         "id": row.id,
         "associated_id": row.meeting_id,
         "meeting_display_name": row.meeting_display_name or "",
@@ -111,7 +114,7 @@ def session(view: SessionView) -> dict[str, Any]:
     return data
 
 
-def peer_event(row: PeerEvent) -> dict[str, Any]:
+def peer_event(row: PeerEvent) -> session_shapes.PeerEvent:
     return {
         "id": row.id,
         "event_name": row.event_name,
@@ -126,9 +129,9 @@ def peer_event(row: PeerEvent) -> dict[str, Any]:
     }
 
 
-def attendance(row: Attendance) -> dict[str, Any]:
+def attendance(row: Attendance) -> session_shapes.SessionParticipant:
     peer = row.peer
-    data: dict[str, Any] = {
+    data: session_shapes.SessionParticipant = {
         "id": peer.id,
         "user_id": row.user_id,
         "custom_participant_id": peer.custom_participant_id,

@@ -3,11 +3,11 @@ the REST API, and how an assignment request becomes a plan (pure)."""
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from salon.core.room import Room, RoomError
 from salon.core.room.connected import MAX_CHILDREN, assignable, round_robin
-from salon.core.schema import Strict, text
+from salon.core.schema import Number, Strict, text
 
 MeetingId = text(64, min_length=1, name=True)
 PeerId = text(64, min_length=1, name=True)
@@ -25,6 +25,10 @@ class Create(Strict):
 
 
 class Assign(Strict):
+    model_config = ConfigDict(json_schema_extra={"if": {"properties": {
+        "mode": {"const": "manual"}}}, "then": {"required": ["assignments"], "properties": {
+            "assignments": {"type": "object", "minProperties": 1}}}})
+
     mode: Literal["round_robin", "manual"]
     #: round_robin: the rooms to deal into (default: every child room).
     meeting_ids: Annotated[list[MeetingId], Field(max_length=MAX_CHILDREN)] | None = None
@@ -40,9 +44,9 @@ class Assign(Strict):
 
 class Timer(Strict):
     #: Close every room this many seconds from now (1 s to 24 h); null cancels the timer.
-    close_in_secs: Annotated[float, Field(ge=1, le=86400)] | None
+    close_in_secs: Annotated[Number, Field(ge=1, le=86400)] | None
     #: `connected_meetings.closing` goes out this many seconds before.
-    warn_secs: Annotated[float, Field(ge=0, le=3600)] = 60
+    warn_secs: Annotated[Number, Field(ge=0, le=3600)] = 60
 
 
 def assignment_plan(request: Assign, children: list[str], parent: Room | None,

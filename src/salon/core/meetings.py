@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, Int, Strict, text
 
 MeetingStatus = Literal["ACTIVE", "INACTIVE"]
-KeepAlive = Annotated[int, Field(ge=60, le=600)]
+KeepAlive = Annotated[Int, Field(ge=60, le=600)]
 Region = Literal["ap-south-1", "ap-southeast-1", "us-east-1", "eu-central-1"]
 TranscriptionLanguage = Literal["en-US", "en-IN", "de", "hi", "sv", "ru", "pl", "el", "fr", "nl"]
 SummaryType = Literal[
@@ -38,7 +38,7 @@ class Transcription(Strict):
 
 
 class Summarization(Strict):
-    word_limit: Annotated[int, Field(ge=150, le=1000)] = 500
+    word_limit: Annotated[Int, Field(ge=150, le=1000)] = 500
     text_format: Literal["plain_text", "markdown"] = "markdown"
     summary_type: SummaryType = "general"
 
@@ -50,13 +50,13 @@ class AIConfig(Strict):
 
 # --- recording_config (§8.2, §8.3) ------------------------------------------------------
 
-Pixels = Annotated[int, Field(ge=1, le=1920)]
+Pixels = Annotated[Int, Field(ge=1, le=1920)]
 Url = text(2048, pattern=r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
 
 
 class WatermarkSize(Strict):
-    width: Annotated[int, Field(ge=1)] | None = None
-    height: Annotated[int, Field(ge=1)] | None = None
+    width: Annotated[Int, Field(ge=1)] | None = None
+    height: Annotated[Int, Field(ge=1)] | None = None
 
 
 class Watermark(Strict):
@@ -94,7 +94,7 @@ class StorageConfig(Strict):
     username: Label | None = None
     password: FreeText | None = None
     host: Label | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    port: Annotated[Int, Field(ge=1, le=65535)] | None = None
     private_key: FreeText | None = None
 
 
@@ -111,7 +111,7 @@ class LiveStreamingConfig(Strict):
 
 
 class RecordingConfig(Strict):
-    max_seconds: Annotated[int, Field(ge=60, le=86400)] = 86400
+    max_seconds: Annotated[Int, Field(ge=60, le=86400)] = 86400
     file_name_prefix: text(100, pattern=r"^[A-Za-z0-9_-]*$") | None = None
     video_config: RecordingVideoConfig = RecordingVideoConfig()
     audio_config: RecordingAudioConfig = RecordingAudioConfig()
@@ -137,8 +137,9 @@ class MeetingSettings(Strict):
 
     title: text(1000) | None = None
     preferred_region: Region | None = None
-    record_on_start: Flag = False
-    live_stream_on_start: Flag = False
+    #: Nullable, as the SDK types it: null means the default.
+    record_on_start: Flag | None = False
+    live_stream_on_start: Flag | None = False
     persist_chat: Flag = False
     summarize_on_end: Flag = False
     transcribe_on_end: Flag = False

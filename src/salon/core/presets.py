@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, JsonObject, Strict, text
+from salon.core.schema import Flag, Int, JsonObject, Number, Strict, text
 
 ViewType = Literal["GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM"]
 Quality = Literal["hd", "vga", "qvga", "fhd", "uhd"]
@@ -19,7 +19,7 @@ ProducePermission = Literal["ALLOWED", "NOT_ALLOWED", "CAN_REQUEST"]
 WaitingRoomType = Literal["SKIP", "ON_PRIVILEGED_USER_ENTRY", "SKIP_ON_ACCEPT"]
 RecorderType = Literal["RECORDER", "LIVESTREAMER", "NONE"]
 HexColour = Annotated[str, Field(pattern=r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")]
-StreamCount = Annotated[int, Field(ge=0, le=100)]
+StreamCount = Annotated[Int, Field(ge=0, le=100)]
 
 
 # --- config -----------------------------------------------------------------------------
@@ -32,13 +32,13 @@ class MaxVideoStreams(Strict):
 
 class VideoConfig(Strict):
     quality: Quality = "vga"
-    frame_rate: Annotated[int, Field(ge=1, le=30)] = 30
+    frame_rate: Annotated[Int, Field(ge=1, le=30)] = 30
     simulcast: Flag = False
 
 
 class ScreenshareConfig(Strict):
     quality: Quality = "hd"
-    frame_rate: Annotated[int, Field(ge=1, le=30)] = 5
+    frame_rate: Annotated[Int, Field(ge=1, le=30)] = 5
 
 
 class AudioConfig(Strict):
@@ -177,7 +177,7 @@ class Colours(Strict):
 class DesignTokens(Strict):
     border_radius: Literal["sharp", "rounded", "extra-rounded", "circular"] = "rounded"
     border_width: Literal["none", "thin", "fat"] = "thin"
-    spacing_base: Annotated[float, Field(ge=0, le=64)] = 4
+    spacing_base: Annotated[Number, Field(ge=0, le=64)] = 4
     theme: Literal["darkest", "dark", "light"] = "dark"
     colors: Colours = Colours()
     logo: text() | None = None

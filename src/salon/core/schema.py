@@ -9,7 +9,7 @@ names, ids and labels no control character at all. Datetimes are `UtcDatetime`.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -29,8 +30,24 @@ from salon.core.jsonsize import storable_problem
 #: Booleans must be JSON booleans: `"yes"` or `1` is a 400, not a silent `true`.
 Flag = StrictBool
 
+def _a_number(value: Any) -> Any:
+    """JSON numbers only: pydantic would also read `"5"` or `true` as one, which the
+    OpenAPI document (`type: integer` / `number`) does not allow."""
+    if isinstance(value, str | bytes | bool):
+        raise ValueError("must be a number, not a string or a boolean")
+    return value
+
+
+#: An integer or a number in a request body: as pydantic's, but never from a string or
+#: a boolean. (`5.0` is an integer, as in JSON Schema.)
+Int = Annotated[int, BeforeValidator(_a_number)]
+Number = Annotated[float, BeforeValidator(_a_number)]
+
 #: C0 and C1 control characters (Unicode category Cc), NUL among them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The same rules as JSON Schema patterns (ECMA-262 syntax).
+NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+TEXT_PATTERN = r"^[^\u0000]*$"
 
 
 def _no_nul(value: str) -> str:
@@ -53,7 +70,13 @@ def text(max_length: int | None = None, *, min_length: int | None = None,
     control character at all. (Bounds first, then the character rule, so a too-long
     value reads "String should have at most N characters".)
     """
-    bounds = Field(min_length=min_length, max_length=max_length, pattern=pattern)
+    # The character rule goes into the JSON Schema as a pattern (a lookahead beside an
+    # explicit `pattern`), so that the OpenAPI document, and a client generated from it,
+    # says what is refused. Validation keeps the two checks apart, for their messages.
+    rule = NAME_PATTERN if name else TEXT_PATTERN
+    documented = {"pattern": f"(?={rule}){pattern}" if pattern else rule}
+    bounds = Field(min_length=min_length, max_length=max_length, pattern=pattern,
+                   json_schema_extra=documented)
     return Annotated[str, bounds, AfterValidator(_no_controls if name else _no_nul)]
 
 
@@ -73,9 +96,26 @@ def _http_url(value: str) -> str:
     return value
 
 
+_IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join([
+    f"(?:{_H16}:){{7}}{_H16}", f"(?:{_H16}:){{1,7}}:", f"(?:{_H16}:){{1,6}}:{_H16}",
+    *(f"(?:{_H16}:){{1,{5 - i}}}(?::{_H16}){{1,{i + 2}}}" for i in range(5)),
+    f":(?:(?::{_H16}){{1,7}}|:)"])
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: A host name whose last label starts with a letter (an all-digit one would be read as
+#: an IPv4 address), a dotted IPv4 address, or an IPv6 address in brackets.
+_HOST = rf"(?:(?:{_LABEL}\.)*[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?|{_IPV4}|\[(?:{_IPV6})\])"
+_PORT = r"(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?"
+#: Printable ASCII but space, and any character past Latin-1's controls and no-break space.
+_REST = r"(?:[/?#][!-~\u00a1-\uffff]*)?"
+HTTP_URL_PATTERN = rf"^https?://{_HOST}{_PORT}{_REST}$"
+
 #: An http(s) URL salon calls or hands out (webhook targets, plugin pages and icons),
-#: stored as written: well-formed, no whitespace, at most 2048 characters.
-HttpUrl = Annotated[text(2048, pattern=r"^https?://[^\s/?#]+\S*$"), AfterValidator(_http_url)]
+#: stored as written: well-formed, no whitespace, at most 2048 characters. The pattern
+#: (in the OpenAPI document too) is the shape; the validator parses it as a browser
+#: (WHATWG) and as httpx would.
+HttpUrl = Annotated[text(2048, pattern=HTTP_URL_PATTERN), AfterValidator(_http_url)]
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -87,9 +127,32 @@ def _as_utc(moment: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-#: A moment a client names (a filter, a history bound): read as UTC when it has no zone,
-#: converted to UTC when it has one, refused when that leaves the years 1–9999.
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+def _iso_text(kind: str, shape: re.Pattern[str]) -> Any:
+    """Only ISO 8601 text: pydantic would also read `0.5` or `0` as a Unix time, which
+    the document (`format: date-time` / `date`) does not allow."""
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not shape.match(value):
+            raise ValueError(f"must be an ISO 8601 {kind} such as "
+                             f"{'2026-01-31T09:30:00Z' if kind == 'date-time' else '2026-01-31'}")
+        return value
+    return BeforeValidator(check)
+
+
+#: A moment a client names (a filter, a history bound), as ISO 8601 text: read as UTC
+#: when it has no zone, converted to UTC when it has one, refused when that leaves the
+#: years 1–9999.
+UtcDatetime = Annotated[datetime, _iso_text("date-time", re.compile(r"^\d{4}-\d\d-\d\d[T ]")),
+                        AfterValidator(_as_utc)]
+#: A day (`2026-01-31`), as ISO 8601 text, between 1970 and 9999 (daywise analytics).
+IsoDate = Annotated[date, _iso_text("date", re.compile(r"^\d{4}-\d\d-\d\d$")),
+                    Field(json_schema_extra={"pattern": r"^(19[7-9]\d|[2-9]\d{3})-\d\d-\d\d$"})]
+
+
+def one_of_lists(*names: str) -> dict[str, Any]:
+    """`json_schema_extra` for a body that needs at least one of these lists non-empty
+    (checked by a model validator), so that the document says so too."""
+    return {"anyOf": [{"required": [name], "properties": {name: {"minItems": 1}}}
+                      for name in names]}
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:

@@ -3,14 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import Success, errors
+from salon.api.schemas.live import Kicked, KickedAll, Muted, MutedAll, PollCreated
+from salon.api.schemas.sessions import Session
 from salon.core.clock import isoformat
 from salon.core.errors import NotFound
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, Strict, one_of_lists, text
 from salon.live import operator
 from salon.services import meetings, participants, sessions
 
@@ -20,6 +23,9 @@ Ids = Annotated[list[text(255, name=True)], Field(max_length=1000)]
 
 
 class Selection(Strict):
+    model_config = ConfigDict(json_schema_extra=one_of_lists("participant_ids",
+                                                             "custom_participant_ids"))
+
     participant_ids: Ids = []
     custom_participant_ids: Ids = []
 
@@ -44,7 +50,7 @@ async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
             for p in await participants.in_meeting(db, meeting_id, ids)]
 
 
-@router.get("", summary="The meeting's live session (404 when there is none)")
+@router.get("", summary="The meeting's live session (404 when there is none)", response_model=Success[Session], responses=errors(503))
 async def get_active_session(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     # No database session is open while the room's records are awaited: on SQLite the
     # recorder needs the one pooled connection such a session would hold. (A meeting of
@@ -64,7 +70,7 @@ async def _check_meeting(request: Request, app: CurrentApp, meeting_id: str) -> 
         await meetings.get(db, app.id, meeting_id)
 
 
-@router.post("/kick", summary="Remove participants from the live session")
+@router.post("/kick", summary="Remove participants from the live session", response_model=Success[Kicked], responses=errors(503))
 async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentApp) -> Envelope:
     await _check_meeting(request, app, meeting_id)
     kicked = await operator.kick(request.app.state.rooms, meeting_id, body.participant_ids,
@@ -74,14 +80,14 @@ async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentA
     return ok({"action": "kick", "participants": kicked_participants})
 
 
-@router.post("/kick-all", summary="End the live session for everyone, now")
+@router.post("/kick-all", summary="End the live session for everyone, now", response_model=Success[KickedAll], responses=errors(503))
 async def kick_all(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     await _check_meeting(request, app, meeting_id)
     count = await operator.kick_all(request.app.state.rooms, meeting_id)
     return ok({"action": "kick-all", "kicked_participants_count": count})
 
 
-@router.post("/mute", summary="Mute participants")
+@router.post("/mute", summary="Mute participants", response_model=Success[Muted])
 async def mute(meeting_id: str, body: Selection, request: Request, app: CurrentApp,
                db: Db) -> Envelope:
     await meetings.get(db, app.id, meeting_id)
@@ -90,7 +96,7 @@ async def mute(meeting_id: str, body: Selection, request: Request, app: CurrentA
     return ok({"action": "mute", "participants": await _participants(db, meeting_id, muted)})
 
 
-@router.post("/mute-all", summary="Mute everyone; allow_unmute=false keeps them muted")
+@router.post("/mute-all", summary="Mute everyone; allow_unmute=false keeps them muted", response_model=Success[MutedAll])
 async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: CurrentApp,
                    db: Db) -> Envelope:
     await meetings.get(db, app.id, meeting_id)
@@ -98,7 +104,7 @@ async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: Curren
     return ok({"action": "mute-all", "muted_participants_count": count})
 
 
-@router.post("/poll", status_code=201, summary="Create a poll in the live session")
+@router.post("/poll", status_code=201, summary="Create a poll in the live session", response_model=Success[PollCreated], responses=errors(409))
 async def create_poll(meeting_id: str, body: CreatePoll, request: Request, app: CurrentApp,
                       db: Db) -> Envelope:
     await meetings.get(db, app.id, meeting_id)

@@ -3,22 +3,28 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from salon.api import wire
 from salon.api.deps import Db, Paged, Token
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import PagedSuccess, Success, errors
+from salon.api.schemas.resources import App, CreatedApp
 from salon.core.errors import Forbidden, NotFound
-from salon.core.schema import Strict, text
+from salon.core.schema import NAME_PATTERN, Strict, text
 from salon.services import apps
 
 router = APIRouter(tags=["apps"])
 
 
 class NewApp(Strict):
-    name: text(name=True)
+    #: Stored trimmed: 1 to 255 characters once trimmed (`services.apps`); the pattern
+    #: (no blank name) is only for the document, checked there with its own message.
+    name: Annotated[text(name=True), Field(json_schema_extra={
+        "pattern": rf"(?={NAME_PATTERN})^\s*\S(?:.{{0,253}}\S)?\s*$"})]
 
 
-@router.get("/apps", summary="List apps")
+@router.get("/apps", summary="List apps", response_model=PagedSuccess[list[App]])
 async def list_apps(
     account_id: str,
     db: Db,
@@ -35,7 +41,7 @@ async def list_apps(
     return ok([wire.app(row) for row in rows], paging=page.paging(total, len(rows)))
 
 
-@router.post("/apps", summary="Create an app", status_code=201)
+@router.post("/apps", summary="Create an app", status_code=201, response_model=Success[CreatedApp], responses=errors(403))
 async def create_app(account_id: str, body: NewApp, db: Db, token: Token) -> Envelope:
     if token.account_id != account_id:
         raise NotFound(f"Account {account_id} not found.")

@@ -12,20 +12,27 @@ from fastapi.responses import Response
 
 from salon.api.deps import CurrentApp, Db
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import Success, errors
+from salon.api.schemas.sessions import ChatDownload
 from salon.services import chat_export
 
 router = APIRouter(prefix="/{app_id}", tags=["sessions"])
 downloads = APIRouter(tags=["sessions"])
 
 
-@router.get("/sessions/{session_id}/chat", summary="Link to download a session's chat (CSV)")
+@router.get("/sessions/{session_id}/chat", summary="Link to download a session's chat (CSV)",
+            response_model=Success[ChatDownload])
 async def session_chat(session_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
     return ok(await chat_export.session_link(db, request.app.state.export_links, app.id,
                                              session_id))
 
 
 @downloads.get(chat_export.EXPORT_PATH + "/{session_id}.csv",
-               summary="A session's chat as CSV (signed link from S6 or meeting.chatSynced)")
+               summary="A session's chat as CSV (signed link from S6 or meeting.chatSynced)",
+               response_class=Response, responses={
+                   200: {"description": "The chat, one message a row.",
+                         "content": {"text/csv": {"schema": {"type": "string"}}}},
+                   **errors(403, 404)})
 async def chat_csv(session_id: str, request: Request, expires: Annotated[int, Query()],
                    signature: Annotated[str, Query(max_length=128)]) -> Response:
     state = request.app.state

@@ -11,16 +11,30 @@ one to take its seat in the target meeting, and on SQLite there is a single conn
 """
 
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Request
-from pydantic import Field, model_validator
+from fastapi import APIRouter, Path, Request
+from pydantic import ConfigDict, Field, model_validator
 
 from salon.api.deps import CurrentApp
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import Success, errors
+from salon.api.schemas.live import (
+    Assignments,
+    Broadcast,
+    ConnectedMeetings,
+    CreatedRooms,
+    Moved,
+    RoomDeleted,
+    RoomsClosed,
+    RoomTitle,
+    TimerCancelled,
+    TimerSet,
+)
 from salon.core.connected import Assign, Create, Timer, Title, assignment_plan
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.room import RoomError
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, Strict, one_of_lists, text
 from salon.live.connected import FamilyState, wait
 from salon.services import connected_meetings, presets
 
@@ -28,6 +42,8 @@ router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/connected_meetings",
                    tags=["connected meetings"])
 
 Ids = Annotated[list[text(255, min_length=1, name=True)], Field(max_length=1000)]
+#: A connected meeting's id, as the path names it.
+ChildId = Annotated[UUID, Path(alias="child_id")]
 
 
 class RenameBody(Strict):
@@ -35,6 +51,8 @@ class RenameBody(Strict):
 
 
 class MoveBody(Strict):
+    model_config = ConfigDict(json_schema_extra=one_of_lists("peer_ids", "participant_ids"))
+
     to_meeting_id: text(64, min_length=1, name=True)
     peer_ids: Ids = []
     #: Participant ids or custom participant ids: all their joined peers move.
@@ -72,12 +90,12 @@ def _view(family: FamilyState, request: Request) -> dict[str, Any]:
     return request.app.state.rooms.connected.state(family)
 
 
-@router.get("", summary="The connected meetings of a meeting, with who is in each")
+@router.get("", summary="The connected meetings of a meeting, with who is in each", response_model=Success[ConnectedMeetings], responses=errors(409))
 async def list_connected(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     return ok(_view(await _family(request, app.id, meeting_id), request))
 
 
-@router.post("", status_code=201, summary="Create connected meetings (breakout rooms)")
+@router.post("", status_code=201, summary="Create connected meetings (breakout rooms)", response_model=Success[CreatedRooms], responses=errors(409))
 async def create_connected(meeting_id: str, body: Create, request: Request,
                            app: CurrentApp) -> Envelope:
     async with request.app.state.database.session() as db:
@@ -87,8 +105,9 @@ async def create_connected(meeting_id: str, body: Create, request: Request,
     return ok({"meetings": [{"id": m.id, "title": m.title} for m in rows]}, status_code=201)
 
 
-# Before the `/{child_id}` routes, which would take "timer" for a room's id.
-@router.post("/assign", summary="Assign people to the rooms: round robin or by hand")
+# Room ids are UUIDs (`{child_id:uuid}`), so `/assign`, `/timer`, `/move`… are never
+# taken for a room's id, and a 405's `Allow` names only what each path serves.
+@router.post("/assign", summary="Assign people to the rooms: round robin or by hand", response_model=Success[Assignments], responses=errors(409))
 async def assign(meeting_id: str, body: Assign, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     parent = request.app.state.rooms.get(family.parent_id)
@@ -102,7 +121,7 @@ async def assign(meeting_id: str, body: Assign, request: Request, app: CurrentAp
     return ok({"assignments": moving})
 
 
-@router.put("/timer", summary="Close every room after a while, with a warning first")
+@router.put("/timer", summary="Close every room after a while, with a warning first", response_model=Success[TimerSet | TimerCancelled], responses=errors(409))
 async def set_timer(meeting_id: str, body: Timer, request: Request,
                     app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
@@ -115,24 +134,28 @@ async def set_timer(meeting_id: str, body: Timer, request: Request,
         raise _http(error) from None
 
 
-@router.delete("/timer", summary="Cancel the closing timer")
+@router.delete("/timer", summary="Cancel the closing timer", response_model=Success[TimerCancelled], responses=errors(409))
 async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     return ok(request.app.state.rooms.connected.cancel_timer(family, None))
 
 
-@router.patch("/{child_id}", summary="Rename a connected meeting")
-async def rename_connected(meeting_id: str, child_id: str, body: RenameBody,
+@router.patch("/{child_id:uuid}", summary="Rename a connected meeting",
+              response_model=Success[RoomTitle], responses=errors(409))
+async def rename_connected(meeting_id: str, room: ChildId, body: RenameBody,
                            request: Request, app: CurrentApp) -> Envelope:
     async with request.app.state.database.session() as db:
-        rows = await connected_meetings.rename(db, app.id, meeting_id, {child_id: body.title})
+        rows = await connected_meetings.rename(db, app.id, meeting_id, {str(room): body.title})
     request.app.state.rooms.connected.notify(await _family(request, app.id, meeting_id))
     return ok({"id": rows[0].id, "title": rows[0].title})
 
 
-@router.delete("/{child_id}", summary="Delete a connected meeting; its people go to the parent")
-async def delete_connected(meeting_id: str, child_id: str, request: Request,
+@router.delete("/{child_id:uuid}",
+               summary="Delete a connected meeting; its people go to the parent",
+               response_model=Success[RoomDeleted], responses=errors(409))
+async def delete_connected(meeting_id: str, room: ChildId, request: Request,
                            app: CurrentApp) -> Envelope:
+    child_id = str(room)
     family = await _family(request, app.id, meeting_id)
     if child_id not in family.children:
         raise NotFound(f"Meeting {meeting_id} has no connected meeting {child_id}.")
@@ -144,7 +167,7 @@ async def delete_connected(meeting_id: str, child_id: str, request: Request,
     return ok({"id": child_id, "moved": moving})
 
 
-@router.post("/move", summary="Move participants between the meeting and its rooms")
+@router.post("/move", summary="Move participants between the meeting and its rooms", response_model=Success[Moved], responses=errors(409))
 async def move(meeting_id: str, body: MoveBody, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     if body.preset_name is not None:
@@ -160,7 +183,7 @@ async def move(meeting_id: str, body: MoveBody, request: Request, app: CurrentAp
     return ok({"to_meeting_id": body.to_meeting_id, "moved": moving})
 
 
-@router.post("/broadcast", summary="Send a message to everyone in every room")
+@router.post("/broadcast", summary="Send a message to everyone in every room", response_model=Success[Broadcast], responses=errors(409))
 async def broadcast(meeting_id: str, body: BroadcastBody, request: Request,
                     app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
@@ -169,7 +192,7 @@ async def broadcast(meeting_id: str, body: BroadcastBody, request: Request,
     return ok({"delivered": sent})
 
 
-@router.post("/close-all", summary="Everyone back to the parent meeting (and delete the rooms)")
+@router.post("/close-all", summary="Everyone back to the parent meeting (and delete the rooms)", response_model=Success[RoomsClosed], responses=errors(409))
 async def close_all(meeting_id: str, request: Request, app: CurrentApp,
                     body: CloseAllBody | None = None) -> Envelope:
     family = await _family(request, app.id, meeting_id)

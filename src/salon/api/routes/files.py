@@ -18,6 +18,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas import live as shapes
+from salon.api.schemas.envelope import Success, errors
 from salon.core.clock import isoformat
 from salon.core.errors import (
     InvalidRequest,
@@ -55,7 +57,11 @@ def _view(row: ChatFile, base: str) -> dict[str, Any]:
             "created_at": isoformat(row.created_at)}
 
 
-@router.post("", status_code=201, summary="Upload a chat file or image (participant token)")
+@router.post("", status_code=201, summary="Upload a chat file or image (participant token)",
+             response_model=Success[shapes.ChatFile], responses=errors(401, 403, 413, 415, 429),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 kind: {"schema": {"type": "string", "format": "binary"}}
+                 for kind in sorted(rules.FILE_CONTENT_TYPES)}}})
 async def upload(request: Request,
                  name: Annotated[str, Query(min_length=1, max_length=1000)]) -> Envelope:
     state = request.app.state
@@ -92,7 +98,12 @@ async def upload(request: Request,
     return ok(_view(row, state.settings.public_base), status_code=201)
 
 
-@router.get("/{file_id}", summary="Download a chat file (participant token of its meeting)")
+@router.get("/{file_id}", summary="Download a chat file (participant token of its meeting)",
+            response_class=StreamingResponse, responses={
+                200: {"description": "The file's bytes, with its own Content-Type.",
+                      "content": {"application/octet-stream": {
+                          "schema": {"type": "string", "format": "binary"}}}},
+                **errors(401, 404)})
 async def download(file_id: str, request: Request) -> StreamingResponse:
     state = request.app.state
     admitted = await _admitted(request)

@@ -7,6 +7,9 @@ from fastapi import APIRouter, Body, Request
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.bodies import patch_body
+from salon.api.schemas.envelope import PagedSuccess, Success
+from salon.api.schemas.resources import Meeting
 from salon.core.meetings import MeetingPatch, MeetingSettings
 from salon.core.schema import UtcDatetime
 from salon.services import meetings
@@ -16,7 +19,7 @@ router = APIRouter(prefix="/{app_id}/meetings", tags=["meetings"])
 SettingsBody = Annotated[MeetingSettings | None, Body()]
 
 
-@router.get("", summary="List meetings")
+@router.get("", summary="List meetings", response_model=PagedSuccess[list[Meeting]])
 async def list_meetings(
     app: CurrentApp,
     db: Db,
@@ -38,14 +41,14 @@ async def list_meetings(
     return ok([wire.meeting(row) for row in rows], paging=page.paging(total, len(rows)))
 
 
-@router.post("", summary="Create a meeting", status_code=201)
+@router.post("", summary="Create a meeting", status_code=201, response_model=Success[Meeting])
 async def create_meeting(app: CurrentApp, request: Request, body: SettingsBody = None) -> Envelope:
     settings = body or MeetingSettings()
     meeting = await meetings.create(request.app.state.database, app.id, settings)
     return ok(wire.meeting(meeting), status_code=201)
 
 
-@router.get("/{meeting_id}", summary="Get a meeting")
+@router.get("/{meeting_id}", summary="Get a meeting", response_model=Success[Meeting])
 async def get_meeting(meeting_id: str, app: CurrentApp, request: Request,
                       name: str | None = None) -> Envelope:
     # No `Db` dependency: a plain read on the Database, without an ORM session.
@@ -55,8 +58,8 @@ async def get_meeting(meeting_id: str, app: CurrentApp, request: Request,
 @router.patch(
     "/{meeting_id}",
     summary="Update a meeting (partial; nested configs merge)",
-    openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": MeetingPatch.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra=patch_body(MeetingPatch),
+    response_model=Success[Meeting],
 )
 async def update_meeting(
     meeting_id: str, app: CurrentApp, db: Db, body: Annotated[dict[str, Any], Body()]
@@ -64,7 +67,7 @@ async def update_meeting(
     return ok(wire.meeting(await meetings.update(db, app.id, meeting_id, body)))
 
 
-@router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)")
+@router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)", response_model=Success[Meeting])
 async def replace_meeting(
     meeting_id: str, app: CurrentApp, db: Db, body: SettingsBody = None
 ) -> Envelope:

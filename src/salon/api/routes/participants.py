@@ -6,6 +6,8 @@ from starlette.datastructures import State
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged, Signer
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import PagedSuccess, Success, errors
+from salon.api.schemas.resources import DeletedParticipant, Participant, ParticipantToken
 from salon.core.participants import NewParticipant, ParticipantEdit
 from salon.live import operator
 from salon.services import participants
@@ -14,14 +16,14 @@ from salon.services.grants import AppRef
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/participants", tags=["participants"])
 
 
-@router.get("", summary="List participants (tokens are never listed)")
+@router.get("", summary="List participants (tokens are never listed)", response_model=PagedSuccess[list[Participant]])
 async def list_participants(meeting_id: str, app: CurrentApp, db: Db, page: Paged) -> Envelope:
     rows, total = await participants.list_page(db, app.id, meeting_id, page)
     return ok([wire.participant(p, preset.name) for p, preset in rows],
               paging=page.paging(total, len(rows)))
 
 
-@router.post("", summary="Add a participant; returns its token", status_code=201)
+@router.post("", summary="Add a participant; returns its token", status_code=201, response_model=Success[Participant], responses=errors(409))
 async def add_participant(
     meeting_id: str, body: NewParticipant, app: CurrentApp, request: Request
 ) -> Envelope:
@@ -37,13 +39,13 @@ async def respond_added(state: State, app: AppRef, meeting_id: str,
               status_code=201)
 
 
-@router.get("/{participant_id}", summary="Get a participant")
+@router.get("/{participant_id}", summary="Get a participant", response_model=Success[Participant])
 async def get_participant(meeting_id: str, participant_id: str, app: CurrentApp, db: Db) -> Envelope:
     participant, preset = await participants.get(db, app.id, meeting_id, participant_id)
     return ok(wire.participant(participant, preset.name))
 
 
-@router.patch("/{participant_id}", summary="Edit name, picture or preset")
+@router.patch("/{participant_id}", summary="Edit name, picture or preset", response_model=Success[Participant])
 async def edit_participant(
     meeting_id: str,
     participant_id: str,
@@ -57,7 +59,9 @@ async def edit_participant(
 
 
 @router.delete("/{participant_id}",
-               summary="Delete a participant; its tokens stop working, its live peers are removed")
+               summary="Delete a participant; its tokens stop working, its live peers are removed",
+    response_model=Success[DeletedParticipant],
+)
 async def delete_participant(
     meeting_id: str, participant_id: str, request: Request, app: CurrentApp, db: Db
 ) -> Envelope:
@@ -67,7 +71,9 @@ async def delete_participant(
 
 
 @router.post("/{participant_id}/token",
-             summary="Issue a new token; earlier ones stop working (live peers stay)")
+             summary="Issue a new token; earlier ones stop working (live peers stay)",
+    response_model=Success[ParticipantToken],
+)
 async def refresh_token(
     meeting_id: str, participant_id: str, app: CurrentApp, db: Db, signer: Signer
 ) -> Envelope:

@@ -1,6 +1,5 @@
 """S1–S5 and AN1: sessions, who was in them, and daily analytics."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -8,7 +7,16 @@ from fastapi import APIRouter, Query
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
-from salon.core.schema import UtcDatetime
+from salon.api.schemas.envelope import PagedSuccess, Success
+from salon.api.schemas.sessions import (
+    Daywise,
+    OneSessionParticipant,
+    PeerReport,
+    Session,
+    SessionList,
+    SessionParticipantList,
+)
+from salon.core.schema import IsoDate, UtcDatetime
 from salon.services import sessions
 
 router = APIRouter(prefix="/{app_id}", tags=["sessions"])
@@ -16,7 +24,7 @@ router = APIRouter(prefix="/{app_id}", tags=["sessions"])
 Order = Annotated[Literal["ASC", "DESC"], Query()]
 
 
-@router.get("/sessions", summary="List sessions")
+@router.get("/sessions", summary="List sessions", response_model=PagedSuccess[SessionList])
 async def list_sessions(
     app: CurrentApp, db: Db, page: Paged,
     search: str | None = None,
@@ -36,7 +44,7 @@ async def list_sessions(
               paging=page.paging(total, len(rows)))
 
 
-@router.get("/sessions/peer-report/{peer_id}", summary="What salon knows about one peer")
+@router.get("/sessions/peer-report/{peer_id}", summary="What salon knows about one peer", response_model=Success[PeerReport])
 async def peer_report(peer_id: str, app: CurrentApp, db: Db, filters: str | None = None,
                       include_peer_events: bool = False) -> Envelope:
     row, session = await sessions.peer_report(db, app.id, peer_id)
@@ -57,7 +65,7 @@ async def peer_report(peer_id: str, app: CurrentApp, db: Db, filters: str | None
     return ok({"participant": participant})
 
 
-@router.get("/sessions/{session_id}", summary="Get a session")
+@router.get("/sessions/{session_id}", summary="Get a session", response_model=Success[Session])
 async def get_session(session_id: str, app: CurrentApp, db: Db,
                       include_breakout_rooms: bool = False) -> Envelope:
     view = await sessions.get(db, app.id, session_id,
@@ -65,7 +73,7 @@ async def get_session(session_id: str, app: CurrentApp, db: Db,
     return ok(wire.session(view))
 
 
-@router.get("/sessions/{session_id}/participants", summary="Who was in a session")
+@router.get("/sessions/{session_id}/participants", summary="Who was in a session", response_model=PagedSuccess[SessionParticipantList])
 async def session_participants(
     session_id: str, app: CurrentApp, db: Db, page: Paged,
     search: str | None = None,
@@ -82,7 +90,9 @@ async def session_participants(
 
 
 @router.get("/sessions/{session_id}/participants/{participant_id}",
-            summary="One participant of a session (by peer id or participant id)")
+            summary="One participant of a session (by peer id or participant id)",
+    response_model=Success[OneSessionParticipant],
+)
 async def session_participant(session_id: str, participant_id: str, app: CurrentApp, db: Db,
                               include_peer_events: bool = False) -> Envelope:
     row = await sessions.participant(db, app.id, session_id, participant_id,
@@ -90,7 +100,7 @@ async def session_participant(session_id: str, participant_id: str, app: Current
     return ok({"participant": wire.attendance(row)})
 
 
-@router.get("/analytics/daywise", tags=["analytics"], summary="Sessions and minutes per day")
-async def daywise(app: CurrentApp, db: Db, start_date: date | None = None,
-                  end_date: date | None = None) -> Envelope:
+@router.get("/analytics/daywise", tags=["analytics"], summary="Sessions and minutes per day", response_model=Success[Daywise])
+async def daywise(app: CurrentApp, db: Db, start_date: IsoDate | None = None,
+                  end_date: IsoDate | None = None) -> Envelope:
     return ok(await sessions.daywise(db, app.id, start_date, end_date))

@@ -17,6 +17,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from salon.api.envelope import Envelope, ok
+from salon.api.schemas.envelope import Success, errors
+from salon.api.schemas.live import MeetingPage
 from salon.core.errors import Unauthorized
 from salon.core.presets import PresetUI
 from salon.services import participants
@@ -67,7 +69,8 @@ def install(app: FastAPI) -> None:
         return FileResponse(path, media_type="text/html", headers=PAGE_HEADERS)
 
     @app.get("/meet/ui", tags=["web"], summary="What the meeting page needs before joining "
-                                              "(participant token)")
+                                              "(participant token)",
+             response_model=Success[MeetingPage], responses=errors(401))
     async def meeting_ui(request: Request) -> Envelope:
         admitted = await _admitted(request)
         preset = admitted.preset

@@ -1,0 +1,114 @@
+"""Apps, meetings, participants, presets, webhooks and plugins as the API answers them:
+the fields the official `cloudflare` SDK reads (`cloudflare/types/realtime_kit/`)."""
+
+from typing import Literal, NotRequired
+
+from pydantic import with_config
+from typing_extensions import TypedDict
+
+from salon.api.schemas.types import CLOSED, Timestamp
+from salon.core.meetings import AIConfig, RecordingConfig
+from salon.core.presets import Permissions, PresetConfig, PresetUI
+from salon.core.webhooks import WebhookEvent
+
+
+@with_config(CLOSED)
+class App(TypedDict):
+    id: str
+    name: str
+    created_at: Timestamp
+
+
+@with_config(CLOSED)
+class CreatedApp(TypedDict):
+    app: App
+
+
+@with_config(CLOSED)
+class Meeting(TypedDict):
+    id: str
+    title: str | None
+    status: Literal["ACTIVE", "INACTIVE"]
+    record_on_start: bool
+    live_stream_on_start: bool
+    persist_chat: bool
+    summarize_on_end: bool
+    transcribe_on_end: bool
+    session_keep_alive_time_in_secs: int
+    ai_config: AIConfig
+    #: Storage credentials (`access_key`, `secret`) are never sent back.
+    recording_config: RecordingConfig
+    created_at: Timestamp
+    updated_at: Timestamp
+    #: Only when it was set.
+    preferred_region: NotRequired[str]
+
+
+@with_config(CLOSED)
+class Participant(TypedDict):
+    id: str
+    custom_participant_id: str
+    preset_name: str
+    name: str | None
+    picture: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    #: On add (P2) and edit (P4) only: the token the participant's client joins with.
+    token: NotRequired[str]
+
+
+@with_config(CLOSED)
+class DeletedParticipant(TypedDict):
+    id: str
+    custom_participant_id: str
+    preset_id: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class ParticipantToken(TypedDict):
+    token: str
+
+
+@with_config(CLOSED)
+class PresetSummary(TypedDict):
+    id: str
+    name: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class Preset(PresetSummary):
+    config: PresetConfig
+    permissions: Permissions
+    ui: PresetUI
+
+
+@with_config(CLOSED)
+class Webhook(TypedDict):
+    id: str
+    name: str
+    url: str
+    events: list[WebhookEvent]
+    enabled: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class Plugin(TypedDict):
+    id: str
+    name: str
+    url: str
+    icon: str | None
+    description: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class Health(TypedDict):
+    status: Literal["ok"]
+    version: str

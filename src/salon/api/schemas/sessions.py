@@ -1,0 +1,159 @@
+"""Sessions (S1–S5), who was in them, the peer report, and daywise analytics (AN1)."""
+
+from typing import Any, Literal, NotRequired
+
+from pydantic import with_config
+from typing_extensions import TypedDict
+
+from salon.api.schemas.types import CLOSED, Timestamp
+
+
+@with_config(CLOSED)
+class Session(TypedDict):
+    id: str
+    #: The meeting's id.
+    associated_id: str
+    meeting_display_name: str
+    type: Literal["meeting"]
+    status: Literal["LIVE", "ENDED"]
+    #: 0 once ENDED.
+    live_participants: int
+    max_concurrent_participants: int
+    minutes_consumed: float
+    #: The app's id (RealtimeKit's name for it).
+    organization_id: str
+    started_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+    meta: dict[str, Any]
+    #: Once ENDED.
+    ended_at: NotRequired[Timestamp]
+    #: With `include_breakout_rooms=true`: the sessions of its connected meetings.
+    breakout_rooms: NotRequired[list["Session"]]
+
+
+@with_config(CLOSED)
+class SessionList(TypedDict):
+    sessions: list[Session]
+
+
+@with_config(CLOSED)
+class PeerEvent(TypedDict):
+    id: str
+    event_name: str
+    minutes_consumed: float
+    participant_id: str
+    peer_id: str
+    session_id: str
+    socket_session_id: str | None
+    preset_view_type: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class SessionParticipant(TypedDict):
+    #: The peer's id (`view=raw`), or the participant's first peer (`consolidated`).
+    id: str
+    #: The participant's id.
+    user_id: str
+    custom_participant_id: str
+    display_name: str
+    preset_name: str
+    joined_at: Timestamp
+    left_at: Timestamp | None
+    #: Minutes.
+    duration: float
+    created_at: Timestamp
+    updated_at: Timestamp
+    #: With `include_peer_events=true`.
+    peer_events: NotRequired[list[PeerEvent]]
+
+
+@with_config(CLOSED)
+class SessionParticipantList(TypedDict):
+    participants: list[SessionParticipant]
+
+
+@with_config(CLOSED)
+class OneSessionParticipant(TypedDict):
+    participant: SessionParticipant
+
+
+@with_config(CLOSED)
+class PeerReportEvent(TypedDict):
+    name: str
+    timestamp: Timestamp
+
+
+@with_config(CLOSED)
+class PeerReportMetadata(TypedDict):
+    events: list[PeerReportEvent]
+    room_view_type: str
+    sdk_name: Literal["salon"]
+
+
+@with_config(CLOSED)
+class PeerReportBody(TypedDict):
+    metadata: PeerReportMetadata
+    #: Always empty: salon keeps no media quality statistics.
+    quality: dict[str, Any]
+
+
+@with_config(CLOSED)
+class PeerStats(TypedDict):
+    events: list[PeerReportEvent]
+
+
+@with_config(CLOSED)
+class PeerReportParticipant(SessionParticipant):
+    role: str
+    session_id: str
+    peer_report: PeerReportBody
+    peer_stats: PeerStats
+    quality_stats: dict[str, Any]
+
+
+@with_config(CLOSED)
+class PeerReport(TypedDict):
+    participant: PeerReportParticipant
+
+
+@with_config(CLOSED)
+class SessionDay(TypedDict):
+    day: str
+    total_sessions: int
+    total_session_minutes: float
+
+
+@with_config(CLOSED)
+class SessionStats(TypedDict):
+    sessions_count: int
+    sessions_minutes_consumed: float
+    day_stats: list[SessionDay]
+
+
+@with_config(CLOSED)
+class RecordingDay(TypedDict):
+    day: str
+    total_recordings: int
+    total_recording_minutes: float
+
+
+@with_config(CLOSED)
+class RecordingStats(TypedDict):
+    recording_count: int
+    recording_minutes_consumed: float
+    day_stats: list[RecordingDay]
+
+
+@with_config(CLOSED)
+class Daywise(TypedDict):
+    session_stats: SessionStats
+    recording_stats: RecordingStats
+
+
+@with_config(CLOSED)
+class ChatDownload(TypedDict):
+    chat_download_url: str
+    chat_download_url_expiry: Timestamp
