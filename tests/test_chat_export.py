@@ -149,11 +149,16 @@ async def test_export_links_refuse_tampering_and_expire(
         forged = f"{base}?expires={params['expires']}&signature={params['signature'][:-2]}xx"
         later = f"{base}?expires={int(params['expires']) + 3600}&signature={params['signature']}"
         swapped = link.replace(session_id, elsewhere)
-        for bad in (forged, later, swapped):
+        # Not ASCII: refused like any other bad signature, and nothing for the log.
+        accented = f"{base}?expires={params['expires']}&signature={params['signature'][:-1]}é"
+        logged = len(server.log())
+        for bad in (forged, later, swapped, accented, f"{base}?expires=1&signature=%F0%9F%98%80"):
             refused = await http.get(bad)
             assert refused.status_code == 403, bad
             assert refused.json() == {"success": False, "error": {
                 "code": 403, "message": "This chat download link is not valid."}}
+        quiet = server.log()[logged:]
+        assert "ERROR" not in quiet and "Traceback" not in quiet, quiet
         assert (await http.get(base)).status_code == 400
         wait = int(params["expires"]) - datetime.now(UTC).timestamp() + 0.3
         await asyncio.sleep(max(wait, 0))

@@ -111,7 +111,8 @@ def test_export_links_sign_and_expire() -> None:
     query = dict(p.split("=") for p in url.split("?")[1].split("&"))
     expires, signature = int(query["expires"]), query["signature"]
     links.verify("session", expires, signature, NOW)
-    for args in (("other", expires, signature), ("session", expires + 1, signature)):
+    for args in (("other", expires, signature), ("session", expires + 1, signature),
+                 ("session", expires, signature[:-1] + "é"), ("session", expires, "ü" * 43)):
         with pytest.raises(Forbidden, match="not valid"):
             links.verify(*args, NOW)
     with pytest.raises(Forbidden, match="expired"):

@@ -65,7 +65,9 @@ class ExportLinks:
 
     def verify(self, session_id: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
-        if not hmac.compare_digest(self._signature(session_id, expires), signature):
+        # `compare_digest` refuses non-ASCII text (TypeError); no good signature has any.
+        if not signature.isascii() or not hmac.compare_digest(
+                self._signature(session_id, expires), signature):
             raise Forbidden("This chat download link is not valid.")
         if (now or utcnow()).timestamp() > expires:
             moment = isoformat(datetime.fromtimestamp(expires, UTC))
