@@ -166,6 +166,29 @@ async def test_export_links_refuse_tampering_and_expire(
         assert expired.status_code == 403 and "expired" in expired.json()["error"]["message"]
 
 
+async def test_export_cells_never_start_a_formula(hooked: tuple[SalonServer, Receiver]) -> None:
+    """OWASP's CSV injection: a cell a spreadsheet would evaluate gets a `'` in front."""
+    server, _ = hooked
+    said = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-3", "@SUM(A1)", "\tcmd", "\rcmd",
+            "a=b, -c", "'quoted"]
+    async with admin_for(server) as admin:
+        room = Meeting(server, admin, await admin.create_meeting(title="Formulas"))
+        try:
+            peer = await room.join(name="=cmd|' /C calc'!A0")
+            for text in said:
+                await peer.send_text(text)
+            session_id = peer.joined["room"]["session_id"]
+            link = (await admin.call("GET", f"/sessions/{session_id}/chat"))["chat_download_url"]
+        finally:
+            await room.close()
+    async with httpx.AsyncClient() as http:
+        exported = rows((await http.get(link)).text)
+    assert [row["payload"] for row in exported] == [
+        "'=HYPERLINK(\"http://evil\",\"x\")", "'+1+2", "'-3", "'@SUM(A1)", "'\tcmd",
+        "'\rcmd", "a=b, -c", "'quoted"]  # only the first character counts
+    assert {row["displayName"] for row in exported} == {"'=cmd|' /C calc'!A0"}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_persisted_chat_survives_a_crash_and_a_restart(backend: str) -> None:
     database = ThrowawayPostgres() if backend == "postgresql" else None
