@@ -32,6 +32,10 @@ Flag = StrictBool
 #: C0 and C1 control characters (Unicode category Cc), NUL among them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+#: Unicode's bidirectional controls (embeddings, overrides, isolates, marks): they reorder
+#: the text around them, so `invoice\u202egpj.exe` shows as `invoiceexe.jpg`.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
