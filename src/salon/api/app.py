@@ -11,6 +11,7 @@ import salon
 from salon.api import envelope, lean, openapi, routes
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
+from salon.api.nosniff import NoSniff
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.routes import files, well_known
 from salon.files import LocalFileStore
@@ -25,7 +26,6 @@ from salon.store import migrate
 from salon.store.database import Database
 from salon.webhooks import signing
 from salon.webhooks.dispatcher import WebhookDispatcher
-
 
 #: FastAPI's defaults look up OpenTelemetry's global providers on every request.
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     envelope.install(app)
     openapi.install(app)
     app.add_middleware(JsonBodies)
+    app.add_middleware(NoSniff)
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)
