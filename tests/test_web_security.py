@@ -27,3 +27,27 @@ def test_every_response_says_nosniff(web: httpx.Client, sqlite_server: SalonServ
     listed = web.get(f"{app}/meetings", headers=sqlite_server.headers)
     assert listed.status_code == 200
     assert listed.headers.get_list("x-content-type-options") == ["nosniff"]
+
+
+def policy(response: httpx.Response) -> dict[str, str]:
+    """The Content-Security-Policy as `{directive: sources}`."""
+    parts = (part.strip().split(" ", 1) for part in
+             response.headers["content-security-policy"].split(";"))
+    return {name: (rest[0] if rest else "") for name, *rest in parts}
+
+
+def test_meeting_page_talks_only_to_its_own_host(web: httpx.Client) -> None:
+    csp = policy(web.get("/meet"))
+    assert csp["connect-src"] == "'self'"  # no ws:/wss: to any host
+    assert csp["script-src"] == "'self'" and csp["default-src"] == "'self'"
+    assert csp["base-uri"] == "'none'" and csp["form-action"] == "'none'"
+    assert csp["object-src"] == "'none'" and csp["frame-ancestors"] == "'self'"
+    assert csp["frame-src"] == "'self' http: https:"  # plugins live on other origins
+
+
+def test_meeting_page_file_has_its_policy_under_any_url(web: httpx.Client) -> None:
+    page = web.get("/meet")
+    again = web.get("/meet/index.html")
+    assert again.status_code == 200 and again.text == page.text
+    assert policy(again) == policy(page)
+
