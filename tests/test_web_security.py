@@ -1,6 +1,7 @@
 """Browser-facing hardening: headers on every response, the meeting page's CSP, and the
 API reference pages (`/docs`, `/redoc`) served from salon itself."""
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -51,3 +52,24 @@ def test_meeting_page_file_has_its_policy_under_any_url(web: httpx.Client) -> No
     assert again.status_code == 200 and again.text == page.text
     assert policy(again) == policy(page)
 
+
+def test_api_reference_pages_load_nothing_from_elsewhere(web: httpx.Client) -> None:
+    for path, needs in [("/docs", ["swagger-ui-bundle.js", "swagger-init.js",
+                                   "swagger-ui.css"]),
+                        ("/redoc", ["redoc.standalone.js"])]:
+        page = web.get(path)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert not re.search(r"https?:|//", page.text), page.text  # no other host named
+        for name in needs:
+            assert f'"/docs/assets/{name}"' in page.text
+            asset = web.get(f"/docs/assets/{name}")
+            assert asset.status_code == 200 and len(asset.content) > 100, name
+            assert asset.headers["x-content-type-options"] == "nosniff"
+        csp = policy(page)
+        assert csp["default-src"] == "'none'" and csp["script-src"] == "'self'"
+        assert csp["connect-src"] == "'self'" and csp["base-uri"] == "'none'"
+        assert csp["frame-ancestors"] == "'none'" and csp["form-action"] == "'none'"
+    init = web.get("/docs/assets/swagger-init.js").text
+    assert '"/openapi.json"' in init and "validatorUrl: null" in init
+    assert web.get("/docs/oauth2-redirect").status_code == 404  # FastAPI's inline-script page
+    assert web.get("/docs/assets/nothing.js").status_code == 404

@@ -12,8 +12,8 @@ from salon.api import envelope, lean, openapi, routes
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
+from salon.api.routes import api_docs, files, well_known
 from salon.api.routes import chat_export as chat_export_routes
-from salon.api.routes import files, well_known
 from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.media import create_backend
@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=salon.__version__,
         summary="Self-hosted realtime meetings with a RealtimeKit-compatible REST API.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by routes.api_docs
+        redoc_url=None,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     envelope.install(app)
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gateway.router)
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
+    api_docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe")
     async def healthz() -> envelope.Envelope:
