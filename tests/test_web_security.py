@@ -59,6 +59,7 @@ def test_api_reference_pages_load_nothing_from_elsewhere(web: httpx.Client) -> N
                         ("/redoc", ["redoc.standalone.js"])]:
         page = web.get(path)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.headers["cache-control"] == "no-cache"
         assert not re.search(r"https?:|//", page.text), page.text  # no other host named
         for name in needs:
             assert f'"/docs/assets/{name}"' in page.text

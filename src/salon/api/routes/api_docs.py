@@ -34,8 +34,7 @@ def install(app: FastAPI) -> None:
 
     def page(name: str) -> FileResponse:
         path, _ = assets.lookup_path(name)
-        return FileResponse(path, media_type="text/html",
-                            headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
+        return FileResponse(path, media_type="text/html", headers=assets.headers)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> FileResponse:
