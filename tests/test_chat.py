@@ -315,6 +315,8 @@ async def test_uploads_are_checked_and_served_only_to_the_meeting(room: Meeting)
         assert exact.status_code == 201, exact.text
         stored = exact.json()["data"]
         assert stored["size"] == MAX_FILE and stored["name"] == "passwd"
+        flipped = await upload(b"x", "text/plain", name="report\u202efdp.exe")
+        assert flipped.json()["data"]["name"] == "reportfdp.exe"  # no right-to-left override
 
         # A participant who is not in the session may not upload.
         absent = await room.participant()

@@ -149,16 +149,44 @@ async def test_export_links_refuse_tampering_and_expire(
         forged = f"{base}?expires={params['expires']}&signature={params['signature'][:-2]}xx"
         later = f"{base}?expires={int(params['expires']) + 3600}&signature={params['signature']}"
         swapped = link.replace(session_id, elsewhere)
-        for bad in (forged, later, swapped):
+        # Not ASCII: refused like any other bad signature, and nothing for the log.
+        accented = f"{base}?expires={params['expires']}&signature={params['signature'][:-1]}é"
+        logged = len(server.log())
+        for bad in (forged, later, swapped, accented, f"{base}?expires=1&signature=%F0%9F%98%80"):
             refused = await http.get(bad)
             assert refused.status_code == 403, bad
             assert refused.json() == {"success": False, "error": {
                 "code": 403, "message": "This chat download link is not valid."}}
+        quiet = server.log()[logged:]
+        assert "ERROR" not in quiet and "Traceback" not in quiet, quiet
         assert (await http.get(base)).status_code == 400
         wait = int(params["expires"]) - datetime.now(UTC).timestamp() + 0.3
         await asyncio.sleep(max(wait, 0))
         expired = await http.get(link)
         assert expired.status_code == 403 and "expired" in expired.json()["error"]["message"]
+
+
+async def test_export_cells_never_start_a_formula(hooked: tuple[SalonServer, Receiver]) -> None:
+    """OWASP's CSV injection: a cell a spreadsheet would evaluate gets a `'` in front."""
+    server, _ = hooked
+    said = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-3", "@SUM(A1)", "\tcmd", "\rcmd",
+            "a=b, -c", "'quoted"]
+    async with admin_for(server) as admin:
+        room = Meeting(server, admin, await admin.create_meeting(title="Formulas"))
+        try:
+            peer = await room.join(name="=cmd|' /C calc'!A0")
+            for text in said:
+                await peer.send_text(text)
+            session_id = peer.joined["room"]["session_id"]
+            link = (await admin.call("GET", f"/sessions/{session_id}/chat"))["chat_download_url"]
+        finally:
+            await room.close()
+    async with httpx.AsyncClient() as http:
+        exported = rows((await http.get(link)).text)
+    assert [row["payload"] for row in exported] == [
+        "'=HYPERLINK(\"http://evil\",\"x\")", "'+1+2", "'-3", "'@SUM(A1)", "'\tcmd",
+        "'\rcmd", "a=b, -c", "'quoted"]  # only the first character counts
+    assert {row["displayName"] for row in exported} == {"'=cmd|' /C calc'!A0"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from salon.core.errors import Forbidden
+from salon.core.errors import Forbidden, InvalidRequest
 from salon.core.presets import Permissions
 from salon.core.room import Peer, Room, RoomError
 from salon.core.room import chat as rules
@@ -101,6 +101,11 @@ def test_content_rules() -> None:
     assert "text/html" not in rules.FILE_CONTENT_TYPES
     assert clean_name("C:\\Users\\ada\\report.pdf") == "report.pdf"
     assert clean_name("../../x\x00y.txt") == "x_y.txt"
+    assert clean_name("invoice\u202egpj.exe") == "invoicegpj.exe"  # shown as "…exe.jpg"
+    bidi = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    assert clean_name(f"{bidi}a{bidi}b.txt{bidi}") == "ab.txt"
+    with pytest.raises(InvalidRequest):
+        clean_name(bidi)
 
 
 def test_export_links_sign_and_expire() -> None:
@@ -111,7 +116,8 @@ def test_export_links_sign_and_expire() -> None:
     query = dict(p.split("=") for p in url.split("?")[1].split("&"))
     expires, signature = int(query["expires"]), query["signature"]
     links.verify("session", expires, signature, NOW)
-    for args in (("other", expires, signature), ("session", expires + 1, signature)):
+    for args in (("other", expires, signature), ("session", expires + 1, signature),
+                 ("session", expires, signature[:-1] + "é"), ("session", expires, "ü" * 43)):
         with pytest.raises(Forbidden, match="not valid"):
             links.verify(*args, NOW)
     with pytest.raises(Forbidden, match="expired"):

@@ -137,6 +137,8 @@ async def test_bad_requests_change_nothing(room: Meeting) -> None:
     guest = await room.join()
     for kind, data, code in [
         ("connected.move", {"to_meeting_id": child["id"], "peer_ids": ["nobody"]}, "NOT_FOUND"),
+        ("connected.move", {"to_meeting_id": child["id"], "participant_ids": [
+            guest.joined["self"]["participant_id"], "nobody"]}, "NOT_FOUND"),
         ("connected.move", {"to_meeting_id": "nowhere", "peer_ids": [guest.peer_id]},
          "NOT_FOUND"),
         ("connected.move", {"to_meeting_id": child["id"]}, "INVALID"),
@@ -356,6 +358,10 @@ async def test_rest_crud_moves_and_errors(room: Meeting) -> None:
         ("POST", base, [1, 2], 400),
         ("POST", f"{base}/move", {"to_meeting_id": untitled}, 400),
         ("POST", f"{base}/move", {"to_meeting_id": untitled, "peer_ids": ["nobody"]}, 404),
+        ("POST", f"{base}/move", {"to_meeting_id": untitled, "participant_ids": ["nobody"]},
+         404),
+        ("POST", f"{base}/move", {"to_meeting_id": untitled, "participant_ids": [
+            guest.joined["self"]["custom_participant_id"], "nobody", "nor-me"]}, 404),
         ("POST", f"{base}/move", {"to_meeting_id": untitled, "peer_ids": [guest.peer_id],
                                   "preset_name": "nope"}, 400),
         ("POST", f"{base}/broadcast", {}, 400),
@@ -368,6 +374,11 @@ async def test_rest_crud_moves_and_errors(room: Meeting) -> None:
         envelope = response.json()
         assert envelope["success"] is False and envelope["error"]["code"] == status
     assert guest.meeting_id == room.id and not guest.drain("meeting.changing")
+    unknown = await http.post(f"{base}/move", json={"to_meeting_id": untitled,
+                                                     "participant_ids": ["nobody", "nor-me"]})
+    assert unknown.json()["error"] == {"code": 404, "message": (
+        "No peer of these participant_ids is joined in the meeting or its rooms: "
+        "nobody, nor-me.")}
     unauthorized = await http.get(base, headers={"Authorization": "Bearer salon_nope"})
     assert unauthorized.status_code == 401 and unauthorized.json()["success"] is False
 

@@ -12,8 +12,9 @@ from salon.api import envelope, lean, openapi, routes
 from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
+from salon.api.nosniff import NoSniff
+from salon.api.routes import api_docs, files, well_known
 from salon.api.routes import chat_export as chat_export_routes
-from salon.api.routes import files, well_known
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
 from salon.files import LocalFileStore
@@ -86,18 +87,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # `/meetings/` is no route: a 404 in the envelope, not a 307 to `/meetings` (which
         # no client following RealtimeKit's paths needs, and POSTs rarely survive).
         redirect_slashes=False,
+        docs_url=None,  # served offline by routes.api_docs
+        redoc_url=None,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     envelope.install(app)
     openapi.install(app)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoSniff)
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
+    api_docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe",
              response_model=Success[Health])

@@ -112,4 +112,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Envelope:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error(500, "Internal server error; the server log has the details.")
+        # Answered outside every middleware (Starlette's ServerErrorMiddleware): say it here.
+        return error(500, "Internal server error; the server log has the details.",
+                     {"X-Content-Type-Options": "nosniff"})

@@ -49,6 +49,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 TEXT_PATTERN = r"^[^\u0000]*$"
 
+#: Unicode's bidirectional controls (embeddings, overrides, isolates, marks): they reorder
+#: the text around them, so `invoice\u202egpj.exe` shows as `invoiceexe.jpg`.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:

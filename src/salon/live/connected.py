@@ -144,7 +144,8 @@ class ConnectedMeetings:
              peer_ids: list[str] = (), participant_ids: list[str] = (),
              preset_name: str | None = None) -> tuple[list[str], list[asyncio.Future[Any]]]:
         """Hosts move others (all named peers must be in the family, or nothing moves).
-        Participants are named by id or custom id: all their joined peers move.
+        Participants are named by id or custom id: all their joined peers move, and each
+        must have one, or nothing moves.
         Returns the peers on their way, and the moves to await if one wants to."""
         check_alter(actor)
         if to_meeting_id not in family.ids:
@@ -155,11 +156,17 @@ class ConnectedMeetings:
             if located is None:
                 raise RoomError("NOT_FOUND", f"No peer {peer_id} in these meetings.")
             found[peer_id] = located
-        wanted = set(participant_ids)
+        wanted, seen = set(participant_ids), set()
         for host in self.hosts(family):
             for peer in host.room.joined:
-                if peer.participant_id in wanted or peer.custom_participant_id in wanted:
+                named = {peer.participant_id, peer.custom_participant_id} & wanted
+                if named:
                     found[peer.peer_id] = (host, peer)
+                    seen |= named
+        if unknown := [pid for pid in dict.fromkeys(participant_ids) if pid not in seen]:
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise RoomError("NOT_FOUND", "No peer of these participant_ids is joined in the "
+                            f"meeting or its rooms: {', '.join(unknown[:10])}{more}.")
         return self._go({pid: hp[0] for pid, hp in found.items()
                          if hp[0].meeting_id != to_meeting_id},
                         to_meeting_id, preset_name, actor)

@@ -4,7 +4,8 @@ The CSV has RealtimeKit's columns: `id, participantId, sessionId, meetingId, dis
 pinned, isEdited, payloadType, payload, createdAt`, one row per message sent in the
 session, oldest first — deleted ones too, since the export is the record of what was
 said. `payload` is the text of a text message, the link of an image or file, and the
-JSON of a custom message.
+JSON of a custom message. A cell that a spreadsheet would take for a formula (one that
+starts with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'` instead.
 
 A download link is `<public base>/chat-exports/<session id>.csv?expires=<unix>&signature=…`:
 an HMAC over the session id and expiry with a key derived from the deployment's secret,
@@ -37,6 +38,9 @@ COLUMNS = ["id", "participantId", "sessionId", "meetingId", "displayName", "pinn
            "isEdited", "payloadType", "payload", "createdAt"]
 PAYLOAD_TYPES = {"text": "TEXT_MESSAGE", "image": "IMAGE_MESSAGE", "file": "FILE_MESSAGE",
                  "custom": "CUSTOM_MESSAGE"}
+#: A spreadsheet takes a cell that starts with one of these for a formula (OWASP, CSV
+#: injection): such a cell gets a `'` in front, so it opens as the text that was said.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class ExportLinks:
 
     def verify(self, session_id: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
-        if not hmac.compare_digest(self._signature(session_id, expires), signature):
+        # `compare_digest` refuses non-ASCII text (TypeError); no good signature has any.
+        if not signature.isascii() or not hmac.compare_digest(
+                self._signature(session_id, expires), signature):
             raise Forbidden("This chat download link is not valid.")
         if (now or utcnow()).timestamp() > expires:
             moment = isoformat(datetime.fromtimestamp(expires, UTC))
@@ -106,12 +112,16 @@ async def csv_text(db: AsyncSession, session_id: str, base: str) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([
+        writer.writerow([_cell(value) for value in (
             row.id, row.participant_id, row.session_id, row.meeting_id, row.display_name,
             _flag(row.pinned), _flag(row.edited), PAYLOAD_TYPES.get(row.type, row.type.upper()),
             _payload(row, base), isoformat(row.created_at),
-        ])
+        )])
     return out.getvalue()
+
+
+def _cell(value: str | None) -> str | None:
+    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
 
 
 def _flag(value: bool) -> str:

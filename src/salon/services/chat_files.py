@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.core.clock import utcnow
 from salon.core.errors import InvalidRequest, NotFound
 from salon.core.ids import new_uuid
+from salon.core.schema import BIDI_CONTROLS
 from salon.files import FileStore
 from salon.store.models import ChatFile
 
@@ -19,8 +20,9 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\"]+")
 
 
 def clean_name(name: str) -> str:
-    """A display name for the file: its last path part, without control characters."""
-    name = re.split(r"[/\\]", name.strip())[-1]
+    """A display name for the file: its last path part, without control characters and
+    without bidirectional controls, which would show another name (or extension)."""
+    name = re.split(r"[/\\]", BIDI_CONTROLS.sub("", name).strip())[-1]
     name = _UNSAFE.sub("_", name).strip(" .")[:255]
     if not name:
         raise InvalidRequest("Give the file a name: '?name=photo.png'.")

@@ -25,12 +25,16 @@ from salon.services import participants
 
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
-    # The page loads only its own scripts and styles; media and sockets go to this host.
+    # The page loads only its own scripts and styles; fetches and its WebSocket go to this
+    # host alone ('self' covers ws: and wss: to the same host and port), so an injected
+    # script could send nothing elsewhere. No <base> may move its relative URLs, no form
+    # may post anywhere (the page's forms are handled in script), no plugin objects.
     # Frames are plugins: pages at the URLs of the app's registry, which its operator keeps.
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
-        "frame-src 'self' http: https:; frame-ancestors 'self'"
+        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+        "frame-src 'self' http: https:; frame-ancestors 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     ),
     "Referrer-Policy": "no-referrer",
 }
@@ -45,23 +49,24 @@ async def _admitted(request: Request) -> participants.Admitted:
         return await participants.admit(db, state.signer, token.strip())
 
 
-class _Assets(StaticFiles):
+class Assets(StaticFiles):
     """Static files that browsers keep but revalidate (`no-cache`: a 304 when unchanged),
-    so an upgraded server never runs with a stale SDK."""
+    so an upgraded server never runs with a stale SDK; with the headers of the page they
+    belong to, so a page's HTML file has its policy under any URL (`/meet/index.html`)."""
+
+    def __init__(self, packages: list[str | tuple[str, str]],
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(packages=packages)
+        self.headers = {"Cache-Control": "no-cache", **(headers or {})}
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.update(self.headers)
         return response
 
 
-def _web_dir(part: str) -> StaticFiles:
-    return _Assets(packages=[("salon", f"web/{part}")])
-
-
 def install(app: FastAPI) -> None:
-    meet_files = _web_dir("meet")
+    meet_files = Assets([("salon", "web/meet")], PAGE_HEADERS)
 
     @app.get("/meet", include_in_schema=False)
     async def meeting_page() -> FileResponse:
@@ -92,5 +97,5 @@ def install(app: FastAPI) -> None:
         }
         return ok(data)
 
-    app.mount("/sdk/v1", _web_dir("sdk"), name="sdk")
+    app.mount("/sdk/v1", Assets([("salon", "web/sdk")]), name="sdk")
     app.mount("/meet", meet_files, name="meet")
