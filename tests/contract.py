@@ -41,10 +41,9 @@ class Contract:
         # taken for `/sessions/{session_id}/…`.
         for template, methods in sorted(self.document["paths"].items(),
                                         key=lambda item: item[0].count("{")):
-            regex = re.sub(r"\\{\w+\\}", "[^/]+", re.escape(template))
             for method, operation in methods.items():
                 self.operations.append(_Operation(method.upper(), template,
-                                                  re.compile(f"^{regex}$"),
+                                                  _path_pattern(template, operation),
                                                   operation["responses"]))
 
     @classmethod
@@ -98,6 +97,20 @@ class Contract:
             rooted = {**schema, "components": self.document.get("components", {})}
             self._validators[key] = jsonschema_rs.Draft202012Validator(rooted)
         return self._validators[key]
+
+
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _path_pattern(template: str, operation: dict[str, Any]) -> re.Pattern[str]:
+    """The paths an operation serves: `{name}` is one segment, a UUID where the
+    parameter's schema says `format: uuid` (as the router's `{name:uuid}` does)."""
+    formats = {p["name"]: p.get("schema", {}).get("format")
+               for p in operation.get("parameters", []) if p["in"] == "path"}
+    regex = re.sub(r"\\{(\w+)\\}",
+                   lambda m: _UUID if formats.get(m.group(1)) == "uuid" else "[^/]+",
+                   re.escape(template))
+    return re.compile(f"^{regex}$")
 
 
 def _envelope_error(response: httpx.Response) -> None:

@@ -1,0 +1,150 @@
+"""The OpenAPI document: complete (an answer schema for every route and status), strict
+(closed objects, the rules that refuse a request stated in it), and true (every answer
+the suite gets is checked against it by `tests/contract.py`; this file tests that check
+and the rules the fuzzer found stated wrongly)."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from salon.api.routes import PREFIX
+from tests.contract import Contract, ContractViolation
+from tests.servers import SalonServer
+
+
+@pytest.fixture(scope="module")
+def document(server: SalonServer) -> dict[str, Any]:
+    return httpx.get(f"{server.url}/openapi.json").json()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, operation) for path, methods in document["paths"].items()
+            for method, operation in methods.items()]
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_every_operation_documents_its_answers(document: dict[str, Any]) -> None:
+    assert len(operations(document)) >= 60
+    for method, path, operation in operations(document):
+        responses = operation["responses"]
+        where = f"{method.upper()} {path}"
+        assert "422" not in responses, where
+        success = [status for status in responses if status.startswith("2")]
+        assert success, where
+        for status in success:
+            content = responses[status]["content"]
+            schema = next(iter(content.values()))["schema"]
+            assert schema not in ({}, None), f"{where} {status} has no schema"
+        for status in ("400", *(("401", "404") if path.startswith(PREFIX) else ())):
+            assert status in responses, f"{where} lacks {status}"
+            assert responses[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Failure"}
+        if path.startswith(PREFIX):
+            assert ("413" in responses) == (method != "get"), where
+            assert operation["security"] == [{"bearer": []}]
+
+
+def test_success_objects_are_closed(document: dict[str, Any]) -> None:
+    """A field the server adds without the document saying so fails the contract."""
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            json_content = response.get("content", {}).get("application/json")
+            if not status.startswith("2") or json_content is None:
+                continue
+            envelope = resolve(document, json_content["schema"])
+            if path == "/.well-known/webhooks.json":
+                continue  # RealtimeKit's own envelope, with `message`
+            assert envelope["additionalProperties"] is False, f"{method} {path}"
+            data = envelope["properties"]["data"]
+            data = resolve(document, data.get("items", data))
+            if data.get("type") == "object" and "properties" in data:
+                assert data.get("additionalProperties") is False, f"{method} {path}"
+
+
+def _answer(method: str, url: str, status: int, body: Any) -> httpx.Response:
+    return httpx.Response(status, json=body, request=httpx.Request(method, url))
+
+
+def test_the_contract_check_can_fail(document: dict[str, Any], server: SalonServer,
+                                     http: httpx.Client) -> None:
+    contract = Contract(document)
+    real = http.post("/meetings", json={"title": "contract"})
+    contract.check(real)  # as served: fine
+    url = f"{server.app_url}/meetings"
+    with pytest.raises(ContractViolation, match="unexpected"):
+        contract.check(_answer("POST", url, 201, {**real.json(), "extra": 1}))
+    meeting = real.json()["data"]
+    with pytest.raises(ContractViolation, match="status_code|not documented"):
+        contract.check(_answer("POST", url, 418, {"success": False,
+                                                  "error": {"code": 418, "message": "x"}}))
+    with pytest.raises(ContractViolation, match="title"):
+        contract.check(_answer("POST", url, 201, {"success": True,
+                                                  "data": {**meeting, "title": 5}}))
+    with pytest.raises(ContractViolation, match="envelope"):
+        contract.check(_answer("POST", f"{server.url}/nowhere", 404, {"detail": "x"}))
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/meetings?start_time=0.5", "start_time"),
+    ("/sessions?end_time=1700000000", "end_time"),
+    ("/analytics/daywise?end_date=0", "end_date"),
+    ("/analytics/daywise?start_date=20260101", "start_date"),
+])
+def test_times_and_days_are_iso_text(http: httpx.Client, path: str, field: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 400, response.text
+    assert f"query.{field}" in response.json()["error"]["message"]
+    assert "ISO 8601" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("body", [
+    {"session_keep_alive_time_in_secs": "120"},
+    {"session_keep_alive_time_in_secs": True},
+    {"ai_config": {"summarization": {"word_limit": "300"}}},
+])
+def test_numbers_are_json_numbers(http: httpx.Client, body: dict[str, Any]) -> None:
+    response = http.post("/meetings", json=body)
+    assert response.status_code == 400, response.text
+    assert "must be a number" in response.json()["error"]["message"]
+
+
+def test_a_whole_float_is_an_integer(http: httpx.Client) -> None:
+    """As in JSON Schema: 120.0 is the integer 120."""
+    response = http.post("/meetings", json={"session_keep_alive_time_in_secs": 120.0})
+    assert response.status_code == 201
+    assert response.json()["data"]["session_keep_alive_time_in_secs"] == 120
+
+
+def test_a_wrong_method_names_every_method_of_the_path(http: httpx.Client) -> None:
+    """Starlette named only the first route's methods (salon has a route per method)."""
+    response = http.request("OPTIONS", "/meetings")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    response = http.delete("/meetings/x/participants")
+    assert response.headers["allow"] == "GET, POST"
+    # Room ids are UUIDs: `/move` is only POST, not also a room's PATCH and DELETE.
+    assert http.patch("/meetings/x/connected_meetings/move", json={}).headers[
+        "allow"] == "POST"
+
+
+@pytest.mark.parametrize(("url", "accepted"), [
+    ("https://hooks.example.com/salon?x=1", True),
+    ("http://[::1]:8080/h", True),
+    ("http://127.0.0.1:1/x", True),
+    ("https://xn--mnchen-3ya.de/ü", True),
+    ("https://ü.example/", False),  # international names in their xn-- form
+    ("http://1.2.3.999/", False),
+    ("https://a.example:0/", False),
+])
+def test_url_shapes(http: httpx.Client, url: str, accepted: bool) -> None:
+    response = http.post("/webhooks", json={"name": "shape", "url": url,
+                                            "events": ["meeting.started"]})
+    assert (response.status_code == 201) is accepted, response.text
+    if accepted:
+        http.delete(f"/webhooks/{response.json()['data']['id']}")

@@ -1,0 +1,76 @@
+"""The answers' shapes (`salon.api.schemas`, the OpenAPI document's source) against the
+official `cloudflare` 5.9.0 SDK's response models: every field the SDK reads is there,
+and every field salon adds is one of its documented additions (docs/api.md)."""
+
+import importlib
+import types
+import typing
+from typing import Any, Union
+
+import pytest
+
+from salon.api.schemas import live, resources, sessions
+
+SDK = "cloudflare.types.realtime_kit."
+
+#: (SDK module, response model, path below `data`, salon's shape, salon's additions)
+PAIRS = [
+    ("meeting_create_response", "MeetingCreateResponse", (), resources.Meeting,
+     {"preferred_region"}),
+    ("meeting_get_meeting_by_id_response", "MeetingGetMeetingByIDResponse", (),
+     resources.Meeting, {"preferred_region"}),
+    ("meeting_add_participant_response", "MeetingAddParticipantResponse", (),
+     resources.Participant, set()),
+    ("meeting_get_meeting_participant_response", "MeetingGetMeetingParticipantResponse", (),
+     resources.Participant, {"token"}),
+    ("meeting_delete_meeting_participant_response",
+     "MeetingDeleteMeetingParticipantResponse", (), resources.DeletedParticipant, {"id"}),
+    ("meeting_refresh_participant_token_response", "MeetingRefreshParticipantTokenResponse",
+     (), resources.ParticipantToken, set()),
+    ("preset_create_response", "PresetCreateResponse", (), resources.Preset, set()),
+    ("preset_get_response", "PresetGetResponse", (), resources.PresetSummary, set()),
+    ("app_post_response", "AppPostResponse", ("app",), resources.App, set()),
+    ("session_get_session_details_response", "SessionGetSessionDetailsResponse", (),
+     sessions.Session, {"meta"}),
+    ("session_get_session_participants_response", "SessionGetSessionParticipantsResponse",
+     ("participants",), sessions.SessionParticipant, set()),
+    ("session_get_session_chat_response", "SessionGetSessionChatResponse", (),
+     sessions.ChatDownload, set()),
+    ("active_session_get_active_session_response", "ActiveSessionGetActiveSessionResponse",
+     (), sessions.Session, {"meta"}),
+    ("active_session_kick_all_participants_response",
+     "ActiveSessionKickAllParticipantsResponse", (), live.KickedAll, set()),
+    ("active_session_kick_participants_response", "ActiveSessionKickParticipantsResponse",
+     (), live.Kicked, set()),
+    ("active_session_create_poll_response", "ActiveSessionCreatePollResponse", (),
+     live.PollCreated, set()),
+    ("analytics_get_org_analytics_response", "AnalyticsGetOrgAnalyticsResponse", (),
+     sessions.Daywise, set()),
+    ("session_get_participant_data_from_peer_id_response",
+     "SessionGetParticipantDataFromPeerIDResponse", ("participant",),
+     sessions.PeerReportParticipant, {"peer_stats", "preset_name", "quality_stats"}),
+]
+
+
+def _inner(annotation: Any) -> Any:
+    """`Optional[List[X]]` → `X`."""
+    while typing.get_origin(annotation) in (Union, types.UnionType, list):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def sdk_fields(module: str, model: str, path: tuple[str, ...]) -> set[str]:
+    kind = getattr(importlib.import_module(SDK + module), model)
+    for name in ("data", *path):
+        kind = _inner(kind.model_fields[name].annotation)
+    return set(kind.model_fields)
+
+
+@pytest.mark.parametrize(("module", "model", "path", "shape", "additions"), PAIRS,
+                         ids=[pair[1] for pair in PAIRS])
+def test_answers_have_the_sdk_fields(module: str, model: str, path: tuple[str, ...],
+                                     shape: Any, additions: set[str]) -> None:
+    ours = set(typing.get_type_hints(shape))
+    theirs = sdk_fields(module, model, path)
+    assert theirs - ours == set(), f"fields the SDK reads that salon lacks: {theirs - ours}"
+    assert ours - theirs == additions
