@@ -26,7 +26,6 @@ from salon.store.database import Database
 from salon.webhooks import signing
 from salon.webhooks.dispatcher import WebhookDispatcher
 
-
 #: FastAPI's defaults look up OpenTelemetry's global providers on every request.
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
                                   "operation_spans": False}
