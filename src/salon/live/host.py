@@ -125,7 +125,7 @@ class RoomHost:
         key = (participant_id, limit.bucket)
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = TokenBucket(limit.rate, limit.per)
+            bucket = self.buckets[key] = TokenBucket.of(limit)
         return bucket
 
     @property

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import AfterValidator, ValidationError
 
-from salon.core.clock import utcnow
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
 from salon.core.names import display_name
@@ -261,13 +260,6 @@ class _PeerSession:
         except protocol.BadMessage as bad:
             self.link.send(protocol.error(bad.request_id, "BAD_MESSAGE", bad.message))
             return
-        if request.type == "ping":
-            self.link.send(protocol.reply(request.id, {"pong": True}))
-            return
-        if request.type == "leave":
-            self._run(request, lambda: self.host.room.leave(self.peer_id, utcnow()))
-            self.link.close(1000, "left")
-            return
         command = COMMANDS.get(request.type)
         if command is None:
             self.link.send(protocol.error(request.id, "UNKNOWN_TYPE",
@@ -278,22 +270,32 @@ class _PeerSession:
         except ValidationError as error:
             self.link.send(protocol.error(request.id, "INVALID", _validation_message(error)))
             return
-        if command.limit is not None and not self._allowed(command.limit):
+        wait_ms = self._wait_ms(command.limit)
+        if wait_ms is not None:
             limit = command.limit
             self.link.send(protocol.error(
                 request.id, "RATE_LIMITED",
-                f"At most {limit.rate:g} '{limit.bucket}' requests per {limit.per:g} s."))
+                f"At most {limit.rate:g} '{limit.bucket}' requests per {limit.per:g} s "
+                f"(bursts of {limit.capacity:g}); retry in {wait_ms} ms.",
+                retry_after_ms=wait_ms))
+            return
+        if request.type == "leave":
+            self._run(request, command.run(self.host, self.peer_id, params))
+            self.link.close(1000, "left")
             return
         if isinstance(command, AsyncCommand):
             await self._run_async(request, command, params)
         else:
             self._run(request, command.run(self.host, self.peer_id, params))
 
-    def _allowed(self, limit: Limit) -> bool:
-        """Rate limits count per participant, across all of its peers."""
+    def _wait_ms(self, limit: Limit) -> int | None:
+        """None if the request may go ahead (a token is taken), else how many
+        milliseconds until it may. Budgets count per participant, across its peers."""
         assert self.host is not None and self.peer_id is not None
         participant_id = self.host.room.peers[self.peer_id].participant_id
-        return self.host.rate_bucket(participant_id, limit).allow(time.monotonic())
+        bucket = self.host.rate_bucket(participant_id, limit)
+        now = time.monotonic()
+        return None if bucket.allow(now) else max(1, bucket.retry_after_ms(now))
 
     async def _run_async(self, request: protocol.Request, command: AsyncCommand,
                          params: Any) -> None:
