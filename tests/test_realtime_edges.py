@@ -1,12 +1,15 @@
 """Edges of the realtime protocol (docs/protocol.md), on a real server with a short idle
 timeout: how connections end, what a connection may send, what the server sends."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import orjson
 import pytest
+import websockets
 
-from salon.client import RealtimeClient, RealtimeError
+from salon.client import RealtimeClient, RealtimeError, ws_url
 from salon.realtime.commands import COMMANDS
 from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, running
@@ -37,6 +40,55 @@ async def meeting(edge_server: SalonServer) -> AsyncIterator[Meeting]:
             yield created
         finally:
             await created.close()
+
+
+async def _raw_join(server: SalonServer, token: str) -> tuple[Any, dict[str, Any]]:
+    """A bare `websockets` connection (no client keep-alive) that has joined."""
+    ws = await websockets.connect(ws_url(server.url))
+    await ws.send(orjson.dumps({"id": 1, "type": "join",
+                                "data": {"token": token, "protocol": 1}}))
+    reply = orjson.loads(await ws.recv())
+    assert reply["ok"], reply
+    return ws, reply["data"]
+
+
+async def _reply(ws: Any, request_id: int) -> dict[str, Any]:
+    while True:
+        message = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+        if message.get("type") == "reply" and message.get("id") == request_id:
+            return message
+
+
+# --- the idle drop ---------------------------------------------------------------------------
+
+
+async def test_an_idle_drop_closes_with_its_own_code_and_the_peer_resumes(
+        meeting: Meeting) -> None:
+    participant = await meeting.participant()
+    silent = await meeting.connect(participant["token"], keep_alive=None)
+    await asyncio.wait_for(silent.closed.wait(), IDLE_SECS + 3)
+    assert silent.close_code == 4007  # not 1000, which means "left"
+    back = await meeting.connect(participant["token"], resume=silent.resume_info)
+    assert back.joined["resumed"] is True and back.peer_id == silent.peer_id
+
+
+async def test_websocket_ping_frames_keep_a_connection_alive(meeting: Meeting) -> None:
+    participant = await meeting.participant()
+    ws, joined = await _raw_join(meeting.server, participant["token"])
+    try:
+        for _ in range(int(IDLE_SECS * 3 / 0.3)):  # three idle windows of ping frames only
+            pong = await ws.ping()
+            await asyncio.wait_for(pong, 2)
+            await asyncio.sleep(0.3)
+        await ws.send(orjson.dumps({"id": 2, "type": "ping"}))
+        assert (await _reply(ws, 2))["data"] == {"pong": True}
+        await asyncio.sleep(IDLE_SECS + 1)  # and silence still drops it
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 3)
+        assert ws.close_code == 4007
+    finally:
+        await ws.close()
+
 
 # --- unknown fields ---------------------------------------------------------------------------
 

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     session_heartbeat_secs: float = 15.0
     #: permessage-deflate on realtime WebSockets; off by default (see bench/realtime.py).
     websocket_compression: bool = False
-    #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
+    #: A realtime connection on which nothing arrives (no message, no WebSocket ping or
+    #: pong frame) for this long is dropped (close code 4007; the peer may resume).
     realtime_idle_timeout_secs: float = 45.0
     log_level: str = "info"
     #: FastAPI's OpenTelemetry spans, metrics and error logs for HTTP requests, sent to

@@ -21,7 +21,8 @@ from salon.client.presence import PresenceActions
 
 PROTOCOL_VERSION = 1
 
-#: How often an otherwise silent client pings (the server's idle timeout is 45 s).
+#: How often an otherwise silent client pings (the server's idle timeout is 45 s; it
+#: drops a silent connection with close code 4007, and the peer may then resume).
 KEEP_ALIVE_SECS = 15.0
 
 

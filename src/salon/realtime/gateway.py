@@ -22,6 +22,7 @@ from salon.live.rooms import Rooms
 from salon.realtime import protocol
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.transport import activity_of
 from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
@@ -31,6 +32,8 @@ JOIN_TIMEOUT_SECS = 10
 CLOSE_BAD_JOIN = 4000
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_INACTIVE = 4002
+#: Nothing arrived for `idle_timeout_secs`: dropped, and the peer may resume.
+CLOSE_IDLE = 4007
 
 
 class Resume(Strict):
@@ -91,16 +94,40 @@ class _PeerSession:
     async def serve(self) -> None:
         if not await self._join():
             return
-        idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
         while not self.link.closed:
             try:
-                raw = await asyncio.wait_for(self._receive(), timeout=idle)
+                raw = await self._receive_before_idle()
             except TimeoutError:
-                return  # silent too long: treat as dropped (the peer may resume)
+                # Nothing arrived for too long: treat as dropped. A code of its own, not
+                # 1000, so the client knows to resume.
+                self.link.close(CLOSE_IDLE, "idle for too long")
+                return
             if self.link.closed:
                 return  # dropped (too slow, kicked) while this message was on its way
             async with self.busy:
                 await self._handle(raw)
+
+    async def _receive_before_idle(self) -> str | bytes:
+        """The next message, or TimeoutError once nothing at all — no message, no
+        WebSocket ping or pong frame (`salon.realtime.transport`) — arrived for
+        `idle_timeout_secs`."""
+        idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
+        activity = activity_of(self.websocket.scope)
+        last = time.monotonic()
+        receiving = asyncio.ensure_future(self._receive())
+        try:
+            while True:
+                if activity is not None and activity.last_frame_at is not None:
+                    last = max(last, activity.last_frame_at)
+                left = last + idle - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({receiving}, timeout=left)
+                if done:
+                    return receiving.result()
+        finally:
+            if not receiving.done():
+                receiving.cancel()
 
     async def _receive(self) -> str | bytes:
         message = await self.websocket.receive()

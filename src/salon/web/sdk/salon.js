@@ -25,7 +25,7 @@ export class SalonError extends Error {
 }
 
 const PING_EVERY_MS = 20000;
-const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4008]);
+const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4007, 4008]);
 
 export class SalonClient extends EventTarget {
   /** The gateway URL of a salon server given its HTTP origin. */
