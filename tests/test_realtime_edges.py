@@ -15,11 +15,13 @@ from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, running
 
 IDLE_SECS = 1.0
+MAX_PEERS = 2
 
 
 @pytest.fixture(scope="module")
 def edge_server() -> Iterator[SalonServer]:
-    env = {**FAST, "SALON_REALTIME_IDLE_TIMEOUT_SECS": str(IDLE_SECS)}
+    env = {**FAST, "SALON_REALTIME_IDLE_TIMEOUT_SECS": str(IDLE_SECS),
+           "SALON_MAX_PEERS_PER_PARTICIPANT": str(MAX_PEERS)}
     with running("", env=env) as server:
         yield server
 
@@ -88,6 +90,38 @@ async def test_websocket_ping_frames_keep_a_connection_alive(meeting: Meeting) -
         assert ws.close_code == 4007
     finally:
         await ws.close()
+
+
+# --- peers per participant -------------------------------------------------------------------
+
+
+async def test_a_participant_has_at_most_the_configured_number_of_peers(
+        meeting: Meeting) -> None:
+    participant = await meeting.participant()
+    token = participant["token"]
+    peers = [await meeting.connect(token) for _ in range(MAX_PEERS)]
+    with pytest.raises(RealtimeError) as refused:
+        await meeting.connect(token)
+    assert refused.value.code == "TOO_MANY_PEERS"
+    ws = await websockets.connect(ws_url(meeting.server.url))
+    await ws.send(orjson.dumps({"id": 1, "type": "join", "data": {"token": token,
+                                                                  "protocol": 1}}))
+    assert orjson.loads(await ws.recv())["error"]["code"] == "TOO_MANY_PEERS"
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 3)
+    assert ws.close_code == 4009
+    # Another participant is not concerned.
+    await meeting.join()
+    # A dropped peer holds its place, and resuming it is no new peer.
+    await peers[0].close()
+    with pytest.raises(RealtimeError, match="TOO_MANY_PEERS"):
+        await meeting.connect(token)
+    resumed = await meeting.connect(token, resume=peers[0].resume_info)
+    assert resumed.joined["resumed"] is True
+    # Leaving frees a place.
+    await peers[1].leave()
+    third = await meeting.connect(token)
+    assert third.status == "joined"
 
 
 # --- unknown fields ---------------------------------------------------------------------------

@@ -34,6 +34,10 @@ CLOSE_UNAUTHORIZED = 4001
 CLOSE_INACTIVE = 4002
 #: Nothing arrived for `idle_timeout_secs`: dropped, and the peer may resume.
 CLOSE_IDLE = 4007
+#: The participant has `max_peers_per_participant` peers in the meeting already.
+CLOSE_TOO_MANY_PEERS = 4009
+#: Close codes of refused joins that are not CLOSE_BAD_JOIN.
+_JOIN_CLOSES = {"TOO_MANY_PEERS": CLOSE_TOO_MANY_PEERS}
 
 
 class Resume(Strict):
@@ -179,10 +183,12 @@ class _PeerSession:
                 reply = host.resume(params.resume.peer_id, admitted.participant.id,
                                     params.resume.resume_token, self.link)
             else:
+                host.check_peer_cap(admitted.participant.id)
                 reply = host.connect(self._new_peer(admitted, params), self.link)
         except RoomError as error:
             host.release_if_done()
-            return self._refuse(request.id, error.code, error.message, CLOSE_BAD_JOIN)
+            return self._refuse(request.id, error.code, error.message,
+                                _JOIN_CLOSES.get(error.code, CLOSE_BAD_JOIN))
         self.host, self.peer_id = host, reply["peer_id"]
         host.movers[self.peer_id] = self.move_to
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
