@@ -124,6 +124,19 @@ async def test_a_participant_has_at_most_the_configured_number_of_peers(
     assert third.status == "joined"
 
 
+# --- a second join ----------------------------------------------------------------------------
+
+
+async def test_a_second_join_is_refused_and_the_connection_carries_on(
+        meeting: Meeting) -> None:
+    participant = await meeting.participant()
+    peer = await meeting.connect(participant["token"])
+    with pytest.raises(RealtimeError) as refused:
+        await peer.request("join", token=participant["token"], protocol=1)
+    assert refused.value.code == "ALREADY_JOINED"
+    assert (await peer.ping())["pong"] and not peer.closed.is_set()
+
+
 # --- unknown fields ---------------------------------------------------------------------------
 
 

@@ -295,6 +295,11 @@ class _PeerSession:
             return
         command = COMMANDS.get(request.type)
         if command is None:
+            if request.type == "join":
+                self.link.send(protocol.error(request.id, "ALREADY_JOINED",
+                                              "This connection has joined already; open "
+                                              "another one for another peer."))
+                return
             self.link.send(protocol.error(request.id, "UNKNOWN_TYPE",
                                           f"Unknown request type '{request.type}'."))
             return
