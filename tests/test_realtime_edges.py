@@ -2,6 +2,7 @@
 timeout: how connections end, what a connection may send, what the server sends."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from tests.servers import SalonServer, running
 
 IDLE_SECS = 1.0
 MAX_PEERS = 2
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+LOOKS_LIKE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +138,39 @@ async def test_a_second_join_is_refused_and_the_connection_carries_on(
         await peer.request("join", token=participant["token"], protocol=1)
     assert refused.value.code == "ALREADY_JOINED"
     assert (await peer.ping())["pong"] and not peer.closed.is_set()
+
+
+# --- timestamps -------------------------------------------------------------------------------
+
+
+def _timestamps(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _timestamps(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _timestamps(item, f"{path}[{index}]")
+    elif isinstance(value, str) and LOOKS_LIKE_TIME.match(value):
+        yield path, value
+
+
+async def test_every_timestamp_has_one_format(meeting: Meeting) -> None:
+    first = await meeting.join("group_call_host")
+    second = await meeting.join()
+    seen = [("join", first.joined), ("join", second.joined)]
+    await first.wait_for("peer.joined")
+    await first.broadcast("wave", {"x": 1})
+    await first.send_text("hello")
+    await second.request("qna.ask", text="why?")
+    await first.request("poll.create", question="Tea?", options=["yes", "no"])
+    seen.append(("state", await second.state()))
+    await asyncio.sleep(0.3)
+    seen += [("event", data) for data in second.drain() + first.drain()]
+    found = [(where, value) for _, data in seen for where, value in _timestamps(data)]
+    assert any(where.endswith("joined_at") for where, _ in found)
+    assert any(where.endswith("timestamp") for where, _ in found)
+    wrong = [(where, value) for where, value in found if not TIMESTAMP.match(value)]
+    assert not wrong, wrong
 
 
 # --- unknown fields ---------------------------------------------------------------------------
