@@ -14,6 +14,7 @@ from salon.client import RealtimeClient, RealtimeError, ws_url
 from salon.realtime.commands import COMMANDS
 from tests.live import FAST, Meeting, admin_for
 from tests.servers import SalonServer, running
+from tests.test_budgets import PROTOCOL_DOC
 
 IDLE_SECS = 1.0
 MAX_PEERS = 2
@@ -171,6 +172,39 @@ async def test_every_timestamp_has_one_format(meeting: Meeting) -> None:
     assert any(where.endswith("timestamp") for where, _ in found)
     wrong = [(where, value) for where, value in found if not TIMESTAMP.match(value)]
     assert not wrong, wrong
+
+
+# --- entry shapes -----------------------------------------------------------------------------
+
+
+def _documented_entry_fields() -> list[str]:
+    """The field column of the WaitingEntry table in docs/protocol.md."""
+    section = PROTOCOL_DOC.read_text().split("**WaitingEntry**", 1)[1].split("\n\n**", 1)[0]
+    return [line.split("|")[1].strip().strip("`") for line in section.splitlines()
+            if line.startswith("| `")]
+
+
+async def test_waiting_and_stage_request_entries_are_as_documented(meeting: Meeting) -> None:
+    fields = _documented_entry_fields()
+    assert "peer_id" in fields and "preset_name" in fields
+    await meeting.admin.create_preset(
+        f"lobby_{meeting.id[:8]}", permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    host = await meeting.join("group_call_host")
+    waiting = await meeting.join(f"lobby_{meeting.id[:8]}", name="Early")
+    added = await host.wait_for("waitlist.added")
+    listed = (await host.waiting())
+    assert list(added["peer"]) == fields
+    assert [list(entry) for entry in listed] == [fields]
+    assert listed[0]["peer_id"] == waiting.peer_id and listed[0]["name"] == "Early"
+
+    presenter = await meeting.join("webinar_presenter")
+    viewer = await meeting.join("webinar_viewer", name="Viewer")
+    await viewer.stage("request")
+    pushed = await presenter.wait_for("stage.requests", lambda d: d["requests"])
+    requests = (await presenter.stage("list_requests"))["requests"]
+    assert [list(entry) for entry in pushed["requests"]] == [fields]
+    assert [list(entry) for entry in requests] == [fields]
+    assert requests[0]["peer_id"] == viewer.peer_id
 
 
 # --- unknown fields ---------------------------------------------------------------------------
