@@ -77,6 +77,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
 
     from salon.api.app import create_app
     from salon.realtime.protocol import MAX_FRAME_BYTES
+    from salon.realtime.transport import ActivityWebSocketProtocol
 
     settings = _settings(ctx)
     # The flags are settings too: absolute links (`public_base`) name the real port.
@@ -100,6 +101,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         # Realtime messages are at most 64 KiB (docs/protocol.md): a WebSocket message
         # past MAX_FRAME_BYTES closes the connection (1009) instead of being read whole.
         ws_max_size=MAX_FRAME_BYTES,
+        # uvicorn's websockets protocol, noting WebSocket ping and pong frames for the
+        # gateway's idle timeout; uvicorn's own pings are off: that timeout is the one
+        # rule (salon.realtime.transport, docs/protocol.md "Heartbeats").
+        ws=ActivityWebSocketProtocol,
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
     # turns that last step into exit status 0, which is what a clean shutdown is.

@@ -41,8 +41,12 @@ class Settings(BaseSettings):
     session_heartbeat_secs: float = 15.0
     #: permessage-deflate on realtime WebSockets; off by default (see bench/realtime.py).
     websocket_compression: bool = False
-    #: A realtime connection that sends nothing, not even a ping, for this long is dropped.
+    #: A realtime connection on which nothing arrives (no message, no WebSocket ping or
+    #: pong frame) for this long is dropped (close code 4007; the peer may resume).
     realtime_idle_timeout_secs: float = 45.0
+    #: Most concurrent peers (tabs, devices) of one participant in a meeting; a join past
+    #: it is refused with TOO_MANY_PEERS. RealtimeKit documents no number.
+    max_peers_per_participant: int = Field(default=10, ge=1)
     log_level: str = "info"
     #: FastAPI's OpenTelemetry spans, metrics and error logs for HTTP requests, sent to
     #: the globally configured providers (`opentelemetry-instrument`, say). Off unless
@@ -106,6 +110,7 @@ class Settings(BaseSettings):
             keep_alive_cap_secs=self.keep_alive_cap_secs,
             heartbeat_secs=self.session_heartbeat_secs,
             idle_timeout_secs=self.realtime_idle_timeout_secs,
+            max_peers_per_participant=self.max_peers_per_participant,
         )
 
     @cached_property

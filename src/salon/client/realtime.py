@@ -21,17 +21,20 @@ from salon.client.presence import PresenceActions
 
 PROTOCOL_VERSION = 1
 
-#: How often an otherwise silent client pings (the server's idle timeout is 45 s).
+#: How often an otherwise silent client pings (the server's idle timeout is 45 s; it
+#: drops a silent connection with close code 4007, and the peer may then resume).
 KEEP_ALIVE_SECS = 15.0
 
 
 class RealtimeError(Exception):
-    """An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message."""
+    """An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
+    `retry_after_ms` when the code is RATE_LIMITED."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after_ms: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.retry_after_ms = retry_after_ms
 
 
 def ws_url(http_url: str) -> str:
@@ -185,7 +188,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                             future.set_result(message["data"])
                         else:
                             error = message["error"]
-                            future.set_exception(RealtimeError(error["code"], error["message"]))
+                            future.set_exception(RealtimeError(
+                                error["code"], error["message"], error.get("retry_after_ms")))
                     elif not message["ok"]:
                         await self._queue("error", message["error"])
                 elif message.get("type") == "event":

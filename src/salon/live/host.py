@@ -125,7 +125,7 @@ class RoomHost:
         key = (participant_id, limit.bucket)
         bucket = self.buckets.get(key)
         if bucket is None:
-            bucket = self.buckets[key] = TokenBucket(limit.rate, limit.per)
+            bucket = self.buckets[key] = TokenBucket.of(limit)
         return bucket
 
     @property
@@ -133,6 +133,17 @@ class RoomHost:
         return self.room.is_empty and not self.links
 
     # --- peers coming and going -----------------------------------------------------------
+
+    def check_peer_cap(self, participant_id: str) -> None:
+        """Refuse a new peer of a participant that has its share of peers here already
+        (`max_peers_per_participant`): joined, waiting, or dropped and in the resume
+        window, since each holds a place in the room. A resume is no new peer."""
+        cap = self.settings.max_peers_per_participant
+        held = sum(1 for p in self.room.peers.values() if p.participant_id == participant_id)
+        if held >= cap:
+            raise RoomError("TOO_MANY_PEERS",
+                            f"This participant already has {held} peers in the meeting "
+                            f"(at most {cap}); leave with one of them first.")
 
     def connect(self, peer: Peer, link: PeerLink, *, admit: bool = False) -> dict[str, Any]:
         reply = self.run(lambda: self.room.connect(peer, utcnow(), admit=admit))

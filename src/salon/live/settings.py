@@ -13,3 +13,6 @@ class LiveSettings:
     heartbeat_secs: float = 15.0
     #: Close a connection that sent nothing (not even a ping) for this long.
     idle_timeout_secs: float = 45.0
+    #: Most peers (tabs, devices) one participant may have in a meeting at once: joined,
+    #: waiting, or dropped and waiting to resume. RealtimeKit states no number.
+    max_peers_per_participant: int = 10

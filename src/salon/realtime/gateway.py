@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import AfterValidator, ValidationError
 
-from salon.core.clock import utcnow
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
 from salon.core.names import display_name
@@ -23,6 +22,7 @@ from salon.live.rooms import Rooms
 from salon.realtime import protocol
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.transport import activity_of
 from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
@@ -32,6 +32,12 @@ JOIN_TIMEOUT_SECS = 10
 CLOSE_BAD_JOIN = 4000
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_INACTIVE = 4002
+#: Nothing arrived for `idle_timeout_secs`: dropped, and the peer may resume.
+CLOSE_IDLE = 4007
+#: The participant has `max_peers_per_participant` peers in the meeting already.
+CLOSE_TOO_MANY_PEERS = 4009
+#: Close codes of refused joins that are not CLOSE_BAD_JOIN.
+_JOIN_CLOSES = {"TOO_MANY_PEERS": CLOSE_TOO_MANY_PEERS}
 
 
 class Resume(Strict):
@@ -92,16 +98,40 @@ class _PeerSession:
     async def serve(self) -> None:
         if not await self._join():
             return
-        idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
         while not self.link.closed:
             try:
-                raw = await asyncio.wait_for(self._receive(), timeout=idle)
+                raw = await self._receive_before_idle()
             except TimeoutError:
-                return  # silent too long: treat as dropped (the peer may resume)
+                # Nothing arrived for too long: treat as dropped. A code of its own, not
+                # 1000, so the client knows to resume.
+                self.link.close(CLOSE_IDLE, "idle for too long")
+                return
             if self.link.closed:
                 return  # dropped (too slow, kicked) while this message was on its way
             async with self.busy:
                 await self._handle(raw)
+
+    async def _receive_before_idle(self) -> str | bytes:
+        """The next message, or TimeoutError once nothing at all — no message, no
+        WebSocket ping or pong frame (`salon.realtime.transport`) — arrived for
+        `idle_timeout_secs`."""
+        idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
+        activity = activity_of(self.websocket.scope)
+        last = time.monotonic()
+        receiving = asyncio.ensure_future(self._receive())
+        try:
+            while True:
+                if activity is not None and activity.last_frame_at is not None:
+                    last = max(last, activity.last_frame_at)
+                left = last + idle - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({receiving}, timeout=left)
+                if done:
+                    return receiving.result()
+        finally:
+            if not receiving.done():
+                receiving.cancel()
 
     async def _receive(self) -> str | bytes:
         message = await self.websocket.receive()
@@ -153,10 +183,12 @@ class _PeerSession:
                 reply = host.resume(params.resume.peer_id, admitted.participant.id,
                                     params.resume.resume_token, self.link)
             else:
+                host.check_peer_cap(admitted.participant.id)
                 reply = host.connect(self._new_peer(admitted, params), self.link)
         except RoomError as error:
             host.release_if_done()
-            return self._refuse(request.id, error.code, error.message, CLOSE_BAD_JOIN)
+            return self._refuse(request.id, error.code, error.message,
+                                _JOIN_CLOSES.get(error.code, CLOSE_BAD_JOIN))
         self.host, self.peer_id = host, reply["peer_id"]
         host.movers[self.peer_id] = self.move_to
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
@@ -261,15 +293,13 @@ class _PeerSession:
         except protocol.BadMessage as bad:
             self.link.send(protocol.error(bad.request_id, "BAD_MESSAGE", bad.message))
             return
-        if request.type == "ping":
-            self.link.send(protocol.reply(request.id, {"pong": True}))
-            return
-        if request.type == "leave":
-            self._run(request, lambda: self.host.room.leave(self.peer_id, utcnow()))
-            self.link.close(1000, "left")
-            return
         command = COMMANDS.get(request.type)
         if command is None:
+            if request.type == "join":
+                self.link.send(protocol.error(request.id, "ALREADY_JOINED",
+                                              "This connection has joined already; open "
+                                              "another one for another peer."))
+                return
             self.link.send(protocol.error(request.id, "UNKNOWN_TYPE",
                                           f"Unknown request type '{request.type}'."))
             return
@@ -278,22 +308,32 @@ class _PeerSession:
         except ValidationError as error:
             self.link.send(protocol.error(request.id, "INVALID", _validation_message(error)))
             return
-        if command.limit is not None and not self._allowed(command.limit):
+        wait_ms = self._wait_ms(command.limit)
+        if wait_ms is not None:
             limit = command.limit
             self.link.send(protocol.error(
                 request.id, "RATE_LIMITED",
-                f"At most {limit.rate:g} '{limit.bucket}' requests per {limit.per:g} s."))
+                f"At most {limit.rate:g} '{limit.bucket}' requests per {limit.per:g} s "
+                f"(bursts of {limit.capacity:g}); retry in {wait_ms} ms.",
+                retry_after_ms=wait_ms))
+            return
+        if request.type == "leave":
+            self._run(request, command.run(self.host, self.peer_id, params))
+            self.link.close(1000, "left")
             return
         if isinstance(command, AsyncCommand):
             await self._run_async(request, command, params)
         else:
             self._run(request, command.run(self.host, self.peer_id, params))
 
-    def _allowed(self, limit: Limit) -> bool:
-        """Rate limits count per participant, across all of its peers."""
+    def _wait_ms(self, limit: Limit) -> int | None:
+        """None if the request may go ahead (a token is taken), else how many
+        milliseconds until it may. Budgets count per participant, across its peers."""
         assert self.host is not None and self.peer_id is not None
         participant_id = self.host.room.peers[self.peer_id].participant_id
-        return self.host.rate_bucket(participant_id, limit).allow(time.monotonic())
+        bucket = self.host.rate_bucket(participant_id, limit)
+        now = time.monotonic()
+        return None if bucket.allow(now) else max(1, bucket.retry_after_ms(now))
 
     async def _run_async(self, request: protocol.Request, command: AsyncCommand,
                          params: Any) -> None:

@@ -98,6 +98,7 @@ def reply(request_id: RequestId, data: dict[str, Any]) -> str:
     return orjson.dumps({"type": "reply", "id": request_id, "ok": True, "data": data}).decode()
 
 
-def error(request_id: RequestId, code: str, message: str) -> str:
+def error(request_id: RequestId, code: str, message: str, **details: Any) -> str:
+    """An error reply; `details` are more fields of the error object (`retry_after_ms`)."""
     return orjson.dumps({"type": "reply", "id": request_id, "ok": False,
-                         "error": {"code": code, "message": message}}).decode()
+                         "error": {"code": code, "message": message, **details}}).decode()

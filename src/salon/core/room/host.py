@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from salon.core.clock import isoformat
 from salon.core.merge import deep_merge
 from salon.core.presets import Permissions
 from salon.core.room.errors import forbidden, invalid
@@ -176,5 +177,5 @@ def broadcast(room: Room, by: str | None, kind: str, payload: Any, *,
         recipients = [p for p in recipients if p.preset_name in set(preset_names)]
     out = Outcome(reply={"delivered_to": len(recipients)})
     out.send("broadcast", {"type": kind, "payload": payload, "from_peer_id": by,
-                           "timestamp": now.isoformat()}, {p.peer_id for p in recipients})
+                           "timestamp": isoformat(now)}, {p.peer_id for p in recipients})
     return out

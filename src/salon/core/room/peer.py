@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from salon.core.clock import isoformat
 from salon.core.presets import Permissions
 
 MediaKind = Literal["audio", "video", "screenshare"]
@@ -101,7 +102,7 @@ class Peer:
             "video": self.media["video"],
             "screenshare": self.media["screenshare"],
             "pinned": self.peer_id == pinned_peer_id,
-            "joined_at": self.joined_at.isoformat() if self.joined_at else None,
+            "joined_at": isoformat(self.joined_at),
         }
 
     def waiting_view(self) -> dict[str, Any]:

@@ -35,11 +35,13 @@ class Context:
 class Command:
     params: type[Strict]
     run: Callable[[RoomHost, str, Any], RoomCommand]
-    limit: Limit | None = None
+    #: Every request type has a budget (docs/protocol.md "Budgets"): each fans out or
+    #: costs the server something, and one peer must not be able to flood a room.
+    limit: Limit
 
 
 @dataclass(frozen=True)
 class AsyncCommand:
     params: type[Strict]
     run: Callable[[Context, Any], Awaitable[RoomCommand | dict[str, Any]]]
-    limit: Limit | None = None
+    limit: Limit

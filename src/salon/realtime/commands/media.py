@@ -166,5 +166,5 @@ COMMANDS = {
     "media.ice": AsyncCommand(Ice, ice, SIGNAL_LIMIT),
     "media.subscribe": AsyncCommand(Subscribe, subscribe, NEGOTIATE_LIMIT),
     "media.reset": AsyncCommand(Reset, reset, NEGOTIATE_LIMIT),
-    "media.stats": AsyncCommand(Stats, stats),
+    "media.stats": AsyncCommand(Stats, stats, Limit("media.stats", 2, 1, burst=5)),
 }

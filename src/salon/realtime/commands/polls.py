@@ -38,6 +38,7 @@ COMMANDS: dict[str, Command | AsyncCommand] = {
         h.room, me, p.question, p.options, anonymous=p.anonymous, hide_votes=p.hide_votes,
         now=utcnow()), limit=Limit("poll.create", 10, 60)),
     "poll.vote": Command(Vote, lambda h, me, p: lambda: polls.vote(
-        h.room, me, p.poll_id, p.index, utcnow())),
-    "poll.list": Command(NoParams, lambda h, me, p: lambda: polls.list_polls(h.room, me)),
+        h.room, me, p.poll_id, p.index, utcnow()), limit=Limit("poll.vote", 5, 1, burst=10)),
+    "poll.list": Command(NoParams, lambda h, me, p: lambda: polls.list_polls(h.room, me),
+                         limit=Limit("poll.list", 2, 1, burst=5)),
 }

@@ -14,6 +14,10 @@ QuestionId = text(64, min_length=1, name=True)
 Text = text()
 
 
+#: Answering and dismissing: what every joined peer hears about.
+MODERATE = Limit("qna.moderate", 5, 1, burst=10)
+
+
 class NoParams(Strict):
     pass
 
@@ -35,10 +39,11 @@ COMMANDS: dict[str, Command | AsyncCommand] = {
     "qna.ask": Command(Ask, lambda h, me, p: lambda: qna.ask(h.room, me, p.text, utcnow()),
                        limit=Limit("qna.ask", 10, 60)),
     "qna.upvote": Command(Target, lambda h, me, p: lambda: qna.upvote(
-        h.room, me, p.question_id, utcnow())),
+        h.room, me, p.question_id, utcnow()), limit=Limit("qna.upvote", 5, 1, burst=10)),
     "qna.answer": Command(Answer, lambda h, me, p: lambda: qna.answer(
-        h.room, me, p.question_id, p.answer, utcnow())),
+        h.room, me, p.question_id, p.answer, utcnow()), limit=MODERATE),
     "qna.dismiss": Command(Target, lambda h, me, p: lambda: qna.dismiss(
-        h.room, me, p.question_id, utcnow())),
-    "qna.list": Command(NoParams, lambda h, me, p: lambda: qna.list_questions(h.room, me)),
+        h.room, me, p.question_id, utcnow()), limit=MODERATE),
+    "qna.list": Command(NoParams, lambda h, me, p: lambda: qna.list_questions(h.room, me),
+                        limit=Limit("qna.list", 2, 1, burst=5)),
 }

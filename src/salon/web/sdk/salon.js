@@ -12,18 +12,20 @@
 
 export const PROTOCOL_VERSION = 1;
 
-/** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message. */
+/** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
+ * `retryAfterMs` for RATE_LIMITED (null otherwise). */
 export class SalonError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfterMs = null) {
     super(`${code}: ${message}`);
     this.name = "SalonError";
     this.code = code;
     this.reason = message;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
 const PING_EVERY_MS = 20000;
-const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4008]);
+const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4007, 4008]);
 
 export class SalonClient extends EventTarget {
   /** The gateway URL of a salon server given its HTTP origin. */
@@ -245,7 +247,8 @@ export class SalonClient extends EventTarget {
         this.pending.delete(message.id);
         clearTimeout(waiter.timer);
         if (message.ok) waiter.resolve(message.data || {});
-        else waiter.reject(new SalonError(message.error.code, message.error.message));
+        else waiter.reject(new SalonError(message.error.code, message.error.message,
+                                          message.error.retry_after_ms ?? null));
       } else if (!message.ok) {
         this._emit("error", message.error);
       }

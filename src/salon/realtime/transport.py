@@ -1,0 +1,63 @@
+"""What uvicorn keeps from the gateway: WebSocket control frames.
+
+uvicorn's WebSocket protocol answers a client's ping frames itself and never hands ping
+or pong frames to the ASGI app, so the gateway alone would think a client that keeps
+itself alive with WebSocket pings (RFC 6455 §5.5.2) silent, and drop it. `salon serve`
+runs uvicorn with `ActivityWebSocketProtocol` instead of its default (the same
+websockets-based implementation): it notes when the last ping or pong frame arrived and
+puts that note in the connection's ASGI scope, under `extensions["salon.activity"]`,
+where the gateway reads it (`last_frame_at`). Under another ASGI server the extension is
+absent, and only messages count as activity.
+
+uvicorn's own keepalive pings are turned off by `salon serve` (`ws_ping_interval=None`):
+their pongs would count as activity and no live client would ever be idle, and a second
+timeout would close with its own code (1011). The idle timeout is the one rule.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame
+from websockets.http11 import Request
+
+#: The ASGI scope extension that carries an `Activity`.
+EXTENSION = "salon.activity"
+
+
+@dataclass
+class Activity:
+    """When the last WebSocket control frame (ping or pong) arrived, on `time.monotonic`."""
+
+    last_frame_at: float | None = None
+
+    def seen(self) -> None:
+        self.last_frame_at = time.monotonic()
+
+
+def activity_of(scope: dict[str, Any]) -> Activity | None:
+    return (scope.get("extensions") or {}).get(EXTENSION)
+
+
+class ActivityWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets ("sansio") protocol, telling the app about control frames."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.activity = Activity()
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # The app's task is created but has not run yet: the scope it reads is this one.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][EXTENSION] = self.activity
+
+    def handle_ping(self) -> None:
+        self.activity.seen()
+        super().handle_ping()
+
+    def handle_pong(self, event: Frame) -> None:
+        self.activity.seen()
+        super().handle_pong(event)
