@@ -26,15 +26,12 @@ from salon.core.room import RoomError
 from salon.core.room.connected import MAX_CHILDREN, check_alter, check_view
 from salon.core.schema import Flag, Strict, text
 from salon.live.connected import FamilyState
-from salon.realtime.commands.base import AsyncCommand, Context
+from salon.realtime.commands.base import AsyncCommand, Context, NoParams
 from salon.services import connected_meetings, presets
 
 PresetName = text(100, min_length=1, name=True)
 _CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
 
-
-class NoParams(Strict):
-    pass
 
 
 class Renamed(Strict):
@@ -69,7 +66,7 @@ class Switch(Strict):
     to_meeting_id: MeetingId
 
 
-class Broadcast(Strict):
+class RoomsBroadcast(Strict):
     message: text(4000, min_length=1)
     payload: Any = None
 
@@ -174,7 +171,7 @@ async def _assign(ctx: Context, p: Assign) -> dict[str, Any]:
     return {"assignments": moving}
 
 
-async def _broadcast(ctx: Context, p: Broadcast) -> dict[str, Any]:
+async def _broadcast(ctx: Context, p: RoomsBroadcast) -> dict[str, Any]:
     actor = _actor(ctx)
     check_alter(actor)
     family = await _family(ctx)
@@ -215,7 +212,7 @@ COMMANDS: dict[str, AsyncCommand] = {
     "connected.move": AsyncCommand(Move, _move, _WRITE),
     "connected.switch": AsyncCommand(Switch, _switch, _WRITE),
     "connected.assign": AsyncCommand(Assign, _assign, _WRITE),
-    "connected.broadcast": AsyncCommand(Broadcast, _broadcast, Limit("broadcast", 5, 1)),
+    "connected.broadcast": AsyncCommand(RoomsBroadcast, _broadcast, Limit("broadcast", 5, 1)),
     "connected.close_all": AsyncCommand(CloseAll, _close_all, _WRITE),
     "connected.timer": AsyncCommand(Timer, _timer, _WRITE),
 }

@@ -12,7 +12,7 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError, plugins
 from salon.core.schema import Strict, text
-from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
+from salon.realtime.commands.base import AsyncCommand, Command, Context, NoParams, RoomCommand
 from salon.services import plugins as registry
 
 PluginId = text(64, min_length=1, name=True)
@@ -25,9 +25,6 @@ CONTROL = Limit("plugin_control", 10, 1)
 TRAFFIC = Limit("plugin_messages", 30, 1)
 READS = Limit("plugin_reads", 20, 1)
 
-
-class NoParams(Strict):
-    pass
 
 
 class PluginRef(Strict):

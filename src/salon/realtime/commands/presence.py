@@ -9,7 +9,7 @@ from salon.core.names import display_name
 from salon.core.ratelimit import Limit
 from salon.core.room import host, stage
 from salon.core.schema import Flag, Strict, text
-from salon.realtime.commands.base import Command
+from salon.realtime.commands.base import Command, NoParams
 
 PeerId = text(64, min_length=1, name=True)
 PeerIds = Annotated[list[PeerId], Field(min_length=1, max_length=1000)]
@@ -17,9 +17,6 @@ PeerIds = Annotated[list[PeerId], Field(min_length=1, max_length=1000)]
 DisplayName = Annotated[str, AfterValidator(display_name)]
 Kinds = Annotated[list[Literal["audio", "video", "screenshare"]], Field(min_length=1)]
 
-
-class NoParams(Strict):
-    pass
 
 
 class Rename(Strict):

@@ -7,15 +7,12 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import qna
 from salon.core.schema import Strict, text
-from salon.realtime.commands.base import AsyncCommand, Command
+from salon.realtime.commands.base import AsyncCommand, Command, NoParams
 
 QuestionId = text(64, min_length=1, name=True)
 #: Lengths are the rules' to check (`core.room.qna`).
 Text = text()
 
-
-class NoParams(Strict):
-    pass
 
 
 class Ask(Strict):
