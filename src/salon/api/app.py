@@ -17,6 +17,7 @@ from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.media import create_backend
 from salon.realtime import gateway
+from salon.realtime import schema as realtime_schema
 from salon.services import apps, participant_tokens
 from salon.services.chat_export import ExportLinks
 from salon.services.grants import Grants
@@ -25,7 +26,6 @@ from salon.store import migrate
 from salon.store.database import Database
 from salon.webhooks import signing
 from salon.webhooks.dispatcher import WebhookDispatcher
-
 
 #: FastAPI's defaults look up OpenTelemetry's global providers on every request.
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lean.install(app)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
+    app.include_router(realtime_schema.router)
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
 

@@ -33,7 +33,6 @@ PresetName = text(100, min_length=1, name=True)
 _CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
 
 
-
 class Renamed(Strict):
     id: MeetingId
     title: Title

@@ -26,7 +26,6 @@ TRAFFIC = Limit("plugin_messages", 30, 1)
 READS = Limit("plugin_reads", 20, 1)
 
 
-
 class PluginRef(Strict):
     plugin_id: PluginId
 

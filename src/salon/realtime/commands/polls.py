@@ -17,7 +17,6 @@ PollId = text(64, min_length=1, name=True)
 Text = text()
 
 
-
 class CreatePoll(Strict):
     question: Text
     options: list[Text]

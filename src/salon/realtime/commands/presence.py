@@ -18,7 +18,6 @@ DisplayName = Annotated[str, AfterValidator(display_name)]
 Kinds = Annotated[list[Literal["audio", "video", "screenshare"]], Field(min_length=1)]
 
 
-
 class Rename(Strict):
     name: DisplayName
 

@@ -14,7 +14,6 @@ QuestionId = text(64, min_length=1, name=True)
 Text = text()
 
 
-
 class Ask(Strict):
     text: Text
 
