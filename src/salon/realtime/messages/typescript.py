@@ -116,8 +116,17 @@ def _inline(envelope: dict[str, Any]) -> str:
     return "{ " + "; ".join(fields) + " }"
 
 
-def _members(messages: dict[str, Any], names: list[str]) -> list[str]:
-    return [f"  | {_inline(messages[name]['payload'])}" for name in names]
+def _tagged(union: str, tag: str, names: list[str], messages: dict[str, Any],
+            doc: str, tags: str, data: str) -> list[str]:
+    """A union of envelopes told apart by `tag`, the names of its tags, and the map of
+    each tag to its `data`."""
+    members = [f"  | {_inline(messages[name]['payload'])}" for name in names]
+    members[-1] += ";"
+    return [f"/** {doc} */", f"export type {union} =", *members, "",
+            f"export type {tags} = {union}[{json.dumps(tag)}];", "",
+            f"/** Each {tag}'s `data`. */",
+            f"export type {data} = {{ [K in {tags}]: Extract<{union}, {{ {tag}: K }}> "
+            "extends { data?: infer D } ? D : never };", ""]
 
 
 def render() -> str:
@@ -128,14 +137,9 @@ def render() -> str:
     out = [HEADER]
     for name, schema in document["components"]["schemas"].items():
         out += [*_declaration(name, schema), ""]
-    out += ["/** Client → server, by `type`. */", "export type Request ="]
-    out += _members(messages, [asyncapi.request_message(k) for k in kinds])
-    out[-1] += ";"
-    out += ["", "export type RequestType = Request[\"type\"];", "",
-            "/** Each request type's `data`. */",
-            "export type RequestData = { [K in RequestType]: "
-            "Extract<Request, { type: K }> extends { data?: infer D } ? D : never };", "",
-            "/** The `data` of the success reply to each request type. */",
+    out += _tagged("Request", "type", [asyncapi.request_message(k) for k in kinds], messages,
+                   "Client → server, by `type`.", "RequestType", "RequestData")
+    out += ["/** The `data` of the success reply to each request type. */",
             "export interface ReplyData {"]
     out += [f"  {json.dumps(k)}: "
             f"{ts(messages[asyncapi.reply_message(k)]['payload']['properties']['data'], 1)};"
@@ -144,15 +148,10 @@ def render() -> str:
             "export interface Reply<K extends RequestType = RequestType> {",
             "  type: \"reply\";", "  id: RequestId;", "  ok: true;", "  data: ReplyData[K];",
             "}", "", "/** Server → client: a request refused. */",
-            f"export type ErrorReply = {_inline(messages[asyncapi.ERROR]['payload'])};", "",
-            "/** Server → client, by `event`. */", "export type ServerEvent ="]
-    out += _members(messages, [asyncapi.event_message(name) for name in EVENTS])
-    out[-1] += ";"
-    out += ["", "export type EventName = ServerEvent[\"event\"];", "",
-            "/** Each event's `data`. */",
-            "export type EventData = { [E in EventName]: "
-            "Extract<ServerEvent, { event: E }>[\"data\"] };", "",
-            "/** Anything the server sends; `type` tells them apart, then `ok` or `event`. */",
+            f"export type ErrorReply = {_inline(messages[asyncapi.ERROR]['payload'])};", ""]
+    out += _tagged("ServerEvent", "event", [asyncapi.event_message(n) for n in EVENTS],
+                   messages, "Server → client, by `event`.", "EventName", "EventData")
+    out += ["/** Anything the server sends; `type` tells them apart, then `ok` or `event`. */",
             "export type ServerMessage = Reply | ErrorReply | ServerEvent;", ""]
     return "\n".join(out)
 

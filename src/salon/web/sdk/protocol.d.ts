@@ -1165,7 +1165,7 @@ export type Request =
 
 export type RequestType = Request["type"];
 
-/** Each request type's `data`. */
+/** Each type's `data`. */
 export type RequestData = { [K in RequestType]: Extract<Request, { type: K }> extends { data?: infer D } ? D : never };
 
 /** The `data` of the success reply to each request type. */
@@ -1308,7 +1308,7 @@ export type ServerEvent =
 export type EventName = ServerEvent["event"];
 
 /** Each event's `data`. */
-export type EventData = { [E in EventName]: Extract<ServerEvent, { event: E }>["data"] };
+export type EventData = { [K in EventName]: Extract<ServerEvent, { event: K }> extends { data?: infer D } ? D : never };
 
 /** Anything the server sends; `type` tells them apart, then `ok` or `event`. */
 export type ServerMessage = Reply | ErrorReply | ServerEvent;
