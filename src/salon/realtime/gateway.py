@@ -23,6 +23,7 @@ from salon.live.rooms import Rooms
 from salon.realtime import protocol
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.messages.views import MediaConfig
 from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
@@ -164,16 +165,16 @@ class _PeerSession:
                                                    "media": self._media_config()}))
         return True
 
-    def _media_config(self) -> dict[str, Any]:
+    def _media_config(self) -> MediaConfig:
         """What the client needs for its peer connections (also while it waits: it is
         the same once admitted). `enabled` is false when the server runs without media."""
         assert self.host is not None and self.peer_id is not None
         backend = self.websocket.app.state.media
         if backend is None:
-            return {"enabled": False}
+            return MediaConfig(enabled=False)
         peer = self.host.room.peers[self.peer_id]
-        return {"enabled": True,
-                **backend.client_config(self.peer_id).wire(peer.max_video_streams)}
+        return MediaConfig(enabled=True,
+                           **backend.client_config(self.peer_id).wire(peer.max_video_streams))
 
     def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
         participant = admitted.participant
