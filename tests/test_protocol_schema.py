@@ -95,6 +95,13 @@ async def test_a_request_the_schema_refuses_must_be_refused(room: Meeting) -> No
     assert check.failures == []
 
 
+def test_the_sdk_serves_its_declarations(live_server: SalonServer) -> None:
+    response = httpx.get(f"{live_server.url}/sdk/v1/protocol.d.ts", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == DECLARATIONS.read_text()
+
+
 def test_the_sdk_declarations_are_current() -> None:
     """Run scripts/gen-protocol-types after changing a message type."""
     assert DECLARATIONS.read_text() == typescript.render(), \

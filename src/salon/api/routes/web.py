@@ -49,6 +49,9 @@ class _Assets(StaticFiles):
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
+        if str(args[0]).endswith(".d.ts"):
+            # TypeScript declarations (protocol.d.ts): the system's types say Qt or MPEG-TS.
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
