@@ -7,9 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from salon.client import AdminClient
+from salon.client import AdminClient, RealtimeClient
 from tests import contract
 from tests.live import FAST, Meeting, admin_for
+from tests.protocol_check import ProtocolCheck
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
 
 #: Media and browser tests: they send WebRTC traffic, so they run only where loopback is
@@ -98,3 +99,18 @@ async def room(live_server: SalonServer, admin: AdminClient) -> AsyncIterator[Me
         yield meeting
     finally:
         await meeting.close()
+
+
+@pytest.fixture(autouse=True)
+def protocol_check() -> Iterator[ProtocolCheck]:
+    """Every realtime message of the test checked against the protocol's schema: a
+    server message that does not match fails the test, naming the message and path."""
+    check = ProtocolCheck()
+    RealtimeClient.inspector = check
+    try:
+        yield check
+    finally:
+        RealtimeClient.inspector = None
+    if check.failures:
+        pytest.fail("messages that do not match the protocol's schema:\n"
+                    + "\n".join(check.failures), pytrace=False)

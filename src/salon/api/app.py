@@ -21,6 +21,7 @@ from salon.files import LocalFileStore
 from salon.live.rooms import Rooms
 from salon.media import create_backend
 from salon.realtime import gateway
+from salon.realtime import schema as realtime_schema
 from salon.services import apps, participant_tokens
 from salon.services.chat_export import ExportLinks
 from salon.services.grants import Grants
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lean.install(app)
     app.include_router(well_known.router)
     app.include_router(gateway.router)
+    app.include_router(realtime_schema.router)
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
     api_docs.install(app)

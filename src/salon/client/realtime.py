@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import orjson
 import websockets
@@ -49,8 +49,21 @@ def http_url(gateway_url: str) -> str:
     return base.removesuffix("/realtime/v1")
 
 
+class Inspector(Protocol):
+    """Sees the messages of every client: each request it sends, each message it reads."""
+
+    def sent(self, client: "RealtimeClient", message: dict[str, Any]) -> None: ...
+    def received(self, client: "RealtimeClient", message: dict[str, Any]) -> None: ...
+
+
 class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, ConnectedActions):
     """One peer: the connection here, the protocol's requests by name in the mixins."""
+
+    #: Shown every request sent and every message read, before anything else sees it.
+    #: The test suite checks them all against the protocol's schema this way
+    #: (tests/protocol_check.py); None (the default) costs nothing. `send_raw` is not
+    #: shown: it is how tests send what is malformed on purpose.
+    inspector: ClassVar[Inspector | None] = None
 
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self.connection = connection
@@ -112,7 +125,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
             await asyncio.sleep(every)
             with contextlib.suppress(Exception):
                 # nobody waits for this reply: `_read` drops replies no one asked for
-                await self.connection.send(orjson.dumps({"id": next(self.ids), "type": "ping"}))
+                await self._send({"id": next(self.ids), "type": "ping"})
 
     @property
     def peer_id(self) -> str:
@@ -150,11 +163,16 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         request_id = next(self.ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
-        await self.connection.send(orjson.dumps({"id": request_id, "type": kind, "data": data}))
         try:
+            await self._send({"id": request_id, "type": kind, "data": data})
             return await asyncio.wait_for(future, self.timeout)
         finally:
             self.pending.pop(request_id, None)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self.inspector is not None:
+            self.inspector.sent(self, message)
+        await self.connection.send(orjson.dumps(message))
 
     async def wait_for(self, event: str, where: Callable[[dict[str, Any]], bool] | None = None,
                        timeout: float = 5) -> dict[str, Any]:
@@ -181,6 +199,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         try:
             async for raw in self.connection:
                 message = orjson.loads(raw)
+                if self.inspector is not None:
+                    self.inspector.received(self, message)
                 if message.get("type") == "reply":
                     future = self.pending.get(message.get("id"))
                     if future is not None and not future.done():

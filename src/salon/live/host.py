@@ -8,7 +8,7 @@ the room has a single writer without locks: there is nothing to race.
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ CLOSE_REPLACED = 4006
 CLOSE_RESTARTING = 1012
 
 
-def event_text(event: str, data: dict[str, Any]) -> str:
+def event_text(event: str, data: Mapping[str, Any]) -> str:
     return orjson.dumps({"type": "event", "event": event, "data": data}).decode()
 
 

@@ -22,6 +22,8 @@ from salon.live.rooms import Rooms
 from salon.realtime import protocol
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.messages.connected import ChangeFailed, Changing
+from salon.realtime.messages.views import MediaConfig
 from salon.realtime.transport import activity_of
 from salon.services import connected_meetings, participants
 
@@ -196,16 +198,16 @@ class _PeerSession:
                                                    "media": self._media_config()}))
         return True
 
-    def _media_config(self) -> dict[str, Any]:
+    def _media_config(self) -> MediaConfig:
         """What the client needs for its peer connections (also while it waits: it is
         the same once admitted). `enabled` is false when the server runs without media."""
         assert self.host is not None and self.peer_id is not None
         backend = self.websocket.app.state.media
         if backend is None:
-            return {"enabled": False}
+            return MediaConfig(enabled=False)
         peer = self.host.room.peers[self.peer_id]
-        return {"enabled": True,
-                **backend.client_config(self.peer_id).wire(peer.max_video_streams)}
+        return MediaConfig(enabled=True,
+                           **backend.client_config(self.peer_id).wire(peer.max_video_streams))
 
     def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
         participant = admitted.participant
@@ -246,9 +248,9 @@ class _PeerSession:
             old = self.host.room.peers.get(self.peer_id)
             if old is None or not old.joined or self.host.meeting_id == meeting_id:
                 return False
-            self.link.send(event_text("meeting.changing", {
-                "from_meeting_id": self.host.meeting_id, "to_meeting_id": meeting_id,
-                "by_peer_id": by_peer_id}))
+            self.link.send(event_text("meeting.changing", Changing(
+                from_meeting_id=self.host.meeting_id, to_meeting_id=meeting_id,
+                by_peer_id=by_peer_id)))
             state = self.websocket.app.state
             try:
                 async with state.database.session() as db:
@@ -259,8 +261,8 @@ class _PeerSession:
                     raise Unauthorized(f"Meeting {meeting_id} is inactive.")
             except Exception as error:
                 log.warning("moving peer %s to %s failed: %s", self.peer_id, meeting_id, error)
-                self.link.send(event_text("meeting.change_failed", {
-                    "to_meeting_id": meeting_id, "message": "The move failed; you stay."}))
+                self.link.send(event_text("meeting.change_failed", ChangeFailed(
+                    to_meeting_id=meeting_id, message="The move failed; you stay.")))
                 return False
             old = self.host.room.peers.get(self.peer_id)  # it may have left meanwhile
             if old is None or not old.joined or self.link.closed:

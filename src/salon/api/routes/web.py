@@ -62,6 +62,9 @@ class Assets(StaticFiles):
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
         response.headers.update(self.headers)
+        if str(args[0]).endswith(".d.ts"):
+            # TypeScript declarations (protocol.d.ts): the system's types say Qt or MPEG-TS.
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
         return response
 
 

@@ -21,6 +21,10 @@ from salon.live.host import RoomHost
 RoomCommand = Callable[[], Outcome]
 
 
+class NoParams(Strict):
+    """The parameters of a request that takes none (`data` empty or left out)."""
+
+
 @dataclass(frozen=True)
 class Context:
     """What an async command may use: the room, the caller, and the server's resources

@@ -19,6 +19,7 @@ from salon.core.room import RoomError
 from salon.core.room import chat as rules
 from salon.core.schema import Strict, UtcDatetime, text
 from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
+from salon.realtime.messages.chat import HistoryPage, Messages
 from salon.services import chat as messages
 from salon.store.models import ChatMessage
 
@@ -197,7 +198,7 @@ def _pinning(pinned: bool) -> Any:
 # --- reading ------------------------------------------------------------------------------
 
 
-async def _history(ctx: Context, p: History) -> dict[str, Any]:
+async def _history(ctx: Context, p: History) -> HistoryPage:
     room = ctx.host.room
     me = rules.check_reader(room, ctx.peer_id)
     with _as_room_errors():
@@ -207,17 +208,17 @@ async def _history(ctx: Context, p: History) -> dict[str, Any]:
                 before=p.before, after=p.after, limit=p.limit, kind=p.filter,
                 with_participant=p.participant_id)
     base = _base(ctx)
-    return {"messages": [messages.view(row, base) for row in rows], "has_more": more}
+    return HistoryPage(messages=[messages.view(row, base) for row in rows], has_more=more)
 
 
-async def _pinned(ctx: Context, p: Pinned) -> dict[str, Any]:
+async def _pinned(ctx: Context, p: Pinned) -> Messages:
     room = ctx.host.room
     me = rules.check_reader(room, ctx.peer_id)
     async with ctx.state.database.session() as db:
         rows = await messages.pinned(db, room.meeting_id, room.session_id, me.participant_id,
                                      p.limit)
     base = _base(ctx)
-    return {"messages": [messages.view(row, base) for row in rows]}
+    return Messages(messages=[messages.view(row, base) for row in rows])
 
 
 COMMANDS: dict[str, Command | AsyncCommand] = {

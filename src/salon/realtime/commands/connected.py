@@ -26,15 +26,21 @@ from salon.core.room import RoomError
 from salon.core.room.connected import MAX_CHILDREN, check_alter, check_view
 from salon.core.schema import Flag, Strict, text
 from salon.live.connected import FamilyState
-from salon.realtime.commands.base import AsyncCommand, Context
+from salon.realtime.commands.base import AsyncCommand, Context, NoParams
+from salon.realtime.messages.connected import (
+    Assignments,
+    ClosedAll,
+    DeliveredToRooms,
+    Dropped,
+    Moving,
+    RoomId,
+    Rooms,
+    Titled,
+)
 from salon.services import connected_meetings, presets
 
 PresetName = text(100, min_length=1, name=True)
 _CODES = {400: "INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"}
-
-
-class NoParams(Strict):
-    pass
 
 
 class Renamed(Strict):
@@ -69,7 +75,7 @@ class Switch(Strict):
     to_meeting_id: MeetingId
 
 
-class Broadcast(Strict):
+class RoomsBroadcast(Strict):
     message: text(4000, min_length=1)
     payload: Any = None
 
@@ -112,19 +118,19 @@ async def _changed(ctx: Context, change) -> Any:
     return result
 
 
-async def _create(ctx: Context, p: Create) -> dict[str, Any]:
+async def _create(ctx: Context, p: Create) -> Rooms:
     rows = await _changed(ctx, lambda db, f: connected_meetings.create(
         db, ctx.host.app_id, f.parent_id, [m.title for m in p.meetings]))
-    return {"meetings": [{"id": m.id, "title": m.title} for m in rows]}
+    return Rooms(meetings=[Titled(id=m.id, title=m.title) for m in rows])
 
 
-async def _update(ctx: Context, p: Update) -> dict[str, Any]:
+async def _update(ctx: Context, p: Update) -> Rooms:
     rows = await _changed(ctx, lambda db, f: connected_meetings.rename(
         db, ctx.host.app_id, f.parent_id, {m.id: m.title for m in p.meetings}))
-    return {"meetings": [{"id": m.id, "title": m.title} for m in rows]}
+    return Rooms(meetings=[Titled(id=m.id, title=m.title) for m in rows])
 
 
-async def _delete(ctx: Context, p: Delete) -> dict[str, Any]:
+async def _delete(ctx: Context, p: Delete) -> Dropped:
     connected = ctx.state.rooms.connected
     family = await _family(ctx)
     check_alter(_actor(ctx))
@@ -134,7 +140,7 @@ async def _delete(ctx: Context, p: Delete) -> dict[str, Any]:
     moving, _ = connected.close_all(family, _actor(ctx), children=list(p.meeting_ids))
     ids = await _changed(ctx, lambda db, f: connected_meetings.delete(
         db, ctx.host.app_id, f.parent_id, list(p.meeting_ids)))
-    return {"meetings": [{"id": i} for i in ids], "moving": moving}
+    return Dropped(meetings=[RoomId(id=i) for i in ids], moving=moving)
 
 
 async def _check_preset(ctx: Context, name: str | None) -> None:
@@ -146,23 +152,23 @@ async def _check_preset(ctx: Context, name: str | None) -> None:
                 raise RoomError("INVALID", error.message) from None
 
 
-async def _move(ctx: Context, p: Move) -> dict[str, Any]:
+async def _move(ctx: Context, p: Move) -> Moving:
     check_alter(_actor(ctx))
     family = await _family(ctx)
     await _check_preset(ctx, p.preset_name)
     moving, _ = ctx.state.rooms.connected.move(
         family, _actor(ctx), p.to_meeting_id, peer_ids=p.peer_ids,
         participant_ids=p.participant_ids, preset_name=p.preset_name)
-    return {"to_meeting_id": p.to_meeting_id, "moving": moving}
+    return Moving(to_meeting_id=p.to_meeting_id, moving=moving)
 
 
-async def _switch(ctx: Context, p: Switch) -> dict[str, Any]:
+async def _switch(ctx: Context, p: Switch) -> Moving:
     family = await _family(ctx)
     ctx.state.rooms.connected.switch(family, ctx.host, _actor(ctx), p.to_meeting_id)
-    return {"to_meeting_id": p.to_meeting_id, "moving": [ctx.peer_id]}
+    return Moving(to_meeting_id=p.to_meeting_id, moving=[ctx.peer_id])
 
 
-async def _assign(ctx: Context, p: Assign) -> dict[str, Any]:
+async def _assign(ctx: Context, p: Assign) -> Assignments:
     actor = _actor(ctx)
     check_alter(actor)
     family = await _family(ctx)
@@ -171,24 +177,24 @@ async def _assign(ctx: Context, p: Assign) -> dict[str, Any]:
     plan = assignment_plan(p, list(family.children), parent.room if parent else None,
                            ctx.peer_id)
     moving, _ = connected.plan_moves(family, actor, plan)
-    return {"assignments": moving}
+    return Assignments(assignments=moving)
 
 
-async def _broadcast(ctx: Context, p: Broadcast) -> dict[str, Any]:
+async def _broadcast(ctx: Context, p: RoomsBroadcast) -> DeliveredToRooms:
     actor = _actor(ctx)
     check_alter(actor)
     family = await _family(ctx)
     sent = ctx.state.rooms.connected.broadcast(family, actor, ctx.host.meeting_id, p.message,
                                                p.payload)
-    return {"delivered": sent}
+    return DeliveredToRooms(delivered=sent)
 
 
-async def _close_all(ctx: Context, p: CloseAll) -> dict[str, Any]:
+async def _close_all(ctx: Context, p: CloseAll) -> ClosedAll:
     actor = _actor(ctx)
     check_alter(actor)
     family = await _family(ctx)
     moving, _ = ctx.state.rooms.connected.close_all(family, actor)
-    reply: dict[str, Any] = {"moving": moving}
+    reply = ClosedAll(moving=moving)
     if p.delete and family.children:
         ids = await _changed(ctx, lambda db, f: connected_meetings.delete(
             db, ctx.host.app_id, f.parent_id, list(family.children)))
@@ -215,7 +221,7 @@ COMMANDS: dict[str, AsyncCommand] = {
     "connected.move": AsyncCommand(Move, _move, _WRITE),
     "connected.switch": AsyncCommand(Switch, _switch, _WRITE),
     "connected.assign": AsyncCommand(Assign, _assign, _WRITE),
-    "connected.broadcast": AsyncCommand(Broadcast, _broadcast, Limit("broadcast", 5, 1)),
+    "connected.broadcast": AsyncCommand(RoomsBroadcast, _broadcast, Limit("broadcast", 5, 1)),
     "connected.close_all": AsyncCommand(CloseAll, _close_all, _WRITE),
     "connected.timer": AsyncCommand(Timer, _timer, _WRITE),
 }

@@ -7,7 +7,7 @@ the reply comes before `peer.updated` as everywhere else.
 """
 
 from collections.abc import Awaitable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from salon.core.schema import Strict, text
 from salon.live.media import MediaSync
 from salon.media.backend import MediaBackend, MediaError
 from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand
+from salon.realtime.messages.media import Done, MediaStats, PublishAnswer, Receiving
 
 SIGNAL_LIMIT = Limit("media.signal", 100, 1)
 NEGOTIATE_LIMIT = Limit("media.negotiate", 10, 1)
@@ -94,8 +95,8 @@ async def publish(context: Context, params: Publish) -> RoomCommand:
     kinds = list(params.tracks.values())
     check_publish(room, peer_id, kinds)
     answer = await _backend(backend.publish(peer_id, params.sdp, params.tracks))
-    reply = {"sdp": answer.sdp,
-             "tracks": [{**t.wire(), "mid": t.mid} for t in answer.tracks]}
+    reply = PublishAnswer(sdp=answer.sdp,
+                          tracks=[{**t.wire(), "mid": t.mid} for t in answer.tracks])
 
     def turn_on():
         outcome = mark_published(room, peer_id, kinds, True)
@@ -118,35 +119,35 @@ async def unpublish(context: Context, params: Unpublish) -> RoomCommand:
     return turn_off
 
 
-async def subscribe_answer(context: Context, params: SubscribeAnswer) -> dict[str, Any]:
+async def subscribe_answer(context: Context, params: SubscribeAnswer) -> Done:
     _, backend = _media(context)
     await _backend(backend.subscribe_answer(context.peer_id, params.sdp, params.revision))
-    return {}
+    return Done()
 
 
-async def ice(context: Context, params: Ice) -> dict[str, Any]:
+async def ice(context: Context, params: Ice) -> Done:
     _, backend = _media(context)
     candidate = params.candidate.model_dump() if params.candidate is not None else None
     await _backend(backend.add_ice_candidate(context.peer_id, params.pc, candidate))
-    return {}
+    return Done()
 
 
-async def subscribe(context: Context, params: Subscribe) -> dict[str, Any]:
+async def subscribe(context: Context, params: Subscribe) -> Receiving:
     sync, _ = _media(context)
     if params.device is not None:
         use_device(context.host.room, context.peer_id, params.device)
     choice = Choice(params.mode, frozenset(params.track_ids))
     receiving = sync.choose(context.peer_id, choice)
-    return {"mode": params.mode, "track_ids": sorted(receiving)}
+    return Receiving(mode=params.mode, track_ids=sorted(receiving))
 
 
-async def reset(context: Context, params: Reset) -> dict[str, Any]:
+async def reset(context: Context, params: Reset) -> Done:
     _, backend = _media(context)
     await _backend(backend.reset(context.peer_id, params.pc))
-    return {}
+    return Done()
 
 
-async def stats(context: Context, params: Stats) -> dict[str, Any]:
+async def stats(context: Context, params: Stats) -> MediaStats:
     sync, backend = _media(context)
     room = context.host.room
     target = params.peer_id or context.peer_id

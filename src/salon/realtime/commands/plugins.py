@@ -12,7 +12,7 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError, plugins
 from salon.core.schema import Strict, text
-from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
+from salon.realtime.commands.base import AsyncCommand, Command, Context, NoParams, RoomCommand
 from salon.services import plugins as registry
 
 PluginId = text(64, min_length=1, name=True)
@@ -24,10 +24,6 @@ CONTROL = Limit("plugin_control", 10, 1)
 #: Messages and state writes: a plugin's traffic, fanned out to the session.
 TRAFFIC = Limit("plugin_messages", 30, 1)
 READS = Limit("plugin_reads", 20, 1)
-
-
-class NoParams(Strict):
-    pass
 
 
 class PluginRef(Strict):

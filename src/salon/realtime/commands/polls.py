@@ -10,15 +10,11 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import polls
 from salon.core.schema import Flag, Strict, text
-from salon.realtime.commands.base import AsyncCommand, Command
+from salon.realtime.commands.base import AsyncCommand, Command, NoParams
 
 PollId = text(64, min_length=1, name=True)
 #: Lengths are the rules' to check (`core.room.polls`), shared with REST AS6.
 Text = text()
-
-
-class NoParams(Strict):
-    pass
 
 
 class CreatePoll(Strict):

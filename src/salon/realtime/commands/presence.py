@@ -9,7 +9,7 @@ from salon.core.names import display_name
 from salon.core.ratelimit import Limit
 from salon.core.room import Outcome, host, stage
 from salon.core.schema import Flag, Strict, text
-from salon.realtime.commands.base import Command
+from salon.realtime.commands.base import Command, NoParams
 
 PeerId = text(64, min_length=1, name=True)
 PeerIds = Annotated[list[PeerId], Field(min_length=1, max_length=1000)]
@@ -32,10 +32,6 @@ STAGE_LIST = Limit("stage.list_requests", 2, 1, burst=5)
 STAGE_MANAGE = Limit("stage.manage", 5, 1, burst=10)
 HOST = Limit("host", 2, 1, burst=10)
 BROADCAST = Limit("broadcast", 5, 1)
-
-
-class NoParams(Strict):
-    pass
 
 
 class Rename(Strict):

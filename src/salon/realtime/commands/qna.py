@@ -7,7 +7,7 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import qna
 from salon.core.schema import Strict, text
-from salon.realtime.commands.base import AsyncCommand, Command
+from salon.realtime.commands.base import AsyncCommand, Command, NoParams
 
 QuestionId = text(64, min_length=1, name=True)
 #: Lengths are the rules' to check (`core.room.qna`).
@@ -16,10 +16,6 @@ Text = text()
 
 #: Answering and dismissing: what every joined peer hears about.
 MODERATE = Limit("qna.moderate", 5, 1, burst=10)
-
-
-class NoParams(Strict):
-    pass
 
 
 class Ask(Strict):

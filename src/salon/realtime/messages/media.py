@@ -1,0 +1,123 @@
+"""Media signalling: replies and events (docs/protocol.md "Media")."""
+
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
+
+from salon.realtime.messages.base import Json, MediaKind, PcRole, closed
+from salon.realtime.messages.views import Track
+
+
+@closed
+class PublishedTrack(Track):
+    #: The m-line of the publisher's offer the track came in on.
+    mid: str
+
+
+@closed
+class PublishAnswer(TypedDict):
+    sdp: str
+    tracks: list[PublishedTrack]
+
+
+@closed
+class Kinds(TypedDict):
+    kinds: list[MediaKind]
+
+
+@closed
+class Done(TypedDict):
+    """An empty reply: the request was carried out."""
+
+
+@closed
+class Receiving(TypedDict):
+    mode: Literal["auto", "manual"]
+    track_ids: list[str]
+
+
+@closed
+class TrackStats(Track):
+    frames: int
+    keyframes: int
+    bytes: int
+    fps: float
+    plis: int
+    dropped: int
+    recovered: int
+    forwarding: bool
+    refused_at_rtp: bool
+    subscribers: int
+
+
+@closed
+class SlotStats(TypedDict):
+    track_id: str
+    mid: str
+    sent: int
+    dropped: int
+    resent: int
+
+
+@closed
+class MediaStats(TypedDict):
+    peer_id: str
+    tracks: list[TrackStats]
+    receiving: list[SlotStats]
+    available: list[Track]
+
+
+@closed
+class SubscribeOffer(TypedDict):
+    sdp: str
+    revision: int
+    #: By mid; null is an idle m-line kept for reuse.
+    tracks: dict[str, Track | None]
+
+
+@closed
+class IceCandidate(TypedDict):
+    pc: PcRole
+    candidate: dict[str, Json] | None
+
+
+@closed
+class Published(TypedDict):
+    track: Track
+
+
+@closed
+class Unpublished(TypedDict):
+    track_id: str
+    reason: Literal["unpublished", "left", "replaced", "failed"]
+
+
+@closed
+class Speaker(TypedDict):
+    peer_id: str | None
+
+
+@closed
+class Transport(TypedDict):
+    pc: PcRole
+    state: Literal["connected", "failed", "closed"]
+
+
+REPLIES: dict[str, Any] = {
+    "media.publish": PublishAnswer,
+    "media.unpublish": Kinds,
+    "media.subscribe_answer": Done,
+    "media.ice": Done,
+    "media.subscribe": Receiving,
+    "media.reset": Done,
+    "media.stats": MediaStats,
+}
+
+EVENTS: dict[str, Any] = {
+    "media.subscribe_offer": SubscribeOffer,
+    "media.ice": IceCandidate,
+    "media.published": Published,
+    "media.unpublished": Unpublished,
+    "media.speaker": Speaker,
+    "media.transport": Transport,
+}

@@ -1,0 +1,146 @@
+"""The views messages carry: a peer as others and as itself see it, the room, plugins,
+tracks and the media config (docs/protocol.md "Views").
+
+They are the shapes `salon.core.room` and the gateway build; the room's own functions
+return plain dicts, and the test suite checks each one against these on every message.
+"""
+
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
+
+from salon.core.presets import Permissions
+from salon.realtime.messages.base import MediaKind, StageStatus, Timestamp, closed
+
+
+@closed
+class WaitingView(TypedDict):
+    """A peer in the waiting room, or asking for the stage, as managers see it."""
+
+    peer_id: str
+    participant_id: str
+    custom_participant_id: str
+    name: str
+    picture: str | None
+    preset_name: str
+
+
+@closed
+class PeerView(WaitingView):
+    """How other peers see a joined peer."""
+
+    stage_status: StageStatus
+    audio: bool
+    video: bool
+    screenshare: bool
+    pinned: bool
+    joined_at: Timestamp | None
+
+
+@closed
+class MediaFlags(TypedDict):
+    audio: bool
+    video: bool
+    screenshare: bool
+
+
+@closed
+class SelfView(PeerView):
+    """How a peer sees itself: its PeerView plus what it may do."""
+
+    status: Literal["waiting", "joined"]
+    hidden: bool
+    #: The one rule for what this peer may send now (preset, stage, host locks).
+    can_publish: MediaFlags
+    locked: list[MediaKind]
+    permissions: Permissions
+    view_type: str
+
+
+@closed
+class PluginAccessView(TypedDict):
+    access_control: Literal["FULL_ACCESS", "VIEW_ONLY"]
+    handles_view_only: bool
+
+
+@closed
+class PluginEntry(TypedDict):
+    """A plugin of the app's registry, as REST shows it too."""
+
+    id: str
+    name: str
+    url: str
+    icon: str | None
+    description: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+@closed
+class PluginView(PluginEntry):
+    """A registry plugin with whether it is active in the session, and since when."""
+
+    active: bool
+    activated_by: str | None
+    activated_at: Timestamp | None
+
+
+@closed
+class PluginForPeer(PluginView):
+    """A plugin with the viewer's own access to it (its preset's `plugins.config`)."""
+
+    access: PluginAccessView
+
+
+@closed
+class MeetingRef(TypedDict):
+    id: str
+    title: str | None
+
+
+@closed
+class RoomState(TypedDict):
+    """The room as one joined peer may see it; `waiting` and `stage_requests` only for
+    the peers who manage them."""
+
+    session_id: str
+    meeting: MeetingRef
+    peers: list[PeerView]
+    pinned_peer_id: str | None
+    plugins: list[PluginForPeer]
+    waiting: NotRequired[list[WaitingView]]
+    stage_requests: NotRequired[list[WaitingView]]
+
+
+@closed
+class MediaConfig(TypedDict):
+    """What a client needs for its peer connections; only `enabled` (false) when the
+    server runs without media."""
+
+    enabled: bool
+    ice_servers: NotRequired[list[dict[str, Any]]]
+    ice_transport_policy: NotRequired[Literal["all", "relay"]]
+    codecs: NotRequired[dict[str, list[str]]]
+    max_video_streams: NotRequired[int]
+
+
+@closed
+class Track(TypedDict):
+    """One published track; `<peer_id>:<kind>` names it."""
+
+    track_id: str
+    peer_id: str
+    kind: MediaKind
+    codec: str
+
+
+@closed
+class Joined(TypedDict):
+    """What a join says, and a move (`meeting.changed`) says again for the new room."""
+
+    peer_id: str
+    resume_token: str
+    status: Literal["waiting", "joined"]
+    self: SelfView
+    room: NotRequired[RoomState]
+    media: MediaConfig
