@@ -1,5 +1,6 @@
 """Answers about live sessions: the operator's controls (AS1–AS6) and connected meetings
-(breakout rooms), a salon addition."""
+(breakout rooms), a salon addition. A poll and a room's people look as they do over the
+realtime protocol, so those types are the realtime messages' own."""
 
 from typing import Any, Literal, NotRequired
 
@@ -7,6 +8,8 @@ from pydantic import with_config
 from typing_extensions import TypedDict
 
 from salon.api.schemas.types import CLOSED, Timestamp
+from salon.realtime.messages.connected import RoomListing
+from salon.realtime.messages.polls import Poll
 
 
 @with_config(CLOSED)
@@ -44,60 +47,12 @@ class MutedAll(TypedDict):
 
 
 @with_config(CLOSED)
-class Voter(TypedDict):
-    id: str
-    name: str
-
-
-@with_config(CLOSED)
-class PollOption(TypedDict):
-    text: str
-    #: Null while the results are hidden from the one who reads them.
-    count: int | None
-    votes: list[Voter]
-
-
-@with_config(CLOSED)
-class Poll(TypedDict):
-    id: str
-    question: str
-    options: list[PollOption]
-    anonymous: bool
-    hide_votes: bool
-    created_by: str
-    created_by_user_id: str | None
-    #: Participant ids of those who voted (empty for anonymous polls).
-    voted: list[str]
-    voters: int
-    results_hidden: bool
-    has_voted: bool
-    created_at: Timestamp
-
-
-@with_config(CLOSED)
 class PollCreated(TypedDict):
     action: Literal["poll"]
     poll: Poll
 
 
 # --- connected meetings ---------------------------------------------------------------------
-
-
-@with_config(CLOSED)
-class RoomPerson(TypedDict):
-    id: str
-    peer_id: str
-    custom_participant_id: str
-    preset_name: str
-    display_name: str
-    display_picture_url: str | None
-
-
-@with_config(CLOSED)
-class ConnectedRoom(TypedDict):
-    id: str
-    title: str | None
-    participants: list[RoomPerson]
 
 
 @with_config(CLOSED)
@@ -108,8 +63,8 @@ class ClosingTimer(TypedDict):
 
 @with_config(CLOSED)
 class ConnectedMeetings(TypedDict):
-    parent_meeting: ConnectedRoom
-    meetings: list[ConnectedRoom]
+    parent_meeting: RoomListing
+    meetings: list[RoomListing]
     timer: ClosingTimer | None
 
 

@@ -10,6 +10,7 @@ from salon.api.schemas.types import CLOSED, Timestamp
 from salon.core.meetings import AIConfig, RecordingConfig
 from salon.core.presets import Permissions, PresetConfig, PresetUI
 from salon.core.webhooks import WebhookEvent
+from salon.realtime.messages.views import PluginEntry
 
 
 @with_config(CLOSED)
@@ -97,15 +98,8 @@ class Webhook(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
-class Plugin(TypedDict):
-    id: str
-    name: str
-    url: str
-    icon: str | None
-    description: str | None
-    created_at: Timestamp
-    updated_at: Timestamp
+#: A plugin of the registry: REST shows it as the realtime plugin events do.
+Plugin = PluginEntry
 
 
 @with_config(CLOSED)

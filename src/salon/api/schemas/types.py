@@ -1,11 +1,11 @@
-"""Field types shared by the response shapes."""
+"""Field types shared by the response shapes: the realtime messages' own, so that a
+timestamp or a closed object means the same in both documents."""
 
-from typing import Annotated
+from pydantic import ConfigDict
 
-from pydantic import ConfigDict, WithJsonSchema
+from salon.realtime.messages.base import Timestamp
 
 #: Closed objects: the document says `additionalProperties: false`.
 CLOSED = ConfigDict(extra="forbid")
 
-#: Rendered by `salon.core.clock.isoformat`: `2026-01-01T10:00:00.541Z`.
-Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+__all__ = ["CLOSED", "Timestamp"]
