@@ -4,8 +4,8 @@ auth declared on every REST operation.
 Success bodies come from each route's `response_model` (the shapes in
 `salon.api.schemas`). Errors are filled in here: every REST operation may answer 400
 (validation; also a NUL in the URL, as any route may), 401 (the token) and 404 (the
-app, or the object), and 413 unless it is a GET (`body_limit`); routes add their own (409, 503) with `schemas.errors`.
-FastAPI's 422 is dropped: salon answers validation errors with 400.
+app, or the object), and 413 unless it is a GET (`body_limit`); routes add their own
+(409, 503) with `schemas.errors`. FastAPI's 422 is dropped: salon answers validation errors with 400.
 
 The bearer scheme is declared here rather than as a FastAPI security dependency, which
 would run on every request only to feed the docs; the real check is `deps.current_app`

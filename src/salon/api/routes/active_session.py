@@ -50,7 +50,8 @@ async def _participants(db: Db, meeting_id: str, ids: list[str]) -> list[dict]:
             for p in await participants.in_meeting(db, meeting_id, ids)]
 
 
-@router.get("", summary="The meeting's live session (404 when there is none)", response_model=Success[Session], responses=errors(503))
+@router.get("", summary="The meeting's live session (404 when there is none)",
+            response_model=Success[Session], responses=errors(503))
 async def get_active_session(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     # No database session is open while the room's records are awaited: on SQLite the
     # recorder needs the one pooled connection such a session would hold. (A meeting of
@@ -70,7 +71,8 @@ async def _check_meeting(request: Request, app: CurrentApp, meeting_id: str) -> 
         await meetings.get(db, app.id, meeting_id)
 
 
-@router.post("/kick", summary="Remove participants from the live session", response_model=Success[Kicked], responses=errors(503))
+@router.post("/kick", summary="Remove participants from the live session",
+             response_model=Success[Kicked], responses=errors(503))
 async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentApp) -> Envelope:
     await _check_meeting(request, app, meeting_id)
     kicked = await operator.kick(request.app.state.rooms, meeting_id, body.participant_ids,
@@ -80,7 +82,8 @@ async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentA
     return ok({"action": "kick", "participants": kicked_participants})
 
 
-@router.post("/kick-all", summary="End the live session for everyone, now", response_model=Success[KickedAll], responses=errors(503))
+@router.post("/kick-all", summary="End the live session for everyone, now",
+             response_model=Success[KickedAll], responses=errors(503))
 async def kick_all(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     await _check_meeting(request, app, meeting_id)
     count = await operator.kick_all(request.app.state.rooms, meeting_id)
@@ -96,7 +99,8 @@ async def mute(meeting_id: str, body: Selection, request: Request, app: CurrentA
     return ok({"action": "mute", "participants": await _participants(db, meeting_id, muted)})
 
 
-@router.post("/mute-all", summary="Mute everyone; allow_unmute=false keeps them muted", response_model=Success[MutedAll])
+@router.post("/mute-all", summary="Mute everyone; allow_unmute=false keeps them muted",
+             response_model=Success[MutedAll])
 async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: CurrentApp,
                    db: Db) -> Envelope:
     await meetings.get(db, app.id, meeting_id)
@@ -104,7 +108,8 @@ async def mute_all(meeting_id: str, body: MuteAll, request: Request, app: Curren
     return ok({"action": "mute-all", "muted_participants_count": count})
 
 
-@router.post("/poll", status_code=201, summary="Create a poll in the live session", response_model=Success[PollCreated], responses=errors(409))
+@router.post("/poll", status_code=201, summary="Create a poll in the live session",
+             response_model=Success[PollCreated], responses=errors(409))
 async def create_poll(meeting_id: str, body: CreatePoll, request: Request, app: CurrentApp,
                       db: Db) -> Envelope:
     await meetings.get(db, app.id, meeting_id)

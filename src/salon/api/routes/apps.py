@@ -41,7 +41,8 @@ async def list_apps(
     return ok([wire.app(row) for row in rows], paging=page.paging(total, len(rows)))
 
 
-@router.post("/apps", summary="Create an app", status_code=201, response_model=Success[CreatedApp], responses=errors(403))
+@router.post("/apps", summary="Create an app", status_code=201, response_model=Success[CreatedApp],
+             responses=errors(403))
 async def create_app(account_id: str, body: NewApp, db: Db, token: Token) -> Envelope:
     if token.account_id != account_id:
         raise NotFound(f"Account {account_id} not found.")

@@ -90,12 +90,14 @@ def _view(family: FamilyState, request: Request) -> dict[str, Any]:
     return request.app.state.rooms.connected.state(family)
 
 
-@router.get("", summary="The connected meetings of a meeting, with who is in each", response_model=Success[ConnectedMeetings], responses=errors(409))
+@router.get("", summary="The connected meetings of a meeting, with who is in each",
+            response_model=Success[ConnectedMeetings], responses=errors(409))
 async def list_connected(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     return ok(_view(await _family(request, app.id, meeting_id), request))
 
 
-@router.post("", status_code=201, summary="Create connected meetings (breakout rooms)", response_model=Success[CreatedRooms], responses=errors(409))
+@router.post("", status_code=201, summary="Create connected meetings (breakout rooms)",
+             response_model=Success[CreatedRooms], responses=errors(409))
 async def create_connected(meeting_id: str, body: Create, request: Request,
                            app: CurrentApp) -> Envelope:
     async with request.app.state.database.session() as db:
@@ -107,7 +109,8 @@ async def create_connected(meeting_id: str, body: Create, request: Request,
 
 # Room ids are UUIDs (`{child_id:uuid}`), so `/assign`, `/timer`, `/move`… are never
 # taken for a room's id, and a 405's `Allow` names only what each path serves.
-@router.post("/assign", summary="Assign people to the rooms: round robin or by hand", response_model=Success[Assignments], responses=errors(409))
+@router.post("/assign", summary="Assign people to the rooms: round robin or by hand",
+             response_model=Success[Assignments], responses=errors(409))
 async def assign(meeting_id: str, body: Assign, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     parent = request.app.state.rooms.get(family.parent_id)
@@ -121,7 +124,8 @@ async def assign(meeting_id: str, body: Assign, request: Request, app: CurrentAp
     return ok({"assignments": moving})
 
 
-@router.put("/timer", summary="Close every room after a while, with a warning first", response_model=Success[TimerSet | TimerCancelled], responses=errors(409))
+@router.put("/timer", summary="Close every room after a while, with a warning first",
+            response_model=Success[TimerSet | TimerCancelled], responses=errors(409))
 async def set_timer(meeting_id: str, body: Timer, request: Request,
                     app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
@@ -134,7 +138,8 @@ async def set_timer(meeting_id: str, body: Timer, request: Request,
         raise _http(error) from None
 
 
-@router.delete("/timer", summary="Cancel the closing timer", response_model=Success[TimerCancelled], responses=errors(409))
+@router.delete("/timer", summary="Cancel the closing timer", response_model=Success[TimerCancelled],
+               responses=errors(409))
 async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     return ok(request.app.state.rooms.connected.cancel_timer(family, None))
@@ -167,7 +172,8 @@ async def delete_connected(meeting_id: str, room: ChildId, request: Request,
     return ok({"id": child_id, "moved": moving})
 
 
-@router.post("/move", summary="Move participants between the meeting and its rooms", response_model=Success[Moved], responses=errors(409))
+@router.post("/move", summary="Move participants between the meeting and its rooms",
+             response_model=Success[Moved], responses=errors(409))
 async def move(meeting_id: str, body: MoveBody, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     if body.preset_name is not None:
@@ -183,7 +189,8 @@ async def move(meeting_id: str, body: MoveBody, request: Request, app: CurrentAp
     return ok({"to_meeting_id": body.to_meeting_id, "moved": moving})
 
 
-@router.post("/broadcast", summary="Send a message to everyone in every room", response_model=Success[Broadcast], responses=errors(409))
+@router.post("/broadcast", summary="Send a message to everyone in every room",
+             response_model=Success[Broadcast], responses=errors(409))
 async def broadcast(meeting_id: str, body: BroadcastBody, request: Request,
                     app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
@@ -192,7 +199,8 @@ async def broadcast(meeting_id: str, body: BroadcastBody, request: Request,
     return ok({"delivered": sent})
 
 
-@router.post("/close-all", summary="Everyone back to the parent meeting (and delete the rooms)", response_model=Success[RoomsClosed], responses=errors(409))
+@router.post("/close-all", summary="Everyone back to the parent meeting (and delete the rooms)",
+             response_model=Success[RoomsClosed], responses=errors(409))
 async def close_all(meeting_id: str, request: Request, app: CurrentApp,
                     body: CloseAllBody | None = None) -> Envelope:
     family = await _family(request, app.id, meeting_id)

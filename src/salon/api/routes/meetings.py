@@ -67,7 +67,8 @@ async def update_meeting(
     return ok(wire.meeting(await meetings.update(db, app.id, meeting_id, body)))
 
 
-@router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)", response_model=Success[Meeting])
+@router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)",
+            response_model=Success[Meeting])
 async def replace_meeting(
     meeting_id: str, app: CurrentApp, db: Db, body: SettingsBody = None
 ) -> Envelope:

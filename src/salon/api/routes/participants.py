@@ -16,14 +16,16 @@ from salon.services.grants import AppRef
 router = APIRouter(prefix="/{app_id}/meetings/{meeting_id}/participants", tags=["participants"])
 
 
-@router.get("", summary="List participants (tokens are never listed)", response_model=PagedSuccess[list[Participant]])
+@router.get("", summary="List participants (tokens are never listed)",
+            response_model=PagedSuccess[list[Participant]])
 async def list_participants(meeting_id: str, app: CurrentApp, db: Db, page: Paged) -> Envelope:
     rows, total = await participants.list_page(db, app.id, meeting_id, page)
     return ok([wire.participant(p, preset.name) for p, preset in rows],
               paging=page.paging(total, len(rows)))
 
 
-@router.post("", summary="Add a participant; returns its token", status_code=201, response_model=Success[Participant], responses=errors(409))
+@router.post("", summary="Add a participant; returns its token", status_code=201,
+             response_model=Success[Participant], responses=errors(409))
 async def add_participant(
     meeting_id: str, body: NewParticipant, app: CurrentApp, request: Request
 ) -> Envelope:
@@ -45,7 +47,8 @@ async def get_participant(meeting_id: str, participant_id: str, app: CurrentApp,
     return ok(wire.participant(participant, preset.name))
 
 
-@router.patch("/{participant_id}", summary="Edit name, picture or preset", response_model=Success[Participant])
+@router.patch("/{participant_id}", summary="Edit name, picture or preset",
+              response_model=Success[Participant])
 async def edit_participant(
     meeting_id: str,
     participant_id: str,

@@ -16,14 +16,16 @@ from salon.services import plugins
 router = APIRouter(prefix="/{app_id}/plugins", tags=["plugins"])
 
 
-@router.get("", summary="List the app's plugins (newest first)", response_model=PagedSuccess[list[Plugin]])
+@router.get("", summary="List the app's plugins (newest first)",
+            response_model=PagedSuccess[list[Plugin]])
 async def list_plugins(app: CurrentApp, db: Db, page: Paged,
                        search: str | None = None) -> Envelope:
     rows, total = await plugins.list_page(db, app.id, page, search=search)
     return ok([plugins.view(row) for row in rows], paging=page.paging(total, len(rows)))
 
 
-@router.post("", summary="Register a plugin", status_code=201, response_model=Success[Plugin], responses=errors(409))
+@router.post("", summary="Register a plugin", status_code=201, response_model=Success[Plugin],
+             responses=errors(409))
 async def create_plugin(body: PluginBody, app: CurrentApp, db: Db) -> Envelope:
     return ok(plugins.view(await plugins.create(db, app.id, body)), status_code=201)
 
@@ -45,12 +47,14 @@ async def edit_plugin(
     return ok(plugins.view(await plugins.update(db, app.id, plugin_id, body)))
 
 
-@router.put("/{plugin_id}", summary="Replace a plugin", response_model=Success[Plugin], responses=errors(409))
+@router.put("/{plugin_id}", summary="Replace a plugin", response_model=Success[Plugin],
+            responses=errors(409))
 async def replace_plugin(plugin_id: str, body: PluginBody, app: CurrentApp, db: Db) -> Envelope:
     return ok(plugins.view(await plugins.replace(db, app.id, plugin_id, body)))
 
 
-@router.delete("/{plugin_id}", summary="Delete a plugin; live sessions close it", response_model=Success[Plugin])
+@router.delete("/{plugin_id}", summary="Delete a plugin; live sessions close it",
+               response_model=Success[Plugin])
 async def delete_plugin(plugin_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
     deleted = plugins.view(await plugins.delete(db, app.id, plugin_id))
     operator.close_plugin_everywhere(request.app.state.rooms, app.id, plugin_id)

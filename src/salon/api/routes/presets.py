@@ -22,7 +22,8 @@ async def list_presets(app: CurrentApp, db: Db, page: Paged, search: str | None 
     return ok([wire.preset_summary(row) for row in rows], paging=page.paging(total, len(rows)))
 
 
-@router.post("", summary="Create a preset (omitted parts take defaults)", status_code=201, response_model=Success[Preset], responses=errors(409))
+@router.post("", summary="Create a preset (omitted parts take defaults)", status_code=201,
+             response_model=Success[Preset], responses=errors(409))
 async def create_preset(body: PresetBody, app: CurrentApp, db: Db) -> Envelope:
     return ok(wire.preset(await presets.create(db, app.id, body)), status_code=201)
 
@@ -44,11 +45,13 @@ async def update_preset(
     return ok(wire.preset(await presets.update(db, app.id, preset_id, body)))
 
 
-@router.put("/{preset_id}", summary="Replace a preset", response_model=Success[Preset], responses=errors(409))
+@router.put("/{preset_id}", summary="Replace a preset", response_model=Success[Preset],
+            responses=errors(409))
 async def replace_preset(preset_id: str, body: PresetBody, app: CurrentApp, db: Db) -> Envelope:
     return ok(wire.preset(await presets.replace(db, app.id, preset_id, body)))
 
 
-@router.delete("/{preset_id}", summary="Delete a preset no participant uses", response_model=Success[Preset], responses=errors(409))
+@router.delete("/{preset_id}", summary="Delete a preset no participant uses",
+               response_model=Success[Preset], responses=errors(409))
 async def delete_preset(preset_id: str, app: CurrentApp, db: Db) -> Envelope:
     return ok(wire.preset(await presets.delete(db, app.id, preset_id)))

@@ -44,7 +44,8 @@ async def list_sessions(
               paging=page.paging(total, len(rows)))
 
 
-@router.get("/sessions/peer-report/{peer_id}", summary="What salon knows about one peer", response_model=Success[PeerReport])
+@router.get("/sessions/peer-report/{peer_id}", summary="What salon knows about one peer",
+            response_model=Success[PeerReport])
 async def peer_report(peer_id: str, app: CurrentApp, db: Db, filters: str | None = None,
                       include_peer_events: bool = False) -> Envelope:
     row, session = await sessions.peer_report(db, app.id, peer_id)
@@ -73,7 +74,8 @@ async def get_session(session_id: str, app: CurrentApp, db: Db,
     return ok(wire.session(view))
 
 
-@router.get("/sessions/{session_id}/participants", summary="Who was in a session", response_model=PagedSuccess[SessionParticipantList])
+@router.get("/sessions/{session_id}/participants", summary="Who was in a session",
+            response_model=PagedSuccess[SessionParticipantList])
 async def session_participants(
     session_id: str, app: CurrentApp, db: Db, page: Paged,
     search: str | None = None,
@@ -100,7 +102,8 @@ async def session_participant(session_id: str, participant_id: str, app: Current
     return ok({"participant": wire.attendance(row)})
 
 
-@router.get("/analytics/daywise", tags=["analytics"], summary="Sessions and minutes per day", response_model=Success[Daywise])
+@router.get("/analytics/daywise", tags=["analytics"], summary="Sessions and minutes per day",
+            response_model=Success[Daywise])
 async def daywise(app: CurrentApp, db: Db, start_date: IsoDate | None = None,
                   end_date: IsoDate | None = None) -> Envelope:
     return ok(await sessions.daywise(db, app.id, start_date, end_date))
