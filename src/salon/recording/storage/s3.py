@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -100,12 +101,12 @@ class S3Storage:
         the service's error code but not its request (which may echo the access key)."""
         try:
             return await asyncio.to_thread(call)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
+        except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
+            # `upload_file` wraps the service's ClientError in S3UploadFailedError.
+            cause = exc if isinstance(exc, ClientError) else exc.__context__
+            code = (cause.response.get("Error", {}).get("Code", "error")
+                    if isinstance(cause, ClientError) else type(exc).__name__)
             raise StorageFailed(f"{self._where()}: could not {what}: {code}.") from None
-        except (BotoCoreError, OSError) as exc:
-            raise StorageFailed(f"{self._where()}: could not {what}: "
-                                f"{type(exc).__name__}.") from None
 
     def _where(self) -> str:
         endpoint = self.target.endpoint_url or f"AWS {self.target.region}"
