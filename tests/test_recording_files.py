@@ -2,7 +2,6 @@
 server (uvicorn on loopback) is downloaded at its signed link, whole or by range, and
 every bad link is refused in RealtimeKit's envelope."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,13 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from salon.api import byte_ranges
 from salon.api.app import create_app
 from salon.recording.storage import LocalStorage, StoredFile
 from salon.settings import Settings
-from tests.servers import free_port
+from tests.servers import free_port, in_process
 
 VIDEO = bytes(range(256)) * 4096 + b"tail"  # ~1 MiB, every offset distinguishable
 
@@ -32,18 +30,8 @@ class Served:
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     port = free_port()
     app = create_app(Settings(data_dir=tmp_path / "data", media_backend="none", port=port))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not serving.done(), "the server did not start"
-            await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(timeout=10) as http:
-            yield Served(app.state.recording_storage, http, tmp_path / "data")
-    finally:
-        server.should_exit = True
-        await serving
+    async with in_process(app, port), httpx.AsyncClient(timeout=10) as http:
+        yield Served(app.state.recording_storage, http, tmp_path / "data")
 
 
 async def _stored(served: Served, tmp_path: Path, name: str = "weekly-sync.mp4",

@@ -8,7 +8,10 @@ The signature is URL-safe base64 without padding, so it goes in a query string a
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from salon.core.clock import isoformat, utcnow
+from salon.core.errors import Forbidden
 
 
 def derive_key(secret: str, purpose: bytes) -> bytes:
@@ -33,3 +36,14 @@ def expiry(now: datetime, ttl: timedelta) -> tuple[datetime, int]:
     """When a link made `now` dies, to the second, as a datetime and as unix seconds."""
     moment = now.replace(microsecond=0) + ttl
     return moment, int(moment.timestamp())
+
+
+def verify(key: bytes, subject: str, expires: int, signature: str, now: datetime | None,
+           *, what: str, renew: str) -> None:
+    """Forbidden unless the link is one signed with `key` for `subject` and not expired:
+    `This <what> is not valid.`, or `… expired at <time>; <renew> for a new one.`"""
+    if not matches(key, subject, expires, signature):
+        raise Forbidden(f"This {what} is not valid.")
+    if (now or utcnow()).timestamp() > expires:
+        moment = isoformat(datetime.fromtimestamp(expires, UTC))
+        raise Forbidden(f"This {what} expired at {moment}; {renew} for a new one.")

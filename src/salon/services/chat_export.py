@@ -17,7 +17,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import signed_links
 from salon.core.clock import isoformat, utcnow
-from salon.core.errors import Forbidden, NotFound
+from salon.core.errors import NotFound
 from salon.core.room.chat import FILE_TYPES
 from salon.services.chat import file_link
 from salon.store.models import ChatMessage, Session
@@ -62,12 +62,9 @@ class ExportLinks:
 
     def verify(self, session_id: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
-        if not signed_links.matches(self.key, session_id, expires, signature):
-            raise Forbidden("This chat download link is not valid.")
-        if (now or utcnow()).timestamp() > expires:
-            moment = isoformat(datetime.fromtimestamp(expires, UTC))
-            raise Forbidden(f"This chat download link expired at {moment}; ask "
-                            f"GET …/sessions/{session_id}/chat for a new one.")
+        signed_links.verify(self.key, session_id, expires, signature, now,
+                            what="chat download link",
+                            renew=f"ask GET …/sessions/{session_id}/chat")
 
 
 async def session_link(db: AsyncSession, links: ExportLinks, app_id: str,

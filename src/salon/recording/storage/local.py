@@ -15,13 +15,12 @@ import errno
 import os
 import re
 import shutil
-import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from salon.core import signed_links
-from salon.core.clock import isoformat, utcnow
-from salon.core.errors import Forbidden
+from salon.core.clock import utcnow
+from salon.files.local import write_atomically
 from salon.recording.storage.base import StoredFile
 
 #: Where the download route is mounted (`salon.api.routes.recording_files`).
@@ -89,12 +88,9 @@ class LocalStorage:
     def verify(self, key: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
         """Forbidden unless the link to `key` was signed here and has not expired."""
-        if not signed_links.matches(self.link_key, key, expires, signature):
-            raise Forbidden("This recording download link is not valid.")
-        if (now or utcnow()).timestamp() > expires:
-            moment = isoformat(datetime.fromtimestamp(expires, UTC))
-            raise Forbidden(f"This recording download link expired at {moment}; fetch the "
-                            "recording again (GET …/recordings/{id}) for a new one.")
+        signed_links.verify(self.link_key, key, expires, signature, now,
+                            what="recording download link",
+                            renew="fetch the recording again (GET …/recordings/{id})")
 
 
 def _move(source: Path, destination: Path) -> int:
@@ -106,16 +102,7 @@ def _move(source: Path, destination: Path) -> int:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        fd, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as into:
-                shutil.copyfileobj(into, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, destination)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        with open(source, "rb") as into:
+            write_atomically(destination, lambda out: shutil.copyfileobj(into, out, 1 << 20))
         source.unlink()
     return destination.stat().st_size
