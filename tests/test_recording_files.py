@@ -2,10 +2,13 @@
 server (uvicorn on loopback) is downloaded at its signed link, whole or by range, and
 every bad link is refused in RealtimeKit's envelope."""
 
+import errno
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -147,3 +150,26 @@ def test_byte_ranges() -> None:
     for unsatisfiable in ("bytes=10-", "bytes=-0", "bytes=11-12"):
         with pytest.raises(byte_ranges.Unsatisfiable):
             byte_ranges.requested(unsatisfiable, 10)
+
+
+async def test_put_copies_across_filesystems(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rename cannot cross filesystems (EXDEV): the file is copied into place whole,
+    then the original removed."""
+    finished = tmp_path / "elsewhere.webm"
+    finished.write_bytes(VIDEO)
+    rename = os.replace
+
+    def no_cross_device(source: Any, destination: Any) -> None:
+        if Path(source) == finished:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        rename(source, destination)
+
+    monkeypatch.setattr(os, "replace", no_cross_device)
+    storage = LocalStorage(tmp_path / "recordings", b"k" * 32, "http://h")
+    stored = await storage.put(finished, "rec-9/elsewhere.webm", "video/webm")
+    assert Path(stored.location).read_bytes() == VIDEO and stored.size == len(VIDEO)
+    assert not finished.exists()
+    assert [p.name for p in (tmp_path / "recordings" / "rec-9").iterdir()] == ["elsewhere.webm"]
+    await storage.delete(stored)
+    assert not (tmp_path / "recordings" / "rec-9").exists(), "the emptied folder goes too"

@@ -78,12 +78,11 @@ class LocalStorage:
                            expires_in: timedelta) -> tuple[str, datetime]:
         moment, expires = signed_links.expiry(utcnow(), expires_in)
         signature = signed_links.sign(self.link_key, stored.key, expires)
-        return f"{self.base}{FILES_PATH}/{stored.key}?expires={expires}&signature={signature}", \
-            moment
+        url = f"{self.base}{FILES_PATH}/{stored.key}?expires={expires}&signature={signature}"
+        return url, moment
 
     async def delete(self, stored: StoredFile) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(os.unlink, self.path_of(stored.key))
+        await asyncio.to_thread(_remove, self.path_of(stored.key))
 
     def verify(self, key: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
@@ -91,6 +90,14 @@ class LocalStorage:
         signed_links.verify(self.link_key, key, expires, signature, now,
                             what="recording download link",
                             renew="fetch the recording again (GET …/recordings/{id})")
+
+
+def _remove(path: Path) -> None:
+    """Remove the file, and its recording's folder once that is empty."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    with contextlib.suppress(OSError):  # not empty (other files), or already gone
+        path.parent.rmdir()
 
 
 def _move(source: Path, destination: Path) -> int:
