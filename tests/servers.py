@@ -2,8 +2,11 @@
 
 `start()` creates an app with the CLI (which also migrates the database), then runs
 `salon serve` and waits until it answers. PostgreSQL servers get a throwaway database.
+`in_process()` serves an app object with uvicorn in the test's own event loop instead,
+for tests that reach into its state.
 """
 
+import asyncio
 import json
 import os
 import shutil
@@ -14,12 +17,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 POSTGRES_ADMIN_URL = os.environ.get("SALON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -28,6 +33,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI, port: int) -> AsyncIterator[None]:
+    """`app` under a real uvicorn server on 127.0.0.1:`port`, in this event loop."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not serving.done(), "the server did not start"
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def _psql(sql: str) -> None:

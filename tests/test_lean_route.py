@@ -1,7 +1,6 @@
 """api/lean.py serves add-participant in front of its FastAPI declaration: it must answer
 every request as the declaration would, but for the difference it documents."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,14 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from salon.api import lean
 from salon.api.app import create_app
 from salon.services import apps
 from salon.settings import Settings
-from tests.servers import free_port
+from tests.servers import free_port, in_process
 
 GOOD = b'{"custom_participant_id": "%s", "preset_name": "group_call_host", "name": "A"}'
 JSON = "application/json"
@@ -64,13 +62,7 @@ async def _serving(tmp_path: Path, served_by_lean: bool) -> AsyncIterator[
         app.router.routes[:] = [route for route in app.router.routes
                                 if getattr(route, "endpoint", None) is not lean.add_participant]
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not serving.done(), "the server did not start"
-            await asyncio.sleep(0.01)
+    async with in_process(app, port):
         async with app.state.database.session() as db:
             credentials = await apps.create_with_token(db, "lean", None)
         base = (f"/client/v4/accounts/{credentials.account_id}/realtime/kit/"
@@ -79,9 +71,6 @@ async def _serving(tmp_path: Path, served_by_lean: bool) -> AsyncIterator[
                 "authorization": f"Bearer {credentials.api_token}"}) as client:
             made = await client.post(f"{base}/meetings", json={"title": "lean"})
             yield client, base, made.json()["data"]["id"]
-    finally:
-        server.should_exit = True
-        await serving
 
 
 async def _answers(tmp_path: Path, served_by_lean: bool,

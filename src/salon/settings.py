@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     chat_max_file_bytes: int = 10 * 1024 * 1024
     #: How long a chat export download link (S6, `meeting.chatSynced`) works.
     chat_export_ttl_secs: int = 24 * 3600
+    #: How long a recording's `download_url` works (RealtimeKit's: 7 days). Links to
+    #: S3-compatible storage are presigned, and those live at most 7 days.
+    recording_link_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"

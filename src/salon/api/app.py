@@ -13,7 +13,7 @@ from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
-from salon.api.routes import api_docs, files, well_known
+from salon.api.routes import api_docs, files, recording_files, well_known
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
@@ -22,6 +22,7 @@ from salon.live.rooms import Rooms
 from salon.media import create_backend
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
+from salon.recording.storage import LocalStorage
 from salon.services import apps, participant_tokens
 from salon.services.chat_export import ExportLinks
 from salon.services.grants import Grants
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Signs chat download links: S6 answers and the `meeting.chatSynced` of ended sessions.
         app.state.export_links = ExportLinks.from_secret(
             signer.secret, settings.public_base, settings.chat_export_ttl_secs)
+        # Salon's own recording storage; its links are signed with a key of their own.
+        app.state.recording_storage = LocalStorage.for_deployment(
+            settings.data_dir, signer.secret, settings.public_base)
         app.state.webhooks = WebhookDispatcher(database, webhook_signer, settings)
         await app.state.webhooks.start()
         app.state.media = create_backend(settings.media())
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(realtime_schema.router)
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
+    app.include_router(recording_files.router)
     api_docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe",

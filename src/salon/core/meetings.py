@@ -84,7 +84,8 @@ FreeText = text()
 
 
 class StorageConfig(Strict):
-    type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
+    #: `cloudflare` (R2) is in RealtimeKit's storage guide though not in its API enum.
+    type: Literal["aws", "azure", "cloudflare", "digitalocean", "gcs", "sftp"]
     access_key: FreeText | None = None
     secret: FreeText | None = None
     bucket: Label | None = None

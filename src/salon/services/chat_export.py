@@ -13,21 +13,19 @@ so it works without credentials until it expires and cannot be altered or forged
 The CSV is built when downloaded, so a link always serves the chat as it stands.
 """
 
-import base64
 import csv
-import hashlib
-import hmac
 import io
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon.core import signed_links
 from salon.core.clock import isoformat, utcnow
-from salon.core.errors import Forbidden, NotFound
+from salon.core.errors import NotFound
 from salon.core.room.chat import FILE_TYPES
 from salon.services.chat import file_link
 from salon.store.models import ChatMessage, Session
@@ -45,7 +43,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class ExportLinks:
-    """Signs and checks download links."""
+    """Signs and checks download links (`salon.core.signed_links`)."""
 
     key: bytes
     base: str
@@ -53,30 +51,20 @@ class ExportLinks:
 
     @classmethod
     def from_secret(cls, secret: str, base: str, ttl_secs: int) -> "ExportLinks":
-        key = hmac.new(secret.encode(), b"salon chat export links", hashlib.sha256).digest()
-        return cls(key, base.rstrip("/"), ttl_secs)
-
-    def _signature(self, session_id: str, expires: int) -> str:
-        mac = hmac.new(self.key, f"{session_id}.{expires}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+        return cls(signed_links.derive_key(secret, b"salon chat export links"),
+                   base.rstrip("/"), ttl_secs)
 
     def link(self, session_id: str, now: datetime | None = None) -> tuple[str, datetime]:
-        expiry = (now or utcnow()).replace(microsecond=0) + timedelta(seconds=self.ttl_secs)
-        expires = int(expiry.timestamp())
+        moment, expires = signed_links.expiry(now or utcnow(), timedelta(seconds=self.ttl_secs))
         url = (f"{self.base}{EXPORT_PATH}/{session_id}.csv?expires={expires}"
-               f"&signature={self._signature(session_id, expires)}")
-        return url, expiry
+               f"&signature={signed_links.sign(self.key, session_id, expires)}")
+        return url, moment
 
     def verify(self, session_id: str, expires: int, signature: str,
                now: datetime | None = None) -> None:
-        # `compare_digest` refuses non-ASCII text (TypeError); no good signature has any.
-        if not signature.isascii() or not hmac.compare_digest(
-                self._signature(session_id, expires), signature):
-            raise Forbidden("This chat download link is not valid.")
-        if (now or utcnow()).timestamp() > expires:
-            moment = isoformat(datetime.fromtimestamp(expires, UTC))
-            raise Forbidden(f"This chat download link expired at {moment}; ask "
-                            f"GET …/sessions/{session_id}/chat for a new one.")
+        signed_links.verify(self.key, session_id, expires, signature, now,
+                            what="chat download link",
+                            renew=f"ask GET …/sessions/{session_id}/chat")
 
 
 async def session_link(db: AsyncSession, links: ExportLinks, app_id: str,

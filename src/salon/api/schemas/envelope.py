@@ -59,6 +59,7 @@ ERROR_STATUSES = {
     409: "The request conflicts with the current state (a name taken, an object in use).",
     413: "The request body is larger than the server's limit.",
     415: "The body's Content-Type is not one accepted here.",
+    416: "The Range asked for lies past the end of the file (Content-Range gives its size).",
     429: "Too many requests of this kind; wait and retry.",
     503: "The live session's latest changes are still being saved; try again shortly.",
 }

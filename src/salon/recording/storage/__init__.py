@@ -1,0 +1,28 @@
+"""Where finished recording files go, and the signed, expiring links to them.
+
+`storage_for(storage_config, local=…)` picks the backend from RealtimeKit's
+`storage_config`: salon's own disk (`LocalStorage`, the default, downloaded from salon
+at `/recordings/files/…`) or an S3-compatible service (`S3Storage`: aws, digitalocean,
+cloudflare R2). `check_storage_config` refuses, as a 400, what cannot be uploaded to
+(azure, gcs, sftp for now). Every backend is a `RecordingStorage`: `put` a finished
+file, get a `download_url` for it, `delete` it. Secrets in a `storage_config` are never
+returned, logged or put in an error message.
+"""
+
+from salon.recording.storage.base import (
+    RecordingStorage,
+    StorageFailed,
+    StoredFile,
+    UnsupportedStorage,
+)
+from salon.recording.storage.choose import (
+    check_storage_config,
+    destinations,
+    storage_for,
+)
+from salon.recording.storage.local import LocalStorage
+from salon.recording.storage.s3 import S3Storage, S3Target
+
+__all__ = ["LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "StorageFailed",
+           "StoredFile", "UnsupportedStorage", "check_storage_config", "destinations",
+           "storage_for"]

@@ -1,0 +1,104 @@
+"""Which storage a recording goes to, from RealtimeKit's `storage_config`.
+
+`storage_config` null (or absent) means salon's own storage (`LocalStorage`), as
+RealtimeKit's own bucket. `aws`, `digitalocean` and `cloudflare` (R2; in RealtimeKit's
+guide though not in its API enum) are S3-compatible and go through `S3Storage`.
+`azure`, `gcs` and `sftp` are RealtimeKit types this server does not upload to yet:
+`UnsupportedStorage`, with a message that says what to use instead.
+
+Call `check_storage_config` where a `storage_config` arrives — when a recording is
+started (a 400 then, rather than a recording that fails once it is over), and, if
+wanted, when a meeting's `recording_config` is saved — and `storage_for` when the files
+are ready. `destinations` adds salon's own storage when `realtimekit_bucket_config`
+keeps it on (RealtimeKit's default), so a recording can go to both.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
+from salon.recording.storage.local import LocalStorage
+from salon.recording.storage.s3 import S3Storage, S3Target
+
+S3_TYPES = ("aws", "digitalocean", "cloudflare")
+#: RealtimeKit storage types salon knows of but cannot upload to yet.
+NOT_YET = ("azure", "gcs", "sftp")
+
+
+def check_storage_config(storage_config: Mapping[str, Any] | None) -> None:
+    """Raise `UnsupportedStorage` (an `InvalidRequest`: 400 in the REST layer) if
+    recordings could not be uploaded with this `storage_config`; None is always fine."""
+    if storage_config is not None:
+        s3_target(storage_config)
+
+
+def storage_for(storage_config: Mapping[str, Any] | None, *,
+                local: LocalStorage) -> RecordingStorage:
+    """The storage for `storage_config`: `local` (the server's own, made once at start
+    with its signing key) when there is none, else the S3-compatible service it names."""
+    if storage_config is None:
+        return local
+    return S3Storage(s3_target(storage_config))
+
+
+def destinations(storage_config: Mapping[str, Any] | None,
+                 bucket_config: Mapping[str, Any] | None, *,
+                 local: LocalStorage) -> list[RecordingStorage]:
+    """Every storage a recording's files go to: the customer's (`storage_config`) and
+    salon's own unless `realtimekit_bucket_config.enabled` is false. RealtimeKit's
+    `download_url` is the own storage's link, so with `enabled: false` there is none.
+    With neither, salon's own is used anyway: a recording is never thrown away."""
+    wanted: list[RecordingStorage] = []
+    if storage_config is not None:
+        wanted.append(storage_for(storage_config, local=local))
+    if not wanted or (bucket_config or {}).get("enabled", True):
+        wanted.append(local)
+    return wanted
+
+
+def s3_target(config: Mapping[str, Any]) -> S3Target:
+    """An S3-compatible `storage_config` as a target, or `UnsupportedStorage` saying
+    which field to fix. Messages name fields, never their values."""
+    kind = config.get("type")
+    if kind in NOT_YET:
+        raise UnsupportedStorage(
+            f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
+            "digitalocean or cloudflare (S3-compatible), or omit storage_config for "
+            "salon's own storage.")
+    if kind not in S3_TYPES:
+        raise UnsupportedStorage(
+            f"storage_config.type must be one of aws, digitalocean or cloudflare "
+            f"(S3-compatible), not {str(kind)[:40]!r}; or omit storage_config for salon's "
+            "own storage.")
+    needed = ["bucket", "access_key", "secret"] + {
+        "aws": ["region"], "digitalocean": ["region"], "cloudflare": ["host"]}[kind]
+    missing = [name for name in needed if not config.get(name)]
+    if missing:
+        raise UnsupportedStorage(f"storage_config of type '{kind}' needs "
+                                 + ", ".join(missing) + ".")
+    region = str(config.get("region") or "auto").lower()
+    return S3Target(type=kind, bucket=str(config["bucket"]), region=region,
+                    endpoint_url=_endpoint(kind, region, config),
+                    prefix=str(config.get("path") or "").strip("/"),
+                    access_key=str(config["access_key"]), secret=str(config["secret"]))
+
+
+def _endpoint(kind: str, region: str, config: Mapping[str, Any]) -> str | None:
+    """`host` when given (`https://` unless it names a scheme; `port` added unless it
+    has one), else the service's own: DigitalOcean Spaces' per region, AWS's by boto3."""
+    host = str(config.get("host") or "")
+    if not host:
+        return f"https://{region}.digitaloceanspaces.com" if kind == "digitalocean" else None
+    parts = urlsplit(host if "://" in host else f"https://{host}")
+    try:
+        has_port = parts.port is not None
+    except ValueError:
+        has_port = False
+        parts = parts._replace(scheme="")  # refused below
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsupportedStorage("storage_config.host must be a host name or an http(s) "
+                                 "URL, such as https://<account id>.r2.cloudflarestorage.com.")
+    if config.get("port") and not has_port:
+        parts = parts._replace(netloc=f"{parts.netloc}:{int(config['port'])}")
+    return urlunsplit(parts).rstrip("/")
