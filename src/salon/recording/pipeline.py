@@ -1,0 +1,213 @@
+"""The composite's media thread: decode → compose → encode, on a fixed fps clock.
+
+The recorder's asyncio loop only receives RTP and hands encoded packets over through a
+queue; everything heavy runs here, so a slow encoder never delays reception (PyAV
+releases the GIL while it decodes, scales and encodes; x264 runs its own threads).
+
+Each tick (frame n is due at recorded time n/fps):
+1. take the packets that arrived; decode video only for tracks on screen (the others
+   are dropped and their decoder reset; a track coming on screen waits for a keyframe,
+   which the engine asks the publisher for), Opus into the mixer;
+2. compose the tiles of the current scene (a tile repeats its last frame when nothing
+   new arrived) and encode frame n; when the thread fell behind, it skips to the due
+   frame (timestamps stay true; `skipped` counts the frames lost);
+3. mix and encode the audio up to `AUDIO_DELAY` before now (late packets still land).
+
+While paused nothing is composed or mixed; the clock stands still, so frame numbers and
+sample positions go on from where they stopped.
+"""
+
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+
+from salon.recording import labels
+from salon.recording.clock import RecordingClock
+from salon.recording.compositor import Compositor
+from salon.recording.layout import arrange
+from salon.recording.mixer import RATE, AudioMixer
+from salon.recording.outputs import CompositeWriter
+from salon.recording.roster import Scene
+from salon.recording.spec import RecordingSpec
+
+log = logging.getLogger("salon.recording.pipeline")
+
+#: Audio is mixed this far behind now, so packets delayed by jitter are still in time.
+AUDIO_DELAY = 0.12
+#: Audio is placed this much later than it arrived: the video path holds a frame about
+#: this long longer (aiortc releases a video frame when the next one starts, and the
+#: compositor samples it at the next tick). Measured by bench/recording.py.
+VIDEO_LAG = 0.03
+DECODERS = {"video/vp8": "vp8", "video/h264": "h264"}
+
+
+class CompositePipeline(threading.Thread):
+    def __init__(self, spec: RecordingSpec, clock: RecordingClock) -> None:
+        super().__init__(name=f"recording-{spec.recording_id}", daemon=True)
+        self.spec = spec
+        self.clock = clock
+        self.fps = spec.video.fps
+        video = spec.video
+        mark = (labels.watermark(video.watermark_path, video.watermark_size,
+                                 (video.width, video.height))
+                if video.watermark_path else None)
+        self.compositor = Compositor(video.width, video.height, mark, video.watermark_position)
+        self.mixer = AudioMixer()
+        self.writer = CompositeWriter(spec.output_dir, spec.file_name, video, spec.audio)
+        #: The current scene, replaced whole by the engine (a snapshot, never mutated).
+        self.scene = Scene()
+        self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.started = threading.Event()
+        #: Set once `max_seconds` of frames are written (nothing more is).
+        self.full = threading.Event()
+        self._max_frames = spec.max_seconds * self.fps
+        self.error: BaseException | None = None
+        self.frames = 0
+        self.skipped = 0
+        self.busy_secs = 0.0
+        self._stopping = threading.Event()
+        self._next = 0           # the next frame number
+        self._audio_at = 0       # the next sample to mix
+        self._decoders: dict[str, av.CodecContext] = {}
+        self._on_screen: set[str] = set()
+        self._keyframes_wanted: set[str] = set()
+        self._lock = threading.Lock()
+        self.files: list[tuple[Path, str]] = []
+
+    # --- from the engine's loop ------------------------------------------------------------
+
+    def video(self, track_id: str, codec: str, packet: av.Packet) -> None:
+        self.inbox.put(("video", track_id, codec, packet))
+
+    def audio(self, track_id: str, packet: av.Packet, arrival: float, epoch: int) -> None:
+        self.inbox.put(("audio", track_id, packet, arrival + VIDEO_LAG, epoch))
+
+    def ended(self, track_id: str) -> None:
+        self.inbox.put(("ended", track_id))
+
+    def keyframes_wanted(self) -> set[str]:
+        """Tracks that came on screen without a decodable picture (ask for a PLI)."""
+        with self._lock:
+            wanted, self._keyframes_wanted = self._keyframes_wanted, set()
+        return wanted
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def duration(self) -> float:
+        return self._next / self.fps
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - reported to the engine
+            log.exception("recording %s failed", self.spec.recording_id)
+            self.error = exc
+        finally:
+            self._finish()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self.clock.running:
+                self._drain()
+                time.sleep(0.005)
+                continue
+            now = self.clock.now()
+            due = int(now * self.fps)
+            if due >= self._max_frames:
+                self.full.set()
+                time.sleep(0.005)
+                continue
+            if due < self._next:
+                wait = self.clock.wall_at(self._next / self.fps) - time.monotonic()
+                time.sleep(min(max(wait, 0.0005), 0.01))
+                continue
+            began = time.perf_counter()
+            self._drain()
+            self.skipped += due - self._next
+            self._tick(due)
+            self._mix_until(int((now - AUDIO_DELAY) * RATE))
+            self.busy_secs += time.perf_counter() - began
+
+    def _tick(self, index: int) -> None:
+        scene = self.scene
+        tiles = arrange(self.spec.video.width, self.spec.video.height, list(scene.people),
+                        scene.speaker, scene.screenshare)
+        on_screen = {f"{t.peer_id}:{'screenshare' if t.role == 'screenshare' else 'video'}"
+                     for t in tiles}
+        for gone in self._on_screen - on_screen:
+            self._decoders.pop(gone, None)
+            self.compositor.drop(gone)
+        self._on_screen = on_screen
+        frame = self.compositor.compose(tiles, scene.names, set(scene.cameras_on))
+        self.writer.write_video(frame, index)
+        self.frames += 1
+        self._next = index + 1
+        self.started.set()
+
+    def _mix_until(self, sample: int) -> None:
+        if sample > self._audio_at:
+            self.writer.write_audio(self.mixer.render(self._audio_at, sample - self._audio_at))
+            self._audio_at = sample
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if item[0] == "video":
+                self._decode(*item[1:])
+            elif item[0] == "audio":
+                if self.clock.running:
+                    self.mixer.push(*item[1:])
+            else:
+                self._decoders.pop(item[1], None)
+                self.compositor.drop(item[1])
+                self.mixer.remove(item[1])
+
+    def _decode(self, track_id: str, codec: str, packet: av.Packet) -> None:
+        if track_id not in self._on_screen:
+            self._decoders.pop(track_id, None)
+            return
+        decoder = self._decoders.get(track_id)
+        if decoder is None:
+            if not packet.is_keyframe:
+                with self._lock:
+                    self._keyframes_wanted.add(track_id)
+                return
+            name = DECODERS.get(codec.lower())
+            if name is None:
+                return
+            decoder = self._decoders[track_id] = av.CodecContext.create(name, "r")
+            decoder.thread_count = 1
+        try:
+            frames = decoder.decode(packet)
+        except av.error.FFmpegError as exc:
+            log.debug("%s: undecodable packet (%s); waiting for a keyframe", track_id, exc)
+            self._decoders.pop(track_id, None)
+            return
+        if frames:
+            self.compositor.set_frame(track_id, frames[-1])
+
+    def _finish(self) -> None:
+        """Mix the audio up to the last frame's end, flush and finalize the files."""
+        try:
+            self._drain()
+            self._mix_until(int(self._next / self.fps * RATE))
+            if self.frames:
+                self.files = self.writer.close()
+            else:
+                self.writer.abandon()
+        except BaseException as exc:  # noqa: BLE001
+            log.exception("finalizing recording %s failed", self.spec.recording_id)
+            self.error = self.error or exc
+            self.writer.abandon()
