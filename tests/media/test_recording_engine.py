@@ -10,7 +10,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from salon.client import RealtimeClient, ws_url
@@ -196,3 +195,87 @@ async def test_a_composite_shows_everyone_mixes_everyone_and_a_pause_leaves_no_g
         stream = container.streams.audio[0]
         assert stream.codec_context.codec.id == av.codec.Codec("mp3").id and stream.codec_context.channels == 1
     assert abs(audio_file.duration_secs - recorded) < 0.5
+
+
+def packets_of(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(audio=0) if p.size]
+
+
+async def test_a_track_recording_copies_each_chosen_participants_opus_packets(
+        room: Meeting, sessions, tmp_path: Path) -> None:
+    media = make_test_media(tmp_path / "media", seconds=4)
+    sent = packets_of(media["opus"])
+    ada = await publisher(room, sessions, "Ada", audio=FileSource(media["opus"]))
+    await publisher(room, sessions, "Bob", audio=FileSource(media["speech"]))
+    ada_id = ada.joined["self"]["participant_id"]
+    spec = spec_for(room, await recorder_token(room), tmp_path / "out", kind="track",
+                    user_ids=(ada_id,), track_prefix="layer1")
+    control = Control()
+    recording = asyncio.ensure_future(asyncio.to_thread(run_recording, spec, control))
+    await eventually(control._started.is_set, timeout=15)
+    await asyncio.sleep(1.0)
+    control._paused.set()
+    await asyncio.sleep(1.0)
+    control._paused.clear()
+    await asyncio.sleep(2.0)
+    await ada.kick_all()  # the session ends: so does the recording
+    outcome = await asyncio.wait_for(recording, 20)
+    assert outcome.error is None and outcome.stop_reason == "ALL_PEERS_LEFT"
+    [track] = outcome.files  # Bob was not asked for
+    assert track.role == "track" and track.content_type == "video/webm"
+    assert (track.participant_id, track.peer_id) == (ada_id, ada.peer_id)
+    prefix, unix_ms = f"layer1_{ada_id}_{ada.peer_id}_peer_audio_", track.path.stem[-13:]
+    assert track.path.name == f"{prefix}{unix_ms}.webm" and unix_ms.isdigit()
+    with av.open(str(track.path)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+    written = packets_of(track.path)
+    # a copy: every packet is byte for byte one the publisher sent, in the file's order
+    assert set(written) <= set(sent)
+    follows = {(a, b) for a, b in zip(sent, sent[1:] + sent[:1], strict=True)}
+    in_sequence = sum((a, b) in follows for a, b in itertools.pairwise(written))
+    assert in_sequence >= 0.9 * (len(written) - 1)
+    # 50 packets a second of recorded time (the pause is not in the file)
+    assert abs(len(written) - 50 * track.duration_secs) < 15
+    assert 2.3 < track.duration_secs < 3.8, track.duration_secs
+    assert abs(outcome.duration_secs - track.duration_secs) < 0.5
+
+
+async def test_a_vp8_recording_in_its_own_process_stops_at_max_seconds(
+        room: Meeting, sessions, tmp_path: Path) -> None:
+    """WebM (VP8 + Opus) with a watermark, through process.py; a screenshare takes the main
+    area, a camera that is off shows initials; the recording ends by itself at
+    max_seconds."""
+    solo = await publisher(room, sessions, "Solo", Colour((30, 200, 30)), Tone(660, 0.3))
+    await sessions[-1].publish("screenshare", Colour((220, 30, 220)))
+    zed = await room.join("group_call_host", name="Zed Quiet")  # no camera: initials
+    mark = tmp_path / "mark.png"
+    from PIL import Image
+    Image.new("RGBA", (40, 20), (255, 255, 255, 255)).save(mark)
+    spec = spec_for(room, await recorder_token(room), tmp_path, kind="composite",
+                    max_seconds=3,
+                    video=VideoSpec(codec="VP8", width=640, height=360, fps=15,
+                                    watermark_path=mark, watermark_position="right top"))
+    recorder = RecorderProcess.start(spec)
+    try:
+        assert await asyncio.to_thread(recorder.wait_started, 20)
+        outcome = await asyncio.to_thread(recorder.outcome, 30)
+    finally:
+        recorder.kill()
+    assert outcome.error is None and outcome.stop_reason == "MAX_SECONDS", outcome
+    [composite] = outcome.files
+    assert composite.path.name == "meeting.webm" and composite.content_type == "video/webm"
+    assert abs(composite.duration_secs - 3) < 0.2 and outcome.duration_secs == 3
+    with av.open(str(composite.path)) as container:
+        assert container.streams.video[0].codec_context.name == "vp8"
+        assert container.streams.audio[0].codec_context.name == "opus"
+        last = [f for f in container.decode(video=0)][-1].to_ndarray(format="rgb24")
+    # the screenshare in the main area, Solo's camera and Zed's initials in the strip
+    tiles = arrange(640, 360, [solo.peer_id, zed.peer_id], screenshare=solo.peer_id)
+    main, camera, initials = (t.rect for t in tiles)
+    assert np.abs(colour_at(last, main.x + main.width // 2, 180) - (220, 30, 220)).max() < 40
+    assert np.abs(colour_at(last, camera.x + camera.width // 2, camera.y + camera.height // 3)
+                  - (30, 200, 30)).max() < 40
+    tile = colour_at(last, initials.x + 8, initials.y + 8)
+    assert np.abs(tile - (30, 200, 30)).max() > 60 and tile.std() > 10  # a palette colour
+    assert colour_at(last, 640 - 16 - 20, 16 + 10).min() > 200  # the white watermark

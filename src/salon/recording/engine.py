@@ -97,7 +97,8 @@ class Recorder:
             raise RuntimeError(f"the recorder is {peer.status}, not joined: its preset "
                                "must let it in without the waiting room")
         for peer_view in peer.joined["room"]["peers"]:
-            self.roster.apply("peer.joined", {"peer": peer_view})
+            if peer_view["peer_id"] != peer.peer_id:  # the room state lists the recorder
+                self.roster.apply("peer.joined", {"peer": peer_view})
         for event in ROOM_EVENTS:
             peer.listeners[event] = lambda data, event=event: self._room_event(event, data)
         peer.listeners["media.unpublished"] = self._unpublished
