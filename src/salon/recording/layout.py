@@ -37,7 +37,7 @@ class Rect:
         picture is letterboxed, never stretched)."""
         scale = min(self.width / width, self.height / height)
         w, h = _even(width * scale), _even(height * scale)
-        return Rect(_even(self.x + (self.width - w) / 2), _even(self.y + (self.height - h) / 2),
+        return Rect(_at(self.x + (self.width - w) / 2), _at(self.y + (self.height - h) / 2),
                     w, h)
 
 
@@ -51,7 +51,13 @@ class Tile:
 
 
 def _even(value: float) -> int:
+    """A size: even, at least 2."""
     return max(2, int(value) // 2 * 2)
+
+
+def _at(value: float) -> int:
+    """A position: even, at least 0."""
+    return max(0, int(value) // 2 * 2)
 
 
 def grid(area: Rect, count: int) -> list[Rect]:
@@ -72,7 +78,7 @@ def grid(area: Rect, count: int) -> list[Rect]:
         row, col = divmod(index, cols)
         in_row = min(cols, count - row * cols)
         offset = (cols - in_row) * w / 2
-        cells.append(Rect(_even(area.x + offset + col * w), _even(area.y + row * h),
+        cells.append(Rect(_at(area.x + offset + col * w), _at(area.y + row * h),
                           _even(w), _even(h)))
     return cells
 
@@ -87,7 +93,7 @@ def strip(area: Rect, count: int) -> list[Rect]:
     w = area.width / cols
     h = min(area.height / rows, w * 9 / 16)
     top = area.y + (area.height - rows * h) / 2
-    return [Rect(_even(area.x + (i % cols) * w), _even(top + (i // cols) * h),
+    return [Rect(_at(area.x + (i % cols) * w), _at(top + (i // cols) * h),
                  _even(w), _even(h)) for i in range(count)]
 
 
