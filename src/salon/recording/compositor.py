@@ -109,7 +109,7 @@ class Compositor:
         cached = self._scaled.get(track_id)
         if cached is None or cached.frame is not frame or cached.size != size:
             scaled = frame.reformat(width=size[0], height=size[1], format="yuv420p",
-                                    interpolation="BILINEAR")
+                                    interpolation="FAST_BILINEAR")
             cached = self._scaled[track_id] = _Scaled(frame, size, labels.planes_of(scaled))
         return cached.planes, fitted
 

@@ -176,6 +176,7 @@ class Recorder:
         if self.pipeline is not None:
             figures |= {"frames": str(self.pipeline.frames),
                         "skipped_frames": str(self.pipeline.skipped),
+                        "repeated_frames": str(self.pipeline.repeated),
                         "busy_secs": f"{self.pipeline.busy_secs:.3f}"}
         return figures
 

@@ -40,13 +40,11 @@ class Overlay:
 
 
 def planes_of(frame: av.VideoFrame) -> Planes:
-    """Split a yuv420p frame (even size) into three plane arrays."""
-    flat = frame.to_ndarray(format="yuv420p").reshape(-1)
-    h, w = frame.height, frame.width
-    luma, chroma = h * w, (h // 2) * (w // 2)
-    return Planes(flat[:luma].reshape(h, w),
-                  flat[luma:luma + chroma].reshape(h // 2, w // 2),
-                  flat[luma + chroma:luma + 2 * chroma].reshape(h // 2, w // 2))
+    """Views of a yuv420p frame's three planes (no copy: the arrays keep the frame's
+    buffers alive; the line padding is sliced off)."""
+    y, u, v = frame.planes
+    return Planes(*(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
+                    for p in (y, u, v)))
 
 
 def image_planes(image: Image.Image) -> Planes:

@@ -3,7 +3,9 @@
 Each peer's Opus packets are decoded and placed on the recorded timeline by their RTP
 timestamps, anchored at the recorded time the peer's first packet arrived: network
 jitter then does not move samples around, and packets that arrive together in a burst
-still land where they belong. A peer whose RTP time drifts away from its arrivals by
+still land where they belong. The anchor follows the least delayed packet seen (the
+first one may have waited behind a busy moment), so the latency it assumes is the path's
+own. A peer whose RTP time drifts away from its arrivals by
 more than `REANCHOR_SECS` (a restarted publisher, a long loss) is anchored again, and so
 is everyone after a pause (the clock's `epoch` changes).
 
@@ -21,6 +23,8 @@ log = logging.getLogger("salon.recording.mixer")
 RATE = 48_000
 #: How far a packet's RTP position may stray from its arrival before re-anchoring.
 REANCHOR_SECS = 0.5
+#: A packet this much earlier than its anchor predicts moves the anchor earlier.
+EARLIER_SAMPLES = RATE // 500  # 2 ms
 
 
 @dataclass
@@ -82,6 +86,11 @@ class AudioMixer:
             source.last_rtp = rtp
         epoch0, rtp0, position0 = source.anchor
         position = position0 + source.unwrapped - rtp0
+        if arrived_at < position - EARLIER_SAMPLES:
+            # it came sooner than the anchor predicts: the anchor's own packet was held
+            # up (a busy loop, a burst); the least delayed packet sets the latency
+            source.anchor = (epoch0, rtp0, position0 - (position - arrived_at))
+            position = arrived_at
         if abs(position - arrived_at) > REANCHOR_SECS * RATE:
             source.anchor = (epoch0, rtp, arrived_at)
             source.unwrapped = rtp

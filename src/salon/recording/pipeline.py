@@ -9,8 +9,10 @@ Each tick (frame n is due at recorded time n/fps):
    are dropped and their decoder reset; a track coming on screen waits for a keyframe,
    which the engine asks the publisher for), Opus into the mixer;
 2. compose the tiles of the current scene (a tile repeats its last frame when nothing
-   new arrived) and encode frame n; when the thread fell behind, it skips to the due
-   frame (timestamps stay true; `skipped` counts the frames lost);
+   new arrived) and hand frame n to the encoder thread. A thread late by less than half
+   a second (a busy moment on the box) repeats its last picture for the frames it
+   missed, so the file keeps its frame rate and every picture stays at its true time
+   (`repeated` counts them); one further behind skips to the due frame (`skipped`);
 3. mix and encode the audio up to `AUDIO_DELAY` before now (late packets still land).
 
 While paused nothing is composed or mixed; the clock stands still, so frame numbers and
@@ -39,9 +41,13 @@ log = logging.getLogger("salon.recording.pipeline")
 
 #: Audio is mixed this far behind now, so packets delayed by jitter are still in time.
 AUDIO_DELAY = 0.12
-#: Audio is placed this much later than it arrived: the video path holds a frame about
-#: this long longer (aiortc releases a video frame when the next one starts, and the
-#: compositor samples it at the next tick). Measured by bench/recording.py.
+#: aiortc's receiver holds each audio packet until 4 more arrived (its jitter buffer's
+#: prefetch: 4 × 20 ms): the mixer places audio by when it really arrived.
+AUDIO_HOLD = 0.08
+#: The video path is slower than the audio one by about this much (a frame is held until
+#: the next one starts, then waits for the compositor's next tick), so audio is placed
+#: this much later to meet its picture. Measured with bench/recording.py's flash and
+#: beep (the offset left is within ±1/2 frame).
 VIDEO_LAG = 0.03
 DECODERS = {"video/vp8": "vp8", "video/h264": "h264"}
 
@@ -59,6 +65,11 @@ class CompositePipeline(threading.Thread):
         self.compositor = Compositor(video.width, video.height, mark, video.watermark_position)
         self.mixer = AudioMixer()
         self.writer = CompositeWriter(spec.output_dir, spec.file_name, video, spec.audio)
+        #: Composed frames and mixed audio on their way to the encoder thread: composing
+        #: frame n+1 overlaps encoding frame n (a full queue makes this thread wait).
+        self._to_encoder: queue.Queue[tuple[str, Any, int] | None] = queue.Queue(maxsize=3)
+        self._encoder = threading.Thread(target=self._encode, daemon=True,
+                                         name=f"recording-{spec.recording_id}-encoder")
         #: The current scene, replaced whole by the engine (a snapshot, never mutated).
         self.scene = Scene()
         self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
@@ -66,9 +77,13 @@ class CompositePipeline(threading.Thread):
         #: Set once `max_seconds` of frames are written (nothing more is).
         self.full = threading.Event()
         self._max_frames = spec.max_seconds * self.fps
+        #: A hiccup shorter than this repeats the last picture; a longer one skips.
+        self._max_lag = self.fps // 2
         self.error: BaseException | None = None
         self.frames = 0
         self.skipped = 0
+        self.repeated = 0
+        self._last: av.VideoFrame | None = None
         self.busy_secs = 0.0
         self._stopping = threading.Event()
         self._next = 0           # the next frame number
@@ -85,7 +100,7 @@ class CompositePipeline(threading.Thread):
         self.inbox.put(("video", track_id, codec, packet))
 
     def audio(self, track_id: str, packet: av.Packet, arrival: float, epoch: int) -> None:
-        self.inbox.put(("audio", track_id, packet, arrival + VIDEO_LAG, epoch))
+        self.inbox.put(("audio", track_id, packet, arrival - AUDIO_HOLD + VIDEO_LAG, epoch))
 
     def ended(self, track_id: str) -> None:
         self.inbox.put(("ended", track_id))
@@ -106,6 +121,7 @@ class CompositePipeline(threading.Thread):
     # --- the thread ------------------------------------------------------------------------
 
     def run(self) -> None:
+        self._encoder.start()
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - reported to the engine
@@ -132,7 +148,14 @@ class CompositePipeline(threading.Thread):
                 continue
             began = time.perf_counter()
             self._drain()
-            self.skipped += due - self._next
+            if due - self._next > self._max_lag:  # far behind: skip to now
+                self.skipped += due - self._next
+                self._next = due
+            while self._next < due and self._last is not None:  # a hiccup: repeat
+                self._submit(("video", self._last, self._next))
+                self.repeated += 1
+                self.frames += 1
+                self._next += 1
             self._tick(due)
             self._mix_until(int((now - AUDIO_DELAY) * RATE))
             self.busy_secs += time.perf_counter() - began
@@ -147,16 +170,40 @@ class CompositePipeline(threading.Thread):
             self._decoders.pop(gone, None)
             self.compositor.drop(gone)
         self._on_screen = on_screen
-        frame = self.compositor.compose(tiles, scene.names, set(scene.cameras_on))
-        self.writer.write_video(frame, index)
+        frame = self._last = self.compositor.compose(tiles, scene.names,
+                                                     set(scene.cameras_on))
+        self._submit(("video", frame, index))
         self.frames += 1
         self._next = index + 1
-        self.started.set()
 
     def _mix_until(self, sample: int) -> None:
         if sample > self._audio_at:
-            self.writer.write_audio(self.mixer.render(self._audio_at, sample - self._audio_at))
+            pcm = self.mixer.render(self._audio_at, sample - self._audio_at)
+            self._submit(("audio", pcm, self._audio_at))
             self._audio_at = sample
+
+    def _submit(self, job: tuple[str, Any, int] | None) -> None:
+        while self._encoder.is_alive():
+            try:
+                self._to_encoder.put(job, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise RuntimeError(f"the encoder thread stopped: {self.error!r}")
+
+    def _encode(self) -> None:
+        """The encoder thread: every encoder and muxer is used from here only."""
+        try:
+            while (job := self._to_encoder.get()) is not None:
+                kind, payload, index = job
+                if kind == "video":
+                    self.writer.write_video(payload, index)
+                    self.started.set()
+                else:
+                    self.writer.write_audio(payload)
+        except BaseException as exc:  # noqa: BLE001 - reported to the engine
+            log.exception("encoding recording %s failed", self.spec.recording_id)
+            self.error = exc
 
     def _drain(self) -> None:
         while True:
@@ -201,8 +248,13 @@ class CompositePipeline(threading.Thread):
     def _finish(self) -> None:
         """Mix the audio up to the last frame's end, flush and finalize the files."""
         try:
-            self._drain()
-            self._mix_until(int(self._next / self.fps * RATE))
+            if self._encoder.is_alive():
+                self._drain()
+                self._mix_until(int(self._next / self.fps * RATE))
+                self._submit(None)
+                self._encoder.join()
+            if self.error is not None:
+                raise self.error
             if self.frames:
                 self.files = self.writer.close()
             else:
