@@ -127,9 +127,9 @@ class Recorder:
                 self.clock.pause()
             else:
                 self.clock.resume()
-            if self.clock.now() >= self.spec.max_seconds or (
-                    self.pipeline is not None and self.pipeline.full.is_set()):
-                return "MAX_SECONDS"
+            if (self.pipeline.full.is_set() if self.pipeline is not None
+                    else self.clock.now() >= self.spec.max_seconds):
+                return "MAX_SECONDS"  # a composite has written its last frame by then
             if self.pipeline is not None:
                 if not self.pipeline.is_alive():
                     raise RuntimeError(f"the media thread stopped: {self.pipeline.error!r}")

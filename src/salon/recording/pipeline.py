@@ -137,11 +137,11 @@ class CompositePipeline(threading.Thread):
                 time.sleep(0.005)
                 continue
             now = self.clock.now()
-            due = int(now * self.fps)
-            if due >= self._max_frames:
+            if self._next >= self._max_frames:
                 self.full.set()
                 time.sleep(0.005)
                 continue
+            due = min(int(now * self.fps), self._max_frames - 1)  # the cap's last frame
             if due < self._next:
                 wait = self.clock.wall_at(self._next / self.fps) - time.monotonic()
                 time.sleep(min(max(wait, 0.0005), 0.01))
