@@ -281,3 +281,55 @@ def test_the_process_control_crosses_a_process_boundary() -> None:
     assert not control.is_started()
     control.started()
     assert control.wait_started(0.1)
+
+
+# --- the media thread, fed encoded packets without a meeting ------------------------------
+
+def encoded_colour(rgb: tuple[int, int, int], count: int) -> list[av.Packet]:
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base, encoder.gop_size = Fraction(1, 30), 30
+    packets = []
+    for index in range(count):
+        frame = solid(rgb, 160, 120).reformat(format="yuv420p")
+        frame.pts = index
+        packets += encoder.encode(frame)
+    return packets  # each with `is_keyframe`, as the pass-through receiver sets it
+
+
+def test_the_media_thread_records_on_its_clock_and_a_pause_leaves_no_gap(
+        tmp_path: Path) -> None:
+    from salon.recording.pipeline import CompositePipeline
+    from salon.recording.roster import Scene
+    from salon.recording.spec import RecordingSpec
+    spec = RecordingSpec(recording_id="r", kind="composite", gateway_url="ws://unused",
+                         token="t", output_dir=tmp_path, file_name="clip", max_seconds=60,
+                         video=VideoSpec(width=320, height=180, fps=10))
+    clock = RecordingClock()
+    pipeline = CompositePipeline(spec, clock)
+    pipeline.scene = Scene(people=("a",), names={"a": "Ada"}, cameras_on=frozenset({"a"}))
+    packets = encoded_colour((220, 20, 20), 60)
+    clock.start()
+    pipeline.start()
+    began = time.monotonic()
+    for index, packet in enumerate(packets[:30]):
+        pipeline.video("a:video", "video/VP8", packet)
+        time.sleep(max(0.0, began + (index + 1) / 30 - time.monotonic()))
+    clock.pause()
+    time.sleep(0.6)
+    clock.resume()
+    for packet in packets[30:45]:
+        pipeline.video("a:video", "video/VP8", packet)
+        time.sleep(1 / 30)
+    assert pipeline.started.is_set()
+    pipeline.stop()
+    pipeline.join(10)
+    assert pipeline.error is None
+    [(path, role), *_] = pipeline.files
+    recorded = time.monotonic() - began - 0.6
+    file = probe(path, role)
+    assert abs(file.duration_secs - recorded) < 0.25, (file, recorded)
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert abs(len(frames) - recorded * 10) <= 3
+    assert np.abs(at(frames[-1], arrange(320, 180, ["a"])[0].rect) - (220, 20, 20)).max() < 30
