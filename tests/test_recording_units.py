@@ -333,3 +333,20 @@ def test_the_media_thread_records_on_its_clock_and_a_pause_leaves_no_gap(
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert abs(len(frames) - recorded * 10) <= 3
     assert np.abs(at(frames[-1], arrange(320, 180, ["a"])[0].rect) - (220, 20, 20)).max() < 30
+
+
+def test_a_recorder_that_cannot_join_reports_an_internal_error(tmp_path: Path) -> None:
+    """Through the process entry point: the parent always hears back."""
+    from salon.recording.process import RecorderProcess
+    from salon.recording.spec import RecordingSpec
+    spec = RecordingSpec(recording_id="r", kind="composite",
+                         gateway_url="ws://127.0.0.1:9/realtime/v1", token="t",
+                         output_dir=tmp_path, file_name="clip")
+    recorder = RecorderProcess.start(spec)
+    try:
+        outcome = recorder.outcome(timeout=60)
+    finally:
+        recorder.kill()
+    assert outcome.stop_reason == "INTERNAL_ERROR" and outcome.files == ()
+    assert outcome.error is not None and outcome.error.startswith("ConnectionRefusedError")
+    assert not recorder.control.is_started() and not list(tmp_path.iterdir())
