@@ -44,11 +44,13 @@ AUDIO_DELAY = 0.12
 #: aiortc's receiver holds each audio packet until 4 more arrived (its jitter buffer's
 #: prefetch: 4 × 20 ms): the mixer places audio by when it really arrived.
 AUDIO_HOLD = 0.08
-#: The video path is slower than the audio one by about this much (a frame is held until
-#: the next one starts, then waits for the compositor's next tick), so audio is placed
-#: this much later to meet its picture. Measured with bench/recording.py's flash and
-#: beep (the offset left is within ±1/2 frame).
-VIDEO_LAG = 0.03
+#: The video path is slower than the audio one (a frame is held until the next one
+#: starts, then waits for the compositor's next tick), so audio is placed this much
+#: later to meet its picture. Measured with bench/recording.py's flash and beep: the
+#: offset left is a constant within a run plus, now and then, one output frame (a
+#: picture that just missed its tick), so this centres the two between -1/2 and +1/2
+#: frame at 30 fps.
+VIDEO_LAG = 0.015
 DECODERS = {"video/vp8": "vp8", "video/h264": "h264"}
 
 
