@@ -27,7 +27,7 @@ it) and is measured over a window that starts `WARMUP_S` after its first frame:
 The last line is one JSON object. Targets on 2 cores: < 60 % of a core, sync p95
 ≤ 45 ms, ≥ 2 concurrent.
 
-    .venv/bin/python bench/recording.py [--seconds 12] [--max-concurrent 3]
+    .venv/bin/python bench/recording.py [--seconds 20] [--max-concurrent 3]
 """
 
 import argparse
@@ -310,8 +310,8 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=12.0,
-                        help="the single recording's measured window (default 12)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="the single recording's measured window (default 20)")
     parser.add_argument("--concurrent-seconds", type=float, default=8.0,
                         help="the window of each concurrent run (default 8)")
     parser.add_argument("--max-concurrent", type=int, default=3)

@@ -152,7 +152,9 @@ class Recorder:
         files: list[OutputFile] = []
         duration = self.clock.now()
         if self.pipeline is not None:
-            if self.pipeline.is_alive():
+            if self.pipeline.ident is None:  # failed before it started: no file to keep
+                self.pipeline.writer.abandon()
+            elif self.pipeline.is_alive():
                 self.pipeline.stop()
                 await asyncio.to_thread(self.pipeline.join)
             duration = min(self.pipeline.duration, float(self.spec.max_seconds))
