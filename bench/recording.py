@@ -20,7 +20,7 @@ it) and is measured over a window that starts `WARMUP_S` after its first frame:
 - `realtime_factor`: output frames over the frames due in the recording's wall time
   (1.0: every frame produced on time; below, the recorder fell behind and skipped);
 - `av_sync_p95_ms`: in the output file, the p95 of |beep onset − flash onset| over every
-  flash (the flash onset is the first frame whose main area is bright, the beep onset
+  flash after the warm-up (the flash onset is the first frame whose main area is bright, the beep onset
   the first 2 ms window of 1 kHz energy above half its level in the beeps);
 - `concurrent_recordings`: the most recordings of the same meeting run at once (1, 2, 3,
   …, up to `--max-concurrent`) for which every one produced ≥ 29 fps.
@@ -154,6 +154,8 @@ def av_sync_ms(path: Path) -> list[float]:
         was_on = on
     offsets = []
     for flash in flashes:
+        if flash < WARMUP_S:
+            continue  # the recorder's first moments (anchors settling), as for the CPU
         nearest = min(beeps, key=lambda b: abs(b - flash), default=None)
         if nearest is not None and abs(nearest - flash) < 0.5:
             offsets.append((nearest - flash) * 1000)
