@@ -117,10 +117,10 @@ class Compositor:
                 cameras_on: set[str]) -> av.VideoFrame:
         """One output frame: `tiles` from layout.arrange, `names` by peer id, the peers
         whose camera is on (the others get their initials)."""
-        buffer = np.empty((self.height * 3 // 2, self.width), dtype=np.uint8)
-        h, w = self.height, self.width
-        canvas = Planes(buffer[:h], buffer[h:h + h // 4].reshape(h // 2, w // 2),
-                        buffer[h + h // 4:].reshape(h // 2, w // 2))
+        # drawn straight into a new frame's planes (a fresh one each time: the encoder
+        # thread may still hold the previous one)
+        frame = av.VideoFrame(self.width, self.height, "yuv420p")
+        canvas = labels.planes_of(frame)
         canvas.y[:] = BACKGROUND[0]
         canvas.u[:] = BACKGROUND[1]
         canvas.v[:] = BACKGROUND[2]
@@ -129,7 +129,7 @@ class Compositor:
                        tile.peer_id in cameras_on)
         if self.watermark is not None:
             blend(canvas, self.watermark, *self.watermark_at)
-        return av.VideoFrame.from_ndarray(buffer, format="yuv420p")
+        return frame
 
     def _draw(self, canvas: Planes, tile: Tile, name: str, camera_on: bool) -> None:
         rect = tile.rect

@@ -40,8 +40,8 @@ class Overlay:
 
 
 def planes_of(frame: av.VideoFrame) -> Planes:
-    """Views of a yuv420p frame's three planes (no copy: the arrays keep the frame's
-    buffers alive; the line padding is sliced off)."""
+    """Views of a yuv420p frame's three planes (no copy, writable: the arrays keep the
+    frame's buffers alive; the line padding is sliced off)."""
     y, u, v = frame.planes
     return Planes(*(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
                     for p in (y, u, v)))
