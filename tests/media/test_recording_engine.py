@@ -153,6 +153,9 @@ async def test_a_composite_shows_everyone_mixes_everyone_and_a_pause_leaves_no_g
     await asyncio.sleep(1.5)
     control._paused.clear()
     await asyncio.sleep(2.0)
+    everyone_until = loop.time() - began - 1.5  # recorded time
+    await peers[2].leave()  # Blue leaves: its tile and its tone go
+    await asyncio.sleep(1.5)
     control.reason = "API_CALL"
     ended = loop.time()
     outcome = await asyncio.wait_for(recording, 20)
@@ -173,22 +176,28 @@ async def test_a_composite_shows_everyone_mixes_everyone_and_a_pause_leaves_no_g
         assert video.average_rate == 15
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert abs(len(frames) - recorded * 15) < 8, len(frames)
-    # the last frame: Red (the loudest) speaks in the main area, the others in the strip
-    tiles = arrange(640, 360, [p.peer_id for p in peers], speaker=peers[0].peer_id)
-    assert tiles[0].rect.width > 400
-    for tile in tiles:
-        rgb = next(c for (n, c, _, _), p in zip(PEOPLE, peers, strict=True)
-                   if p.peer_id == tile.peer_id)
-        x, y = tile.rect.x + tile.rect.width // 2, tile.rect.y + tile.rect.height // 3
-        assert np.abs(colour_at(frames[-1], x, y) - rgb).max() < 40, (tile, rgb)
+    colours = {p.peer_id: rgb for p, (_, rgb, _, _) in zip(peers, PEOPLE, strict=True)}
+
+    def shows(frame: np.ndarray, people: list[RealtimeClient]) -> None:
+        tiles = arrange(640, 360, [p.peer_id for p in people], speaker=peers[0].peer_id)
+        for tile in tiles:
+            x, y = tile.rect.x + tile.rect.width // 2, tile.rect.y + tile.rect.height // 3
+            assert np.abs(colour_at(frame, x, y) - colours[tile.peer_id]).max() < 40, tile
+
+    # Red (the loudest) speaks in the main area, the others in the strip; once Blue has
+    # left, Red and Green share the picture side by side
+    shows(frames[int((everyone_until - 0.3) * 15)], peers)
+    shows(frames[-1], peers[:2])
 
     with av.open(str(composite.path)) as container:
         pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)])
     assert abs(len(pcm) / 48000 - recorded) < 0.5
-    tail = pcm[-48000 * 2:]
+    everyone = pcm[int((everyone_until - 1.8) * 48000):int((everyone_until - 0.1) * 48000)]
     # each tone at its level (0.5, 0.2, 0.15), and nothing where no one plays
-    loud, mid, soft, nothing = spectrum_peaks(tail, 48000, [440, 660, 1000, 550])
+    loud, mid, soft, nothing = spectrum_peaks(everyone, 48000, [440, 660, 1000, 550])
     assert loud == 1 and 0.25 < mid < 0.6 and 0.15 < soft < 0.45 and nothing < 0.01
+    loud, mid, gone = spectrum_peaks(pcm[-48000:], 48000, [440, 660, 1000])
+    assert loud == 1 and 0.25 < mid < 0.6 and gone < 0.01
 
     assert audio_file.path == tmp_path / "meeting.mp3"
     with av.open(str(audio_file.path)) as container:
