@@ -180,6 +180,19 @@ def test_the_mixer_sums_sources_and_clips() -> None:
     assert mixer.render(0, 960).max() == 0  # consumed
 
 
+def test_a_late_anchor_moves_earlier_without_doubling_samples() -> None:
+    mixer = AudioMixer()
+    # the first packet waited 30 ms behind a busy moment; the next ones did not
+    mixer.place("a:audio", np.full((2, 960), 0.5, np.float32), 0, 0.05, 0)
+    for i in range(1, 5):
+        mixer.place("a:audio", np.full((2, 960), 0.5, np.float32), i * 960,
+                    0.02 + i * 0.02, 0)
+    mixed = mixer.render(0, RATE // 5)
+    assert mixed.max() == 0.5  # never two copies summed
+    # the last packet sits where it arrived (0.10 s) and not 30 ms later
+    assert mixed[0, int(0.12 * RATE) - 10] == 0.5 and mixed[0, int(0.12 * RATE) + 10] == 0
+
+
 def test_after_a_pause_the_mixer_anchors_again() -> None:
     mixer = AudioMixer()
     mixer.place("a:audio", np.ones((2, 960), np.float32), 0, 1.0, epoch=0)

@@ -35,6 +35,7 @@ class _Source:
     last_rtp: int = 0
     unwrapped: int = 0
     chunks: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    end: int = -(1 << 62)  # where the last chunk placed ends: a peer never overlaps itself
 
 
 class AudioMixer:
@@ -95,7 +96,13 @@ class AudioMixer:
             source.anchor = (epoch0, rtp, arrived_at)
             source.unwrapped = rtp
             position = arrived_at
+        if position < source.end:  # overlaps what this peer already has (a moved anchor)
+            pcm = pcm[:, source.end - position:]
+            position = source.end
+            if not pcm.shape[1]:
+                return
         source.chunks.append((position, pcm.astype(np.float32, copy=False)))
+        source.end = position + pcm.shape[1]
 
     def render(self, start: int, count: int) -> np.ndarray:
         """The mix of samples [start, start + count) as channels × count float32; what
