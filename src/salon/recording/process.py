@@ -1,0 +1,139 @@
+"""Running a recording in a process of its own, steered from the control plane.
+
+A recorder decodes and encodes video: it must never share an event loop (or a GIL)
+with the server. The parent starts it and steers it:
+
+    recorder = RecorderProcess.start(spec)        # a spawned process (no forked state)
+    recorder.wait_started(timeout=10)             # True once the first frame is muxed
+    recorder.control.pause(); recorder.control.resume()
+    recorder.control.stop("API_CALL")
+    outcome = recorder.outcome(timeout=30)        # RecordingOutcome
+
+`ProcessControl` is the `RecordingControl` the engine polls in the child (`paused`,
+`stop_requested`, `started`) and the handle the parent steers with (`pause`, `resume`,
+`stop`, `is_started`). It is built on multiprocessing primitives of one context, so it
+pickles into the spawned child.
+"""
+
+import multiprocessing
+import multiprocessing.context
+import queue
+import time
+from typing import get_args
+
+from salon.recording.spec import RecordingOutcome, RecordingSpec, StopReason
+
+#: Spawned, never forked: the parent is an asyncio server with threads and sockets.
+CONTEXT = "spawn"
+_REASONS: tuple[str, ...] = get_args(StopReason)
+
+
+class ProcessControl:
+    """Pause, resume and stop across the process boundary (shared memory flags)."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext | None = None) -> None:
+        context = context or multiprocessing.get_context(CONTEXT)
+        self._paused = context.Event()
+        self._started = context.Event()
+        self._stop = context.Value("i", -1)  # index in StopReason's values; -1: running
+
+    # --- the parent's side -----------------------------------------------------------------
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    def stop(self, reason: StopReason = "API_CALL") -> None:
+        """Ask the recorder to finish (the first reason given wins)."""
+        with self._stop.get_lock():
+            if self._stop.value < 0:
+                self._stop.value = _REASONS.index(reason)
+
+    def is_started(self) -> bool:
+        return self._started.is_set()
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        return self._started.wait(timeout)
+
+    # --- the recorder's side (RecordingControl) ---------------------------------------------
+
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def stop_requested(self) -> StopReason | None:
+        value = self._stop.value
+        return None if value < 0 else _REASONS[value]  # type: ignore[return-value]
+
+    def started(self) -> None:
+        self._started.set()
+
+
+def recorder_main(spec: RecordingSpec, control: ProcessControl,
+                  results: "multiprocessing.Queue[RecordingOutcome]") -> None:
+    """The child's entry point (importable, so spawn can find it): record, then hand
+    the outcome back. Whatever goes wrong still produces an outcome."""
+    try:
+        from salon.recording.engine import run_recording  # imported in the child only
+
+        outcome = run_recording(spec, control)
+    except BaseException as exc:  # noqa: BLE001 - the parent must always hear back
+        outcome = RecordingOutcome(stop_reason="INTERNAL_ERROR",
+                                   error=f"{type(exc).__name__}: {exc}")
+    results.put(outcome)
+
+
+class RecorderProcess:
+    """One recording in its own process."""
+
+    def __init__(self, spec: RecordingSpec,
+                 context: multiprocessing.context.BaseContext | None = None) -> None:
+        self.context = context or multiprocessing.get_context(CONTEXT)
+        self.spec = spec
+        self.control = ProcessControl(self.context)
+        self._results: multiprocessing.Queue[RecordingOutcome] = self.context.Queue()
+        self.process = self.context.Process(
+            target=recorder_main, args=(spec, self.control, self._results),
+            name=f"recorder-{spec.recording_id}", daemon=False)
+        self._outcome: RecordingOutcome | None = None
+
+    @classmethod
+    def start(cls, spec: RecordingSpec) -> "RecorderProcess":
+        recorder = cls(spec)
+        recorder.process.start()
+        return recorder
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        return self.control.wait_started(timeout)
+
+    def outcome(self, timeout: float | None = None) -> RecordingOutcome:
+        """The outcome once the recorder finished (blocking; run it in a thread from
+        async code). A recorder that died without one yields INTERNAL_ERROR."""
+        if self._outcome is not None:
+            return self._outcome
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._outcome is None:
+            alive = self.process.is_alive()
+            try:
+                self._outcome = self._results.get(timeout=0.2)
+            except queue.Empty:
+                if not alive:  # it died without a word (killed, out of memory)
+                    self._outcome = RecordingOutcome(
+                        stop_reason="INTERNAL_ERROR",
+                        error=f"the recorder exited with code {self.process.exitcode}")
+                elif deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"recording {self.spec.recording_id} still running") from None
+        self.process.join(timeout=10)
+        return self._outcome
+
+    def kill(self) -> None:
+        """The last resort: the files of a killed recorder are not finalized."""
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
