@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     chat_max_file_bytes: int = 10 * 1024 * 1024
     #: How long a chat export download link (S6, `meeting.chatSynced`) works.
     chat_export_ttl_secs: int = 24 * 3600
+    #: Recordings that record at once; more wait INVOKED until a recorder is free.
+    max_concurrent_recordings: int = Field(default=2, ge=1, le=64)
+    #: How long a recording's signed download link works (RealtimeKit: 7 days).
+    recording_link_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
+    #: FOR TESTS ONLY: the recorder to run instead of the media engine, as
+    #: `module:function` (a `run_recording(spec, control)`); empty: the media engine.
+    recorder: str = ""
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"
