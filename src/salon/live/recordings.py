@@ -10,7 +10,7 @@ from salon.core.clock import isoformat
 from salon.core.recordings import StartRecording
 from salon.core.recordings import caller as make_caller
 from salon.core.room import Record
-from salon.core.room.recordings import recording_updated
+from salon.core.room.recordings import recordings_updated
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.recording.scheduler import RecordingScheduler
@@ -46,7 +46,7 @@ class LiveRecordings:
         host = self.rooms.get(row.meeting_id)
         if host is not None and host.room.is_live:
             shown = view(row)
-            host.run(lambda: recording_updated(host.room, shown, row.by_peer_id))
+            host.run(lambda: recordings_updated(host.room, [shown], row.by_peer_id))
 
     def changed(self, row: Recording) -> None:
         """A caller changed a recording: peers, webhooks and the scheduler hear of it."""

@@ -16,14 +16,16 @@ def may_record(room: Room, peer_id: str) -> None:
         raise forbidden("start, stop, pause or resume recordings", "can_record")
 
 
-def recording_updated(room: Room, view: dict[str, Any], by_peer_id: str | None) -> Outcome:
-    """A recording of this meeting changed status: remember the active ones and tell
-    every joined peer."""
-    if view["status"] in ACTIVE:
-        room.recordings[view["id"]] = view
-    else:
-        room.recordings.pop(view["id"], None)
-    out = Outcome()
-    out.send("recording.updated", {"recording": view, "by_peer_id": by_peer_id},
-             room.everyone())
+def recordings_updated(room: Room, views: list[dict[str, Any]], by_peer_id: str | None,
+                       reply: dict[str, Any] | None = None) -> Outcome:
+    """Recordings of this meeting changed status: remember the active ones and tell
+    every joined peer, one `recording.updated` each (after `reply`, to the caller)."""
+    out = Outcome(reply=reply or {})
+    for view in views:
+        if view["status"] in ACTIVE:
+            room.recordings[view["id"]] = view
+        else:
+            room.recordings.pop(view["id"], None)
+        out.send("recording.updated", {"recording": view, "by_peer_id": by_peer_id},
+                 room.everyone())
     return out
