@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from salon.api import wire
 from salon.api.deps import CurrentApp, Db, Paged
@@ -21,6 +22,22 @@ from salon.services import recordings
 from salon.store.models import Recording as RecordingRow
 
 router = APIRouter(prefix="/{app_id}/recordings", tags=["recordings"])
+
+
+class RecordingIdConvertor(Convertor[str]):
+    """A recording id: any path segment but `track`, so `/recordings/track` is only the
+    track-recording route (and its 405 names only POST)."""
+
+    regex = "(?!track$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("recording_id", RecordingIdConvertor())
 
 
 def _live_session(request: Request, meeting_id: str) -> str | None:
@@ -80,12 +97,12 @@ async def active_recording(meeting_id: str, app: CurrentApp, db: Db) -> Envelope
     return ok(wire.recording_base(await recordings.active(db, app.id, meeting_id)))
 
 
-@router.get("/{recording_id}", summary="Get a recording", response_model=Success[Recording])
+@router.get("/{recording_id:recording_id}", summary="Get a recording", response_model=Success[Recording])
 async def get_recording(recording_id: str, app: CurrentApp, db: Db) -> Envelope:
     return ok(wire.recording(await recordings.get(db, app.id, recording_id)))
 
 
-@router.put("/{recording_id}", summary="Pause, resume or stop a recording",
+@router.put("/{recording_id:recording_id}", summary="Pause, resume or stop a recording",
             response_model=Success[Recording], responses=errors(409))
 async def steer_recording(recording_id: str, body: RecordingAction, app: CurrentApp, db: Db,
                           request: Request) -> Envelope:
