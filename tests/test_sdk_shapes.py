@@ -58,7 +58,7 @@ PAIRS = [
     ("recording_get_recordings_response", "RecordingGetRecordingsResponse", (),
      recordings.ListedRecording, set()),
     ("recording_get_recordings_response", "RecordingGetRecordingsResponse", ("meeting",),
-     recordings.RecordingMeeting, set()),
+     resources.MeetingBase, set()),
     ("recording_get_active_recordings_response", "RecordingGetActiveRecordingsResponse", (),
      recordings.RecordingBase, set()),
     ("recording_start_track_recording_response", "RecordingStartTrackRecordingResponse",

@@ -8,8 +8,8 @@ from typing import Literal, NotRequired
 from pydantic import with_config
 from typing_extensions import TypedDict
 
+from salon.api.schemas.resources import MeetingBase
 from salon.api.schemas.types import CLOSED, Timestamp
-from salon.core.meetings import RecordingConfig
 
 Status = Literal["INVOKED", "RECORDING", "UPLOADING", "UPLOADED", "ERRORED", "PAUSED"]
 
@@ -97,26 +97,8 @@ class Recording(RecordingBase):
 
 
 @with_config(CLOSED)
-class RecordingMeeting(TypedDict):
-    """The meeting of a listed recording: a meeting without `ai_config`."""
-
-    id: str
-    title: str | None
-    status: Literal["ACTIVE", "INACTIVE"]
-    record_on_start: bool
-    live_stream_on_start: bool
-    persist_chat: bool
-    summarize_on_end: bool
-    transcribe_on_end: bool
-    session_keep_alive_time_in_secs: int
-    recording_config: RecordingConfig
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-@with_config(CLOSED)
 class ListedRecording(RecordingBase):
-    meeting: RecordingMeeting
+    meeting: MeetingBase
     storage_config: StorageView | None
 
 

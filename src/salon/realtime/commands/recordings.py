@@ -17,8 +17,7 @@ from salon.core.room import RoomError
 from salon.core.room.recordings import may_record, recordings_updated
 from salon.core.schema import Flag, Strict, text
 from salon.live.recordings import view
-from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand
-from salon.realtime.commands.chat import _as_room_errors
+from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand, as_room_errors
 from salon.services import recordings
 
 #: Starting records and costs a recorder; steering is cheap but fans out to everyone.
@@ -56,7 +55,7 @@ async def _start(ctx: Context, p: Start) -> RoomCommand:
     may_record(host.room, ctx.peer_id)
     body = StartRecording(meeting_id=host.meeting_id,
                           allow_multiple_recordings=p.allow_multiple_recordings)
-    with _as_room_errors():
+    with as_room_errors():
         async with ctx.state.database.session() as db:
             row = await recordings.start(db, host.app_id, body,
                                          session_id=host.room.session_id,
@@ -71,7 +70,7 @@ def _steer(action: Action) -> Any:
         host = ctx.host
         may_record(host.room, ctx.peer_id)
         changed = []
-        with _as_room_errors():
+        with as_room_errors():
             async with ctx.state.database.session() as db:
                 if p.recording_id is not None:
                     targets = [await recordings.get(db, host.app_id, p.recording_id)]
