@@ -192,8 +192,7 @@ class RecordingScheduler:
             recording_id=row.id, kind=row.kind,  # type: ignore[arg-type]
             gateway_url=self.settings.gateway_url, token=token, output_dir=output_dir,
             file_name=row.output_file_name.rsplit(".", 1)[0],
-            video=VideoSpec(codec=video.get("codec", "H264"), width=video.get("width", 1280),
-                            height=video.get("height", 720)),
+            video=_video(video),
             audio=AudioSpec(codec=audio.get("codec", "AAC"),
                             channel=audio.get("channel", "stereo"),
                             export_file=bool(audio.get("export_file", False))),
@@ -268,3 +267,16 @@ class RecordingScheduler:
                            base_url=self.settings.public_base,
                            secret=self.settings.link_secret,
                            ttl_secs=self.settings.link_ttl_secs)
+
+
+def _video(config: dict[str, Any]) -> VideoSpec:
+    """The video part of the spec. A watermark's position and size go to the engine; its
+    image (`watermark.url`) is not fetched here yet, so `watermark_path` stays None."""
+    watermark = config.get("watermark") or {}
+    size = watermark.get("size") or {}
+    return VideoSpec(
+        codec=config.get("codec", "H264"), width=config.get("width", 1280),
+        height=config.get("height", 720),
+        watermark_position=watermark.get("position", "left top"),
+        watermark_size=((size["width"], size["height"])
+                        if size.get("width") and size.get("height") else None))
