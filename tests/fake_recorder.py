@@ -119,3 +119,32 @@ def run_recording(spec: RecordingSpec, control: RecordingControl) -> RecordingOu
                                 participant_id="fake-user" if role == "track" else None,
                                 peer_id="fake-peer" if role == "track" else None))
     return RecordingOutcome(files=tuple(files), duration_secs=recorded, stop_reason=reason)
+
+
+def run_joining_recording(spec: RecordingSpec, control: RecordingControl) -> RecordingOutcome:
+    """The same, but first joins the meeting with the recorder's token, as the engine
+    will (a hidden participant), and stays connected while it records."""
+    import asyncio
+    import threading
+
+    from salon.client import RealtimeClient
+
+    joined = threading.Event()
+    done = threading.Event()
+
+    async def stay() -> None:
+        peer = await RealtimeClient.join(spec.gateway_url, spec.token, keep_alive=5)
+        joined.set()
+        while not done.is_set() and not peer.closed.is_set():
+            await asyncio.sleep(0.05)
+        await peer.leave()
+
+    thread = threading.Thread(target=asyncio.run, args=(stay(),), daemon=True)
+    thread.start()
+    if not joined.wait(10):
+        return RecordingOutcome(stop_reason="INTERNAL_ERROR", error="could not join")
+    try:
+        return run_recording(spec, control)
+    finally:
+        done.set()
+        thread.join(5)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from salon.client import RealtimeError
-from tests.live import FAST, Meeting, admin_for
+from tests.live import FAST, Meeting, admin_for, eventually
 from tests.recording_helpers import RECORDING_ENV, media_seconds, stored_file, wait_status
 from tests.servers import SalonServer, cleanup, launch, running, start
 
@@ -163,3 +163,38 @@ async def test_a_waiting_recording_survives_a_restart() -> None:
             assert wait_status(http, second, "UPLOADED")["recording_duration"] is not None
     finally:
         cleanup(server)
+
+
+async def test_the_recorder_joins_hidden_and_keeps_no_session_alive() -> None:
+    """A recorder that joins as the engine will: nobody sees it, and when the last
+    person leaves the session ends all the same, stopping the recording."""
+    env = {**FAST, **RECORDING_ENV,
+           "SALON_RECORDER": "tests.fake_recorder:run_joining_recording"}
+    with running("", env=env) as server:
+        async with admin_for(server) as admin:
+            meeting = Meeting(server, admin, await admin.create_meeting(title="hidden"))
+            try:
+                host = await meeting.join("group_call_host")
+                started = await host.request("recording.start")
+                await host.wait_for("recording.updated", _status("RECORDING"), timeout=20)
+                with httpx.Client(base_url=server.app_url, headers=server.headers,
+                                  timeout=10) as http:
+                    session_id = host.joined["room"]["session_id"]
+                    # The recorder is in the session, and in nobody's view of it.
+                    async def recorder_in() -> bool:
+                        listed = http.get(f"/sessions/{session_id}/participants").json()
+                        return any(p["preset_name"] == "salon_recorder"
+                                   for p in listed["data"]["participants"])
+                    await eventually(recorder_in, timeout=10)
+                    state = await host.request("state")
+                    assert [p["peer_id"] for p in state["room"]["peers"]] == [host.peer_id]
+                    assert not host.drain("peer.joined")
+                    await host.leave()
+                    done = wait_status(http, started["recording"]["id"], "UPLOADED",
+                                       "ERRORED")
+                    assert done["status"] == "UPLOADED"
+                    assert done["stop_reason"] == {"reason": "ALL_PEERS_LEFT"}
+                    session = http.get(f"/sessions/{session_id}").json()["data"]
+                    assert session["status"] == "ENDED"
+            finally:
+                await meeting.close()
