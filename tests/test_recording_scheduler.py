@@ -46,8 +46,8 @@ async def scheduler(tmp_path: Path) -> AsyncIterator[tuple[RecordingScheduler, s
 async def _start(scheduler: RecordingScheduler, app_id: str, meeting_id: str,
                  max_seconds: int = 86400) -> str:
     async with scheduler.database.session() as db:
-        row = await recordings.start(db, app_id, StartRecording(meeting_id=meeting_id),
-                                     session_id=None)
+        body = StartRecording(meeting_id=meeting_id, allow_multiple_recordings=True)
+        row = await recordings.start(db, app_id, body, session_id=None)
         row.config = {**row.config, "max_seconds": max_seconds}
         await db.commit()
     scheduler.wake()
@@ -86,3 +86,13 @@ async def test_shutdown_finalizes_what_is_recording(scheduler: tuple) -> None:
         row = await db.get(Recording, rid)
     assert row is not None and row.status == "UPLOADED"
     assert row.stop_reason == {"reason": "INTERNAL_ERROR"} and row.recording_duration >= 1
+
+
+async def test_first_recordings_of_an_app_share_one_recorder_preset(scheduler: tuple) -> None:
+    """Two recordings picked up at once in a new app both get their recorder. (On
+    PostgreSQL both may try to make the recorder preset: the loser uses the winner's;
+    SQLite serializes them, so this test does not force that race.)"""
+    running, app_id, meeting_id = scheduler
+    ids = [await _start(running, app_id, meeting_id) for _ in range(2)]
+    for rid in ids:
+        assert (await _until(running, rid, "RECORDING", "ERRORED")).status == "RECORDING"

@@ -103,8 +103,7 @@ class RecordingScheduler:
                 fields["recording_duration"] = int(max(
                     (file.duration_secs for file in kept), default=0)) or None
                 await recordings.move(
-                    db, row, "ERRORED", stop_reason=row.stop_reason or {
-                        "reason": "INTERNAL_ERROR"},
+                    db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
                     stopped_time=row.stopped_time or utcnow(),
                     error="the server stopped while recording", **fields)
         if stale:

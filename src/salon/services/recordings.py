@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import recordings as rules
@@ -222,11 +223,15 @@ async def active(db: AsyncSession, app_id: str, meeting_id: str) -> Recording:
 async def recorder_participant(db: AsyncSession, row: Recording) -> Participant:
     """The hidden participant a recording's recorder joins as (one per recording), with
     the app's recorder preset (made on first use)."""
-    preset = await db.scalar(select(Preset).where(
-        Preset.app_id == row.app_id, Preset.name == rules.RECORDER_PRESET_NAME))
+    preset = await _recorder_preset(db, row.app_id)
     if preset is None:
         body = PresetBody.model_validate(rules.recorder_preset())
-        preset = await presets.create(db, row.app_id, body)
+        try:
+            preset = await presets.create(db, row.app_id, body)
+        except (Conflict, IntegrityError):  # another recording of the app made it first
+            await db.rollback()
+            preset = await _recorder_preset(db, row.app_id)
+            assert preset is not None
     now = utcnow()
     participant = Participant(
         id=new_uuid(), app_id=row.app_id, meeting_id=row.meeting_id, preset_id=preset.id,
@@ -235,3 +240,8 @@ async def recorder_participant(db: AsyncSession, row: Recording) -> Participant:
     db.add(participant)
     await db.commit()
     return participant
+
+
+async def _recorder_preset(db: AsyncSession, app_id: str) -> Preset | None:
+    return await db.scalar(select(Preset).where(
+        Preset.app_id == app_id, Preset.name == rules.RECORDER_PRESET_NAME))
