@@ -9,7 +9,7 @@ from typing import Any, Union
 
 import pytest
 
-from salon.api.schemas import live, resources, sessions
+from salon.api.schemas import live, recordings, resources, sessions
 
 SDK = "cloudflare.types.realtime_kit."
 
@@ -49,6 +49,24 @@ PAIRS = [
     ("session_get_participant_data_from_peer_id_response",
      "SessionGetParticipantDataFromPeerIDResponse", ("participant",),
      sessions.PeerReportParticipant, {"peer_stats", "preset_name", "quality_stats"}),
+    ("recording_start_recordings_response", "RecordingStartRecordingsResponse", (),
+     recordings.Recording, set()),
+    ("recording_get_one_recording_response", "RecordingGetOneRecordingResponse", (),
+     recordings.Recording, set()),
+    ("recording_pause_resume_stop_recording_response",
+     "RecordingPauseResumeStopRecordingResponse", (), recordings.Recording, set()),
+    ("recording_get_recordings_response", "RecordingGetRecordingsResponse", (),
+     recordings.ListedRecording, set()),
+    ("recording_get_recordings_response", "RecordingGetRecordingsResponse", ("meeting",),
+     resources.MeetingBase, set()),
+    ("recording_get_active_recordings_response", "RecordingGetActiveRecordingsResponse", (),
+     recordings.RecordingBase, set()),
+    ("recording_start_track_recording_response", "RecordingStartTrackRecordingResponse",
+     ("recording",), recordings.RecordingBase, set()),
+    ("recording_get_one_recording_response", "RecordingGetOneRecordingResponse",
+     ("start_reason",), recordings.StartReason, set()),
+    ("recording_get_one_recording_response", "RecordingGetOneRecordingResponse",
+     ("start_reason", "caller"), recordings.Caller, set()),
 ]
 
 
@@ -63,7 +81,8 @@ def sdk_fields(module: str, model: str, path: tuple[str, ...]) -> set[str]:
     kind = getattr(importlib.import_module(SDK + module), model)
     for name in ("data", *path):
         kind = _inner(kind.model_fields[name].annotation)
-    return set(kind.model_fields)
+    # The wire name: `user_Id` is RealtimeKit's spelling of the SDK's `user_id`.
+    return {field.alias or name for name, field in kind.model_fields.items()}
 
 
 @pytest.mark.parametrize(("module", "model", "path", "shape", "additions"), PAIRS,

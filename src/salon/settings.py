@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     #: How long a recording's `download_url` works (RealtimeKit's: 7 days). Links to
     #: S3-compatible storage are presigned, and those live at most 7 days.
     recording_link_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
+    #: Recordings that record at once; more wait INVOKED until a recorder is free.
+    max_concurrent_recordings: int = Field(default=2, ge=1, le=64)
+    #: FOR TESTS ONLY: the recorder to run instead of the media engine, as
+    #: `module:function` (a `run_recording(spec, control)`); empty: the media engine.
+    recorder: str = ""
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"

@@ -18,10 +18,12 @@ from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
 from salon.files import LocalFileStore
+from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.media import create_backend
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
+from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
 from salon.recording.storage import LocalStorage
 from salon.services import apps, participant_tokens
 from salon.services.chat_export import ExportLinks
@@ -72,6 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 on_commit=app.state.webhooks.wake, media=app.state.media,
                                 manual_video_cap=settings.media_max_video_subscriptions)
         await app.state.rooms.start()
+        scheduler = RecordingScheduler(database, SchedulerSettings(
+            max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
+            data_dir=settings.data_dir,
+            gateway_url=settings.public_base.replace("http", "ws", 1) + "/realtime/v1",
+            link_ttl_secs=settings.recording_link_ttl_secs), signer,
+            app.state.recording_storage,
+            on_commit=app.state.webhooks.wake)
+        app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
+        await scheduler.start()
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).
         gc.freeze()
@@ -79,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.rooms.stop()
+            await app.state.recordings.stop()
+            await scheduler.stop()
             if app.state.media is not None:
                 await app.state.media.stop()
             await app.state.webhooks.stop()

@@ -5,13 +5,22 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from salon.api.schemas import recordings as recording_shapes
 from salon.api.schemas import resources as shapes
 from salon.api.schemas import sessions as session_shapes
 from salon.core.clock import isoformat
-from salon.core.meetings import public_recording_config
+from salon.core.meetings import STORAGE_SECRETS, public_recording_config
 from salon.services.participants import Added
 from salon.services.sessions import Attendance, SessionView
-from salon.store.models import App, Meeting, Participant, PeerEvent, Preset, Webhook
+from salon.store.models import (
+    App,
+    Meeting,
+    Participant,
+    PeerEvent,
+    Preset,
+    Recording,
+    Webhook,
+)
 
 
 def app(row: App) -> shapes.App:
@@ -146,3 +155,57 @@ def attendance(row: Attendance) -> session_shapes.SessionParticipant:
     if row.peer_events is not None:
         data["peer_events"] = [peer_event(e) for e in row.peer_events]
     return data
+
+
+# --- recordings ---------------------------------------------------------------------------
+
+
+def recording_base(row: Recording) -> recording_shapes.RecordingBase:
+    return {
+        "id": row.id,
+        "status": row.status,  # type: ignore[typeddict-item]
+        "invoked_time": isoformat(row.invoked_time),
+        "output_file_name": row.output_file_name,
+        "started_time": isoformat(row.started_time) if row.started_time else None,
+        "stopped_time": isoformat(row.stopped_time) if row.stopped_time else None,
+        "download_url": _download_url(row),
+        "audio_download_url": row.audio_download_url,
+        "download_url_expiry": (isoformat(row.download_url_expiry)
+                                if row.download_url_expiry else None),
+        "file_size": row.file_size,
+        "session_id": row.session_id,
+        "recording_duration": row.recording_duration,
+    }
+
+
+def _download_url(row: Recording) -> str | list[recording_shapes.TrackLayerUrls] | None:
+    """A composite's link; a track recording's links per layer and file (RealtimeKit's
+    track-recording shape), once stored."""
+    if row.kind != "track" or row.download_url is None:
+        return row.download_url
+    layers: dict[str, dict[str, recording_shapes.TrackFileUrl]] = {}
+    for file in row.files or []:
+        if file.get("url"):
+            layer = layers.setdefault(file.get("layer") or "default", {})
+            layer[file["name"]] = {"download_url": file["url"]}
+    return [{"layer_name": name, "download_urls": urls} for name, urls in layers.items()]
+
+
+def storage_view(config: dict[str, Any]) -> recording_shapes.StorageView | None:
+    storage = config.get("storage_config")
+    if not storage:
+        return None
+    return {k: v for k, v in storage.items() if k not in STORAGE_SECRETS}  # type: ignore[return-value]
+
+
+def recording(row: Recording) -> recording_shapes.Recording:
+    return {**recording_base(row), "start_reason": row.start_reason,  # type: ignore[typeddict-item]
+            "stop_reason": row.stop_reason, "storage_config": storage_view(row.config)}
+
+
+def listed_recording(row: Recording, of: Meeting) -> recording_shapes.ListedRecording:
+    shown = meeting(of)
+    shown.pop("ai_config")
+    shown.pop("preferred_region", None)
+    return {**recording_base(row), "meeting": shown,  # type: ignore[typeddict-item]
+            "storage_config": storage_view(row.config)}

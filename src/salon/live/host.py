@@ -28,6 +28,7 @@ log = logging.getLogger("salon.live")
 CLOSE_REPLACED = 4006
 #: The server is going away (WebSocket "service restart"): clients may come back.
 CLOSE_RESTARTING = 1012
+_SESSION_EDGES = (Record.SESSION_STARTED, Record.SESSION_ENDED)
 
 
 def event_text(event: str, data: Mapping[str, Any]) -> str:
@@ -66,6 +67,8 @@ class RoomHost:
         self.movers: dict[str, Callable[..., Any]] = {}
         #: Called when someone joined or left the session (connected meetings' lists).
         self.on_roster: Callable[[RoomHost], None] | None = None
+        #: Called when the session starts or ends (recordings follow sessions).
+        self.on_session: Callable[[RoomHost, Record], None] | None = None
 
     @property
     def meeting_id(self) -> str:
@@ -102,6 +105,8 @@ class RoomHost:
                     link.send(text)
         for record in outcome.records:
             self.recorder.put(record)
+            if self.on_session is not None and record.kind in _SESSION_EDGES:
+                self.on_session(self, record)
         if self.on_roster is not None and any(
                 r.kind in (Record.PEER_JOINED, Record.PEER_LEFT) for r in outcome.records):
             self.on_roster(self)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from salon.core.clock import utcnow
+from salon.core.room import Record
 from salon.core.room.room import ALL_PARTICIPANTS_LEFT
 from salon.live.connected import ConnectedMeetings
 from salon.live.host import RoomHost
@@ -43,6 +44,8 @@ class Rooms:
         self._retiring: dict[asyncio.Task[None], Recorder] = {}
         #: Connected meetings (breakout rooms): families of rooms, moves, timers.
         self.connected = ConnectedMeetings(self)
+        #: Told when a session starts or ends (`salon.live.recordings`).
+        self.on_session: Callable[[RoomHost, Record], None] | None = None
 
     async def start(self) -> None:
         """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
@@ -85,6 +88,7 @@ class Rooms:
                             self.settings, on_idle=self._retire, media=self.media,
                             manual_video_cap=self.manual_video_cap)
             host.on_roster = self.connected.roster_changed
+            host.on_session = self._session_changed
             self.hosts[meeting.id] = host
         else:
             host.room.title = meeting.title
@@ -94,6 +98,10 @@ class Rooms:
         if not host.room.is_live:  # a breakout session belongs to the parent's, if live
             host.room.parent_session_id = parent.room.session_id if parent else None
         return host
+
+    def _session_changed(self, host: RoomHost, record: Record) -> None:
+        if self.on_session is not None:
+            self.on_session(host, record)
 
     def _retire(self, host: RoomHost) -> None:
         """A room with no peers and no live session is dropped; its records still land."""

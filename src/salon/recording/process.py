@@ -15,8 +15,10 @@ with the server. The parent starts it and steers it:
 pickles into the spawned child.
 """
 
+import importlib
 import multiprocessing
 import multiprocessing.context
+import os
 import queue
 import time
 from typing import get_args
@@ -25,6 +27,8 @@ from salon.recording.spec import RecordingOutcome, RecordingSpec, StopReason
 
 #: Spawned, never forked: the parent is an asyncio server with threads and sockets.
 CONTEXT = "spawn"
+#: The recorder a process runs unless told otherwise (`module:function`).
+ENGINE = "salon.recording.engine:run_recording"
 _REASONS: tuple[str, ...] = get_args(StopReason)
 
 
@@ -36,6 +40,7 @@ class ProcessControl:
         self._paused = context.Event()
         self._started = context.Event()
         self._stop = context.Value("i", -1)  # index in StopReason's values; -1: running
+        self._parent = os.getpid()
 
     # --- the parent's side -----------------------------------------------------------------
 
@@ -63,6 +68,8 @@ class ProcessControl:
         return self._paused.is_set()
 
     def stop_requested(self) -> StopReason | None:
+        if os.getpid() != self._parent and os.getppid() != self._parent:
+            return "INTERNAL_ERROR"  # the server died: finalize what there is and end
         value = self._stop.value
         return None if value < 0 else _REASONS[value]  # type: ignore[return-value]
 
@@ -71,12 +78,14 @@ class ProcessControl:
 
 
 def recorder_main(spec: RecordingSpec, control: ProcessControl,
-                  results: "multiprocessing.Queue[RecordingOutcome]") -> None:
-    """The child's entry point (importable, so spawn can find it): record, then hand
-    the outcome back. Whatever goes wrong still produces an outcome."""
+                  results: "multiprocessing.Queue[RecordingOutcome]",
+                  recorder: str = ENGINE) -> None:
+    """The child's entry point (importable, so spawn can find it): record with
+    `recorder` (`module:function`, imported in the child only), then hand the outcome
+    back. Whatever goes wrong still produces an outcome."""
     try:
-        from salon.recording.engine import run_recording  # imported in the child only
-
+        module, _, name = recorder.partition(":")
+        run_recording = getattr(importlib.import_module(module), name or "run_recording")
         outcome = run_recording(spec, control)
     except BaseException as exc:  # noqa: BLE001 - the parent must always hear back
         outcome = RecordingOutcome(stop_reason="INTERNAL_ERROR",

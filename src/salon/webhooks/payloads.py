@@ -104,3 +104,36 @@ def _participant(
         "clientSpecificId": custom_participant_id,
         "joinedAt": isoformat(joined_at),
     }
+
+
+#: The statuses `recording.statusUpdate` is sent on (RealtimeKit's webhooks page).
+RECORDING_WEBHOOK_STATUSES = frozenset({"RECORDING", "UPLOADING", "UPLOADED", "ERRORED"})
+
+
+def recording_status_update(meeting: dict[str, Any], *, recording_id: str, status: str,
+                            download_url: str | None, audio_download_url: str | None,
+                            download_url_expiry: datetime | None,
+                            started_time: datetime | None, stopped_time: datetime | None,
+                            file_size: float | None, output_file_name: str,
+                            recording_duration: int | None, app_id: str,
+                            session_id: str | None) -> dict[str, Any]:
+    """`recording.statusUpdate` (reference recording-and-ai §1.7): camelCase, `fileSize`
+    a string of bytes, `recordingDuration` whole seconds, `roomUUID` the session id,
+    `organizationId` the app id; `id` and `recordingId` are both the recording's id."""
+    recording = {
+        "id": recording_id,
+        "recordingId": recording_id,
+        "status": status,
+        "downloadUrl": download_url,
+        "audioDownloadUrl": audio_download_url,
+        "downloadUrlExpiry": isoformat(download_url_expiry) if download_url_expiry else None,
+        "startedTime": isoformat(started_time) if started_time else None,
+        "stoppedTime": isoformat(stopped_time) if stopped_time else None,
+        "fileSize": str(int(file_size)) if file_size is not None else None,
+        "outputFileName": output_file_name,
+        "meetingId": meeting["id"],
+        "recordingDuration": recording_duration,
+        "organizationId": app_id,
+        "roomUUID": session_id,
+    }
+    return {"event": "recording.statusUpdate", "recording": recording, "meeting": meeting}

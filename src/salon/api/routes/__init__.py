@@ -11,6 +11,7 @@ from salon.api.routes import (
     participants,
     plugins,
     presets,
+    recordings,
     sessions,
     web,
     webhooks,
@@ -20,7 +21,7 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps, connected_meetings)
+           chat_export, apps, connected_meetings, recordings)
 
 
 def install(app: FastAPI) -> None:

@@ -26,7 +26,10 @@ class CreatedApp(TypedDict):
 
 
 @with_config(CLOSED)
-class Meeting(TypedDict):
+class MeetingBase(TypedDict):
+    """A meeting without `ai_config` and `preferred_region`: as a listed recording's
+    `meeting` (R3)."""
+
     id: str
     title: str | None
     status: Literal["ACTIVE", "INACTIVE"]
@@ -36,11 +39,15 @@ class Meeting(TypedDict):
     summarize_on_end: bool
     transcribe_on_end: bool
     session_keep_alive_time_in_secs: int
-    ai_config: AIConfig
     #: Storage credentials (`access_key`, `secret`) are never sent back.
     recording_config: RecordingConfig
     created_at: Timestamp
     updated_at: Timestamp
+
+
+@with_config(CLOSED)
+class Meeting(MeetingBase):
+    ai_config: AIConfig
     #: Only when it was set.
     preferred_region: NotRequired[str]
 

@@ -45,6 +45,8 @@ class Room:
         #: A connected meeting's parent session, if live when this room's session
         #: starts: the new session is recorded as one of its `breakout_rooms`.
         self.parent_session_id: str | None = None
+        #: The meeting's active recordings as peers see them (`recording.updated`), by id.
+        self.recordings: dict[str, dict[str, Any]] = {}
         self._fresh_features()
 
     def _fresh_features(self) -> None:
@@ -60,6 +62,12 @@ class Room:
     @property
     def joined(self) -> list[Peer]:
         return [peer for peer in self.peers.values() if peer.joined]
+
+    @property
+    def present(self) -> list[Peer]:
+        """Joined peers that count as participants: hidden ones (recorders) do not keep
+        a session alive or start its keep-alive window by leaving."""
+        return [peer for peer in self.peers.values() if peer.joined and not peer.hidden]
 
     @property
     def waiting(self) -> list[Peer]:
@@ -124,6 +132,7 @@ class Room:
             "peers": peers,
             "pinned_peer_id": self.pinned_peer_id,
             "plugins": self.plugins.views_for(viewer),
+            "recordings": list(self.recordings.values()),
         }
         if viewer.permissions.accept_waiting_requests:
             state["waiting"] = [p.waiting_view() for p in self.waiting]
@@ -183,9 +192,10 @@ class Room:
             out.record(Record.SESSION_STARTED, now, session_id=self.session_id,
                        meeting_id=self.meeting_id, title=self.title,
                        parent_session_id=self.parent_session_id)
-        elif self.idle_since is not None:
+        elif self.idle_since is not None and not peer.hidden:
             out.record(Record.SESSION_RESUMED, now, session_id=self.session_id)
-        self.idle_since = None
+        if not peer.hidden:
+            self.idle_since = None
         out.media_touched.add(peer.peer_id)
         peer.status = PeerStatus.JOINED
         peer.joined_at = now
@@ -209,6 +219,10 @@ class Room:
         if announce_to_self:
             out.send("self.admitted", {"self": peer.self_view(self.pinned_peer_id),
                                        "room": self.state_for(peer)}, {peer.peer_id})
+        if peer.hidden and not self.present and self.idle_since is None:
+            # A recorder alone is nobody: the keep-alive window runs from its arrival.
+            self.idle_since = now
+            out.record(Record.SESSION_IDLE, now, session_id=self.session_id)
         if peer.permissions.accept_waiting_requests:
             # A privileged peer is here: whoever waits for one comes in now.
             for waiting in self.waiting:
@@ -241,7 +255,7 @@ class Room:
             out.send("room.pinned", {"peer_id": None}, self.everyone())
         if peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE:
             self.announce_stage_requests(out)
-        if not self.joined and self.is_live:
+        if not self.present and self.is_live and self.idle_since is None:
             self.idle_since = left_at
             out.record(Record.SESSION_IDLE, left_at, session_id=self.session_id)
 
@@ -271,7 +285,13 @@ class Room:
     def expire(self, now: datetime) -> Outcome:
         """The keep-alive window passed with nobody admitted: the session ends."""
         out = Outcome()
-        if self.is_live and not self.joined:
+        if self.is_live and not self.present:
+            for hidden in self.joined:  # recorders go with the session
+                out.send("room.ended", {"reason": ALL_PARTICIPANTS_LEFT, "by_peer_id": None},
+                         {hidden.peer_id})
+                out.close(hidden.peer_id, CLOSE_ENDED, "meeting ended")
+                self.depart(hidden, now, "ended", out)
+            out.records = [r for r in out.records if r.kind != Record.SESSION_IDLE]
             out.record(Record.SESSION_ENDED, now, session_id=self.session_id,
                        reason=ALL_PARTICIPANTS_LEFT)
             self.session_id = None

@@ -8,12 +8,13 @@ from salon.realtime.commands import (
     polls,
     presence,
     qna,
+    recordings,
     stores,
 )
 from salon.realtime.commands.base import AsyncCommand, Command, Context, Limit
 
 COMMANDS: dict[str, Command | AsyncCommand] = {}
-for module in (presence, chat, polls, qna, plugins, stores, media, connected):
+for module in (presence, chat, polls, qna, plugins, stores, media, connected, recordings):
     clash = COMMANDS.keys() & module.COMMANDS.keys()
     assert not clash, f"commands defined twice: {clash}"
     COMMANDS.update(module.COMMANDS)

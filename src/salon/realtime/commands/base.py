@@ -7,14 +7,16 @@ reply when the room does not change. Either way the reply reaches the caller bef
 events its request caused.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import State
 
+from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, SalonError
 from salon.core.ratelimit import Limit
-from salon.core.room import Outcome
+from salon.core.room import Outcome, RoomError
 from salon.core.schema import Strict
 from salon.live.host import RoomHost
 
@@ -49,3 +51,17 @@ class AsyncCommand:
     params: type[Strict]
     run: Callable[[Context, Any], Awaitable[RoomCommand | dict[str, Any]]]
     limit: Limit
+
+
+_CODES = {NotFound: "NOT_FOUND", Forbidden: "FORBIDDEN", InvalidRequest: "INVALID",
+          Conflict: "CONFLICT"}
+
+
+@contextmanager
+def as_room_errors() -> Iterator[None]:
+    """Service errors answer like room errors: NOT_FOUND, INVALID, … (async commands
+    that call services: chat, recordings)."""
+    try:
+        yield
+    except SalonError as error:
+        raise RoomError(_CODES.get(type(error), "INVALID"), error.message) from None

@@ -6,19 +6,22 @@ handed back as the room command that replies and fans it out: nothing is acknowl
 or seen before it is durable. Reads (history, pins) answer with a plain reply.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from salon.core.clock import utcnow
-from salon.core.errors import Conflict, Forbidden, InvalidRequest, NotFound, SalonError
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room import chat as rules
 from salon.core.schema import Strict, UtcDatetime, text
-from salon.realtime.commands.base import AsyncCommand, Command, Context, RoomCommand
+from salon.realtime.commands.base import (
+    AsyncCommand,
+    Command,
+    Context,
+    RoomCommand,
+    as_room_errors,
+)
 from salon.realtime.messages.chat import HistoryPage, Messages
 from salon.services import chat as messages
 from salon.store.models import ChatMessage
@@ -87,19 +90,6 @@ class Pinned(Strict):
     limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_MAX
 
 
-_CODES = {NotFound: "NOT_FOUND", Forbidden: "FORBIDDEN", InvalidRequest: "INVALID",
-          Conflict: "CONFLICT"}
-
-
-@contextmanager
-def _as_room_errors() -> Iterator[None]:
-    """Service errors answer like room errors: NOT_FOUND, INVALID, …"""
-    try:
-        yield
-    except SalonError as error:
-        raise RoomError(_CODES.get(type(error), "INVALID"), error.message) from None
-
-
 def _base(ctx: Context) -> str:
     return ctx.state.settings.public_base
 
@@ -122,7 +112,7 @@ async def _deliver(ctx: Context, draft: rules.Draft, *, payload: dict[str, Any] 
                    file_id: str | None = None, reply_to: str | None = None) -> RoomCommand:
     host, database = ctx.host, ctx.state.database
     sender = host.room.peer(ctx.peer_id)
-    with _as_room_errors():
+    with as_room_errors():
         async with database.session() as db:
             row = await messages.add(db, host.app_id, draft, payload=payload, file_id=file_id,
                                      reply_to=reply_to,
@@ -161,7 +151,7 @@ async def _edit(ctx: Context, p: Edit) -> RoomCommand:
     rules.check_reader(room, ctx.peer_id)
     text = rules.text_payload(p.text) if p.text is not None else None
     custom = rules.custom_payload(p.payload) if p.payload is not None else None
-    with _as_room_errors():
+    with as_room_errors():
         async with ctx.state.database.session() as db:
             row = await messages.edit(
                 db, room.meeting_id, room.session_id, p.message_id,
@@ -173,7 +163,7 @@ async def _edit(ctx: Context, p: Edit) -> RoomCommand:
 async def _delete(ctx: Context, p: Ref) -> RoomCommand:
     room = ctx.host.room
     me = rules.check_reader(room, ctx.peer_id)
-    with _as_room_errors():
+    with as_room_errors():
         async with ctx.state.database.session() as db:
             row = await messages.remove(
                 db, room.meeting_id, room.session_id, p.message_id,
@@ -186,7 +176,7 @@ def _pinning(pinned: bool) -> Any:
     async def run(ctx: Context, p: Ref) -> RoomCommand:
         room = ctx.host.room
         rules.check_reader(room, ctx.peer_id)
-        with _as_room_errors():
+        with as_room_errors():
             async with ctx.state.database.session() as db:
                 row = await messages.set_pinned(
                     db, room.meeting_id, room.session_id, p.message_id,
@@ -201,7 +191,7 @@ def _pinning(pinned: bool) -> Any:
 async def _history(ctx: Context, p: History) -> HistoryPage:
     room = ctx.host.room
     me = rules.check_reader(room, ctx.peer_id)
-    with _as_room_errors():
+    with as_room_errors():
         async with ctx.state.database.session() as db:
             rows, more = await messages.history(
                 db, room.meeting_id, room.session_id, me.participant_id,

@@ -6,9 +6,17 @@ requests' parameter models, into the protocol's schema (served at
 
 from typing import Any
 
-from salon.realtime.messages import chat, connected, media, plugins, polls, presence
+from salon.realtime.messages import (
+    chat,
+    connected,
+    media,
+    plugins,
+    polls,
+    presence,
+    recordings,
+)
 
-_DOMAINS = (presence, chat, polls, plugins, media, connected)
+_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings)
 
 
 def _gather(name: str) -> dict[str, Any]:

@@ -99,6 +99,19 @@ class MeetingRef(TypedDict):
 
 
 @closed
+class RecordingView(TypedDict):
+    """A recording as the meeting's peers see it."""
+
+    id: str
+    type: Literal["composite", "track"]
+    status: Literal["INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ERRORED"]
+    invoked_time: Timestamp
+    started_time: Timestamp | None
+    #: Once stopping: API_CALL, ALL_PEERS_LEFT, INTERNAL_ERROR or MAX_SECONDS.
+    stop_reason: str | None
+
+
+@closed
 class RoomState(TypedDict):
     """The room as one joined peer may see it; `waiting` and `stage_requests` only for
     the peers who manage them."""
@@ -108,6 +121,8 @@ class RoomState(TypedDict):
     peers: list[PeerView]
     pinned_peer_id: str | None
     plugins: list[PluginForPeer]
+    #: The meeting's active recordings (INVOKED, RECORDING, PAUSED): an indicator.
+    recordings: list[RecordingView]
     waiting: NotRequired[list[WaitingView]]
     stage_requests: NotRequired[list[WaitingView]]
 

@@ -6,6 +6,7 @@ from salon.store.models.chat import ChatFile, ChatMessage, ChatRecipient
 from salon.store.models.meetings import Meeting, Participant, Preset
 from salon.store.models.plugins import Plugin
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
+from salon.store.models.recordings import Recording
 from salon.store.models.sessions import PeerEvent, Session, SessionPeer
 from salon.store.models.webhook_deliveries import WebhookDelivery, WebhookKey
 from salon.store.models.webhooks import Webhook
@@ -28,6 +29,7 @@ __all__ = [
     "Preset",
     "Question",
     "QuestionUpvote",
+    "Recording",
     "Session",
     "SessionPeer",
     "SigningKey",

@@ -717,6 +717,29 @@ export interface Receiving {
   track_ids: string[];
 }
 
+export interface RecordingStarted {
+  recording: RecordingView;
+}
+
+export interface RecordingUpdated {
+  recording: RecordingView;
+  by_peer_id: string | null;
+}
+
+/** A recording as the meeting's peers see it. */
+export interface RecordingView {
+  id: string;
+  type: "composite" | "track";
+  status: "INVOKED" | "RECORDING" | "PAUSED" | "UPLOADING" | "UPLOADED" | "ERRORED";
+  invoked_time: string;
+  started_time: string | null;
+  stop_reason: string | null;
+}
+
+export interface RecordingsChanged {
+  recordings: RecordingView[];
+}
+
 export interface Ref {
   message_id: string;
 }
@@ -787,6 +810,7 @@ export interface RoomState {
   peers: PeerView[];
   pinned_peer_id: string | null;
   plugins: PluginForPeer[];
+  recordings: RecordingView[];
   waiting?: WaitingView[];
   stage_requests?: WaitingView[];
 }
@@ -877,6 +901,10 @@ export interface StageState {
   stage_status: "OFF_STAGE" | "REQUESTED_TO_JOIN_STAGE" | "ACCEPTED_TO_JOIN_STAGE" | "ON_STAGE";
 }
 
+export interface Start {
+  allow_multiple_recordings?: boolean;
+}
+
 /** A full resync; `room` only once joined. */
 export interface State {
   status: "waiting" | "joined";
@@ -903,6 +931,10 @@ export interface StateSet {
 
 export interface Stats {
   peer_id?: string | null;
+}
+
+export interface Steer {
+  recording_id?: string | null;
 }
 
 export interface StoreChanged {
@@ -1161,7 +1193,11 @@ export type Request =
   | { id?: RequestId; type: "connected.assign"; data: Assign }
   | { id?: RequestId; type: "connected.broadcast"; data: RoomsBroadcast }
   | { id?: RequestId; type: "connected.close_all"; data?: CloseAll }
-  | { id?: RequestId; type: "connected.timer"; data: Timer };
+  | { id?: RequestId; type: "connected.timer"; data: Timer }
+  | { id?: RequestId; type: "recording.start"; data?: Start }
+  | { id?: RequestId; type: "recording.stop"; data?: Steer }
+  | { id?: RequestId; type: "recording.pause"; data?: Steer }
+  | { id?: RequestId; type: "recording.resume"; data?: Steer };
 
 export type RequestType = Request["type"];
 
@@ -1244,6 +1280,10 @@ export interface ReplyData {
   "connected.broadcast": DeliveredToRooms;
   "connected.close_all": ClosedAll;
   "connected.timer": TimerSet | TimerCancelled;
+  "recording.start": RecordingStarted;
+  "recording.stop": RecordingsChanged;
+  "recording.pause": RecordingsChanged;
+  "recording.resume": RecordingsChanged;
 }
 
 /** Server → client: the success reply to a request of type `K`. */
@@ -1303,7 +1343,8 @@ export type ServerEvent =
   | { type: "event"; event: "connected_meetings.updated"; data: Family }
   | { type: "event"; event: "connected_meetings.broadcast"; data: FamilyBroadcast }
   | { type: "event"; event: "connected_meetings.timer"; data: TimerSet | TimerStopped }
-  | { type: "event"; event: "connected_meetings.closing"; data: Countdown };
+  | { type: "event"; event: "connected_meetings.closing"; data: Countdown }
+  | { type: "event"; event: "recording.updated"; data: RecordingUpdated };
 
 export type EventName = ServerEvent["event"];
 

@@ -1,0 +1,196 @@
+"""Recordings: the request bodies, their precedence over the meeting's `recording_config`,
+and the lifecycle as a state machine (reference recording-and-ai §1.2–1.3, §6 "States").
+
+INVOKED (queued, waiting for a recorder) → RECORDING (the first frame is in the file)
+⇄ PAUSED → UPLOADING (stopped; the file is finalized and stored) → UPLOADED, or ERRORED
+from any state. Only plain data and rules here: the service applies them to rows.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from salon.core.errors import Conflict, InvalidRequest
+from salon.core.meetings import (
+    BucketConfig,
+    LiveStreamingConfig,
+    RecordingAudioConfig,
+    RecordingVideoConfig,
+    StorageConfig,
+)
+from salon.core.merge import deep_merge
+from salon.core.schema import Flag, Int, Strict, text
+
+Status = Literal["INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ERRORED"]
+Action = Literal["stop", "pause", "resume"]
+#: Why a recording stopped. RealtimeKit's enum plus MAX_SECONDS (salon's addition: the
+#: recording reached its `max_seconds`).
+StopReason = Literal["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT", "MAX_SECONDS"]
+StartReason = Literal["API_CALL", "RECORD_ON_START"]
+
+#: A recorder works on these: at most one of them per meeting unless
+#: `allow_multiple_recordings`.
+ACTIVE: frozenset[str] = frozenset({"INVOKED", "RECORDING", "PAUSED"})
+#: Finished: nothing changes any more.
+FINAL: frozenset[str] = frozenset({"UPLOADED", "ERRORED"})
+
+#: Every change of status the lifecycle allows.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "INVOKED": frozenset({"RECORDING", "UPLOADING", "ERRORED"}),
+    "RECORDING": frozenset({"PAUSED", "UPLOADING", "ERRORED"}),
+    "PAUSED": frozenset({"RECORDING", "UPLOADING", "ERRORED"}),
+    "UPLOADING": frozenset({"UPLOADED", "ERRORED"}),
+    "UPLOADED": frozenset(),
+    "ERRORED": frozenset(),
+}
+
+_ACTION_FROM: dict[str, frozenset[str]] = {
+    "stop": ACTIVE,
+    "pause": frozenset({"RECORDING"}),
+    "resume": frozenset({"PAUSED"}),
+}
+
+
+def can_move(current: str, new: str) -> bool:
+    return new in TRANSITIONS.get(current, frozenset())
+
+
+def after_action(current: str, action: Action, *, claimed: bool) -> Status:
+    """The status an action leads to from `current`, or Conflict saying why not.
+
+    Stopping a recording nobody has picked up yet (`claimed` false: it waits for a free
+    recorder) ends it at once as ERRORED, since nothing was recorded; a picked-up one
+    goes to UPLOADING while its recorder finalizes the file.
+    """
+    if current not in _ACTION_FROM[action]:
+        allowed = " or ".join(sorted(_ACTION_FROM[action]))
+        raise Conflict(f"Cannot {action} a recording that is {current}: only a recording "
+                       f"that is {allowed} can be {_PAST[action]}.")
+    if action == "pause":
+        return "PAUSED"
+    if action == "resume":
+        return "RECORDING"
+    return "UPLOADING" if claimed or current != "INVOKED" else "ERRORED"
+
+
+_PAST = {"stop": "stopped", "pause": "paused", "resume": "resumed"}
+
+
+# --- request bodies ------------------------------------------------------------------------
+
+Prefix = text(100, pattern=r"^[A-Za-z0-9_-]*$")
+
+
+class RtmpOutConfig(Strict):
+    rtmp_url: text(2048) | None = None
+
+
+class InteractiveConfig(Strict):
+    type: Literal["ID3"] | None = None
+
+
+class StartRecording(Strict):
+    """POST /recordings (`RecordingStartRecordingsParams`)."""
+
+    meeting_id: text(36, min_length=1)
+    allow_multiple_recordings: Flag = False
+    max_seconds: Annotated[Int, Field(ge=60, le=86400)] | None = None
+    file_name_prefix: Prefix | None = None
+    url: text(2048) | None = None
+    video_config: RecordingVideoConfig | None = None
+    audio_config: RecordingAudioConfig | None = None
+    storage_config: StorageConfig | None = None
+    realtimekit_bucket_config: BucketConfig | None = None
+    rtmp_out_config: RtmpOutConfig | None = None
+    interactive_config: InteractiveConfig | None = None
+    #: The meeting's `recording_config` shape; accepted, not supported yet.
+    live_streaming_config: LiveStreamingConfig | None = None
+
+
+class TrackLayer(Strict):
+    file_name_prefix: Prefix | None = None
+    media_kind: Literal["audio"] | None = None
+
+
+class StartTrackRecording(Strict):
+    """POST /recordings/track (`RecordingStartTrackRecordingParams`)."""
+
+    meeting_id: text(36, min_length=1)
+    user_ids: Annotated[list[text(36, min_length=1)], Field(max_length=100)] | None = None
+    layers: Annotated[dict[text(100, min_length=1, pattern=r"^[A-Za-z0-9_-]+$"), TrackLayer],
+                      Field(max_length=10)] | None = None
+
+
+class RecordingAction(Strict):
+    action: Action
+
+
+#: Fields of a start body that are not about the media (left out of the stored config).
+_NOT_MEDIA = ("meeting_id", "allow_multiple_recordings")
+
+
+def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> dict[str, Any]:
+    """The config a recording runs with: the body's fields over the meeting's
+    `recording_config` (nested configs merge) over the defaults the meeting holds.
+
+    Refuses (400) what salon cannot record yet, naming the field to drop.
+    """
+    given = body.model_dump(exclude_unset=True, exclude_none=True, exclude=set(_NOT_MEDIA))
+    config = deep_merge(meeting_config, given)
+    for field in ("url", "interactive_config", "rtmp_out_config"):
+        if config.get(field):
+            raise InvalidRequest(f"'{field}' is not supported yet: leave it out to record "
+                                 "the meeting with salon's own layout.")
+    if (config.get("live_streaming_config") or {}).get("rtmp_url"):
+        raise InvalidRequest("'live_streaming_config.rtmp_url' is not supported yet: "
+                             "leave it out (or unset it in the meeting's recording_config).")
+    if (config.get("video_config") or {}).get("codec") == "VP9":
+        raise InvalidRequest("video_config.codec 'VP9' is not supported yet: use 'H264' "
+                             "(MP4) or 'VP8' (WebM).")
+    return config
+
+
+def output_file_name(prefix: str | None, meeting_id: str, at: datetime,
+                     extension: str) -> str:
+    """`{prefix or meeting id}_{UTC time}.{ext}`, safe as a file name everywhere."""
+    stamp = at.strftime("%Y-%m-%dT%H-%M-%SZ")
+    return f"{prefix or meeting_id}_{stamp}.{extension}"
+
+
+def extension_for(config: dict[str, Any]) -> str:
+    return "webm" if (config.get("video_config") or {}).get("codec") == "VP8" else "mp4"
+
+
+def caller(kind: Literal["ORGANIZATION", "USER"], name: str | None = None,
+           user_id: str | None = None) -> dict[str, Any]:
+    """A reason's `caller` as stored and sent (RealtimeKit spells it `user_Id`)."""
+    data: dict[str, Any] = {"type": kind}
+    if name is not None:
+        data["name"] = name
+    if user_id is not None:
+        data["user_Id"] = user_id
+    return data
+
+
+# --- the recorder participant ---------------------------------------------------------------
+
+#: The preset of recorder participants, made in each app on first use.
+RECORDER_PRESET_NAME = "salon_recorder"
+
+
+def recorder_preset() -> dict[str, Any]:
+    """A hidden participant that may subscribe to everything and publish nothing
+    (RealtimeKit's `recorder_preset_v2`): never in peer lists, never waiting."""
+    return {
+        "name": RECORDER_PRESET_NAME,
+        "config": {"view_type": "GROUP_CALL"},
+        "permissions": {
+            "is_recorder": True,
+            "hidden_participant": True,
+            "recorder_type": "RECORDER",
+            "waiting_room_type": "SKIP",
+            "media": {kind: {"can_produce": "NOT_ALLOWED"}
+                      for kind in ("audio", "video", "screenshare")},
+        },
+    }

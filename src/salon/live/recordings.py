@@ -1,0 +1,100 @@
+"""Recordings meet live rooms: peers hear of each status change (`recording.updated`),
+a starting session gets its meeting's active recordings (and `record_on_start`), and an
+ending session stops them (ALL_PEERS_LEFT)."""
+
+import asyncio
+import logging
+from typing import Any
+
+from salon.core.clock import isoformat
+from salon.core.recordings import StartRecording
+from salon.core.recordings import caller as make_caller
+from salon.core.room import Record
+from salon.core.room.recordings import recordings_updated
+from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
+from salon.recording.scheduler import RecordingScheduler
+from salon.services import recordings
+from salon.store.models import Meeting, Recording
+
+log = logging.getLogger("salon.recording")
+
+
+def view(row: Recording) -> dict[str, Any]:
+    """A recording as peers see it."""
+    return {
+        "id": row.id,
+        "type": row.kind,
+        "status": row.status,
+        "invoked_time": isoformat(row.invoked_time),
+        "started_time": isoformat(row.started_time) if row.started_time else None,
+        "stop_reason": (row.stop_reason or {}).get("reason"),
+    }
+
+
+class LiveRecordings:
+    """Glue between the scheduler and the rooms of this process."""
+
+    def __init__(self, rooms: Rooms, scheduler: RecordingScheduler) -> None:
+        self.rooms = rooms
+        self.scheduler = scheduler
+        self._tasks: set[asyncio.Task[None]] = set()
+        scheduler.announce = self.announce
+        rooms.on_session = self.session_changed
+
+    def announce(self, row: Recording) -> None:
+        host = self.rooms.get(row.meeting_id)
+        if host is not None and host.room.is_live:
+            shown = view(row)
+            host.run(lambda: recordings_updated(host.room, [shown], row.by_peer_id))
+
+    def changed(self, row: Recording) -> None:
+        """A caller changed a recording: peers, webhooks and the scheduler hear of it."""
+        self.scheduler.on_commit()
+        self.announce(row)
+        self.scheduler.wake()
+
+    def session_changed(self, host: RoomHost, record: Record) -> None:
+        if record.kind == Record.SESSION_STARTED:
+            self._spawn(self._session_started(host, record.data["session_id"]))
+        elif record.kind == Record.SESSION_ENDED:
+            host.room.recordings.clear()
+            self._spawn(self._session_ended(host.meeting_id))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _session_started(self, host: RoomHost, session_id: str) -> None:
+        try:
+            async with self.rooms.database.session() as db:
+                active = await recordings.active_of(db, host.meeting_id)
+                for row in active:
+                    if row.session_id is None:
+                        row.session_id = session_id
+                await db.commit()
+                meeting = await db.get(Meeting, host.meeting_id)
+                if meeting is not None and meeting.record_on_start and not active:
+                    body = StartRecording(meeting_id=meeting.id)
+                    active = [await recordings.start(
+                        db, meeting.app_id, body, session_id=session_id,
+                        reason="RECORD_ON_START", caller=make_caller("ORGANIZATION"))]
+            for row in active:
+                self.changed(row)
+        except Exception:
+            log.exception("starting the recordings of meeting %s failed", host.meeting_id)
+
+    async def _session_ended(self, meeting_id: str) -> None:
+        try:
+            async with self.rooms.database.session() as db:
+                stopped = await recordings.stop_meeting(db, meeting_id, "ALL_PEERS_LEFT")
+            for row in stopped:
+                self.changed(row)
+        except Exception:
+            log.exception("stopping the recordings of meeting %s failed", meeting_id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,281 @@
+"""The recording scheduler: claims queued recordings, runs their recorders, and moves
+each through its lifecycle (`salon.core.recordings`).
+
+It runs in the server next to the webhook dispatcher. At most `max_concurrent`
+recordings record at once; the others wait INVOKED (never failed). For each claimed one
+it makes the hidden recorder participant, builds the `RecordingSpec`, starts the
+recorder process (`salon.recording.launcher.start_recorder`), then follows the row:
+PAUSED/RECORDING/UPLOADING set by REST or realtime callers become pause/resume/stop on
+the recorder; `control.started()` makes it RECORDING; the outcome makes it UPLOADING,
+then its files go through storage and it ends UPLOADED, or ERRORED keeping what was
+captured. A start-up after a crash ends what the crash left mid-way (`recover`).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from salon.core import recordings as rules
+from salon.core.clock import utcnow
+from salon.recording import delivery
+from salon.recording.launcher import RecorderHandle, start_recorder
+from salon.recording.spec import AudioSpec, RecordingSpec, VideoSpec
+from salon.recording.storage import LocalStorage, storage_for
+from salon.services import recordings
+from salon.services.participant_tokens import TokenSigner
+from salon.store.database import Database
+from salon.store.models import Recording
+
+log = logging.getLogger("salon.recording")
+
+#: How often a running recording's row is looked at (pause, resume, stop, outcome).
+TICK_SECS = 0.2
+#: How often the queue is looked at without being woken.
+POLL_SECS = 2.0
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    max_concurrent: int
+    #: `module:function` of the recorder to run; empty: the media engine.
+    recorder: str
+    data_dir: Path
+    gateway_url: str
+    link_ttl_secs: int
+
+
+class RecordingScheduler:
+    def __init__(self, database: Database, settings: SchedulerSettings, signer: TokenSigner,
+                 local_storage: LocalStorage,
+                 on_commit: Callable[[], None] | None = None,
+                 announce: Callable[[Recording], None] | None = None) -> None:
+        self.database = database
+        self.local_storage = local_storage
+        self.settings = settings
+        self.signer = signer
+        #: Wakes the webhook dispatcher after a commit that queued deliveries.
+        self.on_commit = on_commit or (lambda: None)
+        #: Tells the meeting's peers about a status change (`recording.updated`).
+        self.announce = announce or (lambda row: None)
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.recover()
+        self._loop = asyncio.create_task(self._claim_forever(), name="recording scheduler")
+
+    async def stop(self) -> None:
+        """Server going away: stop every recorder and keep what it recorded."""
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- after a crash -------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Recordings a crash left mid-way: RECORDING, PAUSED or UPLOADING ones end
+        ERRORED (INTERNAL_ERROR) keeping any playable file their recorder left; picked-up
+        INVOKED ones go back to the queue."""
+        async with self.database.session() as db:
+            await db.execute(update(Recording).where(
+                Recording.status == "INVOKED", Recording.claimed_at.is_not(None))
+                .values(claimed_at=None))
+            await db.commit()
+            stale = list(await db.scalars(select(Recording).where(
+                Recording.status.in_(("RECORDING", "PAUSED", "UPLOADING")))))
+            for row in stale:
+                kept = await asyncio.to_thread(delivery.left_behind, self._output_dir(row))
+                fields = await delivery.store(row, kept, self._storage(row))
+                fields["recording_duration"] = int(max(
+                    (file.duration_secs for file in kept), default=0)) or None
+                await recordings.move(
+                    db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
+                    stopped_time=row.stopped_time or utcnow(),
+                    error="the server stopped while recording", **fields)
+        if stale:
+            log.warning("ended %d recording(s) left unfinished by an unclean stop", len(stale))
+            self.on_commit()
+
+    # --- the queue -----------------------------------------------------------------------
+
+    async def _claim_forever(self) -> None:
+        while True:
+            try:
+                await self._claim()
+            except Exception:
+                log.exception("claiming recordings failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECS)
+            self._wake.clear()
+
+    async def _claim(self) -> None:
+        free = self.settings.max_concurrent - len(self.running)
+        if free <= 0:
+            return
+        async with self.database.session() as db:
+            queued = list(await db.scalars(select(Recording.id).where(
+                Recording.status == "INVOKED", Recording.claimed_at.is_(None))
+                .order_by(Recording.invoked_time).limit(free)))
+            for recording_id in queued:
+                # The update is the claim: only one claimer sees its row change.
+                claimed = await db.execute(update(Recording).where(
+                    Recording.id == recording_id, Recording.status == "INVOKED",
+                    Recording.claimed_at.is_(None)).values(claimed_at=utcnow()))
+                await db.commit()
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    task = asyncio.create_task(self._run(recording_id),
+                                               name=f"recording {recording_id}")
+                    self.running[recording_id] = task
+                    task.add_done_callback(lambda _, rid=recording_id: self._done(rid))
+
+    def _done(self, recording_id: str) -> None:
+        self.running.pop(recording_id, None)
+        self.wake()  # a recorder is free: the next queued recording may start
+
+    # --- one recording -------------------------------------------------------------------
+
+    async def _run(self, recording_id: str) -> None:
+        handle: RecorderHandle | None = None
+        try:
+            spec = await self._spec(recording_id)
+            handle = start_recorder(spec, self.settings.recorder)
+            outcome = await self._follow(recording_id, handle)
+            await self._finish(recording_id, outcome)
+        except asyncio.CancelledError:
+            if handle is not None:  # shutting down: let the recorder finalize its file
+                handle.control.stop("INTERNAL_ERROR")
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._wait_and_finish(recording_id, handle))
+            raise
+        except Exception as error:
+            log.exception("recording %s failed", recording_id)
+            if handle is not None:
+                handle.kill()
+            await self._fail(recording_id, f"{type(error).__name__}: {error}")
+
+    async def _wait_and_finish(self, recording_id: str, handle: RecorderHandle) -> None:
+        for _ in range(50):
+            outcome = handle.outcome()
+            if outcome is not None:
+                await self._finish(recording_id, outcome)
+                return
+            await asyncio.sleep(TICK_SECS)
+        handle.kill()
+
+    async def _spec(self, recording_id: str) -> RecordingSpec:
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+            participant = await recordings.recorder_participant(db, row)
+            token = self.signer.mint(participant)
+        config = row.config
+        video = config.get("video_config") or {}
+        audio = config.get("audio_config") or {}
+        output_dir = self._output_dir(row)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        return RecordingSpec(
+            recording_id=row.id, kind=row.kind,  # type: ignore[arg-type]
+            gateway_url=self.settings.gateway_url, token=token, output_dir=output_dir,
+            file_name=row.output_file_name.rsplit(".", 1)[0],
+            video=_video(video),
+            audio=AudioSpec(codec=audio.get("codec", "AAC"),
+                            channel=audio.get("channel", "stereo"),
+                            export_file=bool(audio.get("export_file", False))),
+            max_seconds=int(config.get("max_seconds") or 86400),
+            user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
+            track_prefix=config.get("track_prefix", "default"))
+
+    async def _follow(self, recording_id: str, handle: RecorderHandle) -> Any:
+        """Mirror the row onto the recorder until it ends; returns its outcome."""
+        control = handle.control
+        while (outcome := handle.outcome()) is None:
+            async with self.database.session() as db:
+                row = await db.get(Recording, recording_id)
+                assert row is not None
+                if control.is_started() and row.status == "INVOKED":
+                    self._queued(await recordings.move(db, row, "RECORDING",
+                                                       started_time=utcnow()))
+                    self.announce(row)
+                if row.status == "PAUSED":
+                    control.pause()
+                elif row.status == "RECORDING":
+                    control.resume()
+                elif row.status in ("UPLOADING", "ERRORED"):
+                    control.stop((row.stop_reason or {}).get("reason", "API_CALL"))
+            await asyncio.sleep(TICK_SECS)
+        return outcome
+
+    async def _finish(self, recording_id: str, outcome: Any) -> None:
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+            if row.status in rules.FINAL:
+                return
+            if row.status != "UPLOADING":
+                reason = "INTERNAL_ERROR" if outcome.error else outcome.stop_reason
+                self._queued(await recordings.move(
+                    db, row, "UPLOADING", stop_reason=row.stop_reason or {"reason": reason},
+                    stopped_time=row.stopped_time or utcnow()))
+                self.announce(row)
+            fields = await delivery.store(row, outcome.files, self._storage(row))
+            fields["recording_duration"] = int(round(outcome.duration_secs))
+            failed = outcome.error or not fields["files"]
+            if failed:
+                fields["error"] = outcome.error or "the recorder wrote no file"
+                if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
+                    fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
+            self._queued(await recordings.move(db, row, "ERRORED" if failed else "UPLOADED",
+                                               **fields))
+            self.announce(row)
+
+    async def _fail(self, recording_id: str, error: str) -> None:
+        try:
+            async with self.database.session() as db:
+                row = await db.get(Recording, recording_id)
+                if row is not None and row.status not in rules.FINAL:
+                    self._queued(await recordings.move(
+                        db, row, "ERRORED", error=error, stopped_time=utcnow(),
+                        stop_reason={"reason": "INTERNAL_ERROR"}))
+                    self.announce(row)
+        except Exception:
+            log.exception("marking recording %s ERRORED failed", recording_id)
+
+    def _queued(self, deliveries: int) -> None:
+        if deliveries:
+            self.on_commit()
+
+    def _output_dir(self, row: Recording) -> Path:
+        return self.settings.data_dir / "recordings" / "work" / row.id
+
+    def _storage(self, row: Recording) -> delivery.Destination:
+        return delivery.Destination(
+            storage_for(row.config.get("storage_config"), local=self.local_storage),
+            timedelta(seconds=self.settings.link_ttl_secs))
+
+
+def _video(config: dict[str, Any]) -> VideoSpec:
+    """The video part of the spec. A watermark's position and size go to the engine; its
+    image (`watermark.url`) is not fetched here yet, so `watermark_path` stays None."""
+    watermark = config.get("watermark") or {}
+    size = watermark.get("size") or {}
+    return VideoSpec(
+        codec=config.get("codec", "H264"), width=config.get("width", 1280),
+        height=config.get("height", 720),
+        watermark_position=watermark.get("position", "left top"),
+        watermark_size=((size["width"], size["height"])
+                        if size.get("width") and size.get("height") else None))

@@ -1,0 +1,99 @@
+"""The scheduler in-process, on a real database and the test recorder: a recording
+reaching its `max_seconds` stops by itself (MAX_SECONDS) and is stored, and the
+scheduler's shutdown finalizes what is recording. (`max_seconds` is at least 60 over the
+API; here the row is written directly with 1 s.)"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from salon.core.meetings import MeetingSettings
+from salon.core.recordings import StartRecording
+from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
+from salon.recording.storage import LocalStorage
+from salon.services import apps, meetings, participant_tokens, recordings
+from salon.settings import Settings
+from salon.store import migrate
+from salon.store.database import Database
+from salon.store.models import App, Recording
+from tests.recording_helpers import media_seconds
+
+
+@pytest.fixture
+async def scheduler(tmp_path: Path) -> AsyncIterator[tuple[RecordingScheduler, str, str]]:
+    database = Database(Settings(data_dir=tmp_path))
+    await migrate.upgrade(database)
+    async with database.session() as db:
+        await apps.bootstrap(db)
+        app_id = (await db.scalars(select(App.id))).one()
+        signer = await participant_tokens.load_signer(db, 3600)
+    meeting = await meetings.create(database, app_id, MeetingSettings(title="in-process"))
+    settings = SchedulerSettings(
+        max_concurrent=2, recorder="tests.fake_recorder:run_recording", data_dir=tmp_path,
+        gateway_url="ws://127.0.0.1:1/realtime/v1", link_ttl_secs=60)
+    storage = LocalStorage.for_deployment(tmp_path, signer.secret, "http://127.0.0.1:1")
+    running = RecordingScheduler(database, settings, signer, storage)
+    await running.start()
+    try:
+        yield running, app_id, meeting.id
+    finally:
+        await running.stop()
+        await database.dispose()
+
+
+async def _start(scheduler: RecordingScheduler, app_id: str, meeting_id: str,
+                 max_seconds: int = 86400) -> str:
+    async with scheduler.database.session() as db:
+        body = StartRecording(meeting_id=meeting_id, allow_multiple_recordings=True)
+        row = await recordings.start(db, app_id, body, session_id=None)
+        row.config = {**row.config, "max_seconds": max_seconds}
+        await db.commit()
+    scheduler.wake()
+    return row.id
+
+
+async def _until(scheduler: RecordingScheduler, recording_id: str, *statuses: str) -> Recording:
+    for _ in range(200):
+        async with scheduler.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+            if row.status in statuses:
+                return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"recording {recording_id} never became {statuses}")
+
+
+async def test_max_seconds_stops_a_recording(scheduler: tuple) -> None:
+    running, app_id, meeting_id = scheduler
+    rid = await _start(running, app_id, meeting_id, max_seconds=1)
+    row = await _until(running, rid, "UPLOADED", "ERRORED")
+    assert row.status == "UPLOADED" and row.stop_reason == {"reason": "MAX_SECONDS"}
+    assert row.recording_duration == 1
+    composite = next(f for f in row.files if f["role"] == "composite")
+    stored = running.local_storage.path_of(f"{rid}/{composite['name']}")
+    assert 0.9 <= media_seconds(stored) <= 1.3 and row.file_size == stored.stat().st_size
+
+
+async def test_shutdown_finalizes_what_is_recording(scheduler: tuple) -> None:
+    running, app_id, meeting_id = scheduler
+    rid = await _start(running, app_id, meeting_id)
+    await _until(running, rid, "RECORDING")
+    await asyncio.sleep(1.0)
+    await running.stop()
+    async with running.database.session() as db:
+        row = await db.get(Recording, rid)
+    assert row is not None and row.status == "UPLOADED"
+    assert row.stop_reason == {"reason": "INTERNAL_ERROR"} and row.recording_duration >= 1
+
+
+async def test_first_recordings_of_an_app_share_one_recorder_preset(scheduler: tuple) -> None:
+    """Two recordings picked up at once in a new app both get their recorder. (On
+    PostgreSQL both may try to make the recorder preset: the loser uses the winner's;
+    SQLite serializes them, so this test does not force that race.)"""
+    running, app_id, meeting_id = scheduler
+    ids = [await _start(running, app_id, meeting_id) for _ in range(2)]
+    for rid in ids:
+        assert (await _until(running, rid, "RECORDING", "ERRORED")).status == "RECORDING"

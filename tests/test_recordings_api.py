@@ -1,0 +1,287 @@
+"""Recordings over REST on both databases, recorded by the test recorder (real files):
+the lifecycle, the queue, errors and denials, a recorder crash, the webhooks, and the
+official SDK calling all six methods."""
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import httpx
+import orjson
+import pytest
+from cloudflare import Cloudflare
+
+from tests.recording_helpers import (
+    media_seconds,
+    other_app,
+    recording_server,
+    stored_file,
+    wait_status,
+)
+from tests.servers import SalonServer
+from tests.webhook_receiver import Receiver
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def rec_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
+    with recording_server(request.param) as salon:
+        yield salon
+
+
+@pytest.fixture
+def http(rec_server: SalonServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
+                      timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def meeting(http: httpx.Client) -> dict:
+    return http.post("/meetings", json={"title": "Weekly sync"}).json()["data"]
+
+
+def test_a_recording_from_start_to_download(rec_server: SalonServer, http: httpx.Client,
+                                            meeting: dict) -> None:
+    started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                             "file_name_prefix": "weekly"})
+    assert started.status_code == 201, started.text
+    data = started.json()["data"]
+    assert data["status"] == "INVOKED" and data["output_file_name"].startswith("weekly_")
+    assert data["start_reason"] == {"reason": "API_CALL", "caller": {"type": "ORGANIZATION"}}
+    rid = data["id"]
+
+    second = http.post("/recordings", json={"meeting_id": meeting["id"]})
+    assert second.status_code == 409 and "allow_multiple_recordings" in second.text
+
+    assert wait_status(http, rid, "RECORDING")["started_time"] is not None
+    active = http.get(f"/recordings/active-recording/{meeting['id']}").json()["data"]
+    assert active["id"] == rid and "start_reason" not in active
+
+    assert http.put(f"/recordings/{rid}", json={"action": "pause"}).json()["data"][
+        "status"] == "PAUSED"
+    again = http.put(f"/recordings/{rid}", json={"action": "pause"})
+    assert again.status_code == 409 and "PAUSED" in again.json()["error"]["message"]
+    time.sleep(1.0)
+    assert http.put(f"/recordings/{rid}", json={"action": "resume"}).json()["data"][
+        "status"] == "RECORDING"
+    time.sleep(1.5)
+    stopped = http.put(f"/recordings/{rid}", json={"action": "stop"}).json()["data"]
+    assert stopped["status"] == "UPLOADING"
+    assert stopped["stop_reason"] == {"reason": "API_CALL"}
+
+    done = wait_status(http, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED", done
+    path = stored_file(rec_server, rid, done["download_url"])
+    assert path.name == done["output_file_name"]
+    assert done["file_size"] == float(path.stat().st_size) > 0
+    recorded = media_seconds(path)
+    # ~1.5 s recorded before the pause plus after it; the paused second is left out.
+    assert abs(recorded - done["recording_duration"]) <= 1
+    assert done["download_url_expiry"] is not None
+    audio = stored_file(rec_server, rid, done["audio_download_url"])
+    assert audio.suffix == ".m4a" and media_seconds(audio) > 0
+    assert http.get(f"/recordings/active-recording/{meeting['id']}").status_code == 404
+
+
+def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
+    first = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
+    http.put(f"/recordings/{first['id']}", json={"action": "stop"})
+    second = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
+    wait_status(http, first["id"], "UPLOADED", "ERRORED")
+
+    listed = http.get("/recordings", params={"meeting_id": meeting["id"],
+                                             "sort_order": "ASC"}).json()
+    assert [r["id"] for r in listed["data"]] == [first["id"], second["id"]]
+    assert listed["paging"]["total_count"] == 2
+    item = listed["data"][0]
+    assert item["meeting"]["id"] == meeting["id"] and "ai_config" not in item["meeting"]
+    assert item["storage_config"] is None and "start_reason" not in item
+    newest = http.get("/recordings", params={"meeting_id": meeting["id"], "per_page": 1,
+                                             "sort_by": "invokedTime"}).json()
+    assert [r["id"] for r in newest["data"]] == [second["id"]]
+    by_status = http.get("/recordings", params=[("meeting_id", meeting["id"]),
+                                                ("status", "UPLOADED"), ("status", "ERRORED")])
+    assert [r["id"] for r in by_status.json()["data"]] == [first["id"]]
+    assert http.get("/recordings", params={"search": "Weekly sy", "meeting_id": meeting["id"]}
+                    ).json()["paging"]["total_count"] == 2
+    assert http.get("/recordings", params={"meeting_id": meeting["id"], "expired": True}
+                    ).json()["data"] == []
+    later = http.get("/recordings", params={"meeting_id": meeting["id"],
+                                            "start_time": second["invoked_time"]}).json()
+    assert [r["id"] for r in later["data"]] == [second["id"]]
+    # Times on the wire are to the millisecond: just after the first one's.
+    just_after = (datetime.fromisoformat(first["invoked_time"]) + timedelta(milliseconds=1))
+    earlier = http.get("/recordings", params={"meeting_id": meeting["id"],
+                                              "end_time": just_after.isoformat()}).json()
+    assert [r["id"] for r in earlier["data"]] == [first["id"]]
+    http.put(f"/recordings/{second['id']}", json={"action": "stop"})
+    wait_status(http, second["id"], "UPLOADED", "ERRORED")
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ({"video_config": {"codec": "VP9"}}, 400, "not supported yet"),
+    ({"url": "https://example.com/app"}, 400, "not supported yet"),
+    ({"interactive_config": {"type": "ID3"}}, 400, "not supported yet"),
+    ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/x"}}, 400, "not supported yet"),
+    ({"storage_config": {"type": "azure", "access_key": "A", "secret": "S", "bucket": "b",
+                         "region": "r"}}, 400, "not supported by this server yet"),
+    ({"storage_config": {"type": "aws", "access_key": "A", "secret": "S", "bucket": "b"}},
+     400, "needs region"),
+    ({"max_seconds": 59}, 400, "max_seconds"),
+    ({"max_seconds": 86401}, 400, "max_seconds"),
+    ({"video_config": {"width": 4000}}, 400, "width"),
+    ({"audio_config": {"codec": "OGG"}}, 400, "codec"),
+    ({"surprise": 1}, 400, "surprise"),
+])
+def test_refused_bodies(http: httpx.Client, meeting: dict, body: dict, status: int,
+                        words: str) -> None:
+    answer = http.post("/recordings", json={"meeting_id": meeting["id"], **body})
+    assert answer.status_code == status, answer.text
+    assert answer.json()["success"] is False and words in answer.json()["error"]["message"]
+
+
+def test_denials_and_unknowns(rec_server: SalonServer, http: httpx.Client,
+                              meeting: dict) -> None:
+    neighbour = other_app(rec_server)
+    theirs = httpx.post(
+        f"{rec_server.account_url}/{neighbour['app_id']}/meetings", json={"title": "theirs"},
+        headers={"Authorization": f"Bearer {neighbour['api_token']}"}).json()["data"]
+    # A meeting of another app is no meeting here.
+    assert http.post("/recordings", json={"meeting_id": theirs["id"]}).status_code == 404
+    assert http.post("/recordings/track", json={"meeting_id": theirs["id"]}).status_code == 404
+    assert http.get(f"/recordings/active-recording/{theirs['id']}").status_code == 404
+    # Another app's token cannot reach this app's recordings.
+    mine = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
+    stranger = {"Authorization": f"Bearer {neighbour['api_token']}"}
+    assert httpx.get(f"{rec_server.app_url}/recordings/{mine['id']}",
+                     headers=stranger).status_code == 404
+    assert httpx.get(f"{rec_server.app_url}/recordings/{mine['id']}").status_code == 401
+    # …nor through its own app's path.
+    assert httpx.get(f"{rec_server.account_url}/{neighbour['app_id']}/recordings/{mine['id']}",
+                     headers=stranger).status_code == 404
+    assert httpx.put(f"{rec_server.account_url}/{neighbour['app_id']}/recordings/{mine['id']}",
+                     json={"action": "stop"}, headers=rec_server.headers).status_code == 404
+    assert http.get("/recordings/nope").status_code == 404
+    assert http.put("/recordings/nope", json={"action": "stop"}).status_code == 404
+    assert http.put(f"/recordings/{mine['id']}", json={"action": "rewind"}).status_code == 400
+    http.put(f"/recordings/{mine['id']}", json={"action": "stop"})
+    wait_status(http, mine["id"], "UPLOADED", "ERRORED")
+    late = http.put(f"/recordings/{mine['id']}", json={"action": "resume"})
+    assert late.status_code == 409
+
+
+def test_the_queue_waits_rather_than_fails(http: httpx.Client, meeting: dict) -> None:
+    """Two recorders at most: a third recording stays INVOKED until one is free."""
+    body = {"meeting_id": meeting["id"], "allow_multiple_recordings": True}
+    ids = [http.post("/recordings", json=body).json()["data"]["id"] for _ in range(3)]
+    wait_status(http, ids[0], "RECORDING")
+    wait_status(http, ids[1], "RECORDING")
+    time.sleep(1.0)
+    assert http.get(f"/recordings/{ids[2]}").json()["data"]["status"] == "INVOKED"
+    http.put(f"/recordings/{ids[0]}", json={"action": "stop"})
+    wait_status(http, ids[2], "RECORDING")
+    for rid in ids[1:]:
+        http.put(f"/recordings/{rid}", json={"action": "stop"})
+    for rid in ids:
+        assert wait_status(http, rid, "UPLOADED", "ERRORED")["status"] == "UPLOADED"
+
+
+def test_a_recorder_crash_errors_the_recording_only(http: httpx.Client, meeting: dict) -> None:
+    started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                             "file_name_prefix": "crash"}).json()["data"]
+    done = wait_status(http, started["id"], "ERRORED", "UPLOADED")
+    assert done["status"] == "ERRORED"
+    assert done["stop_reason"] == {"reason": "INTERNAL_ERROR"}
+    assert http.get(f"/meetings/{meeting['id']}").status_code == 200
+    # The meeting can be recorded again at once.
+    again = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
+    http.put(f"/recordings/{again['id']}", json={"action": "stop"})
+    wait_status(http, again["id"], "UPLOADED", "ERRORED")
+
+
+def test_track_recording(rec_server: SalonServer, http: httpx.Client, meeting: dict) -> None:
+    started = http.post("/recordings/track", json={
+        "meeting_id": meeting["id"], "layers": {"default": {"file_name_prefix": "tracks",
+                                                            "media_kind": "audio"}}})
+    assert started.status_code == 201, started.text
+    recording = started.json()["data"]["recording"]
+    assert recording["status"] == "INVOKED" and "start_reason" not in recording
+    wait_status(http, recording["id"], "RECORDING")
+    http.put(f"/recordings/{recording['id']}", json={"action": "stop"})
+    done = wait_status(http, recording["id"], "UPLOADED", "ERRORED")
+    [layer] = done["download_url"]
+    assert layer["layer_name"] == "default"
+    [(name, link)] = layer["download_urls"].items()
+    assert name.startswith("tracks_") and name.endswith(".webm")
+    assert media_seconds(stored_file(rec_server, recording["id"], link["download_url"])) > 0
+
+
+def test_webhooks_on_each_status(rec_server: SalonServer, http: httpx.Client,
+                                 meeting: dict) -> None:
+    receiver = Receiver().up()
+    try:
+        hook = http.post("/webhooks", json={"name": "rec", "url": receiver.url("/rec"),
+                                            "events": ["recording.statusUpdate"]})
+        assert hook.status_code == 201
+        rid = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]["id"]
+        wait_status(http, rid, "RECORDING")
+        time.sleep(1.0)
+        http.put(f"/recordings/{rid}", json={"action": "stop"})
+        done = wait_status(http, rid, "UPLOADED")
+        hits = receiver.wait_for("/rec", 3)
+        bodies = [orjson.loads(hit.body) for hit in hits]
+        assert [b["recording"]["status"] for b in bodies] == ["RECORDING", "UPLOADING",
+                                                              "UPLOADED"]
+        last = bodies[-1]
+        assert last["event"] == "recording.statusUpdate"
+        shown = last["recording"]
+        assert shown["id"] == shown["recordingId"] == rid
+        assert shown["fileSize"] == str(int(done["file_size"]))
+        assert shown["recordingDuration"] == done["recording_duration"]
+        assert shown["downloadUrl"] == done["download_url"]
+        assert shown["organizationId"] == rec_server.app_id
+        assert shown["meetingId"] == meeting["id"] and shown["outputFileName"]
+        assert last["meeting"]["id"] == meeting["id"]
+        assert last["meeting"]["organizedBy"]["id"] == rec_server.app_id
+        assert all(hit.headers.get("rtk-signature") for hit in hits)
+        http.delete(f"/webhooks/{hook.json()['data']['id']}")
+    finally:
+        receiver.released.set()
+        receiver.down()
+
+
+def test_the_official_sdk_calls_all_six(rec_server: SalonServer, meeting: dict) -> None:
+    ids = {"app_id": rec_server.app_id, "account_id": rec_server.account_id}
+    with Cloudflare(api_token=rec_server.api_token, base_url=f"{rec_server.url}/client/v4",
+                    max_retries=0) as cf:
+        recordings = cf.realtime_kit.recordings
+        started = recordings.start_recordings(
+            **ids, meeting_id=meeting["id"], max_seconds=600, file_name_prefix="sdk",
+            video_config={"codec": "H264", "width": 640, "height": 360},
+            audio_config={"codec": "AAC", "channel": "mono", "export_file": False})
+        assert started.success and started.data.status == "INVOKED"
+        rid = started.data.id
+        assert started.data.start_reason.caller.type == "ORGANIZATION"
+        one = recordings.get_one_recording(rid, **ids)
+        assert one.data.id == rid and one.data.output_file_name.startswith("sdk_")
+        active = recordings.get_active_recordings(meeting["id"], **ids)
+        assert active.data.id == rid
+        listed = recordings.get_recordings(**ids, meeting_id=meeting["id"],
+                                           sort_order="DESC", status=["INVOKED", "RECORDING"])
+        assert [r.id for r in listed.data] == [rid] and listed.paging.total_count == 1
+        assert listed.data[0].meeting.id == meeting["id"]
+        deadline = time.monotonic() + 20
+        while recordings.get_one_recording(rid, **ids).data.status != "RECORDING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        stopped = recordings.pause_resume_stop_recording(rid, **ids, action="stop")
+        assert stopped.data.status == "UPLOADING" and stopped.data.stop_reason.reason == "API_CALL"
+        track = recordings.start_track_recording(**ids, meeting_id=meeting["id"])
+        assert track.success and track.data.recording.status == "INVOKED"
+        recordings.pause_resume_stop_recording(track.data.recording.id, **ids, action="stop")
+        while recordings.get_one_recording(rid, **ids).data.status != "UPLOADED":
+            assert time.monotonic() < deadline + 10
+            time.sleep(0.1)
+        done = recordings.get_one_recording(rid, **ids).data
+        assert done.file_size and done.recording_duration is not None
+        assert done.audio_download_url is None  # export_file false
