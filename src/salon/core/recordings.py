@@ -184,7 +184,8 @@ def recorder_preset() -> dict[str, Any]:
     (RealtimeKit's `recorder_preset_v2`): never in peer lists, never waiting."""
     return {
         "name": RECORDER_PRESET_NAME,
-        "config": {"view_type": "GROUP_CALL"},
+        # The layout shows at most nine people (`salon.recording.layout`).
+        "config": {"view_type": "GROUP_CALL", "max_video_streams": {"desktop": 9, "mobile": 9}},
         "permissions": {
             "is_recorder": True,
             "hidden_participant": True,

@@ -1,0 +1,76 @@
+"""A recording through the whole of salon: started over REST, recorded by the real media
+engine in its recorder process (the hidden recorder participant the control plane
+creates), stopped over REST, stored, downloaded through its signed link, and the file
+decoded: both people's colours in the picture, both tones in the sound."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+
+from tests.live import Meeting
+from tests.media.test_recording_engine import Colour, Tone, publisher, spectrum_peaks
+
+
+async def recording(room: Meeting, recording_id: str) -> dict[str, Any]:
+    return await room.admin.call("GET", f"/recordings/{recording_id}")
+
+
+async def reaches(room: Meeting, recording_id: str, *statuses: str,
+                  timeout: float = 30) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await recording(room, recording_id)
+        if found["status"] in statuses:
+            return found
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.2)
+
+
+def share_of(frame: np.ndarray, rgb: tuple[int, int, int]) -> float:
+    """The share of the picture within 40 of `rgb` on every channel."""
+    return float((np.abs(frame.astype(int) - rgb).max(axis=2) < 40).mean())
+
+
+async def test_a_recording_started_over_rest_is_recorded_stored_and_downloaded(
+        room: Meeting, sessions: list, tmp_path: Path) -> None:
+    await publisher(room, sessions, "Red", Colour((230, 30, 30)), Tone(440.0, 0.5))
+    await publisher(room, sessions, "Green", Colour((30, 200, 30)), Tone(660.0, 0.3))
+    started = await room.admin.call("POST", "/recordings", json={
+        "meeting_id": room.id, "file_name_prefix": "standup",
+        "video_config": {"width": 640, "height": 360}})
+    assert started["status"] == "INVOKED"
+    rid = started["id"]
+    live = await reaches(room, rid, "RECORDING", "ERRORED", timeout=40)
+    assert live["status"] == "RECORDING", live
+    await asyncio.sleep(3)
+    stopped = await room.admin.call("PUT", f"/recordings/{rid}", json={"action": "stop"})
+    assert stopped["stop_reason"]["reason"] == "API_CALL"
+    done = await reaches(room, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED", done
+    assert done["output_file_name"].startswith("standup") and done["output_file_name"].endswith(
+        ".mp4")
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(done["download_url"])
+    assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
+    assert len(answer.content) == done["file_size"]
+    path = tmp_path / done["output_file_name"]
+    path.write_bytes(answer.content)
+
+    with av.open(str(path)) as container:
+        seconds = float(container.duration or 0) / 1_000_000
+        video = container.streams.video[0]
+        assert (video.width, video.height) == (640, 360)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert 2.5 < seconds < 6 and abs(done["recording_duration"] - seconds) <= 1, seconds
+    last = frames[-1]
+    assert share_of(last, (230, 30, 30)) > 0.05 and share_of(last, (30, 200, 30)) > 0.05
+
+    with av.open(str(path)) as container:
+        pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)])
+    red, green, nobody = spectrum_peaks(pcm[-2 * 48000:], 48000, [440, 660, 550])
+    assert red == 1 and 0.3 < green < 0.9 and nobody < 0.02
