@@ -28,6 +28,7 @@ from salon.recording import delivery
 from salon.recording.launcher import RecorderHandle, start_recorder
 from salon.recording.spec import AudioSpec, RecordingSpec, VideoSpec
 from salon.recording.storage import LocalStorage, storage_for
+from salon.recording.watermark import fetch_watermark
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
@@ -192,7 +193,7 @@ class RecordingScheduler:
             recording_id=row.id, kind=row.kind,  # type: ignore[arg-type]
             gateway_url=self.settings.gateway_url, token=token, output_dir=output_dir,
             file_name=row.output_file_name.rsplit(".", 1)[0],
-            video=_video(video),
+            video=_video(video, await _watermark(video, output_dir)),
             audio=AudioSpec(codec=audio.get("codec", "AAC"),
                             channel=audio.get("channel", "stereo"),
                             export_file=bool(audio.get("export_file", False))),
@@ -268,14 +269,19 @@ class RecordingScheduler:
             timedelta(seconds=self.settings.link_ttl_secs))
 
 
-def _video(config: dict[str, Any]) -> VideoSpec:
-    """The video part of the spec. A watermark's position and size go to the engine; its
-    image (`watermark.url`) is not fetched here yet, so `watermark_path` stays None."""
+async def _watermark(config: dict[str, Any], output_dir: Path) -> Path | None:
+    url = (config.get("watermark") or {}).get("url")
+    return await fetch_watermark(url, output_dir) if url else None
+
+
+def _video(config: dict[str, Any], watermark_path: Path | None) -> VideoSpec:
+    """The video part of the spec; the watermark as a local image (`salon.recording
+    .watermark`), with its position and size."""
     watermark = config.get("watermark") or {}
     size = watermark.get("size") or {}
     return VideoSpec(
         codec=config.get("codec", "H264"), width=config.get("width", 1280),
-        height=config.get("height", 720),
+        height=config.get("height", 720), watermark_path=watermark_path,
         watermark_position=watermark.get("position", "left top"),
         watermark_size=((size["width"], size["height"])
                         if size.get("width") and size.get("height") else None))
