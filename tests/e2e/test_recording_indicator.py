@@ -6,6 +6,7 @@ too. The server records with the test recorder (tests/fake_recorder.py, a real M
 Screenshots at desktop and phone sizes are kept in test-artifacts/recording_indicator/."""
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 
@@ -229,3 +230,54 @@ async def test_an_operators_rest_recording_shows_in_every_page(
     for page in (host, guest):
         await expect(page.get_by_test_id("recording-indicator")).to_be_hidden(timeout=20000)
     await rest_status(web_admin, started["id"], "UPLOADED")
+
+
+async def test_starting_moves_and_a_burst_of_starts(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    two = await host_and_guest(web_admin, browsers, "All hands",
+                               names=("Hana Host", "Gus Guest"))
+    host = await joined(two.host, web_server.url, two.host_token)
+    guest = await joined(two.guest, web_server.url, two.guest_token)
+    # Every label the host's indicator shows, however briefly.
+    await host.evaluate("""() => {
+        window.labels = [];
+        new MutationObserver(() => window.labels.push(document.getElementById("rec-label").textContent))
+          .observe(document.getElementById("rec-label"), {childList: true, characterData: true, subtree: true});
+    }""")
+    await host.get_by_test_id("btn-record").click()
+    for page in (host, guest):
+        await expect_indicator(page, "RECORDING", "Recording")
+    labels = await host.evaluate("() => window.labels")
+    assert labels[:2] == ["Starting recording…", "Recording"], labels
+
+    # More starts than the budget (5 a minute): CONFLICT, then RATE_LIMITED with a wait.
+    for _ in range(8):
+        await host.evaluate("() => window.salon.recording.start()")
+        if await host.locator('[data-testid="toast"][data-code="RATE_LIMITED"]').count():
+            break
+    limited = host.locator('[data-testid="toast"][data-code="RATE_LIMITED"]').first
+    await expect(limited).to_have_text(
+        re.compile(r"^Recording: Too many recording requests\. Try again in \d+ s\.$"))
+
+    # Moved to a breakout room, the guest is no longer in the recorded meeting; moved
+    # back, it is again (the room state of meeting.changed).
+    guest_peer = await two.guest.peer_id()
+    main_id = two.meeting["id"]
+    await host.evaluate("""async (peerId) => {
+        const [room] = await window.salon.client.connected.create(["Side room"]);
+        await window.salon.client.connected.move(room.id, {peerIds: [peerId]});
+    }""", guest_peer)
+    await expect(guest.locator("#meeting-title")).to_have_text("Side room")
+    await expect(guest.get_by_test_id("recording-indicator")).to_be_hidden()
+    await expect_announced(guest, "Recording stopped")
+    await expect_indicator(host, "RECORDING", "Recording")
+    guest_peer = await two.guest.peer_id()
+    await host.evaluate("""async ([mainId, peerId]) => {
+        await window.salon.client.connected.move(mainId, {peerIds: [peerId]});
+    }""", [main_id, guest_peer])
+    await expect(guest.locator("#meeting-title")).to_have_text("All hands")
+    await expect_indicator(guest, "RECORDING", "Recording")
+
+    await host.get_by_test_id("btn-record").click()
+    for page in (host, guest):
+        await expect(page.get_by_test_id("recording-indicator")).to_be_hidden(timeout=20000)
