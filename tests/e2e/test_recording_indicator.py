@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, Person, host_and_guest
+from tests.e2e.browser import Browsers, HostAndGuest, Person, host_and_guest
 from tests.e2e.conftest import ARTIFACTS
 from tests.live import FAST
 from tests.recording_helpers import RECORDING_ENV
@@ -46,6 +46,14 @@ async def joined(person: Person, base_url: str, token: str) -> Page:
     await person.open(base_url, token, autojoin=1, audio=0, video=0)
     await person.wait_state("joined")
     return person.page
+
+
+async def both_joined(server: SalonServer, admin: AdminClient, browsers: Browsers,
+                      title: str) -> tuple[HostAndGuest, Page, Page]:
+    """A meeting with a host (`can_record`) and a guest (without), both in the page."""
+    two = await host_and_guest(admin, browsers, title, names=("Hana Host", "Gus Guest"))
+    return (two, await joined(two.host, server.url, two.host_token),
+            await joined(two.guest, server.url, two.guest_token))
 
 
 async def expect_indicator(page: Page, status: str, label: str) -> None:
@@ -121,10 +129,7 @@ async def rest_status(admin: AdminClient, recording_id: str, *statuses: str,
 
 async def test_the_host_records_from_the_page_and_everyone_sees_it(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    two = await host_and_guest(web_admin, browsers, "Recorded standup",
-                               names=("Hana Host", "Gus Guest"))
-    host = await joined(two.host, web_server.url, two.host_token)
-    guest = await joined(two.guest, web_server.url, two.guest_token)
+    two, host, guest = await both_joined(web_server, web_admin, browsers, "Recorded standup")
     for page in (host, guest):
         await expect(page.get_by_test_id("recording-indicator")).to_be_hidden()
 
@@ -198,10 +203,7 @@ async def test_the_host_records_from_the_page_and_everyone_sees_it(
 
 async def test_an_operators_rest_recording_shows_in_every_page(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    two = await host_and_guest(web_admin, browsers, "Board meeting",
-                               names=("Hana Host", "Gus Guest"))
-    host = await joined(two.host, web_server.url, two.host_token)
-    guest = await joined(two.guest, web_server.url, two.guest_token)
+    two, host, guest = await both_joined(web_server, web_admin, browsers, "Board meeting")
 
     started = await web_admin.call("POST", "/recordings", json={"meeting_id": two.meeting["id"]})
     for page in (host, guest):
@@ -234,10 +236,7 @@ async def test_an_operators_rest_recording_shows_in_every_page(
 
 async def test_starting_moves_and_a_burst_of_starts(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    two = await host_and_guest(web_admin, browsers, "All hands",
-                               names=("Hana Host", "Gus Guest"))
-    host = await joined(two.host, web_server.url, two.host_token)
-    guest = await joined(two.guest, web_server.url, two.guest_token)
+    two, host, guest = await both_joined(web_server, web_admin, browsers, "All hands")
     # Every label the host's indicator shows, however briefly.
     await host.evaluate("""() => {
         window.labels = [];
