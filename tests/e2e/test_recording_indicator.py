@@ -149,6 +149,7 @@ async def test_the_host_records_from_the_page_and_everyone_sees_it(
         await expect_indicator(page, "RECORDING", "Recording")
         await expect_announced(page, "Recording started")
     await expect(record).to_have_text("Stop recording")
+    await expect(record).to_be_focused()  # the keyboard stays where it was
     await expect(host.get_by_test_id("btn-record-pause")).to_have_text("Pause recording")
     [active] = await host.evaluate("() => [...window.salon.client.recordings.values()]")
     assert active["status"] == "RECORDING"

@@ -44,7 +44,7 @@ export class RecordingControls {
     this.els = els;
     this.client = client;
     this.toast = toast;
-    this.busy = false;    // a request of ours is on its way: no second click
+    this.busy = false;    // a request of ours is on its way: clicks do nothing until it is answered
     this.shown = undefined;  // the status the indicator last showed (none yet)
     els.record.onclick = (event) => { event.preventDefault(); this.toggle(); };
     els.pause.onclick = (event) => { event.preventDefault(); this.pauseOrResume(); };
@@ -75,6 +75,7 @@ export class RecordingControls {
 
   /** One request; a refusal becomes a toast (resolves with null then). */
   async send(action, request) {
+    if (this.busy) return null;
     this.busy = true;
     this.paint();
     try {
@@ -118,12 +119,13 @@ export class RecordingControls {
 
     const may = mayRecord(this.client);
     record.hidden = !may;
-    record.disabled = this.busy;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    record.setAttribute("aria-disabled", String(this.busy));
     record.dataset.recording = String(Boolean(status));
     record.textContent = status ? "Stop recording" : "Record";
     record.title = status ? "Stop recording the meeting" : "Start recording the meeting";
     pause.hidden = !may || !["RECORDING", "PAUSED"].includes(status);
-    pause.disabled = this.busy;
+    pause.setAttribute("aria-disabled", String(this.busy));
     pause.textContent = status === "PAUSED" ? "Resume recording" : "Pause recording";
     pause.dataset.status = status || "";
   }
