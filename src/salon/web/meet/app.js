@@ -12,6 +12,7 @@ import { RoomsPanel, usesRooms } from "/meet/rooms.js";
 import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
+import { RecordingControls } from "/meet/recording.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -34,6 +35,7 @@ const page = {
   qna: null,           // the Q&A panel (qna.js), made on entering
   plugins: null,       // the plugins panel (plugins.js), made on entering
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
+  recording: null,     // the recording indicator and controls (recording.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -42,6 +44,7 @@ const debug = {
   get client() { return page.client; },
   get media() { return page.media; },
   get info() { return page.info; },
+  get recording() { return page.recording; },
   state: () => document.body.dataset.state,
   joinStartedAt: null,        // performance.now() when the join was sent
   firstFrameDecodedAt: null,  // performance.now() when a remote video first decoded a frame
@@ -83,6 +86,7 @@ function toast(text, ms = 5000) {
   const el = h("div", {class: "toast", dataset: {testid: "toast"}}, text);
   $("toasts").append(el);
   setTimeout(() => el.remove(), ms);
+  return el;
 }
 
 function failed(error) {
@@ -346,6 +350,10 @@ function entered() {
   page.plugins ||= new PluginsPanel($("panel-plugins"), page.client, {act,
     onChange: (panel) => { $("plugins-count").textContent = panel.active.length ? String(panel.active.length) : ""; }});
   page.plugins.load();
+  page.recording ||= new RecordingControls(
+    {indicator: $("rec-indicator"), label: $("rec-label"), announce: $("rec-announce"),
+     record: $("btn-record"), pause: $("btn-record-pause")},
+    page.client, {toast});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {

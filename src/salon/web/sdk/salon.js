@@ -12,6 +12,9 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/** Recording statuses that count as active (docs/protocol.md "Recordings"). */
+export const ACTIVE_RECORDING = new Set(["INVOKED", "RECORDING", "PAUSED"]);
+
 /** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
  * `retryAfterMs` for RATE_LIMITED (null otherwise). */
 export class SalonError extends Error {
@@ -62,6 +65,7 @@ export class SalonClient extends EventTarget {
     this.waiting = new Map();  // peer_id -> waiting view (waiting-room managers)
     this.stageRequests = [];
     this.pinnedPeerId = null;
+    this.recordings = new Map();  // recording id -> RecordingView, the meeting's active ones
     this.room = null;
     this.presence = new Presence(this);
     this.host = new Host(this);
@@ -86,6 +90,12 @@ export class SalonClient extends EventTarget {
   get permissions() { return this.self ? this.self.permissions : null; }
   get canPublish() {
     return this.self ? this.self.can_publish : {audio: false, video: false, screenshare: false};
+  }
+  /** What a recording indicator shows: "RECORDING" while any active recording records,
+   * else "PAUSED" while one is paused, else "INVOKED" while one is starting, else null. */
+  get recordingStatus() {
+    const statuses = new Set([...this.recordings.values()].map((r) => r.status));
+    return ["RECORDING", "PAUSED", "INVOKED"].find((s) => statuses.has(s)) || null;
   }
 
   // --- connecting --------------------------------------------------------------------------
@@ -136,6 +146,15 @@ export class SalonClient extends EventTarget {
     this._applyState(reply);
     this._startPinging();
     this._emit("joined", reply);
+    this._recordingsChanged({});
+  }
+
+  /** `recordings.changed` {recordings, recording, by_peer_id}: the active recordings
+   * (`client.recordings`) changed, after the event that changed them (recording.updated,
+   * meeting.changed, self.admitted), a join or resume, or a `state` reply. */
+  _recordingsChanged({recording = null, by_peer_id: byPeerId = null}) {
+    this._emit("recordings.changed", {recordings: [...this.recordings.values()], recording,
+                                      by_peer_id: byPeerId});
   }
 
   _applyState({self, room, media}) {
@@ -148,6 +167,9 @@ export class SalonClient extends EventTarget {
       this.pinnedPeerId = room.pinned_peer_id || null;
       this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
       this.stageRequests = room.stage_requests || [];
+      // A new Map whenever it changes: _receive and _joined compare to tell views.
+      this.recordings = new Map((room.recordings || [])
+        .filter((r) => ACTIVE_RECORDING.has(r.status)).map((r) => [r.id, r]));
     }
   }
 
@@ -253,8 +275,12 @@ export class SalonClient extends EventTarget {
         this._emit("error", message.error);
       }
     } else if (message.type === "event") {
+      const recordings = this.recordings;
       this._track(message.event, message.data || {});
       this._emit(message.event, message.data || {});
+      if (this.recordings !== recordings) {
+        this._recordingsChanged(message.event === "recording.updated" ? message.data : {});
+      }
     }
   }
 
@@ -288,6 +314,14 @@ export class SalonClient extends EventTarget {
       case "stage.requests":
         this.stageRequests = data.requests || [];
         break;
+      case "recording.updated": {
+        const rec = data.recording;
+        if (!rec) break;
+        this.recordings = new Map(this.recordings);
+        if (ACTIVE_RECORDING.has(rec.status)) this.recordings.set(rec.id, rec);
+        else this.recordings.delete(rec.id);
+        break;
+      }
       case "meeting.changed":
         // Moved to another meeting on this connection: from now on we are its new peer.
         this.joined = {protocol: PROTOCOL_VERSION, resumed: false, peer_id: data.peer_id,
@@ -343,6 +377,21 @@ export class SalonClient extends EventTarget {
   setMedia(kinds) { return this.presence.setMedia(kinds); }
   pin(peerId) { return this.presence.pin(peerId); }
   broadcast(type, payload, options) { return this.presence.broadcast(type, payload, options); }
+
+  // --- recordings (needs the preset's `can_record`; the server checks) --------------------
+
+  /** Start recording the meeting; resolves with the RecordingView (INVOKED). `CONFLICT`
+   * while one is active unless `allowMultiple`. */
+  async startRecording({allowMultiple = false} = {}) {
+    return (await this.request("recording.start", {allow_multiple_recordings: allowMultiple})).recording;
+  }
+  /** Stop one recording, or every active one; resolves with the changed RecordingViews. */
+  async stopRecording(recordingId) { return this._steerRecording("stop", recordingId); }
+  async pauseRecording(recordingId) { return this._steerRecording("pause", recordingId); }
+  async resumeRecording(recordingId) { return this._steerRecording("resume", recordingId); }
+  async _steerRecording(action, recordingId) {
+    return (await this.request(`recording.${action}`, only({recording_id: recordingId}))).recordings;
+  }
 }
 
 function only(data) {
@@ -354,6 +403,7 @@ class Presence {
   async state() {
     const reply = await this.c.request("state");
     this.c._applyState(reply);
+    this.c._recordingsChanged({});
     return reply;
   }
   ping() { return this.c.request("ping"); }
