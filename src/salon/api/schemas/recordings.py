@@ -76,7 +76,8 @@ class StorageView(TypedDict, total=False):
     """Where the files go; `access_key`, `secret`, `password`, `private_key` are never
     sent back."""
 
-    type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
+    #: RealtimeKit's five, and `cloudflare` (R2), which its docs use (S3-compatible).
+    type: Literal["aws", "azure", "cloudflare", "digitalocean", "gcs", "sftp"]
     bucket: str | None
     region: str | None
     path: str | None

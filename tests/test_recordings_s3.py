@@ -1,0 +1,57 @@
+"""A recording with a `storage_config` goes to that S3-compatible bucket: started over
+REST, recorded (by the test recorder), uploaded to a real S3 server on loopback (moto),
+and answered with a presigned link that serves the same bytes; the secrets never come
+back in any answer."""
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.recording_helpers import media_seconds, recording_server, wait_status
+from tests.servers import SalonServer
+from tests.test_recording_storage import ACCESS_KEY, SECRET, _bucket, _config, moto_url
+
+__all__ = ["moto_url"]  # the fixture, used by name
+
+
+@pytest.fixture(scope="module")
+def rec_server() -> Iterator[SalonServer]:
+    with recording_server("sqlite") as salon:
+        yield salon
+
+
+@pytest.mark.parametrize("kind", ["aws", "cloudflare"])
+def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_url: str,
+                                                  kind: str, tmp_path) -> None:
+    bucket = f"meetings-{kind}"
+    s3 = _bucket(moto_url, bucket)
+    with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
+                      timeout=30) as http:
+        meeting = http.post("/meetings", json={"title": "Board"}).json()["data"]
+        config = _config(kind, moto_url, bucket, path="salon/recordings")
+        started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                                 "storage_config": config})
+        assert started.status_code == 201, started.text
+        rid = started.json()["data"]["id"]
+        wait_status(http, rid, "RECORDING")
+        time.sleep(1.5)
+        http.put(f"/recordings/{rid}", json={"action": "stop"})
+        done = wait_status(http, rid, "UPLOADED", "ERRORED")
+        assert done["status"] == "UPLOADED", done
+        for answer in (http.get(f"/recordings/{rid}").text,
+                       http.get("/recordings", params={"meeting_id": meeting["id"]}).text):
+            assert SECRET not in answer
+            assert "access_key" not in answer
+        assert done["storage_config"]["bucket"] == bucket
+
+    key = f"salon/recordings/{rid}/{done['output_file_name']}"
+    stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert len(stored) == done["file_size"]
+    assert done["download_url"].startswith(moto_url) and ACCESS_KEY in done["download_url"]
+    fetched = httpx.get(done["download_url"], timeout=30)
+    assert fetched.status_code == 200 and fetched.content == stored
+    path = tmp_path / done["output_file_name"]
+    path.write_bytes(fetched.content)
+    assert abs(media_seconds(path) - done["recording_duration"]) <= 1
