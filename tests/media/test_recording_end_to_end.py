@@ -74,3 +74,41 @@ async def test_a_recording_started_over_rest_is_recorded_stored_and_downloaded(
         pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)])
     red, green, nobody = spectrum_peaks(pcm[-2 * 48000:], 48000, [440, 660, 550])
     assert red == 1 and 0.3 < green < 0.9 and nobody < 0.02
+
+
+async def test_a_track_recording_over_rest_copies_each_voice(room: Meeting, sessions: list,
+                                                             tmp_path: Path) -> None:
+    """POST /recordings/track: each person's audio in its own WebM, Opus as it was sent,
+    named by RealtimeKit's pattern, behind the track shape's links."""
+    red = await publisher(room, sessions, "Red", audio=Tone(440.0, 0.5))
+    green = await publisher(room, sessions, "Green", audio=Tone(660.0, 0.5))
+    ids = {red.joined["self"]["participant_id"]: 440, green.joined["self"]["participant_id"]: 660}
+    started = await room.admin.call("POST", "/recordings/track", json={
+        "meeting_id": room.id, "layers": {"default": {"file_name_prefix": "voices",
+                                                      "media_kind": "audio"}}})
+    rid = started["recording"]["id"]
+    assert (await reaches(room, rid, "RECORDING", "ERRORED", timeout=40))["status"] == \
+        "RECORDING"
+    await asyncio.sleep(2.5)
+    await room.admin.call("PUT", f"/recordings/{rid}", json={"action": "stop"})
+    done = await reaches(room, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED", done
+    [layer] = done["download_url"]
+    assert layer["layer_name"] == "default" and len(layer["download_urls"]) == 2
+    heard = {}
+    async with httpx.AsyncClient(timeout=30) as http:
+        for name, link in layer["download_urls"].items():
+            prefix, user_id, _peer_id, stream, media, _ms = name.removesuffix(".webm").split("_")
+            assert (prefix, stream, media) == ("voices", "peer", "audio") and user_id in ids
+            answer = await http.get(link["download_url"])
+            assert answer.status_code == 200
+            path = tmp_path / name
+            path.write_bytes(answer.content)
+            with av.open(str(path)) as container:
+                assert container.streams.audio[0].codec_context.name == "opus"
+                pcm = np.concatenate([f.to_ndarray().mean(axis=0)
+                                      for f in container.decode(audio=0)])
+            heard[user_id] = spectrum_peaks(pcm[-48000:], 48000, [440, 660])
+    for user_id, frequency in ids.items():
+        own, other = heard[user_id] if frequency == 440 else heard[user_id][::-1]
+        assert own == 1 and other < 0.01, heard
