@@ -4,7 +4,7 @@ OpenAPI document, valid and invalid, with a valid token, on SQLite and PostgreSQ
 Every answer must be no server error, a status the document lists for the operation,
 a body and Content-Type the document gives for that status, an `Allow` header that
 names the path's methods, and every request that breaks the document must be refused.
-Bounded: EXAMPLES per operation and phase, some 7,000 requests per backend.
+Bounded: EXAMPLES per operation and phase, some 5,000 requests per backend.
 
 Schemathesis runs as its CLI in a subprocess (its pytest plugin does not run under this
 pytest). Two of its checks are left out, because they judge rules no OpenAPI document
@@ -29,6 +29,10 @@ from tests.servers import SalonServer
 #: Test cases per operation and phase.
 EXAMPLES = 25
 EXCLUDED_CHECKS = "positive_data_acceptance,ensure_resource_availability"
+#: Without the stateful phase: while gathering links for it, schemathesis 4.32.5 parses
+#: every URL-like string in the answers and crashes on one such as `http://[` that a
+#: free-text field may hold (`ValueError: Invalid IPv6 URL` in its observations code).
+PHASES = "examples,coverage,fuzzing"
 
 
 def pinned(document: dict[str, Any], account_id: str, app_id: str) -> dict[str, Any]:
@@ -53,7 +57,7 @@ def test_the_api_keeps_its_contract_under_fuzzing(server: SalonServer, tmp_path:
     run = subprocess.run(
         [str(Path(sys.executable).parent / "schemathesis"), "run", str(schema),
          "--url", server.url, "--header", f"Authorization: Bearer {server.api_token}",
-         "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
+         "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS, "--phases", PHASES,
          "--max-examples", str(EXAMPLES), "--generation-deterministic", "--workers", "1",
          "--no-color"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
