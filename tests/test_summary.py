@@ -529,3 +529,19 @@ def test_the_llm_engine_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> 
         12,
     )
     assert API_KEY not in repr(llm) and API_KEY not in repr(settings)
+
+
+def test_a_point_said_twice_is_summarized_once() -> None:
+    restated = [
+        *TEAM_MEETING,
+        U(
+            "Carol",
+            "So again, the billing service migration is blocked by the schema changes in "
+            "the invoices table.",
+            95_000,
+        ),
+    ]
+    summary = summarize_extractive(
+        restated, summary_type="general", text_format="markdown", word_limit=400
+    )
+    assert summary.count("blocked by") == 1, summary

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from salon.ai.summary.base import Summarizer, SummaryType, TextFormat
-from salon.ai.summary.extractive import summarize_extractive
+from salon.ai.summary.extractive import ExtractiveSummarizer
 from salon.ai.summary.llm import LLMSummarizer, SummaryEngineError
 from salon.ai.summary.rank import content_words
 from salon.ai.summary.sentences import split_utterances
@@ -62,6 +62,6 @@ async def summarize_with_fallback(
         log.warning(
             "summary engine %r failed (%s); using the extractive summary instead", engine, reason
         )
-    return summarize_extractive(
+    return await ExtractiveSummarizer().summarize(
         utterances, summary_type=summary_type, text_format=text_format, word_limit=word_limit
     )

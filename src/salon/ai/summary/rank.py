@@ -81,7 +81,12 @@ def pagerank(
 
 
 def rank_sentences(sentences: Sequence[str]) -> list[float]:
-    """A centrality score per sentence, in input order (higher: more central).
+    """A centrality score per sentence, in input order (higher: more central)."""
+    return rank_with_similarity(sentences)[0]
+
+
+def rank_with_similarity(sentences: Sequence[str]) -> tuple[list[float], np.ndarray]:
+    """`rank_sentences` and the sentence-by-sentence cosine similarity it was built on.
 
     Plain PageRank gives a pair of sentences that only resemble each other ("the weather is
     lovely" / "yes, great weather") as much as a meeting's main thread, since each
@@ -91,7 +96,7 @@ def rank_sentences(sentences: Sequence[str]) -> list[float]:
     ranks low even when two such sentences echo each other.
     """
     if not sentences:
-        return []
+        return [], np.zeros((0, 0))
     vectors = tfidf_matrix(sentences)
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, 0.0)
@@ -101,4 +106,4 @@ def rank_sentences(sentences: Sequence[str]) -> list[float]:
     scores = pagerank(similarity, teleport)
     if teleport is not None:
         scores = scores * teleport
-    return [float(score) for score in scores]
+    return [float(score) for score in scores], similarity
