@@ -412,14 +412,14 @@ async def test_a_good_llm_answer_is_used(
     assert headers["Authorization"] == f"Bearer {API_KEY}"
     assert body["model"] == "tiny-summarizer"
     prompt = "\n".join(message["content"] for message in body["messages"])
-    assert "at most 150 words" in prompt
+    assert "at most 150 words" in prompt and "about 120" in prompt
     assert "### Action Items" in prompt and "### Decisions Made" in prompt
     assert "Bob: The invoices table schema changes" in prompt  # the transcript, with speakers
     assert "falling back" not in caplog.text and API_KEY not in caplog.text
 
 
 async def test_plain_text_from_the_llm_loses_its_markdown(chat_server: ChatServer) -> None:
-    chat_server.reply("```\n" + GOOD_ANSWER + "\n```")
+    chat_server.reply("```\n" + GOOD_ANSWER + "\n2. **Backfill** the old invoices.\n```")
     summary = await summarize_with_fallback(
         TEAM_MEETING,
         summary_type="team_meeting",
@@ -429,6 +429,7 @@ async def test_plain_text_from_the_llm_loses_its_markdown(chat_server: ChatServe
     )
     assert summary.splitlines()[0] == "Meeting Summary"
     assert "@Bob: write the invoices migration script by Friday" in summary.splitlines()
+    assert "Backfill the old invoices." in summary.splitlines()
     assert not any(_MARKDOWN_LINE_START.match(line) for line in summary.splitlines())
     prompt = chat_server.requests[0][1]["messages"][0]["content"]
     assert "no markdown" in prompt

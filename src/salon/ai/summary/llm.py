@@ -22,7 +22,7 @@ from salon.ai.summary.transcript import Utterance
 MAX_TRANSCRIPT_CHARS = 48_000
 
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
-_LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|>\s*)")
+_LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|>\s*|\d+[.)]\s+)")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
 
 
@@ -78,7 +78,8 @@ def build_messages(
         "names, decisions or tasks. "
         f"{style} Under a heading with nothing to report, write '{EMPTY_SECTION}'. "
         f"The whole answer, headings included, must be at most {word_limit} words "
-        "(a word is anything between spaces). Answer with the summary only.\n\n"
+        f"(a word is anything between spaces); aim for about {word_limit * 4 // 5}, since "
+        "a longer answer is thrown away. Answer with the summary only.\n\n"
         f"{template_outline(summary_type, text_format)}"
     )
     return [
