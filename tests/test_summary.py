@@ -546,3 +546,18 @@ def test_a_point_said_twice_is_summarized_once() -> None:
         restated, summary_type="general", text_format="markdown", word_limit=400
     )
     assert summary.count("blocked by") == 1, summary
+
+
+def test_cues_need_the_words_not_look_alikes() -> None:
+    said = [
+        U("Alice", "Well, the quarterly revenue report for the retail team looks healthy.", 0),
+        U("Bob", "Have we agreed on the retail revenue targets for next quarter?", 5_000),
+        U("Carol", "I feel ill about the retail revenue numbers from the north region.", 10_000),
+        U("Dan", "We\u2019ll publish the retail revenue report to the board by Friday.", 15_000),
+    ]
+    summary = summarize_extractive(
+        said, summary_type="team_meeting", text_format="markdown", word_limit=300
+    )
+    actions = section(summary, "Action Items")
+    assert actions == ["- @Dan: We'll publish the retail revenue report to the board by Friday."]
+    assert section(summary, "Decisions Made") == ["None noted."]

@@ -21,7 +21,7 @@ _DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|t
 #: Somebody takes something on, or is asked to.
 ACTION = _cue(
     rf"""
-    i'?ll | i will | i'm going to | i am going to | i can take | i'll take | we'?ll |
+    i'll | i will | i'm going to | i am going to | i can take | i'll take | we'll |
     we will | we need to | we should | action items? | to-?do | can you | could you |
     would you | will you | please | follow up | let me | assigned to | owner |
     by {_DAYS} | by (?:the )?end of (?:the )?(?:day|week|month) | by eod |
@@ -34,8 +34,8 @@ ACTION_MENTION = re.compile(r"@(\w+)")
 DECISION = _cue(
     r"""
     we decided | we've decided | we have decided | decided to | decision is |
-    final decision | agreed | we agree | let'?s go with | let us go with |
-    we'?ll go with | we will go with | going with | approved? | settled on |
+    final decision | agreed | we agree | let's go with | let us go with |
+    we'll go with | we will go with | going with | approved | settled on |
     signed off | ship it | lgtm | looks good to me
     """
 )
@@ -52,7 +52,7 @@ DONE = _cue(
 )
 NEXT = _cue(
     r"""
-    today | i'?ll | i will | i'm going to | next up | i plan to | this week |
+    today | i'll | i will | i'm going to | next up | i plan to | this week |
     i'm starting
     """
 )

@@ -124,6 +124,8 @@ def _draft_sections(
                     continue
                 if not cue.search(sentence.text) or says_again(i, candidates):
                     continue
+                if cue is cues.DECISION and cues.QUESTION.search(sentence.text):
+                    continue  # "Have we agreed on the date?" decides nothing
                 if section.kind == "actions":
                     who = cues.assignee(sentence, speakers)
                     text = (

@@ -47,8 +47,12 @@ def _is_abbreviation(before: str) -> bool:
 
 
 def split_text(text: str) -> list[str]:
-    """The sentences of one utterance, whitespace normalized."""
-    text = " ".join(text.split())
+    """The sentences of one utterance, whitespace and apostrophes normalized.
+
+    Curly apostrophes become straight ones so that the cues ("I'll", "we'll") match
+    whichever a transcriber wrote.
+    """
+    text = " ".join(text.replace("\u2019", "'").split())
     sentences: list[str] = []
     start = 0
     for boundary in _BOUNDARY.finditer(text):
