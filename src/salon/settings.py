@@ -4,7 +4,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Json, field_validator
+from pydantic import Field, Json, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from salon.live.settings import LiveSettings
@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     #: FOR TESTS ONLY: the recorder to run instead of the media engine, as
     #: `module:function` (a `run_recording(spec, control)`); empty: the media engine.
     recorder: str = ""
+    #: Summaries (docs/summaries.md): an OpenAI-compatible chat-completions endpoint's base
+    #: URL (`…/v1`, salon posts to `{url}/chat/completions`); empty: the extractive engine
+    #: alone, which needs no model and no network. Any failure there falls back to it.
+    summary_llm_url: str = ""
+    #: The `model` asked of that endpoint.
+    summary_llm_model: str = ""
+    #: Sent as `Authorization: Bearer …` when set; never logged or shown.
+    summary_llm_api_key: SecretStr = SecretStr("")
+    #: Whole-request deadline for one summary from the endpoint; past it, the fallback.
+    summary_llm_timeout_secs: float = Field(default=60.0, gt=0)
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"

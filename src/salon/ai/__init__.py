@@ -1,0 +1,1 @@
+"""Offline meeting intelligence: transcription and summaries, with no call out by default."""
