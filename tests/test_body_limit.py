@@ -148,8 +148,9 @@ async def test_big_bodies_cost_the_live_rooms_nothing(room: Meeting) -> None:
     statuses = await flooding
     assert statuses == [401, 413, 401, 413]
     p99 = lambda times: statistics.quantiles(times, n=100)[98]  # noqa: E731
-    # Before the fix a body stalled the loop for over a second; noise here is a few ms.
-    assert p99(busy) < p99(quiet) + 0.05, (p99(quiet), p99(busy))
+    # Before the fix a body stalled the loop for over a second; noise here is a few ms
+    # (tens on a loaded 2-core box).
+    assert p99(busy) < p99(quiet) + 0.15, (p99(quiet), p99(busy))
     assert rss_kib(server.process.pid) - rss_before < 20 * 1024
 
 
