@@ -1,0 +1,9 @@
+"""Offline speech recognition and transcripts (issue 14).
+
+`recognizer` runs Whisper (faster-whisper, CTranslate2 int8 on the CPU) on one voice;
+`posthoc` transcribes a session's per-participant track recordings and merges them;
+`transcript` is the pure transcript model and RealtimeKit's four file formats;
+`languages` maps RealtimeKit's language codes to Whisper's; `profanity` masks swear words.
+Recognition is CPU-bound and blocking: callers run it in a worker process or thread,
+never on the server's event loop.
+"""
