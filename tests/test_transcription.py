@@ -269,3 +269,22 @@ def test_an_empty_track_gives_no_lines(recognizer, tmp_path):
     path = write_opus_webm(np.zeros(SAMPLE_RATE * 2, dtype=np.float32), tmp_path / "q.webm")
     assert recognizer.transcribe(path) == []
     assert recognizer.transcribe(np.zeros(0, dtype=np.float32)) == []
+
+
+def test_a_whisper_segment_is_cut_into_sentences_and_at_long_pauses():
+    from types import SimpleNamespace as W
+
+    from salon.ai.recognizer import split_sentences
+
+    words = [W(start=0.0, end=0.3, word=" Hi", probability=1.0),
+             W(start=0.3, end=0.6, word=" Mr.", probability=1.0),
+             W(start=0.6, end=1.0, word=" Smith.", probability=1.0),
+             W(start=1.1, end=1.4, word=" Ready", probability=1.0),
+             W(start=9.0, end=9.4, word=" Later", probability=1.0),
+             W(start=9.4, end=9.8, word=" on?", probability=1.0)]
+    seg = W(start=0.0, end=9.8, text=" Hi Mr. Smith. Ready Later on?", words=words)
+    parts = split_sentences(seg)
+    assert [(p.start, p.end, p.text) for p in parts] == [
+        (0.0, 1.0, "Hi Mr. Smith."), (1.1, 1.4, "Ready"), (9.0, 9.8, "Later on?")]
+    assert [w.text for w in parts[2].words] == ["Later", "on?"]
+    assert split_sentences(W(start=1.0, end=2.0, text=" Whole ", words=None))[0].text == "Whole"

@@ -174,17 +174,44 @@ class Recognizer:
             hotwords=hotwords, beam_size=5, condition_on_previous_text=False)
         segments: list[Segment] = []
         for seg in raw:
-            text = seg.text.strip()
-            if not text:
-                continue
-            words = tuple(
-                Word(float(w.start), float(w.end), w.word.strip(), float(w.probability))
-                for w in (seg.words or ()))
-            segment = Segment(float(seg.start), float(seg.end), text, words)
-            if profanity_filter:
-                segment = _masked(segment)
-            segments.append(segment)
+            for segment in split_sentences(seg):
+                segments.append(_masked(segment) if profanity_filter else segment)
         return segments
+
+
+#: A pause this long between two words always starts a new line: with the VAD on,
+#: Whisper decodes the speech of a whole track with the silences cut out, so one of its
+#: segments can hold sentences said a minute apart (while others spoke on their tracks).
+SPLIT_PAUSE_S = 1.0
+_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "etc.", "e.g.", "i.e."})
+
+
+def split_sentences(seg) -> list[Segment]:
+    """A faster-whisper segment as one Segment per sentence (RealtimeKit's files have a
+    `sentence` per line), cut after sentence-final punctuation and at long pauses, each
+    with its own words' times. Without word times the segment is kept whole."""
+    raw_words = list(seg.words or ())
+    if not raw_words:
+        text = seg.text.strip()
+        return [Segment(float(seg.start), float(seg.end), text)] if text else []
+    groups: list[list] = [[]]
+    for i, word in enumerate(raw_words):
+        groups[-1].append(word)
+        token = word.word.strip()
+        last = i == len(raw_words) - 1
+        pause = not last and raw_words[i + 1].start - word.end >= SPLIT_PAUSE_S
+        final = token[-1:] in ".?!" and token.lower() not in _ABBREVIATIONS
+        if not last and (pause or final):
+            groups.append([])
+    out = []
+    for group in groups:
+        text = "".join(w.word for w in group).strip()
+        if not text:
+            continue
+        words = tuple(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability))
+                      for w in group)
+        out.append(Segment(words[0].start, words[-1].end, text, words))
+    return out
 
 
 def _masked(segment: Segment) -> Segment:
