@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
@@ -186,7 +186,7 @@ SPLIT_PAUSE_S = 1.0
 _ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "etc.", "e.g.", "i.e."})
 
 
-def split_sentences(seg) -> list[Segment]:
+def split_sentences(seg: Any) -> list[Segment]:
     """A faster-whisper segment as one Segment per sentence (RealtimeKit's files have a
     `sentence` per line), cut after sentence-final punctuation and at long pauses, each
     with its own words' times. Without word times the segment is kept whole."""
@@ -194,7 +194,7 @@ def split_sentences(seg) -> list[Segment]:
     if not raw_words:
         text = seg.text.strip()
         return [Segment(float(seg.start), float(seg.end), text)] if text else []
-    groups: list[list] = [[]]
+    groups: list[list[Any]] = [[]]
     for i, word in enumerate(raw_words):
         groups[-1].append(word)
         token = word.word.strip()
