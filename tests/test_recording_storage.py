@@ -20,7 +20,6 @@ from salon.recording.storage import (
     StorageFailed,
     UnsupportedStorage,
     check_storage_config,
-    destinations,
     s3,
     storage_for,
 )
@@ -181,14 +180,9 @@ def test_secrets_stay_out_of_reprs() -> None:
         assert SECRET not in text and ACCESS_KEY not in text, text
 
 
-def test_own_storage_unless_turned_off() -> None:
+def test_own_storage_without_a_config() -> None:
     config = {"type": "aws", "bucket": "b", "region": "us-east-1", "access_key": ACCESS_KEY,
               "secret": SECRET}
     check_storage_config(None)
     assert storage_for(None, local=LOCAL) is LOCAL
-    assert destinations(None, None, local=LOCAL) == [LOCAL]
-    assert destinations(None, {"enabled": False}, local=LOCAL) == [LOCAL]
-    both = destinations(config, {"enabled": True}, local=LOCAL)
-    assert isinstance(both[0], S3Storage) and both[1] is LOCAL
-    only = destinations(config, {"enabled": False}, local=LOCAL)
-    assert len(only) == 1 and isinstance(only[0], S3Storage)
+    assert isinstance(storage_for(config, local=LOCAL), S3Storage)

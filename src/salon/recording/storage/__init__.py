@@ -17,12 +17,11 @@ from salon.recording.storage.base import (
 )
 from salon.recording.storage.choose import (
     check_storage_config,
-    destinations,
     storage_for,
 )
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
 
 __all__ = ["LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "StorageFailed",
-           "StoredFile", "UnsupportedStorage", "check_storage_config", "destinations",
+           "StoredFile", "UnsupportedStorage", "check_storage_config",
            "storage_for"]

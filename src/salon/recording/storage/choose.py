@@ -9,8 +9,7 @@ guide though not in its API enum) are S3-compatible and go through `S3Storage`.
 Call `check_storage_config` where a `storage_config` arrives — when a recording is
 started (a 400 then, rather than a recording that fails once it is over), and, if
 wanted, when a meeting's `recording_config` is saved — and `storage_for` when the files
-are ready. `destinations` adds salon's own storage when `realtimekit_bucket_config`
-keeps it on (RealtimeKit's default), so a recording can go to both.
+are ready (`salon.recording.delivery`).
 """
 
 from collections.abc import Mapping
@@ -40,21 +39,6 @@ def storage_for(storage_config: Mapping[str, Any] | None, *,
     if storage_config is None:
         return local
     return S3Storage(s3_target(storage_config))
-
-
-def destinations(storage_config: Mapping[str, Any] | None,
-                 bucket_config: Mapping[str, Any] | None, *,
-                 local: LocalStorage) -> list[RecordingStorage]:
-    """Every storage a recording's files go to: the customer's (`storage_config`) and
-    salon's own unless `realtimekit_bucket_config.enabled` is false. RealtimeKit's
-    `download_url` is the own storage's link, so with `enabled: false` there is none.
-    With neither, salon's own is used anyway: a recording is never thrown away."""
-    wanted: list[RecordingStorage] = []
-    if storage_config is not None:
-        wanted.append(storage_for(storage_config, local=local))
-    if not wanted or (bucket_config or {}).get("enabled", True):
-        wanted.append(local)
-    return wanted
 
 
 def s3_target(config: Mapping[str, Any]) -> S3Target:
