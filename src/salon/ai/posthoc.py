@@ -4,7 +4,7 @@ RealtimeKit transcribes "each participant's audio separately" for speaker attrib
 so does salon, from the track recordings (one Opus WebM per participant, docs/
 recording.md). `transcribe_session` is blocking and CPU-bound: the session-end job runs
 it in a worker process (a `concurrent.futures.ProcessPoolExecutor` or the recorder's
-process launcher), never on the server's event loop.
+process), never on the server's event loop.
 """
 
 from __future__ import annotations

@@ -97,21 +97,24 @@ class RecorderProcess:
     """One recording in its own process."""
 
     def __init__(self, spec: RecordingSpec,
-                 context: multiprocessing.context.BaseContext | None = None) -> None:
+                 context: multiprocessing.context.BaseContext | None = None,
+                 recorder: str = ENGINE) -> None:
         self.context = context or multiprocessing.get_context(CONTEXT)
         self.spec = spec
         self.control = ProcessControl(self.context)
         self._results: multiprocessing.Queue[RecordingOutcome] = self.context.Queue()
         self.process = self.context.Process(
-            target=recorder_main, args=(spec, self.control, self._results),
+            target=recorder_main, args=(spec, self.control, self._results, recorder),
             name=f"recorder-{spec.recording_id}", daemon=False)
         self._outcome: RecordingOutcome | None = None
 
     @classmethod
-    def start(cls, spec: RecordingSpec) -> "RecorderProcess":
-        recorder = cls(spec)
-        recorder.process.start()
-        return recorder
+    def start(cls, spec: RecordingSpec, recorder: str = ENGINE) -> "RecorderProcess":
+        """Run `recorder` (`module:function`; tests name their own) on `spec`; returns
+        at once."""
+        started = cls(spec, recorder=recorder)
+        started.process.start()
+        return started
 
     @property
     def pid(self) -> int | None:
@@ -120,26 +123,32 @@ class RecorderProcess:
     def wait_started(self, timeout: float | None = None) -> bool:
         return self.control.wait_started(timeout)
 
-    def outcome(self, timeout: float | None = None) -> RecordingOutcome:
-        """The outcome once the recorder finished (blocking; run it in a thread from
-        async code). A recorder that died without one yields INTERNAL_ERROR."""
-        if self._outcome is not None:
-            return self._outcome
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._outcome is None:
+    def poll(self, wait: float = 0.0) -> RecordingOutcome | None:
+        """The outcome if the recorder has finished, else None (without blocking when
+        `wait` is 0: the scheduler polls from its event loop). A recorder that died
+        without one yields INTERNAL_ERROR."""
+        if self._outcome is None:
             alive = self.process.is_alive()
             try:
-                self._outcome = self._results.get(timeout=0.2)
+                self._outcome = self._results.get(timeout=wait) if wait else \
+                    self._results.get_nowait()
             except queue.Empty:
                 if not alive:  # it died without a word (killed, out of memory)
                     self._outcome = RecordingOutcome(
                         stop_reason="INTERNAL_ERROR",
                         error=f"the recorder exited with code {self.process.exitcode}")
-                elif deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"recording {self.spec.recording_id} still running") from None
-        self.process.join(timeout=10)
+            if self._outcome is not None:
+                self.process.join(timeout=10)
         return self._outcome
+
+    def outcome(self, timeout: float | None = None) -> RecordingOutcome:
+        """The outcome once the recorder finished (blocking; run it in a thread from
+        async code)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (outcome := self.poll(wait=0.2)) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"recording {self.spec.recording_id} still running")
+        return outcome
 
     def kill(self) -> None:
         """The last resort: the files of a killed recorder are not finalized."""

@@ -4,7 +4,7 @@ each through its lifecycle (`salon.core.recordings`).
 It runs in the server next to the webhook dispatcher. At most `max_concurrent`
 recordings record at once; the others wait INVOKED (never failed). For each claimed one
 it makes the hidden recorder participant, builds the `RecordingSpec`, starts the
-recorder process (`salon.recording.launcher.start_recorder`), then follows the row:
+recorder process (`salon.recording.process.RecorderProcess`), then follows the row:
 PAUSED/RECORDING/UPLOADING set by REST or realtime callers become pause/resume/stop on
 the recorder; `control.started()` makes it RECORDING; the outcome makes it UPLOADING,
 then its files go through storage and it ends UPLOADED, or ERRORED keeping what was
@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import delivery
-from salon.recording.launcher import RecorderHandle, start_recorder
+from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.spec import AudioSpec, RecordingSpec, VideoSpec
 from salon.recording.storage import LocalStorage, storage_for
 from salon.recording.watermark import fetch_watermark
@@ -151,10 +151,10 @@ class RecordingScheduler:
     # --- one recording -------------------------------------------------------------------
 
     async def _run(self, recording_id: str) -> None:
-        handle: RecorderHandle | None = None
+        handle: RecorderProcess | None = None
         try:
             spec = await self._spec(recording_id)
-            handle = start_recorder(spec, self.settings.recorder)
+            handle = RecorderProcess.start(spec, self.settings.recorder or ENGINE)
             outcome = await self._follow(recording_id, handle)
             await self._finish(recording_id, outcome)
         except asyncio.CancelledError:
@@ -169,9 +169,9 @@ class RecordingScheduler:
                 handle.kill()
             await self._fail(recording_id, f"{type(error).__name__}: {error}")
 
-    async def _wait_and_finish(self, recording_id: str, handle: RecorderHandle) -> None:
+    async def _wait_and_finish(self, recording_id: str, handle: RecorderProcess) -> None:
         for _ in range(50):
-            outcome = handle.outcome()
+            outcome = handle.poll()
             if outcome is not None:
                 await self._finish(recording_id, outcome)
                 return
@@ -201,10 +201,10 @@ class RecordingScheduler:
             user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
             track_prefix=config.get("track_prefix", "default"))
 
-    async def _follow(self, recording_id: str, handle: RecorderHandle) -> Any:
+    async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""
         control = handle.control
-        while (outcome := handle.outcome()) is None:
+        while (outcome := handle.poll()) is None:
             async with self.database.session() as db:
                 row = await db.get(Recording, recording_id)
                 assert row is not None
