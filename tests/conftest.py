@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from salon.client import AdminClient, RealtimeClient
-from tests import contract
+from tests import contract, s3
 from tests.live import FAST, Meeting, admin_for
 from tests.protocol_check import ProtocolCheck
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
@@ -52,6 +52,12 @@ def server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
         cleanup(salon)
         if database:
             database.drop()
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """A real S3-compatible server on loopback (moto's): its URL (tests/s3.py)."""
+    yield from s3.moto_server()
 
 
 @pytest.fixture(scope="session")

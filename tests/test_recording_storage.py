@@ -3,15 +3,12 @@ uploads against a real S3 server on loopback (moto's), presigned links fetched o
 HTTP, types not built yet refused with a message a person can act on, and secrets kept
 out of every repr and message."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from salon.core.errors import InvalidRequest
 from salon.recording.storage import (
@@ -24,41 +21,17 @@ from salon.recording.storage import (
     storage_for,
 )
 from salon.recording.storage.choose import s3_target
+from tests.s3 import ACCESS_KEY, SECRET, bucket, storage_config
 from tests.servers import free_port
 
-ACCESS_KEY = "AKIASALONTESTKEY0001"
-SECRET = "s3cr3t-salon-recording-value"
 LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-def _bucket(moto_url: str, name: str) -> Any:
-    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
-                          aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET)
-    client.create_bucket(Bucket=name)
-    return client
-
-
-def _config(kind: str, moto_url: str, bucket: str, **more: Any) -> dict[str, Any]:
-    return {"type": kind, "bucket": bucket, "access_key": ACCESS_KEY, "secret": SECRET,
-            "region": "us-east-1", "host": moto_url, **more}
 
 
 @pytest.mark.parametrize("kind", ["aws", "digitalocean", "cloudflare"])
 async def test_upload_then_download_by_presigned_link(kind: str, moto_url: str,
                                                       tmp_path: Path) -> None:
-    client = _bucket(moto_url, f"rec-{kind}")
-    storage = storage_for(_config(kind, moto_url, f"rec-{kind}", path="/meetings/weekly/"),
+    client = bucket(moto_url, f"rec-{kind}")
+    storage = storage_for(storage_config(kind, moto_url, f"rec-{kind}", path="/meetings/weekly/"),
                           local=LOCAL)
     assert isinstance(storage, S3Storage)
     finished = tmp_path / "weekly-sync.mp4"
@@ -88,10 +61,10 @@ async def test_upload_then_download_by_presigned_link(kind: str, moto_url: str,
 
 async def test_large_files_go_up_in_parts(moto_url: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    client = _bucket(moto_url, "rec-large")
+    client = bucket(moto_url, "rec-large")
     monkeypatch.setattr(s3, "TRANSFER", s3.TransferConfig(
         multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
-    storage = storage_for(_config("aws", moto_url, "rec-large"), local=LOCAL)
+    storage = storage_for(storage_config("aws", moto_url, "rec-large"), local=LOCAL)
     finished = tmp_path / "long.mp4"
     data = bytes(range(251)) * (12 * 1024 * 1024 // 251)
     finished.write_bytes(data)
@@ -106,7 +79,7 @@ async def test_large_files_go_up_in_parts(moto_url: str, tmp_path: Path,
 
 
 async def test_failures_name_the_bucket_not_the_secret(moto_url: str, tmp_path: Path) -> None:
-    storage = storage_for(_config("aws", moto_url, "no-such-bucket"), local=LOCAL)
+    storage = storage_for(storage_config("aws", moto_url, "no-such-bucket"), local=LOCAL)
     finished = tmp_path / "a.mp4"
     finished.write_bytes(b"x" * 100)
     with pytest.raises(StorageFailed) as failed:
@@ -115,7 +88,7 @@ async def test_failures_name_the_bucket_not_the_secret(moto_url: str, tmp_path: 
     assert failed.value.__cause__ is None  # boto's exception (with the request) not chained
     for text in (failed.value.message, str(failed.value), repr(failed.value)):
         assert SECRET not in text and ACCESS_KEY not in text
-    unreachable = storage_for(_config("aws", f"http://127.0.0.1:{free_port()}", "b"),
+    unreachable = storage_for(storage_config("aws", f"http://127.0.0.1:{free_port()}", "b"),
                               local=LOCAL)
     with pytest.raises(StorageFailed) as down:
         await unreachable.put(finished, "rec-3/a.mp4", "video/mp4")

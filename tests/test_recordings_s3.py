@@ -10,10 +10,8 @@ import httpx
 import pytest
 
 from tests.recording_helpers import media_seconds, recording_server, wait_status
+from tests.s3 import ACCESS_KEY, SECRET, bucket, storage_config
 from tests.servers import SalonServer
-from tests.test_recording_storage import ACCESS_KEY, SECRET, _bucket, _config, moto_url
-
-__all__ = ["moto_url"]  # the fixture, used by name
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +23,12 @@ def rec_server() -> Iterator[SalonServer]:
 @pytest.mark.parametrize("kind", ["aws", "cloudflare"])
 def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_url: str,
                                                   kind: str, tmp_path) -> None:
-    bucket = f"meetings-{kind}"
-    s3 = _bucket(moto_url, bucket)
+    name = f"meetings-{kind}"
+    s3 = bucket(moto_url, name)
     with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
                       timeout=30) as http:
         meeting = http.post("/meetings", json={"title": "Board"}).json()["data"]
-        config = _config(kind, moto_url, bucket, path="salon/recordings")
+        config = storage_config(kind, moto_url, name, path="salon/recordings")
         started = http.post("/recordings", json={"meeting_id": meeting["id"],
                                                  "storage_config": config})
         assert started.status_code == 201, started.text
@@ -44,10 +42,10 @@ def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_
                        http.get("/recordings", params={"meeting_id": meeting["id"]}).text):
             assert SECRET not in answer
             assert "access_key" not in answer
-        assert done["storage_config"]["bucket"] == bucket
+        assert done["storage_config"]["bucket"] == name
 
     key = f"salon/recordings/{rid}/{done['output_file_name']}"
-    stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    stored = s3.get_object(Bucket=name, Key=key)["Body"].read()
     assert len(stored) == done["file_size"]
     assert done["download_url"].startswith(moto_url) and ACCESS_KEY in done["download_url"]
     fetched = httpx.get(done["download_url"], timeout=30)
