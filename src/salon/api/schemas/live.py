@@ -4,15 +4,14 @@ realtime protocol, so those types are the realtime messages' own."""
 
 from typing import Any, Literal, NotRequired
 
-from pydantic import with_config
 from typing_extensions import TypedDict
 
-from salon.api.schemas.types import CLOSED, Timestamp
+from salon.realtime.messages.base import Timestamp, closed
 from salon.realtime.messages.connected import RoomListing
 from salon.realtime.messages.polls import Poll
 
 
-@with_config(CLOSED)
+@closed
 class KickedParticipant(TypedDict):
     id: str
     name: str | None
@@ -22,31 +21,31 @@ class KickedParticipant(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class Kicked(TypedDict):
     action: Literal["kick"]
     participants: list[KickedParticipant]
 
 
-@with_config(CLOSED)
+@closed
 class Muted(TypedDict):
     action: Literal["mute"]
     participants: list[KickedParticipant]
 
 
-@with_config(CLOSED)
+@closed
 class KickedAll(TypedDict):
     action: Literal["kick-all"]
     kicked_participants_count: int
 
 
-@with_config(CLOSED)
+@closed
 class MutedAll(TypedDict):
     action: Literal["mute-all"]
     muted_participants_count: int
 
 
-@with_config(CLOSED)
+@closed
 class PollCreated(TypedDict):
     action: Literal["poll"]
     poll: Poll
@@ -55,37 +54,37 @@ class PollCreated(TypedDict):
 # --- connected meetings ---------------------------------------------------------------------
 
 
-@with_config(CLOSED)
+@closed
 class ClosingTimer(TypedDict):
     ends_at: Timestamp
     in_secs: float
 
 
-@with_config(CLOSED)
+@closed
 class ConnectedMeetings(TypedDict):
     parent_meeting: RoomListing
     meetings: list[RoomListing]
     timer: ClosingTimer | None
 
 
-@with_config(CLOSED)
+@closed
 class RoomTitle(TypedDict):
     id: str
     title: str | None
 
 
-@with_config(CLOSED)
+@closed
 class CreatedRooms(TypedDict):
     meetings: list[RoomTitle]
 
 
-@with_config(CLOSED)
+@closed
 class Assignments(TypedDict):
     #: Meeting id → the peer ids moving there.
     assignments: dict[str, list[str]]
 
 
-@with_config(CLOSED)
+@closed
 class TimerSet(TypedDict):
     ends_at: Timestamp
     in_secs: float
@@ -93,32 +92,32 @@ class TimerSet(TypedDict):
     by_peer_id: str | None
 
 
-@with_config(CLOSED)
+@closed
 class TimerCancelled(TypedDict):
     #: Whether a timer was running.
     cancelled: bool
 
 
-@with_config(CLOSED)
+@closed
 class RoomDeleted(TypedDict):
     id: str
     moved: list[str]
 
 
-@with_config(CLOSED)
+@closed
 class Moved(TypedDict):
     to_meeting_id: str
     #: The peer ids that moved.
     moved: list[str]
 
 
-@with_config(CLOSED)
+@closed
 class Broadcast(TypedDict):
     #: How many peers it reached.
     delivered: int
 
 
-@with_config(CLOSED)
+@closed
 class RoomsClosed(TypedDict):
     moved: list[str]
     #: With `delete: true`: the ids of the rooms deleted.
@@ -128,7 +127,7 @@ class RoomsClosed(TypedDict):
 # --- chat files and the meeting page -------------------------------------------------------
 
 
-@with_config(CLOSED)
+@closed
 class ChatFile(TypedDict):
     id: str
     name: str
@@ -138,18 +137,18 @@ class ChatFile(TypedDict):
     created_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class PageMeeting(TypedDict):
     id: str
     title: str | None
 
 
-@with_config(CLOSED)
+@closed
 class PageParticipant(TypedDict):
     name: str
 
 
-@with_config(CLOSED)
+@closed
 class PagePreset(TypedDict):
     name: str
     view_type: str
@@ -159,14 +158,14 @@ class PagePreset(TypedDict):
     design_tokens: dict[str, Any]
 
 
-@with_config(CLOSED)
+@closed
 class MeetingPage(TypedDict):
     meeting: PageMeeting
     participant: PageParticipant
     preset: PagePreset
 
 
-@with_config(CLOSED)
+@closed
 class PublicKey(TypedDict):
     publicKey: str
 

@@ -5,21 +5,20 @@ their `meeting` (no `ai_config`) and `storage_config` (no secrets)."""
 
 from typing import Literal, NotRequired
 
-from pydantic import with_config
 from typing_extensions import TypedDict
 
 from salon.api.schemas.resources import MeetingBase
-from salon.api.schemas.types import CLOSED, Timestamp
+from salon.realtime.messages.base import Timestamp, closed
 
 Status = Literal["INVOKED", "RECORDING", "UPLOADING", "UPLOADED", "ERRORED", "PAUSED"]
 
 
-@with_config(CLOSED)
+@closed
 class TrackFileUrl(TypedDict):
     download_url: str
 
 
-@with_config(CLOSED)
+@closed
 class TrackLayerUrls(TypedDict):
     """One layer of a track recording's files (RealtimeKit's track-recording docs)."""
 
@@ -28,7 +27,7 @@ class TrackLayerUrls(TypedDict):
     download_urls: dict[str, TrackFileUrl]
 
 
-@with_config(CLOSED)
+@closed
 class RecordingBase(TypedDict):
     """Active-recording, track-recording and the common part of every recording."""
 
@@ -50,7 +49,7 @@ class RecordingBase(TypedDict):
     recording_duration: int | None
 
 
-@with_config(CLOSED)
+@closed
 class Caller(TypedDict):
     type: Literal["ORGANIZATION", "USER"]
     name: NotRequired[str]
@@ -58,20 +57,20 @@ class Caller(TypedDict):
     user_Id: NotRequired[str]
 
 
-@with_config(CLOSED)
+@closed
 class StartReason(TypedDict):
     reason: Literal["API_CALL", "RECORD_ON_START"]
     caller: Caller
 
 
-@with_config(CLOSED)
+@closed
 class StopReason(TypedDict):
     #: MAX_SECONDS is salon's addition: the recording reached its `max_seconds`.
     reason: Literal["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT", "MAX_SECONDS"]
     caller: NotRequired[Caller]
 
 
-@with_config(CLOSED)
+@closed
 class StorageView(TypedDict, total=False):
     """Where the files go; `access_key`, `secret`, `password`, `private_key` are never
     sent back."""
@@ -87,7 +86,7 @@ class StorageView(TypedDict, total=False):
     port: int | None
 
 
-@with_config(CLOSED)
+@closed
 class Recording(RecordingBase):
     """Get-one, start and PUT."""
 
@@ -97,12 +96,12 @@ class Recording(RecordingBase):
     storage_config: StorageView | None
 
 
-@with_config(CLOSED)
+@closed
 class ListedRecording(RecordingBase):
     meeting: MeetingBase
     storage_config: StorageView | None
 
 
-@with_config(CLOSED)
+@closed
 class TrackRecordingStarted(TypedDict):
     recording: RecordingBase

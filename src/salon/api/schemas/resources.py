@@ -3,29 +3,28 @@ the fields the official `cloudflare` SDK reads (`cloudflare/types/realtime_kit/`
 
 from typing import Literal, NotRequired
 
-from pydantic import with_config
 from typing_extensions import TypedDict
 
-from salon.api.schemas.types import CLOSED, Timestamp
 from salon.core.meetings import AIConfig, RecordingConfig
 from salon.core.presets import Permissions, PresetConfig, PresetUI
 from salon.core.webhooks import WebhookEvent
+from salon.realtime.messages.base import Timestamp, closed
 from salon.realtime.messages.views import PluginEntry
 
 
-@with_config(CLOSED)
+@closed
 class App(TypedDict):
     id: str
     name: str
     created_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class CreatedApp(TypedDict):
     app: App
 
 
-@with_config(CLOSED)
+@closed
 class MeetingBase(TypedDict):
     """A meeting without `ai_config` and `preferred_region`: as a listed recording's
     `meeting` (R3)."""
@@ -45,14 +44,14 @@ class MeetingBase(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class Meeting(MeetingBase):
     ai_config: AIConfig
     #: Only when it was set.
     preferred_region: NotRequired[str]
 
 
-@with_config(CLOSED)
+@closed
 class Participant(TypedDict):
     id: str
     custom_participant_id: str
@@ -65,7 +64,7 @@ class Participant(TypedDict):
     token: NotRequired[str]
 
 
-@with_config(CLOSED)
+@closed
 class DeletedParticipant(TypedDict):
     id: str
     custom_participant_id: str
@@ -74,12 +73,12 @@ class DeletedParticipant(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class ParticipantToken(TypedDict):
     token: str
 
 
-@with_config(CLOSED)
+@closed
 class PresetSummary(TypedDict):
     id: str
     name: str
@@ -87,14 +86,14 @@ class PresetSummary(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class Preset(PresetSummary):
     config: PresetConfig
     permissions: Permissions
     ui: PresetUI
 
 
-@with_config(CLOSED)
+@closed
 class Webhook(TypedDict):
     id: str
     name: str
@@ -109,7 +108,7 @@ class Webhook(TypedDict):
 Plugin = PluginEntry
 
 
-@with_config(CLOSED)
+@closed
 class Health(TypedDict):
     status: Literal["ok"]
     version: str

@@ -2,13 +2,12 @@
 
 from typing import Any, Literal, NotRequired
 
-from pydantic import with_config
 from typing_extensions import TypedDict
 
-from salon.api.schemas.types import CLOSED, Timestamp
+from salon.realtime.messages.base import Timestamp, closed
 
 
-@with_config(CLOSED)
+@closed
 class Session(TypedDict):
     id: str
     #: The meeting's id.
@@ -32,12 +31,12 @@ class Session(TypedDict):
     breakout_rooms: NotRequired[list["Session"]]
 
 
-@with_config(CLOSED)
+@closed
 class SessionList(TypedDict):
     sessions: list[Session]
 
 
-@with_config(CLOSED)
+@closed
 class PeerEvent(TypedDict):
     id: str
     event_name: str
@@ -51,7 +50,7 @@ class PeerEvent(TypedDict):
     updated_at: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class SessionParticipant(TypedDict):
     #: The peer's id (`view=raw`), or the participant's first peer (`consolidated`).
     id: str
@@ -70,42 +69,42 @@ class SessionParticipant(TypedDict):
     peer_events: NotRequired[list[PeerEvent]]
 
 
-@with_config(CLOSED)
+@closed
 class SessionParticipantList(TypedDict):
     participants: list[SessionParticipant]
 
 
-@with_config(CLOSED)
+@closed
 class OneSessionParticipant(TypedDict):
     participant: SessionParticipant
 
 
-@with_config(CLOSED)
+@closed
 class PeerReportEvent(TypedDict):
     name: str
     timestamp: Timestamp
 
 
-@with_config(CLOSED)
+@closed
 class PeerReportMetadata(TypedDict):
     events: list[PeerReportEvent]
     room_view_type: str
     sdk_name: Literal["salon"]
 
 
-@with_config(CLOSED)
+@closed
 class PeerReportBody(TypedDict):
     metadata: PeerReportMetadata
     #: Always empty: salon keeps no media quality statistics.
     quality: dict[str, Any]
 
 
-@with_config(CLOSED)
+@closed
 class PeerStats(TypedDict):
     events: list[PeerReportEvent]
 
 
-@with_config(CLOSED)
+@closed
 class PeerReportParticipant(SessionParticipant):
     role: str
     session_id: str
@@ -114,46 +113,46 @@ class PeerReportParticipant(SessionParticipant):
     quality_stats: dict[str, Any]
 
 
-@with_config(CLOSED)
+@closed
 class PeerReport(TypedDict):
     participant: PeerReportParticipant
 
 
-@with_config(CLOSED)
+@closed
 class SessionDay(TypedDict):
     day: str
     total_sessions: int
     total_session_minutes: float
 
 
-@with_config(CLOSED)
+@closed
 class SessionStats(TypedDict):
     sessions_count: int
     sessions_minutes_consumed: float
     day_stats: list[SessionDay]
 
 
-@with_config(CLOSED)
+@closed
 class RecordingDay(TypedDict):
     day: str
     total_recordings: int
     total_recording_minutes: float
 
 
-@with_config(CLOSED)
+@closed
 class RecordingStats(TypedDict):
     recording_count: int
     recording_minutes_consumed: float
     day_stats: list[RecordingDay]
 
 
-@with_config(CLOSED)
+@closed
 class Daywise(TypedDict):
     session_stats: SessionStats
     recording_stats: RecordingStats
 
 
-@with_config(CLOSED)
+@closed
 class ChatDownload(TypedDict):
     chat_download_url: str
     chat_download_url_expiry: Timestamp
