@@ -6,12 +6,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import av
+
+from salon.recording.outputs import CONTENT_TYPES, probe
 from salon.recording.spec import OutputFile
 from salon.recording.storage import RecordingStorage
 from salon.store.models import Recording
-
-_CONTENT_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4",
-                  ".mp3": "audio/mpeg"}
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,13 @@ def left_behind(directory: Path) -> list[OutputFile]:
     the recorder finalized before the server died); others are dropped."""
     if not directory.is_dir():
         return []
-    import av  # only here: the server imports PyAV only to look at left-behind files
-
     kept = []
     for path in sorted(directory.iterdir()):
-        if path.suffix not in _CONTENT_TYPES:
-            continue
-        try:
-            with av.open(str(path)) as container:
-                duration = float(container.duration or 0) / 1_000_000
-        except (av.error.FFmpegError, OSError, ValueError):
+        if path.suffix not in CONTENT_TYPES:
             continue
         role = "audio" if path.suffix in (".m4a", ".mp3") else "composite"
-        kept.append(OutputFile(path=path, role=role, content_type=_CONTENT_TYPES[path.suffix],
-                               size=path.stat().st_size, duration_secs=duration))
+        try:
+            kept.append(probe(path, role))
+        except (av.error.FFmpegError, OSError, ValueError):
+            continue  # not finalized: it does not play
     return kept
