@@ -1,14 +1,21 @@
 """Answers about live sessions: the operator's controls (AS1–AS6) and connected meetings
 (breakout rooms), a salon addition. A poll and a room's people look as they do over the
-realtime protocol, so those types are the realtime messages' own."""
+realtime protocol, and several connected-meeting answers are the realtime replies' own,
+so those types come from `salon.realtime.messages`."""
 
 from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
 from salon.realtime.messages.base import Timestamp, closed
-from salon.realtime.messages.connected import RoomListing
+from salon.realtime.messages.connected import Assignments, RoomListing, TimerCancelled, Titled
+from salon.realtime.messages.connected import DeliveredToRooms as Broadcast
+from salon.realtime.messages.connected import Rooms as CreatedRooms
 from salon.realtime.messages.polls import Poll
+
+#: The connected-meeting answers that are the realtime replies' own shapes.
+RoomTitle = Titled
+__all__ = ["Assignments", "Broadcast", "CreatedRooms", "RoomTitle", "TimerCancelled"]
 
 
 @closed
@@ -68,34 +75,11 @@ class ConnectedMeetings(TypedDict):
 
 
 @closed
-class RoomTitle(TypedDict):
-    id: str
-    title: str | None
-
-
-@closed
-class CreatedRooms(TypedDict):
-    meetings: list[RoomTitle]
-
-
-@closed
-class Assignments(TypedDict):
-    #: Meeting id → the peer ids moving there.
-    assignments: dict[str, list[str]]
-
-
-@closed
 class TimerSet(TypedDict):
     ends_at: Timestamp
     in_secs: float
     warn_secs: float
     by_peer_id: str | None
-
-
-@closed
-class TimerCancelled(TypedDict):
-    #: Whether a timer was running.
-    cancelled: bool
 
 
 @closed
@@ -109,12 +93,6 @@ class Moved(TypedDict):
     to_meeting_id: str
     #: The peer ids that moved.
     moved: list[str]
-
-
-@closed
-class Broadcast(TypedDict):
-    #: How many peers it reached.
-    delivered: int
 
 
 @closed
