@@ -103,6 +103,9 @@ class Peer:
             "screenshare": self.media["screenshare"],
             "pinned": self.peer_id == pinned_peer_id,
             "joined_at": isoformat(self.joined_at),
+            # Whether this peer's speech is captioned (preset `transcription_enabled`):
+            # everyone may know who is being transcribed.
+            "transcribed": self.permissions.transcription_enabled,
         }
 
     def waiting_view(self) -> dict[str, Any]:

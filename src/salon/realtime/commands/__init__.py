@@ -1,6 +1,7 @@
 """Every request a joined peer can make, by name, gathered from one module per feature."""
 
 from salon.realtime.commands import (
+    captions,
     chat,
     connected,
     media,
@@ -14,7 +15,8 @@ from salon.realtime.commands import (
 from salon.realtime.commands.base import AsyncCommand, Command, Context, Limit
 
 COMMANDS: dict[str, Command | AsyncCommand] = {}
-for module in (presence, chat, polls, qna, plugins, stores, media, connected, recordings):
+for module in (presence, chat, polls, qna, plugins, stores, media, connected, recordings,
+               captions):
     clash = COMMANDS.keys() & module.COMMANDS.keys()
     assert not clash, f"commands defined twice: {clash}"
     COMMANDS.update(module.COMMANDS)

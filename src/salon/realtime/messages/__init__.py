@@ -7,6 +7,7 @@ requests' parameter models, into the protocol's schema (served at
 from typing import Any
 
 from salon.realtime.messages import (
+    captions,
     chat,
     connected,
     media,
@@ -16,7 +17,7 @@ from salon.realtime.messages import (
     recordings,
 )
 
-_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings)
+_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings, captions)
 
 
 def _gather(name: str) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class PeerView(WaitingView):
     screenshare: bool
     pinned: bool
     joined_at: Timestamp | None
+    #: The peer's speech is captioned (its preset has `transcription_enabled`).
+    transcribed: bool
 
 
 @closed

@@ -441,6 +441,7 @@ export interface PeerView {
   screenshare: boolean;
   pinned: boolean;
   joined_at: string | null;
+  transcribed: boolean;
 }
 
 export interface PermissionPatch {
@@ -679,6 +680,13 @@ export interface PublishAnswer {
   tracks: PublishedTrack[];
 }
 
+export interface PublishCaption {
+  peer_id: string;
+  id: string;
+  transcript: string;
+  is_partial?: boolean;
+}
+
 export interface Published {
   track: Track;
 }
@@ -847,6 +855,7 @@ export interface SelfView {
   screenshare: boolean;
   pinned: boolean;
   joined_at: string | null;
+  transcribed: boolean;
   status: "waiting" | "joined";
   hidden: boolean;
   can_publish: MediaFlags;
@@ -1034,6 +1043,21 @@ export interface TrackStats {
   subscribers: number;
 }
 
+/**
+ * RealtimeKit's transcript payload (its keys, camelCase), one utterance's text so
+ * far (`isPartialTranscript`) or its final text; `id` is the same for both.
+ */
+export interface Transcript {
+  id: string;
+  peerId: string;
+  userId: string;
+  customParticipantId: string | null;
+  name: string;
+  transcript: string;
+  isPartialTranscript: boolean;
+  timestamp: string;
+}
+
 export interface Transport {
   pc: "publish" | "subscribe";
   state: "connected" | "failed" | "closed";
@@ -1197,7 +1221,8 @@ export type Request =
   | { id?: RequestId; type: "recording.start"; data?: Start }
   | { id?: RequestId; type: "recording.stop"; data?: Steer }
   | { id?: RequestId; type: "recording.pause"; data?: Steer }
-  | { id?: RequestId; type: "recording.resume"; data?: Steer };
+  | { id?: RequestId; type: "recording.resume"; data?: Steer }
+  | { id?: RequestId; type: "transcript.publish"; data: PublishCaption };
 
 export type RequestType = Request["type"];
 
@@ -1284,6 +1309,7 @@ export interface ReplyData {
   "recording.stop": RecordingsChanged;
   "recording.pause": RecordingsChanged;
   "recording.resume": RecordingsChanged;
+  "transcript.publish": Delivered;
 }
 
 /** Server → client: the success reply to a request of type `K`. */
@@ -1344,7 +1370,8 @@ export type ServerEvent =
   | { type: "event"; event: "connected_meetings.broadcast"; data: FamilyBroadcast }
   | { type: "event"; event: "connected_meetings.timer"; data: TimerSet | TimerStopped }
   | { type: "event"; event: "connected_meetings.closing"; data: Countdown }
-  | { type: "event"; event: "recording.updated"; data: RecordingUpdated };
+  | { type: "event"; event: "recording.updated"; data: RecordingUpdated }
+  | { type: "event"; event: "transcript"; data: Transcript };
 
 export type EventName = ServerEvent["event"];
 

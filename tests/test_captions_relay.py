@@ -1,0 +1,78 @@
+"""`transcript.publish` and the `transcript` event: who may publish captions, of whom,
+and what everyone receives (docs/protocol.md "Captions")."""
+
+import uuid
+
+import pytest
+
+from salon.client import RealtimeError
+from tests.live import Meeting
+
+pytestmark = pytest.mark.asyncio
+
+TRANSCRIBER = {"hidden_participant": True, "is_recorder": True, "recorder_type": "RECORDER"}
+
+
+async def _presets(room: Meeting) -> dict[str, str]:
+    """Presets of this test (names are unique per app, and the app is the run's)."""
+    tag = uuid.uuid4().hex[:8]
+    names = {"captioned": f"captioned-{tag}", "bot": f"bot-{tag}", "ghost": f"ghost-{tag}"}
+    await room.admin.create_preset(names["captioned"],
+                                   permissions={"transcription_enabled": True})
+    await room.admin.create_preset(names["bot"], permissions=TRANSCRIBER)
+    await room.admin.create_preset(names["ghost"], permissions={"hidden_participant": True})
+    return names
+
+
+async def test_captions_reach_everyone_in_realtimekit_shape(room: Meeting) -> None:
+    preset = await _presets(room)
+    speaker = await room.join(preset["captioned"], name="Alice")
+    listener = await room.join(name="Bob")
+    assert {p["peer_id"]: p["transcribed"] for p in listener.joined["room"]["peers"]} == {
+        speaker.peer_id: True, listener.peer_id: False}
+    bot = await room.join(preset["bot"], name="Transcriber")
+    assert bot.peer_id not in {p["peer_id"] for p in (await listener.state())["room"]["peers"]}
+
+    reply = await bot.request("transcript.publish", peer_id=speaker.peer_id, id="u1",
+                              transcript="Hello every", is_partial=True)
+    assert reply == {"delivered_to": 2}
+    await bot.request("transcript.publish", peer_id=speaker.peer_id, id="u1",
+                      transcript="Hello everyone.")
+    for peer in (listener, speaker):
+        partial = await peer.wait_for("transcript")
+        final = await peer.wait_for("transcript")
+        assert partial["isPartialTranscript"] is True and partial["transcript"] == "Hello every"
+        assert final == {
+            "id": "u1", "peerId": speaker.peer_id, "userId": speaker.joined["self"]["participant_id"],
+            "customParticipantId": speaker.joined["self"]["custom_participant_id"], "name": "Alice",
+            "transcript": "Hello everyone.", "isPartialTranscript": False,
+            "timestamp": final["timestamp"]}
+        assert final["timestamp"].endswith("Z")
+
+
+async def test_only_the_transcriber_publishes_and_only_captioned_peers(room: Meeting) -> None:
+    preset = await _presets(room)
+    speaker = await room.join(preset["captioned"], name="Alice")
+    plain = await room.join(name="Bob")
+    ghost = await room.join(preset["ghost"], name="Ghost")
+    bot = await room.join(preset["bot"], name="Transcriber")
+    for impostor in (speaker, plain, ghost):  # a person, or hidden but not a recorder
+        with pytest.raises(RealtimeError) as refused:
+            await impostor.request("transcript.publish", peer_id=speaker.peer_id, id="x",
+                                   transcript="I never said that.")
+        assert refused.value.code == "FORBIDDEN"
+    with pytest.raises(RealtimeError) as refused:  # Bob's preset is not transcribed
+        await bot.request("transcript.publish", peer_id=plain.peer_id, id="x", transcript="hi")
+    assert refused.value.code == "FORBIDDEN" and "transcription_enabled" in refused.value.message
+    with pytest.raises(RealtimeError) as refused:
+        await bot.request("transcript.publish", peer_id="nobody", id="x", transcript="hi")
+    assert refused.value.code == "NOT_FOUND"
+    for bad in ({"peer_id": speaker.peer_id, "id": "x", "transcript": ""},
+                {"peer_id": speaker.peer_id, "id": "x", "transcript": "a" * 4001},
+                {"peer_id": speaker.peer_id, "transcript": "no id"},
+                {"peer_id": speaker.peer_id, "id": "x", "transcript": "hi", "is_partial": "yes"}):
+        with pytest.raises(RealtimeError) as refused:
+            await bot.request("transcript.publish", **bad)
+        assert refused.value.code == "INVALID"
+    assert plain.drain("transcript") == []
+    assert (await bot.request("ping")) is not None  # the connection carries on
