@@ -65,6 +65,10 @@ def test_body_without_content_type_is_read_as_json(http: httpx.Client) -> None:
         ({"ai_config": {"summarization": {"word_limit": 1001}}}, ["word_limit", "1000"]),
         ({"ai_config": {"summarization": {"summary_type": "gossip"}}}, ["summary_type"]),
         ({"ai_config": {"transcription": {"language": "xx"}}}, ["language"]),
+        # RealtimeKit's and Whisper's codes are known, but the bundled model is English-only
+        ({"ai_config": {"transcription": {"language": "de"}}},
+         ["language", "multilingual", "SALON_TRANSCRIPTION_MODEL"]),
+        ({"ai_config": {"transcription": {"language": "es"}}}, ["language", "English-only"]),
         ({"recording_config": {"max_seconds": 10}}, ["max_seconds"]),
         ({"recording_config": {"video_config": {"width": 4000}}}, ["width"]),
         ({"recording_config": {"storage_config": {"type": "dropbox"}}}, ["storage_config"]),
@@ -74,6 +78,18 @@ def test_body_without_content_type_is_read_as_json(http: httpx.Client) -> None:
 )
 def test_meeting_validation(http: httpx.Client, body: dict, needles: list[str]) -> None:
     assert_error(http.post("/meetings", json=body), 400, *needles)
+
+
+def test_english_languages_in_either_spelling_are_accepted(http: httpx.Client,
+                                                          meeting: dict) -> None:
+    for code in ("en-IN", "en", "en-GB"):
+        answer = http.patch(f"/meetings/{meeting['id']}",
+                            json={"ai_config": {"transcription": {"language": code}}})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"]["ai_config"]["transcription"]["language"] == code
+    refused = http.put(f"/meetings/{meeting['id']}",
+                       json={"ai_config": {"transcription": {"language": "fr"}}})
+    assert_error(refused, 400, "language", "English-only")
 
 
 def test_meeting_patch_validation_changes_nothing(http: httpx.Client, meeting: dict) -> None:

@@ -63,10 +63,10 @@ def test_meeting_lifecycle(cf: Cloudflare, ids: dict[str, str]) -> None:
     assert fetched.data.model_dump() == meeting.model_dump()  # every field, as created
 
     updated = meetings.update_meeting_by_id(
-        meeting.id, **ids, status="INACTIVE", ai_config={"transcription": {"language": "de"}}
+        meeting.id, **ids, status="INACTIVE", ai_config={"transcription": {"language": "en-IN"}}
     )
     assert updated.data.status == "INACTIVE"
-    assert updated.data.ai_config.transcription.language == "de"
+    assert updated.data.ai_config.transcription.language == "en-IN"
     assert updated.data.ai_config.summarization.word_limit == 300  # merged, not replaced
 
     replaced = meetings.replace_meeting_by_id(meeting.id, **ids, title="Replaced")

@@ -7,15 +7,31 @@ replaces everything with the body and defaults for what the body leaves out.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from salon.ai.languages import UnsupportedLanguage, whisper_language
 from salon.core.merge import deep_merge
 from salon.core.schema import Flag, Int, Strict, text
 
 MeetingStatus = Literal["ACTIVE", "INACTIVE"]
 KeepAlive = Annotated[Int, Field(ge=60, le=600)]
 Region = Literal["ap-south-1", "ap-southeast-1", "us-east-1", "eu-central-1"]
-TranscriptionLanguage = Literal["en-US", "en-IN", "de", "hi", "sv", "ru", "pl", "el", "fr", "nl"]
+
+
+def _known_language(code: str) -> str:
+    """RealtimeKit's codes (en-US, en-IN, de, hi, sv, ru, pl, el, fr, nl) and Whisper's
+    (about 100: "en", "es", "ja", ...) are both accepted, as RealtimeKit's own docs use
+    both; whether the installed model can do it is checked on save (api/routes/
+    meetings.py), since that depends on the server's settings."""
+    try:
+        whisper_language(code)
+    except UnsupportedLanguage as error:
+        raise ValueError(str(error)) from None
+    return code
+
+
+TranscriptionLanguage = Annotated[text(35, min_length=1, name=True),
+                                  AfterValidator(_known_language)]
 SummaryType = Literal[
     "general",
     "team_meeting",

@@ -13,6 +13,7 @@ from salon.api.schemas.resources import Meeting
 from salon.core.meetings import MeetingPatch, MeetingSettings
 from salon.core.schema import UtcDatetime
 from salon.services import meetings
+from salon.transcription.languages import check_meeting_language
 
 router = APIRouter(prefix="/{app_id}/meetings", tags=["meetings"])
 
@@ -44,6 +45,7 @@ async def list_meetings(
 @router.post("", summary="Create a meeting", status_code=201, response_model=Success[Meeting])
 async def create_meeting(app: CurrentApp, request: Request, body: SettingsBody = None) -> Envelope:
     settings = body or MeetingSettings()
+    check_meeting_language(settings.ai_config, request.app.state.settings.transcription_model)
     meeting = await meetings.create(request.app.state.database, app.id, settings)
     return ok(wire.meeting(meeting), status_code=201)
 
@@ -62,15 +64,19 @@ async def get_meeting(meeting_id: str, app: CurrentApp, request: Request,
     response_model=Success[Meeting],
 )
 async def update_meeting(
-    meeting_id: str, app: CurrentApp, db: Db, body: Annotated[dict[str, Any], Body()]
+    meeting_id: str, app: CurrentApp, db: Db, request: Request,
+    body: Annotated[dict[str, Any], Body()]
 ) -> Envelope:
+    check_meeting_language(body.get("ai_config") if isinstance(body, dict) else None,
+                           request.app.state.settings.transcription_model)
     return ok(wire.meeting(await meetings.update(db, app.id, meeting_id, body)))
 
 
 @router.put("/{meeting_id}", summary="Replace a meeting (omitted fields take defaults)",
             response_model=Success[Meeting])
 async def replace_meeting(
-    meeting_id: str, app: CurrentApp, db: Db, body: SettingsBody = None
+    meeting_id: str, app: CurrentApp, db: Db, request: Request, body: SettingsBody = None
 ) -> Envelope:
     settings = body or MeetingSettings()
+    check_meeting_language(settings.ai_config, request.app.state.settings.transcription_model)
     return ok(wire.meeting(await meetings.replace(db, app.id, meeting_id, settings)))
