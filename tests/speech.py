@@ -2,13 +2,17 @@
 espeak-ng (Debian) says known sentences, PyAV resamples them to Whisper's 16 kHz mono
 float32 and can encode them into an Opus WebM like a track recording's."""
 
+import asyncio
+import fractions
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import av
 import numpy as np
+from aiortc.mediastreams import AudioStreamTrack
 
 from salon.ai.recognizer import SAMPLE_RATE, decode_audio
 
@@ -66,3 +70,33 @@ def write_opus_webm(samples: np.ndarray, path: Path) -> Path:
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+
+class SpeechTrack(AudioStreamTrack):
+    """An aiortc audio track that says `samples` (16 kHz mono float32) in real time from
+    its first `recv`, then keeps sending silence: a test peer's microphone."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        super().__init__()
+        self.pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        self.position = 0
+        self.started: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        chunk = SAMPLE_RATE // 50  # 20 ms
+        if self.started is None:
+            self.started = time.time()
+        else:
+            wait = self.started + self.position / SAMPLE_RATE - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        part = self.pcm[self.position:self.position + chunk]
+        if part.size < chunk:
+            part = np.concatenate([part, np.zeros(chunk - part.size, np.int16)])
+        frame = av.AudioFrame.from_ndarray(part.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self.position
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self.position += chunk
+        return frame

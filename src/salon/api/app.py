@@ -20,6 +20,7 @@ from salon.api.schemas.resources import Health
 from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
+from salon.live.transcribers import LiveTranscribers, TranscriberSettings
 from salon.media import create_backend
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
@@ -83,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=app.state.webhooks.wake)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
+        app.state.transcribers = LiveTranscribers(app.state.rooms, TranscriberSettings(
+            data_dir=settings.data_dir, gateway_url=scheduler.settings.gateway_url,
+            model_path=settings.transcription_model,
+            cpu_threads=settings.transcription_threads), signer)
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).
         gc.freeze()
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.rooms.stop()
+            await app.state.transcribers.stop()
             await app.state.recordings.stop()
             await scheduler.stop()
             if app.state.media is not None:

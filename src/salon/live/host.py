@@ -28,7 +28,9 @@ log = logging.getLogger("salon.live")
 CLOSE_REPLACED = 4006
 #: The server is going away (WebSocket "service restart"): clients may come back.
 CLOSE_RESTARTING = 1012
-_SESSION_EDGES = (Record.SESSION_STARTED, Record.SESSION_ENDED)
+#: What `on_session` hears of: a session starting or ending, and each peer admitted to it
+#: (the transcriber starts when the first captioned peer joins).
+_SESSION_EDGES = (Record.SESSION_STARTED, Record.SESSION_ENDED, Record.PEER_JOINED)
 
 
 def event_text(event: str, data: Mapping[str, Any]) -> str:
@@ -67,7 +69,8 @@ class RoomHost:
         self.movers: dict[str, Callable[..., Any]] = {}
         #: Called when someone joined or left the session (connected meetings' lists).
         self.on_roster: Callable[[RoomHost], None] | None = None
-        #: Called when the session starts or ends (recordings follow sessions).
+        #: Called when the session starts or ends, and when a peer joins it (recordings
+        #: and transcribers follow sessions).
         self.on_session: Callable[[RoomHost, Record], None] | None = None
 
     @property

@@ -40,7 +40,7 @@ class LiveRecordings:
         self.scheduler = scheduler
         self._tasks: set[asyncio.Task[None]] = set()
         scheduler.announce = self.announce
-        rooms.on_session = self.session_changed
+        rooms.session_listeners.append(self.session_changed)
 
     def announce(self, row: Recording) -> None:
         host = self.rooms.get(row.meeting_id)

@@ -44,8 +44,9 @@ class Rooms:
         self._retiring: dict[asyncio.Task[None], Recorder] = {}
         #: Connected meetings (breakout rooms): families of rooms, moves, timers.
         self.connected = ConnectedMeetings(self)
-        #: Told when a session starts or ends (`salon.live.recordings`).
-        self.on_session: Callable[[RoomHost, Record], None] | None = None
+        #: Told when a session starts or ends or a peer joins it (`salon.live.recordings`,
+        #: `salon.live.transcribers`).
+        self.session_listeners: list[Callable[[RoomHost, Record], None]] = []
 
     async def start(self) -> None:
         """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
@@ -100,8 +101,11 @@ class Rooms:
         return host
 
     def _session_changed(self, host: RoomHost, record: Record) -> None:
-        if self.on_session is not None:
-            self.on_session(host, record)
+        for listener in self.session_listeners:
+            try:
+                listener(host, record)
+            except Exception:  # one listener failing must not keep others from hearing
+                log.exception("a session listener failed on %s", record.kind)
 
     def _retire(self, host: RoomHost) -> None:
         """A room with no peers and no live session is dropped; its records still land."""

@@ -221,21 +221,28 @@ async def active(db: AsyncSession, app_id: str, meeting_id: str) -> Recording:
 
 
 async def recorder_participant(db: AsyncSession, row: Recording) -> Participant:
-    """The hidden participant a recording's recorder joins as (one per recording), with
-    the app's recorder preset (made on first use)."""
-    preset = await _recorder_preset(db, row.app_id)
+    """The hidden participant a recording's recorder joins as (one per recording)."""
+    return await hidden_recorder(db, row.app_id, row.meeting_id, f"recorder-{row.id}",
+                                 "Recorder")
+
+
+async def hidden_recorder(db: AsyncSession, app_id: str, meeting_id: str,
+                          custom_participant_id: str, name: str) -> Participant:
+    """A hidden participant with the app's recorder preset (made on first use): what
+    recorders and transcribers join as."""
+    preset = await _recorder_preset(db, app_id)
     if preset is None:
         body = PresetBody.model_validate(rules.recorder_preset())
         try:
-            preset = await presets.create(db, row.app_id, body)
+            preset = await presets.create(db, app_id, body)
         except (Conflict, IntegrityError):  # another recording of the app made it first
             await db.rollback()
-            preset = await _recorder_preset(db, row.app_id)
+            preset = await _recorder_preset(db, app_id)
             assert preset is not None
     now = utcnow()
     participant = Participant(
-        id=new_uuid(), app_id=row.app_id, meeting_id=row.meeting_id, preset_id=preset.id,
-        custom_participant_id=f"recorder-{row.id}", name="Recorder", picture=None,
+        id=new_uuid(), app_id=app_id, meeting_id=meeting_id, preset_id=preset.id,
+        custom_participant_id=custom_participant_id, name=name, picture=None,
         token_version=1, created_at=now, updated_at=now)
     db.add(participant)
     await db.commit()

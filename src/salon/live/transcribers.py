@@ -1,0 +1,174 @@
+"""Transcribers meet live rooms: a session that needs one gets one.
+
+A session needs a transcriber when its meeting has `transcribe_on_end` (every voice is
+kept for the post-meeting transcript) or as soon as a peer whose preset has
+`transcription_enabled` is admitted (live captions). The transcriber is a hidden
+participant with the app's recorder preset, run in a process of its own
+(`salon.transcription.listener`, through the recorder's process harness), so speech
+recognition never shares the server's event loop or its GIL. It leaves when the session
+ends; what it kept then goes to the post-meeting job.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from salon.core.room import Record
+from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
+from salon.recording.process import RecorderProcess
+from salon.recording.spec import RecordingOutcome
+from salon.services import recordings
+from salon.services.participant_tokens import TokenSigner
+from salon.store.models import Meeting, Participant
+from salon.transcription.spec import TranscriberSpec
+
+log = logging.getLogger("salon.transcription")
+
+ENGINE = "salon.transcription.listener:run_transcriber"
+#: How often a running transcriber is looked at.
+TICK_SECS = 0.25
+#: After its session ended, how long a transcriber has to finish before it is stopped
+#: (it leaves by itself on `room.ended`), and then before it is killed.
+LINGER_SECS = 15.0
+KILL_AFTER_SECS = 30.0
+
+#: Told when a session's voices are all kept: (app id, meeting id, session id, directory).
+Captured = Callable[[str, str, str, Path], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TranscriberSettings:
+    data_dir: Path
+    gateway_url: str
+    model_path: Path | None = None
+    cpu_threads: int = 2
+    #: `module:function` to run in the process (tests name their own).
+    engine: str = ENGINE
+
+
+class LiveTranscribers:
+    def __init__(self, rooms: Rooms, settings: TranscriberSettings, signer: TokenSigner,
+                 on_captured: Captured | None = None) -> None:
+        self.rooms = rooms
+        self.settings = settings
+        self.signer = signer
+        self.on_captured = on_captured
+        #: session id → the task that runs its transcriber.
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.handles: dict[str, RecorderProcess] = {}
+        rooms.session_listeners.append(self.session_changed)
+
+    def capture_dir(self, session_id: str) -> Path:
+        return self.settings.data_dir / "transcription" / "work" / session_id
+
+    def session_changed(self, host: RoomHost, record: Record) -> None:
+        session_id = record.data.get("session_id")
+        if not session_id:
+            return
+        if record.kind == Record.SESSION_STARTED:
+            self._ensure(host, session_id, for_captions=False)
+        elif record.kind == Record.PEER_JOINED:
+            peer = host.room.peers.get(record.data.get("peer_id", ""))
+            if peer is not None and peer.permissions.transcription_enabled:
+                self._ensure(host, session_id, for_captions=True)
+
+    def _ensure(self, host: RoomHost, session_id: str, *, for_captions: bool) -> None:
+        if session_id in self.running:
+            return
+        task = asyncio.create_task(self._run(host, session_id, for_captions),
+                                   name=f"transcriber {session_id}")
+        self.running[session_id] = task
+        task.add_done_callback(lambda _: self.running.pop(session_id, None))
+
+    async def _run(self, host: RoomHost, session_id: str, for_captions: bool) -> None:
+        try:
+            spec = await self._spec(host, session_id, for_captions)
+            if spec is None:
+                return
+            handle = self.handles[session_id] = RecorderProcess.start(spec,
+                                                                      self.settings.engine)
+            try:
+                outcome = await self._follow(host, session_id, handle)
+            finally:
+                self.handles.pop(session_id, None)
+            if outcome.error:
+                log.error("transcriber of session %s failed: %s", session_id, outcome.error)
+            else:
+                log.info("transcriber of session %s done (%s): %s", session_id,
+                         outcome.stop_reason, outcome.extra)
+            if spec.capture_dir is not None and self.on_captured is not None:
+                await self.on_captured(host.app_id, host.meeting_id, session_id,
+                                       spec.capture_dir)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the transcriber of session %s could not run", session_id)
+
+    async def _spec(self, host: RoomHost, session_id: str,
+                    for_captions: bool) -> TranscriberSpec | None:
+        """What the transcriber is to do; None if the session needs none after all."""
+        async with self.rooms.database.session() as db:
+            meeting = await db.get(Meeting, host.meeting_id)
+            if meeting is None or host.room.session_id != session_id:
+                return None
+            capture = bool(meeting.transcribe_on_end)
+            if not capture and not for_captions:
+                return None
+            custom_id = f"transcriber-{session_id}"
+            participant = await db.scalar(select(Participant).where(
+                Participant.meeting_id == meeting.id,
+                Participant.custom_participant_id == custom_id))
+            if participant is None:
+                participant = await recordings.hidden_recorder(
+                    db, meeting.app_id, meeting.id, custom_id, "Transcriber")
+            token = self.signer.mint(participant)
+            options = (meeting.ai_config or {}).get("transcription") or {}
+        capture_dir = self.capture_dir(session_id) if capture else None
+        if capture_dir is not None:
+            capture_dir.mkdir(parents=True, exist_ok=True)
+        return TranscriberSpec(
+            recording_id=TranscriberSpec.process_name(session_id), session_id=session_id,
+            gateway_url=self.settings.gateway_url, token=token, capture_dir=capture_dir,
+            language=options.get("language", "en-US"),
+            keywords=tuple(options.get("keywords") or ()),
+            profanity_filter=bool(options.get("profanity_filter", False)),
+            model_path=self.settings.model_path, cpu_threads=self.settings.cpu_threads)
+
+    async def _follow(self, host: RoomHost, session_id: str,
+                      handle: RecorderProcess) -> RecordingOutcome:
+        """Wait for the transcriber to end; one that outstays its session is stopped,
+        then killed."""
+        loop = asyncio.get_running_loop()
+        over_since: float | None = None
+        stopped = False
+        while (outcome := handle.poll()) is None:
+            if host.room.session_id != session_id:
+                over_since = over_since or loop.time()
+                if not stopped and loop.time() - over_since > LINGER_SECS:
+                    handle.control.stop("ALL_PEERS_LEFT")
+                    stopped = True
+                elif loop.time() - over_since > KILL_AFTER_SECS:
+                    handle.kill()
+            await asyncio.sleep(TICK_SECS)
+        return outcome
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Server going away: every transcriber finishes what it kept (the post-meeting
+        jobs pick it up, now or at the next start)."""
+        for handle in list(self.handles.values()):
+            handle.control.stop("INTERNAL_ERROR")
+        tasks = list(self.running.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for handle in list(self.handles.values()):
+                handle.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*pending, return_exceptions=True)
