@@ -63,6 +63,7 @@ async def test_every_voice_is_kept_on_the_session_clock(room: Meeting, sessions:
     # Alice talks from 0.5 s; Bob, who joins a little later, once she is done.
     alice = await _speaker(room, sessions, "Alice", place([(0.5, alice_says)], 30))
     session_id = await _session_id(room)
+    assert alice.joined["room"]["meeting"]["transcribe_on_end"] is True  # people are told
     bob = await _speaker(room, sessions, "Bob", place([(alice_secs + 1.0, bob_says)], 30))
     await asyncio.sleep(alice_secs + bob_says.size / 16000 + 2.5)
     await _end(room)

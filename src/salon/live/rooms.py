@@ -94,6 +94,7 @@ class Rooms:
         else:
             host.room.title = meeting.title
             host.keep_alive_secs = meeting.session_keep_alive_time_in_secs
+        host.room.transcribe_on_end = bool(getattr(meeting, "transcribe_on_end", False))
         host.parent_meeting_id = getattr(meeting, "parent_meeting_id", None)
         parent = self.hosts.get(host.parent_meeting_id or "")
         if not host.room.is_live:  # a breakout session belongs to the parent's, if live

@@ -35,6 +35,8 @@ class Room:
     def __init__(self, meeting_id: str, title: str | None) -> None:
         self.meeting_id = meeting_id
         self.title = title
+        #: The meeting keeps every voice for a post-meeting transcript: peers are told.
+        self.transcribe_on_end = False
         self.peers: dict[str, Peer] = {}
         self.session_id: str | None = None
         self.session_started_at: datetime | None = None
@@ -128,7 +130,8 @@ class Room:
                  if not p.hidden or p.peer_id == viewer.peer_id]
         state: dict[str, Any] = {
             "session_id": self.session_id,
-            "meeting": {"id": self.meeting_id, "title": self.title},
+            "meeting": {"id": self.meeting_id, "title": self.title,
+                        "transcribe_on_end": self.transcribe_on_end},
             "peers": peers,
             "pinned_peer_id": self.pinned_peer_id,
             "plugins": self.plugins.views_for(viewer),

@@ -98,6 +98,8 @@ class PluginForPeer(PluginView):
 class MeetingRef(TypedDict):
     id: str
     title: str | None
+    #: Every voice is kept for a transcript made when the session ends.
+    transcribe_on_end: bool
 
 
 @closed

@@ -357,6 +357,7 @@ export interface MediaTargets {
 export interface MeetingRef {
   id: string;
   title: string | null;
+  transcribe_on_end: boolean;
 }
 
 /**
