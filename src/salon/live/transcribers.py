@@ -37,6 +37,9 @@ TICK_SECS = 0.25
 #: (it leaves by itself on `room.ended`), and then before it is killed.
 LINGER_SECS = 15.0
 KILL_AFTER_SECS = 30.0
+#: A transcriber that fails while its session goes on is started again, this many times
+#: in all (what the failed one kept stays kept).
+MAX_STARTS = 3
 
 #: Told when a session's voices are all kept: (app id, meeting id, session id, directory).
 Captured = Callable[[str, str, str, Path], Awaitable[None]]
@@ -62,6 +65,7 @@ class LiveTranscribers:
         #: session id → the task that runs its transcriber.
         self.running: dict[str, asyncio.Task[None]] = {}
         self.handles: dict[str, RecorderProcess] = {}
+        self._stopping = False
         rooms.session_listeners.append(self.session_changed)
 
     def capture_dir(self, session_id: str) -> Path:
@@ -91,17 +95,24 @@ class LiveTranscribers:
             spec = await self._spec(host, session_id, for_captions)
             if spec is None:
                 return
-            handle = self.handles[session_id] = RecorderProcess.start(spec,
-                                                                      self.settings.engine)
-            try:
-                outcome = await self._follow(host, session_id, handle)
-            finally:
-                self.handles.pop(session_id, None)
-            if outcome.error:
-                log.error("transcriber of session %s failed: %s", session_id, outcome.error)
-            else:
-                log.info("transcriber of session %s done (%s): %s", session_id,
-                         outcome.stop_reason, outcome.extra)
+            for attempt in range(1, MAX_STARTS + 1):
+                handle = self.handles[session_id] = RecorderProcess.start(
+                    spec, self.settings.engine)
+                try:
+                    outcome = await self._follow(host, session_id, handle)
+                finally:
+                    self.handles.pop(session_id, None)
+                if not outcome.error:
+                    log.info("transcriber of session %s done (%s): %s", session_id,
+                             outcome.stop_reason, outcome.extra)
+                    break
+                live = host.room.session_id == session_id
+                log.error("transcriber of session %s failed (start %d of %d)%s: %s",
+                          session_id, attempt, MAX_STARTS,
+                          "; starting another" if live and attempt < MAX_STARTS else "",
+                          outcome.error)
+                if not live or self._stopping:
+                    break
             if spec.capture_dir is not None and self.on_captured is not None:
                 await self.on_captured(host.app_id, host.meeting_id, session_id,
                                        spec.capture_dir)
@@ -161,6 +172,7 @@ class LiveTranscribers:
     async def stop(self, grace: float = 10.0) -> None:
         """Server going away: every transcriber finishes what it kept (the post-meeting
         jobs pick it up, now or at the next start)."""
+        self._stopping = True
         for handle in list(self.handles.values()):
             handle.control.stop("INTERNAL_ERROR")
         tasks = list(self.running.values())
