@@ -52,6 +52,9 @@ def test_depth_and_storable_checks() -> None:
     assert "NUL" in storable_problem({"a": ["ok", "n\x00"]})
     assert "NUL" in storable_problem({"k\x00": 1})
     assert "finite" in storable_problem({"a": float("nan")})
+    assert "64 bits" in storable_problem([{"": 2 ** 64}])
+    assert "64 bits" in storable_problem(-(2 ** 63) - 1)
+    assert storable_problem({"a": [2 ** 64 - 1, -(2 ** 63), True, None]}) is None
     assert encoded_size({"é": 1}) == len('{"é":1}'.encode())
     with pytest.raises(ValueError, match="JSON"):
         encoded_size(nest(300))
@@ -149,6 +152,23 @@ def test_free_form_json_in_rest_bodies_is_bounded(http: httpx.Client) -> None:
     nan = http.post("/presets", content=b'{"name": "nan", "ui": {"config_diff": {"a": NaN}}}',
                     headers={"content-type": "application/json"})
     assert nan.status_code == 400, nan.text
+    # An integer past 64 bits: Python's parser reads it, orjson cannot write it back.
+    huge = http.post("/presets", content=b'{"name": "huge", "ui": {"config_diff": '
+                     b'{"a": 177492678614712152227840}}}',
+                     headers={"content-type": "application/json"})
+    assert huge.status_code == 400 and "64 bits" in huge.text, huge.text
+
+
+def test_a_broadcast_payload_must_be_json_salon_can_send(http: httpx.Client,
+                                                        meeting: dict) -> None:
+    """Found by fuzzing: a connected-meetings broadcast whose payload held an integer
+    past 64 bits was a 500 (orjson refused to write the event)."""
+    response = http.post(f"/meetings/{meeting['id']}/connected_meetings/broadcast",
+                         content=b'{"message": "hi", "payload": [{"": '
+                                 b'177492678614712152227840}, [], null]}',
+                         headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert "payload" in response.json()["error"]["message"]
 
 
 def test_deep_bodies_elsewhere_are_400s(http: httpx.Client, meeting: dict) -> None:

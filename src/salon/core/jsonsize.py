@@ -43,7 +43,8 @@ def storable_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
 
     Refused: nesting deeper than `limit`; a NUL character in a string or key (PostgreSQL
     stores no NUL in text or JSON); a number that is not finite (JSON has no NaN or
-    Infinity, though Python's parser accepts them).
+    Infinity, though Python's parser accepts them); an integer beyond 64 bits (Python's
+    parser reads any, orjson writes none).
     """
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -54,6 +55,9 @@ def storable_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return "must hold only finite numbers"
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -(2 ** 63) <= item < 2 ** 64:
+                return "must hold only integers that fit in 64 bits"
         elif isinstance(item, dict | list):
             if level + 1 > limit:
                 return f"must not nest objects and arrays more than {limit} levels deep"
@@ -65,7 +69,7 @@ def storable_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
             else:
                 children = item
             stack.extend((child, level + 1) for child in children
-                         if not isinstance(child, bool | int | None))
+                         if child is not None and not isinstance(child, bool))
     return None
 
 

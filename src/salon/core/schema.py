@@ -159,7 +159,7 @@ def one_of_lists(*names: str) -> dict[str, Any]:
                       for name in names]}
 
 
-def _storable(value: dict[str, Any]) -> dict[str, Any]:
+def _storable(value: Any) -> Any:
     problem = storable_problem(value)
     if problem is not None:
         raise ValueError(f"Value {problem}")
@@ -170,6 +170,8 @@ def _storable(value: dict[str, Any]) -> dict[str, Any]:
 #: deep, so it can always be sent back; no NUL characters or non-finite numbers, which
 #: PostgreSQL cannot store.
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
+#: Any JSON value under the same rules (a broadcast's `payload`).
+JsonValue = Annotated[Any, AfterValidator(_storable)]
 
 
 class Strict(BaseModel):

@@ -34,7 +34,7 @@ from salon.api.schemas.live import (
 from salon.core.connected import Assign, Create, Timer, Title, assignment_plan
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.room import RoomError
-from salon.core.schema import Flag, Strict, one_of_lists, text
+from salon.core.schema import Flag, JsonValue, Strict, one_of_lists, text
 from salon.live.connected import FamilyState, wait
 from salon.services import connected_meetings, presets
 
@@ -68,7 +68,7 @@ class MoveBody(Strict):
 
 class BroadcastBody(Strict):
     message: text(4000, min_length=1)
-    payload: Any = None
+    payload: JsonValue = None
 
 
 class CloseAllBody(Strict):
