@@ -13,6 +13,7 @@ import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
+import { Captions, captionBadge } from "/meet/captions.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -36,6 +37,7 @@ const page = {
   plugins: null,       // the plugins panel (plugins.js), made on entering
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
   recording: null,     // the recording indicator and controls (recording.js), made on entering
+  captions: null,      // live captions and their toggle (captions.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -45,6 +47,7 @@ const debug = {
   get media() { return page.media; },
   get info() { return page.info; },
   get recording() { return page.recording; },
+  get captions() { return page.captions; },
   state: () => document.body.dataset.state,
   joinStartedAt: null,        // performance.now() when the join was sent
   firstFrameDecodedAt: null,  // performance.now() when a remote video first decoded a frame
@@ -354,6 +357,8 @@ function entered() {
     {indicator: $("rec-indicator"), label: $("rec-label"), announce: $("rec-announce"),
      record: $("btn-record"), pause: $("btn-record-pause")},
     page.client, {toast});
+  page.captions ||= new Captions(
+    {region: $("captions"), lines: $("caption-lines"), announce: $("captions-announce"), toggle: $("btn-captions")}, page.client);
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -537,7 +542,8 @@ function paintTiles() {
     render(label,
       peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
       peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
-      h("span", {}, isSelf ? `${peer.name} (you)` : peer.name));
+      h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
+      captionBadge(peer, isSelf));
     const av = tile.querySelector(".avatar");
     if (av.textContent !== initials(peer.name)) {
       av.textContent = initials(peer.name);
@@ -720,6 +726,7 @@ function personRow(peer) {
     peer.audio ? "mic on" : "mic off",
     peer.video ? "camera on" : "camera off",
     peer.screenshare ? "sharing" : null,
+    peer.transcribed ? "captioned" : null,
     peer.stage_status && peer.stage_status !== "ON_STAGE" ? peer.stage_status.toLowerCase().replace(/_/g, " ") : null,
   ].filter(Boolean).join(" · ");
   return h("li", {class: "person", dataset: {testid: "participant", peerId: peer.peer_id, name: peer.name}},

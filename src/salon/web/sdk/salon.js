@@ -7,13 +7,26 @@
 //
 // Requests carry ids and are matched to their replies; events are dispatched on the
 // client (an EventTarget: `client.on(name, fn)`, or "*" for every event). The client keeps
-// a view of the room (`client.self`, `client.peers`, `client.waiting`, …) up to date from
-// the events, so a UI can render from it. Media lives in media.js (`client.media`).
+// a view of the room (`client.self`, `client.peers`, `client.waiting`, `client.recordings`,
+// `client.transcripts`, …) up to date from the events, so a UI can render from it. Media
+// lives in media.js (`client.media`).
 
 export const PROTOCOL_VERSION = 1;
 
 /** Recording statuses that count as active (docs/protocol.md "Recordings"). */
 export const ACTIVE_RECORDING = new Set(["INVOKED", "RECORDING", "PAUSED"]);
+
+/** How many final captions `client.transcripts` keeps by default (option `transcriptLimit`). */
+export const TRANSCRIPT_LIMIT = 200;
+
+/**
+ * A live caption, RealtimeKit's `transcript` payload (docs/protocol.md "Captions"; the
+ * `Transcript` of protocol.d.ts). The interim captions of one utterance and its final one
+ * share `id`.
+ * @typedef {{id: string, peerId: string, userId: string, customParticipantId: string | null,
+ *            name: string, transcript: string, isPartialTranscript: boolean,
+ *            timestamp: string}} Transcript
+ */
 
 /** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
  * `retryAfterMs` for RATE_LIMITED (null otherwise). */
@@ -38,7 +51,8 @@ export class SalonClient extends EventTarget {
 
   /**
    * Connect and join; rejects with SalonError when the server refuses.
-   * options: {name, media: {audio, video}, device: "desktop"|"mobile", resume, autoResume}
+   * options: {name, media: {audio, video}, device: "desktop"|"mobile", resume, autoResume,
+   *           timeout, transcriptLimit}
    */
   static async join(url, token, options = {}) {
     const client = new SalonClient(url, token, options);
@@ -66,6 +80,11 @@ export class SalonClient extends EventTarget {
     this.stageRequests = [];
     this.pinnedPeerId = null;
     this.recordings = new Map();  // recording id -> RecordingView, the meeting's active ones
+    this.transcriptLimit = options.transcriptLimit || TRANSCRIPT_LIMIT;
+    /** @type {Transcript[]} the final captions so far, oldest first (at most transcriptLimit) */
+    this.transcripts = [];
+    /** @type {Map<string, Transcript>} utterance id -> its latest interim caption, until its final */
+    this.interimTranscripts = new Map();
     this.room = null;
     this.presence = new Presence(this);
     this.host = new Host(this);
@@ -96,6 +115,12 @@ export class SalonClient extends EventTarget {
   get recordingStatus() {
     const statuses = new Set([...this.recordings.values()].map((r) => r.status));
     return ["RECORDING", "PAUSED", "INVOKED"].find((s) => statuses.has(s)) || null;
+  }
+  /** Whether anyone in the meeting (this peer included) is captioned live: a PeerView
+   * with `transcribed: true`. */
+  get captionsAvailable() {
+    return Boolean((this.self && this.self.transcribed) ||
+                   [...this.peers.values()].some((p) => p.transcribed));
   }
 
   // --- connecting --------------------------------------------------------------------------
@@ -275,11 +300,16 @@ export class SalonClient extends EventTarget {
         this._emit("error", message.error);
       }
     } else if (message.type === "event") {
-      const recordings = this.recordings;
+      const {recordings, transcripts, interimTranscripts} = this;
       this._track(message.event, message.data || {});
       this._emit(message.event, message.data || {});
       if (this.recordings !== recordings) {
         this._recordingsChanged(message.event === "recording.updated" ? message.data : {});
+      }
+      if (this.transcripts !== transcripts || this.interimTranscripts !== interimTranscripts) {
+        this._emit("transcripts.changed", {
+          transcript: message.event === "transcript" ? message.data : null,
+          transcripts: this.transcripts, interim: [...this.interimTranscripts.values()]});
       }
     }
   }
@@ -293,6 +323,7 @@ export class SalonClient extends EventTarget {
         break;
       case "peer.left":
         this.peers.delete(data.peer_id);
+        this._dropInterims((t) => t.peerId === data.peer_id);  // they will never be final
         break;
       case "self.updated":
         this.self = data.self;
@@ -330,6 +361,12 @@ export class SalonClient extends EventTarget {
         if (data.token) this.token = data.token;
         this._lastOffer = null;
         this._applyState(data);
+        // The captions were the old room's.
+        if (this.transcripts.length) this.transcripts = [];
+        this._dropInterims(() => true);
+        break;
+      case "transcript":
+        this._caption(data);
         break;
       case "media.subscribe_offer":
         if (!this.media) this._lastOffer = data;  // MediaSession.attach answers it
@@ -341,6 +378,31 @@ export class SalonClient extends EventTarget {
         break;
       default:
         break;
+    }
+  }
+
+  /** One `transcript` event: an interim replaces the utterance's previous interim, and
+   * its final one ends the utterance (appended to `transcripts`). A final with no interim
+   * before it whose id is already among the finals corrects that final in place. New
+   * array / Map on each change. */
+  _caption(caption) {
+    if (!caption || typeof caption.id !== "string") return;
+    if (caption.isPartialTranscript) {
+      this.interimTranscripts = new Map(this.interimTranscripts).set(caption.id, caption);
+      return;
+    }
+    const finals = [...this.transcripts];
+    const at = this.interimTranscripts.has(caption.id) ? -1 : finals.findIndex((t) => t.id === caption.id);
+    this._dropInterims((t) => t.id === caption.id);
+    if (at >= 0) finals[at] = caption;
+    else finals.push(caption);
+    this.transcripts = finals.slice(-this.transcriptLimit);
+  }
+
+  _dropInterims(which) {
+    const kept = [...this.interimTranscripts.values()].filter((t) => !which(t));
+    if (kept.length !== this.interimTranscripts.size) {
+      this.interimTranscripts = new Map(kept.map((t) => [t.id, t]));
     }
   }
 
