@@ -76,3 +76,32 @@ async def test_only_the_transcriber_publishes_and_only_captioned_peers(room: Mee
         assert refused.value.code == "INVALID"
     assert plain.drain("transcript") == []
     assert (await bot.request("ping")) is not None  # the connection carries on
+
+
+async def test_a_bot_that_comes_for_an_ended_session_starts_no_new_one(room: Meeting) -> None:
+    """The transcriber joins with the `session_id` it came for: arriving after that
+    session ended is refused (SESSION_ENDED, 4005) and starts nothing."""
+    import json
+
+    import websockets
+
+    from salon.client import ws_url
+
+    preset = await _presets(room)
+    bot_token = (await room.participant(preset["bot"], "Transcriber"))["token"]
+    first = await room.join("group_call_host", name="Ann")
+    session_id = first.joined["room"]["session_id"]
+    bot = await room.connect(bot_token)  # the right session: in
+    await bot.leave()
+    await room.admin.call("POST", f"/meetings/{room.id}/active-session/kick-all")
+    async with websockets.connect(ws_url(room.server.url)) as ws:
+        await ws.send(json.dumps({"id": 1, "type": "join", "data": {
+            "token": bot_token, "protocol": 1, "session_id": session_id}}))
+        reply = json.loads(await ws.recv())
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+    assert reply["ok"] is False and reply["error"]["code"] == "SESSION_ENDED"
+    assert ws.close_code == 4005
+    with pytest.raises(Exception) as none_live:  # nothing was started
+        await room.admin.active_session(room.id)
+    assert "404" in str(none_live.value)

@@ -8,6 +8,7 @@ reload, and shows them again. Caption text is text, never HTML; long captions wr
 without overflowing at desktop and phone sizes. Screenshots are kept in
 test-artifacts/captions_panel/."""
 
+import re
 import uuid
 from typing import Any
 
@@ -85,6 +86,22 @@ async def sdk_has(page: Page, utterance: str) -> None:
         "(id) => window.salon.client.transcripts.some((t) => t.id === id)", arg=utterance)
 
 
+async def test_a_transcribed_meeting_says_so(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """With `transcribe_on_end`, every voice is kept for a transcript: the top bar says
+    "Transcribed" from the moment someone enters, at desktop and phone sizes."""
+    meeting = await web_admin.create_meeting(title="Kept for the record")
+    await web_admin.call("PATCH", f"/meetings/{meeting['id']}", json={"transcribe_on_end": True})
+    token = (await web_admin.add_participant(meeting["id"], f"dana-{uuid.uuid4().hex[:8]}",
+                                             "group_call_participant", name="Dana"))["token"]
+    page = await joined(await browsers.person("dana"), web_server.url, token)
+    notice = page.get_by_test_id("transcribed-indicator")
+    await expect(notice).to_be_visible()
+    await expect(notice).to_have_text("Transcribed")
+    await expect(notice).to_have_attribute("title", re.compile("transcript"))
+    await shoot({"dana": page}, "3-transcribed")
+
+
 async def test_captions_show_replace_toggle_and_stay_text(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     tag = uuid.uuid4().hex[:8]
@@ -108,6 +125,7 @@ async def test_captions_show_replace_toggle_and_stay_text(
     bob = await joined(bob_person, web_server.url, tokens["bob"])
     bob.on("dialog", dialog)
     await expect(bob.get_by_test_id("btn-captions")).to_be_hidden()
+    await expect(bob.get_by_test_id("transcribed-indicator")).to_be_hidden()  # no transcribe_on_end
     alice = await joined(alice_person, web_server.url, tokens["alice"])
     alice.on("dialog", dialog)
     alice_id = await alice_person.peer_id()

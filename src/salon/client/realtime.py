@@ -96,6 +96,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
     async def join(cls, url: str, token: str, *, name: str | None = None,
                    media: dict[str, bool] | None = None,
                    resume: dict[str, str] | None = None,
+                   session_id: str | None = None,
                    keep_alive: float | None = KEEP_ALIVE_SECS) -> "RealtimeClient":
         """Connect and join; raises RealtimeError if the server refuses. The client pings
         every `keep_alive` seconds (None: never)."""
@@ -109,6 +110,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
             data["media"] = media
         if resume is not None:
             data["resume"] = resume
+        if session_id is not None:
+            data["session_id"] = session_id
         try:
             client.joined = await client.request("join", **data)
         except BaseException:

@@ -16,6 +16,7 @@ from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
 from salon.core.names import display_name
 from salon.core.room import Peer, RoomError
+from salon.core.room.room import CLOSE_ENDED
 from salon.core.schema import Flag, Strict, text
 from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
@@ -61,6 +62,9 @@ class Join(Strict):
     name: Annotated[str, AfterValidator(display_name)] | None = None
     media: InitialMedia = InitialMedia()
     resume: Resume | None = None
+    #: Join only this session: a bot that comes for one session (the transcriber) must
+    #: never start the next one by arriving late.
+    session_id: text(64, min_length=1, name=True) | None = None
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -180,6 +184,11 @@ class _PeerSession:
             return self._refuse(request.id, "MEETING_INACTIVE",
                                 "This meeting is inactive; nobody can join it.", CLOSE_INACTIVE)
         host = self.rooms.host_for(admitted.meeting)
+        if params.session_id is not None and host.room.session_id != params.session_id:
+            host.release_if_done()
+            return self._refuse(request.id, "SESSION_ENDED",
+                                f"Session {params.session_id} is not live in this meeting: "
+                                "it has ended.", CLOSE_ENDED)
         try:
             if params.resume is not None:
                 reply = host.resume(params.resume.peer_id, admitted.participant.id,

@@ -27,7 +27,7 @@ import resource
 import time
 from typing import Any
 
-from salon.client import RealtimeClient
+from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
 from salon.transcription.capture import CapturedVoice, Speaker, mark_complete
@@ -72,9 +72,22 @@ class Transcriber:
         try:
             await self._join()
             reason = await self._listen()
+        except RealtimeError as exc:
+            if exc.code != "SESSION_ENDED":
+                raise
+            log.info("transcriber of session %s came too late: %s", self.spec.session_id,
+                     exc.message)
+            reason = "ALL_PEERS_LEFT"
         except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
-            log.exception("transcriber of session %s failed", self.spec.session_id)
-            error = f"{type(exc).__name__}: {exc}"
+            if self.peer is not None and self.peer.closed.is_set():
+                # The session ended (or the server went) while a request was on its way:
+                # the end of the session, not a failure.
+                log.info("transcriber of session %s: the connection closed (%s)",
+                         self.spec.session_id, exc)
+                reason = "ALL_PEERS_LEFT"
+            else:
+                log.exception("transcriber of session %s failed", self.spec.session_id)
+                error = f"{type(exc).__name__}: {exc}"
         await self._finish(error)
         return RecordingOutcome(duration_secs=round(time.monotonic() - self._started, 3),
                                 stop_reason=reason, error=error, extra=self._figures())
@@ -82,7 +95,8 @@ class Transcriber:
     # --- joining and following the room ---------------------------------------------------
 
     async def _join(self) -> None:
-        self.peer = peer = await RealtimeClient.join(self.spec.gateway_url, self.spec.token)
+        self.peer = peer = await RealtimeClient.join(self.spec.gateway_url, self.spec.token,
+                                                     session_id=self.spec.session_id)
         if peer.status != "joined":
             raise RuntimeError(f"the transcriber is {peer.status}, not joined")
         for view in peer.joined["room"]["peers"]:

@@ -13,7 +13,7 @@ import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
-import { Captions, captionBadge } from "/meet/captions.js";
+import { Captions, captionBadge, paintTranscribed } from "/meet/captions.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -359,6 +359,7 @@ function entered() {
     page.client, {toast});
   page.captions ||= new Captions(
     {region: $("captions"), lines: $("caption-lines"), announce: $("captions-announce"), toggle: $("btn-captions")}, page.client);
+  paintTranscribed($("transcribed-indicator"), page.client);
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -377,6 +378,7 @@ function moved(data) {
   const title = (data.room && data.room.meeting && data.room.meeting.title) || "Meeting";
   $("meeting-title").textContent = title;
   document.title = `${title} · salon`;
+  paintTranscribed($("transcribed-indicator"), page.client);
   page.speaker = null;
   page.polls.clear();
   render($("chat-messages"));

@@ -22,6 +22,16 @@ const STALE_MS = 15000;   // an interim line nobody finalizes (the transcriber s
 const FADING_MS = 600;    // the fade itself (meet.css .caption.fading)
 
 /** The "CC" badge for a captioned peer's tile (null for others). */
+/**
+ * The "Transcribed" notice in the top bar: shown while the meeting keeps every voice for
+ * a transcript made when it ends (RoomState `meeting.transcribe_on_end`), so nobody is
+ * transcribed without knowing.
+ */
+export function paintTranscribed(el, client) {
+  const meeting = client.room && client.room.meeting;
+  el.hidden = !(meeting && meeting.transcribe_on_end);
+}
+
 export function captionBadge(peer, isSelf = false) {
   if (!peer || !peer.transcribed) return null;
   const title = `Captions are on for ${isSelf ? "you" : peer.name}`;

@@ -268,6 +268,7 @@ export interface Join {
   name?: string | null;
   media?: InitialMedia;
   resume?: Resume | null;
+  session_id?: string | null;
 }
 
 export interface JoinReply {
@@ -772,7 +773,7 @@ export interface Renamed {
 }
 
 export interface RequestError {
-  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS";
+  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS" | "SESSION_ENDED";
   message: string;
   /** RATE_LIMITED: when the request would be allowed. */
   retry_after_ms?: number;
