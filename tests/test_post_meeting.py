@@ -403,7 +403,8 @@ async def test_unknown_sessions_and_other_apps_get_404(salon: Salon,
                 assert answer.json()["error"]["message"] == f"Session {session_id} not found."
     bad = await salon.http.get(f"/sessions/{transcribed.session_id}/transcript",
                                params={"format": "PDF"})
-    assert bad.status_code == 400 and bad.json()["success"] is False
+    assert bad.status_code == 400 and bad.json()["error"]["message"] == (
+        "query.format: Input should be 'CSV', 'JSON', 'SRT' or 'VTT'")
 
 
 async def test_without_a_transcript(salon: Salon) -> None:

@@ -37,9 +37,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.ai.summary import Summarizer, summarize_with_fallback, summarizer_from_settings
+from salon.ai.summary import Summarizer, summarizer_from_settings
 from salon.core.clock import utcnow
 from salon.core.errors import Conflict, NotFound
 from salon.core.ids import new_uuid
@@ -48,8 +47,7 @@ from salon.services import transcripts
 from salon.settings import Settings
 from salon.store.database import Database
 from salon.store.models import Meeting, Session, SessionSummary, SessionTranscript
-from salon.transcription import files
-from salon.transcription.summaries import SummaryOptions, utterances_from_json
+from salon.transcription import files, summary_job
 from salon.transcription.worker import TranscriptionFailed, WorkRequest, transcribe_capture
 from salon.webhooks import outbox, payloads
 
@@ -193,7 +191,7 @@ class PostMeetingJobs:
                 return row
             meeting = await db.get(Meeting, session.meeting_id)
             assert meeting is not None
-            row = await self._queue_summary(db, session, meeting, row)
+            row = await summary_job.queue(db, session, meeting, row)
         self._spawn("summary", session_id, self._summary_job(session_id))
         return row
 
@@ -288,88 +286,24 @@ class PostMeetingJobs:
             meeting = await db.get(Meeting, session.meeting_id) if session else None
             if session is None or meeting is None:
                 return
-            await self._queue_summary(db, session, meeting,
-                                      await transcripts.summary_of(db, session_id))
+            await summary_job.queue(db, session, meeting,
+                                    await transcripts.summary_of(db, session_id))
         self._spawn("summary", session_id, self._summary_job(session_id))
 
     # --- summaries -----------------------------------------------------------------------
 
-    async def _queue_summary(self, db: AsyncSession, session: Session, meeting: Meeting,
-                             row: SessionSummary | None) -> SessionSummary:
-        options = SummaryOptions.of_meeting(meeting.ai_config)
-        now = utcnow()
-        if row is None:
-            row = SessionSummary(id=new_uuid(), app_id=session.app_id, meeting_id=meeting.id,
-                                 session_id=session.id, created_at=now, file=None)
-            db.add(row)
-        row.status, row.error = "PROCESSING", None
-        row.text_format, row.extension = options.text_format, options.extension
-        row.options, row.updated_at, row.completed_at = options.as_json(), now, None
-        try:
-            await db.commit()
-        except IntegrityError:  # a concurrent POST made it first
-            await db.rollback()
-            existing = await transcripts.summary_of(db, session.id)
-            assert existing is not None
-            return existing
-        return row
-
     async def _summary_job(self, session_id: str) -> None:
         try:
-            await self._make_summary(session_id)
+            queued = await summary_job.make(self.database, self.storage, self.settings,
+                                            session_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - a job must end READY or FAILED
             log.exception("summarizing session %s failed", session_id)
-            await self._fail_summary(session_id, f"{type(error).__name__}: {error}")
-
-    async def _make_summary(self, session_id: str) -> None:
-        async with self.database.session() as db:
-            row = await transcripts.summary_of(db, session_id)
-            transcript = await transcripts.transcript_of(db, session_id)
-            if row is None or row.status != "PROCESSING":
-                return
-        options = SummaryOptions(**{k: row.options[k] for k in
-                                    ("summary_type", "text_format", "word_limit")})
-        old_file = row.file
-        if transcript is None or transcript.status != "READY" or not transcript.files:
-            # made again meanwhile, or failed: a new summary follows it if asked for
-            await self._fail_summary(session_id, "the transcript is no longer READY")
+            await summary_job.fail(self.database, session_id,
+                                   f"{type(error).__name__}: {error}")
             return
-        source = self.storage.path_of(files.from_json(transcript.files["json"]).key)
-        said = utterances_from_json(await asyncio.to_thread(source.read_text, "utf-8"))
-        text = await summarize_with_fallback(
-            said, summary_type=options.summary_type,  # type: ignore[arg-type]
-            text_format=options.text_format,  # type: ignore[arg-type]
-            word_limit=options.word_limit, engine=self.settings.summarizer)
-        out = self.settings.out_dir(session_id) / f"summary.{options.extension}"
-        await asyncio.to_thread(_write, out, text)
-        key = files.summary_key(session_id, options.extension)
-        stored = await self.storage.put(out, key, files.CONTENT_TYPES[options.extension])
-        if old_file and old_file.get("key") != key:  # markdown before, plain text now
-            await self.storage.delete(files.from_json(old_file))
-        async with self.database.session() as db:
-            row = await transcripts.summary_of(db, session_id)
-            if row is None:
-                return
-            row.status, row.error, row.file = "READY", None, files.to_json(stored)
-            row.updated_at = row.completed_at = utcnow()
-            url, expiry = await self.storage.download_url(stored, self.settings.link_ttl)
-            queued = await outbox.enqueue(db, row.app_id, payloads.meeting_summary(
-                await transcripts.webhook_meeting(db, session_id),
-                summary_download_url=url, summary_download_url_expiry=expiry))
-            await db.commit()
         self._committed(queued)
-
-    async def _fail_summary(self, session_id: str, reason: str) -> None:
-        log.warning("summary of session %s FAILED: %s", session_id, reason)
-        with contextlib.suppress(Exception):
-            async with self.database.session() as db:
-                row = await transcripts.summary_of(db, session_id)
-                if row is not None and row.status == "PROCESSING":
-                    row.status, row.error = "FAILED", reason[:2000]
-                    row.updated_at = row.completed_at = utcnow()
-                    await db.commit()
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -412,8 +346,3 @@ class PostMeetingJobs:
     def _committed(self, queued: int) -> None:
         if queued:
             self.on_commit()
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
