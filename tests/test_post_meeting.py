@@ -292,8 +292,10 @@ async def test_webhook_carries_the_csv_link(salon: Salon, transcribed: Transcrib
     assert salon.hooks.at("/other") == [], "only subscribed webhooks get the events"
 
 
-async def test_the_capture_is_gone_once_ready(transcribed: Transcribed) -> None:
+async def test_the_capture_is_gone_once_ready(salon: Salon, transcribed: Transcribed) -> None:
     assert not transcribed.capture_dir.exists()
+    assert not (salon.settings.data_dir / "transcription" / "out"
+                / transcribed.session_id).exists(), "no work files are left behind"
 
 
 # --- the summary -------------------------------------------------------------------------
@@ -475,6 +477,7 @@ async def test_a_job_left_processing_runs_again_at_start(salon: Salon, tmp_path:
     started_at = datetime.now(UTC).replace(microsecond=0)
     session_id = await ended_session(salon, created["id"], started_at)
     capture = write_capture(tmp_path / "crashed", started_at.timestamp(), [MEETING[1][0]])
+    (capture / "notes.txt").write_text("not the transcriber's")
     async with salon.app.state.database.session() as db:
         now = datetime.now(UTC)
         db.add(SessionTranscript(id=new_uuid(), app_id=salon.app_id, meeting_id=created["id"],
@@ -494,6 +497,8 @@ async def test_a_job_left_processing_runs_again_at_start(salon: Salon, tmp_path:
         await restarted.stop()
     rows = list(csv.reader(io.StringIO((await transcript_file(salon, session_id, "CSV")).text)))
     assert [row[4] for row in rows] == ["Bob"] and "slides" in rows[0][5].lower()
+    # Only the capture's own files are deleted: a stranger's file keeps its folder.
+    assert [path.name for path in capture.iterdir()] == ["notes.txt"]
 
 
 # --- the official SDK --------------------------------------------------------------------

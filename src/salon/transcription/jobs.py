@@ -48,6 +48,7 @@ from salon.settings import Settings
 from salon.store.database import Database
 from salon.store.models import Meeting, Session, SessionSummary, SessionTranscript
 from salon.transcription import files, summary_job
+from salon.transcription.segments import INDEX
 from salon.transcription.worker import TranscriptionFailed, WorkRequest, transcribe_capture
 from salon.webhooks import outbox, payloads
 
@@ -69,7 +70,8 @@ class JobSettings:
     cpu_threads: int = 2
     #: How long the links in webhooks (and REST answers) work.
     link_ttl_secs: int = 7 * 24 * 3600
-    #: Keep the captured audio after the transcript is READY.
+    #: Keep the captured audio after the transcript is READY (else its `.webm` files and
+    #: `segments.jsonl` are deleted, and the directory if nothing else is left).
     keep_audio: bool = False
     #: The operator's LLM engine (`SALON_SUMMARY_LLM_*`); None: extractive only.
     summarizer: Summarizer | None = None
@@ -277,8 +279,16 @@ class PostMeetingJobs:
 
     def _clean_up(self, session_id: str, capture_dir: Path) -> None:
         shutil.rmtree(self.settings.out_dir(session_id), ignore_errors=True)
-        if not self.settings.keep_audio:
-            shutil.rmtree(capture_dir, ignore_errors=True)
+        if self.settings.keep_audio or not capture_dir.is_dir():
+            return
+        # Only what the capture contract puts there: a directory handed over by mistake
+        # (or shared with something else) loses nothing else.
+        for path in capture_dir.iterdir():
+            if path.is_file() and (path.suffix == ".webm" or path.name == INDEX):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        with contextlib.suppress(OSError):  # not empty: something else lives there
+            capture_dir.rmdir()
 
     async def _summarize_on_end(self, session_id: str) -> None:
         async with self.database.session() as db:

@@ -80,6 +80,8 @@ async def make(database: Database, storage: LocalStorage, settings: "JobSettings
     await asyncio.to_thread(_write, out, text)
     key = files.summary_key(session_id, options.extension)
     stored = await storage.put(out, key, files.CONTENT_TYPES[options.extension])
+    with contextlib.suppress(OSError):  # moved into storage: the work folder is empty
+        out.parent.rmdir()
     if old_file and old_file.get("key") != key:  # markdown before, plain text now
         await storage.delete(files.from_json(old_file))
     async with database.session() as db:
