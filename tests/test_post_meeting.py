@@ -137,16 +137,20 @@ async def meeting(salon: Salon, **fields: Any) -> dict[str, Any]:
     return created.json()["data"]
 
 
-async def ended_session(salon: Salon, meeting_id: str, started_at: datetime) -> str:
-    """An ended session of the meeting, as the live rooms leave it in the database."""
+async def ended_session(salon: Salon, meeting_id: str, started_at: datetime, *,
+                        live: bool = False) -> str:
+    """An ended (or `live`) session of the meeting, as the live rooms leave it in the
+    database."""
     session_id = new_uuid()
     async with salon.app.state.database.session() as db:
         db.add(Session(id=session_id, app_id=salon.app_id, meeting_id=meeting_id,
-                       meeting_display_name="Weekly sync", type="meeting", status="ENDED",
-                       live_participants=0, max_concurrent_participants=3,
+                       meeting_display_name="Weekly sync", type="meeting",
+                       status="LIVE" if live else "ENDED",
+                       live_participants=1 if live else 0, max_concurrent_participants=3,
                        minutes_consumed=1.0, started_at=started_at,
-                       ended_at=started_at + timedelta(seconds=30), last_seen_at=started_at,
-                       created_at=started_at, updated_at=started_at))
+                       ended_at=None if live else started_at + timedelta(seconds=30),
+                       last_seen_at=started_at, created_at=started_at,
+                       updated_at=started_at))
         await db.commit()
     return session_id
 
@@ -423,6 +427,13 @@ async def test_without_a_transcript(salon: Salon) -> None:
     assert "A summary needs a READY transcript." in post.json()["error"]["message"]
     session = (await salon.http.get(f"/sessions/{session_id}")).json()["data"]
     assert (session["transcript_status"], session["summary_status"]) == (None, None)
+
+    live = await ended_session(salon, created["id"], datetime.now(UTC), live=True)
+    for method, path, status in (("GET", "transcript", 404), ("GET", "summary", 404),
+                                 ("POST", "summary", 409)):
+        answer = await salon.http.request(method, f"/sessions/{live}/{path}")
+        assert answer.status_code == status, answer.text
+        assert answer.json()["error"]["message"].startswith(f"Session {live} is still live")
 
 
 async def test_sessions_say_what_exists(salon: Salon, transcribed: Transcribed) -> None:

@@ -35,8 +35,12 @@ async def summary_of(db: AsyncSession, session_id: str) -> SessionSummary | None
     return await db.scalar(select(SessionSummary).where(SessionSummary.session_id == session_id))
 
 
-def transcript_missing(session_id: str, row: SessionTranscript | None) -> str:
+def transcript_missing(session: Session, row: SessionTranscript | None) -> str:
     """Why a session has no transcript to download (the 404's and the 409's message)."""
+    session_id = session.id
+    if row is None and session.status == "LIVE":
+        return (f"Session {session_id} is still live: its transcript is made after it "
+                "ends (when its meeting has transcribe_on_end).")
     if row is None:
         return (f"Session {session_id} has no transcript: none was made for it (its "
                 "meeting did not have transcribe_on_end when it ended).")
@@ -46,8 +50,12 @@ def transcript_missing(session_id: str, row: SessionTranscript | None) -> str:
     return f"Transcribing session {session_id} failed: {row.error or 'unknown error'}"
 
 
-def summary_missing(session_id: str, row: SessionSummary | None) -> str:
+def summary_missing(session: Session, row: SessionSummary | None) -> str:
     """Why a session has no summary to download (the 404's message)."""
+    session_id = session.id
+    if row is None and session.status == "LIVE":
+        return (f"Session {session_id} is still live: a summary is made from its "
+                "transcript after it ends.")
     if row is None:
         return (f"Session {session_id} has no summary: none was asked for (POST "
                 "…/sessions/{session_id}/summary, or the meeting's summarize_on_end).")
@@ -57,15 +65,15 @@ def summary_missing(session_id: str, row: SessionSummary | None) -> str:
     return f"Summarizing session {session_id} failed: {row.error or 'unknown error'}"
 
 
-def ready_transcript(session_id: str, row: SessionTranscript | None) -> SessionTranscript:
+def ready_transcript(session: Session, row: SessionTranscript | None) -> SessionTranscript:
     if row is None or row.status != "READY":
-        raise NotFound(transcript_missing(session_id, row))
+        raise NotFound(transcript_missing(session, row))
     return row
 
 
-def ready_summary(session_id: str, row: SessionSummary | None) -> SessionSummary:
+def ready_summary(session: Session, row: SessionSummary | None) -> SessionSummary:
     if row is None or row.status != "READY":
-        raise NotFound(summary_missing(session_id, row))
+        raise NotFound(summary_missing(session, row))
     return row
 
 

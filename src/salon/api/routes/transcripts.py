@@ -31,9 +31,8 @@ Format = Literal["CSV", "JSON", "SRT", "VTT"]
             response_model=Success[TranscriptLink])
 async def get_transcript(session_id: str, app: CurrentApp, db: Db, request: Request,
                          format: Annotated[Format, Query()] = "CSV") -> Envelope:  # noqa: A002
-    await transcripts.session_of(db, app.id, session_id)
-    row = transcripts.ready_transcript(session_id,
-                                       await transcripts.transcript_of(db, session_id))
+    session = await transcripts.session_of(db, app.id, session_id)
+    row = transcripts.ready_transcript(session, await transcripts.transcript_of(db, session_id))
     jobs = request.app.state.post_meeting
     assert row.files is not None
     stored = files.from_json(row.files[format.lower()])
@@ -47,8 +46,8 @@ async def get_transcript(session_id: str, app: CurrentApp, db: Db, request: Requ
                         "none was asked for; the message says which.",
             response_model=Success[SummaryLink])
 async def get_summary(session_id: str, app: CurrentApp, db: Db, request: Request) -> Envelope:
-    await transcripts.session_of(db, app.id, session_id)
-    row = transcripts.ready_summary(session_id, await transcripts.summary_of(db, session_id))
+    session = await transcripts.session_of(db, app.id, session_id)
+    row = transcripts.ready_summary(session, await transcripts.summary_of(db, session_id))
     jobs = request.app.state.post_meeting
     assert row.file is not None
     url, expiry = await jobs.storage.download_url(files.from_json(row.file),
