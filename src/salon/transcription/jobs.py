@@ -49,7 +49,12 @@ from salon.store.database import Database
 from salon.store.models import Meeting, Session, SessionSummary, SessionTranscript
 from salon.transcription import files, summary_job
 from salon.transcription.segments import INDEX
-from salon.transcription.worker import TranscriptionFailed, WorkRequest, transcribe_capture
+from salon.transcription.worker import (
+    TranscriptionFailed,
+    WorkRequest,
+    WorkResult,
+    transcribe_capture,
+)
 from salon.webhooks import outbox, payloads
 
 log = logging.getLogger("salon.transcription")
@@ -217,7 +222,7 @@ class PostMeetingJobs:
         if summarize:
             await self._summarize_on_end(session_id)
 
-    async def _run_worker(self, session_id: str) -> Any:
+    async def _run_worker(self, session_id: str) -> WorkResult | None:
         async with self.database.session() as db:
             row = await transcripts.transcript_of(db, session_id)
             session = await db.get(Session, session_id)
@@ -239,7 +244,7 @@ class PostMeetingJobs:
             raise TranscriptionFailed("the transcription worker process died (out of "
                                       "memory, or killed)") from None
 
-    async def _finish_transcript(self, session_id: str, result: Any) -> bool:
+    async def _finish_transcript(self, session_id: str, result: WorkResult) -> bool:
         """Store the files; READY and `meeting.transcript` in one commit. Returns
         whether the meeting wants a summary now."""
         stored = {fmt: await self.storage.put(path, files.transcript_key(session_id, fmt),
