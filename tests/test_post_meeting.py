@@ -469,7 +469,8 @@ async def test_empty_and_missing_captures(salon: Salon, tmp_path: Path) -> None:
     silent = await ended_session(salon, created["id"], datetime.now(UTC))
     (tmp_path / "empty").mkdir()
     await salon.jobs.transcribe(salon.app_id, created["id"], silent, tmp_path / "empty")
-    await wait_status(salon, silent, "transcript_status", "READY")
+    session = await wait_status(salon, silent, "transcript_status", "READY")
+    assert session["summary_status"] is None, "no summarize_on_end, no summary"
     assert (await transcript_file(salon, silent, "CSV")).text == ""
     assert (await transcript_file(salon, silent, "JSON")).json() == []
     assert (await transcript_file(salon, silent, "VTT")).text == "WEBVTT\n\n"
