@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     transcription_model: Path | None = None
     #: CPU threads one transcription uses (CTranslate2 `cpu_threads`).
     transcription_threads: int = Field(default=2, ge=1, le=64)
+    #: Post-meeting transcriptions that run at once, each in a worker process of its own
+    #: (about one core each with the default threads); more wait PROCESSING in a queue.
+    transcription_workers: int = Field(default=1, ge=1, le=16)
+    #: How long a transcript's or summary's download link works (RealtimeKit keeps them
+    #: 7 days); every GET …/transcript or …/summary signs a fresh one.
+    transcript_link_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
+    #: Keep a session's captured audio (`{data_dir}/transcription/work/{session_id}`)
+    #: after its transcript is READY; by default it is deleted then (FAILED keeps it).
+    transcription_keep_audio: bool = False
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
     media_backend: str = "embedded"

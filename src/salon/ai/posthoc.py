@@ -25,7 +25,10 @@ class TrackAudio:
     `joined_offset_secs`: seconds from the session start to the first sample of `path`
     (the track recording starts when the participant's audio does);
     `left_offset_secs`: when they left, None if unknown. `participant_id` is
-    RealtimeKit's user id (`userId`).
+    RealtimeKit's user id (`userId`). `audio_offset_secs`: where `path` starts when that
+    is not the join time (one participant's audio in several files, as the live
+    transcriber writes it); `joined_offset_secs` is then the peer's join time, which
+    the JSON format shows as `joinedAt`.
     """
 
     path: Path
@@ -35,13 +38,15 @@ class TrackAudio:
     name: str
     joined_offset_secs: float = 0.0
     left_offset_secs: float | None = None
+    audio_offset_secs: float | None = None
 
     def speaker(self) -> Speaker:
         return Speaker(
             peer_id=self.peer_id, user_id=self.participant_id,
             custom_participant_id=self.custom_participant_id, name=self.name,
             joined_offset_secs=self.joined_offset_secs,
-            left_offset_secs=self.left_offset_secs)
+            left_offset_secs=self.left_offset_secs,
+            audio_offset_secs=self.audio_offset_secs)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,12 @@ class TimedText(Protocol):
 @dataclass(frozen=True)
 class Speaker:
     """Who said a line, as RealtimeKit's files name them. `joined_offset_secs` and
-    `left_offset_secs` are seconds after the session start (left: None while unknown)."""
+    `left_offset_secs` are seconds after the session start (left: None while unknown).
+
+    `audio_offset_secs`: where this speaker's audio file starts after the session start,
+    when that is not their join time (a participant's audio captured in several files,
+    one per stretch of speech); None: the audio starts when they joined.
+    """
 
     peer_id: str
     user_id: str
@@ -55,6 +60,7 @@ class Speaker:
     name: str
     joined_offset_secs: float = 0.0
     left_offset_secs: float | None = None
+    audio_offset_secs: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,14 +93,16 @@ def merge(
     session_started_at: datetime | None = None,
 ) -> Transcript:
     """One transcript from each speaker's segments (times relative to that speaker's own
-    audio, which starts `speaker.joined_offset_secs` after the session start).
+    audio, which starts `speaker.audio_offset_secs`, else `speaker.joined_offset_secs`,
+    after the session start).
 
     Sorted by start time; equal starts keep the order the speakers were given in, so the
     result is deterministic.
     """
     lines: list[Line] = []
     for speaker, segments in tracks:
-        offset = speaker.joined_offset_secs
+        offset = (speaker.audio_offset_secs if speaker.audio_offset_secs is not None
+                  else speaker.joined_offset_secs)
         for seg in segments:
             text = seg.text.strip()
             if not text:

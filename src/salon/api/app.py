@@ -13,7 +13,7 @@ from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
-from salon.api.routes import api_docs, files, recording_files, well_known
+from salon.api.routes import api_docs, files, recording_files, transcription_files, well_known
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
@@ -32,6 +32,8 @@ from salon.services.grants import Grants
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
+from salon.transcription import files as transcription_files_store
+from salon.transcription.jobs import JobSettings, PostMeetingJobs
 from salon.webhooks import signing
 from salon.webhooks.dispatcher import WebhookDispatcher
 
@@ -84,10 +86,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=app.state.webhooks.wake)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
+        # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
+        # transcriber hands each session's kept voices to `post_meeting.transcribe`.
+        app.state.transcript_storage = transcription_files_store.storage_for_deployment(
+            settings.data_dir, signer.secret, settings.public_base)
+        app.state.post_meeting = PostMeetingJobs(
+            database, JobSettings.from_settings(settings), app.state.transcript_storage,
+            on_commit=app.state.webhooks.wake)
+        await app.state.post_meeting.start()
         app.state.transcribers = LiveTranscribers(app.state.rooms, TranscriberSettings(
             data_dir=settings.data_dir, gateway_url=scheduler.settings.gateway_url,
             model_path=settings.transcription_model,
-            cpu_threads=settings.transcription_threads), signer)
+            cpu_threads=settings.transcription_threads), signer,
+            on_captured=app.state.post_meeting.transcribe)
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).
         gc.freeze()
@@ -98,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
             await scheduler.stop()
+            await app.state.post_meeting.stop()
             if app.state.media is not None:
                 await app.state.media.stop()
             await app.state.webhooks.stop()
@@ -128,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(chat_export_routes.downloads)
     app.include_router(recording_files.router)
+    app.include_router(transcription_files.router)
     api_docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe",

@@ -115,6 +115,8 @@ def session(view: SessionView) -> session_shapes.Session:
         "created_at": isoformat(row.created_at),
         "updated_at": isoformat(row.updated_at),
         "meta": row.meta or {},
+        "transcript_status": view.transcript_status,  # type: ignore[typeddict-item]
+        "summary_status": view.summary_status,  # type: ignore[typeddict-item]
     }
     if row.ended_at is not None:
         data["ended_at"] = isoformat(row.ended_at)

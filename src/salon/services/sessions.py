@@ -1,7 +1,7 @@
 """Reading sessions for the REST API: lists, details, participants, analytics."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salon.core.clock import utcnow
 from salon.core.errors import InvalidRequest, NotFound
 from salon.core.paging import Page
+from salon.services import transcripts
 from salon.services.session_records import minutes_between
 from salon.store.models import PeerEvent, Session, SessionPeer
 
@@ -22,6 +23,9 @@ class SessionView:
     row: Session
     minutes_consumed: float
     breakout_rooms: list["SessionView"] | None = None
+    #: The post-meeting transcript's and summary's status (None: there is none).
+    transcript_status: str | None = None
+    summary_status: str | None = None
 
 
 async def _live_minutes(db: AsyncSession, session_ids: list[str]) -> dict[str, float]:
@@ -41,7 +45,9 @@ async def _live_minutes(db: AsyncSession, session_ids: list[str]) -> dict[str, f
 
 async def views(db: AsyncSession, rows: list[Session]) -> list[SessionView]:
     live = await _live_minutes(db, [r.id for r in rows if r.status == "LIVE"])
-    return [SessionView(r, r.minutes_consumed + live.get(r.id, 0.0)) for r in rows]
+    made = await transcripts.statuses(db, [r.id for r in rows if r.status == "ENDED"])
+    return [SessionView(r, r.minutes_consumed + live.get(r.id, 0.0), None,
+                        *made.get(r.id, (None, None))) for r in rows]
 
 
 async def get(db: AsyncSession, app_id: str, session_id: str, *,
@@ -54,7 +60,7 @@ async def get(db: AsyncSession, app_id: str, session_id: str, *,
         children = list(await db.scalars(
             select(Session).where(Session.parent_session_id == row.id)
             .order_by(Session.started_at)))
-        view = SessionView(row, view.minutes_consumed, await views(db, children))
+        view = replace(view, breakout_rooms=await views(db, children))
     return view
 
 

@@ -137,3 +137,26 @@ def recording_status_update(meeting: dict[str, Any], *, recording_id: str, statu
         "roomUUID": session_id,
     }
     return {"event": "recording.statusUpdate", "recording": recording, "meeting": meeting}
+
+
+def meeting_transcript(meeting: dict[str, Any], *, transcript_download_url: str,
+                       transcript_download_url_expiry: datetime) -> dict[str, Any]:
+    """`meeting.transcript` (reference recording-and-ai §1.7): the session's transcript is
+    READY; the link is to its CSV, RealtimeKit's default format."""
+    return {
+        "event": "meeting.transcript",
+        "meeting": meeting,
+        "transcriptDownloadUrl": transcript_download_url,
+        "transcriptDownloadUrlExpiry": isoformat(transcript_download_url_expiry),
+    }
+
+
+def meeting_summary(meeting: dict[str, Any], *, summary_download_url: str,
+                    summary_download_url_expiry: datetime) -> dict[str, Any]:
+    """`meeting.summary` (§1.7): the session's summary is READY (a `.md` or `.txt`)."""
+    return {
+        "event": "meeting.summary",
+        "meeting": meeting,
+        "summaryDownloadUrl": summary_download_url,
+        "summaryDownloadUrlExpiry": isoformat(summary_download_url_expiry),
+    }

@@ -13,6 +13,7 @@ from salon.api.routes import (
     presets,
     recordings,
     sessions,
+    transcripts,
     web,
     webhooks,
 )
@@ -21,7 +22,7 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps, connected_meetings, recordings)
+           chat_export, apps, connected_meetings, recordings, transcripts)
 
 
 def install(app: FastAPI) -> None:

@@ -6,6 +6,9 @@ from typing_extensions import TypedDict
 
 from salon.realtime.messages.base import Timestamp, closed
 
+#: A transcript's or summary's status.
+JobStatus = Literal["PROCESSING", "READY", "FAILED"]
+
 
 @closed
 class Session(TypedDict):
@@ -25,6 +28,12 @@ class Session(TypedDict):
     created_at: Timestamp
     updated_at: Timestamp
     meta: dict[str, Any]
+    #: Salon's addition: the session's post-meeting transcript (docs/transcription.md),
+    #: null when none was made.
+    transcript_status: JobStatus | None
+    #: Salon's addition: the session's summary (docs/summaries.md), null when none was
+    #: asked for.
+    summary_status: JobStatus | None
     #: Once ENDED.
     ended_at: NotRequired[Timestamp]
     #: With `include_breakout_rooms=true`: the sessions of its connected meetings.
@@ -156,3 +165,29 @@ class Daywise(TypedDict):
 class ChatDownload(TypedDict):
     chat_download_url: str
     chat_download_url_expiry: Timestamp
+
+
+# RealtimeKit's case quirks, exactly: the transcript answer mixes `sessionId` with
+# snake_case, the summary answer is camelCase, and POST summary answers snake_case.
+@closed
+class TranscriptLink(TypedDict):
+    sessionId: str
+    #: A signed link to the file in the format asked for (CSV by default).
+    transcript_download_url: str
+    transcript_download_url_expiry: Timestamp
+
+
+@closed
+class SummaryLink(TypedDict):
+    sessionId: str
+    #: A signed link to the summary: `.md` (markdown) or `.txt` (plain_text).
+    summaryDownloadUrl: str
+    summaryDownloadUrlExpiry: Timestamp
+
+
+@closed
+class SummaryJob(TypedDict):
+    session_id: str
+    #: PROCESSING once queued (READY or FAILED after it ran: GET …/summary, or the
+    #: session's `summary_status`).
+    status: JobStatus

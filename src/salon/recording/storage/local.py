@@ -35,7 +35,7 @@ CONTENT_TYPES = {
     ".tar": "application/x-tar", ".m3u8": "application/vnd.apple.mpegurl",
     ".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip",
     ".csv": "text/csv; charset=utf-8", ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
 }
 #: Played in the browser tab rather than saved: audio and video.
 INLINE = ("video/", "audio/")
@@ -50,10 +50,18 @@ class LocalStorage:
 
     backend = "local"
 
-    def __init__(self, root: Path, link_key: bytes, base: str) -> None:
+    def __init__(self, root: Path, link_key: bytes, base: str, *,
+                 files_path: str = FILES_PATH, what: str = "recording download link",
+                 renew: str = "fetch the recording again (GET …/recordings/{id})") -> None:
+        # `files_path`, `what` and `renew` let other salon-made files (session transcripts
+        # and summaries, `salon.transcription.files`) use the same signed storage under a
+        # route, a key and messages of their own.
         self.root = root
         self.link_key = link_key
         self.base = base.rstrip("/")
+        self.files_path = files_path
+        self.what = what
+        self.renew = renew
 
     @classmethod
     def for_deployment(cls, data_dir: Path, secret: str, base: str) -> "LocalStorage":
@@ -78,7 +86,8 @@ class LocalStorage:
                            expires_in: timedelta) -> tuple[str, datetime]:
         moment, expires = signed_links.expiry(utcnow(), expires_in)
         signature = signed_links.sign(self.link_key, stored.key, expires)
-        url = f"{self.base}{FILES_PATH}/{stored.key}?expires={expires}&signature={signature}"
+        url = (f"{self.base}{self.files_path}/{stored.key}"
+               f"?expires={expires}&signature={signature}")
         return url, moment
 
     async def delete(self, stored: StoredFile) -> None:
@@ -88,8 +97,7 @@ class LocalStorage:
                now: datetime | None = None) -> None:
         """Forbidden unless the link to `key` was signed here and has not expired."""
         signed_links.verify(self.link_key, key, expires, signature, now,
-                            what="recording download link",
-                            renew="fetch the recording again (GET …/recordings/{id})")
+                            what=self.what, renew=self.renew)
 
 
 def _remove(path: Path) -> None:

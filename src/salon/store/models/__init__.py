@@ -8,6 +8,7 @@ from salon.store.models.plugins import Plugin
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
 from salon.store.models.recordings import Recording
 from salon.store.models.sessions import PeerEvent, Session, SessionPeer
+from salon.store.models.transcripts import SessionSummary, SessionTranscript
 from salon.store.models.webhook_deliveries import WebhookDelivery, WebhookKey
 from salon.store.models.webhooks import Webhook
 
@@ -32,6 +33,8 @@ __all__ = [
     "Recording",
     "Session",
     "SessionPeer",
+    "SessionSummary",
+    "SessionTranscript",
     "SigningKey",
     "UTCDateTime",
     "Webhook",

@@ -1,0 +1,59 @@
+"""The capture directory's index (`salon.transcription.segments`): each listed file on
+the session's clock, and every bad line skipped with its reason, none read outside the
+directory."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from salon.transcription.segments import read_capture
+
+START = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+T0 = START.timestamp()
+
+
+def _index(directory: Path, *lines: object) -> None:
+    directory.mkdir(exist_ok=True)
+    (directory / "segments.jsonl").write_text(
+        "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+        + "\n", encoding="utf-8")
+
+
+def test_files_sit_on_the_session_clock(tmp_path: Path) -> None:
+    (tmp_path / "a-1.webm").write_bytes(b"x")
+    (tmp_path / "a-2.webm").write_bytes(b"x")
+    _index(tmp_path,
+           {"file": "a-1.webm", "participant_id": "u1", "peer_id": "p1",
+            "custom_participant_id": "ada", "name": "Ada", "started_at": T0 + 2.5,
+            "joined_at": T0 + 1.0, "left_at": None},
+           "",
+           {"file": "a-2.webm", "participant_id": "u1", "peer_id": "p2",
+            "custom_participant_id": "ada", "name": "Ada", "started_at": T0 + 40.0,
+            "joined_at": T0 + 35.0, "left_at": T0 + 60.0})
+    capture = read_capture(tmp_path, START)
+    assert capture.skipped == ()
+    first, second = capture.tracks
+    assert (first.audio_offset_secs, first.joined_offset_secs, first.left_offset_secs) == (
+        2.5, 1.0, None)
+    assert (second.peer_id, second.audio_offset_secs, second.left_offset_secs) == (
+        "p2", 40.0, 60.0)
+    assert first.speaker().audio_offset_secs == 2.5
+
+
+def test_bad_lines_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "ok.webm").write_bytes(b"x")
+    outside = tmp_path.parent / "secret.webm"
+    outside.write_bytes(b"x")
+    good = {"file": "ok.webm", "participant_id": "u1", "started_at": T0}
+    _index(tmp_path, "not json", [1, 2], {"file": "ok.webm"},
+           {**good, "file": "../secret.webm"}, {**good, "file": "gone.webm"},
+           {**good, "started_at": "soon"}, good)
+    capture = read_capture(tmp_path, START)
+    assert [track.path.name for track in capture.tracks] == ["ok.webm"]
+    assert len(capture.skipped) == 6
+    assert "line 5: gone.webm is missing" in capture.skipped[4]
+    assert "bad file name" in capture.skipped[3]
+
+
+def test_no_index_is_an_empty_capture(tmp_path: Path) -> None:
+    assert read_capture(tmp_path, START).tracks == ()
