@@ -6,16 +6,15 @@ has `transcription_enabled` live (docs/transcription.md, docs/protocol.md "Capti
 import asyncio
 import json
 import uuid
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
-from salon.ai.recognizer import Recognizer
 from salon.ai.wer import wer
 from salon.client import RealtimeClient
 from tests.live import Meeting, eventually
-from tests.media.test_recording_engine import publisher
 from tests.speech import SpeechTrack, espeak_available, place, say
 
 pytestmark = [pytest.mark.asyncio,
@@ -31,19 +30,16 @@ async def _captioned_preset(room: Meeting) -> str:
     return name
 
 
-async def _speaker(room: Meeting, sessions: list, name: str, samples: Any,
+async def _speaker(room: Meeting, sessions: list, name: str, voice: Any,
                    preset: str = "group_call_host") -> RealtimeClient:
+    """A peer that publishes `voice` (a SpeechTrack, or samples to say)."""
     peer = await room.join(preset, name=name)
     from salon.client.media import MediaSession
 
     media = await MediaSession.attach(peer, ice_hosts=["127.0.0.1"])
     sessions.append(media)
-    await media.publish("audio", SpeechTrack(samples))
+    await media.publish("audio", voice if isinstance(voice, SpeechTrack) else SpeechTrack(voice))
     return peer
-
-
-def _capture_dir(room: Meeting, session_id: str) -> Path:
-    return room.server.data_dir / "transcription" / "work" / session_id
 
 
 async def _session_id(room: Meeting) -> str:
@@ -56,41 +52,73 @@ async def _end(room: Meeting) -> None:
             await peer.leave()
 
 
-async def test_every_voice_is_kept_on_the_session_clock(room: Meeting, sessions: list) -> None:
-    await room.admin.call("PATCH", f"/meetings/{room.id}", json={"transcribe_on_end": True})
+async def _ready(room: Meeting, session_id: str, field: str,
+                 timeout: float = 90) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        session = await room.admin.call("GET", f"/sessions/{session_id}")
+        assert session[field] != "FAILED", session
+        return session if session[field] == "READY" else None
+    return await eventually(check, timeout=timeout, every=0.5)
+
+
+async def _download(room: Meeting, path: str, key: str) -> str:
+    link = await room.admin.call("GET", path)
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.get(link[key])
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+async def test_the_post_meeting_transcript_attributes_each_voice_in_order(
+        room: Meeting, sessions: list) -> None:
+    """transcribe_on_end and summarize_on_end on a real meeting: two people speak in
+    turn; when the session ends, the transcript has each sentence, said by the right
+    person, in order, at the right time on the session's clock; then a summary."""
+    await room.admin.call("PATCH", f"/meetings/{room.id}", json={
+        "transcribe_on_end": True, "summarize_on_end": True,
+        "ai_config": {"summarization": {"text_format": "plain_text", "word_limit": 150}}})
     alice_says, bob_says = say(ALICE, "en-us"), say(BOB, "en-gb")
     alice_secs = alice_says.size / 16000
     # Alice talks from 0.5 s; Bob, who joins a little later, once she is done.
-    alice = await _speaker(room, sessions, "Alice", place([(0.5, alice_says)], 30))
+    alice_track = SpeechTrack(place([(0.5, alice_says)], 30))
+    alice = await _speaker(room, sessions, "Alice", alice_track)
     session_id = await _session_id(room)
     assert alice.joined["room"]["meeting"]["transcribe_on_end"] is True  # people are told
-    bob = await _speaker(room, sessions, "Bob", place([(alice_secs + 1.0, bob_says)], 30))
+    bob_track = SpeechTrack(place([(alice_secs + 1.0, bob_says)], 30))
+    bob = await _speaker(room, sessions, "Bob", bob_track)
     await asyncio.sleep(alice_secs + bob_says.size / 16000 + 2.5)
     await _end(room)
 
-    capture = _capture_dir(room, session_id)
-    await eventually(lambda: (capture / "complete.json").exists(), timeout=30)
-    lines = [json.loads(line) for line in
-             (capture / "segments.jsonl").read_text().splitlines()]
-    by_name = {line["name"]: line for line in lines}
-    assert set(by_name) == {"Alice", "Bob"}
-    assert by_name["Alice"]["peer_id"] == alice.peer_id
-    assert by_name["Bob"]["peer_id"] == bob.peer_id
-    assert by_name["Bob"]["participant_id"] == bob.joined["self"]["participant_id"]
-    assert by_name["Alice"]["started_at"] < by_name["Bob"]["started_at"]
-    assert by_name["Alice"]["joined_at"] <= by_name["Alice"]["started_at"] + 0.5
-    recognizer = Recognizer()
-    for name, said in (("Alice", ALICE), ("Bob", BOB)):
-        line = by_name[name]
-        segments = recognizer.transcribe(capture / line["file"])
-        heard = " ".join(s.text for s in segments)
-        assert wer(said, heard) <= 0.25, (name, heard)
-        # where the sentence sits on the wall clock: Bob speaks about alice_secs + 1 s
-        # after his track started, and his file starts with his track
-        start = line["started_at"] + segments[0].start
-        expected = (by_name["Alice"]["started_at"] + 0.5 if name == "Alice"
-                    else by_name["Bob"]["started_at"] + alice_secs + 1.0)
-        assert abs(start - expected) < 1.0, (name, start - expected)
+    session = await _ready(room, session_id, "transcript_status")
+    started = datetime.fromisoformat(session["started_at"].replace("Z", "+00:00")).timestamp()
+    lines = json.loads(await _download(room, f"/sessions/{session_id}/transcript?format=JSON",
+                                       "transcript_download_url"))
+    spoken = " ".join(line["sentence"] for line in lines)
+    assert [line["peerData"]["displayName"] for line in lines][0] == "Alice", lines
+    by_person: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_person.setdefault(line["peerData"]["displayName"], []).append(line)
+    assert set(by_person) == {"Alice", "Bob"}, spoken
+    assert max(line["startTime"] for line in by_person["Alice"]) < \
+        min(line["startTime"] for line in by_person["Bob"])
+    for name, peer, track, offset, said in (
+            ("Alice", alice, alice_track, 0.5, ALICE),
+            ("Bob", bob, bob_track, alice_secs + 1.0, BOB)):
+        theirs = by_person[name]
+        assert wer(said, " ".join(line["sentence"] for line in theirs)) <= 0.25, theirs
+        assert {line["peerData"]["id"] for line in theirs} == {peer.peer_id}
+        assert {line["peerData"]["userId"] for line in theirs} == {
+            peer.joined["self"]["participant_id"]}
+        # on the session's clock: where the speech was in the publisher's track
+        expected_ms = (track.started + offset - started) * 1000
+        assert abs(theirs[0]["startTime"] - expected_ms) < 1000, (name, theirs[0],
+                                                                    expected_ms)
+
+    await _ready(room, session_id, "summary_status")
+    summary = await _download(room, f"/sessions/{session_id}/summary",
+                              "summaryDownloadUrl")
+    assert summary.strip() and "#" not in summary  # plain text, as the meeting asked
+    assert len(summary.split()) <= 150
 
 
 async def test_captioned_peers_are_captioned_live_and_others_are_not(
