@@ -66,3 +66,12 @@ def write_opus_webm(samples: np.ndarray, path: Path) -> Path:
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+def speech_bounds(clip: np.ndarray, threshold: float = 0.01) -> tuple[float, float]:
+    """Where the speech in a said clip starts and ends, in seconds (espeak-ng leaves
+    some silence after the last word): the true times of live-caption latency."""
+    loud = np.flatnonzero(np.abs(clip) > threshold)
+    if loud.size == 0:
+        return 0.0, 0.0
+    return loud[0] / SAMPLE_RATE, (loud[-1] + 1) / SAMPLE_RATE

@@ -104,11 +104,14 @@ class LiveCaptioner:
         self.endpoint_secs = endpoint_secs
         self.max_utterance_secs = min(max_utterance_secs, 28.0)  # one Whisper window
         self.max_lag_secs = max_lag_secs
-        self._cond = threading.Condition()
-        # guarded by _cond: what feed()/end_speaker() hand the worker
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the worker waits for work on it
+        self._idle = threading.Condition(lock)  # wait_idle() waits on it
+        # guarded by the lock: what feed()/end_speaker() hand the worker
         self._unread: dict[str, deque[Chunk | None]] = {}  # None: end_speaker()
         self._unread_samples: dict[str, int] = {}
         self._waiting = False
+        self._busy = False
         self._closed = False
         # the worker's own
         self._streams: dict[str, SpeakerStream] = {}
@@ -156,6 +159,15 @@ class LiveCaptioner:
         if threading.current_thread() is not self._thread:
             self._thread.join()
 
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until the worker has read all audio fed so far and recognized every
+        finished utterance (an open one waits for more audio or end_speaker()); False
+        on timeout. For tests, benchmarks and an orderly shutdown, never the loop."""
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: self._closed or not (self._unread or self._finals or self._busy),
+                timeout)
+
     @property
     def stats(self) -> dict[str, int | float]:
         """Counters: finals, interims, dropped_interims, dropped_utterances,
@@ -193,13 +205,18 @@ class LiveCaptioner:
                     if any(s.open for s in self._streams.values()):
                         break  # check for stalled speakers
                 if self._closed:
+                    self._idle.notify_all()
                     return
                 unread, self._unread = self._unread, {}
                 self._unread_samples.clear()
+                self._busy = True
             try:
                 self._step(unread)
             except Exception:  # a caption bug must not end captions for the meeting
                 log.exception("live captions: worker step failed")
+            with self._cond:
+                self._busy = False
+                self._idle.notify_all()
 
     def _has_work(self) -> bool:
         return bool(self._unread) or bool(self._finals) or any(
