@@ -323,3 +323,30 @@ def test_the_streaming_vad_scores_as_faster_whispers_whole_file_pass(clips):
     assert streamed.shape == whole.shape
     np.testing.assert_allclose(streamed, whole, atol=1e-5)
     assert whole.max() > 0.9 and whole[:5].max() < 0.2  # speech found, silence not
+
+
+def test_transcribe_clip_keeps_only_what_was_in_the_clip(recognizer, clips):
+    # Decoded without timestamps in a short window, Whisper (beam 5) said this sentence
+    # twice, the second time "in the silence" after it.
+    said = ALICE[0][1]
+    clip = place([(0.2, clips[said])], 0.2 + secs(clips[said]) + 0.3)
+    segments = recognizer.transcribe_clip(clip, beam_size=5)
+    assert len(segments) == 1 and wer(said, segments[0].text) <= MAX_WER, segments
+    assert segments[0].no_speech_prob < 0.5 and segments[0].avg_logprob > -1.0
+    for quiet in (silence(2.0), np.zeros(0, dtype=np.float32)):
+        assert all(s.no_speech_prob > 0.8 for s in recognizer.transcribe_clip(quiet))
+    with pytest.raises(UnsupportedLanguage):
+        recognizer.transcribe_clip(clip, language="de")
+
+
+def test_text_placed_after_the_clip_is_dropped():
+    from types import SimpleNamespace
+
+    from salon.ai.recognizer import _tokens_before
+
+    tok = SimpleNamespace(timestamp_begin=1000, eot=999)
+    at = {0.0: 1000, 2.4: 1120, 4.0: 1200, 4.2: 1210, 5.0: 1250}
+    tokens = [at[0.0], 1, 2, at[2.4], at[2.4], 3, at[4.0], at[4.2], 4, 5, at[5.0], 999]
+    assert _tokens_before(tokens, tok, 4.1) == [1, 2, 3]
+    assert _tokens_before(tokens, tok, 4.3) == [1, 2, 3, 4, 5]
+    assert _tokens_before([at[0.0], 1, 2], tok, 4.1) == [1, 2]  # no closing timestamp

@@ -113,6 +113,7 @@ class LiveCaptioner:
         self._waiting = False
         self._busy = False
         self._closed = False
+        self._unread_dropped_secs = 0.0
         # the worker's own
         self._streams: dict[str, SpeakerStream] = {}
         self._finals: deque[Utterance] = deque()
@@ -173,17 +174,19 @@ class LiveCaptioner:
         """Counters: finals, interims, dropped_interims, dropped_utterances,
         dropped_secs (speech dropped for lag), discarded (no speech or made-up text),
         busy_secs (in the model), vad_secs, lag_secs (how far behind, last loop)."""
-        return dict(self._stats)
+        stats = dict(self._stats)
+        stats["dropped_secs"] += self._unread_dropped_secs
+        return stats
 
     def _drop_unread(self, speaker: str, queue: deque[Chunk | None]) -> int:
         """Called under the lock when the worker has not read a speaker's audio for
         MAX_UNREAD_S: drop the oldest half of it."""
         dropped = 0
-        while queue and dropped < MAX_UNREAD_S * SAMPLE_RATE / 2:
-            if queue[0] is None:
-                break
+        while queue and queue[0] is not None and dropped < MAX_UNREAD_S * SAMPLE_RATE / 2:
             dropped += queue.popleft().samples.size  # type: ignore[union-attr]
-        self._stats["dropped_secs"] += dropped / SAMPLE_RATE
+        if not dropped:
+            return 0
+        self._unread_dropped_secs += dropped / SAMPLE_RATE
         log.warning("live captions: dropped %.1f s of unread audio of speaker %s: the "
                     "captions worker has not taken any for %.0f s (stuck or overloaded)",
                     dropped / SAMPLE_RATE, speaker, MAX_UNREAD_S)

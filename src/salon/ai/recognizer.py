@@ -124,7 +124,6 @@ class Recognizer:
         self._lock = threading.Lock()
         self._multilingual: bool | None = None
         self._tokenizers: dict[str, Any] = {}
-        self._clip_lock = threading.Lock()
 
     @property
     def multilingual(self) -> bool:
@@ -202,11 +201,11 @@ class Recognizer:
         0.3-0.4 s (2 cores) for a 1 s interim as for a full window. Here the encoder
         sees only the clip plus a second of silence, rounded up to a whole second and at
         least `CLIP_MIN_WINDOW_S` (Whisper's encoder takes shorter inputs; whisper.cpp
-        calls this `audio_ctx`): 5-8x cheaper (0.06-0.1 s for a sentence), and on the
-        benchmark's 16 sentences no less accurate (WER 0.041 with beam 5, against 0.076
-        in a 30 s window). Whisper decodes with its timestamps on, and what it says
-        starts after the clip's end is dropped: in a short window it sometimes says the
-        sentence again "in the silence" (a repetition seen with beam 5).
+        calls this `audio_ctx`): 5-8x cheaper (0.05-0.1 s for a sentence), and on the
+        benchmark's 16 sentences no less accurate (WER 0.04-0.05 with beam 5, against
+        0.076 for the same clips in a 30 s window). Whisper decodes with its timestamps
+        on, and what it places after the clip's end is dropped: in a short window it
+        sometimes says the sentence again "in the silence" (seen with beam 5).
         The clip is taken as it is, because the caller has already found the speech
         in it (faster-whisper's VAD would cost time and clip word edges again); there
         are no timestamps and no temperature fallback (a retry costs a whole decode and
@@ -235,14 +234,12 @@ class Recognizer:
         prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=hotwords)
         # Speech is 3-5 tokens a second; the cap stops a decoder loop on a noise early.
         max_length = min(model.max_length, len(prompt) + 16 + int(10 * duration))
-        with self._clip_lock:  # one decode at a time: both cores go to it
-            encoded = model.model.encode(get_ctranslate2_storage(features[None]),
-                                         to_cpu=False)
-            result = model.model.generate(
-                encoded, [prompt], beam_size=beam_size, max_length=max_length,
-                return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-                suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-                max_initial_timestamp_index=50)[0]
+        encoded = model.model.encode(get_ctranslate2_storage(features[None]), to_cpu=False)
+        result = model.model.generate(
+            encoded, [prompt], beam_size=beam_size, max_length=max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            max_initial_timestamp_index=50)[0]  # speech starts within the first second
         all_tokens = result.sequences_ids[0]
         tokens = _tokens_before(all_tokens, tokenizer, duration - CLIP_TAIL_S)
         text = tokenizer.decode(tokens).strip()
