@@ -100,3 +100,12 @@ class SpeechTrack(AudioStreamTrack):
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         self.position += chunk
         return frame
+
+
+def speech_bounds(clip: np.ndarray, threshold: float = 0.01) -> tuple[float, float]:
+    """Where the speech in a said clip starts and ends, in seconds (espeak-ng leaves
+    some silence after the last word): the true times of live-caption latency."""
+    loud = np.flatnonzero(np.abs(clip) > threshold)
+    if loud.size == 0:
+        return 0.0, 0.0
+    return loud[0] / SAMPLE_RATE, (loud[-1] + 1) / SAMPLE_RATE
