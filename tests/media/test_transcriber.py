@@ -5,6 +5,7 @@ has `transcription_enabled` live (docs/transcription.md, docs/protocol.md "Capti
 
 import asyncio
 import json
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from salon.ai.wer import wer
 from salon.client import RealtimeClient
 from tests.live import Meeting, eventually
-from tests.speech import SpeechTrack, espeak_available, place, say
+from tests.speech import SpeechTrack, espeak_available, place, say, speech_bounds
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]
@@ -123,20 +124,43 @@ async def test_the_post_meeting_transcript_attributes_each_voice_in_order(
 
 async def test_captioned_peers_are_captioned_live_and_others_are_not(
         room: Meeting, sessions: list) -> None:
+    """Alice's preset has transcription_enabled, Bob's not: the listener gets Alice's
+    words as captions soon after she stops, never Bob's; the room stays responsive
+    while the transcriber recognizes speech."""
     preset = await _captioned_preset(room)
     listener = await room.join(name="Carol")
     alice_says, bob_says = say(ALICE, "en-us"), say(BOB, "en-gb")
     alice_secs = alice_says.size / 16000
-    alice = await _speaker(room, sessions, "Alice", place([(1.0, alice_says)], 30), preset)
+    alice_track = SpeechTrack(place([(1.0, alice_says)], 30))
+    alice = await _speaker(room, sessions, "Alice", alice_track, preset)
     await _speaker(room, sessions, "Bob", place([(alice_secs + 2.0, bob_says)], 30))
 
+    pings: list[float] = []
+
+    async def ping_while_she_speaks() -> None:
+        while len(pings) < 40:
+            began = time.perf_counter()
+            await listener.request("ping")
+            pings.append(time.perf_counter() - began)
+            await asyncio.sleep(0.1)
+    pinging = asyncio.create_task(ping_while_she_speaks())
     final = await listener.wait_for(
         "transcript", lambda c: not c["isPartialTranscript"] and c["peerId"] == alice.peer_id,
         timeout=alice_secs + 20)
+    heard_at = time.time()
     assert final["name"] == "Alice"
     assert final["userId"] == alice.joined["self"]["participant_id"]
     assert wer(ALICE, final["transcript"]) <= 0.25, final["transcript"]
-    await asyncio.sleep(bob_says.size / 16000 + 3.0)  # Bob has spoken by now
+    # from the end of her speech (as her track played it) to the final caption
+    latency = heard_at - (alice_track.started + 1.0 + speech_bounds(alice_says)[1])
+    print(f"caption latency through the meeting: {latency:.2f} s")
+    assert latency < 4.0, latency
+    await pinging
+    slowest = sorted(pings)[int(len(pings) * 0.95)]
+    print(f"ping p95 while captioning: {slowest * 1000:.1f} ms")
+    assert slowest < 0.25, pings
+    await asyncio.sleep(max(0.0, alice_track.started + alice_secs + 2.0
+                            + bob_says.size / 16000 + 3.0 - time.time()))  # Bob has spoken
     captions = listener.drain("transcript")
-    assert captions and all(c["peerId"] == alice.peer_id for c in captions)
+    assert all(c["peerId"] == alice.peer_id for c in captions), captions
     await _end(room)

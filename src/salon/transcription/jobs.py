@@ -47,7 +47,7 @@ from salon.services import transcripts
 from salon.settings import Settings
 from salon.store.database import Database
 from salon.store.models import Meeting, Session, SessionSummary, SessionTranscript
-from salon.transcription import files, summary_job
+from salon.transcription import files, summary_job, yield_cpu_to_the_server
 from salon.transcription.segments import INDEX
 from salon.transcription.worker import (
     TranscriptionFailed,
@@ -343,7 +343,8 @@ class PostMeetingJobs:
         # Spawned, never forked: the parent is an asyncio server with threads and sockets.
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.settings.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=yield_cpu_to_the_server)
         return self._pool
 
     def _close_pool(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
+from salon.transcription import yield_cpu_to_the_server
 from salon.transcription.capture import CapturedVoice, Speaker, mark_complete
 from salon.transcription.spec import TranscriberSpec
 from salon.transcription.voice import VoiceDecoder
@@ -44,6 +45,7 @@ QUEUE_PACKETS = 500
 def run_transcriber(spec: TranscriberSpec, control: RecordingControl) -> RecordingOutcome:
     """Listen until the session ends; blocking (runs its own event loop)."""
     logging.basicConfig(level=logging.INFO)
+    yield_cpu_to_the_server()
     return asyncio.run(Transcriber(spec, control).run())
 
 
