@@ -100,6 +100,9 @@ async def test_a_transcribed_meeting_says_so(
     await expect(notice).to_have_text("Transcribed")
     await expect(notice).to_have_attribute("title", re.compile("transcript"))
     await shoot({"dana": page}, "3-transcribed")
+    # When it ends, the page says a transcript is on its way.
+    await web_admin.call("POST", f"/meetings/{meeting['id']}/active-session/kick-all")
+    await expect(page.get_by_test_id("notice-text")).to_contain_text("transcript of this meeting")
 
 
 async def test_captions_show_replace_toggle_and_stay_text(

@@ -13,7 +13,7 @@ import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
-import { Captions, captionBadge, paintTranscribed } from "/meet/captions.js";
+import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -263,7 +263,7 @@ function wire(client, media) {
   client.on("self.admitted", () => entered());
   client.on("self.rejected", () => end("rejected", "You were not let in", "The host declined your request to join."));
   client.on("self.kicked", () => end("kicked", "You were removed from the meeting"));
-  client.on("room.ended", () => end("ended", "The meeting has ended"));
+  client.on("room.ended", () => end("ended", "The meeting has ended", afterwords(client)));
   client.on("closed", ({code}) => {
     if (!["rejected", "kicked", "ended", "left"].includes(document.body.dataset.state)) {
       end("disconnected", "Disconnected", `The connection closed (${code}).`);

@@ -32,6 +32,14 @@ export function paintTranscribed(el, client) {
   el.hidden = !(meeting && meeting.transcribe_on_end);
 }
 
+/** What the "meeting has ended" screen adds when a transcript is being made of it. */
+export function afterwords(client) {
+  const meeting = client.room && client.room.meeting;
+  return meeting && meeting.transcribe_on_end
+    ? "A transcript of this meeting is being made; the organizer receives it when it is ready."
+    : "";
+}
+
 export function captionBadge(peer, isSelf = false) {
   if (!peer || !peer.transcribed) return null;
   const title = `Captions are on for ${isSelf ? "you" : peer.name}`;
