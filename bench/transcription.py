@@ -211,7 +211,8 @@ def live_run(recognizer: Recognizer, turns: list, k: int, args: argparse.Namespa
            "dropped_utterances": stats["dropped_utterances"],
            "dropped_interims": stats["dropped_interims"],
            "model_busy_pct": round(100 * stats["busy_secs"] / wall, 1),
-           "cpu_pct": round(100 * cpu / wall, 1), "feeder_late_max_s": round(late[0], 3)}
+           "cpu_pct": round(100 * cpu / wall, 1), "feeder_late_max_s": round(late[0], 3),
+           "wall_s": round(wall, 1)}
     print(f"  {k} speaker(s) at once, {length:.0f} s: caption latency p50 {p50:.2f} s, "
           f"p95 {p95:.2f} s, max {run['latency_max_s']:.2f} s; WER {run['wer']:.3f}; "
           f"{len(finals)} finals for {len(said)} sentences ({missed} without one), "
@@ -229,11 +230,13 @@ def live(recognizer: Recognizer, turns: list, args: argparse.Namespace,
           f"per speaker, interims every {args.interim_s} s, endpoint {args.endpoint_s} s",
           flush=True)
     runs: dict[int, dict] = {}
-    for k in [1, 2] + list(range(4, args.max_speakers + 1, 2)):
+    sequence = ([int(k) for k in args.speakers.split(",")] if args.speakers
+                else [1, 2] + list(range(4, args.max_speakers + 1, 2)))
+    for k in sequence:
         if k > args.max_speakers:
             break
-        expected = args.sentences * 4.6 + 2 + 0.37 * k
-        if time.perf_counter() - started + expected > args.budget_s:
+        last = runs[max(runs)]["wall_s"] if runs else args.sentences * 5.5
+        if runs and time.perf_counter() - started + last + 1 > args.budget_s:
             print(f"  {k} speakers: not run, the run would pass --budget-s {args.budget_s}")
             break
         run = runs[k] = live_run(recognizer, turns, k, args)
@@ -242,7 +245,7 @@ def live(recognizer: Recognizer, turns: list, args: argparse.Namespace,
     keeping_up = [k for k, run in runs.items()
                   if run["latency_p95_s"] <= args.max_latency_s
                   and not run["dropped_utterances"]]
-    at = 4 if 4 in runs else max(runs)
+    at = 4 if 4 in runs else min(runs)
     return {"caption_latency_p50_s": runs[at]["latency_p50_s"],
             "caption_latency_p95_s": runs[at]["latency_p95_s"],
             "caption_latency_at_speakers": at,
@@ -266,6 +269,8 @@ def main() -> None:
                         help="p95 caption latency that still counts as keeping up (3)")
     parser.add_argument("--sentences", type=int, default=8,
                         help="sentences each live speaker says in a run (8: about 40 s)")
+    parser.add_argument("--speakers", default="",
+                        help="live: the K to try, e.g. 12,16,20 (default 1,2,4,6,...)")
     parser.add_argument("--budget-s", type=float, default=330.0,
                         help="no live run starts that would end the bench after this (330)")
     args = parser.parse_args()
