@@ -220,12 +220,14 @@ def test_close_stops_the_worker_and_no_caption_follows(make, captions, clips):
     assert len(captions.items) == count
 
 
-def test_an_unsupported_language_fails_at_construction(recognizer, captions):
+def test_an_unsupported_language_or_a_bad_setting_fails_at_construction(recognizer, captions):
     threads = threading.active_count()
     with pytest.raises(UnsupportedLanguage, match="English-only"):
         LiveCaptioner(recognizer, captions, language="de")
     with pytest.raises(UnsupportedLanguage, match="unknown transcription language"):
         LiveCaptioner(recognizer, captions, language="xx")
+    with pytest.raises(ValueError, match="interim_secs must be positive"):
+        LiveCaptioner(recognizer, captions, interim_secs=0)
     assert threading.active_count() == threads  # no worker was started
 
 

@@ -95,6 +95,11 @@ class LiveCaptioner:
         max_lag_secs: float = 4.0,
     ) -> None:
         recognizer.check_language(language)  # UnsupportedLanguage before any audio
+        for name, value in (("interim_secs", interim_secs), ("endpoint_secs", endpoint_secs),
+                            ("max_utterance_secs", max_utterance_secs),
+                            ("max_lag_secs", max_lag_secs)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, not {value!r}")
         self.recognizer = recognizer
         self.on_caption = on_caption
         self.language = language
