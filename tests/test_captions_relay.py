@@ -31,6 +31,7 @@ async def test_captions_reach_everyone_in_realtimekit_shape(room: Meeting) -> No
     assert {p["peer_id"]: p["transcribed"] for p in listener.joined["room"]["peers"]} == {
         speaker.peer_id: True, listener.peer_id: False}
     bot = await room.join(preset["bot"], name="Transcriber")
+    recorder = await room.join(preset["bot"], name="Recorder")  # another of salon's bots
     assert bot.peer_id not in {p["peer_id"] for p in (await listener.state())["room"]["peers"]}
 
     reply = await bot.request("transcript.publish", peer_id=speaker.peer_id, id="u1",
@@ -48,6 +49,7 @@ async def test_captions_reach_everyone_in_realtimekit_shape(room: Meeting) -> No
             "transcript": "Hello everyone.", "isPartialTranscript": False,
             "timestamp": final["timestamp"]}
         assert final["timestamp"].endswith("Z")
+    assert recorder.drain("transcript") == []  # bots hear no captions
 
 
 async def test_only_the_transcriber_publishes_and_only_captioned_peers(room: Meeting) -> None:

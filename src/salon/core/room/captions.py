@@ -26,14 +26,16 @@ def may_caption(room: Room, peer_id: str) -> None:
 
 def publish(room: Room, by: str, speaker_id: str, utterance_id: str, text: str,
             is_partial: bool, now: datetime) -> Outcome:
-    """One interim or final caption of `speaker_id`, to every joined peer but `by`."""
+    """One interim or final caption of `speaker_id`, to every joined peer but the bots."""
     may_caption(room, by)
     speaker = room.peers.get(speaker_id)
     if speaker is None or not speaker.joined:
         raise RoomError("NOT_FOUND", f"No joined peer {speaker_id} in this meeting.")
     if not speaker.permissions.transcription_enabled:
         raise forbidden(f"caption peer {speaker_id}", "transcription_enabled")
-    recipients = {p.peer_id for p in room.joined if p.peer_id != by}
+    # Not to salon's own bots (recorders, transcribers: hidden, `is_recorder`).
+    recipients = {p.peer_id for p in room.joined
+                  if not (p.hidden and p.permissions.is_recorder)}
     out = Outcome(reply={"delivered_to": len(recipients)})
     out.send("transcript", {
         "id": utterance_id,
