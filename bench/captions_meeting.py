@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.transcription import SCRIPT, VOICES  # noqa: E402
 from tests.live import FAST, Meeting, admin_for  # noqa: E402
 from tests.servers import running  # noqa: E402
 from tests.speech import SpeechTrack, place, say, speech_bounds  # noqa: E402
 
+from bench.transcription import SCRIPT, VOICES  # noqa: E402
 from salon.ai.recognizer import SAMPLE_RATE  # noqa: E402
 from salon.ai.wer import edit_distance, words  # noqa: E402
 from salon.client.media import MediaSession  # noqa: E402

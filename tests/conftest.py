@@ -3,6 +3,7 @@
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -120,3 +121,14 @@ def protocol_check() -> Iterator[ProtocolCheck]:
     if check.failures:
         pytest.fail("messages that do not match the protocol's schema:\n"
                     + "\n".join(check.failures), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Any:
+    """The bundled tiny.en model (a `salon.ai.recognizer.Recognizer`), loaded once for
+    every test that recognizes speech; imported here only when one asks for it."""
+    from salon.ai.recognizer import Recognizer
+
+    rec = Recognizer(cpu_threads=2)
+    rec.load()
+    return rec

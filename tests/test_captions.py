@@ -30,13 +30,6 @@ BOB = [("en-gb", "Please send the slides to the design team before Friday."),
 
 
 @pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    rec = Recognizer(cpu_threads=2)
-    rec.load()
-    return rec
-
-
-@pytest.fixture(scope="module")
 def clips() -> dict[str, np.ndarray]:
     return {text: say(text, voice) for voice, text in ALICE + BOB}
 

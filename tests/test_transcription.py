@@ -45,13 +45,6 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    rec = Recognizer(cpu_threads=2)
-    rec.load()
-    return rec
-
-
-@pytest.fixture(scope="module")
 def speech() -> list[np.ndarray]:
     return [say(text, voice) for voice, text in SENTENCES]
 

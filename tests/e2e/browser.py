@@ -139,6 +139,18 @@ class Person:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
+    """Reach the element by Tab alone, from the top of the page."""
+    await page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
+    await page.locator("body").focus()
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(id) => document.activeElement && "
+                               "document.activeElement.dataset.testid === id", testid):
+            return
+    raise AssertionError(f"{testid} is not reachable with Tab in {presses} presses")
+
+
 class Browsers:
     """Launches people (one Chromium each) and closes them all."""
 

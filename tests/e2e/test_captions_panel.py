@@ -15,7 +15,7 @@ from typing import Any
 from playwright.async_api import Dialog, Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
-from tests.e2e.browser import Browsers, Person
+from tests.e2e.browser import Browsers, Person, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.servers import SalonServer
 
@@ -33,18 +33,6 @@ async def joined(person: Person, base_url: str, token: str) -> Page:
     await person.open(base_url, token, autojoin=1, audio=0, video=0)
     await person.wait_state("joined")
     return person.page
-
-
-async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
-    """Reach the element by Tab alone, from the top of the page."""
-    await page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    await page.locator("body").focus()
-    for _ in range(presses):
-        await page.keyboard.press("Tab")
-        if await page.evaluate("(id) => document.activeElement && "
-                               "document.activeElement.dataset.testid === id", testid):
-            return
-    raise AssertionError(f"{testid} is not reachable with Tab in {presses} presses")
 
 
 async def no_overflow(page: Page) -> None:

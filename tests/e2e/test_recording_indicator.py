@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, HostAndGuest, Person, host_and_guest
+from tests.e2e.browser import Browsers, HostAndGuest, Person, host_and_guest, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.live import FAST
 from tests.recording_helpers import RECORDING_ENV
@@ -68,18 +68,6 @@ async def expect_announced(page: Page, text: str) -> None:
     await expect(live).to_have_attribute("aria-live", "polite")
     await expect(live).to_have_attribute("role", "status")
     await expect(live).to_contain_text(text, timeout=20000)
-
-
-async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
-    """Reach the element by Tab alone, from the top of the page."""
-    await page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    await page.locator("body").focus()
-    for _ in range(presses):
-        await page.keyboard.press("Tab")
-        if await page.evaluate("(id) => document.activeElement && "
-                               "document.activeElement.dataset.testid === id", testid):
-            return
-    raise AssertionError(f"{testid} is not reachable with Tab in {presses} presses")
 
 
 async def no_overflow(page: Page) -> None:

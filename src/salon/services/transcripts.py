@@ -35,45 +35,43 @@ async def summary_of(db: AsyncSession, session_id: str) -> SessionSummary | None
     return await db.scalar(select(SessionSummary).where(SessionSummary.session_id == session_id))
 
 
-def transcript_missing(session: Session, row: SessionTranscript | None) -> str:
-    """Why a session has no transcript to download (the 404's and the 409's message)."""
-    session_id = session.id
-    if row is None and session.status == "LIVE":
-        return (f"Session {session_id} is still live: its transcript is made after it "
-                "ends (when its meeting has transcribe_on_end).")
-    if row is None:
-        return (f"Session {session_id} has no transcript: none was made for it (its "
-                "meeting did not have transcribe_on_end when it ended).")
-    if row.status == "PROCESSING":
-        return (f"The transcript of session {session_id} is still being processed; try "
-                "again shortly (the meeting.transcript webhook announces it).")
-    return f"Transcribing session {session_id} failed: {row.error or 'unknown error'}"
+#: Per kind: why a live session has none yet, why an ended one has none, the webhook
+#: that announces it, and the job's name.
+_WHY_NONE = {
+    "transcript": ("its transcript is made after it ends (when its meeting has "
+                   "transcribe_on_end)",
+                   "none was made for it (its meeting did not have transcribe_on_end when "
+                   "it ended)", "meeting.transcript", "Transcribing"),
+    "summary": ("a summary is made from its transcript after it ends",
+                "none was asked for (POST …/sessions/{session_id}/summary, or the "
+                "meeting's summarize_on_end)", "meeting.summary", "Summarizing"),
+}
 
 
-def summary_missing(session: Session, row: SessionSummary | None) -> str:
-    """Why a session has no summary to download (the 404's message)."""
-    session_id = session.id
+def missing(kind: str, session: Session,
+            row: SessionTranscript | SessionSummary | None) -> str:
+    """Why a session has no `kind` ("transcript" or "summary") to download: the message
+    of the 404 (and of POST summary's 409)."""
+    live, never, webhook, doing = _WHY_NONE[kind]
     if row is None and session.status == "LIVE":
-        return (f"Session {session_id} is still live: a summary is made from its "
-                "transcript after it ends.")
+        return f"Session {session.id} is still live: {live}."
     if row is None:
-        return (f"Session {session_id} has no summary: none was asked for (POST "
-                "…/sessions/{session_id}/summary, or the meeting's summarize_on_end).")
+        return f"Session {session.id} has no {kind}: {never.format(session_id=session.id)}."
     if row.status == "PROCESSING":
-        return (f"The summary of session {session_id} is still being processed; try "
-                "again shortly (the meeting.summary webhook announces it).")
-    return f"Summarizing session {session_id} failed: {row.error or 'unknown error'}"
+        return (f"The {kind} of session {session.id} is still being processed; try again "
+                f"shortly (the {webhook} webhook announces it).")
+    return f"{doing} session {session.id} failed: {row.error or 'unknown error'}"
 
 
 def ready_transcript(session: Session, row: SessionTranscript | None) -> SessionTranscript:
     if row is None or row.status != "READY":
-        raise NotFound(transcript_missing(session, row))
+        raise NotFound(missing("transcript", session, row))
     return row
 
 
 def ready_summary(session: Session, row: SessionSummary | None) -> SessionSummary:
     if row is None or row.status != "READY":
-        raise NotFound(summary_missing(session, row))
+        raise NotFound(missing("summary", session, row))
     return row
 
 

@@ -190,7 +190,7 @@ class PostMeetingJobs:
             session = await transcripts.session_of(db, app_id, session_id)
             transcript = await transcripts.transcript_of(db, session_id)
             if transcript is None or transcript.status != "READY":
-                raise Conflict(transcripts.transcript_missing(session, transcript)
+                raise Conflict(transcripts.missing("transcript", session, transcript)
                                + " A summary needs a READY transcript.")
             row = await transcripts.summary_of(db, session_id)
             if row is not None and row.status == "PROCESSING" \

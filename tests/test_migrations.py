@@ -1,5 +1,6 @@
-"""Migration 0009 (session transcripts and summaries) on SQLite and PostgreSQL: it builds
-exactly the tables the models describe, and goes down to 0008 and up again."""
+"""Migrations that add tables, on SQLite and PostgreSQL: each builds exactly the tables
+the models describe, goes down to the revision before it (the tables are gone) and up
+again."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,12 @@ from salon.store.migrate import alembic_config
 from salon.store.models import Base
 from tests.servers import ThrowawayPostgres
 
-TABLES = {"session_transcripts", "session_summaries"}
+#: The tables a migration adds, and the revision before it.
+ADDED = [
+    pytest.param({"recordings"}, "0007", id="0008 recordings"),
+    pytest.param({"session_transcripts", "session_summaries"}, "0008",
+                 id="0009 transcripts and summaries"),
+]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,20 +38,23 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
         database.drop()
 
 
-def _round_trip(connection: Any) -> None:
+def _round_trip(connection: Any, tables: set[str], before: str) -> None:
     command.upgrade(alembic_config(connection), "head")
     differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert [d for d in differences if any(t in repr(d) for t in TABLES)] == []
-    command.downgrade(alembic_config(connection), "0008")
-    assert not TABLES & set(inspect(connection).get_table_names())
+    assert [d for d in differences if any(t in repr(d) for t in tables)] == []
+    command.downgrade(alembic_config(connection), before)
+    assert not tables & set(inspect(connection).get_table_names())
     command.upgrade(alembic_config(connection), "head")
-    assert TABLES <= set(inspect(connection).get_table_names())
+    assert tables <= set(inspect(connection).get_table_names())
 
 
-async def test_transcript_tables_match_the_models_and_downgrade(settings: Settings) -> None:
+@pytest.mark.parametrize(("tables", "before"), ADDED)
+async def test_added_tables_match_the_models_and_downgrade(settings: Settings,
+                                                           tables: set[str],
+                                                           before: str) -> None:
     database = Database(settings)
     try:
         async with database.engine.begin() as connection:
-            await connection.run_sync(_round_trip)
+            await connection.run_sync(_round_trip, tables, before)
     finally:
         await database.dispose()
