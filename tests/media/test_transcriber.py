@@ -5,9 +5,12 @@ has `transcription_enabled` live (docs/transcription.md, docs/protocol.md "Capti
 
 import asyncio
 import json
+import os
+import signal
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -163,4 +166,49 @@ async def test_captioned_peers_are_captioned_live_and_others_are_not(
                             + bob_says.size / 16000 + 3.0 - time.time()))  # Bob has spoken
     captions = listener.drain("transcript")
     assert all(c["peerId"] == alice.peer_id for c in captions), captions
+    await _end(room)
+
+
+def _transcriber_pids(server_pid: int) -> list[int]:
+    """The server's spawned children that run a transcriber (not multiprocessing's
+    resource tracker), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_transcriber_killed_mid_session_is_replaced(room: Meeting,
+                                                            sessions: list) -> None:
+    """SIGKILL the transcriber while the session goes on: the server starts another,
+    and the captions of what is said next still arrive."""
+    preset = await _captioned_preset(room)
+    listener = await room.join(name="Carol")
+    first, second = say(ALICE, "en-us"), say(BOB, "en-gb")
+    first_secs = first.size / 16000
+    alice = await _speaker(room, sessions, "Alice",
+                           place([(1.0, first), (first_secs + 9.0, second)], 40), preset)
+    said = await listener.wait_for(
+        "transcript", lambda c: not c["isPartialTranscript"] and c["peerId"] == alice.peer_id,
+        timeout=first_secs + 20)
+    assert wer(ALICE, said["transcript"]) <= 0.25
+    pids = _transcriber_pids(room.server.process.pid)
+    assert len(pids) == 1, pids
+    os.kill(pids[0], signal.SIGKILL)
+    again = await listener.wait_for(
+        "transcript", lambda c: not c["isPartialTranscript"] and c["peerId"] == alice.peer_id,
+        timeout=second.size / 16000 + 25)
+    assert wer(BOB, again["transcript"]) <= 0.25, again["transcript"]
+    assert "failed (start 1 of 3); starting another" in room.server.log()
+    replacement = _transcriber_pids(room.server.process.pid)
+    assert len(replacement) == 1 and replacement != pids
     await _end(room)
