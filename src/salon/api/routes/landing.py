@@ -44,7 +44,8 @@ def render(public_base: str) -> str:
 def install(app: FastAPI, public_base: str) -> None:
     page = render(public_base)
 
-    @app.get("/", include_in_schema=False)
+    # HEAD too: uptime checks and link checkers ask it of a site's front page.
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def landing() -> HTMLResponse:
         return HTMLResponse(page, headers=PAGE_HEADERS)
 
