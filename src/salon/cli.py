@@ -6,7 +6,10 @@ and works while the server runs: they share the database, not memory.
 
 import asyncio
 import json
+import logging
 import signal
+import socket
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -83,9 +86,13 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
                    "Overrides SALON_ICE_HOSTS.")
 @click.option("--media-backend", type=click.Choice(["embedded", "none"]),
               help="Overrides SALON_MEDIA_BACKEND (default embedded).")
+@click.option("--certfile", type=click.Path(path_type=Path),
+              help="Serve HTTPS with this PEM certificate (chain). Overrides SALON_TLS_CERTFILE.")
+@click.option("--keyfile", type=click.Path(path_type=Path),
+              help="The certificate's PEM private key. Overrides SALON_TLS_KEYFILE.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tuple[str, ...],
-          media_backend: str | None) -> None:
+          media_backend: str | None, certfile: Path | None, keyfile: Path | None) -> None:
     """Run the server until SIGTERM or Ctrl-C."""
     import uvicorn
 
@@ -100,10 +107,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         settings.ice_hosts = ice_hosts
     if media_backend:
         settings.media_backend = media_backend
+    settings.tls_certfile = certfile or settings.tls_certfile
+    settings.tls_keyfile = keyfile or settings.tls_keyfile
+    internal = _tls_checked(settings)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
@@ -125,7 +137,62 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
     # turns that last step into exit status 0, which is what a clean shutdown is.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.Server(config).run()
+    try:
+        config.load()  # reads the certificate and key: refuse bad ones in words
+    except (OSError, ssl.SSLError) as error:
+        raise click.ClickException(f"Cannot use the TLS certificate or key: {error}") from error
+    _server(config, internal).run()
+
+
+def _tls_checked(settings: Settings) -> socket.socket | None:
+    """With TLS: check the files are there, and (unless `internal_url` says where) bind
+    the loopback listener salon's own bots join on, naming it in `internal_url`.
+
+    Bots (recorders, live transcribers) are processes of this server that join its
+    realtime gateway. Through the public HTTPS port they would have to trust the
+    certificate (self-signed, say) and find its name valid for where they connect; on
+    loopback nothing leaves the machine, so plain WebSocket is as private and needs
+    neither. The port is chosen by the system and serves the same app."""
+    if settings.tls_keyfile and not settings.tls_certfile:
+        raise click.ClickException("A TLS key needs its certificate: --certfile.")
+    if not settings.tls_certfile:
+        return None
+    for path in (settings.tls_certfile, settings.tls_keyfile):
+        if path is not None and not path.is_file():
+            raise click.ClickException(f"TLS file not found: {path}")
+    if settings.internal_url:
+        return None
+    internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    internal.bind(("127.0.0.1", 0))
+    settings.internal_url = f"http://127.0.0.1:{internal.getsockname()[1]}"
+    return internal
+
+
+def _server(config: Any, internal: socket.socket | None) -> Any:
+    """uvicorn's server, plus, when given, a plain listener on a loopback socket serving
+    the same app with the same protocols (`_tls_checked` says why). Its connections are
+    the server's own: graceful shutdown closes and drains them with the others."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if internal is None or not self.started:
+                return
+            config = self.config
+
+            def protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+                return config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=self.server_state,
+                    app_state=self.lifespan.state, _loop=_loop)
+
+            self.servers.append(await asyncio.get_running_loop().create_server(
+                protocol, sock=internal, backlog=config.backlog))
+            host, port = internal.getsockname()[:2]
+            logging.getLogger("uvicorn.error").info(
+                "salon's own bots join on http://%s:%d (loopback only)", host, port)
+
+    return Server(config)
 
 
 DEMO_TITLE = "Demo meeting"

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
-            gateway_url=settings.public_base.replace("http", "ws", 1) + "/realtime/v1",
+            gateway_url=settings.gateway_url,
             link_ttl_secs=settings.recording_link_ttl_secs), signer,
             app.state.recording_storage,
             on_commit=app.state.webhooks.wake)
