@@ -58,22 +58,25 @@ class TlsServer:
     app_url: str
     headers: dict[str, str]
     log: Path
+    #: The server's settings as environment variables (its TLS files included).
+    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     directory = tmp_path_factory.mktemp("tls")
     certfile, keyfile = self_signed(directory)
+    port, log = free_port(), directory / "server.log"
     env = {**os.environ, "SALON_DATA_DIR": str(directory), "SALON_DATABASE_URL": "",
-           "SALON_KEEP_ALIVE_CAP_SECS": "1.5",
+           "SALON_KEEP_ALIVE_CAP_SECS": "1.5", "SALON_PORT": str(port),
            "SALON_RECORDER": "tests.fake_recorder:run_joining_recording"}
     creds = json.loads(run_cli(env, "apps", "create", "tls", "--json").stdout)
-    port, log = free_port(), directory / "server.log"
-    with open(log, "ab") as out:
+    with open(log, "ab") as out:  # the files as flags here, as settings for `demo` below
         process = subprocess.Popen(
-            [sys.executable, "-m", "salon", "serve", "--port", str(port),
+            [sys.executable, "-m", "salon", "serve",
              "--certfile", str(certfile), "--keyfile", str(keyfile)],
             env=env, stdout=out, stderr=subprocess.STDOUT)
+    env = {**env, "SALON_TLS_CERTFILE": str(certfile), "SALON_TLS_KEYFILE": str(keyfile)}
     base = f"https://127.0.0.1:{port}"
     trust = ssl.create_default_context(cafile=str(certfile))
     try:
@@ -88,7 +91,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
                 time.sleep(0.1)
         app_url = f"{base}/client/v4/accounts/{creds['account_id']}/realtime/kit/{creds['app_id']}"
         yield TlsServer(base, trust, app_url, {"Authorization": f"Bearer {creds['api_token']}"},
-                        log)
+                        log, env)
         assert "Traceback" not in log.read_text(), log.read_text()
     finally:
         process.terminate()
@@ -136,3 +139,16 @@ async def test_wss_join_and_a_bot_that_joins_without_trusting_the_certificate(
         await host.request("recording.stop")
     finally:
         await host.leave()
+
+
+async def test_demo_links_are_https_and_join_over_wss(tls_server: TlsServer) -> None:
+    demo = json.loads(run_cli(tls_server.env, "demo", "--json").stdout)
+    assert demo["base_url"] == tls_server.base and demo["server_running"] is True
+    assert demo["guest"]["url"].startswith(f"{tls_server.base}/meet#token=")
+    gateway = tls_server.base.replace("https", "wss", 1) + "/realtime/v1"
+    guest = await RealtimeClient.join(gateway, demo["guest"]["token"], ssl=tls_server.trust)
+    try:
+        assert guest.status == "joined"
+        assert guest.joined["room"]["meeting"]["title"] == "Demo meeting"
+    finally:
+        await guest.leave()
