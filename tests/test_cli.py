@@ -1,11 +1,15 @@
 """The operator CLI, run against the same database as a live server."""
 
 import json
+import os
 import time
+from pathlib import Path
 
 import httpx
 
-from tests.servers import SalonServer
+from salon.client import RealtimeClient
+from salon.client.realtime import ws_url
+from tests.servers import SalonServer, free_port, launch, run_cli
 
 
 def test_apps_create_json_while_server_runs(server: SalonServer) -> None:
@@ -76,3 +80,53 @@ def test_cli_errors_are_messages_not_tracebacks(server: SalonServer) -> None:
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
     result = server.cli("tokens", "revoke", "no-such-token", check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
+
+
+async def test_demo_makes_a_meeting_that_two_people_join(tmp_path: Path) -> None:
+    """`salon demo --json` on a fresh data dir, with no server running: an app is made
+    (its credentials shown once), then a meeting and two links; a server started on that
+    data dir afterwards lets both people in."""
+    port = free_port()
+    env = {**os.environ, "SALON_DATA_DIR": str(tmp_path), "SALON_DATABASE_URL": "",
+           "SALON_PORT": str(port)}
+    result = run_cli(env, "demo", "--json")
+    demo = json.loads(result.stdout)
+    assert demo["title"] == "Demo meeting" and demo["server_running"] is False
+    created = demo["created_app"]
+    assert created["app_id"] == demo["app_id"] and created["api_token"].startswith("salon_")
+    base = f"http://127.0.0.1:{port}"
+    assert demo["base_url"] == base
+    assert demo["host"]["preset_name"] == "group_call_host"
+    assert demo["guest"]["preset_name"] == "group_call_participant"
+    for role in ("host", "guest"):
+        assert demo[role]["url"] == f"{base}/meet#token={demo[role]['token']}"
+    text = run_cli(env, "demo").stdout  # the text form, a second meeting in the same app
+    assert "salon serve" in text and "Host (group_call_host):" in text
+    assert "shown once" not in text  # the app exists now: no new credentials
+
+    server = SalonServer(tmp_path, "", port, created["account_id"], created["app_id"],
+                         created["api_token"], launch(env, port, tmp_path / "server.log"),
+                         tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=server.app_url, headers=server.headers) as http:
+            meeting = http.get(f"/meetings/{demo['meeting_id']}").json()["data"]
+            assert meeting["title"] == "Demo meeting"
+            people = http.get(f"/meetings/{demo['meeting_id']}/participants").json()["data"]
+            assert {p["preset_name"] for p in people} == {"group_call_host",
+                                                         "group_call_participant"}
+        host = await RealtimeClient.join(ws_url(base), demo["host"]["token"])
+        guest = await RealtimeClient.join(ws_url(base), demo["guest"]["token"])
+        try:
+            assert host.status == "joined"
+            assert guest.status == "joined"  # group_call_participant skips the waiting room
+            assert host.joined["room"]["meeting"]["title"] == "Demo meeting"
+            await host.wait_for("peer.joined", lambda data: data["peer"]["name"] == "Guest")
+        finally:
+            await guest.leave()
+            await host.leave()
+        again = json.loads(run_cli(env, "demo", "--json").stdout)
+        assert again["server_running"] is True and again["created_app"] is None
+        assert again["app_id"] == demo["app_id"] and again["meeting_id"] != demo["meeting_id"]
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()

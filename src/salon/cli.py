@@ -1,4 +1,4 @@
-"""The `salon` command: run the server, and manage apps and API tokens.
+"""The `salon` command: run the server, try it (`salon demo`), manage apps and API tokens.
 
 Every command reads the same settings as `serve` (`SALON_DATA_DIR`, `SALON_DATABASE_URL`)
 and works while the server runs: they share the database, not memory.
@@ -6,18 +6,25 @@ and works while the server runs: they share the database, not memory.
 
 import asyncio
 import json
+import logging
 import signal
+import socket
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import isoformat
 from salon.core.errors import SalonError
-from salon.services import api_tokens, apps
+from salon.core.meetings import MeetingSettings
+from salon.core.participants import NewParticipant
+from salon.services import api_tokens, apps, meetings, participant_tokens, participants
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
@@ -32,12 +39,22 @@ def _settings(ctx: click.Context) -> Settings:
 def _run(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Open the database (migrating it if needed), run one unit of work, close."""
 
+    async def in_session(database: Database) -> T:
+        async with database.session() as db:
+            return await work(db)
+
+    return _run_on(ctx, in_session)
+
+
+def _run_on(ctx: click.Context, work: Callable[[Database], Awaitable[T]]) -> T:
+    """`_run` for work that needs the database itself: the services whose hot paths use
+    Core connections (`meetings.create`, `participants.add`) take a `Database`."""
+
     async def main() -> T:
         database = Database(_settings(ctx))
         try:
             await migrate.upgrade(database)
-            async with database.session() as db:
-                return await work(db)
+            return await work(database)
         finally:
             await database.dispose()
 
@@ -69,9 +86,13 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
                    "Overrides SALON_ICE_HOSTS.")
 @click.option("--media-backend", type=click.Choice(["embedded", "none"]),
               help="Overrides SALON_MEDIA_BACKEND (default embedded).")
+@click.option("--certfile", type=click.Path(path_type=Path),
+              help="Serve HTTPS with this PEM certificate (chain). Overrides SALON_TLS_CERTFILE.")
+@click.option("--keyfile", type=click.Path(path_type=Path),
+              help="The certificate's PEM private key. Overrides SALON_TLS_KEYFILE.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tuple[str, ...],
-          media_backend: str | None) -> None:
+          media_backend: str | None, certfile: Path | None, keyfile: Path | None) -> None:
     """Run the server until SIGTERM or Ctrl-C."""
     import uvicorn
 
@@ -86,10 +107,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         settings.ice_hosts = ice_hosts
     if media_backend:
         settings.media_backend = media_backend
+    settings.tls_certfile = certfile or settings.tls_certfile
+    settings.tls_keyfile = keyfile or settings.tls_keyfile
+    internal = _tls_checked(settings)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
@@ -111,7 +137,156 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
     # turns that last step into exit status 0, which is what a clean shutdown is.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.Server(config).run()
+    try:
+        config.load()  # reads the certificate and key: refuse bad ones in words
+    except (OSError, ssl.SSLError) as error:
+        raise click.ClickException(f"Cannot use the TLS certificate or key: {error}") from error
+    _server(config, internal).run()
+
+
+def _tls_checked(settings: Settings) -> socket.socket | None:
+    """With TLS: check the files are there, and (unless `internal_url` says where) bind
+    the loopback listener salon's own bots join on, naming it in `internal_url`.
+
+    Bots (recorders, live transcribers) are processes of this server that join its
+    realtime gateway. Through the public HTTPS port they would have to trust the
+    certificate (self-signed, say) and find its name valid for where they connect; on
+    loopback nothing leaves the machine, so plain WebSocket is as private and needs
+    neither. The port is chosen by the system and serves the same app."""
+    if settings.tls_keyfile and not settings.tls_certfile:
+        raise click.ClickException("A TLS key needs its certificate: --certfile.")
+    if not settings.tls_certfile:
+        return None
+    for path in (settings.tls_certfile, settings.tls_keyfile):
+        if path is not None and not path.is_file():
+            raise click.ClickException(f"TLS file not found: {path}")
+    if settings.internal_url:
+        return None
+    internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    internal.bind(("127.0.0.1", 0))
+    settings.internal_url = f"http://127.0.0.1:{internal.getsockname()[1]}"
+    return internal
+
+
+def _server(config: Any, internal: socket.socket | None) -> Any:
+    """uvicorn's server, plus, when given, a plain listener on a loopback socket serving
+    the same app with the same protocols (`_tls_checked` says why). Its connections are
+    the server's own: graceful shutdown closes and drains them with the others."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if internal is None or not self.started:
+                return
+            config = self.config
+
+            def protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+                return config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=self.server_state,
+                    app_state=self.lifespan.state, _loop=_loop)
+
+            self.servers.append(await asyncio.get_running_loop().create_server(
+                protocol, sock=internal, backlog=config.backlog))
+            host, port = internal.getsockname()[:2]
+            logging.getLogger("uvicorn.error").info(
+                "salon's own bots join on http://%s:%d (loopback only)", host, port)
+
+    return Server(config)
+
+
+DEMO_TITLE = "Demo meeting"
+#: (role, display name, preset) of each person `salon demo` makes a link for.
+DEMO_PEOPLE = (("host", "Host", "group_call_host"), ("guest", "Guest", "group_call_participant"))
+
+
+@dataclass(frozen=True)
+class DemoSeat:
+    """One person of the demo meeting and the link they join with."""
+
+    name: str
+    preset_name: str
+    participant_id: str
+    token: str
+    url: str
+
+
+async def _demo(database: Database, settings: Settings) -> dict[str, Any]:
+    """The demo meeting, its two people and their links, in the first app (an app is
+    created when there is none; its credentials are returned, as they are shown once)."""
+    async with database.session() as db:
+        existing = await apps.list_all(db)
+        created: apps.Credentials | None = None
+        if existing:
+            account_id, app_id = existing[0].account_id, existing[0].id
+        else:
+            created = await apps.bootstrap(db) or await apps.create_with_token(db, "default", None)
+            account_id, app_id = created.account_id, created.app_id
+        signer = await participant_tokens.load_signer(db, settings.participant_token_ttl_secs)
+    meeting = await meetings.create(database, app_id,
+                                    MeetingSettings.model_validate({"title": DEMO_TITLE}))
+    seats: dict[str, DemoSeat] = {}
+    for role, name, preset in DEMO_PEOPLE:
+        added = await participants.add(database, app_id, meeting.id, NewParticipant(
+            custom_participant_id=f"demo-{role}", preset_name=preset, name=name))
+        token = signer.mint(added)
+        seats[role] = DemoSeat(name, preset, added.id, token,
+                               f"{settings.public_base}/meet#token={token}")
+    return {"title": DEMO_TITLE, "meeting_id": meeting.id, "account_id": account_id,
+            "app_id": app_id, "base_url": settings.public_base,
+            "created_app": asdict(created) if created else None,
+            **{role: asdict(seat) for role, seat in seats.items()}}
+
+
+def _answers(base_url: str) -> bool:
+    """Whether a salon server answers at `base_url` now. Certificates are not checked:
+    this only asks whether to suggest `salon serve`, and sends no secret."""
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=1, verify=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _demo_text(record: dict[str, Any]) -> str:
+    lines = []
+    if created := record["created_app"]:
+        lines += ["No app yet: created one. Keep these; the token is shown once.",
+                  *(f"  {key}: {value}" for key, value in created.items()), ""]
+    lines += [f"Created \"{record['title']}\" (meeting {record['meeting_id']}, "
+              f"app {record['app_id']}).", ""]
+    for role in ("host", "guest"):
+        seat = record[role]
+        lines += [f"{seat['name']} ({seat['preset_name']}):", f"  {seat['url']}"]
+    lines += ["", "Open each link in its own browser window, or send the guest's to someone."]
+    base = record["base_url"]
+    if record["server_running"]:
+        lines.append(f"salon is running at {base}.")
+    else:
+        lines.append(f"Nothing answers at {base} yet: start the server with `salon serve` "
+                     "(same settings), then open the links.")
+    host = httpx.URL(base).host
+    if host in ("0.0.0.0", "::"):
+        lines.append("The server listens on every address: set SALON_PUBLIC_URL to the one "
+                     "people reach it at, so these links name it.")
+    elif base.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append("From another machine, browsers allow camera and microphone only over "
+                     "HTTPS: see `salon serve --certfile/--keyfile` (docs/operations.md).")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def demo(ctx: click.Context, as_json: bool) -> None:
+    """Create a meeting with a host and a guest and print their two join links.
+
+    Works on the database directly, like `apps create`, so the server need not run; the
+    links use the server's public address (SALON_PUBLIC_URL, else host, port and scheme).
+    """
+    settings = _settings(ctx)
+    record = _run_on(ctx, lambda database: _demo(database, settings))
+    record["server_running"] = _answers(settings.public_base)
+    _emit(as_json, record, _demo_text(record))
 
 
 @main.group(name="apps")

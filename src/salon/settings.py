@@ -53,8 +53,17 @@ class Settings(BaseSettings):
     #: asked for: looking the providers up costs every request some 3 % of its time.
     opentelemetry: bool = False
     #: The server's address as clients reach it, for absolute links (chat files, chat
-    #: exports); empty means `http://{host}:{port}`. Set it behind a proxy or TLS.
+    #: exports, `salon demo`'s join links); empty means `http://{host}:{port}`, or
+    #: `https://…` when salon serves TLS itself. Set it behind a proxy.
     public_url: str = ""
+    #: A PEM certificate (chain) and its private key: `salon serve` then speaks HTTPS and
+    #: WSS itself, as browsers give camera and microphone only to secure origins.
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    #: Where salon's own bots (recorders, live transcribers) join the realtime gateway;
+    #: empty: `public_base`, or with TLS a plain-HTTP listener on loopback that `salon
+    #: serve` opens for them alone, so they need not trust the certificate or its name.
+    internal_url: str = ""
     #: Largest REST request body; a larger one is refused with 413 before it is read.
     #: Chat file uploads have their own limit, `chat_max_file_bytes`.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -122,7 +131,7 @@ class Settings(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
-    @field_validator("transcription_model", mode="before")
+    @field_validator("transcription_model", "tls_certfile", "tls_keyfile", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -140,7 +149,14 @@ class Settings(BaseSettings):
 
     @property
     def public_base(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_certfile else "http"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def gateway_url(self) -> str:
+        """The realtime gateway as salon's own bots reach it (`internal_url`)."""
+        base = (self.internal_url.rstrip("/") or self.public_base)
+        return base.replace("http", "ws", 1) + "/realtime/v1"
 
     def live(self) -> LiveSettings:
         return LiveSettings(

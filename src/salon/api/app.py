@@ -13,7 +13,14 @@ from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
-from salon.api.routes import api_docs, files, recording_files, transcription_files, well_known
+from salon.api.routes import (
+    api_docs,
+    files,
+    landing,
+    recording_files,
+    transcription_files,
+    well_known,
+)
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
@@ -80,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
-            gateway_url=settings.public_base.replace("http", "ws", 1) + "/realtime/v1",
+            gateway_url=settings.gateway_url,
             link_ttl_secs=settings.recording_link_ttl_secs), signer,
             app.state.recording_storage,
             on_commit=app.state.webhooks.wake)
@@ -142,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
     api_docs.install(app)
+    landing.install(app, settings.public_base)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe",
              response_model=Success[Health])

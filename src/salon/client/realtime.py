@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable
+from ssl import SSLContext
 from typing import Any, ClassVar, Protocol
 
 import orjson
@@ -89,18 +90,22 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
     # --- connecting -------------------------------------------------------------------------
 
     @classmethod
-    async def connect(cls, url: str) -> "RealtimeClient":
-        return cls(await websockets.connect(url, max_size=2**22))
+    async def connect(cls, url: str, *, ssl: SSLContext | None = None) -> "RealtimeClient":
+        """`ssl`: for a `wss://` URL, the context to verify the server with (one trusting a
+        self-signed certificate, say); None: the system's trusted authorities."""
+        extra: dict[str, Any] = {"ssl": ssl} if ssl is not None else {}
+        return cls(await websockets.connect(url, max_size=2**22, **extra))
 
     @classmethod
     async def join(cls, url: str, token: str, *, name: str | None = None,
                    media: dict[str, bool] | None = None,
                    resume: dict[str, str] | None = None,
                    session_id: str | None = None,
-                   keep_alive: float | None = KEEP_ALIVE_SECS) -> "RealtimeClient":
+                   keep_alive: float | None = KEEP_ALIVE_SECS,
+                   ssl: SSLContext | None = None) -> "RealtimeClient":
         """Connect and join; raises RealtimeError if the server refuses. The client pings
-        every `keep_alive` seconds (None: never)."""
-        client = await cls.connect(url)
+        every `keep_alive` seconds (None: never); `ssl` is as for `connect`."""
+        client = await cls.connect(url, ssl=ssl)
         client.http_url = http_url(url)
         client.token = token
         data: dict[str, Any] = {"token": token, "protocol": PROTOCOL_VERSION}
