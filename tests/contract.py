@@ -159,8 +159,14 @@ async def acontract_for(url: httpx.URL) -> Contract | None:
     return CONTRACTS[base]
 
 
+#: Pages at exactly these paths (the landing page) are not in the REST contract either.
+_UNCHECKED_EXACT = ("/",)
+
+
 def _checked(request: httpx.Request) -> bool:
-    return request.url.host == "127.0.0.1" and not request.url.path.startswith(_UNCHECKED)
+    path = request.url.path
+    return (request.url.host == "127.0.0.1" and not path.startswith(_UNCHECKED)
+            and path not in _UNCHECKED_EXACT)
 
 
 def install(monkeypatch: Any) -> None:

@@ -74,3 +74,14 @@ def test_api_reference_pages_load_nothing_from_elsewhere(web: httpx.Client) -> N
     assert '"/openapi.json"' in init and "validatorUrl: null" in init
     assert web.get("/docs/oauth2-redirect").status_code == 404  # FastAPI's inline-script page
     assert web.get("/docs/assets/nothing.js").status_code == 404
+
+
+def test_the_landing_page_runs_no_script(web: httpx.Client) -> None:
+    """`/` is the landing page (no longer a JSON 404): HTML that loads only its own
+    stylesheet and runs no script."""
+    page = web.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "salon" in page.text and "/docs" in page.text
+    rules = policy(page)
+    assert rules["default-src"] == "'none'" and "script-src" not in rules
