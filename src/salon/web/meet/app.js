@@ -14,6 +14,7 @@ import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
+import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -30,7 +31,8 @@ const page = {
   panel: null,
   polls: new Map(),
   chatUnread: 0,
-  publishing: false,
+  paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
+  onToggle: null,      // what a flip of those does before joining (the preview)
   stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
   qna: null,           // the Q&A panel (qna.js), made on entering
@@ -136,6 +138,10 @@ async function start() {
   // Only kinds the preset lets this participant produce outright start on; a stage
   // participant publishes once on stage.
   for (const kind of ["audio", "video"]) if (info.preset.can_produce[kind] !== "ALLOWED") page.want[kind] = false;
+  page.paintToggles = prejoinToggles({audio: $("prejoin-mic"), video: $("prejoin-cam")}, page.want, {
+    canProduce: (kind) => info.preset.can_produce[kind] === "ALLOWED",
+    stageEnabled: info.preset.stage_enabled,
+    onChange: () => page.onToggle && page.onToggle()});
   if (flag("autojoin", false)) {
     join(params.get("name") || null);
     return;
@@ -153,32 +159,28 @@ function prejoin() {
   $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
   page.previewMedia = new MediaSession(null);
   const canProduce = (kind) => info.preset.can_produce[kind] === "ALLOWED";
-  const buttons = {audio: $("prejoin-mic"), video: $("prejoin-cam")};
-  const labels = {audio: "Microphone", video: "Camera"};
+  const preview = page.previewMedia;
   const paint = () => {
-    for (const kind of ["audio", "video"]) {
-      const b = buttons[kind];
-      b.disabled = !canProduce(kind);
-      b.setAttribute("aria-pressed", String(page.want[kind]));
-      b.textContent = `${labels[kind]} ${page.want[kind] ? "on" : "off"}`;
-      b.title = canProduce(kind) ? "" : (info.preset.stage_enabled ? "You can turn this on once you are on stage" : "Your role cannot use this");
-    }
-    const video = page.previewMedia.local.video;
+    page.paintToggles();
+    if (preview !== page.previewMedia) return;  // joined meanwhile: the meeting has them
+    const video = preview.local.video;
     $("preview").hidden = !(page.want.video && video);
     $("preview-avatar").hidden = !$("preview").hidden;
     $("preview").srcObject = video ? new MediaStream([video]) : null;
   };
   const open = async () => {
+    if (preview !== page.previewMedia) return;
     const wanted = {audio: page.want.audio, video: page.want.video};
-    if (!page.previewMedia.local.video && !wanted.video) page.previewMedia._setLocal("video", null);
     if (wanted.audio || wanted.video) {
       try {
-        await page.previewMedia.startDevices(wanted);
+        await preview.startDevices(wanted);
       } catch (error) {
         $("prejoin-hint").textContent = `Camera or microphone unavailable: ${error.message || error}`;
       }
     }
-    if (!page.want.video) page.previewMedia._setLocal("video", null);
+    // Joined while the devices opened: what the meeting did not take is let go.
+    if (preview !== page.previewMedia) { preview.stopDevices(); return; }
+    if (!page.want.video) preview._setLocal("video", null);
     paint();
     await listDevices();
   };
@@ -187,8 +189,8 @@ function prejoin() {
     const devices = await MediaSession.devices().catch(() => ({audio: [], video: []}));
     for (const kind of ["audio", "video"]) {
       const select = selects[kind];
-      const current = page.previewMedia.deviceIds[kind] ||
-        (page.previewMedia.local[kind] && page.previewMedia.local[kind].getSettings().deviceId) || "";
+      const current = preview.deviceIds[kind] ||
+        (preview.local[kind] && preview.local[kind].getSettings().deviceId) || "";
       render(select, devices[kind].map((d) => h("option", {value: d.deviceId, selected: d.deviceId === current}, d.label)));
       select.disabled = !canProduce(kind) || devices[kind].length < 2;
       select.closest(".field").hidden = !canProduce(kind) || !devices[kind].length;
@@ -196,19 +198,14 @@ function prejoin() {
   };
   for (const kind of ["audio", "video"]) {
     selects[kind].onchange = act(async () => {
-      page.previewMedia.deviceIds[kind] = selects[kind].value;
+      preview.deviceIds[kind] = selects[kind].value;
       if (page.want[kind]) {
-        page.previewMedia._setLocal(kind, null);
+        preview._setLocal(kind, null);
         await open();
       }
     });
   }
-  for (const kind of ["audio", "video"]) {
-    buttons[kind].onclick = act(async () => {
-      page.want[kind] = !page.want[kind];
-      await open();
-    });
-  }
+  page.onToggle = act(open);
   nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
     ? "You join as a viewer; ask to join the stage to speak." : "";
@@ -243,12 +240,13 @@ async function join(name) {
   page.client = client;
   const media = MediaSession.attach(client);
   page.media = media;
-  // Devices opened in the pre-join preview carry over.
+  // Devices opened in the pre-join preview carry over, if they are still wanted.
   if (page.previewMedia) {
     media.deviceIds = {...page.previewMedia.deviceIds};
     for (const kind of ["audio", "video"]) {
       const track = page.previewMedia.local[kind];
-      if (track && track.readyState === "live") media.local[kind] = track;
+      if (track && track.readyState === "live" && page.want[kind]) media.local[kind] = track;
+      else if (track) track.stop();
       page.previewMedia.local[kind] = null;
     }
     page.previewMedia = null;
@@ -340,8 +338,9 @@ function entered() {
     page.client, {toast});
   page.privateChat.paint();
   $("chat-file").onchange = act(sendFile);
-  $("btn-mic").onclick = act(() => toggle("audio"));
-  $("btn-cam").onclick = act(() => toggle("video"));
+  for (const [id, kind] of [["btn-mic", "audio"], ["btn-cam", "video"]]) {
+    $(id).onclick = act(() => { const done = toggle(page, kind); refresh(); return done.finally(refresh); });
+  }
   $("btn-screen").onclick = act(toggleScreen);
   $("btn-stage").onclick = act(stageAction);
   $("btn-leave").onclick = act(leave);
@@ -402,39 +401,11 @@ async function leave() {
 
 // --- publishing ---------------------------------------------------------------------------------
 
-/** Publish what the user wants on and may send; the SDK unpublishes revoked kinds itself. */
-async function syncPublishing() {
-  const {client, media} = page;
-  if (!client || !media || !media.available || page.publishing || document.body.dataset.state !== "joined") return;
-  const rights = client.canPublish;
-  const kinds = ["audio", "video"].filter((k) => page.want[k] && rights[k] && !media.published[k]);
-  if (!kinds.length) return;
-  page.publishing = true;
-  try {
-    await media.startDevices({audio: kinds.includes("audio"), video: kinds.includes("video")});
-    await media.publish(kinds);
-  } catch (error) {
-    for (const kind of kinds) page.want[kind] = false;
-    failed(error);
-  } finally {
-    page.publishing = false;
-    refresh();
-  }
-}
-
-async function toggle(kind) {
-  const media = page.media;
-  const on = !(page.want[kind] && (media.enabled[kind] || !media.published[kind]));
-  page.want[kind] = on;
-  try {
-    if (on && !media.published[kind]) await syncPublishing();
-    else await media.setEnabled(kind, on);
-  } catch (error) {
-    page.want[kind] = !on;
-    throw error;
-  } finally {
-    refresh();
-  }
+/** Publish what the person wants on and may send (publishing.js); the SDK unpublishes
+ * revoked kinds itself. */
+function syncPublishing() {
+  if (document.body.dataset.state !== "joined") return;
+  publishWanted(page, failed).finally(refresh);
 }
 
 async function toggleScreen() {
@@ -491,7 +462,7 @@ function paintControls() {
   const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
   for (const [kind, id, label] of specs) {
     const b = $(id);
-    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : Boolean(media.published[kind] && media.enabled[kind]);
+    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : shownOn(page, kind);
     const reason = whyNot(kind);
     b.disabled = Boolean(reason) && !on;
     b.title = reason || (on ? `Turn off ${label.toLowerCase()}` : `Turn on ${label.toLowerCase()}`);
