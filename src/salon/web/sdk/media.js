@@ -297,7 +297,7 @@ export class MediaSession extends EventTarget {
     if (devices.length) await this.startDevices({audio: devices.includes("audio"), video: devices.includes("video")});
     if (wanted.includes("screenshare")) await this._openDevice("screenshare");
     // Turned off while the devices opened: the camera closes again, nothing is offered.
-    if (!this._stillWanted("video") && !this.enabled.video) this._setLocal("video", null);
+    if (wanted.includes("video") && !this._stillWanted("video") && !this.enabled.video) this._setLocal("video", null);
     wanted = wanted.filter((k) => this._stillWanted(k));
     if (!wanted.length) return [];
     const pc = this._ensurePubPc();
