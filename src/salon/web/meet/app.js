@@ -15,6 +15,8 @@ import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
+import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
+import { message } from "/meet/messages.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -31,6 +33,7 @@ const page = {
   panel: null,
   polls: new Map(),
   chatUnread: 0,
+  joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
   paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
   onToggle: null,      // what a flip of those does before joining (the preview)
   stageAutoJoin: false,
@@ -84,7 +87,16 @@ function setState(state) {
 function notice(state, title, text = "") {
   $("notice-title").textContent = title;
   $("notice-text").textContent = text;
+  $("notice-rejoin").hidden = true;
   setState(state);
+}
+
+/** An exit screen (exits.js): what happened in words, and Rejoin. */
+function exit(state, details = {}) {
+  const {title, text} = exitWords(state, details);
+  notice(state, title, text);
+  offerRejoin($("notice-rejoin"), rejoinHash(location.hash, {token, name: page.joinName, want: page.want}));
+  $("notice-title").focus();
 }
 
 function toast(text, ms = 5000) {
@@ -124,10 +136,10 @@ async function start() {
   try {
     const response = await fetch("/meet/ui", {headers: {"Authorization": `Bearer ${token}`}});
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    if (!response.ok) throw new Error((body.error && body.error.message) || message("link.invalid"));
     page.info = body.data;
   } catch (error) {
-    notice("error", "This link does not work", String(error.message || error));
+    notice("error", message("link.title"), error instanceof TypeError ? message("error.CLOSED") : String(error.message || error));
     return;
   }
   const info = page.info;
@@ -142,7 +154,7 @@ async function start() {
     canProduce: (kind) => info.preset.can_produce[kind] === "ALLOWED",
     stageEnabled: info.preset.stage_enabled,
     onChange: () => page.onToggle && page.onToggle()});
-  if (flag("autojoin", false)) {
+  if (flag("autojoin", false) && info.meeting.status !== "INACTIVE") {
     join(params.get("name") || null);
     return;
   }
@@ -209,13 +221,19 @@ function prejoin() {
   nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
     ? "You join as a viewer; ask to join the stage to speak." : "";
+  // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
+  const inactive = info.meeting.status === "INACTIVE";
+  $("prejoin-inactive").hidden = !inactive;
+  $("prejoin-inactive").textContent = inactive ? message("prejoin.inactive") : "";
+  $("prejoin-join").disabled = inactive;
   $("prejoin-join").onclick = act(async () => {
     const name = nameInput.value.trim();
     if (info.preset.can_edit_display_name && !name) {
       $("prejoin-hint").textContent = "Please enter your name.";
       return;
     }
-    await join(info.preset.can_edit_display_name ? name : null);
+    page.joinName = info.preset.can_edit_display_name ? name : null;
+    await join(page.joinName);
   });
   paint();
   open();
@@ -232,9 +250,8 @@ async function join(name) {
     client = await SalonClient.join(SalonClient.wsUrl(location.origin), token, {name: name || undefined});
   } catch (error) {
     $("prejoin-join").disabled = false;
-    const code = error instanceof SalonError ? error.code : "";
-    const message = error instanceof SalonError ? error.reason : String(error.message || error);
-    notice("error", code === "MEETING_INACTIVE" ? "This meeting is closed" : "Could not join", message);
+    if (!(error instanceof SalonError)) debug.errors.push(String(error.message || error));
+    exit("error", {error: error instanceof SalonError ? error.code : null});
     return;
   }
   page.client = client;
@@ -259,12 +276,12 @@ async function join(name) {
 
 function wire(client, media) {
   client.on("self.admitted", () => entered());
-  client.on("self.rejected", () => end("rejected", "You were not let in", "The host declined your request to join."));
-  client.on("self.kicked", () => end("kicked", "You were removed from the meeting"));
-  client.on("room.ended", () => end("ended", "The meeting has ended", afterwords(client)));
+  client.on("self.rejected", () => end("rejected"));
+  client.on("self.kicked", () => end("kicked"));
+  client.on("room.ended", ({reason}) => end("ended", {reason, extra: afterwords(client)}));
   client.on("closed", ({code}) => {
     if (!["rejected", "kicked", "ended", "left"].includes(document.body.dataset.state)) {
-      end("disconnected", "Disconnected", `The connection closed (${code}).`);
+      end("disconnected", {code});
     }
   });
   client.on("reconnecting", () => setConnection("Reconnecting…", true));
@@ -320,11 +337,11 @@ function setConnection(text, warn = false) {
   $("connection").classList.toggle("warn", warn);
 }
 
-function end(state, title, text = "") {
+function end(state, details = {}) {
   if (page.media) page.media.close();
   if (page.client) page.client.close();
   for (const el of document.querySelectorAll("video, audio")) el.srcObject = null;
-  notice(state, title, text);
+  exit(state, details);
 }
 
 function entered() {
@@ -396,7 +413,7 @@ async function leave() {
   document.body.dataset.state = "left";
   if (page.media) page.media.close();
   if (page.client) await page.client.leave();
-  notice("left", "You left the meeting", "You can close this tab.");
+  exit("left");
 }
 
 // --- publishing ---------------------------------------------------------------------------------
