@@ -308,7 +308,8 @@ export class MediaSession extends EventTarget {
         await tx.sender.replaceTrack(track);
         tx.direction = "sendonly";
       } else {
-        tx = pc.addTransceiver(track, {direction: "sendonly"});
+        // (no track: turned off during an await above; dropped before the offer goes out)
+        tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), {direction: "sendonly"});
         this._preferCodecs(tx, kind);
         this.pubTx[kind] = tx;
       }
@@ -403,9 +404,10 @@ export class MediaSession extends EventTarget {
   }
 
   /**
-   * Turn a kind on or off. On: publishes it if it is not yet (or re-opens the device),
-   * then `self.media`; off: `self.media`, then the sender stops (the camera is closed,
-   * the microphone kept for a quick unmute).
+   * Turn a kind on or off; the latest call wins. On: publishes it if it is not yet (or
+   * re-opens the device), then `self.media`; off: the sender stops at once (the camera
+   * is closed, the microphone kept for a quick unmute), then `self.media` once any
+   * publish in flight has settled.
    */
   async setEnabled(kind, on) {
     if (on) {
