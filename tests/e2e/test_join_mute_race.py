@@ -141,6 +141,7 @@ async def one_run(page: Page, observer: RealtimeClient, admin: AdminClient, meet
         assert not [d for e, d in ours if e == "media.published" and d["track"]["kind"] == kind], ours
         assert not sdk["published"], sdk
     if unmute:  # and on again, by the same button: published (or resumed) and heard
+        observer.drain()
         await mic.click()
         await expect(mic).to_have_text(f"{label} on")
         await page.wait_for_function("""(kind) => {
