@@ -6,8 +6,9 @@
 - `/meet`: the meeting page. The participant token goes in the URL fragment
   (`/meet#token=…`), which browsers never send to the server.
 - `GET /meet/ui` (`Authorization: Bearer <participant token>`): what the page needs
-  before it joins: the meeting's title, the preset's name, view type, whether the
-  display name may be edited, what it may produce, and the preset's `ui.design_tokens`.
+  before it joins: the meeting's title and status (`ACTIVE` / `INACTIVE`), the preset's
+  name, view type, whether the display name may be edited, what it may produce, and the
+  preset's `ui.design_tokens`.
 """
 
 from typing import Any
@@ -85,7 +86,8 @@ def install(app: FastAPI) -> None:
         permissions = admitted.permissions
         ui = PresetUI.model_validate(preset.ui or {}).wire()
         data: dict[str, Any] = {
-            "meeting": {"id": admitted.meeting.id, "title": admitted.meeting.title},
+            "meeting": {"id": admitted.meeting.id, "title": admitted.meeting.title,
+                        "status": admitted.meeting.status},
             "participant": {"name": admitted.participant.name
                             or admitted.participant.custom_participant_id},
             "preset": {

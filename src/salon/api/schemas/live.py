@@ -119,6 +119,8 @@ class ChatFile(TypedDict):
 class PageMeeting(TypedDict):
     id: str
     title: str | None
+    #: INACTIVE: the meeting refuses joins (MEETING_INACTIVE); the page says so before Join.
+    status: Literal["ACTIVE", "INACTIVE"]
 
 
 @closed

@@ -14,6 +14,9 @@ import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
+import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
+import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
+import { message } from "/meet/messages.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -30,7 +33,9 @@ const page = {
   panel: null,
   polls: new Map(),
   chatUnread: 0,
-  publishing: false,
+  joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
+  paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
+  onToggle: null,      // what a flip of those does before joining (the preview)
   stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
   qna: null,           // the Q&A panel (qna.js), made on entering
@@ -82,7 +87,16 @@ function setState(state) {
 function notice(state, title, text = "") {
   $("notice-title").textContent = title;
   $("notice-text").textContent = text;
+  $("notice-rejoin").hidden = true;
   setState(state);
+}
+
+/** An exit screen (exits.js): what happened in words, and Rejoin. */
+function exit(state, details = {}) {
+  const {title, text} = exitWords(state, details);
+  notice(state, title, text);
+  offerRejoin($("notice-rejoin"), rejoinHash(location.hash, {token, name: page.joinName, want: page.want}));
+  $("notice-title").focus();
 }
 
 function toast(text, ms = 5000) {
@@ -122,10 +136,10 @@ async function start() {
   try {
     const response = await fetch("/meet/ui", {headers: {"Authorization": `Bearer ${token}`}});
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    if (!response.ok) throw new Error((body.error && body.error.message) || message("link.invalid"));
     page.info = body.data;
   } catch (error) {
-    notice("error", "This link does not work", String(error.message || error));
+    notice("error", message("link.title"), error instanceof TypeError ? message("error.CLOSED") : String(error.message || error));
     return;
   }
   const info = page.info;
@@ -136,7 +150,11 @@ async function start() {
   // Only kinds the preset lets this participant produce outright start on; a stage
   // participant publishes once on stage.
   for (const kind of ["audio", "video"]) if (info.preset.can_produce[kind] !== "ALLOWED") page.want[kind] = false;
-  if (flag("autojoin", false)) {
+  page.paintToggles = prejoinToggles({audio: $("prejoin-mic"), video: $("prejoin-cam")}, page.want, {
+    canProduce: (kind) => info.preset.can_produce[kind] === "ALLOWED",
+    stageEnabled: info.preset.stage_enabled,
+    onChange: () => page.onToggle && page.onToggle()});
+  if (flag("autojoin", false) && info.meeting.status !== "INACTIVE") {
     join(params.get("name") || null);
     return;
   }
@@ -153,32 +171,28 @@ function prejoin() {
   $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
   page.previewMedia = new MediaSession(null);
   const canProduce = (kind) => info.preset.can_produce[kind] === "ALLOWED";
-  const buttons = {audio: $("prejoin-mic"), video: $("prejoin-cam")};
-  const labels = {audio: "Microphone", video: "Camera"};
+  const preview = page.previewMedia;
   const paint = () => {
-    for (const kind of ["audio", "video"]) {
-      const b = buttons[kind];
-      b.disabled = !canProduce(kind);
-      b.setAttribute("aria-pressed", String(page.want[kind]));
-      b.textContent = `${labels[kind]} ${page.want[kind] ? "on" : "off"}`;
-      b.title = canProduce(kind) ? "" : (info.preset.stage_enabled ? "You can turn this on once you are on stage" : "Your role cannot use this");
-    }
-    const video = page.previewMedia.local.video;
+    page.paintToggles();
+    if (preview !== page.previewMedia) return;  // joined meanwhile: the meeting has them
+    const video = preview.local.video;
     $("preview").hidden = !(page.want.video && video);
     $("preview-avatar").hidden = !$("preview").hidden;
     $("preview").srcObject = video ? new MediaStream([video]) : null;
   };
   const open = async () => {
+    if (preview !== page.previewMedia) return;
     const wanted = {audio: page.want.audio, video: page.want.video};
-    if (!page.previewMedia.local.video && !wanted.video) page.previewMedia._setLocal("video", null);
     if (wanted.audio || wanted.video) {
       try {
-        await page.previewMedia.startDevices(wanted);
+        await preview.startDevices(wanted);
       } catch (error) {
         $("prejoin-hint").textContent = `Camera or microphone unavailable: ${error.message || error}`;
       }
     }
-    if (!page.want.video) page.previewMedia._setLocal("video", null);
+    // Joined while the devices opened: what the meeting did not take is let go.
+    if (preview !== page.previewMedia) { preview.stopDevices(); return; }
+    if (!page.want.video) preview._setLocal("video", null);
     paint();
     await listDevices();
   };
@@ -187,8 +201,8 @@ function prejoin() {
     const devices = await MediaSession.devices().catch(() => ({audio: [], video: []}));
     for (const kind of ["audio", "video"]) {
       const select = selects[kind];
-      const current = page.previewMedia.deviceIds[kind] ||
-        (page.previewMedia.local[kind] && page.previewMedia.local[kind].getSettings().deviceId) || "";
+      const current = preview.deviceIds[kind] ||
+        (preview.local[kind] && preview.local[kind].getSettings().deviceId) || "";
       render(select, devices[kind].map((d) => h("option", {value: d.deviceId, selected: d.deviceId === current}, d.label)));
       select.disabled = !canProduce(kind) || devices[kind].length < 2;
       select.closest(".field").hidden = !canProduce(kind) || !devices[kind].length;
@@ -196,29 +210,30 @@ function prejoin() {
   };
   for (const kind of ["audio", "video"]) {
     selects[kind].onchange = act(async () => {
-      page.previewMedia.deviceIds[kind] = selects[kind].value;
+      preview.deviceIds[kind] = selects[kind].value;
       if (page.want[kind]) {
-        page.previewMedia._setLocal(kind, null);
+        preview._setLocal(kind, null);
         await open();
       }
     });
   }
-  for (const kind of ["audio", "video"]) {
-    buttons[kind].onclick = act(async () => {
-      page.want[kind] = !page.want[kind];
-      await open();
-    });
-  }
+  page.onToggle = act(open);
   nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
     ? "You join as a viewer; ask to join the stage to speak." : "";
+  // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
+  const inactive = info.meeting.status === "INACTIVE";
+  $("prejoin-inactive").hidden = !inactive;
+  $("prejoin-inactive").textContent = inactive ? message("prejoin.inactive") : "";
+  $("prejoin-join").disabled = inactive;
   $("prejoin-join").onclick = act(async () => {
     const name = nameInput.value.trim();
     if (info.preset.can_edit_display_name && !name) {
       $("prejoin-hint").textContent = "Please enter your name.";
       return;
     }
-    await join(info.preset.can_edit_display_name ? name : null);
+    page.joinName = info.preset.can_edit_display_name ? name : null;
+    await join(page.joinName);
   });
   paint();
   open();
@@ -235,20 +250,20 @@ async function join(name) {
     client = await SalonClient.join(SalonClient.wsUrl(location.origin), token, {name: name || undefined});
   } catch (error) {
     $("prejoin-join").disabled = false;
-    const code = error instanceof SalonError ? error.code : "";
-    const message = error instanceof SalonError ? error.reason : String(error.message || error);
-    notice("error", code === "MEETING_INACTIVE" ? "This meeting is closed" : "Could not join", message);
+    if (!(error instanceof SalonError)) debug.errors.push(String(error.message || error));
+    exit("error", {error: error instanceof SalonError ? error.code : null});
     return;
   }
   page.client = client;
   const media = MediaSession.attach(client);
   page.media = media;
-  // Devices opened in the pre-join preview carry over.
+  // Devices opened in the pre-join preview carry over, if they are still wanted.
   if (page.previewMedia) {
     media.deviceIds = {...page.previewMedia.deviceIds};
     for (const kind of ["audio", "video"]) {
       const track = page.previewMedia.local[kind];
-      if (track && track.readyState === "live") media.local[kind] = track;
+      if (track && track.readyState === "live" && page.want[kind]) media.local[kind] = track;
+      else if (track) track.stop();
       page.previewMedia.local[kind] = null;
     }
     page.previewMedia = null;
@@ -261,12 +276,12 @@ async function join(name) {
 
 function wire(client, media) {
   client.on("self.admitted", () => entered());
-  client.on("self.rejected", () => end("rejected", "You were not let in", "The host declined your request to join."));
-  client.on("self.kicked", () => end("kicked", "You were removed from the meeting"));
-  client.on("room.ended", () => end("ended", "The meeting has ended", afterwords(client)));
+  client.on("self.rejected", () => end("rejected"));
+  client.on("self.kicked", () => end("kicked"));
+  client.on("room.ended", ({reason}) => end("ended", {reason, extra: afterwords(client)}));
   client.on("closed", ({code}) => {
     if (!["rejected", "kicked", "ended", "left"].includes(document.body.dataset.state)) {
-      end("disconnected", "Disconnected", `The connection closed (${code}).`);
+      end("disconnected", {code});
     }
   });
   client.on("reconnecting", () => setConnection("Reconnecting…", true));
@@ -322,11 +337,11 @@ function setConnection(text, warn = false) {
   $("connection").classList.toggle("warn", warn);
 }
 
-function end(state, title, text = "") {
+function end(state, details = {}) {
   if (page.media) page.media.close();
   if (page.client) page.client.close();
   for (const el of document.querySelectorAll("video, audio")) el.srcObject = null;
-  notice(state, title, text);
+  exit(state, details);
 }
 
 function entered() {
@@ -340,8 +355,9 @@ function entered() {
     page.client, {toast});
   page.privateChat.paint();
   $("chat-file").onchange = act(sendFile);
-  $("btn-mic").onclick = act(() => toggle("audio"));
-  $("btn-cam").onclick = act(() => toggle("video"));
+  for (const [id, kind] of [["btn-mic", "audio"], ["btn-cam", "video"]]) {
+    $(id).onclick = act(() => { const done = toggle(page, kind); refresh(); return done.finally(refresh); });
+  }
   $("btn-screen").onclick = act(toggleScreen);
   $("btn-stage").onclick = act(stageAction);
   $("btn-leave").onclick = act(leave);
@@ -397,44 +413,16 @@ async function leave() {
   document.body.dataset.state = "left";
   if (page.media) page.media.close();
   if (page.client) await page.client.leave();
-  notice("left", "You left the meeting", "You can close this tab.");
+  exit("left");
 }
 
 // --- publishing ---------------------------------------------------------------------------------
 
-/** Publish what the user wants on and may send; the SDK unpublishes revoked kinds itself. */
-async function syncPublishing() {
-  const {client, media} = page;
-  if (!client || !media || !media.available || page.publishing || document.body.dataset.state !== "joined") return;
-  const rights = client.canPublish;
-  const kinds = ["audio", "video"].filter((k) => page.want[k] && rights[k] && !media.published[k]);
-  if (!kinds.length) return;
-  page.publishing = true;
-  try {
-    await media.startDevices({audio: kinds.includes("audio"), video: kinds.includes("video")});
-    await media.publish(kinds);
-  } catch (error) {
-    for (const kind of kinds) page.want[kind] = false;
-    failed(error);
-  } finally {
-    page.publishing = false;
-    refresh();
-  }
-}
-
-async function toggle(kind) {
-  const media = page.media;
-  const on = !(page.want[kind] && (media.enabled[kind] || !media.published[kind]));
-  page.want[kind] = on;
-  try {
-    if (on && !media.published[kind]) await syncPublishing();
-    else await media.setEnabled(kind, on);
-  } catch (error) {
-    page.want[kind] = !on;
-    throw error;
-  } finally {
-    refresh();
-  }
+/** Publish what the person wants on and may send (publishing.js); the SDK unpublishes
+ * revoked kinds itself. */
+function syncPublishing() {
+  if (document.body.dataset.state !== "joined") return;
+  publishWanted(page, failed).finally(refresh);
 }
 
 async function toggleScreen() {
@@ -491,7 +479,7 @@ function paintControls() {
   const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
   for (const [kind, id, label] of specs) {
     const b = $(id);
-    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : Boolean(media.published[kind] && media.enabled[kind]);
+    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : shownOn(page, kind);
     const reason = whyNot(kind);
     b.disabled = Boolean(reason) && !on;
     b.title = reason || (on ? `Turn off ${label.toLowerCase()}` : `Turn on ${label.toLowerCase()}`);

@@ -9,6 +9,12 @@
 //   media.on("trackended", ({peerId, kind, trackId}) => …);
 //   await media.setEnabled("video", false);
 //
+// The latest choice wins: `setEnabled`, `publish` and `unpublish` note what the caller
+// wants the moment they are called (`wanted`), and a publish still opening devices or
+// negotiating sends only the kinds still wanted when its offer goes out. A kind turned
+// off stops sending at once (its sender's track is removed), and the server is told once
+// whatever was in flight has settled, so a later publish can never turn it back on.
+//
 // Publish connection: the client offers (audio, video, screenshare m-lines, reused across
 // unpublish/publish). Subscribe connection: the server offers (`media.subscribe_offer`),
 // and remote tracks are known by the offer's mid -> track_id map, never by the identity
@@ -98,6 +104,8 @@ export class MediaSession extends EventTarget {
     this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
     this.deviceIds = {audio: null, video: null};  // chosen input devices (null: the default)
     this.enabled = {audio: false, video: false, screenshare: false};
+    // kind -> true | false | undefined: the caller's latest choice (undefined: none yet).
+    this.wanted = {audio: undefined, video: undefined, screenshare: undefined};
     this.published = {};       // kind -> {track_id, mid, kind, codec}
     this.pubPc = null;
     this.pubTx = {};           // kind -> RTCRtpTransceiver (kept and reused)
@@ -270,73 +278,108 @@ export class MediaSession extends EventTarget {
    * Devices are opened as needed (screenshare: the browser's picker).
    */
   publish(kinds) {
-    return this.pubSerial.run(async () => {
-      if (!this.available) throw new SalonError("CONFLICT", "Media is disabled on this server.");
-      const rights = this.client.canPublish;
-      let wanted = kinds || ["audio", "video"].filter((k) => this._live(k));
-      if (typeof wanted === "string") wanted = [wanted];
-      wanted = wanted.filter((k) => KINDS.includes(k) && rights[k] && !this.published[k]);
-      if (!wanted.length) return [];
-      for (const kind of wanted) await this._openDevice(kind);
-      const pc = this._ensurePubPc();
-      const fresh = [];
-      for (const kind of wanted) {
-        const track = this.local[kind];
-        let tx = this.pubTx[kind];
-        if (tx && tx.currentDirection !== "stopped" && !tx.stopped) {
-          await tx.sender.replaceTrack(track);
-          tx.direction = "sendonly";
-        } else {
-          tx = pc.addTransceiver(track, {direction: "sendonly"});
-          this._preferCodecs(tx, kind);
-          this.pubTx[kind] = tx;
-          fresh.push(kind);
-        }
-      }
-      try {
-        await this._negotiatePublish([...Object.keys(this.published), ...wanted]);
-      } catch (error) {
-        for (const kind of wanted) {
-          const tx = this.pubTx[kind];
-          if (tx) {
-            tx.direction = "inactive";
-            await tx.sender.replaceTrack(null).catch(() => {});
-          }
-        }
-        throw error;
-      }
-      for (const kind of wanted) this.enabled[kind] = true;
-      this._emit("published", {kinds: wanted, tracks: {...this.published}});
-      return wanted;
-    });
+    let asked = kinds || ["audio", "video"].filter((k) => this._live(k));
+    if (typeof asked === "string") asked = [asked];
+    asked = asked.filter((k) => KINDS.includes(k));
+    for (const kind of asked) this.wanted[kind] = true;
+    return this.pubSerial.run(() => this._publishNow(asked));
   }
 
-  async _negotiatePublish(kinds) {
-    const pc = this.pubPc;
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    await gathered(pc);
-    const sdp = pc.localDescription.sdp;
-    const tracks = {};
-    for (const kind of kinds) {
-      const tx = this.pubTx[kind];
-      if (tx && tx.mid !== null) tracks[tx.mid] = kind;
+  /** Whether the caller still wants this kind sent (its latest choice is not "off"). */
+  _stillWanted(kind) { return this.wanted[kind] !== false; }
+
+  async _publishNow(asked) {
+    if (!this.available) throw new SalonError("CONFLICT", "Media is disabled on this server.");
+    const rights = this.client.canPublish;
+    let wanted = asked.filter((k) => rights[k] && !this.published[k] && this._stillWanted(k));
+    if (!wanted.length) return [];
+    const devices = wanted.filter((k) => k !== "screenshare" && !this._live(k));
+    if (devices.length) await this.startDevices({audio: devices.includes("audio"), video: devices.includes("video")});
+    if (wanted.includes("screenshare")) await this._openDevice("screenshare");
+    // Turned off while the devices opened: the camera closes again, nothing is offered.
+    if (wanted.includes("video") && !this._stillWanted("video") && !this.enabled.video) this._setLocal("video", null);
+    wanted = wanted.filter((k) => this._stillWanted(k));
+    if (!wanted.length) return [];
+    const pc = this._ensurePubPc();
+    for (const kind of wanted) {
+      const track = this.local[kind];
+      let tx = this.pubTx[kind];
+      if (tx && tx.currentDirection !== "stopped" && !tx.stopped) {
+        await tx.sender.replaceTrack(track);
+        tx.direction = "sendonly";
+      } else {
+        // (no track: turned off during an await above; dropped before the offer goes out)
+        tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), {direction: "sendonly"});
+        this._preferCodecs(tx, kind);
+        this.pubTx[kind] = tx;
+      }
     }
-    this.pubTrickle.offered(sdp);
-    let reply;
+    let sent;
     try {
-      reply = await this.client.request("media.publish", {sdp, tracks});
+      sent = await this._negotiatePublish(Object.keys(this.published), wanted);
     } catch (error) {
-      if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({type: "rollback"}).catch(() => {});
+      for (const kind of wanted) await this._park(kind);
       throw error;
     }
-    await pc.setRemoteDescription({type: "answer", sdp: reply.sdp});
-    this.pubTrickle.signalled();
-    for (const track of reply.tracks || []) {
-      const kind = track.kind || tracks[track.mid];
-      if (kind) this.published[kind] = track;
+    for (const kind of wanted) if (!sent.includes(kind)) await this._park(kind);
+    // A kind turned off while its offer was in flight stays off: `enabled` false and no
+    // track on its sender; the `self.media` of that setEnabled(…, false) follows.
+    for (const kind of sent) this.enabled[kind] = this._stillWanted(kind);
+    if (sent.length) this._emit("published", {kinds: sent, tracks: {...this.published}});
+    return sent;
+  }
+
+  /** A sender that will not send: no track, its m-line inactive (reused later). */
+  async _park(kind) {
+    const tx = this.pubTx[kind];
+    if (!tx) return;
+    tx.direction = "inactive";
+    await tx.sender.replaceTrack(null).catch(() => {});
+  }
+
+  /**
+   * Offer the `kept` kinds (already published) and the `fresh` ones; resolves with the
+   * fresh kinds that went out. Fresh kinds turned off while the offer was being made are
+   * dropped and the offer made again, so what goes to the server is the latest choice at
+   * the moment it is sent (nothing is offered when no kind is left).
+   */
+  async _negotiatePublish(kept, fresh = []) {
+    const pc = this.pubPc;
+    for (;;) {
+      if (!kept.length && !fresh.length) return [];
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      await gathered(pc);
+      const dropped = fresh.filter((k) => !this._stillWanted(k));
+      if (dropped.length) {
+        await pc.setLocalDescription({type: "rollback"}).catch(() => {});
+        for (const kind of dropped) await this._park(kind);
+        fresh = fresh.filter((k) => !dropped.includes(k));
+        continue;
+      }
+      // From here to the request nothing awaits: the choice checked is the one sent.
+      const sdp = pc.localDescription.sdp;
+      const tracks = {};
+      for (const kind of [...kept, ...fresh]) {
+        const tx = this.pubTx[kind];
+        if (tx && tx.mid !== null) tracks[tx.mid] = kind;
+      }
+      this.pubTrickle.offered(sdp);
+      let reply;
+      try {
+        reply = await this.client.request("media.publish", {sdp, tracks});
+      } catch (error) {
+        if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({type: "rollback"}).catch(() => {});
+        throw error;
+      }
+      await pc.setRemoteDescription({type: "answer", sdp: reply.sdp});
+      this.pubTrickle.signalled();
+      for (const track of reply.tracks || []) {
+        const kind = track.kind || tracks[track.mid];
+        if (kind) this.published[kind] = track;
+      }
+      return fresh;
     }
-    return reply;
   }
 
   /** Share the screen (the browser asks which); `publish(["screenshare"])`. */
@@ -344,6 +387,7 @@ export class MediaSession extends EventTarget {
 
   /** Stop publishing a kind: the m-line goes inactive and is reused next time. */
   unpublish(kind, {request = true} = {}) {
+    this.wanted[kind] = false;
     return this.pubSerial.run(async () => {
       if (!this.published[kind]) return;
       delete this.published[kind];
@@ -360,35 +404,52 @@ export class MediaSession extends EventTarget {
   }
 
   /**
-   * Turn a kind on or off. On: publishes it if it is not yet (or re-opens the device),
-   * then `self.media`; off: `self.media`, then the sender stops (the camera is closed,
-   * the microphone kept for a quick unmute).
+   * Turn a kind on or off; the latest call wins. On: publishes it if it is not yet (or
+   * re-opens the device), then `self.media`; off: the sender stops at once (the camera
+   * is closed, the microphone kept for a quick unmute), then `self.media` once any
+   * publish in flight has settled.
    */
   async setEnabled(kind, on) {
     if (on) {
       if (!this.client.canPublish[kind]) {
         throw new SalonError("FORBIDDEN", `this peer may not publish ${kind} now`);
       }
-      if (!this.published[kind]) {
-        await this.publish([kind]);
-        return;
-      }
+      this.wanted[kind] = true;
       await this.pubSerial.run(async () => {
+        if (!this._stillWanted(kind)) return;  // turned off again meanwhile: that wins
+        if (!this.published[kind]) {
+          await this._publishNow([kind]);
+          return;
+        }
         const track = await this._openDevice(kind);
+        if (!this._stillWanted(kind)) {
+          if (kind === "video") this._setLocal("video", null);
+          return;
+        }
         await this.pubTx[kind].sender.replaceTrack(track);
+        this.pubTx[kind].direction = "sendonly";
+        await this.client.setMedia({[kind]: true});
+        if (!this._stillWanted(kind)) return;
+        this.enabled[kind] = true;
+        this._emit("enabled", {kind, on: true});
       });
-      await this.client.setMedia({[kind]: true});
-      this.enabled[kind] = true;
-      this._emit("enabled", {kind, on: true});
     } else {
       if (kind === "screenshare") {
         await this.unpublish("screenshare");
         return;
       }
+      // At once, whatever is in flight: nothing more is sent, the camera light goes off.
+      this.wanted[kind] = false;
       this.enabled[kind] = false;
       await this._silence(kind);
       this._emit("enabled", {kind, on: false});
-      if (this.client.self && this.client.self[kind]) await this.client.setMedia({[kind]: false}).catch(() => {});
+      // Then the server, after any publish in flight (which may just have turned it on).
+      await this.pubSerial.run(async () => {
+        if (this._stillWanted(kind)) return;  // turned on again meanwhile
+        await this._silence(kind);
+        const serverOn = this.published[kind] || (this.client.self && this.client.self[kind]);
+        if (serverOn) await this.client.setMedia({[kind]: false}).catch(() => {});
+      });
     }
   }
 
@@ -404,6 +465,7 @@ export class MediaSession extends EventTarget {
         this.unpublish("screenshare", {request: false}).catch(() => {});
         continue;
       }
+      this.wanted[kind] = false;
       if (!this.enabled[kind]) continue;
       this.enabled[kind] = false;
       this._silence(kind);
@@ -549,6 +611,10 @@ export class MediaSession extends EventTarget {
           }
           this.published = {};
           await this._negotiatePublish(kinds);
+          // The new connection's publish turned every kind on at the server: the
+          // muted ones go off again.
+          const muted = kinds.filter((k) => k !== "screenshare" && !this.enabled[k]);
+          if (muted.length) await this.client.setMedia(Object.fromEntries(muted.map((k) => [k, false]))).catch(() => {});
         });
       }
     } finally {

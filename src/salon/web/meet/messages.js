@@ -1,0 +1,80 @@
+// The meeting page's words, in one place: the start of its message catalogue (English).
+// Keys are stable ids; a translation would be another object with the same keys. Close
+// codes and error codes (docs/protocol.md "Close codes" and the join refusal table) are
+// turned into sentences here, so no screen ever shows a raw code.
+
+export const MESSAGES = {
+  // Exit screens (exits.js): a title, then what happened.
+  "exit.rejoin": "Rejoin",
+  "exit.left.title": "You left the meeting",
+  "exit.left.text": "You can rejoin, or close this tab.",
+  "exit.ended.title": "The meeting has ended",
+  "exit.kicked.title": "You were removed from the meeting",
+  "exit.kicked.text": "A host removed you from the meeting.",
+  "exit.rejected.title": "You were not let in",
+  "exit.rejected.text": "The host declined your request to join.",
+  "exit.disconnected.title": "You are disconnected",
+  "exit.error.title": "Could not join",
+  "exit.inactive.title": "This meeting is closed",
+
+  // room.ended reasons.
+  "ended.HOST_ENDED_MEETING": "The meeting was ended by the host.",
+  "ended.ALL_PARTICIPANTS_LEFT": "The meeting ended because the server is shutting down.",
+  "ended.unknown": "The meeting has ended.",
+
+  // WebSocket close codes (docs/protocol.md "Close codes").
+  "close.1000": "The connection was closed.",
+  "close.1001": "The server went away.",
+  "close.1006": "The connection was lost.",
+  "close.1009": "The connection was closed because a message was too large.",
+  "close.1011": "The server ran into a problem.",
+  "close.1012": "The server is restarting. Try again in a moment.",
+  "close.1013": "The server is too busy right now. Try again in a moment.",
+  "close.4000": "The server could not understand this page's request to join.",
+  "close.4001": "This meeting link is no longer valid.",
+  "close.4002": "This meeting is not active.",
+  "close.4003": "You were removed from the meeting.",
+  "close.4004": "The host declined your request to join.",
+  "close.4005": "The meeting was ended by the host.",
+  "close.4006": "This meeting was opened again in another tab or window.",
+  "close.4007": "The connection was closed after a long silence.",
+  "close.4008": "The connection was too slow to keep up with the meeting.",
+  "close.4009": "You are in this meeting in too many tabs or windows. Leave one of them first.",
+  "close.unknown": "The connection was closed.",
+
+  // Error codes of a refused join (and of the SDK: CLOSED, TIMEOUT).
+  "error.UNAUTHORIZED": "This meeting link is no longer valid. Ask for a new one.",
+  "error.MEETING_INACTIVE": "This meeting is not active.",
+  "error.SESSION_ENDED": "This meeting's session has ended.",
+  "error.TOO_MANY_PEERS": "You are in this meeting in too many tabs or windows. Leave one of them first.",
+  "error.BAD_MESSAGE": "The server could not understand this page's request to join.",
+  "error.INVALID": "The server could not understand this page's request to join.",
+  "error.NOT_JOINED": "The server could not understand this page's request to join.",
+  "error.PROTOCOL_VERSION": "This page is too old or too new for the server. Reload it.",
+  "error.RESUME_FAILED": "The connection could not be resumed.",
+  "error.RATE_LIMITED": "Too many attempts. Wait a moment and try again.",
+  "error.CLOSED": "The server could not be reached. Check your connection and try again.",
+  "error.TIMEOUT": "The server did not answer in time. Try again.",
+  "error.unknown": "Something went wrong while joining. Try again.",
+
+  // The link itself (GET /meet/ui refused it).
+  "link.title": "This link does not work",
+  "link.invalid": "This meeting link is not valid.",
+
+  // The pre-join screen.
+  "prejoin.inactive": "This meeting is not active, so it cannot be joined now. Ask the organizer to open it.",
+};
+
+/** The text of `id` (or of `fallback` when there is none for `id`). */
+export function message(id, fallback) {
+  return MESSAGES[id] ?? MESSAGES[fallback] ?? "";
+}
+
+/** A close code in words. */
+export const closeReason = (code) => message(`close.${code}`, "close.unknown");
+
+/** An error code (a refused join, the SDK's CLOSED or TIMEOUT) in words. */
+export const errorReason = (code) => message(`error.${code}`, "error.unknown");
+
+/** Why the meeting ended (`room.ended`'s `reason`) in words. */
+export const endedReason = (reason) => message(`ended.${reason}`, "ended.unknown");
