@@ -132,8 +132,9 @@ async def test_prejoin_join_and_chat_between_two_browsers(
         await person.wait("() => { const t = document.querySelector(\"[data-testid=tile][data-name='Bob']\");"
                           " return t.dataset.pinned === 'true' && t.style.order === '1'; }")
 
-    # The host removes Bob: his page says so.
+    # The host removes Bob (confirming first): his page says so.
     await bob_row.get_by_test_id("action-kick").click()
+    await first.page.get_by_test_id("confirm-ok").click()
     await second.wait_state("kicked")
     await first.wait("() => !document.querySelector(\"[data-testid=tile][data-name='Bob']\")")
 

@@ -16,6 +16,7 @@ import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
+import { HostTools } from "/meet/host_tools.js";
 import { message } from "/meet/messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,6 +44,7 @@ const page = {
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
+  hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -299,7 +301,6 @@ function wire(client, media) {
     toast(`A host turned off your ${kinds.map((k) => ({audio: "microphone", video: "camera"}[k] || k)).join(" and ")}.`);
     refresh();
   });
-  client.on("waitlist.added", ({peer}) => toast(`${peer.name} is waiting to join.`));
   client.on("meeting.changing", () => toast("Moving you to another room…"));
   client.on("meeting.change_failed", ({message}) => toast(`You could not be moved: ${message}`));
   client.on("meeting.changed", (data) => moved(data));
@@ -376,6 +377,10 @@ function entered() {
   page.captions ||= new Captions(
     {region: $("captions"), lines: $("caption-lines"), announce: $("captions-announce"), toggle: $("btn-captions")}, page.client);
   paintTranscribed($("transcribed-indicator"), page.client);
+  page.hostTools ||= new HostTools(
+    {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
+     root: $("meeting"), before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
+    page.client, {act, openPanel: showPanel, panel: () => page.panel});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -705,7 +710,7 @@ function personRow(peer) {
         actions.push(button("action-stage-invite", "Invite to stage", () => client.stage.grant(ids)));
       }
     }
-    if (p.kick_participant) actions.push(button("action-kick", "Remove", () => client.host.kick(ids), "danger"));
+    if (p.kick_participant) actions.push(button("action-kick", "Remove", () => page.hostTools.remove(peer), "danger"));
     if (page.privateChat && page.privateChat.canMessage(peer.participant_id)) {
       actions.push(button("action-message", "Message privately", () => messagePrivately(peer.participant_id)));
     }

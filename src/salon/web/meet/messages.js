@@ -63,6 +63,41 @@ export const MESSAGES = {
 
   // The pre-join screen.
   "prejoin.inactive": "This meeting is not active, so it cannot be joined now. Ask the organizer to open it.",
+
+  // Host tools (host_tools.js): the requests badge and its list, the host menu, notices.
+  // `{name}`, `{count}`, `{question}` are filled in by fill().
+  "requests.badge.waiting": "Waiting",
+  "requests.badge.stage": "Stage requests",
+  "requests.badge.both": "Requests",
+  "requests.badge.label": "{count} waiting or asking for the stage: show the list",
+  "requests.title": "Requests",
+  "requests.waiting": "Waiting to join ({count})",
+  "requests.stage": "Asking to join the stage ({count})",
+  "requests.admit": "Admit",
+  "requests.deny": "Deny",
+  "requests.admit.label": "Admit {name}",
+  "requests.deny.label": "Deny {name}",
+  "requests.admit_all": "Admit all",
+  "requests.close": "Close",
+  "requests.stage_label": "Asks to join the stage",
+  "notice.waiting": "{name} is waiting to join.",
+  "notice.stage": "{name} asks to join the stage.",
+  "notice.poll": "{name} started a poll: {question}",
+  "notice.poll.open": "Open polls",
+  "notice.question": "New question from {name}: {question}",
+  "notice.question.anonymous": "Anonymous",
+  "notice.question.view": "View",
+  "host.menu": "Host tools",
+  "host.mute_all": "Mute all",
+  "host.end_all": "End meeting for all",
+  "host.muted_all": "Everyone else's microphone is off. They can turn it on again.",
+  "confirm.cancel": "Cancel",
+  "confirm.end.title": "End the meeting for everyone?",
+  "confirm.end.text": "Everyone, you included, leaves the meeting now. This cannot be undone.",
+  "confirm.end.ok": "End meeting",
+  "confirm.remove.title": "Remove {name}?",
+  "confirm.remove.text": "{name} leaves the meeting at once.",
+  "confirm.remove.ok": "Remove",
 };
 
 /** The text of `id` (or of `fallback` when there is none for `id`). */
@@ -78,3 +113,8 @@ export const errorReason = (code) => message(`error.${code}`, "error.unknown");
 
 /** Why the meeting ended (`room.ended`'s `reason`) in words. */
 export const endedReason = (reason) => message(`ended.${reason}`, "ended.unknown");
+
+/** The text of `id` with `{key}` replaced by `vars[key]` (as text: the caller sets it with textContent). */
+export function fill(id, vars = {}) {
+  return message(id).replace(/\{(\w+)\}/g, (all, key) => (key in vars ? String(vars[key]) : all));
+}
