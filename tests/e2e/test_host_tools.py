@@ -149,9 +149,12 @@ async def test_badge_list_host_menu_and_confirmations(
         assert bo.status == "waiting"
         await expect(host.get_by_test_id("host-badge-count")).to_have_text("1")
         await expect(announce).to_have_text("Bo is waiting to join.")
-        await badge.click()
-        await requests.get_by_test_id("request-waiting").filter(has_text="Bo").get_by_test_id(
-            "request-waiting-deny").click()
+        await badge.focus()
+        await host.keyboard.press("Enter")
+        assert await focused(host) == "request-waiting-admit"
+        await host.keyboard.press("Tab")
+        assert await focused(host) == "request-waiting-deny"
+        await host.keyboard.press("Enter")
         await bo.wait_for("self.rejected", timeout=10)
         await expect(badge).to_be_hidden()
 
@@ -159,8 +162,11 @@ async def test_badge_list_host_menu_and_confirmations(
         cy = await RealtimeClient.join(url, rows["cy"]["token"])
         clients.append(cy)
         await expect(host.get_by_test_id("notice-admit")).to_be_visible()
-        await host.get_by_test_id("notice-admit").click()
+        await expect(host.get_by_test_id("notice-admit")).to_have_attribute("aria-label", "Admit Cy")
+        await tab_to(host, "notice-admit")
+        await host.keyboard.press("Enter")
         await cy.wait_for("self.admitted", timeout=10)
+        await expect(host.get_by_test_id("notice-admit")).to_have_count(0)
         await expect(badge).to_be_hidden()
 
         # Two wait: the badge says 2, the list has Admit all (with the list open, nothing
@@ -169,10 +175,12 @@ async def test_badge_list_host_menu_and_confirmations(
         ed = await RealtimeClient.join(url, rows["ed"]["token"])
         clients += [di, ed]
         await expect(host.get_by_test_id("host-badge-count")).to_have_text("2")
+        await expect(badge).to_have_attribute("aria-label", "Waiting (2): 2 waiting to join")
         await badge.click()
         await expect(requests.get_by_test_id("request-waiting")).to_have_count(2)
         await shoot(host, "2-two-waiting")
-        await requests.get_by_test_id("requests-admit-all").click()
+        assert await focused(host) == "requests-admit-all"
+        await host.keyboard.press("Enter")
         await asyncio.gather(di.wait_for("self.admitted", timeout=10),
                              ed.wait_for("self.admitted", timeout=10))
         await expect(badge).to_be_hidden()

@@ -379,7 +379,7 @@ function entered() {
   paintTranscribed($("transcribed-indicator"), page.client);
   page.hostTools ||= new HostTools(
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
-     root: $("meeting"), before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
+     before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
     page.client, {act, openPanel: showPanel, panel: () => page.panel});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.

@@ -38,8 +38,9 @@ export const managesStage = (client) => {
 
 export class HostTools {
   /**
-   * @param {{topbar: HTMLElement, controls: HTMLElement, toasts: HTMLElement, root: HTMLElement,
-   *          before: {badge: Element, menu: Element}}} els where things go
+   * @param {{topbar: HTMLElement, controls: HTMLElement, toasts: HTMLElement,
+   *          before: {badge: Element, menu: Element}}} els where things go (the badge and its
+   *   list before `before.badge` in the top bar, the menu before `before.menu` in the controls)
    * @param {object} client a SalonClient
    * @param {{act: Function, openPanel: Function, panel: Function}} ui `act(fn)` makes a click
    *   handler that reports failures; `openPanel(name)` shows a side panel; `panel()` names
@@ -61,14 +62,17 @@ export class HostTools {
       this.label, this.count);
     this.announce = h("span", {class: "sr-only", role: "status", "aria-live": "polite",
                                dataset: {testid: "host-announce"}});
-    els.topbar.insertBefore(this.badge, els.before.badge);
-    els.topbar.insertBefore(this.announce, els.before.badge);
     this.list = h("section", {id: "host-requests", class: "host-popover host-requests", hidden: true,
                               role: "region", "aria-label": message("requests.title"),
                               dataset: {testid: "host-requests"}});
-    this.list.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") { event.preventDefault(); this.closeList(true); }
-    });
+    for (const el of [this.list, this.badge]) {
+      el.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && !this.list.hidden) { event.preventDefault(); this.closeList(true); }
+      });
+    }
+    // The list follows its button (so it is next in the tab order); it is drawn fixed
+    // under the top bar.
+    for (const el of [this.badge, this.list, this.announce]) els.topbar.insertBefore(el, els.before.badge);
 
     this.menuButton = h("button", {type: "button", id: "btn-host", class: "control", hidden: true,
                                    "aria-expanded": "false", "aria-controls": "host-menu",
@@ -87,8 +91,7 @@ export class HostTools {
     this.menuButton.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.menu.hidden === false) { event.preventDefault(); this.closeMenu(true); }
     });
-    els.controls.insertBefore(this.menuButton, els.before.menu);
-    els.root.append(this.list, this.menu);
+    for (const el of [this.menuButton, this.menu]) els.controls.insertBefore(el, els.before.menu);
 
     // A click elsewhere closes the list and the menu (not the dialog's clicks: it is modal).
     document.addEventListener("pointerdown", (event) => {
@@ -121,7 +124,9 @@ export class HostTools {
     this.count.textContent = total ? String(total) : "";
     this.label.textContent = message(waiting.length && stage.length ? "requests.badge.both"
       : stage.length ? "requests.badge.stage" : "requests.badge.waiting");
-    this.badge.setAttribute("aria-label", `${this.label.textContent}: ${fill("requests.badge.label", {count: total})}`);
+    const said = [waiting.length ? fill("requests.badge.label.waiting", {count: waiting.length}) : null,
+                  stage.length ? fill("requests.badge.label.stage", {count: stage.length}) : null];
+    this.badge.setAttribute("aria-label", `${this.label.textContent} (${total}): ${said.filter(Boolean).join(", ")}`);
     this.badge.dataset.waiting = String(waiting.length);
     this.badge.dataset.stage = String(stage.length);
     if (!total) this.closeList(this.list.contains(document.activeElement));
@@ -132,6 +137,7 @@ export class HostTools {
     this.endAll.hidden = !p.kick_participant;
     this.menuButton.hidden = this.muteAll.hidden && this.endAll.hidden;
     if (this.menuButton.hidden) this.closeMenu(false);
+    this.place();
   }
 
   paintList() {
@@ -241,16 +247,18 @@ export class HostTools {
     }
   }
 
-  /** The list hangs below the top bar, the menu above the control bar, inside the window. */
+  /** The list hangs below the top bar, the menu and the notices above the control bar
+   * (which wraps to two rows on a phone), inside the window. */
   place() {
+    const controls = this.els.controls.getBoundingClientRect();
+    if (controls.height) this.els.toasts.style.bottom = `${Math.round(window.innerHeight - controls.top + 8)}px`;
     if (!this.list.hidden) {
       const top = this.els.topbar.getBoundingClientRect().bottom + 8;
       this.list.style.top = `${Math.round(top)}px`;
       this.list.style.maxHeight = `${Math.max(160, Math.round(window.innerHeight - top - 16))}px`;
     }
-    if (!this.menu.hidden) {
-      const top = this.els.controls.getBoundingClientRect().top;
-      this.menu.style.bottom = `${Math.round(window.innerHeight - top + 8)}px`;
+    if (!this.menu.hidden && controls.height) {
+      this.menu.style.bottom = `${Math.round(window.innerHeight - controls.top + 8)}px`;
     }
   }
 
@@ -292,6 +300,7 @@ export class HostTools {
                              onclick: this.act(async () => { el.remove(); await onAction(); })}, action));
     }
     this.els.toasts.append(el);
+    this.place();
     // Kept while the keyboard or the mouse is on it, then gone.
     let due = false;
     const go = () => { if (el.contains(document.activeElement) || el.matches(":hover")) due = true; else el.remove(); };
