@@ -288,6 +288,22 @@ async def test_stage_requests_and_poll_and_question_notices(
         "data-stage-status", "ACCEPTED_TO_JOIN_STAGE")
     await expect(badge).to_be_hidden()
 
+    # Wes (a Python client) asks too: Deny in the list declines.
+    wes_row = await web_admin.add_participant(mid, "wes", "webinar_viewer", name="Wes")
+    wes = await RealtimeClient.join(ws_url(web_server.url), wes_row["token"])
+    try:
+        await wes.request("stage.request")
+        await expect(host.get_by_test_id("host-badge-count")).to_have_text("1")
+        await badge.click()
+        stage_row = host.get_by_test_id("host-requests").get_by_test_id("request-stage")
+        await expect(stage_row).to_contain_text("Wes")
+        await stage_row.get_by_test_id("request-stage-deny").click()
+        await wes.wait_for("stage.denied", timeout=10)
+        await expect(badge).to_be_hidden()
+        await expect(host.locator('[data-notice="stage"]')).to_have_count(0)  # its notice went too
+    finally:
+        await wes.leave()
+
     # A new poll: the viewer hears of it with the question, and Open polls opens the panel.
     await host.evaluate("() => window.salon.client.polls.create('Lunch at noon?', ['Yes', 'No'])")
     notice = viewer.locator('[data-notice="poll"]')

@@ -104,6 +104,7 @@ export class HostTools {
     client.on("waitlist.removed", ({peer_id: peerId}) => this.dropNotice(peerId));
     for (const event of ["waitlist.removed", "stage.requests", "self.updated", "self.admitted",
                          "meeting.changed", "resumed"]) client.on(event, repaint);
+    client.on("meeting.changed", () => this.announced.clear());  // another room, other people
     client.on("waitlist.added", ({peer}) => { this.waiting(peer); this.paint(); });
     client.on("stage.requests", ({requests}) => this.stageAsked(requests || []));
     client.on("poll.created", ({poll}) => this.pollStarted(poll));
