@@ -1,19 +1,21 @@
-"""The chat view (src/salon/web/meet/chat.js).
+"""The chat view (src/salon/web/meet/chat.js) and join / leave notices (notices.js).
 
-Each message shows its sender and a timestamp (`<time datetime>`, local HH:MM),
+Chat: each message shows its sender and a timestamp (`<time datetime>`, local HH:MM),
 consecutive messages of one sender are grouped, http(s) URLs are links with a safe `rel`
 built from the DOM (never HTML: `javascript:`, `data:` and tags stay text), a
 300-character word wraps without overflow on a phone, the box keeps at least 60 % of
 its row beside the private-recipient picker, and the box, Send and a link are reached
-by Tab. Screenshots at 1280 × 800 and 390 × 844 are kept in
-test-artifacts/chat_and_notices/."""
+by Tab. Notices: "X joined" / "X left" once each, batched ("5 people joined"), never for
+yourself, the people already there, or a hidden participant. Screenshots at 1280 × 800
+and 390 × 844 are kept in test-artifacts/chat_and_notices/."""
 
+import asyncio
 import re
 from datetime import datetime
 
 from playwright.async_api import Page, expect
 
-from salon.client import AdminClient
+from salon.client import AdminClient, RealtimeClient, ws_url
 from tests.e2e.browser import Browsers, Person, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_exit_screens import DESKTOP, PHONE
@@ -25,6 +27,10 @@ LONG_WORD = "W" * 300
 
 def message(page: Page, text: str):  # noqa: ANN201 (a Playwright Locator)
     return page.get_by_test_id("chat-message").filter(has_text=text)
+
+
+def presence(page: Page, text: str):  # noqa: ANN201
+    return page.locator("[data-testid=toast][data-kind=presence]").filter(has_text=text)
 
 
 async def no_overflow(page: Page) -> None:
@@ -141,3 +147,61 @@ async def test_chat_shows_time_safe_links_and_fits_a_phone(
     for testid in ("chat-input", "chat-send", "chat-link"):
         await tab_to(ben, testid, 60)
     await shoot(ben, "1-chat")
+
+
+async def test_join_and_leave_notices(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Who comes and goes")
+    ghost_preset = f"ghost_{meeting['id'][:8]}"
+    await web_admin.create_preset(ghost_preset, permissions={"hidden_participant": True})
+
+    async def token(custom: str, name: str, preset: str = "group_call_participant") -> str:
+        row = await web_admin.add_participant(meeting["id"], custom, preset, name=name)
+        return row["token"]
+
+    url = ws_url(web_server.url)
+    early = await RealtimeClient.join(url, await token("early", "Eve Early"))
+    clients: list[RealtimeClient] = [early]
+    try:
+        person = await browsers.person("ada")
+        ada = await join(person, web_server.url, await token("ada", "Ada Lee"))
+        await expect(ada.get_by_test_id("toasts")).to_have_attribute("aria-live", "polite")
+        # Every presence notice ever shown, in order (each toast lasts a few seconds).
+        await ada.evaluate("""() => {
+            window.__said = [];
+            new MutationObserver((changes) => {
+                for (const change of changes) for (const node of change.addedNodes) {
+                    if (node.dataset && node.dataset.kind === "presence") window.__said.push(node.textContent);
+                }
+            }).observe(document.getElementById("toasts"), {childList: true});
+        }""")
+        await ada.wait_for_timeout(1200)  # past the first second
+
+        # One person: joined, then left, each said once.
+        xia = await RealtimeClient.join(url, await token("xia", "Xia Xu"))
+        await expect(presence(ada, "Xia Xu joined")).to_have_count(1)
+        await xia.leave()
+        await expect(presence(ada, "Xia Xu left")).to_have_count(1)
+        await ada.wait_for_timeout(500)
+        await expect(presence(ada, "Xia Xu joined")).to_have_count(1)
+        await shoot(ada, "2-notice")
+
+        # A hidden participant comes and goes unannounced.
+        ghost = await RealtimeClient.join(url, await token("ghost", "Gil Ghost", ghost_preset))
+        await ghost.leave()
+
+        # Five at once: one notice.
+        tokens = [await token(f"crowd{n}", f"Crowd {n}") for n in range(5)]
+        crowd = await asyncio.gather(*(RealtimeClient.join(url, t) for t in tokens))
+        clients += crowd
+        await expect(presence(ada, "5 people joined")).to_have_count(1)
+        await asyncio.gather(*(c.leave() for c in crowd))
+        await expect(presence(ada, "5 people left")).to_have_count(1)
+
+        # Never yourself, never the people already there, never the hidden one.
+        await ada.wait_for_timeout(800)
+        said = await ada.evaluate("() => window.__said")
+        assert said == ["Xia Xu joined", "Xia Xu left", "5 people joined", "5 people left"], said
+    finally:
+        for client in clients:
+            await client.close()

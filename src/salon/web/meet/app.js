@@ -13,6 +13,7 @@ import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
 import { ChatView } from "/meet/chat.js";
+import { PresenceNotices } from "/meet/notices.js";
 import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
@@ -42,6 +43,7 @@ const page = {
   plugins: null,       // the plugins panel (plugins.js), made on entering
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
   chat: null,          // the chat view (chat.js), made on entering
+  notices: null,       // join and leave notices (notices.js), made on entering
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
 };
@@ -354,6 +356,7 @@ function entered() {
   page.chat ||= new ChatView(
     {list: $("chat-messages"), form: $("chat-form"), input: $("chat-input"), file: $("chat-file"), unread: $("chat-unread")},
     page.client, {act, failed, privateChat: page.privateChat, token: () => token, isOpen: () => page.panel === "chat"});
+  page.notices ||= new PresenceNotices(page.client, {toast});
   for (const [id, kind] of [["btn-mic", "audio"], ["btn-cam", "video"]]) {
     $(id).onclick = act(() => { const done = toggle(page, kind); refresh(); return done.finally(refresh); });
   }

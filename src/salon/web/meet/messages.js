@@ -63,11 +63,24 @@ export const MESSAGES = {
 
   // The pre-join screen.
   "prejoin.inactive": "This meeting is not active, so it cannot be joined now. Ask the organizer to open it.",
+
+  // Join and leave notices (notices.js): one, two, or a count when many come at once.
+  "notice.joined": "{name} joined",
+  "notice.joined.two": "{first} and {second} joined",
+  "notice.joined.many": "{count} people joined",
+  "notice.left": "{name} left",
+  "notice.left.two": "{first} and {second} left",
+  "notice.left.many": "{count} people left",
 };
 
 /** The text of `id` (or of `fallback` when there is none for `id`). */
 export function message(id, fallback) {
   return MESSAGES[id] ?? MESSAGES[fallback] ?? "";
+}
+
+/** The text of `id` with its `{name}` placeholders filled from `values` (as text). */
+export function formatMessage(id, values = {}) {
+  return message(id).replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
 }
 
 /** A close code in words. */
