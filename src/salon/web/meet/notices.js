@@ -10,7 +10,7 @@
 import { formatMessage } from "/meet/messages.js";
 
 const QUIET_MS = 1000;
-const BATCH_MS = 700;
+const BATCH_MS = 1000;
 const MAX_MS = 3000;
 const SHOW_MS = 4000;
 
