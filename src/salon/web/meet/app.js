@@ -12,6 +12,8 @@ import { RoomsPanel, usesRooms } from "/meet/rooms.js";
 import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
+import { ChatView } from "/meet/chat.js";
+import { PresenceNotices } from "/meet/notices.js";
 import { RecordingControls } from "/meet/recording.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
@@ -33,7 +35,6 @@ const page = {
   speaker: null,
   panel: null,
   polls: new Map(),
-  chatUnread: 0,
   joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
   paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
   onToggle: null,      // what a flip of those does before joining (the preview)
@@ -42,6 +43,8 @@ const page = {
   qna: null,           // the Q&A panel (qna.js), made on entering
   plugins: null,       // the plugins panel (plugins.js), made on entering
   privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
+  chat: null,          // the chat view (chat.js), made on entering
+  notices: null,       // join and leave notices (notices.js), made on entering
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
   hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
@@ -307,9 +310,6 @@ function wire(client, media) {
   client.on("connected_meetings.broadcast", ({message, from_name: from}) => toast(`${from}: ${message}`, 8000));
   client.on("connected_meetings.closing", ({in_secs: secs}) => toast(`The rooms close in ${Math.round(secs)} s.`, 8000));
   client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
-  client.on("chat.message", ({message}) => addMessage(message));
-  client.on("chat.updated", ({message}) => addMessage(message));
-  client.on("chat.deleted", ({message_id: id}) => { const el = document.querySelector(`[data-message-id="${CSS.escape(id)}"]`); if (el) el.remove(); });
   client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.voted", (data) => {
@@ -350,12 +350,14 @@ function entered() {
   setState("joined");
   const p = perms();
   for (const tab of document.querySelectorAll(".tab")) tab.onclick = () => showPanel(page.panel === tab.dataset.panel ? null : tab.dataset.panel);
-  $("chat-form").onsubmit = act(sendChat);
   page.privateChat ||= new PrivateChat(
     {select: $("chat-to"), input: $("chat-input"), send: $("chat-send"), attach: $("chat-attach")},
     page.client, {toast});
   page.privateChat.paint();
-  $("chat-file").onchange = act(sendFile);
+  page.chat ||= new ChatView(
+    {list: $("chat-messages"), form: $("chat-form"), input: $("chat-input"), file: $("chat-file"), unread: $("chat-unread")},
+    page.client, {act, failed, privateChat: page.privateChat, token: () => token, isOpen: () => page.panel === "chat"});
+  page.notices ||= new PresenceNotices(page.client, {toast});
   for (const [id, kind] of [["btn-mic", "audio"], ["btn-cam", "video"]]) {
     $(id).onclick = act(() => { const done = toggle(page, kind); refresh(); return done.finally(refresh); });
   }
@@ -386,7 +388,7 @@ function entered() {
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
     page.client.stage.join().catch(failed);
   }
-  loadChat();
+  page.chat.load();
   if (p.polls && p.polls.can_view) loadPolls();
   refresh();
   syncPublishing();
@@ -402,11 +404,9 @@ function moved(data) {
   paintTranscribed($("transcribed-indicator"), page.client);
   page.speaker = null;
   page.polls.clear();
-  render($("chat-messages"));
-  page.chatUnread = 0;
-  $("chat-unread").textContent = "";
+  page.chat.clear();
   $("grid").replaceChildren();
-  loadChat();
+  page.chat.load();
   if (perms().polls && perms().polls.can_view) loadPolls();
   else paintPolls();
   refresh();
@@ -644,8 +644,7 @@ function showPanel(name) {
   if (name === "rooms" && page.rooms) page.rooms.load();
   for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
   if (name === "chat") {
-    page.chatUnread = 0;
-    $("chat-unread").textContent = "";
+    if (page.chat) page.chat.seen();
     $("chat-input").focus();
   }
 }
@@ -734,92 +733,6 @@ function personRow(peer) {
 function messagePrivately(participantId) {
   page.privateChat.choose(participantId);
   showPanel("chat");
-}
-
-// --- chat -------------------------------------------------------------------------------------------
-
-async function loadChat() {
-  try {
-    const {messages} = await page.client.chat.history({limit: 50, filter: "all"});
-    for (const message of messages) addMessage(message, false);
-  } catch (error) {
-    if (!(error instanceof SalonError && error.code === "FORBIDDEN")) failed(error);
-  }
-}
-
-function messageBody(message) {
-  const payload = message.payload || {};
-  if (message.type === "text") return h("div", {class: "text"}, payload.text);
-  if (message.type === "image" || message.type === "file") {
-    const size = payload.size ? ` (${Math.max(1, Math.round(payload.size / 1024))} KB)` : "";
-    const body = h("div", {class: "text"},
-      h("button", {class: "file", type: "button", dataset: {testid: "chat-file-link"},
-                   onclick: act(() => download(payload))}, `${payload.name || "file"}${size}`));
-    if (message.type === "image") {
-      fetchFile(payload.link).then((blob) => {
-        body.prepend(h("img", {src: URL.createObjectURL(blob), alt: payload.name || "image", dataset: {testid: "chat-image"}}));
-      }).catch(() => {});
-    }
-    return body;
-  }
-  return h("div", {class: "text muted"}, JSON.stringify(payload));
-}
-
-/** Chat files need the participant token (Authorization), so a plain link would not do. */
-async function fetchFile(link) {
-  const url = new URL(link, location.origin);  // the same server, whatever host the link names
-  const response = await fetch(url.pathname + url.search, {headers: {"Authorization": `Bearer ${token}`}});
-  if (!response.ok) throw new Error(`the file could not be fetched (HTTP ${response.status})`);
-  return response.blob();
-}
-
-async function download(payload) {
-  const url = URL.createObjectURL(await fetchFile(payload.link));
-  const a = h("a", {href: url, download: payload.name || "file"});
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-async function sendFile() {
-  const input = $("chat-file");
-  const file = input.files && input.files[0];
-  input.value = "";
-  if (!file) return;
-  const uploaded = await page.client.chat.uploadFile(file, file.name);
-  const type = (file.type || "").startsWith("image/") ? "image" : "file";
-  addMessage(await page.client.chat.sendFile(type, uploaded.id, {to: page.privateChat.target}), false);
-}
-
-function addMessage(message, counts = true) {
-  const list = $("chat-messages");
-  const mine = message.peer_id === page.client.peerId;
-  const el = h("li", {class: `message${mine ? " mine" : ""}${message.private ? " private" : ""}`,
-                      dataset: {testid: "chat-message", messageId: message.id, from: message.display_name, private: String(Boolean(message.private))}},
-    h("div", {class: "from", dataset: {testid: "chat-from"}}, page.privateChat.label(message, mine)),
-    messageBody(message));
-  const existing = list.querySelector(`[data-message-id="${CSS.escape(message.id)}"]`);
-  if (existing) existing.replaceWith(el);
-  else list.append(el);
-  list.scrollTop = list.scrollHeight;
-  if (counts && !mine && page.panel !== "chat") {
-    page.chatUnread += 1;
-    $("chat-unread").textContent = String(page.chatUnread);
-  }
-}
-
-async function sendChat() {
-  const input = $("chat-input");
-  const text = input.value.trim();
-  if (!text) return;
-  input.value = "";
-  try {
-    addMessage(await page.client.chat.send(text, {to: page.privateChat.target}), false);
-  } catch (error) {
-    input.value = text;
-    throw error;
-  }
 }
 
 // --- polls ------------------------------------------------------------------------------------------

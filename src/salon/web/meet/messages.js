@@ -99,6 +99,13 @@ export const MESSAGES = {
   "confirm.remove.title": "Remove {name}?",
   "confirm.remove.text": "{name} leaves the meeting at once.",
   "confirm.remove.ok": "Remove",
+  // Join and leave notices (notices.js): one, two, or a count when many come at once.
+  "notice.joined": "{name} joined",
+  "notice.joined.two": "{first} and {second} joined",
+  "notice.joined.many": "{count} people joined",
+  "notice.left": "{name} left",
+  "notice.left.two": "{first} and {second} left",
+  "notice.left.many": "{count} people left",
 };
 
 /** The text of `id` (or of `fallback` when there is none for `id`). */

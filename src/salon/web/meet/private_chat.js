@@ -1,6 +1,6 @@
 // Private chat on the meeting page: who the chat box sends to.
 //
-// A recipient selector beside the chat input: "Everyone" (with `chat.public.can_send`
+// A recipient selector above the chat input: "Everyone" (with `chat.public.can_send`
 // and `.text`) or one joined participant by name (with `chat.private.can_send` and
 // `.text`). Hidden participants are not in the room state, so they are never offered.
 // Whether a peer may receive private messages (`chat.private.can_receive`) is not in the
