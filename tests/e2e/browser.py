@@ -139,6 +139,40 @@ class Person:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+#: The window sizes pages are checked at: a desktop and a phone.
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+async def no_overflow(page: Page) -> None:
+    """No sideways scroll; every visible element of the shown screen is inside the
+    window (visually hidden ones, 1 px and clipped for screen readers, aside)."""
+    found = await page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} > ${width}`);
+        for (const el of document.querySelectorAll(".screen:not([hidden]) *")) {
+            if (el.closest("[hidden]") || !el.getClientRects().length) continue;
+            const r = el.getBoundingClientRect();
+            if (r.width > 1 && (r.left < -0.5 || r.right > width + 0.5)) out.push(`${el.id || el.dataset.testid || el.tagName} ${r.left}..${r.right} of ${width}`);
+        }
+        return out;
+    }""")
+    assert not found, found
+
+
+async def shoot(page: Page, folder: Path, step: str, settle_ms: int = 150) -> None:
+    """Screenshots of `page` at desktop and phone sizes into `folder`, each checked for
+    overflow; the page is left at the desktop size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        await page.set_viewport_size(size)
+        await page.wait_for_timeout(settle_ms)
+        await no_overflow(page)
+        await page.screenshot(path=str(folder / f"{step}-{size_name}.png"))
+    await page.set_viewport_size(DESKTOP)
+
+
 async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
     """Reach the element by Tab alone, from the top of the page."""
     await page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")

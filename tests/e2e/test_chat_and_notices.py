@@ -16,9 +16,8 @@ from datetime import datetime
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
-from tests.e2e.browser import Browsers, Person, tab_to
+from tests.e2e.browser import DESKTOP, PHONE, Browsers, Person, no_overflow, shoot, tab_to
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_exit_screens import DESKTOP, PHONE
 from tests.servers import SalonServer
 
 SHOTS = ARTIFACTS / "chat_and_notices"
@@ -33,31 +32,6 @@ def presence(page: Page, text: str):  # noqa: ANN201
     return page.locator("[data-testid=toast][data-kind=presence]").filter(has_text=text)
 
 
-async def no_overflow(page: Page) -> None:
-    """No sideways scroll; every visible element of the meeting is inside the window
-    (visually hidden ones, 1 px and clipped for screen readers, aside)."""
-    found = await page.evaluate("""() => {
-        const width = document.documentElement.clientWidth;
-        const out = [];
-        if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} > ${width}`);
-        for (const el of document.querySelectorAll(".screen:not([hidden]) *")) {
-            if (el.closest("[hidden]") || !el.getClientRects().length) continue;
-            const r = el.getBoundingClientRect();
-            if (r.width > 1 && (r.left < -0.5 || r.right > width + 0.5)) out.push(`${el.id || el.dataset.testid || el.tagName} ${r.left}..${r.right} of ${width}`);
-        }
-        return out;
-    }""")
-    assert not found, found
-
-
-async def shoot(page: Page, step: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        await page.set_viewport_size(size)
-        await page.wait_for_timeout(150)
-        await no_overflow(page)
-        await page.screenshot(path=str(SHOTS / f"{step}-{size_name}.png"))
-    await page.set_viewport_size(DESKTOP)
 
 
 async def join(person: Person, base_url: str, token: str) -> Page:
@@ -146,7 +120,7 @@ async def test_chat_shows_time_safe_links_and_fits_a_phone(
     # Keyboard: the box, Send and a rendered link.
     for testid in ("chat-input", "chat-send", "chat-link"):
         await tab_to(ben, testid, 60)
-    await shoot(ben, "1-chat")
+    await shoot(ben, SHOTS, "1-chat")
 
 
 async def test_join_and_leave_notices(
@@ -184,7 +158,7 @@ async def test_join_and_leave_notices(
         await expect(presence(ada, "Xia Xu left")).to_have_count(1)
         await ada.wait_for_timeout(500)
         await expect(presence(ada, "Xia Xu joined")).to_have_count(1)
-        await shoot(ada, "2-notice")
+        await shoot(ada, SHOTS, "2-notice")
 
         # A hidden participant comes and goes unannounced.
         ghost = await RealtimeClient.join(url, await token("ghost", "Gil Ghost", ghost_preset))

@@ -14,13 +14,11 @@ from urllib.parse import urlsplit
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
-from tests.e2e.browser import Browsers, Person, tab_to
+from tests.e2e.browser import Browsers, Person, shoot, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.servers import SalonServer
 
 SHOTS = ARTIFACTS / "exit_screens"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 RAW = re.compile(r"\b\d{4}\b|\b[A-Z]{3,}_[A-Z_]+\b")  # a close code, an error code
 
 
@@ -74,30 +72,6 @@ class Cable:
             await self.server.wait_closed()
 
 
-async def no_overflow(page: Page) -> None:
-    """No sideways scroll; every visible element of the screen is inside the window."""
-    found = await page.evaluate("""() => {
-        const width = document.documentElement.clientWidth;
-        const out = [];
-        if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} > ${width}`);
-        for (const el of document.querySelectorAll(".screen:not([hidden]) *")) {
-            if (el.closest("[hidden]") || !el.getClientRects().length) continue;
-            const r = el.getBoundingClientRect();
-            if (r.width && (r.left < -0.5 || r.right > width + 0.5)) out.push(`${el.id || el.dataset.testid || el.tagName} ${r.left}..${r.right} of ${width}`);
-        }
-        return out;
-    }""")
-    assert not found, found
-
-
-async def shoot(page: Page, step: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        await page.set_viewport_size(size)
-        await page.wait_for_timeout(100)
-        await no_overflow(page)
-        await page.screenshot(path=str(SHOTS / f"{step}-{size_name}.png"))
-    await page.set_viewport_size(DESKTOP)
 
 
 async def expect_exit(page: Page, state: str, title: str, text: str) -> None:
@@ -138,7 +112,7 @@ async def test_left_ended_and_removed_each_offer_rejoin(
     # Left: words, Rejoin by keyboard, back in the meeting as a new peer.
     await page.get_by_test_id("btn-leave").click()
     await expect_exit(page, "left", "You left the meeting", "You can rejoin")
-    await shoot(page, "1-left")
+    await shoot(page, SHOTS, "1-left")
     await rejoin_by_keyboard(person)
     second = await person.peer_id()
     assert second != first
@@ -147,7 +121,7 @@ async def test_left_ended_and_removed_each_offer_rejoin(
     # Ended by the host (REST kick-all): the reason in words; Rejoin starts it again.
     await web_admin.kick_all(meeting["id"])
     await expect_exit(page, "ended", "The meeting has ended", "The meeting was ended by the host.")
-    await shoot(page, "2-ended")
+    await shoot(page, SHOTS, "2-ended")
     await rejoin_by_keyboard(person)
     third = await person.peer_id()
     assert third not in (first, second)
@@ -156,7 +130,7 @@ async def test_left_ended_and_removed_each_offer_rejoin(
     await web_admin.kick(meeting["id"], participant_ids=[guest["id"]])
     await expect_exit(page, "kicked", "You were removed from the meeting",
                       "A host removed you from the meeting.")
-    await shoot(page, "3-removed")
+    await shoot(page, SHOTS, "3-removed")
     await page.get_by_test_id("notice-rejoin").click()
     await person.wait_state("joined", 30)
     assert await person.peer_id() not in (first, second, third)
@@ -179,7 +153,7 @@ async def test_rejected_from_the_waiting_room_can_ask_again(
         await host.reject([waiting["peer"]["peer_id"]])
         await expect_exit(person.page, "rejected", "You were not let in",
                           "The host declined your request to join.")
-        await shoot(person.page, "4-rejected")
+        await shoot(person.page, SHOTS, "4-rejected")
         # Rejoin asks again: the host is asked again, and admits this time.
         await rejoin_by_keyboard(person, "waiting")
         waiting = await host.wait_for("waitlist.added", timeout=10)
@@ -207,7 +181,7 @@ async def test_a_lost_connection_is_said_in_words(
         await expect_exit(page, "disconnected", "You are disconnected",
                           "The connection was lost.")
         assert await page.evaluate("() => window.salon.client.closeCode") == 1006
-        await shoot(page, "5-disconnected")
+        await shoot(page, SHOTS, "5-disconnected")
         cable.mend()
         await rejoin_by_keyboard(person)
         assert await person.peer_id() != first
@@ -231,7 +205,7 @@ async def test_an_inactive_meeting_is_said_before_join(
     await web_admin.update_meeting(meeting["id"], status="INACTIVE")
     await page.get_by_test_id("prejoin-join").click()
     await expect_exit(page, "error", "This meeting is closed", "This meeting is not active.")
-    await shoot(page, "6-refused-inactive")
+    await shoot(page, SHOTS, "6-refused-inactive")
 
     # Rejoin (or any later visit) learns it before Join: said, and Join disabled.
     await rejoin_by_keyboard(person, "prejoin")
@@ -240,7 +214,7 @@ async def test_an_inactive_meeting_is_said_before_join(
     await expect(inactive).to_have_text(re.compile(r"This meeting is not active"))
     await expect(page.get_by_test_id("prejoin-join")).to_be_disabled()
     assert (await page.evaluate("() => window.salon.info.meeting.status")) == "INACTIVE"
-    await shoot(page, "7-prejoin-inactive")
+    await shoot(page, SHOTS, "7-prejoin-inactive")
 
     # Active again: the same link (Rejoin's, with autojoin) joins at once.
     await web_admin.update_meeting(meeting["id"], status="ACTIVE")
