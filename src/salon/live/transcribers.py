@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from salon.core.room import Record
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
@@ -25,7 +23,7 @@ from salon.recording.process import RecorderProcess
 from salon.recording.spec import RecordingOutcome
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
-from salon.store.models import Meeting, Participant
+from salon.store.models import Meeting
 from salon.transcription.spec import TranscriberSpec
 
 log = logging.getLogger("salon.transcription")
@@ -131,13 +129,8 @@ class LiveTranscribers:
             capture = bool(meeting.transcribe_on_end)
             if not capture and not for_captions:
                 return None
-            custom_id = f"transcriber-{session_id}"
-            participant = await db.scalar(select(Participant).where(
-                Participant.meeting_id == meeting.id,
-                Participant.custom_participant_id == custom_id))
-            if participant is None:
-                participant = await recordings.hidden_recorder(
-                    db, meeting.app_id, meeting.id, custom_id, "Transcriber")
+            participant = await recordings.hidden_recorder(
+                db, meeting.app_id, meeting.id, f"transcriber-{session_id}", "Transcriber")
             token = self.signer.mint(participant)
             options = (meeting.ai_config or {}).get("transcription") or {}
         capture_dir = self.capture_dir(session_id) if capture else None

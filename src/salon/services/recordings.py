@@ -228,8 +228,14 @@ async def recorder_participant(db: AsyncSession, row: Recording) -> Participant:
 
 async def hidden_recorder(db: AsyncSession, app_id: str, meeting_id: str,
                           custom_participant_id: str, name: str) -> Participant:
-    """A hidden participant with the app's recorder preset (made on first use): what
-    recorders and transcribers join as."""
+    """The hidden participant of the app's recorder preset (made on first use) that
+    recorders and transcribers join as: the meeting's one with `custom_participant_id`,
+    made if there is none yet (a transcriber started again in its session reuses it)."""
+    existing = await db.scalar(select(Participant).where(
+        Participant.meeting_id == meeting_id,
+        Participant.custom_participant_id == custom_participant_id))
+    if existing is not None:
+        return existing
     preset = await _recorder_preset(db, app_id)
     if preset is None:
         body = PresetBody.model_validate(rules.recorder_preset())

@@ -34,6 +34,12 @@ MANIFEST = "segments.jsonl"
 COMPLETE = "complete.json"
 
 
+def is_captured_file(path: Path) -> bool:
+    """Whether `path` is one the transcriber writes in a capture directory: a voice file
+    (or one a killed transcriber left unfinished), the index, the completion mark."""
+    return path.name in (MANIFEST, COMPLETE) or path.name.endswith((".webm", ".webm.part"))
+
+
 @dataclass(frozen=True)
 class Speaker:
     """Who a voice belongs to, as the room announced them."""

@@ -47,8 +47,9 @@ from salon.services import transcripts
 from salon.settings import Settings
 from salon.store.database import Database
 from salon.store.models import Meeting, Session, SessionSummary, SessionTranscript
-from salon.transcription import files, summary_job, yield_cpu_to_the_server
-from salon.transcription.segments import INDEX
+from salon.transcription import files, summary_job
+from salon.transcription.capture import is_captured_file
+from salon.transcription.priority import yield_cpu_to_the_server
 from salon.transcription.worker import (
     TranscriptionFailed,
     WorkRequest,
@@ -75,8 +76,8 @@ class JobSettings:
     cpu_threads: int = 2
     #: How long the links in webhooks (and REST answers) work.
     link_ttl_secs: int = 7 * 24 * 3600
-    #: Keep the captured audio after the transcript is READY (else its `.webm` files and
-    #: `segments.jsonl` are deleted, and the directory if nothing else is left).
+    #: Keep the captured audio after the transcript is READY (else the capture's own files
+    #: (`capture.is_captured_file`) are deleted, and the directory if nothing else is left).
     keep_audio: bool = False
     #: The operator's LLM engine (`SALON_SUMMARY_LLM_*`); None: extractive only.
     summarizer: Summarizer | None = None
@@ -289,7 +290,7 @@ class PostMeetingJobs:
         # Only what the capture contract puts there: a directory handed over by mistake
         # (or shared with something else) loses nothing else.
         for path in capture_dir.iterdir():
-            if path.is_file() and (path.suffix == ".webm" or path.name == INDEX):
+            if path.is_file() and is_captured_file(path):
                 with contextlib.suppress(OSError):
                     path.unlink()
         with contextlib.suppress(OSError):  # not empty: something else lives there

@@ -25,13 +25,14 @@ import contextlib
 import logging
 import resource
 import time
+from datetime import datetime
 from typing import Any
 
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
-from salon.transcription import yield_cpu_to_the_server
 from salon.transcription.capture import CapturedVoice, Speaker, mark_complete
+from salon.transcription.priority import yield_cpu_to_the_server
 from salon.transcription.spec import TranscriberSpec
 from salon.transcription.voice import VoiceDecoder
 
@@ -126,6 +127,7 @@ class Transcriber:
         voice = self.voices.pop(f"{peer_id}:audio", None)
         if voice is not None:
             voice.close(left_at=time.time())
+        self.decoders.pop(f"{peer_id}:audio", None)
         if self.captioner is not None:
             self.captioner.end_speaker(peer_id)
 
@@ -259,10 +261,9 @@ class Transcriber:
 
 
 def _unix(timestamp: str | None) -> float | None:
+    """Unix seconds of a protocol timestamp (ISO 8601 with `Z`)."""
     if not timestamp:
         return None
-    from datetime import datetime
-
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 

@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from salon.ai.posthoc import TrackAudio
+from salon.transcription.capture import MANIFEST as INDEX
 
 log = logging.getLogger("salon.transcription")
-
-INDEX = "segments.jsonl"
-
 
 @dataclass(frozen=True)
 class Capture:
