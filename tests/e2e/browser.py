@@ -139,9 +139,10 @@ class Person:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
-#: The window sizes pages are checked at: a desktop and a phone.
+#: The window sizes pages are checked at: a desktop, a phone, and the phone on its side.
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+LANDSCAPE = {"width": 844, "height": 390}
 
 
 async def no_overflow(page: Page) -> None:

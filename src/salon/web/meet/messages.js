@@ -106,6 +106,18 @@ export const MESSAGES = {
   "notice.left": "{name} left",
   "notice.left.two": "{first} and {second} left",
   "notice.left.many": "{count} people left",
+
+  // === The stage: layouts, tiles, the tile menu (layout.js, stage_view.js, tile_menu.js) ===
+  // keys: layout.*, tile.*, viewers.*
+
+  // === Raised hands and reactions (hands.js, reactions.js) ===
+  // keys: hand.*, reaction.*
+
+  // === Devices, settings, network quality (devices.js, settings.js, network.js) ===
+  // keys: settings.*, device.*, network.*
+
+  // === The page's own words: controls, panels, keyboard shortcuts, secure origin (app.js, shortcuts.js) ===
+  // keys: control.*, panel.*, shortcut.*, insecure.*, and the rest of app.js
 };
 
 /** The text of `id` (or of `fallback` when there is none for `id`). */
