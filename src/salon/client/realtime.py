@@ -19,6 +19,7 @@ from salon.client.chat import ChatActions
 from salon.client.collaboration import CollaborationActions
 from salon.client.connected import ConnectedActions
 from salon.client.presence import PresenceActions
+from salon.client.social import SocialActions
 
 PROTOCOL_VERSION = 1
 
@@ -57,7 +58,8 @@ class Inspector(Protocol):
     def received(self, client: "RealtimeClient", message: dict[str, Any]) -> None: ...
 
 
-class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, ConnectedActions):
+class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, ConnectedActions,
+                     SocialActions):
     """One peer: the connection here, the protocol's requests by name in the mixins."""
 
     #: Shown every request sent and every message read, before anything else sees it.

@@ -52,6 +52,9 @@ class Peer:
         default_factory=lambda: {"desktop": 6, "mobile": 6})
     #: The preset's `config.max_screenshare_count`: how many may share at once.
     max_screenshare_count: int = 1
+    #: When the peer raised its hand (None: lowered). The room keeps raise times distinct
+    #: (core/room/hands.py), so sorting by them is the order hands went up.
+    hand_raised_at: datetime | None = None
 
     @property
     def joined(self) -> bool:
@@ -106,6 +109,7 @@ class Peer:
             # Whether this peer's speech is captioned (preset `transcription_enabled`):
             # everyone may know who is being transcribed.
             "transcribed": self.permissions.transcription_enabled,
+            "hand_raised_at": isoformat(self.hand_raised_at),
         }
 
     def waiting_view(self) -> dict[str, Any]:

@@ -32,7 +32,9 @@ def _manager(room: Room, peer_id: str) -> Peer:
 def _set(room: Room, peer: Peer, status: StageStatus, out: Outcome) -> None:
     was_requesting = peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE
     peer.stage_status = status
-    if status is not StageStatus.ON_STAGE:
+    if status is StageStatus.ON_STAGE:
+        peer.hand_raised_at = None  # on the stage, the raised hand has done its job
+    else:
         for kind in MEDIA_KINDS:
             peer.media[kind] = peer.media[kind] and peer.may_publish(kind)
     room.announce_update(peer, out)

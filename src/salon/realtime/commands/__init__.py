@@ -10,13 +10,14 @@ from salon.realtime.commands import (
     presence,
     qna,
     recordings,
+    social,
     stores,
 )
 from salon.realtime.commands.base import AsyncCommand, Command, Context, Limit
 
 COMMANDS: dict[str, Command | AsyncCommand] = {}
 for module in (presence, chat, polls, qna, plugins, stores, media, connected, recordings,
-               captions):
+               captions, social):
     clash = COMMANDS.keys() & module.COMMANDS.keys()
     assert not clash, f"commands defined twice: {clash}"
     COMMANDS.update(module.COMMANDS)

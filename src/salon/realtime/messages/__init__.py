@@ -15,9 +15,10 @@ from salon.realtime.messages import (
     polls,
     presence,
     recordings,
+    social,
 )
 
-_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings, captions)
+_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings, captions, social)
 
 
 def _gather(name: str) -> dict[str, Any]:

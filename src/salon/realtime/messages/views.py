@@ -37,6 +37,9 @@ class PeerView(WaitingView):
     joined_at: Timestamp | None
     #: The peer's speech is captioned (its preset has `transcription_enabled`).
     transcribed: bool
+    #: When the peer raised its hand; null while it is down. Distinct per room, so
+    #: sorting by it gives the raise order.
+    hand_raised_at: Timestamp | None
 
 
 @closed

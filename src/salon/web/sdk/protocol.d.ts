@@ -228,6 +228,15 @@ export interface Granted {
   granted: string[];
 }
 
+export interface Hand {
+  raised: boolean;
+}
+
+/** The caller's hand now: when it went up (kept when raised again), or null. */
+export interface HandState {
+  hand_raised_at: string | null;
+}
+
 export interface History {
   before?: string | null;
   after?: string | null;
@@ -301,6 +310,16 @@ export interface Kinds {
 
 export interface Left {
   left: true;
+}
+
+export interface LowerHands {
+  peer_ids?: string[] | null;
+  all?: boolean;
+}
+
+/** The peers whose hand this request lowered (named ones already down are left out). */
+export interface Lowered {
+  lowered: string[];
 }
 
 export interface Media {
@@ -444,6 +463,7 @@ export interface PeerView {
   pinned: boolean;
   joined_at: string | null;
   transcribed: boolean;
+  hand_raised_at: string | null;
 }
 
 export interface PermissionPatch {
@@ -722,6 +742,16 @@ export interface Questions {
   questions: Question[];
 }
 
+export interface React {
+  emoji: "\ud83d\udc4d" | "\ud83d\udc4f" | "\u2764\ufe0f" | "\ud83d\ude02" | "\ud83d\ude2e" | "\ud83c\udf89" | "\ud83e\udd14" | "\ud83d\udc4e";
+}
+
+export interface Reaction {
+  peer_id: string;
+  emoji: "\ud83d\udc4d" | "\ud83d\udc4f" | "\u2764\ufe0f" | "\ud83d\ude02" | "\ud83d\ude2e" | "\ud83c\udf89" | "\ud83e\udd14" | "\ud83d\udc4e";
+  timestamp: string;
+}
+
 export interface Receiving {
   mode: "auto" | "manual";
   track_ids: string[];
@@ -858,6 +888,7 @@ export interface SelfView {
   pinned: boolean;
   joined_at: string | null;
   transcribed: boolean;
+  hand_raised_at: string | null;
   status: "waiting" | "joined";
   hidden: boolean;
   can_publish: MediaFlags;
@@ -1224,7 +1255,10 @@ export type Request =
   | { id?: RequestId; type: "recording.stop"; data?: Steer }
   | { id?: RequestId; type: "recording.pause"; data?: Steer }
   | { id?: RequestId; type: "recording.resume"; data?: Steer }
-  | { id?: RequestId; type: "transcript.publish"; data: PublishCaption };
+  | { id?: RequestId; type: "transcript.publish"; data: PublishCaption }
+  | { id?: RequestId; type: "self.hand"; data: Hand }
+  | { id?: RequestId; type: "host.lower_hands"; data?: LowerHands }
+  | { id?: RequestId; type: "reaction.send"; data: React };
 
 export type RequestType = Request["type"];
 
@@ -1312,6 +1346,9 @@ export interface ReplyData {
   "recording.pause": RecordingsChanged;
   "recording.resume": RecordingsChanged;
   "transcript.publish": Delivered;
+  "self.hand": HandState;
+  "host.lower_hands": Lowered;
+  "reaction.send": Delivered;
 }
 
 /** Server → client: the success reply to a request of type `K`. */
@@ -1373,7 +1410,9 @@ export type ServerEvent =
   | { type: "event"; event: "connected_meetings.timer"; data: TimerSet | TimerStopped }
   | { type: "event"; event: "connected_meetings.closing"; data: Countdown }
   | { type: "event"; event: "recording.updated"; data: RecordingUpdated }
-  | { type: "event"; event: "transcript"; data: Transcript };
+  | { type: "event"; event: "transcript"; data: Transcript }
+  | { type: "event"; event: "hand.lowered"; data: ByPeer }
+  | { type: "event"; event: "reaction"; data: Reaction };
 
 export type EventName = ServerEvent["event"];
 
