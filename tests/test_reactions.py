@@ -2,6 +2,9 @@
 too), only allow-listed emoji pass, and a flood is cut off by the budget."""
 
 import asyncio
+import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +78,10 @@ async def test_waiting_and_hidden_peers_cannot_react(room: Meeting) -> None:
     with pytest.raises(RealtimeError) as early:
         await waiting.react("👍")
     assert early.value.code == "NOT_JOINED"
+
+
+def test_the_browser_sdk_offers_exactly_the_server_allow_list() -> None:
+    sdk = (Path(__file__).parents[1] / "src/salon/web/sdk/salon.js").read_text()
+    listed = re.search(r"export const REACTIONS = Object\.freeze\((\[.*?\])\)", sdk)
+    assert listed is not None
+    assert json.loads(listed.group(1)) == list(REACTIONS)

@@ -16,6 +16,10 @@ export const PROTOCOL_VERSION = 1;
 /** Recording statuses that count as active (docs/protocol.md "Recordings"). */
 export const ACTIVE_RECORDING = new Set(["INVOKED", "RECORDING", "PAUSED"]);
 
+/** The emoji a reaction may be (docs/protocol.md "Raised hands and reactions"), in the
+ * server's order; anything else is refused with INVALID. "❤️" is U+2764 U+FE0F. */
+export const REACTIONS = Object.freeze(["👍", "👏", "❤️", "😂", "😮", "🎉", "🤔", "👎"]);
+
 /** How many final captions `client.transcripts` keeps by default (option `transcriptLimit`). */
 export const TRANSCRIPT_LIMIT = 200;
 
@@ -89,6 +93,7 @@ export class SalonClient extends EventTarget {
     this.presence = new Presence(this);
     this.host = new Host(this);
     this.stage = new Stage(this);
+    this.hand = new Hand(this);
     this.waitlist = new Waitlist(this);
     this.chat = new Chat(this);
     this.polls = new Polls(this);
@@ -115,6 +120,13 @@ export class SalonClient extends EventTarget {
   get recordingStatus() {
     const statuses = new Set([...this.recordings.values()].map((r) => r.status));
     return ["RECORDING", "PAUSED", "INVOKED"].find((s) => statuses.has(s)) || null;
+  }
+  /** Every joined peer with a hand up (this one included), first raised first: the
+   * server keeps raise times distinct, so their order is the raise order. */
+  get raisedHands() {
+    const all = [...(this.self && this.self.status === "joined" ? [this.self] : []), ...this.peers.values()];
+    return all.filter((p) => p.hand_raised_at)
+      .sort((a, b) => String(a.hand_raised_at).localeCompare(String(b.hand_raised_at)));
   }
   /** Whether anyone in the meeting (this peer included) is captioned live: a PeerView
    * with `transcribed: true`. */
@@ -439,6 +451,8 @@ export class SalonClient extends EventTarget {
   setMedia(kinds) { return this.presence.setMedia(kinds); }
   pin(peerId) { return this.presence.pin(peerId); }
   broadcast(type, payload, options) { return this.presence.broadcast(type, payload, options); }
+  /** Send one of REACTIONS to everyone joined (you get it back as a `reaction` event too). */
+  react(emoji) { return this.request("reaction.send", {emoji}); }
 
   // --- recordings (needs the preset's `can_record`; the server checks) --------------------
 
@@ -491,6 +505,20 @@ class Host {
     return this.c.request("host.update_permissions", {peer_ids: peerIds, patch});
   }
   pin(peerId) { return this.c.request("peer.pin", {peer_id: peerId ?? null}); }
+  /** Lower the named peers' hands, or every raised hand (null). */
+  lowerHands(peerIds = null) {
+    return this.c.request("host.lower_hands", peerIds ? {peer_ids: peerIds} : {all: true});
+  }
+}
+
+/** Your own hand: `client.hand.raise()`, `lower()`, `raised` (the reply's
+ * `hand_raised_at` lands in `client.self` with the `self.updated` that follows). */
+class Hand {
+  constructor(client) { this.c = client; }
+  get raised() { return Boolean(this.c.self && this.c.self.hand_raised_at); }
+  raise() { return this.c.request("self.hand", {raised: true}); }
+  lower() { return this.c.request("self.hand", {raised: false}); }
+  toggle() { return this.raised ? this.lower() : this.raise(); }
 }
 
 class Stage {
