@@ -19,6 +19,8 @@ import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/capt
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
 import { HostTools } from "/meet/host_tools.js";
+import { Hands, handBadge } from "/meet/hands.js";
+import { Reactions } from "/meet/reactions.js";
 import { message } from "/meet/messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -48,6 +50,7 @@ const page = {
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
   hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
+  hands: null, reactions: null,  // raised hands (hands.js) and reactions (reactions.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -383,6 +386,9 @@ function entered() {
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
      before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
     page.client, {act, openPanel: showPanel, panel: () => page.panel});
+  const social = {controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer"), stage: document.querySelector(".stage")};
+  page.hands ||= new Hands(social, page.client, {act, toast, notify: (text, options) => page.hostTools.notify(text, options), dropNotice: (peerId, kind) => page.hostTools.dropNotice(peerId, kind)});
+  page.reactions ||= new Reactions(social, page.client, {act});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -538,6 +544,7 @@ function paintTiles() {
       peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
       peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
       h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
+      handBadge(peer),
       captionBadge(peer, isSelf));
     const av = tile.querySelector(".avatar");
     if (av.textContent !== initials(peer.name)) {
@@ -653,7 +660,7 @@ function paintPeople() {
   const {client} = page;
   const p = perms();
   const panel = $("panel-participants");
-  const sections = [];
+  const sections = page.hands ? page.hands.section() : [];
   if (p.accept_waiting_requests) {
     const waiting = [...client.waiting.values()];
     sections.push(h("h2", {}, `Waiting (${waiting.length})`));
@@ -725,7 +732,7 @@ function personRow(peer) {
   ].filter(Boolean).join(" · ");
   return h("li", {class: "person", dataset: {testid: "participant", peerId: peer.peer_id, name: peer.name}},
     avatar(peer.name),
-    h("div", {class: "who"}, h("div", {class: "name"}, isSelf ? `${peer.name} (you)` : peer.name), h("div", {class: "meta"}, meta)),
+    h("div", {class: "who"}, h("div", {class: "name"}, h("span", {}, isSelf ? `${peer.name} (you)` : peer.name), page.hands && page.hands.mark(peer)), h("div", {class: "meta"}, meta)),
     actions.length ? h("div", {class: "actions"}, actions) : null);
 }
 

@@ -112,6 +112,34 @@ export const MESSAGES = {
 
   // === Raised hands and reactions (hands.js, reactions.js) ===
   // keys: hand.*, reaction.*
+  "hand.raise": "Raise hand",
+  "hand.lower": "Lower hand",
+  "hand.raise.title": "Raise your hand to ask to speak",
+  "hand.lower.title": "Lower your hand",
+  "hand.raised": "Hand raised",
+  "hand.place": "Hand raised, number {n} in line",
+  "hand.section": "Raised hands ({count})",
+  "hand.you": "{name} (you)",
+  "hand.lower_one": "Lower hand",
+  "hand.lower_one.label": "Lower {name}'s hand",
+  "hand.lower_all": "Lower all hands",
+  "hand.notice": "{name} raised a hand.",
+  "hand.lowered_by_host": "A host lowered your hand.",
+  "reaction.button": "React",
+  "reaction.button.title": "Send a reaction",
+  "reaction.picker": "Reactions",
+  "reaction.thumbs_up": "Thumbs up",
+  "reaction.clap": "Clapping hands",
+  "reaction.heart": "Red heart",
+  "reaction.joy": "Tears of joy",
+  "reaction.surprised": "Surprised",
+  "reaction.party": "Party popper",
+  "reaction.thinking": "Thinking",
+  "reaction.thumbs_down": "Thumbs down",
+  "reaction.you": "You",
+  "reaction.someone": "Someone",
+  "reaction.said": "{name} reacted: {reaction}",
+  "reaction.said_many": "{count} more reactions",
 
   // === Devices, settings, network quality (devices.js, settings.js, network.js) ===
   // keys: settings.*, device.*, network.*
