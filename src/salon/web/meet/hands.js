@@ -21,8 +21,8 @@ const LOWER_PERMISSION = "disable_participant_audio";
 /** A hand on a tile's label, or null while the peer's hand is down. */
 export function handBadge(peer) {
   if (!peer || !peer.hand_raised_at) return null;
-  return h("span", {class: "hand-badge", role: "img", "aria-label": message("hand.raised"),
-                    title: message("hand.raised"), dataset: {testid: "tile-hand"}}, "✋");
+  return h("span", {class: "icon hand", role: "img", "aria-label": message("hand.raised"),
+                    title: message("hand.raised"), dataset: {testid: "tile-hand"}});
 }
 
 export class Hands {
@@ -112,7 +112,8 @@ export class Hands {
     if (!n) return null;
     return h("span", {class: "hand-mark", dataset: {testid: "person-hand", order: String(n)},
                       title: fill("hand.place", {n})},
-      h("span", {"aria-hidden": "true"}, `✋ ${n}`), h("span", {class: "sr-only"}, fill("hand.place", {n})));
+      h("span", {class: "icon hand", "aria-hidden": "true"}), h("span", {"aria-hidden": "true"}, String(n)),
+      h("span", {class: "sr-only"}, fill("hand.place", {n})));
   }
 
   /** The "Raised hands (N)" section for the top of the People panel: nodes, none for
