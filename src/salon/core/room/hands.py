@@ -15,6 +15,7 @@ peer and its hand are gone together).
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from salon.core.clock import isoformat
 from salon.core.room.errors import RoomError, forbidden
 from salon.core.room.outcome import Outcome
 from salon.core.room.peer import Peer
@@ -58,7 +59,7 @@ def set_hand(room: Room, peer_id: str, raised: bool, now: datetime) -> Outcome:
     elif not raised and peer.hand_raised_at is not None:
         peer.hand_raised_at = None
         _announce(room, peer, out)
-    out.reply = {"hand_raised_at": peer.public_view(None)["hand_raised_at"]}
+    out.reply = {"hand_raised_at": isoformat(peer.hand_raised_at)}
     return out
 
 
