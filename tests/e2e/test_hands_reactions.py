@@ -6,6 +6,8 @@ floats over the guest's stage and is announced; the reaction picker is reached a
 worked by keyboard. Nothing overflows at desktop, phone and landscape sizes; screenshots
 are kept in test-artifacts/hands_reactions/."""
 
+import re
+
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
@@ -149,6 +151,9 @@ async def test_hands_in_raise_order_lowered_by_the_host_and_reactions(
             await bo.react("❤️")
         await guest.wait_for_timeout(300)
         assert await guest.get_by_test_id("reaction-float").count() <= 12
+        # ...and a screen reader hears the flood once, as a count, not ten sentences.
+        await expect(guest.get_by_test_id("reaction-announce")).to_have_text(
+            re.compile(r"^\d+ more reactions"), timeout=5000)
         await shoot(guest, "3-reactions")
         assert await guest.evaluate("() => window.salon.errors") == []
     finally:
