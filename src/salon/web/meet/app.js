@@ -20,6 +20,9 @@ import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
 import { HostTools } from "/meet/host_tools.js";
 import { message } from "/meet/messages.js";
+import { SettingsSheet } from "/meet/settings.js";
+import { prejoinDevices } from "/meet/devices.js";
+import { networkBadge, watchNetwork } from "/meet/network.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -240,6 +243,7 @@ function prejoin() {
     page.joinName = info.preset.can_edit_display_name ? name : null;
     await join(page.joinName);
   });
+  prejoinDevices(preview, {after: selects.audio.closest(".row"), muted: () => !page.want.audio});
   paint();
   open();
 }
@@ -383,6 +387,8 @@ function entered() {
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
      before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
     page.client, {act, openPanel: showPanel, panel: () => page.panel});
+  page.settings ||= new SettingsSheet(page, {controls: document.querySelector(".controls"), sinks: $("audio-sinks"), screen: $("meeting"), toast, act});
+  page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => paintTiles()});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -538,6 +544,7 @@ function paintTiles() {
       peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
       peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
       h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
+      networkBadge(peer.peer_id),
       captionBadge(peer, isSelf));
     const av = tile.querySelector(".avatar");
     if (av.textContent !== initials(peer.name)) {

@@ -241,11 +241,13 @@ export class MediaSession extends EventTarget {
 
   /** Open `kind` again with the current choice and put it where the old track was. */
   async _reopen(kind) {
-    if (!this._live(kind)) return;  // closed (a camera turned off): the choice applies next time
+    // Closed (a camera turned off): the choice applies when it opens. An open track that
+    // ended by itself (its device unplugged) is opened again.
+    if (!this.local[kind]) return;
     const stream = await navigator.mediaDevices.getUserMedia({[kind]: this._constraints(kind)});
     const [track] = stream.getTracks();
     await this.pubSerial.run(async () => {
-      if (!this._live(kind)) { track.stop(); return; }  // turned off meanwhile: stays off
+      if (!this.local[kind]) { track.stop(); return; }  // turned off meanwhile: stays off
       const tx = this.pubTx[kind];
       if (tx && this.published[kind] && this.enabled[kind]) await tx.sender.replaceTrack(track);
       this._setLocal(kind, track);
