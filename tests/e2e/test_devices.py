@@ -157,6 +157,7 @@ async def test_switching_camera_and_microphone_keeps_publishing(
     # Muted, then back to the real microphone: it stays muted (nothing on the sender).
     await page.keyboard.press("Escape")
     await expect(page.get_by_test_id("settings")).to_be_hidden()
+    assert await page.evaluate("() => document.activeElement.dataset.testid") == "btn-settings"
     await page.get_by_test_id("btn-mic").click()
     await expect(page.get_by_test_id("btn-mic")).to_have_attribute("aria-pressed", "false")
     await open_settings(page)
