@@ -268,6 +268,14 @@ async def test_prejoin_speaker_meter_and_remembered_choices(
     page = cat.page
     await cat.open(web_server.url, cat_p["token"])
     await expect(page.get_by_test_id("prejoin-join")).to_be_enabled()
+    # A remembered camera that is gone: the default one, a notice, and it is forgotten.
+    await page.evaluate("() => localStorage.setItem('salon.devices', JSON.stringify({video: 'gone-camera'}))")
+    await page.reload()
+    await expect(page.get_by_test_id("device-notice")).to_have_text(
+        "Your camera is no longer available. Using the default camera.")
+    await cat.wait("() => { const v = document.getElementById('preview').srcObject; "
+                   "return v && v.getVideoTracks()[0].readyState === 'live'; }")
+    assert await page.evaluate("() => JSON.parse(localStorage.getItem('salon.devices')).video") is None
     await cat.wait(f"(id) => ({LEVEL})(id) > 0.02", "prejoin-mic-level", timeout=10)
     await page.get_by_test_id("prejoin-mic").click()  # microphone off: the meter rests
     await cat.wait(f"(id) => ({LEVEL})(id) === 0", "prejoin-mic-level")

@@ -181,7 +181,10 @@ export function levelMeter(testid) {
 export function prejoinDevices(preview, {after, muted}) {
   restoreChoices(preview);
   const notice = h("p", {class: "hint", role: "status", dataset: {testid: "device-notice"}});
-  preview.on("devicefallback", ({kind}) => { notice.textContent = message(`device.fallback.${kind}`); });
+  preview.on("devicefallback", ({kind}) => {
+    saveChoices({[kind]: null});  // gone: not tried again next time
+    notice.textContent = message(`device.fallback.${kind}`);
+  });
   for (const [id, kind] of [["prejoin-mic-device", "audio"], ["prejoin-cam-device", "video"]]) {
     const select = document.getElementById(id);
     if (select) select.addEventListener("change", () => saveChoices({[kind]: select.value || null}));
@@ -199,7 +202,9 @@ export function prejoinDevices(preview, {after, muted}) {
     test.disabled = true;
     playTestTone(speaker.value).catch(() => {}).finally(() => { test.disabled = false; });
   };
+  const prejoinScreen = document.getElementById("prejoin");
   const paintSpeakers = async () => {
+    if (prejoinScreen.hidden) return;  // joined: the settings sheet has it now
     const {speaker: outputs} = await listDevices();
     fillSelect(speaker, outputs, loadChoices().speaker || "");
     speakerField.hidden = !outputs.length;
@@ -207,7 +212,6 @@ export function prejoinDevices(preview, {after, muted}) {
   paintSpeakers();
   navigator.mediaDevices.addEventListener("devicechange", paintSpeakers);
   preview.on("localtrack", ({kind}) => { if (kind === "audio") paintSpeakers(); });  // labels once allowed
-  const prejoinScreen = document.getElementById("prejoin");
   new MicLevel(meter, {track: () => preview.local.audio, muted,
                        running: () => !prejoinScreen.hidden});
 }

@@ -34,7 +34,10 @@ export class SettingsSheet {
                                dataset: {testid: "btn-settings"}, onclick: () => this.open()}, message("settings.open"));
     controls.insertBefore(this.button, controls.querySelector(".spacer"));
     this.build(screen);
-    page.media.on("devicefallback", ({kind}) => toast(message(`device.fallback.${kind}`)));
+    page.media.on("devicefallback", ({kind}) => {
+      saveChoices({[kind]: null});  // gone: not tried again next time
+      toast(message(`device.fallback.${kind}`));
+    });
     navigator.mediaDevices.addEventListener("devicechange", () => this.unplugged().catch(() => {}));
   }
 
