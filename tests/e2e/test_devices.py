@@ -288,10 +288,12 @@ async def test_prejoin_speaker_meter_and_remembered_choices(
     await page.get_by_test_id("prejoin-cam-device").select_option("test-camera-2")
     await cat.wait("() => document.getElementById('preview').srcObject && window.__fake.made.video.includes("
                    "document.getElementById('preview').srcObject.getVideoTracks()[0].id)")
-    for size in (PHONE, LANDSCAPE):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, size in (("phone", PHONE), ("landscape", LANDSCAPE), ("desktop", DESKTOP)):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(150)
         await no_overflow(page)
+        await page.screenshot(path=str(SHOTS / f"prejoin-{name}.png"), full_page=True)
     await page.set_viewport_size(DESKTOP)
 
     # The next visit starts with the choices; Join takes the second camera to the meeting.

@@ -187,13 +187,13 @@ export function prejoinDevices(preview, {after, muted}) {
   });
   for (const [id, kind] of [["prejoin-mic-device", "audio"], ["prejoin-cam-device", "video"]]) {
     const select = document.getElementById(id);
-    if (select) select.addEventListener("change", () => saveChoices({[kind]: select.value || null}));
+    if (select) select.addEventListener("change", () => { notice.textContent = ""; saveChoices({[kind]: select.value || null}); });
   }
   const meter = levelMeter("prejoin-mic-level");
   const speaker = h("select", {id: "prejoin-speaker-device", dataset: {testid: "prejoin-speaker-device"}});
   const test = h("button", {type: "button", class: "small", dataset: {testid: "prejoin-speaker-test"}}, message("device.test_speaker"));
   const speakerField = h("label", {class: "field"}, message("settings.speaker"), speaker);
-  const row = h("div", {class: "row devices prejoin-devices", dataset: {testid: "prejoin-devices"}},
+  const row = h("div", {class: "prejoin-devices", dataset: {testid: "prejoin-devices"}},
     h("div", {class: "field mic-level-field"}, h("span", {}, message("device.level")), meter),
     canChooseSpeaker() ? h("div", {class: "speaker-field"}, speakerField, test) : null, notice);
   after.after(row);
