@@ -22,6 +22,9 @@ import { HostTools } from "/meet/host_tools.js";
 import { Hands, handBadge } from "/meet/hands.js";
 import { Reactions } from "/meet/reactions.js";
 import { message } from "/meet/messages.js";
+import { SettingsSheet } from "/meet/settings.js";
+import { prejoinDevices } from "/meet/devices.js";
+import { networkBadge, watchNetwork } from "/meet/network.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -243,6 +246,7 @@ function prejoin() {
     page.joinName = info.preset.can_edit_display_name ? name : null;
     await join(page.joinName);
   });
+  prejoinDevices(preview, {after: selects.audio.closest(".row"), muted: () => !page.want.audio});
   paint();
   open();
 }
@@ -389,6 +393,8 @@ function entered() {
   const social = {controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer"), stage: document.querySelector(".stage")};
   page.hands ||= new Hands(social, page.client, {act, toast, notify: (text, options) => page.hostTools.notify(text, options), dropNotice: (peerId, kind) => page.hostTools.dropNotice(peerId, kind)});
   page.reactions ||= new Reactions(social, page.client, {act});
+  page.settings ||= new SettingsSheet(page, {controls: document.querySelector(".controls"), sinks: $("audio-sinks"), screen: $("meeting"), toast, act});
+  page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => paintTiles()});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -545,6 +551,7 @@ function paintTiles() {
       peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
       h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
       handBadge(peer),
+      networkBadge(peer.peer_id),
       captionBadge(peer, isSelf));
     const av = tile.querySelector(".avatar");
     if (av.textContent !== initials(peer.name)) {

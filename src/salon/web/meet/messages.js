@@ -143,6 +143,25 @@ export const MESSAGES = {
 
   // === Devices, settings, network quality (devices.js, settings.js, network.js) ===
   // keys: settings.*, device.*, network.*
+  "settings.open": "Settings",
+  "settings.title": "Settings",
+  "settings.camera": "Camera",
+  "settings.mic": "Microphone",
+  "settings.speaker": "Speaker",
+  "settings.noise": "Noise suppression",
+  "settings.close": "Done",
+  "device.camera": "Camera",
+  "device.mic": "Microphone",
+  "device.speaker": "Speaker",
+  "device.level": "Microphone level",
+  "device.test_speaker": "Test speaker",
+  "device.fallback.audio": "Your microphone is no longer available. Using the default microphone.",
+  "device.fallback.video": "Your camera is no longer available. Using the default camera.",
+  "device.fallback.speaker": "Your speaker is no longer available. Using the default speaker.",
+  "network.label": "Network: {grade}",
+  "network.good": "good",
+  "network.fair": "fair",
+  "network.poor": "poor",
 
   // === The page's own words: controls, panels, keyboard shortcuts, secure origin (app.js, shortcuts.js) ===
   // keys: control.*, panel.*, shortcut.*, insecure.*, and the rest of app.js

@@ -103,6 +103,7 @@ export class MediaSession extends EventTarget {
     this.screenshareFrameRate = screenshareFrameRate;
     this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
     this.deviceIds = {audio: null, video: null};  // chosen input devices (null: the default)
+    this.audioProcessing = {};  // {noiseSuppression, echoCancellation, autoGainControl} (setAudioProcessing)
     this.enabled = {audio: false, video: false, screenshare: false};
     // kind -> true | false | undefined: the caller's latest choice (undefined: none yet).
     this.wanted = {audio: undefined, video: undefined, screenshare: undefined};
@@ -166,19 +167,41 @@ export class MediaSession extends EventTarget {
 
   // --- local devices -----------------------------------------------------------------------
 
-  /** Open the microphone and/or camera; resolves with a MediaStream of what opened. */
+  /**
+   * Open the microphone and/or camera; resolves with a MediaStream of what opened.
+   * A chosen device (`deviceIds`) that is gone (unplugged, or a choice kept from another
+   * day) falls back to the default and emits `devicefallback {kind, deviceId}`, so a
+   * stale choice never keeps someone from joining.
+   */
   async startDevices({audio = true, video = true, videoConstraints} = {}) {
-    const wanted = {};
-    if (audio && !this._live("audio")) wanted.audio = this.deviceIds.audio ? {deviceId: {exact: this.deviceIds.audio}} : true;
-    if (video && !this._live("video")) {
-      wanted.video = {...(videoConstraints || {width: 640, height: 480}),
-                      ...(this.deviceIds.video ? {deviceId: {exact: this.deviceIds.video}} : {})};
+    const kinds = [];
+    if (audio && !this._live("audio")) kinds.push("audio");
+    if (video && !this._live("video")) kinds.push("video");
+    if (!kinds.length) return this.localStream();
+    const constraints = (exact) => Object.fromEntries(kinds.map((k) => [k, this._constraints(k, {exact, videoConstraints})]));
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(constraints(true));
+    } catch (error) {
+      const lost = kinds.filter((k) => this.deviceIds[k]);
+      if (!lost.length || !["OverconstrainedError", "NotFoundError"].includes(error.name)) throw error;
+      for (const kind of lost) {
+        this._emit("devicefallback", {kind, deviceId: this.deviceIds[kind]});
+        this.deviceIds[kind] = null;
+      }
+      stream = await navigator.mediaDevices.getUserMedia(constraints(true));
     }
-    if (Object.keys(wanted).length) {
-      const stream = await navigator.mediaDevices.getUserMedia(wanted);
-      for (const track of stream.getTracks()) this._setLocal(track.kind, track);
-    }
+    for (const track of stream.getTracks()) this._setLocal(track.kind, track);
     return this.localStream();
+  }
+
+  /** getUserMedia constraints of a kind: the chosen device (`exact`), the audio processing. */
+  _constraints(kind, {exact = true, videoConstraints} = {}) {
+    const id = this.deviceIds[kind];
+    const device = id ? {deviceId: exact ? {exact: id} : id} : {};
+    if (kind === "video") return {...(videoConstraints || {width: 640, height: 480}), ...device};
+    const processing = this.audioProcessing || {};
+    return Object.keys(device).length || Object.keys(processing).length ? {...processing, ...device} : true;
   }
 
   /** The microphones and cameras ({audio: [{deviceId, label}], video: […]}); labels once allowed. */
@@ -189,14 +212,46 @@ export class MediaSession extends EventTarget {
     return {audio: pick("audioinput"), video: pick("videoinput")};
   }
 
-  /** Use another microphone or camera; a published, enabled kind switches its sender over. */
+  /**
+   * Use another microphone or camera (`deviceId` null: the default). An open device is
+   * replaced: the new one opens first (a device that cannot open leaves the old one in
+   * use and rejects), a published and enabled kind's sender switches over with
+   * `replaceTrack` (no renegotiation: the server keeps the same track), then the old
+   * device is stopped. A muted kind stays muted: its sender gets no track.
+   */
   async useDevice(kind, deviceId) {
     this.deviceIds[kind] = deviceId || null;
-    if (!this._live(kind)) return;
-    this._setLocal(kind, null);
-    await this.startDevices({audio: kind === "audio", video: kind === "video"});
-    const tx = this.pubTx[kind];
-    if (tx && this.published[kind] && this.enabled[kind]) await tx.sender.replaceTrack(this.local[kind]);
+    await this._reopen(kind);
+  }
+
+  /**
+   * The microphone's processing: `{noiseSuppression, echoCancellation, autoGainControl}`
+   * (booleans; a key left out keeps the browser's default). An open microphone is opened
+   * again with them and replaces the published track the way `useDevice` does, so the
+   * others hear the change without a renegotiation.
+   */
+  async setAudioProcessing(options) {
+    const processing = {...(this.audioProcessing || {})};
+    for (const key of ["noiseSuppression", "echoCancellation", "autoGainControl"]) {
+      if (typeof options[key] === "boolean") processing[key] = options[key];
+    }
+    this.audioProcessing = processing;
+    await this._reopen("audio");
+  }
+
+  /** Open `kind` again with the current choice and put it where the old track was. */
+  async _reopen(kind) {
+    // Closed (a camera turned off): the choice applies when it opens. An open track that
+    // ended by itself (its device unplugged) is opened again.
+    if (!this.local[kind]) return;
+    const stream = await navigator.mediaDevices.getUserMedia({[kind]: this._constraints(kind)});
+    const [track] = stream.getTracks();
+    await this.pubSerial.run(async () => {
+      if (!this.local[kind]) { track.stop(); return; }  // turned off meanwhile: stays off
+      const tx = this.pubTx[kind];
+      if (tx && this.published[kind] && this.enabled[kind]) await tx.sender.replaceTrack(track);
+      this._setLocal(kind, track);
+    });
   }
 
   stopDevices() {
@@ -666,6 +721,7 @@ export class MediaSession extends EventTarget {
           row.framesDecoded = s.framesDecoded || 0;
           row.framesReceived = s.framesReceived || 0;
           row.framesPerSecond = s.framesPerSecond || 0;
+          row.framesDropped = s.framesDropped || 0;
           row.packetsReceived = s.packetsReceived || 0;
           row.bytesReceived = s.bytesReceived || 0;
           row.packetsLost = s.packetsLost || 0;
@@ -690,7 +746,31 @@ export class MediaSession extends EventTarget {
       }
       outbound.push(row);
     }
-    return {inbound, outbound};
+    return {inbound, outbound, uplink: await this._uplink()};
+  }
+
+  /**
+   * The publish connection's path now: `{roundTripTime, availableOutgoingBitrate}` of
+   * its selected candidate pair (seconds, bits/s) and `fractionLost` as the server
+   * reports it back (RTCP, the worst published kind); null before publishing.
+   */
+  async _uplink() {
+    if (!this.pubPc || !Object.keys(this.published).length) return null;
+    const report = await this.pubPc.getStats().catch(() => null);
+    if (!report) return null;
+    const out = {roundTripTime: null, availableOutgoingBitrate: null, fractionLost: null};
+    let pairId = null;
+    report.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && (s.id === pairId || (!pairId && s.nominated && s.state === "succeeded"))) {
+        if (typeof s.currentRoundTripTime === "number") out.roundTripTime = s.currentRoundTripTime;
+        if (typeof s.availableOutgoingBitrate === "number") out.availableOutgoingBitrate = s.availableOutgoingBitrate;
+      }
+      if (s.type === "remote-inbound-rtp" && typeof s.fractionLost === "number") {
+        out.fractionLost = Math.max(out.fractionLost || 0, s.fractionLost);
+      }
+    });
+    return out;
   }
 
   /** Server-side counters of this peer's tracks (or another's, with kick_participant). */
