@@ -143,6 +143,11 @@ class Person:
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 LANDSCAPE = {"width": 844, "height": 390}
+TABLET = {"width": 768, "height": 1024}
+#: Every size `shoot` checks, by name.
+SIZES = {"desktop": DESKTOP, "phone": PHONE, "landscape": LANDSCAPE}
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
 
 async def no_overflow(page: Page) -> None:
@@ -163,15 +168,34 @@ async def no_overflow(page: Page) -> None:
 
 
 async def shoot(page: Page, folder: Path, step: str, settle_ms: int = 150) -> None:
-    """Screenshots of `page` at desktop and phone sizes into `folder`, each checked for
-    overflow; the page is left at the desktop size."""
+    """Screenshots of `page` at desktop, phone and landscape-phone sizes into `folder`,
+    each checked for overflow; the page is left at the desktop size."""
     folder.mkdir(parents=True, exist_ok=True)
-    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for size_name, size in SIZES.items():
         await page.set_viewport_size(size)
         await page.wait_for_timeout(settle_ms)
         await no_overflow(page)
         await page.screenshot(path=str(folder / f"{step}-{size_name}.png"))
     await page.set_viewport_size(DESKTOP)
+
+
+async def axe_scan(page: Page, include: str | None = None) -> list[dict[str, Any]]:
+    """Run axe-core (vendored, tests/e2e/vendor/axe-core) on the page, or on the part
+    `include` (a CSS selector) selects, and return its serious and critical violations,
+    each as {id, impact, help, nodes: [target and summary of each node]}. The script is
+    evaluated through the DevTools protocol, so the page's Content-Security-Policy (no
+    inline script) does not stop it."""
+    if not await page.evaluate("() => Boolean(window.axe)"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        """async (include) => {
+            const run = await window.axe.run(include ? {include: [include]} : document,
+                                             {resultTypes: ["violations"]});
+            return run.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+              .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                            nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary}))}));
+        }""", include)
+    return result
 
 
 async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
