@@ -198,6 +198,27 @@ async def axe_scan(page: Page, include: str | None = None) -> list[dict[str, Any
     return result
 
 
+async def small_targets(page: Page, minimum: float = 44) -> list[str]:
+    """The visible controls (buttons, fields, tabs) of the shown screen, an open dialog
+    and the toasts that are smaller than `minimum` × `minimum` CSS pixels, measured.
+    Visually hidden ones (1 px, for screen readers) aside."""
+    return await page.evaluate("""(minimum) => {
+        const out = [];
+        const scope = ".screen:not([hidden]), dialog[open], .toasts";
+        const controls = "button, select, textarea, input:not([type=hidden]):not([type=file]), [role=button], [role=tab], label.attach";
+        for (const el of document.querySelectorAll(controls)) {
+            if (!el.closest(scope) || el.closest("[hidden]") || !el.getClientRects().length) continue;
+            if (getComputedStyle(el).visibility === "hidden") continue;
+            const r = el.getBoundingClientRect();
+            if (r.width <= 1 || r.height <= 1) continue;
+            if (r.width < minimum - 0.5 || r.height < minimum - 0.5) {
+                out.push(`${el.dataset.testid || el.id || el.tagName} ${Math.round(r.width)}x${Math.round(r.height)}`);
+            }
+        }
+        return out;
+    }""", minimum)
+
+
 async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
     """Reach the element by Tab alone, from the top of the page."""
     await page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
@@ -217,10 +238,12 @@ class Browsers:
         self.playwright = playwright
         self.people: list[Person] = []
 
-    async def person(self, name: str) -> Person:
+    async def person(self, name: str, extra_args: tuple[str, ...] = ()) -> Person:
+        """`extra_args`: more Chromium flags (e.g. a --host-resolver-rules for a host
+        name that is not a secure context)."""
         profile = Path(tempfile.mkdtemp(prefix=f"salon-chromium-{name}-"))
         context = await self.playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            str(profile), executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args],
             viewport={"width": 1100, "height": 700})
         context.set_default_timeout(20000)
         page = context.pages[0] if context.pages else await context.new_page()
