@@ -689,7 +689,7 @@ function showPanel(name, opener) {
   $("side").hidden = !name;
   for (const panel of ["participants", "chat", "polls", "qna", "plugins", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
   if (name === "rooms" && page.rooms) page.rooms.load();
-  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-pressed", String(tab.dataset.panel === name));
   if (name === "chat") {
     if (page.chat) page.chat.seen();
     $("chat-input").focus();

@@ -38,7 +38,7 @@ export class MoreMenu {
       const words = message(`panel.${name}`);
       const button = item(`more-${name}`, words, () => this.openPanel(name, this.button), "more-panel");
       if (count && count.textContent) button.append(" ", h("span", {class: "count"}, count.textContent));
-      button.setAttribute("aria-pressed", tab.getAttribute("aria-selected") === "true" ? "true" : "false");
+      button.setAttribute("aria-pressed", tab.getAttribute("aria-pressed") === "true" ? "true" : "false");
       return button;
     });
     return [...panels, item("more-shortcuts", message("shortcut.title"), () => this.showShortcuts())];
