@@ -23,6 +23,7 @@ import { applyCatalogue, fill, message } from "/meet/messages.js";
 import { shortcuts } from "/meet/shortcuts.js";
 import { SidePanel } from "/meet/side_panel.js";
 import { MoreMenu } from "/meet/more_menu.js";
+import { readableOnBrand } from "/meet/contrast.js";
 import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
 
 const $ = (id) => document.getElementById(id);
@@ -181,6 +182,7 @@ async function start() {
   }
   const info = page.info;
   applyDesignTokens(info.preset.design_tokens);
+  readableOnBrand();
   document.title = fill("page.title", {title: info.meeting.title || message("meeting.untitled")});
   $("prejoin-title").textContent = info.meeting.title || message("prejoin.title");
   $("meeting-title").textContent = info.meeting.title || message("meeting.untitled");
