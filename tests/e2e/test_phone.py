@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from salon.client import AdminClient
 from tests.e2e.browser import (
+    DESKTOP,
     LANDSCAPE,
     PHONE,
     TABLET,
@@ -89,6 +90,9 @@ async def test_meeting_on_phone_landscape_and_tablet(
     for person in (pair.host, pair.guest):
         await person.wait_state("joined")
         await person.wait("() => document.querySelectorAll('[data-testid=tile]').length === 2")
+    # The measurement itself: on a desktop, where 44 px is not asked, it finds smaller ones.
+    await pair.host.page.set_viewport_size(DESKTOP)
+    assert await small_targets(pair.host.page), "small_targets measured nothing"
     for person in (pair.host, pair.guest):
         page = person.page
         for size_name, size in SIZES.items():
@@ -112,6 +116,17 @@ async def test_meeting_on_phone_landscape_and_tablet(
             assert await small_targets(page) == [], await small_targets(page)
             await page.screenshot(path=str(SHOTS / f"{step}-more.png"))
             await page.keyboard.press("Escape")
+    # Unread chat shows on More where the tabs are hidden.
+    await pair.host.page.set_viewport_size(PHONE)
+    await pair.guest.page.set_viewport_size(PHONE)
+    await pair.guest.page.get_by_test_id("btn-more").click()
+    await pair.guest.page.get_by_test_id("more-chat").click()
+    await pair.guest.page.get_by_test_id("chat-input").fill("hello from a phone")
+    await pair.guest.page.get_by_test_id("chat-send").click()
+    await expect(pair.host.page.get_by_test_id("more-unread")).to_have_text("11 unread")
+    await expect(pair.host.page.get_by_test_id("btn-more")).to_have_accessible_name("More 1 unread")
+    await no_overflow(pair.host.page)
+    await pair.host.page.screenshot(path=str(SHOTS / "host-phone-unread.png"))
     assert await pair.host.page.evaluate("() => window.salon.errors") == []
 
 

@@ -7,7 +7,7 @@
 // list too. Escape or a click elsewhere closes it; focus goes back to the More button.
 
 import { h } from "/sdk/v1/ui/dom.js";
-import { message } from "/meet/messages.js";
+import { fill, message } from "/meet/messages.js";
 
 export class MoreMenu {
   /** @param {{button: HTMLButtonElement, tabs: NodeListOf<HTMLElement>}} els
@@ -27,6 +27,19 @@ export class MoreMenu {
       if (!this.menu.hidden && !this.menu.contains(event.target) && !button.contains(event.target)) this.close(false);
     });
     window.addEventListener("resize", () => this.place());
+    // Where the tabs are hidden, unread chat shows on More (meet.css shows it there only).
+    this.unread = h("span", {class: "count more-unread", dataset: {testid: "more-unread"}});
+    button.append(this.unread);
+    const chatCount = this.tabs.map((tab) => tab.dataset.panel === "chat" && tab.querySelector(".count")).find(Boolean);
+    if (chatCount) {
+      const paint = () => {
+        const count = chatCount.textContent;
+        this.unread.replaceChildren(...(count ? [h("span", {"aria-hidden": "true"}, count),
+                                                 h("span", {class: "sr-only"}, fill("chat.unread", {count}))] : []));
+      };
+      new MutationObserver(paint).observe(chatCount, {childList: true, characterData: true, subtree: true});
+      paint();
+    }
   }
 
   items() {

@@ -204,6 +204,7 @@ export default {
   "panel.plugins": "Plugins",
   "panel.rooms": "Rooms",
   "panel.close": "Close panel",
+  "chat.unread": "{count} unread",
 
   // The People panel.
   "people.waiting": "Waiting ({count})",
