@@ -143,6 +143,11 @@ class Person:
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 LANDSCAPE = {"width": 844, "height": 390}
+TABLET = {"width": 768, "height": 1024}
+#: Every size `shoot` checks, by name.
+SIZES = {"desktop": DESKTOP, "phone": PHONE, "landscape": LANDSCAPE}
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
 
 async def no_overflow(page: Page) -> None:
@@ -163,15 +168,55 @@ async def no_overflow(page: Page) -> None:
 
 
 async def shoot(page: Page, folder: Path, step: str, settle_ms: int = 150) -> None:
-    """Screenshots of `page` at desktop and phone sizes into `folder`, each checked for
-    overflow; the page is left at the desktop size."""
+    """Screenshots of `page` at desktop, phone and landscape-phone sizes into `folder`,
+    each checked for overflow; the page is left at the desktop size."""
     folder.mkdir(parents=True, exist_ok=True)
-    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for size_name, size in SIZES.items():
         await page.set_viewport_size(size)
         await page.wait_for_timeout(settle_ms)
         await no_overflow(page)
         await page.screenshot(path=str(folder / f"{step}-{size_name}.png"))
     await page.set_viewport_size(DESKTOP)
+
+
+async def axe_scan(page: Page, include: str | None = None) -> list[dict[str, Any]]:
+    """Run axe-core (vendored, tests/e2e/vendor/axe-core) on the page, or on the part
+    `include` (a CSS selector) selects, and return its serious and critical violations,
+    each as {id, impact, help, nodes: [target and summary of each node]}. The script is
+    evaluated through the DevTools protocol, so the page's Content-Security-Policy (no
+    inline script) does not stop it."""
+    if not await page.evaluate("() => Boolean(window.axe)"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        """async (include) => {
+            const run = await window.axe.run(include ? {include: [include]} : document,
+                                             {resultTypes: ["violations"]});
+            return run.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+              .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                            nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary}))}));
+        }""", include)
+    return result
+
+
+async def small_targets(page: Page, minimum: float = 44) -> list[str]:
+    """The visible controls (buttons, fields, tabs) of the shown screen, an open dialog
+    and the toasts that are smaller than `minimum` × `minimum` CSS pixels, measured.
+    Visually hidden ones (1 px, for screen readers) aside."""
+    return await page.evaluate("""(minimum) => {
+        const out = [];
+        const scope = ".screen:not([hidden]), dialog[open], .toasts";
+        const controls = "button, select, textarea, input:not([type=hidden]):not([type=file]), [role=button], [role=tab], label.attach";
+        for (const el of document.querySelectorAll(controls)) {
+            if (!el.closest(scope) || el.closest("[hidden]") || !el.getClientRects().length) continue;
+            if (getComputedStyle(el).visibility === "hidden") continue;
+            const r = el.getBoundingClientRect();
+            if (r.width <= 1 || r.height <= 1) continue;
+            if (r.width < minimum - 0.5 || r.height < minimum - 0.5) {
+                out.push(`${el.dataset.testid || el.id || el.tagName} ${Math.round(r.width)}x${Math.round(r.height)}`);
+            }
+        }
+        return out;
+    }""", minimum)
 
 
 async def tab_to(page: Page, testid: str, presses: int = 40) -> None:
@@ -193,10 +238,12 @@ class Browsers:
         self.playwright = playwright
         self.people: list[Person] = []
 
-    async def person(self, name: str) -> Person:
+    async def person(self, name: str, extra_args: tuple[str, ...] = ()) -> Person:
+        """`extra_args`: more Chromium flags (e.g. a --host-resolver-rules for a host
+        name that is not a secure context)."""
         profile = Path(tempfile.mkdtemp(prefix=f"salon-chromium-{name}-"))
         context = await self.playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            str(profile), executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args],
             viewport={"width": 1100, "height": 700})
         context.set_default_timeout(20000)
         page = context.pages[0] if context.pages else await context.new_page()

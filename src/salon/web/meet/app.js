@@ -21,10 +21,15 @@ import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
 import { HostTools } from "/meet/host_tools.js";
 import { Hands, handBadge } from "/meet/hands.js";
 import { Reactions } from "/meet/reactions.js";
-import { message } from "/meet/messages.js";
 import { SettingsSheet } from "/meet/settings.js";
 import { prejoinDevices } from "/meet/devices.js";
 import { networkBadge, watchNetwork } from "/meet/network.js";
+import { applyCatalogue, fill, message } from "/meet/messages.js";
+import { shortcuts } from "/meet/shortcuts.js";
+import { SidePanel } from "/meet/side_panel.js";
+import { MoreMenu } from "/meet/more_menu.js";
+import { readableOnBrand } from "/meet/contrast.js";
+import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -54,6 +59,8 @@ const page = {
   captions: null,      // live captions and their toggle (captions.js), made on entering
   hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
   hands: null, reactions: null,  // raised hands (hands.js) and reactions (reactions.js), made on entering
+  side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
+  more: null,          // the More menu: panels on phones, Keyboard shortcuts (more_menu.js)
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -139,13 +146,40 @@ const manageStage = () => perms().accept_stage_requests || perms().can_accept_pr
 
 // --- start: what the token stands for, then pre-join -------------------------------------------
 
+/** The page's own keyboard shortcuts (shortcuts.js; docs/meeting-page.md lists them):
+ * m and v press the Mic and Camera buttons (the pre-join ones before joining), c and p
+ * open or close Chat and People, ? lists them all. */
+function addShortcuts() {
+  const state = () => document.body.dataset.state;
+  const inMeeting = () => state() === "joined";
+  const beforeOrIn = () => ["prejoin", "joined"].includes(state());
+  const press = (meeting, before) => () => {
+    const button = $(inMeeting() ? meeting : before);
+    if (button && !button.hidden && !button.disabled) button.click();
+  };
+  const panel = (name) => () => {
+    const tab = document.querySelector(`.tab[data-panel="${name}"]`);
+    if (tab && !tab.hidden) showPanel(page.panel === name ? null : name);
+  };
+  shortcuts
+    .add("m", "shortcut.mic", press("btn-mic", "prejoin-mic"), {when: beforeOrIn})
+    .add("v", "shortcut.camera", press("btn-cam", "prejoin-cam"), {when: beforeOrIn})
+    .add("c", "shortcut.chat", panel("chat"), {when: inMeeting})
+    .add("p", "shortcut.people", panel("participants"), {when: inMeeting})
+    .add("h", "shortcut.hand", () => { if (page.hands) page.hands.toggle().catch(failed); }, {when: inMeeting})
+    .add("?", "shortcut.help", () => shortcuts.show())
+    .listen();
+}
+
 async function start() {
+  applyCatalogue();
+  addShortcuts();
   if (!token) {
-    notice("error", "No meeting token", "Open this page with a link that ends in #token=…");
+    notice("error", message("page.no_token.title"), message("page.no_token.text"));
     return;
   }
   try {
-    const response = await fetch("/meet/ui", {headers: {"Authorization": `Bearer ${token}`}});
+    const response = await fetch("/meet/ui", {headers: {"Authorization": `Bearer ${token}`}});  // not words
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error((body.error && body.error.message) || message("link.invalid"));
     page.info = body.data;
@@ -155,14 +189,19 @@ async function start() {
   }
   const info = page.info;
   applyDesignTokens(info.preset.design_tokens);
-  document.title = `${info.meeting.title || "Meeting"} · salon`;
-  $("prejoin-title").textContent = info.meeting.title || "Join the meeting";
-  $("meeting-title").textContent = info.meeting.title || "Meeting";
+  readableOnBrand();
+  document.title = fill("page.title", {title: info.meeting.title || message("meeting.untitled")});
+  $("prejoin-title").textContent = info.meeting.title || message("prejoin.title");
+  $("meeting-title").textContent = info.meeting.title || message("meeting.untitled");
+  // Over http from another machine the browser gives no camera or microphone: said in
+  // words on the pre-join screen (secure_origin.js), and the person joins without them.
+  const noMedia = mediaUnavailable();
+  if (noMedia) page.want.audio = page.want.video = false;
   // Only kinds the preset lets this participant produce outright start on; a stage
   // participant publishes once on stage.
   for (const kind of ["audio", "video"]) if (info.preset.can_produce[kind] !== "ALLOWED") page.want[kind] = false;
   page.paintToggles = prejoinToggles({audio: $("prejoin-mic"), video: $("prejoin-cam")}, page.want, {
-    canProduce: (kind) => info.preset.can_produce[kind] === "ALLOWED",
+    canProduce: (kind) => !noMedia && info.preset.can_produce[kind] === "ALLOWED",
     stageEnabled: info.preset.stage_enabled,
     onChange: () => page.onToggle && page.onToggle()});
   if (flag("autojoin", false) && info.meeting.status !== "INACTIVE") {
@@ -181,7 +220,8 @@ function prejoin() {
   render($("preview-avatar"), initials(nameInput.value));
   $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
   page.previewMedia = new MediaSession(null);
-  const canProduce = (kind) => info.preset.can_produce[kind] === "ALLOWED";
+  const canProduce = (kind) => !mediaUnavailable() && info.preset.can_produce[kind] === "ALLOWED";
+  insecureOrigin($("insecure-origin"));
   const preview = page.previewMedia;
   const paint = () => {
     page.paintToggles();
@@ -198,7 +238,7 @@ function prejoin() {
       try {
         await preview.startDevices(wanted);
       } catch (error) {
-        $("prejoin-hint").textContent = `Camera or microphone unavailable: ${error.message || error}`;
+        $("prejoin-hint").textContent = fill("prejoin.devices_failed", {reason: error.reason || error.message || error});
       }
     }
     // Joined while the devices opened: what the meeting did not take is let go.
@@ -231,7 +271,7 @@ function prejoin() {
   page.onToggle = act(open);
   nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
-    ? "You join as a viewer; ask to join the stage to speak." : "";
+    ? message("prejoin.viewer") : "";
   // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
   const inactive = info.meeting.status === "INACTIVE";
   $("prejoin-inactive").hidden = !inactive;
@@ -240,7 +280,7 @@ function prejoin() {
   $("prejoin-join").onclick = act(async () => {
     const name = nameInput.value.trim();
     if (info.preset.can_edit_display_name && !name) {
-      $("prejoin-hint").textContent = "Please enter your name.";
+      $("prejoin-hint").textContent = message("prejoin.name_needed");
       return;
     }
     page.joinName = info.preset.can_edit_display_name ? name : null;
@@ -296,26 +336,26 @@ function wire(client, media) {
       end("disconnected", {code});
     }
   });
-  client.on("reconnecting", () => setConnection("Reconnecting…", true));
+  client.on("reconnecting", () => setConnection(message("connection.reconnecting"), true));
   client.on("resumed", () => { setConnection(""); refresh(); });
   for (const event of ["peer.joined", "peer.left", "peer.updated", "room.pinned", "waitlist.added",
                        "waitlist.removed", "stage.requests"]) {
     client.on(event, () => refresh());
   }
   client.on("self.updated", () => { refresh(); syncPublishing(); });
-  client.on("stage.granted", () => toast("You may join the stage now."));
-  client.on("stage.denied", () => toast("Your request to join the stage was declined."));
-  client.on("stage.kicked", () => toast("You were moved off the stage."));
+  client.on("stage.granted", () => toast(message("toast.stage.granted")));
+  client.on("stage.denied", () => toast(message("toast.stage.denied")));
+  client.on("stage.kicked", () => toast(message("toast.stage.kicked")));
   client.on("media.disabled", ({kinds}) => {
     for (const kind of kinds) if (kind in page.want) page.want[kind] = false;
-    toast(`A host turned off your ${kinds.map((k) => ({audio: "microphone", video: "camera"}[k] || k)).join(" and ")}.`);
+    toast(fill("toast.disabled", {what: kinds.map((k) => message(`noun.${k}`)).join(message("toast.disabled.and"))}));
     refresh();
   });
-  client.on("meeting.changing", () => toast("Moving you to another room…"));
-  client.on("meeting.change_failed", ({message}) => toast(`You could not be moved: ${message}`));
+  client.on("meeting.changing", () => toast(message("toast.moving")));
+  client.on("meeting.change_failed", ({message: reason}) => toast(fill("toast.move_failed", {reason})));
   client.on("meeting.changed", (data) => moved(data));
-  client.on("connected_meetings.broadcast", ({message, from_name: from}) => toast(`${from}: ${message}`, 8000));
-  client.on("connected_meetings.closing", ({in_secs: secs}) => toast(`The rooms close in ${Math.round(secs)} s.`, 8000));
+  client.on("connected_meetings.broadcast", ({message: text, from_name: name}) => toast(fill("toast.broadcast", {name, text}), 8000));
+  client.on("connected_meetings.closing", ({in_secs: secs}) => toast(fill("toast.rooms_closing", {secs: Math.round(secs)}), 8000));
   client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
   client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
@@ -336,7 +376,7 @@ function wire(client, media) {
   media.on("published", () => refresh());
   media.on("unpublished", () => refresh());
   media.on("transport", ({pc, state, by}) => {
-    if (by === "client") setConnection(state === "failed" || state === "disconnected" ? `Media ${state}` : "", state !== "connected");
+    if (by === "client") setConnection(state === "failed" || state === "disconnected" ? message(`connection.media.${state}`) : "", state !== "connected");
   });
 }
 
@@ -357,6 +397,9 @@ function entered() {
   setState("joined");
   const p = perms();
   for (const tab of document.querySelectorAll(".tab")) tab.onclick = () => showPanel(page.panel === tab.dataset.panel ? null : tab.dataset.panel);
+  page.side ||= new SidePanel({side: $("side"), title: $("side-title"), close: $("panel-close")}, {close: () => showPanel(null)});
+  page.more ||= new MoreMenu({button: $("btn-more"), tabs: document.querySelectorAll(".tab")},
+    {openPanel: (name, opener) => showPanel(name, opener), showShortcuts: () => shortcuts.show()});
   page.privateChat ||= new PrivateChat(
     {select: $("chat-to"), input: $("chat-input"), send: $("chat-send"), attach: $("chat-attach")},
     page.client, {toast});
@@ -410,9 +453,9 @@ function entered() {
 /** Moved to another meeting (breakout rooms): the same page, a new room. */
 function moved(data) {
   token = page.client.token;
-  const title = (data.room && data.room.meeting && data.room.meeting.title) || "Meeting";
+  const title = (data.room && data.room.meeting && data.room.meeting.title) || message("meeting.untitled");
   $("meeting-title").textContent = title;
-  document.title = `${title} · salon`;
+  document.title = fill("page.title", {title});
   paintTranscribed($("transcribed-indicator"), page.client);
   page.speaker = null;
   page.polls.clear();
@@ -423,7 +466,7 @@ function moved(data) {
   else paintPolls();
   refresh();
   syncPublishing();
-  toast(`You are now in ${title}.`);
+  toast(fill("toast.moved", {title}));
 }
 
 async function leave() {
@@ -465,15 +508,17 @@ async function stageAction() {
 /** Why a kind cannot be sent now, or "" when it can. */
 function whyNot(kind) {
   const self = page.client.self;
-  if (page.media && !page.media.available) return "Audio and video are off on this server.";
+  if (page.media && !page.media.available) return message("reason.media_off");
+  const noMedia = kind === "screenshare" ? !canShareScreen() : mediaUnavailable();
+  if (noMedia) return message(kind === "screenshare" ? "reason.no_screenshare" : "insecure.short");
   if (self.can_publish[kind]) return "";
-  const noun = {audio: "microphone", video: "camera", screenshare: "screen"}[kind];
-  if ((self.locked || []).includes(kind)) return `A host turned off your ${noun}.`;
+  const noun = message(`noun.${kind}`);
+  if ((self.locked || []).includes(kind)) return fill("reason.locked", {noun});
   const produce = self.permissions.media[kind].can_produce;
   if (self.permissions.stage_enabled && self.stage_status !== "ON_STAGE" && produce !== "NOT_ALLOWED") {
-    return `Join the stage to use your ${noun}.`;
+    return fill("reason.stage", {noun});
   }
-  return `Your role cannot share your ${noun} here.`;
+  return fill("reason.role", {noun});
 }
 
 // --- painting -------------------------------------------------------------------------------------
@@ -493,26 +538,28 @@ function paintControls() {
   document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
   document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
   document.querySelector('[data-panel="rooms"]').hidden = !usesRooms(client);
-  const specs = [["audio", "btn-mic", "Mic"], ["video", "btn-cam", "Camera"], ["screenshare", "btn-screen", "Share screen"]];
-  for (const [kind, id, label] of specs) {
+  // No screen-share control where the browser cannot share a screen (phones, tablets).
+  $("btn-screen").hidden = !canShareScreen();
+  const specs = [["audio", "btn-mic"], ["video", "btn-cam"], ["screenshare", "btn-screen"]];
+  for (const [kind, id] of specs) {
     const b = $(id);
     const on = kind === "screenshare" ? Boolean(media.published.screenshare) : shownOn(page, kind);
     const reason = whyNot(kind);
     b.disabled = Boolean(reason) && !on;
-    b.title = reason || (on ? `Turn off ${label.toLowerCase()}` : `Turn on ${label.toLowerCase()}`);
+    b.title = reason || message(`control.${kind}.turn_${on ? "off" : "on"}`);
     b.dataset.reason = reason;
     b.setAttribute("aria-pressed", String(on));
-    b.textContent = kind === "screenshare" ? (on ? "Stop sharing" : label) : `${label} ${on ? "on" : "off"}`;
+    // The words live in a span of their own: on a narrow screen only the icon shows and
+    // the words stay the button's accessible name (meet.css .control-label).
+    b.querySelector(".control-label").textContent = message(`control.${kind}.${on ? "on" : "off"}`);
   }
   const stage = $("btn-stage");
   stage.hidden = !p.stage_enabled;
   const status = self.stage_status;
-  const labels = {OFF_STAGE: "Request to join stage", REQUESTED_TO_JOIN_STAGE: "Cancel request",
-                  ACCEPTED_TO_JOIN_STAGE: "Join stage", ON_STAGE: "Leave stage"};
-  stage.textContent = labels[status] || status;
+  stage.textContent = message(`control.stage.${status}`) || status;
   stage.dataset.stageStatus = status;
   stage.disabled = status === "OFF_STAGE" && !["ALLOWED", "CAN_REQUEST"].includes(p.stage_access);
-  stage.title = stage.disabled ? "Your role cannot ask to join the stage; a host may invite you." : "";
+  stage.title = stage.disabled ? message("control.stage.not_allowed") : "";
   $("people-count").textContent = String(client.peers.size + 1);
 }
 
@@ -651,16 +698,20 @@ async function watchFirstFrame() {
 
 // --- panels ---------------------------------------------------------------------------------------
 
-function showPanel(name) {
+/** Open the side panel `name` (null: close it). `opener`: where focus goes back when it
+ * closes (default: whatever has focus now; side_panel.js). */
+function showPanel(name, opener) {
+  if (page.side) page.side.before(name, opener);
   page.panel = name;
   $("side").hidden = !name;
   for (const panel of ["participants", "chat", "polls", "qna", "plugins", "rooms"]) $(`panel-${panel}`).hidden = panel !== name;
   if (name === "rooms" && page.rooms) page.rooms.load();
-  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.panel === name));
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-pressed", String(tab.dataset.panel === name));
   if (name === "chat") {
     if (page.chat) page.chat.seen();
     $("chat-input").focus();
   }
+  if (page.side) page.side.after(name, message(`panel.${name}`));
 }
 
 function paintPeople() {
@@ -670,32 +721,32 @@ function paintPeople() {
   const sections = page.hands ? page.hands.section() : [];
   if (p.accept_waiting_requests) {
     const waiting = [...client.waiting.values()];
-    sections.push(h("h2", {}, `Waiting (${waiting.length})`));
+    sections.push(h("h2", {}, fill("people.waiting", {count: waiting.length})));
     if (waiting.length > 1) {
-      sections.push(h("button", {class: "small", dataset: {testid: "admit-all"}, onclick: act(() => client.waitlist.admit())}, "Admit everyone"));
+      sections.push(h("button", {class: "small", dataset: {testid: "admit-all"}, onclick: act(() => client.waitlist.admit())}, message("people.admit_all")));
     }
     sections.push(h("ul", {class: "people", dataset: {testid: "waiting-list"}}, waiting.map((peer) =>
       h("li", {class: "person", dataset: {testid: "waiting-person", peerId: peer.peer_id}},
         avatar(peer.name),
         h("div", {class: "who"}, h("div", {class: "name"}, peer.name), h("div", {class: "meta"}, peer.preset_name)),
         h("div", {class: "actions"},
-          h("button", {class: "small primary", dataset: {testid: "action-admit"}, onclick: act(() => client.waitlist.admit([peer.peer_id]))}, "Admit"),
-          h("button", {class: "small", dataset: {testid: "action-reject"}, onclick: act(() => client.waitlist.reject([peer.peer_id]))}, "Reject"))))));
-    if (!waiting.length) sections.push(h("p", {class: "muted"}, "Nobody is waiting."));
+          h("button", {class: "small primary", dataset: {testid: "action-admit"}, onclick: act(() => client.waitlist.admit([peer.peer_id]))}, message("people.admit")),
+          h("button", {class: "small", dataset: {testid: "action-reject"}, onclick: act(() => client.waitlist.reject([peer.peer_id]))}, message("people.reject")))))));
+    if (!waiting.length) sections.push(h("p", {class: "muted"}, message("people.nobody_waiting")));
   }
   if (manageStage() && client.stageRequests.length) {
-    sections.push(h("h2", {}, `Stage requests (${client.stageRequests.length})`));
+    sections.push(h("h2", {}, fill("people.stage_requests", {count: client.stageRequests.length})));
     sections.push(h("ul", {class: "people", dataset: {testid: "stage-requests"}}, client.stageRequests.map((req) =>
       h("li", {class: "person", dataset: {testid: "stage-request", peerId: req.peer_id}},
         avatar(req.name),
         h("div", {class: "who"}, h("div", {class: "name"}, req.name)),
         h("div", {class: "actions"},
-          h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, "Let on stage"),
-          h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, "Decline"))))));
+          h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, message("people.grant")),
+          h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, message("people.deny")))))));
   }
   if (p.show_participant_list) {
     const people = [client.self, ...[...client.peers.values()].sort((a, b) => String(a.joined_at).localeCompare(String(b.joined_at)))];
-    sections.push(h("h2", {}, `In the meeting (${people.length})`));
+    sections.push(h("h2", {}, fill("people.in_meeting", {count: people.length})));
     sections.push(h("ul", {class: "people", dataset: {testid: "participants"}}, people.map((peer) => personRow(peer))));
   }
   render(panel, sections);
@@ -709,37 +760,37 @@ function personRow(peer) {
   const actions = [];
   const button = (testid, text, fn, extra = "") => h("button", {class: `small ${extra}`, dataset: {testid}, onclick: act(fn)}, text);
   if (!isSelf) {
-    if (p.pin_participant) actions.push(button("action-pin", peer.pinned ? "Unpin" : "Pin", () => client.pin(peer.pinned ? null : peer.peer_id)));
-    if (p.disable_participant_audio && peer.audio) actions.push(button("action-mute", "Mute", () => client.host.disableMedia(ids, ["audio"])));
-    if (p.disable_participant_video && peer.video) actions.push(button("action-video-off", "Stop video", () => client.host.disableMedia(ids, ["video"])));
-    if (p.disable_participant_screensharing && peer.screenshare) actions.push(button("action-screen-off", "Stop sharing", () => client.host.disableMedia(ids, ["screenshare"])));
+    if (p.pin_participant) actions.push(button("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id)));
+    if (p.disable_participant_audio && peer.audio) actions.push(button("action-mute", message("people.mute"), () => client.host.disableMedia(ids, ["audio"])));
+    if (p.disable_participant_video && peer.video) actions.push(button("action-video-off", message("people.stop_video"), () => client.host.disableMedia(ids, ["video"])));
+    if (p.disable_participant_screensharing && peer.screenshare) actions.push(button("action-screen-off", message("people.stop_sharing"), () => client.host.disableMedia(ids, ["screenshare"])));
     if (manageStage()) {
       if (peer.stage_status === "REQUESTED_TO_JOIN_STAGE") {
-        actions.push(button("action-stage-grant", "Let on stage", () => client.stage.grant(ids), "primary"));
-        actions.push(button("action-stage-deny", "Decline", () => client.stage.deny(ids)));
+        actions.push(button("action-stage-grant", message("people.grant"), () => client.stage.grant(ids), "primary"));
+        actions.push(button("action-stage-deny", message("people.deny"), () => client.stage.deny(ids)));
       } else if (peer.stage_status === "ON_STAGE" && client.self.permissions.stage_enabled) {
-        actions.push(button("action-stage-kick", "Remove from stage", () => client.stage.kick(ids)));
+        actions.push(button("action-stage-kick", message("people.stage_kick"), () => client.stage.kick(ids)));
       } else if (peer.stage_status === "OFF_STAGE") {
-        actions.push(button("action-stage-invite", "Invite to stage", () => client.stage.grant(ids)));
+        actions.push(button("action-stage-invite", message("people.stage_invite"), () => client.stage.grant(ids)));
       }
     }
-    if (p.kick_participant) actions.push(button("action-kick", "Remove", () => page.hostTools.remove(peer), "danger"));
+    if (p.kick_participant) actions.push(button("action-kick", message("people.remove"), () => page.hostTools.remove(peer), "danger"));
     if (page.privateChat && page.privateChat.canMessage(peer.participant_id)) {
-      actions.push(button("action-message", "Message privately", () => messagePrivately(peer.participant_id)));
+      actions.push(button("action-message", message("people.message"), () => messagePrivately(peer.participant_id)));
     }
   } else if (p.pin_participant) {
-    actions.push(button("action-pin", peer.pinned ? "Unpin" : "Pin", () => client.pin(peer.pinned ? null : peer.peer_id)));
+    actions.push(button("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id)));
   }
   const meta = [
-    peer.audio ? "mic on" : "mic off",
-    peer.video ? "camera on" : "camera off",
-    peer.screenshare ? "sharing" : null,
-    peer.transcribed ? "captioned" : null,
-    peer.stage_status && peer.stage_status !== "ON_STAGE" ? peer.stage_status.toLowerCase().replace(/_/g, " ") : null,
+    message(peer.audio ? "people.mic_on" : "people.mic_off"),
+    message(peer.video ? "people.camera_on" : "people.camera_off"),
+    peer.screenshare ? message("people.sharing") : null,
+    peer.transcribed ? message("people.captioned") : null,
+    peer.stage_status && peer.stage_status !== "ON_STAGE" ? message(`people.stage.${peer.stage_status}`) || peer.stage_status : null,
   ].filter(Boolean).join(" · ");
   return h("li", {class: "person", dataset: {testid: "participant", peerId: peer.peer_id, name: peer.name}},
     avatar(peer.name),
-    h("div", {class: "who"}, h("div", {class: "name"}, h("span", {}, isSelf ? `${peer.name} (you)` : peer.name), page.hands && page.hands.mark(peer)), h("div", {class: "meta"}, meta)),
+    h("div", {class: "who"}, h("div", {class: "name"}, h("span", {}, isSelf ? fill("people.you", {name: peer.name}) : peer.name), page.hands && page.hands.mark(peer)), h("div", {class: "meta"}, meta)),
     actions.length ? h("div", {class: "actions"}, actions) : null);
 }
 
@@ -765,21 +816,21 @@ function paintPolls() {
   const panel = $("panel-polls");
   const parts = [];
   if (p.polls && p.polls.can_create) {
-    const question = h("input", {placeholder: "Ask a question", maxlength: "500", dataset: {testid: "poll-question"}});
-    const options = h("input", {placeholder: "Options, separated by commas", dataset: {testid: "poll-options"}});
+    const question = h("input", {placeholder: message("polls.question"), "aria-label": message("polls.question"), maxlength: "500", dataset: {testid: "poll-question"}});
+    const options = h("input", {placeholder: message("polls.options"), "aria-label": message("polls.options"), dataset: {testid: "poll-options"}});
     parts.push(h("form", {class: "poll-form", dataset: {testid: "poll-form"}, onsubmit: act(async () => {
       const list = options.value.split(",").map((s) => s.trim()).filter(Boolean);
       if (!question.value.trim() || list.length < 2) {
-        toast("A poll needs a question and at least two options.");
+        toast(message("polls.need_two"));
         return;
       }
       const poll = await page.client.polls.create(question.value.trim(), list);
       page.polls.set(poll.id, poll);
       paintPolls();
-    })}, h("h2", {}, "New poll"), question, options, h("button", {class: "primary", type: "submit", dataset: {testid: "poll-create"}}, "Create poll")));
+    })}, h("h2", {}, message("polls.new")), question, options, h("button", {class: "primary", type: "submit", dataset: {testid: "poll-create"}}, message("polls.create"))));
   }
   const polls = [...page.polls.values()].reverse();
-  if (!polls.length) parts.push(h("p", {class: "muted"}, "No polls yet."));
+  if (!polls.length) parts.push(h("p", {class: "muted"}, message("polls.none")));
   for (const poll of polls) {
     const canVote = p.polls && p.polls.can_vote && !poll.has_voted;
     const total = poll.options.reduce((n, o) => n + (o.count || 0), 0);
@@ -796,10 +847,11 @@ function paintPolls() {
               if (reply.poll) page.polls.set(poll.id, reply.poll);
               else poll.has_voted = true;
               paintPolls();
-            })}, "Vote") : null),
+            })}, message("polls.vote")) : null),
           hidden ? null : h("div", {class: "bar"}, h("span", {style: {width: `${total ? Math.round(100 * option.count / total) : 0}%`}})));
       }),
-      h("div", {class: "muted"}, `${typeof poll.voters === "number" ? poll.voters : (poll.voters || []).length} voted${poll.has_voted ? " · you voted" : ""}`)));
+      h("div", {class: "muted"}, fill(poll.has_voted ? "polls.voters.you" : "polls.voters",
+        {count: typeof poll.voters === "number" ? poll.voters : (poll.voters || []).length}))));
   }
   render(panel, parts);
 }

@@ -13,6 +13,7 @@
 // Protocol: docs/protocol.md, "Captions".
 
 import { h } from "/sdk/v1/ui/dom.js";
+import { fill, message } from "/meet/messages.js";
 
 const STORAGE_KEY = "salon.captions";
 const LINES = 3;          // utterances on screen at once
@@ -36,13 +37,13 @@ export function paintTranscribed(el, client) {
 export function afterwords(client) {
   const meeting = client.room && client.room.meeting;
   return meeting && meeting.transcribe_on_end
-    ? "A transcript of this meeting is being made; the organizer receives it when it is ready."
+    ? message("captions.afterwords")
     : "";
 }
 
 export function captionBadge(peer, isSelf = false) {
   if (!peer || !peer.transcribed) return null;
-  const title = `Captions are on for ${isSelf ? "you" : peer.name}`;
+  const title = isSelf ? message("captions.on_for_you") : fill("captions.on_for", {name: peer.name});
   return h("span", {class: "cc-badge", title, role: "img", "aria-label": title,
                     dataset: {testid: "tile-cc"}}, "CC");
 }
@@ -94,7 +95,7 @@ export class Captions {
     const {toggle} = this.els;
     toggle.hidden = !this.client.captionsAvailable;
     toggle.setAttribute("aria-pressed", String(this.on));
-    toggle.title = this.on ? "Turn captions off" : "Turn captions on";
+    toggle.title = message(this.on ? "captions.turn_off" : "captions.turn_on");
     this.els.region.hidden = !this.on || !this.lines.size;
   }
 
@@ -113,7 +114,7 @@ export class Captions {
   }
 
   label(caption) {
-    return caption.peerId === this.client.peerId ? "You" : (caption.name || "Someone");
+    return caption.peerId === this.client.peerId ? message("captions.you") : (caption.name || message("captions.someone"));
   }
 
   /** Add the caption's line, or replace its utterance's line in place. */

@@ -10,6 +10,8 @@
 
 import { SalonError } from "/sdk/v1/salon.js";
 import { h, render } from "/sdk/v1/ui/dom.js";
+// `message` names chat messages here: the catalogue's is `say`.
+import { fill, message as say } from "/meet/messages.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 // A URL runs to the next space or angle bracket or quote; trailing punctuation is the sentence's.
@@ -101,10 +103,10 @@ export class ChatView {
     const payload = message.payload || {};
     if (message.type === "text") return h("div", {class: "text", dataset: {testid: "chat-text"}}, linkify(String(payload.text ?? "")));
     if (message.type === "image" || message.type === "file") {
-      const size = payload.size ? ` (${Math.max(1, Math.round(payload.size / 1024))} KB)` : "";
+      const size = payload.size ? fill("chat.file.size", {kb: Math.max(1, Math.round(payload.size / 1024))}) : "";
       const body = h("div", {class: "text"},
         h("button", {class: "file", type: "button", dataset: {testid: "chat-file-link"},
-                     onclick: () => this.download(payload).catch(this.failed)}, `${payload.name || "file"}${size}`));
+                     onclick: () => this.download(payload).catch(this.failed)}, `${payload.name || say("chat.file")}${size}`));
       if (message.type === "image") {
         this.fetchFile(payload.link).then((blob) => {
           body.prepend(h("img", {src: URL.createObjectURL(blob), alt: payload.name || "image", dataset: {testid: "chat-image"}}));
@@ -177,8 +179,8 @@ export class ChatView {
   /** Chat files need the participant token (Authorization), so a plain link would not do. */
   async fetchFile(link) {
     const url = new URL(link, location.origin);  // the same server, whatever host the link names
-    const response = await fetch(url.pathname + url.search, {headers: {"Authorization": `Bearer ${this.token()}`}});
-    if (!response.ok) throw new Error(`the file could not be fetched (HTTP ${response.status})`);
+    const response = await fetch(url.pathname + url.search, {headers: {"Authorization": `Bearer ${this.token()}`}});  // not words
+    if (!response.ok) throw new Error(fill("chat.file.failed", {status: response.status}));
     return response.blob();
   }
 

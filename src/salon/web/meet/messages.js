@@ -1,175 +1,59 @@
-// The meeting page's words, in one place: the start of its message catalogue (English).
-// Keys are stable ids; a translation would be another object with the same keys. Close
-// codes and error codes (docs/protocol.md "Close codes" and the join refusal table) are
-// turned into sentences here, so no screen ever shows a raw code.
+// The meeting page's words: `message(id)` and `fill(id, vars)` over the catalogue of the
+// person's language, falling back to English key by key.
+//
+// The English catalogue (messages/en.js) is complete; a translation is one more file,
+// messages/<language>.js (`export default {"exit.rejoin": "…", …}`), with as many keys
+// as are translated: a key it lacks is said in English, so a partial translation never
+// leaves a blank. The language is the fragment flag `lang=…` when given, else the
+// browser's (navigator.language): `pt-BR` tries messages/pt-br.js, then messages/pt.js.
+// No list of languages is kept: the file is looked for, and English is used when there
+// is none.
 
-export const MESSAGES = {
-  // Exit screens (exits.js): a title, then what happened.
-  "exit.rejoin": "Rejoin",
-  "exit.left.title": "You left the meeting",
-  "exit.left.text": "You can rejoin, or close this tab.",
-  "exit.ended.title": "The meeting has ended",
-  "exit.kicked.title": "You were removed from the meeting",
-  "exit.kicked.text": "A host removed you from the meeting.",
-  "exit.rejected.title": "You were not let in",
-  "exit.rejected.text": "The host declined your request to join.",
-  "exit.disconnected.title": "You are disconnected",
-  "exit.error.title": "Could not join",
-  "exit.inactive.title": "This meeting is closed",
+import ENGLISH from "./messages/en.js";
 
-  // room.ended reasons.
-  "ended.HOST_ENDED_MEETING": "The meeting was ended by the host.",
-  "ended.ALL_PARTICIPANTS_LEFT": "The meeting ended because the server is shutting down.",
-  "ended.unknown": "The meeting has ended.",
+/** The English catalogue, complete (tests compare translations and pages against it). */
+export const MESSAGES = ENGLISH;
 
-  // WebSocket close codes (docs/protocol.md "Close codes").
-  "close.1000": "The connection was closed.",
-  "close.1001": "The server went away.",
-  "close.1006": "The connection was lost.",
-  "close.1009": "The connection was closed because a message was too large.",
-  "close.1011": "The server ran into a problem.",
-  "close.1012": "The server is restarting. Try again in a moment.",
-  "close.1013": "The server is too busy right now. Try again in a moment.",
-  "close.4000": "The server could not understand this page's request to join.",
-  "close.4001": "This meeting link is no longer valid.",
-  "close.4002": "This meeting is not active.",
-  "close.4003": "You were removed from the meeting.",
-  "close.4004": "The host declined your request to join.",
-  "close.4005": "The meeting was ended by the host.",
-  "close.4006": "This meeting was opened again in another tab or window.",
-  "close.4007": "The connection was closed after a long silence.",
-  "close.4008": "The connection was too slow to keep up with the meeting.",
-  "close.4009": "You are in this meeting in too many tabs or windows. Leave one of them first.",
-  "close.unknown": "The connection was closed.",
+const TAG = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
 
-  // Error codes of a refused join (and of the SDK: CLOSED, TIMEOUT).
-  "error.UNAUTHORIZED": "This meeting link is no longer valid. Ask for a new one.",
-  "error.MEETING_INACTIVE": "This meeting is not active.",
-  "error.SESSION_ENDED": "This meeting's session has ended.",
-  "error.TOO_MANY_PEERS": "You are in this meeting in too many tabs or windows. Leave one of them first.",
-  "error.BAD_MESSAGE": "The server could not understand this page's request to join.",
-  "error.INVALID": "The server could not understand this page's request to join.",
-  "error.NOT_JOINED": "The server could not understand this page's request to join.",
-  "error.PROTOCOL_VERSION": "This page is too old or too new for the server. Reload it.",
-  "error.RESUME_FAILED": "The connection could not be resumed.",
-  "error.RATE_LIMITED": "Too many attempts. Wait a moment and try again.",
-  "error.CLOSED": "The server could not be reached. Check your connection and try again.",
-  "error.TIMEOUT": "The server did not answer in time. Try again.",
-  "error.unknown": "Something went wrong while joining. Try again.",
+/** The language tags to look for, most specific first ("pt-br", "pt"); none for English. */
+export function wantedLanguages(fragment = location.hash, browser = navigator.language) {
+  const flag = new URLSearchParams(String(fragment).replace(/^#/, "")).get("lang");
+  const tag = String(flag || browser || "en").toLowerCase();
+  if (!TAG.test(tag)) return [];
+  const primary = tag.split("-")[0];
+  const tags = tag === primary ? [tag] : [tag, primary];
+  return tags.filter((t) => t !== "en" && !t.startsWith("en-"));
+}
 
-  // The link itself (GET /meet/ui refused it).
-  "link.title": "This link does not work",
-  "link.invalid": "This meeting link is not valid.",
+async function load(tags) {
+  for (const tag of tags) {
+    try {
+      const module = await import(`./messages/${tag}.js`);
+      return {tag, words: module.default || {}};
+    } catch {
+      // no such file (or a broken one): the next tag, then English
+    }
+  }
+  return {tag: "en", words: {}};
+}
 
-  // The pre-join screen.
-  "prejoin.inactive": "This meeting is not active, so it cannot be joined now. Ask the organizer to open it.",
+let chosen = await load(wantedLanguages());
+document.documentElement.lang = chosen.tag;
 
-  // Host tools (host_tools.js): the requests badge and its list, the host menu, notices.
-  // `{name}`, `{count}`, `{question}` are filled in by fill().
-  "requests.badge.waiting": "Waiting",
-  "requests.badge.stage": "Stage requests",
-  "requests.badge.both": "Requests",
-  "requests.badge.label.waiting": "{count} waiting to join",
-  "requests.badge.label.stage": "{count} asking to join the stage",
-  "requests.title": "Requests",
-  "requests.waiting": "Waiting to join ({count})",
-  "requests.stage": "Asking to join the stage ({count})",
-  "requests.admit": "Admit",
-  "requests.deny": "Deny",
-  "requests.admit.label": "Admit {name}",
-  "requests.deny.label": "Deny {name}",
-  "requests.admit_all": "Admit all",
-  "requests.close": "Close",
-  "requests.stage_label": "Asks to join the stage",
-  "notice.waiting": "{name} is waiting to join.",
-  "notice.stage": "{name} asks to join the stage.",
-  "notice.poll": "{name} started a poll: {question}",
-  "notice.poll.open": "Open polls",
-  "notice.question": "New question from {name}: {question}",
-  "notice.question.anonymous": "Anonymous",
-  "notice.question.view": "View",
-  "host.menu": "Host tools",
-  "host.mute_all": "Mute all",
-  "host.end_all": "End meeting for all",
-  "host.muted_all": "Everyone else's microphone is off. They can turn it on again.",
-  "confirm.cancel": "Cancel",
-  "confirm.end.title": "End the meeting for everyone?",
-  "confirm.end.text": "Everyone, you included, leaves the meeting now. This cannot be undone.",
-  "confirm.end.ok": "End meeting",
-  "confirm.remove.title": "Remove {name}?",
-  "confirm.remove.text": "{name} leaves the meeting at once.",
-  "confirm.remove.ok": "Remove",
-  // Join and leave notices (notices.js): one, two, or a count when many come at once.
-  "notice.joined": "{name} joined",
-  "notice.joined.two": "{first} and {second} joined",
-  "notice.joined.many": "{count} people joined",
-  "notice.left": "{name} left",
-  "notice.left.two": "{first} and {second} left",
-  "notice.left.many": "{count} people left",
+/** The language the page speaks ("en" when no translation was found). */
+export const language = () => chosen.tag;
 
-  // === The stage: layouts, tiles, the tile menu (layout.js, stage_view.js, tile_menu.js) ===
-  // keys: layout.*, tile.*, viewers.*
+/** Use `words` (a partial catalogue) over English from now on (tests; a language switch). */
+export function useCatalogue(words, tag = "xx") {
+  chosen = {tag, words: words || {}};
+}
 
-  // === Raised hands and reactions (hands.js, reactions.js) ===
-  // keys: hand.*, reaction.*
-  "hand.raise": "Raise hand",
-  "hand.lower": "Lower hand",
-  "hand.raise.title": "Raise your hand to ask to speak",
-  "hand.lower.title": "Lower your hand",
-  "hand.raised": "Hand raised",
-  "hand.place": "Hand raised, number {n} in line",
-  "hand.section": "Raised hands ({count})",
-  "hand.you": "{name} (you)",
-  "hand.lower_one": "Lower hand",
-  "hand.lower_one.label": "Lower {name}'s hand",
-  "hand.lower_all": "Lower all hands",
-  "hand.notice": "{name} raised a hand.",
-  "hand.lowered_by_host": "A host lowered your hand.",
-  "reaction.button": "React",
-  "reaction.button.title": "Send a reaction",
-  "reaction.picker": "Reactions",
-  "reaction.thumbs_up": "Thumbs up",
-  "reaction.clap": "Clapping hands",
-  "reaction.heart": "Red heart",
-  "reaction.joy": "Tears of joy",
-  "reaction.surprised": "Surprised",
-  "reaction.party": "Party popper",
-  "reaction.thinking": "Thinking",
-  "reaction.thumbs_down": "Thumbs down",
-  "reaction.you": "You",
-  "reaction.someone": "Someone",
-  "reaction.said": "{name} reacted: {reaction}",
-  "reaction.said_many": "{count} more reactions",
-
-  // === Devices, settings, network quality (devices.js, settings.js, network.js) ===
-  // keys: settings.*, device.*, network.*
-  "settings.open": "Settings",
-  "settings.title": "Settings",
-  "settings.camera": "Camera",
-  "settings.mic": "Microphone",
-  "settings.speaker": "Speaker",
-  "settings.noise": "Noise suppression",
-  "settings.close": "Done",
-  "device.camera": "Camera",
-  "device.mic": "Microphone",
-  "device.speaker": "Speaker",
-  "device.level": "Microphone level",
-  "device.test_speaker": "Test speaker",
-  "device.fallback.audio": "Your microphone is no longer available. Using the default microphone.",
-  "device.fallback.video": "Your camera is no longer available. Using the default camera.",
-  "device.fallback.speaker": "Your speaker is no longer available. Using the default speaker.",
-  "network.label": "Network: {grade}",
-  "network.good": "good",
-  "network.fair": "fair",
-  "network.poor": "poor",
-
-  // === The page's own words: controls, panels, keyboard shortcuts, secure origin (app.js, shortcuts.js) ===
-  // keys: control.*, panel.*, shortcut.*, insecure.*, and the rest of app.js
-};
-
-/** The text of `id` (or of `fallback` when there is none for `id`). */
+/** The text of `id` (or of `fallback` when there is none for `id`), in the chosen
+ * language, else in English. */
 export function message(id, fallback) {
-  return MESSAGES[id] ?? MESSAGES[fallback] ?? "";
+  const {words} = chosen;
+  return words[id] ?? ENGLISH[id] ?? (fallback === undefined ? "" : words[fallback] ?? ENGLISH[fallback] ?? "");
 }
 
 /** A close code in words. */
@@ -184,4 +68,18 @@ export const endedReason = (reason) => message(`ended.${reason}`, "ended.unknown
 /** The text of `id` with `{key}` replaced by `vars[key]` (as text: the caller sets it with textContent). */
 export function fill(id, vars = {}) {
   return message(id).replace(/\{(\w+)\}/g, (all, key) => (key in vars ? String(vars[key]) : all));
+}
+
+/**
+ * Put the catalogue's words into static markup (index.html): `data-msg="key"` sets the
+ * element's text, `data-msg-label`, `data-msg-title` and `data-msg-placeholder` its
+ * aria-label, title and placeholder. The English in the HTML is only what shows before
+ * this runs.
+ */
+export function applyCatalogue(root = document) {
+  for (const el of root.querySelectorAll("[data-msg]")) el.textContent = message(el.dataset.msg);
+  for (const [data, attribute] of [["msgLabel", "aria-label"], ["msgTitle", "title"], ["msgPlaceholder", "placeholder"]]) {
+    const selector = `[data-${data.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}]`;
+    for (const el of root.querySelectorAll(selector)) el.setAttribute(attribute, message(el.dataset[data]));
+  }
 }

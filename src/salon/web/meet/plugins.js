@@ -8,8 +8,9 @@
 // Protocol: docs/protocol.md, "Plugins".
 
 import { h, render } from "/sdk/v1/ui/dom.js";
+import { message } from "/meet/messages.js";
 
-const SANDBOX = "allow-scripts allow-same-origin allow-forms";
+const SANDBOX = "allow-scripts allow-same-origin allow-forms";  // not words
 
 const rights = (client) => {
   const p = (client.self && client.self.permissions && client.self.permissions.plugins) || {};
@@ -88,7 +89,7 @@ export class PluginsPanel {
     const sections = [];
     if (this.error) sections.push(h("p", {class: "muted", dataset: {testid: "plugins-error"}}, this.error));
     const plugins = [...this.plugins.values()].sort((a, b) => a.name.localeCompare(b.name));
-    if (!plugins.length) sections.push(h("p", {class: "muted", dataset: {testid: "plugins-empty"}}, "No plugins in this app."));
+    if (!plugins.length) sections.push(h("p", {class: "muted", dataset: {testid: "plugins-empty"}}, message("plugins.none")));
     sections.push(h("ul", {class: "plugins", dataset: {testid: "plugins"}},
       plugins.map((plugin) => this.card(plugin, r))));
     render(this.listEl, sections);
@@ -101,10 +102,10 @@ export class PluginsPanel {
     return h("li", {class: `plugin${plugin.active ? " active" : ""}`,
                     dataset: {testid: "plugin", pluginId: plugin.id, active: String(Boolean(plugin.active))}},
       h("span", {class: "name", dataset: {testid: "plugin-name"}}, plugin.name),
-      plugin.active && h("span", {class: "badge", dataset: {testid: "plugin-active"}}, "Active"),
+      plugin.active && h("span", {class: "badge", dataset: {testid: "plugin-active"}}, message("plugins.active")),
       h("span", {class: "spacer"}),
-      !plugin.active && r.open && button("plugin-open", "Open", () => this.open(plugin)),
-      plugin.active && this.mayClose(plugin, r) && button("plugin-close", "Close", () => this.close(plugin)),
+      !plugin.active && r.open && button("plugin-open", message("plugins.open"), () => this.open(plugin)),
+      plugin.active && this.mayClose(plugin, r) && button("plugin-close", message("plugins.close"), () => this.close(plugin)),
       plugin.description && h("p", {class: "muted description"}, plugin.description));
   }
 

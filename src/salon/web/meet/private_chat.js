@@ -9,6 +9,7 @@
 // Rules: docs/chat.md, "Who may do what".
 
 import { h, render } from "/sdk/v1/ui/dom.js";
+import { fill, message } from "/meet/messages.js";
 
 const EVERYONE = "";
 
@@ -79,12 +80,12 @@ export class PrivateChat {
     if (this.to !== EVERYONE && !recipients.some(([id]) => id === this.to)) {
       const gone = this.names.get(this.to);
       this.to = fallback;
-      if (gone) this.toast(`${gone} is no longer here: ${this.to === EVERYONE ? "messages go to everyone" : "choose someone else"}.`);
+      if (gone) this.toast(fill(this.to === EVERYONE ? "private.gone.everyone" : "private.gone.choose", {name: gone}));
     } else if (this.to === EVERYONE && !r.public) {
       this.to = fallback;
     }
     const options = [
-      r.public && h("option", {value: EVERYONE}, "Everyone"),
+      r.public && h("option", {value: EVERYONE}, message("private.everyone")),
       ...recipients.map(([id, name]) => h("option", {value: id}, name)),
     ].filter(Boolean);
     const {select, input, send, attach} = this.els;
@@ -93,16 +94,17 @@ export class PrivateChat {
     select.hidden = !r.private;
     const canSend = this.to !== null && (this.to === EVERYONE ? r.public : r.private);
     input.disabled = send.disabled = !canSend;
-    input.placeholder = !canSend ? "You cannot send messages here"
-      : this.to === EVERYONE ? "Message everyone" : `Message ${this.names.get(this.to)} privately`;
+    input.placeholder = !canSend ? message("private.cannot_send")
+      : this.to === EVERYONE ? message("chat.placeholder") : fill("private.placeholder", {name: this.names.get(this.to)});
     attach.hidden = !canSend || !(this.to === EVERYONE ? r.publicFiles : r.privateFiles);
   }
 
   /** "You · private to Ada" for one's own private messages; " (private)" for others'. */
-  label(message, mine) {
-    if (!message.private) return mine ? "You" : message.display_name;
-    if (!mine) return `${message.display_name} (private)`;
-    const to = (message.to || []).map((id) => this.names.get(id) || "someone").join(", ");
-    return `You · private to ${to || "someone"}`;
+  label(msg, mine) {
+    if (!msg.private) return mine ? message("private.you") : msg.display_name;
+    if (!mine) return fill("private.from", {name: msg.display_name});
+    const someone = message("private.someone");
+    const to = (msg.to || []).map((id) => this.names.get(id) || someone).join(message("private.list_separator"));
+    return fill("private.mine", {to: to || someone});
   }
 }

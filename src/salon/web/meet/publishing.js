@@ -7,9 +7,11 @@
 // an offer goes out, so a publish that was opening devices or negotiating when the
 // person turned the microphone off can no longer publish it.
 
+import { message } from "/meet/messages.js";
+
 export const KINDS = ["audio", "video"];
 
-const LABELS = {audio: "Microphone", video: "Camera"};
+const LABELS = {audio: "prejoin.microphone", video: "prejoin.camera"};  // catalogue ids
 
 /**
  * Publish what is wanted, may be sent and is not published yet. Synchronous up to the
@@ -56,8 +58,8 @@ export function prejoinToggles(buttons, want, {canProduce, stageEnabled, onChang
       const button = buttons[kind];
       button.disabled = !canProduce(kind);
       button.setAttribute("aria-pressed", String(Boolean(want[kind])));
-      button.textContent = `${LABELS[kind]} ${want[kind] ? "on" : "off"}`;
-      button.title = canProduce(kind) ? "" : (stageEnabled ? "You can turn this on once you are on stage" : "Your role cannot use this");
+      button.textContent = message(`${LABELS[kind]}.${want[kind] ? "on" : "off"}`);
+      button.title = canProduce(kind) ? "" : message(stageEnabled ? "prejoin.after_stage" : "prejoin.role");
     }
   };
   for (const kind of KINDS) {

@@ -8,6 +8,7 @@
 // Protocol: docs/polls-and-qna.md, "Q&A".
 
 import { h, render } from "/sdk/v1/ui/dom.js";
+import { fill, message } from "/meet/messages.js";
 
 const OPEN = "OPEN";
 
@@ -38,10 +39,10 @@ export class QnaPanel {
     this.mine = new Set();       // ids of questions this page asked or upvoted (hidden peers are not named)
     this.drafts = new Map();     // question id -> answer <input>, kept across repaints
     this.error = null;
-    this.askInput = h("input", {placeholder: "Ask a question", maxlength: "500", autocomplete: "off",
+    this.askInput = h("input", {placeholder: message("qna.ask.placeholder"), "aria-label": message("qna.ask.placeholder"), maxlength: "500", autocomplete: "off",
                                 dataset: {testid: "qna-input"}});
     this.askForm = h("form", {class: "qna-ask", dataset: {testid: "qna-form"}, onsubmit: act(() => this.ask())},
-      this.askInput, h("button", {class: "primary", type: "submit", dataset: {testid: "qna-ask"}}, "Ask"));
+      this.askInput, h("button", {class: "primary", type: "submit", dataset: {testid: "qna-ask"}}, message("qna.ask")));
     client.on("qna.asked", ({question}) => this.put(question));
     client.on("qna.updated", ({question}) => this.put(question));
     client.on("qna.upvoted", (delta) => this.upvoted(delta));
@@ -109,7 +110,7 @@ export class QnaPanel {
     const questions = this.ordered;
     if (!questions.length) {
       sections.push(h("p", {class: "muted", dataset: {testid: "qna-empty"}},
-        r.ask ? "No questions yet. Ask the first one." : "No questions yet."));
+        message(r.ask ? "qna.none.ask" : "qna.none")));
     }
     sections.push(h("ul", {class: "questions", dataset: {testid: "qna-questions"}},
       questions.map((question) => this.card(question, r))));
@@ -120,7 +121,7 @@ export class QnaPanel {
 
   card(question, r) {
     const open = question.status === OPEN;
-    const who = question.asked_by ? question.asked_by.name : "Anonymous";
+    const who = question.asked_by ? question.asked_by.name : message("qna.anonymous");
     return h("li", {class: `question ${question.status.toLowerCase()}`,
                     dataset: {testid: "qna-question", questionId: question.id, status: question.status}},
       h("div", {class: "text", dataset: {testid: "qna-text"}}, question.text),
@@ -128,10 +129,10 @@ export class QnaPanel {
         h("span", {class: "muted", dataset: {testid: "qna-asker"}}, who),
         h("span", {class: "spacer"}),
         !open && h("span", {class: "badge", dataset: {testid: "qna-status"}},
-          question.status === "ANSWERED" ? "Answered" : "Dismissed"),
-        h("span", {class: "votes", title: "Upvotes", dataset: {testid: "qna-upvotes"}}, String(question.upvotes)),
+          message(question.status === "ANSWERED" ? "qna.answered" : "qna.dismissed")),
+        h("span", {class: "votes", title: message("qna.upvotes"), "aria-label": fill("qna.upvotes.count", {count: question.upvotes}), dataset: {testid: "qna-upvotes"}}, String(question.upvotes)),
         this.mayUpvote(question) && h("button", {class: "small", dataset: {testid: "qna-upvote"},
-          onclick: this.act(() => this.upvote(question))}, "Upvote")),
+          onclick: this.act(() => this.upvote(question))}, message("qna.upvote"))),
       question.answer && h("div", {class: "answer", dataset: {testid: "qna-answer"}}, question.answer),
       open && r.moderate && this.moderation(question));
   }
@@ -156,16 +157,16 @@ export class QnaPanel {
 
   moderation(question) {
     if (!this.drafts.has(question.id)) {
-      this.drafts.set(question.id, h("input", {placeholder: "Answer (optional)", maxlength: "2000",
+      this.drafts.set(question.id, h("input", {placeholder: message("qna.answer.placeholder"), "aria-label": message("qna.answer.placeholder"), maxlength: "2000",
                                                autocomplete: "off", dataset: {testid: "qna-answer-input"}}));
     }
     const draft = this.drafts.get(question.id);
     return h("form", {class: "qna-moderate", dataset: {testid: "qna-moderate"}, onsubmit: this.act(() =>
         this.resolve(question, (qna, id) => qna.answer(id, draft.value.trim() || undefined)))},
       draft,
-      h("button", {class: "small primary", type: "submit", dataset: {testid: "qna-answer-send"}}, "Answer"),
+      h("button", {class: "small primary", type: "submit", dataset: {testid: "qna-answer-send"}}, message("qna.answer")),
       h("button", {class: "small", type: "button", dataset: {testid: "qna-dismiss"},
-        onclick: this.act(() => this.resolve(question, (qna, id) => qna.dismiss(id)))}, "Dismiss"));
+        onclick: this.act(() => this.resolve(question, (qna, id) => qna.dismiss(id)))}, message("qna.dismiss")));
   }
 }
 

@@ -11,8 +11,10 @@
 // "Recordings".
 
 import { SalonError } from "/sdk/v1/salon.js";
+import { fill, message } from "/meet/messages.js";
 
-const LABELS = {RECORDING: "Recording", PAUSED: "Recording paused", INVOKED: "Starting recording…"};
+/** The indicator's words for a status: the catalogue's `recording.status.<STATUS>`. */
+const statusWords = (status) => message(`recording.status.${status}`);
 
 /** Whether this peer's preset may record (the server decides; this only hides buttons). */
 export function mayRecord(client) {
@@ -23,14 +25,13 @@ export function mayRecord(client) {
 function announcement(before, after) {
   if (before === after) return "";
   if (before === undefined) {  // entering the meeting (or the page): what is going on
-    return {RECORDING: "This meeting is being recorded.", PAUSED: "This meeting's recording is paused.",
-            INVOKED: "Starting recording…"}[after] || "";
+    return after ? message(`recording.said.now.${after}`) : "";
   }
-  if (!after) return "Recording stopped.";
-  if (after === "INVOKED") return before ? "" : "Starting recording…";
-  if (after === "PAUSED") return "Recording paused.";
-  if (before === "PAUSED") return "Recording resumed.";
-  return "Recording started. This meeting is being recorded.";
+  if (!after) return message("recording.said.stopped");
+  if (after === "INVOKED") return before ? "" : message("recording.said.now.INVOKED");
+  if (after === "PAUSED") return message("recording.said.paused");
+  if (before === "PAUSED") return message("recording.said.resumed");
+  return message("recording.said.started");
 }
 
 export class RecordingControls {
@@ -92,15 +93,14 @@ export class RecordingControls {
   refused(action, error) {
     const code = error instanceof SalonError ? error.code : "ERROR";
     let text;
-    if (code === "FORBIDDEN") text = "Your role cannot record this meeting.";
+    if (code === "FORBIDDEN") text = message("recording.refused.forbidden");
     else if (code === "RATE_LIMITED") {
       const secs = Math.max(1, Math.ceil((error.retryAfterMs || 1000) / 1000));
-      text = `Too many recording requests. Try again in ${secs} s.`;
+      text = fill("recording.refused.rate", {secs});
     } else if (code === "CONFLICT") {
-      text = action === "start" ? "This meeting is already being recorded."
-        : `There is no recording to ${action} now.`;
+      text = message(action === "start" ? "recording.refused.already" : `recording.refused.none.${action}`);
     } else text = error instanceof SalonError ? error.reason : String((error && error.message) || error);
-    const el = this.toast(`Recording: ${text}`);
+    const el = this.toast(fill("recording.refused", {text}));
     if (el) {
       el.dataset.code = code;
       el.classList.add("error");
@@ -112,7 +112,7 @@ export class RecordingControls {
     const status = this.status;
     indicator.hidden = !status;
     indicator.dataset.status = status || "";
-    label.textContent = status ? LABELS[status] : "";
+    label.textContent = status ? statusWords(status) : "";
     const said = announcement(this.shown, status);
     if (said) announce.textContent = said;
     this.shown = status;
@@ -122,11 +122,11 @@ export class RecordingControls {
     // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
     record.setAttribute("aria-disabled", String(this.busy));
     record.dataset.recording = String(Boolean(status));
-    record.textContent = status ? "Stop recording" : "Record";
-    record.title = status ? "Stop recording the meeting" : "Start recording the meeting";
+    record.textContent = message(status ? "recording.stop" : "recording.record");
+    record.title = message(status ? "recording.stop.title" : "recording.record.title");
     pause.hidden = !may || !["RECORDING", "PAUSED"].includes(status);
     pause.setAttribute("aria-disabled", String(this.busy));
-    pause.textContent = status === "PAUSED" ? "Resume recording" : "Pause recording";
+    pause.textContent = message(status === "PAUSED" ? "recording.resume" : "recording.pause");
     pause.dataset.status = status || "";
   }
 }

@@ -7,6 +7,7 @@
 // leaves out what the preset would refuse. Protocol: docs/protocol.md, "Connected meetings".
 
 import { h, render } from "/sdk/v1/ui/dom.js";
+import { fill, message } from "/meet/messages.js";
 
 const rights = (client) => {
   const p = (client.self && client.self.permissions && client.self.permissions.connected_meetings) || {};
@@ -71,11 +72,11 @@ export class RoomsPanel {
     if (r.alter) sections.push(this.hostTools());
     if (this.family && this.family.timer) {
       sections.push(h("p", {class: "hint", dataset: {testid: "rooms-timer"}},
-        `Rooms close at ${new Date(this.family.timer.ends_at).toLocaleTimeString()}.`));
+        fill("rooms.closes_at", {time: new Date(this.family.timer.ends_at).toLocaleTimeString()})));
     }
     if (this.family && !this.family.meetings.length) {
       sections.push(h("p", {class: "muted", dataset: {testid: "rooms-empty"}},
-        r.alter ? "No breakout rooms yet. Create some above." : "There are no breakout rooms."));
+        message(r.alter ? "rooms.none.host" : "rooms.none")));
     }
     const list = this.rooms.map((room) => this.roomCard(room, here, r));
     sections.push(h("ul", {class: "rooms", dataset: {testid: "rooms"}}, list));
@@ -85,11 +86,11 @@ export class RoomsPanel {
 
   hostTools() {
     const count = h("input", {type: "number", min: "1", max: "50", value: "2", class: "narrow",
-                              "aria-label": "How many rooms", dataset: {testid: "rooms-count"}});
-    const message = h("input", {placeholder: "Message every room", maxlength: "4000",
-                                dataset: {testid: "rooms-broadcast-text"}});
+                              "aria-label": message("rooms.how_many"), dataset: {testid: "rooms-count"}});
+    const note = h("input", {placeholder: message("rooms.broadcast"), "aria-label": message("rooms.broadcast"), maxlength: "4000",
+                             dataset: {testid: "rooms-broadcast-text"}});
     const minutes = h("input", {type: "number", min: "1", max: "1440", value: "10", class: "narrow",
-                                "aria-label": "Minutes until the rooms close", dataset: {testid: "rooms-timer-minutes"}});
+                                "aria-label": message("rooms.minutes"), dataset: {testid: "rooms-timer-minutes"}});
     const c = this.client.connected;
     const hasRooms = this.family && this.family.meetings.length > 0;
     return h("div", {class: "room-tools", dataset: {testid: "room-tools"}},
@@ -98,58 +99,58 @@ export class RoomsPanel {
         h("button", {class: "small primary", dataset: {testid: "rooms-create"}, onclick: this.act(async () => {
           const n = Math.max(1, Math.min(50, Number(count.value) || 1));
           const start = (this.family ? this.family.meetings.length : 0) + 1;
-          await c.create(Array.from({length: n}, (_, i) => `Room ${start + i}`));
+          await c.create(Array.from({length: n}, (_, i) => fill("rooms.numbered", {number: start + i})));
           await this.load();
-        })}, "Create rooms"),
+        })}, message("rooms.create")),
         hasRooms && h("button", {class: "small", dataset: {testid: "rooms-assign"}, onclick: this.act(async () => {
           const {assignments} = await c.assign("round_robin");
           const moved = Object.values(assignments).reduce((n, ids) => n + ids.length, 0);
-          this.toast(moved ? `Sent ${moved} ${moved === 1 ? "person" : "people"} to the rooms.` : "Nobody to assign.");
-        })}, "Assign everyone")),
+          this.toast(moved ? fill(moved === 1 ? "rooms.assigned.one" : "rooms.assigned", {count: moved}) : message("rooms.assigned.none"));
+        })}, message("rooms.assign"))),
       hasRooms && h("form", {class: "row", onsubmit: this.act(async () => {
-        const text = message.value.trim();
+        const text = note.value.trim();
         if (!text) return;
         const {delivered} = await c.broadcast(text);
-        message.value = "";
-        this.toast(`Sent to ${delivered} ${delivered === 1 ? "person" : "people"}.`);
-      })}, message, h("button", {class: "small", type: "submit", dataset: {testid: "rooms-broadcast"}}, "Send")),
+        note.value = "";
+        this.toast(fill(delivered === 1 ? "rooms.sent.one" : "rooms.sent", {count: delivered}));
+      })}, note, h("button", {class: "small", type: "submit", dataset: {testid: "rooms-broadcast"}}, message("rooms.send"))),
       hasRooms && h("div", {class: "row"},
         minutes,
         h("button", {class: "small", dataset: {testid: "rooms-timer-set"}, onclick: this.act(async () => {
           const secs = Math.max(1, Number(minutes.value) || 1) * 60;
           await c.timer(secs, Math.min(60, secs / 2));
           await this.load();
-        })}, "Close in minutes"),
+        })}, message("rooms.timer.set")),
         this.family && this.family.timer && h("button", {class: "small", dataset: {testid: "rooms-timer-cancel"},
-          onclick: this.act(async () => { await c.timer(null); await this.load(); })}, "Cancel timer"),
+          onclick: this.act(async () => { await c.timer(null); await this.load(); })}, message("rooms.timer.cancel")),
         h("button", {class: "small danger", dataset: {testid: "rooms-close-all"}, onclick: this.act(async () => {
           await c.closeAll(false);
-          this.toast("Everyone is coming back.");
-        })}, "Close all rooms")));
+          this.toast(message("rooms.closing_all"));
+        })}, message("rooms.close_all"))));
   }
 
   roomCard(room, here, r) {
     const c = this.client.connected;
     const isHere = room.id === here;
     const canGo = !isHere && (room.parent ? r.toParent : r.switchRooms);
-    const title = room.title || (room.parent ? "Main room" : "Untitled room");
-    const heading = [h("span", {class: "name"}, room.parent ? `${title} (main)` : title),
+    const title = room.title || message(room.parent ? "rooms.main" : "rooms.untitled");
+    const heading = [h("span", {class: "name"}, room.parent ? fill("rooms.main_suffix", {title}) : title),
                      h("span", {class: "count"}, String(room.participants.length))];
-    if (isHere) heading.push(h("span", {class: "badge"}, "You are here"));
+    if (isHere) heading.push(h("span", {class: "badge"}, message("rooms.here")));
     const actions = [];
     if (canGo) {
       actions.push(h("button", {class: "small primary", dataset: {testid: "room-join"},
-        onclick: this.act(() => c.switch(room.id))}, room.parent ? "Go back" : "Join"));
+        onclick: this.act(() => c.switch(room.id))}, message(room.parent ? "rooms.go_back" : "rooms.join")));
     }
     if (r.alter && !room.parent) {
       actions.push(h("button", {class: "small", dataset: {testid: "room-rename"}, onclick: this.act(async () => {
-        const name = window.prompt("Room name", room.title || "");
+        const name = window.prompt(message("rooms.name"), room.title || "");
         if (name !== null) { await c.update({[room.id]: name.trim() || null}); await this.load(); }
-      })}, "Rename"));
+      })}, message("rooms.rename")));
       actions.push(h("button", {class: "small", dataset: {testid: "room-delete"}, onclick: this.act(async () => {
         await c.delete([room.id]);
         await this.load();
-      })}, "Delete"));
+      })}, message("rooms.delete")));
     }
     const people = room.participants.map((person) => {
       const row = [h("span", {class: "name"}, person.display_name || person.custom_participant_id)];
@@ -158,15 +159,15 @@ export class RoomsPanel {
     });
     return h("li", {class: `room${isHere ? " here" : ""}`, dataset: {testid: "room", meetingId: room.id}},
       h("div", {class: "room-head"}, heading, h("span", {class: "spacer"}), actions),
-      people.length ? h("ul", {class: "room-people"}, people) : h("p", {class: "muted"}, "Empty"));
+      people.length ? h("ul", {class: "room-people"}, people) : h("p", {class: "muted"}, message("rooms.empty")));
   }
 
   moveSelect(person, room) {
     const options = this.rooms.filter((other) => other.id !== room.id).map((other) =>
-      h("option", {value: other.id}, other.parent ? "Main room" : (other.title || "Untitled room")));
-    const select = h("select", {class: "move", "aria-label": `Move ${person.display_name}`,
+      h("option", {value: other.id}, other.parent ? message("rooms.main") : (other.title || message("rooms.untitled"))));
+    const select = h("select", {class: "move", "aria-label": fill("rooms.move", {name: person.display_name}),
                                 dataset: {testid: "room-move"}},
-                     h("option", {value: ""}, "Move to…"), options);
+                     h("option", {value: ""}, message("rooms.move_to")), options);
     select.addEventListener("change", this.act(async () => {
       if (select.value) await this.client.connected.move(select.value, {peerIds: [person.peer_id]});
     }));

@@ -26,6 +26,20 @@
 
 import { SalonError } from "./salon.js";
 
+/**
+ * Throw a SalonError (code MEDIA_UNAVAILABLE) when the browser offers no
+ * `navigator.mediaDevices[method]`: a page that is not a secure context (plain http from
+ * another machine) gets no mediaDevices at all, and phones have no getDisplayMedia. Said
+ * in words instead of a TypeError about `undefined`.
+ */
+function mediaDevices(method) {
+  if (navigator.mediaDevices && typeof navigator.mediaDevices[method] === "function") return;
+  const reason = typeof window !== "undefined" && window.isSecureContext === false
+    ? "Camera, microphone and screen sharing need a secure page: open it over HTTPS (or on localhost)."
+    : method === "getDisplayMedia" ? "This browser cannot share a screen." : "This browser cannot open a camera or microphone.";
+  throw new SalonError("MEDIA_UNAVAILABLE", reason);
+}
+
 const KINDS = ["audio", "video", "screenshare"];
 const GATHER_WAIT_MS = 3000;
 
@@ -179,6 +193,7 @@ export class MediaSession extends EventTarget {
     if (video && !this._live("video")) kinds.push("video");
     if (!kinds.length) return this.localStream();
     const constraints = (exact) => Object.fromEntries(kinds.map((k) => [k, this._constraints(k, {exact, videoConstraints})]));
+    mediaDevices("getUserMedia");
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia(constraints(true));
@@ -206,6 +221,8 @@ export class MediaSession extends EventTarget {
 
   /** The microphones and cameras ({audio: [{deviceId, label}], video: […]}); labels once allowed. */
   static async devices() {
+    // No mediaDevices (a page over plain http): no devices, rather than a TypeError.
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return {audio: [], video: []};
     const all = await navigator.mediaDevices.enumerateDevices();
     const pick = (kind) => all.filter((d) => d.kind === kind && d.deviceId)
       .map((d, i) => ({deviceId: d.deviceId, label: d.label || `${kind === "audioinput" ? "Microphone" : "Camera"} ${i + 1}`}));
@@ -275,6 +292,7 @@ export class MediaSession extends EventTarget {
   async _openDevice(kind) {
     if (this._live(kind)) return this.local[kind];
     if (kind === "screenshare") {
+      mediaDevices("getDisplayMedia");
       const stream = await navigator.mediaDevices.getDisplayMedia({
         video: {frameRate: this.screenshareFrameRate}, audio: false});
       const track = stream.getVideoTracks()[0];
