@@ -40,7 +40,8 @@ export const canChooseSpeaker = () => typeof HTMLMediaElement !== "undefined" &&
 
 /** Inputs and outputs: {audio, video, speaker: [{deviceId, label}]} (labels once allowed). */
 export async function listDevices() {
-  const all = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  // No mediaDevices (a page over plain http, secure_origin.js): no devices to list.
+  const all = navigator.mediaDevices ? await navigator.mediaDevices.enumerateDevices().catch(() => []) : [];
   const names = {audioinput: "device.mic", videoinput: "device.camera", audiooutput: "device.speaker"};
   const pick = (kind) => all.filter((d) => d.kind === kind && d.deviceId)
     .map((d, i) => ({deviceId: d.deviceId, label: d.label || `${message(names[kind])} ${i + 1}`}));
@@ -210,7 +211,7 @@ export function prejoinDevices(preview, {after, muted}) {
     speakerField.hidden = !outputs.length;
   };
   paintSpeakers();
-  navigator.mediaDevices.addEventListener("devicechange", paintSpeakers);
+  if (navigator.mediaDevices) navigator.mediaDevices.addEventListener("devicechange", paintSpeakers);
   preview.on("localtrack", ({kind}) => { if (kind === "audio") paintSpeakers(); });  // labels once allowed
   new MicLevel(meter, {track: () => preview.local.audio, muted,
                        running: () => !prejoinScreen.hidden});

@@ -38,7 +38,7 @@ export class SettingsSheet {
       saveChoices({[kind]: null});  // gone: not tried again next time
       toast(message(`device.fallback.${kind}`));
     });
-    navigator.mediaDevices.addEventListener("devicechange", () => this.unplugged().catch(() => {}));
+    if (navigator.mediaDevices) navigator.mediaDevices.addEventListener("devicechange", () => this.unplugged().catch(() => {}));
   }
 
   build(screen) {

@@ -261,6 +261,7 @@ export class MediaSession extends EventTarget {
     // Closed (a camera turned off): the choice applies when it opens. An open track that
     // ended by itself (its device unplugged) is opened again.
     if (!this.local[kind]) return;
+    mediaDevices("getUserMedia");
     const stream = await navigator.mediaDevices.getUserMedia({[kind]: this._constraints(kind)});
     const [track] = stream.getTracks();
     await this.pubSerial.run(async () => {
