@@ -39,6 +39,8 @@ async def test_sdk_and_page_are_served(web_server: SalonServer, web_admin: Admin
         assert data["meeting"]["title"] == "Served"
         assert data["participant"]["name"] == "Ada"
         assert data["preset"]["name"] == "group_call_host"
+        assert data["preset"]["view_type"] == "GROUP_CALL"
+        assert data["preset"]["max_video_streams"] == {"desktop": 6, "mobile": 6}
         assert data["preset"]["design_tokens"]["colors"]["brand"]["500"].startswith("#")
 
 

@@ -19,6 +19,7 @@ import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/capt
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
 import { HostTools } from "/meet/host_tools.js";
+import { StageView } from "/meet/stage_view.js";
 import { message } from "/meet/messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +33,6 @@ const page = {
   media: null,
   want: {audio: flag("audio", true), video: flag("video", true)},  // what the user wants on
   previewMedia: null,  // a MediaSession before joining (devices only)
-  speaker: null,
   panel: null,
   polls: new Map(),
   joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
@@ -48,6 +48,7 @@ const page = {
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
   hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
+  stage: null,         // the tiles and their layout (stage_view.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -309,7 +310,6 @@ function wire(client, media) {
   client.on("meeting.changed", (data) => moved(data));
   client.on("connected_meetings.broadcast", ({message, from_name: from}) => toast(`${from}: ${message}`, 8000));
   client.on("connected_meetings.closing", ({in_secs: secs}) => toast(`The rooms close in ${Math.round(secs)} s.`, 8000));
-  client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
   client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.voted", (data) => {
@@ -324,7 +324,7 @@ function wire(client, media) {
   });
   media.on("track", (rec) => attachTrack(rec));
   media.on("trackended", (rec) => detachTrack(rec));
-  media.on("localtrack", () => paintTiles());
+  media.on("localtrack", () => paintStage());
   media.on("enabled", () => refresh());
   media.on("published", () => refresh());
   media.on("unpublished", () => refresh());
@@ -383,6 +383,10 @@ function entered() {
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
      before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
     page.client, {act, openPanel: showPanel, panel: () => page.panel});
+  page.stage ||= new StageView(
+    {grid: $("grid"), controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer")},
+    page.client, () => page.media,
+    {act, openPanel: showPanel, remove: (peer) => page.hostTools.remove(peer), config: page.info.preset, badges: captionBadge});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -402,10 +406,9 @@ function moved(data) {
   $("meeting-title").textContent = title;
   document.title = `${title} · salon`;
   paintTranscribed($("transcribed-indicator"), page.client);
-  page.speaker = null;
   page.polls.clear();
   page.chat.clear();
-  $("grid").replaceChildren();
+  page.stage.reset();
   page.chat.load();
   if (perms().polls && perms().polls.can_view) loadPolls();
   else paintPolls();
@@ -469,7 +472,7 @@ function whyNot(kind) {
 function refresh() {
   if (!page.client || document.body.dataset.state !== "joined") return;
   paintControls();
-  paintTiles();
+  paintStage();
   paintPeople();
 }
 
@@ -504,100 +507,6 @@ function paintControls() {
   $("people-count").textContent = String(client.peers.size + 1);
 }
 
-/** One tile per joined peer (and one per screenshare), in the grid. */
-function paintTiles() {
-  if (!page.client) return;
-  const {client, media} = page;
-  const grid = $("grid");
-  const self = client.self;
-  const people = [self, ...client.peers.values()];
-  const want = new Set();
-  for (const peer of people) {
-    const key = peer.peer_id;
-    want.add(key);
-    const tile = ensureTile(key, peer.peer_id, "video");
-    const isSelf = peer.peer_id === self.peer_id;
-    tile.dataset.self = String(isSelf);
-    tile.dataset.name = peer.name;
-    const videoEl = tile.querySelector("video");
-    let showing = false;
-    if (isSelf) {
-      const track = media.local.video;
-      showing = Boolean(track && track.readyState === "live" && media.enabled.video && media.published.video);
-      setSource(videoEl, showing ? track : null);
-    } else {
-      const rec = media.tracks().find((r) => r.peerId === peer.peer_id && r.kind === "video");
-      setSource(videoEl, rec ? rec.track : null, rec && rec.trackId);
-      showing = Boolean(rec && peer.video);
-    }
-    tile.dataset.video = showing ? "on" : "off";
-    tile.dataset.pinned = String(Boolean(peer.pinned));
-    tile.style.order = peer.pinned ? "1" : (isSelf ? "3" : "2");
-    const label = tile.querySelector(".label");
-    render(label,
-      peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
-      peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
-      h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
-      captionBadge(peer, isSelf));
-    const av = tile.querySelector(".avatar");
-    if (av.textContent !== initials(peer.name)) {
-      av.textContent = initials(peer.name);
-      av.style.setProperty("--hue", hue(peer.name));
-    }
-  }
-  // Screenshares: a large tile each, first.
-  for (const rec of media.tracks().filter((r) => r.kind === "screenshare")) {
-    const key = `${rec.peerId}:screenshare`;
-    const peer = client.peers.get(rec.peerId);
-    want.add(key);
-    const tile = ensureTile(key, rec.peerId, "screenshare");
-    tile.classList.add("screen");
-    tile.style.order = "0";
-    setSource(tile.querySelector("video"), rec.track, rec.trackId);
-    tile.dataset.video = "on";
-    render(tile.querySelector(".label"), `${peer ? peer.name : "Someone"} is presenting`);
-  }
-  if (media.published.screenshare && media.local.screenshare) {
-    const key = `${self.peer_id}:screenshare`;
-    want.add(key);
-    const tile = ensureTile(key, self.peer_id, "screenshare");
-    tile.classList.add("screen");
-    tile.style.order = "0";
-    setSource(tile.querySelector("video"), media.local.screenshare);
-    tile.dataset.video = "on";
-    render(tile.querySelector(".label"), "You are presenting");
-  }
-  for (const tile of [...grid.children]) if (!want.has(tile.dataset.key)) tile.remove();
-  paintSpeaker();
-}
-
-function ensureTile(key, peerId, kind) {
-  let tile = $("grid").querySelector(`[data-key="${CSS.escape(key)}"]`);
-  if (tile) return tile;
-  tile = h("div", {class: "tile", dataset: {key, peerId, kind, testid: kind === "screenshare" ? "screen-tile" : "tile", video: "off"}},
-    h("video", {autoplay: true, muted: true, playsInline: true, dataset: {testid: "tile-video"}}),
-    avatar("?"),
-    h("div", {class: "label", dataset: {testid: "tile-label"}}));
-  const video = tile.querySelector("video");
-  video.muted = true;
-  $("grid").append(tile);
-  return tile;
-}
-
-function setSource(videoEl, track, trackId) {
-  const current = videoEl.srcObject ? videoEl.srcObject.getTracks()[0] : null;
-  if (current === (track || null) && videoEl.dataset.trackId === (trackId || "")) return;
-  videoEl.dataset.trackId = trackId || "";
-  videoEl.srcObject = track ? new MediaStream([track]) : null;
-  if (track) videoEl.play().catch(() => {});
-}
-
-function paintSpeaker() {
-  for (const tile of document.querySelectorAll(".tile")) {
-    tile.dataset.speaking = String(tile.dataset.kind === "video" && tile.dataset.peerId === page.speaker);
-  }
-}
-
 function attachTrack(rec) {
   if (rec.kind === "audio") {
     const el = h("audio", {autoplay: true, dataset: {trackId: rec.trackId, peerId: rec.peerId}});
@@ -605,7 +514,7 @@ function attachTrack(rec) {
     $("audio-sinks").append(el);
     el.play().catch(() => {});  // autoplay may wait for a click; RTP still flows
   }
-  paintTiles();
+  paintStage();
 }
 
 function detachTrack(rec) {
@@ -614,8 +523,10 @@ function detachTrack(rec) {
       if (el.dataset.trackId === rec.trackId) { el.srcObject = null; el.remove(); }
     }
   }
-  paintTiles();
+  paintStage();
 }
+
+const paintStage = () => page.stage && page.stage.paint();
 
 /** Note when the first remote video frame is decoded (join-to-first-frame). */
 async function watchFirstFrame() {

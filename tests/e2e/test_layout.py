@@ -1,0 +1,236 @@
+"""The stage's layout engine and the tile menu (issue 15 §1 and §4).
+
+One Chromium looks at the meeting; the crowd is Python peers (`salon.client`, no media)
+so the box's two cores are not spent on browsers. Checked at 1280 × 800, 390 × 844 and
+844 × 390: no sideways overflow, every tile on screen inside the stage, people's tiles
+16:9 (within 1%), no two tiles overlapping, the grid using the space, pages when more
+people than a page holds. A Python peer shares a (synthetic) screen: it is fitted whole
+with the people in a strip. Speaker view follows `media.speaker` (a Python peer sends a
+tone). Pin for me and Pin for everyone enlarge a tile; webinar viewers off the stage
+are a count, not tiles; the tile menu is worked by keyboard and offers only what the
+viewer may do. Screenshots are kept in test-artifacts/layout/.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from salon.client import AdminClient, RealtimeClient, ws_url
+from tests.e2e.browser import DESKTOP, LANDSCAPE, PHONE, Browsers, Person, no_overflow, tab_to
+from tests.e2e.conftest import ARTIFACTS
+from tests.servers import SalonServer
+
+pytestmark = pytest.mark.netns
+
+SHOTS = ARTIFACTS / "layout"
+SIZES = {"desktop": DESKTOP, "phone": PHONE, "landscape": LANDSCAPE}
+
+GEOMETRY = """() => {
+    const box = (el) => { const r = el.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; };
+    const grid = document.getElementById("grid");
+    const shown = (el) => !el.hidden && el.getClientRects().length;
+    return {
+        stage: box(grid), view: grid.dataset.view,
+        tiles: [...grid.querySelectorAll("[data-testid=tile], [data-testid=screen-tile]")].filter(shown).map((t) => ({
+            ...box(t), key: t.dataset.key, kind: t.dataset.kind, role: t.dataset.role, name: t.dataset.name || "",
+            self: t.dataset.self === "true"})),
+        overflow: [...grid.querySelectorAll("[data-testid=tile-overflow]")].filter(shown).map(box),
+        pager: [...grid.querySelectorAll("[data-testid=pager]")].filter(shown).map(box),
+    };
+}"""
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["w"] - 0.5 and b["x"] < a["x"] + a["w"] - 0.5
+            and a["y"] < b["y"] + b["h"] - 0.5 and b["y"] < a["y"] + a["h"] - 0.5)
+
+
+async def geometry(page: Page) -> dict[str, Any]:
+    """The stage's tiles on screen, checked: inside the stage, 16:9, none overlapping."""
+    found = await page.evaluate(GEOMETRY)
+    stage = found["stage"]
+    boxes = found["tiles"] + found["overflow"] + found["pager"]
+    for tile in boxes:
+        assert tile["x"] >= stage["x"] - 0.5 and tile["y"] >= stage["y"] - 0.5, (tile, stage)
+        assert tile["x"] + tile["w"] <= stage["x"] + stage["w"] + 0.5, (tile, stage)
+        assert tile["y"] + tile["h"] <= stage["y"] + stage["h"] + 0.5, (tile, stage)
+    for tile in found["tiles"]:
+        if tile["kind"] == "video":
+            assert abs(tile["w"] / tile["h"] / (16 / 9) - 1) < 0.01, tile
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not overlap(a, b), (a, b)
+    return found
+
+
+async def shoot_sizes(person: Person, step: str, check: Any = None) -> None:
+    """At each window size: no overflow, the tiles' geometry, then a screenshot kept in
+    test-artifacts/layout/; `check(size_name, geometry)` may add assertions."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = person.page
+    for size_name, size in SIZES.items():
+        await page.set_viewport_size(size)
+        await page.wait_for_timeout(250)
+        await no_overflow(page)
+        found = await geometry(page)
+        if check:
+            await check(size_name, found)
+        await page.screenshot(path=str(SHOTS / f"{step}-{size_name}.png"))
+    await page.set_viewport_size(DESKTOP)
+    await page.wait_for_timeout(150)
+
+
+@contextlib.asynccontextmanager
+async def crowd(server: SalonServer, admin: AdminClient, meeting_id: str, count: int,
+                preset: str = "group_call_participant", start: int = 0) -> AsyncIterator[list[RealtimeClient]]:
+    """`count` Python peers in the meeting (no media), named P1, P2, …; they leave after."""
+    url = ws_url(server.url)
+    peers: list[RealtimeClient] = []
+    try:
+        for i in range(start, start + count):
+            row = await admin.add_participant(meeting_id, f"p{i + 1}", preset, name=f"P{i + 1}")
+            peers.append(await RealtimeClient.join(url, row["token"]))
+        yield peers
+    finally:
+        await asyncio.gather(*(peer.leave() for peer in peers), return_exceptions=True)
+
+
+async def tiles_shown(person: Person, count: int) -> None:
+    await person.wait("(n) => document.querySelectorAll('#grid [data-testid=tile]').length === n", count)
+
+
+async def test_layout_engine_over_many_sizes(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """layout.js alone, in the page: for every size and count, tiles inside the stage,
+    16:9, not overlapping, and as large as any columns × rows allows."""
+    meeting = await web_admin.create_meeting(title="Pure layout")
+    row = await web_admin.add_participant(meeting["id"], "ada", "group_call_host", name="Ada")
+    person = await browsers.person("pure")
+    await person.open(web_server.url, row["token"])
+    await person.wait_state("prejoin")
+    problems = await person.page.evaluate("""async () => {
+        const L = await import('/meet/layout.js');
+        const out = [];
+        const sizes = [[1280, 640], [1920, 980], [390, 700], [844, 250], [320, 480], [600, 600], [2560, 1300], [700, 300]];
+        for (const [width, height] of sizes) for (let n = 1; n <= 30; n++) for (const mode of ["auto", "speaker"]) for (const withSelf of [true, false]) {
+            const tiles = Array.from({length: n}, (_, i) => ({key: `p${i}`, kind: "person", self: withSelf && i === 0, speaking: i === 2}));
+            const r = L.layout({width, height, tiles, mode, compact: Math.min(width, height) < 500,
+                                config: {max_video_streams: {desktop: 9, mobile: 6}}});
+            const rects = [...r.placed, ...(r.overflow ? [r.overflow] : []), ...(r.pager ? [r.pager] : [])];
+            const tag = `${width}x${height} n=${n} ${mode}${withSelf ? "" : " (no self)"}`;
+            for (const p of rects) {
+                if (p.x < -0.01 || p.y < -0.01 || p.x + p.w > width + 0.01 || p.y + p.h > height + 0.01) out.push(`${tag}: outside ${JSON.stringify(p)}`);
+            }
+            for (const p of r.placed) if (Math.abs(p.w / p.h / (16 / 9) - 1) > 0.01) out.push(`${tag}: not 16:9`);
+            for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) {
+                if (L.overlaps(rects[i], rects[j])) out.push(`${tag}: overlap ${i} ${j}`);
+            }
+            const shown = r.placed.length + (r.overflow ? r.overflow.count : 0);
+            const onPages = r.view === "grid" ? r.pages * r.perPage : 0;
+            if (r.placed.length === 0) out.push(`${tag}: nothing shown`);
+            if (r.view === "grid" && r.pages === 1 && r.placed.length !== n) out.push(`${tag}: ${r.placed.length} of ${n} on one page`);
+            if (r.view !== "grid" && shown !== n) out.push(`${tag}: ${shown} of ${n} in the focus view`);
+            // Area-maximising: no columns × rows gives larger tiles than the grid's (with a
+            // self-view corner the grid may give up a band to it: checked without one).
+            if (r.view === "grid" && !r.placed.some((p) => p.role === "corner")) {
+                const grid = r.placed.filter((p) => p.role === "grid");
+                const area = {w: width - 2 * L.GAP, h: height - 2 * L.GAP - (r.pager ? L.PAGER_HEIGHT : 0)};
+                for (let cols = 1; cols <= grid.length; cols++) {
+                    const rows = Math.ceil(grid.length / cols);
+                    const w = Math.min((area.w - (cols - 1) * L.GAP) / cols, (area.h - (rows - 1) * L.GAP) / rows * 16 / 9);
+                    if (w > grid[0].w + 0.5) out.push(`${tag}: ${cols} columns give ${w} > ${grid[0].w}`);
+                }
+            }
+        }
+        // A screen is fitted whole (its own shape) in presentation view.
+        const r = L.layout({width: 1280, height: 640, tiles: [{key: "s", kind: "screen", aspect: 4 / 3},
+            {key: "a", kind: "person", self: true}, {key: "b", kind: "person"}]});
+        const main = r.placed.find((p) => p.role === "main");
+        if (r.view !== "presentation" || main.key !== "s" || Math.abs(main.w / main.h - 4 / 3) > 0.01 || main.h > 640) out.push(`screen: ${JSON.stringify(r)}`);
+        return out;
+    }""")
+    assert problems == [], problems[:20]
+
+
+async def test_grid_with_1_2_4_9_16_people(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Layouts")
+    mid = meeting["id"]
+    row = await web_admin.add_participant(mid, "ada", "group_call_host", name="Ada")
+    ada = await browsers.person("ada")
+    await ada.open(web_server.url, row["token"], autojoin=1, audio=0, video=0)
+    await ada.wait_state("joined")
+    page = ada.page
+    await page.set_viewport_size(DESKTOP)
+
+    async def alone(size: str, found: dict[str, Any]) -> None:
+        assert [t["self"] for t in found["tiles"]] == [True]
+        assert found["tiles"][0]["w"] >= 0.5 * found["stage"]["w"] or found["tiles"][0]["h"] >= 0.8 * found["stage"]["h"]
+
+    await shoot_sizes(ada, "people-01", alone)
+
+    async with crowd(web_server, web_admin, mid, 1) as first:
+        await tiles_shown(ada, 2)
+
+        async def two(size: str, found: dict[str, Any]) -> None:
+            assert len(found["tiles"]) == 2 and all(t["role"] == "grid" for t in found["tiles"])
+
+        await shoot_sizes(ada, "people-02", two)
+        async with crowd(web_server, web_admin, mid, 2, start=1) as more:
+            await tiles_shown(ada, 4)
+
+            async def four(size: str, found: dict[str, Any]) -> None:
+                # Three others in the grid, yourself in the corner.
+                roles = sorted(t["role"] for t in found["tiles"])
+                assert roles == ["corner", "grid", "grid", "grid"], roles
+                corner = next(t for t in found["tiles"] if t["role"] == "corner")
+                assert corner["self"]
+                if size == "desktop":
+                    grid = [t for t in found["tiles"] if t["role"] == "grid"]
+                    assert len({round(t["y"]) for t in grid}) == 2  # two rows, 2 × 2
+                    for tile in grid:
+                        assert tile["w"] >= 0.25 * found["stage"]["w"], tile
+
+            await shoot_sizes(ada, "people-04", four)
+            async with crowd(web_server, web_admin, mid, 5, start=3) as many:
+                await tiles_shown(ada, 9)
+
+                async def nine(size: str, found: dict[str, Any]) -> None:
+                    # 8 others: more than a page of 6 (the preset's max_video_streams).
+                    grid = [t for t in found["tiles"] if t["role"] == "grid"]
+                    assert len(grid) == 6, grid
+                    assert found["pager"], "a pager"
+                    await expect(page.get_by_test_id("page-label")).to_have_text("Page 1 of 2")
+
+                await shoot_sizes(ada, "people-09", nine)
+                async with crowd(web_server, web_admin, mid, 7, start=8) as crowd16:
+                    await tiles_shown(ada, 16)
+
+                    async def sixteen(size: str, found: dict[str, Any]) -> None:
+                        await expect(page.get_by_test_id("page-label")).to_have_text("Page 1 of 3")
+
+                    await shoot_sizes(ada, "people-16", sixteen)
+                    # Paging on a phone: Next shows the next people, Previous goes back.
+                    await page.set_viewport_size(PHONE)
+                    await page.wait_for_timeout(200)
+                    before = {t["key"] for t in (await geometry(page))["tiles"] if t["role"] == "grid"}
+                    await expect(page.get_by_test_id("page-prev")).to_be_disabled()
+                    await page.get_by_test_id("page-next").click()
+                    await expect(page.get_by_test_id("page-label")).to_have_text("Page 2 of 3")
+                    after = {t["key"] for t in (await geometry(page))["tiles"] if t["role"] == "grid"}
+                    assert before.isdisjoint(after) and len(after) == 6
+                    await page.get_by_test_id("page-next").click()
+                    await expect(page.get_by_test_id("page-label")).to_have_text("Page 3 of 3")
+                    await expect(page.get_by_test_id("page-next")).to_be_disabled()
+                    last = {t["key"] for t in (await geometry(page))["tiles"] if t["role"] == "grid"}
+                    assert len(last) == 15 - 12
+                    await page.screenshot(path=str(SHOTS / "people-16-page3-phone.png"))
+                    await page.get_by_test_id("page-prev").click()
+                    await expect(page.get_by_test_id("page-label")).to_have_text("Page 2 of 3")
+                    await page.set_viewport_size(DESKTOP)
+                    assert not await page.evaluate("() => window.salon.errors")
+                    del crowd16, many, more, first
