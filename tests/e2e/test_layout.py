@@ -20,6 +20,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
+from salon.client.media import MediaSession
+from salon.client.media.sources import SyntheticVideo, ToneSource
 from tests.e2e.browser import DESKTOP, LANDSCAPE, PHONE, Browsers, Person, no_overflow, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.servers import SalonServer
@@ -234,3 +236,203 @@ async def test_grid_with_1_2_4_9_16_people(
                     await page.set_viewport_size(DESKTOP)
                     assert not await page.evaluate("() => window.salon.errors")
                     del crowd16, many, more, first
+
+
+async def test_shared_screen_is_fitted_whole_and_speaker_view_follows_the_speaker(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Presentation")
+    mid = meeting["id"]
+    row = await web_admin.add_participant(mid, "ada", "group_call_host", name="Ada")
+    url = ws_url(web_server.url)
+    sessions: list[MediaSession] = []
+    async with crowd(web_server, web_admin, mid, 2) as peers:
+        ada = await browsers.person("ada")
+        page = ada.page
+        await ada.open(web_server.url, row["token"], autojoin=1, audio=0, video=0)
+        await ada.wait_state("joined")
+        await tiles_shown(ada, 3)
+        # Sam shares a 4:3 screen from Python.
+        sam_row = await web_admin.add_participant(mid, "sam", "group_call_host", name="Sam")
+        sam = await RealtimeClient.join(url, sam_row["token"])
+        try:
+            sam_media = await MediaSession.attach(sam, ice_hosts=["127.0.0.1"])
+            sessions.append(sam_media)
+            await sam_media.publish("screenshare", SyntheticVideo(320, 240, fps=10))
+            screen = page.locator(f"[data-testid=screen-tile][data-peer-id='{sam.peer_id}']")
+            await screen.wait_for()
+            await ada.wait("() => { const v = document.querySelector('[data-testid=screen-tile] video');"
+                           " return v && v.videoWidth > 0; }")
+            await expect(page.get_by_test_id("grid")).to_have_attribute("data-view", "presentation")
+
+            async def presenting(size: str, found: dict[str, Any]) -> None:
+                main = [t for t in found["tiles"] if t["role"] == "main"]
+                assert len(main) == 1 and main[0]["kind"] == "screenshare", found["tiles"]
+                strip = [t for t in found["tiles"] if t["role"] == "strip"]
+                assert strip and all(t["kind"] == "video" for t in strip)
+                # The picture itself (object-fit: contain) is whole inside the stage: 4:3.
+                assert abs(main[0]["w"] / main[0]["h"] - 4 / 3) < 0.02, main
+                fit = await page.evaluate("""() => {
+                    const v = document.querySelector('[data-testid=screen-tile] video');
+                    return getComputedStyle(v).objectFit; }""")
+                assert fit == "contain"
+                if size == "desktop":
+                    assert main[0]["w"] >= 0.5 * found["stage"]["w"]
+
+            await shoot_sizes(ada, "presentation", presenting)
+            # Grid on request: the screen becomes a tile among the others.
+            await page.get_by_test_id("layout-switch").select_option("grid")
+            await expect(page.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
+            await geometry(page)
+            await sam_media.unpublish("screenshare")
+            await expect(screen).to_have_count(0)
+
+            # Speaker view: Sam sends a tone, so the server names him the speaker.
+            await page.get_by_test_id("layout-switch").select_option("speaker")
+            await expect(page.get_by_test_id("grid")).to_have_attribute("data-view", "speaker")
+            await sam_media.publish("audio", ToneSource())
+            sam_tile = page.locator(f"[data-testid=tile][data-peer-id='{sam.peer_id}']")
+            await expect(sam_tile).to_have_attribute("data-speaking", "true", timeout=15000)
+            await expect(sam_tile).to_have_attribute("data-role", "main")
+
+            async def speaking(size: str, found: dict[str, Any]) -> None:
+                main = [t for t in found["tiles"] if t["role"] == "main"]
+                assert [t["key"] for t in main] == [sam.peer_id]
+                assert all(main[0]["w"] > t["w"] for t in found["tiles"] if t["role"] == "strip")
+
+            await shoot_sizes(ada, "speaker", speaking)
+            # The choice is the page's own: Auto again gives the grid back.
+            await page.get_by_test_id("layout-switch").select_option("auto")
+            await expect(page.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
+            assert not await page.evaluate("() => window.salon.errors")
+        finally:
+            for session in sessions:
+                await session.close()
+            await sam.leave()
+        del peers
+
+
+async def test_pins_and_the_tile_menu(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Pins")
+    mid = meeting["id"]
+    host_row = await web_admin.add_participant(mid, "hal", "group_call_host", name="Hal")
+    guest_row = await web_admin.add_participant(mid, "gus", "group_call_participant", name="Gus")
+    async with crowd(web_server, web_admin, mid, 2) as peers:
+        p1 = peers[0].peer_id
+        hal, gus = await browsers.person("hal"), await browsers.person("gus")
+        await hal.open(web_server.url, host_row["token"], autojoin=1, audio=0, video=0)
+        await gus.open(web_server.url, guest_row["token"], autojoin=1, audio=0, video=0)
+        await hal.wait_state("joined")
+        await gus.wait_state("joined")
+        await tiles_shown(hal, 4)
+        await tiles_shown(gus, 4)
+        guest, host = gus.page, hal.page
+
+        # The guest's menu, by keyboard: Tab to P1's menu button, Enter opens it on its
+        # only item, Pin for me; Escape closes it and the focus is back on the button.
+        button = guest.locator(f"[data-testid=tile][data-peer-id='{p1}'] [data-testid=tile-menu-button]")
+        await expect(button).to_have_attribute("aria-label", "More options for P1")
+        await expect(guest.locator("[data-self=true] [data-testid=tile-menu-button]")).to_have_count(0)
+        await tab_to(guest, "tile-menu-button")
+        for _ in range(6):  # the tiles' buttons come one after another
+            on = await guest.evaluate("() => { const t = document.activeElement.closest('[data-testid=tile]');"
+                                      " return t && t.dataset.peerId; }")
+            if on == p1:
+                break
+            await guest.keyboard.press("Tab")
+        assert on == p1, on
+        await guest.keyboard.press("Enter")
+        menu = guest.get_by_test_id("tile-menu")
+        await expect(menu).to_have_attribute("role", "menu")
+        items = await menu.locator("[role=menuitem]").evaluate_all("(els) => els.map((e) => e.dataset.testid)")
+        assert items == ["tile-pin-local"]
+        assert await guest.evaluate("() => document.activeElement.dataset.testid") == "tile-pin-local"
+        await guest.keyboard.press("ArrowDown")  # one item: it stays on it
+        assert await guest.evaluate("() => document.activeElement.dataset.testid") == "tile-pin-local"
+        await no_overflow(guest)
+        await guest.keyboard.press("Escape")
+        await expect(menu).to_have_count(0)
+        assert await guest.evaluate("() => document.activeElement.dataset.testid") == "tile-menu-button"
+        await expect(button).to_have_attribute("aria-expanded", "false")
+
+        # Pin for me: P1 large on the guest's page only.
+        await guest.keyboard.press("Enter")
+        await guest.keyboard.press("Enter")
+        p1_guest = guest.locator(f"[data-testid=tile][data-peer-id='{p1}']")
+        await expect(p1_guest).to_have_attribute("data-role", "main")
+        await expect(p1_guest).to_have_attribute("data-pinned-local", "true")
+        await expect(guest.get_by_test_id("grid")).to_have_attribute("data-view", "speaker")
+
+        async def pinned(size: str, found: dict[str, Any]) -> None:
+            main = [t for t in found["tiles"] if t["role"] == "main"]
+            assert [t["key"] for t in main] == [p1]
+            assert all(main[0]["w"] > 1.5 * t["w"] for t in found["tiles"] if t["role"] == "strip")
+
+        await shoot_sizes(gus, "pinned-for-me", pinned)
+        await expect(host.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
+        await button.click()
+        await guest.get_by_test_id("tile-pin-local").click()  # now "Unpin for me"
+        await expect(guest.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
+
+        # The host's menu has more; Pin for everyone enlarges P2 on the guest's page too.
+        p2 = peers[1].peer_id
+        host_button = host.locator(f"[data-testid=tile][data-peer-id='{p2}'] [data-testid=tile-menu-button]")
+        await host_button.click()
+        items = await host.get_by_test_id("tile-menu").locator("[role=menuitem]").evaluate_all(
+            "(els) => els.map((e) => e.dataset.testid)")
+        assert items == ["tile-pin-local", "tile-pin-all", "tile-remove"], items  # P2's mic and camera are off
+        await host.keyboard.press("ArrowDown")
+        assert await host.evaluate("() => document.activeElement.dataset.testid") == "tile-pin-all"
+        await host.keyboard.press("Enter")
+        p2_guest = guest.locator(f"[data-testid=tile][data-peer-id='{p2}']")
+        await expect(p2_guest).to_have_attribute("data-pinned", "true")
+        await expect(p2_guest).to_have_attribute("data-role", "main")
+        await expect(p2_guest.get_by_test_id("tile-pinned")).to_have_count(1)
+        await expect(host.locator(f"[data-testid=tile][data-peer-id='{p2}']")).to_have_attribute("data-role", "main")
+        await shoot_sizes(gus, "pinned-for-everyone")
+
+        # Remove asks first (the host tools' confirmation); Cancel keeps P2.
+        await host_button.click()
+        await host.get_by_test_id("tile-remove").click()
+        dialog = host.locator("dialog[open]")
+        await expect(dialog).to_contain_text("Remove P2?")
+        await dialog.get_by_role("button", name="Cancel").click()
+        await expect(dialog).to_have_count(0)
+        await expect(host.locator(f"[data-testid=tile][data-peer-id='{p2}']")).to_have_count(1)
+        # Unpin for everyone: the grid again on both pages.
+        await host_button.click()
+        await expect(host.get_by_test_id("tile-pin-all")).to_have_text("Unpin for everyone")
+        await host.get_by_test_id("tile-pin-all").click()
+        await expect(guest.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
+        assert not await guest.evaluate("() => window.salon.errors")
+        assert not await host.evaluate("() => window.salon.errors")
+
+
+async def test_webinar_viewers_are_a_count_not_tiles(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Webinar")
+    mid = meeting["id"]
+    row = await web_admin.add_participant(mid, "pia", "webinar_presenter", name="Pia")
+    async with crowd(web_server, web_admin, mid, 3, preset="webinar_viewer"):
+        pia = await browsers.person("pia")
+        page = pia.page
+        await pia.open(web_server.url, row["token"], autojoin=1, audio=0, video=0)
+        await pia.wait_state("joined")
+        await pia.wait("() => window.salon.client.self.stage_status === 'ON_STAGE'")
+        count = page.get_by_test_id("viewers-count")
+        await expect(count).to_have_text("3 watching")
+        await tiles_shown(pia, 1)
+        assert await page.locator("[data-testid=tile][data-self=true]").count() == 1
+        await shoot_sizes(pia, "webinar")
+        await count.click()
+        await expect(page.get_by_test_id("panel-participants")).to_be_visible()
+
+    # A viewer's own page: nobody on stage yet but Pia; the viewer is counted, not a tile.
+    viewer_row = await web_admin.add_participant(mid, "vic", "webinar_viewer", name="Vic")
+    vic = await browsers.person("vic")
+    await vic.open(web_server.url, viewer_row["token"], autojoin=1, audio=0, video=0)
+    await vic.wait_state("joined")
+    await tiles_shown(vic, 1)
+    await expect(vic.page.locator("[data-testid=tile]")).to_have_attribute("data-name", "Pia")
+    await expect(vic.page.get_by_test_id("viewers-count")).to_have_text("1 watching")
+    await expect(count).to_have_text("1 watching")
