@@ -41,7 +41,7 @@ GEOMETRY = """() => {
             ...box(t), key: t.dataset.key, kind: t.dataset.kind, role: t.dataset.role, name: t.dataset.name || "",
             self: t.dataset.self === "true"})),
         overflow: [...grid.querySelectorAll("[data-testid=tile-overflow]")].filter(shown).map(box),
-        pager: [...grid.querySelectorAll("[data-testid=pager]")].filter(shown).map(box),
+        pager: [...grid.querySelectorAll("[data-testid=pager], [data-testid=viewers-count]")].filter(shown).map(box),
     };
 }"""
 

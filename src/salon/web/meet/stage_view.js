@@ -12,6 +12,7 @@ import { message, fill } from "/meet/messages.js";
 
 const MODES = ["auto", "grid", "speaker"];
 const STORAGE_KEY = "salon.layout";
+const VIEWERS_BAND = 40;  // px kept at the stage's top for "N watching"
 
 function remembered() {
   try {
@@ -230,12 +231,15 @@ export class StageView {
 
   /** Lay the tiles out for the stage's current size (layout.js) and place them. */
   arrange() {
-    const width = this.grid.clientWidth, height = this.grid.clientHeight;
-    if (!width || !height) return;
+    // The "N watching" count has a band of its own at the top: it never covers a tile.
+    const top = this.viewers.hidden ? 0 : VIEWERS_BAND;
+    const width = this.grid.clientWidth, height = this.grid.clientHeight - top;
+    if (!width || height <= 0) return;
     const entries = this.entries.map((e) => e.kind === "person"
       ? {...e, speaking: e.key === this.speaker, lastSpoke: e.key === this.lastSpeaker} : e);
     const result = layout({width, height, tiles: entries, mode: this.mode, config: this.config, page: this.page,
                            compact: isCompact(window.innerWidth, window.innerHeight)});
+    for (const rect of [...result.placed, result.overflow, result.pager]) if (rect) rect.y += top;
     this.result = result;
     this.page = result.page;
     this.grid.dataset.view = result.view;
