@@ -197,33 +197,49 @@ function focus(out, tiles, area, mainKey, view) {
   const strip = [];
   if (rest.length) {
     const wide = area.w / area.h >= 1.1;
-    let w, h, fits;
+    let w, h, perLine, lines;
     if (wide) {
       w = Math.min(280, Math.max(120, area.w * 0.2));
       h = w / ASPECT;
-      fits = Math.max(1, Math.floor((area.h + GAP) / (h + GAP)));
+      perLine = Math.max(1, Math.floor((area.h + GAP) / (h + GAP)));
+      lines = 1;
       mainArea = {...area, w: area.w - w - GAP};
     } else {
+      // A tall stage: rows of three (or more) under the large tile, as many rows as
+      // the room the large tile leaves (its full width at its own shape) allows.
       h = Math.min(140, Math.max(56, area.h * 0.16));
       w = h * ASPECT;
       if (3 * w + 2 * GAP > area.w) { w = (area.w - 2 * GAP) / 3; h = w / ASPECT; }
-      fits = Math.max(1, Math.floor((area.w + GAP) / (w + GAP)));
-      mainArea = {...area, h: area.h - h - GAP};
+      perLine = Math.max(1, Math.floor((area.w + GAP) / (w + GAP)));
+      const mainWants = Math.min(area.w / (main.aspect > 0 ? main.aspect : ASPECT), area.h * 0.75);
+      const room = Math.floor((area.h - mainWants - GAP + GAP) / (h + GAP));
+      lines = Math.max(1, Math.min(room, Math.ceil(rest.length / perLine)));
+      mainArea = {...area, h: area.h - lines * (h + GAP)};
     }
+    const fits = perLine * lines;
     const count = Math.min(rest.length, fits);
     const overflow = rest.length > fits ? rest.length - fits + 1 : 0;
     const slots = overflow ? count - 1 : count;
-    const length = count * (wide ? h : w) + (count - 1) * GAP;
     for (let i = 0; i < count; i++) {
+      const line = Math.floor(i / perLine), at = i - line * perLine;
+      const inLine = Math.min(perLine, count - line * perLine);
+      const length = inLine * (wide ? h : w) + (inLine - 1) * GAP;
       const rect = wide
-        ? {x: area.x + area.w - w, y: area.y + (area.h - length) / 2 + i * (h + GAP), w, h}
-        : {x: area.x + (area.w - length) / 2 + i * (w + GAP), y: area.y + area.h - h, w, h};
+        ? {x: area.x + area.w - w, y: area.y + (area.h - length) / 2 + at * (h + GAP), w, h}
+        : {x: area.x + (area.w - length) / 2 + at * (w + GAP),
+           y: area.y + area.h - lines * (h + GAP) + GAP + line * (h + GAP), w, h};
       if (i < slots) strip.push({key: rest[i].key, role: "strip", ...rect});
       else out.overflow = {count: overflow, ...rect};
     }
   }
   const aspect = main.kind === "screen" ? (main.aspect > 0 ? main.aspect : null) : ASPECT;
   const rect = aspect ? fit(mainArea, aspect) : {x: mainArea.x, y: mainArea.y, w: mainArea.w, h: mainArea.h};
+  if (strip.length && mainArea.w === area.w) {
+    // A tall stage: the large tile and the rows under it, together, centred.
+    const free = mainArea.h - rect.h;
+    rect.y = mainArea.y + free / 2;
+    for (const r of [...strip, out.overflow]) if (r) r.y -= free / 2;
+  }
   out.placed = [{key: main.key, role: "main", ...rect}, ...strip];
   const on = new Set(out.placed.map((p) => p.key));
   out.hidden = tiles.filter((t) => !on.has(t.key)).map((t) => t.key);
