@@ -202,8 +202,12 @@ function focus(out, tiles, area, mainKey, view) {
       w = Math.min(280, Math.max(120, area.w * 0.2));
       h = w / ASPECT;
       perLine = Math.max(1, Math.floor((area.h + GAP) / (h + GAP)));
-      lines = 1;
-      mainArea = {...area, w: area.w - w - GAP};
+      // Columns on the right: as many as the room the large tile leaves (its full
+      // height at its own shape) allows.
+      const mainWants = Math.min(area.h * (main.aspect > 0 ? main.aspect : ASPECT), area.w * 0.75);
+      const room = Math.floor((area.w - mainWants) / (w + GAP));
+      lines = Math.max(1, Math.min(room, Math.ceil(rest.length / perLine)));
+      mainArea = {...area, w: area.w - lines * (w + GAP)};
     } else {
       // A tall stage: rows of three (or more) under the large tile, as many rows as
       // the room the large tile leaves (its full width at its own shape) allows.
@@ -212,7 +216,7 @@ function focus(out, tiles, area, mainKey, view) {
       if (3 * w + 2 * GAP > area.w) { w = (area.w - 2 * GAP) / 3; h = w / ASPECT; }
       perLine = Math.max(1, Math.floor((area.w + GAP) / (w + GAP)));
       const mainWants = Math.min(area.w / (main.aspect > 0 ? main.aspect : ASPECT), area.h * 0.75);
-      const room = Math.floor((area.h - mainWants - GAP + GAP) / (h + GAP));
+      const room = Math.floor((area.h - mainWants) / (h + GAP));
       lines = Math.max(1, Math.min(room, Math.ceil(rest.length / perLine)));
       mainArea = {...area, h: area.h - lines * (h + GAP)};
     }
@@ -225,7 +229,7 @@ function focus(out, tiles, area, mainKey, view) {
       const inLine = Math.min(perLine, count - line * perLine);
       const length = inLine * (wide ? h : w) + (inLine - 1) * GAP;
       const rect = wide
-        ? {x: area.x + area.w - w, y: area.y + (area.h - length) / 2 + at * (h + GAP), w, h}
+        ? {x: area.x + area.w - lines * (w + GAP) + GAP + line * (w + GAP), y: area.y + (area.h - length) / 2 + at * (h + GAP), w, h}
         : {x: area.x + (area.w - length) / 2 + at * (w + GAP),
            y: area.y + area.h - lines * (h + GAP) + GAP + line * (h + GAP), w, h};
       if (i < slots) strip.push({key: rest[i].key, role: "strip", ...rect});
@@ -234,11 +238,13 @@ function focus(out, tiles, area, mainKey, view) {
   }
   const aspect = main.kind === "screen" ? (main.aspect > 0 ? main.aspect : null) : ASPECT;
   const rect = aspect ? fit(mainArea, aspect) : {x: mainArea.x, y: mainArea.y, w: mainArea.w, h: mainArea.h};
-  if (strip.length && mainArea.w === area.w) {
-    // A tall stage: the large tile and the rows under it, together, centred.
-    const free = mainArea.h - rect.h;
-    rect.y = mainArea.y + free / 2;
-    for (const r of [...strip, out.overflow]) if (r) r.y -= free / 2;
+  if (mainArea !== area) {
+    // The large tile and the strip, together, centred (no gap between them).
+    const tall = mainArea.w === area.w;
+    const free = tall ? mainArea.h - rect.h : mainArea.w - rect.w;
+    const axis = tall ? "y" : "x";
+    rect[axis] = mainArea[axis] + free / 2;
+    for (const r of [...strip, out.overflow]) if (r) r[axis] -= free / 2;
   }
   out.placed = [{key: main.key, role: "main", ...rect}, ...strip];
   const on = new Set(out.placed.map((p) => p.key));

@@ -168,7 +168,10 @@ export class StageView {
                     pinnedLocally: this.localPin === peer.peer_id, video: tile.dataset.video === "on"});
     }
     for (const [key, tile] of this.tiles) {
-      if (!want.has(key)) { tile.remove(); this.tiles.delete(key); }
+      if (want.has(key)) continue;
+      if (this.menu.open && tile.contains(this.menu.open.button)) this.menu.close(false);
+      tile.remove();
+      this.tiles.delete(key);
     }
     if (this.localPin && !want.has(this.localPin)) this.localPin = null;
     this.entries = entries;
