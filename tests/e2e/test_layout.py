@@ -153,12 +153,13 @@ async def test_layout_engine_over_many_sizes(
             {key: "a", kind: "person", self: true}, {key: "b", kind: "person"}]});
         const main = r.placed.find((p) => p.role === "main");
         if (r.view !== "presentation" || main.key !== "s" || Math.abs(main.w / main.h - 4 / 3) > 0.01 || main.h > 640) out.push(`screen: ${JSON.stringify(r)}`);
-        // An audio room: avatars in the grid only (no focus view, no corner), pinned first,
+        // An audio room: avatars in the grid only (no focus view, no corner), pinned first
+        // (for you, then for everyone),
         // up to 25 a page.
         const people = Array.from({length: 30}, (_, i) => ({key: `a${i}`, kind: "person", self: i === 0,
                                                              pinnedForAll: i === 7, pinnedLocally: i === 3}));
         const audio = L.layout({width: 1920, height: 1000, tiles: people, mode: "speaker", config: {view_type: "AUDIO_ROOM"}});
-        if (audio.view !== "grid" || audio.placed.some((p) => p.role !== "grid") || audio.placed[0].key !== "a7" ||
+        if (audio.view !== "grid" || audio.placed.some((p) => p.role !== "grid") || audio.placed[0].key !== "a3" || audio.placed[1].key !== "a7" ||
             audio.placed.length !== 25 || audio.pages !== 2) out.push(`audio room: ${JSON.stringify(audio).slice(0, 300)}`);
         // The preset's cap: max_video_streams.desktop, or .mobile on a small screen.
         const cap = (compact) => L.layout({width: 1920, height: 1000, tiles: people.map((p) => ({...p, pinnedForAll: false, pinnedLocally: false})),

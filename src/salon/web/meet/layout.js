@@ -153,7 +153,9 @@ export function layout({width, height, tiles, mode = "auto", config = {}, page =
 
 function grid(out, tiles, area, perPage, config, page) {
   const audio = config.view_type === "AUDIO_ROOM";
-  let list = audio ? [...tiles].sort((a, b) => Number(Boolean(b.pinnedForAll)) - Number(Boolean(a.pinnedForAll))) : tiles;
+  // An audio room has no focus view: a pin puts the tile first (pinned for you, then for everyone).
+  const rank = (t) => (t.pinnedLocally ? 0 : t.pinnedForAll ? 1 : 2);
+  let list = audio ? tiles.map((t, i) => [t, i]).sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j).map(([t]) => t) : tiles;
   const others = tiles.filter((t) => t.kind !== "screen" && !t.self);
   const self = tiles.find((t) => t.self && t.kind !== "screen");
   const corner = !audio && self && others.length >= 2 ? self : null;
