@@ -221,6 +221,17 @@ async def test_grid_with_1_2_4_9_16_people(
                     await expect(page.get_by_test_id("page-label")).to_have_text("Page 1 of 2")
 
                 await shoot_sizes(ada, "people-09", nine)
+                # A side panel narrows the stage: the tiles follow (ResizeObserver).
+                wide = next(t["w"] for t in (await geometry(page))["tiles"] if t["role"] == "grid")
+                await page.get_by_test_id("tab-chat").click()
+                await expect(page.get_by_test_id("panel-chat")).to_be_visible()
+                await ada.wait("(w) => { const t = document.querySelector('#grid [data-role=grid]');"
+                               " return t && t.getBoundingClientRect().width < w - 1; }", wide)
+                await geometry(page)
+                await no_overflow(page)
+                await page.screenshot(path=str(SHOTS / "people-09-chat-desktop.png"))
+                await page.get_by_test_id("tab-chat").click()
+                await expect(page.get_by_test_id("panel-chat")).to_be_hidden()
                 async with crowd(web_server, web_admin, mid, 7, start=8) as crowd16:
                     await tiles_shown(ada, 16)
 
