@@ -203,6 +203,8 @@ async def test_grid_with_1_2_4_9_16_people(
                 assert roles == ["corner", "grid", "grid", "grid"], roles
                 corner = next(t for t in found["tiles"] if t["role"] == "corner")
                 assert corner["self"]
+                # Tab follows what is seen: the corner (made first, when Ada was alone) comes last.
+                assert found["tiles"][-1] is corner
                 if size == "desktop":
                     grid = [t for t in found["tiles"] if t["role"] == "grid"]
                     assert len({round(t["y"]) for t in grid}) == 2  # two rows, 2 × 2

@@ -261,6 +261,7 @@ export class StageView {
       place(tile, rect);
       if (video.srcObject && video.paused) video.play().catch(() => {});
     }
+    this._order(result.placed.map((p) => p.key));
     this.overflow.hidden = !result.overflow;
     if (result.overflow) {
       place(this.overflow, result.overflow);
@@ -276,6 +277,16 @@ export class StageView {
       this.pager.querySelector("[data-testid=page-next]").disabled = result.page >= result.pages - 1;
     }
     this.empty.hidden = this.entries.length > 0;
+  }
+
+  /** Tab goes through the tiles as they are seen (large tile, strip, grid, corner): the
+   * DOM follows the layout, unless the focus is on the stage (moving it would lose it). */
+  _order(keys) {
+    if (this.grid.contains(document.activeElement)) return;
+    const wanted = keys.map((key) => this.tiles.get(key)).filter(Boolean);
+    const now = [...this.grid.children].filter((el) => !el.hidden && this.tiles.get(el.dataset.key) === el);
+    if (wanted.length === now.length && wanted.every((tile, i) => tile === now[i])) return;
+    for (const tile of wanted) this.grid.insertBefore(tile, this.pager);  // a move: videos keep playing
   }
 }
 

@@ -88,7 +88,7 @@ export class TileMenu {
                            dataset: {testid: "tile-menu"}},
       items.map((item) => h("button", {type: "button", role: "menuitem", tabindex: "-1", class: item.danger ? "danger" : "",
                                        dataset: {testid: item.id},
-                                       onclick: (e) => { this.close(false); this.act(item.run)(e); }}, item.text)));
+                                       onclick: (e) => { this.close(); this.act(item.run)(e); }}, item.text)));
     menu.addEventListener("keydown", (e) => this.key(e));
     this.root.append(menu);
     this.open = {menu, button};
