@@ -7,6 +7,8 @@ Counters come from each page's getStats (`window.salon.remoteStats()`): inbound-
 import asyncio
 import time
 
+from playwright.async_api import expect
+
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from salon.client.media.sources import ToneSource
@@ -127,7 +129,10 @@ async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_other
     # Leaving the stage stops its media: the SDK unpublishes when can_publish turns false.
     await viewer.page.get_by_test_id("btn-stage").click()  # "Leave stage"
     await viewer.wait("() => !Object.keys(window.salon.media.published).length")
-    await other.wait("(s) => document.querySelector(s).dataset.video === 'off'", TILE.format(viewer_id))
+    # Off the stage, a viewer is no tile but one of the "N watching" (docs/meeting-page.md
+    # "Layouts").
+    await other.wait("(s) => !document.querySelector(s)", TILE.format(viewer_id))
+    await expect(other.page.get_by_test_id("viewers-count")).to_have_text("2 watching")
     assert await viewer.page.get_by_test_id("btn-cam").is_disabled()
 
 

@@ -39,6 +39,8 @@ async def test_sdk_and_page_are_served(web_server: SalonServer, web_admin: Admin
         assert data["meeting"]["title"] == "Served"
         assert data["participant"]["name"] == "Ada"
         assert data["preset"]["name"] == "group_call_host"
+        assert data["preset"]["view_type"] == "GROUP_CALL"
+        assert data["preset"]["max_video_streams"] == {"desktop": 6, "mobile": 6}
         assert data["preset"]["design_tokens"]["colors"]["brand"]["500"].startswith("#")
 
 
@@ -126,11 +128,12 @@ async def test_prejoin_join_and_chat_between_two_browsers(
     await ada_row.wait_for()
     assert await ada_row.get_by_test_id("action-kick").count() == 0
 
-    # The host pins Bob: his tile goes first, for both of them.
+    # The host pins Bob: his tile is the large one, for both of them (docs/meeting-page.md
+    # "Layouts").
     await bob_row.get_by_test_id("action-pin").click()
     for person in (first, second):
         await person.wait("() => { const t = document.querySelector(\"[data-testid=tile][data-name='Bob']\");"
-                          " return t.dataset.pinned === 'true' && t.style.order === '1'; }")
+                          " return t.dataset.pinned === 'true' && t.dataset.role === 'main'; }")
 
     # The host removes Bob (confirming first): his page says so.
     await bob_row.get_by_test_id("action-kick").click()

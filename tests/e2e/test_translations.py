@@ -27,9 +27,8 @@ export default Object.fromEntries(Object.entries(english).map(([k, v]) => [k, v.
 UNBRACKETED = """(allowed) => {
     const out = [];
     const shown = (el) => el && !el.closest("[hidden]") && el.getClientRects().length > 0;
-    // The grid's tiles belong to the stage code (paintTiles, moving to stage_view.js);
-    // plugins' names and descriptions are what an admin typed (and other tests make some).
-    const skip = (el) => el.closest(".grid, [data-testid=plugin-name], .plugin .description");
+    // Plugins' names and descriptions are what an admin typed (and other tests make some).
+    const skip = (el) => el.closest("[data-testid=plugin-name], .plugin .description");
     const fine = (text) => {
         let rest = text.replace(/⟦[^⟧]*⟧/g, "");
         for (const word of allowed) rest = rest.split(word).join("");

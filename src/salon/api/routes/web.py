@@ -7,8 +7,9 @@
   (`/meet#token=…`), which browsers never send to the server.
 - `GET /meet/ui` (`Authorization: Bearer <participant token>`): what the page needs
   before it joins: the meeting's title and status (`ACTIVE` / `INACTIVE`), the preset's
-  name, view type, whether the display name may be edited, what it may produce, and the
-  preset's `ui.design_tokens`.
+  name, view type, how many videos a page of the stage shows (`max_video_streams`:
+  `desktop` and `mobile`), whether the display name may be edited, what it may produce,
+  and the preset's `ui.design_tokens`.
 """
 
 from typing import Any
@@ -93,6 +94,7 @@ def install(app: FastAPI) -> None:
             "preset": {
                 "name": preset.name,
                 "view_type": admitted.config.view_type,
+                "max_video_streams": admitted.config.max_video_streams.model_dump(),
                 "can_edit_display_name": permissions.can_edit_display_name,
                 "stage_enabled": permissions.stage_enabled,
                 "can_produce": {kind: getattr(permissions.media, kind).can_produce

@@ -129,9 +129,17 @@ class PageParticipant(TypedDict):
 
 
 @closed
+class PageVideoStreams(TypedDict):
+    desktop: int
+    mobile: int
+
+
+@closed
 class PagePreset(TypedDict):
     name: str
     view_type: str
+    #: The preset's `config.max_video_streams`: the stage's tiles per page (desktop or phone).
+    max_video_streams: PageVideoStreams
     can_edit_display_name: bool
     stage_enabled: bool
     can_produce: dict[str, str]

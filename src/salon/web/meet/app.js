@@ -30,6 +30,7 @@ import { SidePanel } from "/meet/side_panel.js";
 import { MoreMenu } from "/meet/more_menu.js";
 import { readableOnBrand } from "/meet/contrast.js";
 import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
+import { StageView } from "/meet/stage_view.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -42,7 +43,6 @@ const page = {
   media: null,
   want: {audio: flag("audio", true), video: flag("video", true)},  // what the user wants on
   previewMedia: null,  // a MediaSession before joining (devices only)
-  speaker: null,
   panel: null,
   polls: new Map(),
   joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
@@ -61,6 +61,7 @@ const page = {
   hands: null, reactions: null,  // raised hands (hands.js) and reactions (reactions.js), made on entering
   side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
   more: null,          // the More menu: panels on phones, Keyboard shortcuts (more_menu.js)
+  stage: null,         // the tiles and their layout (stage_view.js), made on entering
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -356,7 +357,6 @@ function wire(client, media) {
   client.on("meeting.changed", (data) => moved(data));
   client.on("connected_meetings.broadcast", ({message: text, from_name: name}) => toast(fill("toast.broadcast", {name, text}), 8000));
   client.on("connected_meetings.closing", ({in_secs: secs}) => toast(fill("toast.rooms_closing", {secs: Math.round(secs)}), 8000));
-  client.on("media.speaker", ({peer_id: peerId}) => { page.speaker = peerId; paintSpeaker(); });
   client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
   client.on("poll.voted", (data) => {
@@ -371,7 +371,7 @@ function wire(client, media) {
   });
   media.on("track", (rec) => attachTrack(rec));
   media.on("trackended", (rec) => detachTrack(rec));
-  media.on("localtrack", () => paintTiles());
+  media.on("localtrack", () => paintStage());
   media.on("enabled", () => refresh());
   media.on("published", () => refresh());
   media.on("unpublished", () => refresh());
@@ -433,11 +433,15 @@ function entered() {
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
      before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
     page.client, {act, openPanel: showPanel, panel: () => page.panel});
+  page.stage ||= new StageView(
+    {grid: $("grid"), controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer")},
+    page.client, () => page.media,
+    {act, openPanel: showPanel, remove: (peer) => page.hostTools.remove(peer), config: page.info.preset, badges: (peer, isSelf) => [handBadge(peer), networkBadge(peer.peer_id), captionBadge(peer, isSelf)]});
   const social = {controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer"), stage: document.querySelector(".stage")};
   page.hands ||= new Hands(social, page.client, {act, toast, notify: (text, options) => page.hostTools.notify(text, options), dropNotice: (peerId, kind) => page.hostTools.dropNotice(peerId, kind)});
   page.reactions ||= new Reactions(social, page.client, {act});
   page.settings ||= new SettingsSheet(page, {controls: document.querySelector(".controls"), sinks: $("audio-sinks"), screen: $("meeting"), toast, act});
-  page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => paintTiles()});
+  page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => page.stage.paint()});
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
@@ -457,10 +461,9 @@ function moved(data) {
   $("meeting-title").textContent = title;
   document.title = fill("page.title", {title});
   paintTranscribed($("transcribed-indicator"), page.client);
-  page.speaker = null;
   page.polls.clear();
   page.chat.clear();
-  $("grid").replaceChildren();
+  page.stage.reset();
   page.chat.load();
   if (perms().polls && perms().polls.can_view) loadPolls();
   else paintPolls();
@@ -526,7 +529,7 @@ function whyNot(kind) {
 function refresh() {
   if (!page.client || document.body.dataset.state !== "joined") return;
   paintControls();
-  paintTiles();
+  paintStage();
   paintPeople();
 }
 
@@ -563,102 +566,6 @@ function paintControls() {
   $("people-count").textContent = String(client.peers.size + 1);
 }
 
-/** One tile per joined peer (and one per screenshare), in the grid. */
-function paintTiles() {
-  if (!page.client) return;
-  const {client, media} = page;
-  const grid = $("grid");
-  const self = client.self;
-  const people = [self, ...client.peers.values()];
-  const want = new Set();
-  for (const peer of people) {
-    const key = peer.peer_id;
-    want.add(key);
-    const tile = ensureTile(key, peer.peer_id, "video");
-    const isSelf = peer.peer_id === self.peer_id;
-    tile.dataset.self = String(isSelf);
-    tile.dataset.name = peer.name;
-    const videoEl = tile.querySelector("video");
-    let showing = false;
-    if (isSelf) {
-      const track = media.local.video;
-      showing = Boolean(track && track.readyState === "live" && media.enabled.video && media.published.video);
-      setSource(videoEl, showing ? track : null);
-    } else {
-      const rec = media.tracks().find((r) => r.peerId === peer.peer_id && r.kind === "video");
-      setSource(videoEl, rec ? rec.track : null, rec && rec.trackId);
-      showing = Boolean(rec && peer.video);
-    }
-    tile.dataset.video = showing ? "on" : "off";
-    tile.dataset.pinned = String(Boolean(peer.pinned));
-    tile.style.order = peer.pinned ? "1" : (isSelf ? "3" : "2");
-    const label = tile.querySelector(".label");
-    render(label,
-      peer.pinned ? h("span", {class: "icon pin", title: "Pinned"}) : null,
-      peer.audio ? null : h("span", {class: "icon mic-off", title: "Muted", dataset: {testid: "tile-muted"}}),
-      h("span", {}, isSelf ? `${peer.name} (you)` : peer.name),
-      handBadge(peer),
-      networkBadge(peer.peer_id),
-      captionBadge(peer, isSelf));
-    const av = tile.querySelector(".avatar");
-    if (av.textContent !== initials(peer.name)) {
-      av.textContent = initials(peer.name);
-      av.style.setProperty("--hue", hue(peer.name));
-    }
-  }
-  // Screenshares: a large tile each, first.
-  for (const rec of media.tracks().filter((r) => r.kind === "screenshare")) {
-    const key = `${rec.peerId}:screenshare`;
-    const peer = client.peers.get(rec.peerId);
-    want.add(key);
-    const tile = ensureTile(key, rec.peerId, "screenshare");
-    tile.classList.add("screen");
-    tile.style.order = "0";
-    setSource(tile.querySelector("video"), rec.track, rec.trackId);
-    tile.dataset.video = "on";
-    render(tile.querySelector(".label"), `${peer ? peer.name : "Someone"} is presenting`);
-  }
-  if (media.published.screenshare && media.local.screenshare) {
-    const key = `${self.peer_id}:screenshare`;
-    want.add(key);
-    const tile = ensureTile(key, self.peer_id, "screenshare");
-    tile.classList.add("screen");
-    tile.style.order = "0";
-    setSource(tile.querySelector("video"), media.local.screenshare);
-    tile.dataset.video = "on";
-    render(tile.querySelector(".label"), "You are presenting");
-  }
-  for (const tile of [...grid.children]) if (!want.has(tile.dataset.key)) tile.remove();
-  paintSpeaker();
-}
-
-function ensureTile(key, peerId, kind) {
-  let tile = $("grid").querySelector(`[data-key="${CSS.escape(key)}"]`);
-  if (tile) return tile;
-  tile = h("div", {class: "tile", dataset: {key, peerId, kind, testid: kind === "screenshare" ? "screen-tile" : "tile", video: "off"}},
-    h("video", {autoplay: true, muted: true, playsInline: true, dataset: {testid: "tile-video"}}),
-    avatar("?"),
-    h("div", {class: "label", dataset: {testid: "tile-label"}}));
-  const video = tile.querySelector("video");
-  video.muted = true;
-  $("grid").append(tile);
-  return tile;
-}
-
-function setSource(videoEl, track, trackId) {
-  const current = videoEl.srcObject ? videoEl.srcObject.getTracks()[0] : null;
-  if (current === (track || null) && videoEl.dataset.trackId === (trackId || "")) return;
-  videoEl.dataset.trackId = trackId || "";
-  videoEl.srcObject = track ? new MediaStream([track]) : null;
-  if (track) videoEl.play().catch(() => {});
-}
-
-function paintSpeaker() {
-  for (const tile of document.querySelectorAll(".tile")) {
-    tile.dataset.speaking = String(tile.dataset.kind === "video" && tile.dataset.peerId === page.speaker);
-  }
-}
-
 function attachTrack(rec) {
   if (rec.kind === "audio") {
     const el = h("audio", {autoplay: true, dataset: {trackId: rec.trackId, peerId: rec.peerId}});
@@ -666,7 +573,7 @@ function attachTrack(rec) {
     $("audio-sinks").append(el);
     el.play().catch(() => {});  // autoplay may wait for a click; RTP still flows
   }
-  paintTiles();
+  paintStage();
 }
 
 function detachTrack(rec) {
@@ -675,8 +582,10 @@ function detachTrack(rec) {
       if (el.dataset.trackId === rec.trackId) { el.srcObject = null; el.remove(); }
     }
   }
-  paintTiles();
+  paintStage();
 }
+
+const paintStage = () => page.stage && page.stage.paint();
 
 /** Note when the first remote video frame is decoded (join-to-first-frame). */
 async function watchFirstFrame() {

@@ -110,6 +110,34 @@ export default {
 
   // === The stage: layouts, tiles, the tile menu (layout.js, stage_view.js, tile_menu.js) ===
   // keys: layout.*, tile.*, viewers.*
+  "layout.label": "Layout",
+  "layout.auto": "Auto",
+  "layout.grid": "Grid",
+  "layout.speaker": "Speaker",
+  "layout.page": "Page {page} of {pages}",
+  "layout.prev": "Previous page",
+  "layout.next": "Next page",
+  "layout.empty": "Nobody is on the stage yet.",
+  "tile.you": "{name} (you)",
+  "tile.presenting": "{name} is presenting",
+  "tile.you_presenting": "You are presenting",
+  "tile.someone": "Someone",
+  "tile.muted": "Muted",
+  "tile.pinned": "Pinned for everyone",
+  "tile.pinned_local": "Pinned for you",
+  "tile.more": "+{count}",
+  "tile.more.label": "{count} more people: show everyone",
+  "tile.menu": "More options",
+  "tile.menu.label": "More options for {name}",
+  "tile.pin_local": "Pin for me",
+  "tile.unpin_local": "Unpin for me",
+  "tile.pin_all": "Pin for everyone",
+  "tile.unpin_all": "Unpin for everyone",
+  "tile.mute": "Mute",
+  "tile.video_off": "Turn off camera",
+  "tile.remove": "Remove",
+  "viewers.count": "{count} watching",
+  "viewers.label": "{count} watching: show the people",
 
   // === Raised hands and reactions (hands.js, reactions.js) ===
   // keys: hand.*, reaction.*
