@@ -31,6 +31,8 @@ import { MoreMenu } from "/meet/more_menu.js";
 import { readableOnBrand } from "/meet/contrast.js";
 import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
 import { StageView } from "/meet/stage_view.js";
+import { PeoplePanel } from "/meet/people.js";
+import { PollsPanel } from "/meet/polls.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -44,7 +46,6 @@ const page = {
   want: {audio: flag("audio", true), video: flag("video", true)},  // what the user wants on
   previewMedia: null,  // a MediaSession before joining (devices only)
   panel: null,
-  polls: new Map(),
   joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
   paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
   onToggle: null,      // what a flip of those does before joining (the preview)
@@ -57,6 +58,8 @@ const page = {
   notices: null,       // join and leave notices (notices.js), made on entering
   recording: null,     // the recording indicator and controls (recording.js), made on entering
   captions: null,      // live captions and their toggle (captions.js), made on entering
+  people: null,        // the People panel (people.js), made on entering
+  polls: null,         // the Polls panel (polls.js), made on entering
   hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
   hands: null, reactions: null,  // raised hands (hands.js) and reactions (reactions.js), made on entering
   side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
@@ -138,12 +141,7 @@ function act(fn) {
   };
 }
 
-function avatar(name, extra = "") {
-  return h("div", {class: `avatar ${extra}`, style: {"--hue": hue(name)}, dataset: {testid: "avatar"}}, initials(name));
-}
-
 const perms = () => (page.client && page.client.self ? page.client.self.permissions : {});
-const manageStage = () => perms().accept_stage_requests || perms().can_accept_production_requests;
 
 // --- start: what the token stands for, then pre-join -------------------------------------------
 
@@ -357,18 +355,6 @@ function wire(client, media) {
   client.on("meeting.changed", (data) => moved(data));
   client.on("connected_meetings.broadcast", ({message: text, from_name: name}) => toast(fill("toast.broadcast", {name, text}), 8000));
   client.on("connected_meetings.closing", ({in_secs: secs}) => toast(fill("toast.rooms_closing", {secs: Math.round(secs)}), 8000));
-  client.on("poll.created", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
-  client.on("poll.updated", ({poll}) => { page.polls.set(poll.id, poll); paintPolls(); });
-  client.on("poll.voted", (data) => {
-    const poll = page.polls.get(data.poll_id);
-    if (!poll) return;
-    poll.voters = data.voters;
-    if (data.counts) data.counts.forEach((count, i) => { if (poll.options[i]) poll.options[i].count = count; });
-    if (data.vote && poll.options[data.vote.index] && poll.options[data.vote.index].votes) {
-      poll.options[data.vote.index].votes.push(data.vote);
-    }
-    paintPolls();
-  });
   media.on("track", (rec) => attachTrack(rec));
   media.on("trackended", (rec) => detachTrack(rec));
   media.on("localtrack", () => paintStage());
@@ -429,6 +415,10 @@ function entered() {
   page.captions ||= new Captions(
     {region: $("captions"), lines: $("caption-lines"), announce: $("captions-announce"), toggle: $("btn-captions")}, page.client);
   paintTranscribed($("transcribed-indicator"), page.client);
+  page.people ||= new PeoplePanel($("panel-participants"), page.client, {act, hands: () => page.hands,
+    remove: (peer) => page.hostTools.remove(peer), privateChat: () => page.privateChat, openPanel: showPanel});
+  page.polls ||= new PollsPanel($("panel-polls"), page.client, {act, failed, toast});
+  page.polls.load();
   page.hostTools ||= new HostTools(
     {topbar: document.querySelector(".topbar"), controls: document.querySelector(".controls"), toasts: $("toasts"),
      before: {badge: document.querySelector(".topbar .tabs"), menu: document.querySelector(".controls .spacer")}},
@@ -448,7 +438,6 @@ function entered() {
     page.client.stage.join().catch(failed);
   }
   page.chat.load();
-  if (p.polls && p.polls.can_view) loadPolls();
   refresh();
   syncPublishing();
   watchFirstFrame();
@@ -461,12 +450,9 @@ function moved(data) {
   $("meeting-title").textContent = title;
   document.title = fill("page.title", {title});
   paintTranscribed($("transcribed-indicator"), page.client);
-  page.polls.clear();
   page.chat.clear();
   page.stage.reset();
   page.chat.load();
-  if (perms().polls && perms().polls.can_view) loadPolls();
-  else paintPolls();
   refresh();
   syncPublishing();
   toast(fill("toast.moved", {title}));
@@ -530,7 +516,7 @@ function refresh() {
   if (!page.client || document.body.dataset.state !== "joined") return;
   paintControls();
   paintStage();
-  paintPeople();
+  if (page.people) page.people.paint();
 }
 
 function paintControls() {
@@ -621,148 +607,6 @@ function showPanel(name, opener) {
     $("chat-input").focus();
   }
   if (page.side) page.side.after(name, message(`panel.${name}`));
-}
-
-function paintPeople() {
-  const {client} = page;
-  const p = perms();
-  const panel = $("panel-participants");
-  const sections = page.hands ? page.hands.section() : [];
-  if (p.accept_waiting_requests) {
-    const waiting = [...client.waiting.values()];
-    sections.push(h("h2", {}, fill("people.waiting", {count: waiting.length})));
-    if (waiting.length > 1) {
-      sections.push(h("button", {class: "small", dataset: {testid: "admit-all"}, onclick: act(() => client.waitlist.admit())}, message("people.admit_all")));
-    }
-    sections.push(h("ul", {class: "people", dataset: {testid: "waiting-list"}}, waiting.map((peer) =>
-      h("li", {class: "person", dataset: {testid: "waiting-person", peerId: peer.peer_id}},
-        avatar(peer.name),
-        h("div", {class: "who"}, h("div", {class: "name"}, peer.name), h("div", {class: "meta"}, peer.preset_name)),
-        h("div", {class: "actions"},
-          h("button", {class: "small primary", dataset: {testid: "action-admit"}, onclick: act(() => client.waitlist.admit([peer.peer_id]))}, message("people.admit")),
-          h("button", {class: "small", dataset: {testid: "action-reject"}, onclick: act(() => client.waitlist.reject([peer.peer_id]))}, message("people.reject")))))));
-    if (!waiting.length) sections.push(h("p", {class: "muted"}, message("people.nobody_waiting")));
-  }
-  if (manageStage() && client.stageRequests.length) {
-    sections.push(h("h2", {}, fill("people.stage_requests", {count: client.stageRequests.length})));
-    sections.push(h("ul", {class: "people", dataset: {testid: "stage-requests"}}, client.stageRequests.map((req) =>
-      h("li", {class: "person", dataset: {testid: "stage-request", peerId: req.peer_id}},
-        avatar(req.name),
-        h("div", {class: "who"}, h("div", {class: "name"}, req.name)),
-        h("div", {class: "actions"},
-          h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, message("people.grant")),
-          h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, message("people.deny")))))));
-  }
-  if (p.show_participant_list) {
-    const people = [client.self, ...[...client.peers.values()].sort((a, b) => String(a.joined_at).localeCompare(String(b.joined_at)))];
-    sections.push(h("h2", {}, fill("people.in_meeting", {count: people.length})));
-    sections.push(h("ul", {class: "people", dataset: {testid: "participants"}}, people.map((peer) => personRow(peer))));
-  }
-  render(panel, sections);
-}
-
-function personRow(peer) {
-  const {client} = page;
-  const p = perms();
-  const isSelf = peer.peer_id === client.self.peer_id;
-  const ids = [peer.peer_id];
-  const actions = [];
-  const button = (testid, text, fn, extra = "") => h("button", {class: `small ${extra}`, dataset: {testid}, onclick: act(fn)}, text);
-  if (!isSelf) {
-    if (p.pin_participant) actions.push(button("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id)));
-    if (p.disable_participant_audio && peer.audio) actions.push(button("action-mute", message("people.mute"), () => client.host.disableMedia(ids, ["audio"])));
-    if (p.disable_participant_video && peer.video) actions.push(button("action-video-off", message("people.stop_video"), () => client.host.disableMedia(ids, ["video"])));
-    if (p.disable_participant_screensharing && peer.screenshare) actions.push(button("action-screen-off", message("people.stop_sharing"), () => client.host.disableMedia(ids, ["screenshare"])));
-    if (manageStage()) {
-      if (peer.stage_status === "REQUESTED_TO_JOIN_STAGE") {
-        actions.push(button("action-stage-grant", message("people.grant"), () => client.stage.grant(ids), "primary"));
-        actions.push(button("action-stage-deny", message("people.deny"), () => client.stage.deny(ids)));
-      } else if (peer.stage_status === "ON_STAGE" && client.self.permissions.stage_enabled) {
-        actions.push(button("action-stage-kick", message("people.stage_kick"), () => client.stage.kick(ids)));
-      } else if (peer.stage_status === "OFF_STAGE") {
-        actions.push(button("action-stage-invite", message("people.stage_invite"), () => client.stage.grant(ids)));
-      }
-    }
-    if (p.kick_participant) actions.push(button("action-kick", message("people.remove"), () => page.hostTools.remove(peer), "danger"));
-    if (page.privateChat && page.privateChat.canMessage(peer.participant_id)) {
-      actions.push(button("action-message", message("people.message"), () => messagePrivately(peer.participant_id)));
-    }
-  } else if (p.pin_participant) {
-    actions.push(button("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id)));
-  }
-  const meta = [
-    message(peer.audio ? "people.mic_on" : "people.mic_off"),
-    message(peer.video ? "people.camera_on" : "people.camera_off"),
-    peer.screenshare ? message("people.sharing") : null,
-    peer.transcribed ? message("people.captioned") : null,
-    peer.stage_status && peer.stage_status !== "ON_STAGE" ? message(`people.stage.${peer.stage_status}`) || peer.stage_status : null,
-  ].filter(Boolean).join(" · ");
-  return h("li", {class: "person", dataset: {testid: "participant", peerId: peer.peer_id, name: peer.name}},
-    avatar(peer.name),
-    h("div", {class: "who"}, h("div", {class: "name"}, h("span", {}, isSelf ? fill("people.you", {name: peer.name}) : peer.name), page.hands && page.hands.mark(peer)), h("div", {class: "meta"}, meta)),
-    actions.length ? h("div", {class: "actions"}, actions) : null);
-}
-
-/** "Message privately" in the People panel: the chat, with this participant chosen. */
-function messagePrivately(participantId) {
-  page.privateChat.choose(participantId);
-  showPanel("chat");
-}
-
-// --- polls ------------------------------------------------------------------------------------------
-
-async function loadPolls() {
-  try {
-    for (const poll of await page.client.polls.list()) page.polls.set(poll.id, poll);
-  } catch (error) {
-    failed(error);
-  }
-  paintPolls();
-}
-
-function paintPolls() {
-  const p = perms();
-  const panel = $("panel-polls");
-  const parts = [];
-  if (p.polls && p.polls.can_create) {
-    const question = h("input", {placeholder: message("polls.question"), "aria-label": message("polls.question"), maxlength: "500", dataset: {testid: "poll-question"}});
-    const options = h("input", {placeholder: message("polls.options"), "aria-label": message("polls.options"), dataset: {testid: "poll-options"}});
-    parts.push(h("form", {class: "poll-form", dataset: {testid: "poll-form"}, onsubmit: act(async () => {
-      const list = options.value.split(",").map((s) => s.trim()).filter(Boolean);
-      if (!question.value.trim() || list.length < 2) {
-        toast(message("polls.need_two"));
-        return;
-      }
-      const poll = await page.client.polls.create(question.value.trim(), list);
-      page.polls.set(poll.id, poll);
-      paintPolls();
-    })}, h("h2", {}, message("polls.new")), question, options, h("button", {class: "primary", type: "submit", dataset: {testid: "poll-create"}}, message("polls.create"))));
-  }
-  const polls = [...page.polls.values()].reverse();
-  if (!polls.length) parts.push(h("p", {class: "muted"}, message("polls.none")));
-  for (const poll of polls) {
-    const canVote = p.polls && p.polls.can_vote && !poll.has_voted;
-    const total = poll.options.reduce((n, o) => n + (o.count || 0), 0);
-    parts.push(h("div", {class: "poll", dataset: {testid: "poll", pollId: poll.id}},
-      h("div", {class: "question"}, poll.question),
-      poll.options.map((option, index) => {
-        const hidden = option.count === null || option.count === undefined;
-        return h("div", {class: "option", dataset: {testid: "poll-option", index: String(index)}},
-          h("span", {}, option.text),
-          h("span", {class: "tally"},
-            h("span", {class: "muted", dataset: {testid: "poll-count"}}, hidden ? "" : String(option.count)),
-            canVote ? h("button", {class: "small", dataset: {testid: "poll-vote"}, onclick: act(async () => {
-              const reply = await page.client.polls.vote(poll.id, index);
-              if (reply.poll) page.polls.set(poll.id, reply.poll);
-              else poll.has_voted = true;
-              paintPolls();
-            })}, message("polls.vote")) : null),
-          hidden ? null : h("div", {class: "bar"}, h("span", {style: {width: `${total ? Math.round(100 * option.count / total) : 0}%`}})));
-      }),
-      h("div", {class: "muted"}, fill(poll.has_voted ? "polls.voters.you" : "polls.voters",
-        {count: typeof poll.voters === "number" ? poll.voters : (poll.voters || []).length}))));
-  }
-  render(panel, parts);
 }
 
 start();
