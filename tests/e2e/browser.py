@@ -81,8 +81,10 @@ class Person:
         return await self.page.evaluate("() => document.body.dataset.state")
 
     async def wait_state(self, state: str, timeout: float = 20) -> None:
+        # `document.body` is null for a moment while the page reloads (Rejoin does).
         await self.page.wait_for_function(
-            "(s) => document.body.dataset.state === s", arg=state, timeout=timeout * 1000)
+            "(s) => document.body && document.body.dataset.state === s", arg=state,
+            timeout=timeout * 1000)
 
     async def wait(self, expression: str, arg: Any = None, timeout: float = 20) -> Any:
         """Wait until a JS function of `arg` returns something truthy, and return it."""
