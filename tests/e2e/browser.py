@@ -23,6 +23,7 @@ from typing import Any
 
 from playwright.async_api import (
     BrowserContext,
+    Locator,
     ConsoleMessage,
     Page,
     Playwright,
@@ -219,6 +220,17 @@ async def small_targets(page: Page, minimum: float = 44) -> list[str]:
         }
         return out;
     }""", minimum)
+
+
+async def reveal(page: Page, testid: str) -> Locator:
+    """The control `testid`, with the More menu opened first when the control bar had no
+    room for it (more_menu.js moves such controls into the menu, as a person finds them)."""
+    control = page.get_by_test_id(testid)
+    held = page.locator(f"[data-testid=more-controls] [data-testid={testid}]")
+    if await held.count() and not await control.is_visible():
+        await page.get_by_test_id("btn-more").click()
+        await expect(control).to_be_visible()
+    return control
 
 
 async def tab_to(page: Page, testid: str, presses: int = 40) -> None:

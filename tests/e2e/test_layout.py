@@ -22,7 +22,16 @@ from playwright.async_api import Page, expect
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from salon.client.media.sources import SyntheticVideo, ToneSource
-from tests.e2e.browser import DESKTOP, LANDSCAPE, PHONE, Browsers, Person, no_overflow, tab_to
+from tests.e2e.browser import (
+    DESKTOP,
+    LANDSCAPE,
+    PHONE,
+    Browsers,
+    Person,
+    no_overflow,
+    reveal,
+    tab_to,
+)
 from tests.e2e.conftest import ARTIFACTS
 from tests.servers import SalonServer
 
@@ -305,7 +314,7 @@ async def test_shared_screen_is_fitted_whole_and_speaker_view_follows_the_speake
 
             await shoot_sizes(ada, "presentation", presenting)
             # Grid on request: the screen becomes a tile among the others.
-            await page.get_by_test_id("layout-switch").select_option("grid")
+            await (await reveal(page, "layout-switch")).select_option("grid")
             await expect(page.get_by_test_id("grid")).to_have_attribute("data-view", "grid")
             await geometry(page)
             await sam_media.unpublish("screenshare")

@@ -432,6 +432,7 @@ function entered() {
   page.reactions ||= new Reactions(social, page.client, {act});
   page.settings ||= new SettingsSheet(page, {controls: document.querySelector(".controls"), sinks: $("audio-sinks"), screen: $("meeting"), toast, act});
   page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => page.stage.paint()});
+  page.more.collapsible();
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {
