@@ -337,3 +337,71 @@ async def test_network_grades_from_crafted_stats(web_server: SalonServer, browse
       }""")
     assert grades == {"a": "good", "b": "fair", "c": "poor", "d": "unknown", "e": "fair", "f": "poor",
                       "me": "poor", "slowUplink": "fair", "nothingPublished": "unknown"}, grades
+
+
+#: A camera whose platform blurs the background itself (Chrome with the system's camera
+#: effects) cannot exist here: the track's own `getCapabilities`, `applyConstraints` and
+#: `getSettings` are given `backgroundBlur` the way such a browser reports it, and what
+#: the page applies is recorded. Without this script the page must not offer blur at all.
+PLATFORM_BLUR = """(() => {
+  const proto = MediaStreamTrack.prototype;
+  const caps = proto.getCapabilities, settings = proto.getSettings, apply = proto.applyConstraints;
+  window.__blur = {applied: []};
+  const blurred = new WeakMap();
+  proto.getCapabilities = function () {
+    const out = caps.call(this);
+    return this.kind === "video" ? {...out, backgroundBlur: [false, true]} : out;
+  };
+  proto.getSettings = function () {
+    const out = settings.call(this);
+    return this.kind === "video" ? {...out, backgroundBlur: blurred.get(this) === true} : out;
+  };
+  proto.applyConstraints = async function (constraints = {}) {
+    if (this.kind === "video" && "backgroundBlur" in constraints) {
+      window.__blur.applied.push(constraints.backgroundBlur);
+      blurred.set(this, constraints.backgroundBlur === true);
+      const {backgroundBlur, ...rest} = constraints;
+      return apply.call(this, rest);
+    }
+    return apply.call(this, constraints);
+  };
+})()"""
+
+
+async def test_background_blur_only_where_the_browser_can(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    meeting = await web_admin.create_meeting(title="Blur")
+    plain_p = await web_admin.add_participant(meeting["id"], "plain", "group_call_participant", name="Pia")
+    blur_p = await web_admin.add_participant(meeting["id"], "blur", "group_call_participant", name="Bo")
+    # This Chromium has no platform blur: no blur option.
+    plain = await browsers.person("plain")
+    await joined(plain, web_server.url, plain_p["token"])
+    await open_settings(plain.page)
+    await expect(plain.page.get_by_test_id("settings-noise")).to_be_visible()
+    await expect(plain.page.get_by_test_id("settings-blur")).to_be_hidden()
+    # One that has it: the option, applied to the open camera without a new track.
+    person = await browsers.person("blur")
+    await person.context.add_init_script(PLATFORM_BLUR)
+    bo_id = await joined(person, web_server.url, blur_p["token"])
+    await rising(plain, bo_id, "video")
+    page = person.page
+    await open_settings(page)
+    blur = page.get_by_test_id("settings-blur")
+    await expect(blur).to_be_visible()
+    await expect(blur).not_to_be_checked()
+    sender_track = """() => window.salon.media.pubPc.getSenders().find((s) => s.track && s.track.kind === "video").track.id"""
+    before = await page.evaluate(sender_track)
+    await blur.check()
+    await expect(blur).to_be_checked()
+    assert await page.evaluate("() => window.__blur.applied") == [True]
+    assert await page.evaluate("() => window.salon.media.local.video.getSettings().backgroundBlur") is True
+    assert await page.evaluate(sender_track) == before  # the same track: nothing renegotiated
+    assert await page.evaluate("() => JSON.parse(localStorage.getItem('salon.devices')).backgroundBlur") is True
+    await rising(plain, bo_id, "video")  # the others keep seeing the camera
+    await blur.uncheck()
+    await expect(blur).not_to_be_checked()
+    assert await page.evaluate("() => window.__blur.applied") == [True, False]
+    # The choice is part of every later opening of the camera.
+    assert await page.evaluate("() => window.salon.media._constraints('video').backgroundBlur") is False
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "settings-blur-desktop.png"))

@@ -3,7 +3,7 @@
 // (settings.js) and the pre-join screen (app.js `prejoin()`) both use it.
 //
 // Choices are kept in localStorage (`salon.devices`: {audio, video, speaker,
-// noiseSuppression}) so the next join starts with them; one that no longer names a
+// noiseSuppression, backgroundBlur}) so the next join starts with them; one that no longer names a
 // device falls back to the default (the SDK's `devicefallback`, or `devicechange` here)
 // with a notice.
 
@@ -12,7 +12,7 @@ import { message } from "/meet/messages.js";
 
 const STORE = "salon.devices";
 
-/** The remembered choices ({audio, video, speaker, noiseSuppression}; missing: none). */
+/** The remembered choices ({audio, video, speaker, noiseSuppression, backgroundBlur}; missing: none). */
 export function loadChoices() {
   try {
     return JSON.parse(localStorage.getItem(STORE) || "{}") || {};
@@ -33,6 +33,7 @@ export function restoreChoices(media) {
   const choices = loadChoices();
   for (const kind of ["audio", "video"]) if (choices[kind] && !media.deviceIds[kind]) media.deviceIds[kind] = choices[kind];
   if (typeof choices.noiseSuppression === "boolean") media.audioProcessing = {...media.audioProcessing, noiseSuppression: choices.noiseSuppression};
+  if (typeof choices.backgroundBlur === "boolean") media.videoEffects = {...media.videoEffects, backgroundBlur: choices.backgroundBlur};
 }
 
 /** Whether this browser can choose where audio plays (Chromium's `setSinkId`). */

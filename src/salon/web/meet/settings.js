@@ -7,8 +7,9 @@
 // stays muted. Choices are remembered for the next join (devices.js). A chosen device
 // that goes away (`devicechange`) falls back to the default, with a notice.
 //
-// Background blur is not offered: it needs person segmentation running in the page,
-// and no segmentation model is shipped with salon (docs/meeting-page.md says why).
+// Background blur is offered where the browser can do it itself (the camera track lists
+// `backgroundBlur` among its capabilities: Chrome with the system's camera effects) and
+// hidden elsewhere; salon ships no segmentation of its own (docs/meeting-page.md says why).
 
 import { h } from "/sdk/v1/ui/dom.js";
 import { message } from "/meet/messages.js";
@@ -46,6 +47,8 @@ export class SettingsSheet {
     this.selects = {video: select("settings-camera"), audio: select("settings-mic"), speaker: select("settings-speaker")};
     this.meter = levelMeter("settings-mic-level");
     this.noise = h("input", {type: "checkbox", dataset: {testid: "settings-noise"}});
+    this.blur = h("input", {type: "checkbox", dataset: {testid: "settings-blur"}});
+    this.blurField = h("label", {class: "check", hidden: true}, this.blur, message("settings.blur"));
     const testTone = h("button", {type: "button", class: "small", dataset: {testid: "settings-speaker-test"},
                                   onclick: this.act(() => playTestTone(this.speaker.get()))}, message("device.test_speaker"));
     const field = (label, control, extra = null) => h("label", {class: "field"}, label, control, extra);
@@ -61,6 +64,7 @@ export class SettingsSheet {
       this.fields.video, this.fields.audio,
       h("div", {class: "field mic-level-field"}, h("span", {}, message("device.level")), this.meter),
       h("label", {class: "check"}, this.noise, message("settings.noise")),
+      this.blurField,
       this.fields.speaker,
       h("div", {class: "settings-actions"}, close));
     screen.append(this.dialog);
@@ -72,6 +76,12 @@ export class SettingsSheet {
       const on = this.noise.checked;
       saveChoices({noiseSuppression: on});
       await this.page.media.setAudioProcessing({noiseSuppression: on});
+    });
+    this.blur.onchange = this.act(async () => {
+      const on = this.blur.checked;
+      saveChoices({backgroundBlur: on});
+      const now = await this.page.media.setVideoEffects({backgroundBlur: on});
+      this.blur.checked = now.backgroundBlur;
     });
     this.dialog.addEventListener("close", () => { if (this.level) this.level.stop(); this.level = null; });
   }
@@ -101,6 +111,9 @@ export class SettingsSheet {
     this.fields.speaker.hidden = !canChooseSpeaker() || !devices.speaker.length;
     const settings = media.local.audio ? media.local.audio.getSettings() : {};
     this.noise.checked = media.audioProcessing.noiseSuppression ?? settings.noiseSuppression ?? true;
+    // Blur: only where the open camera's platform offers it (a camera that is off: not shown).
+    this.blurField.hidden = !media.videoEffectsAvailable().backgroundBlur;
+    this.blur.checked = Boolean(media.local.video && media.local.video.getSettings().backgroundBlur);
   }
 
   /** Switch a kind to another device, remembered for next time. */

@@ -118,6 +118,7 @@ export class MediaSession extends EventTarget {
     this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
     this.deviceIds = {audio: null, video: null};  // chosen input devices (null: the default)
     this.audioProcessing = {};  // {noiseSuppression, echoCancellation, autoGainControl} (setAudioProcessing)
+    this.videoEffects = {};     // {backgroundBlur} (setVideoEffects): the browser's own camera effects
     this.enabled = {audio: false, video: false, screenshare: false};
     // kind -> true | false | undefined: the caller's latest choice (undefined: none yet).
     this.wanted = {audio: undefined, video: undefined, screenshare: undefined};
@@ -214,7 +215,8 @@ export class MediaSession extends EventTarget {
   _constraints(kind, {exact = true, videoConstraints} = {}) {
     const id = this.deviceIds[kind];
     const device = id ? {deviceId: exact ? {exact: id} : id} : {};
-    if (kind === "video") return {...(videoConstraints || {width: 640, height: 480}), ...device};
+    // Effects are plain (not `exact`) constraints: a browser without them opens the camera anyway.
+    if (kind === "video") return {...(videoConstraints || {width: 640, height: 480}), ...this.videoEffects, ...device};
     const processing = this.audioProcessing || {};
     return Object.keys(device).length || Object.keys(processing).length ? {...processing, ...device} : true;
   }
@@ -254,6 +256,33 @@ export class MediaSession extends EventTarget {
     }
     this.audioProcessing = processing;
     await this._reopen("audio");
+  }
+
+  /**
+   * What the open camera's own platform can do: `{backgroundBlur: bool}`. Some browsers
+   * and systems blur the background themselves (Chrome with the system's camera effects);
+   * a camera track lists it in `getCapabilities().backgroundBlur` when it can be turned on.
+   */
+  videoEffectsAvailable() {
+    const track = this.local.video;
+    const caps = track && typeof track.getCapabilities === "function" ? track.getCapabilities() : {};
+    return {backgroundBlur: Array.isArray(caps.backgroundBlur) && caps.backgroundBlur.includes(true)};
+  }
+
+  /**
+   * Turn the browser's own camera effects on or off (`{backgroundBlur}`): applied to the
+   * open camera with `applyConstraints` (the sender keeps its track, nothing is
+   * renegotiated) where `videoEffectsAvailable()` says it can, and kept in `videoEffects`
+   * for every later opening. Resolves with what the camera reports afterwards.
+   */
+  async setVideoEffects({backgroundBlur} = {}) {
+    if (typeof backgroundBlur === "boolean") this.videoEffects = {...this.videoEffects, backgroundBlur};
+    const track = this.local.video;
+    if (track && this.videoEffectsAvailable().backgroundBlur) {
+      await track.applyConstraints({...track.getConstraints(), ...this.videoEffects});
+    }
+    const settings = track ? track.getSettings() : {};
+    return {backgroundBlur: settings.backgroundBlur === true};
   }
 
   /** Open `kind` again with the current choice and put it where the old track was. */

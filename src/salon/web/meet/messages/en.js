@@ -178,6 +178,7 @@ export default {
   "settings.mic": "Microphone",
   "settings.speaker": "Speaker",
   "settings.noise": "Noise suppression",
+  "settings.blur": "Blur my background",
   "settings.close": "Done",
   "device.camera": "Camera",
   "device.mic": "Microphone",
