@@ -4,6 +4,7 @@ going on stage (docs/protocol.md "Raised hands and reactions")."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -132,18 +133,24 @@ async def test_malformed_hand_requests_are_refused_and_the_connection_carries_on
     assert (await guest.ping())["pong"] is True
 
 
-async def test_hidden_and_waiting_peers_cannot_raise_a_hand(room: Meeting) -> None:
+async def hidden_and_waiting(room: Meeting) -> tuple[Any, Any]:
+    """A hidden peer and one still in the waiting room (a host is joined, so it waits)."""
     hidden = f"hidden_{room.id[:8]}"
     await room.admin.create_preset(hidden, permissions={"hidden_participant": True})
     lobby = f"lobby_{room.id[:8]}"
     await room.admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
     await room.join("group_call_host")
     ghost = await room.join(hidden)
+    waiting = await room.join(lobby)
+    assert waiting.joined["status"] == "waiting"
+    return ghost, waiting
+
+
+async def test_hidden_and_waiting_peers_cannot_raise_a_hand(room: Meeting) -> None:
+    ghost, waiting = await hidden_and_waiting(room)
     with pytest.raises(RealtimeError) as refused:
         await ghost.raise_hand()
     assert refused.value.code == "FORBIDDEN"
-    waiting = await room.join(lobby)
-    assert waiting.joined["status"] == "waiting"
     with pytest.raises(RealtimeError) as early:
         await waiting.raise_hand()
     assert early.value.code == "NOT_JOINED"

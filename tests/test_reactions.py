@@ -12,6 +12,7 @@ from salon.client import RealtimeError
 from salon.core.room.reactions import REACTIONS
 from salon.realtime.commands import COMMANDS
 from tests.live import Meeting
+from tests.test_hands import hidden_and_waiting
 
 
 async def test_a_reaction_reaches_everyone_joined_the_sender_too(room: Meeting) -> None:
@@ -65,16 +66,10 @@ async def test_a_flood_of_reactions_is_rate_limited(room: Meeting) -> None:
 
 
 async def test_waiting_and_hidden_peers_cannot_react(room: Meeting) -> None:
-    hidden = f"ghost_{room.id[:8]}"
-    await room.admin.create_preset(hidden, permissions={"hidden_participant": True})
-    lobby = f"lobby_{room.id[:8]}"
-    await room.admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
-    await room.join("group_call_host")
-    ghost = await room.join(hidden)
+    ghost, waiting = await hidden_and_waiting(room)
     with pytest.raises(RealtimeError) as refused:
         await ghost.react("👍")
     assert refused.value.code == "FORBIDDEN"
-    waiting = await room.join(lobby)
     with pytest.raises(RealtimeError) as early:
         await waiting.react("👍")
     assert early.value.code == "NOT_JOINED"

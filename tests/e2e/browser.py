@@ -23,8 +23,8 @@ from typing import Any
 
 from playwright.async_api import (
     BrowserContext,
-    Locator,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     async_playwright,

@@ -11,23 +11,11 @@ import re
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
-from tests.e2e.browser import DESKTOP, LANDSCAPE, PHONE, Browsers, no_overflow, tab_to
+from tests.e2e.browser import Browsers, shoot, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.servers import SalonServer
 
 SHOTS = ARTIFACTS / "hands_reactions"
-
-
-async def shoot(page: Page, step: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE), ("landscape", LANDSCAPE)):
-        await page.set_viewport_size(size)
-        await page.evaluate("() => window.dispatchEvent(new Event('resize'))")
-        await page.wait_for_timeout(150)
-        await no_overflow(page)
-        await page.screenshot(path=str(SHOTS / f"{step}-{size_name}.png"))
-    await page.set_viewport_size(DESKTOP)
-    await page.evaluate("() => window.dispatchEvent(new Event('resize'))")
 
 
 async def focused(page: Page) -> str | None:
@@ -84,7 +72,7 @@ async def test_hands_in_raise_order_lowered_by_the_host_and_reactions(
         await expect(host.locator('[data-testid="participant"][data-name="Bo"]')
                      .get_by_test_id("person-hand")).to_have_attribute("data-order", "2")
         await expect(host.get_by_test_id("lower-all-hands")).to_be_visible()
-        await shoot(host, "1-host-two-hands")
+        await shoot(host, SHOTS, "1-host-two-hands")
 
         # The host lowers Ana's hand: her button flips back, Bo moves up.
         await host.get_by_test_id("raised-hand").first.get_by_test_id("action-lower-hand").click()
@@ -126,7 +114,7 @@ async def test_hands_in_raise_order_lowered_by_the_host_and_reactions(
         await expect(guest.get_by_test_id("reaction-option")).to_have_count(8)
         assert await focused(guest) == "reaction-option"
         assert await guest.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Thumbs up"
-        await shoot(guest, "2-picker")
+        await shoot(guest, SHOTS, "2-picker")
         await guest.keyboard.press("ArrowRight")
         assert await guest.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Clapping hands"
         await guest.keyboard.press("Enter")
@@ -154,7 +142,7 @@ async def test_hands_in_raise_order_lowered_by_the_host_and_reactions(
         # ...and a screen reader hears the flood once, as a count, not ten sentences.
         await expect(guest.get_by_test_id("reaction-announce")).to_have_text(
             re.compile(r"^\d+ more reactions"), timeout=5000)
-        await shoot(guest, "3-reactions")
+        await shoot(guest, SHOTS, "3-reactions")
         assert await guest.evaluate("() => window.salon.errors") == []
     finally:
         await bo.close()
