@@ -151,7 +151,7 @@ const perms = () => (page.client && page.client.self ? page.client.self.permissi
 function addShortcuts() {
   const state = () => document.body.dataset.state;
   const inMeeting = () => state() === "joined";
-  const beforeOrIn = () => ["prejoin", "joined"].includes(state());
+  const beforeOrIn = () => ["prejoin", "joining", "joined"].includes(state());
   const press = (meeting, before) => () => {
     const button = $(inMeeting() ? meeting : before);
     if (button && !button.hidden && !button.disabled) button.click();
@@ -372,6 +372,9 @@ function setConnection(text, warn = false) {
 }
 
 function end(state, details = {}) {
+  // A dialog left open (a confirmation, the settings, the shortcuts) would keep the exit
+  // screen and its Rejoin behind it; a confirmation closed this way answers "no".
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   if (page.media) page.media.close();
   if (page.client) page.client.close();
   for (const el of document.querySelectorAll("video, audio")) el.srcObject = null;
@@ -426,7 +429,7 @@ function entered() {
   page.stage ||= new StageView(
     {grid: $("grid"), controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer")},
     page.client, () => page.media,
-    {act, openPanel: showPanel, remove: (peer) => page.hostTools.remove(peer), config: page.info.preset, badges: (peer, isSelf) => [handBadge(peer), networkBadge(peer.peer_id), captionBadge(peer, isSelf)]});
+    {act, openPanel: openIfShown, remove: (peer) => page.hostTools.remove(peer), config: page.info.preset, badges: (peer, isSelf) => [handBadge(peer), networkBadge(peer.peer_id), captionBadge(peer, isSelf)]});
   const social = {controls: document.querySelector(".controls"), before: document.querySelector(".controls .spacer"), stage: document.querySelector(".stage")};
   page.hands ||= new Hands(social, page.client, {act, toast, notify: (text, options) => page.hostTools.notify(text, options), dropNotice: (peerId, kind) => page.hostTools.dropNotice(peerId, kind)});
   page.reactions ||= new Reactions(social, page.client, {act});
@@ -588,7 +591,9 @@ async function watchFirstFrame() {
         return;
       }
     }
-    await new Promise((r) => setTimeout(r, 25));
+    // Fine-grained only while there is a video to measure (an audio-only call has none).
+    const video = page.media.tracks().some((r) => r.kind === "video" || r.kind === "screenshare");
+    await new Promise((r) => setTimeout(r, video ? 25 : 250));
   }
 }
 
@@ -596,6 +601,12 @@ async function watchFirstFrame() {
 
 /** Open the side panel `name` (null: close it). `opener`: where focus goes back when it
  * closes (default: whatever has focus now; side_panel.js). */
+/** Open a panel only where its tab shows (the preset may hide People, for one). */
+function openIfShown(name) {
+  const tab = document.querySelector(`.tab[data-panel="${name}"]`);
+  if (tab && !tab.hidden) showPanel(name);
+}
+
 function showPanel(name, opener) {
   if (page.side) page.side.before(name, opener);
   page.panel = name;

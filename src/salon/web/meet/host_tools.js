@@ -243,7 +243,8 @@ export class HostTools {
 
   /** Focus `el` if it shows, else the host menu's button, else the microphone button. */
   focusHome(el) {
-    for (const target of [el, this.menuButton, document.getElementById("btn-mic")]) {
+    // More holds the host menu's button when the control bar had no room for it (more_menu.js).
+    for (const target of [el, this.menuButton, document.getElementById("btn-more"), document.getElementById("btn-mic")]) {
       if (target && target.isConnected && !target.hidden && !target.closest("[hidden]")) { target.focus(); return; }
     }
   }

@@ -45,6 +45,11 @@ export class MoreMenu {
     this.bar = button.closest(".controls");
     this.held = h("div", {class: "more-controls", hidden: true, dataset: {testid: "more-controls"}});
     this.menu.append(this.held);  // in the document from the start: a control moved here is still found
+    // A moved control that opens something of its own (the reactions picker, the host
+    // menu, the settings sheet) closes More first: its popup takes More's place.
+    this.held.addEventListener("click", (event) => {
+      if (event.target.closest("[aria-expanded], [aria-haspopup]")) this.close(false);
+    }, true);
     this.homes = new Map();  // a collapsed control -> the marker where it sits in the bar
     this.fitSoon = () => { if (!this.queued) { this.queued = true; requestAnimationFrame(() => this.fit()); } };
     new ResizeObserver(this.fitSoon).observe(this.bar);
@@ -122,10 +127,12 @@ export class MoreMenu {
   }
 
   hold(control) {
+    const had = control.contains(document.activeElement);
     const home = document.createComment(control.id || "control");
     control.replaceWith(home);
     this.homes.set(control, home);
     this.held.append(control);
+    if (had) this.button.focus();  // the keyboard stays where the control went
   }
 
 

@@ -49,7 +49,29 @@ export class PeoplePanel {
       sections.push(h("h2", {}, fill("people.in_meeting", {count: people.length})));
       sections.push(h("ul", {class: "people", dataset: {testid: "participants"}}, people.map((peer) => this.row(peer))));
     }
+    const keep = this.focusNow();
     render(this.el, sections);
+    this.focusAgain(keep);
+  }
+
+  /** What has focus in the panel ({testid, peerId}), to find it again after a repaint. */
+  focusNow() {
+    const active = document.activeElement;
+    if (!active || !this.el.contains(active)) return null;
+    const row = active.closest("[data-peer-id]");
+    return {testid: active.dataset.testid || "", peerId: row ? row.dataset.peerId : ""};
+  }
+
+  /** The panel is repainted on every change in the room: the keyboard stays where it was
+   * (the same button of the same person; else that person's first button; else the panel). */
+  focusAgain(keep) {
+    if (!keep) return;
+    const row = keep.peerId ? this.el.querySelector(`[data-peer-id="${CSS.escape(keep.peerId)}"]`) : null;
+    const scope = row || this.el;
+    const same = keep.testid ? scope.querySelector(`[data-testid="${CSS.escape(keep.testid)}"]`) : null;
+    const target = same || (row && row.querySelector("button")) || this.el;
+    if (target === this.el && !this.el.hasAttribute("tabindex")) this.el.tabIndex = -1;
+    target.focus();
   }
 
   waiting() {

@@ -62,11 +62,15 @@ export class PollsPanel {
 
   paint() {
     const may = rights(this.client);
-    const parts = may.can_create ? [this.form()] : [];
+    // Made once: a repaint (any vote, any change of this peer) keeps what is being typed.
+    if (may.can_create) this.formEl ||= this.form();
+    const parts = may.can_create ? [this.formEl] : [];
     const polls = [...this.polls.values()].reverse();
     if (!polls.length) parts.push(h("p", {class: "muted"}, message("polls.none")));
     for (const poll of polls) parts.push(this.poll(poll, may.can_vote && !poll.has_voted));
+    const typing = this.formEl && this.formEl.contains(document.activeElement) ? document.activeElement : null;
     render(this.el, parts);
+    if (typing) typing.focus();  // put back in its place, the box keeps the keyboard
   }
 
   form() {
@@ -79,6 +83,7 @@ export class PollsPanel {
         return;
       }
       this.put(await this.client.polls.create(question.value.trim(), list));
+      question.value = options.value = "";
     };
     return h("form", {class: "poll-form", dataset: {testid: "poll-form"}, onsubmit: this.act(create)},
       h("h2", {}, message("polls.new")), question, options,

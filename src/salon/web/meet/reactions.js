@@ -99,12 +99,17 @@ export class Reactions {
     this.options[0].focus();
   }
 
+  /** The button, or More while the control bar had no room for it (more_menu.js). */
+  anchor() {
+    return this.button.offsetParent ? this.button : document.getElementById("btn-more") || this.button;
+  }
+
   closePicker(refocus) {
     if (this.picker.hidden) return;
     const had = this.picker.contains(document.activeElement);
     this.picker.hidden = true;
     this.button.setAttribute("aria-expanded", "false");
-    if ((refocus || had) && !this.button.hidden) this.button.focus();
+    if ((refocus || had) && !this.button.hidden) this.anchor().focus();
   }
 
   keydown(event) {
@@ -124,7 +129,7 @@ export class Reactions {
   place() {
     if (this.picker.hidden) return;
     const bar = this.controls.getBoundingClientRect();
-    const button = this.button.getBoundingClientRect();
+    const button = this.anchor().getBoundingClientRect();
     const width = this.picker.offsetWidth;
     const left = Math.max(8, Math.min(button.left, window.innerWidth - width - 8));
     this.picker.style.left = `${Math.round(left)}px`;

@@ -83,7 +83,13 @@ export class SettingsSheet {
       const now = await this.page.media.setVideoEffects({backgroundBlur: on});
       this.blur.checked = now.backgroundBlur;
     });
-    this.dialog.addEventListener("close", () => { if (this.level) this.level.stop(); this.level = null; });
+    this.dialog.addEventListener("close", () => {
+      if (this.level) this.level.stop();
+      this.level = null;
+      // Opened from More (the bar had no room for Settings): the keyboard goes back to More.
+      const more = document.getElementById("btn-more");
+      if (!this.button.offsetParent && more && more.offsetParent) more.focus();
+    });
   }
 
   /** Open the sheet: the devices as they are now, and the level meter running. */

@@ -17,6 +17,7 @@ export class SidePanel {
     Object.assign(this, {side, title, closeButton: close});
     this.opener = null;
     this.open = null;
+    window.matchMedia(SHEET).addEventListener("change", () => this.cover());
     close.onclick = () => closePanel();
     side.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || event.defaultPrevented) return;
@@ -26,6 +27,12 @@ export class SidePanel {
   }
 
   get isSheet() { return window.matchMedia(SHEET).matches; }
+
+  /** While a sheet is open, what it covers takes no focus and no clicks (Tab stays in it). */
+  cover() {
+    const covered = Boolean(this.open) && this.isSheet;
+    for (const el of document.querySelectorAll("#meeting > .topbar, #meeting .stage, #meeting > .controls")) el.inert = covered;
+  }
 
   /** Before the panel changes to `name`: note where focus is to go back to. */
   before(name, opener) {
@@ -40,6 +47,7 @@ export class SidePanel {
     const wasOpen = this.open;
     this.open = name;
     this.side.dataset.panel = name || "";
+    this.cover();
     if (name) {
       this.title.textContent = title;
       // A sheet covers the meeting: focus goes into it (chat has already focused its box).

@@ -64,6 +64,7 @@ export class StageView {
     this.result = null;
     this.menu = new TileMenu(client, {act, remove, stage: this, root: this.grid.closest(".screen") || document.body});
     this.grid.classList.add("stage-grid");
+    this.grid.tabIndex = -1;  // focus can be put here (a tile menu whose peer left), not tabbed to
     this.pager = h("div", {class: "pager", dataset: {testid: "pager"}, hidden: true},
       h("button", {type: "button", class: "small", dataset: {testid: "page-prev"}, "aria-label": message("layout.prev"),
                    onclick: () => this.turn(-1)}, "‹"),
@@ -169,7 +170,11 @@ export class StageView {
     }
     for (const [key, tile] of this.tiles) {
       if (want.has(key)) continue;
-      if (this.menu.open && tile.contains(this.menu.open.button)) this.menu.close(false);
+      if (this.menu.open && tile.contains(this.menu.open.button)) {
+        const focused = this.menu.open.menu.contains(document.activeElement);
+        this.menu.close(false);
+        if (focused) this.grid.focus();  // the keyboard stays on the stage, not on the page's top
+      }
       tile.remove();
       this.tiles.delete(key);
     }
@@ -271,8 +276,10 @@ export class StageView {
     this.pager.hidden = !result.pager;
     if (result.pager) {
       place(this.pager, result.pager);
-      this.pager.querySelector("[data-testid=page-label]").textContent =
-        fill("layout.page", {page: result.page + 1, pages: result.pages});
+      // A live region: written only when it changes, or every speaker change re-announces it.
+      const label = this.pager.querySelector("[data-testid=page-label]");
+      const words = fill("layout.page", {page: result.page + 1, pages: result.pages});
+      if (label.textContent !== words) label.textContent = words;
       this.pager.querySelector("[data-testid=page-prev]").disabled = result.page === 0;
       this.pager.querySelector("[data-testid=page-next]").disabled = result.page >= result.pages - 1;
     }

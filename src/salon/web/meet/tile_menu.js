@@ -111,7 +111,7 @@ export class TileMenu {
       case "Home": go(0); break;
       case "End": go(items.length - 1); break;
       case "Escape": e.preventDefault(); e.stopPropagation(); this.close(); break;
-      case "Tab": this.close(false); break;
+      case "Tab": this.close(true); break;  // from its button, Tab goes on to what follows it
       default: break;
     }
   }
