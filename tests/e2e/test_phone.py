@@ -44,6 +44,10 @@ async def leave_in_view(page: Page) -> None:
     assert box["y"] + box["height"] <= size["height"] + 0.5, (box, size)
 
 
+COVERED = """() => ["#meeting > .topbar", "#meeting .stage", "#meeting > .controls"]
+    .map((sel) => document.querySelector(sel).inert)"""
+
+
 async def panels_from_more(page: Page) -> list[str]:
     """The panels the More menu offers (it is closed again)."""
     await page.get_by_test_id("btn-more").click()
@@ -69,6 +73,8 @@ async def check_sheet(page: Page, panel: str, step: str) -> None:
         width = page.viewport_size["width"]
         assert box and abs(box["x"]) < 1 and abs(box["width"] - width) < 1, (panel, box, width)
         assert await page.evaluate(FOCUS_IN_SIDE), (panel, await page.evaluate(FOCUSED))
+        # What the sheet covers takes no focus: Tab stays in the sheet.
+        assert await page.evaluate(COVERED) == [True, True, True], panel
         assert await small_targets(page) == [], (panel, await small_targets(page))
         await no_overflow(page)
         if way == "button":
@@ -78,6 +84,7 @@ async def check_sheet(page: Page, panel: str, step: str) -> None:
             await page.keyboard.press("Escape")
         await expect(side).to_be_hidden()
         assert await page.evaluate(FOCUSED) == "btn-more", (panel, way)
+        assert await page.evaluate(COVERED) == [False, False, False], panel
 
 
 async def test_meeting_on_phone_landscape_and_tablet(
