@@ -31,6 +31,7 @@ import { MoreMenu } from "/meet/more_menu.js";
 import { readableOnBrand } from "/meet/contrast.js";
 import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
 import { StageView } from "/meet/stage_view.js";
+import { AudienceList } from "/meet/audience.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -62,6 +63,7 @@ const page = {
   side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
   more: null,          // the More menu: panels on phones, Keyboard shortcuts (more_menu.js)
   stage: null,         // the tiles and their layout (stage_view.js), made on entering
+  audience: null,      // a large room's counts and paged list (audience.js), made when needed
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
@@ -340,7 +342,7 @@ function wire(client, media) {
   client.on("reconnecting", () => setConnection(message("connection.reconnecting"), true));
   client.on("resumed", () => { setConnection(""); refresh(); });
   for (const event of ["peer.joined", "peer.left", "peer.updated", "room.pinned", "waitlist.added",
-                       "waitlist.removed", "stage.requests"]) {
+                       "waitlist.removed", "stage.requests", "audience.delta"]) {
     client.on(event, () => refresh());
   }
   client.on("self.updated", () => { refresh(); syncPublishing(); });
@@ -563,7 +565,8 @@ function paintControls() {
   stage.dataset.stageStatus = status;
   stage.disabled = status === "OFF_STAGE" && !["ALLOWED", "CAN_REQUEST"].includes(p.stage_access);
   stage.title = stage.disabled ? message("control.stage.not_allowed") : "";
-  $("people-count").textContent = String(client.peers.size + 1);
+  const counts = client.audience.large && client.audience.counts;
+  $("people-count").textContent = String(counts ? counts.participants : client.peers.size + 1);
 }
 
 function attachTrack(rec) {
@@ -653,12 +656,17 @@ function paintPeople() {
           h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, message("people.grant")),
           h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, message("people.deny")))))));
   }
-  if (p.show_participant_list) {
+  if (client.audience.large) {
+    // A large room: counts, and the list a page at a time (audience.js).
+    page.audience ||= new AudienceList(client, {row: personRow, repaint: () => paintPeople()});
+    sections.push(...page.audience.section(p.show_participant_list));
+  } else if (p.show_participant_list) {
     const people = [client.self, ...[...client.peers.values()].sort((a, b) => String(a.joined_at).localeCompare(String(b.joined_at)))];
     sections.push(h("h2", {}, fill("people.in_meeting", {count: people.length})));
     sections.push(h("ul", {class: "people", dataset: {testid: "participants"}}, people.map((peer) => personRow(peer))));
   }
   render(panel, sections);
+  if (page.audience && client.audience.large) page.audience.painted();
 }
 
 function personRow(peer) {
