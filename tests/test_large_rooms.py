@@ -67,7 +67,7 @@ async def test_an_audience_join_reply_is_bounded_and_lists_no_whole_audience(
     assert room["counts"] == {"participants": 72, "on_stage": 0, "audience": 71}
     listed = ids(room["peers"])
     assert {host.peer_id, late.peer_id} <= listed
-    assert len(listed) <= 52  # the stage, the hosts, itself and a first page of 50
+    assert len(listed) <= 22  # the stage, the hosts, itself and a first page of 20
     assert room["peers_next_cursor"] is not None
     assert len(orjson.dumps(late.joined)) < 64 * 1024
     # The rest of the list is there, page by page.
@@ -102,7 +102,10 @@ async def test_audience_presence_arrives_batched_and_hosts_get_each_peer(
     deltas = watcher.drain("audience.delta")
     assert 1 <= len(deltas) <= 4, "batched: at most a few deltas for a burst of joins"
     seen = [p["peer_id"] for d in deltas for p in d["joined"]]
-    assert set(seen) == {p.peer_id for p in newcomers} and len(seen) == 12
+    # A sample of who came (at most 10 a delta), each once; `more` says some were left out.
+    assert set(seen) <= {p.peer_id for p in newcomers} and len(set(seen)) == len(seen)
+    assert len(seen) == 12 or any(d["more"] for d in deltas)
+    assert all(len(d["joined"]) <= 10 for d in deltas)
     assert all(d["large"] for d in deltas)
     joined = {e["peer"]["peer_id"] for e in host.drain("peer.joined")}
     assert joined == {p.peer_id for p in newcomers}

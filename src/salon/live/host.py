@@ -163,7 +163,7 @@ class RoomHost:
         (`max_peers_per_participant`): joined, waiting, or dropped and in the resume
         window, since each holds a place in the room. A resume is no new peer."""
         cap = self.settings.max_peers_per_participant
-        held = sum(1 for p in self.room.peers.values() if p.participant_id == participant_id)
+        held = len(self.room.peers_of(participant_id))
         if held >= cap:
             raise RoomError("TOO_MANY_PEERS",
                             f"This participant already has {held} peers in the meeting "

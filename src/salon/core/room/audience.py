@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 #: Peers a `peers.list` page holds by default, and at most.
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+#: Peers of the audience in a large room's join state: a first page, kept short since
+#: every joiner gets it (`peers.list` pages are DEFAULT_PAGE).
+FIRST_PAGE = 20
 #: At most this many joiners (as PeerViews) and leavers (ids) in one `audience.delta`;
 #: past it the delta says `more` and a client that wants names pages `peers.list`.
-DELTA_JOINED_CAP = 20
+#: Every audience member gets each delta, so it stays small.
+DELTA_JOINED_CAP = 10
 DELTA_LEFT_CAP = 100
 #: Longest `search` string (a display name is at most 255 characters).
 MAX_SEARCH = 255

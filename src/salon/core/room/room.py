@@ -116,7 +116,7 @@ class Room(Roster, WaitingRoom):
         shown[viewer.peer_id] = viewer
         cursor = None
         if audience.may_list(viewer):
-            first = audience.page(self, viewer)
+            first = audience.page(self, viewer, limit=audience.FIRST_PAGE)
             cursor = first["next_cursor"]
             for view in first["peers"]:
                 shown.setdefault(view["peer_id"], self._joined[view["peer_id"]])

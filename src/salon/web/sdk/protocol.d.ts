@@ -42,7 +42,7 @@ export interface Assignments {
 
 /**
  * A large room's audience presence, batched: the counts now, who of the audience
- * came (PeerViews, at most 20) and went (ids, at most 100) since the last delta;
+ * came (PeerViews, at most 10) and went (ids, at most 100) since the last delta;
  * `more` when some were left out. `large` false: the room is small again, ask for
  * `state` to see everyone.
  */
