@@ -34,11 +34,11 @@ from tests.servers import SalonServer, cleanup, start
 from bench.api import own_cpu, process_cpu
 from bench.realtime import (
     NOISY_OTHER_PCT,
-    Profiler,
     SALON_SEND,
     SETUP_CONCURRENCY,
     Load,
     LoadPeer,
+    Profiler,
     ServerRun,
     Tally,
     join_all,

@@ -289,3 +289,24 @@ async def test_a_saturated_node_refuses_joins_with_retry_after(tmp_path: Path) -
                 gate._slots.release()
             finally:
                 await first.close()
+
+
+async def test_the_session_record_keeps_every_join_and_leave_of_a_burst(
+        webinar: Meeting) -> None:
+    """The recorder writes bursts of records in one transaction each: none may be lost."""
+    host = await webinar.join("webinar_presenter", name="Host")
+    crowd = await _audience(webinar, 60)
+    await asyncio.gather(*(p.leave() for p in crowd[:20]))
+    session_id = host.joined["room"]["session_id"]
+
+    async def recorded() -> bool:
+        active = await webinar.admin.active_session(webinar.id)
+        return active["live_participants"] == 41 and active["max_concurrent_participants"] == 61
+
+    await eventually(recorded, timeout=10)
+    listed = await webinar.admin.session_participants(session_id, per_page=100)
+    people = listed["participants"]
+    assert len(people) == 61
+    left = {p.peer_id for p in crowd[:20]}
+    gone = [p for p in people if p["id"] in left]
+    assert len(gone) == 20 and all(p["left_at"] for p in gone)
