@@ -45,9 +45,9 @@ class Roster:
 
     def _count_in(self, peer: Peer) -> None:
         """Its stage status is settled: the followers and counts take it in."""
-        if not is_audience(peer):
-            self.forget_followers()
-        elif self._counts is not None:
+        if not is_audience(peer) and self._followers is not None:
+            self._followers.add(peer.peer_id)
+        if self._counts is not None:
             audience.count_in(self._counts, peer, 1)
 
     def _unseat(self, peer: Peer) -> None:
