@@ -43,6 +43,10 @@ Run from the repo root:
     .venv/bin/python bench/realtime.py [--peers 500] [--senders 5] [--rate 10]
         [--seconds 10] [--sat-senders 100] [--sat-rate 5] [--sat-seconds 3]
         [--no-deflate] [--no-baseline] [--profile {join,fixed,saturation} [--native]]
+    .venv/bin/python bench/realtime.py --webinar [--peers 3000] [--seconds 10]
+
+`--webinar` runs the large-room benchmark of bench/webinar.py instead (5 on stage, N in
+the audience, chat, polls; its own figures and JSON keys, see there).
 """
 
 import argparse
@@ -909,7 +913,17 @@ def main() -> None:
                         help="sample the salon server with py-spy during this phase")
     parser.add_argument("--native", action="store_true",
                         help="with --profile: include C frames (zlib, socket writes)")
+    parser.add_argument("--webinar", action="store_true",
+                        help="the large-room mode instead (bench/webinar.py): 5 on stage,"
+                             " --peers in the audience (default 3000), chat, polls")
     args = parser.parse_args()
+    if args.webinar:
+        from bench import webinar
+        if "--peers" not in " ".join(sys.argv):
+            args.peers = 3000
+        install_exit_handlers()
+        webinar.main(args)
+        return
     if not 2 <= args.peers <= MAX_PEERS:
         parser.error(f"--peers must be 2..{MAX_PEERS}")
     if min(args.senders, args.sat_senders) < 1 or min(args.rate, args.sat_rate) <= 0:

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     #: Most concurrent peers (tabs, devices) of one participant in a meeting; a join past
     #: it is refused with TOO_MANY_PEERS. RealtimeKit documents no number.
     max_peers_per_participant: int = Field(default=10, ge=1)
+    #: A meeting with this many participants is a large room (docs/large-rooms.md): its
+    #: audience (off-stage webinar viewers without host rights) hears of each other as
+    #: batched counts and a paged list, not per-peer events. 0 turns this off.
+    large_room_threshold: int = Field(default=100, ge=0)
+    #: Join back-pressure (salon.realtime.admission): joins handled at once, joins that
+    #: may wait for a turn, and how long one may wait; past these a join is refused with
+    #: SERVER_BUSY and `retry_after` rather than left to time out.
+    join_concurrency: int = Field(default=64, ge=1)
+    join_queue: int = Field(default=2000, ge=0)
+    join_queue_wait_secs: float = Field(default=5.0, gt=0)
+    #: How often, at most, a large room's audience gets its batched `audience.delta`.
+    audience_update_secs: float = Field(default=0.5, gt=0, le=10)
     log_level: str = "info"
     #: FastAPI's OpenTelemetry spans, metrics and error logs for HTTP requests, sent to
     #: the globally configured providers (`opentelemetry-instrument`, say). Off unless
@@ -165,6 +177,8 @@ class Settings(BaseSettings):
             heartbeat_secs=self.session_heartbeat_secs,
             idle_timeout_secs=self.realtime_idle_timeout_secs,
             max_peers_per_participant=self.max_peers_per_participant,
+            large_room_threshold=self.large_room_threshold,
+            audience_update_secs=self.audience_update_secs,
         )
 
     @cached_property

@@ -22,6 +22,30 @@ class PresenceActions(Requester):
     async def pin(self, peer_id: str | None) -> dict[str, Any]:
         return await self.request("peer.pin", peer_id=peer_id)
 
+    async def list_peers(self, cursor: str | None = None, limit: int | None = None,
+                         search: str | None = None) -> dict[str, Any]:
+        """One page of the participant list: `{peers, next_cursor, counts}` (a large
+        room's audience gets no per-peer events about each other; it pages instead)."""
+        data: dict[str, Any] = {}
+        if cursor is not None:
+            data["cursor"] = cursor
+        if limit is not None:
+            data["limit"] = limit
+        if search is not None:
+            data["search"] = search
+        return await self.request("peers.list", **data)
+
+    async def all_peers(self, search: str | None = None) -> list[dict[str, Any]]:
+        """Every page of `peers.list`, followed to the end."""
+        peers: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = await self.list_peers(cursor, 100, search)
+            peers += page["peers"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return peers
+
     async def waiting(self) -> list[dict[str, Any]]:
         return (await self.request("waitlist.list"))["waiting"]
 

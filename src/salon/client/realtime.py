@@ -30,13 +30,16 @@ KEEP_ALIVE_SECS = 15.0
 
 class RealtimeError(Exception):
     """An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
-    `retry_after_ms` when the code is RATE_LIMITED."""
+    `retry_after_ms` when the code is RATE_LIMITED, `retry_after` (seconds) when a join
+    is refused SERVER_BUSY."""
 
-    def __init__(self, code: str, message: str, retry_after_ms: int | None = None) -> None:
+    def __init__(self, code: str, message: str, retry_after_ms: int | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.retry_after_ms = retry_after_ms
+        self.retry_after = retry_after
 
 
 def ws_url(http_url: str) -> str:
@@ -77,6 +80,9 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self.joined: dict[str, Any] = {}
+        #: How many are in the room `{participants, on_stage, audience}`, as the join
+        #: reply and then each `audience.delta` (large rooms) said; empty while waiting.
+        self.counts: dict[str, int] = {}
         self.timeout = 10.0
         #: The HTTP base URL and the token this peer joined with (chat file uploads).
         self.http_url = ""
@@ -121,6 +127,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
             data["session_id"] = session_id
         try:
             client.joined = await client.request("join", **data)
+            client.counts = dict(client.joined.get("room", {}).get("counts", {}))
         except BaseException:
             await client.close()
             raise
@@ -219,7 +226,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                         else:
                             error = message["error"]
                             future.set_exception(RealtimeError(
-                                error["code"], error["message"], error.get("retry_after_ms")))
+                                error["code"], error["message"], error.get("retry_after_ms"),
+                                error.get("retry_after")))
                     elif not message["ok"]:
                         await self._queue("error", message["error"])
                 elif message.get("type") == "event":
@@ -236,6 +244,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                 self.arrived.notify_all()
 
     async def _queue(self, name: str, data: dict[str, Any]) -> None:
+        if name == "audience.delta":
+            self.counts = dict(data["counts"])
         if name == "meeting.changed":
             self.follow_move(data)  # `peer_id`, `joined` are the new room's from now on
         for watcher in self.watchers.get(name, ()):

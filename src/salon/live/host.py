@@ -15,7 +15,7 @@ import orjson
 
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit, TokenBucket
-from salon.core.room import Outcome, Peer, Record, Room, RoomError
+from salon.core.room import Outcome, Peer, Record, Room, RoomError, audience
 from salon.core.room.connected import move_out
 from salon.live.link import PeerLink
 from salon.live.media import MediaSync
@@ -49,6 +49,9 @@ class RoomHost:
                  on_idle: Callable[["RoomHost"], None] | None = None,
                  media: MediaBackend | None = None, manual_video_cap: int = 25) -> None:
         self.room = Room(meeting_id, title)
+        self.room.large_threshold = settings.large_room_threshold or None
+        #: The pending `audience.delta` flush of a large room (core/room/audience.py).
+        self._audience_flush: asyncio.TimerHandle | None = None
         #: Keeps the media backend in line with the room (None: media is off).
         self.media = (MediaSync(self.room, media, self.carry_out, manual_video_cap)
                       if media is not None else None)
@@ -121,7 +124,20 @@ class RoomHost:
             if link is not None:
                 link.close(close.code, close.reason)
         self._watch_keep_alive()
+        self._watch_audience()
         self.release_if_done()
+
+    def _watch_audience(self) -> None:
+        """Batch a large room's audience presence: one `audience.delta` per interval,
+        however many came and went in it (a timer, not a message per join)."""
+        if self.room.audience.pending and self._audience_flush is None:
+            loop = asyncio.get_running_loop()
+            self._audience_flush = loop.call_later(self.settings.audience_update_secs,
+                                                   self._flush_audience)
+
+    def _flush_audience(self) -> None:
+        self._audience_flush = None
+        self.run(lambda: audience.flush(self.room))
 
     def release_if_done(self) -> None:
         """Tell the registry when nobody is here and no session is live."""
@@ -147,7 +163,7 @@ class RoomHost:
         (`max_peers_per_participant`): joined, waiting, or dropped and in the resume
         window, since each holds a place in the room. A resume is no new peer."""
         cap = self.settings.max_peers_per_participant
-        held = sum(1 for p in self.room.peers.values() if p.participant_id == participant_id)
+        held = len(self.room.peers_of(participant_id))
         if held >= cap:
             raise RoomError("TOO_MANY_PEERS",
                             f"This participant already has {held} peers in the meeting "
@@ -246,6 +262,9 @@ class RoomHost:
         if self._keep_alive is not None:
             self._keep_alive.cancel()
             self._keep_alive = None
+        if self._audience_flush is not None:
+            self._audience_flush.cancel()
+            self._audience_flush = None
         for handle in self._grace.values():
             handle.cancel()
         self._grace.clear()

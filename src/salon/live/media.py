@@ -62,11 +62,22 @@ class MediaSync:
                 if on[kind] != before.get(kind):
                     self.backend.set_forwarding(peer_id, kind, on[kind])
             self.on[peer_id] = on
-        if outcome.media_touched or outcome.media_replan:
+        if outcome.media_replan or self._owns_tracks(outcome.media_touched):
             self.replan()
+        elif outcome.media_touched:
+            # Nobody touched has a track: what others receive cannot have changed, only
+            # what the touched peers do (a join in a 3,000-peer room replans one, not all).
+            self.replan(outcome.media_touched)
 
-    def replan(self) -> None:
-        for viewer in self.room.joined:
+    def _owns_tracks(self, peer_ids: set[str]) -> bool:
+        return any(info.peer_id in peer_ids for info in self.published.values())
+
+    def replan(self, only: set[str] | None = None) -> None:
+        """Bring each viewer's subscriptions in line with its plan: everyone's, or only
+        those of the viewers in `only`."""
+        viewers = (self.room.joined if only is None else
+                   [p for i in only if (p := self.room.peers.get(i)) is not None and p.joined])
+        for viewer in viewers:
             if viewer.peer_id not in self.rights:
                 continue
             want = plan(self.room.peers, viewer, self.choices.get(viewer.peer_id, AUTO),
@@ -82,7 +93,7 @@ class MediaSync:
 
     def choose(self, peer_id: str, choice: Choice) -> set[str]:
         self.choices[peer_id] = choice
-        self.replan()
+        self.replan({peer_id})  # a choice changes what this viewer receives, no one else's
         return self.received.get(peer_id, set())
 
     def visible_to(self, peer_id: str) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ from salon.store.database import Database
 log = logging.getLogger("salon.live")
 
 RETRY_BASE_SECS = 0.2
+#: Records written in one transaction at most, when several are waiting.
+BATCH = 200
 RETRY_MAX_SECS = 5.0
 
 #: SQLite primary result codes of a busy or unavailable database, not of bad data:
@@ -118,11 +120,45 @@ class Recorder:
         self._hurry.set()  # a pause in progress is shortened to the deadline
 
     async def _run(self) -> None:
-        while (record := await self.queue.get()) is not None:
+        stopping = False
+        while not stopping and (record := await self.queue.get()) is not None:
+            batch = [record]
+            while len(batch) < BATCH and not self.queue.empty():
+                more = self.queue.get_nowait()
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            await self._persist_batch(batch)
+
+    async def _persist_batch(self, batch: list[Record]) -> None:
+        """Several waiting records in one transaction (a burst of joins); if that fails
+        for any reason, each on its own, with the rules for one record (retries, dead
+        letters), so one bad record never holds up or loses the others."""
+        if len(batch) > 1 and self._apply is session_records.apply:
+            try:
+                async with self.database.session() as db:
+                    queued = await session_records.apply_many(db, self.app_id, batch,
+                                                              self.links)
+            except Exception:
+                log.info("persisting %d records at once failed; one by one", len(batch))
+            else:
+                if queued and self.on_commit is not None:
+                    try:
+                        self.on_commit()
+                    except Exception:
+                        log.exception("on_commit failed after persisting %d records",
+                                      len(batch))
+                await self._advance(len(batch))
+                return
+        for record in batch:
             await self._persist(record)
-            self.done += 1
-            async with self._progress:
-                self._progress.notify_all()
+            await self._advance(1)
+
+    async def _advance(self, count: int) -> None:
+        self.done += count
+        async with self._progress:
+            self._progress.notify_all()
 
     async def _persist(self, record: Record) -> None:
         loop = asyncio.get_running_loop()

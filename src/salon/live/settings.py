@@ -16,3 +16,8 @@ class LiveSettings:
     #: Most peers (tabs, devices) one participant may have in a meeting at once: joined,
     #: waiting, or dropped and waiting to resume. RealtimeKit states no number.
     max_peers_per_participant: int = 10
+    #: A room with this many participants is large (docs/large-rooms.md): its audience
+    #: hears of each other as batched counts, not one by one. 0: never large.
+    large_room_threshold: int = 100
+    #: How often, at most, the audience of a large room gets an `audience.delta`.
+    audience_update_secs: float = 0.5

@@ -21,6 +21,7 @@ from salon.core.schema import Flag, Strict, text
 from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.realtime import protocol
+from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
 from salon.realtime.messages.connected import ChangeFailed, Changing
@@ -39,6 +40,8 @@ CLOSE_INACTIVE = 4002
 CLOSE_IDLE = 4007
 #: The participant has `max_peers_per_participant` peers in the meeting already.
 CLOSE_TOO_MANY_PEERS = 4009
+#: The node is saturated (SERVER_BUSY): join again after the reply's `retry_after`.
+CLOSE_BUSY = 4010
 #: Close codes of refused joins that are not CLOSE_BAD_JOIN.
 _JOIN_CLOSES = {"TOO_MANY_PEERS": CLOSE_TOO_MANY_PEERS}
 
@@ -174,6 +177,26 @@ class _PeerSession:
             return self._refuse(request.id, "PROTOCOL_VERSION",
                                 f"This server speaks protocol {protocol.PROTOCOL_VERSION}.",
                                 CLOSE_BAD_JOIN)
+        try:
+            async with self._gate().slot():
+                return await self._admit(request, params)
+        except Busy as busy:
+            return self._refuse(request.id, "SERVER_BUSY",
+                                f"The server is busy; join again in {busy.retry_after} s.",
+                                CLOSE_BUSY, retry_after=busy.retry_after)
+
+    def _gate(self) -> JoinGate:
+        """The node's join gate (`salon.realtime.admission`), made on first use."""
+        state = self.websocket.app.state
+        gate = getattr(state, "join_gate", None)
+        if gate is None:
+            settings = state.settings
+            gate = state.join_gate = JoinGate(settings.join_concurrency, settings.join_queue,
+                                              settings.join_queue_wait_secs)
+        return gate
+
+    async def _admit(self, request: protocol.Request, params: Join) -> bool:
+        """The join proper, inside a slot of the join gate: the token, then the room."""
         state = self.websocket.app.state
         try:
             async with state.database.session() as db:
@@ -289,8 +312,9 @@ class _PeerSession:
                 "media": self._media_config()}))
             return True
 
-    def _refuse(self, request_id: Any, code: str, message: str, close_code: int) -> bool:
-        self.link.send(protocol.error(request_id, code, message))
+    def _refuse(self, request_id: Any, code: str, message: str, close_code: int,
+                **details: Any) -> bool:
+        self.link.send(protocol.error(request_id, code, message, **details))
         self.link.close(close_code, message[:120])
         return False
 

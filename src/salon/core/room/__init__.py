@@ -8,7 +8,7 @@ caller, so every rule here is unit-tested without sockets or a database; the rea
 gateway (`salon.realtime`) owns the sockets, timers and storage and carries outcomes out.
 """
 
-from salon.core.room import hands, host, reactions, stage  # noqa: E402  (command modules)
+from salon.core.room import audience, hands, host, reactions, stage  # noqa: E402  (command modules)
 from salon.core.room.errors import RoomError
 from salon.core.room.outcome import Close, Outcome, Outgoing, Record
 from salon.core.room.peer import MediaKind, Peer, PeerStatus, StageStatus
@@ -25,6 +25,7 @@ __all__ = [
     "Room",
     "RoomError",
     "StageStatus",
+    "audience",
     "hands",
     "host",
     "reactions",

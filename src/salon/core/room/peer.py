@@ -55,6 +55,9 @@ class Peer:
     #: When the peer raised its hand (None: lowered). The room keeps raise times distinct
     #: (core/room/hands.py), so sorting by them is the order hands went up.
     hand_raised_at: datetime | None = None
+    #: The room's count of admissions when this peer was admitted: the joining order
+    #: that `peers.list` pages by (core/room/audience.py).
+    join_seq: int = 0
 
     @property
     def joined(self) -> bool:

@@ -22,12 +22,14 @@ cost O(voters × viewers) bytes per vote.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from salon.core.clock import isoformat
 from salon.core.ids import new_uuid
+from salon.core.room.audience import is_audience
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
 from salon.core.room.outcome import Outcome, Record
 from salon.core.room.peer import Peer
@@ -137,15 +139,29 @@ def viewers(room: Room) -> list[Peer]:
 
 
 def _groups(room: Room, poll: Poll, *, but_peer: str | None = None,
-            but_participant: str | None = None) -> dict[tuple[bool, bool], set[str]]:
-    """Viewers by (results shown, has voted): everyone in a group gets the same bytes."""
+            but_participant: str | None = None,
+            among: Iterable[Peer] | None = None) -> dict[tuple[bool, bool], set[str]]:
+    """Viewers (of `among`, default all) by (results shown, has voted): everyone in a
+    group gets the same bytes."""
     groups: dict[tuple[bool, bool], set[str]] = {}
-    for peer in viewers(room):
+    candidates = viewers(room) if among is None else [
+        p for p in among if p.permissions.polls.can_view]
+    for peer in candidates:
         if peer.peer_id == but_peer or peer.participant_id == but_participant:
             continue
         key = (poll.shows_results_to(peer.participant_id), poll.has_voted(peer.participant_id))
         groups.setdefault(key, set()).add(peer.peer_id)
     return groups
+
+
+def tally_for_audience(room: Room, poll: Poll, audience: list[Peer]) -> Outcome:
+    """A large room's batched `poll.voted` for its audience: the tally now, no voter."""
+    out = Outcome()
+    for (results, _), peers in _groups(room, poll, among=audience).items():
+        out.send("poll.voted", {"poll_id": poll.id, "voters": len(poll.votes),
+                                "counts": list(poll.counts) if results else None,
+                                "voted_id": None, "vote": None}, peers)
+    return out
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -215,17 +231,26 @@ def vote(room: Room, peer_id: str, poll_id: str, index: int, now: datetime) -> O
     poll.counts[index] += 1
 
     out = Outcome()
-    if peer.permissions.polls.can_view:
+    # In a large room the audience hears of votes as one batched tally per poll and
+    # flush (audience.flush): a vote costs the same whatever the room's size. Its own
+    # reply is short too: a whole poll view lists every voter.
+    large = room.is_large
+    if peer.permissions.polls.can_view and not (large and is_audience(peer)):
         out.reply = {"poll": poll.view_for(peer.participant_id)}
     else:
         out.reply = {"poll_id": poll.id, "index": index}
     # The voter's other peers: their view changed (voted, and maybe results revealed).
-    mine = {p.peer_id for p in viewers(room)
-            if p.participant_id == peer.participant_id and p.peer_id != peer.peer_id}
+    mine = {p.peer_id for p in room.peers_of(peer.participant_id)
+            if p.joined and p.permissions.polls.can_view and p.peer_id != peer.peer_id}
     out.send("poll.updated", {"poll": poll.view_for(peer.participant_id)}, mine)
     # Everyone else: what changed, as far as their group may know.
     named = poll.named(cast)
-    for (results, _), peers in _groups(room, poll, but_participant=peer.participant_id).items():
+    among = None
+    if large:
+        room.audience.note_vote(poll.id)
+        among = [room.peers[i] for i in room.followers()]
+    for (results, _), peers in _groups(room, poll, but_participant=peer.participant_id,
+                                       among=among).items():
         out.send("poll.voted", {
             "poll_id": poll.id,
             "voters": len(poll.votes),

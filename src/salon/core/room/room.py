@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from salon.core.ids import new_uuid
+from salon.core.room import audience
+from salon.core.room.audience import is_audience
 from salon.core.room.chat import ChatBoard
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
 from salon.core.room.media import may_not_send
@@ -19,7 +21,9 @@ from salon.core.room.peer import Peer, PeerStatus, StageStatus
 from salon.core.room.plugins import PluginBoard
 from salon.core.room.polls import PollBook
 from salon.core.room.qna import QuestionBoard
+from salon.core.room.roster import Roster
 from salon.core.room.stores import StoreSet
+from salon.core.room.waiting import CLOSE_REJECTED, WaitingRoom  # noqa: F401  (re-exported)
 
 HOST_ENDED_MEETING = "HOST_ENDED_MEETING"
 ALL_PARTICIPANTS_LEFT = "ALL_PARTICIPANTS_LEFT"
@@ -27,17 +31,16 @@ ALL_PARTICIPANTS_LEFT = "ALL_PARTICIPANTS_LEFT"
 # WebSocket close codes the gateway uses for endings the room decides.
 CLOSE_LEFT = 1000
 CLOSE_KICKED = 4003
-CLOSE_REJECTED = 4004
 CLOSE_ENDED = 4005
 
 
-class Room:
+class Room(Roster, WaitingRoom):
     def __init__(self, meeting_id: str, title: str | None) -> None:
         self.meeting_id = meeting_id
         self.title = title
         #: The meeting keeps every voice for a post-meeting transcript: peers are told.
         self.transcribe_on_end = False
-        self.peers: dict[str, Peer] = {}
+        Roster.__init__(self)
         self.session_id: str | None = None
         self.session_started_at: datetime | None = None
         #: When the last admitted peer left; the keep-alive window runs from here.
@@ -60,16 +63,6 @@ class Room:
         self.stores = StoreSet()
 
     # --- queries --------------------------------------------------------------------------
-
-    @property
-    def joined(self) -> list[Peer]:
-        return [peer for peer in self.peers.values() if peer.joined]
-
-    @property
-    def present(self) -> list[Peer]:
-        """Joined peers that count as participants: hidden ones (recorders) do not keep
-        a session alive or start its keep-alive window by leaving."""
-        return [peer for peer in self.peers.values() if peer.joined and not peer.hidden]
 
     @property
     def waiting(self) -> list[Peer]:
@@ -109,30 +102,38 @@ class Room:
             found.append(peer)
         return found
 
-    def viewers_of(self, subject: Peer) -> set[str]:
-        """Joined peers other than `subject` that may see it (nobody sees a hidden peer)."""
-        if subject.hidden:
-            return set()
-        return {p.peer_id for p in self.joined if p.peer_id != subject.peer_id}
+    def _visible_peers(self, viewer: Peer) -> tuple[list[Peer], str | None]:
+        """The peers `viewer`'s RoomState lists, and the `peers.list` cursor after them.
 
-    def everyone(self, *, but: str | None = None) -> set[str]:
-        return {p.peer_id for p in self.joined if p.peer_id != but}
-
-    def waitlist_managers(self) -> set[str]:
-        return {p.peer_id for p in self.joined if p.permissions.accept_waiting_requests}
-
-    def stage_managers(self) -> set[str]:
-        return {p.peer_id for p in self.joined if p.manages_stage}
+        Everyone it may see, unless the room is large and it is audience: then the
+        followers (stage, hosts), itself, and the first page of `peers.list` if it may
+        list — a bounded size whatever the room's."""
+        if not (self.is_large and is_audience(viewer)):
+            return [p for p in self._joined.values()
+                    if not p.hidden or p is viewer], None
+        shown = {i: self._joined[i] for i in self.followers()
+                 if not self._joined[i].hidden}
+        shown[viewer.peer_id] = viewer
+        cursor = None
+        if audience.may_list(viewer):
+            first = audience.page(self, viewer, limit=audience.FIRST_PAGE)
+            cursor = first["next_cursor"]
+            for view in first["peers"]:
+                shown.setdefault(view["peer_id"], self._joined[view["peer_id"]])
+        return sorted(shown.values(), key=lambda p: p.join_seq), cursor
 
     def state_for(self, viewer: Peer) -> dict[str, Any]:
-        """The room as `viewer` may see it: hidden peers and the waiting room left out."""
-        peers = [p.public_view(self.pinned_peer_id) for p in self.joined
-                 if not p.hidden or p.peer_id == viewer.peer_id]
+        """The room as `viewer` may see it: hidden peers and the waiting room left out;
+        in a large room an audience member sees the stage, the hosts and counts."""
+        visible, cursor = self._visible_peers(viewer)
+        large = self.is_large and is_audience(viewer)
         state: dict[str, Any] = {
             "session_id": self.session_id,
             "meeting": {"id": self.meeting_id, "title": self.title,
                         "transcribe_on_end": self.transcribe_on_end},
-            "peers": peers,
+            "peers": [p.public_view(self.pinned_peer_id) for p in visible],
+            "large": large,
+            "counts": audience.counts(self),
             "pinned_peer_id": self.pinned_peer_id,
             "plugins": self.plugins.views_for(viewer),
             "recordings": list(self.recordings.values()),
@@ -141,6 +142,8 @@ class Room:
             state["waiting"] = [p.waiting_view() for p in self.waiting]
         if viewer.manages_stage:
             state["stage_requests"] = self.stage_requests()
+        if large and audience.may_list(viewer):
+            state["peers_next_cursor"] = cursor
         return state
 
     def stage_requests(self) -> list[dict[str, Any]]:
@@ -149,13 +152,18 @@ class Room:
 
     # --- announcing changes ---------------------------------------------------------------
 
-    def announce_update(self, peer: Peer, out: Outcome) -> None:
-        """A peer's public state changed: tell those who see it, and the peer itself."""
-        out.send("peer.updated", {"peer": peer.public_view(self.pinned_peer_id)},
-                 self.viewers_of(peer))
+    def announce_update(self, peer: Peer, out: Outcome, *, to_everyone: bool = False) -> None:
+        """A peer's public state changed: tell those who see it, and the peer itself.
+        `to_everyone`: a move onto or off the stage, which the audience of a large room
+        must hear of too (the peer enters or leaves what they follow)."""
+        self.forget_followers()
+        viewers = (self.everyone(but=peer.peer_id) if to_everyone and not peer.hidden
+                   else self.viewers_of(peer))
+        out.send("peer.updated", {"peer": peer.public_view(self.pinned_peer_id)}, viewers)
         self.tell_self(peer, out)
 
     def tell_self(self, peer: Peer, out: Outcome) -> None:
+        self.forget_followers()  # its rights may have changed
         out.media_touched.add(peer.peer_id)
         out.send("self.updated", {"self": peer.self_view(self.pinned_peer_id)}, {peer.peer_id})
 
@@ -171,7 +179,7 @@ class Room:
             raise RoomError("CONFLICT", f"Peer {peer.peer_id} is already in the room.")
         peer.connected_at = now
         peer.status = PeerStatus.WAITING
-        self.peers[peer.peer_id] = peer
+        self._enroll(peer)
         out = Outcome()
         policy = peer.permissions.waiting_room_type
         host_present = bool(self.waitlist_managers())
@@ -202,6 +210,7 @@ class Room:
         out.media_touched.add(peer.peer_id)
         peer.status = PeerStatus.JOINED
         peer.joined_at = now
+        self._seat(peer)
         if peer.uses_stage:
             allowed = peer.permissions.stage_access == "ALLOWED"
             peer.stage_status = (StageStatus.ACCEPTED_TO_JOIN_STAGE if allowed
@@ -210,19 +219,22 @@ class Room:
             peer.stage_status = StageStatus.ON_STAGE
         for kind, on in peer.media.items():
             peer.media[kind] = on and peer.may_publish(kind)  # type: ignore[arg-type]
-        self.max_concurrent = max(self.max_concurrent, len(self.joined))
+        self._count_in(peer)
+        if self.is_large:
+            self.audience.note_join(peer)
+        self.max_concurrent = max(self.max_concurrent, len(self._joined))
         out.record(Record.PEER_JOINED, now, session_id=self.session_id, peer_id=peer.peer_id,
                    connected_at=peer.connected_at or now,
                    participant_id=peer.participant_id, name=peer.name,
                    custom_participant_id=peer.custom_participant_id,
                    preset_name=peer.preset_name, view_type=peer.view_type,
-                   live=len(self.joined), max_concurrent=self.max_concurrent)
+                   live=len(self._joined), max_concurrent=self.max_concurrent)
         out.send("peer.joined", {"peer": peer.public_view(self.pinned_peer_id)},
                  self.viewers_of(peer))
         if announce_to_self:
             out.send("self.admitted", {"self": peer.self_view(self.pinned_peer_id),
                                        "room": self.state_for(peer)}, {peer.peer_id})
-        if peer.hidden and not self.present and self.idle_since is None:
+        if peer.hidden and not self._anyone_present() and self.idle_since is None:
             # A recorder alone is nobody: the keep-alive window runs from its arrival.
             self.idle_since = now
             out.record(Record.SESSION_IDLE, now, session_id=self.session_id)
@@ -241,24 +253,29 @@ class Room:
 
     def depart(self, peer: Peer, now: datetime, reason: str, out: Outcome) -> None:
         """Remove a peer for good and account for it."""
-        self.peers.pop(peer.peer_id, None)
+        self._unenroll(peer)
         out.media_touched.add(peer.peer_id)
         left_at = peer.disconnected_at or now
         if not peer.joined:
             out.send("waitlist.removed", {"peer_id": peer.peer_id, "reason": reason},
                      self.waitlist_managers())
             return
+        large = self.is_large
+        viewers = self.viewers_of(peer)  # as the room was: it was one of them
+        self._unseat(peer)
+        if large:
+            self.audience.note_leave(peer)
         out.record(Record.PEER_LEFT, left_at, session_id=self.session_id, peer_id=peer.peer_id,
                    participant_id=peer.participant_id, name=peer.name,
                    custom_participant_id=peer.custom_participant_id, reason=reason,
-                   joined_at=peer.joined_at, live=len(self.joined))
-        out.send("peer.left", {"peer_id": peer.peer_id, "reason": reason}, self.viewers_of(peer))
+                   joined_at=peer.joined_at, live=len(self._joined))
+        out.send("peer.left", {"peer_id": peer.peer_id, "reason": reason}, viewers)
         if self.pinned_peer_id == peer.peer_id:
             self.pinned_peer_id = None
             out.send("room.pinned", {"peer_id": None}, self.everyone())
         if peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE:
             self.announce_stage_requests(out)
-        if not self.present and self.is_live and self.idle_since is None:
+        if not self._anyone_present() and self.is_live and self.idle_since is None:
             self.idle_since = left_at
             out.record(Record.SESSION_IDLE, left_at, session_id=self.session_id)
 
@@ -368,49 +385,4 @@ class Room:
         self.pinned_peer_id = target_id
         out = Outcome(reply={"pinned_peer_id": target_id}, media_replan=True)
         out.send("room.pinned", {"peer_id": target_id}, self.everyone())
-        return out
-
-    # --- waiting room ---------------------------------------------------------------------
-
-    def _waitlist_actor(self, peer_id: str) -> Peer:
-        peer = self.actor(peer_id)
-        if not peer.permissions.accept_waiting_requests:
-            raise forbidden("manage the waiting room", "accept_waiting_requests")
-        return peer
-
-    def _waiting_targets(self, peer_ids: Iterable[str] | None) -> list[Peer]:
-        if peer_ids is None:
-            return self.waiting
-        found = []
-        for peer_id in dict.fromkeys(peer_ids):
-            peer = self.peers.get(peer_id)
-            if peer is None or peer.joined:
-                raise not_found(f"No peer {peer_id} in the waiting room.")
-            found.append(peer)
-        if not found:
-            raise invalid("Name at least one peer in 'peer_ids', or set 'all'.")
-        return found
-
-    def list_waiting(self, peer_id: str) -> Outcome:
-        self._waitlist_actor(peer_id)
-        return Outcome(reply={"waiting": [p.waiting_view() for p in self.waiting]})
-
-    def admit_waiting(self, peer_id: str, peer_ids: Iterable[str] | None, now: datetime) -> Outcome:
-        """Admit the named waiting peers, or everyone waiting when `peer_ids` is None."""
-        self._waitlist_actor(peer_id)
-        targets = self._waiting_targets(peer_ids)
-        out = Outcome(reply={"admitted": [p.peer_id for p in targets]})
-        for target in targets:
-            if target.peer_id in self.peers and not target.joined:
-                self._admit_waiting(target, now, out)
-        return out
-
-    def reject_waiting(self, peer_id: str, peer_ids: Iterable[str] | None, now: datetime) -> Outcome:
-        self._waitlist_actor(peer_id)
-        targets = self._waiting_targets(peer_ids)
-        out = Outcome(reply={"rejected": [p.peer_id for p in targets]})
-        for target in targets:
-            out.send("self.rejected", {}, {target.peer_id})
-            out.close(target.peer_id, CLOSE_REJECTED, "rejected from the waiting room")
-            self.depart(target, now, "rejected", out)
         return out

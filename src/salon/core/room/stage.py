@@ -31,13 +31,15 @@ def _manager(room: Room, peer_id: str) -> Peer:
 
 def _set(room: Room, peer: Peer, status: StageStatus, out: Outcome) -> None:
     was_requesting = peer.stage_status is StageStatus.REQUESTED_TO_JOIN_STAGE
+    crosses = StageStatus.ON_STAGE in (peer.stage_status, status) and peer.stage_status != status
     peer.stage_status = status
     if status is StageStatus.ON_STAGE:
         peer.hand_raised_at = None  # on the stage, the raised hand has done its job
     else:
         for kind in MEDIA_KINDS:
             peer.media[kind] = peer.media[kind] and peer.may_publish(kind)
-    room.announce_update(peer, out)
+    # Onto or off the stage: a large room's audience must hear of it too.
+    room.announce_update(peer, out, to_everyone=crosses)
     if was_requesting or status is StageStatus.REQUESTED_TO_JOIN_STAGE:
         room.announce_stage_requests(out)
 

@@ -251,11 +251,11 @@ class EmbeddedBackend:
             rooms: dict[str, list[tuple[str, list[int]]]] = {}
             events: dict[str, MediaEvents] = {}
             for peer in self.peers.values():
+                room = rooms.setdefault(peer.room_id, [])
                 audio = peer.published.get("audio")
-                levels: list[int] = []
-                if audio is not None:
+                if audio is not None:  # the silent (a webinar's audience) add nothing
                     levels, audio.levels = (audio.levels if audio.active else []), []
-                rooms.setdefault(peer.room_id, []).append((peer.peer_id, levels))
+                    room.append((peer.peer_id, levels))
                 events[peer.room_id] = peer.events
             for room_id, levels in rooms.items():
                 detector = self.speakers.setdefault(room_id, ActiveSpeaker())

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, Field, model_validator
 from salon.core.clock import utcnow
 from salon.core.names import display_name
 from salon.core.ratelimit import Limit
-from salon.core.room import Outcome, host, stage
+from salon.core.room import Outcome, audience, host, stage
 from salon.core.schema import Flag, Strict, text
 from salon.realtime.commands.base import Command, NoParams
 
@@ -32,6 +32,7 @@ STAGE_LIST = Limit("stage.list_requests", 2, 1, burst=5)
 STAGE_MANAGE = Limit("stage.manage", 5, 1, burst=10)
 HOST = Limit("host", 2, 1, burst=10)
 BROADCAST = Limit("broadcast", 5, 1)
+PEERS_LIST = Limit("peers.list", 5, 1, burst=10)
 
 
 class Rename(Strict):
@@ -84,6 +85,14 @@ class MuteAll(Strict):
 class PermissionPatch(Strict):
     peer_ids: PeerIds
     patch: dict[str, Any]
+
+
+class PeersList(Strict):
+    """A page of the participant list (core/room/audience.py)."""
+
+    cursor: text(32, min_length=1, name=True) | None = None
+    limit: Annotated[int, Field(ge=1, le=audience.MAX_PAGE)] = audience.DEFAULT_PAGE
+    search: text(audience.MAX_SEARCH, name=True) | None = None
 
 
 class Broadcast(Strict):
@@ -146,6 +155,8 @@ COMMANDS: dict[str, Command] = {
     "host.update_permissions": Command(
         PermissionPatch, lambda h, me, p: lambda: host.update_permissions(
             h.room, me, p.peer_ids, p.patch), HOST),
+    "peers.list": Command(PeersList, lambda h, me, p: lambda: audience.list_peers(
+        h.room, me, cursor=p.cursor, limit=p.limit, search=p.search), PEERS_LIST),
     "broadcast": Command(Broadcast, lambda h, me, p: lambda: host.broadcast(
         h.room, me, p.type, p.payload, participant_ids=p.participant_ids,
         preset_names=p.preset_names, now=utcnow()), BROADCAST),

@@ -72,6 +72,8 @@ def _framing() -> dict[str, Any]:
                 "message": {"type": "string"},
                 "retry_after_ms": {"type": "integer", "minimum": 0, "description":
                                    "RATE_LIMITED: when the request would be allowed."},
+                "retry_after": {"type": "integer", "minimum": 1, "description":
+                                "SERVER_BUSY join: seconds to wait before joining again."},
             },
         },
     }

@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 
 from salon.realtime.messages.base import Json, MediaKind, StageStatus, Timestamp, closed
 from salon.realtime.messages.views import (
+    Counts,
     Joined,
     MediaFlags,
     PeerView,
@@ -141,6 +142,15 @@ class Delivered(TypedDict):
     delivered_to: int
 
 
+@closed
+class PeersPage(TypedDict):
+    """One page of `peers.list`, in joining order; `next_cursor` null on the last."""
+
+    peers: list[PeerView]
+    next_cursor: str | None
+    counts: Counts
+
+
 REPLIES: dict[str, Any] = {
     "join": JoinReply,
     "ping": Pong,
@@ -168,6 +178,7 @@ REPLIES: dict[str, Any] = {
     "host.disable_all_video": AllOff,
     "host.update_permissions": Updated,
     "broadcast": Delivered,
+    "peers.list": PeersPage,
 }
 
 
@@ -249,6 +260,20 @@ class BroadcastEvent(TypedDict):
     timestamp: Timestamp
 
 
+@closed
+class AudienceDelta(TypedDict):
+    """A large room's audience presence, batched: the counts now, who of the audience
+    came (PeerViews, at most 10) and went (ids, at most 100) since the last delta;
+    `more` when some were left out. `large` false: the room is small again, ask for
+    `state` to see everyone."""
+
+    large: bool
+    counts: Counts
+    joined: list[PeerView]
+    left: list[str]
+    more: bool
+
+
 EVENTS: dict[str, Any] = {
     "peer.joined": PeerEvent,
     "peer.left": PeerLeft,
@@ -268,4 +293,5 @@ EVENTS: dict[str, Any] = {
     "media.disabled": MediaDisabled,
     "permissions.updated": PermissionsUpdated,
     "broadcast": BroadcastEvent,
+    "audience.delta": AudienceDelta,
 }

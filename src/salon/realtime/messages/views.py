@@ -119,6 +119,16 @@ class RecordingView(TypedDict):
 
 
 @closed
+class Counts(TypedDict):
+    """How many are here (hidden participants left out): everyone, on the stage, and
+    the audience (off-stage webinar viewers without host rights)."""
+
+    participants: int
+    on_stage: int
+    audience: int
+
+
+@closed
 class RoomState(TypedDict):
     """The room as one joined peer may see it; `waiting` and `stage_requests` only for
     the peers who manage them."""
@@ -130,8 +140,14 @@ class RoomState(TypedDict):
     plugins: list[PluginForPeer]
     #: The meeting's active recordings (INVOKED, RECORDING, PAUSED): an indicator.
     recordings: list[RecordingView]
+    #: The room is large and the viewer is audience: `peers` holds the stage, the hosts,
+    #: the viewer and the first page of `peers.list` (docs/large-rooms.md).
+    large: bool
+    counts: Counts
     waiting: NotRequired[list[WaitingView]]
     stage_requests: NotRequired[list[WaitingView]]
+    #: When `large`: the `peers.list` cursor after the first page (null: it was all).
+    peers_next_cursor: NotRequired[str | None]
 
 
 @closed

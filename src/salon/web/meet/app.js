@@ -338,7 +338,7 @@ function wire(client, media) {
   client.on("reconnecting", () => setConnection(message("connection.reconnecting"), true));
   client.on("resumed", () => { setConnection(""); refresh(); });
   for (const event of ["peer.joined", "peer.left", "peer.updated", "room.pinned", "waitlist.added",
-                       "waitlist.removed", "stage.requests"]) {
+                       "waitlist.removed", "stage.requests", "audience.delta"]) {
     client.on(event, () => refresh());
   }
   client.on("self.updated", () => { refresh(); syncPublishing(); });
@@ -553,7 +553,8 @@ function paintControls() {
   stage.dataset.stageStatus = status;
   stage.disabled = status === "OFF_STAGE" && !["ALLOWED", "CAN_REQUEST"].includes(p.stage_access);
   stage.title = stage.disabled ? message("control.stage.not_allowed") : "";
-  $("people-count").textContent = String(client.peers.size + 1);
+  const counts = client.audience.large && client.audience.counts;
+  $("people-count").textContent = String(counts ? counts.participants : client.peers.size + 1);
 }
 
 function attachTrack(rec) {

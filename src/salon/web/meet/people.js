@@ -7,6 +7,7 @@
 
 import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { fill, message } from "/meet/messages.js";
+import { AudienceList } from "/meet/audience.js";
 
 export const avatar = (name, extra = "") =>
   h("div", {class: `avatar ${extra}`, style: {"--hue": hue(name)}, dataset: {testid: "avatar"}}, initials(name));
@@ -43,7 +44,11 @@ export class PeoplePanel {
     const sections = hands ? hands.section() : [];
     if (p.accept_waiting_requests) sections.push(...this.waiting());
     if (managesStage(p) && client.stageRequests.length) sections.push(...this.stageRequests());
-    if (p.show_participant_list) {
+    if (client.audience && client.audience.large) {
+      // A large room: counts, and the audience a page at a time (audience.js).
+      this.audience ||= new AudienceList(client, {row: (peer) => this.row(peer), repaint: () => this.paint()});
+      sections.push(...this.audience.section(p.show_participant_list));
+    } else if (p.show_participant_list) {
       const others = [...client.peers.values()].sort((a, b) => String(a.joined_at).localeCompare(String(b.joined_at)));
       const people = [client.self, ...others];
       sections.push(h("h2", {}, fill("people.in_meeting", {count: people.length})));
@@ -51,7 +56,8 @@ export class PeoplePanel {
     }
     const keep = this.focusNow();
     render(this.el, sections);
-    this.focusAgain(keep);
+    if (this.audience && client.audience && client.audience.large) this.audience.painted();  // its search box
+    else this.focusAgain(keep);
   }
 
   /** What has focus in the panel ({testid, peerId}), to find it again after a repaint. */

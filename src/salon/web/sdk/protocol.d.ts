@@ -40,6 +40,20 @@ export interface Assignments {
   assignments: { [key: string]: string[] };
 }
 
+/**
+ * A large room's audience presence, batched: the counts now, who of the audience
+ * came (PeerViews, at most 10) and went (ids, at most 100) since the last delta;
+ * `more` when some were left out. `large` false: the room is small again, ask for
+ * `state` to see everyone.
+ */
+export interface AudienceDelta {
+  large: boolean;
+  counts: Counts;
+  joined: PeerView[];
+  left: string[];
+  more: boolean;
+}
+
 export interface Broadcast {
   type: string;
   payload?: unknown;
@@ -145,6 +159,16 @@ export interface ConnectedMeetingPermissions {
 export interface Countdown {
   ends_at: string | null;
   in_secs: number;
+}
+
+/**
+ * How many are here (hidden participants left out): everyone, on the stage, and
+ * the audience (off-stage webinar viewers without host rights).
+ */
+export interface Counts {
+  participants: number;
+  on_stage: number;
+  audience: number;
 }
 
 /** Create connected meetings (rooms) under a parent: 1 to MAX_CHILDREN at once. */
@@ -464,6 +488,20 @@ export interface PeerView {
   joined_at: string | null;
   transcribed: boolean;
   hand_raised_at: string | null;
+}
+
+/** A page of the participant list (core/room/audience.py). */
+export interface PeersList {
+  cursor?: string | null;
+  limit?: number;
+  search?: string | null;
+}
+
+/** One page of `peers.list`, in joining order; `next_cursor` null on the last. */
+export interface PeersPage {
+  peers: PeerView[];
+  next_cursor: string | null;
+  counts: Counts;
 }
 
 export interface PermissionPatch {
@@ -803,10 +841,12 @@ export interface Renamed {
 }
 
 export interface RequestError {
-  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS" | "SESSION_ENDED";
+  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS" | "SESSION_ENDED" | "SERVER_BUSY";
   message: string;
   /** RATE_LIMITED: when the request would be allowed. */
   retry_after_ms?: number;
+  /** SERVER_BUSY join: seconds to wait before joining again. */
+  retry_after?: number;
 }
 
 /** Any number or string; the reply carries it back. */
@@ -851,8 +891,11 @@ export interface RoomState {
   pinned_peer_id: string | null;
   plugins: PluginForPeer[];
   recordings: RecordingView[];
+  large: boolean;
+  counts: Counts;
   waiting?: WaitingView[];
   stage_requests?: WaitingView[];
+  peers_next_cursor?: string | null;
 }
 
 export interface Rooms {
@@ -1202,6 +1245,7 @@ export type Request =
   | { id?: RequestId; type: "host.mute_all"; data?: MuteAll }
   | { id?: RequestId; type: "host.disable_all_video"; data?: NoParams }
   | { id?: RequestId; type: "host.update_permissions"; data: PermissionPatch }
+  | { id?: RequestId; type: "peers.list"; data?: PeersList }
   | { id?: RequestId; type: "broadcast"; data: Broadcast }
   | { id?: RequestId; type: "chat.send"; data?: Send }
   | { id?: RequestId; type: "chat.send_file"; data: SendFile }
@@ -1292,6 +1336,7 @@ export interface ReplyData {
   "host.mute_all": AllOff;
   "host.disable_all_video": AllOff;
   "host.update_permissions": Updated;
+  "peers.list": PeersPage;
   "broadcast": Delivered;
   "chat.send": MessageReply;
   "chat.send_file": MessageReply;
@@ -1382,6 +1427,7 @@ export type ServerEvent =
   | { type: "event"; event: "media.disabled"; data: MediaDisabled }
   | { type: "event"; event: "permissions.updated"; data: PermissionsUpdated }
   | { type: "event"; event: "broadcast"; data: BroadcastEvent }
+  | { type: "event"; event: "audience.delta"; data: AudienceDelta }
   | { type: "event"; event: "chat.message"; data: MessageReply }
   | { type: "event"; event: "chat.updated"; data: ChatUpdated }
   | { type: "event"; event: "chat.deleted"; data: ChatDeleted }

@@ -79,7 +79,12 @@ export class SalonClient extends EventTarget {
     this.joined = null;        // the last join (or resume) reply
     this.mediaConfig = null;   // the `media` object of the join reply / self.admitted
     this.self = null;
-    this.peers = new Map();    // peer_id -> PeerView (others, joined)
+    this.peers = new Map();    // peer_id -> PeerView (others, joined): what the server told
+    /** Large rooms (docs/large-rooms.md): `large` while this peer is audience in a large
+     * room, where `peers` holds the stage, the hosts and a first page only; `counts`
+     * {participants, on_stage, audience} from RoomState and each `audience.delta`;
+     * `nextCursor` the `peers.list` cursor after the first page. Page with listPeers(). */
+    this.audience = {large: false, counts: null, nextCursor: null};
     this.waiting = new Map();  // peer_id -> waiting view (waiting-room managers)
     this.stageRequests = [];
     this.pinnedPeerId = null;
@@ -202,6 +207,8 @@ export class SalonClient extends EventTarget {
       this.peers = new Map((room.peers || [])
         .filter((p) => p.peer_id !== this.peerId).map((p) => [p.peer_id, p]));
       this.pinnedPeerId = room.pinned_peer_id || null;
+      this.audience = {large: Boolean(room.large), counts: room.counts || null,
+                       nextCursor: room.peers_next_cursor ?? null};
       this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
       this.stageRequests = room.stage_requests || [];
       // A new Map whenever it changes: _receive and _joined compare to tell views.
@@ -337,6 +344,15 @@ export class SalonClient extends EventTarget {
         this.peers.delete(data.peer_id);
         this._dropInterims((t) => t.peerId === data.peer_id);  // they will never be final
         break;
+      case "audience.delta": {
+        // Batched audience presence: counts, and leavers dropped from what we hold.
+        // Joiners are not added: the list is paged (listPeers), not pushed whole.
+        for (const id of data.left || []) this.peers.delete(id);
+        const wasLarge = this.audience.large;
+        this.audience = {...this.audience, large: Boolean(data.large), counts: data.counts};
+        if (wasLarge && !data.large) this.state().catch(() => {});  // small again: everyone
+        break;
+      }
       case "self.updated":
         this.self = data.self;
         break;
@@ -453,6 +469,14 @@ export class SalonClient extends EventTarget {
   broadcast(type, payload, options) { return this.presence.broadcast(type, payload, options); }
   /** Send one of REACTIONS to everyone joined (you get it back as a `reaction` event too). */
   react(emoji) { return this.request("reaction.send", {emoji}); }
+  /** One page of the participant list, in joining order: resolves with {peers,
+   * next_cursor, counts}; pass `next_cursor` back as `cursor` for the next page (null:
+   * the last). `search`: a case-insensitive part of the name. Needs host rights or
+   * `show_participant_list`. */
+  listPeers({cursor, limit, search} = {}) {
+    return this.request("peers.list", only({cursor: cursor ?? undefined, limit,
+                                            search: search || undefined}));
+  }
 
   // --- recordings (needs the preset's `can_record`; the server checks) --------------------
 

@@ -311,6 +311,11 @@ export default {
   "people.stage.OFF_STAGE": "off stage",
   "people.stage.REQUESTED_TO_JOIN_STAGE": "requested to join stage",
   "people.stage.ACCEPTED_TO_JOIN_STAGE": "accepted to join stage",
+  // The People panel of a large room (audience.js).
+  "people.large.counts": "{participants} here · {on_stage} on stage · {audience} watching",
+  "people.large.search": "Search people by name",
+  "people.large.more": "Show more",
+  "people.large.nobody": "Nobody by that name.",
 
   // The Polls panel.
   "polls.question": "Ask a question",
