@@ -139,7 +139,11 @@ export class StageView {
     if (!client || !client.self || !media) return;
     const self = client.self;
     const people = [...client.peers.values(), self];
-    const {shown, watching} = onStage(people, this.usesStage());
+    const {shown, watching: known} = onStage(people, this.usesStage());
+    // A large room's audience is not pushed to the audience (docs/large-rooms.md): the
+    // server's count says how many watch, not the peers this page happens to know.
+    const audience = this.client.audience;
+    const watching = audience && audience.large && audience.counts ? audience.counts.audience : known;
     const audioRoom = this.config.view_type === "AUDIO_ROOM";
     const entries = [];
     const want = new Set();
