@@ -489,6 +489,25 @@ async def settle(load: Load) -> float:
     return time.perf_counter() - began
 
 
+async def send_paced(tally: Tally, senders: list[LoadPeer], rate: float, count: int,
+                     template: str, phase: int, began: float) -> None:
+    """Send `count` messages at `rate` a second from `began`, the senders taking turns;
+    each carries its phase and its send time (`template % (phase, time)`), so a receiver
+    knows its latency without parsing the JSON. A closed sender's turn is counted unsent."""
+    tally.began = began
+    for n in range(count):
+        delay = began + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sender = senders[n % len(senders)]
+        if sender.closed:
+            tally.unsent += 1
+            continue
+        sender.send_text((template % (phase, time.perf_counter())).encode())
+        tally.sent += 1
+    tally.send_end = time.perf_counter()
+
+
 async def fanout(load: Load, phase: int, name: str, senders: list[LoadPeer], rate: float,
                  seconds: float, drain_cap: float, server_pid: int) -> Tally:
     """Senders take turns to broadcast `rate` messages/s in total for `seconds`."""
@@ -501,18 +520,8 @@ async def fanout(load: Load, phase: int, name: str, senders: list[LoadPeer], rat
     count = max(1, round(rate * seconds))
     server_before, client_before, machine_before = (process_cpu(server_pid), own_cpu(),
                                                     machine_cpu())
-    tally.began = began = time.perf_counter()
-    for n in range(count):
-        delay = began + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sender = senders[n % len(senders)]
-        if sender.closed:
-            tally.unsent += 1
-            continue
-        sender.send_text((SALON_SEND % (phase, time.perf_counter())).encode())
-        tally.sent += 1
-    tally.send_end = time.perf_counter()
+    began = time.perf_counter()
+    await send_paced(tally, senders, rate, count, SALON_SEND, phase, began)
     seen, progress_at = -1, tally.send_end
     while (now := time.perf_counter()) < tally.send_end + drain_cap:
         if tally.delivered >= tally.expected:

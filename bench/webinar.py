@@ -48,6 +48,7 @@ from bench.realtime import (
     raise_fd_limit,
     rnd,
     run_load,
+    send_paced,
     settle,
 )
 from salon.client import RealtimeClient, ws_url
@@ -125,23 +126,9 @@ async def stage_and_chat(load: Load, stage: list[LoadPeer], chatters: list[LoadP
     cpu = (process_cpu(server_pid), own_cpu(), machine_cpu())
     began = time.perf_counter()
 
-    async def send(tally: Tally, senders: list[LoadPeer], rate: float, template: str,
-                   phase: int) -> None:
-        tally.began = began
-        for n in range(max(1, round(rate * seconds))):
-            delay = began + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            sender = senders[n % len(senders)]
-            if sender.closed:
-                tally.unsent += 1
-                continue
-            sender.send_text((template % (phase, time.perf_counter())).encode())
-            tally.sent += 1
-        tally.send_end = time.perf_counter()
-
-    await asyncio.gather(send(stage_tally, stage, STAGE_RATE, SALON_SEND, 1),
-                         send(chat_tally, chatters, CHAT_RATE, CHAT_SEND, 2))
+    count = lambda rate: max(1, round(rate * seconds))  # noqa: E731
+    await asyncio.gather(send_paced(stage_tally, stage, STAGE_RATE, count(STAGE_RATE), SALON_SEND, 1, began),
+                         send_paced(chat_tally, chatters, CHAT_RATE, count(CHAT_RATE), CHAT_SEND, 2, began))
     end = began + seconds
     while time.perf_counter() < end + DRAIN_CAP_S:
         if all(t.delivered >= t.expected for t in (stage_tally, chat_tally)):
