@@ -57,3 +57,19 @@ def test_bad_lines_are_skipped_with_a_reason(tmp_path: Path) -> None:
 
 def test_no_index_is_an_empty_capture(tmp_path: Path) -> None:
     assert read_capture(tmp_path, START).tracks == ()
+
+
+def test_a_close_by_the_ending_session_is_no_transcriber_failure() -> None:
+    """The meeting ending while the transcriber sends a request (seen in CI: 4005 under
+    `media.subscribe`) is the end of its work, not an error with a traceback."""
+    from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
+    from websockets.frames import Close
+
+    from salon.transcription.listener import closed_by_the_session
+
+    ended = Close(4005, "meeting ended")
+    assert closed_by_the_session(ConnectionClosedError(ended, ended, True))  # received, then sent
+    assert closed_by_the_session(ConnectionClosedOK(Close(1000, ""), Close(1000, ""), True))
+    assert not closed_by_the_session(ConnectionClosedError(Close(1011, "internal error"), None))
+    assert not closed_by_the_session(ConnectionClosedError(None, None))  # the line simply dropped
+    assert not closed_by_the_session(RuntimeError("boom"))

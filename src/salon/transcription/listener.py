@@ -28,6 +28,8 @@ import time
 from datetime import datetime
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
@@ -37,6 +39,18 @@ from salon.transcription.spec import TranscriberSpec
 from salon.transcription.voice import VoiceDecoder
 
 log = logging.getLogger("salon.transcription")
+
+#: Close codes that end the transcriber's part as the session ends: a normal close, the
+#: server going away or restarting, removed, the meeting ended (docs/protocol.md).
+SESSION_OVER_CODES = frozenset({1000, 1001, 1012, 4003, 4005})
+
+
+def closed_by_the_session(exc: BaseException) -> bool:
+    """Whether `exc` is the server closing the connection because the session is over
+    (a request on its way when the meeting ended), which is no failure of the transcriber.
+    The socket can say so before the client has noticed the close itself."""
+    received = exc.rcvd if isinstance(exc, ConnectionClosed) else None
+    return received is not None and received.code in SESSION_OVER_CODES
 
 POLL_SECS = 0.05
 #: Packets a voice may have waiting before the oldest are dropped (10 s of audio).
@@ -82,7 +96,7 @@ class Transcriber:
                      exc.message)
             reason = "ALL_PEERS_LEFT"
         except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
-            if self.peer is not None and self.peer.closed.is_set():
+            if (self.peer is not None and self.peer.closed.is_set()) or closed_by_the_session(exc):
                 # The session ended (or the server went) while a request was on its way:
                 # the end of the session, not a failure.
                 log.info("transcriber of session %s: the connection closed (%s)",
