@@ -41,6 +41,7 @@ export default {
   "close.4007": "The connection was closed after a long silence.",
   "close.4008": "The connection was too slow to keep up with the meeting.",
   "close.4009": "You are in this meeting in too many tabs or windows. Leave one of them first.",
+  "close.4010": "The server is too busy to let you in right now. Try again in a moment.",
   "close.unknown": "The connection was closed.",
 
   // Error codes of a refused join (and of the SDK: CLOSED, TIMEOUT).
@@ -54,6 +55,7 @@ export default {
   "error.PROTOCOL_VERSION": "This page is too old or too new for the server. Reload it.",
   "error.RESUME_FAILED": "The connection could not be resumed.",
   "error.RATE_LIMITED": "Too many attempts. Wait a moment and try again.",
+  "error.SERVER_BUSY": "The server is too busy to let you in right now. Try again in a moment.",
   "error.CLOSED": "The server could not be reached. Check your connection and try again.",
   "error.TIMEOUT": "The server did not answer in time. Try again.",
   "error.unknown": "Something went wrong while joining. Try again.",
