@@ -24,9 +24,10 @@ from salon.realtime import protocol
 from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.framed_link import FramedLink
 from salon.realtime.messages.connected import ChangeFailed, Changing
 from salon.realtime.messages.views import MediaConfig
-from salon.realtime.transport import activity_of
+from salon.realtime.transport import activity_of, frames_of
 from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
@@ -78,7 +79,8 @@ def _validation_message(error: ValidationError) -> str:
 @router.websocket("/realtime/v1")
 async def gateway(websocket: WebSocket) -> None:
     await websocket.accept()
-    link = WebSocketLink(websocket)
+    frames = frames_of(websocket.scope)
+    link = FramedLink(websocket, frames) if frames is not None else WebSocketLink(websocket)
     session = _PeerSession(websocket, link, websocket.app.state.rooms)
     try:
         await session.serve()
@@ -94,7 +96,8 @@ async def gateway(websocket: WebSocket) -> None:
 class _PeerSession:
     """One connection's life: join, then requests until it closes."""
 
-    def __init__(self, websocket: WebSocket, link: WebSocketLink, rooms: Rooms) -> None:
+    def __init__(self, websocket: WebSocket, link: WebSocketLink | FramedLink,
+                 rooms: Rooms) -> None:
         self.websocket = websocket
         self.link = link
         self.rooms = rooms
