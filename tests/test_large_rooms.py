@@ -239,6 +239,22 @@ async def test_question_upvotes_are_counted_exactly_and_reach_the_audience_batch
     assert again.value.code == "CONFLICT"
 
 
+async def test_stage_requests_reach_the_managers_as_one_list_per_flush(
+        webinar: Meeting) -> None:
+    host = await webinar.join("webinar_presenter", name="Host")
+    crowd = await _audience(webinar, 40)
+    await asyncio.gather(*(p.stage("request") for p in crowd))
+    listed = (await host.request("stage.list_requests"))["requests"]
+    assert {r["peer_id"] for r in listed} == {p.peer_id for p in crowd}
+    await asyncio.sleep(0.8)  # past the flush interval
+    lists = host.drain("stage.requests")
+    assert 1 <= len(lists) < 10  # not one per request
+    assert {r["peer_id"] for r in lists[-1]["requests"]} == {p.peer_id for p in crowd}
+    await asyncio.gather(*(p.stage("cancel_request") for p in crowd[:10]))
+    await asyncio.sleep(0.8)
+    assert len(host.drain("stage.requests")[-1]["requests"]) == 30
+
+
 # --- back-pressure ------------------------------------------------------------------------
 
 

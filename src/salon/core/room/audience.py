@@ -73,10 +73,12 @@ class AudienceLedger:
     polls: set[str] = field(default_factory=set)
     #: Questions with upvotes the audience has not heard of yet (counts go batched).
     questions: set[str] = field(default_factory=set)
+    #: The stage requests changed since the stage managers last got the list.
+    stage_requests: bool = False
 
     @property
     def pending(self) -> bool:
-        return self.dirty or bool(self.polls) or bool(self.questions)
+        return self.dirty or bool(self.polls) or bool(self.questions) or self.stage_requests
 
     def note_vote(self, poll_id: str) -> None:
         self.polls.add(poll_id)
@@ -100,6 +102,7 @@ class AudienceLedger:
         self.dirty = False
         self.polls.clear()
         self.questions.clear()
+        self.stage_requests = False
 
 
 def count_in(counts: dict[str, int], peer: Peer, step: int) -> None:
@@ -129,7 +132,8 @@ def count_all(peers: Iterable[Peer]) -> dict[str, int]:
 def flush(room: "Room") -> Outcome:
     """The batched delta for the audience, if anything changed since the last one, the
     tallies of polls voted in since then (`poll.voted` without a voter) and the counts of
-    questions upvoted since then (`qna.upvoted` without an upvoter).
+    questions upvoted since then (`qna.upvoted` without an upvoter); and to the stage
+    managers, the stage requests if they changed.
 
     Sent while the room is large, and once more when it stops being large (`large`
     false): clients then ask for `state` to see everyone again.
@@ -151,6 +155,9 @@ def flush(room: "Room") -> Outcome:
             out.send("qna.upvoted", {"question_id": question.id,
                                      "upvotes": len(question.upvoters), "upvoted_by": None},
                      {p.peer_id for p in members})
+    if ledger.stage_requests:
+        ledger.stage_requests = False
+        out.send("stage.requests", {"requests": room.stage_requests()}, room.stage_managers())
     if not ledger.dirty:
         return out
     joined = [p for p in ledger.joined.values() if p.peer_id in room.peers and not p.hidden]
