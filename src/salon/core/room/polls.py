@@ -242,7 +242,8 @@ def vote(room: Room, peer_id: str, poll_id: str, index: int, now: datetime) -> O
     # The voter's other peers: their view changed (voted, and maybe results revealed).
     mine = {p.peer_id for p in room.peers_of(peer.participant_id)
             if p.joined and p.permissions.polls.can_view and p.peer_id != peer.peer_id}
-    out.send("poll.updated", {"poll": poll.view_for(peer.participant_id)}, mine)
+    if mine:  # a whole view lists every voter: not built for nobody
+        out.send("poll.updated", {"poll": poll.view_for(peer.participant_id)}, mine)
     # Everyone else: what changed, as far as their group may know.
     named = poll.named(cast)
     among = None
