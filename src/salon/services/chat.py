@@ -108,8 +108,9 @@ async def file_payload(db: AsyncSession, meeting_id: str, file_id: str,
 
 async def add(db: AsyncSession, app_id: str, draft: Draft, *, payload: dict[str, Any] | None,
               file_id: str | None = None, reply_to: str | None = None,
-              check_reply: Check | None = None) -> ChatMessage:
-    """Store a new message (with its recipients) and commit."""
+              check_reply: Check | None = None, commit: bool = True) -> ChatMessage:
+    """Store a new message (with its recipients) and commit (unless told not to: the
+    caller commits a batch, `salon.services.chat_writer`)."""
     if reply_to is not None:
         replied = await _current(db, draft.meeting_id, draft.session_id, reply_to)
         if check_reply is not None:
@@ -128,7 +129,8 @@ async def add(db: AsyncSession, app_id: str, draft: Draft, *, payload: dict[str,
     db.add(row)
     await db.flush()  # the message before its recipients (foreign key)
     db.add_all(ChatRecipient(message_id=row.id, participant_id=pid) for pid in draft.targets)
-    await db.commit()
+    if commit:
+        await db.commit()
     return row
 
 

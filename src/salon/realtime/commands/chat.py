@@ -1,9 +1,10 @@
 """Realtime commands of the chat feature (docs/chat.md, docs/protocol.md).
 
 Every command is an `AsyncCommand`. A change is checked against the room
-(`salon.core.room.chat`), stored and committed (`salon.services.chat`), and only then
-handed back as the room command that replies and fans it out: nothing is acknowledged
-or seen before it is durable. Reads (history, pins) answer with a plain reply.
+(`salon.core.room.chat`), stored and committed (`salon.services.chat`; new messages
+through `salon.services.chat_writer`, which commits those sent together in one
+transaction), and only then handed back as the room command that replies and fans it
+out: nothing is acknowledged or seen before it is durable. Reads (history, pins) answer with a plain reply.
 """
 
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ from salon.realtime.commands.base import (
 )
 from salon.realtime.messages.chat import HistoryPage, Messages
 from salon.services import chat as messages
+from salon.services.chat_writer import ChatWriter
 from salon.store.models import ChatMessage
 
 #: Per participant, across its peers (reference §9): text 180/min, files 20/min.
@@ -94,6 +96,14 @@ def _base(ctx: Context) -> str:
     return ctx.state.settings.public_base
 
 
+def _writer(ctx: Context) -> ChatWriter:
+    """The node's chat writer (batches concurrent sends into one transaction)."""
+    writer = getattr(ctx.state, "chat_writer", None)
+    if writer is None:
+        writer = ctx.state.chat_writer = ChatWriter(ctx.state.database)
+    return writer
+
+
 # --- sending ------------------------------------------------------------------------------
 
 
@@ -113,8 +123,7 @@ async def _deliver(ctx: Context, draft: rules.Draft, *, payload: dict[str, Any] 
     host, database = ctx.host, ctx.state.database
     sender = host.room.peer(ctx.peer_id)
     with as_room_errors():
-        async with database.session() as db:
-            row = await messages.add(db, host.app_id, draft, payload=payload, file_id=file_id,
+        row = await _writer(ctx).add(host.app_id, draft, payload=payload, file_id=file_id,
                                      reply_to=reply_to,
                                      check_reply=lambda meta: rules.check_reply(sender, meta))
     # Stored. If the session ended (or the sender was removed) meanwhile, nobody can be
