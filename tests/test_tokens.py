@@ -116,3 +116,20 @@ def test_bad_input_and_other_accounts(server: SalonServer) -> None:
             assert response.status_code == 404
             assert response.json()["error"]["message"] == f"Account {'a' * 32} not found."
     assert httpx.get(server.account_url + "/api_tokens").status_code == 401
+
+
+def test_verify_says_what_a_token_reaches(server: SalonServer) -> None:
+    verify = server.url + "/client/v4/user/tokens/verify"
+    answer = httpx.get(verify, headers=server.headers)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["status"] == "active" and data["account_id"] == server.account_id
+    assert data["app_id"] is None and len(data["id"]) == 32
+    with _client(server, server.api_token) as account:
+        scoped = account.post("/api_tokens", json={"name": "v", "app_id": server.app_id})
+    secret = scoped.json()["data"]["token"]
+    mine = httpx.get(verify, headers={"Authorization": f"Bearer {secret}"}).json()["data"]
+    assert mine["app_id"] == server.app_id and mine["id"] == scoped.json()["data"]["id"]
+    for headers in ({}, {"Authorization": "Bearer salon_nope"}, {"Authorization": "Basic x"}):
+        refused = httpx.get(verify, headers=headers)
+        assert refused.status_code == 401 and refused.json()["success"] is False

@@ -35,4 +35,5 @@ def install(app: FastAPI) -> None:
     is matched again on every request."""
     for module in MODULES:
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(tokens.user_router)
     web.install(app)

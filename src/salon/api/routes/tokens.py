@@ -14,7 +14,7 @@ from pydantic import Field
 from salon.api.deps import Db, Paged, Token
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
-from salon.api.schemas.tokens import ApiToken, CreatedApiToken
+from salon.api.schemas.tokens import ApiToken, CreatedApiToken, VerifiedToken
 from salon.core.clock import isoformat
 from salon.core.errors import Forbidden, InvalidRequest, NotFound
 from salon.core.schema import Strict, text
@@ -23,6 +23,9 @@ from salon.services.grants import Grant
 from salon.store.models import ApiToken as ApiTokenRow
 
 router = APIRouter(prefix="/api_tokens", tags=["api tokens"])
+#: Outside the account prefix, at Cloudflare's path: how a client holding only a token
+#: (the dashboard at sign-in) learns which account, and which app, it reaches.
+user_router = APIRouter(tags=["api tokens"])
 
 
 class NewToken(Strict):
@@ -78,3 +81,10 @@ async def revoke_token(account_id: str, token_id: str, request: Request, db: Db,
     row = await api_tokens.revoke_visible(db, account_id, token.app_id, token_id)
     request.app.state.grants.forget(row.token_hash)
     return ok(_wire(row))
+
+
+@user_router.get("/client/v4/user/tokens/verify", summary="Check an API token: what it reaches",
+                 response_model=Success[VerifiedToken], responses=errors(401))
+async def verify_token(token: Token) -> Envelope:
+    return ok({"id": token.token_id, "status": "active", "account_id": token.account_id,
+               "app_id": token.app_id})

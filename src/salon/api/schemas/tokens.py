@@ -23,3 +23,14 @@ class ApiToken(TypedDict):
 class CreatedApiToken(ApiToken):
     #: The secret, shown in this answer only: salon keeps its SHA-256 alone.
     token: str
+
+
+@closed
+class VerifiedToken(TypedDict):
+    """Cloudflare's token-verify answer (`id`, `status`) plus what the token reaches: its
+    account, and its app when it is scoped to one (salon's addition)."""
+
+    id: str
+    status: Literal["active"]
+    account_id: str
+    app_id: str | None
