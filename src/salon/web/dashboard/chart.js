@@ -16,11 +16,12 @@ function s(tag, attrs = {}, text) {
 }
 
 /** About five round steps from 0 to at least `max`. */
-export function ticks(max) {
+export function ticks(max, integer = false) {
   if (!(max > 0)) return [0, 1];
   const raw = max / 4;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw);
+  let step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw);
+  if (integer) step = Math.max(1, Math.ceil(step));
   const out = [];
   for (let v = 0; v < max + step; v += step) out.push(Number(v.toFixed(6)));
   return out;
@@ -40,8 +41,8 @@ function frame(title, description, height = H) {
   return { figure, svg };
 }
 
-function yAxis(svg, max, fmt, height = H) {
-  const steps = ticks(max);
+function yAxis(svg, max, fmt, height = H, integer = false) {
+  const steps = ticks(max, integer);
   const top = steps[steps.length - 1];
   const y = (v) => height - PAD.bottom - (v / top) * (height - PAD.top - PAD.bottom);
   for (const v of steps) {
@@ -55,10 +56,11 @@ function empty(svg, text, height = H) {
   svg.append(s('text', { class: 'empty', x: W / 2, y: height / 2, 'text-anchor': 'middle' }, text));
 }
 
-const plain = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+/** A number as people read it: whole numbers as they are, others to 2 significant digits. */
+export const plain = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(2))));
 
 /** Bars per label (days); `values` numbers, `unit` for the description. */
-export function barChart({ title, labels, values, unit = '', fmt = plain, testid }) {
+export function barChart({ title, labels, values, unit = '', fmt = plain, testid, integer = false }) {
   const total = values.reduce((a, b) => a + b, 0);
   const peak = Math.max(0, ...values);
   const { figure, svg } = frame(title, labels.length
@@ -66,7 +68,7 @@ export function barChart({ title, labels, values, unit = '', fmt = plain, testid
     : 'No data in this period.');
   if (testid) figure.dataset.testid = testid;
   if (!labels.length) { empty(svg, 'Nothing in this period'); return figure; }
-  const y = yAxis(svg, peak, fmt);
+  const y = yAxis(svg, peak, fmt, H, integer);
   const slot = (W - PAD.left - PAD.right) / labels.length;
   const every = Math.ceil(labels.length / 8);
   labels.forEach((label, i) => {
@@ -95,7 +97,7 @@ export function timelineChart({ title, steps, joins = [], leaves = [], testid })
     : 'Nobody was in this session.');
   if (testid) figure.dataset.testid = testid;
   if (steps.length < 2) { empty(svg, 'Nobody joined'); return figure; }
-  const y = yAxis(svg, Math.max(peak, 1), (v) => (Number.isInteger(v) ? String(v) : ''));
+  const y = yAxis(svg, Math.max(peak, 1), String, H, true);
   const t0 = steps[0].t;
   const t1 = Math.max(steps[steps.length - 1].t, t0 + 1000);
   const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);

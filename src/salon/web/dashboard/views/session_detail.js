@@ -17,12 +17,13 @@ async function allRows(api, path, params) {
   return rows;
 }
 
-/** People in the room after each join and leave, in time order. */
+/** People in the room after each join and leave, in time order; a stay still open
+ *  (a live session) counts until `endMs`, where the line stops. */
 export function occupancy(stays, endMs) {
   const events = [];
   for (const stay of stays) {
     events.push([Date.parse(stay.joined_at), 1]);
-    events.push([stay.left_at ? Date.parse(stay.left_at) : endMs, -1]);
+    if (stay.left_at) events.push([Date.parse(stay.left_at), -1]);
   }
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const steps = [];
@@ -48,7 +49,7 @@ export default async function sessionDetail(root, { api, params }) {
   ]);
   const endMs = session.ended_at ? Date.parse(session.ended_at) : Date.now();
   const steps = occupancy(raw, endMs);
-  if (steps.length) steps.push({ t: Math.max(endMs, steps[steps.length - 1].t), v: steps[steps.length - 1].v });
+  if (steps.length && endMs > steps[steps.length - 1].t) steps.push({ t: endMs, v: steps[steps.length - 1].v });
 
   const files = h('ul', { class: 'list', 'data-testid': 'session-files' });
   const chat = h('button', { type: 'button', 'data-testid': 'chat-export', onclick: async () => {

@@ -3,7 +3,7 @@
 // sessions are drawn as zero; the totals are AN1's own.
 
 import { field, h } from '../dom.js';
-import { barChart } from '../chart.js';
+import { barChart, plain } from '../chart.js';
 
 const DAY = 86400000;
 const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
@@ -26,9 +26,10 @@ export default async function usage(root, { api }) {
     const labels = days(from.value, to.value);
     const byDay = Object.fromEntries(stats.session_stats.day_stats.map((d) => [d.day, d]));
     const recByDay = Object.fromEntries((stats.recording_stats.day_stats || []).map((d) => [d.day, d]));
-    totals.textContent = `${stats.session_stats.sessions_count} sessions, ${stats.session_stats.sessions_minutes_consumed.toFixed(1)} participant-minutes, ${stats.recording_stats.recording_count} recordings, ${Number(stats.recording_stats.recording_minutes_consumed).toFixed(1)} recording minutes.`;
+    const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    totals.textContent = `${count(stats.session_stats.sessions_count, 'session', 'sessions')}, ${plain(stats.session_stats.sessions_minutes_consumed)} participant-minutes, ${count(stats.recording_stats.recording_count, 'recording', 'recordings')}, ${plain(Number(stats.recording_stats.recording_minutes_consumed))} recording minutes.`;
     charts.replaceChildren(
-      barChart({ title: 'Sessions per day', labels, values: labels.map((d) => byDay[d]?.total_sessions || 0), unit: 'sessions', testid: 'usage-sessions' }),
+      barChart({ title: 'Sessions per day', labels, values: labels.map((d) => byDay[d]?.total_sessions || 0), unit: 'sessions', testid: 'usage-sessions', integer: true }),
       barChart({ title: 'Participant-minutes per day', labels, values: labels.map((d) => byDay[d]?.total_session_minutes || 0), unit: 'minutes', testid: 'usage-minutes' }),
       barChart({ title: 'Recording minutes per day', labels,
         values: labels.map((d) => recByDay[d]?.total_recording_minutes || 0), unit: 'minutes', testid: 'usage-recording' }));
