@@ -76,7 +76,8 @@ async def test_every_page_light_and_dark_at_every_size(web_server: SalonServer,
             "aria-pressed", "true" if scheme == "dark" else "false")
         findings: dict[str, list] = {}
 
-        async def check(name: str, scheme: str = scheme) -> None:
+        async def check(name: str, scheme: str = scheme,
+                        findings: dict[str, list] = findings) -> None:
             await shoot(page, ARTIFACTS, f"{name}-{scheme}")
             found = await axe_scan(page)
             if found:
