@@ -91,11 +91,11 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
         await page.get_by_label("Search: meeting title, meeting id or session id").fill(meeting_id)
         await page.get_by_label("Status").select_option("ENDED")
         ended = page.locator("[data-testid=session-list] li[data-session-id]")
-        for _ in range(40):
+        for _ in range(30):  # the session ends once the keep-alive (1.5 s here) is over
             await page.get_by_role("button", name="Search").click()
+            await page.wait_for_timeout(500)
             if await ended.count():
                 break
-            await page.wait_for_timeout(250)
         await ended.first.locator("a").click()
         await expect(page.locator("#main h1")).to_have_text(title)
         timeline = page.get_by_test_id("timeline-chart")
@@ -115,7 +115,7 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
         # The webhook's log: the failed first event, redelivered to the receiver.
         await open_view(page, "#/webhooks", "Webhooks")
         await hook_row.get_by_role("link").click()
-        await expect(page.locator("#main h1")).to_have_text("Deliveries of ops receiver")
+        await expect(page.locator("#main h1")).to_have_text("Webhook ops receiver")
         failed = page.locator("[data-testid=delivery-list] li[data-status=failed]")
         for _ in range(40):
             if await failed.count():
@@ -138,6 +138,17 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
                 break
             await page.wait_for_timeout(250)
         await expect(delivered.first).to_contain_text("HTTP 200")
+
+        # The webhook's settings, replaced from its page (W4).
+        await page.get_by_test_id("edit-webhook-name").fill("ops receiver (renamed)")
+        await page.get_by_role("checkbox", name="meeting.participantLeft").uncheck()
+        await page.get_by_test_id("save-webhook").click()
+        await expect(page.locator("#main h1")).to_have_text("Webhook ops receiver (renamed)")
+        with _rest(web_server) as rest:
+            hooks = {h["name"]: h for h in rest.get("/webhooks").json()["data"]}
+        renamed = hooks["ops receiver (renamed)"]
+        assert "meeting.participantLeft" not in renamed["events"]
+        assert "meeting.started" in renamed["events"] and renamed["enabled"] is True
 
         # Every field is editable: a nested one of ai_config and the title.
         await open_view(page, f"#/meetings/{meeting_id}", title)

@@ -39,6 +39,7 @@ export default async function meetingEditor(root, { api, params }) {
   const paging = h('div');
   const link = h('div', { 'aria-live': 'polite' });
   let page = 1;
+  let loads = 0;
 
   function showLink(participant) {
     const url = joinLink(participant.token);
@@ -49,7 +50,9 @@ export default async function meetingEditor(root, { api, params }) {
   }
 
   async function loadPeople() {
+    const ticket = ++loads;
     const answer = await api.paged(`/meetings/${id}/participants`, { page_no: page, per_page: PER_PAGE });
+    if (ticket !== loads) return; // a later search is on its way
     people.replaceChildren(...answer.data.map((p) => {
       const button = h('button', { type: 'button', class: 'small', 'aria-label': `Join link for ${p.name || p.custom_participant_id}`,
         onclick: async () => {

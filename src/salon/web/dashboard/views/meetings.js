@@ -12,9 +12,12 @@ export default async function meetings(root, { api, go }) {
   const list = h('ul', { class: 'list', 'data-testid': 'meeting-list' });
   const paging = h('div');
   let page = 1;
+  let loads = 0;
 
   async function load() {
+    const ticket = ++loads;
     const answer = await api.paged('/meetings', { search: search.value.trim(), status: status.value, page_no: page, per_page: PER_PAGE });
+    if (ticket !== loads) return; // a later search is on its way
     list.replaceChildren(...answer.data.map(row));
     if (!answer.data.length) list.append(h('li', { class: 'muted' }, 'No meetings match.'));
     paging.replaceChildren(pager(answer.paging, page, PER_PAGE, (p) => { page = p; load(); }));

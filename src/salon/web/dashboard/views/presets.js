@@ -9,9 +9,12 @@ export default async function presets(root, { api, go }) {
   const list = h('ul', { class: 'list', 'data-testid': 'preset-list' });
   const paging = h('div');
   let page = 1;
+  let loads = 0;
 
   async function load() {
+    const ticket = ++loads;
     const answer = await api.paged('/presets', { search: search.value.trim(), page_no: page, per_page: PER_PAGE });
+    if (ticket !== loads) return; // a later search is on its way
     list.replaceChildren(...answer.data.map((p) => h('li', { class: 'item' },
       h('div', { class: 'grow' }, h('a', { class: 'title', href: `#/presets/${p.id}` }, p.name),
         h('div', { class: 'meta' }, `updated ${when(p.updated_at)}`)))));

@@ -15,11 +15,14 @@ export default async function sessions(root, { api }) {
   const list = h('ul', { class: 'list', 'data-testid': 'session-list' });
   const paging = h('div');
   let page = 1;
+  let loads = 0;
 
   async function load() {
+    const ticket = ++loads;
     const answer = await api.paged('/sessions', {
       search: search.value.trim(), status: status.value, page_no: page, per_page: PER_PAGE, sort_by: sort.value,
       start_time: from.value ? `${from.value}T00:00:00` : '', end_time: to.value ? `${to.value}T23:59:59` : '' });
+    if (ticket !== loads) return; // a later search is on its way
     list.replaceChildren(...answer.data.sessions.map((s) => h('li', { class: 'item', 'data-session-id': s.id },
       h('div', { class: 'grow' }, h('a', { class: 'title', href: `#/sessions/${s.id}` }, s.meeting_display_name || '(untitled meeting)'),
         h('div', { class: 'meta' }, `started ${when(s.started_at)}${s.ended_at ? ` · ended ${when(s.ended_at)}` : ''} · most at once ${s.max_concurrent_participants} · ${minutes(s.minutes_consumed)} of people's time`)),
