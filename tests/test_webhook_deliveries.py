@@ -1,10 +1,10 @@
 """A webhook's delivery log and redelivery (salon extension), with a real receiver on
-loopback and real events from a peer joining a live session."""
+loopback and real events from a peer joining a live session; on both backends."""
 
 import httpx
 
-from salon.client import AdminClient
-from tests.live import Meeting, eventually
+from salon.client import RealtimeClient, ws_url
+from tests.live import eventually
 from tests.servers import SalonServer
 from tests.webhook_receiver import Receiver
 
@@ -13,15 +13,18 @@ def _client(server: SalonServer) -> httpx.Client:
     return httpx.Client(base_url=server.app_url, headers=server.headers, timeout=10)
 
 
-async def test_log_shows_failures_and_redelivery_succeeds(live_server: SalonServer,
-                                                          room: Meeting) -> None:
+async def test_log_shows_failures_and_redelivery_succeeds(server: SalonServer) -> None:
     receiver = Receiver().up()
+    peer = None
     try:
         receiver.scripts["/hook"] = [400]  # a 4xx is not retried: the delivery fails
-        with _client(live_server) as http:
+        with _client(server) as http:
             hook = http.post("/webhooks", json={"name": "log", "url": receiver.url("/hook"),
                                                 "events": ["meeting.started"]}).json()["data"]
-            await room.join("group_call_host")
+            meeting = http.post("/meetings", json={"title": "deliveries"}).json()["data"]
+            joiner = http.post(f"/meetings/{meeting['id']}/participants", json={
+                "custom_participant_id": "h", "preset_name": "group_call_host"}).json()["data"]
+            peer = await RealtimeClient.join(ws_url(server.url), joiner["token"])
             path = f"/webhooks/{hook['id']}/deliveries"
 
             def failed() -> list[dict]:
@@ -55,10 +58,13 @@ async def test_log_shows_failures_and_redelivery_succeeds(live_server: SalonServ
             assert [r["id"] for r in newest_first[:2]] == [fresh["id"], row["id"]]
             http.delete(f"/webhooks/{hook['id']}")
     finally:
+        if peer is not None:
+            await peer.close()
         receiver.down()
 
 
-async def test_denials_and_bad_input(live_server: SalonServer, admin: AdminClient) -> None:
+def test_denials_and_bad_input(server: SalonServer) -> None:
+    live_server = server
     with _client(live_server) as http:
         hook = http.post("/webhooks", json={"name": "d", "url": "http://127.0.0.1:9/x",
                                             "events": ["meeting.ended"]}).json()["data"]

@@ -54,6 +54,11 @@ async function route() {
   if (stopView) { stopView(); stopView = null; }
   const ticket = ++rendering;
   const main = $('main');
+  if (!state.session.appId && name !== 'apps') {
+    main.replaceChildren(h('h1', {}, 'No app yet'),
+      h('p', {}, 'This account has no app. Create one on ', h('a', { href: '#/apps' }, 'Apps and tokens'), '.'));
+    return;
+  }
   main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   try {
     const module = await import(`./views/${name}.js`);
@@ -121,7 +126,12 @@ $('signin-form').addEventListener('submit', async (event) => {
   }
 });
 $('signout').addEventListener('click', () => signOut());
-$('app-picker').addEventListener('change', (event) => { state.selectApp(event.target.value); route(); });
+$('app-picker').addEventListener('change', (event) => {
+  state.selectApp(event.target.value);
+  // A page of one object (#/meetings/<id>) belongs to the app it came from: go to its list.
+  const section = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'meetings';
+  go(`#/${section}`);
+});
 $('theme-toggle').addEventListener('click', () => {
   const dark = $('theme-toggle').getAttribute('aria-pressed') === 'true';
   state.setTheme(dark ? 'light' : 'dark');
