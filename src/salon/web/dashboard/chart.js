@@ -3,8 +3,11 @@
 // <svg role="img">, and whose description says the gist in words for screen readers.
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 640;
+/** The drawing's width in SVG units: the window's width up to 640, so that on a phone
+ *  the labels stay legible once the picture is scaled to fit (set by each chart). */
+let W = 640;
 const H = 240;
+const fitWidth = () => { W = Math.round(Math.max(300, Math.min(640, window.innerWidth - 48))); };
 const PAD = { left: 48, right: 12, top: 12, bottom: 34 };
 let ids = 0;
 
@@ -61,6 +64,7 @@ export const plain = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.t
 
 /** Bars per label (days); `values` numbers, `unit` for the description. */
 export function barChart({ title, labels, values, unit = '', fmt = plain, testid, integer = false }) {
+  fitWidth();
   const total = values.reduce((a, b) => a + b, 0);
   const peak = Math.max(0, ...values);
   const { figure, svg } = frame(title, labels.length
@@ -70,7 +74,7 @@ export function barChart({ title, labels, values, unit = '', fmt = plain, testid
   if (!labels.length) { empty(svg, 'Nothing in this period'); return figure; }
   const y = yAxis(svg, peak, fmt, H, integer);
   const slot = (W - PAD.left - PAD.right) / labels.length;
-  const every = Math.ceil(labels.length / 8);
+  const every = Math.ceil(labels.length / Math.max(3, Math.floor(W / 80)));
   labels.forEach((label, i) => {
     const x = PAD.left + i * slot;
     const bar = s('rect', { class: 'bar', x: x + slot * 0.15, width: Math.max(1, slot * 0.7),
@@ -91,6 +95,7 @@ function clock(ms) {
 /** People in the room over time: a step line from `steps` ([{t, v}], t in ms), with a
  *  mark per join (above the axis) and per leave (below it). */
 export function timelineChart({ title, steps, joins = [], leaves = [], testid }) {
+  fitWidth();
   const peak = Math.max(0, ...steps.map((p) => p.v));
   const { figure, svg } = frame(title, steps.length
     ? `From ${clock(steps[0].t)} to ${clock(steps[steps.length - 1].t)}: at most ${peak} in the room; ${joins.length} joins and ${leaves.length} leaves.`
@@ -115,9 +120,10 @@ export function timelineChart({ title, steps, joins = [], leaves = [], testid })
     mark.append(s('title', {}, `left at ${clock(t)}`));
     svg.append(mark);
   }
-  for (let i = 0; i <= 4; i++) {
-    const t = t0 + ((t1 - t0) * i) / 4;
-    svg.append(s('text', { class: 'axis', x: x(t), y: H - 2, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle' }, clock(t)));
+  const marks = W < 500 ? 2 : 4;
+  for (let i = 0; i <= marks; i++) {
+    const t = t0 + ((t1 - t0) * i) / marks;
+    svg.append(s('text', { class: 'axis', x: x(t), y: H - 2, 'text-anchor': i === 0 ? 'start' : i === marks ? 'end' : 'middle' }, clock(t)));
   }
   const legend = document.createElement('div');
   legend.className = 'legend';
@@ -134,6 +140,7 @@ export function timelineChart({ title, steps, joins = [], leaves = [], testid })
 
 /** One horizontal bar per row ([{label, value}]), longest first as given. */
 export function hbarChart({ title, rows, unit = 'min', fmt = plain, testid }) {
+  fitWidth();
   const rowH = 26;
   const height = Math.max(60, rows.length * rowH + PAD.top + 8);
   const { figure, svg } = frame(title, rows.length
@@ -142,10 +149,11 @@ export function hbarChart({ title, rows, unit = 'min', fmt = plain, testid }) {
   if (testid) figure.dataset.testid = testid;
   if (!rows.length) { empty(svg, 'Nobody', height); return figure; }
   const peak = Math.max(...rows.map((r) => r.value), 1e-9);
-  const left = 150;
+  const left = Math.min(150, W * 0.32);
   rows.forEach((row, i) => {
     const top = PAD.top + i * rowH;
-    const label = row.label.length > 22 ? `${row.label.slice(0, 21)}…` : row.label;
+    const room = Math.floor(left / 8);
+    const label = row.label.length > room ? `${row.label.slice(0, room - 1)}…` : row.label;
     svg.append(s('text', { class: 'label', x: left - 8, y: top + 15, 'text-anchor': 'end' }, label));
     const width = ((W - left - 70) * row.value) / peak;
     const bar = s('rect', { class: 'bar s2', x: left, y: top + 3, height: rowH - 8, width: Math.max(1, width) });
