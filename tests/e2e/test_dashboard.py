@@ -150,7 +150,9 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
         assert "meeting.participantLeft" not in renamed["events"]
         assert "meeting.started" in renamed["events"] and renamed["enabled"] is True
 
-        # Every field is editable: a nested one of ai_config and the title.
+        # Every field is editable: a nested one of ai_config and the title; the rest stays.
+        with _rest(web_server) as rest:
+            before = rest.get(f"/meetings/{meeting_id}").json()["data"]
         await open_view(page, f"#/meetings/{meeting_id}", title)
         await page.locator("[data-path='ai_config.summarization.word_limit']").fill("321")
         await page.locator("[data-path='title']").fill(f"{title} (edited)")
@@ -160,6 +162,10 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
             stored = rest.get(f"/meetings/{meeting_id}").json()["data"]
         assert stored["ai_config"]["summarization"]["word_limit"] == 321
         assert stored["title"] == f"{title} (edited)"
+        before["ai_config"]["summarization"]["word_limit"] = 321
+        before["title"] = stored["title"]
+        assert {k: v for k, v in stored.items() if k != "updated_at"} == {
+            k: v for k, v in before.items() if k != "updated_at"}
 
         # A preset's permission, with its default shown.
         await open_view(page, "#/presets", "Presets")
@@ -170,13 +176,18 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
         kick = page.locator("[data-path='permissions.kick_participant']")
         await expect(kick).not_to_be_checked()
         await expect(page.locator("label.check", has=kick)).to_contain_text("default: false")
+        preset_id = page.url.rsplit("/", 1)[1]
+        with _rest(web_server) as rest:
+            fresh = rest.get(f"/presets/{preset_id}").json()["data"]
         await kick.check()
         await page.get_by_test_id("save-preset").click()
         await expect(page.get_by_test_id("toast")).to_have_text("Preset saved.")
         with _rest(web_server) as rest:
-            presets = rest.get("/presets", params={"search": preset_name}).json()["data"]
-            full = rest.get(f"/presets/{presets[0]['id']}").json()["data"]
+            full = rest.get(f"/presets/{preset_id}").json()["data"]
         assert full["permissions"]["kick_participant"] is True
+        fresh["permissions"]["kick_participant"] = True  # and nothing else changed
+        assert {k: v for k, v in full.items() if k != "updated_at"} == {
+            k: v for k, v in fresh.items() if k != "updated_at"}
 
         # Usage: the day's session is drawn.
         await open_view(page, "#/usage", "Usage")
@@ -184,6 +195,11 @@ async def test_operator_runs_a_meeting_from_the_dashboard(web_server: SalonServe
         await expect(bars.last).to_be_visible()
         heights = [float(await bar.get_attribute("height") or 0) for bar in await bars.all()]
         assert heights[-1] > 0
+        with _rest(web_server) as rest:  # the same numbers as the analytics route
+            stats = rest.get("/analytics/daywise").json()["data"]["session_stats"]
+        totals = await page.get_by_test_id("usage-totals").text_content() or ""
+        count = stats["sessions_count"]
+        assert totals.startswith(f"{count} {'session' if count == 1 else 'sessions'}, ")
         assert "pageerror" not in "\n".join(operator.console), operator.console
     finally:
         receiver.down()

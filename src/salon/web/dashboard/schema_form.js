@@ -105,9 +105,20 @@ export function schemaForm(schema, value, doc, { defaults, path = '', skip = [] 
       return out;
     };
     if (!path) return { element: h('div', { class: 'stack' }, parts), read };
-    const element = h('fieldset', { 'data-path': path },
-      h('legend', {}, label(path.split('.').pop())), h('div', { class: 'grid2' }, parts));
-    return { element, read: nullable && value === null ? () => { const v = read(); return Object.keys(v).length ? v : null; } : read };
+    const name = label(path.split('.').pop());
+    const inner = h('div', { class: 'grid2' }, parts);
+    if (!nullable) {
+      return { element: h('fieldset', { 'data-path': path }, h('legend', {}, name), inner), read };
+    }
+    // An object that may be null (a watermark, storage, a live stream): off is `null`,
+    // and its fields show only when it is on.
+    const on = h('input', { type: 'checkbox', checked: value !== null && value !== undefined,
+      'data-path': `${path}.enabled?` });
+    inner.hidden = !on.checked;
+    on.addEventListener('change', () => { inner.hidden = !on.checked; });
+    const element = h('fieldset', { 'data-path': path }, h('legend', {}, name),
+      h('label', { class: 'check' }, on, h('span', {}, `Set ${name}`), hint(def)), inner);
+    return { element, read: () => (on.checked ? read() : null) };
   }
   return scalar(path.split('.').pop() || 'value', path, resolved, nullable, value, def);
 }
