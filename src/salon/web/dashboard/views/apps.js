@@ -64,6 +64,7 @@ export default async function apps(root, { api, session }) {
       return h('li', { class: 'item', 'data-token-id': t.id },
         h('div', { class: 'grow' }, h('div', { class: 'title' }, t.name),
           h('div', { class: 'meta' }, `${t.app_id ? `app ${appName(t.app_id)}` : 'account-wide'} · created ${when(t.created_at)}${t.revoked_at ? ` · revoked ${when(t.revoked_at)}` : ''}`)),
+        t.id === session.tokenId ? pill('you are signed in with it', 'warn') : null,
         pill(t.status === 'ACTIVE' ? 'active' : 'revoked', t.status === 'ACTIVE' ? 'ok' : 'bad'), revoke);
     }));
   }
