@@ -68,7 +68,8 @@ export default async function meetingEditor(root, { api, params }) {
 
   const name = h('input', { maxlength: 255, 'data-testid': 'participant-name' });
   const custom = h('input', { maxlength: 255, required: true, 'data-testid': 'participant-custom-id' });
-  const preset = h('select', { 'data-testid': 'participant-preset' }, ...presets.map((p) => h('option', { value: p.name }, p.name)));
+  const preset = h('select', { 'data-testid': 'participant-preset' }, ...presets.map((p) =>
+    h('option', { value: p.name, selected: p.name === 'group_call_participant' }, p.name)));
   const add = h('form', { class: 'row', 'aria-label': 'Add a participant', onsubmit: async (event) => {
     event.preventDefault();
     const body = { custom_participant_id: custom.value.trim(), preset_name: preset.value };
