@@ -1,11 +1,17 @@
 """A webhook's delivery log and redelivery (salon extension), with a real receiver on
-loopback and real events from a peer joining a live session; on both backends."""
+loopback and real events from a peer joining a live session; on both backends.
+
+The log test has servers of its own: the shared ones carry other tests' webhooks (the
+fuzzer's, to unreachable URLs), whose retries would hold the dispatcher's slots."""
+
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from salon.client import RealtimeClient, ws_url
 from tests.live import eventually
-from tests.servers import SalonServer
+from tests.servers import SalonServer, ThrowawayPostgres, running
 from tests.webhook_receiver import Receiver
 
 
@@ -13,7 +19,19 @@ def _client(server: SalonServer) -> httpx.Client:
     return httpx.Client(base_url=server.app_url, headers=server.headers, timeout=10)
 
 
-async def test_log_shows_failures_and_redelivery_succeeds(server: SalonServer) -> None:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def own_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
+    database = ThrowawayPostgres() if request.param == "postgresql" else None
+    try:
+        with running(database.url if database else "") as salon:
+            yield salon
+    finally:
+        if database:
+            database.drop()
+
+
+async def test_log_shows_failures_and_redelivery_succeeds(own_server: SalonServer) -> None:
+    server = own_server
     receiver = Receiver().up()
     peer = None
     try:

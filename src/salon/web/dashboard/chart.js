@@ -163,3 +163,18 @@ export function hbarChart({ title, rows, unit = 'min', fmt = plain, testid }) {
   });
   return figure;
 }
+
+/** Call `draw` again when the window's width changes (debounced), so charts are drawn for
+ *  the size they are seen at; returns the function that stops listening. */
+export function redrawOnResize(draw) {
+  let width = window.innerWidth;
+  let timer = null;
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (window.innerWidth !== width) { width = window.innerWidth; draw(); }
+    }, 100);
+  };
+  window.addEventListener('resize', changed);
+  return () => { clearTimeout(timer); window.removeEventListener('resize', changed); };
+}

@@ -3,7 +3,7 @@
 // its recordings (R3 by meeting, matched on session_id), transcript (S7) and summary (S8).
 
 import { act, h, minutes, pill, when } from '../dom.js';
-import { hbarChart, timelineChart } from '../chart.js';
+import { hbarChart, redrawOnResize, timelineChart } from '../chart.js';
 
 const MAX_PAGES = 20;
 
@@ -51,6 +51,13 @@ export default async function sessionDetail(root, { api, params }) {
   const steps = occupancy(raw, endMs);
   if (steps.length && endMs > steps[steps.length - 1].t) steps.push({ t: endMs, v: steps[steps.length - 1].v });
 
+  const charts = h('div', { class: 'charts' });
+  const draw = () => charts.replaceChildren(
+    timelineChart({ title: 'People in the room over time', steps, testid: 'timeline-chart',
+      joins: raw.map((r) => Date.parse(r.joined_at)), leaves: raw.filter((r) => r.left_at).map((r) => Date.parse(r.left_at)) }),
+    hbarChart({ title: 'Minutes per person', testid: 'minutes-chart',
+      rows: people.map((p) => ({ label: p.display_name || p.custom_participant_id, value: p.duration })) }));
+
   const files = h('ul', { class: 'list', 'data-testid': 'session-files' });
   const chat = h('button', { type: 'button', 'data-testid': 'chat-export', onclick: async () => {
     const answer = await act(chat, () => api.get(`/sessions/${id}/chat`));
@@ -86,10 +93,8 @@ export default async function sessionDetail(root, { api, params }) {
     h('h1', {}, session.meeting_display_name || '(untitled meeting)'),
     h('p', { class: 'muted' }, `Session ${id} · `, pill(session.status === 'LIVE' ? 'live' : 'ended', session.status === 'LIVE' ? 'ok' : ''),
       ` · started ${when(session.started_at)}${session.ended_at ? ` · ended ${when(session.ended_at)}` : ''} · most at once ${session.max_concurrent_participants} · ${minutes(session.minutes_consumed)} of people's time`),
-    h('div', { class: 'charts' },
-      timelineChart({ title: 'People in the room over time', steps, testid: 'timeline-chart',
-        joins: raw.map((r) => Date.parse(r.joined_at)), leaves: raw.filter((r) => r.left_at).map((r) => Date.parse(r.left_at)) }),
-      hbarChart({ title: 'Minutes per person', testid: 'minutes-chart',
-        rows: people.map((p) => ({ label: p.display_name || p.custom_participant_id, value: p.duration })) })),
+    charts,
     h('h2', {}, 'Chat, recordings, transcript and summary'), files);
+  draw();
+  return redrawOnResize(draw);
 }

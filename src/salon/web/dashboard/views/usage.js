@@ -3,7 +3,7 @@
 // sessions are drawn as zero; the totals are AN1's own.
 
 import { field, h } from '../dom.js';
-import { barChart, plain } from '../chart.js';
+import { barChart, plain, redrawOnResize } from '../chart.js';
 
 const DAY = 86400000;
 const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
@@ -21,9 +21,18 @@ export default async function usage(root, { api }) {
   const totals = h('p', { class: 'muted', 'data-testid': 'usage-totals' });
   const charts = h('div', { class: 'charts' });
 
+  let shown = null;
+
   async function load() {
     const stats = await api.get('/analytics/daywise', { start_date: from.value, end_date: to.value });
-    const labels = days(from.value, to.value);
+    shown = { stats, start: from.value, end: to.value };
+    draw();
+  }
+
+  function draw() {
+    if (!shown) return;
+    const { stats } = shown;
+    const labels = days(shown.start, shown.end);
     const byDay = Object.fromEntries(stats.session_stats.day_stats.map((d) => [d.day, d]));
     const recByDay = Object.fromEntries((stats.recording_stats.day_stats || []).map((d) => [d.day, d]));
     const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
@@ -40,4 +49,5 @@ export default async function usage(root, { api }) {
       field('From', from), field('To', to), h('button', { type: 'submit' }, 'Show')),
     totals, charts);
   await load();
+  return redrawOnResize(draw);
 }
