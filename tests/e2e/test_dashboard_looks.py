@@ -21,13 +21,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 async def busy_meeting(web_server: SalonServer, web_admin: AdminClient):
     """A live meeting with a host, a guest and someone in the waiting room, and a session
     behind it, so the pages have something to show."""
-    meeting = await web_admin.create_meeting(title="Looks: weekly planning with a long title")
+    meeting = await web_admin.create_meeting(
+        title="Looks: weekly planning with a long title, Donaudampfschifffahrtsgesellschaftskapitän")
     preset = f"lobby_{meeting['id'][:8]}"
     await web_admin.create_preset(preset, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
     peers = []
     for custom, name, role in (("h", "Hana Host", "group_call_host"),
                                ("g", "Gil Guest", "group_call_participant"),
-                               ("w", "Wanda Waiting", preset)):
+                               ("w", "Wanda Waiting", preset),
+                               # a long name without a space must wrap, not overflow
+                               ("l", "Bartholomew-" + "x" * 60, "group_call_participant")):
         added = await web_admin.add_participant(meeting["id"], custom, role, name=name)
         peers.append(await RealtimeClient.join(ws_url(web_server.url), added["token"]))
     with httpx.Client(base_url=web_server.app_url, headers=web_server.headers) as rest:

@@ -92,14 +92,18 @@ export default async function live(root, { api }) {
       more > 0 ? h('p', { class: 'muted' }, `and ${more} more`) : null);
   }
 
+  // A tab in the background does not poll (a forgotten dashboard costs nothing); it
+  // catches up as soon as it is shown again.
   async function loop() {
     if (stopped) return;
-    await refresh();
+    if (!document.hidden) await refresh();
     if (!stopped) timer = setTimeout(loop, POLL_MS);
   }
+  const shown = () => { if (!document.hidden && !stopped) refresh(); };
+  document.addEventListener('visibilitychange', shown);
 
   root.append(h('h1', {}, 'Live now'), summary, updated, board);
   await refresh();
   timer = setTimeout(loop, POLL_MS);
-  return () => { stopped = true; clearTimeout(timer); };
+  return () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', shown); };
 }
