@@ -242,3 +242,38 @@ async def test_app_scoped_token_sees_nothing_of_another_app(web_server: SalonSer
     await open_view(page, "#/live", "Live now")
     await expect(page.get_by_test_id("live-summary")).to_have_text(
         "0 live sessions, 0 in, 0 waiting.")
+
+
+async def test_live_page_polls_every_two_seconds_and_not_in_the_background(
+        web_server: SalonServer, browsers: Browsers) -> None:
+    page = (await browsers.person("poller")).page
+    await sign_in(page, web_server.url, web_server.api_token)
+    polls: list[float] = []
+    page.on("request", lambda request: polls.append(time.monotonic())
+            if request.url.endswith("/live_sessions") else None)
+    await open_view(page, "#/live", "Live now")
+    await page.wait_for_timeout(5200)
+    assert 3 <= len(polls) <= 4, polls  # at once, then every 2 s
+    gaps = [b - a for a, b in zip(polls, polls[1:], strict=False)]
+    assert all(1.7 < gap < 2.8 for gap in gaps), gaps
+
+    # The tab goes to the background: no polls; shown again: one at once.
+    await page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {value: true, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    quiet_from = len(polls)
+    await page.wait_for_timeout(4500)
+    assert len(polls) == quiet_from
+    await page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {value: false, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    await page.wait_for_timeout(300)
+    assert len(polls) == quiet_from + 1
+
+    # Leaving the page stops its polling.
+    await open_view(page, "#/usage", "Usage")
+    left_at = len(polls)
+    await page.wait_for_timeout(4500)
+    assert len(polls) == left_at
