@@ -14,7 +14,8 @@ The pollers run in a thread of their own (sync httpx), so their requests are rea
 to the same server but do not share the load client's event loop. Each poll's latency
 (request -> whole body read) is kept: `dashboard_live_poll_ms_p99`.
 
-Printed: per round, fan-out p50/p99, deliveries lost, server CPU; the poll latency and
+Printed: per round, fan-out p50/p99, deliveries lost, server CPU and the CPU other
+processes used meanwhile (`noisy` past 20% of a core, as in realtime.py); the poll latency and
 answer size; the ratio of fan-out p99 with the dashboard to without (1.0 = no effect).
 The last line is one JSON object: `fanout_p99_ms_without_dashboard`,
 `fanout_p99_ms_with_dashboard`, `dashboard_live_poll_ms_p99`, and more. Bounded: the
@@ -42,6 +43,7 @@ from tests.servers import SalonServer, cleanup, start  # noqa: E402
 
 from bench.realtime import (  # noqa: E402
     FIXED_DRAIN_CAP_S,
+    NOISY_OTHER_PCT,
     RUN_CAP_S,
     Load,
     ServerRun,
@@ -138,10 +140,13 @@ async def run(server: SalonServer, args: argparse.Namespace) -> dict:
                     if label == "with":
                         await asyncio.to_thread(pollers.stop)
                     rounds.append((label, tally))
+                    other = tally.cpu_pct(tally.other_cpu)
                     print(f"  round {r + 1} {label:<7} dashboard: p50"
                           f" {percentile_ms(tally.latencies, 0.5) or 0:.1f} ms, p99"
                           f" {percentile_ms(tally.latencies, 0.99) or 0:.1f} ms, lost"
-                          f" {tally.lost}, server cpu {tally.cpu_pct(tally.server_cpu):.0f}%")
+                          f" {tally.lost}, server cpu {tally.cpu_pct(tally.server_cpu):.0f}%,"
+                          f" other processes {other:.0f}%"
+                          f"{' (noisy)' if other > NOISY_OTHER_PCT else ''}")
                     await settle(load)
     finally:
         pollers.stop()
@@ -188,6 +193,9 @@ async def run(server: SalonServer, args: argparse.Namespace) -> dict:
         "dashboard_live_poll_ms_p99": rnd(poll_p99),
         "dashboard_live_poll_bytes": size,
         "dashboard_polls": len(pollers.latencies),
+        # Rounds during which other processes used more than NOISY_OTHER_PCT of a core:
+        # their figures say more about the machine than about the dashboard.
+        "noisy_rounds": sum(1 for _, t in rounds if t.cpu_pct(t.other_cpu) > NOISY_OTHER_PCT),
     }
 
 
