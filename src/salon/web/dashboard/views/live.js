@@ -99,7 +99,11 @@ export default async function live(root, { api }) {
     if (!document.hidden) await refresh();
     if (!stopped) timer = setTimeout(loop, POLL_MS);
   }
-  const shown = () => { if (!document.hidden && !stopped) refresh(); };
+  const shown = () => {
+    if (document.hidden || stopped) return;
+    clearTimeout(timer);  // one poll now, the next a whole period later
+    loop();
+  };
   document.addEventListener('visibilitychange', shown);
 
   root.append(h('h1', {}, 'Live now'), summary, updated, board);
