@@ -72,6 +72,13 @@ async def test_denials_and_bad_input(live_server: SalonServer, room: Meeting) ->
         assert stranger.status_code == 404
         assert stranger.json()["error"]["message"] == "No peer nobody in the waiting room."
         assert http.get("/live_sessions", params={"peer_limit": 1001}).status_code == 400
+        long_id = http.get("/live_sessions", params={"meeting_id": "m" * 65})
+        assert long_id.status_code == 400
+        assert "query.meeting_id: String should have at most 64 characters" in long_id.json()[
+            "error"]["message"]
+        both = http.post(path, json={"peer_ids": ["nobody"], "all": True})  # all wins
+        assert both.status_code == 200 and both.json()["data"]["peer_ids"] == [waiting.peer_id]
+        await waiting.wait_for("self.admitted")
         unknown = http.post("/meetings/00000000-0000-0000-0000-000000000000/waiting_room/deny",
                             json={"all": True})
         assert unknown.status_code == 404
@@ -94,5 +101,4 @@ async def test_denials_and_bad_input(live_server: SalonServer, room: Meeting) ->
                                      json={"all": True})
             assert sideways.status_code == 404
             assert sideways.json()["error"]["message"] == f"Meeting {room.id} not found."
-        assert waiting.status == "waiting"
-        assert _mine(http, room.id)["waiting"][0]["peer_id"] == waiting.peer_id
+        assert _mine(http, room.id)["waiting"] == []

@@ -101,6 +101,8 @@ def test_bad_input_and_other_accounts(server: SalonServer) -> None:
             ({"name": "ok", "scope": "all"}, "body.scope: is not a known field"),
             ({"name": 5}, "body.name: Input should be a valid string"),
             ({"name": "   "}, "Token name must be 1 to 255 characters."),
+            ({"app_id": ""}, "body.app_id: String should have at least 1 character"),
+            ({"app_id": 7}, "body.app_id: Input should be a valid string"),
         ):
             response = account.post("/api_tokens", json=body)
             assert response.status_code == 400, response.text

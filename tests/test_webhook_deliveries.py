@@ -55,6 +55,12 @@ async def test_log_shows_failures_and_redelivery_succeeds(own_server: SalonServe
             assert row["next_attempt_at"] is None and row["delivered_at"] is None
             assert receiver.at("/hook")[0].headers["rtk-uuid"] == row["id"]
 
+            other = http.post("/webhooks", json={"name": "other", "url": receiver.url("/other"),
+                                                 "events": ["meeting.ended"]}).json()["data"]
+            crossed = http.post(f"/webhooks/{other['id']}/deliveries/{row['id']}/redeliver")
+            assert crossed.status_code == 404  # a delivery of another webhook
+            assert crossed.json()["error"]["message"] == f"Delivery {row['id']} not found."
+            http.delete(f"/webhooks/{other['id']}")
             again = http.post(f"{path}/{row['id']}/redeliver")
             assert again.status_code == 201, again.text
             fresh = again.json()["data"]

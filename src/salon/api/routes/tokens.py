@@ -32,7 +32,7 @@ class NewToken(Strict):
     #: A label for people ("ci", "dashboard"); need not be unique.
     name: Annotated[text(255, min_length=1, name=True), Field()] = "dashboard"
     #: Scope the token to this app; `null` or left out: account-wide.
-    app_id: text(64, name=True) | None = None
+    app_id: text(64, min_length=1, name=True) | None = None
 
 
 def _wire(row: ApiTokenRow) -> dict:
