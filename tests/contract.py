@@ -123,7 +123,7 @@ def _envelope_error(response: httpx.Response) -> None:
 #: Contracts by server base URL (`http://127.0.0.1:PORT`); None for servers that are not
 #: salon (webhook receivers, plugin hosts).
 CONTRACTS: dict[str, Contract | None] = {}
-_UNCHECKED = ("/openapi.json", "/docs", "/redoc", "/meet", "/sdk/")
+_UNCHECKED = ("/openapi.json", "/docs", "/redoc", "/meet", "/sdk/", "/dashboard")
 
 
 def _base(url: httpx.URL) -> str:

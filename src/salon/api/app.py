@@ -15,6 +15,7 @@ from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
 from salon.api.routes import (
     api_docs,
+    dashboard,
     files,
     landing,
     recording_files,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
     api_docs.install(app)
+    dashboard.install(app)
     landing.install(app, settings.public_base)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness probe",

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import utcnow
@@ -82,3 +82,29 @@ def parse_bearer(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not credential:
         raise Unauthorized("Authorization must be 'Bearer <API token>'.")
     return credential
+
+
+async def list_page(db: AsyncSession, account_id: str, only_app: str | None, offset: int,
+                    limit: int) -> tuple[list[ApiToken], int]:
+    """The account's tokens, oldest first; an app-scoped caller sees its app's tokens only."""
+    query = select(ApiToken).where(ApiToken.account_id == account_id)
+    if only_app is not None:
+        query = query.where(ApiToken.app_id == only_app)
+    total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await db.scalars(query.order_by(ApiToken.created_at, ApiToken.id)
+                            .offset(offset).limit(limit))
+    return list(rows), total
+
+
+async def revoke_visible(db: AsyncSession, account_id: str, only_app: str | None,
+                         token_id: str) -> ApiToken:
+    """Revoke one token by id, if the caller may see it (else NotFound, as if absent).
+    Revoking a revoked token changes nothing."""
+    row = await db.get(ApiToken, token_id)
+    if row is None or row.account_id != account_id or (
+            only_app is not None and row.app_id != only_app):
+        raise NotFound(f"API token {token_id} not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await db.commit()
+    return row

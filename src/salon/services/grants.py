@@ -61,6 +61,10 @@ class Grants:
             raise Unauthorized("Invalid or revoked API token.")
         return grant
 
+    def forget(self, digest: str) -> None:
+        """A token revoked by this process stops working at once, not after `ttl`."""
+        self._grants.pop(digest, None)
+
     async def _lookup(self, digest: str) -> Grant | None:
         now = time.monotonic()
         async with self.database.session() as db:

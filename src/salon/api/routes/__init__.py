@@ -7,14 +7,17 @@ from salon.api.routes import (
     apps,
     chat_export,
     connected_meetings,
+    live_sessions,
     meetings,
     participants,
     plugins,
     presets,
     recordings,
     sessions,
+    tokens,
     transcripts,
     web,
+    webhook_deliveries,
     webhooks,
 )
 
@@ -22,7 +25,9 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps, connected_meetings, recordings, transcripts)
+           chat_export, apps, connected_meetings, recordings, transcripts,
+           # salon extensions the dashboard uses (docs/dashboard.md)
+           live_sessions, webhook_deliveries, tokens)
 
 
 def install(app: FastAPI) -> None:
@@ -30,4 +35,5 @@ def install(app: FastAPI) -> None:
     is matched again on every request."""
     for module in MODULES:
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(tokens.user_router)
     web.install(app)

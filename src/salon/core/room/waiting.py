@@ -20,7 +20,10 @@ CLOSE_REJECTED = 4004
 
 
 class WaitingRoom:
-    def _waitlist_actor(self: "Room", peer_id: str) -> Peer:
+    def _waitlist_actor(self: "Room", peer_id: str | None) -> Peer | None:
+        """The peer managing the waiting room; None is the operator over REST, who may."""
+        if peer_id is None:
+            return None
         peer = self.actor(peer_id)
         if not peer.permissions.accept_waiting_requests:
             raise forbidden("manage the waiting room", "accept_waiting_requests")
@@ -43,7 +46,7 @@ class WaitingRoom:
         self._waitlist_actor(peer_id)
         return Outcome(reply={"waiting": [p.waiting_view() for p in self.waiting]})
 
-    def admit_waiting(self: "Room", peer_id: str, peer_ids: Iterable[str] | None,
+    def admit_waiting(self: "Room", peer_id: str | None, peer_ids: Iterable[str] | None,
                       now: datetime) -> Outcome:
         """Admit the named waiting peers, or everyone waiting when `peer_ids` is None."""
         self._waitlist_actor(peer_id)
@@ -54,7 +57,7 @@ class WaitingRoom:
                 self._admit_waiting(target, now, out)
         return out
 
-    def reject_waiting(self: "Room", peer_id: str, peer_ids: Iterable[str] | None,
+    def reject_waiting(self: "Room", peer_id: str | None, peer_ids: Iterable[str] | None,
                        now: datetime) -> Outcome:
         self._waitlist_actor(peer_id)
         targets = self._waiting_targets(peer_ids)
