@@ -119,3 +119,34 @@ async def test_a_burst_of_joins_fires_one_webhook_each(
     assert all(p["meeting"]["sessionId"] == session_id and p["meeting"]["title"] == "Burst"
                for p in payloads)
     assert len(people["participants"]) == 12
+
+
+async def test_a_kick_all_fires_one_left_webhook_each_with_minutes(
+    hooked: tuple[SalonServer, Receiver]
+) -> None:
+    """Leaves recorded together (`session_records._peers_left`) keep their webhooks and
+    the session's minutes."""
+    server, receiver = hooked
+    async with admin_for(server) as admin:
+        await admin.call("POST", "/webhooks", json={
+            "name": "leaves", "url": receiver.url("/leaves"),
+            "events": ["meeting.participantLeft"]})
+        room = Meeting(server, admin, await admin.create_meeting(title="Leaving"))
+        try:
+            host = await room.join("group_call_host", name="Host")
+            guests = [await room.join(name=f"Guest {i}") for i in range(10)]
+            session_id = host.joined["room"]["session_id"]
+            await host.kick_all()
+            posts = receiver.wait_for("/leaves", 11, timeout=10)
+            people = (await admin.session_participants(session_id, per_page=50))
+            session = await admin.session(session_id)
+        finally:
+            await room.close()
+    payloads = [verified(server, post.body, post.headers["rtk-signature"]) for post in posts]
+    assert {p["participant"]["peerId"] for p in payloads} == {
+        host.peer_id, *(g.peer_id for g in guests)}
+    assert all(p["participant"]["leftAt"] >= p["participant"]["joinedAt"] for p in payloads)
+    assert len(people["participants"]) == 11
+    assert all(p["left_at"] is not None for p in people["participants"])
+    total = sum(p["duration"] for p in people["participants"])
+    assert abs(session["minutes_consumed"] - total) < 0.001

@@ -54,14 +54,15 @@ async def apply_many(db: AsyncSession, app_id: str, records: list[Record],
     queued = 0
     i = 0
     while i < len(records):
-        if records[i].kind is Record.PEER_JOINED:
+        kind = records[i].kind
+        if kind in _RUN_HANDLERS:  # a run of joins or leaves, all at once
             j = i + 1
-            while j < len(records) and records[j].kind is Record.PEER_JOINED:
+            while j < len(records) and records[j].kind is kind:
                 j += 1
-            queued += await _peers_joined(db, app_id, records[i:j], links)
+            queued += await _RUN_HANDLERS[kind](db, app_id, records[i:j], links)
             i = j
             continue
-        queued += await _HANDLERS[records[i].kind](db, app_id, records[i], links)
+        queued += await _HANDLERS[kind](db, app_id, records[i], links)
         i += 1
     await db.commit()
     return queued
@@ -157,6 +158,47 @@ async def _peer_left(db: AsyncSession, app_id: str, record: Record, links: Expor
         await _meeting_payload(db, session), peer_id=peer.id, display_name=peer.display_name,
         custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at, left_at=at,
     ))
+
+
+async def _peers_left(db: AsyncSession, app_id: str, records: list[Record],
+                      links: ExportLinks) -> int:
+    """A run of leaves (a kick-all, the end of a webinar) with one query for the peers,
+    one insert for their events and one webhook lookup: the same rows and webhooks as
+    `_peer_left` one by one."""
+    if len(records) == 1:
+        return await _peer_left(db, app_id, records[0], links)
+    ids = list({r.data["peer_id"] for r in records})
+    peers = {p.id: p for p in await db.scalars(select(SessionPeer).where(
+        SessionPeer.id.in_(ids)))}
+    events, left = [], []
+    for record in records:
+        data, at = record.data, record.at
+        peer = peers.get(data["peer_id"])
+        if peer is None or peer.left_at is not None:
+            continue
+        peer.left_at = at
+        peer.leave_reason = data["reason"]
+        peer.updated_at = at
+        minutes = minutes_between(peer.joined_at, at)
+        events.append({**_peer_event_row(data, "PEER_LEAVING", at), "minutes_consumed": minutes})
+        session = await _touch(db, data["session_id"], at, live=data["live"])
+        session.minutes_consumed += minutes
+        left.append((record, peer, session))
+    if events:
+        await db.execute(insert(PeerEvent), events)
+    hooks = await outbox.subscribed(db, app_id, "meeting.participantLeft") if left else []
+    if not hooks:
+        return 0
+    meetings: dict[str, dict[str, Any]] = {}
+    bodies = []
+    for record, peer, session in left:
+        if session.id not in meetings:
+            meetings[session.id] = await _meeting_payload(db, session)
+        bodies.append(payloads.participant_left(
+            meetings[session.id], peer_id=peer.id, display_name=peer.display_name,
+            custom_participant_id=peer.custom_participant_id, joined_at=peer.joined_at,
+            left_at=record.at))
+    return await outbox.enqueue_many(db, app_id, "meeting.participantLeft", bodies, hooks)
 
 
 async def _touched(db: AsyncSession, app_id: str, record: Record, links: ExportLinks) -> int:
@@ -306,6 +348,11 @@ _HANDLERS = {
     Record.QUESTION_ASKED: _question_asked,
     Record.QUESTION_UPVOTED: _question_upvoted,
     Record.QUESTION_RESOLVED: _question_resolved,
+}
+#: Runs of these are persisted at once (`apply_many`), with the same rows and webhooks.
+_RUN_HANDLERS = {
+    Record.PEER_JOINED: _peers_joined,
+    Record.PEER_LEFT: _peers_left,
 }
 
 
