@@ -289,6 +289,24 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     _emit(as_json, record, _demo_text(record))
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per node.")
+@click.pass_context
+def nodes(ctx: click.Context, as_json: bool) -> None:
+    """List the cluster's live nodes and their load (needs SALON_REDIS_URL)."""
+    from salon.cluster import listing
+    settings = _settings(ctx)
+    if not settings.redis_url.get_secret_value():
+        raise click.ClickException("Cluster mode is off: set SALON_REDIS_URL to the "
+                                   "cluster's Redis (docs/cluster.md).")
+    found = listing.nodes(settings)
+    if as_json:
+        for record in listing.as_records(found):
+            click.echo(json.dumps(record))
+    else:
+        click.echo(listing.as_table(found))
+
+
 @main.group(name="apps")
 def apps_group() -> None:
     """Create and list apps."""

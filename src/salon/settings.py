@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     join_queue_wait_secs: float = Field(default=5.0, gt=0)
     #: How often, at most, a large room's audience gets its batched `audience.delta`.
     audience_update_secs: float = Field(default=0.5, gt=0, le=10)
+    #: Cluster mode (salon.cluster, docs/cluster.md): a Redis URL
+    #: (`redis://[:password@]host:6379/0`). Empty: one node, nothing in Redis.
+    redis_url: SecretStr = SecretStr("")
+    #: The cluster's name: its keys in Redis start with it, so clusters can share one.
+    cluster_name: str = Field(default="salon", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: This node's id in the cluster; empty: host, pid and random letters.
+    node_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,128}$")
+    #: Where peers and other nodes reach this node; empty: the public URL.
+    node_address: str = ""
+    #: How often this node renews its entry; it expires after three missed beats.
+    node_heartbeat_secs: float = Field(default=2.0, gt=0, le=60)
     #: Every this many seconds the garbage collector sweeps every object once, frozen
     #: ones too (salon.api.gc_pauses); between sweeps it walks only newer objects.
     gc_sweep_secs: float = Field(default=600.0, gt=0)

@@ -25,6 +25,7 @@ from salon.api.routes import (
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
+from salon.cluster.joining import join_cluster, leave_cluster
 from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 on_commit=app.state.webhooks.wake, media=app.state.media,
                                 manual_video_cap=settings.media_max_video_subscriptions)
         await app.state.rooms.start()
+        app.state.node = await join_cluster(settings, app.state.rooms)
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await gc_pauses.stop()
+            await leave_cluster(app.state.node)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()

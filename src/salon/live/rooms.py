@@ -80,6 +80,12 @@ class Rooms:
     def get(self, meeting_id: str) -> RoomHost | None:
         return self.hosts.get(meeting_id)
 
+    def load(self) -> tuple[int, int]:
+        """Live rooms (with a session) and the peers connected to them, for the
+        cluster's node registry."""
+        live = [host for host in self.hosts.values() if host.room.session_id]
+        return len(live), sum(len(host.links) for host in live)
+
     def host_for(self, meeting: Meeting) -> RoomHost:
         host = self.hosts.get(meeting.id)
         if host is None:

@@ -1,0 +1,31 @@
+"""A node joining its cluster at start and leaving it at stop (the app's lifespan)."""
+
+from redis.asyncio import Redis
+
+from salon.cluster.registry import Load, NodeRegistry, new_node_id
+from salon.live.rooms import Rooms
+from salon.settings import Settings
+
+
+async def join_cluster(settings: Settings, rooms: Rooms) -> NodeRegistry | None:
+    """This node's registry entry, beating; None when no Redis is configured."""
+    url = settings.redis_url.get_secret_value()
+    if not url:
+        return None
+    redis = Redis.from_url(url)
+
+    def load() -> Load:
+        live, peers = rooms.load()
+        return Load(rooms=live, peers=peers)
+
+    registry = NodeRegistry(redis, settings.cluster_name, settings.node_id or new_node_id(),
+                            settings.node_address or settings.public_base, load,
+                            settings.node_heartbeat_secs)
+    await registry.start()
+    return registry
+
+
+async def leave_cluster(registry: NodeRegistry | None) -> None:
+    if registry is not None:
+        await registry.stop()
+        await registry.redis.aclose()
