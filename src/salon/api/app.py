@@ -17,6 +17,7 @@ from salon.api.routes import (
     api_docs,
     files,
     landing,
+    ops,
     recording_files,
     transcription_files,
     well_known,
@@ -29,6 +30,7 @@ from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
 from salon.media import create_backend
+from salon.observability import setup as observability
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
 from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
@@ -108,10 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_captured=app.state.post_meeting.transcribe)
         # Everything made so far lives as long as the process: keep the cyclic garbage
         # collector from walking it on every full collection (long pauses under load).
+        await observability.start(app)
         gc.freeze()
         try:
             yield
         finally:
+            await observability.stop(app)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
@@ -139,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoSniff)
+    # Outermost: request ids, log context, REST figures (salon.observability).
+    observability.install(app, access_log=settings.access_log)
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)
@@ -148,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_export_routes.downloads)
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
+    app.include_router(ops.router)
     api_docs.install(app)
     landing.install(app, settings.public_base)
 

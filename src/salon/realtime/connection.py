@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from salon.observability.metrics import Tally
 from salon.realtime.transport import frames_of
 
 log = logging.getLogger("salon.realtime")
@@ -36,8 +37,10 @@ CLOSE_TIMEOUT_SECS = 5.0
 
 
 class WebSocketLink:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, tally: Tally | None = None) -> None:
         self.websocket = websocket
+        #: The app's counts (/metrics): messages written, counted per write, not per send.
+        self.tally = tally or Tally()
         self.queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         #: Characters of text queued and not yet handed to the socket.
         self.backlog = 0
@@ -72,6 +75,7 @@ class WebSocketLink:
         log.warning("peer too slow to read its messages (%d queued, %d characters); "
                     "disconnecting it", self.queue.qsize(), self.backlog)
         self.closed = self.dropped = True
+        self.tally.peers_too_slow += 1
         self.queue = asyncio.Queue()  # the backlog goes now, not when the socket gives way
         self.backlog = 0
         self.writer.cancel()
@@ -102,6 +106,8 @@ class WebSocketLink:
                 if frames is None:  # another ASGI server: one message at a time
                     self.backlog -= len(item)
                     await self.websocket.send_text(item)
+                    self.tally.messages_out += 1
+                    self.tally.write_batches += 1
                     continue
                 # Whatever else is queued goes in the same write (up to a close).
                 texts, end = [item], None
@@ -115,6 +121,8 @@ class WebSocketLink:
                 if not await frames.send_texts(texts):
                     self.closed = True
                     return
+                self.tally.messages_out += len(texts)
+                self.tally.write_batches += 1
                 if end is not None:
                     await self._close_with(end)
                     return

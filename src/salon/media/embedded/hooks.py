@@ -151,6 +151,21 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     receiver._handle_rtp_packet = handle
 
 
+def receiver_packets(receiver) -> tuple[int, int]:
+    """(packets received, packets lost) on the receiver's media streams, as its receiver
+    reports count them (RTX streams left out; a lost packet later recovered by RTX still
+    counts as lost)."""
+    streams = getattr(receiver, "_RTCRtpReceiver__remote_streams", {})
+    rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    received = lost = 0
+    for ssrc, stream in list(streams.items()):
+        if ssrc in rtx:
+            continue
+        received += stream.packets_received
+        lost += max(0, stream.packets_lost)
+    return received, lost
+
+
 def drop_bitrate_estimator(receiver) -> None:
     """Stop aiortc's receive-side bandwidth estimator (REMB from per-packet delay
     statistics): it costs more per packet than forwarding does. `send_remb` caps the
