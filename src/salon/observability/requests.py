@@ -47,21 +47,44 @@ def request_id_of(scope: Scope) -> str:
 
 
 def route_template(scope: Scope) -> str:
-    """The template of the route that served (or would serve) the request."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    """The template of the route that served (or would serve) the request, prefix and
+    all: `/client/v4/accounts/{account_id}/realtime/kit/{app_id}/meetings`."""
+    path = _context_path(scope.get("fastapi"))
+    if path is None:
+        path = getattr(scope.get("route"), "path", None)
     if path is None:
         # Answered before routing (body_limit's 401 or 413), or by no route: match it.
-        app = scope.get("app")
-        for candidate in getattr(getattr(app, "router", None), "routes", ()):
-            try:
-                match, _ = candidate.matches(scope)
-            except Exception:
-                continue
-            if match != Match.NONE:
-                path = getattr(candidate, "path", None)
-                break
+        path = _match(scope)
     return path or UNMATCHED
+
+
+def _context_path(fastapi_scope: Any) -> str | None:
+    """FastAPI (0.163) mounts included routers lazily: the route it selects keeps its own
+    path, without the prefix; the selection's context has the whole template."""
+    if not isinstance(fastapi_scope, dict):
+        return None
+    selected = fastapi_scope.get("effective_route_context")
+    if selected is None:
+        return None
+    return (getattr(selected.starlette_route, "path_format", None)
+            or getattr(selected, "path_format", None))
+
+
+def _match(scope: Scope) -> str | None:
+    app = scope.get("app")
+    for candidate in getattr(getattr(app, "router", None), "routes", ()):
+        try:
+            if hasattr(candidate, "_match"):  # an included router (see _context_path)
+                match, _, _, selected = candidate._match(dict(scope))
+                path = _context_path({"effective_route_context": selected})
+            else:
+                match, _ = candidate.matches(scope)
+                path = getattr(candidate, "path", None)
+        except Exception:
+            continue
+        if match != Match.NONE:
+            return path
+    return None
 
 
 class RequestObserver:
