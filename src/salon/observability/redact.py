@@ -13,11 +13,19 @@ import re
 MASK = "[redacted]"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Whole WebSocket frames in debug lines (`< TEXT '{"type":"join",…}' [385 bytes]`):
+    # a join carries the participant token, `meeting.changed` a new one, and a frame cut
+    # short keeps a token's tail that nothing else would recognize.
+    (re.compile(r"([<>] (?:TEXT|BINARY|CONT) )(?:'.*'|\".*\"|b'.*')( \[[^\]]*bytes\])"),
+     r"\1" + MASK + r"\2"),
     # PEM private keys (webhook signing keys), whole blocks.
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
                 re.S), MASK),
     # JWTs: three base64url parts, the first a JSON header (`eyJ`).
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
+    # …and what is left of one where a debug log cut a frame short (websockets shows
+    # a long message's head and tail: `eyJhbGci...xcEz65A`).
+    (re.compile(r"eyJ[A-Za-z0-9_.-]*\.\.\.[A-Za-z0-9_-]*"), MASK),
     # salon's API tokens (`salon_` + 43 base64url characters), or parts of one.
     (re.compile(r"\bsalon_[A-Za-z0-9_-]{8,}"), "salon_" + MASK),
     # Authorization header values and bearer credentials, however quoted.
