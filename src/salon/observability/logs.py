@@ -8,6 +8,7 @@ masked the same way.
 """
 
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -84,3 +85,14 @@ def configure(log_format: str = "text", level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+
+
+def configure_from_env() -> None:
+    """`configure` in a worker process (recorder, transcriber, transcription worker):
+    spawned children start with Python's defaults, and `SALON_LOG_FORMAT` and
+    `SALON_LOG_LEVEL` reach them in the environment they inherit."""
+    log_format = os.environ.get("SALON_LOG_FORMAT", "text").strip().lower()
+    level = os.environ.get("SALON_LOG_LEVEL", "info").strip().lower() or "info"
+    if level not in ("debug", "info", "warning", "error", "critical"):
+        level = "info"
+    configure("json" if log_format == "json" else "text", level)
