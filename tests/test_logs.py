@@ -4,6 +4,7 @@ default; and never a token or secret, in either format, whatever the server logs
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from salon.observability import context
 from salon.observability.logs import JsonFormatter, TextFormatter
 from salon.observability.redact import MASK, redact
 from tests.live import admin_for, eventually
-from tests.servers import SalonServer, cleanup, free_port, start
+from tests.servers import SalonServer, cleanup, free_port, run_cli, start
 
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwYXJ0aWNpcGFudCJ9."
        "c2lnbmF0dXJlLWJ5dGVzLWhlcmU")
@@ -184,3 +185,31 @@ async def test_text_lines_are_readable(logged: SalonServer) -> None:
     assert line.endswith("[request_id=text-req-1]")
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_a_bad_setting_is_refused_in_words(tmp_path) -> None:
+    env = {**os.environ, "SALON_DATA_DIR": str(tmp_path),
+           "SALON_LOG_FORMAT": "xml", "SALON_METRICS": "maybe"}
+    done = run_cli(env, "serve", "--port", str(free_port()), check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "SALON_LOG_FORMAT: Input should be 'text' or 'json'" in done.stderr
+    assert "SALON_METRICS: Input should be 'on' or 'off'" in done.stderr
+
+
+def test_every_answer_carries_its_request_id(server: SalonServer) -> None:
+    """Successes and errors alike, refused before routing included."""
+    answers = {
+        "ok": httpx.get(f"{server.app_url}/meetings", headers={
+            **server.headers, "X-Request-Id": "id-ok"}),
+        "no token": httpx.post(f"{server.app_url}/meetings", json={},
+                               headers={"X-Request-Id": "id-401"}),
+        "no route": httpx.get(f"{server.url}/nowhere", headers={"X-Request-Id": "id-404"}),
+        "invalid": httpx.post(f"{server.app_url}/meetings", json={"title": 5}, headers={
+            **server.headers, "X-Request-Id": "id-400"}),
+    }
+    assert [a.status_code for a in answers.values()] == [200, 401, 404, 400]
+    assert [a.headers["x-request-id"] for a in answers.values()] == [
+        "id-ok", "id-401", "id-404", "id-400"]
+    fresh = {httpx.get(f"{server.url}/healthz").headers["x-request-id"] for _ in range(3)}
+    assert len(fresh) == 3  # a new id for each request that brings none

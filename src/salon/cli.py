@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import isoformat
@@ -75,7 +76,12 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
     """salon: self-hosted realtime meetings."""
     overrides = {"data_dir": data_dir, "database_url": database_url}
-    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:  # a bad SALON_* value: say which, in words
+        raise click.ClickException("; ".join(
+            f"SALON_{'_'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+            for problem in error.errors())) from None
 
 
 @main.command()
