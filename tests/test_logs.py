@@ -51,6 +51,9 @@ def test_secrets_are_masked_in_messages_arguments_and_tracebacks(formatter) -> N
         "signature": ("GET /chat-exports/s.csv?expires=1&signature=abc123def", "abc123def"),
         "url password": ("redis://:hunter2pass@127.0.0.1:6379/0", "hunter2pass"),
         "headers": ("{'authorization': 'Basic dXNlcjpwYXNz'}", "dXNlcjpwYXNz"),
+        "asgi scope": ("[(b'host', b'x'), (b'authorization', b'Token t0k3n-v4lue')]",
+                       "t0k3n-v4lue"),
+        "header line": ("Authorization: Token t0k3n-v4lue", "t0k3n-v4lue"),
         "pem": ("key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----",
                 "MIIEvQIBADANBg"),
     }
@@ -80,8 +83,10 @@ def test_json_lines_carry_the_context() -> None:
 
 
 def test_plain_text_is_left_alone() -> None:
-    text = "peer 0e4f3173-aaaa joined meeting 1234 in 3.2 ms (route /meetings/{meeting_id})"
-    assert redact(text) == text
+    for text in ("peer 0e4f3173-aaaa joined meeting 1234 in 3.2 ms (route /meetings/{meeting_id})",
+                 "no authorization, so the request was refused",
+                 "GET /client/v4/accounts/{account_id}/realtime/kit/{app_id}/meetings 200"):
+        assert redact(text) == text
 
 
 # --- real servers ----------------------------------------------------------------------

@@ -29,7 +29,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # salon's API tokens (`salon_` + 43 base64url characters), or parts of one.
     (re.compile(r"\bsalon_[A-Za-z0-9_-]{8,}"), "salon_" + MASK),
     # Authorization header values and bearer credentials, however quoted.
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=,]\s*['\"]?)[^'\"\r\n,}]+"), r"\1" + MASK),
+    # (`Authorization: x`, `authorization=x`, `{'authorization': 'x'}`, and the header
+    # tuples of an ASGI scope, `(b'authorization', b'x')`.)
+    (re.compile(r"(?i)(authorization['\"]?\s*(?:[:=]|,\s*(?=b?['\"]))\s*(?:b(?=['\"]))?['\"]?)"
+                r"[^'\"\r\n,})]+"), r"\1" + MASK),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
     # key=value in query strings, fragments and forms.
     (re.compile(r"(?i)([?#&;\s]|^)((?:access_|refresh_|auth_|api_|resume_|id_)?token|signature|"
