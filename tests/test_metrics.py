@@ -149,6 +149,12 @@ async def test_counters_match_a_scripted_meeting(metered: SalonServer,
     assert value(after, "process_cpu_seconds_total") > 0
 
 
+async def _rooms_gone(server: SalonServer) -> None:
+    """Wait until the test's rooms have closed (resume grace and keep-alive of 1.5 s
+    each), so that the next test starts with no live state."""
+    await eventually(lambda: value(scrape(server), "salon_rooms") == 0, timeout=15, every=0.3)
+
+
 async def _after_session_ends(server: SalonServer, before: Samples) -> Samples:
     """Scrape until the session has ended (FAST's keep-alive of 1.5 s)."""
     latest: Samples = {}
@@ -199,6 +205,7 @@ async def test_webhook_attempts_and_queue(metered: SalonServer) -> None:
                 after = await eventually(settled, timeout=10, every=0.2)
             finally:
                 await room.close()
+                await _rooms_gone(metered)
             for hook in (await admin.call("GET", "/webhooks")):
                 await admin.call("DELETE", f"/webhooks/{hook['id']}")
     finally:
@@ -250,3 +257,33 @@ def test_metrics_token_is_required_when_set() -> None:
         assert value(samples, "salon_http_requests_total", method="GET", route="/metrics",
                      status="401") == 4
         assert secret not in salon.log()
+
+
+async def test_waiting_peers_are_counted_apart(metered: SalonServer) -> None:
+    async with admin_for(metered) as admin:
+        room = Meeting(metered, admin, await admin.create_meeting(title="Lobby"))
+        preset = f"await_host_{room.id[:8]}"
+        await admin.create_preset(preset, permissions={
+            "waiting_room_type": "ON_PRIVILEGED_USER_ENTRY"})
+        before = scrape(metered)
+        try:
+            early = await room.join(preset, keep_alive=None)
+            assert early.status == "waiting"
+            waiting = scrape(metered)
+            assert value(waiting, "salon_peers", state="waiting") == 1
+            assert value(waiting, "salon_peers", state="joined") == 0
+            assert value(waiting, "salon_peers_connected") == 1
+            # Waiting is not being in a session: none started, nobody admitted.
+            assert delta(before, waiting, "salon_sessions_started_total") == 0
+            assert delta(before, waiting, "salon_session_peers_admitted_total") == 0
+            assert delta(before, waiting, "salon_realtime_joins_total") == 1
+            await room.join("group_call_host", keep_alive=None)
+            await early.wait_for("self.admitted")
+            admitted = scrape(metered)
+            assert value(admitted, "salon_peers", state="waiting") == 0
+            assert value(admitted, "salon_peers", state="joined") == 2
+            assert delta(before, admitted, "salon_session_peers_admitted_total") == 2
+            assert delta(before, admitted, "salon_sessions_started_total") == 1
+        finally:
+            await room.close()
+            await _rooms_gone(metered)
