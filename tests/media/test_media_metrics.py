@@ -48,6 +48,9 @@ async def test_forwarded_packets_are_what_the_subscriber_got(room: Meeting, sess
     assert delta(before, after, "salon_media_received_frames_total",
                  kind="video") >= video.counters.frames
     assert delta(before, after, "salon_media_lost_packets_total", kind="audio") == 0
+    # Nothing is lost on loopback, so nothing is asked again (but the series are there).
+    assert delta(before, after, "salon_media_nacks_sent_total", kind="video") == 0
+    assert ("salon_media_nacks_sent_total", (("kind", "video"),)) in after
 
     # Ended tracks keep their figures: the totals never go back.
     await a.leave()

@@ -37,6 +37,7 @@ MEDIA_COUNTERS = (
     ("keyframes", "Video keyframes received from publishers."),
     ("lost_packets", "Packets publishers sent that never arrived (sequence gaps)."),
     ("rtx_received", "Retransmitted (RTX) packets received from publishers."),
+    ("nacks_sent", "RTCP NACKs sent to publishers, asking again for lost packets."),
     ("plis_sent", "Keyframe requests (RTCP PLI) sent to publishers."),
     ("not_forwarded", "Frames received while forwarding was off (muted, not allowed)."),
     ("forwarded_packets", "RTP packets forwarded to subscribers."),

@@ -39,7 +39,7 @@ REMB_INTERVAL_SECS = 1.0
 
 #: The figures `Published.figures` and `Downstream.figures` report, per kind of media.
 FIGURES = ("received_packets", "received_bytes", "received_frames", "keyframes",
-           "lost_packets", "rtx_received", "plis_sent", "not_forwarded",
+           "lost_packets", "rtx_received", "nacks_sent", "plis_sent", "not_forwarded",
            "forwarded_packets", "forwarded_bytes", "forward_dropped", "nack_resent",
            "keyframe_requests")
 
@@ -228,6 +228,7 @@ class Published:
         return {"received_packets": received, "received_bytes": self.bytes,
                 "received_frames": self.frames, "keyframes": self.keyframes,
                 "lost_packets": lost, "rtx_received": self.recovered,
+                "nacks_sent": hooks.nacks_sent(self.receiver),
                 "plis_sent": self.plis_sent, "not_forwarded": self.dropped}
 
     def _retire(self) -> None:
