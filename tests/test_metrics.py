@@ -7,7 +7,9 @@ server did before it; on this test's own server nothing else happens meanwhile.
 """
 
 import asyncio
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -287,3 +289,21 @@ async def test_waiting_peers_are_counted_apart(metered: SalonServer) -> None:
         finally:
             await room.close()
             await _rooms_gone(metered)
+
+
+def test_every_metric_is_documented_and_every_documented_one_served(
+        metered: SalonServer) -> None:
+    """docs/observability.md is the contract: the names it lists are exactly those served."""
+    text = httpx.get(f"{metered.url}/metrics").text
+    served = set()
+    for family in text_string_to_metric_families(text):
+        if family.type == "counter":
+            served.add(family.name + "_total")
+        else:
+            served.add(family.name)
+    docs = (Path(__file__).parents[1] / "docs" / "observability.md").read_text()
+    documented = set(re.findall(r"`((?:salon|process)_[a-z_]+)`", docs))
+    documented = {name for name in documented if not name.endswith(("_bucket", "_sum",
+                                                                     "_count"))}
+    assert served - documented == set(), "served but not documented"
+    assert documented - served == set(), "documented but not served"
