@@ -5,9 +5,14 @@
 flight, with the lean load client of bench/realtime.py. Then, for `--seconds`: the stage
 broadcasts 5 messages/s in total, the audience chats at 20 messages/s (custom chat
 messages, timestamped like broadcasts), and 5 polls are voted in by every audience peer.
-Printed: join time for all N and its p50/p99, the largest message a joiner received
-(its join reply: `joiner_state_bytes`), fan-out p50/p99 of stage broadcasts and of chat,
-whether every poll's tally is exact, and the server's RSS (now and peak).
+Then, with everyone still in: every audience peer upvotes a question, 300 ask for the
+stage, N/3 (at most 1,000) more wait in the waiting room and are admitted all at once,
+and the host ends the session for all; the session record is read back over REST
+(bench/webinar_scale.py). Printed: join time for all N and its p50/p99, the largest
+message a joiner received (its join reply: `joiner_state_bytes`), fan-out p50/p99 of
+stage broadcasts and of chat, whether every poll's tally, the upvote count, the stage
+request list, the admissions, the kick-all and the session record are exact, and the
+server's RSS (now and peak).
 
 The last line is one JSON object: `webinar_peers`, `webinar_join_all_s`,
 `webinar_join_p99_ms`, `webinar_fanout_p99_ms` (stage broadcasts and chat together),
@@ -31,6 +36,7 @@ from typing import Any
 
 from tests.servers import SalonServer, cleanup, start
 
+from bench import webinar_scale as scale
 from bench.api import own_cpu, process_cpu
 from bench.realtime import (
     NOISY_OTHER_PCT,
@@ -62,6 +68,7 @@ POLLS = 5
 POLL_OPTIONS = ["one", "two", "three", "four"]
 DRAIN_CAP_S = 20.0
 MAX_WEBINAR_PEERS = 5000
+MAX_WAITING = 1000  # people who wait to be admitted all at once (a third of N at most)
 TARGET_JOIN_ALL_S = 15.0
 TARGET_JOIN_P99_MS = 1000.0
 TARGET_FANOUT_P99_MS = 250.0
@@ -94,14 +101,17 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
-async def setup(server: SalonServer, peers: int) -> tuple[str, list[str], list[str]]:
-    """The meeting, the presenters' and the audience's tokens (REST, not measured)."""
+async def setup(server: SalonServer, peers: int,
+                waiting: int) -> tuple[str, list[str], list[str], list[str]]:
+    """The meeting, the presenters', the audience's and the waiting room's tokens (REST,
+    not measured)."""
     async with AdminClient(server.url, server.account_id, server.app_id, server.api_token,
                            timeout=60) as admin:
         await admin.create_preset(AUDIENCE_PRESET, config={"view_type": "WEBINAR"},
                                   permissions={"stage_enabled": True,
                                                "stage_access": "CAN_REQUEST",
                                                "show_participant_list": True})
+        await scale.add_waiting_preset(admin)
         meeting = await admin.create_meeting(title="webinar bench")
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
@@ -114,7 +124,8 @@ async def setup(server: SalonServer, peers: int) -> tuple[str, list[str], list[s
         presenters = await asyncio.gather(*(add(i, "webinar_presenter")
                                             for i in range(PRESENTERS)))
         audience = await asyncio.gather(*(add(i, AUDIENCE_PRESET) for i in range(peers)))
-        return meeting["id"], list(presenters), list(audience)
+        later = await asyncio.gather(*(add(i, scale.WAITING_PRESET) for i in range(waiting)))
+        return meeting["id"], list(presenters), list(audience), list(later)
 
 
 async def stage_and_chat(load: Load, stage: list[LoadPeer], chatters: list[LoadPeer],
@@ -174,9 +185,11 @@ async def polls(host: RealtimeClient, audience: list[LoadPeer]) -> dict[str, Any
 
 async def run_webinar(server: SalonServer, args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
-    meeting_id, presenter_tokens, audience_tokens = await setup(server, args.peers)
-    print(f"  setup: {PRESENTERS} presenters and {len(audience_tokens)} audience added over"
-          f" REST in {time.perf_counter() - began:.1f} s")
+    waiting = min(MAX_WAITING, args.peers // 3)
+    meeting_id, presenter_tokens, audience_tokens, waiting_tokens = await setup(
+        server, args.peers, waiting)
+    print(f"  setup: {PRESENTERS} presenters, {len(audience_tokens)} audience and {waiting}"
+          f" to wait added over REST in {time.perf_counter() - began:.1f} s")
     pid = server.process.pid
     url = ws_url(server.url)
     # The first presenter is a full client (polls, tallies); all five step on the stage.
@@ -219,6 +232,8 @@ async def run_webinar(server: SalonServer, args: argparse.Namespace) -> dict[str
         await settle(load)
         poll = await polls(host, load.peers)
         rss, peak = rss_mb(pid)
+        checks = await at_scale(server, host, load, stage_load, waiting_tokens, meeting_id,
+                                args.peers)
     finally:
         load.closing = stage_load.closing = True
         pinger.cancel()
@@ -230,7 +245,29 @@ async def run_webinar(server: SalonServer, args: argparse.Namespace) -> dict[str
         await asyncio.sleep(0.2)
     return {"run": run, "stage": stage_tally, "chat": chat_tally, "usage": usage,
             "polls": poll, "rss": rss, "peak": peak, "counts": counts,
-            "meeting_id": meeting_id}
+            "meeting_id": meeting_id, "scale": checks}
+
+
+async def at_scale(server: SalonServer, host: RealtimeClient, load: Load, stage_load: Load,
+                   waiting_tokens: list[str], meeting_id: str, peers: int) -> dict[str, Any]:
+    """bench/webinar_scale.py's phases, in order; each prints as it ends."""
+    results: dict[str, Any] = {}
+    results["qna"] = await scale.questions(host, load.peers)
+    print(f"  Q&A: {results['qna']}")
+    results["stage_requests"] = await scale.stage_requests(host, load.peers)
+    print(f"  stage requests: {results['stage_requests']}")
+    waiting = Load(ServerRun("waiting"))
+    results["waiting_room"] = await scale.waiting_room(
+        host, waiting, server.port, waiting_tokens, join_all, server.process.pid)
+    print(f"  waiting room: {results['waiting_room']}")
+    results["kick_all"] = await scale.kick_all(host, [load, stage_load, waiting])
+    print(f"  kick-all: {results['kick_all']}")
+    for peer in waiting.peers:
+        peer.close()
+    joined = len(load.peers) + len(stage_load.peers) + 1 + results["waiting_room"]["admitted"]
+    results["session_record"] = await scale.session_record(server, meeting_id, joined)
+    print(f"  session record: {results['session_record']}")
+    return results
 
 
 def report(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
@@ -277,6 +314,13 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
         "webinar_rss_mb": round(result["peak"], 1),
         "webinar_dropped": result["run"].dropped,
         "webinar_other_cpu_pct": round(max(join_pct[2], usage["other_cpu_pct"]), 1),
+        "webinar_upvotes_exact": result["scale"]["qna"]["exact"],
+        "webinar_stage_requests_exact": result["scale"]["stage_requests"]["exact"],
+        "webinar_waiting": result["scale"]["waiting_room"]["waiting"],
+        "webinar_admit_all_s": rnd(result["scale"]["waiting_room"]["admit_all_s"], 2),
+        "webinar_kick_all_s": round(result["scale"]["kick_all"]["s"], 2),
+        "webinar_session_record_exact": result["scale"]["session_record"]["exact"],
+        "webinar_scale_ok": all(phase["exact"] for phase in result["scale"].values()),
         "noisy": noisy,
     }
     checks = [
@@ -287,6 +331,8 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
         ("joiner state < 64 KiB", out["joiner_state_bytes"] < TARGET_STATE_BYTES),
         ("RSS < 1 GiB", out["webinar_rss_mb"] < TARGET_RSS_MB),
         ("polls exact", poll["exact"]),
+        ("upvotes, stage requests, admit-all, kick-all and session record exact",
+         out["webinar_scale_ok"]),
     ]
     print("targets (2 cores, 3,000 peers): " + "; ".join(
         f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks))

@@ -213,6 +213,48 @@ async def test_polls_count_every_voter_exactly_in_a_large_room(webinar: Meeting)
     assert again.value.code == "CONFLICT"
 
 
+async def test_question_upvotes_are_counted_exactly_and_reach_the_audience_batched(
+        webinar: Meeting) -> None:
+    host = await webinar.join("webinar_presenter", name="Host")
+    crowd = await _audience(webinar, 60)
+    question = await host.ask("Will the slides be shared?")
+    watcher = crowd[0]
+    await watcher.wait_for("qna.asked")
+    replies = await asyncio.gather(*(p.upvote(question["id"]) for p in crowd))
+    # An audience member's reply is the count: a whole question lists every upvoter.
+    assert sorted(r["upvotes"] for r in replies) == list(range(1, 61))
+    assert all(set(r) == {"question_id", "upvotes"} for r in replies)
+    [listed] = await host.questions()
+    assert listed["upvotes"] == 60 and len(listed["upvoted_by"]) == 60
+    # The host hears of each upvote with its upvoter; the audience of counts, batched.
+    await eventually(lambda: len([e for name, e in host.events if name == "qna.upvoted"]) == 60)
+    assert {e["upvoted_by"] for name, e in host.events if name == "qna.upvoted"} \
+        == {p.joined["self"]["participant_id"] for p in crowd}
+    await asyncio.sleep(0.8)  # past the audience's flush interval
+    counts = watcher.drain("qna.upvoted")
+    assert 1 <= len(counts) < 10
+    assert counts[-1] == {"question_id": question["id"], "upvotes": 60, "upvoted_by": None}
+    with pytest.raises(RealtimeError) as again:
+        await crowd[1].upvote(question["id"])
+    assert again.value.code == "CONFLICT"
+
+
+async def test_stage_requests_reach_the_managers_as_one_list_per_flush(
+        webinar: Meeting) -> None:
+    host = await webinar.join("webinar_presenter", name="Host")
+    crowd = await _audience(webinar, 40)
+    await asyncio.gather(*(p.stage("request") for p in crowd))
+    listed = (await host.request("stage.list_requests"))["requests"]
+    assert {r["peer_id"] for r in listed} == {p.peer_id for p in crowd}
+    await asyncio.sleep(0.8)  # past the flush interval
+    lists = host.drain("stage.requests")
+    assert 1 <= len(lists) < 10  # not one per request
+    assert {r["peer_id"] for r in lists[-1]["requests"]} == {p.peer_id for p in crowd}
+    await asyncio.gather(*(p.stage("cancel_request") for p in crowd[:10]))
+    await asyncio.sleep(0.8)
+    assert len(host.drain("stage.requests")[-1]["requests"]) == 30
+
+
 # --- back-pressure ------------------------------------------------------------------------
 
 

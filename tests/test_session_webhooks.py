@@ -1,5 +1,6 @@
 """Webhooks fired by real sessions: started, joined, left, ended (with its reason)."""
 
+import asyncio
 import base64
 from collections.abc import Iterator
 
@@ -90,3 +91,31 @@ async def test_keep_alive_end_says_all_participants_left(
     assert payload["reason"] == "ALL_PARTICIPANTS_LEFT"
     assert payload["meeting"]["id"] == room.id
     eventually(lambda: len(receiver.at("/ends")) == 1)
+
+
+async def test_a_burst_of_joins_fires_one_webhook_each(
+    hooked: tuple[SalonServer, Receiver]
+) -> None:
+    """Joins recorded together (one batch, `session_records._peers_joined`) keep their
+    webhooks: one `meeting.participantJoined` per peer, with its own name and time."""
+    server, receiver = hooked
+    async with admin_for(server) as admin:
+        await admin.call("POST", "/webhooks", json={
+            "name": "joins", "url": receiver.url("/joins"),
+            "events": ["meeting.participantJoined"]})
+        room = Meeting(server, admin, await admin.create_meeting(title="Burst"))
+        try:
+            tokens = [(await room.participant(name=f"Burst {i}"))["token"] for i in range(12)]
+            peers = await asyncio.gather(*(room.connect(token) for token in tokens))
+            posts = receiver.wait_for("/joins", 12, timeout=10)
+            session_id = peers[0].joined["room"]["session_id"]
+            people = (await admin.session_participants(session_id, per_page=50))
+        finally:
+            await room.close()
+    payloads = [verified(server, post.body, post.headers["rtk-signature"]) for post in posts]
+    assert sorted(p["participant"]["userDisplayName"] for p in payloads) == sorted(
+        f"Burst {i}" for i in range(12))
+    assert {p["participant"]["peerId"] for p in payloads} == {peer.peer_id for peer in peers}
+    assert all(p["meeting"]["sessionId"] == session_id and p["meeting"]["title"] == "Burst"
+               for p in payloads)
+    assert len(people["participants"]) == 12

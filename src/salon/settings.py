@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     join_queue_wait_secs: float = Field(default=5.0, gt=0)
     #: How often, at most, a large room's audience gets its batched `audience.delta`.
     audience_update_secs: float = Field(default=0.5, gt=0, le=10)
+    #: Every this many seconds the garbage collector sweeps every object once, frozen
+    #: ones too (salon.api.gc_pauses); between sweeps it walks only newer objects.
+    gc_sweep_secs: float = Field(default=600.0, gt=0)
     log_level: str = "info"
     #: Log lines as one JSON object each ("json", for log collectors) or as readable
     #: text ("text"); either way tokens and secrets are masked (salon.observability.logs).

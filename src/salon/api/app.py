@@ -1,6 +1,5 @@
 """The ASGI application: REST routes, error envelope, and the resources they share."""
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ import salon
 from salon.api import envelope, lean, openapi, routes
 from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
+from salon.api.gc_pauses import FrozenGenerations
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
 from salon.api.routes import (
@@ -108,14 +108,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             model_path=settings.transcription_model,
             cpu_threads=settings.transcription_threads), signer,
             on_captured=app.state.post_meeting.transcribe)
-        # Everything made so far lives as long as the process: keep the cyclic garbage
-        # collector from walking it on every full collection (long pauses under load).
         await observability.start(app)
-        gc.freeze()
+        # Full garbage collections walk only what is new since the last one.
+        gc_pauses = FrozenGenerations(settings.gc_sweep_secs)
+        gc_pauses.start()
         try:
             yield
         finally:
             await observability.stop(app)
+            await gc_pauses.stop()
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()

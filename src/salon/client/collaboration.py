@@ -89,7 +89,10 @@ class CollaborationActions(Requester):
         return (await self.request("qna.ask", text=text))["question"]
 
     async def upvote(self, question_id: str) -> dict[str, Any]:
-        return (await self.request("qna.upvote", question_id=question_id))["question"]
+        """The question; for the audience of a large room, `{question_id, upvotes}` (a
+        whole question lists every upvoter)."""
+        reply = await self.request("qna.upvote", question_id=question_id)
+        return reply.get("question", reply)
 
     async def answer(self, question_id: str, answer: str | None = None) -> dict[str, Any]:
         return (await self.request("qna.answer", question_id=question_id,

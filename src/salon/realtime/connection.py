@@ -1,5 +1,9 @@
 """A peer's WebSocket as a `PeerLink`: a send queue drained by its own task.
 
+This is the link for any ASGI server. Under `salon serve` the gateway uses
+`salon.realtime.framed_link.FramedLink` instead, which keeps these rules but writes
+without a task per peer.
+
 Rooms never wait on a socket: `send` only queues. A peer that reads too slowly to keep
 its backlog under `MAX_BACKLOG` messages and `MAX_BACKLOG_BYTES` is dropped rather than
 let it hold memory or delay anyone else: its backlog is forgotten, the writer stuck on
@@ -7,9 +11,7 @@ it is cancelled, the socket is closed with 4008 at once (not behind the backlog)
 the room is told, so the peer is treated as disconnected — it keeps its place for the
 resume window and may resume on a new connection.
 
-The writer sends whatever is queued (up to WRITE_BATCH messages) in one socket write,
-straight through the connection's protocol (`salon.realtime.transport.FrameWriter`)
-when `salon serve` runs it, one ASGI send per message otherwise.
+The writer sends one ASGI message per queued text.
 """
 
 import asyncio
@@ -20,13 +22,10 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket
 
 from salon.observability.metrics import Tally
-from salon.realtime.transport import frames_of
 
 log = logging.getLogger("salon.realtime")
 
 MAX_BACKLOG = 5000
-#: Messages written to the socket in one go at most (`FrameWriter`).
-WRITE_BATCH = 64
 #: Queued text, counted in characters: the protocol's JSON is mostly ASCII, where a
 #: character is a byte (others take up to four).
 MAX_BACKLOG_BYTES = 8 * 1024 * 1024
@@ -96,36 +95,16 @@ class WebSocketLink:
             self.writer.cancel()
 
     async def _write(self) -> None:
-        frames = frames_of(getattr(self.websocket, "scope", None) or {})
         try:
             while True:
                 item = await self.queue.get()
                 if isinstance(item, tuple):
                     await self._close_with(item)
                     return
-                if frames is None:  # another ASGI server: one message at a time
-                    self.backlog -= len(item)
-                    await self.websocket.send_text(item)
-                    self.tally.messages_out += 1
-                    self.tally.write_batches += 1
-                    continue
-                # Whatever else is queued goes in the same write (up to a close).
-                texts, end = [item], None
-                while len(texts) < WRITE_BATCH and not self.queue.empty():
-                    more = self.queue.get_nowait()
-                    if isinstance(more, tuple):
-                        end = more
-                        break
-                    texts.append(more)
-                self.backlog -= sum(map(len, texts))
-                if not await frames.send_texts(texts):
-                    self.closed = True
-                    return
-                self.tally.messages_out += len(texts)
+                self.backlog -= len(item)
+                await self.websocket.send_text(item)
+                self.tally.messages_out += 1
                 self.tally.write_batches += 1
-                if end is not None:
-                    await self._close_with(end)
-                    return
         except Exception:  # the socket went away; the reader notices and cleans up
             self.closed = True
 

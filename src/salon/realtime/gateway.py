@@ -26,9 +26,10 @@ from salon.realtime import protocol
 from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
+from salon.realtime.framed_link import FramedLink
 from salon.realtime.messages.connected import ChangeFailed, Changing
 from salon.realtime.messages.views import MediaConfig
-from salon.realtime.transport import activity_of
+from salon.realtime.transport import activity_of, frames_of
 from salon.services import connected_meetings, participants
 
 log = logging.getLogger("salon.realtime")
@@ -82,7 +83,9 @@ async def gateway(websocket: WebSocket) -> None:
     await websocket.accept()
     tally: Tally = websocket.app.state.metrics.tally
     tally.connections_opened += 1
-    link = WebSocketLink(websocket, tally)
+    frames = frames_of(websocket.scope)
+    link = (FramedLink(websocket, frames, tally) if frames is not None
+            else WebSocketLink(websocket, tally))
     session = _PeerSession(websocket, link, websocket.app.state.rooms, tally)
     try:
         await session.serve()
@@ -101,8 +104,8 @@ async def gateway(websocket: WebSocket) -> None:
 class _PeerSession:
     """One connection's life: join, then requests until it closes."""
 
-    def __init__(self, websocket: WebSocket, link: WebSocketLink, rooms: Rooms,
-                 tally: Tally) -> None:
+    def __init__(self, websocket: WebSocket, link: WebSocketLink | FramedLink,
+                 rooms: Rooms, tally: Tally) -> None:
         self.websocket = websocket
         self.link = link
         self.rooms = rooms

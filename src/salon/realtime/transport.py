@@ -16,10 +16,13 @@ timeout would close with its own code (1011). The idle timeout is the one rule.
 It also offers the gateway a faster way to send (`FrameWriter`, under
 `extensions["salon.frames"]`): every text message waiting for a peer framed at once and
 written to the socket in one write, without going through the ASGI `send` chain once per
-message. In a large room's fan-out that chain and the write per message were most of the
-server's time (bench/realtime.py --webinar --profile fixed).
+message (`salon.realtime.framed_link`). In a large room's fan-out that chain and the
+write per message were most of the server's time (bench/realtime.py --webinar
+--profile fixed).
 """
 
+import asyncio
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +53,7 @@ def activity_of(scope: dict[str, Any]) -> Activity | None:
 
 
 class FrameWriter:
-    """Sends text messages on an accepted connection directly through its protocol."""
+    """Writes text messages on an accepted connection directly through its protocol."""
 
     def __init__(self, protocol: "ActivityWebSocketProtocol") -> None:
         self.protocol = protocol
@@ -61,12 +64,30 @@ class FrameWriter:
         return (p.handshake_complete and not p.close_sent and not p.disconnected
                 and p.initial_response is None)
 
-    async def send_texts(self, texts: list[str]) -> bool:
-        """Frame `texts` and write them in one go, once the socket takes more (its
-        write buffer drained below uvicorn's high-water mark). False: the connection
-        is closing or gone, nothing was sent."""
+    @property
+    def writable(self) -> asyncio.Event:
+        """Set while the socket takes more (its buffer is under uvicorn's high-water
+        mark); also set once the connection is lost, so nobody waits on it for ever."""
+        return self.protocol.writable
+
+    @property
+    def plain(self) -> bool:
+        """No extension (permessage-deflate) transforms this connection's frames: the
+        same framed bytes can go to every plain connection."""
+        return not self.protocol.conn.extensions
+
+    def write_frames(self, frames: bytes) -> bool:
+        """Write text frames framed by `text_frame` (plain connections only). False:
+        the connection is closing or gone, nothing was written."""
         p = self.protocol
-        await p.writable.wait()
+        if not self.usable or p.transport.is_closing():
+            return False
+        p.transport.write(frames)
+        return True
+
+    def write_texts(self, texts: list[str]) -> bool:
+        """Frame `texts` through the connection's extensions and write them at once."""
+        p = self.protocol
         if not self.usable or p.transport.is_closing():
             return False
         try:
@@ -76,6 +97,19 @@ class FrameWriter:
             return False
         p.transport.write(b"".join(p.conn.data_to_send()))
         return True
+
+
+def text_frame(text: str) -> bytes:
+    """One final, unmasked text frame (RFC 6455 §5.2), as a server sends it."""
+    data = text.encode()
+    size = len(data)
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 65536:
+        head = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, size)
+    return head + data
 
 
 def frames_of(scope: dict[str, Any]) -> FrameWriter | None:

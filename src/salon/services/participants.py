@@ -31,11 +31,31 @@ class Admitted:
 
     @property
     def permissions(self) -> Permissions:
-        return Permissions.model_validate(self.preset.permissions)
+        return _validated(self.preset)[0]
 
     @property
     def config(self) -> PresetConfig:
-        return PresetConfig.model_validate(self.preset.config)
+        return _validated(self.preset)[1]
+
+
+#: (preset id, updated_at) → its validated permissions and config. Validating both took
+#: about a tenth of a join's time in a large webinar (bench/realtime.py --webinar
+#: --profile join), and every member of an audience shares one preset. The models are
+#: shared by every peer of the preset: nothing mutates them (permissions are replaced
+#: whole, `host.update_permissions`). An edit changes `updated_at`, so the key.
+_VALIDATED: dict[tuple[str, datetime], tuple[Permissions, PresetConfig]] = {}
+_VALIDATED_MAX = 256
+
+
+def _validated(preset: Preset) -> tuple[Permissions, PresetConfig]:
+    key = (preset.id, preset.updated_at)
+    known = _VALIDATED.get(key)
+    if known is None:
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        known = _VALIDATED[key] = (Permissions.model_validate(preset.permissions),
+                                   PresetConfig.model_validate(preset.config))
+    return known
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ is committed, whenever and in whichever process it runs.
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import utcnow
@@ -19,27 +19,32 @@ from salon.store.models import Webhook, WebhookDelivery
 async def enqueue(db: AsyncSession, app_id: str, payload: dict[str, Any]) -> int:
     """Add a pending delivery for every enabled webhook of the app subscribed to
     `payload["event"]`; return how many. Does not commit: the caller does."""
-    event = payload["event"]
+    return await enqueue_many(db, app_id, payload["event"], [payload])
+
+
+async def subscribed(db: AsyncSession, app_id: str, event: str) -> list[Webhook]:
+    """The app's enabled webhooks that take `event`."""
     hooks = await db.scalars(
         select(Webhook).where(Webhook.app_id == app_id, Webhook.enabled.is_(True))
     )
     # Filtered here rather than in SQL: JSON containment differs between SQLite and
     # PostgreSQL, and an app has a handful of webhooks.
-    subscribed = [hook for hook in hooks if event in hook.events]
-    body = orjson.dumps(payload).decode()
+    return [hook for hook in hooks if event in hook.events]
+
+
+async def enqueue_many(db: AsyncSession, app_id: str, event: str,
+                       bodies: list[dict[str, Any]], hooks: list[Webhook] | None = None) -> int:
+    """`enqueue` for several payloads of one event: the webhooks are looked up once
+    (or given, when the caller already knows there are any)."""
+    if hooks is None:
+        hooks = await subscribed(db, app_id, event)
+    if not hooks or not bodies:
+        return 0
     now = utcnow()
-    for hook in subscribed:
-        db.add(
-            WebhookDelivery(
-                id=new_uuid(),
-                webhook_id=hook.id,
-                app_id=app_id,
-                event=event,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-    return len(subscribed)
+    texts = [orjson.dumps(payload).decode() for payload in bodies]
+    rows = [{"id": new_uuid(), "webhook_id": hook.id, "app_id": app_id, "event": event,
+             "body": text, "status": "pending", "attempts": 0, "next_attempt_at": now,
+             "created_at": now}
+            for text in texts for hook in hooks]
+    await db.execute(insert(WebhookDelivery), rows)
+    return len(rows)

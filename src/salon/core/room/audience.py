@@ -71,13 +71,20 @@ class AudienceLedger:
     dirty: bool = False
     #: Polls with votes the audience has not heard of yet (their tallies go batched).
     polls: set[str] = field(default_factory=set)
+    #: Questions with upvotes the audience has not heard of yet (counts go batched).
+    questions: set[str] = field(default_factory=set)
+    #: The stage requests changed since the stage managers last got the list.
+    stage_requests: bool = False
 
     @property
     def pending(self) -> bool:
-        return self.dirty or bool(self.polls)
+        return self.dirty or bool(self.polls) or bool(self.questions) or self.stage_requests
 
     def note_vote(self, poll_id: str) -> None:
         self.polls.add(poll_id)
+
+    def note_upvote(self, question_id: str) -> None:
+        self.questions.add(question_id)
 
     def note_join(self, peer: Peer) -> None:
         self.dirty = True
@@ -94,6 +101,8 @@ class AudienceLedger:
         self.left.clear()
         self.dirty = False
         self.polls.clear()
+        self.questions.clear()
+        self.stage_requests = False
 
 
 def count_in(counts: dict[str, int], peer: Peer, step: int) -> None:
@@ -121,8 +130,10 @@ def count_all(peers: Iterable[Peer]) -> dict[str, int]:
 
 
 def flush(room: "Room") -> Outcome:
-    """The batched delta for the audience, if anything changed since the last one, and
-    the tallies of polls voted in since then (`poll.voted` without a voter).
+    """The batched delta for the audience, if anything changed since the last one, the
+    tallies of polls voted in since then (`poll.voted` without a voter) and the counts of
+    questions upvoted since then (`qna.upvoted` without an upvoter); and to the stage
+    managers, the stage requests if they changed.
 
     Sent while the room is large, and once more when it stops being large (`large`
     false): clients then ask for `state` to see everyone again.
@@ -137,6 +148,16 @@ def flush(room: "Room") -> Outcome:
         if poll is not None:
             out.events += tally_for_audience(room, poll, members).events
     ledger.polls.clear()
+    upvoted = [room.questions.questions.get(i) for i in sorted(ledger.questions)]
+    ledger.questions.clear()
+    for question in upvoted:
+        if question is not None and members:
+            out.send("qna.upvoted", {"question_id": question.id,
+                                     "upvotes": len(question.upvoters), "upvoted_by": None},
+                     {p.peer_id for p in members})
+    if ledger.stage_requests:
+        ledger.stage_requests = False
+        out.send("stage.requests", {"requests": room.stage_requests()}, room.stage_managers())
     if not ledger.dirty:
         return out
     joined = [p for p in ledger.joined.values() if p.peer_id in room.peers and not p.hidden]

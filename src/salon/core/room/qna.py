@@ -14,7 +14,9 @@ The audience asks, everyone upvotes, moderators mark questions answered or dismi
   hidden participants ask and upvote without their name.
 
 Every joined peer shares one view of a question, so each event is serialized once. An
-upvote sends a small delta (`qna.upvoted`), not the question with its growing list.
+upvote sends a small delta (`qna.upvoted`), not the question with its growing list. In
+a large room (docs/large-rooms.md) the audience hears of upvotes as one batched count
+per question and interval, and an audience member's upvote is answered with the count.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from salon.core.clock import isoformat
 from salon.core.ids import new_uuid
+from salon.core.room.audience import is_audience
 from salon.core.room.errors import RoomError, forbidden, invalid, not_found
 from salon.core.room.outcome import Outcome, Record
 from salon.core.room.peer import Peer
@@ -130,10 +133,21 @@ def upvote(room: Room, peer_id: str, question_id: str, now: datetime) -> Outcome
         raise RoomError("CONFLICT", "You have already upvoted this question.")
     question.upvoters[peer.participant_id] = peer.hidden
     upvotes = len(question.upvoters)
-    out = Outcome(reply={"question": question.view()})
+    # In a large room the audience hears of upvotes as one batched count per question
+    # and flush (audience.flush), and an audience member's reply is the count: a whole
+    # question lists every upvoter, so both would grow with the room.
+    if room.is_large:
+        room.audience.note_upvote(question.id)
+        told = room.followers() - {peer.peer_id}
+        reply: dict[str, Any] = ({"question_id": question.id, "upvotes": upvotes}
+                                 if is_audience(peer) else {"question": question.view()})
+    else:
+        told = room.everyone(but=peer.peer_id)
+        reply = {"question": question.view()}
+    out = Outcome(reply=reply)
     out.send("qna.upvoted", {"question_id": question.id, "upvotes": upvotes,
                              "upvoted_by": None if peer.hidden else peer.participant_id},
-             room.everyone(but=peer.peer_id))
+             told)
     out.record(Record.QUESTION_UPVOTED, now, session_id=room.session_id,
                question_id=question.id, participant_id=peer.participant_id,
                peer_id=peer.peer_id, upvotes=upvotes)

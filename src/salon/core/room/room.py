@@ -168,6 +168,12 @@ class Room(Roster, WaitingRoom):
         out.send("self.updated", {"self": peer.self_view(self.pinned_peer_id)}, {peer.peer_id})
 
     def announce_stage_requests(self, out: Outcome) -> None:
+        """The whole list to the stage managers. In a large room, once per audience
+        flush however many asked meanwhile: per request it would grow with the square
+        of the requests."""
+        if self.is_large:
+            self.audience.stage_requests = True
+            return
         out.send("stage.requests", {"requests": self.stage_requests()}, self.stage_managers())
 
     # --- joining --------------------------------------------------------------------------

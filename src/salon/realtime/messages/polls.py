@@ -123,12 +123,21 @@ class Upvoted(TypedDict):
     upvoted_by: str | None
 
 
+@closed
+class UpvoteCounted(TypedDict):
+    """`qna.upvote` by an audience member of a large room: the count, not the question
+    with its list of every upvoter."""
+
+    question_id: str
+    upvotes: int
+
+
 REPLIES: dict[str, Any] = {
     "poll.create": PollReply | PollCreatedUnseen,
     "poll.vote": PollReply | VotedUnseen,
     "poll.list": Polls,
     "qna.ask": QuestionReply,
-    "qna.upvote": QuestionReply,
+    "qna.upvote": QuestionReply | UpvoteCounted,
     "qna.answer": QuestionReply,
     "qna.dismiss": QuestionReply,
     "qna.list": Questions,

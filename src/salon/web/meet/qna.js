@@ -147,7 +147,9 @@ export class QnaPanel {
   async upvote(question) {
     this.mine.add(question.id);
     try {
-      this.put(await this.client.qna.upvote(question.id));
+      const reply = await this.client.qna.upvote(question.id);
+      if (reply.question_id) this.upvoted({...reply, upvoted_by: null});  // a large room's count
+      else this.put(reply);
     } catch (error) {
       this.mine.delete(question.id);
       this.paint();

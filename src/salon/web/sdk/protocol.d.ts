@@ -1156,6 +1156,15 @@ export interface Updated {
   updated: string[];
 }
 
+/**
+ * `qna.upvote` by an audience member of a large room: the count, not the question
+ * with its list of every upvoter.
+ */
+export interface UpvoteCounted {
+  question_id: string;
+  upvotes: number;
+}
+
 export interface Upvoted {
   question_id: string;
   upvotes: number;
@@ -1350,7 +1359,7 @@ export interface ReplyData {
   "poll.vote": PollReply | VotedUnseen;
   "poll.list": Polls;
   "qna.ask": QuestionReply;
-  "qna.upvote": QuestionReply;
+  "qna.upvote": QuestionReply | UpvoteCounted;
   "qna.answer": QuestionReply;
   "qna.dismiss": QuestionReply;
   "qna.list": Questions;

@@ -619,7 +619,12 @@ class Polls {
 class Qna {
   constructor(client) { this.c = client; }
   async ask(text) { return (await this.c.request("qna.ask", {text})).question; }
-  async upvote(questionId) { return (await this.c.request("qna.upvote", {question_id: questionId})).question; }
+  /** The question; for the audience of a large room, `{question_id, upvotes}` (a whole
+   * question lists every upvoter). */
+  async upvote(questionId) {
+    const reply = await this.c.request("qna.upvote", {question_id: questionId});
+    return reply.question ?? reply;
+  }
   async answer(questionId, answer) {
     return (await this.c.request("qna.answer", only({question_id: questionId, answer}))).question;
   }
