@@ -78,6 +78,9 @@ def configure(log_format: str = "text", level: str = "info") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Python's warnings (a library's DeprecationWarning) as log lines too, not raw text
+    # on stderr between the JSON lines.
+    logging.captureWarnings(True)
     for name in CHATTY:
         logging.getLogger(name).setLevel(level.upper() if level.lower() == "debug"
                                          else logging.WARNING)
