@@ -218,3 +218,10 @@ def test_every_answer_carries_its_request_id(server: SalonServer) -> None:
         "id-ok", "id-401", "id-404", "id-400"]
     fresh = {httpx.get(f"{server.url}/healthz").headers["x-request-id"] for _ in range(3)}
     assert len(fresh) == 3  # a new id for each request that brings none
+
+
+def test_no_access_log_unless_asked(server: SalonServer) -> None:
+    """SALON_ACCESS_LOG is off by default: requests leave no line of their own."""
+    httpx.get(f"{server.url}/healthz", headers={"X-Request-Id": "quiet-request-1"})
+    assert "quiet-request-1" not in server.log()
+    assert "salon.access" not in server.log()

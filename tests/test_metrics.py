@@ -101,6 +101,11 @@ async def test_counters_match_a_scripted_meeting(metered: SalonServer,
         await peers[0].send_text("hello")
         await peers[1].send_text("hi there")
         during = scrape(metered)
+        text = httpx.get(f"{metered.url}/metrics").text
+        # Counts only: no id, name or token of anything in the meeting is a label.
+        for secret in (room.id, *(p["id"] for p in people), *(p["token"] for p in people),
+                       *(peer.peer_id for peer in peers), metered.app_id, "Metered"):
+            assert secret not in text
         for peer in peers:
             await peer.leave()
         after = await _after_session_ends(metered, before)
@@ -118,7 +123,7 @@ async def test_counters_match_a_scripted_meeting(metered: SalonServer,
     # The scrape answers are counted once sent: `during` and the polls of the end.
     scrapes = delta(before, after, "salon_http_requests_total", method="GET",
                     route="/metrics", status="200")
-    assert scrapes >= 2
+    assert scrapes >= 3
     assert delta(before, after, "salon_http_request_duration_seconds_count", method="POST",
                  route=PARTICIPANTS) == 3
     assert not any(name == "salon_http_requests_total" and "/00000000" in str(labels)
