@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.clock import isoformat
@@ -75,7 +76,12 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
     """salon: self-hosted realtime meetings."""
     overrides = {"data_dir": data_dir, "database_url": database_url}
-    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:  # a bad SALON_* value: say which, in words
+        raise click.ClickException("; ".join(
+            f"SALON_{'_'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+            for problem in error.errors())) from None
 
 
 @main.command()
@@ -97,6 +103,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     import uvicorn
 
     from salon.api.app import create_app
+    from salon.observability.logs import configure as configure_logging
     from salon.realtime.protocol import MAX_FRAME_BYTES
     from salon.realtime.transport import ActivityWebSocketProtocol
 
@@ -110,6 +117,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     settings.tls_certfile = certfile or settings.tls_certfile
     settings.tls_keyfile = keyfile or settings.tls_keyfile
     internal = _tls_checked(settings)
+    # One handler for salon's and uvicorn's lines alike: text or JSON, secrets masked.
+    configure_logging(settings.log_format, settings.log_level)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -119,7 +128,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # salon.observability.logs configured logging
+        access_log=False,  # salon's own access log is SALON_ACCESS_LOG
         timeout_graceful_shutdown=10,
         # Realtime messages are small JSON: compressing them costs more CPU than it saves
         # bandwidth (half the server's time per delivery in bench/realtime.py).

@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     #: How often, at most, a large room's audience gets its batched `audience.delta`.
     audience_update_secs: float = Field(default=0.5, gt=0, le=10)
     #: Cluster mode (salon.cluster, docs/cluster.md): a Redis URL
-    #: (`redis://[:password@]host:6379/0`). Empty: one node, nothing in Redis.
+    #: (`redis://[:password@]host:6379/0`). Empty: one node, nothing in Redis. `/readyz`
+    #: reports not ready while it does not answer PING.
     redis_url: SecretStr = SecretStr("")
     #: The cluster's name: its keys in Redis start with it, so clusters can share one.
     cluster_name: str = Field(default="salon", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
@@ -74,6 +75,15 @@ class Settings(BaseSettings):
     #: ones too (salon.api.gc_pauses); between sweeps it walks only newer objects.
     gc_sweep_secs: float = Field(default=600.0, gt=0)
     log_level: str = "info"
+    #: Log lines as one JSON object each ("json", for log collectors) or as readable
+    #: text ("text"); either way tokens and secrets are masked (salon.observability.logs).
+    log_format: Literal["text", "json"] = "text"
+    #: One log line per HTTP request (method, route, status, duration, request id).
+    access_log: bool = False
+    #: `GET /metrics` (Prometheus text format): "on", or "off" (404). With
+    #: `metrics_token` set it also needs `Authorization: Bearer <metrics_token>`.
+    metrics: Literal["on", "off"] = "on"
+    metrics_token: SecretStr = SecretStr("")
     #: FastAPI's OpenTelemetry spans, metrics and error logs for HTTP requests, sent to
     #: the globally configured providers (`opentelemetry-instrument`, say). Off unless
     #: asked for: looking the providers up costs every request some 3 % of its time.

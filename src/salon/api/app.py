@@ -18,6 +18,7 @@ from salon.api.routes import (
     dashboard,
     files,
     landing,
+    ops,
     recording_files,
     transcription_files,
     well_known,
@@ -31,6 +32,7 @@ from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
 from salon.media import create_backend
+from salon.observability import setup as observability
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
 from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
@@ -109,12 +111,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             model_path=settings.transcription_model,
             cpu_threads=settings.transcription_threads), signer,
             on_captured=app.state.post_meeting.transcribe)
+        await observability.start(app)
         # Full garbage collections walk only what is new since the last one.
         gc_pauses = FrozenGenerations(settings.gc_sweep_secs)
         gc_pauses.start()
         try:
             yield
         finally:
+            await observability.stop(app)
             await gc_pauses.stop()
             await leave_cluster(app.state.node)
             await app.state.rooms.stop()
@@ -144,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoSniff)
+    # Outermost: request ids, log context, REST figures (salon.observability).
+    observability.install(app, access_log=settings.access_log)
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)
@@ -153,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_export_routes.downloads)
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
+    app.include_router(ops.router)
     api_docs.install(app)
     dashboard.install(app)
     landing.install(app, settings.public_base)

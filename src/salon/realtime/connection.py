@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from salon.observability.metrics import Tally
+
 log = logging.getLogger("salon.realtime")
 
 MAX_BACKLOG = 5000
@@ -34,8 +36,10 @@ CLOSE_TIMEOUT_SECS = 5.0
 
 
 class WebSocketLink:
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, tally: Tally | None = None) -> None:
         self.websocket = websocket
+        #: The app's counts (/metrics): messages written, counted per write, not per send.
+        self.tally = tally or Tally()
         self.queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         #: Characters of text queued and not yet handed to the socket.
         self.backlog = 0
@@ -70,6 +74,7 @@ class WebSocketLink:
         log.warning("peer too slow to read its messages (%d queued, %d characters); "
                     "disconnecting it", self.queue.qsize(), self.backlog)
         self.closed = self.dropped = True
+        self.tally.peers_too_slow += 1
         self.queue = asyncio.Queue()  # the backlog goes now, not when the socket gives way
         self.backlog = 0
         self.writer.cancel()
@@ -98,6 +103,8 @@ class WebSocketLink:
                     return
                 self.backlog -= len(item)
                 await self.websocket.send_text(item)
+                self.tally.messages_out += 1
+                self.tally.write_batches += 1
         except Exception:  # the socket went away; the reader notices and cleans up
             self.closed = True
 

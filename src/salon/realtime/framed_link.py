@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from salon.observability.metrics import Tally
 from salon.realtime.connection import (
     CLOSE_TIMEOUT_SECS,
     CLOSE_TOO_SLOW,
@@ -74,9 +75,12 @@ def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
 class FramedLink:
     """A `PeerLink` over a connection that offers a `FrameWriter`."""
 
-    def __init__(self, websocket: WebSocket, frames: FrameWriter) -> None:
+    def __init__(self, websocket: WebSocket, frames: FrameWriter,
+                 tally: Tally | None = None) -> None:
         self.websocket = websocket
         self.frames = frames
+        #: The app's counts (/metrics): messages written, counted per write, not per send.
+        self.tally = tally or Tally()
         self.flusher = flusher_for(asyncio.get_running_loop())
         self.pending: list[str] = []
         #: Characters of text pending, not yet handed to the socket.
@@ -150,6 +154,8 @@ class FramedLink:
                 self.pending.clear()
                 self.closed = True
                 return
+            self.tally.messages_out += len(texts)
+            self.tally.write_batches += 1
         if self._ending is not None and self._closer is None:
             self._closer = asyncio.create_task(self._close_with(*self._ending))
 
@@ -180,6 +186,7 @@ class FramedLink:
         log.warning("peer too slow to read its messages (%d queued, %d characters); "
                     "disconnecting it", len(self.pending), self.backlog)
         self.closed = self.dropped = True
+        self.tally.peers_too_slow += 1
         self.pending, self.backlog = [], 0
         if self._drain is not None:
             self._drain.cancel()

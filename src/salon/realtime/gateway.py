@@ -20,6 +20,8 @@ from salon.core.room.room import CLOSE_ENDED
 from salon.core.schema import Flag, Strict, text
 from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
+from salon.observability import context
+from salon.observability.metrics import Tally
 from salon.realtime import protocol
 from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
@@ -79,9 +81,12 @@ def _validation_message(error: ValidationError) -> str:
 @router.websocket("/realtime/v1")
 async def gateway(websocket: WebSocket) -> None:
     await websocket.accept()
+    tally: Tally = websocket.app.state.metrics.tally
+    tally.connections_opened += 1
     frames = frames_of(websocket.scope)
-    link = FramedLink(websocket, frames) if frames is not None else WebSocketLink(websocket)
-    session = _PeerSession(websocket, link, websocket.app.state.rooms)
+    link = (FramedLink(websocket, frames, tally) if frames is not None
+            else WebSocketLink(websocket, tally))
+    session = _PeerSession(websocket, link, websocket.app.state.rooms, tally)
     try:
         await session.serve()
     except WebSocketDisconnect:
@@ -89,18 +94,25 @@ async def gateway(websocket: WebSocket) -> None:
     except Exception:
         log.exception("realtime connection failed")
     finally:
+        tally.connections_closed += 1
         session.gone()
         await link.finish()
+        if session.peer_id is not None:
+            log.info("peer connection closed")
 
 
 class _PeerSession:
     """One connection's life: join, then requests until it closes."""
 
     def __init__(self, websocket: WebSocket, link: WebSocketLink | FramedLink,
-                 rooms: Rooms) -> None:
+                 rooms: Rooms, tally: Tally) -> None:
         self.websocket = websocket
         self.link = link
         self.rooms = rooms
+        #: The app's counts (/metrics): plain integers, bumped per message received.
+        self.tally = tally
+        #: The room this connection's log lines name (salon.observability.context).
+        self._bound_host: RoomHost | None = None
         self.host: RoomHost | None = None
         self.peer_id: str | None = None
         #: Held while a request is handled or the peer moves to another meeting: a move
@@ -118,8 +130,11 @@ class _PeerSession:
                 # 1000, so the client knows to resume.
                 self.link.close(CLOSE_IDLE, "idle for too long")
                 return
+            self.tally.messages_in += 1
             if self.link.closed:
                 return  # dropped (too slow, kicked) while this message was on its way
+            if self.host is not self._bound_host:  # moved to a connected meeting
+                self._bind_context()
             async with self.busy:
                 await self._handle(raw)
 
@@ -163,6 +178,7 @@ class _PeerSession:
         except TimeoutError:
             self.link.close(CLOSE_BAD_JOIN, "no join message")
             return False
+        self.tally.messages_in += 1
         try:
             request = protocol.decode(raw)
         except protocol.BadMessage as bad:
@@ -228,6 +244,9 @@ class _PeerSession:
                                 _JOIN_CLOSES.get(error.code, CLOSE_BAD_JOIN))
         self.host, self.peer_id = host, reply["peer_id"]
         host.movers[self.peer_id] = self.move_to
+        self.tally.joins += 1
+        self._bind_context()
+        log.info("peer %s", "resumed" if params.resume is not None else "joined")
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
                                                    "resumed": False, **reply,
                                                    "media": self._media_config()}))
@@ -315,8 +334,18 @@ class _PeerSession:
                 "media": self._media_config()}))
             return True
 
+    def _bind_context(self) -> None:
+        """Name the app, meeting, session and peer in this connection's log lines."""
+        assert self.host is not None
+        self._bound_host = self.host
+        context.bind(app_id=self.host.app_id, meeting_id=self.host.meeting_id,
+                     session_id=self.host.room.session_id, peer_id=self.peer_id)
+
     def _refuse(self, request_id: Any, code: str, message: str, close_code: int,
                 **details: Any) -> bool:
+        """Refuse a join: the error reply, then the close."""
+        refusals = self.tally.join_refusals
+        refusals[code] = refusals.get(code, 0) + 1
         self.link.send(protocol.error(request_id, code, message, **details))
         self.link.close(close_code, message[:120])
         return False

@@ -23,6 +23,7 @@ import queue
 import time
 from typing import get_args
 
+from salon.observability.logs import configure_from_env
 from salon.recording.spec import RecordingOutcome, RecordingSpec, StopReason
 
 #: Spawned, never forked: the parent is an asyncio server with threads and sockets.
@@ -84,6 +85,7 @@ def recorder_main(spec: RecordingSpec, control: ProcessControl,
     `recorder` (`module:function`, imported in the child only), then hand the outcome
     back. Whatever goes wrong still produces an outcome."""
     try:
+        configure_from_env()  # the server's log format, masking included
         module, _, name = recorder.partition(":")
         run_recording = getattr(importlib.import_module(module), name or "run_recording")
         outcome = run_recording(spec, control)

@@ -42,6 +42,7 @@ from salon.ai.summary import Summarizer, summarizer_from_settings
 from salon.core.clock import utcnow
 from salon.core.errors import Conflict, NotFound
 from salon.core.ids import new_uuid
+from salon.observability.logs import configure_from_env
 from salon.recording.storage import LocalStorage
 from salon.services import transcripts
 from salon.settings import Settings
@@ -345,7 +346,7 @@ class PostMeetingJobs:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.settings.workers,
                                              mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=yield_cpu_to_the_server)
+                                             initializer=_worker_started)
         return self._pool
 
     def _close_pool(self) -> None:
@@ -363,3 +364,10 @@ class PostMeetingJobs:
     def _committed(self, queued: int) -> None:
         if queued:
             self.on_commit()
+
+
+def _worker_started() -> None:
+    """A transcription worker process starts: below the server in CPU priority, and
+    logging as the server does (format, level, secrets masked)."""
+    yield_cpu_to_the_server()
+    configure_from_env()

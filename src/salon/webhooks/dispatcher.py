@@ -100,6 +100,14 @@ class WebhookDispatcher:
         self._recording: set[str] = set()
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.Task[None] | None = None
+        #: Attempts made by this process, by what became of the delivery: "delivered",
+        #: "retry" (to be sent again) or "failed" (given up); read by /metrics.
+        self.attempts: dict[str, int] = {"delivered": 0, "retry": 0, "failed": 0}
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries being sent by this process now."""
+        return len(self._in_flight)
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(
@@ -245,6 +253,8 @@ class WebhookDispatcher:
     async def _record(self, job: Job, status_code: int | None, error: str | None) -> None:
         attempts = job.attempts + 1
         status = self._policy.status_after(status_code, attempts)
+        outcome = "retry" if status == "pending" else status
+        self.attempts[outcome] = self.attempts.get(outcome, 0) + 1
         now = utcnow()
         values: dict[str, object] = {
             "status": status,

@@ -28,7 +28,7 @@ from salon.media.backend import (
 )
 from salon.media.embedded import hooks
 from salon.media.embedded.connection import MediaPeer
-from salon.media.embedded.forward import Published
+from salon.media.embedded.forward import Published, Retired
 from salon.media.embedded.speaker import WINDOW_SECS, ActiveSpeaker
 from salon.media.settings import MediaSettings
 
@@ -45,6 +45,8 @@ class EmbeddedBackend:
         self.speakers: dict[str, ActiveSpeaker] = {}
         self._speaker_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Figures of closed tracks and slots (see `figures`).
+        self.retired = Retired()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class EmbeddedBackend:
 
     def open_peer(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
         if peer_id not in self.peers:
-            self.peers[peer_id] = MediaPeer(room_id, peer_id, events)
+            self.peers[peer_id] = MediaPeer(room_id, peer_id, events, self.retired)
 
     async def close_peer(self, peer_id: str) -> None:
         peer = self.peers.pop(peer_id, None)
@@ -243,6 +245,30 @@ class EmbeddedBackend:
                                "resent": slot.resent}
                               for t, slot in peer.slots if slot.source is not None]}
 
+    def figures(self) -> dict[str, dict[str, int]]:
+        """Totals since start per kind of media ("audio", "video"): packets and bytes
+        received and forwarded, loss, retransmissions, keyframe requests (`FIGURES`),
+        live tracks and slots plus closed ones. Read at scrape time by
+        salon.observability; walking the live objects costs only the scrape."""
+        totals = {kind: dict(figures) for kind, figures in self.retired.by_kind.items()}
+        for peer in self.peers.values():
+            for published in peer.published.values():
+                if published.retired is not None:  # not yet counted as closed
+                    _add(totals[published.track.kind], published.figures())
+            for _, slot in peer.slots:
+                if slot.retired is not None:
+                    _add(totals[slot.kind], slot.figures())
+        return totals
+
+    def counts(self) -> dict[str, int]:
+        """Peers with media open, and tracks published now by kind."""
+        out = {"peers": len(self.peers), "audio": 0, "video": 0, "slots": 0}
+        for track in self.tracks.values():
+            out[track.track.kind] = out.get(track.track.kind, 0) + 1
+        for peer in self.peers.values():
+            out["slots"] += sum(1 for _, slot in peer.slots if slot.source is not None)
+        return out
+
     # --- active speaker -------------------------------------------------------------------
 
     async def _watch_speakers(self) -> None:
@@ -267,3 +293,8 @@ class EmbeddedBackend:
                         log.exception("speaker event failed")
             for room_id in set(self.speakers) - set(rooms):
                 del self.speakers[room_id]
+
+
+def _add(into: dict[str, int], figures: dict[str, int]) -> None:
+    for name, value in figures.items():
+        into[name] += value

@@ -18,7 +18,7 @@ from salon.media.backend import (
     TrackInfo,
 )
 from salon.media.embedded import hooks
-from salon.media.embedded.forward import Downstream, Published
+from salon.media.embedded.forward import Downstream, Published, Retired
 
 log = logging.getLogger("salon.media")
 
@@ -49,8 +49,11 @@ class MediaPeer:
     """One peer on the embedded backend: what it may send (`rights`, `on`), the tracks it
     publishes, and the slots of its subscribe connection."""
 
-    def __init__(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
+    def __init__(self, room_id: str, peer_id: str, events: MediaEvents,
+                 retired: Retired | None = None) -> None:
         self.room_id = room_id
+        #: The backend's figures of closed tracks and slots (salon.observability).
+        self.retired = retired
         self.peer_id = peer_id
         self.events = events
         self.rights: dict[str, bool] = {}
@@ -120,6 +123,7 @@ class MediaPeer:
             published.codec_parameters = dict(codec.parameters)
             published.allowed = self.rights.get(kind, False)
             published.forwarding = self.on.get(kind, False)
+            published.retired = self.retired
             self.published[kind] = published
             infos.append(info)
             on_new(published)
@@ -141,6 +145,7 @@ class MediaPeer:
             self.sub_pc = self._new_pc("subscribe")
         kind = "audio" if source.info.kind == "audio" else "video"
         slot = Downstream(kind, mime)
+        slot.retired = self.retired
         transceiver = self.sub_pc.addTransceiver(slot, direction="sendonly")
         slot.bind(transceiver.sender)
         capability = _capability(kind, mime, source.codec_parameters)
@@ -153,6 +158,7 @@ class MediaPeer:
         return slot
 
     def _keyframe_asked(self, slot: Downstream) -> None:
+        slot.keyframe_requests += 1
         if slot.source is not None:
             slot.source.request_keyframe()
 

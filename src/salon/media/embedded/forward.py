@@ -37,6 +37,27 @@ GOP_PACKETS = 300
 REMB_INTERVAL_SECS = 1.0
 
 
+#: The figures `Published.figures` and `Downstream.figures` report, per kind of media.
+FIGURES = ("received_packets", "received_bytes", "received_frames", "keyframes",
+           "lost_packets", "rtx_received", "nacks_sent", "plis_sent", "not_forwarded",
+           "forwarded_packets", "forwarded_bytes", "forward_dropped", "nack_resent",
+           "keyframe_requests")
+
+
+class Retired:
+    """Figures of tracks and slots that have closed, per kind, so that totals over the
+    live ones plus these never go back (`salon.observability` reads them)."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, dict[str, int]] = {
+            kind: dict.fromkeys(FIGURES, 0) for kind in ("audio", "video")}
+
+    def add(self, kind: str, figures: dict[str, int]) -> None:
+        into = self.by_kind[kind]
+        for name, value in figures.items():
+            into[name] += value
+
+
 class Published:
     """One published track: the RTP packets of its receiver, fanned out to subscribers."""
 
@@ -68,6 +89,8 @@ class Published:
         self._next_remb = 0.0
         #: (packet, starts a keyframe) since the latest keyframe, while forwarding.
         self.gop: list[tuple[object, bool]] | None = None
+        #: Where this track's figures go when it closes (set by its MediaPeer).
+        self.retired: Retired | None = None
         hooks.forward_rtp(receiver, self._on_rtp)
         hooks.drop_bitrate_estimator(receiver)
 
@@ -199,7 +222,22 @@ class Published:
                 "refused_at_rtp": self.dropping,
                 "subscribers": len(self.downstreams)}
 
+    def figures(self) -> dict[str, int]:
+        """Counters for /metrics (read at scrape time, nothing kept per packet for it)."""
+        received, lost = hooks.receiver_packets(self.receiver)
+        return {"received_packets": received, "received_bytes": self.bytes,
+                "received_frames": self.frames, "keyframes": self.keyframes,
+                "lost_packets": lost, "rtx_received": self.recovered,
+                "nacks_sent": hooks.nacks_sent(self.receiver),
+                "plis_sent": self.plis_sent, "not_forwarded": self.dropped}
+
+    def _retire(self) -> None:
+        if self.retired is not None:
+            self.retired.add(self.track.kind, self.figures())
+            self.retired = None  # once
+
     async def close(self) -> None:
+        self._retire()
         if self._dropper is not None:
             self._dropper.cancel()
         for downstream in list(self.downstreams):
@@ -223,6 +261,10 @@ class Downstream(MediaStreamTrack):
         self.sent = self.dropped = 0
         #: Packets sent again because the subscriber said it lost them (NACK).
         self.resent = 0
+        #: Keyframe requests (PLI, FIR) from the subscriber.
+        self.keyframe_requests = 0
+        #: Where this slot's figures go when it closes (set by its MediaPeer).
+        self.retired: Retired | None = None
         self._output: hooks.RtpOutput | None = None
         # What negotiation settled for this slot (on_send_parameters).
         self._payload_type: int | None = None
@@ -364,7 +406,15 @@ class Downstream(MediaStreamTrack):
         await self._parked
         raise MediaStreamError
 
+    def figures(self) -> dict[str, int]:
+        return {"forwarded_packets": self._packets, "forwarded_bytes": self._octets,
+                "forward_dropped": self.dropped, "nack_resent": self.resent,
+                "keyframe_requests": self.keyframe_requests}
+
     def close(self) -> None:
+        if self.retired is not None:
+            self.retired.add(self.kind, self.figures())
+            self.retired = None  # once
         self.detach()
         if self._parked is not None and not self._parked.done():
             self._parked.set_result(None)

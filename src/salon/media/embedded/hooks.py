@@ -146,9 +146,31 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             packet = _unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         receiver._salon_forward(packet, retransmitted)
         if nacks is not None and nacks.add(packet):
+            receiver._salon_nacks_sent += 1
             await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
 
+    receiver._salon_nacks_sent = 0
     receiver._handle_rtp_packet = handle
+
+
+def nacks_sent(receiver) -> int:
+    """RTCP NACKs that `forward_rtp`'s handler sent the publisher (packets gone missing)."""
+    return getattr(receiver, "_salon_nacks_sent", 0)
+
+
+def receiver_packets(receiver) -> tuple[int, int]:
+    """(packets received, packets lost) on the receiver's media streams, as its receiver
+    reports count them (RTX streams left out; a lost packet later recovered by RTX still
+    counts as lost)."""
+    streams = getattr(receiver, "_RTCRtpReceiver__remote_streams", {})
+    rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    received = lost = 0
+    for ssrc, stream in list(streams.items()):
+        if ssrc in rtx:
+            continue
+        received += stream.packets_received
+        lost += max(0, stream.packets_lost)
+    return received, lost
 
 
 def drop_bitrate_estimator(receiver) -> None:
