@@ -76,7 +76,12 @@ class NodeRegistry:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.beat()  # listed before the node serves anything
+        """Listed before the node serves anything, if Redis answers; if not, the node
+        starts all the same (`/readyz` says not ready) and keeps trying every beat."""
+        try:
+            await self.beat()
+        except Exception as error:
+            log.warning("cluster: cannot register this node in Redis yet: %s", error)
         self._task = asyncio.create_task(self._run(), name="salon-node-heartbeat")
 
     async def stop(self) -> None:
