@@ -141,24 +141,26 @@ class _PeerSession:
     async def _receive_before_idle(self) -> str | bytes:
         """The next message, or TimeoutError once nothing at all — no message, no
         WebSocket ping or pong frame (`salon.realtime.transport`) — arrived for
-        `idle_timeout_secs`."""
+        `idle_timeout_secs`.
+
+        The receive is awaited here, under a deadline, not in a task of its own: a task
+        and `asyncio.wait` per message cost two more event-loop turns before a request
+        is handled, and in a large room's fan-out a turn can take tens of milliseconds.
+        """
         idle = self.host.settings.idle_timeout_secs  # type: ignore[union-attr]
         activity = activity_of(self.websocket.scope)
         last = time.monotonic()
-        receiving = asyncio.ensure_future(self._receive())
-        try:
-            while True:
-                if activity is not None and activity.last_frame_at is not None:
-                    last = max(last, activity.last_frame_at)
-                left = last + idle - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                done, _ = await asyncio.wait({receiving}, timeout=left)
-                if done:
-                    return receiving.result()
-        finally:
-            if not receiving.done():
-                receiving.cancel()
+        while True:
+            if activity is not None and activity.last_frame_at is not None:
+                last = max(last, activity.last_frame_at)
+            left = last + idle - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                async with asyncio.timeout(left):
+                    return await self._receive()
+            except TimeoutError:
+                continue  # a ping or pong frame may have come meanwhile: look again
 
     async def _receive(self) -> str | bytes:
         message = await self.websocket.receive()
