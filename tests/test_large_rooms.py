@@ -201,13 +201,14 @@ async def test_polls_count_every_voter_exactly_in_a_large_room(webinar: Meeting)
     [tally] = [p for p in await host.polls() if p["id"] == poll["id"]]
     assert tally["voters"] == 120
     assert [o["count"] for o in tally["options"]] == [60, 60]
-    # The hosts hear of each vote; the audience of the tally, batched.
-    await eventually(lambda: len([e for name, e in host.events if name == "poll.voted"]) == 120)
-    await asyncio.sleep(0.8)  # past the audience's flush interval
-    tallies = watcher.drain("poll.voted")
-    assert 1 <= len(tallies) < 10
-    assert tallies[-1]["voters"] == 120 and tallies[-1]["counts"] == [60, 60]
-    assert all(t["voted_id"] is None and t["vote"] is None for t in tallies)
+    # Everyone, hosts too, hears of the votes as the tally, batched: per vote, a host
+    # of a 3,000-voter poll would get 3,000 events.
+    await asyncio.sleep(0.8)  # past the flush interval
+    for peer in (watcher, host):
+        tallies = peer.drain("poll.voted")
+        assert 1 <= len(tallies) < 10
+        assert tallies[-1]["voters"] == 120 and tallies[-1]["counts"] == [60, 60]
+        assert all(t["voted_id"] is None and t["vote"] is None for t in tallies)
     with pytest.raises(RealtimeError) as again:
         await crowd[1].vote(poll["id"], 0)
     assert again.value.code == "CONFLICT"
@@ -226,14 +227,14 @@ async def test_question_upvotes_are_counted_exactly_and_reach_the_audience_batch
     assert all(set(r) == {"question_id", "upvotes"} for r in replies)
     [listed] = await host.questions()
     assert listed["upvotes"] == 60 and len(listed["upvoted_by"]) == 60
-    # The host hears of each upvote with its upvoter; the audience of counts, batched.
-    await eventually(lambda: len([e for name, e in host.events if name == "qna.upvoted"]) == 60)
-    assert {e["upvoted_by"] for name, e in host.events if name == "qna.upvoted"} \
-        == {p.joined["self"]["participant_id"] for p in crowd}
-    await asyncio.sleep(0.8)  # past the audience's flush interval
-    counts = watcher.drain("qna.upvoted")
-    assert 1 <= len(counts) < 10
-    assert counts[-1] == {"question_id": question["id"], "upvotes": 60, "upvoted_by": None}
+    assert set(listed["upvoted_by"]) == {p.joined["self"]["participant_id"] for p in crowd}
+    # Everyone, the host too, hears of the count, batched, not of each upvote.
+    await asyncio.sleep(0.8)  # past the flush interval
+    for peer in (watcher, host):
+        counts = peer.drain("qna.upvoted")
+        assert 1 <= len(counts) < 10
+        assert counts[-1] == {"question_id": question["id"], "upvotes": 60,
+                              "upvoted_by": None}
     with pytest.raises(RealtimeError) as again:
         await crowd[1].upvote(question["id"])
     assert again.value.code == "CONFLICT"

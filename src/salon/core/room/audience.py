@@ -130,31 +130,31 @@ def count_all(peers: Iterable[Peer]) -> dict[str, int]:
 
 
 def flush(room: "Room") -> Outcome:
-    """The batched delta for the audience, if anything changed since the last one, the
-    tallies of polls voted in since then (`poll.voted` without a voter) and the counts of
-    questions upvoted since then (`qna.upvoted` without an upvoter); and to the stage
-    managers, the stage requests if they changed.
+    """The batched delta for the audience, if anything changed since the last one; to
+    everyone, the tallies of polls voted in since then (`poll.voted` without a voter) and
+    the counts of questions upvoted since then (`qna.upvoted` without an upvoter); and to
+    the stage managers, the stage requests if they changed.
 
     Sent while the room is large, and once more when it stops being large (`large`
     false): clients then ask for `state` to see everyone again.
     """
-    from salon.core.room.polls import tally_for_audience  # polls imports this module
+    from salon.core.room.polls import tally_for  # polls imports this module
 
     ledger = room.audience
     out = Outcome()
-    members = [p for p in room.joined if is_audience(p)]
+    everyone = list(room.joined)
     for poll_id in sorted(ledger.polls):
         poll = room.polls.polls.get(poll_id)
         if poll is not None:
-            out.events += tally_for_audience(room, poll, members).events
+            out.events += tally_for(room, poll, everyone).events
     ledger.polls.clear()
     upvoted = [room.questions.questions.get(i) for i in sorted(ledger.questions)]
     ledger.questions.clear()
     for question in upvoted:
-        if question is not None and members:
+        if question is not None:
             out.send("qna.upvoted", {"question_id": question.id,
                                      "upvotes": len(question.upvoters), "upvoted_by": None},
-                     {p.peer_id for p in members})
+                     {p.peer_id for p in everyone})
     if ledger.stage_requests:
         ledger.stage_requests = False
         out.send("stage.requests", {"requests": room.stage_requests()}, room.stage_managers())
@@ -170,7 +170,7 @@ def flush(room: "Room") -> Outcome:
         "more": len(joined) > DELTA_JOINED_CAP or len(left) > DELTA_LEFT_CAP,
     }
     ledger.clear()
-    out.send("audience.delta", data, {p.peer_id for p in members})
+    out.send("audience.delta", data, {p.peer_id for p in everyone if is_audience(p)})
     return out
 
 

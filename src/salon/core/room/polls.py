@@ -154,10 +154,10 @@ def _groups(room: Room, poll: Poll, *, but_peer: str | None = None,
     return groups
 
 
-def tally_for_audience(room: Room, poll: Poll, audience: list[Peer]) -> Outcome:
-    """A large room's batched `poll.voted` for its audience: the tally now, no voter."""
+def tally_for(room: Room, poll: Poll, peers_: list[Peer]) -> Outcome:
+    """A large room's batched `poll.voted`: the tally now, no voter."""
     out = Outcome()
-    for (results, _), peers in _groups(room, poll, among=audience).items():
+    for (results, _), peers in _groups(room, poll, among=peers_).items():
         out.send("poll.voted", {"poll_id": poll.id, "voters": len(poll.votes),
                                 "counts": list(poll.counts) if results else None,
                                 "voted_id": None, "vote": None}, peers)
@@ -244,22 +244,23 @@ def vote(room: Room, peer_id: str, poll_id: str, index: int, now: datetime) -> O
             if p.joined and p.permissions.polls.can_view and p.peer_id != peer.peer_id}
     if mine:  # a whole view lists every voter: not built for nobody
         out.send("poll.updated", {"poll": poll.view_for(peer.participant_id)}, mine)
-    # Everyone else: what changed, as far as their group may know.
-    named = poll.named(cast)
-    among = None
+    # Everyone else: what changed, as far as their group may know. In a large room
+    # everyone hears of votes as one batched tally per poll and flush (audience.flush):
+    # per vote, a host of a 3,000-voter poll got 3,000 events a poll.
     if large:
         room.audience.note_vote(poll.id)
-        among = [room.peers[i] for i in room.followers()]
-    for (results, _), peers in _groups(room, poll, but_participant=peer.participant_id,
-                                       among=among).items():
-        out.send("poll.voted", {
-            "poll_id": poll.id,
-            "voters": len(poll.votes),
-            "counts": list(poll.counts) if results else None,
-            "voted_id": peer.participant_id if named else None,
-            "vote": ({"index": index, "id": peer.participant_id, "name": peer.name}
-                     if named and results else None),
-        }, peers)
+    else:
+        named = poll.named(cast)
+        for (results, _), peers in _groups(room, poll,
+                                           but_participant=peer.participant_id).items():
+            out.send("poll.voted", {
+                "poll_id": poll.id,
+                "voters": len(poll.votes),
+                "counts": list(poll.counts) if results else None,
+                "voted_id": peer.participant_id if named else None,
+                "vote": ({"index": index, "id": peer.participant_id, "name": peer.name}
+                         if named and results else None),
+            }, peers)
     out.record(Record.POLL_VOTED, now, session_id=room.session_id, poll_id=poll.id,
                participant_id=peer.participant_id, peer_id=peer.peer_id, name=peer.name,
                index=index)

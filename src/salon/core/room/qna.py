@@ -15,8 +15,8 @@ The audience asks, everyone upvotes, moderators mark questions answered or dismi
 
 Every joined peer shares one view of a question, so each event is serialized once. An
 upvote sends a small delta (`qna.upvoted`), not the question with its growing list. In
-a large room (docs/large-rooms.md) the audience hears of upvotes as one batched count
-per question and interval, and an audience member's upvote is answered with the count.
+a large room (docs/large-rooms.md) everyone hears of upvotes as one batched count per
+question and interval, and an audience member's upvote is answered with the count.
 """
 
 from __future__ import annotations
@@ -133,21 +133,18 @@ def upvote(room: Room, peer_id: str, question_id: str, now: datetime) -> Outcome
         raise RoomError("CONFLICT", "You have already upvoted this question.")
     question.upvoters[peer.participant_id] = peer.hidden
     upvotes = len(question.upvoters)
-    # In a large room the audience hears of upvotes as one batched count per question
-    # and flush (audience.flush), and an audience member's reply is the count: a whole
+    # In a large room everyone hears of upvotes as one batched count per question and
+    # flush (audience.flush), and an audience member's reply is the count: a whole
     # question lists every upvoter, so both would grow with the room.
     if room.is_large:
         room.audience.note_upvote(question.id)
-        told = room.followers() - {peer.peer_id}
-        reply: dict[str, Any] = ({"question_id": question.id, "upvotes": upvotes}
-                                 if is_audience(peer) else {"question": question.view()})
+        out = Outcome(reply={"question_id": question.id, "upvotes": upvotes}
+                      if is_audience(peer) else {"question": question.view()})
     else:
-        told = room.everyone(but=peer.peer_id)
-        reply = {"question": question.view()}
-    out = Outcome(reply=reply)
-    out.send("qna.upvoted", {"question_id": question.id, "upvotes": upvotes,
-                             "upvoted_by": None if peer.hidden else peer.participant_id},
-             told)
+        out = Outcome(reply={"question": question.view()})
+        out.send("qna.upvoted", {"question_id": question.id, "upvotes": upvotes,
+                                 "upvoted_by": None if peer.hidden else peer.participant_id},
+                 room.everyone(but=peer.peer_id))
     out.record(Record.QUESTION_UPVOTED, now, session_id=room.session_id,
                question_id=question.id, participant_id=peer.participant_id,
                peer_id=peer.peer_id, upvotes=upvotes)
