@@ -18,6 +18,7 @@ from salon.media.backend import (
     TrackInfo,
 )
 from salon.media.embedded import hooks
+from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.forward import Downstream, Published
 
 log = logging.getLogger("salon.media")
@@ -49,7 +50,8 @@ class MediaPeer:
     """One peer on the embedded backend: what it may send (`rights`, `on`), the tracks it
     publishes, and the slots of its subscribe connection."""
 
-    def __init__(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
+    def __init__(self, room_id: str, peer_id: str, events: MediaEvents,
+                 start_bps: float = 2_500_000) -> None:
         self.room_id = room_id
         self.peer_id = peer_id
         self.events = events
@@ -61,6 +63,8 @@ class MediaPeer:
         self.published: dict[str, Published] = {}
         #: The subscribe connection's slots, in m-line order.
         self.slots: list[tuple[object, Downstream]] = []
+        #: This peer's downlink: its bandwidth estimate and each video slot's layers.
+        self.downlink = Downlink(lambda: [slot for _, slot in self.slots], start_bps)
         self.revision = 0
         self.offer_in_flight = False
         self.dirty = False
@@ -98,6 +102,8 @@ class MediaPeer:
             if transceiver.kind != media:
                 raise MediaInvalid(f"mid {mid!r} is {transceiver.kind}, not {kind}.")
             hooks.mark_passthrough(transceiver.receiver.track)
+            if media == "audio":
+                hooks.ask_opus_fec_dtx(transceiver)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         infos: list[TrackInfo] = []
@@ -147,6 +153,7 @@ class MediaPeer:
         if capability is not None:
             transceiver.setCodecPreferences([capability])
         hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))
+        hooks.hook_feedback(transceiver.sender, self.downlink.on_loss, self.downlink.on_remb)
         slot.attach(source)
         self.slots.append((transceiver, slot))
         self.activated.add(slot)

@@ -20,12 +20,14 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from salon.media.backend import TrackInfo
-from salon.media.embedded import hooks, rtp
+from salon.media.embedded import hooks, rtp, vp8
+from salon.media.embedded.layers import TemporalLayers
 
 log = logging.getLogger("salon.media")
 
-#: While a keyframe request is outstanding, further requests share it.
-PLI_PENDING_SECS = 0.5
+#: While a keyframe request is outstanding, further requests share it: a publisher
+#: hears at most one keyframe request per this many seconds, however many ask.
+PLI_PENDING_SECS = 1.0
 #: How many recent frame arrival times a track keeps for its fps figure.
 FPS_WINDOW = 64
 #: Sent packets a subscriber can ask again for (NACK), per slot.
@@ -35,6 +37,10 @@ HISTORY = 512
 GOP_PACKETS = 300
 #: How often a video publisher hears its bitrate cap (RTCP REMB).
 REMB_INTERVAL_SECS = 1.0
+#: Per-packet overhead counted into layer rates (RTP header, SRTP tag, UDP/IP).
+PACKET_OVERHEAD = 50
+#: Layer rates are measured over at least this long.
+LAYER_WINDOW_SECS = 1.0
 
 
 class Published:
@@ -45,6 +51,17 @@ class Published:
         self.track = track
         self.receiver = receiver
         self.is_video = track.kind == "video"
+        #: VP8: packets are read for temporal layers (vp8.parse), once for all subscribers.
+        self.is_vp8 = info.codec.lower() == "video/vp8"
+        #: Payload bytes per temporal layer (index = TID) since the start, and whether the
+        #: stream has layers at all (the selector measures rates from these).
+        self.layer_bytes = [0, 0, 0, 0]
+        self.layered = False
+        self._layer_mark: tuple[float, list[int]] | None = None
+        self._layer_rates: tuple[float, ...] = (0.0,)
+        #: Bits/s each subscriber's slot can take (Downlink.apply): the publisher's cap
+        #: follows the best-served one.
+        self.demand: dict[int, float] = {}
         self.forwarding = False  # set_forwarding / enforce; off until the room says on
         self.allowed = True      # enforce: False stops forwarding whatever the soft state
         self.downstreams: set[Downstream] = set()
@@ -66,8 +83,9 @@ class Published:
         #: Bits/s this publisher may send (video), and when it is next told so.
         self.max_bitrate: int | None = None
         self._next_remb = 0.0
-        #: (packet, starts a keyframe) since the latest keyframe, while forwarding.
-        self.gop: list[tuple[object, bool]] | None = None
+        #: (packet, starts a keyframe, descriptor) since the latest keyframe, while
+        #: forwarding.
+        self.gop: list[tuple[object, bool, vp8.Descriptor | None]] | None = None
         hooks.forward_rtp(receiver, self._on_rtp)
         hooks.drop_bitrate_estimator(receiver)
 
@@ -81,6 +99,13 @@ class Published:
         now = time.time()
         # A retransmitted keyframe start arrives late: never a place to start anyone.
         keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, packet.payload)
+        desc = vp8.parse(packet.payload) if self.is_vp8 else None
+        tid = 0
+        if desc is not None and desc.tid is not None:
+            self.layered = True
+            tid = desc.tid
+        if not retransmission:
+            self.layer_bytes[tid] += len(packet.payload) + PACKET_OVERHEAD
         self._observe(packet, retransmission, keyframe, now)
         if not self.active:
             if packet.marker or not self.is_video:
@@ -88,13 +113,13 @@ class Published:
             return
         if self.is_video and not retransmission:
             if keyframe:
-                self.gop = [(packet, True)]
+                self.gop = [(packet, True, desc)]
             elif self.gop is not None:
-                self.gop.append((packet, False))
+                self.gop.append((packet, False, desc))
                 if len(self.gop) > GOP_PACKETS:
                     self.gop = None
         if self.downstreams:
-            self._fan_out(packet, retransmission, keyframe, now)
+            self._fan_out(packet, retransmission, keyframe, desc, now)
 
     def _observe(self, packet, retransmission: bool, keyframe: bool, now: float) -> None:
         """Counters, audio levels for the active speaker, the publisher's bitrate cap."""
@@ -117,20 +142,25 @@ class Published:
                 self.pli_pending_since = None
             if now >= self._next_remb and self.max_bitrate:
                 self._next_remb = now + REMB_INTERVAL_SECS
-                hooks.send_remb(self.receiver, self.max_bitrate, packet.ssrc)
+                cap = self.max_bitrate
+                if self.demand:
+                    cap = int(min(cap, max(self.demand.values())))
+                hooks.send_remb(self.receiver, cap, packet.ssrc)
 
-    def _fan_out(self, packet, retransmission: bool, keyframe: bool, now: float) -> None:
+    def _fan_out(self, packet, retransmission: bool, keyframe: bool,
+                 desc: vp8.Descriptor | None, now: float) -> None:
         send_time = rtp.abs_send_time(now)
         level = packet.extensions.audio_level
         level_value = rtp.audio_level(*level) if level is not None else None
         gated = False
         for downstream in self.downstreams:
-            if downstream.forward(packet, keyframe, send_time, level_value, now):
+            if downstream.forward(packet, keyframe, send_time, level_value, now, desc,
+                                  retransmission):
                 if self.gop is not None and not retransmission:
                     # Ready and waiting: start it from the latest keyframe (this packet
                     # included) rather than wait a round trip for a new one.
-                    for kept, starts in self.gop:
-                        downstream.forward(kept, starts, send_time, None, now)
+                    for kept, starts, kept_desc in self.gop:
+                        downstream.forward(kept, starts, send_time, None, now, kept_desc)
                 else:
                     gated = True
         if gated:
@@ -183,6 +213,27 @@ class Published:
             self.dropping = False
             hooks.accept_incoming(self.receiver)
 
+    def layer_rates(self, now: float) -> tuple[float, ...]:
+        """Measured bits/s of layers 0..n together, for n up to the highest layer seen
+        (one entry for a stream without temporal layers)."""
+        mark = self._layer_mark
+        if mark is None:
+            self._layer_mark = (now, list(self.layer_bytes))
+        elif now - mark[0] >= LAYER_WINDOW_SECS:
+            rates = [(b - a) * 8 / (now - mark[0])
+                     for a, b in zip(mark[1], self.layer_bytes, strict=True)]
+            top = max((i for i, r in enumerate(rates) if r > 0), default=0)
+            if not self.layered:
+                top = 0
+                rates[0] = sum(rates)
+            total, cumulative = 0.0, []
+            for rate in rates[:top + 1]:
+                total += rate
+                cumulative.append(total)
+            self._layer_rates = tuple(cumulative)
+            self._layer_mark = (now, list(self.layer_bytes))
+        return self._layer_rates
+
     def fps(self) -> float:
         if len(self.arrivals) < 2:
             return 0.0
@@ -223,6 +274,15 @@ class Downstream(MediaStreamTrack):
         self.sent = self.dropped = 0
         #: Packets sent again because the subscriber said it lost them (NACK).
         self.resent = 0
+        #: VP8 temporal layers: what this subscriber gets of a layered source, and the
+        #: packets left out for it (the selector sets `layers.target`).
+        self.layers = TemporalLayers() if kind == "video" else None
+        self.skipped = 0
+        #: The source's sequence number -> ours, for a layered source, so that a late
+        #: retransmission finds its number although packets were left out since.
+        self._seq_map: list[tuple[int, int] | None] = [None] * HISTORY
+        #: Payload octets sent, read by the subscriber's estimator for its sent rate.
+        self.octets = 0
         self._output: hooks.RtpOutput | None = None
         # What negotiation settled for this slot (on_send_parameters).
         self._payload_type: int | None = None
@@ -278,6 +338,8 @@ class Downstream(MediaStreamTrack):
         self.held = True
         self.needs_keyframe = source.is_video
         self._rebase = True
+        if self.layers is not None:
+            self.layers.restart()
         source.downstreams.add(self)
         source.request_keyframe()  # a fresh one will be waiting when the answer comes
 
@@ -293,17 +355,23 @@ class Downstream(MediaStreamTrack):
     def detach(self) -> None:
         if self.source is not None:
             self.source.downstreams.discard(self)
+            self.source.demand.pop(id(self), None)
             self.source = None
 
     def resume(self) -> None:
         """The source starts again after a pause: wait for a keyframe if video."""
         self.needs_keyframe = self.kind == "video"
         self._rebase = True
+        if self.layers is not None:
+            self.layers.restart()
 
     def forward(self, packet, keyframe: bool, send_time: bytes, level: bytes | None,
-                now: float) -> bool:
+                now: float, desc: vp8.Descriptor | None = None,
+                retransmission: bool = False) -> bool:
         """Rewrite one of the source's packets for this subscriber and send it. Returns
-        True when the slot could send but waits for a keyframe (the source asks for one)."""
+        True when the slot could send but waits for a keyframe (the source asks for one).
+        `desc` is the VP8 descriptor of a VP8 packet: with temporal layers, packets of
+        layers above the subscriber's limit are left out and the rest renumbered."""
         if self.held:
             return False
         if not self._ready():
@@ -314,6 +382,18 @@ class Downstream(MediaStreamTrack):
                 return True  # would decode to garbage
             self.needs_keyframe = False
             self._rebase = True  # packets were skipped: no gap in our numbering
+        layered = desc is not None and desc.tid is not None and self.layers is not None
+        mapped = None
+        if layered:
+            if retransmission:
+                kept = self._seq_map[packet.sequence_number % HISTORY]
+                if kept is None or kept[0] != packet.sequence_number:
+                    return False  # a packet of a frame this subscriber never got
+                mapped = kept[1]
+            elif not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
+                self._seq_offset = (self._seq_offset - 1) & 0xFFFF  # no gap for it
+                self.skipped += 1
+                return False
         if self._rebase:
             self._rebase = False
             self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
@@ -321,7 +401,7 @@ class Downstream(MediaStreamTrack):
             if self._last_time is not None:
                 step = max(1, int((now - self._last_time) * self._clock_rate))
             self._ts_offset = (self._last_ts + step - packet.timestamp) & 0xFFFFFFFF
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF if mapped is None else mapped
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         elements = self._mid
         if self._abs_id is not None:
@@ -329,6 +409,12 @@ class Downstream(MediaStreamTrack):
         if level is not None and self._level_id is not None:
             elements += self._level_id + level
         payload = packet.payload
+        if layered:
+            self._seq_map[packet.sequence_number % HISTORY] = (packet.sequence_number, seq)
+            if desc.picture_id is not None:  # type: ignore[union-attr]
+                pid, tl0 = self.layers.numbers(desc, keyframe)  # type: ignore[union-attr,arg-type]
+                if pid is not None:
+                    payload = vp8.rewrite(payload, desc, pid, tl0)  # type: ignore[arg-type]
         data = (rtp.HEADER.pack(rtp.FIRST_BYTE, (0x80 if packet.marker else 0)
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + rtp.extension_block(elements) + payload)
@@ -340,6 +426,7 @@ class Downstream(MediaStreamTrack):
         self._last_time = now
         self._packets += 1
         self._octets += len(payload)
+        self.octets += len(data)
         if packet.marker or self.kind == "audio":
             self.sent += 1
         return False

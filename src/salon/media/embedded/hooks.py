@@ -27,9 +27,11 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
     pack_remb_fci,
+    unpack_remb_fci,
 )
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
@@ -238,6 +240,32 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
     sender._retransmit = retransmit
 
 
+def hook_feedback(sender, on_loss: Callable[[float], None],
+                  on_remb: Callable[[int], None]) -> None:
+    """Hear the subscriber's feedback on this sender's stream before aiortc does:
+    `on_loss(fraction 0..1)` for each receiver report block about it, `on_remb(bits/s)`
+    for each REMB naming it (aiortc keeps the first only for its own encoder)."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet) -> None:
+        ssrc = sender._ssrc
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    on_loss(report.fraction_lost / 256)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                if ssrc in ssrcs:
+                    on_remb(bitrate)
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+
+
 def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int] | None]
                         ) -> None:
     """aiortc's RTCP sender reports count only packets its own loop sent. `figures()`
@@ -299,6 +327,17 @@ class RtpOutput:
             self._sendto(datagram, self._address)
         elif pair is not None:  # relayed through TURN: aioice wraps it, asynchronously
             asyncio.ensure_future(pair.protocol.send_data(datagram, pair.remote_addr))
+
+
+def ask_opus_fec_dtx(transceiver) -> None:
+    """Answer an audio m-line with Opus `useinbandfec=1; usedtx=1` (RFC 7587 §6.1): the
+    publisher then sends in-band FEC (a lost packet is rebuilt from the next) and stops
+    sending during silence. aiortc answers with the codecs it keeps on the transceiver
+    after applying the offer, so this runs between setRemoteDescription and
+    createAnswer."""
+    for codec in getattr(transceiver, "_codecs", None) or []:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters = {**codec.parameters, "useinbandfec": 1, "usedtx": 1}
 
 
 def negotiated_codec(transceiver) -> RTCRtpCodecParameters | None:

@@ -1,0 +1,74 @@
+"""How many bits per second one subscriber's link takes, from that subscriber's own
+RTCP feedback (docs/media-design.md §6.9).
+
+aiortc negotiates neither transport-wide congestion control nor send-side delay
+estimation, so the SFU reads what every receiver sends anyway: receiver reports (the
+fraction of packets lost since the last one) and REMB (the receiver's delay-based
+estimate, sent by Chromium and by aiortc receivers that see abs-send-time). The rule is
+loss-based, like the loss half of Google congestion control:
+
+- loss above `HIGH_LOSS`: the estimate drops to what got through (sent rate minus half
+  the loss), and stays there for `hold` seconds;
+- a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
+  lowers the estimate to it;
+- loss below `LOW_LOSS` once the hold is over: the estimate grows by `GROWTH` of what is
+  sent (a probe: the selector may take the next layer). A probe that meets loss within
+  `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link that cannot take the
+  next layer is not hit every second; a probe that holds resets it.
+
+Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
+"""
+
+from dataclasses import dataclass
+
+HIGH_LOSS = 0.08
+LOW_LOSS = 0.02
+REMB_CONGESTED = 0.8
+GROWTH = 1.3
+MIN_HOLD_SECS = 1.0
+MAX_HOLD_SECS = 3.0
+PROBE_SECS = 2.5
+
+
+@dataclass
+class BandwidthEstimate:
+    """The estimate of one subscriber's downlink, in bits/s."""
+
+    value: float
+    floor: float = 50_000
+    ceiling: float = 10_000_000
+    hold: float = MIN_HOLD_SECS
+    hold_until: float = 0.0
+    probed_at: float | None = None
+    decreases: int = 0
+
+    def on_loss(self, fraction: float, sent_bps: float, now: float) -> None:
+        """A receiver report: `fraction` (0..1) of packets lost since the previous one,
+        while `sent_bps` were being sent."""
+        if fraction > HIGH_LOSS:
+            self._decrease(sent_bps * (1 - 0.5 * fraction), now)
+        elif fraction < LOW_LOSS and now >= self.hold_until:
+            if self.probed_at is not None and now - self.probed_at >= PROBE_SECS:
+                self.hold = MIN_HOLD_SECS  # the last probe held
+                self.probed_at = None
+            grown = max(self.value, sent_bps) * GROWTH
+            if grown > self.value:
+                self.value = min(self.ceiling, grown)
+                if self.probed_at is None:
+                    self.probed_at = now
+            self.hold_until = now + MIN_HOLD_SECS
+
+    def on_remb(self, bps: float, sent_bps: float, now: float) -> None:
+        """The receiver's own (delay-based) estimate; only a congested one counts."""
+        if sent_bps > 0 and bps < REMB_CONGESTED * sent_bps:
+            self._decrease(bps, now)
+
+    def _decrease(self, to: float, now: float) -> None:
+        if to >= self.value:
+            return
+        if self.probed_at is not None and now - self.probed_at < PROBE_SECS:
+            self.hold = min(MAX_HOLD_SECS, self.hold * 2)  # that probe failed
+        self.probed_at = None
+        self.value = max(self.floor, to)
+        self.hold_until = now + self.hold
+        self.decreases += 1
