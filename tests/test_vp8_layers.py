@@ -124,7 +124,7 @@ def test_a_slot_forwards_the_layers_that_fit_with_continuous_numbers() -> None:
     downstream.attach(Source(is_video=True))  # type: ignore[arg-type]
     downstream.start()
     seq = 1000
-    for i, (payload, tid) in enumerate(frames(24)):
+    for i, (payload, _tid) in enumerate(frames(24)):
         if i == 6:
             downstream.layers.target = 0  # type: ignore[union-attr]
         if i == 14:
@@ -138,10 +138,10 @@ def test_a_slot_forwards_the_layers_that_fit_with_continuous_numbers() -> None:
             seq += 1
     out = [RtpPacket.parse(p, extensions) for p in wire.sent]
     seqs = [p.sequence_number for p in out]
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:])), seqs
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False)), seqs
     starts = [vp8.parse(p.payload) for p in out if p.payload[0] & 0x10]
     pids = [d.picture_id for d in starts]
-    assert all(b - a == 1 for a, b in zip(pids, pids[1:])), pids
+    assert all(b - a == 1 for a, b in zip(pids, pids[1:], strict=False)), pids
     tids = [d.tid for d in starts]
     # all layers for frames 0-5 (the switch waits for frame 8's TL0 start, down is
     # immediate), TL0 only for 6-15, all again from the TL0 frame 16

@@ -101,6 +101,8 @@ class MediaSession:
                                          lambda: self._keyframe_asked(kind))
             if track.kind == "audio" and hasattr(track, "level_of"):
                 hooks.hook_audio_level(transceiver.sender, track.level_of)
+            if getattr(track, "temporal_pattern", None) is not None:
+                hooks.hook_vp8_layers(transceiver.sender, track.layer_of)
             self.senders[kind] = transceiver
         else:
             transceiver.sender.replaceTrack(track)

@@ -7,6 +7,10 @@
   next keyframe, which answers a subscriber's PLI within one frame. For Opus, each
   packet's level is computed once at load (one decode) and `level_of(packet)` returns it
   for `hooks.hook_audio_level` (aiortc puts no level on pre-encoded audio).
+- `FileSource(path, temporal_pattern=(0, 2, 1, 2))` plays a VP8 file encoded with
+  temporal layers (`make_test_media(...)["vp8_l1t3"]`): `layer_of(packet)` then says each
+  packet's layer, and `MediaSession.publish` writes it into the VP8 payload descriptors
+  (TID, layer sync, TL0PICIDX), so the SFU can give each subscriber the layers it takes.
 - `SyntheticVideo(width, height, fps)` draws a moving pattern and `ToneSource()` a tone;
   aiortc encodes them live, which is realistic but costs CPU (about 10 % of a core for a
   VGA VP8 stream).
@@ -127,7 +131,8 @@ class FileSource(MediaStreamTrack):
     returned so far, `last_packet` the latest one (read by `hooks.hook_audio_level`).
     """
 
-    def __init__(self, path: Path | str, *, loop: bool = True) -> None:
+    def __init__(self, path: Path | str, *, loop: bool = True,
+                 temporal_pattern: tuple[int, ...] | None = None) -> None:
         super().__init__()
         self.path = Path(path)
         kind, self.codec, self.clock, self._entries = _load(self.path)
@@ -144,6 +149,17 @@ class FileSource(MediaStreamTrack):
         self._skip_to_keyframe = False
         self._pacer = _Pacer(self.clock)
         self._keyframes = [i for i, e in enumerate(self._entries) if e.keyframe]
+        #: VP8 temporal layers: the layer of frame n is pattern[n % len(pattern)], n
+        #: counted in the file (keyframes must fall on a layer-0 position).
+        self.temporal_pattern = temporal_pattern
+        if temporal_pattern is not None:
+            if self.codec != "VP8" or not temporal_pattern or temporal_pattern[0] != 0:
+                raise ValueError("temporal layers need VP8 and a pattern opening on 0")
+            period = len(temporal_pattern)
+            if any(temporal_pattern[i % period] for i in self._keyframes):
+                raise ValueError(f"{self.path}: a keyframe falls on an upper layer")
+        self._layer: tuple[int, bool, int] | None = None
+        self._tl0picidx = -1
 
     @property
     def duration(self) -> float:
@@ -165,6 +181,15 @@ class FileSource(MediaStreamTrack):
         """The level (-dBov, 0..127) of a packet this source returned last, else None."""
         if packet is not None and packet is self.last_packet:
             return self._last_level
+        return None
+
+    def layer_of(self, packet: object) -> tuple[int, bool, int] | None:
+        """(TID, layer sync, TL0PICIDX) of the packet this source returned last; None
+        for a file without temporal layers. Layer sync is never claimed: libvpx's pattern
+        may refer an upper-layer frame to the previous period's TL1, so subscribers
+        switch up at TL0 frames only."""
+        if packet is not None and packet is self.last_packet:
+            return self._layer
         return None
 
     def _next_keyframe(self, start: int) -> int:
@@ -196,6 +221,13 @@ class FileSource(MediaStreamTrack):
         self._index += 1
         self.packets_sent += 1
         self.last_packet, self._last_level = packet, entry.level
+        pattern = self.temporal_pattern
+        if pattern is not None:
+            position = (self._index - 1) % len(pattern)
+            tid = pattern[position]
+            if tid == 0:
+                self._tl0picidx = (self._tl0picidx + 1) & 0xFF
+            self._layer = (tid, False, self._tl0picidx)
         return packet
 
 

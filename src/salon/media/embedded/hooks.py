@@ -20,6 +20,7 @@ import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.codecs import is_rtx
+from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -207,6 +208,31 @@ def hook_audio_level(sender, level_of: Callable[[object], int | None]) -> None:
             level = level_of(getattr(sender.track, "last_packet", None))
             if level is not None:
                 encoded.audio_level = -level  # aiortc keeps dBov (-127..0) and negates it
+        return encoded
+
+    sender._next_encoded_frame = next_frame
+
+
+def hook_vp8_layers(sender, layer_of: Callable[[object], tuple[int, bool, int] | None]
+                    ) -> None:
+    """Write temporal layers into a pre-encoded VP8 stream's payload descriptors (aiortc
+    writes only a PictureID): `layer_of(packet)` returns (TID, layer sync, TL0PICIDX) for
+    the source's latest packet, or None to leave it as aiortc made it."""
+    original = sender._next_encoded_frame
+
+    async def next_frame(codec):
+        encoded = await original(codec)
+        if encoded is not None:
+            layer = layer_of(getattr(sender.track, "last_packet", None))
+            if layer is not None:
+                tid, sync, tl0 = layer
+                payloads = []
+                for payload in encoded.payloads:
+                    descriptor, rest = VpxPayloadDescriptor.parse(payload)
+                    descriptor.tl0picidx = tl0
+                    descriptor.tid = (tid, int(sync))
+                    payloads.append(bytes(descriptor) + rest)
+                encoded.payloads = payloads
         return encoded
 
     sender._next_encoded_frame = next_frame

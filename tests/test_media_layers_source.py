@@ -1,0 +1,83 @@
+"""The L1T3 test file really is layered: TL0 (and TL0+TL1) alone decode to the very
+same pictures as the whole stream, and the Python client writes each frame's layer into
+its VP8 payload descriptors."""
+
+from pathlib import Path
+
+import av
+import pytest
+
+from salon.client.media.sources import FileSource
+from salon.client.media.testmedia import L1T3_PATTERN, make_test_media
+from salon.media.embedded import vp8
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    return make_test_media(tmp_path_factory.mktemp("layers"), seconds=2)
+
+
+def _decode(path: Path, keep) -> dict[int, bytes]:
+    decoder = av.CodecContext.create("libvpx", "r")
+    pictures = {}
+    with av.open(str(path)) as container:
+        for index, packet in enumerate(p for p in container.demux(video=0) if p.size):
+            if keep(index):
+                for frame in decoder.decode(av.Packet(bytes(packet))):
+                    pictures[index] = bytes(frame.planes[0])
+    return pictures
+
+
+def test_lower_layers_alone_decode_to_the_same_pictures(files) -> None:
+    whole = _decode(files["vp8_l1t3"], lambda i: True)
+    assert len(whole) == 60
+    for top, count in ((0, 15), (1, 30)):
+        part = _decode(files["vp8_l1t3"], lambda i, t=top: L1T3_PATTERN[i % 4] <= t)
+        assert len(part) == count
+        assert all(part[i] == whole[i] for i in part), f"TL0..{top} differs"
+
+
+async def test_the_source_names_each_frames_layer(files) -> None:
+    source = FileSource(files["vp8_l1t3"], temporal_pattern=L1T3_PATTERN)
+    seen = []
+    for _ in range(9):
+        packet = await source.recv()
+        seen.append(source.layer_of(packet))
+    assert [s[0] for s in seen] == [0, 2, 1, 2, 0, 2, 1, 2, 0]
+    assert [s[2] for s in seen] == [0, 0, 0, 0, 1, 1, 1, 1, 2]
+    assert source.layer_of(object()) is None
+    with pytest.raises(ValueError):
+        FileSource(files["vp8_l1t3"], temporal_pattern=(1, 0))
+    with pytest.raises(ValueError):
+        FileSource(files["opus"], temporal_pattern=L1T3_PATTERN)
+
+
+async def test_published_packets_carry_the_layer(files) -> None:
+    from aiortc import RTCRtpSender
+
+    from salon.media.embedded import hooks
+
+    class Sender:  # just what hook_vp8_layers wraps
+        def __init__(self, track) -> None:
+            self.track = track
+
+        async def _next_encoded_frame(self, codec):
+            from aiortc.rtcrtpsender import RTCEncodedFrame
+            packet = await self.track.recv()
+            payloads, timestamp = encoder.pack(packet)
+            return RTCEncodedFrame(payloads, timestamp, None)
+
+    from aiortc.codecs.vpx import Vp8Encoder
+    encoder = Vp8Encoder()
+    source = FileSource(files["vp8_l1t3"], temporal_pattern=L1T3_PATTERN)
+    sender = Sender(source)
+    hooks.hook_vp8_layers(sender, source.layer_of)
+    codec = RTCRtpSender.getCapabilities("video").codecs[0]
+    tids = []
+    for _ in range(4):
+        frame = await sender._next_encoded_frame(codec)
+        ds = [vp8.parse(p) for p in frame.payloads]
+        assert ds[0].starts_frame and all(d.tid == ds[0].tid for d in ds)
+        assert len({d.picture_id for d in ds}) == 1 and ds[0].tl0picidx == 0
+        tids.append(ds[0].tid)
+    assert tids == [0, 2, 1, 2]
