@@ -9,7 +9,7 @@ LAYERED = (150_000.0, 215_000.0, 300_000.0)  # TL0, TL0+1, TL0+1+2
 
 def test_loss_cuts_the_estimate_to_what_got_through_and_holds_it() -> None:
     e = BandwidthEstimate(value=2_500_000)
-    e.on_loss(0.3, 350_000, now=10.0)
+    e.on_loss(0.6, 350_000, now=10.0)  # smoothed: 0.3
     assert e.value == 350_000 * 0.85
     held = e.value
     e.on_loss(0.0, 250_000, now=10.5)  # within the hold: no growth yet
@@ -23,12 +23,12 @@ def test_loss_cuts_the_estimate_to_what_got_through_and_holds_it() -> None:
 def test_a_failed_probe_backs_off_and_a_good_link_grows_back_fast() -> None:
     e = BandwidthEstimate(value=300_000)
     t = 0.0
-    e.on_loss(0.2, 300_000, t)
+    e.on_loss(0.4, 300_000, t)
     for _ in range(4):  # probe, fail, probe, fail...
         t += e.hold + 0.01
         e.on_loss(0.0, e.value, t)
         t += 1.0
-        e.on_loss(0.2, 300_000, t)
+        e.on_loss(0.4, 300_000, t)
     assert e.hold == MAX_HOLD_SECS
     # the limit is lifted: within 5 s the estimate covers the top layer again
     start = t
@@ -62,3 +62,10 @@ def test_the_subscribers_own_limits_cap_the_layer() -> None:
     assert cap_for(False, 720) == ALL
     assert allocate(5_000_000, 0, [VideoWant(LAYERED, cap=cap_for(False, 120))]) == [1]
     assert allocate(5_000_000, 0, [VideoWant(LAYERED, cap=0)]) == [0]
+
+
+def test_random_loss_of_five_percent_is_not_congestion() -> None:
+    e = BandwidthEstimate(value=1_000_000)
+    for i, fraction in enumerate([0.09, 0.02, 0.11, 0.03, 0.06, 0.12, 0.01, 0.05]):
+        e.on_loss(fraction, 400_000, float(i))
+    assert e.decreases == 0

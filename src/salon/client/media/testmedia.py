@@ -10,7 +10,7 @@
   `packetization-mode=1` friendly: no B-frames), a keyframe (IDR with SPS/PPS) every second;
 - `vp8_l1t3`: `video-l1t3.ivf`, VP8 640x480 at 30 fps with three temporal layers
   (L1T3: frame n is in layer (0, 2, 1, 2)[n % 4]; TL0 7.5 fps, TL0+1 15 fps, all 30 fps),
-  ~300 kbps in all, a keyframe every 2 s (a multiple of the pattern, so keyframes are
+  ~240 kbps in all, a keyframe every 2 s (a multiple of the pattern, so keyframes are
   TL0). Encoded error-resilient: a frame never depends on a higher layer's frame, nor
   on its entropy state, so a subscriber's decoder given TL0 (+TL1) only decodes the same
   pictures (tests/test_media_layers_source.py checks this by decoding);
@@ -37,10 +37,10 @@ VIDEO_BITRATE = 500_000
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960  # 20 ms at 48 kHz
 AUDIO_BITRATE = 32_000
-FORMAT_VERSION = 2  # bump when the files change, so caches are rebuilt
+FORMAT_VERSION = 3  # bump when the files change, so caches are rebuilt
 #: The L1T3 file: the layer of frame n, its total bitrate and keyframe interval (frames).
 L1T3_PATTERN = (0, 2, 1, 2)
-L1T3_BITRATE = 300_000
+L1T3_BITRATE = 240_000
 L1T3_KEYINT = 60
 
 FILES = {"vp8": "video.ivf", "h264": "video.h264", "opus": "audio.ogg",

@@ -7,7 +7,7 @@ fraction of packets lost since the last one) and REMB (the receiver's delay-base
 estimate, sent by Chromium and by aiortc receivers that see abs-send-time). The rule is
 loss-based, like the loss half of Google congestion control:
 
-- loss above `HIGH_LOSS`: the estimate drops to what got through (sent rate minus half
+- loss above `HIGH_LOSS` in a report and smoothed over reports: the estimate drops to what got through (sent rate minus half
   the loss), and stays there for `hold` seconds;
 - a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
   lowers the estimate to it;
@@ -21,7 +21,10 @@ Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 
 from dataclasses import dataclass
 
-HIGH_LOSS = 0.08
+HIGH_LOSS = 0.10
+#: Reports are smoothed (each one counts this much): one report of a link losing 5 %
+#: at random often says 9 %, which must not read as congestion.
+LOSS_WEIGHT = 0.5
 LOW_LOSS = 0.02
 REMB_CONGESTED = 0.8
 GROWTH = 1.3
@@ -41,12 +44,14 @@ class BandwidthEstimate:
     hold_until: float = 0.0
     probed_at: float | None = None
     decreases: int = 0
+    loss: float = 0.0
 
     def on_loss(self, fraction: float, sent_bps: float, now: float) -> None:
         """A receiver report: `fraction` (0..1) of packets lost since the previous one,
         while `sent_bps` were being sent."""
-        if fraction > HIGH_LOSS:
-            self._decrease(sent_bps * (1 - 0.5 * fraction), now)
+        self.loss += LOSS_WEIGHT * (fraction - self.loss)
+        if fraction > HIGH_LOSS and self.loss > HIGH_LOSS:
+            self._decrease(sent_bps * (1 - 0.5 * self.loss), now)
         elif fraction < LOW_LOSS and now >= self.hold_until:
             if self.probed_at is not None and now - self.probed_at >= PROBE_SECS:
                 self.hold = MIN_HOLD_SECS  # the last probe held
