@@ -132,3 +132,36 @@ async def test_each_subscriber_gets_what_its_link_takes(room: Meeting, sessions,
     assert asked <= elapsed, (asked, elapsed)
     print(f"fps fast/slow/lossy {fps}, back to the top layer in {switch_s:.1f} s, "
           f"{asked} keyframe requests in {elapsed:.1f} s")
+
+
+async def test_a_subscriber_caps_its_own_layers(room: Meeting, sessions, tmp_path) -> None:
+    """`media.prefer`: data saver takes the base layer only; bad values are refused."""
+    from salon.client import RealtimeError
+
+    files = make_test_media(tmp_path, seconds=2)
+    pub, sub = await room.join("group_call_host"), await room.join()
+    mp = await MediaSession.attach(pub, ice_hosts=LOOPBACK)
+    ms = await MediaSession.attach(sub, count_only=True, ice_hosts=LOOPBACK)
+    sessions.extend([mp, ms])
+    await mp.publish("video", FileSource(files["vp8_l1t3"], temporal_pattern=L1T3_PATTERN))
+    remote = await ms.wait_track(pub.peer_id, "video", frames=10)
+    track = f"{pub.peer_id}:video"
+    assert await sub.request("media.prefer", data_saver=True) == {}
+    deadline = time.monotonic() + 3
+    while (await layer_of(sub, track))["layer"] != 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)
+    t0 = time.monotonic()
+    await asyncio.sleep(2.0)
+    assert 6 <= remote.counters.rate_between(t0, time.monotonic()) <= 9  # TL0: 7.5 fps
+    await sub.request("media.prefer", data_saver=False, heights={track: 120})
+    deadline = time.monotonic() + 3
+    while (await layer_of(sub, track))["layer"] != 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    for bad in ({"heights": {track: -1}}, {"data_saver": "yes"},
+                {"heights": {track: 10_001}}, {"other": 1}):
+        with pytest.raises(RealtimeError) as refused:
+            await sub.request("media.prefer", **bad)
+        assert refused.value.code == "INVALID"

@@ -9,7 +9,7 @@ the reply comes before `peer.updated` as everywhere else.
 from collections.abc import Awaitable
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
@@ -75,7 +75,7 @@ class Stats(Strict):
 class Prefer(Strict):
     """The subscriber's own limits on what it receives (docs/media.md "Layers")."""
 
-    data_saver: bool | None = None
+    data_saver: StrictBool | None = None
     #: Track id -> the CSS pixel height the track is rendered at (0: not shown).
     heights: Annotated[dict[Id, Annotated[int, Field(ge=0, le=10_000)]],
                        Field(max_length=100)] | None = None
