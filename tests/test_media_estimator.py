@@ -69,3 +69,15 @@ def test_random_loss_of_five_percent_is_not_congestion() -> None:
     for i, fraction in enumerate([0.09, 0.02, 0.11, 0.03, 0.06, 0.12, 0.01, 0.05]):
         e.on_loss(fraction, 400_000, float(i))
     assert e.decreases == 0
+
+
+def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:
+    e = BandwidthEstimate(value=1_000_000)
+    e.on_loss(0.0, 400_000, 0.0, rtt=0.002)
+    grown = e.value
+    e.on_loss(0.0, 400_000, 1.5, rtt=0.30)  # 300 ms more: queued
+    assert e.value == 400_000 * 0.85 and e.value < grown
+    e.on_loss(0.0, 340_000, 5.0, rtt=0.10)  # draining, not calm yet: no probe
+    assert e.value == 400_000 * 0.85
+    e.on_loss(0.0, 340_000, 6.0, rtt=0.01)
+    assert e.value > 400_000 * 0.85

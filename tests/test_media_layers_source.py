@@ -8,7 +8,7 @@ import av
 import pytest
 
 from salon.client.media.sources import FileSource
-from salon.client.media.testmedia import L1T3_PATTERN, make_test_media
+from salon.client.media.testmedia import L1T2_PATTERN, L1T3_PATTERN, make_test_media
 from salon.media.embedded import vp8
 
 
@@ -28,13 +28,17 @@ def _decode(path: Path, keep) -> dict[int, bytes]:
     return pictures
 
 
-def test_lower_layers_alone_decode_to_the_same_pictures(files) -> None:
-    whole = _decode(files["vp8_l1t3"], lambda i: True)
+@pytest.mark.parametrize(("name", "pattern", "tops"), [
+    ("vp8_l1t3", L1T3_PATTERN, ((0, 15), (1, 30))),
+    ("vp8_l1t2", L1T2_PATTERN, ((0, 30),)),
+])
+def test_lower_layers_alone_decode_to_the_same_pictures(files, name, pattern, tops) -> None:
+    whole = _decode(files[name], lambda i: True)
     assert len(whole) == 60
-    for top, count in ((0, 15), (1, 30)):
-        part = _decode(files["vp8_l1t3"], lambda i, t=top: L1T3_PATTERN[i % 4] <= t)
+    for top, count in tops:
+        part = _decode(files[name], lambda i, t=top: pattern[i % len(pattern)] <= t)
         assert len(part) == count
-        assert all(part[i] == whole[i] for i in part), f"TL0..{top} differs"
+        assert all(part[i] == whole[i] for i in part), f"{name}: TL0..{top} differs"
 
 
 async def test_the_source_names_each_frames_layer(files) -> None:

@@ -170,3 +170,21 @@ def test_a_late_retransmission_keeps_its_number_or_is_dropped_with_its_layer() -
     downstream.forward(sent[505], False, b"\0\0\0", None, 1.0, vp8.parse(sent[505].payload),
                        retransmission=True)  # TL2: this subscriber never had it
     assert len(wire.sent) == count + 1
+
+
+def test_a_packet_is_sent_again_at_most_twice() -> None:
+    """aiortc's receivers repeat a missing number in every NACK until it arrives; a
+    full link must not get the same packet again and again."""
+    downstream, wire, _ = vp8_slot()
+    downstream.attach(Source(is_video=True))  # type: ignore[arg-type]
+    downstream.start()
+    payload, _tid = next(frames(1))
+    packet = RtpPacket(payload_type=100, marker=1, sequence_number=7, timestamp=0, ssrc=1,
+                       payload=payload)
+    downstream.forward(packet, True, b"\0\0\0", None, 0.0, vp8.parse(payload))
+    seq = RtpPacket.parse(wire.sent[0], HeaderExtensionsMap()).sequence_number
+    octets = downstream.octets
+    for _ in range(5):
+        downstream._retransmit(seq)
+    assert len(wire.sent) == 3 and downstream.resent == 2
+    assert downstream.octets == 3 * octets  # resends count in what the link carries

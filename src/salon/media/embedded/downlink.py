@@ -40,9 +40,9 @@ class Downlink:
             self._mark_time, self._mark_octets = now, octets
         return self.sent_bps
 
-    def on_loss(self, fraction: float) -> None:
+    def on_loss(self, fraction: float, rtt: float | None = None) -> None:
         now = self._clock()
-        self.estimate.on_loss(fraction, self._sent(now), now)
+        self.estimate.on_loss(fraction, self._sent(now), now, rtt)
         self.apply(now)
 
     def on_remb(self, bps: int) -> None:

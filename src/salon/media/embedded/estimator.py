@@ -9,9 +9,11 @@ loss-based, like the loss half of Google congestion control:
 
 - loss above `HIGH_LOSS` in a report and smoothed over reports: the estimate drops to what got through (sent rate minus half
   the loss), and stays there for `hold` seconds;
+- a round trip `QUEUE_SECS` above the lowest seen (the link's queue fills before it
+  drops anything) cuts it to 85 % of the sent rate;
 - a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
   lowers the estimate to it;
-- loss below `LOW_LOSS` once the hold is over: the estimate grows by `GROWTH` of what is
+- loss below `LOW_LOSS` and a calm round trip once the hold is over: the estimate grows by `GROWTH` of what is
   sent (a probe: the selector may take the next layer). A probe that meets loss within
   `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link that cannot take the
   next layer is not hit every second; a probe that holds resets it.
@@ -21,6 +23,10 @@ Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 
 from dataclasses import dataclass
 
+#: Round trip above the lowest seen by this much: the link's queue is filling.
+QUEUE_SECS = 0.15
+#: ...and by less than this: the queue is empty enough to probe.
+CALM_SECS = 0.05
 HIGH_LOSS = 0.10
 #: Reports are smoothed (each one counts this much): one report of a link losing 5 %
 #: at random often says 9 %, which must not read as congestion.
@@ -45,14 +51,23 @@ class BandwidthEstimate:
     probed_at: float | None = None
     decreases: int = 0
     loss: float = 0.0
+    min_rtt: float | None = None
 
-    def on_loss(self, fraction: float, sent_bps: float, now: float) -> None:
+    def on_loss(self, fraction: float, sent_bps: float, now: float,
+                rtt: float | None = None) -> None:
         """A receiver report: `fraction` (0..1) of packets lost since the previous one,
-        while `sent_bps` were being sent."""
+        while `sent_bps` were being sent, and the round trip it measured (None when it
+        echoed no sender report of ours)."""
         self.loss += LOSS_WEIGHT * (fraction - self.loss)
+        queue = 0.0
+        if rtt is not None:
+            self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
+            queue = rtt - self.min_rtt
         if fraction > HIGH_LOSS and self.loss > HIGH_LOSS:
             self._decrease(sent_bps * (1 - 0.5 * self.loss), now)
-        elif fraction < LOW_LOSS and now >= self.hold_until:
+        elif queue > QUEUE_SECS:
+            self._decrease(sent_bps * 0.85, now)
+        elif fraction < LOW_LOSS and queue < CALM_SECS and now >= self.hold_until:
             if self.probed_at is not None and now - self.probed_at >= PROBE_SECS:
                 self.hold = MIN_HOLD_SECS  # the last probe held
                 self.probed_at = None

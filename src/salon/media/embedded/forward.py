@@ -32,6 +32,10 @@ PLI_PENDING_SECS = 1.0
 FPS_WINDOW = 64
 #: Sent packets a subscriber can ask again for (NACK), per slot.
 HISTORY = 512
+#: How often one packet is sent again at most: aiortc's receivers repeat every missing
+#: sequence number in each NACK until it arrives, and answering each repeat would
+#: pour more packets into a link that is losing them because it is full.
+MAX_RESENDS = 2
 #: The packets since the latest keyframe a video track keeps, so that a subscriber
 #: that becomes ready starts at once from it (a longer picture group is not kept).
 GOP_PACKETS = 300
@@ -300,7 +304,7 @@ class Downstream(MediaStreamTrack):
         self._last_ts = random.getrandbits(32)
         self._last_time: float | None = None
         self._packets = self._octets = 0
-        self._history: list[tuple[int, bytes] | None] = [None] * HISTORY
+        self._history: list[tuple[int, bytes, int] | None] = [None] * HISTORY
         self._parked: asyncio.Future[None] | None = None
 
     @property
@@ -419,7 +423,7 @@ class Downstream(MediaStreamTrack):
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + rtp.extension_block(elements) + payload)
         datagram = self._output.write(data)  # type: ignore[union-attr]
-        self._history[seq % HISTORY] = (seq, datagram)
+        self._history[seq % HISTORY] = (seq, datagram, 0)
         if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
             self._next_seq = (seq + 1) & 0xFFFF
         self._last_ts = timestamp
@@ -433,9 +437,12 @@ class Downstream(MediaStreamTrack):
 
     def _retransmit(self, seq: int) -> None:
         kept = self._history[seq % HISTORY]
-        if kept is not None and kept[0] == seq and self._output is not None:
+        if (kept is not None and kept[0] == seq and kept[2] < MAX_RESENDS
+                and self._output is not None):
             self._output.resend(kept[1])
+            self._history[seq % HISTORY] = (seq, kept[1], kept[2] + 1)
             self.resent += 1
+            self.octets += len(kept[1])  # the link carries it again
 
     def _report(self) -> tuple[float, int, int, int] | None:
         if self._last_time is None:

@@ -11,6 +11,7 @@ import asyncio
 import fractions
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -266,19 +267,27 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
     sender._retransmit = retransmit
 
 
-def hook_feedback(sender, on_loss: Callable[[float], None],
+def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
                   on_remb: Callable[[int], None]) -> None:
     """Hear the subscriber's feedback on this sender's stream before aiortc does:
-    `on_loss(fraction 0..1)` for each receiver report block about it, `on_remb(bits/s)`
-    for each REMB naming it (aiortc keeps the first only for its own encoder)."""
+    `on_loss(fraction 0..1, round-trip seconds or None)` for each receiver report block
+    about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
+    its own encoder). The round trip is measured against the sender reports that
+    `fill_sender_reports` sent (RFC 3550 §6.4.1: now − LSR − DLSR)."""
     original = sender._handle_rtcp_packet
+    if not hasattr(sender, "_salon_sr_times"):
+        sender._salon_sr_times = {}
 
     async def handle(packet) -> None:
         ssrc = sender._ssrc
         if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == ssrc:
-                    on_loss(report.fraction_lost / 256)
+                    sent_at = sender._salon_sr_times.get(report.lsr)
+                    rtt = None
+                    if sent_at is not None and report.lsr:
+                        rtt = max(0.0, time.time() - sent_at - report.dlsr / 65536)
+                    on_loss(report.fraction_lost / 256, rtt)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -298,6 +307,8 @@ def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int
     returns (wall time of the last packet, its RTP timestamp, packets, payload octets)
     for the packets salon wrote, and each report carries those instead."""
     original = sender._send_rtcp
+    if not hasattr(sender, "_salon_sr_times"):
+        sender._salon_sr_times = {}
 
     async def send_rtcp(packets) -> None:
         latest = figures()
@@ -309,6 +320,11 @@ def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int
                     packet.sender_info = RtcpSenderInfo(
                         ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
                         packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF)
+                    # when this report left, by the middle 32 bits its receiver echoes
+                    times = sender._salon_sr_times
+                    times[(ntp >> 16) & 0xFFFFFFFF] = time.time()
+                    while len(times) > 8:
+                        del times[next(iter(times))]
         await original(packets)
 
     sender._send_rtcp = send_rtcp
