@@ -85,3 +85,26 @@ async def test_published_packets_carry_the_layer(files) -> None:
         assert len({d.picture_id for d in ds}) == 1 and ds[0].tl0picidx == 0
         tids.append(ds[0].tid)
     assert tids == [0, 2, 1, 2]
+
+
+async def test_dtx_sends_one_packet_in_twenty_during_silence(files) -> None:
+    """`speech` (2 s long here) is 1 s of sound then silence: with DTX the silence costs
+    one packet per 400 ms, and the timestamps jump over what was not sent."""
+    plain = FileSource(files["speech"], loop=False)
+    dtx = FileSource(files["speech"], loop=False, dtx=True)
+
+    async def at_once(timestamp: int) -> None:
+        return None
+
+    dtx._pacer.wait = at_once  # type: ignore[method-assign]  # no real-time pacing here
+    stamps = []
+    for _ in range(90):
+        stamps.append((await dtx.recv()).pts)
+    # the first second sounds (and the decoder's tail fades): packets 960 apart; then
+    # silence: one every 19200
+    steps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert set(steps[:60]) == {960}
+    assert steps.count(960 * 20) >= 1 and all(s % 960 == 0 for s in steps)
+    first_loop = [t for t in stamps if t < 2 * 48_000]
+    assert len(first_loop) <= 75  # not the 100 packets of 2 s without DTX
+    assert plain.dtx is False and FileSource(files["vp8"], dtx=True).dtx is False

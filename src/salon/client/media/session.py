@@ -238,10 +238,11 @@ class MediaSession:
             keyframe = keyframe or (video and rtp.starts_keyframe(info["codec"],
                                                                   packet.payload))
             size += len(packet.payload)
+            remote = self.remotes.get(info["track_id"])
+            if remote is None:
+                remote = self.remotes[info["track_id"]] = RemoteTrack(info)
+            remote.counters.packets += 1
             if packet.marker or not video:
-                remote = self.remotes.get(info["track_id"])
-                if remote is None:
-                    remote = self.remotes[info["track_id"]] = RemoteTrack(info)
                 remote._arrived(None, keyframe, size)
                 keyframe, size = False, 0
 

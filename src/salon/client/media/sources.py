@@ -11,6 +11,8 @@
   temporal layers (`make_test_media(...)["vp8_l1t3"]`): `layer_of(packet)` then says each
   packet's layer, and `MediaSession.publish` writes it into the VP8 payload descriptors
   (TID, layer sync, TL0PICIDX), so the SFU can give each subscriber the layers it takes.
+- `FileSource(path, dtx=True)` sends Opus as a browser does with DTX (`usedtx=1`, which
+  salon's publish answer asks for): in silence, one packet per 400 ms.
 - `SyntheticVideo(width, height, fps)` draws a moving pattern and `ToneSource()` a tone;
   aiortc encodes them live, which is realistic but costs CPU (about 10 % of a core for a
   VGA VP8 stream).
@@ -35,6 +37,7 @@ from salon.media.embedded.rtp import frame_is_keyframe
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 RESYNC_SECS = 0.5  # a consumer this late restarts the pacing instead of bursting
+DTX_EVERY = 20  # one packet per 400 ms of silence, as Opus DTX sends
 
 #: container format / codec name -> (kind, codec, RTP clock rate)
 _CODECS = {"vp8": ("video", "VP8", VIDEO_CLOCK), "h264": ("video", "H264", VIDEO_CLOCK),
@@ -132,7 +135,8 @@ class FileSource(MediaStreamTrack):
     """
 
     def __init__(self, path: Path | str, *, loop: bool = True,
-                 temporal_pattern: tuple[int, ...] | None = None) -> None:
+                 temporal_pattern: tuple[int, ...] | None = None,
+                 dtx: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         kind, self.codec, self.clock, self._entries = _load(self.path)
@@ -160,6 +164,10 @@ class FileSource(MediaStreamTrack):
                 raise ValueError(f"{self.path}: a keyframe falls on an upper layer")
         self._layer: tuple[int, bool, int] | None = None
         self._tl0picidx = -1
+        #: Opus DTX as a browser does it with `usedtx=1`: in silence (level 127) only one
+        #: packet in DTX_EVERY is sent; the RTP timestamps jump over the rest.
+        self.dtx = dtx and self.kind == "audio"
+        self._silent_run = 0
 
     @property
     def duration(self) -> float:
@@ -210,6 +218,17 @@ class FileSource(MediaStreamTrack):
             self._skip_to_keyframe = False
             self._index = self._next_keyframe(self._index)
         entry = self._entries[self._index]
+        while self.dtx and entry.level == 127 and self._silent_run % DTX_EVERY:
+            self._silent_run += 1  # not sent: the next packet's timestamp says so
+            self._timestamp += entry.duration
+            self._index += 1
+            if self._index >= len(self._entries):
+                if not self.loop:
+                    self.stop()
+                    raise MediaStreamError
+                self._index = 0
+            entry = self._entries[self._index]
+        self._silent_run = self._silent_run + 1 if entry.level == 127 else 0
         await self._pacer.wait(self._timestamp)
         if self.readyState != "live":
             raise MediaStreamError
