@@ -289,8 +289,10 @@ class SalonPeer:
             await self.media.publish("video", FileSource(self.files[video],
                                                          temporal_pattern=pattern))
             audio = self.spec.get("audio", "opus")
-            await self.media.publish("audio", FileSource(self.files[audio],
-                                                         dtx=self.spec.get("dtx", False)))
+            offset = self.spec.get("audio_offset", 0.0) * (self.spec.get("first", 0)
+                                                            + self.index)
+            await self.media.publish("audio", FileSource(
+                self.files[audio], dtx=self.spec.get("dtx", False), offset=offset))
         wait_for = self.spec.get("wait_for") or self.spec["expect"]
         if subscribe and wait_for > 1:
             await self._subscribe_all(wait_for)

@@ -5,7 +5,8 @@ their layers not named), for the CPU ratio.
 
 Every peer publishes the L1T2 test file (480x360 at 30 fps: TL0 15 fps ~170 kbit/s,
 both layers ~280 kbit/s) and Opus with DTX (`speech`: 1 s of sound every 4 s; in
-silence one packet per 400 ms, as browsers send with the `usedtx=1` salon asks for).
+silence one packet per 400 ms, as browsers send with the `usedtx=1` salon asks for;
+each peer starts 4/6 s later into it, so one or two speak at a time).
 Four peers receive every other peer's camera. The
 two constrained peers:
 
@@ -124,13 +125,14 @@ async def run(server, files: dict[str, str], args, log_dir, layered: bool) -> Ne
     tokens = await salon_tokens(server, PEERS, f"media bench {phase.name}")
     common = {"server": "salon", "url": url, "files": files, "publish": True,
               "subscribe": True, "video": "vp8_l1t2", "layered": layered,
-              "audio": "speech", "dtx": True,
+              "audio": "speech", "dtx": True, "audio_offset": 4.0 / PEERS,
               "rcvbuf": 4 * 1024 * 1024, "nice": 5}
     roles = {
         "unconstrained": {**common, "tokens": tokens[:4], "count": 4, "expect": PEERS - 1},
-        "slow": {**common, "tokens": tokens[4:5], "count": 1, "expect": 1,
+        "slow": {**common, "tokens": tokens[4:5], "count": 1, "expect": 1, "first": 4,
                  "wait_for": PEERS - 1, "videos": 1},
         "lossy": {**common, "tokens": tokens[5:6], "count": 1, "expect": PEERS - 1,
+                  "first": 5,
                   "impair": LOSSY},
     }
     gens = {role: Gen(f"{phase.name}-{role}", spec, log_dir) for role, spec in roles.items()}

@@ -9,8 +9,8 @@ LAYERED = (150_000.0, 215_000.0, 300_000.0)  # TL0, TL0+1, TL0+1+2
 
 def test_loss_cuts_the_estimate_to_what_got_through_and_holds_it() -> None:
     e = BandwidthEstimate(value=2_500_000)
-    e.on_loss(0.6, 350_000, now=10.0)  # smoothed: 0.3
-    assert e.value == 350_000 * 0.85
+    e.on_loss(0.6, 350_000, now=10.0)  # smoothed over reports: 0.18
+    assert e.value == 350_000 * (1 - 0.5 * 0.18)
     held = e.value
     e.on_loss(0.0, 250_000, now=10.5)  # within the hold: no growth yet
     assert e.value == held
@@ -75,9 +75,9 @@ def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:
     e = BandwidthEstimate(value=1_000_000)
     e.on_loss(0.0, 400_000, 0.0, rtt=0.002)
     grown = e.value
-    e.on_loss(0.0, 400_000, 1.5, rtt=0.30)  # 300 ms more: queued
+    e.on_loss(0.0, 400_000, 1.5, rtt=0.40)  # smoothed 200 ms more: queued
     assert e.value == 400_000 * 0.85 and e.value < grown
     e.on_loss(0.0, 340_000, 5.0, rtt=0.10)  # draining, not calm yet: no probe
     assert e.value == 400_000 * 0.85
-    e.on_loss(0.0, 340_000, 6.0, rtt=0.01)
+    e.on_loss(0.0, 340_000, 6.0, rtt=0.002)
     assert e.value > 400_000 * 0.85

@@ -108,3 +108,10 @@ async def test_dtx_sends_one_packet_in_twenty_during_silence(files) -> None:
     first_loop = [t for t in stamps if t < 2 * 48_000]
     assert len(first_loop) <= 75  # not the 100 packets of 2 s without DTX
     assert plain.dtx is False and FileSource(files["vp8"], dtx=True).dtx is False
+
+
+def test_an_offset_starts_later_in_the_file(files) -> None:
+    audio = FileSource(files["speech"], offset=0.5)
+    assert audio._index == 25  # 20 ms packets
+    video = FileSource(files["vp8_l1t3"], offset=0.5)
+    assert video._index == 60 % len(video._entries) or video._entries[video._index].keyframe

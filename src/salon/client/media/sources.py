@@ -136,7 +136,7 @@ class FileSource(MediaStreamTrack):
 
     def __init__(self, path: Path | str, *, loop: bool = True,
                  temporal_pattern: tuple[int, ...] | None = None,
-                 dtx: bool = False) -> None:
+                 dtx: bool = False, offset: float = 0.0) -> None:
         super().__init__()
         self.path = Path(path)
         kind, self.codec, self.clock, self._entries = _load(self.path)
@@ -168,6 +168,16 @@ class FileSource(MediaStreamTrack):
         #: packet in DTX_EVERY is sent; the RTP timestamps jump over the rest.
         self.dtx = dtx and self.kind == "audio"
         self._silent_run = 0
+        #: Start `offset` seconds into the file (a meeting's speakers do not all speak
+        #: at once); video starts at the keyframe at or after it.
+        if offset > 0:
+            elapsed, start = 0, 0
+            while start < len(self._entries) and elapsed < offset * self.clock:
+                elapsed += self._entries[start].duration
+                start += 1
+            self._index = start % len(self._entries)
+            if self.kind == "video":
+                self._index = self._next_keyframe(self._index)
 
     @property
     def duration(self) -> float:

@@ -40,7 +40,7 @@ VIDEO_BITRATE = 500_000
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960  # 20 ms at 48 kHz
 AUDIO_BITRATE = 32_000
-FORMAT_VERSION = 3  # bump when the files change, so caches are rebuilt
+FORMAT_VERSION = 5  # bump when the files change, so caches are rebuilt
 #: The layered files: the layer of frame n, and their keyframe interval (frames).
 L1T3_PATTERN = (0, 2, 1, 2)
 L1T2_PATTERN = (0, 1)

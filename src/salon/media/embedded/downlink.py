@@ -66,6 +66,8 @@ class Downlink:
             cap = cap_for(self.data_saver, self.heights.get(source.info.track_id))
             wants.append(VideoWant(source.layer_rates(now), cap))
             slots.append(slot)
+        for slot in self._slots():
+            slot.resend_ok = not self.estimate.congested
         for slot, limit in zip(slots, allocate(self.estimate.value, audio, wants),
                                strict=True):
             if slot.layers is not None:

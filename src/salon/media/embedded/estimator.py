@@ -25,12 +25,14 @@ from dataclasses import dataclass
 
 #: Round trip above the lowest seen by this much: the link's queue is filling.
 QUEUE_SECS = 0.15
-#: ...and by less than this: the queue is empty enough to probe.
-CALM_SECS = 0.05
+#: ...and by less than this: the queue is empty enough to probe (above 80 ms of jitter).
+CALM_SECS = 0.08
+#: Round trips are smoothed (each report counts this much) before they are compared.
+RTT_WEIGHT = 0.5
 HIGH_LOSS = 0.10
 #: Reports are smoothed (each one counts this much): one report of a link losing 5 %
 #: at random often says 9 %, which must not read as congestion.
-LOSS_WEIGHT = 0.5
+LOSS_WEIGHT = 0.3
 LOW_LOSS = 0.02
 REMB_CONGESTED = 0.8
 GROWTH = 1.3
@@ -52,6 +54,10 @@ class BandwidthEstimate:
     decreases: int = 0
     loss: float = 0.0
     min_rtt: float | None = None
+    rtt: float | None = None
+    #: The latest report said the link is full (loss or a queue): resending lost
+    #: packets would only lose more (the slots stop answering NACKs meanwhile).
+    congested: bool = False
 
     def on_loss(self, fraction: float, sent_bps: float, now: float,
                 rtt: float | None = None) -> None:
@@ -62,7 +68,9 @@ class BandwidthEstimate:
         queue = 0.0
         if rtt is not None:
             self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
-            queue = rtt - self.min_rtt
+            self.rtt = rtt if self.rtt is None else self.rtt + RTT_WEIGHT * (rtt - self.rtt)
+            queue = self.rtt - self.min_rtt
+        self.congested = fraction > HIGH_LOSS or queue > QUEUE_SECS
         if fraction > HIGH_LOSS and self.loss > HIGH_LOSS:
             self._decrease(sent_bps * (1 - 0.5 * self.loss), now)
         elif queue > QUEUE_SECS:

@@ -282,6 +282,8 @@ class Downstream(MediaStreamTrack):
         #: packets left out for it (the selector sets `layers.target`).
         self.layers = TemporalLayers() if kind == "video" else None
         self.skipped = 0
+        #: False while the subscriber's link is full (Downlink): NACKs go unanswered.
+        self.resend_ok = True
         #: The source's sequence number -> ours, for a layered source, so that a late
         #: retransmission finds its number although packets were left out since.
         self._seq_map: list[tuple[int, int] | None] = [None] * HISTORY
@@ -438,7 +440,7 @@ class Downstream(MediaStreamTrack):
     def _retransmit(self, seq: int) -> None:
         kept = self._history[seq % HISTORY]
         if (kept is not None and kept[0] == seq and kept[2] < MAX_RESENDS
-                and self._output is not None):
+                and self.resend_ok and self._output is not None):
             self._output.resend(kept[1])
             self._history[seq % HISTORY] = (seq, kept[1], kept[2] + 1)
             self.resent += 1
