@@ -1,6 +1,8 @@
 """VP8 temporal layers at RTP level: the payload descriptor, one subscriber's layer
 filter and renumbering, and a slot forwarding a layered stream (no network)."""
 
+import asyncio
+
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
     RTCRtpHeaderExtensionParameters,
@@ -188,3 +190,47 @@ def test_a_packet_is_sent_again_at_most_twice() -> None:
         downstream._retransmit(seq)
     assert len(wire.sent) == 3 and downstream.resent == 2
     assert downstream.octets == 3 * octets  # resends count in what the link carries
+
+
+async def test_a_publisher_is_capped_at_what_its_best_subscriber_takes() -> None:
+    """REMB to the publisher: SALON_MEDIA_MAX_VIDEO_BITRATE, or less when every
+    subscriber's downlink takes less (the best-served one decides)."""
+    from types import SimpleNamespace
+
+    from aiortc.rtp import unpack_remb_fci
+
+    from salon.media.backend import TrackInfo
+    from salon.media.embedded.forward import Published
+
+    receiver = SimpleNamespace(_handle_rtp_packet=None, _enabled=True)
+    for name in ("codecs", "remote_streams", "rtx_ssrc"):
+        setattr(receiver, f"_RTCRtpReceiver__{name}", {})
+    receiver._RTCRtpReceiver__nack_generator = None
+    receiver._RTCRtpReceiver__rtcp_ssrc = 77
+    sent: list = []
+
+    async def send_rtcp(packet) -> None:
+        sent.append(unpack_remb_fci(packet.fci)[0])
+
+    receiver._send_rtcp = send_rtcp
+    published = Published(TrackInfo("p:video", "p", "video", "video/VP8", "0"),
+                          SimpleNamespace(kind="video"), receiver)
+    published.payload_types = frozenset({100})
+    published.max_bitrate = 2_500_000
+    payload, _tid = next(frames(1))
+
+    async def one_packet(seq: int) -> None:
+        published._next_remb = 0.0
+        published._on_rtp(RtpPacket(payload_type=100, marker=1, sequence_number=seq,
+                                    timestamp=seq * 3000, ssrc=5, payload=payload), False)
+        await asyncio.sleep(0)
+
+    await one_packet(1)
+    published.demand = {1: 250_000.0, 2: 900_000.0}
+    await one_packet(2)
+    published.demand = {1: 250_000.0}
+    await one_packet(3)
+    published.demand = {1: 9_000_000.0}
+    await one_packet(4)
+    assert [abs(b - want) / want < 0.01 for b, want in
+            zip(sent, [2_500_000, 900_000, 250_000, 2_500_000], strict=True)] == [True] * 4
