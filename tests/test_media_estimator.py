@@ -75,9 +75,12 @@ def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:
     e = BandwidthEstimate(value=1_000_000)
     e.on_loss(0.0, 400_000, 0.0, rtt=0.002)
     grown = e.value
-    e.on_loss(0.0, 400_000, 1.5, rtt=0.40)  # smoothed 200 ms more: queued
+    e.on_loss(0.0, 400_000, 1.5, rtt=0.50)  # smoothed 250 ms more: queued once
+    assert e.value == grown  # one slow report may be a busy receiver
+    e.on_loss(0.0, 400_000, 1.6, rtt=0.50)  # twice in a row: the queue is real
     assert e.value == 400_000 * 0.85 and e.value < grown
-    e.on_loss(0.0, 340_000, 5.0, rtt=0.10)  # draining, not calm yet: no probe
+    e.on_loss(0.0, 340_000, 5.0, rtt=0.02)  # draining, not calm yet: no probe
+    e.on_loss(0.0, 340_000, 5.5, rtt=0.02)
     assert e.value == 400_000 * 0.85
-    e.on_loss(0.0, 340_000, 6.0, rtt=0.002)
+    e.on_loss(0.0, 340_000, 6.0, rtt=0.002)  # calm: a probe
     assert e.value > 400_000 * 0.85

@@ -11,8 +11,11 @@ from collections.abc import Callable
 from salon.media.embedded.estimator import BandwidthEstimate
 from salon.media.embedded.selector import VideoWant, allocate, cap_for
 
-#: What one received audio track costs on the link (Opus ~32 kbit/s and packet headers).
+#: What one received audio track costs on the link until its rate is measured (Opus
+#: ~32 kbit/s and packet headers); then its measured rate, at least AUDIO_MIN_BPS (a
+#: silent DTX stream may start speaking: its share is kept small, not zero).
 AUDIO_BPS = 48_000
+AUDIO_MIN_BPS = 8_000
 #: The sent rate is measured over at least this long.
 RATE_WINDOW_SECS = 0.5
 
@@ -61,7 +64,8 @@ class Downlink:
             if source is None:
                 continue
             if not source.is_video:
-                audio += AUDIO_BPS
+                measured = source.layer_rates(now)[0]
+                audio += max(AUDIO_MIN_BPS, measured) if measured else AUDIO_BPS
                 continue
             cap = cap_for(self.data_saver, self.heights.get(source.info.track_id))
             wants.append(VideoWant(source.layer_rates(now), cap))

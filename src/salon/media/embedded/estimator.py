@@ -9,8 +9,9 @@ loss-based, like the loss half of Google congestion control:
 
 - loss above `HIGH_LOSS` in a report and smoothed over reports: the estimate drops to what got through (sent rate minus half
   the loss), and stays there for `hold` seconds;
-- a round trip `QUEUE_SECS` above the lowest seen (the link's queue fills before it
-  drops anything) cuts it to 85 % of the sent rate;
+- a smoothed round trip `QUEUE_SECS` above the lowest seen in `QUEUE_REPORTS` reports
+  in a row (the link's queue fills before it drops anything) cuts it to 85 % of the
+  sent rate;
 - a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
   lowers the estimate to it;
 - loss below `LOW_LOSS` and a calm round trip once the hold is over: the estimate grows by `GROWTH` of what is
@@ -23,8 +24,10 @@ Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 
 from dataclasses import dataclass
 
-#: Round trip above the lowest seen by this much: the link's queue is filling.
-QUEUE_SECS = 0.15
+#: Round trip above the lowest seen by this much, in QUEUE_REPORTS reports in a row:
+#: the link's queue is filling (one slow report is more often a busy receiver).
+QUEUE_SECS = 0.2
+QUEUE_REPORTS = 2
 #: ...and by less than this: the queue is empty enough to probe (above 80 ms of jitter).
 CALM_SECS = 0.08
 #: Round trips are smoothed (each report counts this much) before they are compared.
@@ -55,6 +58,7 @@ class BandwidthEstimate:
     loss: float = 0.0
     min_rtt: float | None = None
     rtt: float | None = None
+    queued: int = 0
     #: The latest report said the link is full (loss or a queue): resending lost
     #: packets would only lose more (the slots stop answering NACKs meanwhile).
     congested: bool = False
@@ -70,10 +74,11 @@ class BandwidthEstimate:
             self.min_rtt = rtt if self.min_rtt is None else min(self.min_rtt, rtt)
             self.rtt = rtt if self.rtt is None else self.rtt + RTT_WEIGHT * (rtt - self.rtt)
             queue = self.rtt - self.min_rtt
-        self.congested = fraction > HIGH_LOSS or queue > QUEUE_SECS
+            self.queued = self.queued + 1 if queue > QUEUE_SECS else 0
+        self.congested = fraction > HIGH_LOSS or self.queued >= QUEUE_REPORTS
         if fraction > HIGH_LOSS and self.loss > HIGH_LOSS:
             self._decrease(sent_bps * (1 - 0.5 * self.loss), now)
-        elif queue > QUEUE_SECS:
+        elif self.queued >= QUEUE_REPORTS:
             self._decrease(sent_bps * 0.85, now)
         elif fraction < LOW_LOSS and queue < CALM_SECS and now >= self.hold_until:
             if self.probed_at is not None and now - self.probed_at >= PROBE_SECS:
