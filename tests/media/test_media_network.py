@@ -169,3 +169,15 @@ async def test_a_subscriber_caps_its_own_layers(room: Meeting, sessions, tmp_pat
         with pytest.raises(RealtimeError) as refused:
             await sub.request("media.prefer", **bad)
         assert refused.value.code == "INVALID"
+
+
+async def test_a_waiting_peer_has_no_preferences_to_give(room: Meeting) -> None:
+    from salon.client import RealtimeError
+
+    await room.admin.create_preset("queued_prefs", permissions={
+        "waiting_room_type": "SKIP_ON_ACCEPT"})
+    waiting = await room.join("queued_prefs")
+    assert waiting.status == "waiting"
+    with pytest.raises(RealtimeError) as refused:
+        await waiting.request("media.prefer", data_saver=True)
+    assert refused.value.code == "NOT_JOINED"
