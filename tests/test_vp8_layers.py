@@ -194,7 +194,8 @@ def test_a_packet_is_sent_again_at_most_twice() -> None:
 
 async def test_a_publisher_is_capped_at_what_its_best_subscriber_takes() -> None:
     """REMB to the publisher: SALON_MEDIA_MAX_VIDEO_BITRATE, or less when every
-    subscriber's downlink takes less (the best-served one decides)."""
+    subscriber's downlink takes less (the best-served one decides), never below
+    300 kbit/s, and changed only by more than 25 %."""
     from types import SimpleNamespace
 
     from aiortc.rtp import unpack_remb_fci
@@ -228,9 +229,12 @@ async def test_a_publisher_is_capped_at_what_its_best_subscriber_takes() -> None
     await one_packet(1)
     published.demand = {1: 250_000.0, 2: 900_000.0}
     await one_packet(2)
-    published.demand = {1: 250_000.0}
+    published.demand = {1: 250_000.0}  # never below 300 kbit/s
     await one_packet(3)
-    published.demand = {1: 9_000_000.0}
+    published.demand = {1: 340_000.0}  # within 25 %: not worth restarting an encoder
     await one_packet(4)
+    published.demand = {1: 9_000_000.0}
+    await one_packet(5)
     assert [abs(b - want) / want < 0.01 for b, want in
-            zip(sent, [2_500_000, 900_000, 250_000, 2_500_000], strict=True)] == [True] * 4
+            zip(sent, [2_500_000, 900_000, 300_000, 300_000, 2_500_000], strict=True)
+            ] == [True] * 5

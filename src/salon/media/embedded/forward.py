@@ -29,6 +29,11 @@ FPS_WINDOW = 64
 GOP_PACKETS = 300
 #: How often a video publisher hears its bitrate cap (RTCP REMB).
 REMB_INTERVAL_SECS = 1.0
+#: The least a publisher is capped at by its subscribers' estimates, and the change in
+#: the cap that is worth telling it: encoders restart on a new target (aiortc's at any
+#: change over 10 %, with a keyframe), so a noisy estimate must not reach them.
+DEMAND_FLOOR_BPS = 300_000
+CAP_HYSTERESIS = 0.25
 #: Per-packet overhead counted into layer rates (RTP header, SRTP tag, UDP/IP).
 PACKET_OVERHEAD = 50
 #: Layer rates are measured over at least this long.
@@ -74,6 +79,7 @@ class Published:
         self._dropper: asyncio.TimerHandle | None = None
         #: Bits/s this publisher may send (video), and when it is next told so.
         self.max_bitrate: int | None = None
+        self._cap: int | None = None  # the cap last told
         self._next_remb = 0.0
         #: (packet, starts a keyframe, descriptor) since the latest keyframe, while
         #: forwarding.
@@ -134,10 +140,7 @@ class Published:
                 self.pli_pending_since = None
             if now >= self._next_remb and self.max_bitrate:
                 self._next_remb = now + REMB_INTERVAL_SECS
-                cap = self.max_bitrate
-                if self.demand:
-                    cap = int(min(cap, max(self.demand.values())))
-                hooks.send_remb(self.receiver, cap, packet.ssrc)
+                hooks.send_remb(self.receiver, self._publisher_cap(), packet.ssrc)
 
     def _fan_out(self, packet, retransmission: bool, keyframe: bool,
                  desc: vp8.Descriptor | None, now: float) -> None:
@@ -204,6 +207,16 @@ class Published:
         if self.dropping:
             self.dropping = False
             hooks.accept_incoming(self.receiver)
+
+    def _publisher_cap(self) -> int:
+        """What the publisher may send: `max_bitrate`, or what its best-served subscriber
+        takes (at least DEMAND_FLOOR_BPS), changed only by more than CAP_HYSTERESIS."""
+        cap = int(self.max_bitrate or 0)
+        if self.demand:
+            cap = int(min(cap, max(DEMAND_FLOOR_BPS, max(self.demand.values()))))
+        if self._cap is None or abs(cap - self._cap) > CAP_HYSTERESIS * self._cap:
+            self._cap = cap
+        return self._cap
 
     def layer_rates(self, now: float) -> tuple[float, ...]:
         """Measured bits/s of layers 0..n together, for n up to the highest layer seen

@@ -9,6 +9,7 @@ tests/media/test_hooks.py checks each against the installed version).
 
 import asyncio
 import fractions
+import logging
 import os
 import threading
 import time
@@ -39,6 +40,7 @@ from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 from salon.media.embedded import rtp
 
+log = logging.getLogger("salon.media")
 PINNED_AIORTC = "1.16.0"
 
 if aiortc.__version__ != PINNED_AIORTC and os.environ.get("SALON_MEDIA_UNPINNED") != "1":
@@ -279,6 +281,13 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
         sender._salon_sr_times = {}
 
     async def handle(packet) -> None:
+        try:
+            hear(packet)
+        except Exception:  # never at the cost of aiortc's own handling (NACK, PLI)
+            log.exception("subscriber feedback failed")
+        await original(packet)
+
+    def hear(packet) -> None:
         ssrc = sender._ssrc
         if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
@@ -292,11 +301,9 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
             except ValueError:
-                pass
-            else:
-                if ssrc in ssrcs:
-                    on_remb(bitrate)
-        await original(packet)
+                return
+            if ssrc in ssrcs:
+                on_remb(bitrate)
 
     sender._handle_rtcp_packet = handle
 
