@@ -6,6 +6,7 @@ from pathlib import Path
 
 import av
 import pytest
+from aiortc.mediastreams import MediaStreamError
 
 from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import L1T2_PATTERN, L1T3_PATTERN, make_test_media
@@ -91,7 +92,7 @@ async def test_dtx_sends_one_packet_in_twenty_during_silence(files) -> None:
     """`speech` (2 s long here) is 1 s of sound then silence: with DTX the silence costs
     one packet per 400 ms, and the timestamps jump over what was not sent."""
     plain = FileSource(files["speech"], loop=False)
-    dtx = FileSource(files["speech"], loop=False, dtx=True)
+    dtx = FileSource(files["speech"], dtx=True)
 
     async def at_once(timestamp: int) -> None:
         return None
@@ -108,6 +109,11 @@ async def test_dtx_sends_one_packet_in_twenty_during_silence(files) -> None:
     first_loop = [t for t in stamps if t < 2 * 48_000]
     assert len(first_loop) <= 75  # not the 100 packets of 2 s without DTX
     assert plain.dtx is False and FileSource(files["vp8"], dtx=True).dtx is False
+    once = FileSource(files["speech"], loop=False, dtx=True)
+    once._pacer.wait = at_once  # type: ignore[method-assign]
+    with pytest.raises(MediaStreamError):  # the end of a file played once, in silence
+        for _ in range(100):
+            await once.recv()
 
 
 def test_an_offset_starts_later_in_the_file(files) -> None:
