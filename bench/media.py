@@ -279,10 +279,23 @@ class SalonPeer:
                 listener(offer)
         self.keepalive = asyncio.ensure_future(self._keepalive())
         if publish:
-            await self.media.publish("video", FileSource(self.files["vp8"]))
-            await self.media.publish("audio", FileSource(self.files["opus"]))
-        if subscribe and self.spec["expect"] > 1:
-            await self._subscribe_all(self.spec["expect"])
+            # the network phase: the L1T2 file, with its layers named or (single-layer
+            # forwarding, for the CPU comparison) not
+            video = self.spec.get("video", "vp8")
+            pattern = None
+            if self.spec.get("layered"):
+                from salon.client.media.testmedia import L1T2_PATTERN
+                pattern = L1T2_PATTERN
+            await self.media.publish("video", FileSource(self.files[video],
+                                                         temporal_pattern=pattern))
+            audio = self.spec.get("audio", "opus")
+            offset = self.spec.get("audio_offset", 0.0) * (self.spec.get("first", 0)
+                                                            + self.index)
+            await self.media.publish("audio", FileSource(
+                self.files[audio], dtx=self.spec.get("dtx", False), offset=offset))
+        wait_for = self.spec.get("wait_for") or self.spec["expect"]
+        if subscribe and wait_for > 1:
+            await self._subscribe_all(wait_for)
 
     async def _keepalive(self) -> None:
         """The server drops a WebSocket that stays silent (45 s); media flows elsewhere."""
@@ -304,7 +317,43 @@ class SalonPeer:
                 raise TimeoutError(f"only {len(available)} tracks published after"
                                    f" {READY_TIMEOUT_S:g} s")
             await asyncio.sleep(0.25)
-        await self.media.subscribe("manual", [t["track_id"] for t in available])
+        chosen = [t["track_id"] for t in available]
+        if self.spec.get("videos") is not None:  # a speaker view: this many videos
+            videos = sorted(t["track_id"] for t in available if t["kind"] == "video")
+            chosen = [t["track_id"] for t in available if t["kind"] != "video"]
+            chosen += videos[:self.spec["videos"]]
+        await self.media.subscribe("manual", chosen)
+
+    def server_port(self) -> int | None:
+        """The server's UDP port of this peer's subscribe connection (for `tc`)."""
+        pc = self.media.sub_pc if self.media is not None else None
+        if pc is None or not pc.getTransceivers():
+            return None
+        ice = pc.getTransceivers()[0].receiver.transport.transport
+        pair = ice._connection._nominated.get(1)
+        return pair.remote_addr[1] if pair is not None else None
+
+    def impair(self, loss: float, jitter_ms: float) -> None:
+        """Lose `loss` of the RTP/RTCP datagrams reaching this peer's subscribe socket and
+        delay each by 0..`jitter_ms` (no netem in this kernel: done at the socket)."""
+        import random
+        pc = self.media.sub_pc
+        ice = pc.getTransceivers()[0].receiver.transport.transport
+        protocol = ice._connection._nominated[1].protocol
+        original = protocol.datagram_received
+        loop = asyncio.get_running_loop()
+        rng = random.Random(self.index)
+
+        def impaired(data: bytes, addr) -> None:
+            if data and 128 <= data[0] < 192:
+                if rng.random() < loss:
+                    return
+                if jitter_ms:
+                    loop.call_later(rng.random() * jitter_ms / 1000, original, data, addr)
+                    return
+            original(data, addr)
+
+        protocol.datagram_received = impaired
 
     def _remote(self) -> list:
         return list(self.media.remotes.values()) if self.media is not None else []
@@ -319,8 +368,11 @@ class SalonPeer:
         return min(firsts) - self.started if firsts else None
 
     async def snapshot(self) -> dict[str, Any]:
+        live = self.media.receiving()
         tracks = [{"kind": t.kind, "frames": t.counters.frames,
-                   "keyframes": t.counters.keyframes, "bytes": t.counters.bytes}
+                   "keyframes": t.counters.keyframes, "bytes": t.counters.bytes,
+                   "packets": t.counters.packets, "freeze_s": t.counters.freeze_s,
+                   "live": t.track_id in live}
                   for t in self._remote()]
         lost = received = 0
         for pc in (self.media.pub_pc, self.media.sub_pc):
@@ -334,6 +386,7 @@ class SalonPeer:
             snapshot["server"] = [
                 {k: t.get(k, 0) for k in ("kind", "frames", "plis", "dropped")}
                 for t in stats.get("tracks", [])]
+
         return snapshot
 
     def describe(self) -> str:
@@ -407,13 +460,23 @@ async def generator(spec: dict[str, Any]) -> None:
                 raise TimeoutError(f"{missing} of {len(peers)} peers not receiving"
                                    f" {expect} videos after {READY_TIMEOUT_S:g} s")
             await asyncio.sleep(0.05)
-        emit({"ready": True, "first_video_s": [p.first_video_s() for p in peers]})
+        impair = spec.get("impair")
+        if impair:
+            for peer in peers:
+                peer.impair(impair.get("loss", 0.0), impair.get("jitter_ms", 0.0))
+        ports = [p.server_port() for p in peers] if spec["server"] == "salon" else []
+        emit({"ready": True, "first_video_s": [p.first_video_s() for p in peers],
+              "ports": ports})
         ready = True
         while True:
             command = await lines.get()
             if command == "mark":
                 snaps = [await p.snapshot() for p in peers]
                 emit({"mark": {"t": time.monotonic(), "peers": snaps}})
+            elif command == "layers":  # the layers each peer receives, per the server
+                stats = [await p.client.request("media.stats") for p in peers]
+                emit({"layers": [[r.get("layer") for r in s["receiving"]
+                                  if r.get("layer") is not None] for s in stats]})
             elif command == "stop":
                 break
     except Exception as error:
@@ -515,7 +578,15 @@ class Phase:
     server_in_fps: list[float] = field(default_factory=list)  # salon: per published video
     server_plis: int = 0  # salon: keyframe requests sent to publishers in the window
     server_dropped: int = 0  # salon: frames its subscriber queues dropped in the window
+    packets_per_s: float = 0.0  # RTP packets/s received by all subscribers (salon peers)
     error: str | None = None
+
+    @property
+    def pps_per_core(self) -> float | None:
+        """RTP packets forwarded per second per core of server CPU (received packets
+        stand for forwarded ones: loss is ~0 on loopback)."""
+        cores = self.server_cpu_pct / 100
+        return self.packets_per_s / cores if cores > 0 and self.packets_per_s else None
 
     @property
     def per_stream_pct(self) -> float | None:
@@ -547,6 +618,8 @@ def window_rates(before: list[dict], after: list[dict], seconds: float,
         for i, track in enumerate(new["tracks"]):
             start = olds[i]["frames"] if i < len(olds) else 0
             counts[track["kind"]].append(track["frames"] - start)
+            packets = olds[i].get("packets", 0) if i < len(olds) else 0
+            phase.packets_per_s += (track.get("packets", 0) - packets) / seconds
         phase.fps += [n / seconds for n in counts["video"]]
         phase.audio_pps += [n / seconds for n in counts["audio"]]
         phase.lost += new["lost"] - old["lost"]
@@ -698,6 +771,57 @@ async def bench_salon(server, files: dict[str, str], args: argparse.Namespace,
     return phases
 
 
+# --- network (bench/media_network.py) -----------------------------------------------------
+
+async def bench_network(server, files: dict[str, str], args: argparse.Namespace,
+                        log_dir: Path) -> list:
+    """The 6-peer meeting with two constrained peers, layered and single-layer."""
+    from bench import media_network
+    results = []
+    for layered in (True, False):
+        label = "VP8 temporal layers" if layered else "single-layer forwarding"
+        print(f"  network: 6 peers, one at 300 kbit/s, one at 2 % loss + 80 ms jitter;"
+              f" {label} ...", flush=True)
+        results.append(await media_network.run(server, files, args, log_dir, layered))
+        media_network.report(results[-1])
+    return results
+
+
+def network_figures(network: list) -> dict[str, Any]:
+    """The network phase's JSON figures (None when it did not run or failed)."""
+    layered = next((n for n in network if n.layered and not n.error), None)
+    single = next((n for n in network if not n.layered and not n.error), None)
+    out: dict[str, Any] = {
+        "constrained_min_fps": None, "unconstrained_min_fps": None,
+        "freeze_ms_per_min": None, "plis_per_publisher_per_s": None,
+        "layer_switch_s": None, "layered_cpu_ratio": None}
+    if layered is not None:
+        c, u = layered.min_fps("slow", "lossy"), layered.min_fps("unconstrained")
+        out.update(
+            constrained_min_fps=round(c, 2) if c is not None else None,
+            unconstrained_min_fps=round(u, 2) if u is not None else None,
+            freeze_ms_per_min=round(max(layered.freeze_ms_per_min.values(), default=0)),
+            plis_per_publisher_per_s=round(layered.plis_per_publisher_per_s, 2),
+            layer_switch_s=(round(layered.layer_switch_s, 2)
+                            if layered.layer_switch_s is not None else None),
+            network_slow_kbps=round(layered.kbps.get("slow", 0)),
+            network_server_cpu_pct=round(layered.server_cpu_pct, 1),
+            network_pps_per_core=(round(layered.pps_per_core)
+                                  if layered.pps_per_core else None))
+    if single is not None:
+        c = single.min_fps("slow", "lossy")
+        out.update(single_layer_constrained_min_fps=round(c, 2) if c is not None else None,
+                   single_layer_freeze_ms_per_min=round(
+                       max(single.freeze_ms_per_min.values(), default=0)),
+                   single_layer_server_cpu_pct=round(single.server_cpu_pct, 1))
+    if layered is not None and single is not None and single.server_cpu_pct > 0:
+        out["layered_cpu_ratio"] = round(layered.server_cpu_pct / single.server_cpu_pct, 2)
+        print(f"\nlayered_cpu_ratio (network phase, server CPU with layers / single-layer):"
+              f" {layered.server_cpu_pct:.1f}% / {single.server_cpu_pct:.1f}%"
+              f" = {out['layered_cpu_ratio']:.2f}")
+    return out
+
+
 # --- baseline -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -786,6 +910,9 @@ def report_phase(p: Phase) -> None:
           f" loss {p.loss_pct:.2f}%; RcvbufErrors {p.rcvbuf_errors}; first video p50"
           f" {fmt(first, '.3f')} s; generators {p.gen_cpu_pct:.0f}%; other"
           f" {p.other_cpu_pct:.0f}%{' (noisy)' if p.noisy else ''}", flush=True)
+    if p.pps_per_core:
+        print(f"    forwarded {p.packets_per_s:,.0f} RTP packets/s ="
+              f" {p.pps_per_core:,.0f} per core of server CPU", flush=True)
     if p.server_in_fps:
         print(f"    server side: publishers' video in at min {min(p.server_in_fps):.2f} fps;"
               f" {p.server_plis} PLIs to publishers, {p.server_dropped} frames dropped from"
@@ -793,13 +920,13 @@ def report_phase(p: Phase) -> None:
 
 
 def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | None,
-              join_note: str, netns: bool) -> dict[str, Any]:
+              join_note: str, netns: bool, network: list | None = None) -> dict[str, Any]:
     by = {p.name: p for p in phases if not p.error}
     fan, mesh = by.get("fan-out"), by.get("mesh")
     salon10 = by.get("fan-out-10") or (fan if fan and fan.subscribers == 10 else None)
     base10, base4 = by.get("baseline-10"), by.get("baseline-4")
     print("\nphase        server    srv cpu  per stream  fps min  fps med  audio/s  loss %"
-          "  rcvbuf  gen cpu  other")
+          "  rcvbuf  gen cpu  other  pkts/s/core")
     for p in phases:
         if p.error:
             print(f"  {p.name:<12} {p.server:<8} FAILED: {p.error}")
@@ -810,7 +937,8 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
               f" {fmt(statistics.median(fps) if fps else None, '.2f'):>8}"
               f" {fmt(min(p.audio_pps) if p.audio_pps else None, '.1f'):>8}"
               f" {p.loss_pct:>7.2f} {p.rcvbuf_errors:>7} {p.gen_cpu_pct:>7.0f}%"
-              f" {p.other_cpu_pct:>5.0f}%{' noisy' if p.noisy else ''}")
+              f" {p.other_cpu_pct:>5.0f}% {fmt(p.pps_per_core, ',.0f'):>12}"
+              f"{' noisy' if p.noisy else ''}")
     print("  (cpu: % of one core over the window; per stream: server cpu / forwarded video"
           " streams, each with its audio)")
     out: dict[str, Any] = {"subscribers": args.subscribers, "netns": netns}
@@ -853,6 +981,11 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
         out["baseline_cpu_pct_4"] = round(base4.server_cpu_pct, 1)
     if salon10 and salon10 is not fan:
         out["server_cpu_pct_10"] = round(salon10.server_cpu_pct, 1)
+    out["forwarded_pps_per_core"] = (round(fan.pps_per_core) if fan and fan.pps_per_core
+                                     else None)
+    out["forwarded_pps_per_core_by_phase"] = {
+        p.name: round(p.pps_per_core) for p in phases if not p.error and p.pps_per_core}
+    out.update(network_figures(network or []))
     out["join_to_first_frame_p50_s"] = round(join_p50, 3) if join_p50 is not None else None
     print(f"browser join to first frame: {fmt(join_p50, '.3f')} s ({join_note})")
     out["noisy"] = any(p.noisy for p in phases if not p.error)
@@ -864,6 +997,15 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
          out.get("mesh_server_cpu_pct"), lambda v: v < TARGET_MESH_CPU),
         (f"join-to-first-frame p50 < {TARGET_JOIN_S:g} s",
          out.get("join_to_first_frame_p50_s"), lambda v: v < TARGET_JOIN_S),
+        ("constrained_min_fps >= 15", out.get("constrained_min_fps"), lambda v: v >= 15),
+        ("unconstrained_min_fps >= 29", out.get("unconstrained_min_fps"),
+         lambda v: v >= 29),
+        ("freeze_ms_per_min < 500", out.get("freeze_ms_per_min"), lambda v: v < 500),
+        ("plis_per_publisher_per_s <= 1", out.get("plis_per_publisher_per_s"),
+         lambda v: v <= 1),
+        ("layer_switch_s <= 5", out.get("layer_switch_s"), lambda v: v <= 5),
+        ("forwarded_pps_per_core >= 75,000 (1 -> N)", out.get("forwarded_pps_per_core"),
+         lambda v: v >= 75_000),
     ]
     print("targets: " + "; ".join(
         f"{name}: {'-' if value is None else 'met' if ok(value) else 'MISSED'}"
@@ -886,12 +1028,15 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
     files = {k: str(v) for k, v in make_test_media(cache).items()}
     print(f"test media in {cache} ({time.monotonic() - began:.1f} s)")
     phases: list[Phase] = []
+    network: list = []
     join_p50, join_note = None, "not run"
     server = None
     try:
         print("salon:")
         server = start("", env={"SALON_ICE_HOSTS": "127.0.0.1"})
         phases += await bench_salon(server, files, args, log_dir)
+        if not args.skip_network:
+            network = await bench_network(server, files, args, log_dir)
         if args.browser_runs > 0:
             print("browser join:")
             join_p50, join_note = await browser_join_p50(server, args.browser_runs)
@@ -914,8 +1059,8 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
         except Exception:
             traceback.print_exc()
             print("baseline: failed (traceback on stderr)")
-    summary = summarize(args, phases, join_p50, join_note, netns)
-    if not any(p.error for p in phases):
+    summary = summarize(args, phases, join_p50, join_note, netns, network)
+    if not any(p.error for p in [*phases, *network]):
         shutil.rmtree(log_dir, ignore_errors=True)
     else:
         print(f"generator logs: {log_dir}")
@@ -954,6 +1099,8 @@ def main() -> None:
                         help="10 subscribers, a 4-peer mesh, 5 s windows, 3 browser joins")
     parser.add_argument("--profile", choices=["fan-out", "fan-out-10", "mesh"],
                         help="sample the salon server with py-spy during this phase's window")
+    parser.add_argument("--skip-network", action="store_true",
+                        help="no network phase (shaped links, temporal layers)")
     parser.add_argument("--browser-runs", type=int, default=None,
                         help="browser joins to time (0: none; default 7)")
     args = parser.parse_args()

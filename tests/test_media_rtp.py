@@ -70,6 +70,7 @@ class Source:
     """What a slot needs of a `Published`."""
     is_video: bool
     downstreams: set = field(default_factory=set)
+    demand: dict = field(default_factory=dict)
     asks: int = 0
 
     def request_keyframe(self) -> None:

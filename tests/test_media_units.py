@@ -143,6 +143,9 @@ async def test_a_server_without_media_says_so() -> None:
             with pytest.raises(RealtimeError) as refused:
                 await peer.request("media.publish", sdp="v=0", tracks={"0": "audio"})
             assert refused.value.code == "CONFLICT" and "disabled" in refused.value.message
+            with pytest.raises(RealtimeError) as refused:
+                await peer.request("media.prefer", data_saver=True)
+            assert refused.value.code == "CONFLICT"
             assert (await peer.ping())["pong"]
             await peer.leave()
         assert "Traceback" not in server.log()

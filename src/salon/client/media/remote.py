@@ -8,6 +8,8 @@ from typing import Any
 
 #: Frame arrival times kept for the fps figure.
 FPS_WINDOW = 128
+#: Frames further apart than this count as a freeze (the gap's length is added up).
+FREEZE_SECS = 0.5
 
 
 @dataclass
@@ -17,6 +19,10 @@ class Counters:
     bytes: int = 0
     first_frame_at: float | None = None  # time.monotonic()
     last_frame_at: float | None = None
+    #: Seconds spent in gaps longer than FREEZE_SECS between frames.
+    freeze_s: float = 0.0
+    #: RTP packets received (counting sessions only: `count_only=True`).
+    packets: int = 0
     arrivals: deque[float] = field(default_factory=lambda: deque(maxlen=FPS_WINDOW))
 
     @property
@@ -57,6 +63,8 @@ class RemoteTrack:
         c.bytes += size
         if c.first_frame_at is None:
             c.first_frame_at = now
+        elif now - c.last_frame_at > FREEZE_SECS:  # type: ignore[operator]
+            c.freeze_s += now - c.last_frame_at  # type: ignore[operator]
         c.last_frame_at = now
         c.arrivals.append(now)
         if self._frames is not None:

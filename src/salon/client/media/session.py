@@ -101,6 +101,8 @@ class MediaSession:
                                          lambda: self._keyframe_asked(kind))
             if track.kind == "audio" and hasattr(track, "level_of"):
                 hooks.hook_audio_level(transceiver.sender, track.level_of)
+            if getattr(track, "temporal_pattern", None) is not None:
+                hooks.hook_vp8_layers(transceiver.sender, track.layer_of)
             self.senders[kind] = transceiver
         else:
             transceiver.sender.replaceTrack(track)
@@ -236,10 +238,11 @@ class MediaSession:
             keyframe = keyframe or (video and rtp.starts_keyframe(info["codec"],
                                                                   packet.payload))
             size += len(packet.payload)
+            remote = self.remotes.get(info["track_id"])
+            if remote is None:
+                remote = self.remotes[info["track_id"]] = RemoteTrack(info)
+            remote.counters.packets += 1
             if packet.marker or not video:
-                remote = self.remotes.get(info["track_id"])
-                if remote is None:
-                    remote = self.remotes[info["track_id"]] = RemoteTrack(info)
                 remote._arrived(None, keyframe, size)
                 keyframe, size = False, 0
 

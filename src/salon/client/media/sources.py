@@ -7,6 +7,12 @@
   next keyframe, which answers a subscriber's PLI within one frame. For Opus, each
   packet's level is computed once at load (one decode) and `level_of(packet)` returns it
   for `hooks.hook_audio_level` (aiortc puts no level on pre-encoded audio).
+- `FileSource(path, temporal_pattern=(0, 2, 1, 2))` plays a VP8 file encoded with
+  temporal layers (`make_test_media(...)["vp8_l1t3"]`): `layer_of(packet)` then says each
+  packet's layer, and `MediaSession.publish` writes it into the VP8 payload descriptors
+  (TID, layer sync, TL0PICIDX), so the SFU can give each subscriber the layers it takes.
+- `FileSource(path, dtx=True)` sends Opus as a browser does with DTX (`usedtx=1`, which
+  salon's publish answer asks for): in silence, one packet per 400 ms.
 - `SyntheticVideo(width, height, fps)` draws a moving pattern and `ToneSource()` a tone;
   aiortc encodes them live, which is realistic but costs CPU (about 10 % of a core for a
   VGA VP8 stream).
@@ -31,6 +37,7 @@ from salon.media.embedded.rtp import frame_is_keyframe
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 RESYNC_SECS = 0.5  # a consumer this late restarts the pacing instead of bursting
+DTX_EVERY = 20  # one packet per 400 ms of silence, as Opus DTX sends
 
 #: container format / codec name -> (kind, codec, RTP clock rate)
 _CODECS = {"vp8": ("video", "VP8", VIDEO_CLOCK), "h264": ("video", "H264", VIDEO_CLOCK),
@@ -127,7 +134,9 @@ class FileSource(MediaStreamTrack):
     returned so far, `last_packet` the latest one (read by `hooks.hook_audio_level`).
     """
 
-    def __init__(self, path: Path | str, *, loop: bool = True) -> None:
+    def __init__(self, path: Path | str, *, loop: bool = True,
+                 temporal_pattern: tuple[int, ...] | None = None,
+                 dtx: bool = False, offset: float = 0.0) -> None:
         super().__init__()
         self.path = Path(path)
         kind, self.codec, self.clock, self._entries = _load(self.path)
@@ -144,6 +153,31 @@ class FileSource(MediaStreamTrack):
         self._skip_to_keyframe = False
         self._pacer = _Pacer(self.clock)
         self._keyframes = [i for i, e in enumerate(self._entries) if e.keyframe]
+        #: VP8 temporal layers: the layer of frame n is pattern[n % len(pattern)], n
+        #: counted in the file (keyframes must fall on a layer-0 position).
+        self.temporal_pattern = temporal_pattern
+        if temporal_pattern is not None:
+            if self.codec != "VP8" or not temporal_pattern or temporal_pattern[0] != 0:
+                raise ValueError("temporal layers need VP8 and a pattern opening on 0")
+            period = len(temporal_pattern)
+            if any(temporal_pattern[i % period] for i in self._keyframes):
+                raise ValueError(f"{self.path}: a keyframe falls on an upper layer")
+        self._layer: tuple[int, bool, int] | None = None
+        self._tl0picidx = -1
+        #: Opus DTX as a browser does it with `usedtx=1`: in silence (level 127) only one
+        #: packet in DTX_EVERY is sent; the RTP timestamps jump over the rest.
+        self.dtx = dtx and self.kind == "audio"
+        self._silent_run = 0
+        #: Start `offset` seconds into the file (a meeting's speakers do not all speak
+        #: at once); video starts at the keyframe at or after it.
+        if offset > 0:
+            elapsed, start = 0, 0
+            while start < len(self._entries) and elapsed < offset * self.clock:
+                elapsed += self._entries[start].duration
+                start += 1
+            self._index = start % len(self._entries)
+            if self.kind == "video":
+                self._index = self._next_keyframe(self._index)
 
     @property
     def duration(self) -> float:
@@ -167,6 +201,15 @@ class FileSource(MediaStreamTrack):
             return self._last_level
         return None
 
+    def layer_of(self, packet: object) -> tuple[int, bool, int] | None:
+        """(TID, layer sync, TL0PICIDX) of the packet this source returned last; None
+        for a file without temporal layers. Layer sync is never claimed: libvpx's pattern
+        may refer an upper-layer frame to the previous period's TL1, so subscribers
+        switch up at TL0 frames only."""
+        if packet is not None and packet is self.last_packet:
+            return self._layer
+        return None
+
     def _next_keyframe(self, start: int) -> int:
         for index in self._keyframes:
             if index >= start:
@@ -185,6 +228,17 @@ class FileSource(MediaStreamTrack):
             self._skip_to_keyframe = False
             self._index = self._next_keyframe(self._index)
         entry = self._entries[self._index]
+        while self.dtx and entry.level == 127 and self._silent_run % DTX_EVERY:
+            self._silent_run += 1  # not sent: the next packet's timestamp says so
+            self._timestamp += entry.duration
+            self._index += 1
+            if self._index >= len(self._entries):
+                if not self.loop:
+                    self.stop()
+                    raise MediaStreamError
+                self._index = 0
+            entry = self._entries[self._index]
+        self._silent_run = self._silent_run + 1 if entry.level == 127 else 0
         await self._pacer.wait(self._timestamp)
         if self.readyState != "live":
             raise MediaStreamError
@@ -196,6 +250,13 @@ class FileSource(MediaStreamTrack):
         self._index += 1
         self.packets_sent += 1
         self.last_packet, self._last_level = packet, entry.level
+        pattern = self.temporal_pattern
+        if pattern is not None:
+            position = (self._index - 1) % len(pattern)
+            tid = pattern[position]
+            if tid == 0:
+                self._tl0picidx = (self._tl0picidx + 1) & 0xFF
+            self._layer = (tid, False, self._tl0picidx)
         return packet
 
 

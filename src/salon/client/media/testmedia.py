@@ -8,6 +8,15 @@
   (FFmpeg's `testsrc2` pattern through PyAV's lavfi);
 - `h264`: `video.h264`, the same picture as H.264 constrained baseline (Annex B byte stream,
   `packetization-mode=1` friendly: no B-frames), a keyframe (IDR with SPS/PPS) every second;
+- `vp8_l1t3`: `video-l1t3.ivf`, VP8 640x480 at 30 fps with three temporal layers
+  (L1T3: frame n is in layer (0, 2, 1, 2)[n % 4]; TL0 7.5 fps, TL0+1 15 fps, all 30 fps),
+  a keyframe every 2 s (a multiple of the pattern, so keyframes are TL0);
+- `vp8_l1t2`: `video-l1t2.ivf`, VP8 480x360 at 30 fps with two temporal layers (L1T2:
+  (0, 1)[n % 2]; TL0 15 fps, ~170 kbit/s; both 30 fps, ~280 kbit/s), a keyframe every
+  2 s. Both layered files are encoded error-resilient with libvpx's own layer patterns:
+  a frame never depends on a higher layer's frame nor on its entropy state, so a
+  decoder given the lower layers only decodes the very same pictures
+  (tests/test_media_layers_source.py checks this by decoding);
 - `opus`: `audio.ogg`, Opus in Ogg, 48 kHz mono, 20 ms packets, ~32 kbps: 1 s of a 440 Hz
   tone, 1 s of silence, alternating;
 - `speech`: `speech4.ogg`, the same format: 1 s of a speech-like warbling tone every 4 s,
@@ -31,15 +40,29 @@ VIDEO_BITRATE = 500_000
 AUDIO_RATE = 48_000
 AUDIO_FRAME = 960  # 20 ms at 48 kHz
 AUDIO_BITRATE = 32_000
-FORMAT_VERSION = 1  # bump when the files change, so caches are rebuilt
+FORMAT_VERSION = 5  # bump when the files change, so caches are rebuilt
+#: The layered files: the layer of frame n, and their keyframe interval (frames).
+L1T3_PATTERN = (0, 2, 1, 2)
+L1T2_PATTERN = (0, 1)
+LAYERED_KEYINT = 60
+#: libvpx's temporal-layer settings per pattern: (ts-parameters, target bits/s, size).
+_LAYERED = {
+    L1T3_PATTERN: ("ts_number_layers=3:ts_target_bitrate=120,180,240:"
+                   "ts_rate_decimator=4,2,1:ts_periodicity=4:ts_layer_id=0,2,1,2:"
+                   "ts_layering_mode=3", 240_000, (WIDTH, HEIGHT)),
+    L1T2_PATTERN: ("ts_number_layers=2:ts_target_bitrate=130,220:ts_rate_decimator=2,1:"
+                   "ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2", 220_000,
+                   (480, 360)),
+}
 
 FILES = {"vp8": "video.ivf", "h264": "video.h264", "opus": "audio.ogg",
-         "speech": "speech4.ogg"}
+         "speech": "speech4.ogg", "vp8_l1t3": "video-l1t3.ivf",
+         "vp8_l1t2": "video-l1t2.ivf"}
 
 
 def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]:
     """Write the test files into `directory` (created if needed) unless they are there
-    already; return {"vp8", "h264", "opus", "speech"} -> path. `seconds` is each file's
+    already; return {"vp8", "h264", "opus", "speech", "vp8_l1t3", "vp8_l1t2"} -> path. `seconds` is each file's
     length (a whole number of seconds, at least 2; sources loop them)."""
     if seconds < 2:
         raise ValueError("seconds must be at least 2")
@@ -60,6 +83,8 @@ def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]
         return paths
     _write_video(paths["vp8"], "libvpx", "ivf", seconds)
     _write_video(paths["h264"], "libx264", "h264", seconds)
+    _write_video(paths["vp8_l1t3"], "libvpx", "ivf", seconds, L1T3_PATTERN)
+    _write_video(paths["vp8_l1t2"], "libvpx", "ivf", seconds, L1T2_PATTERN)
     _write_opus(paths["opus"], seconds, _tone_then_silence)
     _write_opus(paths["speech"], seconds, _speech_every_4s)
     wanted["sizes"] = {k: p.stat().st_size for k, p in paths.items()}
@@ -78,28 +103,35 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_video(path: Path, codec: str, container_format: str, seconds: int) -> None:
+def _write_video(path: Path, codec: str, container_format: str, seconds: int,
+                 pattern: tuple[int, ...] | None = None) -> None:
     tmp = _temporary(path)
-    source = av.open(f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}:duration={seconds}",
+    layered = _LAYERED.get(pattern) if pattern is not None else None
+    width, height = layered[2] if layered else (WIDTH, HEIGHT)
+    source = av.open(f"testsrc2=size={width}x{height}:rate={FPS}:duration={seconds}",
                      format="lavfi")
     try:
         with av.open(str(tmp), "w", format=container_format) as out:
+            keyint = LAYERED_KEYINT if layered else FPS
             if codec == "libvpx":
                 options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-                           "auto-alt-ref": "0", "keyint_min": str(FPS)}
+                           "auto-alt-ref": "0", "keyint_min": str(keyint)}
+                if layered:  # libvpx's own layer pattern, as WebRTC's
+                    options["error-resilient"] = "default"
+                    options["ts-parameters"] = layered[0]
             else:  # constrained baseline, no B-frames, IDR (with SPS/PPS) every second
                 options = {"preset": "ultrafast", "tune": "zerolatency",
                            "profile": "baseline", "x264-params":
                            f"keyint={FPS}:min-keyint={FPS}:scenecut=0:repeat-headers=1"}
             stream = out.add_stream(codec, rate=FPS, options=options)
-            stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-            stream.bit_rate = VIDEO_BITRATE
-            stream.codec_context.gop_size = FPS
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.bit_rate = layered[1] if layered else VIDEO_BITRATE
+            stream.codec_context.gop_size = keyint
             stream.codec_context.time_base = Fraction(1, FPS)
             for index, frame in enumerate(source.decode(video=0)):
                 frame.pts, frame.time_base = index, Fraction(1, FPS)
                 # a forced keyframe on each second, whatever the encoder decides
-                frame.pict_type = (av.video.frame.PictureType.I if index % FPS == 0
+                frame.pict_type = (av.video.frame.PictureType.I if index % keyint == 0
                                    else av.video.frame.PictureType.NONE)
                 out.mux(stream.encode(frame))
             out.mux(stream.encode(None))

@@ -100,7 +100,8 @@ class EmbeddedBackend:
 
     def open_peer(self, room_id: str, peer_id: str, events: MediaEvents) -> None:
         if peer_id not in self.peers:
-            self.peers[peer_id] = MediaPeer(room_id, peer_id, events, self.retired)
+            self.peers[peer_id] = MediaPeer(room_id, peer_id, events, self.retired,
+                                            start_bps=self.settings.max_video_bitrate)
 
     async def close_peer(self, peer_id: str) -> None:
         peer = self.peers.pop(peer_id, None)
@@ -235,14 +236,30 @@ class EmbeddedBackend:
         peer = self.peers.get(peer_id)
         return peer.receiving() if peer else set()
 
+    def prefer(self, peer_id: str, data_saver: bool | None,
+               heights: Mapping[str, int] | None) -> None:
+        peer = self.peers.get(peer_id)
+        if peer is None:
+            return
+        if data_saver is not None:
+            peer.downlink.data_saver = data_saver
+        if heights:
+            peer.downlink.heights.update(heights)
+            while len(peer.downlink.heights) > 200:  # tracks long gone
+                del peer.downlink.heights[next(iter(peer.downlink.heights))]
+        peer.downlink.apply()
+
     def stats(self, peer_id: str) -> dict[str, Any]:
         peer = self.peers.get(peer_id)
         if peer is None:
-            return {"tracks": [], "receiving": []}
+            return {"tracks": [], "receiving": [], "estimate_bps": 0}
         return {"tracks": [p.stats() for p in peer.published.values()],
+                "estimate_bps": int(peer.downlink.estimate.value),
                 "receiving": [{"track_id": slot.source.info.track_id, "mid": str(t.mid),
                                "sent": slot.sent, "dropped": slot.dropped,
-                               "resent": slot.resent}
+                               "resent": slot.resent, "skipped": slot.skipped,
+                               "layer": (slot.layers.limit if slot.layers else None),
+                               "switches": (slot.layers.switches if slot.layers else 0)}
                               for t, slot in peer.slots if slot.source is not None]}
 
     def figures(self) -> dict[str, dict[str, int]]:

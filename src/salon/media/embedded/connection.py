@@ -18,6 +18,7 @@ from salon.media.backend import (
     TrackInfo,
 )
 from salon.media.embedded import hooks
+from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.forward import Downstream, Published, Retired
 
 log = logging.getLogger("salon.media")
@@ -50,7 +51,7 @@ class MediaPeer:
     publishes, and the slots of its subscribe connection."""
 
     def __init__(self, room_id: str, peer_id: str, events: MediaEvents,
-                 retired: Retired | None = None) -> None:
+                 retired: Retired | None = None, start_bps: float = 2_500_000) -> None:
         self.room_id = room_id
         #: The backend's figures of closed tracks and slots (salon.observability).
         self.retired = retired
@@ -64,6 +65,8 @@ class MediaPeer:
         self.published: dict[str, Published] = {}
         #: The subscribe connection's slots, in m-line order.
         self.slots: list[tuple[object, Downstream]] = []
+        #: This peer's downlink: its bandwidth estimate and each video slot's layers.
+        self.downlink = Downlink(lambda: [slot for _, slot in self.slots], start_bps)
         self.revision = 0
         self.offer_in_flight = False
         self.dirty = False
@@ -101,6 +104,8 @@ class MediaPeer:
             if transceiver.kind != media:
                 raise MediaInvalid(f"mid {mid!r} is {transceiver.kind}, not {kind}.")
             hooks.mark_passthrough(transceiver.receiver.track)
+            if media == "audio":
+                hooks.ask_opus_fec_dtx(transceiver)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         infos: list[TrackInfo] = []
@@ -152,6 +157,7 @@ class MediaPeer:
         if capability is not None:
             transceiver.setCodecPreferences([capability])
         hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))
+        hooks.hook_feedback(transceiver.sender, self.downlink.on_loss, self.downlink.on_remb)
         slot.attach(source)
         self.slots.append((transceiver, slot))
         self.activated.add(slot)

@@ -9,8 +9,10 @@ tests/media/test_hooks.py checks each against the installed version).
 
 import asyncio
 import fractions
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -20,6 +22,7 @@ import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.codecs import is_rtx
+from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -27,14 +30,17 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
     pack_remb_fci,
+    unpack_remb_fci,
 )
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 from salon.media.embedded import rtp
 
+log = logging.getLogger("salon.media")
 PINNED_AIORTC = "1.16.0"
 
 if aiortc.__version__ != PINNED_AIORTC and os.environ.get("SALON_MEDIA_UNPINNED") != "1":
@@ -232,6 +238,31 @@ def hook_audio_level(sender, level_of: Callable[[object], int | None]) -> None:
     sender._next_encoded_frame = next_frame
 
 
+def hook_vp8_layers(sender, layer_of: Callable[[object], tuple[int, bool, int] | None]
+                    ) -> None:
+    """Write temporal layers into a pre-encoded VP8 stream's payload descriptors (aiortc
+    writes only a PictureID): `layer_of(packet)` returns (TID, layer sync, TL0PICIDX) for
+    the source's latest packet, or None to leave it as aiortc made it."""
+    original = sender._next_encoded_frame
+
+    async def next_frame(codec):
+        encoded = await original(codec)
+        if encoded is not None:
+            layer = layer_of(getattr(sender.track, "last_packet", None))
+            if layer is not None:
+                tid, sync, tl0 = layer
+                payloads = []
+                for payload in encoded.payloads:
+                    descriptor, rest = VpxPayloadDescriptor.parse(payload)
+                    descriptor.tl0picidx = tl0
+                    descriptor.tid = (tid, int(sync))
+                    payloads.append(bytes(descriptor) + rest)
+                encoded.payloads = payloads
+        return encoded
+
+    sender._next_encoded_frame = next_frame
+
+
 # --- writing RTP on a subscriber's sender --------------------------------------------------
 
 def sender_ssrc(sender) -> int:
@@ -260,12 +291,53 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
     sender._retransmit = retransmit
 
 
+def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
+                  on_remb: Callable[[int], None]) -> None:
+    """Hear the subscriber's feedback on this sender's stream before aiortc does:
+    `on_loss(fraction 0..1, round-trip seconds or None)` for each receiver report block
+    about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
+    its own encoder). The round trip is measured against the sender reports that
+    `fill_sender_reports` sent (RFC 3550 §6.4.1: now − LSR − DLSR)."""
+    original = sender._handle_rtcp_packet
+    if not hasattr(sender, "_salon_sr_times"):
+        sender._salon_sr_times = {}
+
+    async def handle(packet) -> None:
+        try:
+            hear(packet)
+        except Exception:  # never at the cost of aiortc's own handling (NACK, PLI)
+            log.exception("subscriber feedback failed")
+        await original(packet)
+
+    def hear(packet) -> None:
+        ssrc = sender._ssrc
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    sent_at = sender._salon_sr_times.get(report.lsr)
+                    rtt = None
+                    if sent_at is not None and report.lsr:
+                        rtt = max(0.0, time.time() - sent_at - report.dlsr / 65536)
+                    on_loss(report.fraction_lost / 256, rtt)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            if ssrc in ssrcs:
+                on_remb(bitrate)
+
+    sender._handle_rtcp_packet = handle
+
+
 def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int] | None]
                         ) -> None:
     """aiortc's RTCP sender reports count only packets its own loop sent. `figures()`
     returns (wall time of the last packet, its RTP timestamp, packets, payload octets)
     for the packets salon wrote, and each report carries those instead."""
     original = sender._send_rtcp
+    if not hasattr(sender, "_salon_sr_times"):
+        sender._salon_sr_times = {}
 
     async def send_rtcp(packets) -> None:
         latest = figures()
@@ -277,6 +349,11 @@ def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int
                     packet.sender_info = RtcpSenderInfo(
                         ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
                         packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF)
+                    # when this report left, by the middle 32 bits its receiver echoes
+                    times = sender._salon_sr_times
+                    times[(ntp >> 16) & 0xFFFFFFFF] = time.time()
+                    while len(times) > 8:
+                        del times[next(iter(times))]
         await original(packets)
 
     sender._send_rtcp = send_rtcp
@@ -321,6 +398,17 @@ class RtpOutput:
             self._sendto(datagram, self._address)
         elif pair is not None:  # relayed through TURN: aioice wraps it, asynchronously
             asyncio.ensure_future(pair.protocol.send_data(datagram, pair.remote_addr))
+
+
+def ask_opus_fec_dtx(transceiver) -> None:
+    """Answer an audio m-line with Opus `useinbandfec=1; usedtx=1` (RFC 7587 §6.1): the
+    publisher then sends in-band FEC (a lost packet is rebuilt from the next) and stops
+    sending during silence. aiortc answers with the codecs it keeps on the transceiver
+    after applying the offer, so this runs between setRemoteDescription and
+    createAnswer."""
+    for codec in getattr(transceiver, "_codecs", None) or []:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters = {**codec.parameters, "useinbandfec": 1, "usedtx": 1}
 
 
 def negotiated_codec(transceiver) -> RTCRtpCodecParameters | None:

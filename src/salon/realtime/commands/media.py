@@ -9,7 +9,7 @@ the reply comes before `peer.updated` as everywhere else.
 from collections.abc import Awaitable
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
@@ -70,6 +70,15 @@ class Reset(Strict):
 
 class Stats(Strict):
     peer_id: text(64, min_length=1, name=True) | None = None
+
+
+class Prefer(Strict):
+    """The subscriber's own limits on what it receives (docs/media.md "Layers")."""
+
+    data_saver: StrictBool | None = None
+    #: Track id -> the CSS pixel height the track is rendered at (0: not shown).
+    heights: Annotated[dict[Id, Annotated[int, Field(ge=0, le=10_000)]],
+                       Field(max_length=100)] | None = None
 
 
 def _media(context: Context) -> tuple[MediaSync, MediaBackend]:
@@ -147,6 +156,12 @@ async def reset(context: Context, params: Reset) -> Done:
     return Done()
 
 
+async def prefer(context: Context, params: Prefer) -> Done:
+    _, backend = _media(context)
+    backend.prefer(context.peer_id, params.data_saver, params.heights)
+    return Done()
+
+
 async def stats(context: Context, params: Stats) -> MediaStats:
     sync, backend = _media(context)
     room = context.host.room
@@ -168,4 +183,5 @@ COMMANDS = {
     "media.subscribe": AsyncCommand(Subscribe, subscribe, NEGOTIATE_LIMIT),
     "media.reset": AsyncCommand(Reset, reset, NEGOTIATE_LIMIT),
     "media.stats": AsyncCommand(Stats, stats, Limit("media.stats", 2, 1, burst=5)),
+    "media.prefer": AsyncCommand(Prefer, prefer, Limit("media.prefer", 5, 1, burst=10)),
 }

@@ -57,6 +57,12 @@ class SlotStats(TypedDict):
     sent: int
     dropped: int
     resent: int
+    #: Packets of temporal layers above `layer` left out for this peer.
+    skipped: int
+    #: The highest VP8 temporal layer this peer gets now (3: all); null for audio.
+    layer: int | None
+    #: Layer switches so far.
+    switches: int
 
 
 @closed
@@ -65,6 +71,8 @@ class MediaStats(TypedDict):
     tracks: list[TrackStats]
     receiving: list[SlotStats]
     available: list[Track]
+    #: The server's estimate of this peer's downlink, bits/s.
+    estimate_bps: int
 
 
 @closed
@@ -111,6 +119,7 @@ REPLIES: dict[str, Any] = {
     "media.subscribe": Receiving,
     "media.reset": Done,
     "media.stats": MediaStats,
+    "media.prefer": Done,
 }
 
 EVENTS: dict[str, Any] = {

@@ -1,5 +1,5 @@
 // The in-call settings sheet: camera, microphone and speaker, a microphone level meter,
-// noise suppression. A "Settings" button in the control bar opens it as a modal
+// noise suppression, data saver. A "Settings" button in the control bar opens it as a modal
 // <dialog> (on a phone, a bottom sheet the width of the screen).
 //
 // Switching a device during the call keeps publishing: the SDK opens the new device,
@@ -49,6 +49,7 @@ export class SettingsSheet {
     this.noise = h("input", {type: "checkbox", dataset: {testid: "settings-noise"}});
     this.blur = h("input", {type: "checkbox", dataset: {testid: "settings-blur"}});
     this.blurField = h("label", {class: "check", hidden: true}, this.blur, message("settings.blur"));
+    this.saver = h("input", {type: "checkbox", dataset: {testid: "settings-data-saver"}});
     const testTone = h("button", {type: "button", class: "small", dataset: {testid: "settings-speaker-test"},
                                   onclick: this.act(() => playTestTone(this.speaker.get()))}, message("device.test_speaker"));
     const field = (label, control, extra = null) => h("label", {class: "field"}, label, control, extra);
@@ -65,6 +66,7 @@ export class SettingsSheet {
       h("div", {class: "field mic-level-field"}, h("span", {}, message("device.level")), this.meter),
       h("label", {class: "check"}, this.noise, message("settings.noise")),
       this.blurField,
+      h("label", {class: "check"}, this.saver, message("settings.data_saver")),
       this.fields.speaker,
       h("div", {class: "settings-actions"}, close));
     screen.append(this.dialog);
@@ -83,6 +85,7 @@ export class SettingsSheet {
       const now = await this.page.media.setVideoEffects({backgroundBlur: on});
       this.blur.checked = now.backgroundBlur;
     });
+    this.saver.onchange = this.act(() => this.page.media.setDataSaver(this.saver.checked));
     this.dialog.addEventListener("close", () => {
       if (this.level) this.level.stop();
       this.level = null;
@@ -119,6 +122,7 @@ export class SettingsSheet {
     this.noise.checked = media.audioProcessing.noiseSuppression ?? settings.noiseSuppression ?? true;
     // Blur: only where the open camera's platform offers it (a camera that is off: not shown).
     this.blurField.hidden = !media.videoEffectsAvailable().backgroundBlur;
+    this.saver.checked = Boolean(media.dataSaver);
     this.blur.checked = Boolean(media.local.video && media.local.video.getSettings().backgroundBlur);
   }
 

@@ -204,6 +204,7 @@ export class StageView {
     } else {
       const rec = media.tracks().find((r) => r.peerId === peer.peer_id && r.kind === "video");
       setSource(videoEl, rec ? rec.track : null, rec && rec.trackId);
+      if (rec && media.observeTile) media.observeTile(rec.trackId, videoEl);  // its layers follow its size
       showing = Boolean(rec && peer.video);
     }
     tile.dataset.video = showing ? "on" : "off";

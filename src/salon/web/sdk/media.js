@@ -110,11 +110,20 @@ export class MediaSession extends EventTarget {
     return session;
   }
 
-  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5} = {}) {
+  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5, cameraLayers = "L1T3"} = {}) {
     super();
     this.client = client;
     this.codecPreference = codecPreference;
     this.screenshareFrameRate = screenshareFrameRate;
+    // The camera's temporal layers (a WebRTC scalability mode, or null for one layer):
+    // the server gives each subscriber the layers its link and its tile take.
+    this.cameraLayers = cameraLayers;
+    this.dataSaver = false;
+    this._heights = new Map();    // track_id -> CSS px, as last told to the server
+    this._tiles = new Map();      // element -> track_id (observeTile)
+    this._sizeTimer = null;
+    this._sizes = typeof ResizeObserver === "function"
+      ? new ResizeObserver(() => this._sizesChanged()) : null;
     this.local = {audio: null, video: null, screenshare: null};  // MediaStreamTracks
     this.deviceIds = {audio: null, video: null};  // chosen input devices (null: the default)
     this.audioProcessing = {};  // {noiseSuppression, echoCancellation, autoGainControl} (setAudioProcessing)
@@ -349,6 +358,76 @@ export class MediaSession extends EventTarget {
     return pc;
   }
 
+  /**
+   * A sending transceiver for `kind`: the camera with temporal layers (`cameraLayers`,
+   * L1T3 by default: 7.5, 15 and 30 fps in one stream, so the server can drop layers per
+   * subscriber without re-encoding), screenshare marked as detail (resolution over
+   * frame rate). A browser that cannot encode the layers gets one layer.
+   */
+  _addSender(pc, kind, track) {
+    const init = {direction: "sendonly"};
+    if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") {
+      init.sendEncodings = [{scalabilityMode: this.cameraLayers}];
+    }
+    if (kind === "screenshare" && track && "contentHint" in track) track.contentHint = "detail";
+    let tx;
+    try {
+      tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), init);
+    } catch (error) {
+      if (!init.sendEncodings) throw error;
+      tx = pc.addTransceiver(track || "video", {direction: "sendonly"});  // no SVC here
+    }
+    this._preferCodecs(tx, kind);
+    return tx;
+  }
+
+  // --- what this peer receives: data saver and rendered sizes -------------------------------
+
+  /**
+   * Data saver: receive every camera at its lowest layer only (the server's choice
+   * otherwise follows this peer's bandwidth and tile sizes). Sent as `media.prefer`.
+   */
+  async setDataSaver(on) {
+    this.dataSaver = Boolean(on);
+    if (this.client) await this.client.request("media.prefer", {data_saver: this.dataSaver});
+  }
+
+  /**
+   * Tell the server how tall `element` shows the remote track `trackId` (followed with a
+   * ResizeObserver until `unobserveTile`): a thumbnail never gets the top layer, a hidden
+   * tile only the base layer. Changes are sent at most every 500 ms, in 60 px steps.
+   */
+  observeTile(trackId, element) {
+    if (!element) return;
+    this._tiles.set(element, trackId);
+    if (this._sizes) this._sizes.observe(element);
+    this._sizesChanged();
+  }
+
+  unobserveTile(element) {
+    if (!element || !this._tiles.has(element)) return;
+    this._tiles.delete(element);
+    if (this._sizes) this._sizes.unobserve(element);
+  }
+
+  _sizesChanged() {
+    if (this._sizeTimer || this.closed || !this.client) return;
+    this._sizeTimer = setTimeout(() => {
+      this._sizeTimer = null;
+      const heights = {};
+      for (const [element, trackId] of this._tiles) {
+        const shown = element.isConnected && element.getClientRects().length > 0;
+        const px = shown ? Math.round(element.getBoundingClientRect().height / 60) * 60 : 0;
+        heights[trackId] = Math.max(heights[trackId] || 0, Math.min(px, 10000));
+      }
+      const changed = Object.entries(heights).filter(([t, px]) => this._heights.get(t) !== px);
+      if (!changed.length) return;
+      for (const [t, px] of changed) this._heights.set(t, px);
+      this.client.request("media.prefer", {heights: Object.fromEntries(changed.slice(0, 100))})
+        .catch(() => this._heights.clear());  // told again on the next change
+    }, 500);
+  }
+
   _preferCodecs(transceiver, kind) {
     if (typeof RTCRtpSender.getCapabilities !== "function" || !transceiver.setCodecPreferences) return;
     const media = kind === "audio" ? "audio" : "video";
@@ -412,8 +491,7 @@ export class MediaSession extends EventTarget {
         tx.direction = "sendonly";
       } else {
         // (no track: turned off during an await above; dropped before the offer goes out)
-        tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), {direction: "sendonly"});
-        this._preferCodecs(tx, kind);
+        tx = this._addSender(pc, kind, track);
         this.pubTx[kind] = tx;
       }
     }
@@ -708,8 +786,7 @@ export class MediaSession extends EventTarget {
           const pc = this._ensurePubPc();
           for (const kind of kinds) {
             const track = this.enabled[kind] ? this.local[kind] : null;
-            const tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), {direction: "sendonly"});
-            this._preferCodecs(tx, kind);
+            const tx = this._addSender(pc, kind, track);
             this.pubTx[kind] = tx;
           }
           this.published = {};
@@ -829,6 +906,8 @@ export class MediaSession extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
+    if (this._sizes) this._sizes.disconnect();
+    clearTimeout(this._sizeTimer);
     for (const off of this.offs) off();
     for (const trackId of [...this.remote.keys()]) this._ended(trackId);
     if (this.pubPc) this.pubPc.close();

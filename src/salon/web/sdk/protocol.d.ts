@@ -391,6 +391,7 @@ export interface MediaStats {
   tracks: TrackStats[];
   receiving: SlotStats[];
   available: Track[];
+  estimate_bps: number;
 }
 
 export interface MediaTargets {
@@ -713,6 +714,12 @@ export interface Pong {
   pong: true;
 }
 
+/** The subscriber's own limits on what it receives (docs/media.md "Layers"). */
+export interface Prefer {
+  data_saver?: boolean | null;
+  heights?: { [key: string]: unknown } | null;
+}
+
 export interface PrivateChat {
   can_send?: boolean;
   can_receive?: boolean;
@@ -972,6 +979,9 @@ export interface SlotStats {
   sent: number;
   dropped: number;
   resent: number;
+  skipped: number;
+  layer: number | null;
+  switches: number;
 }
 
 export interface Speaker {
@@ -1294,6 +1304,7 @@ export type Request =
   | { id?: RequestId; type: "media.subscribe"; data?: Subscribe }
   | { id?: RequestId; type: "media.reset"; data: Reset }
   | { id?: RequestId; type: "media.stats"; data?: Stats }
+  | { id?: RequestId; type: "media.prefer"; data?: Prefer }
   | { id?: RequestId; type: "connected.list"; data?: NoParams }
   | { id?: RequestId; type: "connected.create"; data: Create }
   | { id?: RequestId; type: "connected.update"; data: Update }
@@ -1385,6 +1396,7 @@ export interface ReplyData {
   "media.subscribe": Receiving;
   "media.reset": Done;
   "media.stats": MediaStats;
+  "media.prefer": Done;
   "connected.list": Family;
   "connected.create": Rooms;
   "connected.update": Rooms;

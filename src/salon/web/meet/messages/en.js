@@ -181,6 +181,7 @@ export default {
   "settings.speaker": "Speaker",
   "settings.noise": "Noise suppression",
   "settings.blur": "Blur my background",
+  "settings.data_saver": "Data saver: others' video at a lower frame rate",
   "settings.close": "Done",
   "device.camera": "Camera",
   "device.mic": "Microphone",

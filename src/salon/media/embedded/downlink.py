@@ -1,0 +1,79 @@
+"""One subscriber's downlink on the embedded SFU: its bandwidth estimate (fed by the RTCP
+feedback on each of its slots) and the temporal layer each of its video slots gets
+(docs/media-design.md §6.9). The estimate also tells each publisher how much its
+subscribers can take (`Published.demand`): a publisher is capped by REMB at what its
+best-served subscriber takes, never more than `SALON_MEDIA_MAX_VIDEO_BITRATE`.
+"""
+
+import time
+from collections.abc import Callable
+
+from salon.media.embedded.estimator import BandwidthEstimate
+from salon.media.embedded.selector import VideoWant, allocate, cap_for
+
+#: What one received audio track costs on the link until its rate is measured (Opus
+#: ~32 kbit/s and packet headers); then its measured rate, at least AUDIO_MIN_BPS (a
+#: silent DTX stream may start speaking: its share is kept small, not zero).
+AUDIO_BPS = 48_000
+AUDIO_MIN_BPS = 8_000
+#: The sent rate is measured over at least this long.
+RATE_WINDOW_SECS = 0.5
+
+
+class Downlink:
+    """The estimate and layer choice for the slots `slots()` returns."""
+
+    def __init__(self, slots: Callable[[], list], start_bps: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._slots = slots
+        self._clock = clock
+        self.estimate = BandwidthEstimate(value=start_bps, ceiling=max(start_bps, 1.0))
+        self.sent_bps = 0.0
+        self._mark_time = clock()
+        self._mark_octets = 0
+        #: The subscriber's own limits: data saver, and the height (CSS px) it renders
+        #: each track at (track id -> px; 0 when not shown).
+        self.data_saver = False
+        self.heights: dict[str, int] = {}
+
+    def _sent(self, now: float) -> float:
+        octets = sum(slot.octets for slot in self._slots())
+        if now - self._mark_time >= RATE_WINDOW_SECS:
+            self.sent_bps = max(0, octets - self._mark_octets) * 8 / (now - self._mark_time)
+            self._mark_time, self._mark_octets = now, octets
+        return self.sent_bps
+
+    def on_loss(self, fraction: float, rtt: float | None = None) -> None:
+        now = self._clock()
+        self.estimate.on_loss(fraction, self._sent(now), now, rtt)
+        self.apply(now)
+
+    def on_remb(self, bps: int) -> None:
+        now = self._clock()
+        self.estimate.on_remb(bps, self._sent(now), now)
+        self.apply(now)
+
+    def apply(self, now: float | None = None) -> None:
+        """Give each video slot the layers that fit now, and tell its publisher."""
+        now = self._clock() if now is None else now
+        audio = 0.0
+        wants: list[VideoWant] = []
+        slots = []
+        for slot in self._slots():
+            source = slot.source
+            if source is None:
+                continue
+            if not source.is_video:
+                measured = source.layer_rates(now)[0]
+                audio += max(AUDIO_MIN_BPS, measured) if measured else AUDIO_BPS
+                continue
+            cap = cap_for(self.data_saver, self.heights.get(source.info.track_id))
+            wants.append(VideoWant(source.layer_rates(now), cap))
+            slots.append(slot)
+        for slot in self._slots():
+            slot.resend_ok = not self.estimate.congested
+        for slot, limit in zip(slots, allocate(self.estimate.value, audio, wants),
+                               strict=True):
+            if slot.layers is not None:
+                slot.layers.target = limit
+            slot.source.demand[id(slot)] = self.estimate.value - audio

@@ -1,0 +1,248 @@
+"""One subscriber's slot on the embedded SFU (docs/media-design.md §6.4, §6.9).
+
+A `Downstream` is the track of one `sendonly` transceiver on a subscriber's connection.
+It outlives the subscriptions it carries: when a subscription ends, the slot goes idle
+and can carry the next track of the same kind and codec without a new m-line; its
+sequence numbers and timestamps stay continuous across sources. aiortc's sender loop
+waits on the slot's `recv`, which returns only when the slot closes. Of a source with
+VP8 temporal layers it forwards the layers its subscriber takes (`layers`).
+"""
+
+import asyncio
+import random
+from typing import TYPE_CHECKING
+
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from salon.media.embedded import hooks, rtp, vp8
+from salon.media.embedded.layers import TemporalLayers
+
+if TYPE_CHECKING:
+    from salon.media.embedded.forward import Published, Retired
+
+#: Sent packets a subscriber can ask again for (NACK), per slot.
+HISTORY = 512
+#: How often one packet is sent again at most: aiortc's receivers repeat every missing
+#: sequence number in each NACK until it arrives, and answering each repeat would
+#: pour more packets into a link that is losing them because it is full.
+MAX_RESENDS = 2
+
+
+class Downstream(MediaStreamTrack):
+    """One subscriber's slot: rewrites its source's packets into the stream that its
+    sender announced (SSRC, payload type, extension ids) and writes them out."""
+
+    def __init__(self, kind: str, codec_mime: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.codec_mime = codec_mime
+        self.source: Published | None = None
+        self.needs_keyframe = False
+        #: Attached, waiting for the subscriber's answer (`start`).
+        self.held = False
+        #: Frames (video) or packets (audio) sent, and packets not sent because the
+        #: subscriber's transport was not connected.
+        self.sent = self.dropped = 0
+        #: Packets sent again because the subscriber said it lost them (NACK).
+        self.resent = 0
+        #: Keyframe requests (PLI, FIR) from the subscriber.
+        self.keyframe_requests = 0
+        #: Where this slot's figures go when it closes (set by its MediaPeer).
+        self.retired: Retired | None = None
+        #: VP8 temporal layers: what this subscriber gets of a layered source, and the
+        #: packets left out for it (the selector sets `layers.target`).
+        self.layers = TemporalLayers() if kind == "video" else None
+        self.skipped = 0
+        #: False while the subscriber's link is full (Downlink): NACKs go unanswered.
+        self.resend_ok = True
+        #: The source's sequence number -> ours, for a layered source, so that a late
+        #: retransmission finds its number although packets were left out since.
+        self._seq_map: list[tuple[int, int] | None] = [None] * HISTORY
+        #: Payload octets sent, read by the subscriber's estimator for its sent rate.
+        self.octets = 0
+        self._output: hooks.RtpOutput | None = None
+        # What negotiation settled for this slot (on_send_parameters).
+        self._payload_type: int | None = None
+        self._clock_rate = 90000 if kind == "video" else 48000
+        self._ssrc = 0
+        self._mid = b""
+        self._abs_id: bytes | None = None
+        self._level_id: bytes | None = None
+        # Our sequence numbers and timestamps: source's plus an offset, re-based
+        # whenever the stream restarts (a new source, a resume, a keyframe wait).
+        self._rebase = True
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._next_seq = random.getrandbits(16)
+        self._last_ts = random.getrandbits(32)
+        self._last_time: float | None = None
+        self._packets = self._octets = 0
+        self._history: list[tuple[int, bytes, int] | None] = [None] * HISTORY
+        self._parked: asyncio.Future[None] | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self.source is None
+
+    def bind(self, sender) -> None:
+        """Take over writing for the transceiver's sender (before it is negotiated)."""
+        self._output = hooks.RtpOutput(sender)
+        self._ssrc = hooks.sender_ssrc(sender)
+        hooks.on_send_parameters(sender, self._configure)
+        hooks.hook_retransmit(sender, self._retransmit)
+        hooks.fill_sender_reports(sender, self._report)
+
+    def _configure(self, parameters) -> None:
+        if self._payload_type is not None or not parameters.codecs:
+            return  # aiortc configures a sender once, on its first negotiation
+        codec = parameters.codecs[0]
+        self._payload_type = codec.payloadType
+        self._clock_rate = codec.clockRate
+        for ext in parameters.headerExtensions:
+            if ext.uri == rtp.MID_URI and parameters.muxId:
+                self._mid = rtp.element(ext.id, parameters.muxId.encode())
+            elif ext.uri == rtp.ABS_SEND_TIME_URI:
+                self._abs_id = bytes(((ext.id << 4) | 2,))
+            elif ext.uri == rtp.AUDIO_LEVEL_URI:
+                self._level_id = bytes(((ext.id << 4),))
+
+    def attach(self, source: "Published") -> None:
+        """Carry `source` from the next answer on (`start`): until the subscriber has
+        applied the offer that (re)activates this m-line, what it gets may be thrown away,
+        and with it the keyframe it must start from."""
+        self.detach()
+        self.source = source
+        self.held = True
+        self.needs_keyframe = source.is_video
+        self._rebase = True
+        if self.layers is not None:
+            self.layers.restart()
+        source.downstreams.add(self)
+        source.request_keyframe()  # a fresh one will be waiting when the answer comes
+
+    def start(self) -> None:
+        """The subscriber answered: from the next packet on, send, starting at a keyframe
+        (the source's latest, or a new one it asks for)."""
+        self.held = False
+
+    def _ready(self) -> bool:
+        return (self._payload_type is not None and self._output is not None
+                and self._output.ready())
+
+    def detach(self) -> None:
+        if self.source is not None:
+            self.source.downstreams.discard(self)
+            self.source.demand.pop(id(self), None)
+            self.source = None
+
+    def resume(self) -> None:
+        """The source starts again after a pause: wait for a keyframe if video."""
+        self.needs_keyframe = self.kind == "video"
+        self._rebase = True
+        if self.layers is not None:
+            self.layers.restart()
+
+    def forward(self, packet, keyframe: bool, send_time: bytes, level: bytes | None,
+                now: float, desc: vp8.Descriptor | None = None,
+                retransmission: bool = False) -> bool:
+        """Rewrite one of the source's packets for this subscriber and send it. Returns
+        True when the slot could send but waits for a keyframe (the source asks for one).
+        `desc` is the VP8 descriptor of a VP8 packet: with temporal layers, packets of
+        layers above the subscriber's limit are left out and the rest renumbered."""
+        if self.held:
+            return False
+        if not self._ready():
+            self.dropped += 1
+            return False
+        if self.needs_keyframe:
+            if not keyframe:
+                return True  # would decode to garbage
+            self.needs_keyframe = False
+            self._rebase = True  # packets were skipped: no gap in our numbering
+        layered = desc is not None and desc.tid is not None and self.layers is not None
+        mapped = None
+        if layered:
+            if retransmission:
+                kept = self._seq_map[packet.sequence_number % HISTORY]
+                if kept is None or kept[0] != packet.sequence_number:
+                    return False  # a packet of a frame this subscriber never got
+                mapped = kept[1]
+            elif not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
+                self._seq_offset = (self._seq_offset - 1) & 0xFFFF  # no gap for it
+                self.skipped += 1
+                return False
+        if self._rebase:
+            self._rebase = False
+            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            step = 1
+            if self._last_time is not None:
+                step = max(1, int((now - self._last_time) * self._clock_rate))
+            self._ts_offset = (self._last_ts + step - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF if mapped is None else mapped
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        elements = self._mid
+        if self._abs_id is not None:
+            elements += self._abs_id + send_time
+        if level is not None and self._level_id is not None:
+            elements += self._level_id + level
+        payload = packet.payload
+        if layered:
+            self._seq_map[packet.sequence_number % HISTORY] = (packet.sequence_number, seq)
+            if desc.picture_id is not None:  # type: ignore[union-attr]
+                pid, tl0 = self.layers.numbers(desc, keyframe)  # type: ignore[union-attr,arg-type]
+                if pid is not None:
+                    payload = vp8.rewrite(payload, desc, pid, tl0)  # type: ignore[arg-type]
+        data = (rtp.HEADER.pack(rtp.FIRST_BYTE, (0x80 if packet.marker else 0)
+                                | self._payload_type, seq, timestamp, self._ssrc)
+                + rtp.extension_block(elements) + payload)
+        datagram = self._output.write(data)  # type: ignore[union-attr]
+        self._history[seq % HISTORY] = (seq, datagram, 0)
+        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
+            self._next_seq = (seq + 1) & 0xFFFF
+        self._last_ts = timestamp
+        self._last_time = now
+        self._packets += 1
+        self._octets += len(payload)
+        self.octets += len(data)
+        if packet.marker or self.kind == "audio":
+            self.sent += 1
+        return False
+
+    def _retransmit(self, seq: int) -> None:
+        kept = self._history[seq % HISTORY]
+        if (kept is not None and kept[0] == seq and kept[2] < MAX_RESENDS
+                and self.resend_ok and self._output is not None):
+            self._output.resend(kept[1])
+            self._history[seq % HISTORY] = (seq, kept[1], kept[2] + 1)
+            self.resent += 1
+            self.octets += len(kept[1])  # the link carries it again
+
+    def _report(self) -> tuple[float, int, int, int] | None:
+        if self._last_time is None:
+            return None
+        return self._last_time, self._last_ts, self._packets, self._octets
+
+    async def recv(self):
+        """aiortc's sender loop waits here; salon writes the packets itself."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._parked is None:
+            self._parked = asyncio.get_running_loop().create_future()
+        await self._parked
+        raise MediaStreamError
+
+    def figures(self) -> dict[str, int]:
+        """Counters for /metrics (salon.observability), read at scrape time."""
+        return {"forwarded_packets": self._packets, "forwarded_bytes": self._octets,
+                "forward_dropped": self.dropped, "nack_resent": self.resent,
+                "keyframe_requests": self.keyframe_requests}
+
+    def close(self) -> None:
+        if self.retired is not None:
+            self.retired.add(self.kind, self.figures())
+            self.retired = None  # once
+        self.detach()
+        if self._parked is not None and not self._parked.done():
+            self._parked.set_result(None)
+        self.stop()

@@ -1,0 +1,86 @@
+"""The per-subscriber bandwidth estimate and the layer selection (pure; no network)."""
+
+from salon.media.embedded.estimator import MAX_HOLD_SECS, BandwidthEstimate
+from salon.media.embedded.layers import ALL
+from salon.media.embedded.selector import VideoWant, allocate, cap_for
+
+LAYERED = (150_000.0, 215_000.0, 300_000.0)  # TL0, TL0+1, TL0+1+2
+
+
+def test_loss_cuts_the_estimate_to_what_got_through_and_holds_it() -> None:
+    e = BandwidthEstimate(value=2_500_000)
+    e.on_loss(0.6, 350_000, now=10.0)  # smoothed over reports: 0.18
+    assert e.value == 350_000 * (1 - 0.5 * 0.18)
+    held = e.value
+    e.on_loss(0.0, 250_000, now=10.5)  # within the hold: no growth yet
+    assert e.value == held
+    e.on_loss(0.0, 250_000, now=11.1)
+    assert e.value > held  # a probe
+    e.on_loss(0.04, 250_000, now=12.0)  # some loss, not much: nothing changes
+    assert e.value > held
+
+
+def test_a_failed_probe_backs_off_and_a_good_link_grows_back_fast() -> None:
+    e = BandwidthEstimate(value=300_000)
+    t = 0.0
+    e.on_loss(0.4, 300_000, t)
+    for _ in range(4):  # probe, fail, probe, fail...
+        t += e.hold + 0.01
+        e.on_loss(0.0, e.value, t)
+        t += 1.0
+        e.on_loss(0.4, 300_000, t)
+    assert e.hold == MAX_HOLD_SECS
+    # the limit is lifted: within 5 s the estimate covers the top layer again
+    start = t
+    while e.value < 1.2 * LAYERED[-1] + 48_000:
+        t += 1.0
+        e.on_loss(0.0, e.value, t)
+    assert t - start <= 5.0
+
+
+def test_a_congested_remb_lowers_the_estimate_an_easy_one_does_not() -> None:
+    e = BandwidthEstimate(value=1_000_000)
+    e.on_remb(900_000, 400_000, 1.0)
+    assert e.value == 1_000_000
+    e.on_remb(200_000, 400_000, 2.0)
+    assert e.value == 200_000
+
+
+def test_allocation_pays_for_audio_then_base_layers_then_raises_in_order() -> None:
+    assert allocate(2_000_000, 48_000, [VideoWant(LAYERED)]) == [ALL]
+    assert allocate(300_000, 48_000, [VideoWant(LAYERED)]) == [1]
+    assert allocate(150_000, 48_000, [VideoWant(LAYERED)]) == [0]  # never below TL0
+    two = [VideoWant(LAYERED), VideoWant(LAYERED)]
+    assert allocate(600_000, 96_000, two) == [1, 1]
+    assert allocate(5_000_000, 0, [VideoWant((400_000.0,))]) == [ALL]  # no layers
+
+
+def test_the_subscribers_own_limits_cap_the_layer() -> None:
+    assert cap_for(True, None) == 0
+    assert cap_for(False, 0) == 0
+    assert cap_for(False, 120) == 1
+    assert cap_for(False, 720) == ALL
+    assert allocate(5_000_000, 0, [VideoWant(LAYERED, cap=cap_for(False, 120))]) == [1]
+    assert allocate(5_000_000, 0, [VideoWant(LAYERED, cap=0)]) == [0]
+
+
+def test_random_loss_of_five_percent_is_not_congestion() -> None:
+    e = BandwidthEstimate(value=1_000_000)
+    for i, fraction in enumerate([0.09, 0.02, 0.11, 0.03, 0.06, 0.12, 0.01, 0.05]):
+        e.on_loss(fraction, 400_000, float(i))
+    assert e.decreases == 0
+
+
+def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:
+    e = BandwidthEstimate(value=1_000_000)
+    e.on_loss(0.0, 400_000, 0.0, rtt=0.002)
+    grown = e.value
+    e.on_loss(0.0, 400_000, 1.5, rtt=0.50)  # smoothed 250 ms more: queued once
+    assert e.value == grown  # one slow report may be a busy receiver
+    e.on_loss(0.0, 400_000, 1.6, rtt=0.50)  # twice in a row: the queue is real
+    assert e.value == 400_000 * 0.85 and e.value < grown
+    e.on_loss(0.0, 340_000, 5.0, rtt=0.02)  # draining, not calm yet: no probe
+    e.on_loss(0.0, 340_000, 5.5, rtt=0.02)
+    assert e.value == 400_000 * 0.85
+    e.on_loss(0.0, 340_000, 6.0, rtt=0.002)  # calm: a probe
+    assert e.value > 400_000 * 0.85
