@@ -28,6 +28,8 @@ from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
+from salon.livestream import playback as livestream_playback
+from salon.livestream import service as livestreaming
 from salon.media import create_backend
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=app.state.webhooks.wake)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
+        app.state.livestreams = await livestreaming.start(
+            settings, database, signer, app.state.rooms, app.state.webhooks.wake)
         # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
         # transcriber hands each session's kept voices to `post_meeting.transcribe`.
         app.state.transcript_storage = transcription_files_store.storage_for_deployment(
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
+            await livestreaming.stop(app.state.livestreams)
             await scheduler.stop()
             await app.state.post_meeting.stop()
             if app.state.media is not None:
@@ -148,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_export_routes.downloads)
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
+    app.include_router(livestream_playback.router)
     api_docs.install(app)
     landing.install(app, settings.public_base)
 

@@ -7,6 +7,7 @@ from salon.api.routes import (
     apps,
     chat_export,
     connected_meetings,
+    livestreams,
     meetings,
     participants,
     plugins,
@@ -22,7 +23,7 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps, connected_meetings, recordings, transcripts)
+           chat_export, apps, connected_meetings, recordings, transcripts, livestreams)
 
 
 def install(app: FastAPI) -> None:

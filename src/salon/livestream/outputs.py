@@ -1,0 +1,103 @@
+"""The fan-out of one encode to live outputs: an HLS playlist and RTMP pushes.
+
+The composite is encoded once (`salon.recording.outputs.CompositeWriter`); every encoded
+packet is muxed, unchanged, into each output here. Each output's streams are copies of
+the encoder's parameters (`add_stream_from_template`), so they must be made after the
+encoders are open (their SPS/PPS and AudioSpecificConfig exist only then).
+
+An RTMP server that cannot be reached, or that drops the connection, costs only that
+output: it is logged and closed, and HLS (and the file) go on.
+"""
+
+import logging
+from pathlib import Path
+
+import av
+
+log = logging.getLogger("salon.livestream")
+
+PLAYLIST = "index.m3u8"
+#: Segments are written under a temporary name and renamed when complete, so a viewer
+#: never fetches half a segment; the oldest are deleted as the window slides.
+HLS_FLAGS = "delete_segments+independent_segments+temp_file"
+#: How long an RTMP server may take to answer before the push is given up (s).
+RTMP_TIMEOUT_SECS = 5.0
+
+
+def hls_options(hls_time: int, list_size: int, directory: Path, *,
+                append: bool = False, start_number: int = 0) -> dict[str, str]:
+    """The `hls` muxer's options. `append` continues an existing playlist (an encoder that
+    reconnected): new segments follow the old ones after a discontinuity, and no
+    end-of-list is written when this muxer closes (the ingest writes it when the
+    session is over)."""
+    flags = HLS_FLAGS + ("+append_list+discont_start+omit_endlist" if append else "")
+    return {"hls_time": str(hls_time), "hls_list_size": str(list_size),
+            "hls_flags": flags, "start_number": str(start_number),
+            "hls_segment_filename": str(directory / "seg_%05d.ts")}
+
+
+class _Output:
+    def __init__(self, name: str, container: av.container.OutputContainer,
+                 templates: list[av.stream.Stream]) -> None:
+        self.name = name
+        self.container = container
+        #: Encoder stream index → this container's copy of it.
+        self.streams = {t.index: container.add_stream_from_template(t) for t in templates}
+
+
+class LiveOutputs:
+    """Every live output of one encode; `mux(packet)` sends a packet to each."""
+
+    def __init__(self, templates: list[av.stream.Stream], hls_dir: Path | None,
+                 hls_time: int = 1, hls_list_size: int = 6,
+                 rtmp_urls: tuple[str, ...] = ()) -> None:
+        self.outputs: list[_Output] = []
+        #: Outputs given up, with why (an unreachable or lost RTMP server).
+        self.failed: list[str] = []
+        if hls_dir is not None:
+            hls_dir.mkdir(parents=True, exist_ok=True)
+            container = av.open(str(hls_dir / PLAYLIST), "w", format="hls",
+                                options=hls_options(hls_time, hls_list_size, hls_dir))
+            self.outputs.append(_Output("hls", container, templates))
+        for url in rtmp_urls:
+            try:
+                container = av.open(url, "w", format="flv",
+                                    options={"flvflags": "no_duration_filesize"},
+                                    timeout=RTMP_TIMEOUT_SECS)
+                self.outputs.append(_Output("rtmp", container, templates))
+            except av.error.FFmpegError as exc:
+                self._give_up(f"rtmp {_safe(url)}: {exc}")
+
+    def mux(self, packet: av.Packet) -> None:
+        """The encoder's packet (its `stream` is the encoder's) into every output."""
+        source = packet.stream.index
+        for output in list(self.outputs):
+            packet.stream = output.streams[source]
+            try:
+                output.container.mux(packet)
+            except av.error.FFmpegError as exc:
+                if output.name == "hls":
+                    raise  # HLS is the livestream: its failure is the stream's
+                self.outputs.remove(output)
+                self._close(output)
+                self._give_up(f"rtmp: {exc}")
+
+    def close(self) -> None:
+        for output in self.outputs:
+            self._close(output)
+        self.outputs = []
+
+    def _close(self, output: _Output) -> None:
+        try:
+            output.container.close()
+        except av.error.FFmpegError as exc:
+            log.warning("closing the %s output failed: %s", output.name, exc)
+
+    def _give_up(self, why: str) -> None:
+        log.warning("livestream output given up: %s", why)
+        self.failed.append(why)
+
+
+def _safe(url: str) -> str:
+    """An RTMP URL without its last path part (usually the stream key: a secret)."""
+    return url.rsplit("/", 1)[0] + "/…"
