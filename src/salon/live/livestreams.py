@@ -41,6 +41,8 @@ class LiveLivestreams:
         #: Set by the realtime commands' module: tells a meeting's peers of a change.
         self.notify: Callable[[RoomHost, dict[str, Any], str | None], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The RTMP ingest of independent livestreams (None: `rtmp_port` 0 or taken).
+        self.ingest: Any = None
         runner.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
 

@@ -24,15 +24,11 @@ HLS_FLAGS = "delete_segments+independent_segments+temp_file"
 RTMP_TIMEOUT_SECS = 5.0
 
 
-def hls_options(hls_time: int, list_size: int, directory: Path, *,
-                append: bool = False, start_number: int = 0) -> dict[str, str]:
-    """The `hls` muxer's options. `append` continues an existing playlist (an encoder that
-    reconnected): new segments follow the old ones after a discontinuity, and no
-    end-of-list is written when this muxer closes (the ingest writes it when the
-    session is over)."""
-    flags = HLS_FLAGS + ("+append_list+discont_start+omit_endlist" if append else "")
+def hls_options(hls_time: int, list_size: int, directory: Path) -> dict[str, str]:
+    """The `hls` muxer's options: a sliding list of `list_size` segments of `hls_time`
+    seconds (each starts at a keyframe) named `seg_NNNNN.ts` in `directory`."""
     return {"hls_time": str(hls_time), "hls_list_size": str(list_size),
-            "hls_flags": flags, "start_number": str(start_number),
+            "hls_flags": HLS_FLAGS,
             "hls_segment_filename": str(directory / "seg_%05d.ts")}
 
 

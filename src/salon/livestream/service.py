@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from salon.live.livestreams import LiveLivestreams
 from salon.live.rooms import Rooms
+from salon.livestream.ingest import RtmpIngest
 from salon.livestream.playback import ViewerCounter
 from salon.livestream.runner import LivestreamRunner, RunnerSettings
 from salon.services.livestreams import Urls
@@ -34,10 +35,17 @@ async def start(settings: Settings, database: Database, signer: TokenSigner, roo
     live = LiveLivestreams(rooms, runner, hls_root, viewers)
     await runner.start()
     viewers.start()
+    if settings.rtmp_port:
+        live.ingest = RtmpIngest(database, hls_root, runner.settings.urls, settings.rtmp_port,
+                                 settings.rtmp_reconnect_grace_secs,
+                                 on_commit, host=settings.host)  # type: ignore[arg-type]
+        await live.ingest.start()
     return live
 
 
 async def stop(live: LiveLivestreams) -> None:
+    if live.ingest is not None:
+        await live.ingest.stop()
     await live.stop()
     await live.runner.stop()
     await live.viewers.stop()
