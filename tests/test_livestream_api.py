@@ -5,6 +5,7 @@ by salon and decoded with PyAV, the lifecycle and its webhooks, viewer and inges
 seconds, analytics, and the errors."""
 
 import io
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -269,3 +270,75 @@ def test_another_app_sees_nothing(ls_server: SalonServer, http: httpx.Client,
         assert theirs.get(f"/livestreams/{made['id']}").status_code == 404
         assert theirs.post(f"/meetings/{meeting['id']}/livestreams", json={}).status_code == 404
         assert theirs.get("/livestreams").json()["data"]["paging"]["total_count"] == 0
+
+
+class RtmpReceiver:
+    """A real RTMP server on loopback (FFmpeg's, in listen mode, through PyAV) that
+    decodes what is pushed to it, as YouTube's or Twitch's ingest would receive it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"rtmp://127.0.0.1:{self.port}/live/youtube-key"
+        self.video = 0
+        self.audio = 0
+        self.size: tuple[int, int] | None = None
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with av.open(self.url, "r", format="flv",
+                         options={"listen": "1", "timeout": "30"}) as container:
+                for frame in container.decode():
+                    if isinstance(frame, av.VideoFrame):
+                        self.video += 1
+                        self.size = (frame.width, frame.height)
+                    else:
+                        self.audio += 1
+        except (OSError, av.error.FFmpegError) as exc:
+            self.error = repr(exc)  # the pusher went away: EIO is its end of stream
+
+
+def test_rtmp_out_to_the_hosts_url(http: httpx.Client) -> None:
+    receiver = RtmpReceiver()
+    time.sleep(0.3)  # listening
+    meeting = http.post("/meetings", json={
+        "title": "Simulcast",
+        "recording_config": {"live_streaming_config": {"rtmp_url": receiver.url}}})
+    assert meeting.status_code == 201, meeting.text
+    meeting_id = meeting.json()["data"]["id"]
+    started = http.post(f"/meetings/{meeting_id}/livestreams", json={"video_config": SMALL})
+    assert started.status_code == 201, started.text
+    livestream_id = started.json()["data"]["id"]
+    wait_for(lambda: receiver.video >= 50, what="frames pushed over RTMP")
+    http.post(f"/meetings/{meeting_id}/active-livestream/stop")
+    receiver.thread.join(15)
+    assert receiver.size == (320, 180) and receiver.audio >= 50, vars(receiver)
+    # HLS ran beside it from the same encode.
+    assert wait_for(lambda: http.get(f"/livestreams/{livestream_id}").json()["data"]
+                    ["livestream"]["status"] == "IDLE", what="IDLE")
+
+
+def test_rtmp_out_must_be_rtmp(http: httpx.Client) -> None:
+    meeting = http.post("/meetings", json={
+        "title": "Wrong scheme",
+        "recording_config": {"live_streaming_config": {"rtmp_url": "http://example.com/x"}}})
+    meeting_id = meeting.json()["data"]["id"]
+    refused = http.post(f"/meetings/{meeting_id}/livestreams", json={})
+    assert refused.status_code == 400 and "rtmp://" in refused.text
+
+
+def test_an_unreachable_rtmp_server_costs_only_that_output(http: httpx.Client) -> None:
+    meeting = http.post("/meetings", json={
+        "title": "Nobody listens",
+        "recording_config": {"live_streaming_config": {
+            "rtmp_url": f"rtmp://127.0.0.1:{free_port()}/live/k"}}}).json()["data"]
+    started = http.post(f"/meetings/{meeting['id']}/livestreams",
+                        json={"video_config": SMALL}).json()["data"]
+    wait_for(lambda: len(segments_of(httpx.get(started["playback_url"]).text)) >= 2
+             if httpx.get(started["playback_url"]).status_code == 200 else False,
+             what="HLS without the RTMP output")
+    http.post(f"/meetings/{meeting['id']}/active-livestream/stop")
+    wait_for(lambda: http.get(f"/livestreams/{started['id']}").json()["data"]
+             ["livestream"]["status"] == "IDLE", what="IDLE")

@@ -62,10 +62,10 @@ def _decode(data: bytes, at: int, depth: int) -> tuple[Any, int]:
         return data[at] != 0, at + 1
     if kind == 0x02:
         size = struct.unpack_from(">H", data, at)[0]
-        return data[at + 2:at + 2 + size].decode(), at + 2 + size
+        return _take(data, at + 2, size).decode(), at + 2 + size
     if kind == 0x0C:
         size = struct.unpack_from(">I", data, at)[0]
-        return data[at + 4:at + 4 + size].decode(), at + 4 + size
+        return _take(data, at + 4, size).decode(), at + 4 + size
     if kind in (0x05, 0x06):
         return None, at
     if kind in (0x03, 0x08):  # object, ECMA array (with a count first)
@@ -77,7 +77,7 @@ def _decode(data: bytes, at: int, depth: int) -> tuple[Any, int]:
             at += 2
             if size == 0 and data[at] == 0x09:
                 return result, at + 1
-            key = data[at:at + size].decode()
+            key = _take(data, at, size).decode()
             result[key], at = _decode(data, at + size, depth + 1)
     if kind == 0x0A:  # strict array
         count = struct.unpack_from(">I", data, at)[0]
@@ -90,3 +90,9 @@ def _decode(data: bytes, at: int, depth: int) -> tuple[Any, int]:
     if kind == 0x0B:  # date: ms since the epoch and a time zone
         return struct.unpack_from(">d", data, at)[0], at + 10
     raise AmfError(f"AMF0 type {kind:#x} is not supported")
+
+
+def _take(data: bytes, at: int, size: int) -> bytes:
+    if at + size > len(data):
+        raise AmfError("AMF0 value runs past the end of the message")
+    return data[at:at + size]

@@ -34,8 +34,10 @@ def hls_options(hls_time: int, list_size: int, directory: Path) -> dict[str, str
 
 class _Output:
     def __init__(self, name: str, container: av.container.OutputContainer,
-                 templates: list[av.stream.Stream]) -> None:
+                 templates: list[av.stream.Stream], where: str = "") -> None:
         self.name = name
+        #: Where it goes, safe to log (an RTMP URL without its stream key).
+        self.where = where
         self.container = container
         #: Encoder stream index → this container's copy of it.
         self.streams = {t.index: container.add_stream_from_template(t) for t in templates}
@@ -60,9 +62,9 @@ class LiveOutputs:
                 container = av.open(url, "w", format="flv",
                                     options={"flvflags": "no_duration_filesize"},
                                     timeout=RTMP_TIMEOUT_SECS)
-                self.outputs.append(_Output("rtmp", container, templates))
+                self.outputs.append(_Output("rtmp", container, templates, _safe(url)))
             except av.error.FFmpegError as exc:
-                self._give_up(f"rtmp {_safe(url)}: {exc}")
+                self._give_up(f"rtmp {_safe(url)}: {_reason(exc)}")
 
     def mux(self, packet: av.Packet) -> None:
         """The encoder's packet (its `stream` is the encoder's) into every output."""
@@ -76,7 +78,7 @@ class LiveOutputs:
                     raise  # HLS is the livestream: its failure is the stream's
                 self.outputs.remove(output)
                 self._close(output)
-                self._give_up(f"rtmp: {exc}")
+                self._give_up(f"rtmp {output.where}: {_reason(exc)}")
 
     def close(self) -> None:
         for output in self.outputs:
@@ -87,11 +89,17 @@ class LiveOutputs:
         try:
             output.container.close()
         except av.error.FFmpegError as exc:
-            log.warning("closing the %s output failed: %s", output.name, exc)
+            log.warning("closing the %s output %s failed: %s", output.name, output.where,
+                        _reason(exc))
 
     def _give_up(self, why: str) -> None:
         log.warning("livestream output given up: %s", why)
         self.failed.append(why)
+
+
+def _reason(exc: av.error.FFmpegError) -> str:
+    """FFmpeg's error without the file name it names (an RTMP URL carries a key)."""
+    return exc.strerror or type(exc).__name__
 
 
 def _safe(url: str) -> str:
