@@ -5,12 +5,12 @@ each status change (`livestream.updated`)."""
 
 import asyncio
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from salon.core.livestreams import StartLivestream
 from salon.core.room import Record
+from salon.core.room.livestreams import livestream_updated
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.livestream.playback import ViewerCounter
@@ -38,8 +38,6 @@ class LiveLivestreams:
         self.urls = runner.settings.urls
         self.hls_root = hls_root
         self.viewers = viewers
-        #: Set by the realtime commands' module: tells a meeting's peers of a change.
-        self.notify: Callable[[RoomHost, dict[str, Any], str | None], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: The RTMP ingest of independent livestreams (None: `rtmp_port` 0 or taken).
         self.ingest: Any = None
@@ -47,11 +45,14 @@ class LiveLivestreams:
         rooms.session_listeners.append(self.session_changed)
 
     def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
-        if livestream.meeting_id is None or self.notify is None:
+        """Tell the meeting's peers (`livestream.updated`), if its session is live."""
+        if livestream.meeting_id is None:
             return
         host = self.rooms.get(livestream.meeting_id)
         if host is not None and host.room.is_live:
-            self.notify(host, view(livestream, session, self.urls), session.by_peer_id)
+            shown = view(livestream, session, self.urls)
+            by_peer_id = session.by_peer_id
+            host.run(lambda: livestream_updated(host.room, shown, by_peer_id))
 
     def changed(self, livestream: Livestream, session: LivestreamSession) -> None:
         """A caller changed a livestream: webhooks, the runner and peers hear of it."""
@@ -63,6 +64,7 @@ class LiveLivestreams:
         if record.kind == Record.SESSION_STARTED:
             self._spawn(self._session_started(host, record.data["session_id"]))
         elif record.kind == Record.SESSION_ENDED:
+            host.room.livestream = None
             self._spawn(self._session_ended(host.meeting_id))
 
     def _spawn(self, work: Any) -> None:
