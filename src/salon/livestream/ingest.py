@@ -30,6 +30,7 @@ from salon.core import livestreams as rules
 from salon.core.clock import utcnow
 from salon.core.ids import new_uuid
 from salon.livestream import rtmp
+from salon.livestream.outputs import PLAYLIST
 from salon.services import livestreams
 from salon.services.livestreams import Urls
 from salon.store.database import Database
@@ -205,8 +206,9 @@ class RtmpIngest:
                     break
                 stdin.write(tag)
                 await stdin.drain()
-                if not state.live and message.type == rtmp.VIDEO:
-                    state.live = True
+                if not state.live and message.type == rtmp.VIDEO and \
+                        (self.hls_root / livestream_id / PLAYLIST).exists():
+                    state.live = True  # viewers can play it: the first segment is listed
                     await self._move(livestream_id, "LIVE", started_time=utcnow())
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the encoder went away

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
+from salon.livestream.outputs import PLAYLIST
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.spec import LiveSpec, RecordingOutcome, RecordingSpec, VideoSpec
 from salon.services import livestreams, recordings
@@ -48,6 +49,12 @@ class RunnerSettings:
 def hls_dir(data_dir: Path, livestream_id: str) -> Path:
     """Where a livestream's playlist and segments are (served at `/live/{id}/…`)."""
     return data_dir / "livestreams" / livestream_id
+
+
+def _playable(spec: RecordingSpec) -> bool:
+    """LIVE means viewers can play it: the playlist lists its first segment."""
+    assert spec.live is not None and spec.live.hls_dir is not None
+    return (spec.live.hls_dir / PLAYLIST).exists()
 
 
 class LivestreamRunner:
@@ -194,7 +201,8 @@ class LivestreamRunner:
         while (outcome := handle.poll()) is None:
             async with self.database.session() as db:
                 livestream, session = await self._rows(db, session_id)
-                if control.is_started() and session.status == "INVOKED":
+                if session.status == "INVOKED" and control.is_started() and \
+                        await asyncio.to_thread(_playable, handle.spec):
                     self._queued(await livestreams.move(
                         db, livestream, session, "LIVE", self.settings.urls,
                         started_time=utcnow()))
