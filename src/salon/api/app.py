@@ -30,6 +30,7 @@ from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
 from salon.livestream import playback as livestream_playback
 from salon.livestream import service as livestreaming
+from salon.livestream.fast_path import HlsFastPath
 from salon.media import create_backend
 from salon.realtime import gateway
 from salon.realtime import schema as realtime_schema
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoSniff)
+    app.add_middleware(HlsFastPath)  # outermost: HLS viewers skip everything else
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)

@@ -36,6 +36,11 @@ FLUSH_SECS = 5.0
 router = APIRouter(tags=["livestreams"])
 
 
+def valid_name(livestream_id: str, file_name: str) -> bool:
+    """A livestream id and a playlist or segment name (nothing else is ever served)."""
+    return bool(_ID.match(livestream_id) and _FILE.match(file_name))
+
+
 class ViewerCounter:
     """Viewer seconds per livestream: each segment fetched is `HLS_TIME` seconds of
     someone watching. Kept in memory and added to the running session's
@@ -95,7 +100,7 @@ _PLAYLIST_DOC = {"content": {PLAYLIST_TYPE: {"schema": {"type": "string"}},
             summary="A livestream's HLS playlist or segment (no credentials; its playback_url)",
             response_class=Response, responses={200: _PLAYLIST_DOC, **errors(404)})
 async def hls_file(livestream_id: str, file_name: str, request: Request) -> Response:
-    if not _ID.match(livestream_id) or not _FILE.match(file_name):
+    if not valid_name(livestream_id, file_name):
         return error(404, "No such livestream file.")
     directory: Path = request.app.state.livestreams.hls_root / livestream_id
     try:
