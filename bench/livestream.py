@@ -6,9 +6,10 @@ Run it inside a private network namespace (loopback only):
 
 Starts `salon serve` (SQLite, `SALON_ICE_HOSTS=127.0.0.1`) through tests/servers.py and
 a meeting with one publisher in this process: a 640x360 25 fps camera (aiortc, VP8) that
-draws the wall clock (ms, 32 bits as white/black blocks) into every frame, and a tone.
-The livestream is started over REST at 640x360; the real recorder engine joins as the
-hidden livestreamer and encodes once into HLS (1 s segments).
+draws the wall clock (ms, 32 bits as white/black blocks) into every frame. The
+livestream is started over REST at 1280x720 (RealtimeKit's default; `--width`,
+`--height`); the real recorder engine joins as the hidden livestreamer and encodes once
+into HLS (1 s segments).
 
 Figures:
 - `hls_latency_p50_s` (glass-to-glass): a probe viewer polls the playlist every 100 ms,
@@ -87,12 +88,14 @@ def clock_track():
 
 
 def read_clock(gray) -> int | None:
-    """The ms drawn into a decoded frame (luma), or None if the code is not readable."""
-    y = CODE_Y + BLOCK // 2
+    """The ms drawn into a decoded frame (luma), or None if the code is not readable. The
+    camera fills the livestream's picture (one person, same aspect): scaled by its width."""
+    scale = gray.shape[1] / WIDTH
+    y = int((CODE_Y + BLOCK // 2) * scale)
     value = 0
     for bit in range(BITS):
-        level = int(gray[y - 3:y + 3, bit * BLOCK + BLOCK // 2 - 3:bit * BLOCK + BLOCK // 2 + 3]
-                    .mean())
+        x = int((bit * BLOCK + BLOCK // 2) * scale)
+        level = int(gray[y - 3:y + 3, x - 3:x + 3].mean())
         if 60 < level < 195:
             return None  # a blend (a transition frame): not a clean reading
         value = value << 1 | (level >= 128)
@@ -276,7 +279,8 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             media = await MediaSession.attach(peer, ice_hosts=["127.0.0.1"])
             await media.publish("video", clock_track())
             started = await admin.call("POST", f"/meetings/{meeting['id']}/livestreams",
-                                       json={"video_config": {"width": WIDTH, "height": HEIGHT}})
+                                       json={"video_config": {"width": args.width,
+                                                              "height": args.height}})
             playlist_url = started["playback_url"]
             deadline = time.monotonic() + 60
             while (await admin.call("GET", f"/livestreams/{started['id']}"))["livestream"][
@@ -345,7 +349,7 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             "viewer_fetch_p99_ms_baseline": round(base_p99, 1),
             "segment_fetches": len(stats["fetch_ms"]),
             "server_cpu_pct": round(server_cpu, 1), "box_cpu_pct": round(box_cpu, 1),
-            "output": f"{WIDTH}x{HEIGHT}@25, 1 s segments"}
+            "output": f"{args.width}x{args.height}@25, 1 s segments"}
 
 
 def main() -> None:
@@ -354,6 +358,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--baseline-viewers", type=int, default=10)
     parser.add_argument("--baseline-seconds", type=float, default=8.0)
+    parser.add_argument("--width", type=int, default=1280, help="the livestream's (1280)")
+    parser.add_argument("--height", type=int, default=720, help="the livestream's (720)")
     args = parser.parse_args()
     if not only_loopback():
         print("NOTE: not in a network namespace; run it under "
