@@ -342,3 +342,40 @@ def test_an_unreachable_rtmp_server_costs_only_that_output(http: httpx.Client) -
     http.post(f"/meetings/{meeting['id']}/active-livestream/stop")
     wait_for(lambda: http.get(f"/livestreams/{started['id']}").json()["data"]
              ["livestream"]["status"] == "IDLE", what="IDLE")
+
+
+def test_viewer_qualities_from_the_meetings_presets(http: httpx.Client) -> None:
+    presets = http.get("/presets", params={"per_page": 100}).json()["data"]
+    viewer = next(p for p in presets if p["name"] == "webinar_viewer")
+    tree = http.get(f"/presets/{viewer['id']}").json()["data"]
+    body = {key: tree[key] for key in ("config", "permissions", "ui")}
+    body["config"]["livestream_viewer_qualities"] = [240, 720]  # 720 is above the source
+    name = f"hls_viewer_{int(time.time() * 1000)}"
+    assert http.post("/presets", json={"name": name, **body}).status_code == 201
+    meeting = http.post("/meetings", json={"title": "Qualities"}).json()["data"]
+    added = http.post(f"/meetings/{meeting['id']}/participants",
+                      json={"preset_name": name, "custom_participant_id": "v1"})
+    assert added.status_code == 201, added.text
+    started = http.post(f"/meetings/{meeting['id']}/livestreams",
+                        json={"video_config": {"width": 640, "height": 360}}).json()["data"]
+    base = started["playback_url"].rsplit("/", 1)[0]
+
+    def listed() -> Any:
+        master = httpx.get(started["playback_url"])
+        if master.status_code != 200:
+            return None
+        low = httpx.get(f"{base}/q240/index.m3u8")
+        return (master, low) if low.status_code == 200 and segments_of(low.text) else None
+
+    master, low = wait_for(listed, what="the 240p playlist")
+    assert segments_of(master.text) == ["q360/index.m3u8", "q240/index.m3u8"]
+    assert "RESOLUTION=426x240" in master.text and "RESOLUTION=640x360" in master.text
+    segment = httpx.get(f"{base}/q240/{segments_of(low.text)[0]}")
+    assert segment.status_code == 200 and segment.headers["content-type"] == "video/mp2t"
+    with av.open(io.BytesIO(segment.content), format="mpegts") as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (426, 240)
+    assert httpx.get(f"{base}/q999x/index.m3u8").status_code == 404
+    http.post(f"/meetings/{meeting['id']}/active-livestream/stop")
+    wait_for(lambda: http.get(f"/livestreams/{started['id']}").json()["data"]["livestream"]
+             ["status"] == "IDLE", what="IDLE")

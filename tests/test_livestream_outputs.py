@@ -80,3 +80,28 @@ def test_flv_tags_of_media_and_metadata() -> None:
     assert rtmp.flv_tag(rtmp.Message(rtmp.COMMAND, 1, 0, b"")) is None
     # A whole FLV made of such tags is what the remuxer reads.
     assert io.BytesIO(rtmp.FLV_HEADER + video).read(3) == b"FLV"
+
+
+def test_viewer_qualities_under_a_master_playlist(tmp_path: Path) -> None:
+    hls = tmp_path / "hls"
+    video = VideoSpec(width=320, height=180, fps=10)
+    writer = CompositeWriter(tmp_path / "work", "x", video, AudioSpec(),
+                             LiveSpec(hls_dir=hls, qualities=(360, 144, 90)))
+    for index in range(25):
+        writer.write_video(picture(index, 320, 180), index)
+        writer.write_audio(np.zeros((2, 4800), dtype=np.float32))
+    writer.close()
+    master = (hls / "index.m3u8").read_text()
+    # 360 is above the source: left out; the source first, then lower qualities.
+    assert segments_of(master) == ["q180/index.m3u8", "q144/index.m3u8", "q90/index.m3u8"]
+    assert "RESOLUTION=320x180" in master and "RESOLUTION=256x144" in master
+    assert "RESOLUTION=160x90" in master
+    for name, size in (("q180", (320, 180)), ("q144", (256, 144)), ("q90", (160, 90))):
+        playlist = (hls / name / "index.m3u8").read_text()
+        first = segments_of(playlist)[0]
+        data = (hls / name / first).read_bytes()
+        with av.open(io.BytesIO(data), format="mpegts") as container:
+            frames = list(container.decode(video=0))
+        assert (frames[0].width, frames[0].height) == size and len(frames) == 10
+        video_frames, audio, seconds = decode(data)
+        assert audio >= 40 and 0.85 <= seconds <= 0.95, (name, audio, seconds)

@@ -78,11 +78,12 @@ class HlsFastPath:
             return
         parts = path[len(PREFIX):].split("/")
         live = scope["app"].state.livestreams
-        if len(parts) != 2 or not valid_name(parts[0], parts[1]):
+        quality = parts[1] if len(parts) == 3 else None
+        if len(parts) not in (2, 3) or not valid_name(parts[0], parts[-1], quality):
             await _error(send, 404, "No such livestream file.")
             return
-        livestream_id, name = parts
-        file = live.hls_root / livestream_id / name
+        livestream_id, name = parts[0], parts[-1]
+        file = live.hls_root.joinpath(*parts)
         if name.endswith(".m3u8"):
             body, headers = self.files.playlist(file), _PLAYLIST_HEADERS
         else:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import av
 
+from salon.livestream.renditions import Rendition, folder, width_for, write_master
+
 log = logging.getLogger("salon.livestream")
 
 PLAYLIST = "index.m3u8"
@@ -44,18 +46,38 @@ class _Output:
 
 
 class LiveOutputs:
-    """Every live output of one encode; `mux(packet)` sends a packet to each."""
+    """Every live output of one encode; `mux(packet)` sends a packet to each. With
+    `qualities` (heights below the source's), each is a `Rendition` fed the composed
+    frames (`write_video`) and the source's audio packets, under a master playlist."""
 
     def __init__(self, templates: list[av.stream.Stream], hls_dir: Path | None,
                  hls_time: int = 1, hls_list_size: int = 6,
-                 rtmp_urls: tuple[str, ...] = ()) -> None:
+                 rtmp_urls: tuple[str, ...] = (), qualities: tuple[int, ...] = ()) -> None:
         self.outputs: list[_Output] = []
+        self.renditions: list[Rendition] = []
         #: Outputs given up, with why (an unreachable or lost RTMP server).
         self.failed: list[str] = []
+        video, audio = templates[0], templates[1]
+        self._audio_index = audio.index
         if hls_dir is not None:
             hls_dir.mkdir(parents=True, exist_ok=True)
-            container = av.open(str(hls_dir / PLAYLIST), "w", format="hls",
-                                options=hls_options(hls_time, hls_list_size, hls_dir))
+            source = hls_dir
+            width, height = video.codec_context.width, video.codec_context.height
+            lower = sorted({q for q in qualities if q < height}, reverse=True)
+            if lower:  # a master playlist, the source in its own folder
+                source = hls_dir / folder(height)
+                source.mkdir(exist_ok=True)
+                fps = int(video.codec_context.framerate or 25)
+                for quality in lower:
+                    self.renditions.append(Rendition(
+                        hls_dir / folder(quality), width_for(quality, width, height), quality,
+                        fps, hls_time * fps, audio,
+                        hls_options(hls_time, hls_list_size, hls_dir / folder(quality))))
+                write_master(hls_dir, [(width, height, video.codec_context.bit_rate or 0),
+                                       *((r.width, r.height, r.video.bit_rate)
+                                         for r in self.renditions)])
+            container = av.open(str(source / PLAYLIST), "w", format="hls",
+                                options=hls_options(hls_time, hls_list_size, source))
             self.outputs.append(_Output("hls", container, templates))
         for url in rtmp_urls:
             try:
@@ -66,9 +88,17 @@ class LiveOutputs:
             except av.error.FFmpegError as exc:
                 self._give_up(f"rtmp {_safe(url)}: {_reason(exc)}")
 
+    def write_video(self, frame: av.VideoFrame, index: int) -> None:
+        """A composed frame (number `index` on the fps clock) for the lower qualities."""
+        for rendition in self.renditions:
+            rendition.write_video(frame, index)
+
     def mux(self, packet: av.Packet) -> None:
         """The encoder's packet (its `stream` is the encoder's) into every output."""
         source = packet.stream.index
+        if source == self._audio_index:
+            for rendition in self.renditions:
+                rendition.mux_audio(packet)
         for output in list(self.outputs):
             packet.stream = output.streams[source]
             try:
@@ -81,6 +111,9 @@ class LiveOutputs:
                 self._give_up(f"rtmp {output.where}: {_reason(exc)}")
 
     def close(self) -> None:
+        for rendition in self.renditions:
+            rendition.close()
+        self.renditions = []
         for output in self.outputs:
             self._close(output)
         self.outputs = []

@@ -30,15 +30,18 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
 _ID = re.compile(r"^[0-9a-f-]{36}$")
 _FILE = re.compile(r"^(index\.m3u8|seg_\d{5,9}\.ts)$")
+_QUALITY = re.compile(r"^q\d{2,4}$")
 #: How often counted viewer seconds are added to the sessions' rows.
 FLUSH_SECS = 5.0
 
 router = APIRouter(tags=["livestreams"])
 
 
-def valid_name(livestream_id: str, file_name: str) -> bool:
-    """A livestream id and a playlist or segment name (nothing else is ever served)."""
-    return bool(_ID.match(livestream_id) and _FILE.match(file_name))
+def valid_name(livestream_id: str, file_name: str, quality: str | None = None) -> bool:
+    """A livestream id, a quality's folder (`q360`) or none, and a playlist or segment
+    name: nothing else is ever served."""
+    return bool(_ID.match(livestream_id) and _FILE.match(file_name)
+                and (quality is None or _QUALITY.match(quality)))
 
 
 class ViewerCounter:
@@ -100,9 +103,24 @@ _PLAYLIST_DOC = {"content": {PLAYLIST_TYPE: {"schema": {"type": "string"}},
             summary="A livestream's HLS playlist or segment (no credentials; its playback_url)",
             response_class=Response, responses={200: _PLAYLIST_DOC, **errors(404)})
 async def hls_file(livestream_id: str, file_name: str, request: Request) -> Response:
-    if not valid_name(livestream_id, file_name):
+    return _serve(request, livestream_id, None, file_name)
+
+
+@router.get("/live/{livestream_id}/{quality}/{file_name}",
+            summary="One viewer quality's HLS playlist or segment (`q360/index.m3u8`, …)",
+            response_class=Response, responses={200: _PLAYLIST_DOC, **errors(404)})
+async def hls_quality_file(livestream_id: str, quality: str, file_name: str,
+                           request: Request) -> Response:
+    return _serve(request, livestream_id, quality, file_name)
+
+
+def _serve(request: Request, livestream_id: str, quality: str | None,
+           file_name: str) -> Response:
+    if not valid_name(livestream_id, file_name, quality):
         return error(404, "No such livestream file.")
     directory: Path = request.app.state.livestreams.hls_root / livestream_id
+    if quality is not None:
+        directory = directory / quality
     try:
         body = (directory / file_name).read_bytes()  # small, and in the page cache
     except OSError:

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
 from salon.livestream.outputs import PLAYLIST
+from salon.livestream.renditions import folder
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.spec import LiveSpec, RecordingOutcome, RecordingSpec, VideoSpec
 from salon.services import livestreams, recordings
@@ -52,8 +53,11 @@ def hls_dir(data_dir: Path, livestream_id: str) -> Path:
 
 
 def _playable(spec: RecordingSpec) -> bool:
-    """LIVE means viewers can play it: the playlist lists its first segment."""
+    """LIVE means viewers can play it: the playlist lists its first segment (the
+    source's own, under a master playlist when there are lower qualities)."""
     assert spec.live is not None and spec.live.hls_dir is not None
+    if spec.live.qualities:
+        return (spec.live.hls_dir / folder(spec.video.height) / PLAYLIST).exists()
     return (spec.live.hls_dir / PLAYLIST).exists()
 
 
@@ -194,7 +198,8 @@ class LivestreamRunner:
             video=VideoSpec(width=config["width"], height=config["height"], fps=FPS),
             live=LiveSpec(hls_dir=directory, hls_time=rules.HLS_TIME,
                           hls_list_size=rules.HLS_LIST_SIZE,
-                          rtmp_urls=tuple(config.get("rtmp_urls") or ())))
+                          rtmp_urls=tuple(config.get("rtmp_urls") or ()),
+                          qualities=tuple(config.get("qualities") or ())))
 
     async def _follow(self, session_id: str, handle: RecorderProcess) -> RecordingOutcome:
         control = handle.control

@@ -146,7 +146,8 @@ class CompositeWriter:
                 encoder.codec_context.flags |= av.codec.context.Flags.global_header
             container.start_encoding()  # opens the encoders: their headers exist now
             self.live = LiveOutputs([stream, self.audio.stream], live.hls_dir,
-                                    live.hls_time, live.hls_list_size, live.rtmp_urls)
+                                    live.hls_time, live.hls_list_size, live.rtmp_urls,
+                                    live.qualities)
             self.audio.live = self.live
         self.export: AudioEncoder | None = None
         if audio.export_file:
@@ -163,6 +164,8 @@ class CompositeWriter:
         """Frame number `index` on the fps clock (numbers may skip when behind)."""
         frame.pts, frame.time_base = index, Fraction(1, self.video_spec.fps)
         self._mux(self.video.encode(frame))
+        if self.live is not None:
+            self.live.write_video(frame, index)
         self.frames += 1
 
     def _mux(self, packets: list[av.Packet]) -> None:

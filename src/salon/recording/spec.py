@@ -52,6 +52,9 @@ class LiveSpec:
     hls_list_size: int = 6
     #: `rtmp://` or `rtmps://` URLs to push the stream to (FLV).
     rtmp_urls: tuple[str, ...] = ()
+    #: Lower qualities for viewers (heights, `livestream_viewer_qualities`), each encoded
+    #: again from the composed frames under a master playlist.
+    qualities: tuple[int, ...] = ()
     keep_file: bool = False
 
 

@@ -20,7 +20,15 @@ from salon.core.clock import isoformat, utcnow
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
-from salon.store.models import App, Livestream, LivestreamSession, Meeting, Session
+from salon.store.models import (
+    App,
+    Livestream,
+    LivestreamSession,
+    Meeting,
+    Participant,
+    Preset,
+    Session,
+)
 from salon.webhooks import outbox
 
 #: Statuses announced by `livestreaming.statusUpdate`.
@@ -92,10 +100,12 @@ async def start_meeting(db: AsyncSession, app_id: str, meeting_id: str,
     elif body.name:
         livestream.name = body.name
     video = body.video_config
+    height = video.height if video and video.height else rules.DEFAULT_HEIGHT
     config: dict[str, Any] = {
         "width": (video.width if video and video.width else rules.DEFAULT_WIDTH),
-        "height": (video.height if video and video.height else rules.DEFAULT_HEIGHT),
+        "height": height,
         "rtmp_urls": _rtmp_out(meeting),
+        "qualities": rules.qualities(await _viewer_qualities(db, meeting.id), height),
     }
     session = LivestreamSession(
         id=new_uuid(), livestream_id=livestream.id, app_id=app_id, session_id=session_id,
@@ -106,6 +116,15 @@ async def start_meeting(db: AsyncSession, app_id: str, meeting_id: str,
     livestream.updated_at = now
     await db.commit()
     return livestream, session
+
+
+async def _viewer_qualities(db: AsyncSession, meeting_id: str) -> list[int]:
+    """Every height the presets of the meeting's participants ask viewers be offered
+    (`config.livestream_viewer_qualities`)."""
+    configs = await db.scalars(select(Preset.config).where(Preset.id.in_(
+        select(Participant.preset_id).where(Participant.meeting_id == meeting_id))))
+    return sorted({int(q) for config in configs
+                   for q in (config or {}).get("livestream_viewer_qualities") or []})
 
 
 def _rtmp_out(meeting: Meeting) -> list[str]:
