@@ -105,3 +105,18 @@ def test_viewer_qualities_under_a_master_playlist(tmp_path: Path) -> None:
         assert (frames[0].width, frames[0].height) == size and len(frames) == 10
         video_frames, audio, seconds = decode(data)
         assert audio >= 40 and 0.85 <= seconds <= 0.95, (name, audio, seconds)
+
+
+def test_codecs_hls_cannot_carry_are_named() -> None:
+    def video(first: int) -> rtmp.Message:
+        return rtmp.Message(rtmp.VIDEO, 1, 0, bytes([first]) + b"\x00")
+
+    def audio(first: int) -> rtmp.Message:
+        return rtmp.Message(rtmp.AUDIO, 1, 0, bytes([first]) + b"\x00")
+
+    assert rtmp.unsupported(video(0x17)) is None            # keyframe, AVC
+    assert rtmp.unsupported(audio(0xAF)) is None            # AAC
+    assert rtmp.unsupported(audio(0x2F)) is None            # MP3
+    assert "not H.264" in rtmp.unsupported(video(0x12))     # FLV1 (Sorenson)
+    assert "not H.264" in rtmp.unsupported(video(0x94))     # enhanced RTMP (HEVC/AV1)
+    assert "not AAC or MP3" in rtmp.unsupported(audio(0xB6))  # Speex

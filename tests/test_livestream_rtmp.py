@@ -3,6 +3,7 @@ as OBS would publish) into salon's ingest with the right and wrong keys, the str
 remuxed to HLS and decoded, a reconnection within the grace window continuing the same
 session, the webhook with `manualIngest`, and the refusals."""
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -144,3 +145,32 @@ def test_not_rtmp_at_all(ingest_server: SalonServer, http: httpx.Client) -> None
                 sock.recv(4096)
             except OSError:
                 pass
+
+
+def test_a_stream_that_cannot_be_remuxed_errors_its_session(http: httpx.Client) -> None:
+    """FLV1 (Sorenson) video is FLV but no HLS player plays it: refused at its first
+    frame, the session ends ERRORED saying why, and the server logs no traceback."""
+    made = http.post("/livestreams", json={"name": "Old encoder"}).json()["data"]
+    container = av.open(made["ingest_server"] + made["stream_key"], "w", format="flv",
+                        timeout=10)
+    try:
+        stream = container.add_stream("flv", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for index in range(30):
+            frame = av.VideoFrame(160, 96, "yuv420p")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+            time.sleep(0.05)
+        container.mux(stream.encode(None))
+    except (OSError, av.error.FFmpegError):
+        pass  # the server may hang up first
+    finally:
+        with contextlib.suppress(OSError, av.error.FFmpegError):
+            container.close()
+
+    def ended() -> Any:
+        shown = _sessions(http, made["id"])
+        return shown if shown["livestream"]["status"] == "ERRORED" else None
+
+    shown = wait_for(ended, what="ERRORED")
+    assert "not H.264" in shown["session"]["err_message"]

@@ -43,6 +43,12 @@ APP = "live"
 #: Commands before `publish` a connection may send; more is not an encoder.
 MAX_COMMANDS = 32
 HANDSHAKE_SECS = 10.0
+#: From the handshake to `publish`: an encoder takes well under a second.
+PUBLISH_SECS = 30.0
+#: A publishing encoder that sends nothing for this long is gone (its TCP may linger).
+SILENT_SECS = 20.0
+#: RTMP connections at once; more are closed at once (a flood costs nothing else).
+MAX_CONNECTIONS = 64
 
 
 @dataclass
@@ -59,6 +65,8 @@ class _Publishing:
     #: Where the next connection's timestamps start (ms): past everything written.
     next_ms: int = 0
     grace: asyncio.Task[None] | None = None
+    #: Why the session cannot go on (the encoder sends codecs HLS cannot carry).
+    error: str | None = None
 
 
 #: The gap left between one connection's last timestamp and the next's first (ms).
@@ -107,11 +115,16 @@ class RtmpIngest:
                           writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
         connection = rtmp.RtmpConnection(reader, writer)
+        if len(self._connections) >= MAX_CONNECTIONS:
+            log.warning("RTMP connection refused: %d connections already", MAX_CONNECTIONS)
+            await connection.close()
+            return
+        self._connections.add(task)
         try:
             await asyncio.wait_for(connection.handshake(), HANDSHAKE_SECS)
-            livestream_id = await self._until_publish(connection)
+            livestream_id = await asyncio.wait_for(self._until_publish(connection),
+                                                   PUBLISH_SECS)
             if livestream_id is not None:
                 await self._publish(connection, livestream_id)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
@@ -187,12 +200,16 @@ class RtmpIngest:
         base = first = peak = None
         try:
             while True:
-                message = await connection.read_message()
+                message = await asyncio.wait_for(connection.read_message(), SILENT_SECS)
                 if message.type == rtmp.COMMAND:
                     name = rtmp.amf.decode(message.payload)[:1]
                     if name and name[0] in ("deleteStream", "FCUnpublish", "closeStream"):
                         break
                     continue
+                refused = rtmp.unsupported(message)
+                if refused:
+                    state.error = refused
+                    break
                 if message.type in (rtmp.AUDIO, rtmp.VIDEO):
                     base = message.timestamp if base is None else base
                     first = message.timestamp if first is None else first
@@ -210,20 +227,19 @@ class RtmpIngest:
                         (self.hls_root / livestream_id / PLAYLIST).exists():
                     state.live = True  # viewers can play it: the first segment is listed
                     await self._move(livestream_id, "LIVE", started_time=utcnow())
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the encoder went away
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            pass  # the encoder went away (or went silent)
         finally:
             state.connected = False
             if first is not None and peak is not None:
                 state.seconds += max(0, peak - first) / 1000
                 state.next_ms += max(0, peak - first) + RECONNECT_GAP_MS
             if state.live and state.remuxer.returncode is None \
-                    and not stdin.is_closing():
+                    and not stdin.is_closing() and state.error is None:
                 await self._ingested(livestream_id, state.seconds)
                 state.grace = asyncio.create_task(self._grace(livestream_id))
-            else:  # nothing was published (or the remuxer failed): the session ends
-                await self._end(livestream_id, "ERRORED", "the encoder published no video"
-                                if not state.live else "remuxing the stream failed")
+            else:  # nothing playable was published (or the remuxer failed): it ends
+                await self._end(livestream_id, "ERRORED", state.error)
 
     async def _grace(self, livestream_id: str) -> None:
         await asyncio.sleep(self.grace_secs)
@@ -291,6 +307,9 @@ class RtmpIngest:
             await asyncio.wait_for(state.remuxer.wait(), 10)
         except TimeoutError:
             state.remuxer.kill()
+        if status == "ERRORED" and error is None:
+            error = ("remuxing the stream failed (send H.264 video and AAC audio)"
+                     if state.remuxer.returncode else "the encoder published no video")
         try:
             fields: dict[str, object] = {"stopped_time": utcnow(), "stop_reason": "INGEST_ENDED",
                                          "ingest_seconds": round(state.seconds, 3)}

@@ -47,7 +47,14 @@ def remux(source: object, directory: Path, hls_time: int, list_size: int = 6) ->
 
 
 def main() -> None:
-    remux(sys.stdin.buffer, Path(sys.argv[1]), int(sys.argv[2]))
+    """The encoder's stream is user input: what it cannot remux ends this process with
+    one line on stderr and status 1, never a traceback."""
+    try:
+        remux(sys.stdin.buffer, Path(sys.argv[1]), int(sys.argv[2]))
+    except av.error.FFmpegError as exc:
+        print(f"salon.livestream.remux: the encoder's stream cannot be remuxed: "
+              f"{exc.strerror or type(exc).__name__}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -194,6 +194,24 @@ class RtmpConnection:
             pass
 
 
+#: FLV codec ids HLS (MPEG-TS) carries: video 7 (H.264); audio 10 (AAC), 2 (MP3).
+VIDEO_CODECS = {7: "H.264"}
+AUDIO_CODECS = {10: "AAC", 2: "MP3"}
+
+
+def unsupported(message: Message) -> str | None:
+    """Why a media message cannot go to HLS (its codec), or None."""
+    if not message.payload:
+        return None
+    if message.type == VIDEO:
+        codec = message.payload[0] & 0x0F
+        if message.payload[0] & 0x80 or codec not in VIDEO_CODECS:
+            return "the encoder's video is not H.264 (send H.264 video and AAC audio)"
+    elif message.type == AUDIO and message.payload[0] >> 4 not in AUDIO_CODECS:
+        return "the encoder's audio is not AAC or MP3 (send H.264 video and AAC audio)"
+    return None
+
+
 def flv_tag(message: Message) -> bytes | None:
     """The FLV tag of an audio, video or `onMetaData` message (None for others).
     `@setDataFrame` wraps metadata as encoders send it; FLV files hold it bare."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
@@ -91,16 +91,21 @@ class LivestreamRunner:
         self._wake.set()
 
     async def recover(self) -> None:
-        """Meeting sessions a crash left LIVE end ERRORED; claimed INVOKED ones requeue."""
+        """What a crash left: LIVE sessions end ERRORED, and so do an RTMP ingest's INVOKED
+        ones (its encoder's connection is gone); a meeting's claimed INVOKED ones requeue."""
         async with self.database.session() as db:
+            meeting_streams = select(Livestream.id).where(Livestream.meeting_id.is_not(None))
             await db.execute(update(LivestreamSession).where(
                 LivestreamSession.status == "INVOKED",
+                LivestreamSession.livestream_id.in_(meeting_streams),
                 LivestreamSession.claimed_at.is_not(None)).values(claimed_at=None))
             await db.commit()
             stale = list(await db.execute(
                 select(LivestreamSession, Livestream)
                 .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
-                .where(LivestreamSession.status == "LIVE")))
+                .where(or_(LivestreamSession.status == "LIVE",
+                           and_(LivestreamSession.status == "INVOKED",
+                                Livestream.meeting_id.is_(None))))))
             for session, livestream in stale:
                 await livestreams.move(db, livestream, session, "ERRORED", self.settings.urls,
                                        err_message="the server stopped while streaming",
