@@ -106,3 +106,58 @@ async def test_live_stream_on_start_and_the_session_ending_stops_it(
     await eventually(idle, timeout=20)
     session = http.get(f"/livestreams/{livestream_id}").json()["data"]["session"]
     assert session["stopped_time"] is not None
+
+
+async def test_a_killed_server_leaves_no_livestream_live() -> None:
+    """SIGKILL while a meeting livestream and an RTMP ingest are LIVE: after the restart
+    both sessions are ERRORED (not LIVE for ever), the playlists still end, and the
+    meeting can be livestreamed again. A clean restart ends them IDLE."""
+    import signal
+    import threading
+
+    from tests.rtmp_publisher import publish
+    from tests.servers import cleanup, launch, restart, start
+
+    server = start("", env={**LIVESTREAM_ENV, "SALON_RTMP_PORT": str(free_port())})
+    try:
+        with httpx.Client(base_url=server.app_url, headers=server.headers, timeout=10) as http:
+            meeting = http.post("/meetings", json={"title": "crash"}).json()["data"]
+            started = http.post(f"/meetings/{meeting['id']}/livestreams", json={
+                "video_config": {"width": 320, "height": 180}}).json()["data"]
+            studio = http.post("/livestreams", json={"name": "studio"}).json()["data"]
+            pushing = threading.Thread(target=lambda: _publish_quietly(
+                publish, studio["ingest_server"] + studio["stream_key"], 6))
+            pushing.start()
+
+            def status(livestream_id: str) -> str:
+                return http.get(f"/livestreams/{livestream_id}").json()["data"][
+                    "livestream"]["status"]
+
+            await eventually(lambda: status(started["id"]) == "LIVE"
+                             and status(studio["id"]) == "LIVE", timeout=20)
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait()
+            pushing.join()
+            server.process = launch(server.env(), server.port, server.log_path)
+            for livestream_id in (started["id"], studio["id"]):
+                shown = http.get(f"/livestreams/{livestream_id}").json()["data"]
+                assert shown["livestream"]["status"] == "ERRORED", shown
+                assert shown["session"]["err_message"] == "the server stopped while streaming"
+            again = http.post(f"/meetings/{meeting['id']}/livestreams", json={
+                "video_config": {"width": 320, "height": 180}})
+            assert again.status_code == 201, again.text
+            await eventually(lambda: status(started["id"]) == "LIVE", timeout=20)
+            restart(server)  # a clean stop: the encoder finishes, the session is IDLE
+            assert status(started["id"]) == "IDLE"
+            ended = httpx.get(started["playback_url"]).text
+            assert ended.rstrip().endswith("#EXT-X-ENDLIST")
+            assert "Traceback" not in server.log(), server.log()
+    finally:
+        cleanup(server)
+
+
+def _publish_quietly(publish, url: str, seconds: float) -> None:  # noqa: ANN001
+    try:
+        publish(url, seconds)
+    except (OSError, Exception):  # noqa: BLE001 - the server is killed under it
+        pass
