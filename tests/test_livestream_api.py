@@ -379,3 +379,19 @@ def test_viewer_qualities_from_the_meetings_presets(http: httpx.Client) -> None:
     http.post(f"/meetings/{meeting['id']}/active-livestream/stop")
     wait_for(lambda: http.get(f"/livestreams/{started['id']}").json()["data"]["livestream"]
              ["status"] == "IDLE", what="IDLE")
+
+
+def test_the_api_needs_an_api_token(ls_server: SalonServer, http: httpx.Client,
+                                    meeting: dict) -> None:
+    participant = http.post(f"/meetings/{meeting['id']}/participants", json={
+        "preset_name": "group_call_host", "custom_participant_id": "h1"}).json()["data"]
+    for headers in ({}, {"Authorization": "Bearer nonsense"},
+                    {"Authorization": f"Bearer {participant['token']}"}):
+        with httpx.Client(base_url=ls_server.app_url, headers=headers, timeout=10) as anyone:
+            for method, path in (("POST", f"/meetings/{meeting['id']}/livestreams"),
+                                 ("POST", f"/meetings/{meeting['id']}/active-livestream/stop"),
+                                 ("GET", "/livestreams"), ("POST", "/livestreams"),
+                                 ("GET", "/analytics/livestreams/overall")):
+                answer = anyone.request(method, path, json={} if method == "POST" else None)
+                assert answer.status_code == 401, (headers, path, answer.text)
+                assert answer.json()["success"] is False
