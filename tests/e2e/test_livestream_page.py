@@ -79,6 +79,15 @@ async def test_a_livestream_viewer_plays_the_meeting_over_hls(
     assert await video.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 180]
     # hls.js, loaded from the page's own origin, plays it (Media Source Extensions).
     assert await video.evaluate("v => v.src.startsWith('blob:')")
+    # The SDK keeps the livestream; a viewer without can_livestream cannot steer it.
+    shown = await page.evaluate("() => window.salon.client.livestream")
+    assert shown["status"] == "LIVE" and shown["id"] == started["id"]
+    codes = await page.evaluate("""async () => {
+        const c = window.salon.client;
+        const code = (p) => p.then(() => "ok", (e) => e.code);
+        return [await code(c.startLivestream()), await code(c.stopLivestream())];
+    }""")
+    assert codes == ["FORBIDDEN", "FORBIDDEN"]
     # No WebRTC media reaches a LIVESTREAM viewer.
     assert await page.evaluate("() => document.querySelectorAll('#grid video').length") == 0
     await shoot(page, SHOTS, "2-playing", settle_ms=400)
@@ -98,5 +107,6 @@ async def test_a_livestream_viewer_plays_the_meeting_over_hls(
     await web_admin.call("POST", f"/meetings/{meeting['id']}/active-livestream/stop")
     await expect(page.get_by_test_id("livestream-note")).to_contain_text("has ended",
                                                                           timeout=20_000)
+    assert await page.evaluate("() => window.salon.client.livestream") is None
     assert started["id"]
     await shoot(page, SHOTS, "3-ended")
