@@ -120,3 +120,25 @@ def test_codecs_hls_cannot_carry_are_named() -> None:
     assert "not H.264" in rtmp.unsupported(video(0x12))     # FLV1 (Sorenson)
     assert "not H.264" in rtmp.unsupported(video(0x94))     # enhanced RTMP (HEVC/AV1)
     assert "not AAC or MP3" in rtmp.unsupported(audio(0xB6))  # Speex
+
+
+def test_the_fast_paths_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from salon.livestream import fast_path
+
+    monkeypatch.setattr(fast_path, "SEGMENT_BYTES_KEPT", 3000)
+    files = fast_path.HlsFiles()
+    for index in range(5):
+        (tmp_path / f"seg_{index:05d}.ts").write_bytes(bytes(1000))
+        assert files.segment(tmp_path / f"seg_{index:05d}.ts") == bytes(1000)
+    assert files.kept == 3000 and [p.name for p in files.segments] == [
+        "seg_00002.ts", "seg_00003.ts", "seg_00004.ts"]
+    assert files.segment(tmp_path / "seg_00009.ts") is None
+    playlist = tmp_path / "index.m3u8"
+    playlist.write_text("#EXTM3U\n")
+    assert files.playlist(playlist) == b"#EXTM3U\n"
+    playlist.write_text("#EXTM3U\nseg_00004.ts\n")
+    import os
+    os.utime(playlist, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert files.playlist(playlist) == b"#EXTM3U\nseg_00004.ts\n"  # changed: read again
+    playlist.unlink()
+    assert files.playlist(playlist) is None

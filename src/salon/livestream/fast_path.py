@@ -4,7 +4,8 @@ A thousand viewers make two thousand requests a second (a playlist and a segment
 all for the same few files. Through FastAPI each one passes three middlewares, a linear
 match over every route and the response machinery; here it is one path split and a
 dictionary lookup: segments never change once listed, so they are kept in memory (the
-newest `SEGMENTS_KEPT`), and a playlist is read again only when its file changed.
+most recently fetched, up to `SEGMENT_BYTES_KEPT`), and a playlist is read again only
+when its file changed.
 
 The FastAPI route in `salon.livestream.playback` stays for the OpenAPI document (and
 answers the same, should this layer be left out).
@@ -20,7 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, valid_name
 
 PREFIX = "/live/"
-SEGMENTS_KEPT = 512
+#: Memory for segments: a 720p 1 s segment is about 350 KB, and viewers fetch the newest
+#: few of each quality of each livestream, so this holds every one being watched.
+SEGMENT_BYTES_KEPT = 64 * 1024 * 1024
 _COMMON = [(b"access-control-allow-origin", b"*"), (b"x-content-type-options", b"nosniff")]
 _PLAYLIST_HEADERS = [(b"content-type", PLAYLIST_TYPE.encode()),
                      (b"cache-control", b"no-cache"), *_COMMON]
@@ -34,6 +37,7 @@ class HlsFiles:
     def __init__(self) -> None:
         self.playlists: dict[Path, tuple[int, bytes]] = {}
         self.segments: OrderedDict[Path, bytes] = OrderedDict()
+        self.kept = 0  # bytes in `segments`
 
     def playlist(self, path: Path) -> bytes | None:
         try:
@@ -54,14 +58,17 @@ class HlsFiles:
     def segment(self, path: Path) -> bytes | None:
         body = self.segments.get(path)
         if body is not None:
+            self.segments.move_to_end(path)
             return body
         try:
             body = path.read_bytes()
         except OSError:
             return None
         self.segments[path] = body
-        if len(self.segments) > SEGMENTS_KEPT:
-            self.segments.popitem(last=False)
+        self.kept += len(body)
+        while self.kept > SEGMENT_BYTES_KEPT and len(self.segments) > 1:
+            _, dropped = self.segments.popitem(last=False)
+            self.kept -= len(dropped)
         return body
 
 
