@@ -282,6 +282,8 @@ class RtmpReceiver:
         self.video = 0
         self.audio = 0
         self.size: tuple[int, int] | None = None
+        #: A recent picture (RGB), every tenth frame.
+        self.last: Any = None
         self.error: str | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -294,6 +296,8 @@ class RtmpReceiver:
                     if isinstance(frame, av.VideoFrame):
                         self.video += 1
                         self.size = (frame.width, frame.height)
+                        if self.video % 10 == 0:
+                            self.last = frame.to_ndarray(format="rgb24")
                     else:
                         self.audio += 1
         except (OSError, av.error.FFmpegError) as exc:

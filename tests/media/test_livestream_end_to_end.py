@@ -81,3 +81,33 @@ async def test_a_meeting_livestreamed_to_hls_and_ended_with_its_session(
     done = await livestream(room, livestream_id)
     assert done["session"]["stopped_time"] is not None
     assert done["session"]["ingest_seconds"] >= 2
+
+
+async def test_a_recording_with_rtmp_out_pushes_its_one_encode(room: Meeting,
+                                                               sessions: list) -> None:
+    """POST /recordings with `rtmp_out_config`: the real recorder records the meeting and,
+    from the same encode, pushes it to an RTMP server on loopback (FFmpeg's, listening);
+    the pushed stream decodes to the peer's colour, and the file is still UPLOADED."""
+    from tests.media.test_recording_end_to_end import reaches
+    from tests.test_livestream_api import RtmpReceiver
+
+    await publisher(room, sessions, "Red", Colour((230, 30, 30)), Tone(440.0, 0.5))
+    receiver = RtmpReceiver()
+    await asyncio.sleep(0.3)
+    started = await room.admin.call("POST", "/recordings", json={
+        "meeting_id": room.id, "video_config": {"width": 320, "height": 180},
+        "rtmp_out_config": {"rtmp_url": receiver.url}})
+    rid = started["id"]
+    assert (await reaches(room, rid, "RECORDING", "ERRORED", timeout=40))["status"] == \
+        "RECORDING"
+    await until(lambda: _true(receiver.video >= 60))
+    await room.admin.call("PUT", f"/recordings/{rid}", json={"action": "stop"})
+    done = await reaches(room, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED", done
+    await asyncio.to_thread(receiver.thread.join, 15)
+    assert receiver.size == (320, 180) and receiver.audio >= 50, vars(receiver)
+    assert share_of(receiver.last, (230, 30, 30)) > 0.2
+
+
+async def _true(value: bool) -> bool:
+    return value
