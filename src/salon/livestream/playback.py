@@ -54,6 +54,7 @@ class ViewerCounter:
         self.pending: dict[str, float] = defaultdict(float)
         self.served = 0
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False  # ends the loop even if a cancellation is lost
 
     def segment(self, livestream_id: str) -> None:
         self.pending[livestream_id] += HLS_TIME
@@ -63,6 +64,7 @@ class ViewerCounter:
         self._task = asyncio.create_task(self._flush_forever(), name="livestream viewers")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,7 +72,7 @@ class ViewerCounter:
         await self.flush()
 
     async def _flush_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(FLUSH_SECS)
             try:
                 await self.flush()

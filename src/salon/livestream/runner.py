@@ -73,12 +73,17 @@ class LivestreamRunner:
         self.running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        #: Set by `stop`: the claim loop ends even if its cancellation was lost (Python
+        #: 3.11's `wait_for` can swallow one that lands as the wake-up completes).
+        self._stopping = False
 
     async def start(self) -> None:
         await self.recover()
         self._loop = asyncio.create_task(self._claim_forever(), name="livestream runner")
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -114,7 +119,7 @@ class LivestreamRunner:
             self.on_commit()
 
     async def _claim_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._claim()
             except Exception:
