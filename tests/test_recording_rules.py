@@ -72,12 +72,32 @@ def test_body_over_meeting_config_over_defaults() -> None:
 
 @pytest.mark.parametrize("extra", [
     {"url": "https://example.com/app"}, {"interactive_config": {"type": "ID3"}},
-    {"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"}},
     {"video_config": {"codec": "VP9"}}])
 def test_what_is_not_supported_yet_is_refused(extra: dict) -> None:
     body = rules.StartRecording.model_validate({"meeting_id": "m", **extra})
     with pytest.raises(InvalidRequest, match="not supported yet"):
         rules.effective_config(body, DEFAULTS)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ({"rtmp_out_config": {"rtmp_url": "https://example.com/live"}}, "rtmp://"),
+    ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"},
+      "video_config": {"codec": "VP8"}}, "H.264"),
+])
+def test_rtmp_out_is_rtmp_and_h264(extra: dict, words: str) -> None:
+    body = rules.StartRecording.model_validate({"meeting_id": "m", **extra})
+    with pytest.raises(InvalidRequest, match=words):
+        rules.effective_config(body, DEFAULTS)
+
+
+def test_rtmp_out_from_the_body_or_the_meeting() -> None:
+    body = rules.StartRecording.model_validate(
+        {"meeting_id": "m", "rtmp_out_config": {"rtmp_url": "rtmp://a.example/live/k"}})
+    assert rules.rtmp_urls(rules.effective_config(body, DEFAULTS)) == ["rtmp://a.example/live/k"]
+    meeting = {**DEFAULTS, "live_streaming_config": {"rtmp_url": "rtmps://b.example/app/k"}}
+    plain = rules.StartRecording.model_validate({"meeting_id": "m"})
+    assert rules.rtmp_urls(rules.effective_config(plain, meeting)) == ["rtmps://b.example/app/k"]
+    assert rules.rtmp_urls(rules.effective_config(plain, DEFAULTS)) == []
 
 
 def test_output_file_name_and_caller() -> None:

@@ -122,7 +122,7 @@ def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
     ({"video_config": {"codec": "VP9"}}, 400, "not supported yet"),
     ({"url": "https://example.com/app"}, 400, "not supported yet"),
     ({"interactive_config": {"type": "ID3"}}, 400, "not supported yet"),
-    ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/x"}}, 400, "not supported yet"),
+    ({"rtmp_out_config": {"rtmp_url": "http://example.com/x"}}, 400, "rtmp://"),
     ({"storage_config": {"type": "azure", "access_key": "A", "secret": "S", "bucket": "b",
                          "region": "r"}}, 400, "not supported by this server yet"),
     ({"storage_config": {"type": "aws", "access_key": "A", "secret": "S", "bucket": "b"}},

@@ -115,6 +115,18 @@ class Settings(BaseSettings):
     #: FOR TESTS ONLY: the recorder to run instead of the media engine, as
     #: `module:function` (a `run_recording(spec, control)`); empty: the media engine.
     recorder: str = ""
+    #: Livestreams (docs/livestreaming.md) encoding at once; more wait INVOKED.
+    max_concurrent_livestreams: int = Field(default=2, ge=1, le=64)
+    #: FOR TESTS ONLY: the livestream encoder to run instead of the media engine
+    #: (`module:function`, a `run_recording(spec, control)`); empty: the media engine.
+    livestreamer: str = ""
+    #: The RTMP ingest of independent livestreams listens here (0: no RTMP ingest).
+    rtmp_port: int = Field(default=1935, ge=0, le=65535)
+    #: The `ingest_server` encoders are told; empty: `rtmp://<public host>:<rtmp_port>/live/`.
+    rtmp_public_url: str = ""
+    #: An RTMP encoder that drops and publishes again within this many seconds continues
+    #: the same livestream session (viewers see a short stall, not an end).
+    rtmp_reconnect_grace_secs: float = Field(default=10.0, ge=0, le=600)
     #: Summaries (docs/summaries.md): an OpenAI-compatible chat-completions endpoint's base
     #: URL (`…/v1`, salon posts to `{url}/chat/completions`); empty: the extractive engine
     #: alone, which needs no model and no network. Any failure there falls back to it.

@@ -31,6 +31,9 @@ from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
+from salon.livestream import playback as livestream_playback
+from salon.livestream import service as livestreaming
+from salon.livestream.fast_path import HlsFastPath
 from salon.media import create_backend
 from salon.observability import setup as observability
 from salon.realtime import gateway
@@ -98,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_commit=app.state.webhooks.wake)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
+        app.state.livestreams = await livestreaming.start(
+            settings, database, signer, app.state.rooms, app.state.webhooks.wake)
         # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
         # transcriber hands each session's kept voices to `post_meeting.transcribe`.
         app.state.transcript_storage = transcription_files_store.storage_for_deployment(
@@ -124,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
+            await livestreaming.stop(app.state.livestreams)
             await scheduler.stop()
             await app.state.post_meeting.stop()
             if app.state.media is not None:
@@ -150,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoSniff)
     # Outermost: request ids, log context, REST figures (salon.observability).
     observability.install(app, access_log=settings.access_log)
+    # Outermost of all: HLS viewers skip everything else (livestream/fast_path.py).
+    app.add_middleware(HlsFastPath)
     routes.install(app)
     lean.install(app)
     app.include_router(well_known.router)
@@ -160,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recording_files.router)
     app.include_router(transcription_files.router)
     app.include_router(ops.router)
+    app.include_router(livestream_playback.router)
     api_docs.install(app)
     dashboard.install(app)
     landing.install(app, settings.public_base)

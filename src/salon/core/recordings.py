@@ -138,17 +138,29 @@ def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> di
     """
     given = body.model_dump(exclude_unset=True, exclude_none=True, exclude=set(_NOT_MEDIA))
     config = deep_merge(meeting_config, given)
-    for field in ("url", "interactive_config", "rtmp_out_config"):
+    for field in ("url", "interactive_config"):
         if config.get(field):
             raise InvalidRequest(f"'{field}' is not supported yet: leave it out to record "
                                  "the meeting with salon's own layout.")
-    if (config.get("live_streaming_config") or {}).get("rtmp_url"):
-        raise InvalidRequest("'live_streaming_config.rtmp_url' is not supported yet: "
-                             "leave it out (or unset it in the meeting's recording_config).")
+    for url in rtmp_urls(config):
+        if not url.lower().startswith(("rtmp://", "rtmps://")):
+            raise InvalidRequest("rtmp_out_config.rtmp_url (and live_streaming_config."
+                                 "rtmp_url) must be an rtmp:// or rtmps:// URL.")
+        if (config.get("video_config") or {}).get("codec") == "VP8":
+            raise InvalidRequest("RTMP carries H.264: use video_config.codec 'H264' with "
+                                 "rtmp_out_config (or the meeting's live_streaming_config).")
     if (config.get("video_config") or {}).get("codec") == "VP9":
         raise InvalidRequest("video_config.codec 'VP9' is not supported yet: use 'H264' "
                              "(MP4) or 'VP8' (WebM).")
     return config
+
+
+def rtmp_urls(config: dict[str, Any]) -> list[str]:
+    """Where a composite recording is also pushed over RTMP while it records (the body's
+    `rtmp_out_config.rtmp_url`, else the meeting's `live_streaming_config.rtmp_url`)."""
+    url = ((config.get("rtmp_out_config") or {}).get("rtmp_url")
+           or (config.get("live_streaming_config") or {}).get("rtmp_url"))
+    return [url] if url else []
 
 
 def output_file_name(prefix: str | None, meeting_id: str, at: datetime,

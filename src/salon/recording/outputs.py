@@ -16,8 +16,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from salon.livestream.outputs import LiveOutputs
 from salon.recording.mixer import RATE
-from salon.recording.spec import AudioSpec, OutputFile, VideoSpec
+from salon.recording.spec import AudioSpec, LiveSpec, OutputFile, VideoSpec
 
 #: libx264's preset and tuning: veryfast with zerolatency (no lookahead, no B-frame
 #: delay) costs about 15 % of a core for a 720p30 composite against 22 % without the
@@ -51,6 +52,8 @@ class AudioEncoder:
         self.stream.format = self.format
         self.samples = 0
         self._pending = np.zeros((channels, 0), dtype=np.float32)
+        #: Live outputs fed the same packets (the composite's audio, when livestreaming).
+        self.live: LiveOutputs | None = None
 
     @property
     def frame_size(self) -> int:
@@ -76,7 +79,13 @@ class AudioEncoder:
         frame.sample_rate = RATE
         frame.pts, frame.time_base = self.samples, Fraction(1, RATE)
         self.samples += frame.samples
-        self.container.mux(self.stream.encode(frame))
+        self._mux(self.stream.encode(frame))
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        self.container.mux(packets)
+        if self.live is not None:
+            for packet in packets:
+                self.live.mux(packet)
 
     def flush(self) -> None:
         if self._pending.shape[1]:
@@ -84,7 +93,7 @@ class AudioEncoder:
                            dtype=np.float32)
             self._encode(np.concatenate([self._pending, pad], axis=1))
             self._pending = self._pending[:, :0]
-        self.container.mux(self.stream.encode(None))
+        self._mux(self.stream.encode(None))
 
 
 @dataclass
@@ -95,30 +104,51 @@ class _File:
 
 
 class CompositeWriter:
-    """The composite file (video + mixed audio) and the optional audio-only file."""
+    """The composite file (video + mixed audio) and the optional audio-only file; with
+    `live`, the same encoded packets also go to HLS and RTMP (`salon.livestream.outputs`),
+    and the composite file is written only if `live.keep_file`."""
 
     def __init__(self, output_dir: Path, file_name: str, video: VideoSpec,
-                 audio: AudioSpec) -> None:
+                 audio: AudioSpec, live: LiveSpec | None = None) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
         self.video_spec = video
         mp4 = video.codec == "H264"
         path = output_dir / f"{file_name}.{'mp4' if mp4 else 'webm'}"
         options = {"movflags": "+faststart"} if mp4 else {}
-        container = av.open(str(_temporary(path)), "w", format="mp4" if mp4 else "webm",
-                            options=options)
-        self.files = [_File(path, "composite", container)]
+        if live is not None and not live.keep_file:
+            # Live only: the encoders feed a muxer that writes nothing.
+            container = av.open(os.devnull, "w", format="null")
+            self.files = []
+        else:
+            container = av.open(str(_temporary(path)), "w",
+                                format="mp4" if mp4 else "webm", options=options)
+            self.files = [_File(path, "composite", container)]
+        self.main = container
         if mp4:
-            stream = container.add_stream("libx264", rate=video.fps, options={
-                "preset": X264_PRESET, "tune": X264_TUNE, "profile": "high"})
+            x264 = {"preset": X264_PRESET, "tune": X264_TUNE, "profile": "high"}
+            if live is not None:  # a keyframe exactly every segment: segments of one length
+                gop = live.hls_time * video.fps
+                x264["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+            stream = container.add_stream("libx264", rate=video.fps, options=x264)
         else:
             stream = container.add_stream("libvpx", rate=video.fps, options={
                 "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"})
         stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
         stream.bit_rate = VIDEO_BITRATE[video.codec]
-        stream.codec_context.gop_size = 2 * video.fps
+        # Live: a keyframe starts every HLS segment.
+        stream.codec_context.gop_size = (live.hls_time if live else 2) * video.fps
         stream.codec_context.time_base = Fraction(1, video.fps)
         self.video = stream
         self.audio = AudioEncoder(container, "aac" if mp4 else "libopus", 2)
+        self.live: LiveOutputs | None = None
+        if live is not None:
+            for encoder in (stream, self.audio.stream):  # FLV and HLS need the headers
+                encoder.codec_context.flags |= av.codec.context.Flags.global_header
+            container.start_encoding()  # opens the encoders: their headers exist now
+            self.live = LiveOutputs([stream, self.audio.stream], live.hls_dir,
+                                    live.hls_time, live.hls_list_size, live.rtmp_urls,
+                                    live.qualities)
+            self.audio.live = self.live
         self.export: AudioEncoder | None = None
         if audio.export_file:
             aac = audio.codec == "AAC"
@@ -133,8 +163,16 @@ class CompositeWriter:
     def write_video(self, frame: av.VideoFrame, index: int) -> None:
         """Frame number `index` on the fps clock (numbers may skip when behind)."""
         frame.pts, frame.time_base = index, Fraction(1, self.video_spec.fps)
-        self.files[0].container.mux(self.video.encode(frame))
+        self._mux(self.video.encode(frame))
+        if self.live is not None:
+            self.live.write_video(frame, index)
         self.frames += 1
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        self.main.mux(packets)
+        if self.live is not None:
+            for packet in packets:
+                self.live.mux(packet)
 
     def write_audio(self, pcm: np.ndarray) -> None:
         self.audio.write(pcm)
@@ -144,10 +182,14 @@ class CompositeWriter:
     def close(self) -> list[tuple[Path, str]]:
         """Flush every encoder, finalize (faststart rewrites the MP4 here) and give the
         files their final names: [(path, role)]."""
-        self.files[0].container.mux(self.video.encode(None))
+        self._mux(self.video.encode(None))
         self.audio.flush()
         if self.export is not None:
             self.export.flush()
+        if self.live is not None:
+            self.live.close()
+        if all(file.container is not self.main for file in self.files):
+            self.main.close()  # the null muxer of a live-only composite
         done = []
         for file in self.files:
             file.container.close()
@@ -157,6 +199,8 @@ class CompositeWriter:
 
     def abandon(self) -> None:
         """Close without finalizing (a failure before anything useful was written)."""
+        if self.live is not None:
+            self.live.close()
         for file in self.files:
             try:
                 file.container.close()

@@ -66,7 +66,8 @@ class CompositePipeline(threading.Thread):
                 if video.watermark_path else None)
         self.compositor = Compositor(video.width, video.height, mark, video.watermark_position)
         self.mixer = AudioMixer()
-        self.writer = CompositeWriter(spec.output_dir, spec.file_name, video, spec.audio)
+        self.writer = CompositeWriter(spec.output_dir, spec.file_name, video, spec.audio,
+                                      spec.live)
         #: Composed frames and mixed audio on their way to the encoder thread: composing
         #: frame n+1 overlaps encoding frame n (a full queue makes this thread wait).
         self._to_encoder: queue.Queue[tuple[str, Any, int] | None] = queue.Queue(maxsize=3)

@@ -26,7 +26,7 @@ from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import delivery
 from salon.recording.process import ENGINE, RecorderProcess
-from salon.recording.spec import AudioSpec, RecordingSpec, VideoSpec
+from salon.recording.spec import AudioSpec, LiveSpec, RecordingSpec, VideoSpec
 from salon.recording.storage import LocalStorage, storage_for
 from salon.recording.watermark import fetch_watermark
 from salon.services import recordings
@@ -199,7 +199,8 @@ class RecordingScheduler:
                             export_file=bool(audio.get("export_file", False))),
             max_seconds=int(config.get("max_seconds") or 86400),
             user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
-            track_prefix=config.get("track_prefix", "default"))
+            track_prefix=config.get("track_prefix", "default"),
+            live=_rtmp_out(row.kind, config))
 
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""
@@ -272,6 +273,15 @@ class RecordingScheduler:
 async def _watermark(config: dict[str, Any], output_dir: Path) -> Path | None:
     url = (config.get("watermark") or {}).get("url")
     return await fetch_watermark(url, output_dir) if url else None
+
+
+def _rtmp_out(kind: str, config: dict[str, Any]) -> LiveSpec | None:
+    """A composite recording with `rtmp_out_config` (or the meeting's
+    `live_streaming_config`) also pushes its one encode over RTMP while it records."""
+    urls = rules.rtmp_urls(config)
+    if kind != "composite" or not urls:
+        return None
+    return LiveSpec(rtmp_urls=tuple(urls), hls_time=2, keep_file=True)
 
 
 def _video(config: dict[str, Any], watermark_path: Path | None) -> VideoSpec:

@@ -39,6 +39,26 @@ class AudioSpec:
 
 
 @dataclass(frozen=True)
+class LiveSpec:
+    """Live outputs of the composite (livestreaming, `salon.livestream`): the same
+    encoded packets also go to an HLS playlist and to RTMP servers; nothing is encoded
+    twice. Without `keep_file` the composite file itself is not written."""
+
+    #: Where the HLS playlist (`index.m3u8`) and its segments are written; None: no HLS.
+    hls_dir: Path | None = None
+    #: Seconds per HLS segment (a keyframe starts each; the encoder's GOP follows it).
+    hls_time: int = 1
+    #: Segments listed in the sliding playlist.
+    hls_list_size: int = 6
+    #: `rtmp://` or `rtmps://` URLs to push the stream to (FLV).
+    rtmp_urls: tuple[str, ...] = ()
+    #: Lower qualities for viewers (heights, `livestream_viewer_qualities`), each encoded
+    #: again from the composed frames under a master playlist.
+    qualities: tuple[int, ...] = ()
+    keep_file: bool = False
+
+
+@dataclass(frozen=True)
 class RecordingSpec:
     recording_id: str
     kind: RecordingKind
@@ -59,6 +79,8 @@ class RecordingSpec:
     user_ids: tuple[str, ...] | None = None
     #: Track recordings: the file name prefix (RealtimeKit's `layers.*.file_name_prefix`).
     track_prefix: str = "default"
+    #: Livestreaming: HLS and RTMP outputs fed by the composite's one encode.
+    live: LiveSpec | None = None
 
 
 class RecordingControl(Protocol):

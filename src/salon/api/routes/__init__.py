@@ -8,6 +8,7 @@ from salon.api.routes import (
     chat_export,
     connected_meetings,
     live_sessions,
+    livestreams,
     meetings,
     participants,
     plugins,
@@ -25,7 +26,7 @@ PREFIX = "/client/v4/accounts/{account_id}/realtime/kit"
 
 # Matched in this order, so the busiest resources come first.
 MODULES = (participants, meetings, active_session, sessions, presets, webhooks, plugins,
-           chat_export, apps, connected_meetings, recordings, transcripts,
+           chat_export, apps, connected_meetings, recordings, transcripts, livestreams,
            # salon extensions the dashboard uses (docs/dashboard.md)
            live_sessions, webhook_deliveries, tokens)
 

@@ -52,6 +52,8 @@ class Room(Roster, WaitingRoom):
         self.parent_session_id: str | None = None
         #: The meeting's active recordings as peers see them (`recording.updated`), by id.
         self.recordings: dict[str, dict[str, Any]] = {}
+        #: The meeting's running livestream as peers see it (`livestream.updated`).
+        self.livestream: dict[str, Any] | None = None
         self._fresh_features()
 
     def _fresh_features(self) -> None:
@@ -137,6 +139,7 @@ class Room(Roster, WaitingRoom):
             "pinned_peer_id": self.pinned_peer_id,
             "plugins": self.plugins.views_for(viewer),
             "recordings": list(self.recordings.values()),
+            "livestream": self.livestream,
         }
         if viewer.permissions.accept_waiting_requests:
             state["waiting"] = [p.waiting_view() for p in self.waiting]

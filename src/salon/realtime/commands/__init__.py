@@ -4,6 +4,7 @@ from salon.realtime.commands import (
     captions,
     chat,
     connected,
+    livestreams,
     media,
     plugins,
     polls,
@@ -17,7 +18,7 @@ from salon.realtime.commands.base import AsyncCommand, Command, Context, Limit
 
 COMMANDS: dict[str, Command | AsyncCommand] = {}
 for module in (presence, chat, polls, qna, plugins, stores, media, connected, recordings,
-               captions, social):
+               captions, social, livestreams):
     clash = COMMANDS.keys() & module.COMMANDS.keys()
     assert not clash, f"commands defined twice: {clash}"
     COMMANDS.update(module.COMMANDS)

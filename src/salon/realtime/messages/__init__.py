@@ -10,6 +10,7 @@ from salon.realtime.messages import (
     captions,
     chat,
     connected,
+    livestreams,
     media,
     plugins,
     polls,
@@ -18,7 +19,8 @@ from salon.realtime.messages import (
     social,
 )
 
-_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings, captions, social)
+_DOMAINS = (presence, chat, polls, plugins, media, connected, recordings, captions, social,
+            livestreams)
 
 
 def _gather(name: str) -> dict[str, Any]:

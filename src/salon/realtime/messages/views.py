@@ -119,6 +119,18 @@ class RecordingView(TypedDict):
 
 
 @closed
+class LivestreamView(TypedDict):
+    """The meeting's livestream as its peers see it (no stream key)."""
+
+    id: str
+    #: The livestream session (one run from start to stop).
+    session_id: str
+    status: Literal["INVOKED", "LIVE", "IDLE", "ERRORED"]
+    #: The HLS playlist viewers play (no credentials needed).
+    playback_url: str
+
+
+@closed
 class Counts(TypedDict):
     """How many are here (hidden participants left out): everyone, on the stage, and
     the audience (off-stage webinar viewers without host rights)."""
@@ -140,6 +152,8 @@ class RoomState(TypedDict):
     plugins: list[PluginForPeer]
     #: The meeting's active recordings (INVOKED, RECORDING, PAUSED): an indicator.
     recordings: list[RecordingView]
+    #: The meeting's livestream while it is INVOKED or LIVE, else null.
+    livestream: LivestreamView | None
     #: The room is large and the viewer is audience: `peers` holds the stage, the hosts,
     #: the viewer and the first page of `peers.list` (docs/large-rooms.md).
     large: bool

@@ -3,6 +3,7 @@
 from salon.store.models.accounts import Account, ApiToken, App, SigningKey
 from salon.store.models.base import Base, Json, UTCDateTime
 from salon.store.models.chat import ChatFile, ChatMessage, ChatRecipient
+from salon.store.models.livestreams import Livestream, LivestreamSession
 from salon.store.models.meetings import Meeting, Participant, Preset
 from salon.store.models.plugins import Plugin
 from salon.store.models.polls import Poll, PollVote, Question, QuestionUpvote
@@ -21,6 +22,8 @@ __all__ = [
     "ChatMessage",
     "ChatRecipient",
     "Json",
+    "Livestream",
+    "LivestreamSession",
     "Meeting",
     "Participant",
     "PeerEvent",

@@ -15,6 +15,7 @@ import { PrivateChat } from "/meet/private_chat.js";
 import { ChatView } from "/meet/chat.js";
 import { PresenceNotices } from "/meet/notices.js";
 import { RecordingControls } from "/meet/recording.js";
+import { LivestreamPlayer, watchesLivestream } from "/meet/livestream_player.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
@@ -435,6 +436,11 @@ function entered() {
   page.reactions ||= new Reactions(social, page.client, {act});
   page.settings ||= new SettingsSheet(page, {controls: document.querySelector(".controls"), sinks: $("audio-sinks"), screen: $("meeting"), toast, act});
   page.network ||= watchNetwork(page.media, {selfId: () => page.client.peerId, onChange: () => page.stage.paint()});
+  if (watchesLivestream(page.info.preset) && !page.livestream) {
+    // A LIVESTREAM viewer plays HLS: no WebRTC video or audio is received.
+    page.livestream = new LivestreamPlayer({stage: document.querySelector(".stage"), grid: $("grid")}, page.client);
+    page.media.subscribe({mode: "manual", trackIds: []}).catch(() => {});
+  }
   page.more.collapsible();
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.

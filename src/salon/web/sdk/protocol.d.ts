@@ -336,6 +336,23 @@ export interface Left {
   left: true;
 }
 
+export interface LivestreamChanged {
+  livestream: LivestreamView;
+}
+
+export interface LivestreamUpdated {
+  livestream: LivestreamView;
+  by_peer_id: string | null;
+}
+
+/** The meeting's livestream as its peers see it (no stream key). */
+export interface LivestreamView {
+  id: string;
+  session_id: string;
+  status: "INVOKED" | "LIVE" | "IDLE" | "ERRORED";
+  playback_url: string;
+}
+
 export interface LowerHands {
   peer_ids?: string[] | null;
   all?: boolean;
@@ -898,6 +915,7 @@ export interface RoomState {
   pinned_peer_id: string | null;
   plugins: PluginForPeer[];
   recordings: RecordingView[];
+  livestream: LivestreamView | null;
   large: boolean;
   counts: Counts;
   waiting?: WaitingView[];
@@ -998,6 +1016,11 @@ export interface StageState {
 
 export interface Start {
   allow_multiple_recordings?: boolean;
+}
+
+export interface StartLivestreamParams {
+  name?: string | null;
+  video_config?: VideoConfig | null;
 }
 
 /** A full resync; `room` only once joined. */
@@ -1188,6 +1211,11 @@ export interface Value {
   value: unknown;
 }
 
+export interface VideoConfig {
+  width?: number | null;
+  height?: number | null;
+}
+
 export interface Vote {
   poll_id: string;
   index: number;
@@ -1322,7 +1350,9 @@ export type Request =
   | { id?: RequestId; type: "transcript.publish"; data: PublishCaption }
   | { id?: RequestId; type: "self.hand"; data: Hand }
   | { id?: RequestId; type: "host.lower_hands"; data?: LowerHands }
-  | { id?: RequestId; type: "reaction.send"; data: React };
+  | { id?: RequestId; type: "reaction.send"; data: React }
+  | { id?: RequestId; type: "livestream.start"; data?: StartLivestreamParams }
+  | { id?: RequestId; type: "livestream.stop"; data?: NoParams };
 
 export type RequestType = Request["type"];
 
@@ -1415,6 +1445,8 @@ export interface ReplyData {
   "self.hand": HandState;
   "host.lower_hands": Lowered;
   "reaction.send": Delivered;
+  "livestream.start": LivestreamChanged;
+  "livestream.stop": LivestreamChanged;
 }
 
 /** Server → client: the success reply to a request of type `K`. */
@@ -1479,7 +1511,8 @@ export type ServerEvent =
   | { type: "event"; event: "recording.updated"; data: RecordingUpdated }
   | { type: "event"; event: "transcript"; data: Transcript }
   | { type: "event"; event: "hand.lowered"; data: ByPeer }
-  | { type: "event"; event: "reaction"; data: Reaction };
+  | { type: "event"; event: "reaction"; data: Reaction }
+  | { type: "event"; event: "livestream.updated"; data: LivestreamUpdated };
 
 export type EventName = ServerEvent["event"];
 

@@ -15,6 +15,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** Recording statuses that count as active (docs/protocol.md "Recordings"). */
 export const ACTIVE_RECORDING = new Set(["INVOKED", "RECORDING", "PAUSED"]);
+/** A livestream's statuses while it runs (`client.livestream` is null otherwise). */
+export const ACTIVE_LIVESTREAM = new Set(["INVOKED", "LIVE"]);
 
 /** The emoji a reaction may be (docs/protocol.md "Raised hands and reactions"), in the
  * server's order; anything else is refused with INVALID. "❤️" is U+2764 U+FE0F. */
@@ -89,6 +91,8 @@ export class SalonClient extends EventTarget {
     this.stageRequests = [];
     this.pinnedPeerId = null;
     this.recordings = new Map();  // recording id -> RecordingView, the meeting's active ones
+    /** The meeting's livestream while INVOKED or LIVE (a LivestreamView), else null. */
+    this.livestream = null;
     this.transcriptLimit = options.transcriptLimit || TRANSCRIPT_LIMIT;
     /** @type {Transcript[]} the final captions so far, oldest first (at most transcriptLimit) */
     this.transcripts = [];
@@ -214,6 +218,7 @@ export class SalonClient extends EventTarget {
       // A new Map whenever it changes: _receive and _joined compare to tell views.
       this.recordings = new Map((room.recordings || [])
         .filter((r) => ACTIVE_RECORDING.has(r.status)).map((r) => [r.id, r]));
+      this.livestream = room.livestream || null;
     }
   }
 
@@ -373,6 +378,11 @@ export class SalonClient extends EventTarget {
       case "stage.requests":
         this.stageRequests = data.requests || [];
         break;
+      case "livestream.updated": {
+        const view = data.livestream;
+        this.livestream = view && ACTIVE_LIVESTREAM.has(view.status) ? view : null;
+        break;
+      }
       case "recording.updated": {
         const rec = data.recording;
         if (!rec) break;
@@ -476,6 +486,18 @@ export class SalonClient extends EventTarget {
   listPeers({cursor, limit, search} = {}) {
     return this.request("peers.list", only({cursor: cursor ?? undefined, limit,
                                             search: search || undefined}));
+  }
+
+  // --- the livestream (needs the preset's `can_livestream`; the server checks) -------------
+
+  /** Start livestreaming the meeting; resolves with the LivestreamView (INVOKED).
+   * `videoConfig` `{width, height}`; `CONFLICT` while one runs. */
+  async startLivestream({name, videoConfig} = {}) {
+    return (await this.request("livestream.start", only({name, video_config: videoConfig}))).livestream;
+  }
+  /** Stop the meeting's livestream; resolves with its LivestreamView. `NOT_FOUND` if none runs. */
+  async stopLivestream() {
+    return (await this.request("livestream.stop")).livestream;
   }
 
   // --- recordings (needs the preset's `can_record`; the server checks) --------------------

@@ -349,6 +349,12 @@ export default {
   "transcribed.title": "What is said here is kept for a transcript made when the meeting ends",
   "captions.region": "Captions",
   "captions.toggle": "Captions",
+  // The livestream player (livestream_player.js): LIVESTREAM viewers watch over HLS.
+  "livestream.region": "Livestream",
+  "livestream.waiting": "The livestream has not started yet. It will play here as soon as it does.",
+  "livestream.starting": "The livestream is starting…",
+  "livestream.ended": "The livestream has ended.",
+  "livestream.failed": "The livestream cannot be played in this browser.",
   "recording.record": "Record",
   "recording.pause": "Pause recording",
 

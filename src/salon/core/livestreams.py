@@ -1,0 +1,64 @@
+"""Livestreams: the request bodies, the statuses and the rules of their lifecycle
+(reference recording-and-ai §1.1, §1.6–1.7, §6 "Livestream"). Plain data, no I/O.
+
+A livestream session goes INVOKED (queued, waiting for an encoder) → LIVE (media
+reaches viewers) → IDLE (stopped), or ERRORED; the livestream's own `status` is its
+latest session's (IDLE when it has none running).
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from salon.core.schema import Int, Strict, text
+
+Status = Literal["LIVE", "IDLE", "ERRORED", "INVOKED"]
+#: A session in one of these is running (or about to): one per livestream at a time.
+ACTIVE: frozenset[str] = frozenset({"INVOKED", "LIVE"})
+#: Why a session stopped (kept in `stop_reason`; the API shows `err_message` only).
+StopReason = Literal["API_CALL", "ALL_PEERS_LEFT", "INTERNAL_ERROR", "INGEST_ENDED"]
+
+#: Livestream defaults: small enough that one encode costs well under a core.
+DEFAULT_WIDTH = 1280
+DEFAULT_HEIGHT = 720
+#: Seconds per HLS segment: with a 6-segment sliding list, players start about three
+#: segments behind the live edge (docs/livestreaming.md, "Latency").
+HLS_TIME = 1
+HLS_LIST_SIZE = 6
+
+#: The heights `livestream_viewer_qualities` may ask for, and their widths at 16:9.
+QUALITY_WIDTHS = {240: 426, 360: 640, 480: 854, 720: 1280, 1080: 1920}
+
+Dimension = Annotated[Int, Field(ge=16, le=1920, multiple_of=2)]
+
+
+class VideoConfig(Strict):
+    width: Dimension | None = None
+    height: Annotated[Int, Field(ge=16, le=1080, multiple_of=2)] | None = None
+
+
+class StartLivestream(Strict):
+    """POST /meetings/{meeting_id}/livestreams (`LivestreamStartLivestreamingAMeetingParams`)."""
+
+    name: text(200, name=True) | None = None
+    video_config: VideoConfig | None = None
+
+
+class CreateLivestream(Strict):
+    """POST /livestreams: an independent livestream (RealtimeKit's docs; not in SDK 5.9.0)."""
+
+    name: text(200, name=True) | None = None
+
+
+def can_move(current: str, new: str) -> bool:
+    """INVOKED → LIVE, IDLE, ERRORED; LIVE → IDLE, ERRORED; IDLE/ERRORED are final for a
+    session (a new start is a new session)."""
+    return new in {"INVOKED": ("LIVE", "IDLE", "ERRORED"),
+                   "LIVE": ("IDLE", "ERRORED")}.get(current, ())
+
+
+def qualities(asked: list[int] | None, height: int) -> list[int]:
+    """The renditions viewers get besides the source: the preset's
+    `livestream_viewer_qualities` below the source height, highest first."""
+    return sorted({q for q in asked or [] if q < height and q in QUALITY_WIDTHS},
+                  reverse=True)

@@ -1,0 +1,107 @@
+"""Livestreams meet live rooms: a starting session starts the meeting's livestream when
+`live_stream_on_start` asks (or gives its id to one queued before it), an ending
+session stops it (a meeting's livestream never outlives its session), and peers hear of
+each status change (`livestream.updated`)."""
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from salon.core.livestreams import StartLivestream
+from salon.core.room import Record
+from salon.core.room.livestreams import livestream_updated
+from salon.live.host import RoomHost
+from salon.live.rooms import Rooms
+from salon.livestream.playback import ViewerCounter
+from salon.livestream.runner import LivestreamRunner
+from salon.services import livestreams
+from salon.services.livestreams import Urls
+from salon.store.models import Livestream, LivestreamSession, Meeting
+
+log = logging.getLogger("salon.livestream")
+
+
+def view(livestream: Livestream, session: LivestreamSession, urls: Urls) -> dict[str, Any]:
+    """A livestream as peers see it (no stream key: that is for the API's callers)."""
+    return {"id": livestream.id, "session_id": session.id, "status": session.status,
+            "playback_url": urls.playback(livestream.id)}
+
+
+class LiveLivestreams:
+    """Glue between the runner, the RTMP ingest, HLS playback and this process's rooms."""
+
+    def __init__(self, rooms: Rooms, runner: LivestreamRunner, hls_root: Path,
+                 viewers: ViewerCounter) -> None:
+        self.rooms = rooms
+        self.runner = runner
+        self.urls = runner.settings.urls
+        self.hls_root = hls_root
+        self.viewers = viewers
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: The RTMP ingest of independent livestreams (None: `rtmp_port` 0 or taken).
+        self.ingest: Any = None
+        runner.announce = self.announce
+        rooms.session_listeners.append(self.session_changed)
+
+    def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
+        """Tell the meeting's peers (`livestream.updated`), if its session is live."""
+        if livestream.meeting_id is None:
+            return
+        host = self.rooms.get(livestream.meeting_id)
+        if host is not None and host.room.is_live:
+            shown = view(livestream, session, self.urls)
+            by_peer_id = session.by_peer_id
+            host.run(lambda: livestream_updated(host.room, shown, by_peer_id))
+
+    def changed(self, livestream: Livestream, session: LivestreamSession) -> None:
+        """A caller changed a livestream: webhooks, the runner and peers hear of it."""
+        self.runner.on_commit()
+        self.runner.wake()
+        self.announce(livestream, session)
+
+    def session_changed(self, host: RoomHost, record: Record) -> None:
+        if record.kind == Record.SESSION_STARTED:
+            self._spawn(self._session_started(host, record.data["session_id"]))
+        elif record.kind == Record.SESSION_ENDED:
+            host.room.livestream = None
+            self._spawn(self._session_ended(host.meeting_id))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _session_started(self, host: RoomHost, session_id: str) -> None:
+        try:
+            async with self.rooms.database.session() as db:
+                livestream = await livestreams.of_meeting(db, host.meeting_id)
+                running = (await livestreams.active_session_of(db, livestream.id)
+                           if livestream else None)
+                if running is not None and running.session_id is None:
+                    running.session_id = session_id
+                    await db.commit()
+                meeting = await db.get(Meeting, host.meeting_id)
+                if running is None and meeting is not None and meeting.live_stream_on_start:
+                    livestream, running = await livestreams.start_meeting(
+                        db, meeting.app_id, meeting.id, StartLivestream(),
+                        session_id=session_id)
+            if livestream is not None and running is not None:
+                self.changed(livestream, running)
+        except Exception:
+            log.exception("starting the livestream of meeting %s failed", host.meeting_id)
+
+    async def _session_ended(self, meeting_id: str) -> None:
+        try:
+            async with self.rooms.database.session() as db:
+                await livestreams.stop_all_of_meeting(db, meeting_id, "ALL_PEERS_LEFT",
+                                                      self.urls)
+            self.runner.on_commit()
+            self.runner.wake()
+        except Exception:
+            log.exception("stopping the livestream of meeting %s failed", meeting_id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

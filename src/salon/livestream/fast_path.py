@@ -1,0 +1,115 @@
+"""HLS for thousands of viewers: `/live/…` answered in front of the whole application.
+
+A thousand viewers make two thousand requests a second (a playlist and a segment each),
+all for the same few files. Through FastAPI each one passes three middlewares, a linear
+match over every route and the response machinery; here it is one path split and a
+dictionary lookup: segments never change once listed, so they are kept in memory (the
+most recently fetched, up to `SEGMENT_BYTES_KEPT`), and a playlist is read again only
+when its file changed.
+
+The FastAPI route in `salon.livestream.playback` stays for the OpenAPI document (and
+answers the same, should this layer be left out).
+"""
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, valid_name
+
+PREFIX = "/live/"
+#: Memory for segments: a 720p 1 s segment is about 350 KB, and viewers fetch the newest
+#: few of each quality of each livestream, so this holds every one being watched.
+SEGMENT_BYTES_KEPT = 64 * 1024 * 1024
+_COMMON = [(b"access-control-allow-origin", b"*"), (b"x-content-type-options", b"nosniff")]
+_PLAYLIST_HEADERS = [(b"content-type", PLAYLIST_TYPE.encode()),
+                     (b"cache-control", b"no-cache"), *_COMMON]
+_SEGMENT_HEADERS = [(b"content-type", SEGMENT_TYPE.encode()),
+                    (b"cache-control", b"public, max-age=31536000, immutable"), *_COMMON]
+
+
+class HlsFiles:
+    """The bytes of playlists (re-read when their mtime changes) and segments (kept)."""
+
+    def __init__(self) -> None:
+        self.playlists: dict[Path, tuple[int, bytes]] = {}
+        self.segments: OrderedDict[Path, bytes] = OrderedDict()
+        self.kept = 0  # bytes in `segments`
+
+    def playlist(self, path: Path) -> bytes | None:
+        try:
+            changed = os.stat(path).st_mtime_ns
+        except OSError:
+            self.playlists.pop(path, None)
+            return None
+        known = self.playlists.get(path)
+        if known is not None and known[0] == changed:
+            return known[1]
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return None
+        self.playlists[path] = (changed, body)
+        return body
+
+    def segment(self, path: Path) -> bytes | None:
+        body = self.segments.get(path)
+        if body is not None:
+            self.segments.move_to_end(path)
+            return body
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return None
+        self.segments[path] = body
+        self.kept += len(body)
+        while self.kept > SEGMENT_BYTES_KEPT and len(self.segments) > 1:
+            _, dropped = self.segments.popitem(last=False)
+            self.kept -= len(dropped)
+        return body
+
+
+class HlsFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.files = HlsFiles()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PREFIX) \
+                or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        parts = path[len(PREFIX):].split("/")
+        live = scope["app"].state.livestreams
+        quality = parts[1] if len(parts) == 3 else None
+        if len(parts) not in (2, 3) or not valid_name(parts[0], parts[-1], quality):
+            await _error(send, 404, "No such livestream file.")
+            return
+        livestream_id, name = parts[0], parts[-1]
+        file = live.hls_root.joinpath(*parts)
+        if name.endswith(".m3u8"):
+            body, headers = self.files.playlist(file), _PLAYLIST_HEADERS
+        else:
+            body, headers = self.files.segment(file), _SEGMENT_HEADERS
+        if body is None:
+            await _error(send, 404, f"Livestream {livestream_id} has no {name} (not live, "
+                                    "or the segment left the playlist).")
+            return
+        if headers is _SEGMENT_HEADERS:
+            live.viewers.segment(livestream_id)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" else body})
+
+
+async def _error(send: Send, status: int, message: str) -> None:
+    body = orjson.dumps({"success": False, "error": {"code": status, "message": message}})
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff")]})
+    await send({"type": "http.response.body", "body": body})

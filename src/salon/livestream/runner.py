@@ -1,0 +1,252 @@
+"""The livestream runner: claims queued meeting livestream sessions, runs each one's
+encoder (the recorder, `salon.recording`, with live outputs: one encode feeding HLS and
+RTMP), and moves it INVOKED → LIVE → IDLE, or ERRORED.
+
+The encoder is a hidden recorder participant in a spawned process, exactly as a
+recording's (`salon.recording.process.RecorderProcess`): composing and encoding never
+share the server's event loop. The runner only follows rows and the process.
+"""
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, or_, select, update
+
+from salon.core import livestreams as rules
+from salon.core.clock import utcnow
+from salon.livestream.outputs import PLAYLIST
+from salon.livestream.renditions import folder
+from salon.recording.process import ENGINE, RecorderProcess
+from salon.recording.spec import LiveSpec, RecordingOutcome, RecordingSpec, VideoSpec
+from salon.services import livestreams, recordings
+from salon.services.livestreams import Urls
+from salon.services.participant_tokens import TokenSigner
+from salon.store.database import Database
+from salon.store.models import Livestream, LivestreamSession
+
+log = logging.getLogger("salon.livestream")
+
+TICK_SECS = 0.25
+POLL_SECS = 2.0
+#: Livestream encodes run at this frame rate (viewers; half a recording's CPU).
+FPS = 25
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    max_concurrent: int
+    #: `module:function` of the encoder; empty: the media engine.
+    encoder: str
+    data_dir: Path
+    gateway_url: str
+    urls: Urls
+
+
+def hls_dir(data_dir: Path, livestream_id: str) -> Path:
+    """Where a livestream's playlist and segments are (served at `/live/{id}/…`)."""
+    return data_dir / "livestreams" / livestream_id
+
+
+def _playable(spec: RecordingSpec) -> bool:
+    """LIVE means viewers can play it: the playlist lists its first segment (the
+    source's own, under a master playlist when there are lower qualities)."""
+    assert spec.live is not None and spec.live.hls_dir is not None
+    if spec.live.qualities:
+        return (spec.live.hls_dir / folder(spec.video.height) / PLAYLIST).exists()
+    return (spec.live.hls_dir / PLAYLIST).exists()
+
+
+class LivestreamRunner:
+    def __init__(self, database: Database, settings: RunnerSettings, signer: TokenSigner,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self.database = database
+        self.settings = settings
+        self.signer = signer
+        self.on_commit = on_commit or (lambda: None)
+        #: Tells the meeting's peers about a status change (`livestream.updated`).
+        self.announce: Callable[[Livestream, LivestreamSession], None] = lambda ls, s: None
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        #: Set by `stop`: the claim loop ends even if its cancellation was lost (Python
+        #: 3.11's `wait_for` can swallow one that lands as the wake-up completes).
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self.recover()
+        self._loop = asyncio.create_task(self._claim_forever(), name="livestream runner")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def recover(self) -> None:
+        """What a crash left: LIVE sessions end ERRORED, and so do an RTMP ingest's INVOKED
+        ones (its encoder's connection is gone); a meeting's claimed INVOKED ones requeue."""
+        async with self.database.session() as db:
+            meeting_streams = select(Livestream.id).where(Livestream.meeting_id.is_not(None))
+            await db.execute(update(LivestreamSession).where(
+                LivestreamSession.status == "INVOKED",
+                LivestreamSession.livestream_id.in_(meeting_streams),
+                LivestreamSession.claimed_at.is_not(None)).values(claimed_at=None))
+            await db.commit()
+            stale = list(await db.execute(
+                select(LivestreamSession, Livestream)
+                .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
+                .where(or_(LivestreamSession.status == "LIVE",
+                           and_(LivestreamSession.status == "INVOKED",
+                                Livestream.meeting_id.is_(None))))))
+            for session, livestream in stale:
+                await livestreams.move(db, livestream, session, "ERRORED", self.settings.urls,
+                                       err_message="the server stopped while streaming",
+                                       stopped_time=utcnow())
+        if stale:
+            self.on_commit()
+
+    async def _claim_forever(self) -> None:
+        while not self._stopping:
+            try:
+                await self._claim()
+            except Exception:
+                log.exception("claiming livestreams failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECS)
+            self._wake.clear()
+
+    async def _claim(self) -> None:
+        free = self.settings.max_concurrent - len(self.running)
+        if free <= 0:
+            return
+        async with self.database.session() as db:
+            queued = list(await db.scalars(
+                select(LivestreamSession.id)
+                .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
+                .where(LivestreamSession.status == "INVOKED",
+                       LivestreamSession.claimed_at.is_(None),
+                       Livestream.meeting_id.is_not(None))
+                .order_by(LivestreamSession.invoked_time).limit(free)))
+            for session_id in queued:
+                claimed = await db.execute(update(LivestreamSession).where(
+                    LivestreamSession.id == session_id, LivestreamSession.status == "INVOKED",
+                    LivestreamSession.claimed_at.is_(None)).values(claimed_at=utcnow()))
+                await db.commit()
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    task = asyncio.create_task(self._run(session_id),
+                                               name=f"livestream {session_id}")
+                    self.running[session_id] = task
+                    task.add_done_callback(lambda _, sid=session_id: self._done(sid))
+
+    def _done(self, session_id: str) -> None:
+        self.running.pop(session_id, None)
+        self.wake()
+
+    async def _run(self, session_id: str) -> None:
+        handle: RecorderProcess | None = None
+        try:
+            spec = await self._spec(session_id)
+            handle = RecorderProcess.start(spec, self.settings.encoder or ENGINE)
+            outcome = await self._follow(session_id, handle)
+            await self._finish(session_id, outcome)
+        except asyncio.CancelledError:
+            if handle is not None:  # the server is stopping: end the playlist cleanly
+                handle.control.stop("INTERNAL_ERROR")
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._wait_and_finish(session_id, handle))
+            raise
+        except Exception as error:
+            log.exception("livestream session %s failed", session_id)
+            if handle is not None:
+                handle.kill()
+            await self._finish(session_id, RecordingOutcome(
+                stop_reason="INTERNAL_ERROR", error=f"{type(error).__name__}: {error}"))
+
+    async def _wait_and_finish(self, session_id: str, handle: RecorderProcess) -> None:
+        for _ in range(40):
+            outcome = handle.poll()
+            if outcome is not None:
+                await self._finish(session_id, outcome)
+                return
+            await asyncio.sleep(TICK_SECS)
+        handle.kill()
+
+    async def _rows(self, db: object, session_id: str) -> tuple[Livestream, LivestreamSession]:
+        session = await db.get(LivestreamSession, session_id)  # type: ignore[attr-defined]
+        livestream = await db.get(Livestream, session.livestream_id)  # type: ignore[attr-defined]
+        return livestream, session
+
+    async def _spec(self, session_id: str) -> RecordingSpec:
+        async with self.database.session() as db:
+            livestream, session = await self._rows(db, session_id)
+            assert livestream.meeting_id is not None
+            participant = await recordings.hidden_recorder(
+                db, livestream.app_id, livestream.meeting_id,
+                f"livestreamer-{livestream.id}", "Livestream")
+            token = self.signer.mint(participant)
+        directory = hls_dir(self.settings.data_dir, livestream.id)
+        # A new session starts a new playlist: what a previous one left is thrown away.
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+        work = self.settings.data_dir / "livestreams" / "work" / session.id
+        config = session.config
+        return RecordingSpec(
+            recording_id=session.id, kind="composite", gateway_url=self.settings.gateway_url,
+            token=token, output_dir=work, file_name="composite",
+            video=VideoSpec(width=config["width"], height=config["height"], fps=FPS),
+            live=LiveSpec(hls_dir=directory, hls_time=rules.HLS_TIME,
+                          hls_list_size=rules.HLS_LIST_SIZE,
+                          rtmp_urls=tuple(config.get("rtmp_urls") or ()),
+                          qualities=tuple(config.get("qualities") or ())))
+
+    async def _follow(self, session_id: str, handle: RecorderProcess) -> RecordingOutcome:
+        control = handle.control
+        while (outcome := handle.poll()) is None:
+            async with self.database.session() as db:
+                livestream, session = await self._rows(db, session_id)
+                if session.status == "INVOKED" and control.is_started() and \
+                        await asyncio.to_thread(_playable, handle.spec):
+                    self._queued(await livestreams.move(
+                        db, livestream, session, "LIVE", self.settings.urls,
+                        started_time=utcnow()))
+                    self.announce(livestream, session)
+                if session.stop_reason:
+                    control.stop("ALL_PEERS_LEFT" if session.stop_reason == "ALL_PEERS_LEFT"
+                                 else "API_CALL")
+            await asyncio.sleep(TICK_SECS)
+        return outcome
+
+    async def _finish(self, session_id: str, outcome: RecordingOutcome) -> None:
+        async with self.database.session() as db:
+            livestream, session = await self._rows(db, session_id)
+            if session.status not in rules.ACTIVE:
+                return
+            now = utcnow()
+            failed = outcome.error is not None or (session.started_time is None
+                                                   and not session.stop_reason)
+            fields = {"stopped_time": now, "ingest_seconds": round(outcome.duration_secs, 3),
+                      "stop_reason": session.stop_reason or outcome.stop_reason}
+            if failed:
+                fields["err_message"] = outcome.error or "the encoder ended before streaming"
+            self._queued(await livestreams.move(db, livestream, session,
+                                                "ERRORED" if failed else "IDLE",
+                                                self.settings.urls, **fields))
+            self.announce(livestream, session)
+        work = self.settings.data_dir / "livestreams" / "work" / session_id
+        await asyncio.to_thread(shutil.rmtree, work, True)
+
+    def _queued(self, deliveries: int) -> None:
+        if deliveries:
+            self.on_commit()

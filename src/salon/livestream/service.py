@@ -1,0 +1,51 @@
+"""Livestreaming as the server runs it: the runner of meeting livestreams, the RTMP
+ingest of independent ones, HLS playback and viewer counting, started and stopped
+together with the server (`salon.api.app`)."""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from salon.live.livestreams import LiveLivestreams
+from salon.live.rooms import Rooms
+from salon.livestream.ingest import RtmpIngest
+from salon.livestream.playback import ViewerCounter
+from salon.livestream.runner import LivestreamRunner, RunnerSettings
+from salon.services.livestreams import Urls
+from salon.services.participant_tokens import TokenSigner
+from salon.settings import Settings
+from salon.store.database import Database
+
+
+def urls_of(settings: Settings) -> Urls:
+    ingest = settings.rtmp_public_url
+    if not ingest:
+        host = urlsplit(settings.public_base).hostname or settings.host
+        ingest = f"rtmp://{host}:{settings.rtmp_port}/live/"
+    return Urls(public_base=settings.public_base, ingest_server=ingest)
+
+
+async def start(settings: Settings, database: Database, signer: TokenSigner, rooms: Rooms,
+                on_commit: object) -> LiveLivestreams:
+    hls_root = Path(settings.data_dir) / "livestreams"
+    runner = LivestreamRunner(database, RunnerSettings(
+        max_concurrent=settings.max_concurrent_livestreams, encoder=settings.livestreamer,
+        data_dir=Path(settings.data_dir), gateway_url=settings.gateway_url,
+        urls=urls_of(settings)), signer, on_commit=on_commit)  # type: ignore[arg-type]
+    viewers = ViewerCounter(database)
+    live = LiveLivestreams(rooms, runner, hls_root, viewers)
+    await runner.start()
+    viewers.start()
+    if settings.rtmp_port:
+        live.ingest = RtmpIngest(database, hls_root, runner.settings.urls, settings.rtmp_port,
+                                 settings.rtmp_reconnect_grace_secs,
+                                 on_commit, host=settings.host)  # type: ignore[arg-type]
+        await live.ingest.start()
+    return live
+
+
+async def stop(live: LiveLivestreams) -> None:
+    if live.ingest is not None:
+        await live.ingest.stop()
+    await live.stop()
+    await live.runner.stop()
+    await live.viewers.stop()
