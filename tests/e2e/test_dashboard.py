@@ -4,6 +4,7 @@ them live and kick them, find the ended session and its charts, edit a meeting a
 preset, redeliver a webhook to a real receiver on loopback; an app-scoped token sees
 nothing of another app."""
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -280,3 +281,47 @@ async def test_live_page_polls_every_two_seconds_and_not_in_the_background(
     left_at = len(polls)
     await page.wait_for_timeout(4500)
     assert len(polls) == left_at
+
+
+async def _set_hidden(page: Page, hidden: bool) -> None:
+    await page.evaluate("""(hidden) => {
+        Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""", hidden)
+
+
+async def test_live_page_hidden_and_shown_during_a_poll_keeps_one_loop(
+        web_server: SalonServer, browsers: Browsers) -> None:
+    """Hiding and showing the tab while a poll is in flight must not start a second
+    polling loop next to the first (which would then poll forever)."""
+    page = (await browsers.person("flicker")).page
+    await sign_in(page, web_server.url, web_server.api_token)
+    polls: list[float] = []
+
+    async def slow(route) -> None:  # every poll takes 1.5 s to answer
+        polls.append(time.monotonic())
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await page.route("**/live_sessions", slow)
+    await open_view(page, "#/live", "Live now")
+    await expect(page.get_by_test_id("live-summary")).to_contain_text("live session",
+                                                                      timeout=5000)
+    # The next poll starts 2 s after the first answer; flicker the tab while it is in flight.
+    start = len(polls)
+    for _ in range(40):
+        if len(polls) > start:
+            break
+        await page.wait_for_timeout(100)
+    assert len(polls) > start, "no poll after the first"
+    counted_from = len(polls)  # the in-flight poll is counted already
+    window_from = time.monotonic()
+    await _set_hidden(page, True)
+    await _set_hidden(page, False)  # one poll at once (the in-flight one's loop must end)
+    await page.wait_for_timeout(8000)
+    in_window = [t for t in polls[counted_from:] if t - window_from < 8.0]
+    # One loop: a poll every 3.5 s (1.5 s answer + 2 s), plus the one at once: 3 at most.
+    # Two loops would make 5 or more.
+    assert 2 <= len(in_window) <= 3, [round(t - window_from, 2) for t in polls[counted_from:]]
+    await open_view(page, "#/usage", "Usage")
+    await page.unroute("**/live_sessions")
