@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Page, expect
 
+from salon.client import RealtimeClient, ws_url
 from tests.e2e.browser import Browsers, Person
 from tests.servers import SalonServer
 from tests.webhook_receiver import Receiver
@@ -325,3 +326,31 @@ async def test_live_page_hidden_and_shown_during_a_poll_keeps_one_loop(
     assert 2 <= len(in_window) <= 3, [round(t - window_from, 2) for t in polls[counted_from:]]
     await open_view(page, "#/usage", "Usage")
     await page.unroute("**/live_sessions")
+
+
+async def test_a_pending_delivery_has_no_redeliver_button(web_server: SalonServer,
+                                                          browsers: Browsers) -> None:
+    """A delivery still waiting for a retry would reach the receiver twice if copied."""
+    with _rest(web_server) as rest:
+        hook = rest.post("/webhooks", json={"name": "nowhere", "url": "http://127.0.0.1:9/x",
+                                            "events": ["meeting.started"]}).json()["data"]
+        meeting = rest.post("/meetings", json={"title": "pending hook"}).json()["data"]
+        joiner = rest.post(f"/meetings/{meeting['id']}/participants", json={
+            "custom_participant_id": "p", "preset_name": "group_call_host"}).json()["data"]
+    peer = await RealtimeClient.join(ws_url(web_server.url), joiner["token"])
+    try:
+        page = (await browsers.person("pending")).page
+        await sign_in(page, web_server.url, web_server.api_token)
+        await open_view(page, f"#/webhooks/{hook['id']}", "Webhook nowhere")
+        pending = page.locator("[data-testid=delivery-list] li[data-status=pending]")
+        for _ in range(40):
+            if await pending.count():
+                break
+            await page.get_by_role("button", name="Refresh").click()
+            await page.wait_for_timeout(250)
+        await expect(pending).to_have_count(1)  # refused connections: retried with backoff
+        await expect(pending.get_by_role("button")).to_have_count(0)
+    finally:
+        await peer.close()
+        with _rest(web_server) as rest:
+            rest.delete(f"/webhooks/{hook['id']}")
