@@ -7,12 +7,13 @@ nothing of another app."""
 import asyncio
 import json
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Page, expect
 
-from salon.client import RealtimeClient, ws_url
+from salon.client import AdminClient, RealtimeClient, ws_url
 from tests.e2e.browser import Browsers, Person
 from tests.servers import SalonServer
 from tests.webhook_receiver import Receiver
@@ -354,3 +355,53 @@ async def test_a_pending_delivery_has_no_redeliver_button(web_server: SalonServe
         await peer.close()
         with _rest(web_server) as rest:
             rest.delete(f"/webhooks/{hook['id']}")
+
+
+async def test_live_page_drops_an_older_answer_that_lands_last(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """A poll in flight when the operator admits someone answers with the waiting room as
+    it was; landing after the action's own refresh, it must not bring the peer back."""
+    lobby = f"lobby_{uuid.uuid4().hex[:8]}"
+    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    meeting = await web_admin.create_meeting(title="Stale answers")
+    added = await web_admin.add_participant(meeting["id"], "early", lobby, name="Early")
+    early = await RealtimeClient.join(ws_url(web_server.url), added["token"])
+    try:
+        assert early.status == "waiting"
+        page = (await browsers.person("stale")).page
+        await sign_in(page, web_server.url, web_server.api_token)
+        hold = {"next": False}
+        stale_landed = asyncio.Event()
+
+        async def answer(route) -> None:
+            if not hold["next"]:
+                await route.continue_()
+                return
+            hold["next"] = False
+            before = await route.fetch()  # the room as it is now: Early waiting
+            await asyncio.sleep(2.5)  # …delivered after the admission's refresh
+            await route.fulfill(response=before)
+            stale_landed.set()
+
+        await page.route("**/live_sessions", answer)
+        await open_view(page, "#/live", "Live now")
+        card = page.locator(f"section[data-meeting-id='{meeting['id']}']")
+        await expect(card.get_by_test_id("waiting-list").locator("li")).to_have_count(1)
+        hold["next"] = True  # the next poll is the slow one
+        for _ in range(40):
+            if not hold["next"]:
+                break
+            await page.wait_for_timeout(100)
+        assert not hold["next"], "no poll came"
+        await card.get_by_role("button", name="Admit Early").click()
+        await early.wait_for("self.admitted")
+        await expect(card.get_by_test_id("waiting-list")).to_have_count(0)
+        await expect(card.get_by_test_id("peer-list")).to_contain_text("Early")
+        await asyncio.wait_for(stale_landed.wait(), 5)
+        await page.wait_for_timeout(300)  # drawn by now, if it were drawn
+        await expect(card.get_by_test_id("waiting-list")).to_have_count(0, timeout=100)
+        await expect(card.get_by_test_id("peer-list")).to_contain_text("Early", timeout=100)
+        await open_view(page, "#/usage", "Usage")
+        await page.unroute("**/live_sessions")
+    finally:
+        await early.close()
