@@ -117,8 +117,8 @@ export default async function live(root, { api }) {
   document.addEventListener('visibilitychange', shown);
 
   root.append(h('h1', {}, 'Live now'), summary, updated, board);
+  const first = gen;  // shown meanwhile: that loop is the one
   await refresh();
-  const first = gen;
-  timer = setTimeout(() => loop(first), POLL_MS);
+  if (first === gen && !stopped) timer = setTimeout(() => loop(first), POLL_MS);
   return () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', shown); };
 }
