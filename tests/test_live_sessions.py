@@ -1,14 +1,55 @@
 """The live view of an app's rooms and the operator's waiting-room controls (salon
 extensions the dashboard's "live now" page uses), with real peers on a live server."""
 
-import httpx
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from tests.live import Meeting, eventually
-from tests.servers import SalonServer
+import httpx
+import pytest
+
+from tests.live import FAST, Meeting, admin_for, eventually
+from tests.servers import SalonServer, ThrowawayPostgres, running
 
 
 def _client(server: SalonServer) -> httpx.Client:
     return httpx.Client(base_url=server.app_url, headers=server.headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def postgres_live_server() -> Iterator[SalonServer]:
+    """A live server on PostgreSQL: readers there do not queue behind the room's writes
+    (SQLite's one connection would hide an answer given before the writes were saved)."""
+    database = ThrowawayPostgres()
+    try:
+        with running(database.url, env=FAST) as salon:
+            yield salon
+    finally:
+        database.drop()
+
+
+@contextmanager
+def _writes_held(database_url: str, tables: str, seconds: float) -> Iterator[None]:
+    """Lock `tables` against writes (reads go on) from another connection for `seconds`."""
+    holder = subprocess.Popen(
+        ["psql", database_url, "-v", "ON_ERROR_STOP=1", "-qc",
+         f"BEGIN; LOCK TABLE {tables} IN EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"],
+        stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            held = subprocess.run(
+                ["psql", database_url, "-tAc", "SELECT count(*) FROM pg_locks WHERE "
+                 "mode = 'ExclusiveLock' AND relation = 'sessions'::regclass"],
+                capture_output=True, text=True, check=True).stdout.strip()
+            if held == "1":
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the lock was never taken")
+        yield
+    finally:
+        assert holder.wait(10) == 0
 
 
 def _mine(http: httpx.Client, meeting_id: str) -> dict | None:
@@ -24,15 +65,21 @@ async def test_live_view_waiting_room_and_stage(live_server: SalonServer, room: 
     with _client(live_server) as http:
         assert _mine(http, room.id) is None
         host = await room.join("group_call_host", name="Hostess")
+        guest = await room.join("group_call_participant", name="Guest")
+        asker = await room.join("webinar_viewer", name="Asker")  # stage enabled: off it
+        await asker.stage("request")
         early = await room.join(f"lobby_{room.id[:8]}", name="Early")
         late = await room.join(f"lobby_{room.id[:8]}", name="Late")
         assert early.status == late.status == "waiting"
         view = await eventually(lambda: _mine(http, room.id))
-        assert view["session_id"] and view["started_at"] and view["peer_count"] == 1
-        assert [p["name"] for p in view["peers"]] == ["Hostess"]
+        assert view["session_id"] and view["started_at"] and view["peer_count"] == 3
+        assert [p["name"] for p in view["peers"]] == ["Hostess", "Guest", "Asker"]
         assert view["peers"][0]["peer_id"] == host.peer_id and not view["peers"][0]["hidden"]
+        assert view["peers"][2]["stage_status"] == "REQUESTED_TO_JOIN_STAGE"
         assert {w["peer_id"] for w in view["waiting"]} == {early.peer_id, late.peer_id}
-        assert view["stage_requests"] == [] and view["recording"] is False
+        assert [(r["peer_id"], r["name"], r["preset_name"]) for r in view["stage_requests"]] == [
+            (asker.peer_id, "Asker", "webinar_viewer")]
+        assert view["recording"] is False
         everyone = http.get("/live_sessions").json()["data"]["sessions"]
         assert room.id in {s["meeting_id"] for s in everyone}
         assert http.get("/live_sessions", params={"meeting_id": room.id,
@@ -44,16 +91,30 @@ async def test_live_view_waiting_room_and_stage(live_server: SalonServer, room: 
         assert admitted.status_code == 200, admitted.text
         assert admitted.json()["data"] == {"action": "admit", "peer_ids": [early.peer_id]}
         assert (await early.wait_for("self.admitted"))["self"]["status"] == "joined"
+        # As docs/api.md promises: the managers hear the waiting room changed, the others
+        # that a peer joined.
+        removed = await host.wait_for("waitlist.removed",
+                                      lambda d: d["peer_id"] == early.peer_id)
+        assert removed["reason"] == "admitted"
+        joined = await guest.wait_for("peer.joined",
+                                      lambda d: d["peer"]["peer_id"] == early.peer_id)
+        assert joined["peer"]["name"] == "Early"
         denied = http.post(f"/meetings/{room.id}/waiting_room/deny", json={"all": True})
         assert denied.json()["data"] == {"action": "deny", "peer_ids": [late.peer_id]}
         await late.wait_for("self.rejected")
         view = _mine(http, room.id)
-        assert view["waiting"] == [] and view["peer_count"] == 2
-        # Nobody waits now: a decision names nobody.
-        empty = http.post(f"/meetings/{room.id}/waiting_room/admit", json={"all": True})
-        assert empty.status_code == 404
-        assert empty.json()["error"]["message"] == (
-            f"Nobody is in the waiting room of meeting {room.id}.")
+        assert view["waiting"] == [] and view["peer_count"] == 4
+        # Nobody waits now: as the realtime `waitlist.admit`, `all` admits nobody and a
+        # named peer is not in the waiting room.
+        for what in ("admit", "deny"):
+            empty = http.post(f"/meetings/{room.id}/waiting_room/{what}", json={"all": True})
+            assert empty.status_code == 200, empty.text
+            assert empty.json()["data"] == {"action": what, "peer_ids": []}
+            named = http.post(f"/meetings/{room.id}/waiting_room/{what}",
+                              json={"peer_ids": [late.peer_id]})
+            assert named.status_code == 404
+            assert named.json()["error"]["message"] == (
+                f"No peer {late.peer_id} in the waiting room.")
 
 
 async def test_denials_and_bad_input(live_server: SalonServer, room: Meeting) -> None:
@@ -76,8 +137,16 @@ async def test_denials_and_bad_input(live_server: SalonServer, room: Meeting) ->
         assert long_id.status_code == 400
         assert "query.meeting_id: String should have at most 64 characters" in long_id.json()[
             "error"]["message"]
-        both = http.post(path, json={"peer_ids": ["nobody"], "all": True})  # all wins
-        assert both.status_code == 200 and both.json()["data"]["peer_ids"] == [waiting.peer_id]
+        for peer_ids in (["nobody"], [waiting.peer_id], []):  # either, as realtime says
+            both = http.post(path, json={"peer_ids": peer_ids, "all": True})
+            assert both.status_code == 400, both.text
+            assert both.json()["error"]["message"] == "Give either 'peer_ids' or 'all': true."
+        assert [w["peer_id"] for w in _mine(http, room.id)["waiting"]] == [waiting.peer_id]
+        everyone = http.post(path, json={"all": True, "peer_ids": None})
+        assert everyone.status_code == 400  # null is not a list of peers either
+        everyone = http.post(path, json={"all": True})
+        assert everyone.status_code == 200
+        assert everyone.json()["data"]["peer_ids"] == [waiting.peer_id]
         await waiting.wait_for("self.admitted")
         unknown = http.post("/meetings/00000000-0000-0000-0000-000000000000/waiting_room/deny",
                             json={"all": True})
@@ -102,3 +171,39 @@ async def test_denials_and_bad_input(live_server: SalonServer, room: Meeting) ->
             assert sideways.status_code == 404
             assert sideways.json()["error"]["message"] == f"Meeting {room.id} not found."
         assert _mine(http, room.id)["waiting"] == []
+
+
+async def test_an_admission_is_on_record_when_the_answer_comes(
+        postgres_live_server: SalonServer) -> None:
+    """Like a kick, a REST admission answers once the join is saved: the session it
+    started and its participant are listed by the very next request."""
+    server = postgres_live_server
+    async with admin_for(server) as admin:
+        await admin.create_preset("lobby3", permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+        room = Meeting(server, admin, await admin.create_meeting(title="admitted"))
+        try:
+            await _admit_and_list(server, room)
+        finally:
+            await room.close()
+
+
+async def _admit_and_list(server: SalonServer, room: Meeting) -> None:
+    crowd = [await room.join("lobby3", name=f"Guest {n:02}") for n in range(3)]
+    with _client(server) as http:
+        await eventually(lambda: _mine(http, room.id))
+        assert http.get("/sessions", params={"associated_id": room.id}).json()["data"][
+            "sessions"] == []
+        # The room's records wait behind a lock for a moment, readers do not: an answer
+        # given before the records were saved would be followed by a list without them.
+        with _writes_held(server.database_url, "sessions, session_peers", 0.8):
+            admitted = http.post(f"/meetings/{room.id}/waiting_room/admit",
+                                 json={"all": True})
+            assert admitted.status_code == 200, admitted.text
+            listed = http.get("/sessions", params={"associated_id": room.id}).json()[
+                "data"]["sessions"]
+        assert [s["status"] for s in listed] == ["LIVE"]
+        people = http.get(f"/sessions/{listed[0]['id']}/participants").json()["data"][
+            "participants"]
+        assert sorted(p["display_name"] for p in people) == [f"Guest {n:02}" for n in range(3)]
+    for peer in crowd:
+        await peer.wait_for("self.admitted")

@@ -50,6 +50,18 @@ def test_every_operation_documents_its_answers(document: dict[str, Any]) -> None
             assert operation["security"] == [{"bearer": []}]
 
 
+def test_the_token_check_outside_the_prefix_asks_for_the_bearer(
+        document: dict[str, Any]) -> None:
+    """GET /client/v4/user/tokens/verify authenticates with the API token: a generated
+    client sends it only if the operation says so."""
+    verify = document["paths"]["/client/v4/user/tokens/verify"]["get"]
+    assert verify["security"] == [{"bearer": []}]
+    assert "401" in verify["responses"]
+    unauthenticated = [f"{method.upper()} {path}" for method, path, op in operations(document)
+                       if not path.startswith(PREFIX) and "security" in op]
+    assert unauthenticated == ["GET /client/v4/user/tokens/verify"]
+
+
 def test_success_objects_are_closed(document: dict[str, Any]) -> None:
     """A field the server adds without the document saying so fails the contract."""
     for method, path, operation in operations(document):

@@ -4,13 +4,16 @@ them live and kick them, find the ended session and its charts, edit a meeting a
 preset, redeliver a webhook to a real receiver on loopback; an app-scoped token sees
 nothing of another app."""
 
+import asyncio
 import json
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Page, expect
 
+from salon.client import AdminClient, RealtimeClient, ws_url
 from tests.e2e.browser import Browsers, Person
 from tests.servers import SalonServer
 from tests.webhook_receiver import Receiver
@@ -280,3 +283,125 @@ async def test_live_page_polls_every_two_seconds_and_not_in_the_background(
     left_at = len(polls)
     await page.wait_for_timeout(4500)
     assert len(polls) == left_at
+
+
+async def _set_hidden(page: Page, hidden: bool) -> None:
+    await page.evaluate("""(hidden) => {
+        Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""", hidden)
+
+
+async def test_live_page_hidden_and_shown_during_a_poll_keeps_one_loop(
+        web_server: SalonServer, browsers: Browsers) -> None:
+    """Hiding and showing the tab while a poll is in flight must not start a second
+    polling loop next to the first (which would then poll forever)."""
+    page = (await browsers.person("flicker")).page
+    await sign_in(page, web_server.url, web_server.api_token)
+    polls: list[float] = []
+
+    async def slow(route) -> None:  # every poll takes 1.5 s to answer
+        polls.append(time.monotonic())
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await page.route("**/live_sessions", slow)
+    await open_view(page, "#/live", "Live now")
+    await expect(page.get_by_test_id("live-summary")).to_contain_text("live session",
+                                                                      timeout=5000)
+    # The next poll starts 2 s after the first answer; flicker the tab while it is in flight.
+    start = len(polls)
+    for _ in range(40):
+        if len(polls) > start:
+            break
+        await page.wait_for_timeout(100)
+    assert len(polls) > start, "no poll after the first"
+    counted_from = len(polls)  # the in-flight poll is counted already
+    window_from = time.monotonic()
+    await _set_hidden(page, True)
+    await _set_hidden(page, False)  # one poll at once (the in-flight one's loop must end)
+    await page.wait_for_timeout(8000)
+    in_window = [t for t in polls[counted_from:] if t - window_from < 8.0]
+    # One loop: a poll every 3.5 s (1.5 s answer + 2 s), plus the one at once: 3 at most.
+    # Two loops would make 5 or more.
+    assert 2 <= len(in_window) <= 3, [round(t - window_from, 2) for t in polls[counted_from:]]
+    await open_view(page, "#/usage", "Usage")
+    await page.unroute("**/live_sessions")
+
+
+async def test_a_pending_delivery_has_no_redeliver_button(web_server: SalonServer,
+                                                          browsers: Browsers) -> None:
+    """A delivery still waiting for a retry would reach the receiver twice if copied."""
+    with _rest(web_server) as rest:
+        hook = rest.post("/webhooks", json={"name": "nowhere", "url": "http://127.0.0.1:9/x",
+                                            "events": ["meeting.started"]}).json()["data"]
+        meeting = rest.post("/meetings", json={"title": "pending hook"}).json()["data"]
+        joiner = rest.post(f"/meetings/{meeting['id']}/participants", json={
+            "custom_participant_id": "p", "preset_name": "group_call_host"}).json()["data"]
+    peer = await RealtimeClient.join(ws_url(web_server.url), joiner["token"])
+    try:
+        page = (await browsers.person("pending")).page
+        await sign_in(page, web_server.url, web_server.api_token)
+        await open_view(page, f"#/webhooks/{hook['id']}", "Webhook nowhere")
+        pending = page.locator("[data-testid=delivery-list] li[data-status=pending]")
+        for _ in range(40):
+            if await pending.count():
+                break
+            await page.get_by_role("button", name="Refresh").click()
+            await page.wait_for_timeout(250)
+        await expect(pending).to_have_count(1)  # refused connections: retried with backoff
+        await expect(pending.get_by_role("button")).to_have_count(0)
+    finally:
+        await peer.close()
+        with _rest(web_server) as rest:
+            rest.delete(f"/webhooks/{hook['id']}")
+
+
+async def test_live_page_drops_an_older_answer_that_lands_last(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """A poll in flight when the operator admits someone answers with the waiting room as
+    it was; landing after the action's own refresh, it must not bring the peer back."""
+    lobby = f"lobby_{uuid.uuid4().hex[:8]}"
+    await web_admin.create_preset(lobby, permissions={"waiting_room_type": "SKIP_ON_ACCEPT"})
+    meeting = await web_admin.create_meeting(title="Stale answers")
+    added = await web_admin.add_participant(meeting["id"], "early", lobby, name="Early")
+    early = await RealtimeClient.join(ws_url(web_server.url), added["token"])
+    try:
+        assert early.status == "waiting"
+        page = (await browsers.person("stale")).page
+        await sign_in(page, web_server.url, web_server.api_token)
+        hold = {"next": False}
+        stale_landed = asyncio.Event()
+
+        async def answer(route) -> None:
+            if not hold["next"]:
+                await route.continue_()
+                return
+            hold["next"] = False
+            before = await route.fetch()  # the room as it is now: Early waiting
+            await asyncio.sleep(2.5)  # …delivered after the admission's refresh
+            await route.fulfill(response=before)
+            stale_landed.set()
+
+        await page.route("**/live_sessions", answer)
+        await open_view(page, "#/live", "Live now")
+        card = page.locator(f"section[data-meeting-id='{meeting['id']}']")
+        await expect(card.get_by_test_id("waiting-list").locator("li")).to_have_count(1)
+        hold["next"] = True  # the next poll is the slow one
+        for _ in range(40):
+            if not hold["next"]:
+                break
+            await page.wait_for_timeout(100)
+        assert not hold["next"], "no poll came"
+        await card.get_by_role("button", name="Admit Early").click()
+        await early.wait_for("self.admitted")
+        await expect(card.get_by_test_id("waiting-list")).to_have_count(0)
+        await expect(card.get_by_test_id("peer-list")).to_contain_text("Early")
+        await asyncio.wait_for(stale_landed.wait(), 5)
+        await page.wait_for_timeout(300)  # drawn by now, if it were drawn
+        await expect(card.get_by_test_id("waiting-list")).to_have_count(0, timeout=100)
+        await expect(card.get_by_test_id("peer-list")).to_contain_text("Early", timeout=100)
+        await open_view(page, "#/usage", "Usage")
+        await page.unroute("**/live_sessions")
+    finally:
+        await early.close()

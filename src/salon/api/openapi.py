@@ -1,5 +1,5 @@
 """The OpenAPI document: every route's answers, errors included, and RealtimeKit's bearer
-auth declared on every REST operation.
+auth declared on every REST operation (and on the token check outside the prefix).
 
 Success bodies come from each route's `response_model` (the shapes in
 `salon.api.schemas`). Errors are filled in here: every REST operation may answer 400
@@ -24,6 +24,10 @@ from salon.api.schemas.envelope import ERROR_STATUSES, Failure
 
 _FAILURE_REF = {"$ref": "#/components/schemas/Failure"}
 
+#: Routes outside the REST prefix that take the API token all the same (Cloudflare's
+#: token check): without `security`, generated clients would not send it.
+BEARER_OUTSIDE_PREFIX = frozenset({"/client/v4/user/tokens/verify"})
+
 
 def install(app: FastAPI) -> None:
     def schema() -> dict[str, Any]:
@@ -46,6 +50,8 @@ def install(app: FastAPI) -> None:
                         _declare_path_ids(path, operation)
                         _declare_errors(operation, 401, 404,
                                         *([413] if method != "get" else []))
+                    if path in BEARER_OUTSIDE_PREFIX:
+                        operation["security"] = [{"bearer": []}]
                     operation["responses"] = dict(sorted(operation["responses"].items()))
             app.openapi_schema = document
         return app.openapi_schema

@@ -13,6 +13,7 @@ from salon.core.clock import isoformat, utcnow
 from salon.core.errors import InvalidRequest, NotFound
 from salon.core.room import Peer
 from salon.core.room.errors import RoomError
+from salon.live import operator
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 
@@ -71,14 +72,17 @@ def snapshot(rooms: Rooms, app_id: str, *, meeting_id: str | None = None,
 
 
 def _room(rooms: Rooms, app_id: str, meeting_id: str) -> RoomHost:
+    """The meeting's room on this node. A room whose waiting room is empty is still
+    asked: `all` then admits nobody and a named peer is "not in the waiting room", as
+    the realtime `waitlist.admit`/`waitlist.reject` answer."""
     room_host = rooms.get(meeting_id)
-    if room_host is None or room_host.app_id != app_id or not room_host.room.waiting:
+    if room_host is None or room_host.app_id != app_id:
         raise NotFound(f"Nobody is in the waiting room of meeting {meeting_id}.")
     return room_host
 
 
-def _decide(rooms: Rooms, app_id: str, meeting_id: str, peer_ids: list[str] | None,
-            admit: bool) -> list[str]:
+async def _decide(rooms: Rooms, app_id: str, meeting_id: str, peer_ids: list[str] | None,
+                  admit: bool) -> list[str]:
     if peer_ids is not None and not peer_ids:
         raise InvalidRequest("Name peers in 'peer_ids', or set 'all' to true.")
     room_host = _room(rooms, app_id, meeting_id)
@@ -90,14 +94,21 @@ def _decide(rooms: Rooms, app_id: str, meeting_id: str, peer_ids: list[str] | No
             else (lambda: room.reject_waiting(None, peer_ids, now)))
     except RoomError as error:
         raise (NotFound if error.code == "NOT_FOUND" else InvalidRequest)(error.message) from None
-    return reply["admitted" if admit else "rejected"]
+    decided = reply["admitted" if admit else "rejected"]
+    if decided:
+        # As the kick routes do: answer once the joins (or departures) are on record, so
+        # a GET /sessions that follows sees the session the admission started.
+        await operator.settled(room_host)
+    return decided
 
 
-def admit(rooms: Rooms, app_id: str, meeting_id: str, peer_ids: list[str] | None) -> list[str]:
+async def admit(rooms: Rooms, app_id: str, meeting_id: str,
+                peer_ids: list[str] | None) -> list[str]:
     """Admit the named waiting peers (None: everyone waiting); their peer ids."""
-    return _decide(rooms, app_id, meeting_id, peer_ids, admit=True)
+    return await _decide(rooms, app_id, meeting_id, peer_ids, admit=True)
 
 
-def deny(rooms: Rooms, app_id: str, meeting_id: str, peer_ids: list[str] | None) -> list[str]:
+async def deny(rooms: Rooms, app_id: str, meeting_id: str,
+               peer_ids: list[str] | None) -> list[str]:
     """Turn the named waiting peers away (`self.rejected`, socket closed 4004)."""
-    return _decide(rooms, app_id, meeting_id, peer_ids, admit=False)
+    return await _decide(rooms, app_id, meeting_id, peer_ids, admit=False)

@@ -43,6 +43,9 @@ class Grants:
         self._grants: dict[str, tuple[Grant, float]] = {}
         self._apps: dict[str, AppRef] = {}
         self._lookups: dict[str, asyncio.Future[Grant | None]] = {}
+        #: Tokens this process revoked: a lookup that read the row before the revocation
+        #: was saved must neither cache nor grant it.
+        self._revoked: set[str] = set()
 
     async def grant(self, authorization: str | None) -> Grant:
         digest = token_hash(parse_bearer(authorization))
@@ -55,21 +58,29 @@ class Grants:
         if lookup is None:
             lookup = asyncio.ensure_future(self._lookup(digest))
             self._lookups[digest] = lookup
-            lookup.add_done_callback(lambda _: self._lookups.pop(digest, None))
+            lookup.add_done_callback(
+                lambda done: self._lookups.pop(digest, None)
+                if self._lookups.get(digest) is done else None)
         grant = await asyncio.shield(lookup)  # a caller that gives up leaves it running
         if grant is None:
             raise Unauthorized("Invalid or revoked API token.")
         return grant
 
     def forget(self, digest: str) -> None:
-        """A token revoked by this process stops working at once, not after `ttl`."""
+        """A token revoked by this process stops working at once, not after `ttl`: its
+        cached grant goes, and so does a lookup in flight, which may have read the row
+        before the revocation was saved and would otherwise cache it again."""
         self._grants.pop(digest, None)
+        self._lookups.pop(digest, None)
+        if len(self._revoked) >= MAX_ENTRIES:
+            self._revoked.clear()  # the database has the revocations by now
+        self._revoked.add(digest)
 
     async def _lookup(self, digest: str) -> Grant | None:
         now = time.monotonic()
         async with self.database.session() as db:
             row = await db.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-        if row is None or row.revoked_at is not None:
+        if row is None or row.revoked_at is not None or digest in self._revoked:
             self._grants.pop(digest, None)
             return None
         grant = Grant(row.id, row.account_id, row.app_id)

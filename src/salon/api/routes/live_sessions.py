@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from salon.api.deps import CurrentApp, Db
+from salon.api.deps import CurrentApp
 from salon.api.envelope import Envelope, ok
-from salon.api.schemas.envelope import Success
+from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.live_sessions import LiveSessions, WaitingDecision
+from salon.core.errors import InvalidRequest
 from salon.core.schema import Flag, Strict, text
 from salon.live import live_view
 from salon.services import meetings
@@ -24,7 +25,8 @@ router = APIRouter(prefix="/{app_id}", tags=["sessions"])
 
 
 class Decision(Strict):
-    #: Peers in the waiting room (their `peer_id`s), or `all: true` for everyone waiting.
+    #: Peers in the waiting room (their `peer_id`s), or `all: true` for everyone waiting;
+    #: not both.
     peer_ids: Annotated[list[text(64, name=True)], Field(max_length=1000)] = []
     all: Flag = False
 
@@ -42,25 +44,32 @@ async def live_sessions(
 
 
 async def _decide(meeting_id: str, body: Decision, request: Request, app: CurrentApp,
-                  db: Db, admit: bool) -> list[str]:
-    await meetings.get(db, app.id, meeting_id)  # 404 for a meeting not of this app
+                  admit: bool) -> list[str]:
+    """The same rules as the realtime `waitlist.admit`/`waitlist.reject`."""
+    if body.all and "peer_ids" in body.model_fields_set:
+        raise InvalidRequest("Give either 'peer_ids' or 'all': true.")
+    # 404 for a meeting not of this app. The session is closed before the room is waited
+    # on (`operator.settled`): on SQLite the room's recorder needs the database.
+    async with request.app.state.database.session() as db:
+        await meetings.get(db, app.id, meeting_id)
     peer_ids = None if body.all else body.peer_ids
     decide = live_view.admit if admit else live_view.deny
-    return decide(request.app.state.rooms, app.id, meeting_id, peer_ids)
+    return await decide(request.app.state.rooms, app.id, meeting_id, peer_ids)
 
 
 @router.post("/meetings/{meeting_id}/waiting_room/admit",
-             summary="Admit peers from the waiting room", response_model=Success[WaitingDecision])
-async def admit(meeting_id: str, body: Decision, request: Request, app: CurrentApp,
-                db: Db) -> Envelope:
-    admitted = await _decide(meeting_id, body, request, app, db, admit=True)
+             summary="Admit peers from the waiting room", response_model=Success[WaitingDecision],
+             responses=errors(503))
+async def admit(meeting_id: str, body: Decision, request: Request,
+                app: CurrentApp) -> Envelope:
+    admitted = await _decide(meeting_id, body, request, app, admit=True)
     return ok({"action": "admit", "peer_ids": admitted})
 
 
 @router.post("/meetings/{meeting_id}/waiting_room/deny",
              summary="Turn peers away from the waiting room",
-             response_model=Success[WaitingDecision])
-async def deny(meeting_id: str, body: Decision, request: Request, app: CurrentApp,
-               db: Db) -> Envelope:
-    denied = await _decide(meeting_id, body, request, app, db, admit=False)
+             response_model=Success[WaitingDecision], responses=errors(503))
+async def deny(meeting_id: str, body: Decision, request: Request,
+               app: CurrentApp) -> Envelope:
+    denied = await _decide(meeting_id, body, request, app, admit=False)
     return ok({"action": "deny", "peer_ids": denied})

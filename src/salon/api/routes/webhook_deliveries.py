@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
-from salon.api.schemas.envelope import PagedSuccess, Success
+from salon.api.schemas.envelope import PagedSuccess, Success, errors
 from salon.api.schemas.webhook_deliveries import WebhookDelivery
 from salon.core.clock import isoformat
 from salon.services import webhook_deliveries
@@ -41,7 +41,7 @@ async def list_deliveries(
 
 @router.post("/{delivery_id}/redeliver", status_code=201,
              summary="Send a delivery's event again (a new delivery, due now)",
-             response_model=Success[WebhookDelivery])
+             response_model=Success[WebhookDelivery], responses=errors(409))
 async def redeliver(webhook_id: str, delivery_id: str, request: Request, app: CurrentApp,
                     db: Db) -> Envelope:
     row = await webhook_deliveries.redeliver(db, app.id, webhook_id, delivery_id)

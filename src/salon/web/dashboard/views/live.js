@@ -14,17 +14,23 @@ export default async function live(root, { api }) {
   let last = '';
   let timer = null;
   let stopped = false;
+  let gen = 0;  // the polling loop that is current; an older one stops at its next turn
+  let asked = 0;  // refreshes started; only the newest one's answer is drawn
 
   const active = (mid, what, body) => api.post(`/meetings/${mid}/active-session/${what}`, body);
 
+  // An action refreshes while the poll may be fetching too; a slower, older answer
+  // landing last would show the board as it was before the action.
   async function refresh() {
+    const mine = ++asked;
     let view;
     try {
       view = await api.get('/live_sessions');
     } catch (error) {
-      updated.textContent = `Not updated: ${error.message}`;
+      if (mine === asked) updated.textContent = `Not updated: ${error.message}`;
       return;
     }
+    if (mine !== asked) return;
     updated.textContent = `Updated ${new Date(view.taken_at).toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
     const key = JSON.stringify(view.sessions);
     if (key === last) return;
@@ -94,20 +100,25 @@ export default async function live(root, { api }) {
 
   // A tab in the background does not poll (a forgotten dashboard costs nothing); it
   // catches up as soon as it is shown again.
-  async function loop() {
-    if (stopped) return;
+  // Showing the tab while a poll is in flight starts a new loop; the generation
+  // counter ends the old one when its fetch returns, so only one loop ever polls.
+  async function loop(g) {
+    if (stopped || g !== gen) return;
     if (!document.hidden) await refresh();
-    if (!stopped) timer = setTimeout(loop, POLL_MS);
+    if (stopped || g !== gen) return;
+    timer = setTimeout(() => loop(g), POLL_MS);
   }
   const shown = () => {
     if (document.hidden || stopped) return;
+    gen += 1;
     clearTimeout(timer);  // one poll now, the next a whole period later
-    loop();
+    loop(gen);
   };
   document.addEventListener('visibilitychange', shown);
 
   root.append(h('h1', {}, 'Live now'), summary, updated, board);
+  const first = gen;  // shown meanwhile: that loop is the one
   await refresh();
-  timer = setTimeout(loop, POLL_MS);
+  if (first === gen && !stopped) timer = setTimeout(() => loop(first), POLL_MS);
   return () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', shown); };
 }

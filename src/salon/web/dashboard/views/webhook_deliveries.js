@@ -39,7 +39,9 @@ export default async function webhookDeliveries(root, { api, params }) {
     const answer = await api.paged(`/webhooks/${id}/deliveries`, { status: status.value, page_no: page, per_page: PER_PAGE });
     if (ticket !== loads) return; // a later search is on its way
     list.replaceChildren(...answer.data.map((d) => {
-      const again = h('button', { type: 'button', class: 'small', 'aria-label': `Redeliver ${d.event} of ${when(d.created_at)}`,
+      // A pending delivery is waiting for a retry or being sent: a copy would reach the
+      // receiver twice (the API answers 409), so it has no Redeliver button.
+      const again = d.status === 'pending' ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Redeliver ${d.event} of ${when(d.created_at)}`,
         onclick: async () => { if (await act(again, () => api.post(`/webhooks/${id}/deliveries/${d.id}/redeliver`), 'Queued again.')) load(); } },
       'Redeliver');
       return h('li', { class: 'item', 'data-delivery-id': d.id, 'data-status': d.status },
