@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from salon.client import AdminClient
-from tests.e2e.browser import Browsers, axe_scan, no_overflow, shoot
+from tests.e2e.browser import Browsers, axe_scan, no_overflow, reveal, shoot, tab_to
 from tests.e2e.conftest import ARTIFACTS
 from tests.live import FAST
 from tests.servers import SalonServer, cleanup, free_port, start
@@ -110,3 +110,45 @@ async def test_a_livestream_viewer_plays_the_meeting_over_hls(
     assert await page.evaluate("() => window.salon.client.livestream") is None
     assert started["id"]
     await shoot(page, SHOTS, "3-ended")
+
+
+async def test_a_host_goes_live_from_the_page_and_everyone_sees_it(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """Go live / End livestream (livestream_controls.js): only for `can_livestream`, by
+    keyboard too; the "Live" indicator for everyone in the meeting."""
+    meeting = await web_admin.create_meeting(title="Town hall")
+    host_token = (await web_admin.add_participant(meeting["id"], "host-2", "group_call_host",
+                                                  name="Hana Host"))["token"]
+    guest_token = (await web_admin.add_participant(
+        meeting["id"], "guest-2", "group_call_participant", name="Gus Guest"))["token"]
+    host = await browsers.person("host")
+    guest = await browsers.person("guest")
+    for person, token in ((host, host_token), (guest, guest_token)):
+        await person.open(web_server.url, token, autojoin=1, audio=0, video=0)
+        await person.wait_state("joined")
+    await expect(guest.page.get_by_test_id("btn-live")).to_be_hidden()  # no can_livestream
+    await expect(guest.page.get_by_test_id("livestream-indicator")).to_be_hidden()
+
+    await reveal(host.page, "btn-live")
+    await tab_to(host.page, "btn-live")
+    await host.page.keyboard.press("Enter")
+    for person in (host, guest):
+        indicator = person.page.get_by_test_id("livestream-indicator")
+        await expect(indicator).to_have_text("Live", timeout=30_000, ignore_case=True)
+    await expect(guest.page.get_by_test_id("livestream-announce")).to_have_text(
+        "The meeting is being livestreamed.")
+    active = await web_admin.call("GET", f"/meetings/{meeting['id']}/active-livestream")
+    assert active["status"] == "LIVE"
+    await reveal(host.page, "btn-live")
+    await expect(host.page.get_by_test_id("btn-live")).to_have_text("End livestream")
+    await shoot(host.page, SHOTS, "4-host-live", settle_ms=300)
+    await no_overflow(host.page)
+
+    await host.page.get_by_test_id("btn-live").click()
+    for person in (host, guest):
+        await expect(person.page.get_by_test_id("livestream-indicator")).to_be_hidden(
+            timeout=20_000)
+    await expect(guest.page.get_by_test_id("livestream-announce")).to_have_text(
+        "The livestream has ended.")
+    await reveal(host.page, "btn-live")
+    await expect(host.page.get_by_test_id("btn-live")).to_have_text("Go live")

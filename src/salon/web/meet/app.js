@@ -16,6 +16,7 @@ import { ChatView } from "/meet/chat.js";
 import { PresenceNotices } from "/meet/notices.js";
 import { RecordingControls } from "/meet/recording.js";
 import { LivestreamPlayer, watchesLivestream } from "/meet/livestream_player.js";
+import { LivestreamControls } from "/meet/livestream_controls.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
 import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
 import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
@@ -416,6 +417,9 @@ function entered() {
     {indicator: $("rec-indicator"), label: $("rec-label"), announce: $("rec-announce"),
      record: $("btn-record"), pause: $("btn-record-pause")},
     page.client, {toast});
+  page.live ||= new LivestreamControls(
+    {indicator: $("live-indicator"), announce: $("live-announce"), button: $("btn-live")},
+    page.client, {toast, watching: watchesLivestream(page.info.preset)});
   page.captions ||= new Captions(
     {region: $("captions"), lines: $("caption-lines"), announce: $("captions-announce"), toggle: $("btn-captions")}, page.client);
   paintTranscribed($("transcribed-indicator"), page.client);

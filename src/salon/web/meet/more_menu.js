@@ -21,7 +21,7 @@ const MAX_BAR_HEIGHT = 124;
 /** What moves into More first when the control bar is too wide (lowest first); the rest
  * (microphone, camera, screen, stage, More, Leave) always stay in the bar. */
 export const COLLAPSE_ORDER = [".controls .layout-switch", "#btn-settings", "#btn-captions", "#btn-record-pause",
-                               "#btn-host", "#btn-record", "#btn-react", "#btn-hand"];
+                               "#btn-live", "#btn-host", "#btn-record", "#btn-react", "#btn-hand"];
 
 export class MoreMenu {
   /** @param {{button: HTMLButtonElement, tabs: NodeListOf<HTMLElement>}} els
@@ -98,11 +98,13 @@ export class MoreMenu {
   /**
    * Move the least needed shown controls here while the bar overflows; when it has room
    * again, bring them back one at a time, most needed first, as long as the bar still fits.
-   * Only what must move moves (a moved control loses focus), and never while the menu is open.
+   * Only what must move moves (a moved control loses focus). While the menu is open nothing
+   * comes back out of it (the menu would change under the pointer), but the bar still never
+   * overflows: a control that appears then (Go live, once the join says so) moves in.
    */
   fit() {
     this.queued = false;
-    if (!this.menu.hidden) return;  // refitted on closing
+    const open = !this.menu.hidden;  // what may come back does so on closing
     const shown = (el) => !el.hidden && getComputedStyle(el).display !== "none";
     // Too wide; or, where the bar wraps (an upright phone), more than two rows.
     const overflows = () => this.bar.scrollWidth > this.bar.clientWidth + 1 || this.bar.offsetHeight > MAX_BAR_HEIGHT;
@@ -114,7 +116,7 @@ export class MoreMenu {
         if (!overflows()) break;
         this.hold(control);
       }
-    } else {
+    } else if (!open) {
       const held = [...this.homes.keys()].sort((a, b) => order(b) - order(a));
       for (const control of held) {
         this.homes.get(control).replaceWith(control);
@@ -123,6 +125,7 @@ export class MoreMenu {
       }
     }
     this.held.hidden = !this.homes.size;
+    if (open) this.place();
     this.watch.takeRecords();  // its own moves are not changes to fit again for
   }
 

@@ -355,6 +355,18 @@ export default {
   "livestream.starting": "The livestream is starting…",
   "livestream.ended": "The livestream has ended.",
   "livestream.failed": "The livestream cannot be played in this browser.",
+  // Go live / End livestream and the indicator (livestream_controls.js).
+  "livestream.start": "Go live",
+  "livestream.start.title": "Start livestreaming the meeting",
+  "livestream.stop": "End livestream",
+  "livestream.stop.title": "Stop livestreaming the meeting",
+  "livestream.status.INVOKED": "Going live…",
+  "livestream.status.LIVE": "Live",
+  "livestream.said.started": "The meeting is being livestreamed.",
+  "livestream.said.ended": "The livestream has ended.",
+  "livestream.refused": "The livestream was not changed: {text}",
+  "livestream.refused.forbidden": "your role may not livestream this meeting.",
+  "livestream.refused.already": "a livestream is already running.",
   "recording.record": "Record",
   "recording.pause": "Pause recording",
 
