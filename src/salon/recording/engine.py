@@ -23,7 +23,7 @@ import resource
 import time
 from typing import Any
 
-from salon.client import RealtimeClient
+from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.media.embedded import hooks
 from salon.recording.clock import RecordingClock
@@ -58,6 +58,11 @@ async def record(spec: RecordingSpec, control: RecordingControl) -> RecordingOut
     return await Recorder(spec, control).run()
 
 
+class NotLetIn(Exception):
+    """The gateway refused the recorder's join (the meeting went inactive, the session
+    ended): an outcome to report, not a failure to log with a traceback."""
+
+
 class Recorder:
     def __init__(self, spec: RecordingSpec, control: RecordingControl) -> None:
         self.spec = spec
@@ -82,6 +87,9 @@ class Recorder:
         try:
             await self._join()
             reason = await self._record()
+        except NotLetIn as refused:  # the meeting went inactive or ended meanwhile
+            log.warning("recording %s: %s", self.spec.recording_id, refused)
+            error = str(refused)
         except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
             log.exception("recording %s failed", self.spec.recording_id)
             error = f"{type(exc).__name__}: {exc}"
@@ -92,7 +100,11 @@ class Recorder:
                                 stop_reason=reason, error=error, extra=self._figures())
 
     async def _join(self) -> None:
-        self.peer = peer = await RealtimeClient.join(self.spec.gateway_url, self.spec.token)
+        try:
+            self.peer = peer = await RealtimeClient.join(self.spec.gateway_url,
+                                                         self.spec.token)
+        except RealtimeError as refused:
+            raise NotLetIn(f"the recorder was not let in: {refused}") from None
         if peer.status != "joined":
             raise RuntimeError(f"the recorder is {peer.status}, not joined: its preset "
                                "must let it in without the waiting room")
