@@ -344,8 +344,8 @@ async def test_a_pending_delivery_has_no_redeliver_button(web_server: SalonServe
         await sign_in(page, web_server.url, web_server.api_token)
         await open_view(page, f"#/webhooks/{hook['id']}", "Webhook nowhere")
         pending = page.locator("[data-testid=delivery-list] li[data-status=pending]")
-        for _ in range(40):
-            if await pending.count():
+        for _ in range(120):  # the session's start, its webhook and a first attempt: a
+            if await pending.count():  # few seconds on a loaded machine
                 break
             await page.get_by_role("button", name="Refresh").click()
             await page.wait_for_timeout(250)
