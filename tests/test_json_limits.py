@@ -55,6 +55,9 @@ def test_depth_and_storable_checks() -> None:
     assert "64 bits" in storable_problem([{"": 2 ** 64}])
     assert "64 bits" in storable_problem(-(2 ** 63) - 1)
     assert storable_problem({"a": [2 ** 64 - 1, -(2 ** 63), True, None]}) is None
+    assert "2^63" in storable_problem({"a": 1e300})
+    assert "2^63" in storable_problem([-9.3e18])
+    assert storable_problem([9.2e18, 1e-300]) is None
     assert encoded_size({"é": 1}) == len('{"é":1}'.encode())
     with pytest.raises(ValueError, match="JSON"):
         encoded_size(nest(300))
@@ -157,6 +160,16 @@ def test_free_form_json_in_rest_bodies_is_bounded(http: httpx.Client) -> None:
                      b'{"a": 177492678614712152227840}}}',
                      headers={"content-type": "application/json"})
     assert huge.status_code == 400 and "64 bits" in huge.text, huge.text
+    # A float as large: PostgreSQL's jsonb keeps 1e300 as a 301-digit integer, which
+    # would come back past 64 bits on every read (the fuzzer found it).
+    vast = http.post("/presets", content=b'{"name": "vast", "ui": {"config_diff": '
+                     b'{"a": 1e300}}}', headers={"content-type": "application/json"})
+    assert vast.status_code == 400 and "2^63" in vast.text, vast.text
+    small = http.post("/presets", json={"name": "small_float", "ui": {"config_diff": {
+        "a": 1.5e18, "b": -2.5e-300}}})
+    assert small.status_code == 201, small.text
+    read = http.get(f"/presets/{small.json()['data']['id']}").json()["data"]
+    assert read["ui"]["config_diff"] == {"a": 1.5e18, "b": -2.5e-300}
 
 
 def test_a_broadcast_payload_must_be_json_salon_can_send(http: httpx.Client,

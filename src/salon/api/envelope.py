@@ -5,6 +5,7 @@ Success: `{"success": true, "data": …}` (plus `paging` on lists). Error:
 routes, wrong methods, malformed JSON, failed validation and unexpected failures.
 """
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +27,14 @@ class Envelope(JSONResponse):
     """A JSON response rendered by orjson (datetimes, UUIDs and speed for free)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # an integer past 64 bits that was stored before the edges
+            # refused them (core.jsonsize): sent as the standard library writes it
+            # rather than turning every read of it into a 500.
+            log.warning("an answer held a value orjson cannot write; sent with json")
+            return json.dumps(content, default=str, separators=(",", ":"),
+                              ensure_ascii=False).encode()
 
 
 def ok(data: Any, *, status_code: int = 200, paging: dict[str, Any] | None = None) -> Envelope:

@@ -44,7 +44,8 @@ def storable_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
     Refused: nesting deeper than `limit`; a NUL character in a string or key (PostgreSQL
     stores no NUL in text or JSON); a number that is not finite (JSON has no NaN or
     Infinity, though Python's parser accepts them); an integer beyond 64 bits (Python's
-    parser reads any, orjson writes none).
+    parser reads any, orjson writes none); a float of 2^63 or more in size (PostgreSQL
+    stores it as an integer that then comes back beyond 64 bits).
     """
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -55,6 +56,10 @@ def storable_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return "must hold only finite numbers"
+            # PostgreSQL's jsonb keeps 1e300 as a 301-digit integer, which comes back as
+            # a Python int that no JSON writer here can send (a 500 on every read after).
+            if abs(item) >= 2 ** 63:
+                return "must hold only numbers smaller than 2^63 in size"
         elif isinstance(item, int) and not isinstance(item, bool):
             if not -(2 ** 63) <= item < 2 ** 64:
                 return "must hold only integers that fit in 64 bits"
