@@ -52,10 +52,11 @@ async def test_forwarded_packets_are_what_the_subscriber_got(room: Meeting, sess
     assert delta(before, after, "salon_media_nacks_sent_total", kind="video") == 0
     assert ("salon_media_nacks_sent_total", (("kind", "video"),)) in after
 
-    # Ended tracks keep their figures: the totals never go back.
+    # Ended tracks keep their figures: the totals never go back. (At most as many audio
+    # tracks as before: an earlier test's peers on this server may still be closing.)
     await a.leave()
     await eventually(lambda: value(scrape(room.server), "salon_media_tracks",
-                                   kind="audio") == value(before, "salon_media_tracks",
+                                   kind="audio") <= value(before, "salon_media_tracks",
                                                           kind="audio"))
     final = scrape(room.server)
     for name in ("salon_media_forwarded_packets_total", "salon_media_received_packets_total",
