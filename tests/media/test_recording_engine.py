@@ -178,16 +178,18 @@ async def test_a_composite_shows_everyone_mixes_everyone_and_a_pause_leaves_no_g
     assert abs(len(frames) - recorded * 15) < 8, len(frames)
     colours = {p.peer_id: rgb for p, (_, rgb, _, _) in zip(peers, PEOPLE, strict=True)}
 
-    def shows(frame: np.ndarray, people: list[RealtimeClient]) -> None:
+    def shows(frame: np.ndarray, people: list[RealtimeClient]) -> bool:
         tiles = arrange(640, 360, [p.peer_id for p in people], speaker=peers[0].peer_id)
-        for tile in tiles:
-            x, y = tile.rect.x + tile.rect.width // 2, tile.rect.y + tile.rect.height // 3
-            assert np.abs(colour_at(frame, x, y) - colours[tile.peer_id]).max() < 40, tile
+        return all(np.abs(colour_at(frame, tile.rect.x + tile.rect.width // 2,
+                                    tile.rect.y + tile.rect.height // 3)
+                          - colours[tile.peer_id]).max() < 40 for tile in tiles)
 
-    # Red (the loudest) speaks in the main area, the others in the strip; once Blue has
-    # left, Red and Green share the picture side by side
-    shows(frames[int((everyone_until - 0.3) * 15)], peers)
-    shows(frames[-1], peers[:2])
+    # Red (the loudest) speaks in the main area, the others in the strip, in the second
+    # before Blue leaves (a late keyframe may hold a tile back a moment on a busy
+    # machine); once Blue has left, Red and Green share the picture side by side.
+    before_leaving = frames[int((everyone_until - 1.2) * 15):int((everyone_until - 0.2) * 15)]
+    assert any(shows(frame, peers) for frame in before_leaving), "no frame shows everyone"
+    assert shows(frames[-1], peers[:2])
 
     with av.open(str(composite.path)) as container:
         pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)])
