@@ -19,6 +19,7 @@ last line (`webinar_scale_ok` is all of them).
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 from tests.servers import SalonServer
@@ -172,7 +173,6 @@ async def session_record(server: SalonServer, meeting_id: str,
 
 
 def _minutes_agree(participant: dict[str, Any]) -> bool:
-    from datetime import datetime
     joined = datetime.fromisoformat(participant["joined_at"].replace("Z", "+00:00"))
     left = datetime.fromisoformat(participant["left_at"].replace("Z", "+00:00"))
     seconds = (left - joined).total_seconds()
