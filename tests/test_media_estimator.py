@@ -68,7 +68,10 @@ def test_random_loss_of_five_percent_is_not_congestion() -> None:
     e = BandwidthEstimate(value=1_000_000)
     for i, fraction in enumerate([0.09, 0.02, 0.11, 0.03, 0.06, 0.12, 0.01, 0.05]):
         e.on_loss(fraction, 400_000, float(i))
+        assert not e.congested  # lost packets are still resent
     assert e.decreases == 0
+    e.on_loss(0.4, 400_000, 9.0)
+    assert e.congested  # a link that is really full stops taking resends
 
 
 def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:

@@ -59,8 +59,8 @@ class BandwidthEstimate:
     min_rtt: float | None = None
     rtt: float | None = None
     queued: int = 0
-    #: The latest report said the link is full (loss or a queue): resending lost
-    #: packets would only lose more (the slots stop answering NACKs meanwhile).
+    #: The latest reports say the link is full (sustained loss or a queue): resending
+    #: lost packets would only lose more (the slots stop answering NACKs meanwhile).
     congested: bool = False
 
     def on_loss(self, fraction: float, sent_bps: float, now: float,
@@ -75,8 +75,11 @@ class BandwidthEstimate:
             self.rtt = rtt if self.rtt is None else self.rtt + RTT_WEIGHT * (rtt - self.rtt)
             queue = self.rtt - self.min_rtt
             self.queued = self.queued + 1 if queue > QUEUE_SECS else 0
-        self.congested = fraction > HIGH_LOSS or self.queued >= QUEUE_REPORTS
-        if fraction > HIGH_LOSS and self.loss > HIGH_LOSS:
+        # Sustained loss, not one unlucky report: a link losing packets at random
+        # recovers by resending them, and stopping then froze video (seen in CI).
+        lossy = fraction > HIGH_LOSS and self.loss > HIGH_LOSS
+        self.congested = lossy or self.queued >= QUEUE_REPORTS
+        if lossy:
             self._decrease(sent_bps * (1 - 0.5 * self.loss), now)
         elif self.queued >= QUEUE_REPORTS:
             self._decrease(sent_bps * 0.85, now)
