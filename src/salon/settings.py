@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     node_address: str = ""
     #: How often this node renews its entry; it expires after three missed beats.
     node_heartbeat_secs: float = Field(default=2.0, gt=0, le=60)
+    #: How long a node's hold on a meeting (its room lease) lasts unrenewed: the bound on
+    #: how long a meeting stays unrun after its node dies (docs/cluster.md "Failover").
+    room_lease_secs: float = Field(default=5.0, ge=1, le=60)
     #: Every this many seconds the garbage collector sweeps every object once, frozen
     #: ones too (salon.api.gc_pauses); between sweeps it walks only newer objects.
     gc_sweep_secs: float = Field(default=600.0, gt=0)

@@ -26,7 +26,8 @@ from salon.api.routes import (
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
-from salon.cluster.joining import join_cluster, leave_cluster
+from salon.cluster.joining import join_cluster, leave_cluster, run_meetings
+from salon.cluster.proxy import OwnerProxy
 from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
@@ -89,9 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.media.start()
         app.state.rooms = Rooms(database, settings.live(), app.state.export_links,
                                 on_commit=app.state.webhooks.wake, media=app.state.media,
-                                manual_video_cap=settings.media_max_video_subscriptions)
-        await app.state.rooms.start()
+                                manual_video_cap=settings.media_max_video_subscriptions,
+                                resume_secret=signer.secret)
+        clustered = bool(settings.redis_url.get_secret_value())
+        # In a cluster, other nodes may be running the sessions marked LIVE: orphans are
+        # swept by the cluster (salon.cluster.node), not closed at start.
+        await app.state.rooms.start(close_stale=not clustered)
         app.state.node = await join_cluster(settings, app.state.rooms)
+        app.state.cluster = await run_meetings(settings, app.state.node, app.state.rooms)
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
@@ -125,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await observability.stop(app)
             await gc_pauses.stop()
-            await leave_cluster(app.state.node)
+            await leave_cluster(app.state.node, app.state.cluster)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
@@ -152,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     envelope.install(app)
     openapi.install(app)
     app.add_middleware(JsonBodies)
+    # In a cluster, REST on a live meeting run by another node is answered by that node.
+    app.add_middleware(OwnerProxy)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoSniff)
     # Outermost: request ids, log context, REST figures (salon.observability).

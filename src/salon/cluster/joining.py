@@ -2,6 +2,7 @@
 
 from redis.asyncio import Redis
 
+from salon.cluster.node import ClusterNode
 from salon.cluster.registry import Load, NodeRegistry, new_node_id
 from salon.live.rooms import Rooms
 from salon.settings import Settings
@@ -25,7 +26,23 @@ async def join_cluster(settings: Settings, rooms: Rooms) -> NodeRegistry | None:
     return registry
 
 
-async def leave_cluster(registry: NodeRegistry | None) -> None:
+async def run_meetings(settings: Settings, registry: NodeRegistry | None,
+                       rooms: Rooms) -> ClusterNode | None:
+    """Room leases, placement and failover for this node (None: one node, no cluster)."""
+    if registry is None:
+        return None
+    node = ClusterNode(registry, rooms, settings.room_lease_secs,
+                       stale_after_secs=3 * settings.session_heartbeat_secs)
+    await node.start()
+    return node
+
+
+async def leave_cluster(registry: NodeRegistry | None, node: ClusterNode | None = None) -> None:
+    """Drain: out of the registry first (no new meeting comes here), then hand the rooms
+    over, then let Redis go."""
     if registry is not None:
         await registry.stop()
+    if node is not None:
+        await node.stop()
+    if registry is not None:
         await registry.redis.aclose()

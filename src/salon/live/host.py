@@ -15,8 +15,9 @@ import orjson
 
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit, TokenBucket
-from salon.core.room import Outcome, Peer, Record, Room, RoomError, audience
+from salon.core.room import Outcome, Peer, Record, Room, RoomError, audience, failover
 from salon.core.room.connected import move_out
+from salon.live.failover import Orphan, Stay, resume_token
 from salon.live.link import PeerLink
 from salon.live.media import MediaSync
 from salon.live.recorder import Recorder
@@ -28,6 +29,9 @@ log = logging.getLogger("salon.live")
 CLOSE_REPLACED = 4006
 #: The server is going away (WebSocket "service restart"): clients may come back.
 CLOSE_RESTARTING = 1012
+#: This node stops running the meeting (drained, or its lease lost): reconnect, and the
+#: node that takes the meeting over resumes the peer (docs/cluster.md).
+CLOSE_HANDED_OVER = 4013
 #: What `on_session` hears of: a session starting or ending, and each peer admitted to it
 #: (the transcriber starts when the first captioned peer joins).
 _SESSION_EDGES = (Record.SESSION_STARTED, Record.SESSION_ENDED, Record.PEER_JOINED)
@@ -47,8 +51,16 @@ class RoomHost:
     def __init__(self, meeting_id: str, title: str | None, app_id: str, keep_alive_secs: int,
                  recorder: Recorder, settings: LiveSettings,
                  on_idle: Callable[["RoomHost"], None] | None = None,
-                 media: MediaBackend | None = None, manual_video_cap: int = 25) -> None:
+                 media: MediaBackend | None = None, manual_video_cap: int = 25,
+                 resume_secret: str = "") -> None:
         self.room = Room(meeting_id, title)
+        #: Signs resume tokens (empty: random ones, valid on this node only).
+        self.resume_secret = resume_secret
+        #: Peers of an adopted session (failover) that may still come back, by peer id.
+        self.expected: dict[str, Stay] = {}
+        self._expected_until: asyncio.TimerHandle | None = None
+        #: Set once this node no longer runs the meeting (salon.live.rooms.hand_over).
+        self.handed_over = False
         self.room.large_threshold = settings.large_room_threshold or None
         #: The pending `audience.delta` flush of a large room (core/room/audience.py).
         self._audience_flush: asyncio.TimerHandle | None = None
@@ -172,9 +184,77 @@ class RoomHost:
     def connect(self, peer: Peer, link: PeerLink, *, admit: bool = False) -> dict[str, Any]:
         reply = self.run(lambda: self.room.connect(peer, utcnow(), admit=admit))
         self._attach(peer.peer_id, link)
-        self.resume_tokens[peer.peer_id] = secrets.token_urlsafe(24)
+        self.resume_tokens[peer.peer_id] = self._token_for(peer)
         return {**reply, "peer_id": peer.peer_id,
                 "resume_token": self.resume_tokens[peer.peer_id]}
+
+    def _token_for(self, peer: Peer) -> str:
+        if not self.resume_secret:
+            return secrets.token_urlsafe(24)
+        return resume_token(self.resume_secret, self.meeting_id, peer.peer_id,
+                            peer.participant_id)
+
+    # --- failover (docs/cluster.md) -------------------------------------------------------
+
+    def adopt(self, orphan: Orphan) -> None:
+        """Carry on the session a dead node ran: its peers have the resume window to
+        come back (`restore`); the ones that do not are recorded as gone."""
+        failover.adopt(self.room, orphan.session_id, orphan.started_at,
+                       orphan.max_concurrent, utcnow())
+        self.expected = dict(orphan.stays)
+        loop = asyncio.get_running_loop()
+        self._expected_until = loop.call_later(self.settings.resume_grace_secs,
+                                               self._expected_over)
+        self._watch_keep_alive()
+
+    def may_restore(self, peer_id: str, participant_id: str, token: str) -> bool:
+        stay = self.expected.get(peer_id)
+        return (stay is not None and stay.participant_id == participant_id
+                and peer_id not in self.room.peers and bool(self.resume_secret)
+                and secrets.compare_digest(token, resume_token(
+                    self.resume_secret, self.meeting_id, peer_id, participant_id)))
+
+    def restore(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
+        """Seat a returning peer of the adopted session (its resume token checked by
+        `may_restore`), as the same peer."""
+        stay = self.expected.pop(peer.peer_id)
+        reply = self.run(lambda: failover.restore(self.room, peer, stay.joined_at, utcnow()))
+        self._attach(peer.peer_id, link)
+        self.resume_tokens[peer.peer_id] = self._token_for(peer)
+        return {**reply, "peer_id": peer.peer_id,
+                "resume_token": self.resume_tokens[peer.peer_id], "resumed": True}
+
+    def _expected_over(self) -> None:
+        """The resume window after a takeover is over: whoever did not come back left
+        when their node died (as far as anyone can tell, now)."""
+        self._expected_until = None
+        now, session_id = utcnow(), self.room.session_id
+        gone, self.expected = list(self.expected.values()), {}
+        if session_id is None:
+            return
+        for stay in gone:
+            self.recorder.put(Record(Record.PEER_LEFT, now, {
+                "session_id": session_id, "peer_id": stay.peer_id,
+                "participant_id": stay.participant_id, "name": stay.name,
+                "custom_participant_id": stay.custom_participant_id,
+                "reason": "disconnected", "joined_at": stay.joined_at,
+                "live": len(self.room.joined)}))
+
+    def hand_over(self) -> None:
+        """This node stops running the meeting (drained, or it lost the lease): every
+        peer is told to reconnect (CLOSE_HANDED_OVER) and nothing is ended or recorded —
+        the node that takes over carries the session on."""
+        self.handed_over = True
+        for handle in (self._keep_alive, self._audience_flush, self._expected_until,
+                       *self._grace.values()):
+            if handle is not None:
+                handle.cancel()
+        self._keep_alive = self._audience_flush = self._expected_until = None
+        self._grace.clear()
+        for link in list(self.links.values()):
+            link.close(CLOSE_HANDED_OVER, "meeting handed over: reconnect")
+        self.links.clear()
+        self.movers.clear()
 
     def resume(self, peer_id: str, participant_id: str, resume_token: str,
                link: PeerLink) -> dict[str, Any]:

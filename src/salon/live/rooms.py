@@ -29,8 +29,14 @@ SHUTDOWN_TIMEOUT_SECS = 5.0
 class Rooms:
     def __init__(self, database: Database, settings: LiveSettings, links: ExportLinks,
                  on_commit: Callable[[], None] | None = None,
-                 media: MediaBackend | None = None, manual_video_cap: int = 25) -> None:
+                 media: MediaBackend | None = None, manual_video_cap: int = 25,
+                 resume_secret: str = "") -> None:
         self.database = database
+        #: Signs peers' resume tokens, so that they hold on any node (failover).
+        self.resume_secret = resume_secret
+        #: In a cluster: at a stop, rooms are handed over (their sessions go on, run by
+        #: other nodes) instead of ended (docs/cluster.md).
+        self.hand_over_at_stop = False
         #: The media backend every room drives (None: media is off).
         self.media = media
         self.manual_video_cap = manual_video_cap
@@ -47,11 +53,16 @@ class Rooms:
         #: Told when a session starts or ends or a peer joins it (`salon.live.recordings`,
         #: `salon.live.transcribers`).
         self.session_listeners: list[Callable[[RoomHost, Record], None]] = []
+        #: Told the meeting id of each room dropped as done (the cluster releases its lease).
+        self.retire_listeners: list[Callable[[str], None]] = []
 
-    async def start(self) -> None:
-        """Close sessions a crash left LIVE, then keep live ones' heartbeats fresh."""
-        async with self.database.session() as db:
-            closed = await session_records.close_stale(db, self.links)
+    async def start(self, close_stale: bool = True) -> None:
+        """Close sessions a crash left LIVE (unless other nodes may be running them: a
+        cluster sweeps orphans its own way), then keep live ones' heartbeats fresh."""
+        closed = 0
+        if close_stale:
+            async with self.database.session() as db:
+                closed = await session_records.close_stale(db, self.links)
         if closed:
             log.warning("closed %d session(s) left live by an unclean stop", closed)
             if self.on_commit:
@@ -66,6 +77,11 @@ class Rooms:
                 await self._heartbeat
         hosts = list(self.hosts.values())
         self.hosts.clear()
+        if self.hand_over_at_stop:
+            for host in hosts:
+                self._retiring_task(host)
+                await self._hand_over(host)
+            hosts = []
         for recorder in self._retiring.values():
             recorder.give_up_after(SHUTDOWN_GRACE_SECS)
         results = await asyncio.gather(
@@ -93,7 +109,8 @@ class Rooms:
             host = RoomHost(meeting.id, meeting.title, meeting.app_id,
                             meeting.session_keep_alive_time_in_secs, recorder,
                             self.settings, on_idle=self._retire, media=self.media,
-                            manual_video_cap=self.manual_video_cap)
+                            manual_video_cap=self.manual_video_cap,
+                            resume_secret=self.resume_secret)
             host.on_roster = self.connected.roster_changed
             host.on_session = self._session_changed
             self.hosts[meeting.id] = host
@@ -118,9 +135,30 @@ class Rooms:
         """A room with no peers and no live session is dropped; its records still land."""
         if self.hosts.get(host.meeting_id) is host:
             del self.hosts[host.meeting_id]
-            task = asyncio.create_task(host.recorder.drain())
+            self._retiring_task(host)
+            for listener in self.retire_listeners:
+                listener(host.meeting_id)
+
+    def _retiring_task(self, host: RoomHost) -> None:
+        task = asyncio.create_task(host.recorder.drain())
+        self._retiring[task] = host.recorder
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    def hand_over(self, meeting_id: str) -> None:
+        """This node no longer runs the meeting (its lease is lost): its peers are told to
+        reconnect, to the node that takes it over; its session is not ended."""
+        host = self.hosts.pop(meeting_id, None)
+        if host is not None:
+            self._retiring_task(host)
+            task = asyncio.create_task(self._hand_over(host))
             self._retiring[task] = host.recorder
             task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    @staticmethod
+    async def _hand_over(host: RoomHost) -> None:
+        host.hand_over()
+        if host.media is not None:
+            await asyncio.gather(*host.media.close_all(), return_exceptions=True)
 
     async def _beat(self) -> None:
         while True:

@@ -7,18 +7,19 @@ an access log. Anything malformed gets an error reply and the connection carries
 import asyncio
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import AfterValidator, ValidationError
 
+from salon.cluster.node import websocket_url
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
 from salon.core.names import display_name
 from salon.core.room import Peer, RoomError
 from salon.core.room.room import CLOSE_ENDED
 from salon.core.schema import Flag, Strict, text
-from salon.live.host import RoomHost, event_text
+from salon.live.host import CLOSE_HANDED_OVER, RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.observability import context
 from salon.observability.metrics import Tally
@@ -31,6 +32,10 @@ from salon.realtime.messages.connected import ChangeFailed, Changing
 from salon.realtime.messages.views import MediaConfig
 from salon.realtime.transport import activity_of, frames_of
 from salon.services import connected_meetings, participants
+from salon.store.models import Meeting
+
+if TYPE_CHECKING:
+    from salon.cluster.node import ClusterNode
 
 log = logging.getLogger("salon.realtime")
 router = APIRouter()
@@ -45,6 +50,8 @@ CLOSE_IDLE = 4007
 CLOSE_TOO_MANY_PEERS = 4009
 #: The node is saturated (SERVER_BUSY): join again after the reply's `retry_after`.
 CLOSE_BUSY = 4010
+#: The meeting runs on another node (REDIRECT): join there, at the error's `url`.
+CLOSE_REDIRECT = 4012
 #: Close codes of refused joins that are not CLOSE_BAD_JOIN.
 _JOIN_CLOSES = {"TOO_MANY_PEERS": CLOSE_TOO_MANY_PEERS}
 
@@ -227,6 +234,10 @@ class _PeerSession:
         if admitted.meeting.status != "ACTIVE":
             return self._refuse(request.id, "MEETING_INACTIVE",
                                 "This meeting is inactive; nobody can join it.", CLOSE_INACTIVE)
+        cluster = getattr(state, "cluster", None)
+        if cluster is not None and not await self._runs_here(request, cluster,
+                                                             admitted.meeting):
+            return False
         host = self.rooms.host_for(admitted.meeting)
         if params.session_id is not None and host.room.session_id != params.session_id:
             host.release_if_done()
@@ -234,9 +245,15 @@ class _PeerSession:
                                 f"Session {params.session_id} is not live in this meeting: "
                                 "it has ended.", CLOSE_ENDED)
         try:
-            if params.resume is not None:
-                reply = host.resume(params.resume.peer_id, admitted.participant.id,
-                                    params.resume.resume_token, self.link)
+            resume = params.resume
+            if resume is not None and host.may_restore(resume.peer_id, admitted.participant.id,
+                                                       resume.resume_token):
+                # back after its node died: the meeting's new node seats it again
+                reply = host.restore(self._new_peer(admitted, params, resume.peer_id),
+                                     self.link)
+            elif resume is not None:
+                reply = host.resume(resume.peer_id, admitted.participant.id,
+                                    resume.resume_token, self.link)
             else:
                 host.check_peer_cap(admitted.participant.id)
                 reply = host.connect(self._new_peer(admitted, params), self.link)
@@ -249,10 +266,34 @@ class _PeerSession:
         self.tally.joins += 1
         self._bind_context()
         log.info("peer %s", "resumed" if params.resume is not None else "joined")
+        nodes = await cluster.addresses() if cluster is not None else []
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
                                                    "resumed": False, **reply,
-                                                   "media": self._media_config()}))
+                                                   "media": self._media_config(),
+                                                   "nodes": nodes}))
         return True
+
+    async def _runs_here(self, request: protocol.Request, cluster: "ClusterNode",
+                         meeting: Meeting) -> bool:
+        """In a cluster: whether this node runs the meeting (claiming it if nobody does);
+        if not, the join is refused with where to go (docs/protocol.md "Clusters")."""
+        try:
+            elsewhere = await cluster.place(meeting)
+        except Exception as error:  # Redis away: this node cannot know who runs what
+            log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
+            return self._refuse(request.id, "CLUSTER_UNAVAILABLE",
+                                "This node cannot reach its cluster right now; connect to "
+                                "another node.", CLOSE_HANDED_OVER)
+        if elsewhere is None:
+            return True
+        if elsewhere.address is None:
+            return self._refuse(request.id, "MEETING_MOVING",
+                                "This meeting is moving to another node; join again in a "
+                                "moment.", CLOSE_HANDED_OVER, retry_after=1)
+        return self._refuse(request.id, "REDIRECT",
+                            "This meeting runs on another node; connect there.",
+                            CLOSE_REDIRECT, url=websocket_url(elsewhere.address),
+                            address=elsewhere.address)
 
     def _media_config(self) -> MediaConfig:
         """What the client needs for its peer connections (also while it waits: it is
@@ -265,7 +306,8 @@ class _PeerSession:
         return MediaConfig(enabled=True,
                            **backend.client_config(self.peer_id).wire(peer.max_video_streams))
 
-    def _new_peer(self, admitted: participants.Admitted, params: Join) -> Peer:
+    def _new_peer(self, admitted: participants.Admitted, params: Join,
+                  peer_id: str | None = None) -> Peer:
         participant = admitted.participant
         name = participant.name or participant.custom_participant_id
         if params.name and admitted.permissions.can_edit_display_name:
@@ -273,15 +315,16 @@ class _PeerSession:
         config = admitted.config
         peer = self._peer_from(admitted, name, config.max_video_streams.mobile
                                if params.media.device == "mobile"
-                               else config.max_video_streams.desktop)
+                               else config.max_video_streams.desktop, peer_id)
         peer.media.update(audio=params.media.audio, video=params.media.video)
         return peer
 
     @staticmethod
-    def _peer_from(admitted: participants.Admitted, name: str, max_video_streams: int) -> Peer:
+    def _peer_from(admitted: participants.Admitted, name: str, max_video_streams: int,
+                   peer_id: str | None = None) -> Peer:
         participant = admitted.participant
         return Peer(
-            peer_id=new_uuid(), participant_id=participant.id,
+            peer_id=peer_id or new_uuid(), participant_id=participant.id,
             custom_participant_id=participant.custom_participant_id, name=name,
             picture=participant.picture, preset_name=admitted.preset.name,
             view_type=admitted.config.view_type, permissions=admitted.permissions,

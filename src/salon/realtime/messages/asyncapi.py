@@ -73,7 +73,13 @@ def _framing() -> dict[str, Any]:
                 "retry_after_ms": {"type": "integer", "minimum": 0, "description":
                                    "RATE_LIMITED: when the request would be allowed."},
                 "retry_after": {"type": "integer", "minimum": 1, "description":
-                                "SERVER_BUSY join: seconds to wait before joining again."},
+                                "SERVER_BUSY or MEETING_MOVING join: seconds to wait "
+                                "before joining again."},
+                "url": {"type": "string", "description":
+                        "REDIRECT join: the WebSocket URL of the node that runs the "
+                        "meeting; send the same join there."},
+                "address": {"type": "string", "description":
+                            "REDIRECT join: that node's base URL (http or https)."},
             },
         },
     }

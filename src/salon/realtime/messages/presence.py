@@ -33,6 +33,8 @@ WaitingRemovedReason = Literal["admitted", "rejected", "left", "disconnected", "
 class JoinReply(Joined):
     protocol: int
     resumed: bool
+    #: The cluster's live nodes' base URLs, the answering node first; [] on one node.
+    nodes: list[str]
 
 
 @closed

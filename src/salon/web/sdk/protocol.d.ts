@@ -313,6 +313,7 @@ export interface JoinReply {
   media: MediaConfig;
   protocol: number;
   resumed: boolean;
+  nodes: string[];
 }
 
 export interface KeyRef {
@@ -865,12 +866,16 @@ export interface Renamed {
 }
 
 export interface RequestError {
-  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS" | "SESSION_ENDED" | "SERVER_BUSY";
+  code: "BAD_MESSAGE" | "UNKNOWN_TYPE" | "INVALID" | "FORBIDDEN" | "NOT_FOUND" | "NOT_JOINED" | "CONFLICT" | "RATE_LIMITED" | "INTERNAL" | "UNAUTHORIZED" | "MEETING_INACTIVE" | "PROTOCOL_VERSION" | "RESUME_FAILED" | "ALREADY_JOINED" | "TOO_MANY_PEERS" | "SESSION_ENDED" | "SERVER_BUSY" | "REDIRECT" | "MEETING_MOVING" | "CLUSTER_UNAVAILABLE";
   message: string;
   /** RATE_LIMITED: when the request would be allowed. */
   retry_after_ms?: number;
-  /** SERVER_BUSY join: seconds to wait before joining again. */
+  /** SERVER_BUSY or MEETING_MOVING join: seconds to wait before joining again. */
   retry_after?: number;
+  /** REDIRECT join: the WebSocket URL of the node that runs the meeting; send the same join there. */
+  url?: string;
+  /** REDIRECT join: that node's base URL (http or https). */
+  address?: string;
 }
 
 /** Any number or string; the reply carries it back. */

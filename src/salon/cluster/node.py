@@ -1,0 +1,203 @@
+"""This node in its cluster: where each meeting runs, and handing meetings over.
+
+A meeting runs on the node holding its lease (`salon.cluster.leases`). A peer that
+reaches any other node is redirected to it (docs/cluster.md explains why peers are
+redirected rather than relayed). A meeting nobody runs goes to the least-loaded live
+node — its parent's node for a connected meeting (breakout rooms stay with their parent,
+so moves between them stay on one node) — and the node that claims it carries on the
+session a dead node left LIVE (`salon.live.failover`).
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from salon.cluster.leases import RoomLeases
+from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
+from salon.core.clock import utcnow
+from salon.live.failover import orphaned_session
+from salon.live.rooms import Rooms
+from salon.services import session_records
+from salon.store.models import Meeting, Session
+
+log = logging.getLogger(__name__)
+
+#: How often the cluster looks for sessions left LIVE that no node runs.
+SWEEP_SECS = 30.0
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """The meeting runs on another node (or is about to): connect there."""
+
+    node_id: str
+    #: The node's base URL (`http://host:port`); None when its entry is gone (it died,
+    #: and its lease has not run out yet).
+    address: str | None
+
+
+def _load(node: NodeInfo) -> int:
+    """How loaded a node is, for placing a room: peers, and rooms as ten peers each (a
+    room costs timers and records even when small). A node with more than 90 % of a core
+    busy counts as full. Ties go to the node placing the room: no redirect."""
+    return node.peers + 10 * node.rooms + (1_000_000 if node.cpu_pct > 90 else 0)
+
+
+def websocket_url(address: str) -> str:
+    """The realtime endpoint of a node, from its base URL."""
+    scheme, _, rest = address.partition("://")
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}/realtime/v1"
+
+
+class ClusterNode:
+    def __init__(self, registry: NodeRegistry, rooms: Rooms, lease_secs: float,
+                 stale_after_secs: float) -> None:
+        self.registry = registry
+        self.redis: Redis = registry.redis
+        self.rooms = rooms
+        self.node_id = registry.node_id
+        self.leases = RoomLeases(self.redis, registry.cluster, registry.node_id, lease_secs,
+                                 on_lost=rooms.hand_over)
+        #: A LIVE session whose heartbeat is older than this, with no lease, is orphaned.
+        self.stale_after = timedelta(seconds=stale_after_secs)
+        #: Set at a drain: this node takes no meeting any more.
+        self.draining = False
+        self._sweeper: asyncio.Task[None] | None = None
+        rooms.retire_listeners.append(self._room_done)
+
+    async def start(self) -> None:
+        self.leases.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="salon-orphan-sweep")
+
+    async def stop(self) -> None:
+        """Drain: take nothing new, hand every room over (peers reconnect elsewhere and
+        resume), then give the leases up once the rooms' records are saved."""
+        self.draining = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        self.rooms.hand_over_at_stop = True
+        await self.rooms.stop()
+        await self.leases.stop(release=True)
+
+    # --- where a meeting runs -------------------------------------------------------------
+
+    async def place(self, meeting: Meeting) -> Elsewhere | None:
+        """None when this node runs the meeting (claimed now if it was free), else where
+        it runs."""
+        if self.leases.holds(meeting.id) and not self.draining:
+            return None
+        for _ in range(3):  # a lease may change hands between two reads
+            owner = await self.leases.owner(meeting.id)
+            if owner is None:
+                target = await self._placement(meeting)
+                if target is not None and target.id != self.node_id:
+                    return Elsewhere(target.id, target.address)
+                if self.draining:
+                    return Elsewhere(self.node_id, None)
+                if await self.leases.claim(meeting.id):
+                    await self._adopt_orphan(meeting)
+                    return None
+                continue
+            if owner == self.node_id and not self.draining:
+                if await self.leases.claim(meeting.id):  # ours in Redis, not yet here
+                    await self._adopt_orphan(meeting)
+                    return None
+                continue
+            return Elsewhere(owner, await self._address(owner))
+        return Elsewhere("", None)
+
+    async def owner_address(self, meeting_id: str) -> str | None:
+        """The base URL of the node running the meeting, if another node runs it."""
+        if self.leases.holds(meeting_id):
+            return None
+        owner = await self.leases.owner(meeting_id)
+        if owner is None or owner == self.node_id:
+            return None
+        return await self._address(owner)
+
+    async def addresses(self) -> list[str]:
+        """Every live node's base URL, this node's first (the join reply's `nodes`)."""
+        try:
+            nodes = await live_nodes(self.redis, self.registry.cluster)
+        except Exception:
+            nodes = []
+        others = [n.address for n in nodes if n.id != self.node_id]
+        return [self.registry.address, *others]
+
+    async def _address(self, node_id: str) -> str | None:
+        entry = await self.redis.get(node_key(self.registry.cluster, node_id))
+        return orjson.loads(entry)["address"] if entry else None
+
+    async def _placement(self, meeting: Meeting) -> NodeInfo | None:
+        """The node a free meeting should run on: its parent's, else the least loaded."""
+        parent = getattr(meeting, "parent_meeting_id", None)
+        nodes = [n for n in await live_nodes(self.redis, self.registry.cluster)
+                 if not (self.draining and n.id == self.node_id)]
+        if parent:
+            owner = await self.leases.owner(parent)
+            for node in nodes:
+                if node.id == owner:
+                    return node
+        if not nodes:
+            return None
+        return min(nodes, key=lambda n: (_load(n), n.id != self.node_id))
+
+    async def _adopt_orphan(self, meeting: Meeting) -> None:
+        """A meeting just claimed may have a session its dead node left LIVE: carry it on."""
+        host = self.rooms.host_for(meeting)
+        if host.room.is_live:
+            return
+        orphan = await orphaned_session(self.rooms.database, meeting.id)
+        if orphan is not None and not host.room.is_live:
+            log.warning("cluster: taking over live session %s of meeting %s (%d peers may "
+                        "resume)", orphan.session_id, meeting.id, len(orphan.stays))
+            host.adopt(orphan)
+
+    def _room_done(self, meeting_id: str) -> None:
+        """A room with nobody and no session left this node: free its lease."""
+        if meeting_id in self.leases.held:
+            task = asyncio.create_task(self._release(meeting_id))
+            task.add_done_callback(lambda done: done.exception())
+
+    async def _release(self, meeting_id: str) -> None:
+        if self.rooms.get(meeting_id) is None:  # not back meanwhile
+            await self.leases.release(meeting_id)
+
+    # --- orphans --------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("cluster: sweeping orphaned sessions failed")
+            await asyncio.sleep(SWEEP_SECS)
+
+    async def sweep(self) -> int:
+        """End the LIVE sessions no node runs and no peer came back to: their heartbeat
+        is stale and their meeting has no lease. They end at their last heartbeat."""
+        cutoff = utcnow() - self.stale_after
+        async with self.rooms.database.session() as db:
+            stale = list(await db.scalars(select(Session).where(
+                Session.status == "LIVE", Session.last_seen_at < cutoff)))
+            ended = 0
+            for session in stale:
+                if await self.leases.owner(session.meeting_id) is not None:
+                    continue
+                await session_records.end(db, session, session.last_seen_at,
+                                          "ALL_PARTICIPANTS_LEFT", self.rooms.links)
+                ended += 1
+            await db.commit()
+        if ended:
+            log.warning("cluster: ended %d session(s) no node runs any more", ended)
+            if self.rooms.on_commit:
+                self.rooms.on_commit()
+        return ended

@@ -1,0 +1,178 @@
+"""Cluster mode with real nodes (docs/cluster.md): three salon processes on 127.0.0.2–4,
+one PostgreSQL, one Redis. A meeting runs on one node whichever node its peers reach;
+REST on any node acts on it; when its node is killed or drained another node carries
+the same session on and the peers resume as themselves, with no acknowledged chat lost.
+"""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from salon.client import AdminClient, RealtimeClient
+from salon.client.realtime import RealtimeError
+from tests.cluster import Cluster, cluster_of
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with cluster_of(3) as started:
+        yield started
+
+
+async def refusal(url: str, token: str, **join: Any) -> dict[str, Any]:
+    """The error a node answers a join with (raw, to see every field)."""
+    async with websockets.connect(url) as socket:
+        await socket.send(orjson.dumps({"id": 1, "type": "join",
+                                        "data": {"token": token, **join}}))
+        reply = orjson.loads(await socket.recv())
+        if reply["ok"]:
+            return {}
+        await socket.wait_closed()
+        return {**reply["error"], "close": socket.close_code}
+
+
+async def join_anywhere(cluster: Cluster, first: str, token: str,
+                        timeout: float = 20, **join: Any) -> RealtimeClient:
+    """Join at `first`, following REDIRECTs and waiting out MEETING_MOVING and nodes that
+    are gone, trying the other nodes as a client told the cluster's `nodes` would."""
+    urls = [first] + [n.ws for n in cluster.nodes if n.ws != first]
+    deadline = time.monotonic() + timeout
+    url, attempt = first, 0
+    while True:
+        try:
+            return await RealtimeClient.join(url, token, **join)
+        except (RealtimeError, OSError, websockets.InvalidHandshake) as error:
+            if time.monotonic() > deadline:
+                raise
+            if isinstance(error, RealtimeError) and error.code == "REDIRECT":
+                url = getattr(error, "url", None) or (await refusal(url, token, **join)).get(
+                    "url", url)
+                continue
+            if isinstance(error, RealtimeError) and error.code not in (
+                    "MEETING_MOVING", "CLUSTER_UNAVAILABLE"):
+                raise
+            attempt += 1
+            url = urls[attempt % len(urls)]
+            await asyncio.sleep(0.2)
+
+
+async def new_meeting(cluster: Cluster, presets: list[str]) -> tuple[str, list[dict]]:
+    node = cluster.nodes[0]
+    async with AdminClient(node.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = await admin.create_meeting(title="clustered")
+        people = [await admin.add_participant(meeting["id"], f"p{i}", preset, name=f"P{i}")
+                  for i, preset in enumerate(presets)]
+    return meeting["id"], people
+
+
+async def test_peers_reaching_three_nodes_meet_on_one(cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant", "webinar_viewer"])
+    first, second, third = cluster.nodes
+    host = await RealtimeClient.join(first.ws, people[0]["token"])
+    try:
+        owner = cluster.owner(meeting_id)
+        assert owner == first.node_id  # a free meeting goes to the node it reached
+        assert host.joined["nodes"][0] == first.url
+        assert sorted(host.joined["nodes"]) == sorted(n.url for n in cluster.nodes)
+
+        refused = await refusal(second.ws, people[1]["token"])
+        assert refused["code"] == "REDIRECT" and refused["close"] == 4012
+        assert refused["url"] == first.ws and refused["address"] == first.url
+
+        guest = await join_anywhere(cluster, second.ws, people[1]["token"])
+        viewer = await join_anywhere(cluster, third.ws, people[2]["token"])
+        try:
+            await host.wait_for("peer.joined", lambda d: d["peer"]["peer_id"] == guest.peer_id)
+            sent = await viewer.send_text("hello from node three")
+            for peer in (host, guest):
+                got = await peer.wait_for("chat.message",
+                                          lambda d: d["message"]["id"] == sent["id"])
+                assert got["message"]["payload"]["text"] == "hello from node three"
+
+            # REST on a node that does not run the meeting acts on the live session.
+            app = cluster.app_url(third)
+            async with httpx.AsyncClient(headers=cluster.headers) as rest:
+                active = (await rest.get(f"{app}/meetings/{meeting_id}/active-session")).json()
+                assert active["data"]["id"] == host.joined["room"]["session_id"]
+                kicked = await rest.post(f"{app}/meetings/{meeting_id}/active-session/kick",
+                                         json={"participant_ids": [people[2]["id"]]})
+                assert kicked.status_code == 200, kicked.text
+            await viewer.wait_for("self.kicked")
+            await host.wait_for("peer.left", lambda d: d["peer_id"] == viewer.peer_id)
+        finally:
+            await guest.close()
+            await viewer.close()
+    finally:
+        await host.close()
+
+
+async def test_a_killed_node_s_meeting_goes_on_elsewhere_with_its_chat(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    entry = cluster.nodes[1]
+    a = await join_anywhere(cluster, entry.ws, people[0]["token"])
+    b = await join_anywhere(cluster, entry.ws, people[1]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    session_id = a.joined["room"]["session_id"]
+    sent = [(await a.send_text(f"message {i}"))["id"] for i in range(20)]
+    resume_a, resume_b = a.resume_info, b.resume_info
+    index = cluster.nodes.index(owner)
+
+    killed_at = time.monotonic()
+    owner.kill()
+    await a.closed.wait()
+    survivors = [n for n in cluster.nodes if n is not owner]
+    a2 = await join_anywhere(cluster, survivors[0].ws, people[0]["token"], resume=resume_a)
+    b2 = await join_anywhere(cluster, survivors[1].ws, people[1]["token"], resume=resume_b)
+    took = time.monotonic() - killed_at
+    try:
+        assert took < 10
+        assert cluster.owner(meeting_id) in {n.node_id for n in survivors}
+        assert a2.peer_id == a.peer_id and b2.peer_id == b.peer_id
+        assert a2.joined["resumed"] is True
+        assert a2.joined["room"]["session_id"] == session_id
+        assert b2.peer_id in {p["peer_id"] for p in (await a2.request("state"))
+                              ["room"]["peers"]} or await a2.wait_for(
+            "peer.joined", lambda d: d["peer"]["peer_id"] == b2.peer_id)
+        history = await a2.chat_history(limit=50)
+        kept = {m["id"] for m in history["messages"]}
+        assert set(sent) <= kept  # every acknowledged message survived its node
+        after = await b2.send_text("after the failover")
+        got = await a2.wait_for("chat.message", lambda d: d["message"]["id"] == after["id"])
+        assert got["message"]["payload"]["text"] == "after the failover"
+    finally:
+        await a2.close()
+        await b2.close()
+        cluster.start_node(index)  # the next test has three nodes again
+
+
+async def test_a_drained_node_hands_its_meeting_over(cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host"])
+    a = await join_anywhere(cluster, cluster.nodes[2].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    index = cluster.nodes.index(owner)
+    session_id = a.joined["room"]["session_id"]
+    resume = a.resume_info
+    stopping = asyncio.get_running_loop().run_in_executor(None, owner.stop)
+    await a.closed.wait()
+    # uvicorn closes WebSockets with 1012 as it stops; either way the peer resumes
+    assert a.close_code in (1012, 4013)
+    others = [n for n in cluster.nodes if n is not owner]
+    a2 = await join_anywhere(cluster, others[0].ws, people[0]["token"], resume=resume)
+    try:
+        assert await stopping == 0
+        assert a2.peer_id == a.peer_id
+        assert a2.joined["room"]["session_id"] == session_id
+        assert "Traceback" not in owner.log()
+    finally:
+        await a2.close()
+        cluster.start_node(index)
