@@ -2,6 +2,8 @@
 of its own (127.0.0.2, 127.0.0.3, …) so that they look like machines (docs/cluster.md).
 """
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -97,6 +99,12 @@ class Cluster:
         return next(n for n in self.nodes if n.node_id == node_id)
 
     def start_node(self, index: int, env: dict[str, str] | None = None) -> Node:
+        node = self.launch_node(index, env)
+        self.wait_until_up(node)
+        return node
+
+    def launch_node(self, index: int, env: dict[str, str] | None = None) -> Node:
+        """Start node `index` (on 127.0.0.{index + 2}) without waiting for it."""
         host = f"127.0.0.{index + 2}"
         port = free_port(host)
         node_id = f"node-{index + 1}"
@@ -113,23 +121,25 @@ class Cluster:
                                     "--port", str(port)], env=node_env, stdout=log,
                                    stderr=subprocess.STDOUT)
         node = Node(node_id, host, port, data_dir, node_env, process, log_path)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{node_id} exited early:\n{node.log()}")
-            try:
-                if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            raise RuntimeError(f"{node_id} did not answer:\n{node.log()}")
         if index < len(self.nodes):
             self.nodes[index] = node
         else:
             self.nodes.append(node)
         return node
+
+    @staticmethod
+    def wait_until_up(node: Node) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if node.process.poll() is not None:
+                raise RuntimeError(f"{node.node_id} exited early:\n{node.log()}")
+            try:
+                if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        node.process.kill()
+        raise RuntimeError(f"{node.node_id} did not answer:\n{node.log()}")
 
 
 @contextmanager
@@ -144,8 +154,10 @@ def cluster_of(count: int, env: dict[str, str] | None = None,
                                    "apps", "create", "test", "--json").stdout)
         cluster = Cluster(name, database, [], creds["account_id"], creds["app_id"],
                           creds["api_token"], redis_url)
-        for index in range(count):
-            cluster.start_node(index, env)
+        for index in range(count):  # side by side: the database is migrated already
+            cluster.launch_node(index, env)
+        for node in cluster.nodes:
+            cluster.wait_until_up(node)
         yield cluster
     finally:
         for node in cluster.nodes if "cluster" in locals() else []:
@@ -155,3 +167,38 @@ def cluster_of(count: int, env: dict[str, str] | None = None,
             client.delete(key)
         client.close()
         database.drop()
+
+
+class RedisLink:
+    """A TCP relay between one node and Redis that the test can cut, as a network
+    partition would (run in the test's event loop)."""
+
+    def __init__(self, target: tuple[str, int] = ("127.0.0.1", 6379)) -> None:
+        self.target = target
+        self.server: asyncio.base_events.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/0"
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def cut(self) -> None:
+        """Nothing passes any more: new connections are refused, open ones dropped."""
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()

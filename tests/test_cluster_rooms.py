@@ -16,7 +16,7 @@ import websockets
 
 from salon.client import AdminClient, RealtimeClient
 from salon.client.realtime import RealtimeError
-from tests.cluster import Cluster, cluster_of
+from tests.cluster import Cluster, RedisLink, cluster_of
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,31 @@ async def test_a_drained_node_hands_its_meeting_over(cluster: Cluster) -> None:
     finally:
         await a2.close()
         cluster.start_node(index)
+
+
+async def test_a_node_cut_off_from_redis_stops_running_its_meetings(cluster: Cluster) -> None:
+    link = RedisLink()
+    cut_off = cluster.start_node(3, env={"SALON_REDIS_URL": await link.start()})
+    try:
+        meeting_id, people = await new_meeting(cluster, ["group_call_host"])
+        a = await RealtimeClient.join(cut_off.ws, people[0]["token"])
+        assert cluster.owner(meeting_id) == cut_off.node_id
+        session_id, resume = a.joined["room"]["session_id"], a.resume_info
+        await link.cut()
+        # It cannot renew its lease: it stops acting for the room before the lease runs
+        # out in Redis (3 s), telling its peers to reconnect.
+        await asyncio.wait_for(a.closed.wait(), timeout=3)
+        assert a.close_code == 4013
+        refused = await refusal(cut_off.ws, people[0]["token"], resume=resume)
+        assert refused["code"] == "CLUSTER_UNAVAILABLE" and refused["close"] == 4013
+        a2 = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"],
+                                 resume=resume)
+        try:
+            assert cluster.owner(meeting_id) != cut_off.node_id
+            assert a2.peer_id == a.peer_id
+            assert a2.joined["room"]["session_id"] == session_id
+        finally:
+            await a2.close()
+    finally:
+        cut_off.stop()
+        cluster.nodes.remove(cut_off)
