@@ -204,3 +204,31 @@ async def test_a_node_cut_off_from_redis_stops_running_its_meetings(cluster: Clu
     finally:
         cut_off.stop()
         cluster.nodes.remove(cut_off)
+
+
+async def test_breakout_rooms_run_with_their_parent_and_rest_moves_people(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    guest = await join_anywhere(cluster, cluster.nodes[1].ws, people[1]["token"])
+    try:
+        owner = cluster.owner(meeting_id)
+        others = [n for n in cluster.nodes if n.node_id != owner]
+        guest_in_parent = guest.peer_id
+        family = f"{cluster.app_url(others[0])}/meetings/{meeting_id}/connected_meetings"
+        async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+            created = await rest.post(family, json={"meetings": [{"title": "Room A"}]})
+            assert created.status_code == 201, created.text
+            room_id = created.json()["data"]["meetings"][0]["id"]
+            moved = await rest.post(
+                f"{cluster.app_url(others[1])}/meetings/{meeting_id}/connected_meetings/move",
+                json={"to_meeting_id": room_id, "participant_ids": [people[1]["id"]]})
+            assert moved.status_code == 200, moved.text
+        changed = await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == room_id)
+        assert changed["status"] == "joined"
+        assert moved.json()["data"]["moved"] == [guest_in_parent]
+        assert cluster.owner(room_id) == owner  # the room runs with its parent
+    finally:
+        await host.close()
+        await guest.close()

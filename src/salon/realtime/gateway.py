@@ -363,6 +363,12 @@ class _PeerSession:
                 self.link.send(event_text("meeting.change_failed", ChangeFailed(
                     to_meeting_id=meeting_id, message="The move failed; you stay.")))
                 return False
+            cluster = getattr(state, "cluster", None)
+            if cluster is not None and not await self._moves_here(cluster, admitted.meeting):
+                self.link.send(event_text("meeting.change_failed", ChangeFailed(
+                    to_meeting_id=meeting_id,
+                    message="That room runs on another node; join it from the room list.")))
+                return False
             old = self.host.room.peers.get(self.peer_id)  # it may have left meanwhile
             if old is None or not old.joined or self.link.closed:
                 return False
@@ -378,6 +384,16 @@ class _PeerSession:
                 "token": state.signer.mint(admitted.participant),
                 "media": self._media_config()}))
             return True
+
+    @staticmethod
+    async def _moves_here(cluster: "ClusterNode", meeting: Meeting) -> bool:
+        """A move keeps the peer's connection, so the room moved to must run on this node
+        too (connected meetings are placed with their parent, so it normally does)."""
+        try:
+            return await cluster.place(meeting) is None
+        except Exception as error:
+            log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
+            return False
 
     def _bind_context(self) -> None:
         """Name the app, meeting, session and peer in this connection's log lines."""
