@@ -232,3 +232,23 @@ async def test_breakout_rooms_run_with_their_parent_and_rest_moves_people(
     finally:
         await host.close()
         await guest.close()
+
+
+async def test_a_plugin_deleted_on_one_node_closes_in_rooms_on_another(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    try:
+        owner = cluster.owner(meeting_id)
+        elsewhere = next(n for n in cluster.nodes if n.node_id != owner)
+        async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+            plugins = f"{cluster.app_url(elsewhere)}/plugins"
+            plugin = (await rest.post(plugins, json={
+                "name": "Board", "url": "https://plugins.example/board"})).json()["data"]
+            await host.activate_plugin(plugin["id"])
+            deleted = await rest.delete(f"{plugins}/{plugin['id']}")
+            assert deleted.status_code == 200, deleted.text
+        closed = await host.wait_for("plugin.deactivated")
+        assert closed == {"plugin_id": plugin["id"], "by_peer_id": None, "reason": "deleted"}
+    finally:
+        await host.close()

@@ -29,6 +29,7 @@ from salon.api.schemas.resources import Health
 from salon.cluster.joining import join_cluster, leave_cluster, run_meetings
 from salon.cluster.proxy import OwnerProxy
 from salon.files import LocalFileStore
+from salon.live import operator
 from salon.live.recordings import LiveRecordings
 from salon.live.rooms import Rooms
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 on_commit=app.state.webhooks.wake, media=app.state.media,
                                 manual_video_cap=settings.media_max_video_subscriptions,
                                 resume_secret=signer.secret)
+        app.state.rooms.updates[operator.PLUGIN_DELETED] = operator.close_deleted_plugin
         clustered = bool(settings.redis_url.get_secret_value())
         # In a cluster, other nodes may be running the sessions marked LIVE: orphans are
         # swept by the cluster (salon.cluster.node), not closed at start.

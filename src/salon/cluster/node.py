@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from salon.cluster.leases import RoomLeases
 from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
+from salon.cluster.signals import RoomSignals
 from salon.core.clock import utcnow
 from salon.live.failover import orphaned_session
 from salon.live.rooms import Rooms
@@ -62,6 +63,8 @@ class ClusterNode:
         self.redis: Redis = registry.redis
         self.rooms = rooms
         self.node_id = registry.node_id
+        #: Room updates to and from the other nodes (salon.cluster.signals).
+        self.signals = RoomSignals(self.redis, registry.cluster, registry.node_id, rooms)
         self.leases = RoomLeases(self.redis, registry.cluster, registry.node_id, lease_secs,
                                  on_lost=rooms.hand_over)
         #: A LIVE session whose heartbeat is older than this, with no lease, is orphaned.
@@ -73,6 +76,7 @@ class ClusterNode:
 
     async def start(self) -> None:
         self.leases.start()
+        await self.signals.start()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="salon-orphan-sweep")
 
     async def stop(self) -> None:
@@ -86,6 +90,7 @@ class ClusterNode:
         self.rooms.hand_over_at_stop = True
         await self.rooms.stop()
         await self.leases.stop(release=True)
+        await self.signals.stop()
 
     # --- where a meeting runs -------------------------------------------------------------
 

@@ -43,16 +43,22 @@ class LiveLivestreams:
         self.ingest: Any = None
         runner.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
+        rooms.updates["livestream.updated"] = self._updated
 
     def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
-        """Tell the meeting's peers (`livestream.updated`), if its session is live."""
+        """Tell the meeting's peers (`livestream.updated`), if its session is live, on
+        whichever node runs it."""
         if livestream.meeting_id is None:
             return
-        host = self.rooms.get(livestream.meeting_id)
-        if host is not None and host.room.is_live:
-            shown = view(livestream, session, self.urls)
-            by_peer_id = session.by_peer_id
-            host.run(lambda: livestream_updated(host.room, shown, by_peer_id))
+        self.rooms.update(livestream.meeting_id, "livestream.updated", {
+            "livestream": view(livestream, session, self.urls),
+            "by_peer_id": session.by_peer_id})
+
+    @staticmethod
+    def _updated(host: RoomHost, data: dict[str, Any]) -> None:
+        if host.room.is_live:
+            host.run(lambda: livestream_updated(host.room, data["livestream"],
+                                                data["by_peer_id"]))
 
     def changed(self, livestream: Livestream, session: LivestreamSession) -> None:
         """A caller changed a livestream: webhooks, the runner and peers hear of it."""

@@ -17,6 +17,7 @@ from salon.core.room.polls import create as create_room_poll
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 
+PLUGIN_DELETED = "plugin.deleted"
 #: How long a REST read waits for a room's records to be persisted before answering 503.
 SETTLE_TIMEOUT_SECS = 5.0
 
@@ -133,16 +134,18 @@ def create_poll(rooms: Rooms, meeting_id: str, question: str, options: list[str]
     return reply["poll"]
 
 
-def close_plugin_everywhere(rooms: Rooms, app_id: str, plugin_id: str) -> int:
-    """A plugin left the app's registry: every live room of the app closes it (reason
-    `deleted`, `by_peer_id` null). Returns how many rooms had it open."""
-    closed = 0
-    for room_host in list(rooms.hosts.values()):
-        if room_host.app_id == app_id and plugin_id in room_host.room.plugins.active:
-            room_host.run(lambda h=room_host: room_plugins.deactivate(h.room, None, plugin_id,
-                                                                      "deleted"))
-            closed += 1
-    return closed
+def close_plugin_everywhere(rooms: Rooms, app_id: str, plugin_id: str) -> None:
+    """A plugin left the app's registry: every live room of the app, on every node,
+    closes it (reason `deleted`, `by_peer_id` null)."""
+    rooms.update(None, PLUGIN_DELETED, {"app_id": app_id, "plugin_id": plugin_id})
+
+
+def close_deleted_plugin(room_host: RoomHost, data: dict[str, Any]) -> None:
+    """The room update PLUGIN_DELETED (`Rooms.updates`)."""
+    plugin_id = data["plugin_id"]
+    if room_host.app_id == data["app_id"] and plugin_id in room_host.room.plugins.active:
+        room_host.run(lambda: room_plugins.deactivate(room_host.room, None, plugin_id,
+                                                      "deleted"))
 
 
 def upload_bucket(rooms: Rooms, meeting_id: str, participant_id: str,

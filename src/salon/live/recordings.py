@@ -41,12 +41,18 @@ class LiveRecordings:
         self._tasks: set[asyncio.Task[None]] = set()
         scheduler.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
+        rooms.updates["recording.updated"] = self._updated
 
     def announce(self, row: Recording) -> None:
-        host = self.rooms.get(row.meeting_id)
-        if host is not None and host.room.is_live:
-            shown = view(row)
-            host.run(lambda: recordings_updated(host.room, [shown], row.by_peer_id))
+        """Tell the meeting's peers, on whichever node runs it."""
+        self.rooms.update(row.meeting_id, "recording.updated",
+                          {"recording": view(row), "by_peer_id": row.by_peer_id})
+
+    @staticmethod
+    def _updated(host: RoomHost, data: dict[str, Any]) -> None:
+        if host.room.is_live:
+            host.run(lambda: recordings_updated(host.room, [data["recording"]],
+                                                data["by_peer_id"]))
 
     def changed(self, row: Recording) -> None:
         """A caller changed a recording: peers, webhooks and the scheduler hear of it."""

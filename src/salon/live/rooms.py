@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from salon.core.clock import utcnow
 from salon.core.room import Record
@@ -55,6 +56,11 @@ class Rooms:
         self.session_listeners: list[Callable[[RoomHost, Record], None]] = []
         #: Told the meeting id of each room dropped as done (the cluster releases its lease).
         self.retire_listeners: list[Callable[[str], None]] = []
+        #: Room updates by name (`update`): what a room does when told of a change made
+        #: elsewhere (a recording's status, a deleted plugin).
+        self.updates: dict[str, Callable[[RoomHost, dict[str, Any]], None]] = {}
+        #: In a cluster: hands an update to the node running the meeting (None: one node).
+        self.relay: Callable[[str | None, str, dict[str, Any]], None] | None = None
 
     async def start(self, close_stale: bool = True) -> None:
         """Close sessions a crash left LIVE (unless other nodes may be running them: a
@@ -92,6 +98,24 @@ class Rooms:
         for host, result in zip(hosts, results, strict=False):
             if isinstance(result, BaseException):
                 log.error("shutting down room %s", host.meeting_id, exc_info=result)
+
+    def update(self, meeting_id: str | None, kind: str, data: dict[str, Any]) -> None:
+        """Tell the meeting's room (None: every room) of a change, wherever it runs: here,
+        or through the cluster (`salon.cluster.signals`). `data` must be plain JSON."""
+        self.apply(meeting_id, kind, data)
+        if self.relay is not None and (meeting_id is None or meeting_id not in self.hosts):
+            self.relay(meeting_id, kind, data)
+
+    def apply(self, meeting_id: str | None, kind: str, data: dict[str, Any]) -> None:
+        """Apply an update to the rooms of this node it is for."""
+        handler = self.updates.get(kind)
+        if handler is None:
+            return
+        hosts = (list(self.hosts.values()) if meeting_id is None
+                 else [h for h in (self.hosts.get(meeting_id),) if h is not None])
+        for host in hosts:
+            if not host.handed_over:
+                handler(host, data)
 
     def get(self, meeting_id: str) -> RoomHost | None:
         return self.hosts.get(meeting_id)
