@@ -24,6 +24,60 @@ import redis
 from tests.servers import ThrowawayPostgres, run_cli
 
 REDIS = "redis://127.0.0.1:6379/0"
+#: PostgreSQL's socket: a path, so it is reachable from a private network namespace too.
+PG_SOCKET = "/var/run/postgresql"
+
+
+def _reachable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+class SocketPostgres(ThrowawayPostgres):
+    """A throwaway database reached over PostgreSQL's Unix socket (inside a network
+    namespace, where the host's 127.0.0.1:5432 is not there)."""
+
+    def __post_init__(self) -> None:
+        self._psql(f'CREATE DATABASE "{self.name}"')
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@/{self.name}?host={PG_SOCKET}"
+
+    def drop(self) -> None:
+        self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    @staticmethod
+    def _psql(sql: str) -> None:
+        subprocess.run(["psql", f"postgresql://postgres@/postgres?host={PG_SOCKET}",
+                        "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+
+
+def throwaway_database() -> ThrowawayPostgres:
+    if _reachable("127.0.0.1", 5432) or not Path(PG_SOCKET).exists():
+        return ThrowawayPostgres()
+    return SocketPostgres()
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A Redis of the test's own (a network namespace has no other), on a free port."""
+    port = free_port("127.0.0.1")
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while not _reachable("127.0.0.1", port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
 
 
 def free_port(host: str) -> int:
@@ -88,7 +142,7 @@ class Cluster:
         return {"Authorization": f"Bearer {self.api_token}"}
 
     def owner(self, meeting_id: str) -> str | None:
-        client = redis.Redis.from_url(REDIS)
+        client = redis.Redis.from_url(self.redis_url)
         try:
             value = client.get(f"{self.name}:room:{meeting_id}")
         finally:
@@ -146,7 +200,7 @@ class Cluster:
 def cluster_of(count: int, env: dict[str, str] | None = None,
                redis_url: str = REDIS) -> Iterator[Cluster]:
     """`count` nodes of a new cluster on a throwaway PostgreSQL database."""
-    database = ThrowawayPostgres()
+    database = throwaway_database()
     name = f"test-{uuid.uuid4().hex[:10]}"
     try:
         creds = json.loads(run_cli({**os.environ, "SALON_DATABASE_URL": database.url,
@@ -162,10 +216,11 @@ def cluster_of(count: int, env: dict[str, str] | None = None,
     finally:
         for node in cluster.nodes if "cluster" in locals() else []:
             node.stop()
-        client = redis.Redis.from_url(REDIS)
-        for key in client.scan_iter(f"{name}:*"):
-            client.delete(key)
-        client.close()
+        with contextlib.suppress(redis.RedisError):
+            client = redis.Redis.from_url(redis_url)
+            for key in client.scan_iter(f"{name}:*"):
+                client.delete(key)
+            client.close()
         database.drop()
 
 
