@@ -180,7 +180,8 @@ async def test_a_drained_node_hands_its_meeting_over(cluster: Cluster) -> None:
 
 async def test_a_node_cut_off_from_redis_stops_running_its_meetings(cluster: Cluster) -> None:
     link = RedisLink()
-    cut_off = cluster.start_node(3, env={"SALON_REDIS_URL": await link.start()})
+    url = await link.start()  # the relay runs in this loop: start the node beside it
+    cut_off = await asyncio.to_thread(cluster.start_node, 3, {"SALON_REDIS_URL": url})
     try:
         meeting_id, people = await new_meeting(cluster, ["group_call_host"])
         a = await RealtimeClient.join(cut_off.ws, people[0]["token"])
@@ -202,7 +203,7 @@ async def test_a_node_cut_off_from_redis_stops_running_its_meetings(cluster: Clu
         finally:
             await a2.close()
     finally:
-        cut_off.stop()
+        await asyncio.to_thread(cut_off.stop)
         cluster.nodes.remove(cut_off)
 
 

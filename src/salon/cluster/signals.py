@@ -29,8 +29,13 @@ class RoomSignals:
         self._sending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Listening before the node serves, if Redis answers; if not, the node starts
+        all the same and subscribes once Redis is back."""
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.channel)
+        try:
+            await pubsub.subscribe(self.channel)
+        except Exception as error:
+            log.warning("cluster: cannot hear room updates yet: %s", error)
         self._listener = asyncio.create_task(self._listen(pubsub), name="salon-room-signals")
         self.rooms.relay = self.publish
 
@@ -59,6 +64,8 @@ class RoomSignals:
     async def _listen(self, pubsub: Any) -> None:
         while True:
             try:
+                if not pubsub.subscribed:
+                    await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():
                     self._received(message.get("data"))
             except asyncio.CancelledError:
@@ -68,8 +75,6 @@ class RoomSignals:
             except Exception as error:  # Redis away: subscribe again once it is back
                 log.warning("cluster: room updates interrupted: %s", error)
                 await asyncio.sleep(1.0)
-                with contextlib.suppress(Exception):
-                    await pubsub.subscribe(self.channel)
 
     def _received(self, raw: Any) -> None:
         try:

@@ -7,35 +7,29 @@ an access log. Anything malformed gets an error reply and the connection carries
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import AfterValidator, ValidationError
+from pydantic import ValidationError
 
-from salon.cluster.node import websocket_url
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
-from salon.core.names import display_name
 from salon.core.room import Peer, RoomError
 from salon.core.room.room import CLOSE_ENDED
-from salon.core.schema import Flag, Strict, text
-from salon.live.host import CLOSE_HANDED_OVER, RoomHost, event_text
+from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.observability import context
 from salon.observability.metrics import Tally
-from salon.realtime import protocol
+from salon.realtime import placement, protocol
 from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
 from salon.realtime.framed_link import FramedLink
+from salon.realtime.join import Join
 from salon.realtime.messages.connected import ChangeFailed, Changing
 from salon.realtime.messages.views import MediaConfig
 from salon.realtime.transport import activity_of, frames_of
 from salon.services import connected_meetings, participants
-from salon.store.models import Meeting
-
-if TYPE_CHECKING:
-    from salon.cluster.node import ClusterNode
 
 log = logging.getLogger("salon.realtime")
 router = APIRouter()
@@ -50,34 +44,8 @@ CLOSE_IDLE = 4007
 CLOSE_TOO_MANY_PEERS = 4009
 #: The node is saturated (SERVER_BUSY): join again after the reply's `retry_after`.
 CLOSE_BUSY = 4010
-#: The meeting runs on another node (REDIRECT): join there, at the error's `url`.
-CLOSE_REDIRECT = 4012
 #: Close codes of refused joins that are not CLOSE_BAD_JOIN.
 _JOIN_CLOSES = {"TOO_MANY_PEERS": CLOSE_TOO_MANY_PEERS}
-
-
-class Resume(Strict):
-    peer_id: text(64, min_length=1, name=True)
-    resume_token: text(128, min_length=1, name=True)
-
-
-class InitialMedia(Strict):
-    audio: Flag = False
-    video: Flag = False
-    #: Picks the preset's `config.max_video_streams.desktop` or `.mobile`.
-    device: Literal["desktop", "mobile"] = "desktop"
-
-
-class Join(Strict):
-    token: text(4096, min_length=1, name=True)
-    protocol: int = protocol.PROTOCOL_VERSION
-    #: The rule of `self.rename`: trimmed, 1–255 characters, no control characters.
-    name: Annotated[str, AfterValidator(display_name)] | None = None
-    media: InitialMedia = InitialMedia()
-    resume: Resume | None = None
-    #: Join only this session: a bot that comes for one session (the transcriber) must
-    #: never start the next one by arriving late.
-    session_id: text(64, min_length=1, name=True) | None = None
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -235,9 +203,11 @@ class _PeerSession:
             return self._refuse(request.id, "MEETING_INACTIVE",
                                 "This meeting is inactive; nobody can join it.", CLOSE_INACTIVE)
         cluster = getattr(state, "cluster", None)
-        if cluster is not None and not await self._runs_here(request, cluster,
-                                                             admitted.meeting):
-            return False
+        if cluster is not None:
+            refusal = await placement.refusal(cluster, admitted.meeting)
+            if refusal is not None:
+                return self._refuse(request.id, refusal.code, refusal.message,
+                                    refusal.close_code, **refusal.details)
         host = self.rooms.host_for(admitted.meeting)
         if params.session_id is not None and host.room.session_id != params.session_id:
             host.release_if_done()
@@ -272,28 +242,6 @@ class _PeerSession:
                                                    "media": self._media_config(),
                                                    "nodes": nodes}))
         return True
-
-    async def _runs_here(self, request: protocol.Request, cluster: "ClusterNode",
-                         meeting: Meeting) -> bool:
-        """In a cluster: whether this node runs the meeting (claiming it if nobody does);
-        if not, the join is refused with where to go (docs/protocol.md "Clusters")."""
-        try:
-            elsewhere = await cluster.place(meeting)
-        except Exception as error:  # Redis away: this node cannot know who runs what
-            log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
-            return self._refuse(request.id, "CLUSTER_UNAVAILABLE",
-                                "This node cannot reach its cluster right now; connect to "
-                                "another node.", CLOSE_HANDED_OVER)
-        if elsewhere is None:
-            return True
-        if elsewhere.address is None:
-            return self._refuse(request.id, "MEETING_MOVING",
-                                "This meeting is moving to another node; join again in a "
-                                "moment.", CLOSE_HANDED_OVER, retry_after=1)
-        return self._refuse(request.id, "REDIRECT",
-                            "This meeting runs on another node; connect there.",
-                            CLOSE_REDIRECT, url=websocket_url(elsewhere.address),
-                            address=elsewhere.address)
 
     def _media_config(self) -> MediaConfig:
         """What the client needs for its peer connections (also while it waits: it is
@@ -364,7 +312,7 @@ class _PeerSession:
                     to_meeting_id=meeting_id, message="The move failed; you stay.")))
                 return False
             cluster = getattr(state, "cluster", None)
-            if cluster is not None and not await self._moves_here(cluster, admitted.meeting):
+            if cluster is not None and not await placement.runs_here(cluster, admitted.meeting):
                 self.link.send(event_text("meeting.change_failed", ChangeFailed(
                     to_meeting_id=meeting_id,
                     message="That room runs on another node; join it from the room list.")))
@@ -384,16 +332,6 @@ class _PeerSession:
                 "token": state.signer.mint(admitted.participant),
                 "media": self._media_config()}))
             return True
-
-    @staticmethod
-    async def _moves_here(cluster: "ClusterNode", meeting: Meeting) -> bool:
-        """A move keeps the peer's connection, so the room moved to must run on this node
-        too (connected meetings are placed with their parent, so it normally does)."""
-        try:
-            return await cluster.place(meeting) is None
-        except Exception as error:
-            log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
-            return False
 
     def _bind_context(self) -> None:
         """Name the app, meeting, session and peer in this connection's log lines."""

@@ -16,7 +16,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from salon.realtime.commands import COMMANDS
 from salon.realtime.commands.base import NoParams
-from salon.realtime.gateway import Join
+from salon.realtime.join import Join
 from salon.realtime.messages import ERROR_CODES, EVENTS, REPLIES
 from salon.realtime.protocol import PROTOCOL_VERSION
 

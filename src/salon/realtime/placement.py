@@ -1,0 +1,52 @@
+"""Where a meeting runs, for the gateway in cluster mode (docs/cluster.md): a join for a
+meeting another node runs is refused with where to go."""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from salon.cluster.node import ClusterNode, websocket_url
+from salon.live.host import CLOSE_HANDED_OVER
+from salon.store.models import Meeting
+
+log = logging.getLogger("salon.realtime")
+
+#: The meeting runs on another node (REDIRECT): join there, at the error's `url`.
+CLOSE_REDIRECT = 4012
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    close_code: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def refusal(cluster: ClusterNode, meeting: Meeting) -> Refusal | None:
+    """None when this node runs the meeting (claiming it if nobody does), else why the
+    join goes elsewhere (docs/protocol.md "Connecting")."""
+    try:
+        elsewhere = await cluster.place(meeting)
+    except Exception as error:  # Redis away: this node cannot know who runs what
+        log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
+        return Refusal("CLUSTER_UNAVAILABLE", "This node cannot reach its cluster right now; "
+                       "connect to another node.", CLOSE_HANDED_OVER)
+    if elsewhere is None:
+        return None
+    if elsewhere.address is None:
+        return Refusal("MEETING_MOVING", "This meeting is moving to another node; join "
+                       "again in a moment.", CLOSE_HANDED_OVER, {"retry_after": 1})
+    return Refusal("REDIRECT", "This meeting runs on another node; connect there.",
+                   CLOSE_REDIRECT, {"url": websocket_url(elsewhere.address),
+                                    "address": elsewhere.address})
+
+
+async def runs_here(cluster: ClusterNode, meeting: Meeting) -> bool:
+    """A move keeps the peer's connection, so the room moved to must run on this node
+    too (connected meetings are placed with their parent, so it normally does)."""
+    try:
+        return await cluster.place(meeting) is None
+    except Exception as error:
+        log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
+        return False
