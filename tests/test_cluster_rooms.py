@@ -17,6 +17,7 @@ import websockets
 from salon.client import AdminClient, RealtimeClient
 from salon.client.realtime import RealtimeError
 from tests.cluster import Cluster, RedisLink, cluster_of
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +254,30 @@ async def test_a_plugin_deleted_on_one_node_closes_in_rooms_on_another(
         assert closed == {"plugin_id": plugin["id"], "by_peer_id": None, "reason": "deleted"}
     finally:
         await host.close()
+
+
+async def test_each_webhook_is_delivered_once_whichever_nodes_deliver(
+        cluster: Cluster) -> None:
+    receiver = Receiver().up()
+    try:
+        async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+            hook = await rest.post(f"{cluster.app_url(cluster.nodes[0])}/webhooks", json={
+                "name": "cluster", "url": receiver.url("/hook"),
+                "events": ["meeting.participantJoined", "meeting.participantLeft"]})
+            assert hook.status_code == 201, hook.text
+        # Joins and leaves in meetings run by different nodes: every node's outbox rows
+        # are there for every node's dispatcher to take.
+        expected = 0
+        for node in cluster.nodes:
+            meeting_id, people = await new_meeting(cluster, ["group_call_host"] * 4)
+            peers = [await RealtimeClient.join(node.ws, p["token"]) for p in people]
+            for peer in peers:
+                await peer.leave()
+            expected += 2 * len(peers)
+        hits = receiver.wait_for("/hook", expected, timeout=30)
+        await asyncio.sleep(2)  # a second delivery would come meanwhile
+        ids = [hit.headers["rtk-uuid"] for hit in receiver.at("/hook")]
+        assert len(ids) == len(hits) == expected
+        assert len(set(ids)) == expected  # none delivered twice
+    finally:
+        receiver.down()
