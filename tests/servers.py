@@ -72,6 +72,11 @@ class ThrowawayPostgres:
     def drop(self) -> None:
         _psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
+    def psql(self, sql: str) -> None:
+        """Run SQL in this database (tests that set up what only time would make)."""
+        subprocess.run(["psql", self.url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True,
+                       capture_output=True)
+
 
 @dataclass
 class SalonServer:

@@ -281,3 +281,32 @@ async def test_each_webhook_is_delivered_once_whichever_nodes_deliver(
         assert len(set(ids)) == expected  # none delivered twice
     finally:
         receiver.down()
+
+
+async def test_a_session_whose_node_went_long_ago_is_ended_not_carried_on(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host"])
+    a = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    index = cluster.nodes.index(owner)
+    old_session = a.joined["room"]["session_id"]
+    async with httpx.AsyncClient(headers=cluster.headers) as rest:  # on record first
+        live = await rest.get(f"{cluster.app_url(owner)}/meetings/{meeting_id}/active-session")
+        assert live.json()["data"]["id"] == old_session
+    owner.kill()
+    await a.close()
+    cluster.database.psql(f"UPDATE sessions SET last_seen_at = last_seen_at - interval "
+                          f"'1 hour' WHERE id = '{old_session}'")
+    try:
+        others = [n for n in cluster.nodes if n is not owner]
+        b = await join_anywhere(cluster, others[0].ws, people[0]["token"])
+        try:
+            assert b.joined["room"]["session_id"] != old_session
+            async with httpx.AsyncClient(headers=cluster.headers) as rest:
+                got = await rest.get(f"{cluster.app_url(others[0])}/sessions/{old_session}")
+            assert got.status_code == 200, got.text
+            assert got.json()["data"]["status"] == "ENDED"
+        finally:
+            await b.close()
+    finally:
+        cluster.start_node(index)

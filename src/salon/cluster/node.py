@@ -161,6 +161,10 @@ class ClusterNode:
         if host.room.is_live:
             return
         orphan = await orphaned_session(self.rooms.database, meeting.id)
+        if orphan is not None and orphan.last_seen_at < utcnow() - self.stale_after:
+            # its node went long ago (a cluster that was down, say): end it, start afresh
+            await self._end_stale(orphan.session_id)
+            return
         if orphan is not None and not host.room.is_live:
             log.warning("cluster: taking over live session %s of meeting %s (%d peers may "
                         "resume)", orphan.session_id, meeting.id, len(orphan.stays))
@@ -177,6 +181,16 @@ class ClusterNode:
             await self.leases.release(meeting_id)
 
     # --- orphans --------------------------------------------------------------------------
+
+    async def _end_stale(self, session_id: str) -> None:
+        async with self.rooms.database.session() as db:
+            session = await db.get(Session, session_id)
+            if session is not None and session.status == "LIVE":
+                await session_records.end(db, session, session.last_seen_at,
+                                          "ALL_PARTICIPANTS_LEFT", self.rooms.links)
+                await db.commit()
+        if self.rooms.on_commit:
+            self.rooms.on_commit()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -30,6 +30,8 @@ class Orphan:
 
     session_id: str
     started_at: datetime
+    #: The session's last heartbeat: how recently a node was running it.
+    last_seen_at: datetime
     max_concurrent: int
     stays: dict[str, Stay]
 
@@ -46,8 +48,8 @@ async def orphaned_session(database: Database, meeting_id: str) -> Orphan | None
             SessionPeer.session_id == session.id, SessionPeer.left_at.is_(None)))
         stays = {row.id: Stay(row.id, row.participant_id, row.custom_participant_id,
                               row.display_name, row.joined_at) for row in rows}
-        return Orphan(session.id, session.started_at, session.max_concurrent_participants,
-                      stays)
+        return Orphan(session.id, session.started_at, session.last_seen_at,
+                      session.max_concurrent_participants, stays)
 
 
 def resume_token(secret: str, meeting_id: str, peer_id: str, participant_id: str) -> str:
