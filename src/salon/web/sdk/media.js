@@ -143,6 +143,8 @@ export class MediaSession extends EventTarget {
     this.subTrickle = new Trickle(client, "subscribe");
     this.closed = false;
     this.resetting = {};
+    // The node that runs our meeting (cluster mode), as the last join or resume said.
+    this._node = (client && client.joined && client.joined.nodes && client.joined.nodes[0]) || null;
     this.offs = !client ? [] : [  // without a client: local devices only (a preview)
       client.on("media.subscribe_offer", (data) => this._offered(data)),
       client.on("media.ice", (data) => this._remoteCandidate(data)),
@@ -155,6 +157,13 @@ export class MediaSession extends EventTarget {
       client.on("self.updated", ({self}) => this._rightsChanged(self.can_publish || {})),
       client.on("meeting.changing", () => this._moving()),
       client.on("meeting.changed", () => this._moved()),
+      // A resume answered by another node (cluster failover: the meeting's node died or
+      // was drained): that node's media server knows nothing of us; start over there.
+      client.on("resumed", (reply) => {
+        const node = (reply && reply.nodes && reply.nodes[0]) || null;
+        if (node && this._node && node !== this._node) this._moved();
+        this._node = node || this._node;
+      }),
       client.on("peer.left", ({peer_id: peerId}) => {
         for (const rec of [...this.remote.values()]) if (rec.peerId === peerId) this._ended(rec.trackId);
       }),
