@@ -26,6 +26,7 @@ from salon.api.routes import (
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
+from salon.cluster.claims import JobClaims
 from salon.cluster.joining import join_cluster, leave_cluster
 from salon.files import LocalFileStore
 from salon.live.recordings import LiveRecordings
@@ -92,24 +93,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 manual_video_cap=settings.media_max_video_subscriptions)
         await app.state.rooms.start()
         app.state.node = await join_cluster(settings, app.state.rooms)
+        claims = JobClaims.for_node(app.state.node)  # who runs which job (docs/cluster.md)
+        await app.state.grants.join(claims.redis, claims.cluster)
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
             gateway_url=settings.gateway_url,
             link_ttl_secs=settings.recording_link_ttl_secs), signer,
             app.state.recording_storage,
-            on_commit=app.state.webhooks.wake)
+            on_commit=app.state.webhooks.wake, claims=claims)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
         app.state.livestreams = await livestreaming.start(
-            settings, database, signer, app.state.rooms, app.state.webhooks.wake)
+            settings, database, signer, app.state.rooms, app.state.webhooks.wake, claims)
         # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
         # transcriber hands each session's kept voices to `post_meeting.transcribe`.
         app.state.transcript_storage = transcription_files_store.storage_for_deployment(
             settings.data_dir, signer.secret, settings.public_base)
         app.state.post_meeting = PostMeetingJobs(
             database, JobSettings.from_settings(settings), app.state.transcript_storage,
-            on_commit=app.state.webhooks.wake)
+            on_commit=app.state.webhooks.wake, claims=claims)
         await app.state.post_meeting.start()
         app.state.transcribers = LiveTranscribers(app.state.rooms, TranscriberSettings(
             data_dir=settings.data_dir, gateway_url=scheduler.settings.gateway_url,
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await observability.stop(app)
             await gc_pauses.stop()
+            await app.state.grants.leave()
             await leave_cluster(app.state.node)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
