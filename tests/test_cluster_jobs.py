@@ -91,7 +91,7 @@ async def database(postgres: ThrowawayPostgres, tmp_path: Path) -> AsyncIterator
 def node_env(cluster: str, node_id: str) -> dict[str, str]:
     return {"SALON_REDIS_URL": REDIS, "SALON_CLUSTER_NAME": cluster, "SALON_NODE_ID": node_id,
             "SALON_NODE_HEARTBEAT_SECS": str(BEAT), "SALON_RECORDER": FAKE_RECORDER,
-            "SALON_MEDIA_BACKEND": "none"}
+            "SALON_MEDIA_BACKEND": "none", "SALON_RTMP_PORT": "0"}
 
 
 @asynccontextmanager
