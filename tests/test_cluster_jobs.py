@@ -187,6 +187,30 @@ async def test_a_recording_stays_with_its_node_and_ends_when_the_node_is_killed(
             cleanup(second)
 
 
+async def test_a_node_stopped_with_sigterm_finishes_its_recording_itself(
+        cluster: str, postgres: ThrowawayPostgres, database: Database) -> None:
+    """A node leaves the cluster only after its recorders stopped and their files were
+    stored: the other node must not end the recording ERRORED meanwhile. (With the
+    opposite order the other node wins only if its sweep falls in the short window
+    of the shutdown, so this guards the outcome more than it catches the race.)"""
+    first = start(postgres.url, env=node_env(cluster, "node-a"))
+    second = None
+    try:
+        rid = await new_recording(database)
+        recording = await until(lambda: _status(database, rid, "RECORDING"))
+        assert recording and recording.claimed_by == "node-a"
+        second = start(postgres.url, env=node_env(cluster, "node-b"))
+        assert await asyncio.to_thread(first.stop) == 0
+        row = await row_of(database, Recording, rid)
+        assert (row.status, row.stop_reason) == ("UPLOADED", {"reason": "INTERNAL_ERROR"})
+        await asyncio.sleep(10 * BEAT)  # node B's sweeps after node A left
+        assert (await row_of(database, Recording, rid)).status == "UPLOADED"
+    finally:
+        cleanup(first)
+        if second is not None:
+            cleanup(second)
+
+
 async def _status(database: Database, rid: str, status: str) -> Recording | None:
     row = await row_of(database, Recording, rid)
     return row if row.status == status else None

@@ -128,14 +128,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await observability.stop(app)
             await gc_pauses.stop()
-            await app.state.grants.leave()
-            await leave_cluster(app.state.node)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
             await livestreaming.stop(app.state.livestreams)
             await scheduler.stop()
             await app.state.post_meeting.stop()
+            # Listed until its jobs are stopped and their rows written: other nodes take
+            # over the jobs of a node that left (docs/cluster.md, "Jobs").
+            await app.state.grants.leave()
+            await leave_cluster(app.state.node)
             if app.state.media is not None:
                 await app.state.media.stop()
             await app.state.webhooks.stop()
