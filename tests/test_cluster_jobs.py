@@ -21,8 +21,11 @@ from typing import Any
 
 import pytest
 import redis
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from salon.cluster.claims import JobClaims
 from salon.cluster.registry import Load, NodeRegistry, live_nodes
@@ -39,8 +42,10 @@ from salon.services.livestreams import Urls
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
+from salon.store.migrate import alembic_config
 from salon.store.models import (
     App,
+    Base,
     Livestream,
     LivestreamSession,
     Recording,
@@ -396,3 +401,40 @@ async def _transcript(database: Database, session_id: str) -> tuple[str, str | N
 
 async def _is(database: Database, session_id: str, expected: tuple[str, str]) -> bool:
     return await _transcript(database, session_id) == expected
+
+
+# --- the migration ------------------------------------------------------------------------------
+
+CLAIMED = ("recordings", "livestream_sessions", "session_transcripts", "session_summaries")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_the_claims_migration_matches_the_models_and_downgrades(
+        backend: str, tmp_path: Path) -> None:
+    postgres = ThrowawayPostgres() if backend == "postgresql" else None
+    db = Database(Settings(data_dir=tmp_path, database_url=postgres.url if postgres else ""))
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_round_trip)
+    finally:
+        await db.dispose()
+        if postgres:
+            postgres.drop()
+
+
+def _round_trip(connection: Any) -> None:
+    def claim_columns() -> dict[str, set[str]]:
+        found = {table: {c["name"] for c in inspect(connection).get_columns(table)}
+                 for table in CLAIMED}
+        return {table: names & {"claimed_by", "claimed_at"} for table, names in found.items()}
+
+    command.upgrade(alembic_config(connection), "head")
+    differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [d for d in differences if any(t in repr(d) for t in CLAIMED)] == []
+    assert all(names == {"claimed_by", "claimed_at"} for names in claim_columns().values())
+    command.downgrade(alembic_config(connection), "0010")
+    assert claim_columns() == {"recordings": {"claimed_at"},
+                               "livestream_sessions": {"claimed_at"},
+                               "session_transcripts": set(), "session_summaries": set()}
+    command.upgrade(alembic_config(connection), "head")
+    assert all(names == {"claimed_by", "claimed_at"} for names in claim_columns().values())
