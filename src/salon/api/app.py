@@ -26,7 +26,8 @@ from salon.api.routes import (
 from salon.api.routes import chat_export as chat_export_routes
 from salon.api.schemas.envelope import Success
 from salon.api.schemas.resources import Health
-from salon.cluster.joining import join_cluster, leave_cluster, run_meetings
+from salon.cluster.claims import JobClaims
+from salon.cluster.joining import drain_cluster, join_cluster, leave_cluster, run_meetings
 from salon.cluster.proxy import OwnerProxy
 from salon.files import LocalFileStore
 from salon.live import operator
@@ -100,24 +101,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.rooms.start(close_stale=not clustered)
         app.state.node = await join_cluster(settings, app.state.rooms)
         app.state.cluster = await run_meetings(settings, app.state.node, app.state.rooms)
+        claims = JobClaims.for_node(app.state.node)  # who runs which job (docs/cluster.md)
+        await app.state.grants.join(claims.redis, claims.cluster)
         scheduler = RecordingScheduler(database, SchedulerSettings(
             max_concurrent=settings.max_concurrent_recordings, recorder=settings.recorder,
             data_dir=settings.data_dir,
             gateway_url=settings.gateway_url,
             link_ttl_secs=settings.recording_link_ttl_secs), signer,
             app.state.recording_storage,
-            on_commit=app.state.webhooks.wake)
+            on_commit=app.state.webhooks.wake, claims=claims)
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
         app.state.livestreams = await livestreaming.start(
-            settings, database, signer, app.state.rooms, app.state.webhooks.wake)
+            settings, database, signer, app.state.rooms, app.state.webhooks.wake, claims)
         # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
         # transcriber hands each session's kept voices to `post_meeting.transcribe`.
         app.state.transcript_storage = transcription_files_store.storage_for_deployment(
             settings.data_dir, signer.secret, settings.public_base)
         app.state.post_meeting = PostMeetingJobs(
             database, JobSettings.from_settings(settings), app.state.transcript_storage,
-            on_commit=app.state.webhooks.wake)
+            on_commit=app.state.webhooks.wake, claims=claims)
         await app.state.post_meeting.start()
         app.state.transcribers = LiveTranscribers(app.state.rooms, TranscriberSettings(
             data_dir=settings.data_dir, gateway_url=scheduler.settings.gateway_url,
@@ -133,13 +136,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await observability.stop(app)
             await gc_pauses.stop()
-            await leave_cluster(app.state.node, app.state.cluster)
+            # Meetings first: handed over to other nodes, whose peers resume there.
+            await drain_cluster(app.state.node, app.state.cluster)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()
             await app.state.recordings.stop()
             await livestreaming.stop(app.state.livestreams)
             await scheduler.stop()
             await app.state.post_meeting.stop()
+            # Listed until its jobs are stopped and their rows written: other nodes take
+            # over the jobs of a node that left (docs/cluster.md, "Jobs").
+            await app.state.grants.leave()
+            await leave_cluster(app.state.node)
             if app.state.media is not None:
                 await app.state.media.stop()
             await app.state.webhooks.stop()

@@ -1,5 +1,7 @@
 """A node joining its cluster at start and leaving it at stop (the app's lifespan)."""
 
+import contextlib
+
 from redis.asyncio import Redis
 
 from salon.cluster.node import ClusterNode
@@ -37,12 +39,20 @@ async def run_meetings(settings: Settings, registry: NodeRegistry | None,
     return node
 
 
-async def leave_cluster(registry: NodeRegistry | None, node: ClusterNode | None = None) -> None:
-    """Drain: out of the registry first (no new meeting comes here), then hand the rooms
-    over, then let Redis go."""
+async def drain_cluster(registry: NodeRegistry | None, node: ClusterNode | None) -> None:
+    """Stop: marked draining in the registry (no node places a meeting here any more),
+    then every room handed over to the other nodes."""
+    if registry is None or node is None:
+        return
+    registry.draining = True
+    with contextlib.suppress(Exception):
+        await registry.beat()
+    await node.stop()
+
+
+async def leave_cluster(registry: NodeRegistry | None) -> None:
+    """Out of the registry (the node's jobs may be taken over from now on), and let
+    Redis go."""
     if registry is not None:
         await registry.stop()
-    if node is not None:
-        await node.stop()
-    if registry is not None:
         await registry.redis.aclose()

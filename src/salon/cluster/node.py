@@ -145,7 +145,7 @@ class ClusterNode:
         """The node a free meeting should run on: its parent's, else the least loaded."""
         parent = getattr(meeting, "parent_meeting_id", None)
         nodes = [n for n in await live_nodes(self.redis, self.registry.cluster)
-                 if not (self.draining and n.id == self.node_id)]
+                 if not n.draining and not (self.draining and n.id == self.node_id)]
         if parent:
             owner = await self.leases.owner(parent)
             for node in nodes:

@@ -38,6 +38,8 @@ class NodeInfo:
     peers: int
     #: The node process's CPU over the last heartbeat, in % of one core.
     cpu_pct: float
+    #: Stopping: its meetings are being handed over, and no new one goes there.
+    draining: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class NodeRegistry:
         self.ttl_ms = int(1000 * heartbeat_secs * ttl_factor)
         self.started_at = time.time()
         self.beats = 0
+        #: Set when the node stops (salon.cluster.joining.drain_cluster).
+        self.draining = False
         self._cpu = (time.monotonic(), time.process_time())
         self._task: asyncio.Task[None] | None = None
 
@@ -105,7 +109,8 @@ class NodeRegistry:
         return NodeInfo(id=self.node_id, address=self.address, host=socket.gethostname(),
                         pid=os.getpid(), started_at=self.started_at, seen_at=time.time(),
                         rooms=load.rooms, peers=load.peers,
-                        cpu_pct=round(100 * (cpu - cpu_then) / max(now - then, 1e-6), 1))
+                        cpu_pct=round(100 * (cpu - cpu_then) / max(now - then, 1e-6), 1),
+                        draining=self.draining)
 
     async def beat(self) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -76,8 +76,11 @@ RECONNECT_GAP_MS = 40
 class RtmpIngest:
     def __init__(self, database: Database, hls_root: Path, urls: Urls, port: int,
                  grace_secs: float, on_commit: Callable[[], None],
-                 host: str = "0.0.0.0") -> None:
+                 host: str = "0.0.0.0", node_id: str | None = None) -> None:
         self.database = database
+        #: The node its sessions are claimed by (`salon.cluster.claims`): another node
+        #: ends them only once this one is gone.
+        self.node_id = node_id
         self.hls_root = hls_root
         self.urls = urls
         self.port = port
@@ -257,7 +260,8 @@ class RtmpIngest:
             session = LivestreamSession(
                 id=new_uuid(), livestream_id=livestream_id, app_id=livestream.app_id,
                 session_id=None, status="INVOKED", config={"ingest": "rtmp"},
-                ingest_seconds=0.0, viewer_seconds=0.0, claimed_at=now, invoked_time=now,
+                ingest_seconds=0.0, viewer_seconds=0.0, claimed_at=now, claimed_by=self.node_id,
+                invoked_time=now,
                 updated_at=now)
             db.add(session)
             livestream.status = "INVOKED"

@@ -5,6 +5,10 @@ RTMP), and moves it INVOKED → LIVE → IDLE, or ERRORED.
 The encoder is a hidden recorder participant in a spawned process, exactly as a
 recording's (`salon.recording.process.RecorderProcess`): composing and encoding never
 share the server's event loop. The runner only follows rows and the process.
+
+In a cluster each session is claimed by one node (`salon.cluster.claims`); every few
+heartbeats each node `recover`s the sessions of nodes that are gone: queued ones queue
+again, LIVE ones end ERRORED (their encoder and playlist were on that node).
 """
 
 import asyncio
@@ -15,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 
+from salon.cluster.claims import ClaimLost, JobClaims
+from salon.cluster.registry import new_node_id
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
 from salon.livestream.outputs import PLAYLIST
@@ -63,14 +69,19 @@ def _playable(spec: RecordingSpec) -> bool:
 
 class LivestreamRunner:
     def __init__(self, database: Database, settings: RunnerSettings, signer: TokenSigner,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 claims: JobClaims | None = None) -> None:
         self.database = database
+        #: Which node this is, and which others are alive (one node: a fresh id).
+        self.claims = claims or JobClaims(new_node_id())
         self.settings = settings
         self.signer = signer
         self.on_commit = on_commit or (lambda: None)
         #: Tells the meeting's peers about a status change (`livestream.updated`).
         self.announce: Callable[[Livestream, LivestreamSession], None] = lambda ls, s: None
         self.running: dict[str, asyncio.Task[None]] = {}
+        #: The sessions this node's RTMP ingest publishes (set by `service.start`).
+        self.ingesting: Callable[[], set[str]] = set
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         #: Set by `stop`: the claim loop ends even if its cancellation was lost (Python
@@ -78,7 +89,7 @@ class LivestreamRunner:
         self._stopping = False
 
     async def start(self) -> None:
-        await self.recover()
+        await self.recover(starting=True)
         self._loop = asyncio.create_task(self._claim_forever(), name="livestream runner")
 
     async def stop(self) -> None:
@@ -95,32 +106,42 @@ class LivestreamRunner:
     def wake(self) -> None:
         self._wake.set()
 
-    async def recover(self) -> None:
-        """What a crash left: LIVE sessions end ERRORED, and so do an RTMP ingest's INVOKED
-        ones (its encoder's connection is gone); a meeting's claimed INVOKED ones requeue."""
+    async def recover(self, starting: bool = False) -> None:
+        """What a crash or a dead node left (sessions whose claimer is gone:
+        `JobClaims.orphaned`): LIVE sessions end ERRORED, and so do an RTMP ingest's
+        INVOKED ones (its encoder's connection is gone); a meeting's INVOKED ones requeue.
+        The ingest's sessions are claimed by the node whose ingest took the encoder."""
+        orphaned = await self.claims.orphaned(LivestreamSession, LivestreamSession.id,
+                                              set(self.running) | self.ingesting(),
+                                              starting=starting)
+        if orphaned is None:
+            return
         async with self.database.session() as db:
             meeting_streams = select(Livestream.id).where(Livestream.meeting_id.is_not(None))
-            await db.execute(update(LivestreamSession).where(
-                LivestreamSession.status == "INVOKED",
-                LivestreamSession.livestream_id.in_(meeting_streams),
-                LivestreamSession.claimed_at.is_not(None)).values(claimed_at=None))
-            await db.commit()
+            requeued = await self.claims.release(
+                db, LivestreamSession, orphaned, LivestreamSession.status == "INVOKED",
+                LivestreamSession.livestream_id.in_(meeting_streams))
             stale = list(await db.execute(
                 select(LivestreamSession, Livestream)
                 .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
-                .where(or_(LivestreamSession.status == "LIVE",
-                           and_(LivestreamSession.status == "INVOKED",
-                                Livestream.meeting_id.is_(None))))))
+                .where(orphaned, or_(LivestreamSession.status == "LIVE",
+                                     and_(LivestreamSession.status == "INVOKED",
+                                          Livestream.meeting_id.is_(None))))))
             for session, livestream in stale:
                 await livestreams.move(db, livestream, session, "ERRORED", self.settings.urls,
                                        err_message="the server stopped while streaming",
                                        stopped_time=utcnow())
+        if requeued:
+            log.warning("queued again %d livestream session(s) whose node is gone", requeued)
+            self.wake()
         if stale:
             self.on_commit()
 
     async def _claim_forever(self) -> None:
         while not self._stopping:
             try:
+                if self.claims.due("livestreams"):
+                    await self.recover()
                 await self._claim()
             except Exception:
                 log.exception("claiming livestreams failed")
@@ -133,23 +154,19 @@ class LivestreamRunner:
         if free <= 0:
             return
         async with self.database.session() as db:
-            queued = list(await db.scalars(
+            won = await self.claims.claim_queued(
+                db, LivestreamSession, LivestreamSession.id,
                 select(LivestreamSession.id)
                 .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
                 .where(LivestreamSession.status == "INVOKED",
                        LivestreamSession.claimed_at.is_(None),
                        Livestream.meeting_id.is_not(None))
-                .order_by(LivestreamSession.invoked_time).limit(free)))
-            for session_id in queued:
-                claimed = await db.execute(update(LivestreamSession).where(
-                    LivestreamSession.id == session_id, LivestreamSession.status == "INVOKED",
-                    LivestreamSession.claimed_at.is_(None)).values(claimed_at=utcnow()))
-                await db.commit()
-                if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    task = asyncio.create_task(self._run(session_id),
-                                               name=f"livestream {session_id}")
-                    self.running[session_id] = task
-                    task.add_done_callback(lambda _, sid=session_id: self._done(sid))
+                .order_by(LivestreamSession.invoked_time).limit(free),
+                LivestreamSession.status == "INVOKED")
+        for session_id in won:
+            task = asyncio.create_task(self._run(session_id), name=f"livestream {session_id}")
+            self.running[session_id] = task
+            task.add_done_callback(lambda _, sid=session_id: self._done(sid))
 
     def _done(self, session_id: str) -> None:
         self.running.pop(session_id, None)
@@ -162,6 +179,11 @@ class LivestreamRunner:
             handle = RecorderProcess.start(spec, self.settings.encoder or ENGINE)
             outcome = await self._follow(session_id, handle)
             await self._finish(session_id, outcome)
+        except ClaimLost:
+            log.warning("livestream session %s was taken over by another node; its "
+                        "encoder here stops", session_id)
+            if handle is not None:
+                handle.kill()
         except asyncio.CancelledError:
             if handle is not None:  # the server is stopping: end the playlist cleanly
                 handle.control.stop("INTERNAL_ERROR")
@@ -216,6 +238,8 @@ class LivestreamRunner:
         while (outcome := handle.poll()) is None:
             async with self.database.session() as db:
                 livestream, session = await self._rows(db, session_id)
+                if not self.claims.holds(session):
+                    raise ClaimLost(session_id)
                 if session.status == "INVOKED" and control.is_started() and \
                         await asyncio.to_thread(_playable, handle.spec):
                     self._queued(await livestreams.move(

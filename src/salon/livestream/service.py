@@ -5,6 +5,7 @@ together with the server (`salon.api.app`)."""
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from salon.cluster.claims import JobClaims
 from salon.live.livestreams import LiveLivestreams
 from salon.live.rooms import Rooms
 from salon.livestream.ingest import RtmpIngest
@@ -25,20 +26,30 @@ def urls_of(settings: Settings) -> Urls:
 
 
 async def start(settings: Settings, database: Database, signer: TokenSigner, rooms: Rooms,
-                on_commit: object) -> LiveLivestreams:
+                on_commit: object, claims: JobClaims | None = None) -> LiveLivestreams:
     hls_root = Path(settings.data_dir) / "livestreams"
     runner = LivestreamRunner(database, RunnerSettings(
         max_concurrent=settings.max_concurrent_livestreams, encoder=settings.livestreamer,
         data_dir=Path(settings.data_dir), gateway_url=settings.gateway_url,
-        urls=urls_of(settings)), signer, on_commit=on_commit)  # type: ignore[arg-type]
+        urls=urls_of(settings)), signer, on_commit=on_commit,  # type: ignore[arg-type]
+        claims=claims)
     viewers = ViewerCounter(database)
     live = LiveLivestreams(rooms, runner, hls_root, viewers)
+
+    def ingesting() -> set[str]:
+        """The ingest's sessions are this node's too: not stale while it publishes them."""
+        if live.ingest is None:
+            return set()
+        return {state.session_id for state in live.ingest.publishing.values()}
+
+    runner.ingesting = ingesting
     await runner.start()
     viewers.start()
     if settings.rtmp_port:
         live.ingest = RtmpIngest(database, hls_root, runner.settings.urls, settings.rtmp_port,
                                  settings.rtmp_reconnect_grace_secs,
-                                 on_commit, host=settings.host)  # type: ignore[arg-type]
+                                 on_commit, host=settings.host,  # type: ignore[arg-type]
+                                 node_id=runner.claims.node_id)
         await live.ingest.start()
     return live
 

@@ -9,6 +9,12 @@ PAUSED/RECORDING/UPLOADING set by REST or realtime callers become pause/resume/s
 the recorder; `control.started()` makes it RECORDING; the outcome makes it UPLOADING,
 then its files go through storage and it ends UPLOADED, or ERRORED keeping what was
 captured. A start-up after a crash ends what the crash left mid-way (`recover`).
+
+In a cluster every node runs a scheduler on the same database: each recording is
+claimed by one node (`salon.cluster.claims`), and every few heartbeats each node
+`recover`s the recordings of nodes that are gone: their queued ones queue again, the
+ones they were recording end ERRORED like after a crash (the recorder and what it
+captured were on that node).
 """
 
 import asyncio
@@ -20,8 +26,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from salon.cluster.claims import ClaimLost, JobClaims
+from salon.cluster.registry import new_node_id
 from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import delivery
@@ -35,6 +43,9 @@ from salon.store.database import Database
 from salon.store.models import Recording
 
 log = logging.getLogger("salon.recording")
+
+#: The recording statuses in which a recorder runs, or ran until its node stopped.
+RECORDER_ACTIVE = ("RECORDING", "PAUSED", "UPLOADING")
 
 #: How often a running recording's row is looked at (pause, resume, stop, outcome).
 TICK_SECS = 0.2
@@ -56,8 +67,11 @@ class RecordingScheduler:
     def __init__(self, database: Database, settings: SchedulerSettings, signer: TokenSigner,
                  local_storage: LocalStorage,
                  on_commit: Callable[[], None] | None = None,
-                 announce: Callable[[Recording], None] | None = None) -> None:
+                 announce: Callable[[Recording], None] | None = None,
+                 claims: JobClaims | None = None) -> None:
         self.database = database
+        #: Which node this is, and which others are alive (one node: a fresh id).
+        self.claims = claims or JobClaims(new_node_id())
         self.local_storage = local_storage
         self.settings = settings
         self.signer = signer
@@ -70,7 +84,7 @@ class RecordingScheduler:
         self._loop: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.recover()
+        await self.recover(starting=True)
         self._loop = asyncio.create_task(self._claim_forever(), name="recording scheduler")
 
     async def stop(self) -> None:
@@ -86,19 +100,22 @@ class RecordingScheduler:
     def wake(self) -> None:
         self._wake.set()
 
-    # --- after a crash -------------------------------------------------------------------
+    # --- after a crash, or a node's death ----------------------------------------------
 
-    async def recover(self) -> None:
-        """Recordings a crash left mid-way: RECORDING, PAUSED or UPLOADING ones end
-        ERRORED (INTERNAL_ERROR) keeping any playable file their recorder left; picked-up
-        INVOKED ones go back to the queue."""
+    async def recover(self, starting: bool = False) -> None:
+        """Recordings whose claimer is gone (this process's own predecessor at start, or
+        a dead node: `JobClaims.orphaned`): RECORDING, PAUSED or UPLOADING ones end
+        ERRORED (INTERNAL_ERROR) keeping any playable file their recorder left here;
+        picked-up INVOKED ones go back to the queue."""
+        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
+                                              starting=starting)
+        if orphaned is None:
+            return
         async with self.database.session() as db:
-            await db.execute(update(Recording).where(
-                Recording.status == "INVOKED", Recording.claimed_at.is_not(None))
-                .values(claimed_at=None))
-            await db.commit()
+            requeued = await self.claims.release(db, Recording, orphaned,
+                                                 Recording.status == "INVOKED")
             stale = list(await db.scalars(select(Recording).where(
-                Recording.status.in_(("RECORDING", "PAUSED", "UPLOADING")))))
+                Recording.status.in_(RECORDER_ACTIVE), orphaned)))
             for row in stale:
                 kept = await asyncio.to_thread(delivery.left_behind, self._output_dir(row))
                 fields = await delivery.store(row, kept, self._storage(row))
@@ -108,6 +125,9 @@ class RecordingScheduler:
                     db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
                     stopped_time=row.stopped_time or utcnow(),
                     error="the server stopped while recording", **fields)
+        if requeued:
+            log.warning("queued again %d recording(s) whose node is gone", requeued)
+            self.wake()
         if stale:
             log.warning("ended %d recording(s) left unfinished by an unclean stop", len(stale))
             self.on_commit()
@@ -117,6 +137,8 @@ class RecordingScheduler:
     async def _claim_forever(self) -> None:
         while True:
             try:
+                if self.claims.due("recordings"):
+                    await self.recover()
                 await self._claim()
             except Exception:
                 log.exception("claiming recordings failed")
@@ -129,20 +151,15 @@ class RecordingScheduler:
         if free <= 0:
             return
         async with self.database.session() as db:
-            queued = list(await db.scalars(select(Recording.id).where(
-                Recording.status == "INVOKED", Recording.claimed_at.is_(None))
-                .order_by(Recording.invoked_time).limit(free)))
-            for recording_id in queued:
-                # The update is the claim: only one claimer sees its row change.
-                claimed = await db.execute(update(Recording).where(
-                    Recording.id == recording_id, Recording.status == "INVOKED",
-                    Recording.claimed_at.is_(None)).values(claimed_at=utcnow()))
-                await db.commit()
-                if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    task = asyncio.create_task(self._run(recording_id),
-                                               name=f"recording {recording_id}")
-                    self.running[recording_id] = task
-                    task.add_done_callback(lambda _, rid=recording_id: self._done(rid))
+            won = await self.claims.claim_queued(
+                db, Recording, Recording.id, select(Recording.id).where(
+                    Recording.status == "INVOKED", Recording.claimed_at.is_(None))
+                .order_by(Recording.invoked_time).limit(free),
+                Recording.status == "INVOKED")
+        for recording_id in won:
+            task = asyncio.create_task(self._run(recording_id), name=f"recording {recording_id}")
+            self.running[recording_id] = task
+            task.add_done_callback(lambda _, rid=recording_id: self._done(rid))
 
     def _done(self, recording_id: str) -> None:
         self.running.pop(recording_id, None)
@@ -157,6 +174,11 @@ class RecordingScheduler:
             handle = RecorderProcess.start(spec, self.settings.recorder or ENGINE)
             outcome = await self._follow(recording_id, handle)
             await self._finish(recording_id, outcome)
+        except ClaimLost:
+            log.warning("recording %s was taken over by another node; its recorder here "
+                        "stops", recording_id)
+            if handle is not None:
+                handle.kill()
         except asyncio.CancelledError:
             if handle is not None:  # shutting down: let the recorder finalize its file
                 handle.control.stop("INTERNAL_ERROR")
@@ -209,6 +231,8 @@ class RecordingScheduler:
             async with self.database.session() as db:
                 row = await db.get(Recording, recording_id)
                 assert row is not None
+                if not self.claims.holds(row):
+                    raise ClaimLost(recording_id)
                 if control.is_started() and row.status == "INVOKED":
                     self._queued(await recordings.move(db, row, "RECORDING",
                                                        started_time=utcnow()))

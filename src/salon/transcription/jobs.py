@@ -19,7 +19,11 @@ which returns at once. The job:
    `meeting.summary`), as `POST …/sessions/{id}/summary` does.
 
 A job is a row, so a crash loses nothing: `start()` re-runs every job left PROCESSING
-(the capture directory stays until its transcript is READY).
+(the capture directory stays until its transcript is READY). Each PROCESSING row is
+claimed by the node that runs it (`salon.cluster.claims`); in a cluster every node
+also takes over, every few heartbeats, the jobs of nodes that are gone — a transcript
+only if its capture directory is there to read (a shared data directory), else it waits
+for a node that can read it.
 """
 
 import asyncio
@@ -39,6 +43,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from salon.ai.summary import Summarizer, summarizer_from_settings
+from salon.cluster.claims import JobClaims
+from salon.cluster.registry import new_node_id
 from salon.core.clock import utcnow
 from salon.core.errors import Conflict, NotFound
 from salon.core.ids import new_uuid
@@ -105,8 +111,12 @@ class PostMeetingJobs:
     """Transcript and summary jobs of every session, run off the event loop."""
 
     def __init__(self, database: Database, settings: JobSettings, local_storage: LocalStorage,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 claims: JobClaims | None = None) -> None:
         self.database = database
+        #: Which node this is, and which others are alive (one node: a fresh id).
+        self.claims = claims or JobClaims(new_node_id())
+        self._sweeper: asyncio.Task[None] | None = None
         self.settings = settings
         #: Transcripts and summaries (`salon.transcription.files.storage_for_deployment`).
         self.storage = local_storage
@@ -119,23 +129,20 @@ class PostMeetingJobs:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Re-run what a crash (or a stop) left PROCESSING."""
-        async with self.database.session() as db:
-            left = list(await db.scalars(select(SessionTranscript.session_id).where(
-                SessionTranscript.status == "PROCESSING")))
-            summaries = list(await db.scalars(select(SessionSummary.session_id).where(
-                SessionSummary.status == "PROCESSING")))
-        for session_id in left:
-            self._spawn("transcript", session_id, self._transcript_job(session_id))
-        for session_id in summaries:
-            self._spawn("summary", session_id, self._summary_job(session_id))
-        if left or summaries:
-            log.warning("re-running %d transcript(s) and %d summary(ies) left PROCESSING",
-                        len(left), len(summaries))
+        """Re-run what a crash (or a stop) left PROCESSING; in a cluster, keep taking
+        over the jobs of nodes that are gone."""
+        await self._take_over(starting=True)
+        if self.claims.clustered:
+            self._sweeper = asyncio.create_task(self._sweep_forever(),
+                                                name="post-meeting jobs takeover")
 
     async def stop(self) -> None:
         """Server going away: stop every job; they stay PROCESSING and the next start
-        runs them again from the start."""
+        (or, in a cluster, another node) runs them again from the start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -145,6 +152,51 @@ class PostMeetingJobs:
     def running(self) -> int:
         """Jobs queued or running in this process."""
         return sum(not task.done() for task in self._tasks.values())
+
+    # --- taking over ---------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.claims.sweep_secs)
+            try:
+                await self._take_over(starting=False)
+            except Exception:
+                log.exception("taking over post-meeting jobs failed")
+
+    async def _take_over(self, starting: bool) -> None:
+        """Release the PROCESSING jobs nobody holds (`JobClaims.orphaned`), then claim
+        and run every unclaimed one this node can run."""
+        jobs = (("transcript", SessionTranscript, self._transcript_job),
+                ("summary", SessionSummary, self._summary_job))
+        taken = []
+        for kind, model, job in jobs:
+            mine = {sid for (k, sid) in self._tasks if k == kind and self._busy(k, sid)}
+            orphaned = await self.claims.orphaned(model, model.session_id, mine,
+                                                  starting=starting)
+            async with self.database.session() as db:
+                if orphaned is not None:
+                    await self.claims.release(db, model, orphaned,
+                                              model.status == "PROCESSING")
+                waiting = list(await db.scalars(select(model.session_id).where(
+                    model.status == "PROCESSING", model.claimed_at.is_(None))))
+                for session_id in waiting:
+                    if kind == "transcript" and not await self._can_read_capture(db, session_id):
+                        continue
+                    if await self.claims.claim(db, model, model.session_id, session_id,
+                                               model.status == "PROCESSING"):
+                        self._spawn(kind, session_id, job(session_id))
+                        taken.append(kind)
+        if taken:
+            log.warning("running %d transcript(s) and %d summary(ies) left PROCESSING",
+                        taken.count("transcript"), taken.count("summary"))
+
+    async def _can_read_capture(self, db: Any, session_id: str) -> bool:
+        """One node: always (a missing capture fails the job, as it should). A cluster:
+        only where the capture directory is, else a node that has it takes the job."""
+        if not self.claims.clustered:
+            return True
+        row = await transcripts.transcript_of(db, session_id)
+        return row is not None and await asyncio.to_thread(Path(row.capture_dir).is_dir)
 
     # --- the public calls ----------------------------------------------------------------
 
@@ -167,6 +219,9 @@ class PostMeetingJobs:
             options = dict((meeting.ai_config or {}).get("transcription") or {})
             now = utcnow()
             row = await transcripts.transcript_of(db, session_id)
+            if row is not None and row.status == "PROCESSING" and \
+                    row.claimed_at is not None and not self.claims.holds(row):
+                return  # another node runs it (and if it dies, it is taken over)
             if row is None:
                 row = SessionTranscript(id=new_uuid(), app_id=app_id, meeting_id=meeting_id,
                                         session_id=session_id, created_at=now)
@@ -174,6 +229,7 @@ class PostMeetingJobs:
             row.status, row.error, row.files, row.line_count = "PROCESSING", None, None, None
             row.capture_dir, row.options = str(capture_dir), options
             row.updated_at, row.completed_at = now, None
+            row.claimed_by, row.claimed_at = self.claims.node_id, now
             try:
                 await db.commit()
             except IntegrityError:  # a concurrent call made the row first: that one runs
@@ -195,12 +251,13 @@ class PostMeetingJobs:
                 raise Conflict(transcripts.missing("transcript", session, transcript)
                                + " A summary needs a READY transcript.")
             row = await transcripts.summary_of(db, session_id)
-            if row is not None and row.status == "PROCESSING" \
-                    and self._busy("summary", session_id):
+            if row is not None and row.status == "PROCESSING" and (
+                    self._busy("summary", session_id)
+                    or (row.claimed_at is not None and not self.claims.holds(row))):
                 return row
             meeting = await db.get(Meeting, session.meeting_id)
             assert meeting is not None
-            row = await summary_job.queue(db, session, meeting, row)
+            row = await summary_job.queue(db, session, meeting, row, self.claims.node_id)
         self._spawn("summary", session_id, self._summary_job(session_id))
         return row
 
@@ -228,7 +285,8 @@ class PostMeetingJobs:
         async with self.database.session() as db:
             row = await transcripts.transcript_of(db, session_id)
             session = await db.get(Session, session_id)
-            if row is None or session is None or row.status != "PROCESSING":
+            if row is None or session is None or row.status != "PROCESSING" \
+                    or not self.claims.holds(row):  # taken over by another node meanwhile
                 return None
             options = row.options or {}
             request = WorkRequest(
@@ -304,7 +362,8 @@ class PostMeetingJobs:
             if session is None or meeting is None:
                 return
             await summary_job.queue(db, session, meeting,
-                                    await transcripts.summary_of(db, session_id))
+                                    await transcripts.summary_of(db, session_id),
+                                    self.claims.node_id)
         self._spawn("summary", session_id, self._summary_job(session_id))
 
     # --- summaries -----------------------------------------------------------------------

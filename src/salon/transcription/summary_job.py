@@ -31,9 +31,10 @@ log = logging.getLogger("salon.transcription")
 
 
 async def queue(db: AsyncSession, session: Session, meeting: Meeting,
-                row: SessionSummary | None) -> SessionSummary:
+                row: SessionSummary | None, node_id: str) -> SessionSummary:
     """Mark the session's summary PROCESSING (made, or reset) with the meeting's
-    `ai_config.summarization` as it is now, and commit; the caller runs `make`."""
+    `ai_config.summarization` as it is now, claimed by the node `node_id` (which runs
+    `make`, `salon.cluster.claims`), and commit."""
     options = SummaryOptions.of_meeting(meeting.ai_config)
     now = utcnow()
     if row is None:
@@ -43,6 +44,7 @@ async def queue(db: AsyncSession, session: Session, meeting: Meeting,
     row.status, row.error = "PROCESSING", None
     row.text_format, row.extension = options.text_format, options.extension
     row.options, row.updated_at, row.completed_at = options.as_json(), now, None
+    row.claimed_by, row.claimed_at = node_id, now
     try:
         await db.commit()
     except IntegrityError:  # a concurrent POST made it first

@@ -62,7 +62,9 @@ class LivestreamSession(Base):
     by_peer_id: Mapped[str | None] = mapped_column(String(36))
     ingest_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     viewer_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    #: When and by which node (its cluster id) it was picked up (`salon.cluster.claims`).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     invoked_time: Mapped[datetime] = mapped_column(UTCDateTime)
     started_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

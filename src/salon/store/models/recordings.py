@@ -14,8 +14,9 @@ class Recording(Base):
 
     `config` is the effective config it runs with (body over the meeting's
     `recording_config`), storage secrets included: it is never sent back as stored.
-    `claimed_at` says a recorder of this server picked it up; `files` lists what the
-    recorder wrote and where storage put it.
+    `claimed_at` and `claimed_by` say when and which node (its cluster id) picked it
+    up (`salon.cluster.claims`); `files` lists what the recorder wrote and where
+    storage put it.
     """
 
     __tablename__ = "recordings"
@@ -41,6 +42,7 @@ class Recording(Base):
     recording_duration: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     #: Whether it is the meeting's one recording (False) or one of several.
     allow_multiple: Mapped[bool] = mapped_column(Boolean, default=False)
     invoked_time: Mapped[datetime] = mapped_column(UTCDateTime)
