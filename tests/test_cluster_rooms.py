@@ -270,7 +270,7 @@ async def test_each_webhook_is_delivered_once_whichever_nodes_deliver(
         expected = 0
         for node in cluster.nodes:
             meeting_id, people = await new_meeting(cluster, ["group_call_host"] * 4)
-            peers = [await RealtimeClient.join(node.ws, p["token"]) for p in people]
+            peers = [await join_anywhere(cluster, node.ws, p["token"]) for p in people]
             for peer in peers:
                 await peer.leave()
             expected += 2 * len(peers)
