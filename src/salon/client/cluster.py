@@ -13,10 +13,10 @@ from typing import Any
 #: that disagree about who runs a meeting must not keep a client bouncing forever.
 MAX_REDIRECTS = 3
 
-#: Close codes after which a peer may resume (docs/protocol.md "Close codes"), and 1006:
-#: no close frame at all. 4013: the node stopped running the meeting (drained, lost its
-#: lease); another node takes it over and accepts the resume.
-RESUMABLE_CLOSES = frozenset({1001, 1006, 1011, 1012, 4007, 4013})
+#: Close codes after which a peer may resume (docs/protocol.md "Close codes"; the browser
+#: SDK's set), and 1006: no close frame at all. 4013: the node stopped running the
+#: meeting (drained, lost its lease); another node takes it over and accepts the resume.
+RESUMABLE_CLOSES = frozenset({1001, 1006, 1009, 1011, 1012, 1013, 4007, 4008, 4013})
 
 #: Codes that end a resume for good: the peer is gone (RESUME_FAILED), or no node would
 #: take this token or meeting, so trying another one only wastes the grace window.
