@@ -52,7 +52,7 @@ class Redirector:
             await connection.send(orjson.dumps({
                 "type": "reply", "id": join.get("id"), "ok": False,
                 "error": {"code": "REDIRECT", "message": REDIRECT_MESSAGE,
-                          "url": self.target, "address": http_url(self.target)}}))
+                          "url": self.target, "address": http_url(self.target)}}).decode())
             await connection.close(4012, "redirect")
 
 
@@ -125,5 +125,5 @@ class Relay:
                 data = message.get("data")
                 if (self.nodes is not None and message.get("type") == "reply"
                         and isinstance(data, dict) and "resume_token" in data):
-                    raw = orjson.dumps({**message, "data": {**data, "nodes": self.nodes}})
+                    raw = orjson.dumps({**message, "data": {**data, "nodes": self.nodes}}).decode()
                 await client.send(raw)

@@ -1,0 +1,104 @@
+"""The browser SDK follows a cluster (docs/protocol.md "Clusters: redirects and failover"),
+in Chromium: REDIRECTs at join, the give-up after three, and a resume after 4013.
+
+The other nodes are stand-ins (tests/cluster_standins.py) on their own loopback
+addresses. The meeting page allows WebSockets to its own origin only (CSP), so the SDK
+runs in a bare page that the test serves on the real server's origin.
+"""
+
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, Route
+
+from salon.client import AdminClient, RealtimeClient, ws_url
+from tests.cluster_standins import Redirector, Relay
+from tests.e2e.browser import Browsers
+from tests.servers import SalonServer
+
+JOIN = """async ({url, token}) => {
+    const { SalonClient } = await import("/sdk/v1/salon.js");
+    try {
+        const client = await SalonClient.join(url, token, {name: "Ada"});
+        window.client = client;
+        window.resumes = [];
+        client.on("resumed", () => window.resumes.push(client.peerId));
+        return {entry: client.entryUrl, url: client.url, nodes: client.nodes,
+                peerId: client.peerId, participantId: client.self.participant_id};
+    } catch (error) {
+        return {code: error.code, details: error.details};
+    }
+}"""
+
+
+async def sdk_page(browsers: Browsers, server: SalonServer) -> Page:
+    """A page on the server's origin without the meeting page's CSP."""
+    # A page the test serves (route.fulfill) has no address to call local, so Chromium's
+    # Local Network Access checks would refuse its sockets to the other loopback nodes.
+    person = await browsers.person("ada", ("--disable-features=LocalNetworkAccessChecks",))
+    blank = f"{server.url}/cluster-check"
+
+    async def bare(route: Route) -> None:
+        await route.fulfill(status=200, content_type="text/html",
+                            body="<!doctype html><title>cluster check</title>")
+
+    await person.page.route(blank, bare)
+    await person.page.goto(blank)
+    return person.page
+
+
+async def people(admin: AdminClient, server: SalonServer) -> tuple[RealtimeClient, Any]:
+    meeting = await admin.create_meeting(title="Cluster check")
+    host = await admin.add_participant(meeting["id"], "host", "group_call_host", name="Host")
+    ada = await admin.add_participant(meeting["id"], "ada", "group_call_participant",
+                                      name="Ada")
+    return await RealtimeClient.join(ws_url(server.url), host["token"]), ada
+
+
+async def test_the_sdk_follows_redirects_and_gives_up_after_three(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    host, ada = await people(web_admin, web_server)
+    page = await sdk_page(browsers, web_server)
+    try:
+        async with Redirector(ws_url(web_server.url), host="127.0.0.2") as second, \
+                Redirector(second.url, host="127.0.0.4") as first:
+            joined = await page.evaluate(JOIN, {"url": first.url, "token": ada["token"]})
+        assert "entry" in joined, joined  # else the join failed: the error is shown
+        assert joined["entry"] == first.url and joined["url"] == ws_url(web_server.url)
+        assert joined["participantId"] == ada["id"] and joined["nodes"] == []
+        assert first.joins[0]["data"] == second.joins[0]["data"]
+        seen = await host.wait_for("peer.joined")
+        assert seen["peer"]["peer_id"] == joined["peerId"]
+        await page.evaluate("() => window.client.chat.send('hello from the right node')")
+        said = await host.wait_for("chat.message")
+        assert said["message"]["payload"] == {"text": "hello from the right node"}
+
+        async with Redirector() as loop:
+            loop.target = loop.url
+            refused = await page.evaluate(JOIN, {"url": loop.url, "token": ada["token"]})
+        assert refused["code"] == "REDIRECT" and refused["details"]["url"] == loop.url
+        assert len(loop.joins) == 4
+    finally:
+        await host.close()
+
+
+@pytest.mark.parametrize("code", [4013])
+async def test_the_sdk_resumes_after_4013_as_the_same_peer(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers,
+        code: int) -> None:
+    host, ada = await people(web_admin, web_server)
+    page = await sdk_page(browsers, web_server)
+    try:
+        async with Relay(ws_url(web_server.url)) as node:
+            joined = await page.evaluate(JOIN, {"url": node.url, "token": ada["token"]})
+            await host.wait_for("peer.joined")
+            await node.drop(code)
+            await page.wait_for_function("() => window.resumes.length === 1", timeout=10000)
+            assert await page.evaluate("() => window.resumes") == [joined["peerId"]]
+            assert [bool(join["data"].get("resume")) for join in node.joins] == [False, True]
+            await page.evaluate("() => window.client.chat.send('back')")
+            said = await host.wait_for("chat.message")
+            assert said["message"]["peer_id"] == joined["peerId"]
+        assert host.drain("peer.left") == []
+    finally:
+        await host.close()
