@@ -1,5 +1,6 @@
 """The browser SDK follows a cluster (docs/protocol.md "Clusters: redirects and failover"),
-in Chromium: REDIRECTs at join, the give-up after three, and a resume after 4013.
+in Chromium: REDIRECTs at join, the give-up after three, a resume after 4013, and one on
+the nodes a join reply named when the node it was on is gone.
 
 The other nodes are stand-ins (tests/cluster_standins.py) on their own loopback
 addresses. The meeting page allows WebSockets to its own origin only (CSP), so the SDK
@@ -8,13 +9,12 @@ runs in a bare page that the test serves on the real server's origin.
 
 from typing import Any
 
-import pytest
 from playwright.async_api import Page, Route
 
 from salon.client import AdminClient, RealtimeClient, ws_url
 from tests.cluster_standins import Redirector, Relay
 from tests.e2e.browser import Browsers
-from tests.servers import SalonServer
+from tests.servers import SalonServer, free_port
 
 JOIN = """async ({url, token}) => {
     const { SalonClient } = await import("/sdk/v1/salon.js");
@@ -82,17 +82,15 @@ async def test_the_sdk_follows_redirects_and_gives_up_after_three(
         await host.close()
 
 
-@pytest.mark.parametrize("code", [4013])
 async def test_the_sdk_resumes_after_4013_as_the_same_peer(
-        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers,
-        code: int) -> None:
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     host, ada = await people(web_admin, web_server)
     page = await sdk_page(browsers, web_server)
     try:
         async with Relay(ws_url(web_server.url)) as node:
             joined = await page.evaluate(JOIN, {"url": node.url, "token": ada["token"]})
             await host.wait_for("peer.joined")
-            await node.drop(code)
+            await node.drop(4013)
             await page.wait_for_function("() => window.resumes.length === 1", timeout=10000)
             assert await page.evaluate("() => window.resumes") == [joined["peerId"]]
             assert [bool(join["data"].get("resume")) for join in node.joins] == [False, True]
@@ -100,5 +98,29 @@ async def test_the_sdk_resumes_after_4013_as_the_same_peer(
             said = await host.wait_for("chat.message")
             assert said["message"]["peer_id"] == joined["peerId"]
         assert host.drain("peer.left") == []
+    finally:
+        await host.close()
+
+
+async def test_the_sdk_resumes_on_the_nodes_it_was_told_of(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    host, ada = await people(web_admin, web_server)
+    page = await sdk_page(browsers, web_server)
+    nobody = f"http://127.0.0.1:{free_port()}"
+    try:
+        async with Relay(ws_url(web_server.url)) as node:
+            node.nodes = [node.address, nobody, web_server.url]
+            joined = await page.evaluate(JOIN, {"url": node.url, "token": ada["token"]})
+            assert joined["nodes"] == node.nodes
+            await host.wait_for("peer.joined")
+            await node.stop()  # the node it was on, which is also its entry, is gone
+            await page.wait_for_function("() => window.resumes.length === 1", timeout=10000)
+        after = await page.evaluate("() => ({url: client.url, peerId: client.peerId,"
+                                    " nodes: client.nodes, entry: client.entryUrl})")
+        assert after == {"url": ws_url(web_server.url), "peerId": joined["peerId"],
+                         "nodes": [], "entry": node.url}
+        await page.evaluate("() => window.client.chat.send('here again')")
+        said = await host.wait_for("chat.message")
+        assert said["message"]["peer_id"] == joined["peerId"]
     finally:
         await host.close()
