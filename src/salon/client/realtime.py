@@ -181,8 +181,9 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         """Send `data` as the join on the current connection; on a REDIRECT, connect to
         the node it names and send the same join there, at most MAX_REDIRECTS times."""
         self._handshaking = True
+        redirects = 0
         try:
-            for redirects in itertools.count():
+            while True:
                 try:
                     return await self._ask("join", data)
                 except RealtimeError as error:
@@ -190,8 +191,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                               if error.code == "REDIRECT" else None)
                     if target is None or redirects >= cluster.MAX_REDIRECTS:
                         raise
+                redirects += 1
                 await self._switch(await self._dial(target, self.ssl), target)
-            raise AssertionError("unreachable")
         finally:
             self._handshaking = False
 
