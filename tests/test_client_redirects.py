@@ -7,17 +7,19 @@ addresses, in front of the real server of `live_server` (resume grace 1.5 s).
 """
 
 import asyncio
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from salon.client import RealtimeClient, RealtimeError, ws_url
+from salon.client import AdminClient, RealtimeClient, RealtimeError, ws_url
 from salon.client.cluster import candidates
 from salon.realtime.messages import ERROR_CODES
 from salon.realtime.messages.presence import JoinReply
+from tests.cluster import Cluster, cluster_of
 from tests.cluster_standins import Redirector, Relay
-from tests.live import Meeting
+from tests.live import Meeting, eventually
 from tests.protocol_check import ProtocolCheck
 from tests.servers import free_port
 
@@ -182,3 +184,77 @@ async def test_resume_failed_closes_for_good(room: Meeting) -> None:
     assert ada.resumes == 0 and not ada.reconnecting
     with pytest.raises(ConnectionError):
         await ada.request("ping")
+
+
+async def meeting_on_two_nodes(cluster: Cluster) -> tuple[str, list[dict[str, Any]]]:
+    async with AdminClient(cluster.nodes[1].url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = await admin.create_meeting(title="failover")
+        people = [await admin.add_participant(meeting["id"], name, preset, name=name)
+                  for name, preset in (("host", "group_call_host"),
+                                       ("ada", "group_call_participant"))]
+    return meeting["id"], people
+
+
+def recorded(cluster: Cluster, *peer_ids: str) -> bool:
+    """Whether the session's records hold these peers, in the meeting (the node that
+    takes a killed node's meeting over lets those peers resume, and only those)."""
+    listed = ",".join(f"'{peer_id}'" for peer_id in peer_ids)
+    found = subprocess.run(
+        ["psql", cluster.database.url, "-tAc", "SELECT count(*) FROM session_peers "
+         f"WHERE id IN ({listed}) AND left_at IS NULL"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    return found == str(len(peer_ids))
+
+
+@pytest.mark.parametrize("end", ["stop", "kill"])
+async def test_auto_resume_in_a_real_cluster_when_the_meeting_s_node_ends(end: str) -> None:
+    """Two real nodes: Ada reaches the second and is redirected to the first, which runs
+    the meeting; when that node is drained (SIGTERM) or killed, she comes back as herself
+    through her entry node, which takes the meeting over."""
+    with cluster_of(2) as cluster:
+        first, second = cluster.nodes
+        meeting_id, people = await meeting_on_two_nodes(cluster)
+        host = await RealtimeClient.join(first.ws, people[0]["token"])
+        ada = await RealtimeClient.join(second.ws, people[1]["token"], auto_resume=True)
+        try:
+            assert (ada.entry_url, ada.url) == (second.ws, first.ws)
+            assert sorted(ada.nodes) == sorted([first.url, second.url])
+            assert ada.nodes[0] == first.url  # the answering node first
+            peer_id = ada.peer_id
+            await eventually(lambda: recorded(cluster, host.peer_id, peer_id))
+            await asyncio.get_running_loop().run_in_executor(None, getattr(first, end))
+            await asyncio.wait_for(ada.resumed.wait(), 20)
+            assert ada.peer_id == peer_id and ada.resumes == 1
+            assert ada.url == second.ws and cluster.owner(meeting_id) == "node-2"
+            assert ada.nodes == [second.url]
+            # the host (no auto-resume) was closed; he resumes by hand on the node left
+            await asyncio.wait_for(host.closed.wait(), 5)
+            host = await RealtimeClient.join(second.ws, people[0]["token"],
+                                             resume=host.resume_info)
+            sent = await ada.send_text("after the failover")
+            got = await host.wait_for("chat.message", lambda d: d["message"]["id"] == sent["id"])
+            assert got["message"]["peer_id"] == peer_id
+        finally:
+            await host.close()
+            await ada.close()
+
+
+async def test_two_peers_auto_resume_at_once_after_a_kill() -> None:
+    """Both peers of a killed node's meeting resume at the same moment: Ada through her
+    entry, the host (whose entry was the dead node) through the `nodes` he was told."""
+    with cluster_of(2) as cluster:
+        first, second = cluster.nodes
+        _, people = await meeting_on_two_nodes(cluster)
+        host = await RealtimeClient.join(first.ws, people[0]["token"], auto_resume=True)
+        ada = await RealtimeClient.join(second.ws, people[1]["token"], auto_resume=True)
+        try:
+            peer_ids = host.peer_id, ada.peer_id
+            await eventually(lambda: recorded(cluster, *peer_ids))
+            await asyncio.get_running_loop().run_in_executor(None, first.kill)
+            for peer in (host, ada):  # host: through the `nodes` he was told
+                await asyncio.wait_for(peer.resumed.wait(), 20)
+            assert (host.peer_id, ada.peer_id) == peer_ids
+        finally:
+            await host.close()
+            await ada.close()
