@@ -26,11 +26,14 @@ async def _serve(handler: Any, host: str) -> tuple[Server, str]:
 
 
 class Redirector:
-    """Answers any join with REDIRECT to `target` (a gateway URL), then closes 4012."""
+    """Answers any join with REDIRECT to `target` (a gateway URL), then closes 4012; the
+    first `moving` joins with MEETING_MOVING instead (closing 4013), as a node does while
+    the meeting is between nodes."""
 
-    def __init__(self, target: str = "", host: str = "127.0.0.2") -> None:
+    def __init__(self, target: str = "", host: str = "127.0.0.2", moving: int = 0) -> None:
         self.target = target
         self.host = host
+        self.moving = moving
         self.url = ""
         #: Every join it was sent, in order.
         self.joins: list[dict[str, Any]] = []
@@ -49,6 +52,14 @@ class Redirector:
         with contextlib.suppress(websockets.ConnectionClosed):
             join = orjson.loads(await connection.recv())
             self.joins.append(join)
+            if len(self.joins) <= self.moving:
+                await connection.send(orjson.dumps({
+                    "type": "reply", "id": join.get("id"), "ok": False,
+                    "error": {"code": "MEETING_MOVING", "retry_after": 1, "message":
+                              "This meeting is moving to another node; join again in a "
+                              "moment."}}).decode())
+                await connection.close(4013, "meeting moving")
+                return
             await connection.send(orjson.dumps({
                 "type": "reply", "id": join.get("id"), "ok": False,
                 "error": {"code": "REDIRECT", "message": REDIRECT_MESSAGE,

@@ -102,6 +102,18 @@ async def test_a_redirect_loop_gives_up_after_three(room: Meeting) -> None:
     assert len(loop.joins) == 4  # the first join and three redirects followed
 
 
+async def test_a_join_waits_out_a_meeting_moving(room: Meeting) -> None:
+    participant = await room.participant()
+    async with Redirector(server_url(room), moving=2) as node:
+        started = asyncio.get_running_loop().time()
+        peer = await RealtimeClient.join(node.url, participant["token"])
+        room.peers.append(peer)
+        waited = asyncio.get_running_loop().time() - started
+    assert len(node.joins) == 3 and peer.url == server_url(room)
+    assert 2 <= waited < 5  # `retry_after` (1 s) twice
+    assert node.joins[0]["data"] == node.joins[2]["data"]
+
+
 async def test_without_auto_resume_a_4013_closes_the_client(room: Meeting) -> None:
     async with Relay(server_url(room)) as node:
         peer = await joined(room, node.url)

@@ -1,5 +1,5 @@
 """The browser SDK follows a cluster (docs/protocol.md "Clusters: redirects and failover"),
-in Chromium: REDIRECTs at join, the give-up after three, a resume after 4013, and one on
+in Chromium: REDIRECTs at join, MEETING_MOVING waited out, the give-up after three, a resume after 4013, and one on
 the nodes a join reply named when the node it was on is gone.
 
 The other nodes are stand-ins (tests/cluster_standins.py) on their own loopback
@@ -55,7 +55,7 @@ async def people(admin: AdminClient, server: SalonServer) -> tuple[RealtimeClien
     return await RealtimeClient.join(ws_url(server.url), host["token"]), ada
 
 
-async def test_the_sdk_follows_redirects_and_gives_up_after_three(
+async def test_the_sdk_follows_redirects_waits_out_moves_and_gives_up_after_three(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     host, ada = await people(web_admin, web_server)
     page = await sdk_page(browsers, web_server)
@@ -72,6 +72,12 @@ async def test_the_sdk_follows_redirects_and_gives_up_after_three(
         await page.evaluate("() => window.client.chat.send('hello from the right node')")
         said = await host.wait_for("chat.message")
         assert said["message"]["payload"] == {"text": "hello from the right node"}
+
+        # a node the meeting is moving away from: wait (`retry_after`), then join again
+        async with Redirector(ws_url(web_server.url), moving=1) as moving:
+            again = await page.evaluate(JOIN, {"url": moving.url, "token": ada["token"]})
+        assert again.get("url") == ws_url(web_server.url), again
+        assert len(moving.joins) == 2
 
         async with Redirector() as loop:
             loop.target = loop.url

@@ -13,6 +13,10 @@ from typing import Any
 #: that disagree about who runs a meeting must not keep a client bouncing forever.
 MAX_REDIRECTS = 3
 
+#: MEETING_MOVING answers (the meeting is between nodes: handed over, not yet taken) a
+#: join waits out, `retry_after` seconds each, before it gives up with that error.
+MAX_MOVING_WAITS = 5
+
 #: Close codes after which a peer may resume (docs/protocol.md "Close codes"; the browser
 #: SDK's set), and 1006: no close frame at all. 4013: the node stopped running the
 #: meeting (drained, lost its lease); another node takes it over and accepts the resume.

@@ -179,19 +179,26 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
 
     async def _handshake(self, data: dict[str, Any]) -> dict[str, Any]:
         """Send `data` as the join on the current connection; on a REDIRECT, connect to
-        the node it names and send the same join there, at most MAX_REDIRECTS times."""
+        the node it names and send the same join there, at most MAX_REDIRECTS times; on
+        MEETING_MOVING, wait `retry_after` seconds and send it again, at most
+        MAX_MOVING_WAITS times."""
         self._handshaking = True
-        redirects = 0
+        redirects = waits = 0
         try:
             while True:
                 try:
                     return await self._ask("join", data)
                 except RealtimeError as error:
-                    target = (cluster.redirect_target(error.details)
-                              if error.code == "REDIRECT" else None)
-                    if target is None or redirects >= cluster.MAX_REDIRECTS:
-                        raise
-                redirects += 1
+                    if error.code == "MEETING_MOVING" and waits < cluster.MAX_MOVING_WAITS:
+                        waits += 1
+                        await asyncio.sleep(min(error.retry_after or 1, 5))
+                        target = self.url
+                    else:
+                        target = (cluster.redirect_target(error.details)
+                                  if error.code == "REDIRECT" else None)
+                        if target is None or redirects >= cluster.MAX_REDIRECTS:
+                            raise
+                        redirects += 1
                 await self._switch(await self._dial(target, self.ssl), target)
         finally:
             self._handshaking = False

@@ -5,6 +5,10 @@
 /** Redirects followed in a row before a join gives up with the REDIRECT error. */
 export const MAX_REDIRECTS = 3;
 
+/** MEETING_MOVING answers (the meeting is between nodes) a join waits out, each for its
+ * `retry_after` seconds, before it gives up with that error. */
+export const MAX_MOVING_WAITS = 5;
+
 /** Codes that end a resume for good: the peer is gone, or no node would take it. */
 export const FINAL_REFUSALS = new Set(["RESUME_FAILED", "UNAUTHORIZED", "MEETING_INACTIVE",
                                        "SESSION_ENDED", "PROTOCOL_VERSION"]);

@@ -12,8 +12,8 @@
 // lives in media.js (`client.media`); following a cluster's redirects and failover, in
 // cluster.js.
 
-import { FINAL_REFUSALS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS, MAX_REDIRECTS, RESUME_WITHIN_MS,
-         gatewayUrl, redirectTarget, resumeCandidates } from "./cluster.js";
+import { FINAL_REFUSALS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS, MAX_MOVING_WAITS, MAX_REDIRECTS,
+         RESUME_WITHIN_MS, gatewayUrl, redirectTarget, resumeCandidates } from "./cluster.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -157,16 +157,26 @@ export class SalonClient extends EventTarget {
   // --- connecting --------------------------------------------------------------------------
 
   /** Join (or resume) at `url`, following REDIRECTs to the node that runs the meeting
-   * with the same join, at most MAX_REDIRECTS in a row. */
+   * with the same join, at most MAX_REDIRECTS in a row, and waiting out MEETING_MOVING
+   * (`retry_after` seconds) at most MAX_MOVING_WAITS times. */
   async _connect(url, resume) {
-    for (let redirects = 0; ; redirects++) {
+    let redirects = 0;
+    let waits = 0;
+    for (;;) {
       try {
         await this._open(url, resume);
         return this;
       } catch (error) {
-        const target = error instanceof SalonError && error.code === "REDIRECT"
-          ? redirectTarget(error.details) : null;
+        const code = error instanceof SalonError ? error.code : null;
+        if (code === "MEETING_MOVING" && waits < MAX_MOVING_WAITS && !this.closed) {
+          waits += 1;
+          const seconds = Math.min(Number(error.details.retry_after) || 1, 5);
+          await new Promise((r) => setTimeout(r, seconds * 1000));
+          continue;
+        }
+        const target = code === "REDIRECT" ? redirectTarget(error.details) : null;
         if (!target || redirects >= MAX_REDIRECTS) throw error;
+        redirects += 1;
         url = target;
       }
     }
