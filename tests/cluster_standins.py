@@ -81,6 +81,8 @@ class Relay:
         self.hold = False
         self.nodes: list[str] | None = None
         self.joins: list[dict[str, Any]] = []
+        #: The type of every message its clients sent, in order.
+        self.sent: list[str] = []
         self.links: set[ServerConnection] = set()
         self.server: Server | None = None
 
@@ -124,6 +126,7 @@ class Relay:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for raw in client:
                 message = orjson.loads(raw)
+                self.sent.append(str(message.get("type")))
                 if message.get("type") == "join":
                     self.joins.append(message)
                 if not self.hold:

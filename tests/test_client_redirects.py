@@ -155,6 +155,18 @@ async def test_auto_resume_after_4013_is_the_same_peer(room: Meeting) -> None:
     assert host.drain("peer.left") == []  # nobody saw it leave
 
 
+async def test_keep_alive_pings_follow_the_resumed_connection(room: Meeting) -> None:
+    async with Relay(server_url(room)) as node:
+        ada = await joined(room, node.url, auto_resume=True, keep_alive=0.2)
+        await eventually(lambda: "ping" in node.sent)
+        await node.drop(4013)
+        dropped_at = len(node.sent)
+        await asyncio.wait_for(ada.resumed.wait(), 10)
+        # nothing goes before the join on the new link, and the pings go on after it
+        assert node.sent[dropped_at] == "join"
+        await eventually(lambda: "ping" in node.sent[dropped_at + 1:])
+
+
 async def test_resume_falls_back_to_the_entry_url(room: Meeting) -> None:
     async with Relay(server_url(room)) as node, Redirector(host="127.0.0.2") as entry:
         entry.target = node.url
