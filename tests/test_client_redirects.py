@@ -2,55 +2,24 @@
 REDIRECTs at join, and with auto-resume a dropped connection resumed on the node it was
 on, the entry URL, or another node it was told of.
 
-The cluster's other nodes are stand-ins (tests/cluster_standins.py) on their own loopback
-addresses, in front of the real server of `live_server` (resume grace 1.5 s).
+Most tests put stand-ins for the cluster's other nodes (tests/cluster_standins.py), on
+loopback addresses of their own, in front of the real server of `live_server` (resume
+grace 1.5 s); the last ones run a real cluster of two nodes (tests/cluster.py). Every
+message is checked against the protocol's schema, the stand-ins' too.
 """
 
 import asyncio
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from salon.client import AdminClient, RealtimeClient, RealtimeError, ws_url
 from salon.client.cluster import candidates
-from salon.realtime.messages import ERROR_CODES
-from salon.realtime.messages.presence import JoinReply
 from tests.cluster import Cluster, cluster_of
 from tests.cluster_standins import Redirector, Relay
 from tests.live import Meeting, eventually
-from tests.protocol_check import ProtocolCheck
 from tests.servers import free_port
-
-
-class ClusterCheck(ProtocolCheck):
-    """The protocol check, but a REDIRECT and a join reply's `nodes` pass while the
-    server's schema does not have them yet (the server side is built separately)."""
-
-    def received(self, client: RealtimeClient, message: dict[str, Any]) -> None:
-        error = message.get("error") or {}
-        if error.get("code") == "REDIRECT" and "REDIRECT" not in ERROR_CODES:
-            self.asked.pop((id(client), message.get("id")), None)
-            return
-        data = message.get("data")
-        keys = JoinReply.__required_keys__ | JoinReply.__optional_keys__
-        if isinstance(data, dict) and "nodes" in data and "nodes" not in keys:
-            message = {**message, "data": {k: v for k, v in data.items() if k != "nodes"}}
-        super().received(client, message)
-
-
-@pytest.fixture(autouse=True)
-def protocol_check() -> Iterator[ProtocolCheck]:
-    check = ClusterCheck()
-    RealtimeClient.inspector = check
-    try:
-        yield check
-    finally:
-        RealtimeClient.inspector = None
-    if check.failures:
-        pytest.fail("messages that do not match the protocol's schema:\n"
-                    + "\n".join(check.failures), pytrace=False)
 
 
 def server_url(room: Meeting) -> str:
