@@ -1,12 +1,14 @@
 """The browser SDK follows a cluster (docs/protocol.md "Clusters: redirects and failover"),
-in Chromium: REDIRECTs at join, MEETING_MOVING waited out, the give-up after three, a resume after 4013, and one on
-the nodes a join reply named when the node it was on is gone.
+in Chromium: REDIRECTs at join, MEETING_MOVING waited out, the give-up after three, a
+resume after 4013, one on the nodes a join reply named when the node it was on is gone,
+and the end of resuming at RESUME_FAILED.
 
 The other nodes are stand-ins (tests/cluster_standins.py) on their own loopback
 addresses. The meeting page allows WebSockets to its own origin only (CSP), so the SDK
 runs in a bare page that the test serves on the real server's origin.
 """
 
+import asyncio
 from typing import Any
 
 from playwright.async_api import Page, Route
@@ -128,5 +130,28 @@ async def test_the_sdk_resumes_on_the_nodes_it_was_told_of(
         await page.evaluate("() => window.client.chat.send('here again')")
         said = await host.wait_for("chat.message")
         assert said["message"]["peer_id"] == joined["peerId"]
+    finally:
+        await host.close()
+
+
+async def test_the_sdk_stops_resuming_on_resume_failed(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    host, ada = await people(web_admin, web_server)
+    page = await sdk_page(browsers, web_server)
+    dead = f"ws://127.0.0.1:{free_port()}/realtime/v1"
+    try:
+        async with Relay(ws_url(web_server.url)) as node, \
+                Redirector(node.url, host="127.0.0.2") as entry:
+            await page.evaluate(JOIN, {"url": entry.url, "token": ada["token"]})
+            await page.evaluate("""() => { window.closedWith = null;
+                client.on("closed", ({reason}) => { window.closedWith = reason; }); }""")
+            entry.target = dead
+            await node.stop()
+            await asyncio.sleep(2.5)  # past the server's resume grace (1.5 s): Ada left
+            assert await page.evaluate("() => window.closedWith") is None  # still trying
+            entry.target = ws_url(web_server.url)
+            await page.wait_for_function("() => window.closedWith !== null", timeout=10000)
+        assert "RESUME_FAILED" in await page.evaluate("() => window.closedWith")
+        assert await page.evaluate("() => [window.resumes.length, client.closed]") == [0, True]
     finally:
         await host.close()
