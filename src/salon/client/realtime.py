@@ -191,7 +191,9 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                 except RealtimeError as error:
                     if error.code == "MEETING_MOVING" and waits < cluster.MAX_MOVING_WAITS:
                         waits += 1
-                        await asyncio.sleep(min(error.retry_after or 1, 5))
+                        pause = error.retry_after
+                        await asyncio.sleep(min(pause, 5) if isinstance(pause, int | float)
+                                            and pause > 0 else 1)
                         target = self.url
                     else:
                         target = (cluster.redirect_target(error.details)
