@@ -9,7 +9,11 @@
 // client (an EventTarget: `client.on(name, fn)`, or "*" for every event). The client keeps
 // a view of the room (`client.self`, `client.peers`, `client.waiting`, `client.recordings`,
 // `client.transcripts`, …) up to date from the events, so a UI can render from it. Media
-// lives in media.js (`client.media`).
+// lives in media.js (`client.media`); following a cluster's redirects and failover, in
+// cluster.js.
+
+import { FINAL_REFUSALS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS, MAX_MOVING_WAITS, MAX_REDIRECTS,
+         RESUME_WITHIN_MS, gatewayUrl, redirectTarget, resumeCandidates } from "./cluster.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -35,24 +39,26 @@ export const TRANSCRIPT_LIMIT = 200;
  */
 
 /** An error reply: `code` from the protocol (FORBIDDEN, INVALID, …) and a message;
- * `retryAfterMs` for RATE_LIMITED (null otherwise). */
+ * `retryAfterMs` for RATE_LIMITED (null otherwise); `details` the whole error object
+ * (a REDIRECT's `url` and `address`). */
 export class SalonError extends Error {
-  constructor(code, message, retryAfterMs = null) {
+  constructor(code, message, retryAfterMs = null, details = null) {
     super(`${code}: ${message}`);
     this.name = "SalonError";
     this.code = code;
     this.reason = message;
     this.retryAfterMs = retryAfterMs;
+    this.details = details || {};
   }
 }
 
 const PING_EVERY_MS = 20000;
-const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4007, 4008]);
+const RESUMABLE_CLOSES = new Set([1001, 1006, 1009, 1011, 1012, 1013, 4007, 4008, 4013]);
 
 export class SalonClient extends EventTarget {
   /** The gateway URL of a salon server given its HTTP origin. */
   static wsUrl(httpBase = location.origin) {
-    return httpBase.replace(/^http/, "ws").replace(/\/$/, "") + "/realtime/v1";
+    return gatewayUrl(httpBase);
   }
 
   /**
@@ -62,13 +68,17 @@ export class SalonClient extends EventTarget {
    */
   static async join(url, token, options = {}) {
     const client = new SalonClient(url, token, options);
-    await client._connect(options.resume || null);
+    await client._connect(url, options.resume || null);
     return client;
   }
 
   constructor(url, token, options = {}) {
     super();
+    /** The cluster: the URL first connected to (the entry), the one connected to now
+     * (where REDIRECTs led), and the live nodes' base URLs the last join reply named. */
+    this.entryUrl = url;
     this.url = url;
+    this.nodes = [];
     this.token = token;
     this.options = options;
     this.timeout = options.timeout || 10000;
@@ -146,11 +156,37 @@ export class SalonClient extends EventTarget {
 
   // --- connecting --------------------------------------------------------------------------
 
-  _connect(resume) {
+  /** Join (or resume) at `url`, following REDIRECTs to the node that runs the meeting
+   * with the same join, at most MAX_REDIRECTS in a row, and waiting out MEETING_MOVING
+   * (`retry_after` seconds) at most MAX_MOVING_WAITS times. */
+  async _connect(url, resume) {
+    let redirects = 0;
+    let waits = 0;
+    for (;;) {
+      try {
+        await this._open(url, resume);
+        return this;
+      } catch (error) {
+        const code = error instanceof SalonError ? error.code : null;
+        if (code === "MEETING_MOVING" && waits < MAX_MOVING_WAITS && !this.closed) {
+          waits += 1;
+          const seconds = Math.min(Number(error.details.retry_after) || 1, 5);
+          await new Promise((r) => setTimeout(r, seconds * 1000));
+          continue;
+        }
+        const target = code === "REDIRECT" ? redirectTarget(error.details) : null;
+        if (!target || redirects >= MAX_REDIRECTS) throw error;
+        redirects += 1;
+        url = target;
+      }
+    }
+  }
+
+  _open(url, resume) {
     return new Promise((resolve, reject) => {
       let ws;
       try {
-        ws = new WebSocket(this.url);
+        ws = new WebSocket(url);
       } catch (error) {
         reject(error);
         return;
@@ -167,6 +203,7 @@ export class SalonClient extends EventTarget {
         this._send("join", data).then((reply) => {
           settled = true;
           ws.salonJoined = true;
+          this.url = url;
           this._joined(reply);
           resolve(this);
         }, (error) => {
@@ -188,6 +225,7 @@ export class SalonClient extends EventTarget {
 
   _joined(reply) {
     this.joined = reply;
+    this.nodes = (reply.nodes || []).filter((node) => typeof node === "string");
     if (reply.media) this.mediaConfig = reply.media;
     this._applyState(reply);
     this._startPinging();
@@ -241,7 +279,7 @@ export class SalonClient extends EventTarget {
     const resumable = !this.closed && this.autoResume && RESUMABLE_CLOSES.has(code);
     if (resumable) {
       this._emit("reconnecting", {code});
-      this._resume(0);
+      this._resume();
       return;
     }
     clearInterval(this._pinger);
@@ -249,22 +287,41 @@ export class SalonClient extends EventTarget {
     this._emit("closed", {code, reason});
   }
 
-  async _resume(attempt) {
-    // The server keeps a dropped peer for its grace window (15 s by default).
-    await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
-    if (this.closed) return;
-    try {
-      await this._connect(this.resumeInfo);
-      this._emit("resumed", this.joined);
-    } catch (error) {
-      if (!this.closed && attempt < 6 && !(error instanceof SalonError && error.code === "RESUME_FAILED")) {
-        this._resume(attempt + 1);
-      } else if (!this.closed) {
-        this.closed = true;
-        clearInterval(this._pinger);
-        this._emit("closed", {code: this.closeCode, reason: String(error.message || error)});
+  /** Resume the dropped peer (docs/protocol.md "Clusters: redirects and failover"):
+   * round after round, try the node it was on, the entry URL, then the other nodes it
+   * was told of, following redirects, until one takes the resume, one refuses it for
+   * good (RESUME_FAILED), or RESUME_WITHIN_MS pass (the server's grace window is 15 s). */
+  async _resume() {
+    const home = this.url;
+    const deadline = Date.now() + RESUME_WITHIN_MS;
+    let delay = FIRST_BACKOFF_MS;
+    let failure = null;
+    while (!this.closed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+      for (const url of resumeCandidates(home, this.entryUrl, this.nodes)) {
+        if (this.closed || Date.now() >= deadline) break;
+        try {
+          await this._connect(url, this.resumeInfo);
+          this._emit("resumed", this.joined);
+          return;
+        } catch (error) {
+          failure = error;
+          if (error instanceof SalonError && FINAL_REFUSALS.has(error.code)) {
+            return this._giveUp(error);
+          }
+        }
       }
     }
+    this._giveUp(failure);
+  }
+
+  _giveUp(error) {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this._pinger);
+    this._emit("closed", {code: this.closeCode,
+                          reason: error ? String(error.message || error) : "gave up resuming"});
   }
 
   /** Drop the connection without leaving (the server keeps the peer to resume). */
@@ -287,7 +344,7 @@ export class SalonClient extends EventTarget {
 
   /** Send one request and resolve with its reply's `data` (reject with SalonError). */
   request(type, data = {}) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ws.salonJoined) {
       return Promise.reject(new SalonError("CLOSED", "not connected"));
     }
     return this._send(type, data);
@@ -319,7 +376,7 @@ export class SalonClient extends EventTarget {
         clearTimeout(waiter.timer);
         if (message.ok) waiter.resolve(message.data || {});
         else waiter.reject(new SalonError(message.error.code, message.error.message,
-                                          message.error.retry_after_ms ?? null));
+                                          message.error.retry_after_ms ?? null, message.error));
       } else if (!message.ok) {
         this._emit("error", message.error);
       }
@@ -602,7 +659,9 @@ class Chat {
   }
   /** Upload a Blob/File over HTTP first (POST /realtime/v1/files); resolves with {id, link, …}. */
   async uploadFile(blob, name = blob.name || "file") {
-    const base = this.c.url.replace(/^ws/, "http").replace(/\/realtime\/v1$/, "");
+    // The entry's origin, not the node a redirect led to: any node answers, and the
+    // entry is usually the page's own (no cross-origin request).
+    const base = this.c.entryUrl.replace(/^ws/, "http").replace(/\/realtime\/v1$/, "");
     const response = await fetch(`${base}/realtime/v1/files?name=${encodeURIComponent(name)}`, {
       method: "POST", body: blob,
       headers: {"Authorization": `Bearer ${this.c.token}`,
