@@ -40,8 +40,8 @@ async def refusal(url: str, token: str, **join: Any) -> dict[str, Any]:
 
 async def join_anywhere(cluster: Cluster, first: str, token: str,
                         timeout: float = 20, **join: Any) -> RealtimeClient:
-    """Join at `first`, following REDIRECTs and waiting out MEETING_MOVING and nodes that
-    are gone, trying the other nodes as a client told the cluster's `nodes` would."""
+    """Join at `first` (the client follows REDIRECTs itself), trying the other nodes, as
+    a client told the cluster's `nodes` would, while nodes are gone or the meeting moves."""
     urls = [first] + [n.ws for n in cluster.nodes if n.ws != first]
     deadline = time.monotonic() + timeout
     url, attempt = first, 0
@@ -51,12 +51,8 @@ async def join_anywhere(cluster: Cluster, first: str, token: str,
         except (RealtimeError, OSError, websockets.InvalidHandshake) as error:
             if time.monotonic() > deadline:
                 raise
-            if isinstance(error, RealtimeError) and error.code == "REDIRECT":
-                url = getattr(error, "url", None) or (await refusal(url, token, **join)).get(
-                    "url", url)
-                continue
             if isinstance(error, RealtimeError) and error.code not in (
-                    "MEETING_MOVING", "CLUSTER_UNAVAILABLE"):
+                    "REDIRECT", "MEETING_MOVING", "CLUSTER_UNAVAILABLE"):
                 raise
             attempt += 1
             url = urls[attempt % len(urls)]

@@ -45,9 +45,10 @@ class Elsewhere:
 
 def _load(node: NodeInfo) -> int:
     """How loaded a node is, for placing a room: peers, and rooms as ten peers each (a
-    room costs timers and records even when small). A node with more than 90 % of a core
-    busy counts as full. Ties go to the node placing the room: no redirect."""
-    return node.peers + 10 * node.rooms + (1_000_000 if node.cpu_pct > 90 else 0)
+    room costs timers and records even when small). Ties go to the node placing the
+    room: no redirect. CPU is not counted: a node's figure jumps while it starts, and
+    peers are what a room's CPU follows."""
+    return node.peers + 10 * node.rooms
 
 
 def websocket_url(address: str) -> str:
@@ -71,6 +72,8 @@ class ClusterNode:
         self.stale_after = timedelta(seconds=stale_after_secs)
         #: Set at a drain: this node takes no meeting any more.
         self.draining = False
+        #: Takeovers of meetings being adopted now, by meeting id (`_adopt_once`).
+        self._adopting: dict[str, asyncio.Future[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         rooms.retire_listeners.append(self._room_done)
 
@@ -97,6 +100,9 @@ class ClusterNode:
     async def place(self, meeting: Meeting) -> Elsewhere | None:
         """None when this node runs the meeting (claimed now if it was free), else where
         it runs."""
+        adopting = self._adopting.get(meeting.id)
+        if adopting is not None:  # a takeover in progress: its peers are being listed
+            await asyncio.shield(adopting)
         if self.leases.holds(meeting.id) and not self.draining:
             return None
         for _ in range(3):  # a lease may change hands between two reads
@@ -108,12 +114,12 @@ class ClusterNode:
                 if self.draining:
                     return Elsewhere(self.node_id, None)
                 if await self.leases.claim(meeting.id):
-                    await self._adopt_orphan(meeting)
+                    await self._adopt_once(meeting)
                     return None
                 continue
             if owner == self.node_id and not self.draining:
                 if await self.leases.claim(meeting.id):  # ours in Redis, not yet here
-                    await self._adopt_orphan(meeting)
+                    await self._adopt_once(meeting)
                     return None
                 continue
             return Elsewhere(owner, await self._address(owner))
@@ -154,6 +160,19 @@ class ClusterNode:
         if not nodes:
             return None
         return min(nodes, key=lambda n: (_load(n), n.id != self.node_id))
+
+    async def _adopt_once(self, meeting: Meeting) -> None:
+        """Adopt the meeting's orphaned session, once: joins that come meanwhile wait
+        for it (`place`), so that none finds the room before its peers are listed."""
+        task = asyncio.ensure_future(self._adopt_orphan(meeting))
+        self._adopting[meeting.id] = task
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._adopting.pop(meeting.id, None)
+            else:
+                task.add_done_callback(lambda _: self._adopting.pop(meeting.id, None))
 
     async def _adopt_orphan(self, meeting: Meeting) -> None:
         """A meeting just claimed may have a session its dead node left LIVE: carry it on."""
