@@ -11,6 +11,7 @@ session a dead node left LIVE (`salon.live.failover`).
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: How often the cluster looks for sessions left LIVE that no node runs.
 SWEEP_SECS = 30.0
+#: How often the node lists the cluster's nodes.
+LIST_SECS = 5.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class ClusterNode:
         self.draining = False
         #: Takeovers of meetings being adopted now, by meeting id (`_adopt_once`).
         self._adopting: dict[str, asyncio.Future[None]] = {}
+        #: The other nodes' addresses, as last listed (the meeting page's policy).
+        self._known: list[str] = []
         self._sweeper: asyncio.Task[None] | None = None
         rooms.retire_listeners.append(self._room_done)
 
@@ -141,7 +146,18 @@ class ClusterNode:
         except Exception:
             nodes = []
         others = [n.address for n in nodes if n.id != self.node_id]
+        self._known = others
         return [self.registry.address, *others]
+
+    def origins(self) -> list[str]:
+        """The other nodes' origins as the meeting page's `connect-src` names them (HTTP
+        and WebSocket), from the last listing of the nodes (joins and sweeps list them)."""
+        found = []
+        for address in self._known:
+            scheme, _, rest = address.partition("://")
+            host = rest.split("/", 1)[0]
+            found += [f"{scheme}://{host}", f"{'wss' if scheme == 'https' else 'ws'}://{host}"]
+        return found
 
     async def _address(self, node_id: str) -> str | None:
         entry = await self.redis.get(node_key(self.registry.cluster, node_id))
@@ -212,12 +228,19 @@ class ClusterNode:
             self.rooms.on_commit()
 
     async def _sweep_forever(self) -> None:
+        """List the nodes every LIST_SECS (the meeting page's policy names them) and sweep
+        orphaned sessions every SWEEP_SECS."""
+        swept_at = -SWEEP_SECS
         while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("cluster: sweeping orphaned sessions failed")
-            await asyncio.sleep(SWEEP_SECS)
+            with contextlib.suppress(Exception):
+                await self.addresses()
+            if time.monotonic() - swept_at >= SWEEP_SECS:
+                swept_at = time.monotonic()
+                try:
+                    await self.sweep()
+                except Exception:
+                    log.exception("cluster: sweeping orphaned sessions failed")
+            await asyncio.sleep(LIST_SECS)
 
     async def sweep(self) -> int:
         """End the LIVE sessions no node runs and no peer came back to: their heartbeat

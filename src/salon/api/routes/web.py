@@ -12,6 +12,7 @@
   and the preset's `ui.design_tokens`.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,6 +43,18 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers(app: FastAPI) -> dict[str, str]:
+    """PAGE_HEADERS, with the cluster's nodes (docs/cluster.md) added to `connect-src`:
+    the page's WebSocket follows its meeting to the node that runs it."""
+    cluster = getattr(app.state, "cluster", None)
+    origins = cluster.origins() if cluster is not None else []
+    if not origins:
+        return PAGE_HEADERS
+    policy = PAGE_HEADERS["Content-Security-Policy"].replace(
+        "connect-src 'self';", f"connect-src 'self' {' '.join(origins)};")
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
+
+
 async def _admitted(request: Request) -> participants.Admitted:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -57,13 +70,15 @@ class Assets(StaticFiles):
     belong to, so a page's HTML file has its policy under any URL (`/meet/index.html`)."""
 
     def __init__(self, packages: list[str | tuple[str, str]],
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | Callable[[], dict[str, str]] | None = None) -> None:
         super().__init__(packages=packages)
-        self.headers = {"Cache-Control": "no-cache", **(headers or {})}
+        #: The page's headers, or how to make them (they may follow the cluster).
+        self.headers = headers or {}
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
-        response.headers.update(self.headers)
+        headers = self.headers() if callable(self.headers) else self.headers
+        response.headers.update({"Cache-Control": "no-cache", **headers})
         if str(args[0]).endswith(".d.ts"):
             # TypeScript declarations (protocol.d.ts): the system's types say Qt or MPEG-TS.
             response.headers["Content-Type"] = "text/plain; charset=utf-8"
@@ -71,12 +86,15 @@ class Assets(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    meet_files = Assets([("salon", "web/meet")], PAGE_HEADERS)
+    meet_files = Assets([("salon", "web/meet")], lambda: page_headers(app))
 
     @app.get("/meet", include_in_schema=False)
     async def meeting_page() -> FileResponse:
+        cluster = getattr(app.state, "cluster", None)
+        if cluster is not None:  # the policy names the nodes as they are now
+            await cluster.addresses()
         path, _ = meet_files.lookup_path("index.html")
-        return FileResponse(path, media_type="text/html", headers=PAGE_HEADERS)
+        return FileResponse(path, media_type="text/html", headers=page_headers(app))
 
     @app.get("/meet/ui", tags=["web"], summary="What the meeting page needs before joining "
                                               "(participant token)",
