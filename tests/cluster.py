@@ -149,6 +149,19 @@ class Cluster:
             client.close()
         return value.decode() if value else None
 
+    async def wait_on_record(self, meeting_id: str, peers: int, timeout: float = 10) -> None:
+        """Until the meeting's live session has `peers` joined peers on record (what a
+        node that takes the meeting over reads)."""
+        url = f"{self.app_url(self.nodes[0])}/meetings/{meeting_id}/active-session"
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(headers=self.headers) as rest:
+            while time.monotonic() < deadline:  # AS1 answers once the records are saved
+                session = (await rest.get(url)).json().get("data") or {}
+                if session.get("live_participants", 0) >= peers:
+                    return
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{peers} peers of meeting {meeting_id} not on record")
+
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.node_id == node_id)
 

@@ -3,6 +3,7 @@ node running their meeting, and their media meets on its SFU. Runs in the privat
 network namespace like every media test, with a Redis of its own and PostgreSQL over
 its Unix socket."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,3 +50,32 @@ async def test_peers_from_three_nodes_see_and_hear_each_other(
     finally:
         for peer in peers:
             await peer.close()
+
+
+async def test_media_starts_over_on_the_node_that_takes_a_dead_node_s_meeting(
+        cluster: Cluster, test_media: dict[str, Path], sessions: list) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    a = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"],
+                            auto_resume=True)
+    b = await join_anywhere(cluster, cluster.nodes[1].ws, people[1]["token"],
+                            auto_resume=True)
+    owner = cluster.node(cluster.owner(meeting_id))
+    index = cluster.nodes.index(owner)
+    try:
+        ma = await MediaSession.attach(a, ice_hosts=["127.0.0.1"])
+        mb = await MediaSession.attach(b, ice_hosts=["127.0.0.1"])
+        sessions.extend([ma, mb])
+        await ma.publish("video", FileSource(test_media["vp8"]))
+        video = await mb.wait_track(a.peer_id, "video", frames=15)
+        # the peers' rows are on record before the node goes (a takeover knows them)
+        await cluster.wait_on_record(meeting_id, 2)
+        owner.kill()
+        await asyncio.wait_for(asyncio.gather(a.resumed.wait(), b.resumed.wait()), 30)
+        assert a.nodes[0] != owner.url and b.nodes[0] == a.nodes[0]
+        before = video.counters.frames
+        await mb.wait_track(a.peer_id, "video", frames=before + 30, timeout=20)
+    finally:
+        await a.close()
+        await b.close()
+        await asyncio.to_thread(cluster.start_node, index, NODE_ENV)

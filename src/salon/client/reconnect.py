@@ -8,6 +8,7 @@ sends the join with `resume` there, following REDIRECTs, exactly as the first jo
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from ssl import SSLContext
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ class Resuming:
         async def _switch(self, connection: websockets.ClientConnection, url: str) -> None: ...
         async def _handshake(self, data: dict[str, Any]) -> dict[str, Any]: ...
         def _adopt(self, reply: dict[str, Any]) -> None: ...
+        nodes: list[str]
+        watchers: dict[str, list[Callable[[dict[str, Any]], None]]]
         async def _finish(self) -> None: ...
 
         @staticmethod
@@ -49,6 +52,7 @@ class Resuming:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + cluster.RESUME_WITHIN_SECS
         home = self.url
+        home_node = self.nodes[0] if self.nodes else None
         delay = cluster.FIRST_BACKOFF_SECS
         try:
             while not self._stopping and loop.time() < deadline:
@@ -69,6 +73,7 @@ class Resuming:
                     self.reconnecting = False
                     self.resumes += 1
                     self.resumed.set()
+                    self._node_changed(home_node)
                     return
         finally:
             if self.reconnecting:  # gave up, or close() stopped it
@@ -76,6 +81,15 @@ class Resuming:
                 with contextlib.suppress(Exception):
                     await self.connection.close()
                 await self._finish()
+
+    def _node_changed(self, before: str | None) -> None:
+        """Resumed on another node than the one it was on (a cluster failover): that
+        node's media server knows nothing of this peer, so the `resumed.elsewhere`
+        watchers (the media session) start media over there."""
+        now = self.nodes[0] if self.nodes else None
+        if before is not None and now is not None and now != before:
+            for watcher in self.watchers.get("resumed.elsewhere", ()):
+                watcher(self.joined)
 
     def _resume_data(self) -> dict[str, Any]:
         """The join that resumes this peer: the first join's, with the current token (a

@@ -62,6 +62,8 @@ class MediaSession:
         for early in peer.drain("media.subscribe_offer"):  # sent before we listened
             self._offers.put_nowait(early)
         peer.watchers.setdefault("meeting.changed", []).append(self._moved)
+        # resumed on another node (cluster failover): start media over there, as after a move
+        peer.watchers.setdefault("resumed.elsewhere", []).append(self._taken_over)
 
     @classmethod
     async def attach(cls, peer: RealtimeClient, *, decode: bool = False,
@@ -150,13 +152,19 @@ class MediaSession:
         first subscribe offer (revision 1) starts a new subscribe connection by itself."""
         self._spawn(self._follow_move(changed))
 
-    async def _follow_move(self, changed: dict[str, Any]) -> None:
+    def _taken_over(self, joined: dict[str, Any]) -> None:
+        """Resumed on the node that took the meeting over from a dead one (docs/cluster.md):
+        its media server never saw this peer. Publish again everything that was sent (the
+        new node knows nothing of what was on); its first offer starts subscribing anew."""
+        self._spawn(self._follow_move(joined, keep_all=True))
+
+    async def _follow_move(self, changed: dict[str, Any], keep_all: bool = False) -> None:
         config = changed.get("media") or {}
         self.ice_servers = config.get("ice_servers", self.ice_servers)
         self.max_video_streams = config.get("max_video_streams", self.max_video_streams)
         me = changed.get("self") or {}
         keep = {kind: self.sources[kind] for kind in self.published
-                if kind in self.sources and me.get(kind)}
+                if kind in self.sources and (keep_all or me.get(kind))}
         for transceiver in self.senders.values():
             transceiver.sender.replaceTrack(None)  # closing must not stop our sources
         if self.pub_pc is not None:
@@ -291,9 +299,11 @@ class MediaSession:
 
     async def close(self) -> None:
         self.peer.listeners.pop("media.subscribe_offer", None)
-        watchers = self.peer.watchers.get("meeting.changed", [])
-        if self._moved in watchers:
-            watchers.remove(self._moved)
+        for event, watcher in (("meeting.changed", self._moved),
+                               ("resumed.elsewhere", self._taken_over)):
+            watchers = self.peer.watchers.get(event, [])
+            if watcher in watchers:
+                watchers.remove(watcher)
         for task in list(self._tasks):
             task.cancel()
         for pc in (self.pub_pc, self.sub_pc):
