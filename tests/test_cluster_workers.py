@@ -5,6 +5,7 @@ killed worker is restarted and registers again, SIGTERM stops them all and their
 entries go; without Redis or with SQLite the command refuses."""
 
 import json
+import logging
 import os
 import re
 import signal
@@ -187,3 +188,35 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_workers_that_keep_dying_at_start_make_the_supervisor_give_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real workers that cannot start (their database does not exist): restarted with
+    backoff, then given up on, with exit status 1 and the reason in the log."""
+    from salon.cluster import workers
+    from salon.settings import Settings
+
+    monkeypatch.setattr(workers, "MAX_START_CRASHES", 2)
+    for name, value in {"SALON_DATA_DIR": str(tmp_path), "SALON_REDIS_URL": REDIS,
+                        "SALON_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/"
+                                              f"missing_{uuid.uuid4().hex[:8]}",
+                        "SALON_CLUSTER_NAME": f"test-{uuid.uuid4().hex[:10]}",
+                        "SALON_RTMP_PORT": "0", "SALON_MEDIA_BACKEND": "none"}.items():
+        monkeypatch.setenv(name, value)
+    logs: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logs.append(record.getMessage())  # type: ignore[method-assign]
+    workers.log.addHandler(handler)
+    workers.log.setLevel(logging.INFO)
+    try:
+        began = time.monotonic()
+        assert workers.serve(Settings(), 2, (free_port(), free_port())) == 1
+    finally:
+        workers.log.removeHandler(handler)
+    assert time.monotonic() - began < 30
+    assert any("died before it served" in line and "restarting it in 0.5 s" in line
+               for line in logs), logs
+    assert any("died at start 2 times in a row" in line and "giving up" in line
+               for line in logs), logs
+    assert not any("worker w1 started" in line for line in logs)  # w0 never served

@@ -183,8 +183,8 @@ class Supervisor:
     def run(self) -> int:
         """Until SIGTERM or SIGINT (exit 0 once every worker stopped), or until a
         worker keeps dying at start (exit 1)."""
-        for number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(number, self._asked_to_stop)
+        before = {number: signal.signal(number, self._asked_to_stop)
+                  for number in (signal.SIGTERM, signal.SIGINT)}
         log.info("supervisor %d: %d workers on %s", os.getpid(), len(self.slots),
                  self.slots[0].public.getsockname()[:2])
         try:
@@ -196,6 +196,8 @@ class Supervisor:
             for slot in self.slots:
                 slot.public.close()
                 slot.private.close()
+            for number, handler in before.items():
+                signal.signal(number, handler)
         return 1 if self.failed else 0
 
     def _asked_to_stop(self, number: int, _frame: FrameType | None) -> None:
