@@ -67,7 +67,7 @@ from tests.servers import ThrowawayPostgres, free_port, run_cli  # noqa: E402
 
 from bench import wrk  # noqa: E402
 from bench.api import CLOCK_TICKS, Workload, run_async, run_phase  # noqa: E402
-from bench.realtime import NOISY_OTHER_PCT, machine_cpu  # noqa: E402
+from bench.realtime import NOISY_OTHER_PCT, machine_cpu, rnd  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/0"
 TARGET_SCALE = 1.6
@@ -392,7 +392,7 @@ def report(name: str, result: RestResult, per_node: list[int]) -> Figures:
     print("  CPU, % of a core: " + ", ".join(f"{part} {pct:.0f}" for part, pct in cpu.items()))
     figures: Figures = {
         f"{name}_rps": round(result.rps, 1), f"{name}_errors": result.errors,
-        f"{name}_p50_ms": result.p50_ms, f"{name}_p99_ms": result.p99_ms,
+        f"{name}_p50_ms": rnd(result.p50_ms, 2), f"{name}_p99_ms": rnd(result.p99_ms, 2),
         f"{name}_per_node": per_node}
     figures.update({f"{name}_{part}_cpu_pct": round(pct, 1) for part, pct in cpu.items()})
     # CPU time per request: what another node costs, whatever else the machine ran.
