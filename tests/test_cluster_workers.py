@@ -23,6 +23,7 @@ import httpx
 import pytest
 import redis
 
+from salon.cluster.registry import node_key, nodes_key
 from tests.servers import ThrowawayPostgres, free_port, run_cli
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -44,6 +45,19 @@ class Workers:
         """`salon nodes --json`, as an operator would run it, keyed by node id."""
         out = run_cli(self.env, "nodes", "--json").stdout
         return {record["id"]: record for record in map(json.loads, out.splitlines())}
+
+    def registered(self) -> dict[str, dict]:
+        """The live entries straight from Redis: what `nodes` lists, without starting
+        a CLI process (seconds on a busy machine) at every poll."""
+        cluster = self.env["SALON_CLUSTER_NAME"]
+        client = redis.Redis.from_url(REDIS)
+        try:
+            ids = sorted(member.decode() for member in client.smembers(nodes_key(cluster)))
+            entries = client.mget([node_key(cluster, node) for node in ids]) if ids else []
+        finally:
+            client.close()
+        return {node: json.loads(entry) for node, entry in zip(ids, entries, strict=True)
+                if entry is not None}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -109,8 +123,8 @@ def answered_participant_posts(private_port: int) -> int:
 def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())
     w0, w1 = f"{host}-w0", f"{host}-w1"
-    nodes = until(lambda: len(found := workers.nodes()) == 2 and found, timeout=40)
-    assert nodes, workers.log()
+    assert until(lambda: len(workers.registered()) == 2, timeout=40), workers.log()
+    nodes = workers.nodes()
     assert {node: nodes[node]["address"] for node in nodes} == {
         w0: f"http://127.0.0.1:{workers.private_ports[0]}",
         w1: f"http://127.0.0.1:{workers.private_ports[1]}"}
@@ -137,7 +151,8 @@ def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     # A worker killed outright is restarted, and registers again under its id.
     killed = nodes[w1]["pid"]
     os.kill(killed, signal.SIGKILL)
-    again = until(lambda: (node := workers.nodes().get(w1)) and node["pid"] != killed and node)
+    again = until(lambda: (node := workers.registered().get(w1)) and node["pid"] != killed
+                  and node, timeout=40)
     assert again, workers.log()
     assert again["address"] == f"http://127.0.0.1:{workers.private_ports[1]}"
     assert "worker w1" in workers.log() and "restarting it" in workers.log()
@@ -145,7 +160,7 @@ def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     assert workers.process.poll() is None
 
     # SIGTERM: every worker drains and leaves the cluster, then the supervisor exits 0.
-    pids = [workers.nodes()[w0]["pid"], again["pid"]]
+    pids = [nodes[w0]["pid"], again["pid"]]
     workers.process.send_signal(signal.SIGTERM)
     assert workers.process.wait(timeout=30) == 0, workers.log()
     assert all(gone(pid) for pid in pids)
