@@ -72,6 +72,15 @@ def until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
         time.sleep(0.1)
 
 
+def dead(pid: int) -> bool:
+    """Exited: gone, or a zombie its parent has not reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
 def gone(pid: int) -> bool:
     """No such process (a zombie would still be there: nobody reaped it)."""
     return not Path(f"/proc/{pid}").exists()
@@ -151,6 +160,13 @@ def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     # A worker killed outright is restarted, and registers again under its id.
     killed = nodes[w1]["pid"]
     os.kill(killed, signal.SIGKILL)
+    # Meanwhile new connections to the shared port go to the worker that serves: its
+    # dead share of the port is gone with it, nothing waits for the restart.
+    assert until(lambda: dead(killed), timeout=5)
+    for _ in range(10):
+        answer = httpx.get(f"http://127.0.0.1:{workers.port}/healthz", timeout=1,
+                           headers={"Connection": "close"})
+        assert answer.status_code == 200
     again = until(lambda: (node := workers.registered().get(w1)) and node["pid"] != killed
                   and node, timeout=40)
     assert again, workers.log()

@@ -8,16 +8,25 @@ to the exact worker that runs its meeting (docs/cluster.md, "Several nodes on on
 machine"). This process, the supervisor, serves nothing itself: it holds the sockets,
 starts the workers, restarts those that die, and stops them all on SIGTERM or Ctrl-C.
 
-How the workers share the public port: the supervisor binds one listening socket per
-worker on the same host:port with SO_REUSEPORT, and each worker accepts on its own.
-Not one socket shared by all: an event loop that wakes for a new connection accepts
-every connection waiting (asyncio and libuv loop until EAGAIN), so clients that open
-their keep-alive connections together (a load balancer's pool, a benchmark) pile onto
-whichever worker woke first. With SO_REUSEPORT the kernel spreads connections over the
-group by a hash of their addresses. And the supervisor, not the worker, holds each
-socket (and each private port): a worker that dies leaves its socket open, so the
-connections waiting in its queue wait for the restarted worker instead of being reset,
-the node address stays the same, and no other process can take the port meanwhile.
+How the workers share the public port: each worker has a socket of its own bound to
+host:port with SO_REUSEPORT, and the kernel spreads new connections over those that
+listen, by a hash of the connection's addresses. Not one socket shared by all: an event
+loop that wakes for a new connection accepts every connection waiting (asyncio and
+libuv loop until EAGAIN), so clients that open their keep-alive connections together (a
+load balancer's pool, a benchmark) would pile onto whichever worker woke first.
+
+The supervisor binds each worker's share of the public port just before starting it,
+and closes its own copy once the worker has it. The share listens only when the
+worker's start-up is done (uvicorn listens after the app's lifespan started) and goes
+with the worker when it stops or dies, so new connections reach only workers that
+serve. Meanwhile a socket of the supervisor that never listens (and so takes no
+connections) keeps the port bound, so that it stays this server's between restarts.
+
+The private port is different: the supervisor listens on it from the start, for good,
+and hands the same socket to each incarnation of its worker. A worker registers in
+the cluster (with that address) during its start-up, before its server listens, and a
+peer sent there meanwhile, or while the worker is restarted after a crash, must find
+it there a moment later, not be refused: its connection waits in the socket's queue.
 """
 
 import ctypes
@@ -63,7 +72,11 @@ class Slot:
     node_id: str
     address: str  # its node address, as the cluster sends peers to it
     probe_url: str  # its private port, as the supervisor checks it answers
-    public: socket.socket
+    host: str
+    port: int  # the private port
+    #: Never listening: keeps the public port bound (`_bound`).
+    reserved: socket.socket
+    #: Listening for good, handed to each incarnation of the worker.
     private: socket.socket
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
@@ -74,6 +87,10 @@ class Slot:
     @property
     def name(self) -> str:
         return f"w{self.index}"
+
+    def close(self) -> None:
+        self.reserved.close()
+        self.private.close()
 
 
 def check(settings: Settings, workers: int, worker_ports: tuple[int, ...]) -> list[int]:
@@ -103,19 +120,19 @@ def check(settings: Settings, workers: int, worker_ports: tuple[int, ...]) -> li
     return ports
 
 
-def _listen(host: str, port: int, reuse_port: bool) -> socket.socket:
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket on host:port that shares it (SO_REUSEPORT) with this user's others;
+    not listening: it takes connections once a worker's server listens on it. Passed
+    to a worker with `pass_fds`, which makes it inheritable there."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
         raise WorkersRefused(f"Cannot listen on {host}:{port}: {error.strerror}") from error
-    sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -144,18 +161,24 @@ def plan(settings: Settings, ports: list[int]) -> list[Slot]:
               "SALON_TLS_CERTFILE": str(settings.tls_certfile or ""),
               "SALON_TLS_KEYFILE": str(settings.tls_keyfile or ""),
               "SALON_RTMP_PUBLIC_URL": urls_of(settings).ingest_server}
+    host = settings.host or "0.0.0.0"
     slots: list[Slot] = []
     try:
         for index, port in enumerate(ports):
-            public = _listen(settings.host or "0.0.0.0", settings.port, reuse_port=True)
+            public = _bound(host, settings.port)
+            try:
+                private = _bound(host, port)
+            except WorkersRefused:
+                public.close()
+                raise
+            private.listen(2048)
             slots.append(Slot(
                 index, f"{base_id}-w{index}", f"{scheme}://{_url_host(address_host)}:{port}",
-                f"{scheme}://{_url_host(probe_host)}:{port}/healthz", public,
-                _listen(settings.host or "0.0.0.0", port, reuse_port=False), {}))
+                f"{scheme}://{_url_host(probe_host)}:{port}/healthz", host, port,
+                public, private, {}))
     except WorkersRefused:
         for slot in slots:
-            slot.public.close()
-            slot.private.close()
+            slot.close()
         raise
     for slot in slots:
         slot.env = {**common, "SALON_WORKERS": "1", "SALON_NODE_ID": slot.node_id, "SALON_NODE_ADDRESS": slot.address,
@@ -174,9 +197,14 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _backoff(crashes: int) -> float:
+    return min(MAX_BACKOFF_SECS, RESTART_DELAY_SECS * 2 ** (crashes - 1))
+
+
 class Supervisor:
-    def __init__(self, slots: list[Slot]) -> None:
+    def __init__(self, slots: list[Slot], public_port: int) -> None:
         self.slots = slots
+        self.public_port = public_port
         self.signals = 0
         self.failed = False
 
@@ -186,7 +214,7 @@ class Supervisor:
         before = {number: signal.signal(number, self._asked_to_stop)
                   for number in (signal.SIGTERM, signal.SIGINT)}
         log.info("supervisor %d: %d workers on %s", os.getpid(), len(self.slots),
-                 self.slots[0].public.getsockname()[:2])
+                 self.slots[0].reserved.getsockname()[:2])
         try:
             while not self.signals and not self.failed:
                 self._tick()
@@ -194,8 +222,7 @@ class Supervisor:
             self._stop_all()
         finally:
             for slot in self.slots:
-                slot.public.close()
-                slot.private.close()
+                slot.close()
             for number, handler in before.items():
                 signal.signal(number, handler)
         return 1 if self.failed else 0
@@ -223,16 +250,27 @@ class Supervisor:
                          slot.process.pid, slot.node_id, slot.address)
 
     def _launch(self, slot: Slot) -> None:
-        fds = [slot.public.fileno(), slot.private.fileno()]
+        try:
+            share = _bound(slot.host, self.public_port)
+        except WorkersRefused as error:  # another process took the port meanwhile
+            slot.start_crashes += 1
+            self.failed = slot.start_crashes >= MAX_START_CRASHES
+            log.error("worker %s cannot start: %s", slot.name, error)
+            slot.start_at = time.monotonic() + _backoff(slot.start_crashes)
+            return
+        fds = [share.fileno(), slot.private.fileno()]
         command = [sys.executable, "-m", "salon", "serve",
                    *(arg for fd in fds for arg in ("--listen-fd", str(fd)))]
         parent = os.getpid()
-        slot.process = subprocess.Popen(
-            command, env={**os.environ, **slot.env}, pass_fds=fds,
-            # Ctrl-C in a terminal signals the whole foreground group; in a group of
-            # their own the workers get only the supervisor's one SIGTERM (a second
-            # signal would make uvicorn skip its graceful drain).
-            process_group=0, preexec_fn=lambda: _die_with_parent(parent))
+        try:
+            slot.process = subprocess.Popen(
+                command, env={**os.environ, **slot.env}, pass_fds=fds,
+                # Ctrl-C in a terminal signals the whole foreground group; in a group of
+                # their own the workers get only the supervisor's one SIGTERM (a second
+                # signal would make uvicorn skip its graceful drain).
+                process_group=0, preexec_fn=lambda: _die_with_parent(parent))
+        finally:
+            share.close()  # the worker's own now: it goes when the worker goes
         slot.ready = False
         log.info("worker %s started (pid %d)", slot.name, slot.process.pid)
 
@@ -255,7 +293,7 @@ class Supervisor:
                 log.error("worker %s died at start %d times in a row (last: %s); giving up",
                           slot.name, slot.start_crashes, how)
                 self.failed = True
-            delay = min(MAX_BACKOFF_SECS, RESTART_DELAY_SECS * 2 ** (slot.start_crashes - 1))
+            delay = _backoff(slot.start_crashes)
             if not self.failed:
                 log.warning("worker %s (pid %d) died before it served (%s); restarting it "
                             "in %.1f s", slot.name, slot.process.pid, how, delay)
@@ -284,4 +322,4 @@ class Supervisor:
 def serve(settings: Settings, workers: int, worker_ports: tuple[int, ...]) -> int:
     """Run `workers` nodes until stopped; the exit status (WorkersRefused before any)."""
     slots = plan(settings, check(settings, workers, worker_ports))
-    return Supervisor(slots).run()
+    return Supervisor(slots, settings.port).run()
