@@ -109,6 +109,8 @@ def check(settings: Settings, workers: int, worker_ports: tuple[int, ...]) -> li
             f"--host {settings.host or '(every address)'} names no address other nodes can "
             "reach: set SALON_NODE_ADDRESS to this machine's (its port is replaced by each "
             "worker's private port).")
+    if not 0 < settings.port < 65536:  # port 0 would give each worker a port of its own
+        raise WorkersRefused(f"--workers needs a port to share (1-65535), not {settings.port}.")
     ports = list(worker_ports) or [settings.port + 1 + i for i in range(workers)]
     if len(ports) != workers:
         raise WorkersRefused(f"--worker-ports names {len(ports)} ports for {workers} workers.")
