@@ -163,8 +163,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         config.load()  # reads the certificate and key: refuse bad ones in words
     except (OSError, ssl.SSLError) as error:
         raise click.ClickException(f"Cannot use the TLS certificate or key: {error}") from error
-    # A worker of `--workers` serves the sockets its supervisor holds (the shared port
-    # and its private one); `salon serve` alone binds host:port itself.
+    # A worker of `--workers` serves the sockets its supervisor bound (its share of the
+    # public port and its private port); `salon serve` alone binds host:port itself.
     sockets = [socket.socket(fileno=fd) for fd in listen_fds] or None
     _server(config, internal).run(sockets=sockets)
 
@@ -191,7 +191,8 @@ def _tls_files_checked(settings: Settings) -> None:
 
 
 def _tls_checked(settings: Settings) -> socket.socket | None:
-    """With TLS (unless `internal_url` says where): bind the loopback listener salon's own bots join on, naming it in `internal_url`.
+    """With TLS (unless `internal_url` says where): bind the loopback listener salon's
+    own bots join on, naming it in `internal_url`.
 
     Bots (recorders, live transcribers) are processes of this server that join its
     realtime gateway. Through the public HTTPS port they would have to trust the
