@@ -31,15 +31,16 @@ autogroup scheduler gives each session (a terminal, a service) one fair share, a
 benchmark, its load and its workers are one session, so a second worker takes nothing
 from the neighbours; only the CPU per request and a quiet machine say how nodes scale.
 
-Measured 2026-12-05 on the project's 2-core VM while four other sessions ran test
-suites and browsers on it (`other` 130-150 % of a core in every turn, all noisy):
-1 node 650-925 req/s, 2 nodes 395-545 req/s, api_scale_ratio 0.45-0.73. Salon got
-about half a core either way (its session's share), and with two busy processes in it
-each request cost 1.05-1.1 ms of CPU instead of 0.6-0.7. A control outside this file,
-two separate single-process servers loaded at once in the same session, cost 1.3 ms a
-request against 0.7-1.0 ms for one alone: the price of two processes time-sharing a
-contended core, not of `--workers`. The target could not be judged on that machine;
-run it on a quiet one.
+Measured 2026-12-05 on the project's 2-core KVM guest while other sessions ran test
+suites and browsers on it (`other` 100-150 % of a core in every turn, all noisy), five
+runs: 1 node 650-985 req/s, 2 nodes 395-675 req/s, api_scale_ratio 0.45-0.75. Salon
+got half to three quarters of a core either way (its session's share), and with two
+busy processes in it each request cost 1.05-1.13 ms of CPU instead of 0.62-0.75.
+Controls outside this file: two separate single-process servers loaded at once cost
+1.3 ms a request against 0.7-1.0 ms for one alone, so it is two busy processes on a
+contended machine, not `--workers`; and one worker alone costs the same 0.74-0.96 ms
+with 8, 16 or 32 connections, so it is not the load split in two either. The target
+could not be judged there; run it on a quiet machine.
 
 The last line of output is one JSON object: `rest_1_rps`, `rest_2_rps`,
 `api_scale_ratio`, per-cluster p50/p99, CPU and CPU per request, `noisy_rounds`.
