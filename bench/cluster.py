@@ -57,6 +57,7 @@ and their figures to `main`'s summary.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -242,6 +243,7 @@ def cluster_of(nodes: int) -> Iterator[Cluster]:
             client.delete(key)
         client.close()
         database.drop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def wait_for_nodes(cluster: Cluster, env: dict[str, str]) -> None:

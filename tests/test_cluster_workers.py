@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,6 +120,7 @@ def workers() -> Iterator[Workers]:
             client.delete(key)
         client.close()
         database.drop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def answered_participant_posts(private_port: int) -> int:
