@@ -96,9 +96,18 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
               help="Serve HTTPS with this PEM certificate (chain). Overrides SALON_TLS_CERTFILE.")
 @click.option("--keyfile", type=click.Path(path_type=Path),
               help="The certificate's PEM private key. Overrides SALON_TLS_KEYFILE.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, envvar="SALON_WORKERS",
+              show_default=True, help="Run this many nodes behind the one port, one process "
+              "each (cluster mode: needs SALON_REDIS_URL and PostgreSQL; docs/cluster.md).")
+@click.option("--worker-ports", envvar="SALON_WORKER_PORTS", default="",
+              help="Each worker's private port, comma-separated (default: port+1, port+2, "
+                   "...): its node address, where the cluster sends peers to it.")
+@click.option("--listen-fd", "listen_fds", type=int, multiple=True, hidden=True,
+              help="A worker's inherited listening sockets (salon.cluster.workers).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tuple[str, ...],
-          media_backend: str | None, certfile: Path | None, keyfile: Path | None) -> None:
+          media_backend: str | None, certfile: Path | None, keyfile: Path | None,
+          workers: int, worker_ports: str, listen_fds: tuple[int, ...]) -> None:
     """Run the server until SIGTERM or Ctrl-C."""
     import uvicorn
 
@@ -116,9 +125,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         settings.media_backend = media_backend
     settings.tls_certfile = certfile or settings.tls_certfile
     settings.tls_keyfile = keyfile or settings.tls_keyfile
-    internal = _tls_checked(settings)
+    _tls_files_checked(settings)
     # One handler for salon's and uvicorn's lines alike: text or JSON, secrets masked.
     configure_logging(settings.log_format, settings.log_level)
+    if workers > 1 and not listen_fds:
+        sys.exit(_supervise(settings, workers, worker_ports))
+    internal = _tls_checked(settings)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -151,26 +163,43 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         config.load()  # reads the certificate and key: refuse bad ones in words
     except (OSError, ssl.SSLError) as error:
         raise click.ClickException(f"Cannot use the TLS certificate or key: {error}") from error
-    _server(config, internal).run()
+    # A worker of `--workers` serves the sockets its supervisor bound (its share of the
+    # public port and its private port); `salon serve` alone binds host:port itself.
+    sockets = [socket.socket(fileno=fd) for fd in listen_fds] or None
+    _server(config, internal).run(sockets=sockets)
+
+
+def _supervise(settings: Settings, workers: int, worker_ports: str) -> int:
+    from salon.cluster.workers import WorkersRefused
+    from salon.cluster.workers import serve as serve_workers
+    try:
+        ports = tuple(int(p) for p in worker_ports.replace(" ", "").split(",") if p)
+    except ValueError:
+        raise click.UsageError(f"--worker-ports takes port numbers: {worker_ports!r}") from None
+    try:
+        return serve_workers(settings, workers, ports)
+    except WorkersRefused as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _tls_files_checked(settings: Settings) -> None:
+    if settings.tls_keyfile and not settings.tls_certfile:
+        raise click.ClickException("A TLS key needs its certificate: --certfile.")
+    for path in (settings.tls_certfile, settings.tls_keyfile):
+        if path is not None and not path.is_file():
+            raise click.ClickException(f"TLS file not found: {path}")
 
 
 def _tls_checked(settings: Settings) -> socket.socket | None:
-    """With TLS: check the files are there, and (unless `internal_url` says where) bind
-    the loopback listener salon's own bots join on, naming it in `internal_url`.
+    """With TLS (unless `internal_url` says where): bind the loopback listener salon's
+    own bots join on, naming it in `internal_url`.
 
     Bots (recorders, live transcribers) are processes of this server that join its
     realtime gateway. Through the public HTTPS port they would have to trust the
     certificate (self-signed, say) and find its name valid for where they connect; on
     loopback nothing leaves the machine, so plain WebSocket is as private and needs
     neither. The port is chosen by the system and serves the same app."""
-    if settings.tls_keyfile and not settings.tls_certfile:
-        raise click.ClickException("A TLS key needs its certificate: --certfile.")
-    if not settings.tls_certfile:
-        return None
-    for path in (settings.tls_certfile, settings.tls_keyfile):
-        if path is not None and not path.is_file():
-            raise click.ClickException(f"TLS file not found: {path}")
-    if settings.internal_url:
+    if not settings.tls_certfile or settings.internal_url:
         return None
     internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     internal.bind(("127.0.0.1", 0))
