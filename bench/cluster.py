@@ -426,6 +426,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2500, help="per turn, with python")
     parser.add_argument("--rounds", type=int, default=2, help="turns of each cluster")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--peers", type=int, default=500, help="of the spread meeting")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="broadcasts/s in the spread meeting")
+    parser.add_argument("--fanout-seconds", type=float, default=5.0)
+    parser.add_argument("--failover-peers", type=int, default=30)
+    parser.add_argument("--phases", default="rest,meeting,failover",
+                        help="comma-separated: rest, meeting, failover")
     args = parser.parse_args()
     if args.client is None:
         args.client = "wrk" if wrk.available() else "python"
@@ -436,7 +443,22 @@ def main() -> None:
     print(f"salon cluster benchmark: {os.cpu_count()} CPUs, load from {args.client}, "
           f"{args.connections} keep-alive connections, {args.rounds} rounds", flush=True)
     summary: Figures = {"cpus": os.cpu_count(), "client": args.client}  # type: ignore[dict-item]
-    summary.update(rest_phase(args))
+    phases = set(args.phases.split(","))
+    if "rest" in phases:
+        summary.update(rest_phase(args))
+    if phases & {"meeting", "failover"}:
+        from bench import cluster_meeting  # it uses this module's clusters
+
+        if "meeting" in phases:
+            print(f"\nmeeting: {args.peers} peers, {args.rate:g} broadcasts/s for "
+                  f"{args.fanout_seconds:g} s, on 1 node then spread over 3", flush=True)
+            summary.update(run_async(cluster_meeting.spread_meeting(
+                cluster_of, REDIS, args.peers, args.rate, args.fanout_seconds)))
+        if "failover" in phases:
+            print(f"\nfailover: {args.failover_peers} peers, the meeting's node killed",
+                  flush=True)
+            summary.update(run_async(cluster_meeting.failover(args.failover_peers, 60)))
+    summary.pop("meeting_details", None)
     print(json.dumps(summary), flush=True)
 
 

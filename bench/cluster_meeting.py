@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+
 from bench.realtime import (
     FIXED_DRAIN_CAP_S,
     JOIN_CONCURRENCY,
@@ -33,7 +35,7 @@ from bench.realtime import (
     percentile_ms,
     settle,
 )
-from salon.client import RealtimeClient
+from salon.client import AdminClient, RealtimeClient
 
 _REDIRECT_PORT = re.compile(rb'"url":"wss?://[^:/"]+:(\d+)/')
 
@@ -47,6 +49,7 @@ class FanoutResult:
     join_s: float = 0.0
     join_latencies: list[float] = field(default_factory=list)
     tally: Tally | None = None
+    errors: list[str] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
         tally = self.tally
@@ -58,6 +61,7 @@ class FanoutResult:
             "fanout_p99_ms": percentile_ms(tally.latencies, 99) if tally else None,
             "delivered": tally.delivered if tally else 0,
             "lost": tally.lost if tally else None,
+            **({"errors": self.errors} if self.errors else {}),
         }
 
 
@@ -95,8 +99,10 @@ async def fanout_phase(label: str, ports: list[int], tokens: list[str],
             try:
                 async with asyncio.timeout(JOIN_TIMEOUT_S):
                     peer = await _join(load, ports[index % len(ports)], token, result)
-            except (OSError, TimeoutError):
+            except (OSError, TimeoutError) as error:
                 result.failed += 1
+                if len(result.errors) < 3:
+                    result.errors.append(repr(error)[:300])
                 return
             result.join_latencies.append(time.perf_counter() - began)
             load.peers.append(peer)
@@ -185,3 +191,81 @@ async def failover_phase(entry_url: str, tokens: list[str], kill_owner: Callable
         for peer in peers:
             await peer.close()
     return result
+
+
+# --- the phases, with their clusters ----------------------------------------------------------
+
+
+async def make_meeting(url: str, account_id: str, app_id: str, api_token: str, peers: int,
+                       preset: str = "group_call_participant") -> tuple[str, list[str]]:
+    """One meeting and `peers` participants over REST (setup, not measured)."""
+    async with AdminClient(url, account_id, app_id, api_token, timeout=30) as admin:
+        meeting = await admin.create_meeting(title="cluster bench")
+        gate = asyncio.Semaphore(16)
+
+        async def add(i: int) -> str:
+            async with gate:
+                person = await admin.add_participant(meeting["id"], f"bench-{i}", preset,
+                                                     name=f"Peer {i}")
+                return person["token"]
+
+        return meeting["id"], list(await asyncio.gather(*(add(i) for i in range(peers))))
+
+
+def owner_pid(redis_url: str, cluster: str, meeting_id: str) -> int:
+    """The pid of the node running the meeting, from its lease and its registry entry."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        node_id = client.get(f"{cluster}:room:{meeting_id}")
+        entry = client.get(f"{cluster}:node:{node_id.decode()}") if node_id else None
+    finally:
+        client.close()
+    if entry is None:
+        raise RuntimeError(f"no node runs meeting {meeting_id}")
+    return int(json.loads(entry)["pid"])
+
+
+async def spread_meeting(workers_of: Callable[[int], Any], redis_url: str, peers: int,
+                         rate: float, seconds: float) -> dict[str, Any]:
+    """The same meeting of `peers` peers on one node, then spread over three
+    (`salon serve --workers 3`: the kernel spreads the connections over the workers, the
+    cluster redirects each peer to the meeting's node)."""
+    figures: dict[str, Any] = {}
+    for nodes in (1, 3):
+        with workers_of(nodes) as cluster:
+            meeting_id, tokens = await make_meeting(cluster.url, cluster.account_id,
+                                                    cluster.app_id, cluster.token, peers)
+            result = await fanout_phase(
+                f"{nodes} node(s)", [cluster.port], tokens,
+                lambda c=cluster, m=meeting_id: owner_pid(redis_url, c.cluster, m),
+                rate, seconds)
+        shown = result.figures()
+        print(f"  meeting on {nodes} node(s): {shown}", flush=True)
+        figures[f"meeting_{nodes}_node"] = shown
+    return {
+        "single_node_fanout_p99_ms": figures["meeting_1_node"]["fanout_p99_ms"],
+        "cross_node_fanout_p99_ms": figures["meeting_3_node"]["fanout_p99_ms"],
+        "cross_node_redirected": figures["meeting_3_node"]["redirected"],
+        "single_node_join_p99_ms": figures["meeting_1_node"]["join_p99_ms"],
+        "cross_node_join_p99_ms": figures["meeting_3_node"]["join_p99_ms"],
+        "meeting_details": figures,
+    }
+
+
+async def failover(peers: int, messages: int) -> dict[str, Any]:
+    """Three nodes on their own loopback addresses (tests.cluster); the meeting's node is
+    killed with SIGKILL; its peers resume on the others."""
+    from tests.cluster import cluster_of
+
+    with cluster_of(3) as cluster:
+        entry = cluster.nodes[0]
+        meeting_id, tokens = await make_meeting(entry.url, cluster.account_id,
+                                                cluster.app_id, cluster.api_token, peers)
+
+        def kill_owner() -> None:
+            cluster.node(cluster.owner(meeting_id)).kill()
+
+        result = await failover_phase(entry.ws, tokens, kill_owner, messages)
+    shown = result.figures()
+    print(f"  failover: {shown}", flush=True)
+    return shown

@@ -313,3 +313,23 @@ async def test_a_session_whose_node_went_long_ago_is_ended_not_carried_on(
             await b.close()
     finally:
         cluster.start_node(index)
+
+
+async def test_the_join_reply_is_each_peer_s_first_message_in_a_busy_join(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_participant"] * 25)
+    first = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+
+    async def join(token: str) -> dict[str, Any]:
+        async with websockets.connect(owner.ws) as socket:
+            await socket.send(orjson.dumps({"id": 1, "type": "join",
+                                            "data": {"token": token}}))
+            return orjson.loads(await socket.recv())
+
+    try:
+        firsts = await asyncio.gather(*(join(p["token"]) for p in people[1:]))
+        assert all(message["type"] == "reply" and message["ok"] for message in firsts), [
+            message for message in firsts if message["type"] != "reply"][:2]
+    finally:
+        await first.close()

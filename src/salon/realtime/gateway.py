@@ -203,11 +203,15 @@ class _PeerSession:
             return self._refuse(request.id, "MEETING_INACTIVE",
                                 "This meeting is inactive; nobody can join it.", CLOSE_INACTIVE)
         cluster = getattr(state, "cluster", None)
+        nodes: list[str] = []
         if cluster is not None:
             refusal = await placement.refusal(cluster, admitted.meeting)
             if refusal is not None:
                 return self._refuse(request.id, refusal.code, refusal.message,
                                     refusal.close_code, **refusal.details)
+            # listed now: once the peer is in the room, nothing may be awaited before
+            # its reply, which must be the first message it gets
+            nodes = await cluster.addresses()
         host = self.rooms.host_for(admitted.meeting)
         if params.session_id is not None and host.room.session_id != params.session_id:
             host.release_if_done()
@@ -236,7 +240,6 @@ class _PeerSession:
         self.tally.joins += 1
         self._bind_context()
         log.info("peer %s", "resumed" if params.resume is not None else "joined")
-        nodes = await cluster.addresses() if cluster is not None else []
         self.link.send(protocol.reply(request.id, {"protocol": protocol.PROTOCOL_VERSION,
                                                    "resumed": False, **reply,
                                                    "media": self._media_config(),
