@@ -40,6 +40,10 @@ from salon.client import AdminClient, RealtimeClient
 _REDIRECT_PORT = re.compile(rb'"url":"wss?://[^:/"]+:(\d+)/')
 
 
+def _ms(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
 @dataclass
 class FanoutResult:
     label: str
@@ -56,9 +60,9 @@ class FanoutResult:
         return {
             "peers": self.joined, "redirected": self.redirected, "failed": self.failed,
             "join_all_s": round(self.join_s, 2),
-            "join_p99_ms": percentile_ms(self.join_latencies, 99),
-            "fanout_p50_ms": percentile_ms(tally.latencies, 50) if tally else None,
-            "fanout_p99_ms": percentile_ms(tally.latencies, 99) if tally else None,
+            "join_p99_ms": _ms(percentile_ms(self.join_latencies, 0.99)),
+            "fanout_p50_ms": _ms(percentile_ms(tally.latencies, 0.5)) if tally else None,
+            "fanout_p99_ms": _ms(percentile_ms(tally.latencies, 0.99)) if tally else None,
             "delivered": tally.delivered if tally else 0,
             "lost": tally.lost if tally else None,
             **({"errors": self.errors} if self.errors else {}),
