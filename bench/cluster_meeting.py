@@ -65,6 +65,9 @@ class FanoutResult:
             "fanout_p99_ms": _ms(percentile_ms(tally.latencies, 0.99)) if tally else None,
             "delivered": tally.delivered if tally else 0,
             "lost": tally.lost if tally else None,
+            # the meeting node's CPU, and everything else the machine ran (noise), in %
+            "server_cpu_pct": round(tally.cpu_pct(tally.server_cpu), 1) if tally else None,
+            "other_cpu_pct": round(tally.cpu_pct(tally.other_cpu), 1) if tally else None,
             **({"errors": self.errors} if self.errors else {}),
         }
 
