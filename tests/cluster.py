@@ -210,31 +210,37 @@ class Cluster:
 
 
 @contextmanager
-def cluster_of(count: int, env: dict[str, str] | None = None,
-               redis_url: str = REDIS) -> Iterator[Cluster]:
-    """`count` nodes of a new cluster on a throwaway PostgreSQL database."""
-    database = throwaway_database()
+def fresh_cluster_name(redis_url: str = REDIS) -> Iterator[str]:
+    """A cluster name of its own (keys `{name}:*`), its keys deleted afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     try:
-        creds = json.loads(run_cli({**os.environ, "SALON_DATABASE_URL": database.url,
-                                    "SALON_DATA_DIR": tempfile.mkdtemp()},
-                                   "apps", "create", "test", "--json").stdout)
-        cluster = Cluster(name, database, [], creds["account_id"], creds["app_id"],
-                          creds["api_token"], redis_url)
-        for index in range(count):  # side by side: the database is migrated already
-            cluster.launch_node(index, env)
-        for node in cluster.nodes:
-            cluster.wait_until_up(node)
-        yield cluster
+        yield name
     finally:
-        for node in cluster.nodes if "cluster" in locals() else []:
-            node.stop()
         with contextlib.suppress(redis.RedisError):
             client = redis.Redis.from_url(redis_url)
             for key in client.scan_iter(f"{name}:*"):
                 client.delete(key)
             client.close()
-        database.drop()
+
+
+@contextmanager
+def cluster_of(count: int, env: dict[str, str] | None = None,
+               redis_url: str = REDIS) -> Iterator[Cluster]:
+    """`count` nodes of a new cluster on a throwaway PostgreSQL database."""
+    database = throwaway_database()
+    with fresh_cluster_name(redis_url) as name, contextlib.ExitStack() as stack:
+        stack.callback(database.drop)
+        creds = json.loads(run_cli({**os.environ, "SALON_DATABASE_URL": database.url,
+                                    "SALON_DATA_DIR": tempfile.mkdtemp()},
+                                   "apps", "create", "test", "--json").stdout)
+        cluster = Cluster(name, database, [], creds["account_id"], creds["app_id"],
+                          creds["api_token"], redis_url)
+        stack.callback(lambda: [node.stop() for node in cluster.nodes])
+        for index in range(count):  # side by side: the database is migrated already
+            cluster.launch_node(index, env)
+        for node in cluster.nodes:
+            cluster.wait_until_up(node)
+        yield cluster
 
 
 class RedisLink:

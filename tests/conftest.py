@@ -10,6 +10,7 @@ import pytest
 
 from salon.client import AdminClient, RealtimeClient
 from tests import contract, s3
+from tests.cluster import fresh_cluster_name
 from tests.live import FAST, Meeting, admin_for
 from tests.protocol_check import ProtocolCheck
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
@@ -132,3 +133,21 @@ def recognizer() -> Any:
     rec = Recognizer(cpu_threads=2)
     rec.load()
     return rec
+
+
+@pytest.fixture
+def cluster() -> Iterator[str]:
+    """A cluster name of the test's own in the shared Redis (its keys deleted after);
+    tests that run a whole cluster override it (tests/test_cluster_rooms.py)."""
+    with fresh_cluster_name() as name:
+        yield name
+
+
+@pytest.fixture
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """A throwaway PostgreSQL database, dropped after the test."""
+    database = ThrowawayPostgres()
+    try:
+        yield database
+    finally:
+        database.drop()

@@ -11,13 +11,11 @@ import asyncio
 import json
 import os
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -29,25 +27,6 @@ from tests.servers import ThrowawayPostgres, free_port, in_process, run_cli
 
 REDIS = "redis://127.0.0.1:6379/0"
 VERIFY = "/client/v4/user/tokens/verify"
-
-
-@pytest.fixture
-def cluster() -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis.Redis.from_url(REDIS)
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
-    client.close()
-
-
-@pytest.fixture
-def postgres() -> Iterator[ThrowawayPostgres]:
-    database = ThrowawayPostgres()
-    try:
-        yield database
-    finally:
-        database.drop()
 
 
 def settings_of(cluster: str, node_id: str, url: str, data_dir: Path) -> Settings:

@@ -13,14 +13,12 @@ import contextlib
 import os
 import signal
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -59,25 +57,6 @@ from tests.servers import ThrowawayPostgres, cleanup, start
 REDIS = "redis://127.0.0.1:6379/0"
 BEAT = 0.3
 FAKE_RECORDER = "tests.fake_recorder:run_recording"
-
-
-@pytest.fixture
-def cluster() -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis.Redis.from_url(REDIS)
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
-    client.close()
-
-
-@pytest.fixture
-def postgres() -> Iterator[ThrowawayPostgres]:
-    database = ThrowawayPostgres()
-    try:
-        yield database
-    finally:
-        database.drop()
 
 
 @pytest.fixture

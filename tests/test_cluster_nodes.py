@@ -7,11 +7,6 @@ import json
 import os
 import signal
 import time
-import uuid
-from collections.abc import Iterator
-
-import pytest
-import redis
 
 from salon.client import RealtimeClient, ws_url
 from tests.live import admin_for
@@ -19,16 +14,6 @@ from tests.servers import SalonServer, cleanup, run_cli, start
 
 REDIS = "redis://127.0.0.1:6379/0"
 BEAT = "0.3"
-
-
-@pytest.fixture
-def cluster() -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis.Redis.from_url(REDIS)
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
-    client.close()
 
 
 def node_env(cluster: str, node_id: str) -> dict[str, str]:
