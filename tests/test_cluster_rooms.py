@@ -333,3 +333,36 @@ async def test_the_join_reply_is_each_peer_s_first_message_in_a_busy_join(
             message for message in firsts if message["type"] != "reply"][:2]
     finally:
         await first.close()
+
+
+async def test_waiting_room_and_stage_work_for_peers_that_reached_other_nodes(
+        cluster: Cluster) -> None:
+    node = cluster.nodes[0]
+    async with AdminClient(node.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        lobby = f"lobby-{int(time.time() * 1000)}"
+        await admin.create_preset(lobby, config={"view_type": "WEBINAR"}, permissions={
+            "waiting_room_type": "SKIP_ON_ACCEPT", "stage_enabled": True,
+            "stage_access": "CAN_REQUEST"})
+        meeting = await admin.create_meeting(title="webinar")
+        presenter = await admin.add_participant(meeting["id"], "host", "webinar_presenter")
+        viewer = await admin.add_participant(meeting["id"], "guest", lobby)
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, presenter["token"])
+    owner = cluster.owner(meeting["id"])
+    elsewhere = next(n for n in cluster.nodes if n.node_id != owner)
+    guest = await join_anywhere(cluster, elsewhere.ws, viewer["token"])
+    try:
+        assert guest.status == "waiting"
+        await host.wait_for("waitlist.added", lambda d: d["peer"]["peer_id"] == guest.peer_id)
+        await host.admit([guest.peer_id])
+        await guest.wait_for("self.admitted")
+        assert (await guest.stage("request"))["stage_status"] == "REQUESTED_TO_JOIN_STAGE"
+        requests = await host.wait_for("stage.requests", lambda d: d["requests"])
+        assert [r["peer_id"] for r in requests["requests"]] == [guest.peer_id]
+        await host.stage("grant", [guest.peer_id])
+        await guest.wait_for("self.updated", lambda d: d["self"]["stage_status"]
+                             == "ACCEPTED_TO_JOIN_STAGE")
+        assert (await guest.stage("join"))["stage_status"] == "ON_STAGE"
+    finally:
+        await host.close()
+        await guest.close()
