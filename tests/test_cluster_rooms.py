@@ -366,3 +366,21 @@ async def test_waiting_room_and_stage_work_for_peers_that_reached_other_nodes(
     finally:
         await host.close()
         await guest.close()
+
+
+async def test_the_live_view_on_any_node_shows_every_node_s_rooms(cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    try:
+        owner = cluster.owner(meeting_id)
+        elsewhere = next(n for n in cluster.nodes if n.node_id != owner)
+        async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+            view = (await rest.get(f"{cluster.app_url(elsewhere)}/live_sessions")).json()
+            [session] = [s for s in view["data"]["sessions"] if s["meeting_id"] == meeting_id]
+            assert session["session_id"] == host.joined["room"]["session_id"]
+            assert [p["peer_id"] for p in session["peers"]] == [host.peer_id]
+            one = (await rest.get(f"{cluster.app_url(elsewhere)}/live_sessions",
+                                  params={"meeting_id": meeting_id})).json()
+            assert [s["meeting_id"] for s in one["data"]["sessions"]] == [meeting_id]
+    finally:
+        await host.close()

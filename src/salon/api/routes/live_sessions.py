@@ -2,7 +2,8 @@
 by the dashboard's "live now" page).
 
 The view is read from the rooms in memory (`salon.live.live_view`): no database query, so
-a dashboard polling it every 2 s costs a live meeting next to nothing. Kick, mute and
+a dashboard polling it every 2 s costs a live meeting next to nothing; in a cluster each
+node answers for its rooms and the node asked gathers them (`salon.cluster.gather`). Kick, mute and
 ending a meeting are the active-session routes (AS2–AS5); admitting and denying from the
 waiting room are here, since RealtimeKit's REST API has no such route.
 """
@@ -16,6 +17,7 @@ from salon.api.deps import CurrentApp
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.live_sessions import LiveSessions, WaitingDecision
+from salon.cluster import gather
 from salon.core.errors import InvalidRequest
 from salon.core.schema import Flag, Strict, text
 from salon.live import live_view
@@ -39,8 +41,15 @@ async def live_sessions(
     meeting_id: Annotated[text(64, name=True) | None, Query()] = None,
     peer_limit: Annotated[int, Query(ge=0, le=1000)] = 200,
 ) -> Envelope:
-    return ok(live_view.snapshot(request.app.state.rooms, app.id, meeting_id=meeting_id,
-                                 peer_limit=peer_limit))
+    view = live_view.snapshot(request.app.state.rooms, app.id, meeting_id=meeting_id,
+                              peer_limit=peer_limit)
+    cluster = getattr(request.app.state, "cluster", None)
+    if cluster is not None:  # every node's rooms, oldest session first
+        for other in await gather.from_other_nodes(cluster, request):
+            view["sessions"] += other["sessions"]
+        view["sessions"].sort(key=lambda s: (s["started_at"] is None, s["started_at"] or "",
+                                             s["meeting_id"]))
+    return ok(view)
 
 
 async def _decide(meeting_id: str, body: Decision, request: Request, app: CurrentApp,
