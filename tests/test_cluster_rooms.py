@@ -384,3 +384,23 @@ async def test_the_live_view_on_any_node_shows_every_node_s_rooms(cluster: Clust
             assert [s["meeting_id"] for s in one["data"]["sessions"]] == [meeting_id]
     finally:
         await host.close()
+
+
+async def test_a_forged_forwarding_mark_does_not_keep_a_call_from_the_meeting_s_node(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host", "group_call_host"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    other = await join_anywhere(cluster, cluster.nodes[0].ws, people[1]["token"])
+    try:
+        owner = cluster.owner(meeting_id)
+        elsewhere = next(n for n in cluster.nodes if n.node_id != owner)
+        forged = {**cluster.headers, "x-salon-forwarded-by": f"{owner}.not-a-signature"}
+        async with httpx.AsyncClient(headers=forged, timeout=20) as rest:
+            gone = await rest.delete(f"{cluster.app_url(elsewhere)}/meetings/{meeting_id}/"
+                                     f"participants/{people[1]['id']}")
+            assert gone.status_code == 200, gone.text
+        await other.wait_for("self.kicked")  # the meeting's node heard of it
+        await host.wait_for("peer.left", lambda d: d["peer_id"] == other.peer_id)
+    finally:
+        await host.close()
+        await other.close()

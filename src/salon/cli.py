@@ -5,6 +5,7 @@ and works while the server runs: they share the database, not memory.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -214,6 +215,14 @@ def _server(config: Any, internal: socket.socket | None) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # a cluster node stops taking meetings before uvicorn closes its sockets
+            from salon.cluster.joining import begin_draining
+
+            with contextlib.suppress(RuntimeError):
+                begin_draining(asyncio.get_event_loop())
+            super().handle_exit(sig, frame)
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if internal is None or not self.started:

@@ -1,5 +1,6 @@
 """A node joining its cluster at start and leaving it at stop (the app's lifespan)."""
 
+import asyncio
 import contextlib
 
 from redis.asyncio import Redis
@@ -28,6 +29,10 @@ async def join_cluster(settings: Settings, rooms: Rooms) -> NodeRegistry | None:
     return registry
 
 
+#: This process's running cluster nodes, for `begin_draining` (a signal handler's).
+_RUNNING: list[ClusterNode] = []
+
+
 async def run_meetings(settings: Settings, registry: NodeRegistry | None,
                        rooms: Rooms) -> ClusterNode | None:
     """Room leases, placement and failover for this node (None: one node, no cluster)."""
@@ -36,7 +41,23 @@ async def run_meetings(settings: Settings, registry: NodeRegistry | None,
     node = ClusterNode(registry, rooms, settings.room_lease_secs,
                        stale_after_secs=3 * settings.session_heartbeat_secs)
     await node.start()
+    _RUNNING.append(node)
     return node
+
+
+def begin_draining(loop: asyncio.AbstractEventLoop) -> None:
+    """The server was told to stop (SIGTERM): from now on no meeting is placed on this
+    node, and the registry says so at once — before the server closes its sockets, so
+    that no other node sends a peer here meanwhile. Safe to call from a signal handler."""
+    for node in _RUNNING:
+        node.draining = True
+        node.registry.draining = True
+        loop.call_soon_threadsafe(_announce, node)
+
+
+def _announce(node: ClusterNode) -> None:
+    task = asyncio.ensure_future(node.registry.beat())
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 async def drain_cluster(registry: NodeRegistry | None, node: ClusterNode | None) -> None:
@@ -48,6 +69,8 @@ async def drain_cluster(registry: NodeRegistry | None, node: ClusterNode | None)
     with contextlib.suppress(Exception):
         await registry.beat()
     await node.stop()
+    if node in _RUNNING:
+        _RUNNING.remove(node)
 
 
 async def leave_cluster(registry: NodeRegistry | None) -> None:

@@ -14,7 +14,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import orjson
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -54,6 +57,17 @@ def _load(node: NodeInfo) -> int:
     return node.peers + 10 * node.rooms
 
 
+def usable_address(address: object) -> bool:
+    """Whether a node's address (from Redis) is one peers and requests may be sent to:
+    http or https, a host and maybe a port, no credentials, path or query."""
+    if not isinstance(address, str):
+        return False
+    parts = urlsplit(address)
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not parts.username and not parts.password and parts.path in ("", "/")
+            and not parts.query and not parts.fragment)
+
+
 def websocket_url(address: str) -> str:
     """The realtime endpoint of a node, from its base URL."""
     scheme, _, rest = address.partition("://")
@@ -67,6 +81,8 @@ class ClusterNode:
         self.redis: Redis = registry.redis
         self.rooms = rooms
         self.node_id = registry.node_id
+        #: Requests to the other nodes (REST passed to a meeting's node, gathered reads).
+        self.http = httpx.AsyncClient(timeout=30.0)
         #: Room updates to and from the other nodes (salon.cluster.signals).
         self.signals = RoomSignals(self.redis, registry.cluster, registry.node_id, rooms)
         self.leases = RoomLeases(self.redis, registry.cluster, registry.node_id, lease_secs,
@@ -99,12 +115,16 @@ class ClusterNode:
         await self.rooms.stop()
         await self.leases.stop(release=True)
         await self.signals.stop()
+        await self.http.aclose()
 
     # --- where a meeting runs -------------------------------------------------------------
 
-    async def place(self, meeting: Meeting) -> Elsewhere | None:
+    async def place(self, meeting: Meeting, here: bool = False) -> Elsewhere | None:
         """None when this node runs the meeting (claimed now if it was free), else where
-        it runs."""
+        it runs (an address of None: nowhere reachable right now, join again soon).
+        `here`: a free meeting is taken by this node whatever the load (a peer moving on
+        its connection). The caller must check `leases.holds` again with no await in
+        between before it acts for the meeting."""
         adopting = self._adopting.get(meeting.id)
         if adopting is not None:  # a takeover in progress: its peers are being listed
             await asyncio.shield(adopting)
@@ -113,7 +133,7 @@ class ClusterNode:
         for _ in range(3):  # a lease may change hands between two reads
             owner = await self.leases.owner(meeting.id)
             if owner is None:
-                target = await self._placement(meeting)
+                target = None if here else await self._placement(meeting)
                 if target is not None and target.id != self.node_id:
                     return Elsewhere(target.id, target.address)
                 if self.draining:
@@ -122,12 +142,17 @@ class ClusterNode:
                     await self._adopt_once(meeting)
                     return None
                 continue
-            if owner == self.node_id and not self.draining:
+            if owner == self.node_id:
+                if self.draining:  # handing its meetings over: soon free
+                    return Elsewhere(owner, None)
                 if await self.leases.claim(meeting.id):  # ours in Redis, not yet here
                     await self._adopt_once(meeting)
                     return None
                 continue
-            return Elsewhere(owner, await self._address(owner))
+            entry = await self._entry(owner)
+            if entry is None or entry.get("draining"):
+                return Elsewhere(owner, None)  # gone or stopping: its lease will be free
+            return Elsewhere(owner, entry["address"])
         return Elsewhere("", None)
 
     async def owner_address(self, meeting_id: str) -> str | None:
@@ -145,7 +170,8 @@ class ClusterNode:
             nodes = await live_nodes(self.redis, self.registry.cluster)
         except Exception:
             nodes = []
-        others = [n.address for n in nodes if n.id != self.node_id]
+        others = [n.address for n in nodes
+                  if n.id != self.node_id and not n.draining and usable_address(n.address)]
         self._known = others
         return [self.registry.address, *others]
 
@@ -159,15 +185,29 @@ class ClusterNode:
             found += [f"{scheme}://{host}", f"{'wss' if scheme == 'https' else 'ws'}://{host}"]
         return found
 
+    async def _entry(self, node_id: str) -> dict[str, Any] | None:
+        """A node's registry entry, if it is live and its address is one a peer or a
+        request may be sent to (http or https, a host and port, nothing else)."""
+        raw = await self.redis.get(node_key(self.registry.cluster, node_id))
+        if raw is None:
+            return None
+        entry = orjson.loads(raw)
+        if not usable_address(entry.get("address")):
+            log.warning("cluster: node %s has no usable address (%r)", node_id,
+                        entry.get("address"))
+            return None
+        return entry
+
     async def _address(self, node_id: str) -> str | None:
-        entry = await self.redis.get(node_key(self.registry.cluster, node_id))
-        return orjson.loads(entry)["address"] if entry else None
+        entry = await self._entry(node_id)
+        return entry["address"] if entry is not None and not entry.get("draining") else None
 
     async def _placement(self, meeting: Meeting) -> NodeInfo | None:
         """The node a free meeting should run on: its parent's, else the least loaded."""
         parent = getattr(meeting, "parent_meeting_id", None)
         nodes = [n for n in await live_nodes(self.redis, self.registry.cluster)
-                 if not n.draining and not (self.draining and n.id == self.node_id)]
+                 if not n.draining and not (self.draining and n.id == self.node_id)
+                 and usable_address(n.address)]
         if parent:
             owner = await self.leases.owner(parent)
             for node in nodes:
@@ -179,16 +219,24 @@ class ClusterNode:
 
     async def _adopt_once(self, meeting: Meeting) -> None:
         """Adopt the meeting's orphaned session, once: joins that come meanwhile wait
-        for it (`place`), so that none finds the room before its peers are listed."""
+        for it (`place`), so that none finds the room before its peers are listed. If it
+        fails the lease is given up, so that the next join tries again (here or
+        elsewhere) rather than starting a new session beside the orphan."""
         task = asyncio.ensure_future(self._adopt_orphan(meeting))
         self._adopting[meeting.id] = task
+
+        def done(_: object) -> None:
+            if self._adopting.get(meeting.id) is task:
+                del self._adopting[meeting.id]
+
+        task.add_done_callback(done)
         try:
             await asyncio.shield(task)
-        finally:
-            if task.done():
-                self._adopting.pop(meeting.id, None)
-            else:
-                task.add_done_callback(lambda _: self._adopting.pop(meeting.id, None))
+        except Exception:
+            self.rooms.hand_over(meeting.id)
+            with contextlib.suppress(Exception):
+                await self.leases.release(meeting.id)
+            raise
 
     async def _adopt_orphan(self, meeting: Meeting) -> None:
         """A meeting just claimed may have a session its dead node left LIVE: carry it on."""
@@ -209,7 +257,7 @@ class ClusterNode:
         """A room with nobody and no session left this node: free its lease."""
         if meeting_id in self.leases.held:
             task = asyncio.create_task(self._release(meeting_id))
-            task.add_done_callback(lambda done: done.exception())
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     async def _release(self, meeting_id: str) -> None:
         if self.rooms.get(meeting_id) is None:  # not back meanwhile

@@ -2,16 +2,25 @@
 to that node, which answers it (docs/cluster.md "REST on any node").
 
 Only requests that need the live room are passed: the active session's controls, the
-waiting room, connected meetings, the meeting's livestream, a participant's change or
+waiting room, connected meetings, a meeting's livestream, a participant's change or
 deletion (its peers are in the room), starting a recording and the active recording, and
 chat file uploads (checked against the uploader's live peer). Everything else reads and
-writes the shared database and is answered where it lands. A passed request carries
-`x-salon-forwarded-by`, and a node never passes on a request that has it, so nothing
-loops. If the owner cannot be reached the request is answered here, as on one node.
+writes the shared database and is answered where it lands.
+
+A passed request carries `x-salon-forwarded-by`: the passing node's id and a signature
+made with the deployment's key, so a node never passes it on again (nothing loops) and a
+client cannot forge the mark to keep a request from its meeting's node. If the owner
+cannot be connected to, the request is answered where it landed, as on one node; if it
+fails after it was sent (the owner may have acted on it), the answer is 502, never a
+second try here.
 """
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -30,22 +39,40 @@ _BY_PATH = [
     ("PATCH", re.compile(_KIT + rf"/meetings/{_UUID}/participants/[^/]+$")),
     ("GET", re.compile(_KIT + rf"/recordings/active-recording/{_UUID}$")),
 ]
-#: Their meeting is in the JSON body.
+#: Their meeting is in the JSON body (small: BodyLimit holds it to the JSON limit).
 _BY_BODY = re.compile(_KIT + r"/recordings(/track)?$")
+#: Their meeting is the participant token's (the body, a file, is never read here).
 _UPLOADS = "/realtime/v1/files"
-#: Response headers not passed back (the body is sent whole, its length set anew).
-_HOP = {b"transfer-encoding", b"connection", b"content-length", b"keep-alive"}
+#: Hop-by-hop headers (RFC 9110 §7.6.1), and what the client sets anew.
+_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
+        b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade",
+        b"expect", b"host", b"content-length"}
+
+
+def forwarded_mark(secret: str, node_id: str) -> str:
+    mac = hmac.new(secret.encode(), f"salon-forwarded:{node_id}".encode(), hashlib.sha256)
+    return f"{node_id}.{base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip('=')}"
+
+
+def is_forwarded(headers: list[tuple[bytes, bytes]], secret: str) -> bool:
+    """Whether another node of this deployment passed the request (a valid mark)."""
+    for key, value in headers:
+        if key == FORWARDED:
+            node_id, _, _ = value.decode("latin-1").rpartition(".")
+            return bool(node_id) and hmac.compare_digest(
+                value.decode("latin-1"), forwarded_mark(secret, node_id))
+    return False
 
 
 class OwnerProxy:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cluster = getattr(scope["app"].state, "cluster", None) if "app" in scope else None
+        state = scope["app"].state if "app" in scope else None
+        cluster = getattr(state, "cluster", None)
         if (scope["type"] != "http" or cluster is None
-                or any(key == FORWARDED for key, _ in scope["headers"])):
+                or is_forwarded(scope["headers"], state.signer.secret)):
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
@@ -56,62 +83,72 @@ class OwnerProxy:
                 meeting_id = match.group(1)
                 break
         else:
-            if method == "POST" and (_BY_BODY.match(path) or path == _UPLOADS):
+            if method == "POST" and _BY_BODY.match(path):
                 body = await _read(receive)
-                meeting_id = (_meeting_in(body) if path != _UPLOADS
-                              else _uploader_meeting(scope))
+                meeting_id = _meeting_in(body)
+            elif method == "POST" and path == _UPLOADS:
+                meeting_id = _uploader_meeting(scope)
         address = None
         if meeting_id is not None:
             try:
                 address = await cluster.owner_address(meeting_id)
             except Exception as error:  # Redis away: answer here, as one node would
                 log.warning("cluster: finding meeting %s's node failed: %s", meeting_id, error)
-        if address is not None:
-            if body is None:
-                body = await _read(receive)
-            if await self._forward(scope, body, address, cluster.node_id, send):
-                return
         if body is not None:
             receive = _replay(body)
+        if address is not None and await self._forward(
+                scope, receive, address, forwarded_mark(state.signer.secret, cluster.node_id),
+                cluster.http, send):
+            return
         await self.app(scope, receive, send)
 
-    async def _forward(self, scope: Scope, body: bytes, address: str, node_id: str,
-                       send: Send) -> bool:
-        """Pass the request to `address`; False if that node could not be reached."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=30.0)
-        headers = [(k, v) for k, v in scope["headers"]
-                   if k not in (b"host", b"content-length")]
-        headers.append((FORWARDED, node_id.encode()))
+    @staticmethod
+    async def _forward(scope: Scope, receive: Receive, address: str, mark: str,
+                       client: httpx.AsyncClient, send: Send) -> bool:
+        """Pass the request to `address`; False if that node could not be connected to
+        (nothing was sent: the request may be answered here)."""
+        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP and k != FORWARDED]
+        headers.append((FORWARDED, mark.encode()))
         url = address.rstrip("/") + scope["path"]
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         try:
-            response = await self._client.request(scope["method"], url, headers=headers,
-                                                  content=body)
+            response = await client.request(scope["method"], url, headers=headers,
+                                            content=_stream(receive))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            log.warning("cluster: node %s could not be reached for %s %s: %s", address,
+                        scope["method"], scope["path"], error)
+            return False
         except httpx.HTTPError as error:
             log.warning("cluster: passing %s %s to %s failed: %s", scope["method"],
                         scope["path"], address, error)
-            return False
+            await error(502, "The meeting's node did not answer; it may have acted on "
+                             "this request. Check before you repeat it.")(scope, receive, send)
+            return True
         out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP]
-        content = response.content
-        out.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": out})
-        await send({"type": "http.response.body", "body": content})
+        await _answer(send, response.status_code, response.content, out)
         return True
 
 
-async def _read(receive: Receive) -> bytes:
-    chunks = []
+async def _answer(send: Send, status: int, body: bytes,
+                  headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _stream(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
+            return
+        yield message.get("body", b"")
         if not message.get("more_body"):
-            break
-    return b"".join(chunks)
+            return
+
+
+async def _read(receive: Receive) -> bytes:
+    return b"".join([chunk async for chunk in _stream(receive)])
 
 
 def _replay(body: bytes) -> Receive:
@@ -137,8 +174,8 @@ def _meeting_in(body: bytes) -> str | None:
 
 
 def _uploader_meeting(scope: Scope) -> str | None:
-    """The meeting of the participant token an upload is made with (unchecked here: the
-    node that answers checks it)."""
+    """The meeting of the participant token an upload is made with (its signature checked
+    here; the node that answers checks the rest)."""
     signer = getattr(scope["app"].state, "signer", None)
     for key, value in scope["headers"]:
         if key == b"authorization" and signer is not None:

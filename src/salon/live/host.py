@@ -58,6 +58,7 @@ class RoomHost:
         self.resume_secret = resume_secret
         #: Peers of an adopted session (failover) that may still come back, by peer id.
         self.expected: dict[str, Stay] = {}
+        self._expected_session: str | None = None
         self._expected_until: asyncio.TimerHandle | None = None
         #: Set once this node no longer runs the meeting (salon.live.rooms.hand_over).
         self.handed_over = False
@@ -202,6 +203,7 @@ class RoomHost:
         failover.adopt(self.room, orphan.session_id, orphan.started_at,
                        orphan.max_concurrent, utcnow())
         self.expected = dict(orphan.stays)
+        self._expected_session = orphan.session_id
         loop = asyncio.get_running_loop()
         self._expected_until = loop.call_later(self.settings.resume_grace_secs,
                                                self._expected_over)
@@ -210,6 +212,7 @@ class RoomHost:
     def may_restore(self, peer_id: str, participant_id: str, token: str) -> bool:
         stay = self.expected.get(peer_id)
         return (stay is not None and stay.participant_id == participant_id
+                and self.room.session_id == self._expected_session  # not ended meanwhile
                 and peer_id not in self.room.peers and bool(self.resume_secret)
                 and secrets.compare_digest(token, resume_token(
                     self.resume_secret, self.meeting_id, peer_id, participant_id)))
@@ -228,7 +231,7 @@ class RoomHost:
         """The resume window after a takeover is over: whoever did not come back left
         when their node died (as far as anyone can tell, now)."""
         self._expected_until = None
-        now, session_id = utcnow(), self.room.session_id
+        now, session_id = utcnow(), self._expected_session
         gone, self.expected = list(self.expected.values()), {}
         if session_id is None:
             return
@@ -238,7 +241,7 @@ class RoomHost:
                 "participant_id": stay.participant_id, "name": stay.name,
                 "custom_participant_id": stay.custom_participant_id,
                 "reason": "disconnected", "joined_at": stay.joined_at,
-                "live": len(self.room.joined)}))
+                "live": len(self.room.joined) if self.room.session_id == session_id else 0}))
 
     def hand_over(self) -> None:
         """This node stops running the meeting (drained, or it lost the lease): every

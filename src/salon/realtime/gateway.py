@@ -205,13 +205,16 @@ class _PeerSession:
         cluster = getattr(state, "cluster", None)
         nodes: list[str] = []
         if cluster is not None:
+            # listed first: from the placement on nothing is awaited until the peer is in
+            # the room (the lease is checked again just before), and once it is, its
+            # reply must be the first message it gets
+            nodes = await cluster.addresses()
             refusal = await placement.refusal(cluster, admitted.meeting)
+            if refusal is None and not cluster.leases.holds(admitted.meeting.id):
+                refusal = placement.MOVING
             if refusal is not None:
                 return self._refuse(request.id, refusal.code, refusal.message,
                                     refusal.close_code, **refusal.details)
-            # listed now: once the peer is in the room, nothing may be awaited before
-            # its reply, which must be the first message it gets
-            nodes = await cluster.addresses()
         host = self.rooms.host_for(admitted.meeting)
         if params.session_id is not None and host.room.session_id != params.session_id:
             host.release_if_done()
@@ -315,7 +318,9 @@ class _PeerSession:
                     to_meeting_id=meeting_id, message="The move failed; you stay.")))
                 return False
             cluster = getattr(state, "cluster", None)
-            if cluster is not None and not await placement.runs_here(cluster, admitted.meeting):
+            if cluster is not None and not (
+                    await placement.runs_here(cluster, admitted.meeting)
+                    and cluster.leases.holds(admitted.meeting.id)):
                 self.link.send(event_text("meeting.change_failed", ChangeFailed(
                     to_meeting_id=meeting_id,
                     message="That room runs on another node; join it from the room list.")))

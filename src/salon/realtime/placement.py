@@ -23,6 +23,12 @@ class Refusal:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+#: The meeting is between nodes (its node is gone or stopping, or this node's hold on it
+#: just lapsed): join again in a moment.
+MOVING = Refusal("MEETING_MOVING", "This meeting is moving to another node; join again in "
+                 "a moment.", CLOSE_HANDED_OVER, {"retry_after": 1})
+
+
 async def refusal(cluster: ClusterNode, meeting: Meeting) -> Refusal | None:
     """None when this node runs the meeting (claiming it if nobody does), else why the
     join goes elsewhere (docs/protocol.md "Connecting")."""
@@ -35,8 +41,7 @@ async def refusal(cluster: ClusterNode, meeting: Meeting) -> Refusal | None:
     if elsewhere is None:
         return None
     if elsewhere.address is None:
-        return Refusal("MEETING_MOVING", "This meeting is moving to another node; join "
-                       "again in a moment.", CLOSE_HANDED_OVER, {"retry_after": 1})
+        return MOVING
     return Refusal("REDIRECT", "This meeting runs on another node; connect there.",
                    CLOSE_REDIRECT, {"url": websocket_url(elsewhere.address),
                                     "address": elsewhere.address})
@@ -44,9 +49,10 @@ async def refusal(cluster: ClusterNode, meeting: Meeting) -> Refusal | None:
 
 async def runs_here(cluster: ClusterNode, meeting: Meeting) -> bool:
     """A move keeps the peer's connection, so the room moved to must run on this node
-    too (connected meetings are placed with their parent, so it normally does)."""
+    too (connected meetings are placed with their parent, so it normally does; a free
+    one is taken here). The caller checks `holds` again before it acts."""
     try:
-        return await cluster.place(meeting) is None
+        return await cluster.place(meeting, here=True) is None
     except Exception as error:
         log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
         return False
