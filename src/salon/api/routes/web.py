@@ -72,8 +72,10 @@ class Assets(StaticFiles):
     def __init__(self, packages: list[str | tuple[str, str]],
                  headers: dict[str, str] | Callable[[], dict[str, str]] | None = None) -> None:
         super().__init__(packages=packages)
-        #: The page's headers, or how to make them (they may follow the cluster).
-        self.headers = headers or {}
+        #: The page's headers (Cache-Control included), or how to make them (the
+        #: meeting page's policy names the cluster's nodes as they are).
+        self.headers: dict[str, str] | Callable[[], dict[str, str]] = (
+            headers if callable(headers) else {"Cache-Control": "no-cache", **(headers or {})})
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
