@@ -67,7 +67,7 @@ async def drain_cluster(registry: NodeRegistry | None, node: ClusterNode | None)
         return
     registry.draining = True
     with contextlib.suppress(Exception):
-        await registry.beat()
+        await asyncio.wait_for(registry.beat(), 2.0)
     await node.stop()
     if node in _RUNNING:
         _RUNNING.remove(node)
@@ -77,5 +77,7 @@ async def leave_cluster(registry: NodeRegistry | None) -> None:
     """Out of the registry (the node's jobs may be taken over from now on), and let
     Redis go."""
     if registry is not None:
-        await registry.stop()
-        await registry.redis.aclose()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(registry.stop(), 5.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(registry.redis.aclose(), 2.0)

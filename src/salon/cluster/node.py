@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: How often the cluster looks for sessions left LIVE that no node runs.
 SWEEP_SECS = 30.0
+#: The longest each step of a node's stop may take.
+STOP_STEP_SECS = 5.0
 #: How often the node lists the cluster's nodes.
 LIST_SECS = 5.0
 
@@ -113,9 +115,13 @@ class ClusterNode:
                 await self._sweeper
         self.rooms.hand_over_at_stop = True
         await self.rooms.stop()
-        await self.leases.stop(release=True)
-        await self.signals.stop()
-        await self.http.aclose()
+        # each step bounded: Redis or a peer node that does not answer must not keep the
+        # process from exiting (the leases then run out by themselves)
+        for step in (self.leases.stop(release=True), self.signals.stop(), self.http.aclose()):
+            try:
+                await asyncio.wait_for(step, STOP_STEP_SECS)
+            except Exception as error:
+                log.warning("cluster: a step of stopping did not finish: %r", error)
 
     # --- where a meeting runs -------------------------------------------------------------
 

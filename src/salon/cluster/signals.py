@@ -69,8 +69,10 @@ class RoomSignals:
                 async for message in pubsub.listen():
                     self._received(message.get("data"))
             except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                # bounded: closing a subscription whose read was just cancelled has been
+                # seen to wait forever, and a node must never hang in its shutdown
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)
                 raise
             except Exception as error:  # Redis away: subscribe again once it is back
                 log.warning("cluster: room updates interrupted: %s", error)

@@ -158,8 +158,10 @@ class Grants:
                 # Revocations may have been missed meanwhile: look every token up again.
                 self._grants.clear()
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                # bounded: closing a subscription whose read was just cancelled can wait
+                # forever, and a node must never hang in its shutdown
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)
             await asyncio.sleep(RESUBSCRIBE_SECS)
 
     async def _lookup(self, digest: str) -> Grant | None:
