@@ -258,6 +258,7 @@ class ClusterNode:
             log.warning("cluster: taking over live session %s of meeting %s (%d peers may "
                         "resume)", orphan.session_id, meeting.id, len(orphan.stays))
             host.adopt(orphan)
+            self.rooms.adopted(host, orphan)
 
     def _room_done(self, meeting_id: str) -> None:
         """A room with nobody and no session left this node: free its lease."""

@@ -10,6 +10,7 @@ from salon.core.clock import utcnow
 from salon.core.room import Record
 from salon.core.room.room import ALL_PARTICIPANTS_LEFT
 from salon.live.connected import ConnectedMeetings
+from salon.live.failover import Orphan
 from salon.live.host import RoomHost
 from salon.live.recorder import Recorder
 from salon.live.settings import LiveSettings
@@ -54,6 +55,9 @@ class Rooms:
         #: Told when a session starts or ends or a peer joins it (`salon.live.recordings`,
         #: `salon.live.transcribers`).
         self.session_listeners: list[Callable[[RoomHost, Record], None]] = []
+        #: Told of each session carried on after its node died (`adopted`): salon's own
+        #: bots of that session (recorder, transcriber, compositor) start again here.
+        self.adoption_listeners: list[Callable[[RoomHost, Orphan], None]] = []
         #: Told the meeting id of each room dropped as done (the cluster releases its lease).
         self.retire_listeners: list[Callable[[str], None]] = []
         #: Room updates by name (`update`): what a room does when told of a change made
@@ -154,6 +158,15 @@ class Rooms:
                 listener(host, record)
             except Exception:  # one listener failing must not keep others from hearing
                 log.exception("a session listener failed on %s", record.kind)
+
+    def adopted(self, host: RoomHost, orphan: Orphan) -> None:
+        """`host` now carries on `orphan`, the session a dead node ran (docs/cluster.md
+        "Failover"): tell the adoption listeners."""
+        for listener in self.adoption_listeners:
+            try:
+                listener(host, orphan)
+            except Exception:  # one listener failing must not keep others from hearing
+                log.exception("an adoption listener failed on %s", orphan.session_id)
 
     def _retire(self, host: RoomHost) -> None:
         """A room with no peers and no live session is dropped; its records still land."""
