@@ -3,9 +3,9 @@
 A meeting runs on the node holding its lease (`salon.cluster.leases`). A peer that
 reaches any other node is redirected to it (docs/cluster.md explains why peers are
 redirected rather than relayed). A meeting nobody runs goes to the least-loaded live
-node — its parent's node for a connected meeting (breakout rooms stay with their parent,
-so moves between them stay on one node) — and the node that claims it carries on the
-session a dead node left LIVE (`salon.live.failover`).
+node — a connected meeting goes where its family runs (`salon.cluster.families`) — and
+the node that claims it carries on the session a dead node left LIVE
+(`salon.live.failover`).
 """
 
 import asyncio
@@ -22,6 +22,7 @@ import orjson
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from salon.cluster.families import Families
 from salon.cluster.leases import RoomLeases
 from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
 from salon.cluster.signals import RoomSignals
@@ -88,16 +89,18 @@ class ClusterNode:
         #: Room updates to and from the other nodes (salon.cluster.signals).
         self.signals = RoomSignals(self.redis, registry.cluster, registry.node_id, rooms)
         self.leases = RoomLeases(self.redis, registry.cluster, registry.node_id, lease_secs,
-                                 on_lost=rooms.hand_over)
+                                 on_lost=self._lease_lost)
         #: A LIVE session whose heartbeat is older than this, with no lease, is orphaned.
         self.stale_after = timedelta(seconds=stale_after_secs)
         #: Set at a drain: this node takes no meeting any more.
         self.draining = False
-        #: Takeovers of meetings being adopted now, by meeting id (`_adopt_once`).
+        #: Takeovers of meetings being adopted now, by meeting id (`adopt_once`).
         self._adopting: dict[str, asyncio.Future[None]] = {}
         #: The other nodes' addresses, as last listed (the meeting page's policy).
         self._known: list[str] = []
         self._sweeper: asyncio.Task[None] | None = None
+        #: Connected meetings: a family's rooms run on one node.
+        self.families = Families(self)
         rooms.retire_listeners.append(self._room_done)
 
     async def start(self) -> None:
@@ -115,6 +118,7 @@ class ClusterNode:
                 await self._sweeper
         self.rooms.hand_over_at_stop = True
         await self.rooms.stop()
+        await self.families.stop()
         # each step bounded: Redis or a peer node that does not answer must not keep the
         # process from exiting (the leases then run out by themselves)
         for step in (self.leases.stop(release=True), self.signals.stop(), self.http.aclose()):
@@ -134,28 +138,31 @@ class ClusterNode:
         adopting = self._adopting.get(meeting.id)
         if adopting is not None:  # a takeover in progress: its peers are being listed
             await asyncio.shield(adopting)
+        parent_id = getattr(meeting, "parent_meeting_id", None)
+        if parent_id:
+            return await self.families.place_child(meeting, parent_id, here)
         if self.leases.holds(meeting.id) and not self.draining:
             return None
         for _ in range(3):  # a lease may change hands between two reads
             owner = await self.leases.owner(meeting.id)
             if owner is None:
-                target = None if here else await self._placement(meeting)
+                target = None if here else await self.least_loaded()
                 if target is not None and target.id != self.node_id:
                     return Elsewhere(target.id, target.address)
                 if self.draining:
                     return Elsewhere(self.node_id, None)
                 if await self.leases.claim(meeting.id):
-                    await self._adopt_once(meeting)
+                    await self.adopt_once(meeting)
                     return None
                 continue
             if owner == self.node_id:
                 if self.draining:  # handing its meetings over: soon free
                     return Elsewhere(owner, None)
                 if await self.leases.claim(meeting.id):  # ours in Redis, not yet here
-                    await self._adopt_once(meeting)
+                    await self.adopt_once(meeting)
                     return None
                 continue
-            entry = await self._entry(owner)
+            entry = await self.entry(owner)
             if entry is None or entry.get("draining"):
                 return Elsewhere(owner, None)  # gone or stopping: its lease will be free
             return Elsewhere(owner, entry["address"])
@@ -191,7 +198,7 @@ class ClusterNode:
             found += [f"{scheme}://{host}", f"{'wss' if scheme == 'https' else 'ws'}://{host}"]
         return found
 
-    async def _entry(self, node_id: str) -> dict[str, Any] | None:
+    async def entry(self, node_id: str) -> dict[str, Any] | None:
         """A node's registry entry, if it is live and its address is one a peer or a
         request may be sent to (http or https, a host and port, nothing else)."""
         raw = await self.redis.get(node_key(self.registry.cluster, node_id))
@@ -205,30 +212,29 @@ class ClusterNode:
         return entry
 
     async def _address(self, node_id: str) -> str | None:
-        entry = await self._entry(node_id)
+        entry = await self.entry(node_id)
         return entry["address"] if entry is not None and not entry.get("draining") else None
 
-    async def _placement(self, meeting: Meeting) -> NodeInfo | None:
-        """The node a free meeting should run on: its parent's, else the least loaded."""
-        parent = getattr(meeting, "parent_meeting_id", None)
+    async def least_loaded(self) -> NodeInfo | None:
+        """The node a free meeting (or family) should run on: the least loaded."""
         nodes = [n for n in await live_nodes(self.redis, self.registry.cluster)
                  if not n.draining and not (self.draining and n.id == self.node_id)
                  and usable_address(n.address)]
-        if parent:
-            owner = await self.leases.owner(parent)
-            for node in nodes:
-                if node.id == owner:
-                    return node
         if not nodes:
             return None
         return min(nodes, key=lambda n: (_load(n), n.id != self.node_id))
 
-    async def _adopt_once(self, meeting: Meeting) -> None:
+    def adopting(self, meeting_id: str) -> bool:
+        """Whether the meeting is being taken over here right now."""
+        return meeting_id in self._adopting
+
+    async def adopt_once(self, meeting: Meeting, create: bool = True) -> None:
         """Adopt the meeting's orphaned session, once: joins that come meanwhile wait
         for it (`place`), so that none finds the room before its peers are listed. If it
         fails the lease is given up, so that the next join tries again (here or
-        elsewhere) rather than starting a new session beside the orphan."""
-        task = asyncio.ensure_future(self._adopt_orphan(meeting))
+        elsewhere) rather than starting a new session beside the orphan. `create`: make
+        the room even when there is no session to carry on (a join is about to enter)."""
+        task = asyncio.ensure_future(self._adopt_orphan(meeting, create))
         self._adopting[meeting.id] = task
 
         def done(_: object) -> None:
@@ -244,31 +250,44 @@ class ClusterNode:
                 await self.leases.release(meeting.id)
             raise
 
-    async def _adopt_orphan(self, meeting: Meeting) -> None:
+    async def _adopt_orphan(self, meeting: Meeting, create: bool = True) -> None:
         """A meeting just claimed may have a session its dead node left LIVE: carry it on."""
-        host = self.rooms.host_for(meeting)
-        if host.room.is_live:
+        host = self.rooms.get(meeting.id)
+        if host is None and create:
+            host = self.rooms.host_for(meeting)
+        if host is not None and host.room.is_live:
             return
         orphan = await orphaned_session(self.rooms.database, meeting.id)
         if orphan is not None and orphan.last_seen_at < utcnow() - self.stale_after:
             # its node went long ago (a cluster that was down, say): end it, start afresh
             await self._end_stale(orphan.session_id)
             return
-        if orphan is not None and not host.room.is_live:
+        if orphan is None:
+            return
+        host = self.rooms.host_for(meeting)
+        if not host.room.is_live:
             log.warning("cluster: taking over live session %s of meeting %s (%d peers may "
                         "resume)", orphan.session_id, meeting.id, len(orphan.stays))
             host.adopt(orphan)
             self.rooms.adopted(host, orphan)
 
     def _room_done(self, meeting_id: str) -> None:
-        """A room with nobody and no session left this node: free its lease."""
-        if meeting_id in self.leases.held:
-            task = asyncio.create_task(self._release(meeting_id))
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        """A room with nobody and no session left this node: free its lease (a parent's
+        only once no room of its family is left here, and with a child's last room, its
+        parent's: `salon.cluster.families`)."""
+        parent = self.families.also_released(meeting_id)
+        for lease in (meeting_id, parent):
+            if lease is not None and lease in self.leases.held:
+                task = asyncio.create_task(self._release(lease))
+                task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     async def _release(self, meeting_id: str) -> None:
-        if self.rooms.get(meeting_id) is None:  # not back meanwhile
+        # not back meanwhile, and no room of its family here
+        if self.rooms.get(meeting_id) is None and not self.families.keeps(meeting_id):
             await self.leases.release(meeting_id)
+
+    def _lease_lost(self, meeting_id: str) -> None:
+        self.families.lease_lost(meeting_id)
 
     # --- orphans --------------------------------------------------------------------------
 
@@ -289,6 +308,10 @@ class ClusterNode:
         while True:
             with contextlib.suppress(Exception):
                 await self.addresses()
+            try:
+                await self.families.tidy()
+            except Exception:
+                log.exception("cluster: keeping families together failed")
             if time.monotonic() - swept_at >= SWEEP_SECS:
                 swept_at = time.monotonic()
                 try:

@@ -1,7 +1,9 @@
 """Where a meeting runs, for the gateway in cluster mode (docs/cluster.md): a join for a
 meeting another node runs is refused with where to go."""
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,9 @@ log = logging.getLogger("salon.realtime")
 
 #: The meeting runs on another node (REDIRECT): join there, at the error's `url`.
 CLOSE_REDIRECT = 4012
+#: How long a move waits for a room that is on its way to this node (a breakout room
+#: some other node ran apart from its parent, being handed over here).
+MOVE_WAIT_SECS = 4.0
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,18 @@ async def refusal(cluster: ClusterNode, meeting: Meeting) -> Refusal | None:
 
 async def runs_here(cluster: ClusterNode, meeting: Meeting) -> bool:
     """A move keeps the peer's connection, so the room moved to must run on this node
-    too (connected meetings are placed with their parent, so it normally does; a free
-    one is taken here). The caller checks `holds` again before it acts."""
-    try:
-        return await cluster.place(meeting, here=True) is None
-    except Exception as error:
-        log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
-        return False
+    too (a family runs on one node, `salon.cluster.families`; a free room is taken
+    here). A room on its way here — another node handing it over — is waited for, up to
+    MOVE_WAIT_SECS. The caller checks `holds` again before it acts."""
+    deadline = time.monotonic() + MOVE_WAIT_SECS
+    while True:
+        try:
+            elsewhere = await cluster.place(meeting, here=True)
+        except Exception as error:
+            log.warning("cluster: placing meeting %s failed: %s", meeting.id, error)
+            return False
+        if elsewhere is None:
+            return True
+        if elsewhere.address is not None or time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.2)

@@ -1,0 +1,149 @@
+"""Connected meetings in a cluster, with real nodes (docs/cluster.md "Where a meeting
+runs", "Failover"): a parent meeting and its breakout rooms run on one node whatever
+happens — its node killed with peers in every room, a room left running apart from its
+parent — and a host moves people between them again afterwards.
+"""
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+
+from salon.client import RealtimeClient
+from tests.cluster import Cluster, cluster_of
+from tests.test_cluster_rooms import join_anywhere, new_meeting
+
+RESUME_SECS = 25
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with cluster_of(3) as started:
+        yield started
+
+
+async def add_room(cluster: Cluster, meeting_id: str) -> str:
+    """A breakout room of the meeting, made over REST on the first node."""
+    url = f"{cluster.app_url(cluster.nodes[0])}/meetings/{meeting_id}/connected_meetings"
+    async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+        created = await rest.post(url, json={"meetings": [{"title": "Room A"}]})
+    assert created.status_code == 201, created.text
+    return created.json()["data"]["meetings"][0]["id"]
+
+
+async def rest_move(cluster: Cluster, via: str, meeting_id: str, to: str,
+                    peer_ids: list[str]) -> httpx.Response:
+    node = next(n for n in cluster.nodes if n.node_id == via)
+    async with httpx.AsyncClient(headers=cluster.headers, timeout=20) as rest:
+        return await rest.post(
+            f"{cluster.app_url(node)}/meetings/{meeting_id}/connected_meetings/move",
+            json={"to_meeting_id": to, "peer_ids": peer_ids})
+
+
+async def resumed(*clients: RealtimeClient) -> None:
+    await asyncio.wait_for(asyncio.gather(*(c.resumed.wait() for c in clients)), RESUME_SECS)
+
+
+def restart_missing(cluster: Cluster) -> None:
+    """Start again the nodes a test killed: the next test has three."""
+    for index, node in enumerate(cluster.nodes):
+        if node.process.poll() is not None:
+            cluster.start_node(index)
+
+
+async def test_a_family_whose_node_dies_comes_back_on_one_node_and_moves_work(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant", "group_call_participant"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    others = [n for n in cluster.nodes if n is not owner]
+    # the guest (auto-resuming) came in at one node, the others resume at another
+    guest = await join_anywhere(cluster, others[0].ws, people[1]["token"], auto_resume=True)
+    third = await join_anywhere(cluster, others[1].ws, people[2]["token"])
+    clients = [host, guest, third]
+    try:
+        room_id = await add_room(cluster, meeting_id)
+        moved = await rest_move(cluster, others[0].node_id, meeting_id, room_id,
+                                [guest.peer_id])
+        assert moved.status_code == 200, moved.text
+        await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == room_id)
+        assert cluster.owner(room_id) == owner.node_id
+        await cluster.wait_on_record(room_id, 1)
+        await cluster.wait_on_record(meeting_id, 2)
+        guest_peer = guest.peer_id
+
+        guest.resumed.clear()
+        owner.kill()
+        # the breakout room's peer is back first, at a node of its own; the parent's
+        # peers then come to another node, and are sent to the one that runs the family
+        await resumed(guest)
+        assert cluster.owner(room_id) == cluster.owner(meeting_id) == others[0].node_id
+        third = clients[2] = await join_anywhere(cluster, others[1].ws, people[2]["token"],
+                                                 resume=third.resume_info)
+        host = clients[0] = await join_anywhere(cluster, others[1].ws, people[0]["token"],
+                                                resume=host.resume_info)
+        home = cluster.owner(meeting_id)
+        assert home == others[0].node_id
+        assert cluster.owner(room_id) == home  # the whole family on one node
+        assert guest.peer_id == guest_peer and guest.meeting_id == room_id
+        assert third.joined["resumed"] is True and third.meeting_id == meeting_id
+        assert guest.nodes[0] == third.nodes[0] == host.nodes[0] == others[0].url
+
+        # a host moves people between the rooms again: over REST through a node that
+        # does not run them, and over the protocol
+        back = await rest_move(cluster, others[1].node_id, meeting_id, meeting_id, [guest.peer_id])
+        assert back.status_code == 200, back.text
+        assert back.json()["data"]["moved"] == [guest_peer]
+        await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == meeting_id)
+        await host.move_to(room_id, [third.peer_id])
+        changed = await third.wait_for("meeting.changed", lambda d: d["meeting_id"] == room_id)
+        assert changed["status"] == "joined"
+        assert cluster.owner(room_id) == cluster.owner(meeting_id) == home
+    finally:
+        for client in clients:
+            await client.close()
+        await asyncio.to_thread(restart_missing, cluster)
+
+
+async def test_a_room_running_apart_from_its_parent_goes_to_the_parent_s_node(
+        cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(cluster, ["group_call_host", "group_call_host"])
+    room_id = await add_room(cluster, meeting_id)
+    # someone joins the breakout room straight away: the family's lease comes with it
+    async with httpx.AsyncClient(headers=cluster.headers) as rest:
+        added = await rest.post(
+            f"{cluster.app_url(cluster.nodes[0])}/meetings/{room_id}/participants",
+            json={"preset_name": "group_call_host", "custom_participant_id": "in-room",
+                  "name": "In room"})
+    assert added.status_code == 201, added.text
+    inside = await join_anywhere(cluster, cluster.nodes[1].ws, added.json()["data"]["token"],
+                                 auto_resume=True)
+    clients = [inside]
+    try:
+        first = cluster.owner(room_id)
+        assert cluster.owner(meeting_id) == first  # the parent's lease is the family's
+        # Another node takes the parent's lease (as a race or a lost lease would leave
+        # it): the room now runs apart from its parent, and must go over to it.
+        other = next(n for n in cluster.nodes if n.node_id != first)
+        client = redis.Redis.from_url(cluster.redis_url)
+        try:
+            client.set(f"{cluster.name}:room:{meeting_id}", other.node_id, px=3000)
+        finally:
+            client.close()
+        inside.resumed.clear()
+        await resumed(inside)
+        assert cluster.owner(room_id) == other.node_id
+        assert inside.meeting_id == room_id and inside.nodes[0] == other.url
+
+        host = await join_anywhere(cluster, cluster.nodes[2].ws, people[0]["token"])
+        clients.append(host)
+        assert host.nodes[0] == other.url  # the parent runs where its room went
+        await host.move_to(meeting_id, [inside.peer_id])
+        await inside.wait_for("meeting.changed", lambda d: d["meeting_id"] == meeting_id)
+        assert cluster.owner(meeting_id) == cluster.owner(room_id) == other.node_id
+    finally:
+        for client_ in clients:
+            await client_.close()
