@@ -1,17 +1,21 @@
 """Connected meetings in a cluster, with real nodes (docs/cluster.md "Where a meeting
 runs", "Failover"): a parent meeting and its breakout rooms run on one node whatever
 happens — its node killed with peers in every room, a room left running apart from its
-parent — and a host moves people between them again afterwards.
+parent — and a host moves people between them again afterwards. A peer whose node dies
+moments after it joined, before its join is on record, resumes as itself.
 """
 
 import asyncio
+import time
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 import redis
 
 from salon.client import RealtimeClient
+from salon.client.realtime import RealtimeError
 from tests.cluster import Cluster, cluster_of
 from tests.test_cluster_rooms import join_anywhere, new_meeting
 
@@ -147,3 +151,55 @@ async def test_a_room_running_apart_from_its_parent_goes_to_the_parent_s_node(
     finally:
         for client_ in clients:
             await client_.close()
+
+
+async def test_a_peer_killed_right_after_joining_resumes_as_itself(cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    a = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    session_id = a.joined["room"]["session_id"]
+    await cluster.wait_on_record(meeting_id, 1)
+    # b's join is never saved: its node's writes to session_peers wait behind this lock
+    # until the node is dead (reads, as the next node's, go through)
+    db = await asyncpg.connect(cluster.database.url)
+    try:
+        locked = db.transaction()
+        await locked.start()
+        await db.execute("LOCK TABLE session_peers IN EXCLUSIVE MODE")
+        try:
+            b = await join_anywhere(cluster, owner.ws, people[1]["token"])
+            await a.wait_for("peer.joined", lambda d: d["peer"]["peer_id"] == b.peer_id)
+            await asyncio.to_thread(owner.kill)
+        finally:
+            await locked.rollback()
+        assert await db.fetchval("SELECT count(*) FROM session_peers WHERE id = $1",
+                                 b.peer_id) == 0
+        survivors = [n for n in cluster.nodes if n is not owner]
+        b2 = await join_anywhere(cluster, survivors[0].ws, people[1]["token"],
+                                 resume=b.resume_info)
+        a2 = await join_anywhere(cluster, survivors[1].ws, people[0]["token"],
+                                 resume=a.resume_info)
+        try:
+            assert b2.peer_id == b.peer_id and b2.joined["resumed"] is True
+            assert b2.joined["room"]["session_id"] == session_id
+            assert a2.peer_id == a.peer_id
+            state = await a2.request("state")
+            assert b2.peer_id in {p["peer_id"] for p in state["room"]["peers"]}
+            # now on record: as any peer, once it has left its token resumes nothing
+            await b2.leave()
+            deadline = time.monotonic() + 10
+            while await db.fetchval("SELECT left_at FROM session_peers WHERE id = $1",
+                                    b.peer_id) is None:
+                assert time.monotonic() < deadline, "b's leave not on record"
+                await asyncio.sleep(0.1)
+            with pytest.raises(RealtimeError) as refused:
+                await RealtimeClient.join(cluster.node(cluster.owner(meeting_id)).ws,
+                                          people[1]["token"], resume=b.resume_info)
+            assert refused.value.code == "RESUME_FAILED"
+        finally:
+            await a2.close()
+            await b2.close()
+    finally:
+        await db.close()
+        await asyncio.to_thread(restart_missing, cluster)

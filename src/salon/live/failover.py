@@ -59,3 +59,10 @@ def resume_token(secret: str, meeting_id: str, peer_id: str, participant_id: str
     mac = hmac.new(secret.encode(), f"resume:{meeting_id}:{peer_id}:{participant_id}".encode(),
                    hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:24]).decode()
+
+
+async def peer_on_record(database: Database, peer_id: str) -> bool:
+    """Whether any stay of this peer id is on record (in any session): such a peer is
+    no early one (`RoomHost.may_seat_early`) — it left, or belongs to another session."""
+    async with database.session() as db:
+        return await db.get(SessionPeer, peer_id) is not None

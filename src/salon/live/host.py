@@ -217,6 +217,25 @@ class RoomHost:
                 and secrets.compare_digest(token, resume_token(
                     self.resume_secret, self.meeting_id, peer_id, participant_id)))
 
+    def may_seat_early(self, peer_id: str, participant_id: str, token: str) -> bool:
+        """Whether a returning peer the adopted session has no record of may be seated
+        as itself: its node died moments after it joined, before its join was saved.
+        Its resume token, signed with the deployment's key, proves who it is; only in
+        the resume window after the takeover, and (the caller checks, `seat_early`) only
+        if no stay of that peer id is on record at all — one that left is not let back."""
+        return (self._expected_until is not None and peer_id not in self.expected
+                and self.room.session_id == self._expected_session
+                and peer_id not in self.room.peers and bool(self.resume_secret)
+                and secrets.compare_digest(token, resume_token(
+                    self.resume_secret, self.meeting_id, peer_id, participant_id)))
+
+    def seat_early(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
+        """Seat a peer `may_seat_early` let through: a join now (its stay starts now,
+        the moments before its node died are lost with it) under its old peer id, so the
+        client goes on as the same peer. Not admitted past a waiting room: nothing says
+        it had been."""
+        return {**self.connect(peer, link), "resumed": True}
+
     def restore(self, peer: Peer, link: PeerLink) -> dict[str, Any]:
         """Seat a returning peer of the adopted session (its resume token checked by
         `may_restore`), as the same peer."""

@@ -20,7 +20,7 @@ from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.observability import context
 from salon.observability.metrics import Tally
-from salon.realtime import placement, protocol
+from salon.realtime import early, placement, protocol
 from salon.realtime.admission import Busy, JoinGate
 from salon.realtime.commands import COMMANDS, AsyncCommand, Context, Limit
 from salon.realtime.connection import WebSocketLink
@@ -228,6 +228,12 @@ class _PeerSession:
                 # back after its node died: the meeting's new node seats it again
                 reply = host.restore(self._new_peer(admitted, params, resume.peer_id),
                                      self.link)
+            elif resume is not None and host.may_seat_early(
+                    resume.peer_id, admitted.participant.id, resume.resume_token):
+                # back after its node died, before its join was on record (realtime.early)
+                reply = await early.seat_early(
+                    self.rooms, cluster, host, self._new_peer(admitted, params, resume.peer_id),
+                    resume.resume_token, self.link)
             elif resume is not None:
                 reply = host.resume(resume.peer_id, admitted.participant.id,
                                     resume.resume_token, self.link)
