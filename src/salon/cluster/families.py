@@ -62,16 +62,19 @@ class Families:
             return Elsewhere(node.node_id, None)  # on its way out: join again in a moment
         if node.draining:
             return await self._elsewhere(parent_id)
-        self.parents[child.id] = parent_id
         for _ in range(4):  # leases may change hands between two reads
             if leases.holds(parent_id):
                 if leases.holds(child.id):
+                    self.parents[child.id] = parent_id
                     return None
                 owner = await leases.owner(child.id)
                 if owner is not None and owner != node.node_id:
                     self.call_home(child.id, parent_id)  # a stray: its node sends it here
                     return Elsewhere(owner, None)
+                self.parents[child.id] = parent_id  # for `keeps` and `also_released`
                 if not await leases.claim(child.id):
+                    if child.id not in leases.held:
+                        self.parents.pop(child.id, None)
                     continue
                 if not leases.holds(parent_id):  # the parent's lease went meanwhile
                     await leases.release(child.id)
