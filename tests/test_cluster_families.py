@@ -47,7 +47,13 @@ async def rest_move(cluster: Cluster, via: str, meeting_id: str, to: str,
 
 
 async def resumed(*clients: RealtimeClient) -> None:
-    await asyncio.wait_for(asyncio.gather(*(c.resumed.wait() for c in clients)), RESUME_SECS)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(c.resumed.wait() for c in clients)),
+                               RESUME_SECS)
+    except TimeoutError:
+        stuck = [(c.peer_id, c.url, c.close_code, c.closed.is_set()) for c in clients
+                 if not c.resumed.is_set()]
+        raise AssertionError(f"not resumed: {stuck}") from None
 
 
 def restart_missing(cluster: Cluster) -> None:
@@ -110,6 +116,36 @@ async def test_a_family_whose_node_dies_comes_back_on_one_node_and_moves_work(
         for client in clients:
             await client.close()
         await asyncio.to_thread(restart_missing, cluster)
+
+
+async def test_a_drained_family_resumes_together_elsewhere(cluster: Cluster) -> None:
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    host = await join_anywhere(cluster, cluster.nodes[1].ws, people[0]["token"],
+                               auto_resume=True)
+    owner = cluster.node(cluster.owner(meeting_id))
+    index = cluster.nodes.index(owner)
+    others = [n for n in cluster.nodes if n is not owner]
+    guest = await join_anywhere(cluster, others[1].ws, people[1]["token"], auto_resume=True)
+    clients = [host, guest]
+    try:
+        room_id = await add_room(cluster, meeting_id)
+        await host.move_to(room_id, [guest.peer_id])
+        await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == room_id)
+        for client in clients:
+            client.resumed.clear()
+        # both peers resume at once, wherever their clients try first
+        assert await asyncio.to_thread(owner.stop) == 0
+        await resumed(*clients)
+        home = cluster.owner(meeting_id)
+        assert home not in (None, owner.node_id) and cluster.owner(room_id) == home
+        assert guest.meeting_id == room_id and host.nodes[0] == guest.nodes[0]
+        await host.move_to(meeting_id, [guest.peer_id])
+        await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == meeting_id)
+    finally:
+        for client in clients:
+            await client.close()
+        await asyncio.to_thread(cluster.start_node, index)
 
 
 async def test_a_room_running_apart_from_its_parent_goes_to_the_parent_s_node(

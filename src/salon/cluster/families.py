@@ -117,11 +117,9 @@ class Families:
     async def carry_on_parent(self, parent_id: str) -> None:
         """This node just took a parent's lease for one of its children: if the parent's
         node died with the session LIVE, carry it on here (the parent's peers resume
-        here); otherwise the parent's room starts when someone joins it."""
-        async with self.node.rooms.database.session() as db:
-            parent = await db.get(Meeting, parent_id)
-        if parent is not None:
-            await self.node.adopt_once(parent, create=False)
+        here); otherwise the parent's room starts when someone joins it. Called right
+        after the claim, with no await between: a join of the parent waits for this."""
+        await self.node.adopt_once(parent_id, create=False)
 
     # --- keeping and letting go of the family's lease ----------------------------------------
 

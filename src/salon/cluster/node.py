@@ -228,30 +228,38 @@ class ClusterNode:
         """Whether the meeting is being taken over here right now."""
         return meeting_id in self._adopting
 
-    async def adopt_once(self, meeting: Meeting, create: bool = True) -> None:
+    async def adopt_once(self, meeting: Meeting | str, create: bool = True) -> None:
         """Adopt the meeting's orphaned session, once: joins that come meanwhile wait
         for it (`place`), so that none finds the room before its peers are listed. If it
         fails the lease is given up, so that the next join tries again (here or
         elsewhere) rather than starting a new session beside the orphan. `create`: make
-        the room even when there is no session to carry on (a join is about to enter)."""
+        the room even when there is no session to carry on (a join is about to enter).
+        A meeting id alone: the meeting is read in the takeover, which joins wait for."""
+        meeting_id = meeting if isinstance(meeting, str) else meeting.id
         task = asyncio.ensure_future(self._adopt_orphan(meeting, create))
-        self._adopting[meeting.id] = task
+        self._adopting[meeting_id] = task  # before any await: no join slips in first
 
         def done(_: object) -> None:
-            if self._adopting.get(meeting.id) is task:
-                del self._adopting[meeting.id]
+            if self._adopting.get(meeting_id) is task:
+                del self._adopting[meeting_id]
 
         task.add_done_callback(done)
         try:
             await asyncio.shield(task)
         except Exception:
-            self.rooms.hand_over(meeting.id)
+            self.rooms.hand_over(meeting_id)
             with contextlib.suppress(Exception):
-                await self.leases.release(meeting.id)
+                await self.leases.release(meeting_id)
             raise
 
-    async def _adopt_orphan(self, meeting: Meeting, create: bool = True) -> None:
+    async def _adopt_orphan(self, meeting: Meeting | str, create: bool = True) -> None:
         """A meeting just claimed may have a session its dead node left LIVE: carry it on."""
+        if isinstance(meeting, str):
+            async with self.rooms.database.session() as db:
+                found = await db.get(Meeting, meeting)
+            if found is None:
+                return
+            meeting = found
         host = self.rooms.get(meeting.id)
         if host is None and create:
             host = self.rooms.host_for(meeting)
