@@ -126,9 +126,13 @@ class Families:
     def keeps(self, meeting_id: str) -> bool:
         """Whether this node must keep `meeting_id`'s lease as its family's: it runs one
         of its children (or holds a child's lease)."""
-        leases = self.node.leases
-        return (any(h.parent_meeting_id == meeting_id for h in self.node.rooms.hosts.values())
-                or any(self.parents.get(c) == meeting_id for c in leases.held))
+        return meeting_id in self._kept()
+
+    def _kept(self) -> set[str]:
+        """The parents whose leases this node keeps for their rooms here."""
+        kept = {h.parent_meeting_id for h in self.node.rooms.hosts.values()
+                if h.parent_meeting_id}
+        return kept | {self.parents[c] for c in self.node.leases.held if c in self.parents}
 
     def also_released(self, meeting_id: str) -> str | None:
         """The parent whose lease goes with a child room that is over here: the family
@@ -202,8 +206,9 @@ class Families:
                     await self.carry_on_parent(parent)
             elif owner != node.node_id:
                 self.send_home(host.meeting_id)
+        kept = self._kept()
         bare = {m for m in leases.held
-                if node.rooms.get(m) is None and not node.adopting(m) and not self.keeps(m)}
+                if node.rooms.get(m) is None and not node.adopting(m) and m not in kept}
         for meeting_id in bare & self._bare:  # bare twice in a row: nothing is coming
             with contextlib.suppress(Exception):
                 await leases.release(meeting_id)
