@@ -23,11 +23,12 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from salon.cluster.elsewhere import Elsewhere
 from salon.live.host import RoomHost
 from salon.store.models import Meeting
 
 if TYPE_CHECKING:
-    from salon.cluster.node import ClusterNode, Elsewhere
+    from salon.cluster.node import ClusterNode
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Families:
         self.parents: dict[str, str] = {}
         #: Children being sent home now: no join or move may take them here meanwhile.
         self.leaving: set[str] = set()
-        #: Parent leases held with no room of the family here at the last `tidy`.
+        #: Leases held for no room here (nor kept for one) at the last `tidy`.
         self._bare: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         node.rooms.updates[GO_HOME] = self._told_to_go_home
@@ -52,11 +53,9 @@ class Families:
     # --- placing a child ---------------------------------------------------------------------
 
     async def place_child(self, child: Meeting, parent_id: str,
-                          here: bool) -> "Elsewhere | None":
+                          here: bool) -> Elsewhere | None:
         """Where a connected meeting runs: on the node holding its parent's lease (taken
         here first if nobody holds it). None when this node runs it."""
-        from salon.cluster.node import Elsewhere
-
         node, leases = self.node, self.node.leases
         if child.id in self.leaving:
             return Elsewhere(node.node_id, None)  # on its way out: join again in a moment
@@ -98,11 +97,9 @@ class Families:
             return Elsewhere(owner, entry["address"])
         return Elsewhere("", None)
 
-    async def _elsewhere(self, parent_id: str) -> "Elsewhere":
+    async def _elsewhere(self, parent_id: str) -> Elsewhere:
         """Where a child goes from a draining node: its parent's node, else the least
         loaded other node (which then takes the family)."""
-        from salon.cluster.node import Elsewhere
-
         node = self.node
         owner = await node.leases.owner(parent_id)
         if owner is not None and owner != node.node_id:

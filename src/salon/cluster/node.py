@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ import orjson
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from salon.cluster.elsewhere import Elsewhere
 from salon.cluster.families import Families
 from salon.cluster.leases import RoomLeases
 from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
@@ -40,16 +40,6 @@ SWEEP_SECS = 30.0
 STOP_STEP_SECS = 5.0
 #: How often the node lists the cluster's nodes.
 LIST_SECS = 5.0
-
-
-@dataclass(frozen=True)
-class Elsewhere:
-    """The meeting runs on another node (or is about to): connect there."""
-
-    node_id: str
-    #: The node's base URL (`http://host:port`); None when its entry is gone (it died,
-    #: and its lease has not run out yet).
-    address: str | None
 
 
 def _load(node: NodeInfo) -> int:
