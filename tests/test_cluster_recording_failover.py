@@ -8,8 +8,6 @@ dies; a peer with `auto_resume` comes back on the other node, which carries the 
 and the recording on; the stored file holds what was recorded before and after."""
 
 import asyncio
-import os
-import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import pytest
 
 from salon.client import AdminClient, RealtimeClient
 from tests.cluster import Cluster, cluster_of
+from tests.machines import kill_machine
 
 ENV = {"SALON_RECORDER": "tests.fake_recorder:run_joining_recording",
        "SALON_MEDIA_BACKEND": "none", "SALON_RTMP_PORT": "0"}
@@ -33,29 +32,6 @@ PART_SECS = 3.0
 def cluster() -> Iterator[Cluster]:
     with cluster_of(1, env=ENV) as started:
         yield started
-
-
-def children_of(pid: int) -> list[int]:
-    """Every descendant of `pid` (the recorder, multiprocessing's helpers)."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found + [grandchild for child in found for grandchild in children_of(child)]
-
-
-def kill_machine(pid: int) -> None:
-    """SIGKILL to the node and everything it started, the recorder first (else it sees
-    its parent die and finalizes its file, which is the gentler case)."""
-    for child in reversed(children_of(pid)):
-        os.kill(child, signal.SIGKILL)
-    os.kill(pid, signal.SIGKILL)
 
 
 async def until(check: Any, timeout: float = 30) -> Any:
