@@ -88,6 +88,8 @@ def test_a_finished_recording_is_a_faststart_mp4(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat")  # the index in front
     assert b"moof" not in data  # no longer fragmented
+    with av.open(str(path)) as container:  # the frames' timing as written
+        assert container.streams.video[0].average_rate == FPS
     assert not list(tmp_path.glob(".*.part"))
 
 

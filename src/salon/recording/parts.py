@@ -23,8 +23,11 @@ import av
 log = logging.getLogger("salon.recording")
 
 #: The muxer options of an MP4 or M4A work file: fragments at video keyframes and at
-#: least every second (audio alone: every second), each readable without the ones after.
-WORK_MP4 = {"movflags": "+frag_keyframe+empty_moov+default_base_moof",
+#: least every second (audio alone: every second), each readable without the ones after,
+#: written out as they close. `delay_moov`, not `empty_moov`: the header waits for the
+#: first fragment, when the encoders' delays are known (AAC's priming), else the muxer
+#: shifts the video's timestamps and the frame rate read back is off.
+WORK_MP4 = {"movflags": "+frag_keyframe+delay_moov+default_base_moof",
             "frag_duration": "1000000", "flush_packets": "1"}
 #: MP4 and M4A files for delivery: the index in front, so playback starts at once.
 FASTSTART = {"movflags": "+faststart"}
