@@ -132,7 +132,8 @@ async def test_a_sweep_and_the_meeting_s_node_race_and_exactly_one_takes_it(
         again = await asyncio.gather(*(adopter.carry_on(row.meeting_id,
                                                         "the-carried-on-session")
                                        for row in rows))
-        assert again == [0] * len(rows) and set(adopter.running) == carried
+        assert again == [0] * len(rows)
+        assert set(adopter.running) <= carried  # nothing more started
 
 
 async def test_two_nodes_carrying_the_same_recording_on_start_one_recorder(

@@ -286,6 +286,9 @@ class RecordingScheduler:
             assert row is not None
             participant = await recordings.recorder_participant(db, row)
             token = self.signer.mint(participant)
+            # Loaded again: making the app's recorder preset may have rolled back (another
+            # recording made it first), which expires the row.
+            await db.refresh(row)
             output_dir = self._output_dir(row)
             output_dir.mkdir(parents=True, exist_ok=True)
             # Where this recorder writes, for a node that carries the recording on.
