@@ -126,10 +126,10 @@ async def test_a_recording_goes_on_after_its_meeting_s_node_is_killed(
         # second may be lost), as node two found it.
         part = second.data_dir / "recordings" / "work" / rid / "parts" / "000"
         earlier = await asyncio.to_thread(duration_of, part / done["output_file_name"])
-        assert before - 1.6 <= earlier <= before + 0.2, (earlier, before)
+        assert before - 2.0 <= earlier <= before + 0.8, (earlier, before)
         # The file: that part, then what node two recorded (its recorder's start and
         # the outage cut out).
-        assert earlier + 1.0 <= recorded <= before + after + 0.5, (recorded, earlier, after)
+        assert earlier + 1.0 <= recorded <= before + after + 1.5, (recorded, earlier, after)
         assert abs(done["recording_duration"] - recorded) <= 1
         assert "cannot be read" not in second.log()
     finally:
