@@ -275,10 +275,17 @@ class RecordingScheduler:
         handle.kill()
 
     async def _gather(self, recording_id: str) -> None:
+        """What the dead recorder wrote, into this node's parts; a failure here costs
+        that part only, never the recording going on."""
         async with self.database.session() as db:
             row = await db.get(Recording, recording_id)
             assert row is not None
-        await asyncio.to_thread(carry.gather, self._earlier_dir(row), self._output_dir(row))
+        try:
+            await asyncio.to_thread(carry.gather, self._earlier_dir(row),
+                                    self._output_dir(row))
+        except Exception:
+            log.exception("gathering what recording %s's earlier recorder wrote failed: the "
+                          "recording holds only what is recorded from now on", recording_id)
 
     async def _spec(self, recording_id: str) -> RecordingSpec:
         async with self.database.session() as db:
