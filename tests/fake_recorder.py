@@ -6,6 +6,10 @@ for track recordings; AAC `.m4a` when `audio.export_file`), honouring pause, sto
 `max_seconds` through the same `RecordingControl` as the engine. So sizes and durations
 the tests assert are real. Runs as `SALON_RECORDER=tests.fake_recorder:run_recording`.
 
+Like the engine it writes each file under its work name, an MP4 fragmented
+(`salon.recording.parts`), and finalizes it when it ends; a recorder killed with its
+node leaves a work file that still plays up to its last fragment.
+
 A `file_name` starting with "crash" makes it die abruptly after a second of recording
 (a recorder crash), leaving the file unfinished.
 """
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import av
 
+from salon.recording.parts import FORMATS, finalize, work_options, work_path
 from salon.recording.spec import OutputFile, RecordingControl, RecordingOutcome, RecordingSpec
 
 FPS = 10
@@ -30,7 +35,9 @@ class _Output:
     def __init__(self, path: Path, video: str | None, audio: str, width: int, height: int,
                  layout: str) -> None:
         self.path = path
-        self.container = av.open(str(path), "w")
+        self.container = av.open(str(work_path(path)), "w",
+                                 format=FORMATS[path.suffix],
+                                 options=work_options(path))
         self.video = None
         if video is not None:
             self.video = self.container.add_stream(video, rate=FPS)
@@ -66,6 +73,7 @@ class _Output:
             self.container.mux(self.video.encode(None))
         self.container.mux(self.audio.encode(None))
         self.container.close()
+        finalize(work_path(self.path), self.path)
 
 
 def _outputs(spec: RecordingSpec) -> list[tuple[_Output, str, str]]:

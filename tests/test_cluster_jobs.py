@@ -1,7 +1,8 @@
 """Jobs in a cluster (docs/cluster.md, "Jobs"), on a real PostgreSQL and a real Redis:
 a job claimed by a live node stays with it when another node starts, and the jobs of a
 node whose registry entry is gone are taken over — queued ones run again elsewhere,
-running ones whose work was on the dead node end ERRORED.
+running ones of a session nobody carries on end ERRORED, keeping what their killed
+recorder wrote (tests/test_cluster_recording_failover.py: a session carried on).
 
 A dead node is either a real server killed with SIGKILL, or a registry entry that
 stops beating (`kill`: exactly what SIGKILL leaves in Redis) next to a claim made with
@@ -10,8 +11,6 @@ the real claiming code, for states a real server passes through too fast to catc
 
 import asyncio
 import contextlib
-import os
-import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +51,7 @@ from salon.store.models import (
 )
 from salon.transcription.files import storage_for_deployment
 from salon.transcription.jobs import JobSettings, PostMeetingJobs
+from tests.machines import kill_machine
 from tests.servers import ThrowawayPostgres, cleanup, start
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -157,14 +157,19 @@ async def test_a_recording_stays_with_its_node_and_ends_when_the_node_is_killed(
         row = await row_of(database, Recording, rid)
         assert (row.status, row.claimed_by) == ("RECORDING", "node-a")
 
-        os.kill(first.process.pid, signal.SIGKILL)
+        kill_machine(first.process.pid)  # the node and its recorder, as the machine dies
         first.process.wait()
-        # Its recorder and what it captured were on node A: the recording ends ERRORED.
+        # No live session to carry on: the recording ends ERRORED, keeping what node A's
+        # killed recorder wrote (its fragmented work file plays; node B reads it: the
+        # same machine).
         ended = await until(lambda: _status(database, rid, "ERRORED"))
         assert ended, (await row_of(database, Recording, rid)).status
         assert ended.stop_reason == {"reason": "INTERNAL_ERROR"}
         assert ended.error == "the server stopped while recording"
         assert "ended 1 recording(s)" in second.log()
+        kept = {f["role"]: f for f in ended.files}
+        assert kept["composite"]["duration_secs"] >= 1.0 and ended.recording_duration >= 1
+        assert ended.download_url is not None
     finally:
         cleanup(first)
         if second is not None:

@@ -20,7 +20,9 @@ claims that no node holds any more:
   a dead node from a live one, so nothing is released until it does.
 
 A released job is queued again and another node runs it (at least once, not exactly
-once: a job that dies half-way is run again from its start). A node that finds one of
+once: a job that dies half-way is run again from its start). A job that goes on where it
+was rather than starting again (a recording carried on with its meeting) changes hands
+with `take_over`, a compare-and-set on `claimed_by`. A node that finds one of
 its running jobs claimed by someone else (it was cut off from Redis long enough to be
 counted dead) drops it; see `holds`.
 """
@@ -100,6 +102,20 @@ class JobClaims:
         commits. Whether this node got it."""
         result = await db.execute(update(model).where(
             key == value, model.claimed_at.is_(None), *where).values(**self.stamp()))
+        await db.commit()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def take_over(self, db: AsyncSession, model: Any, key: Any, value: str,
+                        previous: str | None, *where: ColumnElement[bool]) -> bool:
+        """Move the claim on the job whose `key` is `value` from `previous` (a node that
+        is gone) to this node, only while `previous` still holds it and `where` holds;
+        commits. Of several nodes taking over the same claim at once (a sweep that would
+        end the job and the node that carries it on, or two of either), exactly one sees
+        the row change: PostgreSQL re-checks the condition on the row the first one
+        committed. Whether this node got it."""
+        held = model.claimed_by.is_(None) if previous is None else model.claimed_by == previous
+        result = await db.execute(update(model).where(
+            key == value, model.claimed_at.is_not(None), held, *where).values(**self.stamp()))
         await db.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -1,9 +1,11 @@
 """Recordings meet live rooms: peers hear of each status change (`recording.updated`),
-a starting session gets its meeting's active recordings (and `record_on_start`), and an
-ending session stops them (ALL_PEERS_LEFT)."""
+a starting session gets its meeting's active recordings (and `record_on_start`), an
+ending session stops them (ALL_PEERS_LEFT), and a session carried on after its node died
+(cluster mode) carries its recordings on too (`RecordingScheduler.carry_on`)."""
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from salon.core.clock import isoformat
@@ -11,6 +13,7 @@ from salon.core.recordings import StartRecording
 from salon.core.recordings import caller as make_caller
 from salon.core.room import Record
 from salon.core.room.recordings import recordings_updated
+from salon.live.failover import Orphan
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.recording.scheduler import RecordingScheduler
@@ -18,6 +21,11 @@ from salon.services import recordings
 from salon.store.models import Meeting, Recording
 
 log = logging.getLogger("salon.recording")
+
+#: How long, in sweeps, a node that carried a session on keeps trying to take over its
+#: recordings: their claimer must first drop out of the registry (three heartbeats, one
+#: sweep), and the periodic sweep (`RecordingScheduler.recover`) catches any later.
+CARRY_ON_SWEEPS = 2
 
 
 def view(row: Recording) -> dict[str, Any]:
@@ -41,6 +49,8 @@ class LiveRecordings:
         self._tasks: set[asyncio.Task[None]] = set()
         scheduler.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
+        rooms.adoption_listeners.append(self.adopted)
+        scheduler.live_session = self.live_session
         rooms.updates["recording.updated"] = self._updated
 
     def announce(self, row: Recording) -> None:
@@ -66,6 +76,30 @@ class LiveRecordings:
         elif record.kind == Record.SESSION_ENDED:
             host.room.recordings.clear()
             self._spawn(self._session_ended(host.meeting_id))
+
+    def live_session(self, meeting_id: str) -> str | None:
+        """The session this node runs for `meeting_id`, if live here."""
+        host = self.rooms.hosts.get(meeting_id)
+        if host is None or not host.room.is_live:
+            return None
+        return host.room.session_id
+
+    def adopted(self, host: RoomHost, orphan: Orphan) -> None:
+        """This node carries `orphan` on: so do its recordings."""
+        self._spawn(self._carry_on(host.meeting_id, orphan.session_id))
+
+    async def _carry_on(self, meeting_id: str, session_id: str) -> None:
+        """Take the session's recordings over as soon as their dead claimer is out of
+        the registry: at once if it is already, else polled once a heartbeat."""
+        claims = self.scheduler.claims
+        deadline = time.monotonic() + CARRY_ON_SWEEPS * claims.sweep_secs
+        try:
+            while await self.scheduler.carry_on(meeting_id, session_id):
+                if time.monotonic() > deadline:
+                    break  # a live claimer finishes it; the periodic sweep does the rest
+                await asyncio.sleep(claims.sweep_secs / 3)
+        except Exception:
+            log.exception("carrying on the recordings of meeting %s failed", meeting_id)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)

@@ -1,14 +1,10 @@
-"""A recorder's output files: put through storage into the recording's fields, or found
-on disk after a crash (only files that still open as media are kept)."""
+"""A recorder's output files, put through storage into the recording's fields. (What a
+recorder killed with its node left is found by `salon.recording.carry.left_behind`.)"""
 
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import av
-
-from salon.recording.outputs import CONTENT_TYPES, probe
 from salon.recording.spec import OutputFile
 from salon.recording.storage import RecordingStorage
 from salon.store.models import Recording
@@ -53,20 +49,3 @@ async def store(row: Recording, files: tuple[OutputFile, ...] | list[OutputFile]
         # RealtimeKit: with its bucket disabled a recording has no download links.
         fields.update(download_url=None, audio_download_url=None, download_url_expiry=None)
     return fields
-
-
-def left_behind(directory: Path) -> list[OutputFile]:
-    """The files a recorder left in its work directory that still open as media (an MP4
-    the recorder finalized before the server died); others are dropped."""
-    if not directory.is_dir():
-        return []
-    kept = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix not in CONTENT_TYPES:
-            continue
-        role = "audio" if path.suffix in (".m4a", ".mp3") else "composite"
-        try:
-            kept.append(probe(path, role))
-        except (av.error.FFmpegError, OSError, ValueError):
-            continue  # not finalized: it does not play
-    return kept

@@ -3,9 +3,11 @@
 One encode per stream: the composite's video (libx264 → MP4, or libvpx VP8 → WebM) and
 its mixed audio (AAC in MP4, Opus in WebM). `audio.export_file` adds the mixed audio
 alone (AAC in .m4a or MP3, mono or stereo as asked). Files are written under a temporary
-name and renamed when finalized, so a half-written file never carries the final name;
-MP4s get `movflags=+faststart` (the index is moved to the front on close, so players
-start before the download ends).
+name (`.{name}.part`) and get their final name when finalized, so a half-written file
+never carries it. MP4s and M4As are written fragmented while recording, so a recorder
+killed with its node leaves a file that still plays (`salon.recording.parts`), and are
+remuxed on close to `movflags=+faststart` (the index in front, so players start before
+the download ends).
 """
 
 import os
@@ -18,6 +20,7 @@ import numpy as np
 
 from salon.livestream.outputs import LiveOutputs
 from salon.recording.mixer import RATE
+from salon.recording.parts import finalize, work_options, work_path
 from salon.recording.spec import AudioSpec, LiveSpec, OutputFile, VideoSpec
 
 #: libx264's preset and tuning: veryfast with zerolatency (no lookahead, no B-frame
@@ -29,10 +32,6 @@ VIDEO_BITRATE = {"H264": 2_500_000, "VP8": 2_000_000}
 AUDIO_BITRATE = 128_000
 CONTENT_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4",
                  ".mp3": "audio/mpeg"}
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part")
 
 
 class AudioEncoder:
@@ -114,14 +113,13 @@ class CompositeWriter:
         self.video_spec = video
         mp4 = video.codec == "H264"
         path = output_dir / f"{file_name}.{'mp4' if mp4 else 'webm'}"
-        options = {"movflags": "+faststart"} if mp4 else {}
         if live is not None and not live.keep_file:
             # Live only: the encoders feed a muxer that writes nothing.
             container = av.open(os.devnull, "w", format="null")
             self.files = []
         else:
-            container = av.open(str(_temporary(path)), "w",
-                                format="mp4" if mp4 else "webm", options=options)
+            container = av.open(str(work_path(path)), "w",
+                                format="mp4" if mp4 else "webm", options=work_options(path))
             self.files = [_File(path, "composite", container)]
         self.main = container
         if mp4:
@@ -153,8 +151,8 @@ class CompositeWriter:
         if audio.export_file:
             aac = audio.codec == "AAC"
             export_path = output_dir / f"{file_name}.{'m4a' if aac else 'mp3'}"
-            export = av.open(str(_temporary(export_path)), "w", format="ipod" if aac else "mp3",
-                             options={"movflags": "+faststart"} if aac else {})
+            export = av.open(str(work_path(export_path)), "w", format="ipod" if aac else "mp3",
+                             options=work_options(export_path))
             self.files.append(_File(export_path, "audio", export))
             self.export = AudioEncoder(export, "aac" if aac else "libmp3lame",
                                        1 if audio.channel == "mono" else 2)
@@ -180,8 +178,8 @@ class CompositeWriter:
             self.export.write(pcm)
 
     def close(self) -> list[tuple[Path, str]]:
-        """Flush every encoder, finalize (faststart rewrites the MP4 here) and give the
-        files their final names: [(path, role)]."""
+        """Flush every encoder, finalize (an MP4's fragmented work file is remuxed to
+        faststart here) and give the files their final names: [(path, role)]."""
         self._mux(self.video.encode(None))
         self.audio.flush()
         if self.export is not None:
@@ -193,7 +191,7 @@ class CompositeWriter:
         done = []
         for file in self.files:
             file.container.close()
-            os.replace(_temporary(file.path), file.path)
+            finalize(work_path(file.path), file.path)
             done.append((file.path, file.role))
         return done
 
@@ -206,7 +204,7 @@ class CompositeWriter:
                 file.container.close()
             except Exception:  # noqa: BLE001 - the file is being thrown away anyway
                 pass
-            _temporary(file.path).unlink(missing_ok=True)
+            work_path(file.path).unlink(missing_ok=True)
 
 
 def probe(path: Path, role: str, participant_id: str | None = None,

@@ -12,9 +12,13 @@ captured. A start-up after a crash ends what the crash left mid-way (`recover`).
 
 In a cluster every node runs a scheduler on the same database: each recording is
 claimed by one node (`salon.cluster.claims`), and every few heartbeats each node
-`recover`s the recordings of nodes that are gone: their queued ones queue again, the
-ones they were recording end ERRORED like after a crash (the recorder and what it
-captured were on that node).
+`recover`s the recordings of nodes that are gone: their queued ones queue again; the
+ones they were recording (or had paused) go on with their meeting: the node that runs
+the meeting — the one that carried its session on after the failover, or the one that
+ran it all along when only the recorder's node died — takes the claim over and starts a
+recorder for the same recording (`carry_on`), whose file is joined after what the dead
+recorder wrote (`salon.recording.carry`). Those whose session is over end ERRORED like
+after a crash, keeping what the dead recorder wrote if this node can read it.
 """
 
 import asyncio
@@ -26,26 +30,28 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
 from salon.core import recordings as rules
 from salon.core.clock import utcnow
-from salon.recording import delivery
+from salon.recording import carry, delivery
 from salon.recording.process import ENGINE, RecorderProcess
-from salon.recording.spec import AudioSpec, LiveSpec, RecordingSpec, VideoSpec
+from salon.recording.spec import AudioSpec, RecordingSpec
+from salon.recording.spec_config import config_live, config_video, config_watermark
 from salon.recording.storage import LocalStorage, storage_for
-from salon.recording.watermark import fetch_watermark
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
-from salon.store.models import Recording
+from salon.store.models import Recording, Session
 
 log = logging.getLogger("salon.recording")
 
 #: The recording statuses in which a recorder runs, or ran until its node stopped.
 RECORDER_ACTIVE = ("RECORDING", "PAUSED", "UPLOADING")
+#: The statuses in which a recording goes on with its meeting when its recorder's node dies.
+CARRIED_ON = ("RECORDING", "PAUSED")
 
 #: How often a running recording's row is looked at (pause, resume, stop, outcome).
 TICK_SECS = 0.2
@@ -79,6 +85,9 @@ class RecordingScheduler:
         self.on_commit = on_commit or (lambda: None)
         #: Tells the meeting's peers about a status change (`recording.updated`).
         self.announce = announce or (lambda row: None)
+        #: The live session this node runs for a meeting, if any (set by
+        #: `salon.live.recordings`): its recordings go on here when their recorder dies.
+        self.live_session: Callable[[str], str | None] = lambda meeting_id: None
         self.running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -104,33 +113,90 @@ class RecordingScheduler:
 
     async def recover(self, starting: bool = False) -> None:
         """Recordings whose claimer is gone (this process's own predecessor at start, or
-        a dead node: `JobClaims.orphaned`): RECORDING, PAUSED or UPLOADING ones end
-        ERRORED (INTERNAL_ERROR) keeping any playable file their recorder left here;
-        picked-up INVOKED ones go back to the queue."""
+        a dead node: `JobClaims.orphaned`): picked-up INVOKED ones go back to the queue;
+        RECORDING or PAUSED ones of a meeting this node runs go on here (`_carry_on`),
+        those of a session still LIVE elsewhere are left to the node that takes it over
+        (a cluster only), and the others end ERRORED (INTERNAL_ERROR) keeping what their
+        recorders left that this node can read."""
         orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
                                               starting=starting)
         if orphaned is None:
             return
+        ended = 0
         async with self.database.session() as db:
             requeued = await self.claims.release(db, Recording, orphaned,
                                                  Recording.status == "INVOKED")
             stale = list(await db.scalars(select(Recording).where(
                 Recording.status.in_(RECORDER_ACTIVE), orphaned)))
             for row in stale:
-                kept = await asyncio.to_thread(delivery.left_behind, self._output_dir(row))
-                fields = await delivery.store(row, kept, self._storage(row))
-                fields["recording_duration"] = int(max(
-                    (file.duration_secs for file in kept), default=0)) or None
-                await recordings.move(
-                    db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
-                    stopped_time=row.stopped_time or utcnow(),
-                    error="the server stopped while recording", **fields)
+                if row.status in CARRIED_ON:
+                    session = self.live_session(row.meeting_id)
+                    if session is not None and row.session_id in (None, session):
+                        await self._carry_on(db, row)
+                        continue
+                    if self.claims.clustered and await _is_live(db, row.session_id):
+                        continue  # whichever node takes the meeting over carries it on
+                if await self._end_orphan(db, row):
+                    ended += 1
         if requeued:
             log.warning("queued again %d recording(s) whose node is gone", requeued)
             self.wake()
-        if stale:
-            log.warning("ended %d recording(s) left unfinished by an unclean stop", len(stale))
+        if ended:
+            log.warning("ended %d recording(s) left unfinished by an unclean stop", ended)
             self.on_commit()
+
+    async def _end_orphan(self, db: Any, row: Recording) -> bool:
+        """ERRORED, with what its recorders left; false if another node took the claim
+        first (it carries the recording on, or ends it itself)."""
+        if not await self.claims.take_over(db, Recording, Recording.id, row.id,
+                                           row.claimed_by,
+                                           Recording.status.in_(RECORDER_ACTIVE)):
+            return False
+        await db.refresh(row)
+        kept = await asyncio.to_thread(carry.left_behind, self._earlier_dir(row),
+                                       self._output_dir(row))
+        fields = await delivery.store(row, kept, self._storage(row))
+        fields["recording_duration"] = int(max(
+            (file.duration_secs for file in kept), default=0)) or None
+        await recordings.move(
+            db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
+            stopped_time=row.stopped_time or utcnow(),
+            error="the server stopped while recording", **fields)
+        return True
+
+    async def carry_on(self, meeting_id: str, session_id: str) -> int:
+        """This node now runs `session_id`, carried on after its node died: its
+        meeting's RECORDING or PAUSED recordings whose claimer is gone go on here.
+        Returns how many are still claimed by another node: one the registry still
+        lists (a dead node drops out within three heartbeats: call again until none
+        is; a live one, say draining, finishes its recording itself), or one that took
+        them over first."""
+        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
+                                              starting=False)
+        ours = select(Recording).where(
+            Recording.meeting_id == meeting_id, Recording.status.in_(CARRIED_ON),
+            or_(Recording.session_id.is_(None), Recording.session_id == session_id))
+        async with self.database.session() as db:
+            if orphaned is not None:
+                for row in list(await db.scalars(ours.where(orphaned))):
+                    if row.id not in self.running:
+                        await self._carry_on(db, row)
+            waiting = list(await db.scalars(ours.where(
+                Recording.claimed_by != self.claims.node_id)))
+        return len([row for row in waiting if row.id not in self.running])
+
+    async def _carry_on(self, db: Any, row: Recording) -> bool:
+        """Take the claim of `row` over from its gone claimer and record on here."""
+        previous = row.claimed_by
+        if not await self.claims.take_over(db, Recording, Recording.id, row.id, previous,
+                                           Recording.status.in_(CARRIED_ON)):
+            return False  # a sweep ended it, or another node carries it on
+        await db.refresh(row)
+        log.warning("recording %s of meeting %s goes on here: its recorder's node %s is gone",
+                    row.id, row.meeting_id, previous)
+        self.announce(row)
+        self._launch(row.id, carried=True)
+        return True
 
     # --- the queue -----------------------------------------------------------------------
 
@@ -157,9 +223,13 @@ class RecordingScheduler:
                 .order_by(Recording.invoked_time).limit(free),
                 Recording.status == "INVOKED")
         for recording_id in won:
-            task = asyncio.create_task(self._run(recording_id), name=f"recording {recording_id}")
-            self.running[recording_id] = task
-            task.add_done_callback(lambda _, rid=recording_id: self._done(rid))
+            self._launch(recording_id)
+
+    def _launch(self, recording_id: str, carried: bool = False) -> None:
+        task = asyncio.create_task(self._run(recording_id, carried),
+                                   name=f"recording {recording_id}")
+        self.running[recording_id] = task
+        task.add_done_callback(lambda _, rid=recording_id: self._done(rid))
 
     def _done(self, recording_id: str) -> None:
         self.running.pop(recording_id, None)
@@ -167,9 +237,13 @@ class RecordingScheduler:
 
     # --- one recording -------------------------------------------------------------------
 
-    async def _run(self, recording_id: str) -> None:
+    async def _run(self, recording_id: str, carried: bool = False) -> None:
+        """Record `recording_id`; `carried`: on from where a recorder that died with its
+        node stopped (what it wrote is gathered first, before this recorder writes)."""
         handle: RecorderProcess | None = None
         try:
+            if carried:
+                await self._gather(recording_id)
             spec = await self._spec(recording_id)
             handle = RecorderProcess.start(spec, self.settings.recorder or ENGINE)
             outcome = await self._follow(recording_id, handle)
@@ -200,29 +274,48 @@ class RecordingScheduler:
             await asyncio.sleep(TICK_SECS)
         handle.kill()
 
+    async def _gather(self, recording_id: str) -> None:
+        """What the dead recorder wrote, into this node's parts; a failure here costs
+        that part only, never the recording going on."""
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+        try:
+            await asyncio.to_thread(carry.gather, self._earlier_dir(row),
+                                    self._output_dir(row))
+        except Exception:
+            log.exception("gathering what recording %s's earlier recorder wrote failed: the "
+                          "recording holds only what is recorded from now on", recording_id)
+
     async def _spec(self, recording_id: str) -> RecordingSpec:
         async with self.database.session() as db:
             row = await db.get(Recording, recording_id)
             assert row is not None
             participant = await recordings.recorder_participant(db, row)
             token = self.signer.mint(participant)
+            # Loaded again: making the app's recorder preset may have rolled back (another
+            # recording made it first), which expires the row.
+            await db.refresh(row)
+            output_dir = self._output_dir(row)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            # Where this recorder writes, for a node that carries the recording on.
+            row.config = {**row.config, "work_dir": str(output_dir)}
+            await db.commit()
         config = row.config
         video = config.get("video_config") or {}
         audio = config.get("audio_config") or {}
-        output_dir = self._output_dir(row)
-        output_dir.mkdir(parents=True, exist_ok=True)
         return RecordingSpec(
             recording_id=row.id, kind=row.kind,  # type: ignore[arg-type]
             gateway_url=self.settings.gateway_url, token=token, output_dir=output_dir,
             file_name=row.output_file_name.rsplit(".", 1)[0],
-            video=_video(video, await _watermark(video, output_dir)),
+            video=config_video(video, await config_watermark(video, output_dir)),
             audio=AudioSpec(codec=audio.get("codec", "AAC"),
                             channel=audio.get("channel", "stereo"),
                             export_file=bool(audio.get("export_file", False))),
             max_seconds=int(config.get("max_seconds") or 86400),
             user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
             track_prefix=config.get("track_prefix", "default"),
-            live=_rtmp_out(row.kind, config))
+            live=config_live(row.kind, config))
 
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""
@@ -252,14 +345,19 @@ class RecordingScheduler:
             assert row is not None
             if row.status in rules.FINAL:
                 return
+            if not self.claims.holds(row):
+                raise ClaimLost(recording_id)
             if row.status != "UPLOADING":
                 reason = "INTERNAL_ERROR" if outcome.error else outcome.stop_reason
                 self._queued(await recordings.move(
                     db, row, "UPLOADING", stop_reason=row.stop_reason or {"reason": reason},
                     stopped_time=row.stopped_time or utcnow()))
                 self.announce(row)
-            fields = await delivery.store(row, outcome.files, self._storage(row))
-            fields["recording_duration"] = int(round(outcome.duration_secs))
+            parts = carry.parts_of(self._output_dir(row))
+            files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
+            fields = await delivery.store(row, files, self._storage(row))
+            fields["recording_duration"] = int(round(max(
+                [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
             failed = outcome.error or not fields["files"]
             if failed:
                 fields["error"] = outcome.error or "the recorder wrote no file"
@@ -288,34 +386,19 @@ class RecordingScheduler:
     def _output_dir(self, row: Recording) -> Path:
         return self.settings.data_dir / "recordings" / "work" / row.id
 
+    def _earlier_dir(self, row: Recording) -> Path:
+        """Where the recording's last recorder wrote (on another node, maybe)."""
+        work_dir = row.config.get("work_dir")
+        return Path(work_dir) if work_dir else self._output_dir(row)
+
     def _storage(self, row: Recording) -> delivery.Destination:
         return delivery.Destination(
             storage_for(row.config.get("storage_config"), local=self.local_storage),
             timedelta(seconds=self.settings.link_ttl_secs))
 
 
-async def _watermark(config: dict[str, Any], output_dir: Path) -> Path | None:
-    url = (config.get("watermark") or {}).get("url")
-    return await fetch_watermark(url, output_dir) if url else None
-
-
-def _rtmp_out(kind: str, config: dict[str, Any]) -> LiveSpec | None:
-    """A composite recording with `rtmp_out_config` (or the meeting's
-    `live_streaming_config`) also pushes its one encode over RTMP while it records."""
-    urls = rules.rtmp_urls(config)
-    if kind != "composite" or not urls:
-        return None
-    return LiveSpec(rtmp_urls=tuple(urls), hls_time=2, keep_file=True)
-
-
-def _video(config: dict[str, Any], watermark_path: Path | None) -> VideoSpec:
-    """The video part of the spec; the watermark as a local image (`salon.recording
-    .watermark`), with its position and size."""
-    watermark = config.get("watermark") or {}
-    size = watermark.get("size") or {}
-    return VideoSpec(
-        codec=config.get("codec", "H264"), width=config.get("width", 1280),
-        height=config.get("height", 720), watermark_path=watermark_path,
-        watermark_position=watermark.get("position", "left top"),
-        watermark_size=((size["width"], size["height"])
-                        if size.get("width") and size.get("height") else None))
+async def _is_live(db: Any, session_id: str | None) -> bool:
+    """Whether the session is still LIVE (a node may carry it on)."""
+    if session_id is None:
+        return False
+    return await db.scalar(select(Session.status).where(Session.id == session_id)) == "LIVE"

@@ -1,0 +1,139 @@
+"""A recording goes on after its meeting's node dies (docs/cluster.md "Recordings go
+on"), with real nodes: salon processes on 127.0.0.2–3, one PostgreSQL, one Redis, the
+recorder a real process that joins the meeting as its hidden peer and writes a real MP4
+(tests/fake_recorder.py: black frames and silence, since these nodes run no media).
+
+The node running the meeting and its recorder are killed with SIGKILL, as a machine
+dies; a peer with `auto_resume` comes back on the other node, which carries the session
+and the recording on; the stored file holds what was recorded before and after."""
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from salon.client import AdminClient, RealtimeClient
+from tests.cluster import Cluster, cluster_of
+from tests.machines import kill_machine
+
+ENV = {"SALON_RECORDER": "tests.fake_recorder:run_joining_recording",
+       "SALON_MEDIA_BACKEND": "none", "SALON_RTMP_PORT": "0"}
+#: Recorded on each side of the failover.
+PART_SECS = 3.0
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    with cluster_of(1, env=ENV) as started:
+        yield started
+
+
+async def until(check: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+def duration_of(path: Path) -> float:
+    """Seconds of video that decode (frames over the frame rate)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return frames / float(video.average_rate or 10)
+
+
+def duration_of_bytes(data: bytes) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as file:
+        file.write(data)
+        file.flush()
+        return duration_of(Path(file.name))
+
+
+async def test_a_recording_goes_on_after_its_meeting_s_node_is_killed(
+        cluster: Cluster) -> None:
+    first = cluster.nodes[0]
+    async with AdminClient(first.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = (await admin.create_meeting(title="recorded"))["id"]
+        host = await admin.add_participant(meeting, "host", "group_call_host", name="Host")
+        guest = await admin.add_participant(meeting, "guest", "group_call_participant",
+                                            name="Guest")
+    rest = httpx.AsyncClient(headers=cluster.headers, timeout=10)
+    ada = await RealtimeClient.join(first.ws, host["token"])
+    bea = None
+    try:
+        started = await rest.post(f"{cluster.app_url(first)}/recordings",
+                                  json={"meeting_id": meeting})
+        assert started.status_code == 201, started.text
+        rid = started.json()["data"]["id"]
+
+        async def status(node: Any, *wanted: str) -> dict[str, Any] | None:
+            row = (await rest.get(f"{cluster.app_url(node)}/recordings/{rid}")).json()["data"]
+            return row if row["status"] in wanted else None
+
+        assert await until(lambda: status(first, "RECORDING"))
+        recording_since = time.monotonic()
+        # The second node joins the cluster; a peer that joins now is told of both.
+        second = await asyncio.to_thread(cluster.start_node, 1, ENV)
+        bea = await RealtimeClient.join(first.ws, guest["token"], auto_resume=True)
+        assert sorted(bea.joined["nodes"]) == sorted([first.url, second.url])
+        await cluster.wait_on_record(meeting, peers=2)
+        await asyncio.sleep(max(0.0, PART_SECS - (time.monotonic() - recording_since)))
+        before = time.monotonic() - recording_since
+        session_id = bea.joined["room"]["session_id"]
+
+        kill_machine(first.process.pid)
+        first.process.wait()
+        await asyncio.wait_for(bea.resumed.wait(), 30)
+        assert bea.joined["room"]["session_id"] == session_id  # the session carried on
+        assert cluster.owner(meeting) == second.node_id
+
+        async def carried_on() -> bool:
+            return "goes on here" in second.log()
+
+        assert await until(carried_on), second.log()
+        carried_since = time.monotonic()
+        assert await status(second, "RECORDING")
+
+        # Peers hear of it as of any recording (in the room's state after a resume).
+        async def seen() -> bool:
+            state = await bea.request("state")
+            return any(r["id"] == rid and r["status"] == "RECORDING"
+                       for r in state["room"]["recordings"])
+
+        assert await until(seen, timeout=10)
+        await asyncio.sleep(PART_SECS)
+        after = time.monotonic() - carried_since
+        stopped = await rest.put(f"{cluster.app_url(second)}/recordings/{rid}",
+                                 json={"action": "stop"})
+        assert stopped.status_code == 200, stopped.text
+        done = await until(lambda: status(second, "UPLOADED", "ERRORED"))
+        assert done and done["status"] == "UPLOADED", done
+
+        stored = await rest.get(done["download_url"])
+        assert stored.status_code == 200
+        recorded = await asyncio.to_thread(duration_of_bytes, stored.content)
+        # What node one wrote until it was killed (up to its last fragment: about a
+        # second may be lost), as node two found it.
+        part = second.data_dir / "recordings" / "work" / rid / "parts" / "000"
+        earlier = await asyncio.to_thread(duration_of, part / done["output_file_name"])
+        assert before - 2.0 <= earlier <= before + 0.8, (earlier, before)
+        # The file: that part, then what node two recorded (its recorder's start and
+        # the outage cut out).
+        assert earlier + 1.0 <= recorded <= before + after + 1.5, (recorded, earlier, after)
+        assert abs(done["recording_duration"] - recorded) <= 1
+        assert "cannot be read" not in second.log()
+    finally:
+        await rest.aclose()
+        for peer in (ada, bea):
+            if peer is not None:
+                await peer.close()
