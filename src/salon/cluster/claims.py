@@ -103,6 +103,17 @@ class JobClaims:
         await db.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def claim_from(self, db: AsyncSession, model: Any, key: Any, value: str,
+                         held: ColumnElement[bool], *where: ColumnElement[bool]) -> bool:
+        """Take over the job whose `key` column is `value` while its claim is `held` as
+        it was (say, `orphaned`: by a node that is gone) and `where` holds; commits.
+        Of several nodes taking it (or one taking it while another ends it), exactly one
+        sees the row change."""
+        result = await db.execute(update(model).where(key == value, held, *where)
+                                  .values(**self.stamp()))
+        await db.commit()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def claim_queued(self, db: AsyncSession, model: Any, key: Any, queued: Select[Any],
                            *where: ColumnElement[bool]) -> list[str]:
         """Claim the jobs `queued` selects (their `key` values, oldest first, at most as

@@ -1,7 +1,13 @@
 """Livestreams meet live rooms: a starting session starts the meeting's livestream when
 `live_stream_on_start` asks (or gives its id to one queued before it), an ending
 session stops it (a meeting's livestream never outlives its session), and peers hear of
-each status change (`livestream.updated`)."""
+each status change (`livestream.updated`).
+
+After a failover (docs/cluster.md "Failover"), the node that carries a session on also
+carries on its meeting's livestream if it was LIVE when its node died: it takes the
+dead node's claim over (`LivestreamRunner.take_over`) and starts the encoder again, so
+the stream goes on from here (a new HLS playlist on this node, its `playback_url`;
+RTMP outputs reconnect)."""
 
 import asyncio
 import logging
@@ -11,6 +17,7 @@ from typing import Any
 from salon.core.livestreams import StartLivestream
 from salon.core.room import Record
 from salon.core.room.livestreams import livestream_updated
+from salon.live.failover import Orphan
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.livestream.playback import ViewerCounter
@@ -43,6 +50,7 @@ class LiveLivestreams:
         self.ingest: Any = None
         runner.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
+        rooms.adoption_listeners.append(self.adopted)
         rooms.updates["livestream.updated"] = self._updated
 
     def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
@@ -72,6 +80,28 @@ class LiveLivestreams:
         elif record.kind == Record.SESSION_ENDED:
             host.room.livestream = None
             self._spawn(self._session_ended(host.meeting_id))
+
+    def adopted(self, host: RoomHost, orphan: Orphan) -> None:
+        """This node carries on `orphan`, a session whose node died: so is its meeting's
+        livestream, if it was LIVE."""
+        self._spawn(self._carry_on(host, orphan.session_id))
+
+    async def _carry_on(self, host: RoomHost, session_id: str) -> None:
+        try:
+            async with self.rooms.database.session() as db:
+                livestream = await livestreams.of_meeting(db, host.meeting_id)
+                running = (await livestreams.active_session_of(db, livestream.id)
+                           if livestream else None)
+            if livestream is None or running is None or running.status != "LIVE" \
+                    or running.session_id not in (None, session_id):
+                return
+            if not await self.runner.take_over(running.id):
+                return
+            async with self.rooms.database.session() as db:
+                livestream, running = await self.runner.rows(db, running.id)
+            self.announce(livestream, running)  # the new playback_url, to peers as they return
+        except Exception:
+            log.exception("carrying on the livestream of meeting %s failed", host.meeting_id)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
