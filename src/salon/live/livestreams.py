@@ -28,6 +28,11 @@ from salon.store.models import Livestream, LivestreamSession, Meeting
 
 log = logging.getLogger("salon.livestream")
 
+#: After a failover, how long the node carrying a session on keeps trying to take its
+#: LIVE livestream over (its claimer must first drop out of the registry), and how often.
+TAKE_OVER_WAIT_SECS = 30.0
+TAKE_OVER_RETRY_SECS = 0.5
+
 
 def view(livestream: Livestream, session: LivestreamSession, urls: Urls) -> dict[str, Any]:
     """A livestream as peers see it (no stream key: that is for the API's callers)."""
@@ -87,19 +92,32 @@ class LiveLivestreams:
         self._spawn(self._carry_on(host, orphan.session_id))
 
     async def _carry_on(self, host: RoomHost, session_id: str) -> None:
+        """Take the meeting's LIVE livestream over once its claimer is out of the
+        registry: a meeting's lease runs out (5 s) before a dead node's registry entry
+        does (three heartbeats, 6 s), so the first tries may find it still listed."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + TAKE_OVER_WAIT_SECS
         try:
-            async with self.rooms.database.session() as db:
-                livestream = await livestreams.of_meeting(db, host.meeting_id)
-                running = (await livestreams.active_session_of(db, livestream.id)
-                           if livestream else None)
-            if livestream is None or running is None or running.status != "LIVE" \
-                    or running.session_id not in (None, session_id):
-                return
-            if not await self.runner.take_over(running.id):
-                return
-            async with self.rooms.database.session() as db:
-                livestream, running = await self.runner.rows(db, running.id)
-            self.announce(livestream, running)  # the new playback_url, to peers as they return
+            while host.room.session_id == session_id and not host.handed_over:
+                async with self.rooms.database.session() as db:
+                    livestream = await livestreams.of_meeting(db, host.meeting_id)
+                    running = (await livestreams.active_session_of(db, livestream.id)
+                               if livestream else None)
+                if livestream is None or running is None or running.status != "LIVE" \
+                        or running.session_id not in (None, session_id) \
+                        or running.id in self.runner.running:
+                    return
+                if await self.runner.take_over(running.id):
+                    async with self.rooms.database.session() as db:
+                        livestream, running = await self.runner.rows(db, running.id)
+                    self.announce(livestream, running)  # its new playback_url
+                    return
+                if loop.time() > give_up_at:
+                    log.warning("livestream session %s of meeting %s is still claimed by "
+                                "a live node (or no encoder is free here): not taken over",
+                                running.id, host.meeting_id)
+                    return
+                await asyncio.sleep(TAKE_OVER_RETRY_SECS)
         except Exception:
             log.exception("carrying on the livestream of meeting %s failed", host.meeting_id)
 
