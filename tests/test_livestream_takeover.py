@@ -106,3 +106,18 @@ async def _row(database: Database, key: str) -> LivestreamSession:
 
 async def _has_segments(playlist: Path) -> bool:
     return playlist.is_file() and ".ts" in playlist.read_text()
+
+
+async def test_one_node_ends_its_crash_s_live_livestream_at_start(
+        database: Database, tmp_path: Path) -> None:
+    """Without a cluster nobody carries a session on: a LIVE livestream a crash left ends
+    ERRORED at the next start even while its session is still marked LIVE."""
+    stream = await _live_stream_of_a_session(database, JobClaims("crashed"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    runner = LivestreamRunner(database, RunnerSettings(
+        max_concurrent=1, encoder=FAKE_LIVESTREAMER, data_dir=tmp_path,
+        gateway_url="ws://127.0.0.1:1", urls=Urls("http://127.0.0.1:1", "rtmp://x/")),
+        signer)
+    await runner.recover(starting=True)
+    assert (await _row(database, stream)).status == "ERRORED"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, not_, or_, select
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
@@ -142,7 +142,9 @@ class LivestreamRunner:
                 .where(orphaned, or_(LivestreamSession.status == "LIVE",
                                      and_(LivestreamSession.status == "INVOKED",
                                           Livestream.meeting_id.is_(None))),
-                       not_(_awaiting_adoption()))))
+                       # one node: nobody carries a session on (the crashed node's
+                       # sessions are closed at its start)
+                       not_(_awaiting_adoption()) if self.claims.clustered else true())))
             stale = []
             for session, livestream in candidates:
                 # Taken first, on the condition that the dead node still holds it: a node
