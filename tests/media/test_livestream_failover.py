@@ -9,7 +9,6 @@ segments that show the red picture."""
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import av
 import httpx
@@ -28,7 +27,7 @@ ENV = {"SALON_ICE_HOSTS": "127.0.0.1", "SALON_RTMP_PORT": "0",
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+async def cluster() -> AsyncIterator[Cluster]:
     with private_redis() as redis_url, cluster_of(1, ENV, redis_url) as started:
         yield started
 
