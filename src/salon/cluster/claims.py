@@ -114,8 +114,17 @@ class JobClaims:
         the row change: PostgreSQL re-checks the condition on the row the first one
         committed. Whether this node got it."""
         held = model.claimed_by.is_(None) if previous is None else model.claimed_by == previous
-        result = await db.execute(update(model).where(
-            key == value, model.claimed_at.is_not(None), held, *where).values(**self.stamp()))
+        return await self.claim_from(db, model, key, value,
+                                     and_(model.claimed_at.is_not(None), held), *where)
+
+    async def claim_from(self, db: AsyncSession, model: Any, key: Any, value: str,
+                         held: ColumnElement[bool], *where: ColumnElement[bool]) -> bool:
+        """Take over the job whose `key` column is `value` while its claim is `held` as
+        it was (say, `orphaned`: by a node that is gone) and `where` holds; commits.
+        Of several nodes taking it (or one taking it while another ends it), exactly one
+        sees the row change."""
+        result = await db.execute(update(model).where(key == value, held, *where)
+                                  .values(**self.stamp()))
         await db.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -1,7 +1,13 @@
 """Livestreams meet live rooms: a starting session starts the meeting's livestream when
 `live_stream_on_start` asks (or gives its id to one queued before it), an ending
 session stops it (a meeting's livestream never outlives its session), and peers hear of
-each status change (`livestream.updated`)."""
+each status change (`livestream.updated`).
+
+After a failover (docs/cluster.md "Failover"), the node that carries a session on also
+carries on its meeting's livestream if it was LIVE when its node died: it takes the
+dead node's claim over (`LivestreamRunner.take_over`) and starts the encoder again, so
+the stream goes on from here (a new HLS playlist on this node, its `playback_url`;
+RTMP outputs reconnect)."""
 
 import asyncio
 import logging
@@ -11,6 +17,7 @@ from typing import Any
 from salon.core.livestreams import StartLivestream
 from salon.core.room import Record
 from salon.core.room.livestreams import livestream_updated
+from salon.live.failover import Orphan
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.livestream.playback import ViewerCounter
@@ -20,6 +27,11 @@ from salon.services.livestreams import Urls
 from salon.store.models import Livestream, LivestreamSession, Meeting
 
 log = logging.getLogger("salon.livestream")
+
+#: After a failover, how long the node carrying a session on keeps trying to take its
+#: LIVE livestream over (its claimer must first drop out of the registry), and how often.
+TAKE_OVER_WAIT_SECS = 30.0
+TAKE_OVER_RETRY_SECS = 0.5
 
 
 def view(livestream: Livestream, session: LivestreamSession, urls: Urls) -> dict[str, Any]:
@@ -43,6 +55,7 @@ class LiveLivestreams:
         self.ingest: Any = None
         runner.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
+        rooms.adoption_listeners.append(self.adopted)
         rooms.updates["livestream.updated"] = self._updated
 
     def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
@@ -72,6 +85,41 @@ class LiveLivestreams:
         elif record.kind == Record.SESSION_ENDED:
             host.room.livestream = None
             self._spawn(self._session_ended(host.meeting_id))
+
+    def adopted(self, host: RoomHost, orphan: Orphan) -> None:
+        """This node carries on `orphan`, a session whose node died: so is its meeting's
+        livestream, if it was LIVE."""
+        self._spawn(self._carry_on(host, orphan.session_id))
+
+    async def _carry_on(self, host: RoomHost, session_id: str) -> None:
+        """Take the meeting's LIVE livestream over once its claimer is out of the
+        registry: a meeting's lease runs out (5 s) before a dead node's registry entry
+        does (three heartbeats, 6 s), so the first tries may find it still listed."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + TAKE_OVER_WAIT_SECS
+        try:
+            while host.room.session_id == session_id and not host.handed_over:
+                async with self.rooms.database.session() as db:
+                    livestream = await livestreams.of_meeting(db, host.meeting_id)
+                    running = (await livestreams.active_session_of(db, livestream.id)
+                               if livestream else None)
+                if livestream is None or running is None or running.status != "LIVE" \
+                        or running.session_id not in (None, session_id) \
+                        or running.id in self.runner.running:
+                    return
+                if await self.runner.take_over(running.id):
+                    async with self.rooms.database.session() as db:
+                        livestream, running = await self.runner.rows(db, running.id)
+                    self.announce(livestream, running)  # its new playback_url
+                    return
+                if loop.time() > give_up_at:
+                    log.warning("livestream session %s of meeting %s is still claimed by "
+                                "a live node (or no encoder is free here): not taken over",
+                                running.id, host.meeting_id)
+                    return
+                await asyncio.sleep(TAKE_OVER_RETRY_SECS)
+        except Exception:
+            log.exception("carrying on the livestream of meeting %s failed", host.meeting_id)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)

@@ -7,6 +7,15 @@ participant with the app's recorder preset, run in a process of its own
 (`salon.transcription.listener`, through the recorder's process harness), so speech
 recognition never shares the server's event loop or its GIL. It leaves when the session
 ends; what it kept then goes to the post-meeting job.
+
+After a failover (docs/cluster.md "Failover") the node that carries a session on starts
+its transcriber again by the same rule (`adopted`): the meeting has `transcribe_on_end`,
+or a peer with `transcription_enabled` is seated — and returning peers are seated by
+`RoomHost.restore`, which records no join, so the seated peers are looked at until the
+resume window is over. The new transcriber captures into the session's capture
+directory beside what the dead node's kept (each transcriber's files are named apart, the
+index is appended to), so with a shared data directory the post-meeting transcript
+covers the whole session.
 """
 
 import asyncio
@@ -17,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from salon.core.room import Record
+from salon.live.failover import Orphan
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 from salon.recording.process import RecorderProcess
@@ -64,7 +74,11 @@ class LiveTranscribers:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.handles: dict[str, RecorderProcess] = {}
         self._stopping = False
+        self._watchers: set[asyncio.Task[None]] = set()
+        #: Sessions a captioned peer was seated in while their task was starting.
+        self._wants_captions: set[str] = set()
         rooms.session_listeners.append(self.session_changed)
+        rooms.adoption_listeners.append(self.adopted)
 
     def capture_dir(self, session_id: str) -> Path:
         return self.settings.data_dir / "transcription" / "work" / session_id
@@ -80,17 +94,49 @@ class LiveTranscribers:
             if peer is not None and peer.permissions.transcription_enabled:
                 self._ensure(host, session_id, for_captions=True)
 
+    def adopted(self, host: RoomHost, orphan: Orphan) -> None:
+        """This node carries on `orphan`, a session whose node died (and its transcriber
+        with it): a transcriber starts here if the session needs one."""
+        self._ensure(host, orphan.session_id, for_captions=False)  # transcribe_on_end
+        task = asyncio.create_task(self._watch_returns(host, orphan.session_id),
+                                   name=f"transcriber returns {orphan.session_id}")
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _watch_returns(self, host: RoomHost, session_id: str) -> None:
+        """Peers coming back to an adopted session are seated with no join on record
+        (`RoomHost.restore`), so no PEER_JOINED tells of a captioned one: look at the
+        seated peers until the resume window is over (new joins are heard as usual)."""
+        while not self._stopping and host.room.session_id == session_id:
+            if session_id not in self.running and any(
+                    peer.permissions.transcription_enabled
+                    for peer in list(host.room.peers.values())):
+                self._ensure(host, session_id, for_captions=True)
+            if not host.expected:
+                return
+            await asyncio.sleep(TICK_SECS)
+
     def _ensure(self, host: RoomHost, session_id: str, *, for_captions: bool) -> None:
         if session_id in self.running:
+            if for_captions:  # the running task may still be deciding there is no need
+                self._wants_captions.add(session_id)
             return
         task = asyncio.create_task(self._run(host, session_id, for_captions),
                                    name=f"transcriber {session_id}")
         self.running[session_id] = task
-        task.add_done_callback(lambda _: self.running.pop(session_id, None))
+        task.add_done_callback(lambda _: self._ended(session_id))
+
+    def _ended(self, session_id: str) -> None:
+        self.running.pop(session_id, None)
+        self._wants_captions.discard(session_id)
 
     async def _run(self, host: RoomHost, session_id: str, for_captions: bool) -> None:
         try:
             spec = await self._spec(host, session_id, for_captions)
+            if spec is None and session_id in self._wants_captions:
+                # A captioned peer was seated while this task looked at the meeting (the
+                # first peer of a session is seated as the session starts).
+                spec = await self._spec(host, session_id, True)
             if spec is None:
                 return
             for attempt in range(1, MAX_STARTS + 1):
@@ -166,6 +212,8 @@ class LiveTranscribers:
         """Server going away: every transcriber finishes what it kept (the post-meeting
         jobs pick it up, now or at the next start)."""
         self._stopping = True
+        for watcher in list(self._watchers):
+            watcher.cancel()
         for handle in list(self.handles.values()):
             handle.control.stop("INTERNAL_ERROR")
         tasks = list(self.running.values())

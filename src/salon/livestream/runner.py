@@ -8,7 +8,11 @@ share the server's event loop. The runner only follows rows and the process.
 
 In a cluster each session is claimed by one node (`salon.cluster.claims`); every few
 heartbeats each node `recover`s the sessions of nodes that are gone: queued ones queue
-again, LIVE ones end ERRORED (their encoder and playlist were on that node).
+again, LIVE ones end ERRORED (their encoder and playlist were on that node) — except a
+meeting's LIVE one while its meeting's session is still LIVE: the node that carries that
+session on after a failover `take_over`s it and starts its encoder again
+(docs/cluster.md "Jobs"). Both moves are conditional UPDATEs on the dead node's claim, so
+exactly one of them happens.
 """
 
 import asyncio
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
@@ -33,7 +37,7 @@ from salon.services import livestreams, recordings
 from salon.services.livestreams import Urls
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
-from salon.store.models import Livestream, LivestreamSession
+from salon.store.models import Livestream, LivestreamSession, Session
 
 log = logging.getLogger("salon.livestream")
 
@@ -56,6 +60,17 @@ class RunnerSettings:
 def hls_dir(data_dir: Path, livestream_id: str) -> Path:
     """Where a livestream's playlist and segments are (served at `/live/{id}/…`)."""
     return data_dir / "livestreams" / livestream_id
+
+
+def _awaiting_adoption() -> ColumnElement[bool]:
+    """A meeting's LIVE livestream session whose meeting's session is still LIVE: if its
+    node died, the node that carries the session on takes it over (`take_over`); the
+    sweep ends it only once that session is over (nobody came back: the cluster's sweep
+    of orphaned sessions ends it)."""
+    return and_(LivestreamSession.status == "LIVE", Livestream.meeting_id.is_not(None),
+                LivestreamSession.session_id.is_not(None),
+                LivestreamSession.session_id.in_(
+                    select(Session.id).where(Session.status == "LIVE")))
 
 
 def _playable(spec: RecordingSpec) -> bool:
@@ -121,21 +136,57 @@ class LivestreamRunner:
             requeued = await self.claims.release(
                 db, LivestreamSession, orphaned, LivestreamSession.status == "INVOKED",
                 LivestreamSession.livestream_id.in_(meeting_streams))
-            stale = list(await db.execute(
+            candidates = list(await db.execute(
                 select(LivestreamSession, Livestream)
                 .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
                 .where(orphaned, or_(LivestreamSession.status == "LIVE",
                                      and_(LivestreamSession.status == "INVOKED",
-                                          Livestream.meeting_id.is_(None))))))
-            for session, livestream in stale:
-                await livestreams.move(db, livestream, session, "ERRORED", self.settings.urls,
-                                       err_message="the server stopped while streaming",
-                                       stopped_time=utcnow())
+                                          Livestream.meeting_id.is_(None))),
+                       # one node: nobody carries a session on (the crashed node's
+                       # sessions are closed at its start)
+                       not_(_awaiting_adoption()) if self.claims.clustered else true())))
+            stale = []
+            for session, livestream in candidates:
+                # Taken first, on the condition that the dead node still holds it: a node
+                # carrying the meeting on may be taking it over at this very moment.
+                if await self.claims.claim_from(db, LivestreamSession, LivestreamSession.id,
+                                                session.id, orphaned,
+                                                LivestreamSession.status == session.status):
+                    await db.refresh(session)
+                    await livestreams.move(db, livestream, session, "ERRORED",
+                                           self.settings.urls,
+                                           err_message="the server stopped while streaming",
+                                           stopped_time=utcnow())
+                    stale.append(session)
         if requeued:
             log.warning("queued again %d livestream session(s) whose node is gone", requeued)
             self.wake()
         if stale:
             self.on_commit()
+
+    async def take_over(self, session_id: str) -> bool:
+        """Carry on a meeting's LIVE livestream session whose node died, here, where its
+        meeting's session is now carried on (`salon.live.livestreams`): claim it from the
+        dead node — a conditional UPDATE, only while its claimer is gone and it is still
+        LIVE, so a sweeping node cannot end it meanwhile and two nodes cannot both take
+        it — and start its encoder again (a new playlist here; RTMP outputs reconnect).
+        Whether this node took it; without a free encoder it does not."""
+        if session_id in self.running or len(self.running) >= self.settings.max_concurrent:
+            return False
+        orphaned = await self.claims.orphaned(LivestreamSession, LivestreamSession.id,
+                                              set(self.running) | self.ingesting(),
+                                              starting=False)
+        if orphaned is None:
+            return False
+        async with self.database.session() as db:
+            won = await self.claims.claim_from(db, LivestreamSession, LivestreamSession.id,
+                                               session_id, orphaned,
+                                               LivestreamSession.status == "LIVE")
+        if won:
+            log.warning("livestream session %s: its node is gone; its encoder starts "
+                        "again here", session_id)
+            self._start(session_id)
+        return won
 
     async def _claim_forever(self) -> None:
         while not self._stopping:
@@ -164,9 +215,12 @@ class LivestreamRunner:
                 .order_by(LivestreamSession.invoked_time).limit(free),
                 LivestreamSession.status == "INVOKED")
         for session_id in won:
-            task = asyncio.create_task(self._run(session_id), name=f"livestream {session_id}")
-            self.running[session_id] = task
-            task.add_done_callback(lambda _, sid=session_id: self._done(sid))
+            self._start(session_id)
+
+    def _start(self, session_id: str) -> None:
+        task = asyncio.create_task(self._run(session_id), name=f"livestream {session_id}")
+        self.running[session_id] = task
+        task.add_done_callback(lambda _, sid=session_id: self._done(sid))
 
     def _done(self, session_id: str) -> None:
         self.running.pop(session_id, None)
@@ -206,14 +260,14 @@ class LivestreamRunner:
             await asyncio.sleep(TICK_SECS)
         handle.kill()
 
-    async def _rows(self, db: object, session_id: str) -> tuple[Livestream, LivestreamSession]:
+    async def rows(self, db: object, session_id: str) -> tuple[Livestream, LivestreamSession]:
         session = await db.get(LivestreamSession, session_id)  # type: ignore[attr-defined]
         livestream = await db.get(Livestream, session.livestream_id)  # type: ignore[attr-defined]
         return livestream, session
 
     async def _spec(self, session_id: str) -> RecordingSpec:
         async with self.database.session() as db:
-            livestream, session = await self._rows(db, session_id)
+            livestream, session = await self.rows(db, session_id)
             assert livestream.meeting_id is not None
             participant = await recordings.hidden_recorder(
                 db, livestream.app_id, livestream.meeting_id,
@@ -237,7 +291,7 @@ class LivestreamRunner:
         control = handle.control
         while (outcome := handle.poll()) is None:
             async with self.database.session() as db:
-                livestream, session = await self._rows(db, session_id)
+                livestream, session = await self.rows(db, session_id)
                 if not self.claims.holds(session):
                     raise ClaimLost(session_id)
                 if session.status == "INVOKED" and control.is_started() and \
@@ -254,7 +308,7 @@ class LivestreamRunner:
 
     async def _finish(self, session_id: str, outcome: RecordingOutcome) -> None:
         async with self.database.session() as db:
-            livestream, session = await self._rows(db, session_id)
+            livestream, session = await self.rows(db, session_id)
             if session.status not in rules.ACTIVE:
                 return
             now = utcnow()

@@ -15,6 +15,11 @@ The directory is the contract with the post-meeting job (salon.transcription.job
                                   custom_participant_id, name, started_at, joined_at,
                                   left_at} (unix seconds)
     <capture_dir>/complete.json   written last: the transcriber finished
+
+Several transcribers may capture one session into one directory, one after another (one
+started again after a failure, or on the node that carries a session on after a
+failover): each names its files with a tag of its own (`run`), and the index is only
+ever appended to, so none overwrites what another kept and the job reads them all.
 """
 
 import json
@@ -55,9 +60,11 @@ class Speaker:
 class CapturedVoice:
     """One peer's audio track, as a series of contiguous Opus WebM files."""
 
-    def __init__(self, directory: Path, speaker: Speaker) -> None:
+    def __init__(self, directory: Path, speaker: Speaker, run: str = "") -> None:
         self.directory = directory
         self.speaker = speaker
+        #: The capturing transcriber's tag, in each file's name (see the module).
+        self.run = run
         self.files = 0
         self._file: OpusTrackFile | None = None
         self._started_at = 0.0
@@ -75,7 +82,7 @@ class CapturedVoice:
                 self._close_file(self._last_arrival)
         if self._file is None:
             self._file = OpusTrackFile(self.directory, "voice", self.speaker.participant_id,
-                                       f"{self.speaker.peer_id}-{self.files}")
+                                       f"{self.speaker.peer_id}-{self.run}{self.files}")
             # The packet's first sample was captured about one frame before it arrived.
             self._started_at = arrived - 0.02
             self.files += 1

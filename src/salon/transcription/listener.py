@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import resource
+import secrets
 import time
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,9 @@ class Transcriber:
         #: peer id → its public view, as the room announced it.
         self.roster: dict[str, dict[str, Any]] = {}
         self.voices: dict[str, CapturedVoice] = {}
+        #: Names this transcriber's files apart from those of others capturing the same
+        #: session into the same directory (`capture`).
+        self.run_tag = secrets.token_hex(3)
         self.decoders: dict[str, VoiceDecoder] = {}
         self.captioner: Any = None
         self._captions_failed = False
@@ -199,8 +203,8 @@ class Transcriber:
                 peer_id=remote.peer_id,
                 custom_participant_id=view.get("custom_participant_id") or "",
                 name=view.get("name") or "", joined_at=_unix(joined) or time.time())
-            voice = self.voices[remote.track_id] = CapturedVoice(self.spec.capture_dir,
-                                                                 speaker)
+            voice = self.voices[remote.track_id] = CapturedVoice(
+                self.spec.capture_dir, speaker, run=f"{self.run_tag}-")
         return voice
 
     # --- captions -------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Two transcribers capturing one session into one directory (one started again, or one
+on the node that carries the session on after a failover, docs/cluster.md "Failover"):
+each one's files land beside the other's, none overwritten, and the index lists them
+all (salon.transcription.capture)."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from salon.transcription.capture import MANIFEST, CapturedVoice, Speaker
+from salon.transcription.segments import read_capture
+
+ADA = Speaker(participant_id="u-ada", peer_id="p-ada", custom_participant_id="ada",
+              name="Ada", joined_at=1_000.0)
+
+
+def opus_packets(count: int) -> list[av.Packet]:
+    """`count` real 20 ms Opus packets of a tone, their RTP timestamps in `pts`."""
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "s16"
+    packets: list[av.Packet] = []
+    t = np.arange(960 * count) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    for index in range(count):
+        chunk = tone[index * 960:(index + 1) * 960]
+        frame = av.AudioFrame.from_ndarray(np.repeat(chunk, 2).reshape(1, -1),
+                                           format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = 48000, index * 960
+        packets.extend(encoder.encode(frame))
+    for rtp, packet in enumerate(packets):
+        packet.pts = rtp * 960
+    return packets
+
+
+def test_two_runs_keep_their_files_side_by_side(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both files are named in the same millisecond: only the run tags tell them apart.
+    monkeypatch.setattr("salon.recording.tracks.time.time", lambda: 1_700_000_000.0)
+    packets = opus_packets(25)
+    for run, arrived in (("a1b2c3-", 1_010.0), ("d4e5f6-", 1_060.0)):
+        voice = CapturedVoice(tmp_path, ADA, run=run)
+        for index, packet in enumerate(packets):
+            voice.write(packet, arrived + index * 0.02)
+        voice.close(left_at=arrived + 1.0)
+
+    lines = (tmp_path / MANIFEST).read_text().splitlines()
+    assert len(lines) == 2
+    webms = sorted(path.name for path in tmp_path.glob("*.webm"))
+    assert len(webms) == 2 and "a1b2c3-" in webms[0] and "d4e5f6-" in webms[1]
+    capture = read_capture(tmp_path, datetime.fromtimestamp(1_000.0, UTC))
+    assert capture.skipped == ()
+    offsets = sorted(round(track.audio_offset_secs) for track in capture.tracks)
+    assert offsets == [10, 60]  # each run's stretch where it was said
+    for track in capture.tracks:
+        with av.open(str(track.path)) as container:
+            assert sum(1 for _ in container.demux(audio=0) if _.size) >= 20

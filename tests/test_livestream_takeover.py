@@ -1,0 +1,123 @@
+"""A meeting's LIVE livestream whose node died (docs/cluster.md "Jobs"): it waits while
+its meeting's session may still be carried on, the node carrying it on takes the dead
+node's claim over — exactly one node, and no sweep can end it meanwhile — and runs its
+encoder again (a real one: tests/fake_livestreamer.py writes HLS); a livestream whose
+session is over ends ERRORED as before."""
+
+import asyncio
+from pathlib import Path
+
+from salon.cluster.claims import JobClaims
+from salon.core.clock import utcnow
+from salon.core.ids import new_uuid
+from salon.core.livestreams import StartLivestream
+from salon.livestream.outputs import PLAYLIST
+from salon.livestream.runner import LivestreamRunner, RunnerSettings, hls_dir
+from salon.services import livestreams, participant_tokens
+from salon.services.livestreams import Urls
+from salon.store.database import Database
+from salon.store.models import LivestreamSession, Session
+from tests import test_cluster_jobs
+from tests.test_cluster_jobs import (
+    _session,
+    app_id_of,
+    kill,
+    new_meeting,
+    node,
+    until,
+)
+
+FAKE_LIVESTREAMER = "tests.fake_livestreamer:run_recording"
+#: The migrated PostgreSQL database the nodes of a test share (a fixture).
+database = test_cluster_jobs.database
+
+
+async def _live_stream_of_a_session(database: Database, claims: JobClaims,
+                                    session_status: str) -> str:
+    """A meeting with a session (`session_status`) whose livestream is LIVE, claimed by
+    `claims`' node."""
+    app_id = await app_id_of(database)
+    meeting_id = await new_meeting(database)
+    now = utcnow()
+    async with database.session() as db:
+        session = Session(id=new_uuid(), app_id=app_id, meeting_id=meeting_id,
+                          status=session_status, started_at=now, last_seen_at=now,
+                          created_at=now, updated_at=now)
+        db.add(session)
+        await db.commit()
+        _, stream = await livestreams.start_meeting(
+            db, app_id, meeting_id, StartLivestream(), session_id=session.id)
+        assert await claims.claim(db, LivestreamSession, LivestreamSession.id, stream.id)
+        row = await db.get(LivestreamSession, stream.id)
+        row.status, row.started_time = "LIVE", now
+        await db.commit()
+        return stream.id
+
+
+async def test_a_live_livestream_of_a_dead_node_is_taken_over_once(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    ghost_claims = JobClaims("node-c")
+    carried = await _live_stream_of_a_session(database, ghost_claims, "LIVE")
+    abandoned = await _live_stream_of_a_session(database, ghost_claims, "ENDED")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-c") as ghost, node(cluster, "node-a") as a, \
+            node(cluster, "node-b") as b:
+        runners = {registry.node_id: LivestreamRunner(database, RunnerSettings(
+            max_concurrent=1, encoder=FAKE_LIVESTREAMER,
+            data_dir=tmp_path / registry.node_id, gateway_url="ws://127.0.0.1:1",
+            urls=Urls(f"http://{registry.node_id}:1", "rtmp://127.0.0.1/live/")), signer,
+            claims=JobClaims.for_node(registry)) for registry in (a, b)}
+        try:
+            # node C is alive: its stream is nobody else's
+            assert not await runners["node-a"].take_over(carried)
+            await kill(ghost)
+            await runners["node-b"].recover()
+            assert await _session(database, carried) == ("LIVE", "node-c")  # it waits
+            assert (await _session(database, abandoned))[0] == "ERRORED"  # nobody came back
+
+            won = await asyncio.gather(*(runner.take_over(carried)
+                                         for runner in runners.values()))
+            assert sorted(won) == [False, True]
+            winner = "node-a" if won[0] else "node-b"
+            loser = next(key for key in runners if key != winner)
+            assert await _session(database, carried) == ("LIVE", winner)
+            await runners[loser].recover()  # its claimer is alive: nothing to end
+            assert await _session(database, carried) == ("LIVE", winner)
+
+            # the encoder runs again, on the winner: a playlist of its own there
+            livestream_id = (await _row(database, carried)).livestream_id
+            playlist = hls_dir(tmp_path / winner, livestream_id) / PLAYLIST
+            assert await until(lambda: _has_segments(playlist), timeout=20)
+            assert carried in runners[winner].running
+        finally:
+            for runner in runners.values():
+                await runner.stop()
+        row = await _row(database, carried)
+        assert (row.status, row.claimed_by) == ("IDLE", winner)  # stopped with its node
+
+
+async def _row(database: Database, key: str) -> LivestreamSession:
+    async with database.session() as db:
+        row = await db.get(LivestreamSession, key)
+        assert row is not None
+        return row
+
+
+async def _has_segments(playlist: Path) -> bool:
+    return playlist.is_file() and ".ts" in playlist.read_text()
+
+
+async def test_one_node_ends_its_crash_s_live_livestream_at_start(
+        database: Database, tmp_path: Path) -> None:
+    """Without a cluster nobody carries a session on: a LIVE livestream a crash left ends
+    ERRORED at the next start even while its session is still marked LIVE."""
+    stream = await _live_stream_of_a_session(database, JobClaims("crashed"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    runner = LivestreamRunner(database, RunnerSettings(
+        max_concurrent=1, encoder=FAKE_LIVESTREAMER, data_dir=tmp_path,
+        gateway_url="ws://127.0.0.1:1", urls=Urls("http://127.0.0.1:1", "rtmp://x/")),
+        signer)
+    await runner.recover(starting=True)
+    assert (await _row(database, stream)).status == "ERRORED"
