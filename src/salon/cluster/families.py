@@ -144,6 +144,7 @@ class Families:
         """A lease this node can no longer be sure of: the room is handed over, and with a
         parent's, every child room of it here too (the family moves as one)."""
         self.node.rooms.hand_over(meeting_id)
+        self.parents.pop(meeting_id, None)  # a child's: its room is gone from here
         for child_id, parent in list(self.parents.items()):
             if parent == meeting_id and child_id in self.node.leases.held:
                 self.send_home(child_id)
@@ -204,8 +205,11 @@ class Families:
             elif owner != node.node_id:
                 self.send_home(host.meeting_id)
         kept = self._kept()
+        # A room on its way home keeps its lease until its records are settled
+        # (`_send_home` releases it then).
         bare = {m for m in leases.held
-                if node.rooms.get(m) is None and not node.adopting(m) and m not in kept}
+                if node.rooms.get(m) is None and not node.adopting(m) and m not in kept
+                and m not in self.leaving}
         for meeting_id in bare & self._bare:  # bare twice in a row: nothing is coming
             with contextlib.suppress(Exception):
                 await leases.release(meeting_id)
