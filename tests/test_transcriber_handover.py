@@ -112,3 +112,24 @@ async def test_the_watch_for_returning_peers_ends_with_the_resume_window(
     live = _transcribers(rooms, tmp_path, captured)
     monkeypatch.setattr(transcribers, "TICK_SECS", 0.01)
     await asyncio.wait_for(live._watch_returns(host, "s1"), 1)
+
+
+async def test_a_handed_over_host_expects_nobody_back_and_records_no_one_gone() -> None:
+    """The peers an adopted session expected back are the next node's to expect: a hand
+    over within the resume window forgets them (and records none of them as gone)."""
+    from salon.core.clock import utcnow
+    from salon.live.failover import Orphan, Stay
+    from salon.live.host import RoomHost
+    from salon.live.settings import LiveSettings
+
+    put: list = []
+    recorder = SimpleNamespace(put=put.append)
+    host = RoomHost("m1", "t", "a1", 60, recorder, LiveSettings(resume_grace_secs=0.05))  # type: ignore[arg-type]
+    now = utcnow()
+    stay = Stay("p1", "u1", "", "Ada", now)
+    host.adopt(Orphan("s1", now, now, 1, {"p1": stay}))
+    assert host.expected
+    host.hand_over()
+    assert host.expected == {}
+    await asyncio.sleep(0.1)  # the resume window would be over
+    assert not [record for record in put if record.kind == "peer_left"]
