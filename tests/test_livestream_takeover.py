@@ -13,10 +13,11 @@ from salon.core.ids import new_uuid
 from salon.core.livestreams import StartLivestream
 from salon.livestream.outputs import PLAYLIST
 from salon.livestream.runner import LivestreamRunner, RunnerSettings, hls_dir
+from salon.recording.spec import RecordingOutcome
 from salon.services import livestreams, participant_tokens
 from salon.services.livestreams import Urls
 from salon.store.database import Database
-from salon.store.models import LivestreamSession, Session
+from salon.store.models import Livestream, LivestreamSession, Session
 from tests import test_cluster_jobs
 from tests.test_cluster_jobs import (
     _session,
@@ -121,3 +122,80 @@ async def test_one_node_ends_its_crash_s_live_livestream_at_start(
         signer)
     await runner.recover(starting=True)
     assert (await _row(database, stream)).status == "ERRORED"
+
+
+def _runner(database: Database, signer: participant_tokens.TokenSigner, tmp_path: Path,
+            claims: JobClaims) -> LivestreamRunner:
+    return LivestreamRunner(database, RunnerSettings(
+        max_concurrent=1, encoder=FAKE_LIVESTREAMER, data_dir=tmp_path / claims.node_id,
+        gateway_url="ws://127.0.0.1:1",
+        urls=Urls(f"http://{claims.node_id}:1", "rtmp://127.0.0.1/live/")), signer,
+        claims=claims)
+
+
+async def test_the_node_running_the_meeting_takes_over_when_only_the_encoder_s_node_died(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """The encoder ran on node C, the meeting on node A; C dies, A lives: nobody adopts
+    the session, so A's sweep takes the livestream over (it does not stay LIVE with no
+    encoder)."""
+    carried = await _live_stream_of_a_session(database, JobClaims("node-c"), "LIVE")
+    row = await _row(database, carried)
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-c") as ghost, node(cluster, "node-a") as a, \
+            node(cluster, "node-b") as b:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
+        runner_a.carries = lambda meeting_id, session_id: session_id == row.session_id
+        try:
+            await kill(ghost)
+            await runner_b.recover()  # B does not run the meeting: it waits
+            assert await _session(database, carried) == ("LIVE", "node-c")
+            await runner_a.recover()
+            assert await _session(database, carried) == ("LIVE", "node-a")
+            assert carried in runner_a.running
+        finally:
+            await runner_a.stop()
+            await runner_b.stop()
+
+
+async def test_an_encoder_s_end_does_not_end_a_livestream_another_node_claimed(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    stream = await _live_stream_of_a_session(database, JobClaims("node-b"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    runner = _runner(database, signer, tmp_path, JobClaims("node-a"))
+    await runner._finish(stream, RecordingOutcome(stop_reason="ALL_PEERS_LEFT"))
+    assert await _session(database, stream) == ("LIVE", "node-b")
+
+
+async def test_a_handed_over_meeting_s_livestream_is_let_go_for_the_next_node(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """A node hands the meeting's room over (alive): its encoder's end does not end the
+    livestream; the claim is let go, and the node carrying the session on takes it."""
+    stream = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-a") as a, node(cluster, "node-b") as b:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
+        try:
+            assert not await runner_b.take_over(stream)  # A holds it
+            meeting_id = (await _meeting_of(database, stream))
+            runner_a._meeting_of[stream] = meeting_id  # as its running encoder's
+            runner_a.hand_off(meeting_id)
+            await runner_a._finish(stream, RecordingOutcome(stop_reason="ALL_PEERS_LEFT"))
+            row = await _row(database, stream)
+            assert (row.status, row.claimed_by) == ("LIVE", None)
+            assert await runner_b.take_over(stream)
+            assert await _session(database, stream) == ("LIVE", "node-b")
+        finally:
+            await runner_a.stop()
+            await runner_b.stop()
+
+
+async def _meeting_of(database: Database, key: str) -> str:
+    async with database.session() as db:
+        row = await db.get(LivestreamSession, key)
+        livestream = await db.get(Livestream, row.livestream_id)
+        return livestream.meeting_id

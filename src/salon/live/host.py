@@ -273,6 +273,8 @@ class RoomHost:
                 handle.cancel()
         self._keep_alive = self._audience_flush = self._expected_until = None
         self._grace.clear()
+        # peers expected back go to the node that takes over, which records them
+        self.expected = {}
         for link in list(self.links.values()):
             link.close(CLOSE_HANDED_OVER, "meeting handed over: reconnect")
         self.links.clear()

@@ -7,7 +7,11 @@ After a failover (docs/cluster.md "Failover"), the node that carries a session o
 carries on its meeting's livestream if it was LIVE when its node died: it takes the
 dead node's claim over (`LivestreamRunner.take_over`) and starts the encoder again, so
 the stream goes on from here (a new HLS playlist on this node, its `playback_url`;
-RTMP outputs reconnect)."""
+RTMP outputs reconnect). When only the encoder's node died, the node that runs the
+meeting takes it over at its sweep (`LivestreamRunner.carries`). A room this node hands
+over while its session goes on (drained, lease lost, sent to its family's node) does not
+end its livestream: the encoder here stops and lets go of the claim
+(`LivestreamRunner.hand_off`) for the node that carries the session on."""
 
 import asyncio
 import logging
@@ -54,6 +58,8 @@ class LiveLivestreams:
         #: The RTMP ingest of independent livestreams (None: `rtmp_port` 0 or taken).
         self.ingest: Any = None
         runner.announce = self.announce
+        runner.carries = self.carries
+        rooms.handover_listeners.append(self.handed_over)
         rooms.session_listeners.append(self.session_changed)
         rooms.adoption_listeners.append(self.adopted)
         rooms.updates["livestream.updated"] = self._updated
@@ -85,6 +91,19 @@ class LiveLivestreams:
         elif record.kind == Record.SESSION_ENDED:
             host.room.livestream = None
             self._spawn(self._session_ended(host.meeting_id))
+
+    def carries(self, meeting_id: str, session_id: str) -> bool:
+        """Whether this node runs the meeting's session `session_id` now."""
+        host = self.rooms.get(meeting_id)
+        return (host is not None and not host.handed_over
+                and host.room.session_id == session_id)
+
+    def handed_over(self, host: RoomHost) -> None:
+        """This node handed the meeting's room over, its session going on elsewhere: the
+        livestream encoder of that meeting running here, if any, is left to the node that
+        carries the session on (`LivestreamRunner.hand_off`)."""
+        if host.room.session_id:
+            self.runner.hand_off(host.meeting_id)
 
     def adopted(self, host: RoomHost, orphan: Orphan) -> None:
         """This node carries on `orphan`, a session whose node died: so is its meeting's

@@ -60,6 +60,10 @@ class Rooms:
         self.adoption_listeners: list[Callable[[RoomHost, Orphan], None]] = []
         #: Told the meeting id of each room dropped as done (the cluster releases its lease).
         self.retire_listeners: list[Callable[[str], None]] = []
+        #: Told of each room this node hands over (`hand_over`: drained, lease lost, sent
+        #: to its family's node) while its session goes on elsewhere: its bots stop here
+        #: without ending anything (docs/cluster.md "Failover").
+        self.handover_listeners: list[Callable[[RoomHost], None]] = []
         #: Room updates by name (`update`): what a room does when told of a change made
         #: elsewhere (a recording's status, a deleted plugin).
         self.updates: dict[str, Callable[[RoomHost, dict[str, Any]], None]] = {}
@@ -187,6 +191,12 @@ class Rooms:
         host = self.hosts.pop(meeting_id, None)
         if host is not None:
             self._retiring_task(host)
+            host.handed_over = True  # before the listeners hear of it
+            for listener in self.handover_listeners:
+                try:
+                    listener(host)
+                except Exception:  # one listener failing must not keep others from hearing
+                    log.exception("a hand-over listener failed on %s", meeting_id)
             task = asyncio.create_task(self._hand_over(host))
             self._retiring[task] = host.recorder
             task.add_done_callback(lambda done: self._retiring.pop(done, None))

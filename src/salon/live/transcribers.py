@@ -16,6 +16,12 @@ resume window is over. The new transcriber captures into the session's capture
 directory beside what the dead node's kept (each transcriber's files are named apart, the
 index is appended to), so with a shared data directory the post-meeting transcript
 covers the whole session.
+
+A room this node hands over while its session goes on (drained, lease lost, sent to its
+family's node) is no longer this node's: its transcriber's peer is closed (4013) and the
+transcriber stops without its capture being reported as finished — the node that ends
+the session makes the transcript (reading both captures, with a shared data directory) —
+and no transcriber starts here again for it.
 """
 
 import asyncio
@@ -106,8 +112,12 @@ class LiveTranscribers:
     async def _watch_returns(self, host: RoomHost, session_id: str) -> None:
         """Peers coming back to an adopted session are seated with no join on record
         (`RoomHost.restore`), so no PEER_JOINED tells of a captioned one: look at the
-        seated peers until the resume window is over (new joins are heard as usual)."""
-        while not self._stopping and host.room.session_id == session_id:
+        seated peers until the resume window is over (new joins are heard as usual), or
+        until the room is no longer this node's (handed over)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + host.settings.resume_grace_secs + TICK_SECS
+        while not self._stopping and host.room.session_id == session_id \
+                and self._runs(host) and loop.time() < until:
             if session_id not in self.running and any(
                     peer.permissions.transcription_enabled
                     for peer in list(host.room.peers.values())):
@@ -116,7 +126,13 @@ class LiveTranscribers:
                 return
             await asyncio.sleep(TICK_SECS)
 
+    def _runs(self, host: RoomHost) -> bool:
+        """Whether this node still runs the host's room (not handed over)."""
+        return not host.handed_over and self.rooms.get(host.meeting_id) is host
+
     def _ensure(self, host: RoomHost, session_id: str, *, for_captions: bool) -> None:
+        if not self._runs(host):
+            return
         if session_id in self.running:
             if for_captions:  # the running task may still be deciding there is no need
                 self._wants_captions.add(session_id)
@@ -146,6 +162,10 @@ class LiveTranscribers:
                     outcome = await self._follow(host, session_id, handle)
                 finally:
                     self.handles.pop(session_id, None)
+                if host.handed_over:
+                    log.info("transcriber of session %s stopped: the meeting was handed "
+                             "over (it goes on on another node)", session_id)
+                    return  # not captured yet: the node that ends the session says so
                 if not outcome.error:
                     log.info("transcriber of session %s done (%s): %s", session_id,
                              outcome.stop_reason, outcome.extra)
@@ -170,7 +190,8 @@ class LiveTranscribers:
         """What the transcriber is to do; None if the session needs none after all."""
         async with self.rooms.database.session() as db:
             meeting = await db.get(Meeting, host.meeting_id)
-            if meeting is None or host.room.session_id != session_id:
+            if meeting is None or host.room.session_id != session_id \
+                    or not self._runs(host):
                 return None
             capture = bool(meeting.transcribe_on_end)
             if not capture and not for_captions:
@@ -198,6 +219,9 @@ class LiveTranscribers:
         over_since: float | None = None
         stopped = False
         while (outcome := handle.poll()) is None:
+            if host.handed_over and not stopped:  # its peer is closed with 4013 anyway
+                handle.control.stop("ALL_PEERS_LEFT")
+                stopped = True
             if host.room.session_id != session_id:
                 over_since = over_since or loop.time()
                 if not stopped and loop.time() - over_since > LINGER_SECS:

@@ -11,8 +11,14 @@ heartbeats each node `recover`s the sessions of nodes that are gone: queued ones
 again, LIVE ones end ERRORED (their encoder and playlist were on that node) — except a
 meeting's LIVE one while its meeting's session is still LIVE: the node that carries that
 session on after a failover `take_over`s it and starts its encoder again
-(docs/cluster.md "Jobs"). Both moves are conditional UPDATEs on the dead node's claim, so
-exactly one of them happens.
+(docs/cluster.md "Jobs"); when only the encoder's node died, that is the node that runs
+the meeting all along, at its sweep. Both moves are conditional UPDATEs on the dead node's
+claim, so exactly one of them happens.
+
+A node that hands a meeting's room over while it goes on (drained, lease lost, sent to
+its family's node) does not end the meeting's livestream when its encoder loses the
+room: it lets go of the claim (`hand_off`), and the node that carries the session on
+takes it over as after a failover.
 """
 
 import asyncio
@@ -22,8 +28,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true, update
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
@@ -97,6 +104,14 @@ class LivestreamRunner:
         self.running: dict[str, asyncio.Task[None]] = {}
         #: The sessions this node's RTMP ingest publishes (set by `service.start`).
         self.ingesting: Callable[[], set[str]] = set
+        #: Whether this node runs the meeting's session (meeting id, session id): set by
+        #: `salon.live.livestreams`; the sweep takes such a meeting's LIVE livestream over.
+        self.carries: Callable[[str, str], bool] = lambda meeting_id, session_id: False
+        #: Sessions whose meeting's room this node handed over (`hand_off`): their
+        #: encoder's end lets go of the claim instead of ending the livestream.
+        self.handed_off: set[str] = set()
+        #: The meeting of each running session's livestream (known once its spec is).
+        self._meeting_of: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         #: Set by `stop`: the claim loop ends even if its cancellation was lost (Python
@@ -158,11 +173,21 @@ class LivestreamRunner:
                                            err_message="the server stopped while streaming",
                                            stopped_time=utcnow())
                     stale.append(session)
+            carried = [] if not self.claims.clustered else list(await db.execute(
+                select(LivestreamSession.id, Livestream.meeting_id,
+                       LivestreamSession.session_id)
+                .join(Livestream, Livestream.id == LivestreamSession.livestream_id)
+                .where(orphaned, _awaiting_adoption())))
         if requeued:
             log.warning("queued again %d livestream session(s) whose node is gone", requeued)
             self.wake()
         if stale:
             self.on_commit()
+        # Only its encoder's node died, not the meeting's: this node runs the meeting and
+        # carries its livestream on (nobody adopts the session, so nobody else would).
+        for session_id, meeting_id, meeting_session in carried:
+            if self.carries(meeting_id, meeting_session):
+                await self.take_over(session_id)
 
     async def take_over(self, session_id: str) -> bool:
         """Carry on a meeting's LIVE livestream session whose node died, here, where its
@@ -187,6 +212,14 @@ class LivestreamRunner:
                         "again here", session_id)
             self._start(session_id)
         return won
+
+    def hand_off(self, meeting_id: str) -> None:
+        """This node handed the meeting's room over (its session goes on elsewhere): when
+        an encoder of that meeting's livestream here ends (its peer was closed with 4013)
+        the livestream is not ended but its claim let go (`_let_go`), for the node that
+        carries the session on to take over (`take_over`)."""
+        self.handed_off.update(session_id for session_id, meeting in self._meeting_of.items()
+                               if meeting == meeting_id)
 
     async def _claim_forever(self) -> None:
         while not self._stopping:
@@ -224,6 +257,8 @@ class LivestreamRunner:
 
     def _done(self, session_id: str) -> None:
         self.running.pop(session_id, None)
+        self.handed_off.discard(session_id)
+        self._meeting_of.pop(session_id, None)
         self.wake()
 
     async def _run(self, session_id: str) -> None:
@@ -269,6 +304,7 @@ class LivestreamRunner:
         async with self.database.session() as db:
             livestream, session = await self.rows(db, session_id)
             assert livestream.meeting_id is not None
+            self._meeting_of[session_id] = livestream.meeting_id
             participant = await recordings.hidden_recorder(
                 db, livestream.app_id, livestream.meeting_id,
                 f"livestreamer-{livestream.id}", "Livestream")
@@ -309,7 +345,10 @@ class LivestreamRunner:
     async def _finish(self, session_id: str, outcome: RecordingOutcome) -> None:
         async with self.database.session() as db:
             livestream, session = await self.rows(db, session_id)
-            if session.status not in rules.ACTIVE:
+            if session.status not in rules.ACTIVE or not self.claims.holds(session):
+                return  # over, or another node's now (it took the claim over)
+            if session_id in self.handed_off and not session.stop_reason:
+                await self._let_go(db, session)
                 return
             now = utcnow()
             failed = outcome.error is not None or (session.started_time is None
@@ -324,6 +363,24 @@ class LivestreamRunner:
             self.announce(livestream, session)
         work = self.settings.data_dir / "livestreams" / "work" / session_id
         await asyncio.to_thread(shutil.rmtree, work, True)
+
+    async def _let_go(self, db: Any, session: LivestreamSession) -> None:
+        """The meeting's room was handed over and its session goes on elsewhere: a LIVE
+        session stays LIVE with no claimer (`claimed_by` null, `claimed_at` kept: an
+        orphaned claim, docs/cluster.md "Jobs"), which the node carrying the session on
+        takes over; an INVOKED one is queued again."""
+        stamp: dict[str, Any] = {"claimed_by": None}
+        if session.status == "INVOKED":
+            stamp["claimed_at"] = None
+        await db.execute(update(LivestreamSession).where(
+            LivestreamSession.id == session.id,
+            LivestreamSession.claimed_by == self.claims.node_id,
+            LivestreamSession.status == session.status).values(**stamp))
+        await db.commit()
+        log.warning("livestream session %s: its meeting was handed over; its encoder here "
+                    "stopped and the node that carries the session on takes it over",
+                    session.id)
+        self.wake()
 
     def _queued(self, deliveries: int) -> None:
         if deliveries:
