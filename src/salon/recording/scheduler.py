@@ -38,7 +38,7 @@ from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import carry, delivery
 from salon.recording.process import ENGINE, RecorderProcess
-from salon.recording.spec import AudioSpec, RecordingSpec
+from salon.recording.spec import AudioSpec, OutputFile, RecordingSpec
 from salon.recording.spec_config import config_live, config_video, config_watermark
 from salon.recording.storage import LocalStorage, storage_for
 from salon.services import recordings
@@ -89,6 +89,11 @@ class RecordingScheduler:
         #: `salon.live.recordings`): its recordings go on here when their recorder dies.
         self.live_session: Callable[[str], str | None] = lambda meeting_id: None
         self.running: dict[str, asyncio.Task[None]] = {}
+        #: Recordings whose claim this node is taking over to carry them on (reserved
+        #: before the first await, so that two callers never both start a recorder).
+        self.starting: set[str] = set()
+        #: Recordings being ended ERRORED after their node died (storing what was left).
+        self.ending: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -102,6 +107,9 @@ class RecordingScheduler:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
+        for task in list(self.ending.values()):
+            task.cancel()
+        await asyncio.gather(*self.ending.values(), return_exceptions=True)
         for task in list(self.running.values()):
             task.cancel()
         await asyncio.gather(*self.running.values(), return_exceptions=True)
@@ -111,57 +119,91 @@ class RecordingScheduler:
 
     # --- after a crash, or a node's death ----------------------------------------------
 
+    def _busy(self) -> set[str]:
+        """The recordings this node is doing something with: not orphaned."""
+        return set(self.running) | self.starting | set(self.ending)
+
     async def recover(self, starting: bool = False) -> None:
         """Recordings whose claimer is gone (this process's own predecessor at start, or
         a dead node: `JobClaims.orphaned`): picked-up INVOKED ones go back to the queue;
         RECORDING or PAUSED ones of a meeting this node runs go on here (`_carry_on`),
-        those of a session still LIVE elsewhere are left to the node that takes it over
-        (a cluster only), and the others end ERRORED (INTERNAL_ERROR) keeping what their
-        recorders left that this node can read."""
-        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
+        those of a session still LIVE elsewhere (a NULL `session_id`: the meeting's LIVE
+        session, if any) are left to the node that takes it over (a cluster only), and
+        the others end ERRORED (INTERNAL_ERROR) keeping what their recorders left that
+        this node can read: each in a task of its own (`ending`), since storing that may
+        take a while."""
+        orphaned = await self.claims.orphaned(Recording, Recording.id, self._busy(),
                                               starting=starting)
         if orphaned is None:
             return
-        ended = 0
+        to_end = []
         async with self.database.session() as db:
             requeued = await self.claims.release(db, Recording, orphaned,
                                                  Recording.status == "INVOKED")
             stale = list(await db.scalars(select(Recording).where(
                 Recording.status.in_(RECORDER_ACTIVE), orphaned)))
             for row in stale:
+                if row.id in self._busy():
+                    continue
                 if row.status in CARRIED_ON:
                     session = self.live_session(row.meeting_id)
                     if session is not None and row.session_id in (None, session):
                         await self._carry_on(db, row)
                         continue
-                    if self.claims.clustered and await _is_live(db, row.session_id):
+                    if self.claims.clustered and await _is_live(db, row):
                         continue  # whichever node takes the meeting over carries it on
-                if await self._end_orphan(db, row):
-                    ended += 1
+                to_end.append(row)
         if requeued:
             log.warning("queued again %d recording(s) whose node is gone", requeued)
             self.wake()
-        if ended:
-            log.warning("ended %d recording(s) left unfinished by an unclean stop", ended)
-            self.on_commit()
+        for row in to_end:
+            if row.id not in self._busy():
+                task = asyncio.create_task(self._end_orphan(row),
+                                           name=f"ending recording {row.id}")
+                self.ending[row.id] = task
+                task.add_done_callback(lambda _, rid=row.id: self.ending.pop(rid, None))
 
-    async def _end_orphan(self, db: Any, row: Recording) -> bool:
-        """ERRORED, with what its recorders left; false if another node took the claim
-        first (it carries the recording on, or ends it itself)."""
-        if not await self.claims.take_over(db, Recording, Recording.id, row.id,
-                                           row.claimed_by,
-                                           Recording.status.in_(RECORDER_ACTIVE)):
+    async def _end_orphan(self, row: Recording) -> None:
+        """ERRORED, with what its recorders left; nothing if another node took the claim
+        first (it carries the recording on, or ends it itself). The files are gathered,
+        joined and stored with no database session open: the claim, taken over first,
+        keeps other nodes off the row meanwhile."""
+        try:
+            async with self.database.session() as db:
+                if not await self.claims.take_over(db, Recording, Recording.id, row.id,
+                                                   row.claimed_by, row.claimed_at,
+                                                   Recording.status.in_(RECORDER_ACTIVE)):
+                    return
+                row = await db.get(Recording, row.id, populate_existing=True) or row
+            kept = await asyncio.to_thread(carry.left_behind, self._earlier_dir(row),
+                                           self._output_dir(row))
+            if await self._end_errored(row.id, kept, "the server stopped while recording",
+                                       statuses=RECORDER_ACTIVE):
+                log.warning("ended recording %s, left unfinished by an unclean stop",
+                            row.id)
+        except Exception:
+            log.exception("ending recording %s, left unfinished by its node, failed", row.id)
+
+    async def _end_errored(self, recording_id: str, kept: list[OutputFile], error: str,
+                           statuses: tuple[str, ...] | None = None) -> bool:
+        """Store `kept` and move the recording ERRORED (INTERNAL_ERROR), if this node
+        still holds its claim and it is not over (or is in one of `statuses`)."""
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+        if row is None or row.status in rules.FINAL or not self.claims.holds(row) \
+                or (statuses is not None and row.status not in statuses):
             return False
-        await db.refresh(row)
-        kept = await asyncio.to_thread(carry.left_behind, self._earlier_dir(row),
-                                       self._output_dir(row))
         fields = await delivery.store(row, kept, self._storage(row))
         fields["recording_duration"] = int(max(
             (file.duration_secs for file in kept), default=0)) or None
-        await recordings.move(
-            db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
-            stopped_time=row.stopped_time or utcnow(),
-            error="the server stopped while recording", **fields)
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            if row is None or row.status in rules.FINAL or not self.claims.holds(row):
+                return False
+            self._queued(await recordings.move(
+                db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
+                stopped_time=row.stopped_time or utcnow(), error=error, **fields))
+        self.announce(row)
         return True
 
     async def carry_on(self, meeting_id: str, session_id: str) -> int:
@@ -171,7 +213,7 @@ class RecordingScheduler:
         lists (a dead node drops out within three heartbeats: call again until none
         is; a live one, say draining, finishes its recording itself), or one that took
         them over first."""
-        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
+        orphaned = await self.claims.orphaned(Recording, Recording.id, self._busy(),
                                               starting=False)
         ours = select(Recording).where(
             Recording.meeting_id == meeting_id, Recording.status.in_(CARRIED_ON),
@@ -179,25 +221,30 @@ class RecordingScheduler:
         async with self.database.session() as db:
             if orphaned is not None:
                 for row in list(await db.scalars(ours.where(orphaned))):
-                    if row.id not in self.running:
-                        await self._carry_on(db, row)
+                    await self._carry_on(db, row)
             waiting = list(await db.scalars(ours.where(
                 Recording.claimed_by != self.claims.node_id)))
-        return len([row for row in waiting if row.id not in self.running])
+        return len([row for row in waiting if row.id not in self._busy()])
 
     async def _carry_on(self, db: Any, row: Recording) -> bool:
         """Take the claim of `row` over from its gone claimer and record on here."""
-        previous = row.claimed_by
-        if not await self.claims.take_over(db, Recording, Recording.id, row.id, previous,
-                                           Recording.status.in_(CARRIED_ON)):
-            return False  # a sweep ended it, or another node carries it on
-        await db.refresh(row)
-        log.warning("recording %s of meeting %s goes on here: its recorder's node %s is gone",
-                    row.id, row.meeting_id, previous)
-        self.announce(row)
-        self._launch(row.id, carried=True)
+        if row.id in self._busy():
+            return False  # this node carries it on already (or is about to)
+        self.starting.add(row.id)  # before any await: one caller of this node goes on
+        try:
+            previous = row.claimed_by
+            if not await self.claims.take_over(db, Recording, Recording.id, row.id,
+                                               previous, row.claimed_at,
+                                               Recording.status.in_(CARRIED_ON)):
+                return False  # a sweep ended it, or another node carries it on
+            await db.refresh(row)
+            log.warning("recording %s of meeting %s goes on here: its recorder's node %s "
+                        "is gone", row.id, row.meeting_id, previous)
+            self.announce(row)
+            self._launch(row.id, carried=True)
+        finally:
+            self.starting.discard(row.id)
         return True
-
     # --- the queue -----------------------------------------------------------------------
 
     async def _claim_forever(self) -> None:
@@ -340,6 +387,8 @@ class RecordingScheduler:
         return outcome
 
     async def _finish(self, recording_id: str, outcome: Any) -> None:
+        """UPLOADING, then the files joined and stored (no database session open
+        meanwhile: the claim keeps other nodes off the row), then UPLOADED or ERRORED."""
         async with self.database.session() as db:
             row = await db.get(Recording, recording_id)
             assert row is not None
@@ -353,29 +402,38 @@ class RecordingScheduler:
                     db, row, "UPLOADING", stop_reason=row.stop_reason or {"reason": reason},
                     stopped_time=row.stopped_time or utcnow()))
                 self.announce(row)
-            parts = carry.parts_of(self._output_dir(row))
-            files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
-            fields = await delivery.store(row, files, self._storage(row))
-            fields["recording_duration"] = int(round(max(
-                [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
-            failed = outcome.error or not fields["files"]
-            if failed:
-                fields["error"] = outcome.error or "the recorder wrote no file"
-                if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
-                    fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
+        parts = carry.parts_of(self._output_dir(row))
+        files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
+        fields = await delivery.store(row, files, self._storage(row))
+        fields["recording_duration"] = int(round(max(
+            [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
+        failed = outcome.error or not fields["files"]
+        if failed:
+            fields["error"] = outcome.error or "the recorder wrote no file"
+            if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
+                fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+            if row.status in rules.FINAL:
+                return
+            if not self.claims.holds(row):
+                raise ClaimLost(recording_id)
             self._queued(await recordings.move(db, row, "ERRORED" if failed else "UPLOADED",
                                                **fields))
-            self.announce(row)
+        self.announce(row)
 
     async def _fail(self, recording_id: str, error: str) -> None:
+        """ERRORED; a carried-on recording keeps what its earlier recorders wrote (the
+        parts gathered before this recorder failed)."""
         try:
             async with self.database.session() as db:
                 row = await db.get(Recording, recording_id)
-                if row is not None and row.status not in rules.FINAL:
-                    self._queued(await recordings.move(
-                        db, row, "ERRORED", error=error, stopped_time=utcnow(),
-                        stop_reason={"reason": "INTERNAL_ERROR"}))
-                    self.announce(row)
+            if row is None:
+                return
+            parts = carry.parts_of(self._output_dir(row))
+            kept = await asyncio.to_thread(carry.joined, [], parts) if parts else []
+            await self._end_errored(recording_id, kept, error)
         except Exception:
             log.exception("marking recording %s ERRORED failed", recording_id)
 
@@ -397,8 +455,11 @@ class RecordingScheduler:
             timedelta(seconds=self.settings.link_ttl_secs))
 
 
-async def _is_live(db: Any, session_id: str | None) -> bool:
-    """Whether the session is still LIVE (a node may carry it on)."""
-    if session_id is None:
-        return False
-    return await db.scalar(select(Session.status).where(Session.id == session_id)) == "LIVE"
+async def _is_live(db: Any, row: Recording) -> bool:
+    """Whether the recording's session is still LIVE (a node may carry it on); without
+    a `session_id`, whether its meeting has a LIVE session."""
+    if row.session_id is not None:
+        return await db.scalar(select(Session.status)
+                               .where(Session.id == row.session_id)) == "LIVE"
+    return await db.scalar(select(Session.id).where(
+        Session.meeting_id == row.meeting_id, Session.status == "LIVE").limit(1)) is not None
