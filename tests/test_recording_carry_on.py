@@ -8,7 +8,9 @@ does not list."""
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -28,6 +30,7 @@ from salon.store import migrate
 from salon.store.database import Database
 from salon.store.models import App, Recording, Session
 from tests.servers import ThrowawayPostgres
+from tests.test_recording_parts import finished_recording
 
 REDIS = "redis://127.0.0.1:6379/0"
 FAKE_RECORDER = "tests.fake_recorder:run_recording"
@@ -102,6 +105,12 @@ async def live_session_of(database: Database, meeting_id: str, app_id: str) -> s
         return session.id
 
 
+async def swept(scheduler: RecordingScheduler, starting: bool = False) -> None:
+    """A sweep, and the endings it started (each a task of its own)."""
+    await scheduler.recover(starting=starting)
+    await asyncio.gather(*scheduler.ending.values())
+
+
 async def row_of(database: Database, rid: str) -> Recording:
     async with database.session() as db:
         row = await db.get(Recording, rid)
@@ -117,7 +126,7 @@ async def test_a_sweep_and_the_meeting_s_node_race_and_exactly_one_takes_it(
             scheduler_of(database, cluster, "adopter", tmp_path / "adopter",
                          live_session=meetings_here.get) as adopter:
         # Both nodes at once: the sweeper would end them, the adopter carry them on.
-        await asyncio.gather(sweeper.recover(), adopter.recover())
+        await asyncio.gather(swept(sweeper), swept(adopter))
         carried = set(adopter.running)
         for row in rows:
             after = await row_of(database, row.id)
@@ -160,12 +169,85 @@ async def test_a_sweep_leaves_a_recording_whose_session_may_be_carried_on(
         (await db.get(Recording, row.id)).session_id = session_id  # type: ignore[union-attr]
         await db.commit()
     async with scheduler_of(database, cluster, "sweeper", tmp_path / "sweeper") as sweeper:
-        await sweeper.recover()
+        await swept(sweeper)
         after = await row_of(database, row.id)
         assert (after.status, after.claimed_by) == ("RECORDING", "dead-node")
         async with database.session() as db:  # nobody came back: the session ends
             (await db.get(Session, session_id)).status = "ENDED"  # type: ignore[union-attr]
             await db.commit()
-        await sweeper.recover()
+        await swept(sweeper)
         after = await row_of(database, row.id)
         assert (after.status, after.claimed_by) == ("ERRORED", "sweeper")
+
+
+async def test_a_sweep_ends_a_recording_without_session_only_once_its_meeting_is_over(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    row = await recording_of_a_dead_node(database)  # no session_id: the meeting's LIVE one
+    session_id = await live_session_of(database, row.meeting_id, row.app_id)
+    async with scheduler_of(database, cluster, "sweeper", tmp_path / "sweeper") as sweeper:
+        await swept(sweeper)
+        after = await row_of(database, row.id)
+        assert (after.status, after.claimed_by) == ("RECORDING", "dead-node")
+        async with database.session() as db:
+            (await db.get(Session, session_id)).status = "ENDED"  # type: ignore[union-attr]
+            await db.commit()
+        await swept(sweeper)
+        after = await row_of(database, row.id)
+        assert (after.status, after.claimed_by) == ("ERRORED", "sweeper")
+
+
+async def test_taking_over_this_node_s_own_stale_claim_is_exclusive(
+        database: Database) -> None:
+    row = await recording_of_a_dead_node(database)
+    async with database.session() as db:  # an earlier process with the same node id
+        (await db.get(Recording, row.id)).claimed_by = "same"  # type: ignore[union-attr]
+        await db.commit()
+    row = await row_of(database, row.id)
+    won = []
+    for _ in range(2):  # the adoption hook and a sweep, say
+        async with database.session() as db:
+            won.append(await JobClaims("same").take_over(
+                db, Recording, Recording.id, row.id, "same", row.claimed_at))
+    assert won == [True, False]
+
+
+async def test_carrying_on_this_node_s_own_recording_starts_one_recorder(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    row = await recording_of_a_dead_node(database)
+    async with database.session() as db:  # left by an earlier process with this node's id
+        stale = await db.get(Recording, row.id)
+        assert stale is not None
+        stale.claimed_by, stale.claimed_at = "same", utcnow() - timedelta(minutes=1)
+        await db.commit()
+    here = {row.meeting_id: "the-carried-on-session"}.get
+    async with scheduler_of(database, cluster, "same", tmp_path / "same", here) as node:
+        launched: list[str] = []
+        launch = node._launch
+        node._launch = lambda rid, carried=False: (  # type: ignore[method-assign]
+            launched.append(rid), launch(rid, carried))[-1]
+        await asyncio.gather(node.carry_on(row.meeting_id, "the-carried-on-session"),
+                             node.recover(starting=True), node.recover())
+        assert launched == [row.id]
+
+
+async def test_a_carried_recording_whose_new_recorder_fails_keeps_the_earlier_part(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    row = await recording_of_a_dead_node(database)
+    async with scheduler_of(database, cluster, "adopter", tmp_path / "adopter") as adopter:
+        work = tmp_path / "adopter" / "recordings" / "work" / row.id
+        work.mkdir(parents=True)
+        await asyncio.to_thread(finished_recording, work, 2.0)  # what the dead one wrote
+        async with database.session() as db:
+            assert await adopter.claims.take_over(db, Recording, Recording.id, row.id,
+                                                  "dead-node", row.claimed_at)
+
+        async def broken(recording_id: str) -> Any:
+            raise RuntimeError("no recorder today")
+
+        adopter._spec = broken  # type: ignore[method-assign]
+        await adopter._run(row.id, carried=True)
+        after = await row_of(database, row.id)
+        assert after.status == "ERRORED"
+        assert after.error == "RuntimeError: no recorder today"
+        assert after.download_url and after.files, after.files
+        assert after.recording_duration and after.recording_duration >= 1

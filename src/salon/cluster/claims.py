@@ -22,7 +22,7 @@ claims that no node holds any more:
 A released job is queued again and another node runs it (at least once, not exactly
 once: a job that dies half-way is run again from its start). A job that goes on where it
 was rather than starting again (a recording carried on with its meeting) changes hands
-with `take_over`, a compare-and-set on `claimed_by`. A node that finds one of
+with `take_over`, a compare-and-set on `claimed_by` and `claimed_at`. A node that finds one of
 its running jobs claimed by someone else (it was cut off from Redis long enough to be
 counted dead) drops it; see `holds`.
 """
@@ -30,7 +30,7 @@ counted dead) drops it; see `holds`.
 import logging
 import time
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -106,16 +106,19 @@ class JobClaims:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def take_over(self, db: AsyncSession, model: Any, key: Any, value: str,
-                        previous: str | None, *where: ColumnElement[bool]) -> bool:
+                        previous: str | None, since: datetime | None,
+                        *where: ColumnElement[bool]) -> bool:
         """Move the claim on the job whose `key` is `value` from `previous` (a node that
-        is gone) to this node, only while `previous` still holds it and `where` holds;
-        commits. Of several nodes taking over the same claim at once (a sweep that would
-        end the job and the node that carries it on, or two of either), exactly one sees
-        the row change: PostgreSQL re-checks the condition on the row the first one
-        committed. Whether this node got it."""
+        is gone), which made it at `since` (the row's `claimed_at` as read), to this
+        node, only while that claim still stands and `where` holds; commits. Of several
+        takers of the same claim at once (a sweep that would end the job and the node
+        that carries it on, or two of either, or two tasks of one node taking over its
+        own predecessor's claim: `previous` is then this node's id) exactly one sees the
+        row change: the new claim's `claimed_at` differs, and PostgreSQL re-checks the
+        condition on the row the first one committed. Whether this node got it."""
         held = model.claimed_by.is_(None) if previous is None else model.claimed_by == previous
-        return await self.claim_from(db, model, key, value,
-                                     and_(model.claimed_at.is_not(None), held), *where)
+        made = model.claimed_at.is_not(None) if since is None else model.claimed_at == since
+        return await self.claim_from(db, model, key, value, and_(made, held), *where)
 
     async def claim_from(self, db: AsyncSession, model: Any, key: Any, value: str,
                          held: ColumnElement[bool], *where: ColumnElement[bool]) -> bool:

@@ -18,7 +18,8 @@ the meeting — the one that carried its session on after the failover, or the o
 ran it all along when only the recorder's node died — takes the claim over and starts a
 recorder for the same recording (`carry_on`), whose file is joined after what the dead
 recorder wrote (`salon.recording.carry`). Those whose session is over end ERRORED like
-after a crash, keeping what the dead recorder wrote if this node can read it.
+after a crash, keeping what the dead recorder wrote if this node can read it. That
+part lives in `salon.recording.recovery`.
 """
 
 import asyncio
@@ -30,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
@@ -38,20 +39,16 @@ from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import carry, delivery
 from salon.recording.process import ENGINE, RecorderProcess
+from salon.recording.recovery import Recovery
 from salon.recording.spec import AudioSpec, RecordingSpec
 from salon.recording.spec_config import config_live, config_video, config_watermark
 from salon.recording.storage import LocalStorage, storage_for
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
-from salon.store.models import Recording, Session
+from salon.store.models import Recording
 
 log = logging.getLogger("salon.recording")
-
-#: The recording statuses in which a recorder runs, or ran until its node stopped.
-RECORDER_ACTIVE = ("RECORDING", "PAUSED", "UPLOADING")
-#: The statuses in which a recording goes on with its meeting when its recorder's node dies.
-CARRIED_ON = ("RECORDING", "PAUSED")
 
 #: How often a running recording's row is looked at (pause, resume, stop, outcome).
 TICK_SECS = 0.2
@@ -69,7 +66,7 @@ class SchedulerSettings:
     link_ttl_secs: int
 
 
-class RecordingScheduler:
+class RecordingScheduler(Recovery):
     def __init__(self, database: Database, settings: SchedulerSettings, signer: TokenSigner,
                  local_storage: LocalStorage,
                  on_commit: Callable[[], None] | None = None,
@@ -89,6 +86,11 @@ class RecordingScheduler:
         #: `salon.live.recordings`): its recordings go on here when their recorder dies.
         self.live_session: Callable[[str], str | None] = lambda meeting_id: None
         self.running: dict[str, asyncio.Task[None]] = {}
+        #: Recordings whose claim this node is taking over to carry them on (reserved
+        #: before the first await, so that two callers never both start a recorder).
+        self.starting: set[str] = set()
+        #: Recordings being ended ERRORED after their node died (storing what was left).
+        self.ending: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -102,101 +104,15 @@ class RecordingScheduler:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
+        for task in list(self.ending.values()):
+            task.cancel()
+        await asyncio.gather(*self.ending.values(), return_exceptions=True)
         for task in list(self.running.values()):
             task.cancel()
         await asyncio.gather(*self.running.values(), return_exceptions=True)
 
     def wake(self) -> None:
         self._wake.set()
-
-    # --- after a crash, or a node's death ----------------------------------------------
-
-    async def recover(self, starting: bool = False) -> None:
-        """Recordings whose claimer is gone (this process's own predecessor at start, or
-        a dead node: `JobClaims.orphaned`): picked-up INVOKED ones go back to the queue;
-        RECORDING or PAUSED ones of a meeting this node runs go on here (`_carry_on`),
-        those of a session still LIVE elsewhere are left to the node that takes it over
-        (a cluster only), and the others end ERRORED (INTERNAL_ERROR) keeping what their
-        recorders left that this node can read."""
-        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
-                                              starting=starting)
-        if orphaned is None:
-            return
-        ended = 0
-        async with self.database.session() as db:
-            requeued = await self.claims.release(db, Recording, orphaned,
-                                                 Recording.status == "INVOKED")
-            stale = list(await db.scalars(select(Recording).where(
-                Recording.status.in_(RECORDER_ACTIVE), orphaned)))
-            for row in stale:
-                if row.status in CARRIED_ON:
-                    session = self.live_session(row.meeting_id)
-                    if session is not None and row.session_id in (None, session):
-                        await self._carry_on(db, row)
-                        continue
-                    if self.claims.clustered and await _is_live(db, row.session_id):
-                        continue  # whichever node takes the meeting over carries it on
-                if await self._end_orphan(db, row):
-                    ended += 1
-        if requeued:
-            log.warning("queued again %d recording(s) whose node is gone", requeued)
-            self.wake()
-        if ended:
-            log.warning("ended %d recording(s) left unfinished by an unclean stop", ended)
-            self.on_commit()
-
-    async def _end_orphan(self, db: Any, row: Recording) -> bool:
-        """ERRORED, with what its recorders left; false if another node took the claim
-        first (it carries the recording on, or ends it itself)."""
-        if not await self.claims.take_over(db, Recording, Recording.id, row.id,
-                                           row.claimed_by,
-                                           Recording.status.in_(RECORDER_ACTIVE)):
-            return False
-        await db.refresh(row)
-        kept = await asyncio.to_thread(carry.left_behind, self._earlier_dir(row),
-                                       self._output_dir(row))
-        fields = await delivery.store(row, kept, self._storage(row))
-        fields["recording_duration"] = int(max(
-            (file.duration_secs for file in kept), default=0)) or None
-        await recordings.move(
-            db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
-            stopped_time=row.stopped_time or utcnow(),
-            error="the server stopped while recording", **fields)
-        return True
-
-    async def carry_on(self, meeting_id: str, session_id: str) -> int:
-        """This node now runs `session_id`, carried on after its node died: its
-        meeting's RECORDING or PAUSED recordings whose claimer is gone go on here.
-        Returns how many are still claimed by another node: one the registry still
-        lists (a dead node drops out within three heartbeats: call again until none
-        is; a live one, say draining, finishes its recording itself), or one that took
-        them over first."""
-        orphaned = await self.claims.orphaned(Recording, Recording.id, set(self.running),
-                                              starting=False)
-        ours = select(Recording).where(
-            Recording.meeting_id == meeting_id, Recording.status.in_(CARRIED_ON),
-            or_(Recording.session_id.is_(None), Recording.session_id == session_id))
-        async with self.database.session() as db:
-            if orphaned is not None:
-                for row in list(await db.scalars(ours.where(orphaned))):
-                    if row.id not in self.running:
-                        await self._carry_on(db, row)
-            waiting = list(await db.scalars(ours.where(
-                Recording.claimed_by != self.claims.node_id)))
-        return len([row for row in waiting if row.id not in self.running])
-
-    async def _carry_on(self, db: Any, row: Recording) -> bool:
-        """Take the claim of `row` over from its gone claimer and record on here."""
-        previous = row.claimed_by
-        if not await self.claims.take_over(db, Recording, Recording.id, row.id, previous,
-                                           Recording.status.in_(CARRIED_ON)):
-            return False  # a sweep ended it, or another node carries it on
-        await db.refresh(row)
-        log.warning("recording %s of meeting %s goes on here: its recorder's node %s is gone",
-                    row.id, row.meeting_id, previous)
-        self.announce(row)
-        self._launch(row.id, carried=True)
-        return True
 
     # --- the queue -----------------------------------------------------------------------
 
@@ -340,6 +256,8 @@ class RecordingScheduler:
         return outcome
 
     async def _finish(self, recording_id: str, outcome: Any) -> None:
+        """UPLOADING, then the files joined and stored (no database session open
+        meanwhile: the claim keeps other nodes off the row), then UPLOADED or ERRORED."""
         async with self.database.session() as db:
             row = await db.get(Recording, recording_id)
             assert row is not None
@@ -353,29 +271,38 @@ class RecordingScheduler:
                     db, row, "UPLOADING", stop_reason=row.stop_reason or {"reason": reason},
                     stopped_time=row.stopped_time or utcnow()))
                 self.announce(row)
-            parts = carry.parts_of(self._output_dir(row))
-            files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
-            fields = await delivery.store(row, files, self._storage(row))
-            fields["recording_duration"] = int(round(max(
-                [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
-            failed = outcome.error or not fields["files"]
-            if failed:
-                fields["error"] = outcome.error or "the recorder wrote no file"
-                if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
-                    fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
+        parts = carry.parts_of(self._output_dir(row))
+        files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
+        fields = await delivery.store(row, files, self._storage(row))
+        fields["recording_duration"] = int(round(max(
+            [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
+        failed = outcome.error or not fields["files"]
+        if failed:
+            fields["error"] = outcome.error or "the recorder wrote no file"
+            if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
+                fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
+        async with self.database.session() as db:
+            row = await db.get(Recording, recording_id)
+            assert row is not None
+            if row.status in rules.FINAL:
+                return
+            if not self.claims.holds(row):
+                raise ClaimLost(recording_id)
             self._queued(await recordings.move(db, row, "ERRORED" if failed else "UPLOADED",
                                                **fields))
-            self.announce(row)
+        self.announce(row)
 
     async def _fail(self, recording_id: str, error: str) -> None:
+        """ERRORED; a carried-on recording keeps what its earlier recorders wrote (the
+        parts gathered before this recorder failed)."""
         try:
             async with self.database.session() as db:
                 row = await db.get(Recording, recording_id)
-                if row is not None and row.status not in rules.FINAL:
-                    self._queued(await recordings.move(
-                        db, row, "ERRORED", error=error, stopped_time=utcnow(),
-                        stop_reason={"reason": "INTERNAL_ERROR"}))
-                    self.announce(row)
+            if row is None:
+                return
+            parts = carry.parts_of(self._output_dir(row))
+            kept = await asyncio.to_thread(carry.joined, [], parts) if parts else []
+            await self._end_errored(recording_id, kept, error)
         except Exception:
             log.exception("marking recording %s ERRORED failed", recording_id)
 
@@ -395,10 +322,3 @@ class RecordingScheduler:
         return delivery.Destination(
             storage_for(row.config.get("storage_config"), local=self.local_storage),
             timedelta(seconds=self.settings.link_ttl_secs))
-
-
-async def _is_live(db: Any, session_id: str | None) -> bool:
-    """Whether the session is still LIVE (a node may carry it on)."""
-    if session_id is None:
-        return False
-    return await db.scalar(select(Session.status).where(Session.id == session_id)) == "LIVE"
