@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
@@ -24,28 +23,18 @@ from salon.core.meetings import MeetingSettings
 from salon.core.recordings import StartRecording
 from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
 from salon.recording.storage import LocalStorage
-from salon.services import apps, meetings, participant_tokens, recordings
-from salon.settings import Settings
-from salon.store import migrate
+from salon.services import meetings, participant_tokens, recordings
 from salon.store.database import Database
 from salon.store.models import App, Recording, Session
-from tests.servers import ThrowawayPostgres
+from tests import test_cluster_jobs
 from tests.test_recording_parts import finished_recording
 
 REDIS = "redis://127.0.0.1:6379/0"
 FAKE_RECORDER = "tests.fake_recorder:run_recording"
 
 
-@pytest.fixture
-async def database(postgres: ThrowawayPostgres, tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(Settings(data_dir=tmp_path, database_url=postgres.url))
-    try:
-        await migrate.upgrade(db)
-        async with db.session() as session:
-            await apps.bootstrap(session)
-        yield db
-    finally:
-        await db.dispose()
+#: The migrated PostgreSQL database with one app that a test's nodes share (a fixture).
+database = test_cluster_jobs.database
 
 
 @asynccontextmanager
