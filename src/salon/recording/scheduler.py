@@ -259,12 +259,9 @@ class RecordingScheduler(Recovery):
         """UPLOADING, then the files joined and stored (no database session open
         meanwhile: the claim keeps other nodes off the row), then UPLOADED or ERRORED."""
         async with self.database.session() as db:
-            row = await db.get(Recording, recording_id)
-            assert row is not None
-            if row.status in rules.FINAL:
+            row = await self._held(db, recording_id)
+            if row is None:
                 return
-            if not self.claims.holds(row):
-                raise ClaimLost(recording_id)
             if row.status != "UPLOADING":
                 reason = "INTERNAL_ERROR" if outcome.error else outcome.stop_reason
                 self._queued(await recordings.move(
@@ -282,15 +279,23 @@ class RecordingScheduler(Recovery):
             if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
                 fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
         async with self.database.session() as db:
-            row = await db.get(Recording, recording_id)
-            assert row is not None
-            if row.status in rules.FINAL:
+            row = await self._held(db, recording_id)
+            if row is None:
                 return
-            if not self.claims.holds(row):
-                raise ClaimLost(recording_id)
             self._queued(await recordings.move(db, row, "ERRORED" if failed else "UPLOADED",
                                                **fields))
         self.announce(row)
+
+    async def _held(self, db: Any, recording_id: str) -> Recording | None:
+        """The recording's row while it is not over (None when it is), if this node still
+        holds its claim (ClaimLost when another node took it)."""
+        row = await db.get(Recording, recording_id)
+        assert row is not None
+        if row.status in rules.FINAL:
+            return None
+        if not self.claims.holds(row):
+            raise ClaimLost(recording_id)
+        return row
 
     async def _fail(self, recording_id: str, error: str) -> None:
         """ERRORED; a carried-on recording keeps what its earlier recorders wrote (the
