@@ -42,6 +42,13 @@ contended machine, not `--workers`; and one worker alone costs the same 0.74-0.9
 with 8, 16 or 32 connections, so it is not the load split in two either. The target
 could not be judged there; run it on a quiet machine.
 
+Measured again on the same machine when it was quiet (load 0.0 before the run, wrk, 32
+connections): 1 node 1586 req/s, 2 nodes 1467 req/s, api_scale_ratio 0.93 against a
+bound of 1.18. Salon took 0.55 ms of CPU a request alone and 0.69 ms as two nodes;
+PostgreSQL's backends 0.02-0.03 ms. The rest of the machine's busy time (`other`: the
+kernel's loopback TCP and scheduling, mostly) went from 49 % to 88 % of a core, so the
+two nodes had about one core between them.
+
 The last line of output is one JSON object: `rest_1_rps`, `rest_2_rps`,
 `api_scale_ratio`, per-cluster p50/p99, CPU and CPU per request, `noisy_rounds`.
 Bounded: a few thousand requests per turn (`--seconds` with wrk, `--requests` with
