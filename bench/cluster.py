@@ -43,11 +43,14 @@ with 8, 16 or 32 connections, so it is not the load split in two either. The tar
 could not be judged there; run it on a quiet machine.
 
 Measured again on the same machine when it was quiet (load 0.0 before the run, wrk, 32
-connections): 1 node 1586 req/s, 2 nodes 1467 req/s, api_scale_ratio 0.93 against a
-bound of 1.18. Salon took 0.55 ms of CPU a request alone and 0.69 ms as two nodes;
-PostgreSQL's backends 0.02-0.03 ms. The rest of the machine's busy time (`other`: the
-kernel's loopback TCP and scheduling, mostly) went from 49 % to 88 % of a core, so the
-two nodes had about one core between them.
+connections): 1 node 1586 req/s, 2 nodes 1467 req/s, api_scale_ratio 0.93 (bound 1.18).
+`other` (49 % of a core with one node, 88 % with two) turned out to be PostgreSQL
+backends that no listed process shows: the pool (10 connections and 10 "overflow" ones)
+opens a connection for each request beyond ten at once and closes it on its return,
+starting a backend each time. With the pool fixed at 20 and no overflow, and the
+hottest statements in autocommit (a change not yet merged), the same bench gave 2183 and
+2177 req/s (ratio 1.0, bound 1.27), PostgreSQL's backends then showing 0.19-0.30 ms of
+CPU a request and salon 0.43-0.55 ms.
 
 The last line of output is one JSON object: `rest_1_rps`, `rest_2_rps`,
 `api_scale_ratio`, per-cluster p50/p99, CPU and CPU per request, `noisy_rounds`.
