@@ -48,8 +48,8 @@ connections): 1 node 1586 req/s, 2 nodes 1467 req/s, api_scale_ratio 0.93 (bound
 backends that no listed process shows: the pool (10 connections and 10 "overflow" ones)
 opens a connection for each request beyond ten at once and closes it on its return,
 starting a backend each time. With the pool fixed at 20 and no overflow, and the
-hottest statements in autocommit (a change not yet merged), the same bench gave 2183 and
-2177 req/s (ratio 1.0, bound 1.27), PostgreSQL's backends then showing 0.19-0.30 ms of
+hottest statements in autocommit (salon.store.database, since), the same bench gave 2183
+and 2177 req/s (ratio 1.0, bound 1.27), PostgreSQL's backends then showing 0.19-0.30 ms of
 CPU a request and salon 0.43-0.55 ms.
 
 The last line of output is one JSON object: `rest_1_rps`, `rest_2_rps`,

@@ -31,7 +31,7 @@ async def create(database: Database, app_id: str, settings: schema.MeetingSettin
     values = settings.model_dump(mode="json", include=set(Meeting.SETTINGS))
     values.update(id=new_uuid(), app_id=app_id, status="ACTIVE", parent_meeting_id=None,
                   created_at=now, updated_at=now)
-    return await database.transact(lambda connection: connection.execute(_INSERT, values).one())
+    return await database.run_alone(lambda connection: connection.execute(_INSERT, values).one())
 
 
 async def get(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:
@@ -49,7 +49,7 @@ async def read(database: Database, app_id: str, meeting_id: str) -> Row[Any]:
     """The meeting as a plain row (the columns, no ORM object): for GET, where the ORM
     session's identity map and state tracking cost more than the query."""
     values = {"meeting_id": meeting_id, "app_id": app_id}
-    row = await database.transact(lambda connection: connection.execute(_BY_ID, values).first())
+    row = await database.run_alone(lambda connection: connection.execute(_BY_ID, values).first())
     if row is None:
         raise NotFound(f"Meeting {meeting_id} not found.")
     return row

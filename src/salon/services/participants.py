@@ -106,7 +106,7 @@ async def add(database: Database, app_id: str, meeting_id: str, body: NewPartici
               "picture": body.picture, "token_version": 1, "created_at": now,
               "updated_at": now, "preset_name": body.preset_name}
     try:
-        await database.transact(lambda connection: _insert(connection, values))
+        await database.run_alone(lambda connection: _insert(connection, values))
     except IntegrityError as error:
         raise Conflict(
             f"Meeting {meeting_id} already has a participant with custom_participant_id "
