@@ -8,6 +8,7 @@ dies; a peer with `auto_resume` comes back on the other node, which carries the 
 and the recording on; the stored file holds what was recorded before and after."""
 
 import asyncio
+import functools
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from salon.client import AdminClient, RealtimeClient
+from tests import test_cluster_jobs
 from tests.cluster import Cluster, cluster_of
 from tests.machines import kill_machine
 
@@ -34,13 +36,8 @@ def cluster() -> Iterator[Cluster]:
         yield started
 
 
-async def until(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
+#: The REST-visible states a recording reaches, polled (30 s unless told).
+until = functools.partial(test_cluster_jobs.until, timeout=30)
 
 
 def duration_of(path: Path) -> float:

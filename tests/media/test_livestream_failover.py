@@ -17,6 +17,7 @@ import pytest
 from salon.client import AdminClient, RealtimeClient
 from salon.client.media import MediaSession
 from tests.cluster import Cluster, cluster_of, private_redis
+from tests.media.test_livestream_end_to_end import until
 from tests.media.test_recording_end_to_end import share_of
 from tests.media.test_recording_engine import Colour
 from tests.test_livestream_failover import claim_of
@@ -30,16 +31,6 @@ ENV = {"SALON_ICE_HOSTS": "127.0.0.1", "SALON_RTMP_PORT": "0",
 async def cluster() -> AsyncIterator[Cluster]:
     with private_redis() as redis_url, cluster_of(1, ENV, redis_url) as started:
         yield started
-
-
-async def until(check, timeout: float = 40):  # noqa: ANN001, ANN201 - as in the e2e test
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.25)
 
 
 async def test_the_compositor_starts_again_on_the_node_that_carries_the_session_on(
