@@ -39,6 +39,7 @@ from aiortc.rtp import (
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 from salon.media.embedded import rtp
+from salon.media.embedded.srtp import Protector
 
 log = logging.getLogger("salon.media")
 PINNED_AIORTC = "1.16.0"
@@ -365,10 +366,17 @@ _DTLS_CONNECTED = DtlsState.CONNECTED
 class RtpOutput:
     """Writes finished RTP packets on a sender's transport synchronously: SRTP-protect
     and hand the datagram to the socket, as `RTCDtlsTransport._send_rtp` does but without
-    its chain of coroutines (three awaits per packet per subscriber)."""
+    its chain of coroutines (three awaits per packet per subscriber). This runs once per
+    forwarded packet per subscriber, so what stays the same from packet to packet (the
+    DTLS transport's SRTP session and its ICE connection's nominated pairs) is looked up
+    once per transport, not per packet."""
 
     def __init__(self, sender) -> None:
         self.sender = sender
+        self._dtls = None
+        self._session = None
+        self._protect: Callable[[bytes], bytes] | None = None
+        self._nominated: dict = {}
         self._pair = None
         self._sendto: Callable[[bytes, tuple], None] | None = None
         self._address: tuple | None = None
@@ -381,13 +389,24 @@ class RtpOutput:
 
     def write(self, packet: bytes) -> bytes:
         """Protect and send (only when `ready()`); returns the datagram, for a resend."""
-        datagram = self.sender._RTCRtpSender__transport._tx_srtp.protect(packet)
+        dtls = self.sender._RTCRtpSender__transport
+        if dtls is not self._dtls or dtls._tx_srtp is not self._session:
+            self._bind(dtls)  # the first packet, or a new transport
+        datagram = self._protect(packet)  # type: ignore[misc]
         self.resend(datagram)
         return datagram
 
+    def _bind(self, dtls) -> None:
+        self._dtls = dtls
+        self._session = dtls._tx_srtp
+        self._protect = Protector(dtls._tx_srtp).protect
+        # aioice keeps this dict for the connection's life (cleared, never replaced)
+        self._nominated = dtls.transport._connection._nominated
+        self._pair = self._sendto = self._address = None
+
     def resend(self, datagram: bytes) -> None:
         """Send an already protected datagram (again: SRTP accepts a lost one once)."""
-        pair = self.sender._RTCRtpSender__transport.transport._connection._nominated.get(1)
+        pair = self._nominated.get(1)
         if pair is not self._pair:  # the first packet, or ICE settled on another pair
             self._pair = pair
             self._sendto = self._address = None
