@@ -9,7 +9,7 @@ import math
 import av
 import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, unpack_remb_fci
 
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
@@ -120,6 +120,47 @@ async def test_a_video_publisher_is_told_its_bitrate_cap(room: Meeting, sessions
     sender._handle_rtcp_packet = spy
     await eventually(lambda: len(caps) >= 2, timeout=5)
     assert all(cap == (1_234_000, [sender._ssrc]) for cap in caps), caps
+
+
+async def test_subscribers_hear_sender_reports_with_salons_counts(room: Meeting,
+                                                                  sessions) -> None:
+    """Each slot reports what salon wrote (RFC 3550 §6.4.1): video about every second,
+    audio about every five (libwebrtc's intervals, ±50 %), with packet counts and RTP
+    timestamps of the stream the subscriber receives."""
+    a, b = await room.join("group_call_host"), await room.join()
+    ma, mb = await attach(sessions, a), await attach(sessions, b)
+    await ma.publish("video", SmallVideo())
+    await ma.publish("audio", AudioStreamTrack())
+    await mb.wait_track(a.peer_id, "video", frames=5)
+    await mb.wait_track(a.peer_id, "audio", frames=5)
+    heard: dict[str, list[tuple[float, RtcpSrPacket, int]]] = {"audio": [], "video": []}
+    loop = asyncio.get_running_loop()
+    for transceiver in mb.sub_pc.getTransceivers():
+        receiver, kind = transceiver.receiver, transceiver.kind
+        original = receiver._handle_rtcp_packet
+
+        async def spy(packet, receiver=receiver, kind=kind, original=original) -> None:
+            if isinstance(packet, RtcpSrPacket):
+                stats = receiver._RTCRtpReceiver__remote_streams.get(packet.ssrc)
+                heard[kind].append((loop.time(), packet, stats.packets_received if stats else 0))
+            await original(packet)
+
+        receiver._handle_rtcp_packet = spy
+    await asyncio.sleep(8)
+    for kind, (fewest, most, gap_lo, gap_hi) in {"video": (5, 17, 0.45, 1.55),
+                                                  "audio": (1, 4, 2.45, 7.55)}.items():
+        reports = heard[kind]
+        assert fewest <= len(reports) <= most, (kind, len(reports))
+        gaps = [t1 - t0 for (t0, _, _), (t1, _, _) in zip(reports[:-1], reports[1:], strict=True)]
+        assert all(gap_lo <= gap <= gap_hi for gap in gaps), (kind, gaps)
+        for _, report, received in reports:
+            info = report.sender_info
+            # salon's own count (aiortc's loop sent nothing): what arrived, give or take
+            # the packets in flight around the report
+            assert abs(info.packet_count - received) <= 10, (kind, info.packet_count, received)
+            assert info.octet_count > 0 and info.ntp_timestamp > 0
+        times = [report.sender_info.rtp_timestamp for _, report, _ in reports]
+        assert times == sorted(times), (kind, times)
 
 
 async def test_a_late_subscriber_gets_a_keyframe_at_once(room: Meeting, sessions) -> None:

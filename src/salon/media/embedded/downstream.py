@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from salon.media.embedded import hooks, rtp, vp8
+from salon.media.embedded import hooks, rtp, sender_reports, vp8
 from salon.media.embedded.layers import TemporalLayers
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class Downstream(MediaStreamTrack):
         self._ssrc = hooks.sender_ssrc(sender)
         hooks.on_send_parameters(sender, self._configure)
         hooks.hook_retransmit(sender, self._retransmit)
-        hooks.fill_sender_reports(sender, self._report)
+        sender_reports.report_for(sender, self._output, self._report, self.kind)
 
     def _configure(self, parameters) -> None:
         if self._payload_type is not None or not parameters.codecs:

@@ -31,7 +31,6 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
     RtcpRrPacket,
-    RtcpSenderInfo,
     RtcpSrPacket,
     pack_remb_fci,
     unpack_remb_fci,
@@ -292,13 +291,20 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
     sender._retransmit = retransmit
 
 
+#: A receiver report measures a round trip only when it echoes a sender report it got
+#: at most this long ago (DLSR, in 1/65536 s).
+FRESH_ECHO_DLSR = int(1.5 * 65536)
+
+
 def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
                   on_remb: Callable[[int], None]) -> None:
     """Hear the subscriber's feedback on this sender's stream before aiortc does:
     `on_loss(fraction 0..1, round-trip seconds or None)` for each receiver report block
     about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
     its own encoder). The round trip is measured against the sender reports that
-    `fill_sender_reports` sent (RFC 3550 §6.4.1: now − LSR − DLSR)."""
+    `sender_reports.report_for` sent (RFC 3550 §6.4.1: now − LSR − DLSR), from reports
+    that echo a recent one only: its downward half is as old as the sender report, and
+    an old one (audio reports every five seconds) would still show a queue long gone."""
     original = sender._handle_rtcp_packet
     if not hasattr(sender, "_salon_sr_times"):
         sender._salon_sr_times = {}
@@ -317,7 +323,8 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
                 if report.ssrc == ssrc:
                     sent_at = sender._salon_sr_times.get(report.lsr)
                     rtt = None
-                    if sent_at is not None and report.lsr:
+                    if (sent_at is not None and report.lsr
+                            and report.dlsr < FRESH_ECHO_DLSR):
                         rtt = max(0.0, time.time() - sent_at - report.dlsr / 65536)
                     on_loss(report.fraction_lost / 256, rtt)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
@@ -329,35 +336,6 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
                 on_remb(bitrate)
 
     sender._handle_rtcp_packet = handle
-
-
-def fill_sender_reports(sender, figures: Callable[[], tuple[float, int, int, int] | None]
-                        ) -> None:
-    """aiortc's RTCP sender reports count only packets its own loop sent. `figures()`
-    returns (wall time of the last packet, its RTP timestamp, packets, payload octets)
-    for the packets salon wrote, and each report carries those instead."""
-    original = sender._send_rtcp
-    if not hasattr(sender, "_salon_sr_times"):
-        sender._salon_sr_times = {}
-
-    async def send_rtcp(packets) -> None:
-        latest = figures()
-        if latest is not None:
-            wall, rtp_timestamp, count, octets = latest
-            ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
-            for packet in packets:
-                if isinstance(packet, RtcpSrPacket):
-                    packet.sender_info = RtcpSenderInfo(
-                        ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
-                        packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF)
-                    # when this report left, by the middle 32 bits its receiver echoes
-                    times = sender._salon_sr_times
-                    times[(ntp >> 16) & 0xFFFFFFFF] = time.time()
-                    while len(times) > 8:
-                        del times[next(iter(times))]
-        await original(packets)
-
-    sender._send_rtcp = send_rtcp
 
 
 _DTLS_CONNECTED = DtlsState.CONNECTED

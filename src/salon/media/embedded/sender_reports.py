@@ -1,0 +1,95 @@
+"""RTCP sender reports of a forwarding slot (RFC 3550 §6.4.1), in place of aiortc's.
+
+aiortc's sender reports count what its own sender loop sent, and a slot writes its
+packets itself (`hooks.RtpOutput`): the reports must carry salon's counts and clock. And
+with fifty subscribers to one publisher they are a share of the SFU's work worth
+keeping small: aiortc sends one per sender every 0.5–1.5 s, audio and video alike,
+each through a chain of three awaits. Here video reports every second and audio every
+five, as libwebrtc does, jittered by ±50 % (RFC 3550 §6.3.1 spreads them so that
+senders do not fall in step), each written at once through the slot's `RtpOutput`.
+
+The middle 32 bits of each report's NTP time are kept with the moment it left, so that
+the round trip of the subscriber's receiver reports can be measured
+(`hooks.hook_feedback`: now − LSR − DLSR).
+
+This replaces the instance's `RTCRtpSender._run_rtcp` (aiortc 1.16.0: the coroutine
+`send()` starts; `__rtcp_started` and `__rtcp_exited` are the events `stop()` waits
+on; `__cname`, `_ssrc`; docs/media-design.md §6.8).
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from aiortc.rtp import (
+    RtcpByePacket,
+    RtcpPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+)
+
+from salon.media.embedded.hooks import NTP_EPOCH_OFFSET, RtpOutput
+
+log = logging.getLogger("salon.media")
+
+#: Seconds between reports, before jitter (libwebrtc's video and audio intervals).
+INTERVAL_SECS = {"video": 1.0, "audio": 5.0}
+#: Reports remembered for round trips (a receiver report echoes one of the latest).
+KEPT = 8
+
+#: (wall time of the last packet written, its RTP timestamp, packets, payload octets).
+Figures = tuple[float, int, int, int]
+
+
+def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
+               kind: str) -> None:
+    """Make `sender` report salon's `figures()` every `INTERVAL_SECS[kind]` through
+    `output`. Call before aiortc's `send()` starts the sender's RTCP loop (`bind`)."""
+    interval = INTERVAL_SECS.get(kind, 1.0)
+    sent_at: dict[int, float] = sender.__dict__.setdefault("_salon_sr_times", {})
+
+    def write(packets: list[RtcpPacket]) -> None:
+        if not output.ready():
+            return
+        try:
+            payload = b"".join(bytes(packet) for packet in packets)
+            output.resend(sender._RTCRtpSender__transport._tx_srtp.protect_rtcp(payload))
+        except Exception:  # a transport closing under us: the next report tries again
+            log.debug("a sender report was not sent", exc_info=True)
+
+    def report() -> None:
+        latest = figures()
+        if latest is None:
+            return  # nothing sent yet: nothing to report
+        wall, rtp_timestamp, count, octets = latest
+        ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
+        ssrc = sender._ssrc
+        packets: list[RtcpPacket] = [RtcpSrPacket(ssrc=ssrc, sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
+            packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF))]
+        cname = sender._RTCRtpSender__cname
+        if cname is not None:
+            packets.append(RtcpSdesPacket(chunks=[RtcpSourceInfo(
+                ssrc=ssrc, items=[(1, cname.encode("utf8"))])]))
+        sent_at[(ntp >> 16) & 0xFFFFFFFF] = time.time()
+        while len(sent_at) > KEPT:
+            del sent_at[next(iter(sent_at))]
+        write(packets)
+
+    async def run_rtcp() -> None:
+        sender._RTCRtpSender__rtcp_started.set()
+        try:
+            while True:
+                await asyncio.sleep(interval * (0.5 + random.random()))
+                report()
+        except asyncio.CancelledError:
+            pass
+        if figures() is not None:
+            write([RtcpByePacket(sources=[sender._ssrc])])
+        sender._RTCRtpSender__rtcp_exited.set()
+
+    sender._run_rtcp = run_rtcp
