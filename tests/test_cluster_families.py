@@ -239,3 +239,46 @@ async def test_a_peer_killed_right_after_joining_resumes_as_itself(cluster: Clus
     finally:
         await db.close()
         await asyncio.to_thread(restart_missing, cluster)
+
+
+async def test_a_breakout_timer_goes_on_after_its_family_s_node_dies(cluster: Cluster) -> None:
+    """The timer that closes the breakout rooms is carried on by the node that takes the
+    family over (salon.cluster.family_timers): the rooms close when they were meant to."""
+    meeting_id, people = await new_meeting(
+        cluster, ["group_call_host", "group_call_participant"])
+    host = await join_anywhere(cluster, cluster.nodes[0].ws, people[0]["token"])
+    owner = cluster.node(cluster.owner(meeting_id))
+    others = [n for n in cluster.nodes if n is not owner]
+    guest = await join_anywhere(cluster, others[0].ws, people[1]["token"], auto_resume=True)
+    clients = [host, guest]
+    try:
+        room_id = await add_room(cluster, meeting_id)
+        await host.move_to(room_id, [guest.peer_id])
+        await guest.wait_for("meeting.changed", lambda d: d["meeting_id"] == room_id)
+        await cluster.wait_on_record(room_id, 1)
+        await cluster.wait_on_record(meeting_id, 1)
+        set_at = time.time()
+        timer = await host.room_timer(20, warn_secs=6)
+        guest.resumed.clear()
+        owner.kill()
+        await resumed(guest)
+        host = clients[0] = await join_anywhere(cluster, others[1].ws, people[0]["token"],
+                                                resume=host.resume_info)
+        assert guest.meeting_id == room_id
+        # the node that took the family over sets the timer again (from Redis) as it
+        # carries the sessions on
+        deadline = time.monotonic() + 5
+        while (listed := await host.connected_meetings())["timer"] is None:
+            assert time.monotonic() < deadline, listed
+            await asyncio.sleep(0.2)
+        assert listed["timer"]["ends_at"] == timer["ends_at"]
+        # the new node warns, then sends everyone home when the timer runs out
+        await guest.wait_for("connected_meetings.closing", timeout=30)
+        changed = await guest.wait_for("meeting.changed",
+                                       lambda d: d["meeting_id"] == meeting_id, timeout=30)
+        assert changed["status"] == "joined"
+        assert 19 <= time.time() - set_at <= 26, time.time() - set_at
+    finally:
+        for client in clients:
+            await client.close()
+        await asyncio.to_thread(restart_missing, cluster)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from salon.cluster.elsewhere import Elsewhere
 from salon.cluster.families import Families
+from salon.cluster.family_timers import FamilyTimers
 from salon.cluster.leases import RoomLeases
 from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
 from salon.cluster.signals import RoomSignals
@@ -91,6 +92,8 @@ class ClusterNode:
         self._sweeper: asyncio.Task[None] | None = None
         #: Connected meetings: a family's rooms run on one node.
         self.families = Families(self)
+        #: A family's breakout timer, kept for the node that carries the family on.
+        self.family_timers = FamilyTimers(self)
         rooms.retire_listeners.append(self._room_done)
 
     async def start(self) -> None:
@@ -109,6 +112,7 @@ class ClusterNode:
         self.rooms.hand_over_at_stop = True
         await self.rooms.stop()
         await self.families.stop()
+        await self.family_timers.stop()
         # each step bounded: Redis or a peer node that does not answer must not keep the
         # process from exiting (the leases then run out by themselves)
         for step in (self.leases.stop(release=True), self.signals.stop(), self.http.aclose()):

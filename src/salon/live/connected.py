@@ -13,6 +13,7 @@ requests, so nothing that peer sends is lost or lands in the wrong room.
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ log = logging.getLogger("salon.live")
 #: Room lists go out at most this often per family: a close-all moving dozens of peers
 #: is one update, not dozens.
 NOTIFY_DELAY_SECS = 0.1
+#: How long a timer request waits for the timer to be kept (a cluster's Redis).
+KEEP_SECS = 2.0
 
 
 @dataclass
@@ -40,8 +43,10 @@ class FamilyState:
     app_id: str
     children: dict[str, str | None] = field(default_factory=dict)
     ends_at: float | None = None  # the timer, as a wall-clock epoch
+    warn_secs: float | None = None
     timer: list[asyncio.TimerHandle] = field(default_factory=list)
     pending: asyncio.TimerHandle | None = None
+    keeping: asyncio.Future[None] | None = None  # the timer being kept (`timer_keeper`)
 
     @property
     def ids(self) -> list[str]:
@@ -54,6 +59,9 @@ class ConnectedMeetings:
         self.families: dict[str, FamilyState] = {}
         self.parents: dict[str, str] = {}  # child id -> parent id
         self._tasks: set[asyncio.Future[Any]] = set()
+        #: In a cluster: keeps a family's timer as it is now (set or gone) where the node
+        #: that carries the family on after a failover finds it (salon.cluster).
+        self.timer_keeper: Callable[[FamilyState], Awaitable[None]] | None = None
 
     # --- what the database says ----------------------------------------------------------
 
@@ -248,16 +256,42 @@ class ConnectedMeetings:
         if not family.children:
             raise RoomError("CONFLICT", "There are no connected meetings to close.")
         self._cancel_timer(family)
-        loop = asyncio.get_running_loop()
-        family.ends_at = time.time() + close_in_secs
-        warn_in = max(close_in_secs - warn_secs, 0.0)
-        family.timer = [loop.call_later(warn_in, self._warn, family),
-                        loop.call_later(close_in_secs, self._expire, family)]
+        self._start_timer(family, time.time() + close_in_secs, warn_secs)
         data = {"ends_at": isoformat_epoch(family.ends_at), "in_secs": close_in_secs,
                 "warn_secs": warn_secs, "by_peer_id": by.peer_id if by else None}
         self._send(family, "connected_meetings.timer", data)
         self.notify(family)
         return data
+
+    def restore_timer(self, family: FamilyState, ends_at: float, warn_secs: float,
+                      least_secs: float = 0.0) -> None:
+        """Carry on a timer its family's dead node had set (a cluster's failover). One
+        that ran out meanwhile closes the rooms in `least_secs`, once peers are back."""
+        if family.timer:
+            return  # set again here already: the newer one stands
+        ends_at = max(ends_at, time.time() + least_secs)
+        self._start_timer(family, ends_at, warn_secs)
+        self.notify(family)
+
+    def _start_timer(self, family: FamilyState, ends_at: float, warn_secs: float) -> None:
+        loop = asyncio.get_running_loop()
+        close_in = max(ends_at - time.time(), 0.0)
+        family.ends_at, family.warn_secs = ends_at, warn_secs
+        family.timer = [loop.call_later(max(close_in - warn_secs, 0.0), self._warn, family),
+                        loop.call_later(close_in, self._expire, family)]
+        self._tell_timer(family)
+
+    def _tell_timer(self, family: FamilyState) -> None:
+        if self.timer_keeper is not None:
+            family.keeping = asyncio.ensure_future(self.timer_keeper(family))
+            self._tasks.add(family.keeping)
+            family.keeping.add_done_callback(self._tasks.discard)
+
+    async def timer_kept(self, family: FamilyState) -> None:
+        """Until the family's timer is kept (a request that sets it is answered then: a
+        node killed right after its answer still leaves the timer behind)."""
+        if family.keeping is not None and not family.keeping.done():
+            await asyncio.wait([family.keeping], timeout=KEEP_SECS)
 
     def cancel_timer(self, family: FamilyState, by: Peer | None) -> dict[str, Any]:
         check_alter(by)
@@ -272,7 +306,9 @@ class ConnectedMeetings:
         had = bool(family.timer)
         for handle in family.timer:
             handle.cancel()
-        family.timer, family.ends_at = [], None
+        family.timer, family.ends_at, family.warn_secs = [], None, None
+        if had:
+            self._tell_timer(family)
         return had
 
     def _warn(self, family: FamilyState) -> None:
@@ -282,13 +318,18 @@ class ConnectedMeetings:
                 "in_secs": round(max(family.ends_at - time.time(), 0.0), 1)})
 
     def _expire(self, family: FamilyState) -> None:
-        family.timer, family.ends_at = [], None
+        family.timer, family.ends_at, family.warn_secs = [], None, None
+        self._tell_timer(family)
         self.close_all(family, None)
         self.notify(family)
 
     def shut_down(self) -> None:
+        """The process stops: timers stop here without being reported gone, so that a
+        cluster's next node for the family carries them on."""
         for family in self.families.values():
-            self._cancel_timer(family)
+            for handle in family.timer:
+                handle.cancel()
+            family.timer = []
             if family.pending is not None:
                 family.pending.cancel()
 

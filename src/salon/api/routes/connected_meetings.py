@@ -132,17 +132,23 @@ async def set_timer(meeting_id: str, body: Timer, request: Request,
     connected = request.app.state.rooms.connected
     try:
         if body.close_in_secs is None:
-            return ok(connected.cancel_timer(family, None))
-        return ok(connected.set_timer(family, None, body.close_in_secs, body.warn_secs))
+            answer = connected.cancel_timer(family, None)
+        else:
+            answer = connected.set_timer(family, None, body.close_in_secs, body.warn_secs)
     except RoomError as error:
         raise _http(error) from None
+    await connected.timer_kept(family)
+    return ok(answer)
 
 
 @router.delete("/timer", summary="Cancel the closing timer", response_model=Success[TimerCancelled],
                responses=errors(409))
 async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
     family = await _family(request, app.id, meeting_id)
-    return ok(request.app.state.rooms.connected.cancel_timer(family, None))
+    connected = request.app.state.rooms.connected
+    answer = connected.cancel_timer(family, None)
+    await connected.timer_kept(family)
+    return ok(answer)
 
 
 @router.patch("/{child_id:uuid}", summary="Rename a connected meeting",

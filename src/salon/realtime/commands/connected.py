@@ -208,8 +208,11 @@ async def _timer(ctx: Context, p: Timer) -> dict[str, Any]:
     family = await _family(ctx)
     connected = ctx.state.rooms.connected
     if p.close_in_secs is None:
-        return connected.cancel_timer(family, actor)
-    return connected.set_timer(family, actor, p.close_in_secs, p.warn_secs)
+        answer = connected.cancel_timer(family, actor)
+    else:
+        answer = connected.set_timer(family, actor, p.close_in_secs, p.warn_secs)
+    await connected.timer_kept(family)
+    return answer
 
 
 _WRITE = Limit("connected", 30, 10)
