@@ -297,3 +297,45 @@ def test_the_subscribers_own_limits_cap_the_encoding() -> None:
     assert allocate_layers(5_000_000, 0, [thumb]) == [(0, ALL)]
     saver = VideoWant(encodings=(Q, H, F), spatial_cap=0, cap=0)
     assert allocate_layers(5_000_000, 0, [saver]) == [(0, 0)]
+
+
+async def test_each_encoding_has_its_own_nacks_and_its_rtx_is_found_by_repaired_rid() -> None:
+    from aiortc.rtcrtpreceiver import NackGenerator
+
+    receiver = SimpleNamespace(_enabled=True, _handle_rtp_packet=None)
+    receiver._RTCRtpReceiver__codecs = {
+        96: RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96),
+        97: RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=97,
+                                  parameters={"apt": 96})}
+    receiver._RTCRtpReceiver__remote_streams = {}
+    receiver._RTCRtpReceiver__rtx_ssrc = {}
+    receiver._RTCRtpReceiver__nack_generator = NackGenerator()
+    nacks: list[tuple[int, list[int]]] = []
+
+    async def send_nack(ssrc: int, missing: list[int]) -> None:
+        nacks.append((ssrc, missing))
+
+    receiver._send_rtcp_nack = send_nack
+    got: list[tuple[int, int, bool]] = []
+    hooks.forward_rtp(receiver, lambda p, rtx: got.append((p.ssrc, p.sequence_number, rtx)))
+    hooks.repair_by_rid(receiver, {"q": 1111, "h": 2222}.get)
+
+    async def send(ssrc: int, seq: int, pt: int = 96, payload: bytes = b"\x10\x00x",
+                   repaired: str | None = None) -> None:
+        packet = RtpPacket(payload_type=pt, sequence_number=seq, ssrc=ssrc, payload=payload)
+        packet.extensions = HeaderExtensions(repaired_rtp_stream_id=repaired)
+        await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+
+    for ssrc, seq in ((1111, 10), (2222, 50_000), (1111, 11), (2222, 50_001)):
+        await send(ssrc, seq)
+    assert nacks == []  # two sequence-number spaces, no gap in either
+    await send(1111, 13)
+    assert nacks == [(1111, [12])]
+    await send(3333, 700, pt=97, payload=(12).to_bytes(2, "big") + b"\x10\x00x",
+               repaired="q")
+    assert got[-1] == (1111, 12, True)  # unwrapped onto q's SSRC
+    await send(3333, 701, pt=97, payload=(14).to_bytes(2, "big") + b"\x10\x00x")
+    assert got[-1] == (1111, 14, True)  # the RTX SSRC is known from then on
+    count = len(got)
+    await send(4444, 1, pt=97, payload=b"\x00\x01xx", repaired="zz")
+    assert len(got) == count  # repairs an encoding nobody offered: dropped
