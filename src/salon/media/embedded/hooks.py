@@ -118,6 +118,10 @@ def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     receiver._handle_rtp_packet = handle
 
 
+#: Media SSRCs one receiver keeps a NACK generator for (simulcast sends up to 4).
+MAX_NACKED_SSRCS = 8
+
+
 def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     """Take over the receiver's RTP handling: hand `on_packet(rtp_packet, retransmitted)`
     every packet it accepts (parsed by aiortc: SSRC, payload type, RFC 6464 level; an RTX
@@ -166,6 +170,8 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
         if first_nacks is not None:
             nacks = nack_by_ssrc.get(packet.ssrc)
             if nacks is None:
+                if len(nack_by_ssrc) >= MAX_NACKED_SSRCS:  # a publisher changing SSRCs
+                    del nack_by_ssrc[next(iter(nack_by_ssrc))]
                 nacks = nack_by_ssrc[packet.ssrc] = (
                     first_nacks if not nack_by_ssrc else NackGenerator())
             if nacks.add(packet):
