@@ -339,3 +339,43 @@ async def test_each_encoding_has_its_own_nacks_and_its_rtx_is_found_by_repaired_
     count = len(got)
     await send(4444, 1, pt=97, payload=b"\x00\x01xx", repaired="zz")
     assert len(got) == count  # repairs an encoding nobody offered: dropped
+
+
+async def test_a_subscribers_downlink_moves_its_slot_between_encodings() -> None:
+    """`Downlink.apply` with measured encoding rates: what fits the estimate, data saver,
+    a thumbnail; the slot's wanted encoding follows and a keyframe of it is asked for."""
+    from salon.media.embedded.downlink import Downlink
+
+    plis: list[int] = []
+    published = Published(TrackInfo("p:video", "p", "video", "video/VP8", "1"),
+                          SimpleNamespace(kind="video"), fake_receiver(plis))
+    published.set_simulcast(("q", "h", "f"))
+    for ssrc, (encoding, height) in enumerate(zip(published.encodings, (180, 360, 720),
+                                                  strict=True), start=1):
+        encoding.ssrc, encoding.height = ssrc, height
+    downstream, _, _ = slot()
+    downstream.attach(published)
+    assert downstream.spatial_target is published.encodings[2]  # the top one sending
+    now = [0.0]
+    downlink = Downlink(lambda: [downstream], 300_000, clock=lambda: now[0])
+    downlink.apply()
+    for encoding, rate in zip(published.encodings, (130_000, 280_000, 900_000), strict=True):
+        encoding.layer_bytes[0] += rate // 8
+    now[0] = 1.0
+    published.pli_pending_since = None
+    downlink.apply()
+    await asyncio.sleep(0)
+    assert downstream.spatial_target is published.encodings[0]
+    assert plis[-1] == 1  # q's keyframe
+    assert downstream.layers.target == ALL  # type: ignore[union-attr]
+    downlink.estimate.value = 5_000_000
+    downlink.apply()
+    assert downstream.spatial_target is published.encodings[2]
+    downlink.heights[published.info.track_id] = 300
+    downlink.apply()
+    assert downstream.spatial_target is published.encodings[1]  # the first ≥ 300 px
+    downlink.data_saver = True
+    downlink.apply()
+    assert downstream.spatial_target is published.encodings[0]
+    assert downstream.layers.target == 0  # type: ignore[union-attr]
+    assert published.demand[id(downstream)] == 5_000_000  # the publisher's cap follows
