@@ -14,6 +14,7 @@ from tests.cluster import fresh_cluster_name
 from tests.live import FAST, Meeting, admin_for
 from tests.protocol_check import ProtocolCheck
 from tests.servers import SalonServer, ThrowawayPostgres, cleanup, running, start
+from tests.shaping import shaper  # noqa: F401 (a fixture for tests on shaped links)
 
 #: Media and browser tests: they send WebRTC traffic, so they run only where loopback is
 #: the only interface (scripts/test-netns runs them under `unshare -rn`).

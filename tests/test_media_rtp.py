@@ -72,8 +72,9 @@ class Source:
     downstreams: set = field(default_factory=set)
     demand: dict = field(default_factory=dict)
     asks: int = 0
+    rids: tuple = ()  # a single stream, not simulcast
 
-    def request_keyframe(self) -> None:
+    def request_keyframe(self, encoding=None) -> None:
         self.asks += 1
 
 

@@ -13,9 +13,7 @@ probability 0.05, before SRTP, as a lossy last hop would.
 
 import asyncio
 import random
-import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -25,33 +23,6 @@ from salon.client.media.testmedia import L1T2_PATTERN, L1T3_PATTERN, make_test_m
 from tests.live import Meeting
 
 LOOPBACK = ["127.0.0.1"]
-
-
-def tc(*args: str) -> None:
-    subprocess.run(["tc", *args], check=True, capture_output=True)
-
-
-@pytest.fixture
-def shaper() -> Iterator[callable]:
-    """`shape(port, rate)` limits UDP sent from `port` on loopback; undone afterwards."""
-    tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10",
-       "r2q", "1000000")
-    tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb",
-       "rate", "10gbit")
-
-    def shape(port: int, rate: str) -> None:
-        tc("class", "replace", "dev", "lo", "parent", "1:", "classid", "1:20", "htb",
-           "rate", rate, "ceil", rate)
-        tc("qdisc", "replace", "dev", "lo", "parent", "1:20", "handle", "20:", "bfifo",
-           "limit", "15000")
-        tc("filter", "replace", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
-           "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "sport",
-           str(port), "0xffff", "flowid", "1:20")
-
-    try:
-        yield shape
-    finally:
-        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], capture_output=True)
 
 
 def nominated(session: MediaSession):

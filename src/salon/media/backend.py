@@ -70,11 +70,16 @@ class ClientConfig:
     ice_transport_policy: Literal["all", "relay"] = "all"
     codecs: dict[str, list[str]] = field(
         default_factory=lambda: {"audio": ["opus"], "video": ["VP8", "H264"]})
+    #: Whether the backend accepts a simulcast camera (docs/media-design.md §6.10).
+    simulcast: bool = False
 
     def wire(self, max_video_streams: int) -> dict[str, Any]:
-        return {"ice_servers": self.ice_servers,
-                "ice_transport_policy": self.ice_transport_policy,
-                "codecs": self.codecs, "max_video_streams": max_video_streams}
+        out = {"ice_servers": self.ice_servers,
+               "ice_transport_policy": self.ice_transport_policy,
+               "codecs": self.codecs, "max_video_streams": max_video_streams}
+        if self.simulcast:
+            out["simulcast"] = True
+        return out
 
 
 class MediaEvents(Protocol):

@@ -78,7 +78,8 @@ class EmbeddedBackend:
             servers.append({"urls": list(self.settings.turn_urls), "username": username,
                             "credential": base64.b64encode(digest).decode()})
         return ClientConfig(ice_servers=servers,
-                            ice_transport_policy=self.settings.ice_transport_policy)
+                            ice_transport_policy=self.settings.ice_transport_policy,
+                            simulcast=True)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -259,7 +260,10 @@ class EmbeddedBackend:
                                "sent": slot.sent, "dropped": slot.dropped,
                                "resent": slot.resent, "skipped": slot.skipped,
                                "layer": (slot.layers.limit if slot.layers else None),
-                               "switches": (slot.layers.switches if slot.layers else 0)}
+                               "switches": (slot.layers.switches if slot.layers else 0),
+                               **({"encoding": (slot.spatial.rid if slot.spatial else None),
+                                   "encoding_switches": slot.spatial_switches}
+                                  if slot.source.rids else {})}
                               for t, slot in peer.slots if slot.source is not None]}
 
     def figures(self) -> dict[str, dict[str, int]]:

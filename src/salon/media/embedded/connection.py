@@ -17,7 +17,7 @@ from salon.media.backend import (
     PcRole,
     TrackInfo,
 )
-from salon.media.embedded import hooks
+from salon.media.embedded import hooks, simulcast_sdp
 from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.forward import Downstream, Published, Retired
 
@@ -96,6 +96,9 @@ class MediaPeer:
         except Exception as exc:
             raise MediaInvalid(f"The publish offer could not be applied: {exc}") from exc
         by_mid = {t.mid: t for t in pc.getTransceivers()}
+        # Simulcast (docs/media-design.md §6.10): accepted on the video m-lines published
+        simulcast = {mid: offer for mid, offer in simulcast_sdp.offered(sdp).items()
+                     if mid in tracks and tracks[mid] != "audio"}
         for mid, kind in tracks.items():
             transceiver = by_mid.get(mid)
             if transceiver is None:
@@ -106,8 +109,13 @@ class MediaPeer:
             hooks.mark_passthrough(transceiver.receiver.track)
             if media == "audio":
                 hooks.ask_opus_fec_dtx(transceiver)
+            elif mid in simulcast:
+                hooks.accept_simulcast_extensions(transceiver, simulcast[mid].rid_ext_id,
+                                                  simulcast[mid].repaired_ext_id)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
+        for mid in simulcast:
+            hooks.route_by_mid(by_mid[mid])
         infos: list[TrackInfo] = []
         for mid, kind in tracks.items():
             transceiver = by_mid[mid]
@@ -125,6 +133,8 @@ class MediaPeer:
             info = TrackInfo(f"{self.peer_id}:{kind}", self.peer_id, kind, codec.mimeType, mid)
             published = Published(info, transceiver.receiver.track, transceiver.receiver)
             published.payload_types = frozenset({codec.payloadType})
+            if mid in simulcast:
+                published.set_simulcast(simulcast[mid].rids)
             published.codec_parameters = dict(codec.parameters)
             published.allowed = self.rights.get(kind, False)
             published.forwarding = self.on.get(kind, False)
@@ -132,7 +142,7 @@ class MediaPeer:
             self.published[kind] = published
             infos.append(info)
             on_new(published)
-        return pc.localDescription.sdp, infos
+        return simulcast_sdp.answer(pc.localDescription.sdp, simulcast), infos
 
     # --- subscribe ------------------------------------------------------------------------
 
@@ -166,7 +176,7 @@ class MediaPeer:
     def _keyframe_asked(self, slot: Downstream) -> None:
         slot.keyframe_requests += 1
         if slot.source is not None:
-            slot.source.request_keyframe()
+            slot.source.request_keyframe(slot.spatial)  # simulcast: the encoding it gets
 
     def release(self, source: Published) -> bool:
         for transceiver, slot in self.slots:
@@ -223,6 +233,7 @@ class MediaPeer:
         for slot in self.activated:  # the subscriber now receives on these m-lines
             slot.start()
         self.activated.clear()
+        self.downlink.apply()  # simulcast: each new slot's encoding, before feedback
         if self.dirty:
             await self.negotiate()
 

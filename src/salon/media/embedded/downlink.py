@@ -1,6 +1,7 @@
 """One subscriber's downlink on the embedded SFU: its bandwidth estimate (fed by the RTCP
-feedback on each of its slots) and the temporal layer each of its video slots gets
-(docs/media-design.md §6.9). The estimate also tells each publisher how much its
+feedback on each of its slots) and the layers each of its video slots gets: the
+temporal layer, and of a simulcast track the encoding (docs/media-design.md §6.9,
+§6.10). The estimate also tells each publisher how much its
 subscribers can take (`Published.demand`): a publisher is capped by REMB at what its
 best-served subscriber takes, never more than `SALON_MEDIA_MAX_VIDEO_BITRATE`.
 """
@@ -9,7 +10,12 @@ import time
 from collections.abc import Callable
 
 from salon.media.embedded.estimator import BandwidthEstimate
-from salon.media.embedded.selector import VideoWant, allocate, cap_for
+from salon.media.embedded.selector import (
+    VideoWant,
+    allocate_layers,
+    cap_for,
+    simulcast_caps,
+)
 
 #: What one received audio track costs on the link until its rate is measured (Opus
 #: ~32 kbit/s and packet headers); then its measured rate, at least AUDIO_MIN_BPS (a
@@ -67,13 +73,23 @@ class Downlink:
                 measured = source.layer_rates(now)[0]
                 audio += max(AUDIO_MIN_BPS, measured) if measured else AUDIO_BPS
                 continue
-            cap = cap_for(self.data_saver, self.heights.get(source.info.track_id))
-            wants.append(VideoWant(source.layer_rates(now), cap))
+            rendered = self.heights.get(source.info.track_id)
+            if source.rids:
+                spatial_cap, cap = simulcast_caps(
+                    self.data_saver, rendered, [e.height for e in source.encodings])
+                wants.append(VideoWant(cap=cap, encodings=source.spatial_rates(now),
+                                       spatial_cap=spatial_cap))
+            else:
+                wants.append(VideoWant(source.layer_rates(now),
+                                       cap_for(self.data_saver, rendered)))
             slots.append(slot)
         for slot in self._slots():
             slot.resend_ok = not self.estimate.congested
-        for slot, limit in zip(slots, allocate(self.estimate.value, audio, wants),
-                               strict=True):
+        for slot, want, (spatial, limit) in zip(
+                slots, wants, allocate_layers(self.estimate.value, audio, wants),
+                strict=True):
             if slot.layers is not None:
                 slot.layers.target = limit
+            if want.encodings and any(rates[-1] > 0 for rates in want.encodings):
+                slot.source.retarget(slot, slot.source.encodings[spatial])
             slot.source.demand[id(slot)] = self.estimate.value - audio

@@ -5,7 +5,9 @@ It outlives the subscriptions it carries: when a subscription ends, the slot goe
 and can carry the next track of the same kind and codec without a new m-line; its
 sequence numbers and timestamps stay continuous across sources. aiortc's sender loop
 waits on the slot's `recv`, which returns only when the slot closes. Of a source with
-VP8 temporal layers it forwards the layers its subscriber takes (`layers`).
+VP8 temporal layers it forwards the layers its subscriber takes (`layers`); of a simulcast
+source, one encoding at a time (`spatial`), switching at a keyframe of the next one
+(§6.10) with the same continuity as across sources.
 """
 
 import asyncio
@@ -19,7 +21,12 @@ from salon.media.embedded import hooks, rtp, sender_reports, vp8
 from salon.media.embedded.layers import TemporalLayers
 
 if TYPE_CHECKING:
+    from salon.media.embedded.encoding import Encoding
     from salon.media.embedded.forward import Published, Retired
+
+#: `forward` returns this (true, but not True) while the slot waits for a keyframe of the
+#: simulcast encoding it switches to: ask for one, but do not replay the picture group.
+SWITCHING = 2
 
 #: Sent packets a subscriber can ask again for (NACK), per slot.
 HISTORY = 512
@@ -54,6 +61,11 @@ class Downstream(MediaStreamTrack):
         #: packets left out for it (the selector sets `layers.target`).
         self.layers = TemporalLayers() if kind == "video" else None
         self.skipped = 0
+        #: Simulcast: the encoding forwarded now (None before the first keyframe), the
+        #: one the selector wants (the slot switches at its next keyframe), switches.
+        self.spatial: Encoding | None = None
+        self.spatial_target: Encoding | None = None
+        self.spatial_switches = 0
         #: False while the subscriber's link is full (Downlink): NACKs go unanswered.
         self.resend_ok = True
         #: The source's sequence number -> ours, for a layered source, so that a late
@@ -119,7 +131,11 @@ class Downstream(MediaStreamTrack):
         if self.layers is not None:
             self.layers.restart()
         source.downstreams.add(self)
-        source.request_keyframe()  # a fresh one will be waiting when the answer comes
+        if source.rids:
+            start = source.default_encoding()
+            source.retarget(self, start)  # asks for its keyframe
+        else:
+            source.request_keyframe()  # a fresh one will be waiting when the answer comes
 
     def start(self) -> None:
         """The subscriber answered: from the next packet on, send, starting at a keyframe
@@ -135,6 +151,10 @@ class Downstream(MediaStreamTrack):
             self.source.downstreams.discard(self)
             self.source.demand.pop(id(self), None)
             self.source = None
+        for encoding in (self.spatial, self.spatial_target):
+            if encoding is not None:
+                encoding.slots.discard(self)
+        self.spatial = self.spatial_target = None
 
     def resume(self) -> None:
         """The source starts again after a pause: wait for a keyframe if video."""
@@ -145,16 +165,28 @@ class Downstream(MediaStreamTrack):
 
     def forward(self, packet, keyframe: bool, send_time: bytes, level: bytes | None,
                 now: float, desc: vp8.Descriptor | None = None,
-                retransmission: bool = False) -> bool:
+                retransmission: bool = False, encoding: "Encoding | None" = None
+                ) -> bool | int:
         """Rewrite one of the source's packets for this subscriber and send it. Returns
-        True when the slot could send but waits for a keyframe (the source asks for one).
+        True when the slot could send but waits for a keyframe (the source asks for one),
+        SWITCHING while it waits for one of the simulcast encoding it switches to.
         `desc` is the VP8 descriptor of a VP8 packet: with temporal layers, packets of
-        layers above the subscriber's limit are left out and the rest renumbered."""
+        layers above the subscriber's limit are left out and the rest renumbered.
+        `encoding` is the simulcast encoding the packet is of (None: a single stream)."""
         if self.held:
             return False
         if not self._ready():
             self.dropped += 1
             return False
+        if encoding is not self.spatial:
+            if encoding is not self.spatial_target:
+                return False  # an encoding this slot left (a packet still in flight)
+            if self.spatial is None:
+                self.spatial = encoding  # the first one: the keyframe wait below
+            elif retransmission or not keyframe:
+                return SWITCHING  # the current encoding goes on meanwhile
+            else:
+                self._switch(encoding)
         if self.needs_keyframe:
             if not keyframe:
                 return True  # would decode to garbage
@@ -189,10 +221,13 @@ class Downstream(MediaStreamTrack):
         payload = packet.payload
         if layered:
             self._seq_map[packet.sequence_number % HISTORY] = (packet.sequence_number, seq)
-            if desc.picture_id is not None:  # type: ignore[union-attr]
-                pid, tl0 = self.layers.numbers(desc, keyframe)  # type: ignore[union-attr,arg-type]
-                if pid is not None:
-                    payload = vp8.rewrite(payload, desc, pid, tl0)  # type: ignore[arg-type]
+        # PictureIDs continue ours when layers are dropped, and across the encodings of
+        # a simulcast track (each numbers its own pictures)
+        if ((layered or encoding is not None) and desc is not None
+                and desc.picture_id is not None):
+            pid, tl0 = self.layers.numbers(desc, keyframe)  # type: ignore[union-attr]
+            if pid is not None:
+                payload = vp8.rewrite(payload, desc, pid, tl0)
         data = (rtp.HEADER.pack(rtp.FIRST_BYTE, (0x80 if packet.marker else 0)
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + rtp.extension_block(elements) + payload)
@@ -208,6 +243,20 @@ class Downstream(MediaStreamTrack):
         if packet.marker or self.kind == "audio":
             self.sent += 1
         return False
+
+    def _switch(self, encoding: "Encoding") -> None:
+        """Move to another simulcast encoding at its keyframe: its sequence numbers,
+        timestamps and PictureIDs continue ours (re-based as for a new source)."""
+        old = self.spatial
+        if old is not None and old is not self.spatial_target:
+            old.slots.discard(self)
+        self.spatial = encoding
+        self.spatial_switches += 1
+        self.needs_keyframe = False
+        self._rebase = True
+        self._seq_map = [None] * HISTORY  # the old encoding's numbers mean nothing now
+        if self.layers is not None:
+            self.layers.restart()
 
     def _retransmit(self, seq: int) -> None:
         kept = self._history[seq % HISTORY]

@@ -3,7 +3,8 @@ packets to one `Downstream` per subscriber (downstream.py), which rewrites the h
 (SSRC, payload type, sequence number, timestamp, extension ids) and sends it on
 (docs/media-design.md §6.4). Nothing is reassembled, depacketized, queued or
 repacketized on the way. A VP8 packet's descriptor is read here once for all
-subscribers (temporal layers, §6.9).
+subscribers (temporal layers, §6.9). A simulcast track has several encodings (one RTP
+stream each, told apart by RID, §6.10); each slot takes one of them at a time.
 """
 
 import asyncio
@@ -15,7 +16,8 @@ from aiortc import MediaStreamTrack
 
 from salon.media.backend import TrackInfo
 from salon.media.embedded import hooks, rtp, vp8
-from salon.media.embedded.downstream import Downstream
+from salon.media.embedded.downstream import SWITCHING, Downstream
+from salon.media.embedded.encoding import Encoding
 
 log = logging.getLogger("salon.media")
 
@@ -36,8 +38,6 @@ DEMAND_FLOOR_BPS = 300_000
 CAP_HYSTERESIS = 0.25
 #: Per-packet overhead counted into layer rates (RTP header, SRTP tag, UDP/IP).
 PACKET_OVERHEAD = 50
-#: Layer rates are measured over at least this long.
-LAYER_WINDOW_SECS = 1.0
 
 
 #: The figures `Published.figures` and `Downstream.figures` report, per kind of media.
@@ -71,30 +71,33 @@ class Published:
         self.is_video = track.kind == "video"
         #: VP8: packets are read for temporal layers (vp8.parse), once for all subscribers.
         self.is_vp8 = info.codec.lower() == "video/vp8"
-        #: Payload bytes per temporal layer (index = TID) since the start, and whether the
-        #: stream has layers at all (the selector measures rates from these).
-        self.layer_bytes = [0, 0, 0, 0]
-        self.layered = False
-        self._layer_mark: tuple[float, list[int]] | None = None
-        self._layer_rates: tuple[float, ...] = (0.0,)
+        #: The track's encodings, low to high (one unless simulcast: `set_simulcast`).
+        self.encodings: list[Encoding] = [Encoding()]
+        self._single: Encoding = self.encodings[0]
+        #: Simulcast: the RIDs offered, and each encoding by RID and by the SSRC learnt
+        #: from its first packet carrying the RID (later packets need not carry it).
+        self.rids: tuple[str, ...] = ()
+        self._by_rid: dict[str, Encoding] = {}
+        self._by_ssrc: dict[int, Encoding] = {}
         #: Bits/s each subscriber's slot can take (Downlink.apply): the publisher's cap
         #: follows the best-served one.
         self.demand: dict[int, float] = {}
         self.forwarding = False  # set_forwarding / enforce; off until the room says on
         self.allowed = True      # enforce: False stops forwarding whatever the soft state
         self.downstreams: set[Downstream] = set()
-        self.media_ssrc: int | None = None
         #: The negotiated codec: only its payload type is forwarded, and its parameters
         #: (H.264 profile) are what every subscriber must be offered.
         self.payload_types: frozenset[int] = frozenset()
         self.codec_parameters: dict = {}
         self.pli_pending_since: float | None = None
+        self._pli_for: Encoding | None = None  # the encoding the outstanding PLI names
         self.levels: list[int] = []
         self.saw_vad = False
         self.frames = self.keyframes = self.bytes = self.plis_sent = self.dropped = 0
         #: Retransmissions (RTX) from the publisher, forwarded to fill subscribers' gaps.
         self.recovered = 0
         self.arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
+        self._arrivals_from: Encoding | None = None  # the encoding the fps is of
         #: Packets of a revoked kind are dropped at RTP level (see `drop_after`).
         self.dropping = False
         self._dropper: asyncio.TimerHandle | None = None
@@ -102,9 +105,6 @@ class Published:
         self.max_bitrate: int | None = None
         self._cap: int | None = None  # the cap last told
         self._next_remb = 0.0
-        #: (packet, starts a keyframe, descriptor) since the latest keyframe, while
-        #: forwarding.
-        self.gop: list[tuple[object, bool, vp8.Descriptor | None]] | None = None
         #: Where this track's figures go when it closes (set by its MediaPeer).
         self.retired: Retired | None = None
         hooks.forward_rtp(receiver, self._on_rtp)
@@ -114,37 +114,91 @@ class Published:
     def active(self) -> bool:
         return self.forwarding and self.allowed
 
+    @property
+    def gop(self) -> list | None:
+        """The single stream's picture group (simulcast: each encoding has its own)."""
+        return self._single.gop
+
+    @property
+    def media_ssrc(self) -> int | None:
+        return self._single.ssrc
+
+    def set_simulcast(self, rids: tuple[str, ...]) -> None:
+        """The publisher sends one encoding per RID (before anyone subscribes)."""
+        self.rids = tuple(rids)
+        self.encodings = [Encoding(rid) for rid in self.rids]
+        self._single = self.encodings[0]
+        self._by_rid = {e.rid: e for e in self.encodings if e.rid is not None}
+        hooks.repair_by_rid(self.receiver, self._ssrc_of_rid)
+
+    def _ssrc_of_rid(self, rid: str) -> int | None:
+        encoding = self._by_rid.get(rid)
+        return encoding.ssrc if encoding is not None else None
+
+    def _learn(self, packet) -> Encoding | None:
+        """The encoding of a packet from an SSRC not seen before, by its RID; None for a
+        packet that names no offered RID (dropped: it cannot be placed)."""
+        rid = packet.extensions.rtp_stream_id
+        encoding = self._by_rid.get(rid) if rid is not None else None
+        if encoding is None:
+            return None
+        if encoding.ssrc is not None:
+            self._by_ssrc.pop(encoding.ssrc, None)  # the publisher restarted the stream
+        encoding.ssrc = packet.ssrc
+        self._by_ssrc[packet.ssrc] = encoding
+        return encoding
+
+    def _order(self) -> None:
+        """Order simulcast encodings low to high by their keyframes' picture height (an
+        encoding not seen yet keeps its offer position after those seen)."""
+        position = {e.rid: i for i, e in enumerate(self.encodings)}
+        self.encodings.sort(key=lambda e: (e.height or 1 << 20, position[e.rid]))
+
     def _on_rtp(self, packet, retransmission: bool) -> None:
         if packet.payload_type not in self.payload_types:
             return  # another codec of the m-line (RED, FEC): not forwarded
+        if self.rids:
+            encoding = self._by_ssrc.get(packet.ssrc)
+            if encoding is None:
+                encoding = self._learn(packet)
+                if encoding is None:
+                    return
+        else:
+            encoding = self._single
         now = time.time()
         # A retransmitted keyframe start arrives late: never a place to start anyone.
         keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, packet.payload)
         desc = vp8.parse(packet.payload) if self.is_vp8 else None
         tid = 0
         if desc is not None and desc.tid is not None:
-            self.layered = True
+            encoding.layered = True
             tid = desc.tid
         if not retransmission:
-            self.layer_bytes[tid] += len(packet.payload) + PACKET_OVERHEAD
-        self._observe(packet, retransmission, keyframe, now)
+            encoding.layer_bytes[tid] += len(packet.payload) + PACKET_OVERHEAD
+        self._observe(packet, encoding, retransmission, keyframe, desc, now)
         if not self.active:
             if packet.marker or not self.is_video:
                 self.dropped += 1  # frames not forwarded, as `frames` counts them
             return
         if self.is_video and not retransmission:
             if keyframe:
-                self.gop = [(packet, True, desc)]
-            elif self.gop is not None:
-                self.gop.append((packet, False, desc))
-                if len(self.gop) > GOP_PACKETS:
-                    self.gop = None
-        if self.downstreams:
-            self._fan_out(packet, retransmission, keyframe, desc, now)
+                encoding.gop = [(packet, True, desc)]
+            elif encoding.gop is not None:
+                encoding.gop.append((packet, False, desc))
+                if len(encoding.gop) > GOP_PACKETS:
+                    encoding.gop = None
+        if self.rids:
+            if encoding.slots:
+                self._fan_out(encoding.slots, encoding, packet, retransmission, keyframe,
+                              desc, now)
+        elif self.downstreams:
+            self._fan_out(self.downstreams, None, packet, retransmission, keyframe, desc,
+                          now)
 
-    def _observe(self, packet, retransmission: bool, keyframe: bool, now: float) -> None:
+    def _observe(self, packet, encoding: Encoding, retransmission: bool, keyframe: bool,
+                 desc: vp8.Descriptor | None, now: float) -> None:
         """Counters, audio levels for the active speaker, the publisher's bitrate cap."""
-        self.media_ssrc = packet.ssrc  # PLIs and REMB name this one, not RTX's
+        encoding.ssrc = packet.ssrc  # PLIs and REMB name this one, not RTX's
         level = packet.extensions.audio_level  # None on an unwrapped retransmission
         if level is not None:
             vad, dbov = level
@@ -156,46 +210,101 @@ class Published:
             self.bytes += len(packet.payload)
             if packet.marker or not self.is_video:
                 self.frames += 1
-                self.arrivals.append(now)
+                # fps: of one encoding (a simulcast track's top one that is sending)
+                if encoding is not self._arrivals_from:
+                    self._count_fps_of(encoding, now)
+                if encoding is self._arrivals_from:
+                    self.arrivals.append(now)
         if self.is_video:
             if keyframe:
                 self.keyframes += 1
-                self.pli_pending_since = None
+                encoding.keyframes += 1
+                if encoding is self._pli_for or self._pli_for is None:
+                    self.pli_pending_since = None
+                if desc is not None:
+                    size = vp8.keyframe_size(packet.payload, desc.header_len)
+                    if size is not None and size != (encoding.width, encoding.height):
+                        encoding.width, encoding.height = size
+                        if self.rids:
+                            self._order()
             if now >= self._next_remb and self.max_bitrate:
                 self._next_remb = now + REMB_INTERVAL_SECS
                 hooks.send_remb(self.receiver, self._publisher_cap(), packet.ssrc)
 
-    def _fan_out(self, packet, retransmission: bool, keyframe: bool,
-                 desc: vp8.Descriptor | None, now: float) -> None:
+    def _count_fps_of(self, encoding: Encoding, now: float) -> None:
+        """Measure fps on `encoding` from now if it ranks above the one measured, or if
+        that one has stopped sending (a simulcast layer the publisher paused)."""
+        current = self._arrivals_from
+        if (current is None or now - (self.arrivals[-1] if self.arrivals else 0) > 1.0
+                or self.encodings.index(encoding) > self.encodings.index(current)):
+            self._arrivals_from = encoding
+            self.arrivals.clear()
+
+    def _fan_out(self, slots: set[Downstream], encoding: Encoding | None, packet,
+                 retransmission: bool, keyframe: bool, desc: vp8.Descriptor | None,
+                 now: float) -> None:
+        """`encoding` is None for a single stream (the slots' fast path)."""
         send_time = rtp.abs_send_time(now)
         level = packet.extensions.audio_level
         level_value = rtp.audio_level(*level) if level is not None else None
         gated = False
-        for downstream in self.downstreams:
-            if downstream.forward(packet, keyframe, send_time, level_value, now, desc,
-                                  retransmission):
-                if self.gop is not None and not retransmission:
+        gop = (encoding or self._single).gop
+        for downstream in slots:
+            state = downstream.forward(packet, keyframe, send_time, level_value, now, desc,
+                                       retransmission, encoding)
+            if state:
+                if state is not SWITCHING and gop is not None and not retransmission:
                     # Ready and waiting: start it from the latest keyframe (this packet
-                    # included) rather than wait a round trip for a new one.
-                    for kept, starts, kept_desc in self.gop:
-                        downstream.forward(kept, starts, send_time, None, now, kept_desc)
+                    # included) rather than wait a round trip for a new one. A slot
+                    # switching encodings keeps its current one until a fresh keyframe
+                    # instead: a replayed picture group would be a burst of old frames.
+                    for kept, starts, kept_desc in gop:
+                        downstream.forward(kept, starts, send_time, None, now, kept_desc,
+                                           False, encoding)
                 else:
                     gated = True
         if gated:
             # A publisher may ignore a keyframe request (Chrome sometimes does):
             # ask again while anyone waits; request_keyframe spaces the asks.
-            self.request_keyframe()
+            self.request_keyframe(encoding)
 
-    def request_keyframe(self) -> None:
-        """RTCP PLI to the publisher; concurrent asks share one outstanding request."""
-        if not self.is_video or self.media_ssrc is None:
+    def request_keyframe(self, encoding: Encoding | None = None) -> None:
+        """RTCP PLI to the publisher for `encoding` (by default the single stream, or a
+        simulcast track's lowest encoding that is sending); concurrent asks share one
+        outstanding request, whichever encoding they name: the publisher hears at most
+        one per PLI_PENDING_SECS unless the keyframe asked for arrives sooner."""
+        if not self.is_video:
+            return
+        if encoding is None:
+            encoding = next((e for e in self.encodings if e.ssrc is not None), None)
+        if encoding is None or encoding.ssrc is None:
             return
         now = time.monotonic()
         if self.pli_pending_since is not None and now - self.pli_pending_since < PLI_PENDING_SECS:
             return
         self.pli_pending_since = now
+        self._pli_for = encoding
         self.plis_sent += 1
-        hooks.send_pli(self.receiver, self.media_ssrc)
+        hooks.send_pli(self.receiver, encoding.ssrc)
+
+    def retarget(self, slot: Downstream, encoding: Encoding) -> None:
+        """Simulcast: `slot` should take `encoding`; it switches at that encoding's next
+        keyframe (asked for now) and keeps its current one until then."""
+        old = slot.spatial_target
+        if old is encoding:
+            return
+        if old is not None and old is not slot.spatial:
+            old.slots.discard(slot)
+        slot.spatial_target = encoding
+        encoding.slots.add(slot)
+        if encoding is not slot.spatial:
+            self.request_keyframe(encoding)
+
+    def default_encoding(self) -> Encoding:
+        """Where a new slot starts: the highest encoding that is sending (the selector
+        moves it once its subscriber's feedback arrives)."""
+        sending = [e for e in self.encodings if e.ssrc is not None]
+        return sending[-1] if sending else self.encodings[-1]
 
     def set_active(self, *, forwarding: bool | None = None, allowed: bool | None = None) -> None:
         was = self.active
@@ -204,7 +313,8 @@ class Published:
         if allowed is not None:
             self.allowed = allowed
         if not self.active:
-            self.gop = None  # never start anyone from a picture before the pause
+            for encoding in self.encodings:
+                encoding.gop = None  # never start anyone from a picture before the pause
         if self.active and not was:
             for downstream in self.downstreams:
                 downstream.resume()  # never resume on a delta frame
@@ -242,25 +352,16 @@ class Published:
         return self._cap
 
     def layer_rates(self, now: float) -> tuple[float, ...]:
-        """Measured bits/s of layers 0..n together, for n up to the highest layer seen
-        (one entry for a stream without temporal layers)."""
-        mark = self._layer_mark
-        if mark is None:
-            self._layer_mark = (now, list(self.layer_bytes))
-        elif now - mark[0] >= LAYER_WINDOW_SECS:
-            rates = [(b - a) * 8 / (now - mark[0])
-                     for a, b in zip(mark[1], self.layer_bytes, strict=True)]
-            top = max((i for i, r in enumerate(rates) if r > 0), default=0)
-            if not self.layered:
-                top = 0
-                rates[0] = sum(rates)
-            total, cumulative = 0.0, []
-            for rate in rates[:top + 1]:
-                total += rate
-                cumulative.append(total)
-            self._layer_rates = tuple(cumulative)
-            self._layer_mark = (now, list(self.layer_bytes))
-        return self._layer_rates
+        """Measured bits/s of temporal layers 0..n together, for n up to the highest
+        layer seen (one entry for a stream without temporal layers); of a simulcast
+        track, all its encodings together in one entry (what audio budgeting needs)."""
+        if not self.rids:
+            return self._single.layer_rates(now)
+        return (sum(rates[-1] for rates in self.spatial_rates(now)),)
+
+    def spatial_rates(self, now: float) -> tuple[tuple[float, ...], ...]:
+        """Each encoding's `layer_rates`, low to high."""
+        return tuple(e.layer_rates(now) for e in self.encodings)
 
     def fps(self) -> float:
         if len(self.arrivals) < 2:
@@ -271,7 +372,11 @@ class Published:
         return round((len(self.arrivals) - 1) / span, 2)
 
     def stats(self) -> dict:
-        return {**self.info.wire(), "frames": self.frames, "keyframes": self.keyframes,
+        simulcast = ({"encodings": [{"rid": e.rid, "width": e.width, "height": e.height,
+                                     "keyframes": e.keyframes} for e in self.encodings]}
+                     if self.rids else {})
+        return {**self.info.wire(), **simulcast,
+                "frames": self.frames, "keyframes": self.keyframes,
                 "bytes": self.bytes, "fps": self.fps(), "plis": self.plis_sent,
                 "dropped": self.dropped, "recovered": self.recovered,
                 "forwarding": self.active,

@@ -25,8 +25,8 @@ from aiortc.codecs import is_rtx
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -38,6 +38,7 @@ from aiortc.rtp import (
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 from salon.media.embedded import rtp
+from salon.media.embedded.simulcast_sdp import REPAIRED_RID_URI, RID_URI
 from salon.media.embedded.srtp import Protector
 
 log = logging.getLogger("salon.media")
@@ -117,6 +118,10 @@ def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     receiver._handle_rtp_packet = handle
 
 
+#: Media SSRCs one receiver keeps a NACK generator for (simulcast sends up to 4).
+MAX_NACKED_SSRCS = 8
+
+
 def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     """Take over the receiver's RTP handling: hand `on_packet(rtp_packet, retransmitted)`
     every packet it accepts (parsed by aiortc: SSRC, payload type, RFC 6464 level; an RTX
@@ -131,7 +136,10 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     codecs = receiver._RTCRtpReceiver__codecs            # payload type -> codec
     streams = receiver._RTCRtpReceiver__remote_streams   # SSRC -> receiver-report figures
     rtx_ssrcs = receiver._RTCRtpReceiver__rtx_ssrc       # RTX SSRC -> media SSRC
-    nacks = receiver._RTCRtpReceiver__nack_generator     # video only
+    first_nacks = receiver._RTCRtpReceiver__nack_generator  # video only
+    # One NACK generator per media SSRC: aiortc's follows one sequence-number space,
+    # and a simulcast publisher sends one per encoding (docs/media-design.md §6.10).
+    nack_by_ssrc: dict[int, NackGenerator] = {}
 
     async def handle(packet, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -147,16 +155,78 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
         if retransmitted:
             apt = codec.parameters.get("apt")
             ssrc = rtx_ssrcs.get(packet.ssrc)
-            if ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+            if ssrc is None:
+                # A simulcast RTX stream has no a=ssrc-group: its repaired RID names
+                # the encoding it repairs (learnt once, then found by SSRC).
+                rid = packet.extensions.repaired_rtp_stream_id
+                ssrc = receiver._salon_repaired(rid) if rid is not None else None
+                if ssrc is None:
+                    return
+                rtx_ssrcs[packet.ssrc] = ssrc
+            if len(packet.payload) < 2 or apt not in codecs:
                 return
             packet = _unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         receiver._salon_forward(packet, retransmitted)
-        if nacks is not None and nacks.add(packet):
-            receiver._salon_nacks_sent += 1
-            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+        if first_nacks is not None:
+            nacks = nack_by_ssrc.get(packet.ssrc)
+            if nacks is None:
+                if len(nack_by_ssrc) >= MAX_NACKED_SSRCS:  # a publisher changing SSRCs
+                    del nack_by_ssrc[next(iter(nack_by_ssrc))]
+                nacks = nack_by_ssrc[packet.ssrc] = (
+                    first_nacks if not nack_by_ssrc else NackGenerator())
+            if nacks.add(packet):
+                receiver._salon_nacks_sent += 1
+                await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
 
     receiver._salon_nacks_sent = 0
+    receiver._salon_repaired = lambda rid: None
     receiver._handle_rtp_packet = handle
+
+
+def repair_by_rid(receiver, media_ssrc_of: Callable[[str], int | None]) -> None:
+    """For `forward_rtp`: `media_ssrc_of(rid)` is the media SSRC of the simulcast
+    encoding an RTX packet's repaired-rtp-stream-id names (None: not known yet)."""
+    receiver._salon_repaired = media_ssrc_of
+
+
+def accept_simulcast_extensions(transceiver, rid_ext_id: int,
+                                repaired_ext_id: int | None) -> None:
+    """Keep the offer's rtp-stream-id (and repaired-rtp-stream-id) extensions on a
+    publish transceiver, which aiortc drops as unknown: its answer then carries their
+    `a=extmap` lines and the transport's RTP parser reads each packet's RID. Runs
+    between setRemoteDescription and createAnswer, like `ask_opus_fec_dtx`."""
+    wanted = [(rid_ext_id, RID_URI)]
+    if repaired_ext_id is not None:
+        wanted.append((repaired_ext_id, REPAIRED_RID_URI))
+    have = transceiver._headerExtensions
+    for ext_id, uri in wanted:
+        if not any(ext.uri == uri for ext in have):
+            have.append(RTCRtpHeaderExtensionParameters(id=ext_id, uri=uri))
+
+
+def route_by_mid(transceiver) -> None:
+    """aiortc routes an RTP packet of an SSRC no `a=ssrc` line announced only by its
+    payload type, and drops it when two m-lines share that payload type (a simulcast
+    camera beside a screenshare). Route such a packet by its MID header extension
+    (RFC 8843 §9.2) instead, once: the SSRC is then remembered, so later packets, which
+    browsers send without MID, go the usual way. Idempotent, per transport."""
+    router = transceiver.receiver.transport._rtp_router
+    if getattr(router, "_salon_by_mid", False):
+        return
+    original = router.route_rtp
+    ssrc_table, mid_table = router.ssrc_table, router.mid_table
+
+    def route_rtp(packet):
+        if packet.ssrc not in ssrc_table:
+            mid = packet.extensions.mid
+            receiver = mid_table.get(mid) if mid is not None else None
+            if receiver is not None:
+                ssrc_table[packet.ssrc] = receiver
+                return receiver
+        return original(packet)
+
+    router.route_rtp = route_rtp
+    router._salon_by_mid = True
 
 
 def nacks_sent(receiver) -> int:

@@ -1,11 +1,14 @@
-"""Which temporal layer each of one subscriber's video tracks gets (docs/media-design.md
-§6.9): the best that fits the subscriber's bandwidth estimate once audio is paid for,
+"""Which layers each of one subscriber's video tracks gets (docs/media-design.md §6.9,
+§6.10): the best that fits the subscriber's bandwidth estimate once audio is paid for,
 never above what the subscriber asked for (data saver, the size it renders a tile at).
 
 Audio first: its measured rate comes off the estimate before any video. Then every
-video track gets its base layer (TL0 is never dropped: below it there is only a frozen
-picture), then tracks are raised one layer at a time, in the subscriber's order, while
-the next layer fits.
+video track gets its base rung (TL0 of its lowest encoding: below it there is only a
+frozen picture), then tracks are raised one rung at a time, in the subscriber's order,
+while the next rung fits. A track's rungs are its temporal layers; a simulcast track's
+are the temporal layers of its lowest encoding, then each higher encoding whole (all
+its temporal layers): frame rate first, then resolution — a 300 kbit/s link gets the
+low encoding at full rate rather than a sharper picture at a quarter of it.
 
 Pure: no I/O (tests/test_media_selector.py).
 """
@@ -25,10 +28,31 @@ class VideoWant:
     """One video track on the subscriber's connection.
 
     `rates[n]` is the measured rate (bits/s) of layers 0..n together; a stream without
-    temporal layers has one entry. `cap` is the highest layer the subscriber accepts."""
+    temporal layers has one entry. `cap` is the highest layer the subscriber accepts.
+    A simulcast track gives `encodings` instead: each encoding's `rates`, low to high
+    (an encoding measured at 0 is not sending and is never chosen), and `spatial_cap`,
+    the highest encoding the subscriber accepts."""
 
-    rates: tuple[float, ...]
+    rates: tuple[float, ...] = (0.0,)
     cap: int = ALL
+    encodings: tuple[tuple[float, ...], ...] = ()
+    spatial_cap: int = 99
+
+    def rungs(self) -> list[tuple[int, int, float]]:
+        """(encoding, temporal layer, cumulative rate) from the least to the most."""
+        if not self.encodings:
+            return [(0, t, r) for t, r in enumerate(self.rates) if t <= self.cap]
+        sending = [(s, rates) for s, rates in enumerate(self.encodings)
+                   if rates and rates[-1] > 0]
+        if not sending:
+            return [(0, 0, 0.0)]
+        low, low_rates = sending[0]
+        out = [(low, t, r) for t, r in enumerate(low_rates) if t <= self.cap]
+        if self.cap >= ALL:
+            for s, rates in sending[1:]:
+                if s <= self.spatial_cap:
+                    out.append((s, len(rates) - 1, rates[-1]))
+        return out
 
 
 def cap_for(data_saver: bool, rendered_height: int | None) -> int:
@@ -44,23 +68,57 @@ def cap_for(data_saver: bool, rendered_height: int | None) -> int:
     return ALL
 
 
-def allocate(estimate: float, audio_bps: float, videos: list[VideoWant]) -> list[int]:
-    """The layer limit for each video track, in order (`ALL` when a stream has no
-    layers above what it got, so new layers are not dropped by accident)."""
+def simulcast_caps(data_saver: bool, rendered_height: int | None,
+                   heights: list[int]) -> tuple[int, int]:
+    """(highest encoding, highest temporal layer) a subscriber accepts of a simulcast
+    track whose encodings are `heights` px high (0: not known yet), low to high. Data
+    saver or a tile not shown: the lowest encoding's base layer. A rendered tile: the
+    lowest encoding at least as tall (a thumbnail gets the lowest one), every frame."""
+    top = max(0, len(heights) - 1)
+    if data_saver:
+        return 0, 0
+    if rendered_height is None:
+        return top, ALL
+    if rendered_height <= 0:
+        return 0, 0
+    if not any(heights):
+        return (0 if rendered_height <= SMALL_TILE_PX else top), ALL
+    for s, height in enumerate(heights):
+        if height >= rendered_height:
+            return s, ALL
+    return top, ALL
+
+
+def allocate_layers(estimate: float, audio_bps: float,
+                    videos: list[VideoWant]) -> list[tuple[int, int]]:
+    """(encoding, temporal layer limit) for each video track, in order; the limit is
+    `ALL` when the chosen encoding has no layers above what it got, so new layers are
+    not dropped by accident."""
     budget = estimate - audio_bps
+    ladders = [v.rungs() or [(0, 0, 0.0)] for v in videos]
     chosen = [0] * len(videos)
-    for v in videos:
-        budget -= v.rates[0] * MARGIN if v.rates else 0
+    for ladder in ladders:
+        budget -= ladder[0][2] * MARGIN
     raised = True
     while raised:
         raised = False
-        for i, v in enumerate(videos):
+        for i, ladder in enumerate(ladders):
             n = chosen[i]
-            if n + 1 < len(v.rates) and n + 1 <= v.cap:
-                step = (v.rates[n + 1] - v.rates[n]) * MARGIN
+            if n + 1 < len(ladder):
+                step = (ladder[n + 1][2] - ladder[n][2]) * MARGIN
                 if step <= budget:
                     budget -= step
                     chosen[i] = n + 1
                     raised = True
-    return [ALL if (c + 1 >= len(v.rates) and v.cap >= ALL) else c
-            for c, v in zip(chosen, videos, strict=True)]
+    out = []
+    for n, ladder, v in zip(chosen, ladders, videos, strict=True):
+        s, t, _ = ladder[n]
+        layers = v.encodings[s] if v.encodings else v.rates
+        out.append((s, ALL if (t + 1 >= len(layers) and v.cap >= ALL) else t))
+    return out
+
+
+def allocate(estimate: float, audio_bps: float, videos: list[VideoWant]) -> list[int]:
+    """The temporal layer limit for each video track, in order (`allocate_layers`
+    without the encodings)."""
+    return [t for _, t in allocate_layers(estimate, audio_bps, videos)]

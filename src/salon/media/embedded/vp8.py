@@ -104,3 +104,15 @@ def rewrite(payload: bytes, d: Descriptor, picture_id: int | None,
     if tl0picidx is not None and d.tl0picidx_at >= 0:
         out[d.tl0picidx_at] = tl0picidx & 0xFF
     return bytes(out)
+
+
+def keyframe_size(payload: bytes, header_len: int) -> tuple[int, int] | None:
+    """(width, height) of the keyframe that this packet opens (RFC 6386 §9.1: after the
+    3-byte frame tag, the start code 9d 01 2a, then 14-bit width and height, little
+    endian); None when the packet does not hold that header."""
+    i = header_len
+    if len(payload) < i + 10 or payload[i + 3:i + 6] != b"\x9d\x01\x2a":
+        return None
+    width = (payload[i + 6] | payload[i + 7] << 8) & 0x3FFF
+    height = (payload[i + 8] | payload[i + 9] << 8) & 0x3FFF
+    return width, height

@@ -1,6 +1,6 @@
 """Media signalling: replies and events (docs/protocol.md "Media")."""
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -37,7 +37,20 @@ class Receiving(TypedDict):
 
 
 @closed
+class EncodingStats(TypedDict):
+    """One encoding of a simulcast track, low to high (docs/media-design.md §6.10)."""
+
+    rid: str
+    #: Of its latest VP8 keyframe (0 until one is seen).
+    width: int
+    height: int
+    keyframes: int
+
+
+@closed
 class TrackStats(Track):
+    #: Simulcast tracks only: their encodings, low to high.
+    encodings: NotRequired[list[EncodingStats]]
     frames: int
     keyframes: int
     bytes: int
@@ -63,6 +76,10 @@ class SlotStats(TypedDict):
     layer: int | None
     #: Layer switches so far.
     switches: int
+    #: Of a simulcast track: the RID of the encoding this peer gets now (null before
+    #: the first keyframe), and switches between encodings so far.
+    encoding: NotRequired[str | None]
+    encoding_switches: NotRequired[int]
 
 
 @closed

@@ -174,6 +174,9 @@ class MediaConfig(TypedDict):
     ice_transport_policy: NotRequired[Literal["all", "relay"]]
     codecs: NotRequired[dict[str, list[str]]]
     max_video_streams: NotRequired[int]
+    #: The server receives a camera as simulcast (several encodings on one m-line,
+    #: RFC 8853) and forwards each subscriber the one that fits.
+    simulcast: NotRequired[bool]
 
 
 @closed

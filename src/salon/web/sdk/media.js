@@ -101,6 +101,9 @@ class Trickle {
   }
 }
 
+/** The camera's simulcast encodings, low to high: [rid, scaleResolutionDownBy]. */
+const SIMULCAST = [["q", 4], ["h", 2], ["f", 1]];
+
 export class MediaSession extends EventTarget {
   /** The session of a joined client (one per client; `client.media` afterwards). */
   static attach(client, options = {}) {
@@ -110,7 +113,8 @@ export class MediaSession extends EventTarget {
     return session;
   }
 
-  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5, cameraLayers = "L1T3"} = {}) {
+  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5, cameraLayers = "L1T3",
+                       simulcast = true} = {}) {
     super();
     this.client = client;
     this.codecPreference = codecPreference;
@@ -118,6 +122,9 @@ export class MediaSession extends EventTarget {
     // The camera's temporal layers (a WebRTC scalability mode, or null for one layer):
     // the server gives each subscriber the layers its link and its tile take.
     this.cameraLayers = cameraLayers;
+    // Send the camera as simulcast (three encodings, rids q/h/f) when the server accepts
+    // it (`media.simulcast` in the join reply); each keeps `cameraLayers` if it can.
+    this.simulcast = simulcast;
     this.dataSaver = false;
     this._heights = new Map();    // track_id -> CSS px, as last told to the server
     this._tiles = new Map();      // element -> track_id (observeTile)
@@ -234,7 +241,10 @@ export class MediaSession extends EventTarget {
     const id = this.deviceIds[kind];
     const device = id ? {deviceId: exact ? {exact: id} : id} : {};
     // Effects are plain (not `exact`) constraints: a browser without them opens the camera anyway.
-    if (kind === "video") return {...(videoConstraints || {width: 640, height: 480}), ...this.videoEffects, ...device};
+    // Simulcast: 960x540 is the least Chromium sends three encodings of (540p, 270p,
+    // 135p; 640x360 gives two); ideal values, so a smaller camera still opens.
+    const size = this._simulcastCamera() ? {width: 960, height: 540} : {width: 640, height: 480};
+    if (kind === "video") return {...(videoConstraints || size), ...this.videoEffects, ...device};
     const processing = this.audioProcessing || {};
     return Object.keys(device).length || Object.keys(processing).length ? {...processing, ...device} : true;
   }
@@ -367,27 +377,54 @@ export class MediaSession extends EventTarget {
     return pc;
   }
 
+  /** Whether the camera goes out as simulcast: the server accepts it, VP8 is sent. */
+  _simulcastCamera() {
+    const config = this.client && this.client.mediaConfig;
+    return Boolean(this.simulcast && config && config.simulcast && this.codecPreference !== "h264");
+  }
+
   /**
-   * A sending transceiver for `kind`: the camera with temporal layers (`cameraLayers`,
-   * L1T3 by default: 7.5, 15 and 30 fps in one stream, so the server can drop layers per
-   * subscriber without re-encoding), screenshare marked as detail (resolution over
-   * frame rate). A browser that cannot encode the layers gets one layer.
+   * A sending transceiver for `kind`. The camera: as simulcast when the server accepts it
+   * (three encodings, `q` a quarter of the size, `h` half, `f` whole: the server forwards
+   * each subscriber the one that fits), each with temporal layers (`cameraLayers`, L1T3
+   * by default: 7.5, 15 and 30 fps in one stream, so the server can also drop frames
+   * without re-encoding); a browser that refuses a mode gets the next simpler one (no
+   * temporal layers, then one encoding). Screenshare: one encoding, detail over frame
+   * rate (`contentHint`, `degradationPreference`).
    */
   _addSender(pc, kind, track) {
-    const init = {direction: "sendonly"};
-    if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") {
-      init.sendEncodings = [{scalabilityMode: this.cameraLayers}];
+    const tries = [];
+    const layers = this.cameraLayers ? {scalabilityMode: this.cameraLayers} : {};
+    if (kind === "video" && this._simulcastCamera()) {
+      const encodings = (extra) => SIMULCAST.map(([rid, scale]) => ({rid, scaleResolutionDownBy: scale, ...extra}));
+      if (this.cameraLayers) tries.push(encodings(layers));
+      tries.push(encodings({}));
     }
+    if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") tries.push([layers]);
+    tries.push(null);
     if (kind === "screenshare" && track && "contentHint" in track) track.contentHint = "detail";
     let tx;
-    try {
-      tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"), init);
-    } catch (error) {
-      if (!init.sendEncodings) throw error;
-      tx = pc.addTransceiver(track || "video", {direction: "sendonly"});  // no SVC here
+    for (const sendEncodings of tries) {
+      try {
+        tx = pc.addTransceiver(track || (kind === "audio" ? "audio" : "video"),
+          sendEncodings ? {direction: "sendonly", sendEncodings} : {direction: "sendonly"});
+        break;
+      } catch (error) {
+        if (!sendEncodings) throw error;  // this browser cannot send these encodings
+      }
     }
+    if (kind === "screenshare") this._keepResolution(tx.sender);
     this._preferCodecs(tx, kind);
     return tx;
+  }
+
+  /** A congested screenshare drops frames, never resolution (text must stay legible). */
+  _keepResolution(sender) {
+    try {
+      const params = sender.getParameters();
+      params.degradationPreference = "maintain-resolution";
+      sender.setParameters(params).catch(() => {});
+    } catch (error) { /* a browser without the setting: contentHint still asks for it */ }
   }
 
   // --- what this peer receives: data saver and rendered sizes -------------------------------

@@ -223,6 +223,14 @@ export interface Edit {
   file_id?: string | null;
 }
 
+/** One encoding of a simulcast track, low to high (docs/media-design.md §6.10). */
+export interface EncodingStats {
+  rid: string;
+  width: number;
+  height: number;
+  keyframes: number;
+}
+
 export interface Family {
   parent_meeting: RoomListing;
   meetings: RoomListing[];
@@ -380,6 +388,7 @@ export interface MediaConfig {
   ice_transport_policy?: "all" | "relay";
   codecs?: { [key: string]: string[] };
   max_video_streams?: number;
+  simulcast?: boolean;
 }
 
 export interface MediaDisabled {
@@ -1005,6 +1014,8 @@ export interface SlotStats {
   skipped: number;
   layer: number | null;
   switches: number;
+  encoding?: string | null;
+  encoding_switches?: number;
 }
 
 export interface Speaker {
@@ -1145,6 +1156,7 @@ export interface TrackStats {
   peer_id: string;
   kind: "audio" | "video" | "screenshare";
   codec: string;
+  encodings?: EncodingStats[];
   frames: number;
   keyframes: number;
   bytes: number;
