@@ -5,7 +5,7 @@ picks each subscriber's encoding and temporal layers) and with single-layer forw
 
 In the layered run every peer publishes its camera as simulcast from
 `make_simulcast_media`'s files (`SimulcastSource`: RIDs q 160x120 ~110 kbit/s,
-h 320x240 ~250 kbit/s, f 640x480 ~480 kbit/s, 30 fps, each L1T2 with its layers named;
+h 320x240 ~200 kbit/s, f 640x480 ~300 kbit/s, 30 fps, each L1T2 with its layers named;
 a server that does not accept simulcast gets `f` alone, and can only drop its temporal
 layer). In the single-layer run every peer sends the `f` file alone. Both add Opus
 with DTX (`speech`: 1 s of sound every 4 s; in

@@ -18,8 +18,8 @@
   decoder given the lower layers only decodes the very same pictures
   (tests/test_media_layers_source.py checks this by decoding);
 - `make_simulcast_media(directory)` writes a simulcast set (see `SIMULCAST`): the same
-  picture as VP8 at 160x120 (~110 kbit/s), 320x240 (~250 kbit/s) and 640x480
-  (~480 kbit/s), 30 fps, each L1T2 like `vp8_l1t2`, keyframes at the same frame indices
+  picture as VP8 at 160x120 (~110 kbit/s), 320x240 (~200 kbit/s) and 640x480
+  (~300 kbit/s), 30 fps, each L1T2 like `vp8_l1t2`, keyframes at the same frame indices
   (every 2 s), for `SimulcastSource` (encodings `q`, `h`, `f`, low to high);
 - `opus`: `audio.ogg`, Opus in Ogg, 48 kHz mono, 20 ms packets, ~32 kbps: 1 s of a 440 Hz
   tone, 1 s of silence, alternating;
@@ -61,14 +61,17 @@ _LAYERED = {
 
 #: The simulcast set, low to high: RID -> (file name, libvpx settings as in `_LAYERED`).
 #: The low encoding fits a 300 kbit/s link with a meeting's audio beside it; the high one
-#: is the size and rate of the single-layer `vp8` file. Each is L1T2, so an SFU can also
-#: halve any encoding's frame rate.
+#: is VGA at ~300 kbit/s (the rate of `vp8_l1t2`, which the network benchmark sent before:
+#: five of them and their audio fit salon's 2.5 Mbit/s cap on a subscriber's estimate).
+#: Each is L1T2, so an SFU can also halve any encoding's frame rate.
 SIMULCAST: dict[str, tuple[str, tuple[str, int, tuple[int, int]]]] = {
     rid: (f"simulcast-{rid}.ivf",
           (f"ts_number_layers=2:ts_target_bitrate={tl0},{kbps}:ts_rate_decimator=2,1:"
            "ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2", kbps * 1000, size))
-    for rid, tl0, kbps, size in (("q", 70, 110, (160, 120)), ("h", 150, 250, (320, 240)),
-                                 ("f", 300, 500, (WIDTH, HEIGHT)))}
+    for rid, tl0, kbps, size in (("q", 70, 110, (160, 120)), ("h", 120, 200, (320, 240)),
+                                 ("f", 180, 300, (WIDTH, HEIGHT)))}
+#: Bump when the simulcast files change (their cache is stamped apart).
+SIMULCAST_VERSION = 2
 SIMULCAST_PATTERN = L1T2_PATTERN
 
 FILES = {"vp8": "video.ivf", "h264": "video.h264", "opus": "audio.ogg",
@@ -109,29 +112,31 @@ def make_simulcast_media(directory: Path | str, seconds: int = 10) -> dict[str, 
     directory.mkdir(parents=True, exist_ok=True)
     paths = {rid: directory / name for rid, (name, _) in SIMULCAST.items()}
     stamp = directory / "salon-simulcast-media.json"
-    if _cached(stamp, paths, seconds):
+    if _cached(stamp, paths, seconds, SIMULCAST_VERSION):
         return paths
     for rid, (_, settings) in SIMULCAST.items():
         _write_video(paths[rid], "libvpx", "ivf", seconds, SIMULCAST_PATTERN,
                      settings=settings)
-    _stamp(stamp, paths, seconds)
+    _stamp(stamp, paths, seconds, SIMULCAST_VERSION)
     return paths
 
 
-def _cached(stamp: Path, paths: dict[str, Path], seconds: int) -> bool:
+def _cached(stamp: Path, paths: dict[str, Path], seconds: int,
+            version: int = FORMAT_VERSION) -> bool:
     """The files of `paths` are there, as the stamp written with them describes."""
     try:
         cached = json.loads(stamp.read_text())
     except (OSError, ValueError):
         return False
-    return (cached.get("version") == FORMAT_VERSION and cached.get("seconds") == seconds
+    return (cached.get("version") == version and cached.get("seconds") == seconds
             and all(p.exists() and p.stat().st_size == cached["sizes"].get(k)
                     for k, p in paths.items()))
 
 
-def _stamp(stamp: Path, paths: dict[str, Path], seconds: int) -> None:
+def _stamp(stamp: Path, paths: dict[str, Path], seconds: int,
+           version: int = FORMAT_VERSION) -> None:
     sizes = {k: p.stat().st_size for k, p in paths.items()}
-    _atomic_write(stamp, json.dumps({"version": FORMAT_VERSION, "seconds": seconds,
+    _atomic_write(stamp, json.dumps({"version": version, "seconds": seconds,
                                      "sizes": sizes}).encode())
 
 
