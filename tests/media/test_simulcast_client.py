@@ -181,6 +181,14 @@ async def test_three_ssrcs_with_their_rids_sizes_reports_and_own_keyframes(
         await wait_until(lambda: len(streams["q"][1].keyframes) > before["q"], 1)
         assert streams["q"][1].keyframes[-1][0] - asked < 0.25
         assert source.keyframe_requests == {"q": 1, "h": 0, "f": 0}
+        # stopping ends the extra senders' RTP and RTCP tasks (aiortc knows nothing of
+        # them) and leaves the sources running, to be published again
+        extras = list(sender.extras.values())
+        await sender.stop()
+        assert sender.extras == {} and len(extras) == 2
+        assert all(e._RTCRtpSender__rtp_task.done() and e._RTCRtpSender__rtcp_task.done()
+                   for e in extras)
+        assert all(s.readyState == "live" for s in source.encodings.values())
     finally:
         await sender.stop()
         await publisher.close()
