@@ -243,3 +243,30 @@ async def test_a_session_publishes_simulcast_to_the_server(
     await wait_until(lambda: again.encodings["f"].packets_sent > 30, 5)
     with pytest.raises(ValueError):
         await sent.publish("video", again.encodings["f"])  # one encoding on a simulcast one
+
+
+async def test_a_moved_peer_takes_its_simulcast_camera_along(
+        room, files: dict[str, Path], sessions: list[MediaSession]) -> None:
+    """Moved to a connected meeting, the session publishes the same `SimulcastSource`
+    again there: a new sender on the new connection, the sources never stopped."""
+    host = await room.join("group_call_host")
+    (child,) = await host.create_connected(["Side room"])
+    mover = await room.join()
+    there = await room.admin.add_participant(child["id"], "already-there",
+                                             "group_call_host", name="Resident")
+    resident = await room.connect(there["token"])
+    mm, mr = await MediaSession.attach(mover), await MediaSession.attach(resident)
+    sessions += [mm, mr]
+    source = SimulcastSource.from_files(files)
+    await mm.publish("video", source)
+    before = mm.simulcast["video"]
+    await host.move_to(child["id"], [mover.peer_id])
+    await mover.wait_for("meeting.changed")
+    await mr.wait_track(mover.peer_id, "video", frames=30, timeout=15)
+    after = mm.simulcast["video"]
+    assert after is not before and after.source is source and before.extras == {}
+    sent = {rid: s.packets_sent for rid, s in source.encodings.items()}
+    await asyncio.sleep(1)
+    running = {rid for rid, s in source.encodings.items() if s.packets_sent > sent[rid]}
+    assert running == (set(after.accepted) or {"f"})
+    assert all(s.readyState == "live" for s in source.encodings.values())
