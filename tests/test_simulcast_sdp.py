@@ -85,3 +85,19 @@ def test_an_answer_that_accepts_simulcast_gives_its_rids_in_order() -> None:
 def test_answers_that_take_fewer_or_no_encodings(lines: tuple[str, ...],
                                                   rids: list[str]) -> None:
     assert accepted_rids(answer(*lines), "1") == rids
+
+
+def test_the_rid_extension_keeps_its_id_when_audio_joins_the_offer() -> None:
+    """A first offer with video alone has ids 1 and 3 taken; a later one with audio
+    takes 2 as well. The RID's id must not move (packets already carry it): with aiortc's
+    ids avoided it is 4 both times, and an id offered before is kept."""
+    video_only = OFFER.replace("a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
+                               "")
+    first = offer_simulcast(video_only, "1", ["q", "f"], avoid={1, 2, 3})
+    assert extmap_id(first, "1", RID_URI) == 4
+    later = offer_simulcast(OFFER, "1", ["q", "f"], rid_id=4)
+    assert extmap_id(later, "1", RID_URI) == 4
+    # without `avoid`, the first free id would have been the audio level's 2
+    assert extmap_id(offer_simulcast(video_only, "1", ["q", "f"]), "1", RID_URI) == 2
+    with pytest.raises(ValueError):
+        offer_simulcast(OFFER, "1", ["q", "f"], rid_id=2)  # taken by the audio level

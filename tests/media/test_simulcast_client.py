@@ -13,6 +13,7 @@ import av
 import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.codecs.vpx import VpxPayloadDescriptor
+from aiortc.mediastreams import AudioStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import RtcpSrPacket
 
@@ -227,6 +228,9 @@ async def test_a_session_publishes_simulcast_to_the_server(
     sessions += [sent, got]
     source = SimulcastSource.from_files(files)
     await sent.publish("video", source)
+    # audio at once, before the video's connection is up: a second offer and answer,
+    # in which the RID keeps its extension id
+    await sent.publish("audio", AudioStreamTrack())
     layered = sent.simulcast["video"]
     remote = await got.wait_track(alice.peer_id, "video", frames=30, timeout=15)
     before, t0 = remote.counters.frames, time.monotonic()
@@ -235,6 +239,11 @@ async def test_a_session_publishes_simulcast_to_the_server(
     assert 25 <= fps <= 35, fps
     running = {rid for rid, s in source.encodings.items() if s.packets_sent}
     assert running == (set(layered.accepted) or {"f"})
+    if layered.accepted:  # a server that takes simulcast knows each encoding by its RID
+        stats = await alice.request("media.stats")
+        video = next(t for t in stats["tracks"] if t["kind"] == "video")
+        assert {e["rid"]: e["height"] for e in video["encodings"]} == {
+            rid: SIZES[rid][1] for rid in layered.accepted}
     # unpublished and published again: the same transceiver and sender, new sources
     await sent.unpublish("video")
     again = SimulcastSource.from_files(files)

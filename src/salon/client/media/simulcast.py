@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aiortc import RTCRtpSender
+from aiortc.codecs import HEADER_EXTENSIONS
 from aiortc.rtcrtpparameters import RTCRtcpParameters, RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 
@@ -36,6 +37,9 @@ from salon.client.media.testmedia import SIMULCAST_PATTERN
 from salon.media.embedded import hooks
 
 log = logging.getLogger("salon.client.media")
+#: Header extension ids aiortc gives its own extensions, whichever m-lines an offer has
+#: yet: the RID's id must stay clear of them in later offers too.
+_AIORTC_EXTENSION_IDS = frozenset(e.id for exts in HEADER_EXTENSIONS.values() for e in exts)
 #: RFC 8851 §10: rid-id = 1*(alpha-numeric / "-" / "_"); kept short, as browsers do.
 _RID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
@@ -133,7 +137,8 @@ class SimulcastSender:
         self.accepted: list[str] = []
         self.extras: dict[str, RTCRtpSender] = {}   # RID -> sender of a lower encoding
         self._parameters: RTCRtpSendParameters | None = None
-        self._rid_id: int | None = None
+        self._rid_id: int | None = None      # in the server's latest answer
+        self._offered_id: int | None = None  # in our first offer, kept in later ones
         primary = transceiver.sender
         self._stamp = _stamp_rid(primary)
         self._primary_rid = source.rids[-1]
@@ -162,8 +167,13 @@ class SimulcastSender:
             extra.replaceTrack(None)
 
     def offer(self, sdp: str) -> str:
-        """The offer to send the server: this transceiver's section offers simulcast."""
-        return offer_simulcast(sdp, self.mid, self.source.rids)
+        """The offer to send the server: this transceiver's section offers simulcast,
+        with the same RID extension id in every offer of the connection (an id that
+        changed would leave the packets already written with the old one unreadable)."""
+        sdp = offer_simulcast(sdp, self.mid, self.source.rids, rid_id=self._offered_id,
+                              avoid=_AIORTC_EXTENSION_IDS)
+        self._offered_id = extmap_id(sdp, self.mid, RID_URI)
+        return sdp
 
     def answered(self, sdp: str) -> None:
         """Read the server's answer: simulcast with the RIDs it takes, or one encoding."""
@@ -178,6 +188,8 @@ class SimulcastSender:
         self._stamp.stamp(primary_rid if rids else None, rid_id)
         for rid in [r for r in self.extras if r not in rids[:-1]]:
             self._spawn_stop(self.extras.pop(rid))
+        for rid, extra in self.extras.items():  # the answer's id, for every encoding
+            extra._RTCRtpSender__rtp_header_extensions_map.stamp(rid, rid_id)
         if self._parameters is not None:
             self._start_extras()
 

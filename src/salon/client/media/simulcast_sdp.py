@@ -13,7 +13,7 @@ server's answer itself:
   also lists as `a=rid:<id> recv`, and keeps the extmap (same id: RFC 8285 §5).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
@@ -59,10 +59,15 @@ def _extmaps(section: list[str]) -> dict[str, int]:
     return found
 
 
-def offer_simulcast(sdp: str, mid: str, rids: Sequence[str]) -> str:
+def offer_simulcast(sdp: str, mid: str, rids: Sequence[str], *,
+                    rid_id: int | None = None, avoid: Iterable[int] = ()) -> str:
     """The offer `sdp` with the section of `mid` offering `rids` (low to high) as
-    simulcast. Unchanged if there is no such section. Raises ValueError when no
-    header extension id is left for the RTP stream id."""
+    simulcast. Unchanged if there is no such section.
+
+    The RID extension gets `rid_id` (the id offered before: RFC 8285 §6 keeps an id for
+    the whole session, and packets already sent carry it), else the lowest id that no
+    section uses and that is not in `avoid` (ids the sender may use in later offers).
+    Raises ValueError when `rid_id` is taken by another extension or no id is left."""
     sections = _sections(sdp)
     section = _section_of(sections, mid)
     if section is None or not rids:
@@ -72,7 +77,13 @@ def offer_simulcast(sdp: str, mid: str, rids: Sequence[str]) -> str:
     if RID_URI not in _extmaps(kept):
         # ids are shared by the whole BUNDLE group: take one no section uses
         used = {i for s in sections[1:] for i in _extmaps(s).values()}
-        free = next((i for i in _EXTMAP_IDS if i not in used), None)
+        if rid_id is not None:
+            if rid_id in used or rid_id not in _EXTMAP_IDS:
+                raise ValueError(f"RTP header extension id {rid_id} is not free")
+            free: int | None = rid_id
+        else:
+            taken = used | set(avoid)
+            free = next((i for i in _EXTMAP_IDS if i not in taken), None)
         if free is None:
             raise ValueError("no RTP header extension id left for the RTP stream id")
         kept.append(f"a=extmap:{free} {RID_URI}")
