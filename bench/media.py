@@ -22,6 +22,10 @@ window of `--seconds` that starts 3 s after everyone receives):
               receivers, every subscriber re-encodes), at N = 4 and N = 10 with the same
               generators; `baseline_cpu_ratio` = baseline CPU per stream / salon CPU per
               stream at N = 10
+  network     bench/media_network.py (on by default; `--skip-network` leaves it out,
+              `--network-only` runs it alone): 6 peers, two on constrained links, their
+              cameras as simulcast (`make_simulcast_media`, `SimulcastSource`), then the
+              top encoding alone (single-layer forwarding) in the same server
   browser     if tests/e2e/browser.py offers a join-to-first-frame measurement (and
               Chromium is there): its p50 over `--browser-runs` joins
 
@@ -37,6 +41,7 @@ and Ctrl-C too, and generators exit by themselves when this process goes away.
 
     .venv/bin/python bench/media.py [--subscribers 50] [--mesh 8] [--seconds 12]
         [--skip-baseline] [--quick] [--browser-runs 7] [--profile {fan-out,mesh}]
+        [--skip-network | --network-only]
 
 `--profile PHASE` samples the salon server with py-spy (250 Hz) over that phase's window
 and prints the hottest functions; py-spy's own CPU then shows as "other".
@@ -279,15 +284,7 @@ class SalonPeer:
                 listener(offer)
         self.keepalive = asyncio.ensure_future(self._keepalive())
         if publish:
-            # the network phase: the L1T2 file, with its layers named or (single-layer
-            # forwarding, for the CPU comparison) not
-            video = self.spec.get("video", "vp8")
-            pattern = None
-            if self.spec.get("layered"):
-                from salon.client.media.testmedia import L1T2_PATTERN
-                pattern = L1T2_PATTERN
-            await self.media.publish("video", FileSource(self.files[video],
-                                                         temporal_pattern=pattern))
+            await self.media.publish("video", self._camera())
             audio = self.spec.get("audio", "opus")
             offset = self.spec.get("audio_offset", 0.0) * (self.spec.get("first", 0)
                                                             + self.index)
@@ -296,6 +293,23 @@ class SalonPeer:
         wait_for = self.spec.get("wait_for") or self.spec["expect"]
         if subscribe and wait_for > 1:
             await self._subscribe_all(wait_for)
+
+    def _camera(self):
+        """The file(s) to publish as the camera. The network phase's layered run sends
+        `video: "simulcast"` (the `simulcast_q/h/f` files, each with its temporal layers
+        named; a server that refuses simulcast gets `f` alone); its single-layer run
+        sends `simulcast_f` with no layer named. `layered` with another file names that
+        file's L1T2 layers."""
+        from salon.client.media import SimulcastSource
+        from salon.client.media.sources import FileSource
+        from salon.client.media.testmedia import L1T2_PATTERN, SIMULCAST
+        video = self.spec.get("video", "vp8")
+        pattern = L1T2_PATTERN if self.spec.get("layered") else None
+        if video == "simulcast":
+            return SimulcastSource.from_files(
+                {rid: self.files[f"simulcast_{rid}"] for rid in SIMULCAST},
+                temporal_pattern=pattern)
+        return FileSource(self.files[video], temporal_pattern=pattern)
 
     async def _keepalive(self) -> None:
         """The server drops a WebSocket that stays silent (45 s); media flows elsewhere."""
@@ -473,10 +487,13 @@ async def generator(spec: dict[str, Any]) -> None:
             if command == "mark":
                 snaps = [await p.snapshot() for p in peers]
                 emit({"mark": {"t": time.monotonic(), "peers": snaps}})
-            elif command == "layers":  # the layers each peer receives, per the server
+            elif command == "layers":  # what each peer receives, per the server
                 stats = [await p.client.request("media.stats") for p in peers]
                 emit({"layers": [[r.get("layer") for r in s["receiving"]
-                                  if r.get("layer") is not None] for s in stats]})
+                                  if r.get("layer") is not None] for s in stats],
+                      # the simulcast encoding (RID) of each video slot, where there is one
+                      "encodings": [[r["encoding"] for r in s["receiving"]
+                                     if r.get("encoding") is not None] for s in stats]})
             elif command == "stop":
                 break
     except Exception as error:
@@ -503,6 +520,7 @@ class Gen:
         self.name, self.spec = name, spec
         self.log_path = log_dir / f"gen-{name}.log"
         self.process: asyncio.subprocess.Process | None = None
+        self.last: dict[str, Any] = {}  # the whole message `read` took its key from
 
     async def start(self) -> None:
         self.log = open(self.log_path, "ab")
@@ -527,6 +545,7 @@ class Gen:
                 if "error" in message:
                     raise RuntimeError(f"generator {self.name}: {message['error']}")
                 if key in message:
+                    self.last = message
                     return message[key] if key != "ready" else message
 
     async def send(self, command: str) -> None:
@@ -779,7 +798,8 @@ async def bench_network(server, files: dict[str, str], args: argparse.Namespace,
     from bench import media_network
     results = []
     for layered in (True, False):
-        label = "VP8 temporal layers" if layered else "single-layer forwarding"
+        label = ("simulcast (3 encodings, each VP8 L1T2)" if layered
+                 else "single-layer forwarding")
         print(f"  network: 6 peers, one at 300 kbit/s, one at 2 % loss + 80 ms jitter;"
               f" {label} ...", flush=True)
         results.append(await media_network.run(server, files, args, log_dir, layered))
@@ -1021,11 +1041,14 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
 async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
     from tests.servers import cleanup, start
 
-    from salon.client.media.testmedia import make_test_media
+    from salon.client.media.testmedia import make_simulcast_media, make_test_media
     log_dir = Path(tempfile.mkdtemp(prefix="salon-media-bench-"))
     cache = Path(tempfile.gettempdir()) / "salon-bench-media"
     began = time.monotonic()
     files = {k: str(v) for k, v in make_test_media(cache).items()}
+    if not args.skip_network:  # the network phase's cameras: "simulcast_q", "_h", "_f"
+        files.update({f"simulcast_{rid}": str(path)
+                      for rid, path in make_simulcast_media(cache).items()})
     print(f"test media in {cache} ({time.monotonic() - began:.1f} s)")
     phases: list[Phase] = []
     network: list = []
@@ -1034,7 +1057,8 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
     try:
         print("salon:")
         server = start("", env={"SALON_ICE_HOSTS": "127.0.0.1"})
-        phases += await bench_salon(server, files, args, log_dir)
+        if not args.network_only:
+            phases += await bench_salon(server, files, args, log_dir)
         if not args.skip_network:
             network = await bench_network(server, files, args, log_dir)
         if args.browser_runs > 0:
@@ -1101,9 +1125,15 @@ def main() -> None:
                         help="sample the salon server with py-spy during this phase's window")
     parser.add_argument("--skip-network", action="store_true",
                         help="no network phase (shaped links, temporal layers)")
+    parser.add_argument("--network-only", action="store_true",
+                        help="the network phase alone (no fan-out, mesh, baseline, browser)")
     parser.add_argument("--browser-runs", type=int, default=None,
                         help="browser joins to time (0: none; default 7)")
     args = parser.parse_args()
+    if args.network_only:
+        if args.skip_network:
+            parser.error("--network-only and --skip-network exclude each other")
+        args.skip_baseline, args.browser_runs = True, 0
     quick = args.quick
     args.subscribers = args.subscribers if args.subscribers is not None else (10 if quick else 50)
     args.mesh = args.mesh if args.mesh is not None else (4 if quick else 8)

@@ -1,10 +1,14 @@
 """The `network` phase of bench/media.py: a 6-peer meeting where two peers sit on
-constrained links, run twice in the same server: with VP8 temporal layers (salon picks
-each subscriber's layers) and with today's single-layer forwarding (the same packets,
-their layers not named), for the CPU ratio.
+constrained links, run twice in the same server: layered (each camera as simulcast, salon
+picks each subscriber's encoding and temporal layers) and with single-layer forwarding
+(the top encoding alone, its layers not named), for the CPU ratio.
 
-Every peer publishes the L1T2 test file (480x360 at 30 fps: TL0 15 fps ~170 kbit/s,
-both layers ~280 kbit/s) and Opus with DTX (`speech`: 1 s of sound every 4 s; in
+In the layered run every peer publishes its camera as simulcast from
+`make_simulcast_media`'s files (`SimulcastSource`: RIDs q 160x120 ~110 kbit/s,
+h 320x240 ~200 kbit/s, f 640x480 ~300 kbit/s, 30 fps, each L1T2 with its layers named;
+a server that does not accept simulcast gets `f` alone, and can only drop its temporal
+layer). In the single-layer run every peer sends the `f` file alone. Both add Opus
+with DTX (`speech`: 1 s of sound every 4 s; in
 silence one packet per 400 ms, as browsers send with the `usedtx=1` salon asks for;
 each peer starts 4/6 s later into it, so one or two speak at a time).
 Four peers receive every other peer's camera. The
@@ -21,7 +25,10 @@ two constrained peers:
 Figures (over the same window as the other phases): per subscriber fps, freeze time
 (gaps between frames over 500 ms), received bitrate (against the link for `slow`),
 keyframe requests per publisher per second (the server's PLI counter), server CPU, and
-after the window, the time from lifting `slow`'s limit until it gets every layer again.
+after the window, the time from lifting `slow`'s limit until it gets every layer again
+(the top encoding, when the server reports encodings, with all its temporal layers).
+Frames are counted per track as the subscriber receives it (one SSRC per m-line from
+the SFU, whichever encoding it forwards), from RTP marker bits.
 """
 
 import asyncio
@@ -37,6 +44,8 @@ LOSSY = {"loss": 0.02, "jitter_ms": 80.0}
 #: The estimator settles before the window opens (on top of the usual warm-up).
 SETTLE_S = 4.0
 SWITCH_TIMEOUT_S = 15.0
+#: The RID of the simulcast set's highest encoding (testmedia.SIMULCAST, low to high).
+TOP_ENCODING = "f"
 
 
 @dataclass
@@ -124,7 +133,8 @@ async def run(server, files: dict[str, str], args, log_dir, layered: bool) -> Ne
     url, pid = ws_url(server.url), server.process.pid
     tokens = await salon_tokens(server, PEERS, f"media bench {phase.name}")
     common = {"server": "salon", "url": url, "files": files, "publish": True,
-              "subscribe": True, "video": "vp8_l1t2", "layered": layered,
+              "subscribe": True, "video": "simulcast" if layered else "simulcast_f",
+              "layered": layered,
               "audio": "speech", "dtx": True, "audio_offset": 4.0 / PEERS,
               "rcvbuf": 4 * 1024 * 1024, "nice": 5}
     roles = {
@@ -171,7 +181,10 @@ async def run(server, files: dict[str, str], args, log_dir, layered: bool) -> Ne
             while time.monotonic() - lifted < SWITCH_TIMEOUT_S:
                 await gens["slow"].send("layers")
                 layers = (await gens["slow"].read("layers", STEP_TIMEOUT_S))[0]
-                if layers and all(layer == 3 for layer in layers):
+                # the encodings line comes with the layers line, already read
+                encodings = (gens["slow"].last.get("encodings") or [[]])[0]
+                if (layers and all(layer == 3 for layer in layers)
+                        and all(rid == TOP_ENCODING for rid in encodings)):
                     phase.layer_switch_s = time.monotonic() - lifted
                     break
                 await asyncio.sleep(0.5)  # media.stats allows 2 a second

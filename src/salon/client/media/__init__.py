@@ -2,5 +2,6 @@
 
 from salon.client.media.remote import Counters, RemoteTrack
 from salon.client.media.session import MediaSession
+from salon.client.media.simulcast import SimulcastSource
 
-__all__ = ["Counters", "MediaSession", "RemoteTrack"]
+__all__ = ["Counters", "MediaSession", "RemoteTrack", "SimulcastSource"]

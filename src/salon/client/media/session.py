@@ -15,6 +15,7 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 
 from salon.client.media.remote import RemoteTrack
+from salon.client.media.simulcast import SimulcastSender, SimulcastSource
 from salon.client.realtime import RealtimeClient
 from salon.media.embedded import hooks, rtp
 
@@ -50,7 +51,10 @@ class MediaSession:
         self.pub_pc = None
         self.sub_pc = None
         self.senders: dict[str, Any] = {}       # kind -> transceiver
-        self.sources: dict[str, MediaStreamTrack] = {}
+        self.sources: dict[str, MediaStreamTrack | SimulcastSource] = {}
+        #: kind -> the sender of a camera published as simulcast (`accepted`: its RIDs
+        #: the server takes, [] when it sends one encoding)
+        self.simulcast: dict[str, SimulcastSender] = {}
         self.published: dict[str, dict[str, Any]] = {}
         self.remotes: dict[str, RemoteTrack] = {}
         self.mids: dict[str, dict[str, Any] | None] = {}
@@ -87,16 +91,32 @@ class MediaSession:
 
     # --- publishing -----------------------------------------------------------------------
 
-    async def publish(self, kind: str, track: MediaStreamTrack) -> dict[str, Any]:
+    async def publish(self, kind: str,
+                      track: MediaStreamTrack | SimulcastSource) -> dict[str, Any]:
         """Send `track` as this peer's `kind` ("audio", "video" or "screenshare").
 
         A track whose `recv()` returns `av.Packet` is sent as it is (no encoder runs); if
-        it has `request_keyframe()`, the subscribers' keyframe requests reach it.
+        it has `request_keyframe()`, the subscribers' keyframe requests reach it. A
+        `SimulcastSource` is offered as simulcast (one SSRC per encoding); if the
+        server's answer does not take it, its highest encoding alone is sent.
         """
         if self.pub_pc is None:
             self.pub_pc = hooks.new_peer_connection(self.ice_servers, self.ice_policy)
+        layered = isinstance(track, SimulcastSource)
         transceiver = self.senders.get(kind)
-        if transceiver is None:
+        if transceiver is not None and layered != (kind in self.simulcast):
+            raise ValueError(f"{kind} was published {'as one encoding' if layered else 'as simulcast'}"
+                             " on this connection: publish it the same way")
+        if transceiver is None and layered:
+            highest = track.encodings[track.rids[-1]]
+            transceiver = self.pub_pc.addTransceiver(highest, direction="sendonly")
+            # VP8 alone, no RTX: see salon.client.media.simulcast
+            transceiver.setCodecPreferences(
+                [c for c in RTCRtpSender.getCapabilities("video").codecs
+                 if c.mimeType.lower() == "video/vp8"])
+            self.simulcast[kind] = SimulcastSender(transceiver, track)
+            self.senders[kind] = transceiver
+        elif transceiver is None:
             transceiver = self.pub_pc.addTransceiver(track, direction="sendonly")
             _prefer(transceiver, track.kind, getattr(track, "codec", None))
             hooks.hook_keyframe_requests(transceiver.sender,
@@ -106,6 +126,9 @@ class MediaSession:
             if getattr(track, "temporal_pattern", None) is not None:
                 hooks.hook_vp8_layers(transceiver.sender, track.layer_of)
             self.senders[kind] = transceiver
+        elif layered:
+            self.simulcast[kind].replace(track)
+            transceiver.direction = "sendonly"
         else:
             transceiver.sender.replaceTrack(track)
             transceiver.direction = "sendonly"
@@ -125,9 +148,13 @@ class MediaSession:
         pc = self.pub_pc
         await pc.setLocalDescription(await pc.createOffer())
         tracks = {str(self.senders[k].mid): k for k in kinds}
-        reply = await self.peer.request("media.publish", sdp=pc.localDescription.sdp,
-                                        tracks=tracks)
+        sdp = pc.localDescription.sdp
+        for layered in self.simulcast.values():  # aiortc writes no simulcast itself
+            sdp = layered.offer(sdp)
+        reply = await self.peer.request("media.publish", sdp=sdp, tracks=tracks)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        for layered in self.simulcast.values():
+            layered.answered(reply["sdp"])
         for info in reply["tracks"]:
             self.published[info["kind"]] = info
         return reply
@@ -137,7 +164,9 @@ class MediaSession:
         self.published.pop(kind, None)
         self.sources.pop(kind, None)
         transceiver = self.senders.get(kind)
-        if transceiver is not None:
+        if kind in self.simulcast:
+            self.simulcast[kind].pause()
+        elif transceiver is not None:
             transceiver.sender.replaceTrack(None)
 
     async def set_enabled(self, kind: str, on: bool) -> dict[str, Any]:
@@ -167,6 +196,7 @@ class MediaSession:
                 if kind in self.sources and (keep_all or me.get(kind))}
         for transceiver in self.senders.values():
             transceiver.sender.replaceTrack(None)  # closing must not stop our sources
+        await self._stop_simulcast()
         if self.pub_pc is not None:
             with contextlib.suppress(Exception):
                 await self.pub_pc.close()
@@ -181,6 +211,12 @@ class MediaSession:
                 await self.publish(kind, source)
             except Exception as exc:  # e.g. the new room's preset forbids it
                 log.warning("could not publish %s after the move: %s", kind, exc)
+
+    async def _stop_simulcast(self) -> None:
+        """Stop the extra senders of simulcast cameras (aiortc closes only its own)."""
+        senders, self.simulcast = list(self.simulcast.values()), {}
+        for layered in senders:
+            await layered.stop()
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -306,6 +342,7 @@ class MediaSession:
                 watchers.remove(watcher)
         for task in list(self._tasks):
             task.cancel()
+        await self._stop_simulcast()
         for pc in (self.pub_pc, self.sub_pc):
             if pc is not None:
                 with contextlib.suppress(Exception):

@@ -17,6 +17,10 @@
   a frame never depends on a higher layer's frame nor on its entropy state, so a
   decoder given the lower layers only decodes the very same pictures
   (tests/test_media_layers_source.py checks this by decoding);
+- `make_simulcast_media(directory)` writes a simulcast set (see `SIMULCAST`): the same
+  picture as VP8 at 160x120 (~110 kbit/s), 320x240 (~200 kbit/s) and 640x480
+  (~300 kbit/s), 30 fps, each L1T2 like `vp8_l1t2`, keyframes at the same frame indices
+  (every 2 s), for `SimulcastSource` (encodings `q`, `h`, `f`, low to high);
 - `opus`: `audio.ogg`, Opus in Ogg, 48 kHz mono, 20 ms packets, ~32 kbps: 1 s of a 440 Hz
   tone, 1 s of silence, alternating;
 - `speech`: `speech4.ogg`, the same format: 1 s of a speech-like warbling tone every 4 s,
@@ -55,6 +59,21 @@ _LAYERED = {
                    (480, 360)),
 }
 
+#: The simulcast set, low to high: RID -> (file name, libvpx settings as in `_LAYERED`).
+#: The low encoding fits a 300 kbit/s link with a meeting's audio beside it; the high one
+#: is VGA at ~300 kbit/s (the rate of `vp8_l1t2`, which the network benchmark sent before:
+#: five of them and their audio fit salon's 2.5 Mbit/s cap on a subscriber's estimate).
+#: Each is L1T2, so an SFU can also halve any encoding's frame rate.
+SIMULCAST: dict[str, tuple[str, tuple[str, int, tuple[int, int]]]] = {
+    rid: (f"simulcast-{rid}.ivf",
+          (f"ts_number_layers=2:ts_target_bitrate={tl0},{kbps}:ts_rate_decimator=2,1:"
+           "ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2", kbps * 1000, size))
+    for rid, tl0, kbps, size in (("q", 70, 110, (160, 120)), ("h", 120, 200, (320, 240)),
+                                 ("f", 180, 300, (WIDTH, HEIGHT)))}
+#: Bump when the simulcast files change (their cache is stamped apart).
+SIMULCAST_VERSION = 2
+SIMULCAST_PATTERN = L1T2_PATTERN
+
 FILES = {"vp8": "video.ivf", "h264": "video.h264", "opus": "audio.ogg",
          "speech": "speech4.ogg", "vp8_l1t3": "video-l1t3.ivf",
          "vp8_l1t2": "video-l1t2.ivf"}
@@ -70,16 +89,7 @@ def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in FILES.items()}
     stamp = directory / "salon-test-media.json"
-    wanted = {"version": FORMAT_VERSION, "seconds": seconds,
-              "sizes": None}
-    try:
-        cached = json.loads(stamp.read_text())
-    except (OSError, ValueError):
-        cached = None
-    if (cached is not None and cached.get("version") == FORMAT_VERSION
-            and cached.get("seconds") == seconds
-            and all(p.exists() and p.stat().st_size == cached["sizes"].get(k)
-                    for k, p in paths.items())):
+    if _cached(stamp, paths, seconds):
         return paths
     _write_video(paths["vp8"], "libvpx", "ivf", seconds)
     _write_video(paths["h264"], "libx264", "h264", seconds)
@@ -87,9 +97,47 @@ def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]
     _write_video(paths["vp8_l1t2"], "libvpx", "ivf", seconds, L1T2_PATTERN)
     _write_opus(paths["opus"], seconds, _tone_then_silence)
     _write_opus(paths["speech"], seconds, _speech_every_4s)
-    wanted["sizes"] = {k: p.stat().st_size for k, p in paths.items()}
-    _atomic_write(stamp, json.dumps(wanted).encode())
+    _stamp(stamp, paths, seconds)
     return paths
+
+
+def make_simulcast_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]:
+    """Write the simulcast set into `directory` unless it is there already; return
+    {"q", "h", "f"} -> path, low to high (the RIDs `SimulcastSource` sends them as).
+    Cached apart from `make_test_media`'s files (about 1 s of encoding per second of
+    clip), so tests that need no simulcast do not pay for it."""
+    if seconds < 2 or seconds % 2:
+        raise ValueError("seconds must be an even number, at least 2 (keyframes 2 s apart)")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {rid: directory / name for rid, (name, _) in SIMULCAST.items()}
+    stamp = directory / "salon-simulcast-media.json"
+    if _cached(stamp, paths, seconds, SIMULCAST_VERSION):
+        return paths
+    for rid, (_, settings) in SIMULCAST.items():
+        _write_video(paths[rid], "libvpx", "ivf", seconds, SIMULCAST_PATTERN,
+                     settings=settings)
+    _stamp(stamp, paths, seconds, SIMULCAST_VERSION)
+    return paths
+
+
+def _cached(stamp: Path, paths: dict[str, Path], seconds: int,
+            version: int = FORMAT_VERSION) -> bool:
+    """The files of `paths` are there, as the stamp written with them describes."""
+    try:
+        cached = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    return (cached.get("version") == version and cached.get("seconds") == seconds
+            and all(p.exists() and p.stat().st_size == cached["sizes"].get(k)
+                    for k, p in paths.items()))
+
+
+def _stamp(stamp: Path, paths: dict[str, Path], seconds: int,
+           version: int = FORMAT_VERSION) -> None:
+    sizes = {k: p.stat().st_size for k, p in paths.items()}
+    _atomic_write(stamp, json.dumps({"version": version, "seconds": seconds,
+                                     "sizes": sizes}).encode())
 
 
 def _temporary(path: Path) -> Path:
@@ -104,9 +152,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _write_video(path: Path, codec: str, container_format: str, seconds: int,
-                 pattern: tuple[int, ...] | None = None) -> None:
+                 pattern: tuple[int, ...] | None = None, *,
+                 settings: tuple[str, int, tuple[int, int]] | None = None) -> None:
+    """`settings` (ts-parameters, bits/s, size) overrides the pattern's `_LAYERED` entry."""
     tmp = _temporary(path)
-    layered = _LAYERED.get(pattern) if pattern is not None else None
+    layered = settings or (_LAYERED.get(pattern) if pattern is not None else None)
     width, height = layered[2] if layered else (WIDTH, HEIGHT)
     source = av.open(f"testsrc2=size={width}x{height}:rate={FPS}:duration={seconds}",
                      format="lavfi")
