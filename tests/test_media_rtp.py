@@ -58,6 +58,13 @@ def test_extension_block_is_padded_to_whole_words() -> None:
     assert rtp.audio_level(True, 30) == bytes([0x80 | 30])
 
 
+def test_an_extension_frame_is_the_block_without_its_per_packet_values() -> None:
+    for fixed in (b"", rtp.element(1, b"0"), rtp.element(1, b"12") + bytes([0x32])):
+        for values in (b"", b"\x01\x02\x03", b"\x01\x02\x03\x10\x85", b"\x10\x85"):
+            head, pad = rtp.extension_frame(fixed, len(values))
+            assert head + values + pad == rtp.extension_block(fixed + values)
+
+
 # --- one subscriber slot --------------------------------------------------------------------
 
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"

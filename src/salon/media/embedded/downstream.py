@@ -81,6 +81,11 @@ class Downstream(MediaStreamTrack):
         self._mid = b""
         self._abs_id: bytes | None = None
         self._level_id: bytes | None = None
+        # The header extension block's parts that stay the same from packet to packet
+        # (profile, length, MID, the abs-send-time id; the padding), without and with an
+        # audio level: a packet's block is head + its values + padding (`_frame`).
+        self._ext_head = self._ext_head_level = rtp.extension_block(b"")
+        self._ext_pad = self._ext_pad_level = b""
         # Our sequence numbers and timestamps: source's plus an offset, re-based
         # whenever the stream restarts (a new source, a resume, a keyframe wait).
         self._rebase = True
@@ -118,6 +123,14 @@ class Downstream(MediaStreamTrack):
                 self._abs_id = bytes(((ext.id << 4) | 2,))
             elif ext.uri == rtp.AUDIO_LEVEL_URI:
                 self._level_id = bytes(((ext.id << 4),))
+        self._frame()
+
+    def _frame(self) -> None:
+        fixed = self._mid + (self._abs_id or b"")
+        values = 3 if self._abs_id is not None else 0
+        self._ext_head, self._ext_pad = rtp.extension_frame(fixed, values)
+        if self._level_id is not None:
+            self._ext_head_level, self._ext_pad_level = rtp.extension_frame(fixed, values + 2)
 
     def attach(self, source: "Published") -> None:
         """Carry `source` from the next answer on (`start`): until the subscriber has
@@ -141,10 +154,6 @@ class Downstream(MediaStreamTrack):
         """The subscriber answered: from the next packet on, send, starting at a keyframe
         (the source's latest, or a new one it asks for)."""
         self.held = False
-
-    def _ready(self) -> bool:
-        return (self._payload_type is not None and self._output is not None
-                and self._output.ready())
 
     def detach(self) -> None:
         if self.source is not None:
@@ -175,7 +184,8 @@ class Downstream(MediaStreamTrack):
         `encoding` is the simulcast encoding the packet is of (None: a single stream)."""
         if self.held:
             return False
-        if not self._ready():
+        output = self._output  # negotiated and connected? (per packet per subscriber)
+        if output is None or self._payload_type is None or not output.ready():
             self.dropped += 1
             return False
         if encoding is not self.spatial:
@@ -213,11 +223,13 @@ class Downstream(MediaStreamTrack):
             self._ts_offset = (self._last_ts + step - packet.timestamp) & 0xFFFFFFFF
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF if mapped is None else mapped
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        elements = self._mid
-        if self._abs_id is not None:
-            elements += self._abs_id + send_time
+        if self._abs_id is None:
+            send_time = b""
         if level is not None and self._level_id is not None:
-            elements += self._level_id + level
+            extension = (self._ext_head_level + send_time + self._level_id + level
+                         + self._ext_pad_level)
+        else:
+            extension = self._ext_head + send_time + self._ext_pad
         payload = packet.payload
         if layered:
             self._seq_map[packet.sequence_number % HISTORY] = (packet.sequence_number, seq)
@@ -230,8 +242,8 @@ class Downstream(MediaStreamTrack):
                 payload = vp8.rewrite(payload, desc, pid, tl0)
         data = (rtp.HEADER.pack(rtp.FIRST_BYTE, (0x80 if packet.marker else 0)
                                 | self._payload_type, seq, timestamp, self._ssrc)
-                + rtp.extension_block(elements) + payload)
-        datagram = self._output.write(data)  # type: ignore[union-attr]
+                + extension + payload)
+        datagram = output.write(data)
         self._history[seq % HISTORY] = (seq, datagram, 0)
         if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
             self._next_seq = (seq + 1) & 0xFFFF

@@ -91,6 +91,15 @@ def extension_block(elements: bytes) -> bytes:
     return ONE_BYTE_PROFILE + words.to_bytes(2, "big") + elements + b"\x00" * pad
 
 
+def extension_frame(fixed: bytes, values: int) -> tuple[bytes, bytes]:
+    """The parts of `extension_block(fixed + v)` that do not depend on `v`, for
+    per-packet element bytes `v` of `values` bytes: (profile, length and `fixed`; the
+    zero padding). Written per subscriber per packet, so computed once per slot."""
+    pad = -(len(fixed) + values) % 4
+    words = (len(fixed) + values + pad) >> 2
+    return ONE_BYTE_PROFILE + words.to_bytes(2, "big") + fixed, b"\x00" * pad
+
+
 def abs_send_time(now: float) -> bytes:
     """abs-send-time: seconds in 6.18 fixed point, 24 bits. Receivers use differences
     only, so the epoch (Unix here, NTP in aiortc) does not matter."""
