@@ -137,7 +137,9 @@ async def test_the_node_running_the_meeting_takes_over_when_only_the_encoder_s_n
         cluster: str, database: Database, tmp_path: Path) -> None:
     """The encoder ran on node C, the meeting on node A; C dies, A lives: nobody adopts
     the session, so A's sweep takes the livestream over (it does not stay LIVE with no
-    encoder)."""
+    encoder), and the meeting's peers are told its new `playback_url`, which names A.
+    (That telling once lived only in the adoption hook, so a takeover won by the sweep
+    after a failover — it races the hook — left peers with the dead node's URL.)"""
     carried = await _live_stream_of_a_session(database, JobClaims("node-c"), "LIVE")
     row = await _row(database, carried)
     async with database.session() as db:
@@ -147,13 +149,19 @@ async def test_the_node_running_the_meeting_takes_over_when_only_the_encoder_s_n
         runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
         runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
         runner_a.carries = lambda meeting_id, session_id: session_id == row.session_id
+        told: list[tuple[str, str, str | None]] = []
+        for runner in (runner_a, runner_b):
+            runner.announce = lambda livestream, session, runner=runner: told.append(
+                (runner.claims.node_id, session.status, session.claimed_by))
         try:
             await kill(ghost)
             await runner_b.recover()  # B does not run the meeting: it waits
             assert await _session(database, carried) == ("LIVE", "node-c")
+            assert told == []
             await runner_a.recover()
             assert await _session(database, carried) == ("LIVE", "node-a")
             assert carried in runner_a.running
+            assert told == [("node-a", "LIVE", "node-a")]  # its peers hear of A's playlist
         finally:
             await runner_a.stop()
             await runner_b.stop()

@@ -195,7 +195,11 @@ class LivestreamRunner:
         dead node — a conditional UPDATE, only while its claimer is gone and it is still
         LIVE, so a sweeping node cannot end it meanwhile and two nodes cannot both take
         it — and start its encoder again (a new playlist here; RTMP outputs reconnect).
-        Whether this node took it; without a free encoder it does not."""
+        Whether this node took it; without a free encoder it does not.
+
+        The meeting's peers are told here (`livestream.updated` with the new
+        `playback_url`), whichever caller won the claim: the adoption hook and this
+        node's own sweep race for it, and a peer must hear of it either way."""
         if session_id in self.running or len(self.running) >= self.settings.max_concurrent:
             return False
         orphaned = await self.claims.orphaned(LivestreamSession, LivestreamSession.id,
@@ -207,10 +211,13 @@ class LivestreamRunner:
             won = await self.claims.claim_from(db, LivestreamSession, LivestreamSession.id,
                                                session_id, orphaned,
                                                LivestreamSession.status == "LIVE")
+            if won:
+                livestream, session = await self.rows(db, session_id)
         if won:
             log.warning("livestream session %s: its node is gone; its encoder starts "
                         "again here", session_id)
             self._start(session_id)
+            self.announce(livestream, session)  # its new playback_url
         return won
 
     def hand_off(self, meeting_id: str) -> None:
