@@ -9,6 +9,7 @@ and the recording on; the stored file holds what was recorded before and after."
 
 import asyncio
 import functools
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -135,3 +136,96 @@ async def test_a_recording_goes_on_after_its_meeting_s_node_is_killed(
         for peer in (ada, bea):
             if peer is not None:
                 await peer.close()
+
+
+async def test_a_node_drained_with_sigterm_hands_its_recording_over(
+        cluster: Cluster) -> None:
+    """SIGTERM to the node running the meeting and its recorder: it hands the meeting
+    over, and the recording with it — its recorder stops without finishing the
+    recording (its file closed cleanly: a whole part), the claim is let go, and the node
+    the peers resume on carries the recording on. One file covers before and after."""
+    first = cluster.nodes[0]
+    async with AdminClient(first.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = (await admin.create_meeting(title="drained"))["id"]
+        guest = await admin.add_participant(meeting, "guest", "group_call_participant",
+                                            name="Guest")
+    rest = httpx.AsyncClient(headers=cluster.headers, timeout=10)
+    second = await asyncio.to_thread(cluster.start_node, 1, ENV)
+    bea = await RealtimeClient.join(first.ws, guest["token"], auto_resume=True)
+    try:
+        assert cluster.owner(meeting) == first.node_id
+        started = await rest.post(f"{cluster.app_url(first)}/recordings",
+                                  json={"meeting_id": meeting})
+        assert started.status_code == 201, started.text
+        rid = started.json()["data"]["id"]
+
+        async def row(*wanted: str) -> dict[str, Any] | None:
+            found = (await rest.get(f"{cluster.app_url(second)}/recordings/{rid}")
+                     ).json()["data"]
+            return found if found["status"] in wanted else None
+
+        assert await until(lambda: row("RECORDING"))
+        assert claim_of(cluster, rid) == ("RECORDING", first.node_id)
+        recording_since = time.monotonic()
+        await cluster.wait_on_record(meeting, peers=1)
+        await asyncio.sleep(PART_SECS)
+        session_id = bea.joined["room"]["session_id"]
+
+        before = time.monotonic() - recording_since
+        assert await asyncio.to_thread(first.stop) == 0  # drained, then gone
+        await asyncio.wait_for(bea.resumed.wait(), 30)
+        assert bea.joined["room"]["session_id"] == session_id  # the session carried on
+        assert cluster.owner(meeting) == second.node_id
+        log = first.log()
+        assert "left for the node that carries the recording on" in log, log
+        assert "Traceback" not in log, log
+
+        # Not finished at the drain: still RECORDING, and carried on by the second node.
+        async def carried_on() -> bool:
+            return claim_of(cluster, rid) == ("RECORDING", second.node_id)
+
+        assert await until(carried_on), (claim_of(cluster, rid),
+                                         second.log())
+        carried_since = time.monotonic()
+        assert await row("RECORDING")
+
+        async def seen() -> bool:
+            state = await bea.request("state")
+            return any(r["id"] == rid and r["status"] == "RECORDING"
+                       for r in state["room"]["recordings"])
+
+        assert await until(seen, timeout=10)
+        await asyncio.sleep(PART_SECS)
+        after = time.monotonic() - carried_since
+        stopped = await rest.put(f"{cluster.app_url(second)}/recordings/{rid}",
+                                 json={"action": "stop"})
+        assert stopped.status_code == 200, stopped.text
+        done = await until(lambda: row("UPLOADED", "ERRORED"))
+        assert done and done["status"] == "UPLOADED", done
+        assert done["stop_reason"] == {"reason": "API_CALL"}, done
+
+        stored = await rest.get(done["download_url"])
+        assert stored.status_code == 200
+        recorded = await asyncio.to_thread(duration_of_bytes, stored.content)
+        # The first node's part: its recorder stopped cleanly at the drain (a finished
+        # file, not a repaired work file), as long as it recorded before the SIGTERM.
+        part = second.data_dir / "recordings" / "work" / rid / "parts" / "000"
+        earlier = await asyncio.to_thread(duration_of, part / done["output_file_name"])
+        assert before - 1.5 <= earlier <= before + 3.0, (earlier, before)
+        assert earlier + 0.5 <= recorded <= earlier + after + 3.0, (recorded, earlier, after)
+        assert abs(done["recording_duration"] - recorded) <= 1
+        assert "cannot be read" not in second.log()
+    finally:
+        await rest.aclose()
+        await bea.close()
+
+
+def claim_of(cluster: Cluster, rid: str) -> tuple[str, str]:
+    """The recording's status and claimer, as the database has them."""
+    out = subprocess.run(
+        ["psql", cluster.database.url, "-tAc", "SELECT status || '|' || "
+         f"coalesce(claimed_by, '') FROM recordings WHERE id = '{rid}'"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    status, _, claimer = out.partition("|")
+    return status, claimer
