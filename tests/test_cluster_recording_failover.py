@@ -229,3 +229,70 @@ def claim_of(cluster: Cluster, rid: str) -> tuple[str, str]:
         check=True, capture_output=True, text=True).stdout.strip()
     status, _, claimer = out.partition("|")
     return status, claimer
+
+
+async def test_a_drained_node_s_recording_of_a_meeting_another_node_runs_goes_on_there(
+        cluster: Cluster) -> None:
+    """The recorder's node is not the meeting's (the meeting's node had no free recorder
+    when the recording was asked for). Drained with SIGTERM, the recorder's node lets go
+    of the recording, and the meeting's node carries it on at its sweep — beyond its
+    limit of recorders, since a recording in progress is not dropped for the limit."""
+    other = cluster.nodes[0]
+    # the meeting's node: one recorder, taken by a first recording
+    home = await asyncio.to_thread(cluster.start_node, 1,
+                                   {**ENV, "SALON_MAX_CONCURRENT_RECORDINGS": "1"})
+    async with AdminClient(home.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = (await admin.create_meeting(title="recorded twice"))["id"]
+        guest = await admin.add_participant(meeting, "guest", "group_call_participant",
+                                            name="Guest")
+    rest = httpx.AsyncClient(headers=cluster.headers, timeout=10)
+    bea = await RealtimeClient.join(home.ws, guest["token"])
+    try:
+        assert cluster.owner(meeting) == home.node_id
+
+        async def start() -> str:
+            started = await rest.post(f"{cluster.app_url(home)}/recordings", json={
+                "meeting_id": meeting, "allow_multiple_recordings": True})
+            assert started.status_code == 201, started.text
+            return started.json()["data"]["id"]
+
+        async def recording(rid: str) -> tuple[str, str] | None:
+            found = claim_of(cluster, rid)
+            return found if found[0] == "RECORDING" else None
+
+        first = await start()
+        assert await until(lambda: recording(first)) == ("RECORDING", home.node_id)
+        second = await start()  # the meeting's node is full: the other node records it
+        assert await until(lambda: recording(second)) == ("RECORDING", other.node_id)
+        await asyncio.sleep(PART_SECS)
+
+        assert await asyncio.to_thread(other.stop) == 0
+        log = other.log()
+        assert "left for the node that carries the recording on" in log, log
+
+        async def carried_on() -> bool:
+            return claim_of(cluster, second) == ("RECORDING", home.node_id)
+
+        assert await until(carried_on), (claim_of(cluster, second), home.log())
+        assert "handed it over" in home.log()
+        await asyncio.sleep(PART_SECS)
+        stopped = await rest.put(f"{cluster.app_url(home)}/recordings/{second}",
+                                 json={"action": "stop"})
+        assert stopped.status_code == 200, stopped.text
+        done = (await until(lambda: _final(rest, cluster.app_url(home), second)))
+        assert done and done["status"] == "UPLOADED", done
+        stored = await rest.get(done["download_url"])
+        recorded = await asyncio.to_thread(duration_of_bytes, stored.content)
+        part = home.data_dir / "recordings" / "work" / second / "parts" / "000"
+        earlier = await asyncio.to_thread(duration_of, part / done["output_file_name"])
+        assert earlier >= PART_SECS - 0.5, earlier
+        assert earlier + 0.5 <= recorded, (recorded, earlier)
+    finally:
+        await rest.aclose()
+        await bea.close()
+
+
+async def _final(rest: httpx.AsyncClient, app_url: str, rid: str) -> dict[str, Any] | None:
+    found = (await rest.get(f"{app_url}/recordings/{rid}")).json()["data"]
+    return found if found["status"] in ("UPLOADED", "ERRORED") else None

@@ -207,3 +207,34 @@ async def _meeting_of(database: Database, key: str) -> str:
         row = await db.get(LivestreamSession, key)
         livestream = await db.get(Livestream, row.livestream_id)
         return livestream.meeting_id
+
+
+async def test_a_stopping_node_lets_go_of_livestreams_whose_meeting_goes_on(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """A node that stops in a cluster (`hand_off_at_stop`) ends no meeting livestream
+    whose meeting's session goes on, though it runs none of their rooms: the claim is let
+    go, and the node running the meeting takes it over at its sweep. A livestream whose
+    session is over is ended as before."""
+    goes_on = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    over = await _live_stream_of_a_session(database, JobClaims("node-a"), "ENDED")
+    meeting_session = (await _row(database, goes_on)).session_id
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-a") as a, node(cluster, "node-b") as b:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
+        runner_b.carries = lambda meeting_id, session_id: session_id == meeting_session
+        told: list[str | None] = []
+        runner_b.announce = lambda livestream, session: told.append(session.claimed_by)
+        try:
+            runner_a.hand_off_at_stop = True
+            for stream in (goes_on, over):  # as its encoders end at the stop
+                await runner_a._finish(stream, RecordingOutcome(stop_reason="INTERNAL_ERROR"))
+            assert await _session(database, goes_on) == ("LIVE", None)
+            assert await _session(database, over) == ("IDLE", "node-a")
+            await runner_b.recover()  # node A is still listed: its let-go claim is free
+            assert await _session(database, goes_on) == ("LIVE", "node-b")
+            assert goes_on in runner_b.running and told == ["node-b"]
+        finally:
+            await runner_a.stop()
+            await runner_b.stop()

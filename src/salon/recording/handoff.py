@@ -57,7 +57,7 @@ class HandOff:
     def hand_off(self, meeting_id: str) -> None:
         """This node handed the meeting's room over and its session goes on elsewhere:
         the meeting's recorders here stop now, and their recordings are left to the node
-        that carries the session on (`_let_go`, when each recorder has ended)."""
+        that carries the session on (`let_go`, when each recorder has ended)."""
         for recording_id, meeting in list(self.meeting_of.items()):
             if meeting == meeting_id:
                 self.handed_off.add(recording_id)
