@@ -296,3 +296,70 @@ async def test_a_drained_node_s_recording_of_a_meeting_another_node_runs_goes_on
 async def _final(rest: httpx.AsyncClient, app_url: str, rid: str) -> dict[str, Any] | None:
     found = (await rest.get(f"{app_url}/recordings/{rid}")).json()["data"]
     return found if found["status"] in ("UPLOADED", "ERRORED") else None
+
+
+async def test_a_recording_follows_its_meeting_when_the_meeting_s_node_dies(
+        cluster: Cluster) -> None:
+    """The recorder's node is not the meeting's. The meeting's node is killed: the
+    recorder loses the meeting without the meeting ending, so its node lets go of the
+    recording (its file closed cleanly) rather than finishing it, and the node that
+    carries the session on carries the recording on."""
+    recorder_node = cluster.nodes[0]
+    home = await asyncio.to_thread(cluster.start_node, 1,
+                                   {**ENV, "SALON_MAX_CONCURRENT_RECORDINGS": "1"})
+    async with AdminClient(home.url, cluster.account_id, cluster.app_id,
+                           cluster.api_token) as admin:
+        meeting = (await admin.create_meeting(title="followed"))["id"]
+        guest = await admin.add_participant(meeting, "guest", "group_call_participant",
+                                            name="Guest")
+    rest = httpx.AsyncClient(headers=cluster.headers, timeout=10)
+    bea = await RealtimeClient.join(home.ws, guest["token"], auto_resume=True)
+    try:
+        assert cluster.owner(meeting) == home.node_id
+
+        async def start() -> str:
+            started = await rest.post(f"{cluster.app_url(home)}/recordings", json={
+                "meeting_id": meeting, "allow_multiple_recordings": True})
+            assert started.status_code == 201, started.text
+            return started.json()["data"]["id"]
+
+        async def recording(rid: str) -> tuple[str, str] | None:
+            found = claim_of(cluster, rid)
+            return found if found[0] == "RECORDING" else None
+
+        first = await start()
+        assert await until(lambda: recording(first)) == ("RECORDING", home.node_id)
+        second = await start()  # the meeting's node is full: the other node records it
+        assert await until(lambda: recording(second)) == (
+            "RECORDING", recorder_node.node_id)
+        await cluster.wait_on_record(meeting, peers=1)
+        await asyncio.sleep(PART_SECS)
+
+        kill_machine(home.process.pid)
+        home.process.wait()
+        await asyncio.wait_for(bea.resumed.wait(), 30)
+        assert cluster.owner(meeting) == recorder_node.node_id  # the only node left
+
+        async def carried_on() -> bool:
+            return "handed it over" in recorder_node.log() and await recording(second) \
+                == ("RECORDING", recorder_node.node_id)
+
+        assert await until(carried_on), (claim_of(cluster, second), recorder_node.log())
+        log = recorder_node.log()
+        assert "left for the node that carries the recording on" in log, log
+        await asyncio.sleep(PART_SECS)
+        stopped = await rest.put(f"{cluster.app_url(recorder_node)}/recordings/{second}",
+                                 json={"action": "stop"})
+        assert stopped.status_code == 200, stopped.text
+        done = await until(lambda: _final(rest, cluster.app_url(recorder_node), second))
+        assert done and done["status"] == "UPLOADED", done
+        stored = await rest.get(done["download_url"])
+        recorded = await asyncio.to_thread(duration_of_bytes, stored.content)
+        part = (recorder_node.data_dir / "recordings" / "work" / second / "parts" / "000"
+                / done["output_file_name"])
+        earlier = await asyncio.to_thread(duration_of, part)
+        assert earlier >= PART_SECS - 0.5, earlier
+        assert earlier + 0.5 <= recorded, (recorded, earlier)
+    finally:
+        await rest.aclose()
+        await bea.close()

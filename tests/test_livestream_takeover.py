@@ -13,7 +13,7 @@ from salon.core.ids import new_uuid
 from salon.core.livestreams import StartLivestream
 from salon.livestream.outputs import PLAYLIST
 from salon.livestream.runner import LivestreamRunner, RunnerSettings, hls_dir
-from salon.recording.spec import RecordingOutcome
+from salon.recording.spec import LOST_MEETING, RecordingOutcome
 from salon.services import livestreams, participant_tokens
 from salon.services.livestreams import Urls
 from salon.store.database import Database
@@ -238,3 +238,25 @@ async def test_a_stopping_node_lets_go_of_livestreams_whose_meeting_goes_on(
         finally:
             await runner_a.stop()
             await runner_b.stop()
+
+
+async def test_an_encoder_that_lost_its_meeting_lets_go_of_the_livestream(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """The encoder ran on node A, the meeting on another node, which died or handed the
+    room over: the encoder's connection went without the meeting ending
+    (`lost_meeting`), so A lets go of the livestream for the node that carries the
+    session on. An encoder whose meeting ended (no `lost_meeting`) ends it as before."""
+    lost = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    ended = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-a") as a:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        try:
+            await runner_a._finish(lost, RecordingOutcome(
+                stop_reason="ALL_PEERS_LEFT", extra={LOST_MEETING: "1"}))
+            await runner_a._finish(ended, RecordingOutcome(stop_reason="ALL_PEERS_LEFT"))
+            assert await _session(database, lost) == ("LIVE", None)
+            assert await _session(database, ended) == ("IDLE", "node-a")
+        finally:
+            await runner_a.stop()

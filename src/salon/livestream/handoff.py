@@ -10,7 +10,9 @@ Two occasions, both in a cluster only:
   `salon.live.livestreams`);
 - this node stops (`hand_off_at_stop`, set by the app before the drain): every encoder of
   a meeting whose session goes on, including meetings other nodes run (their node takes
-  the livestream over at its sweep).
+  the livestream over at its sweep);
+- an encoder here of a meeting another node runs loses its connection while the meeting
+  had not ended (`RecordingOutcome.lost_meeting`: that node died or handed it over).
 
 The session stays LIVE with no claimer, an orphaned claim (`salon.cluster.claims`) that
 the node running the meeting takes over (`LivestreamRunner.take_over`), starting its
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from salon.cluster.claims import JobClaims
+from salon.recording.spec import RecordingOutcome
 from salon.store.models import Livestream, LivestreamSession, Session
 
 log = logging.getLogger("salon.livestream")
@@ -49,16 +52,18 @@ class HandOff:
         self.handed_off.update(session_id for session_id, meeting in self._meeting_of.items()
                                if meeting == meeting_id)
 
-    async def hands_off(self, db: Any, livestream: Livestream,
-                         session: LivestreamSession) -> bool:
+    async def hands_off(self, db: Any, livestream: Livestream, session: LivestreamSession,
+                        outcome: RecordingOutcome) -> bool:
         """Whether the encoder that just ended leaves its livestream to another node:
-        its meeting's room was handed over, or this node stops in a cluster while the
-        meeting's session goes on (and nobody asked for the livestream to stop)."""
+        its meeting's room was handed over, or — while the meeting's session goes on —
+        this node stops in a cluster, or the encoder lost its connection to the meeting
+        (the meeting's node died or handed it over); and nobody asked for the
+        livestream to stop."""
         if session.stop_reason:
             return False
         if session.id in self.handed_off:
             return True
-        if not (self.hand_off_at_stop and self.claims.clustered) \
+        if not (self.hand_off_at_stop or outcome.lost_meeting) or not self.claims.clustered \
                 or livestream.meeting_id is None or session.session_id is None:
             return False
         return await db.scalar(select(Session.status).where(

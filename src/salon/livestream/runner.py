@@ -352,7 +352,7 @@ class LivestreamRunner(HandOff):
             livestream, session = await self.rows(db, session_id)
             if session.status not in rules.ACTIVE or not self.claims.holds(session):
                 return  # over, or another node's now (it took the claim over)
-            if await self.hands_off(db, livestream, session):
+            if await self.hands_off(db, livestream, session, outcome):
                 await self.let_go(db, session)
                 return
             now = utcnow()

@@ -9,7 +9,10 @@ Two occasions, both in a cluster only (one node has nobody to hand anything to):
   SIGTERM, its lease lost, the room sent to its family's node (`hand_off`, told by
   `salon.live.recordings`): the recorders of that meeting stop at once;
 - this node stops (`hand_off_at_stop`, set by the app before the drain): every recorder
-  it runs stops with it, including those of meetings other nodes run.
+  it runs stops with it, including those of meetings other nodes run;
+- a recorder here of a meeting another node runs loses its connection while the meeting
+  had not ended (`RecordingOutcome.lost_meeting`): that node died or handed the room
+  over, and whichever node carries the session on carries the recording on.
 
 A stopped recorder closes its files cleanly, so what it wrote is a complete part; it
 stays in this node's work directory (`config.work_dir`), where the node that carries the
@@ -67,9 +70,12 @@ class HandOff:
 
     async def hands_off(self, db: Any, row: Recording, outcome: RecordingOutcome) -> bool:
         """Whether the recorder that just ended leaves `row` for another node rather than
-        finishing it: handed over (or this node is stopping), ended by that and not for
-        a reason of its own, and its session still LIVE."""
-        if not (row.id in self.handed_off or self.hand_off_at_stop) or not self.claims.clustered:
+        finishing it: handed over (or this node is stopping, or the recorder lost its
+        meeting's connection while the meeting had not ended: the meeting's node died or
+        handed it over), ended by that and not for a reason of its own, and its session
+        still LIVE."""
+        if not (row.id in self.handed_off or self.hand_off_at_stop
+                or outcome.lost_meeting) or not self.claims.clustered:
             return False
         if outcome.error or outcome.stop_reason == "MAX_SECONDS" or row.stop_reason:
             return False
