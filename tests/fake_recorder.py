@@ -15,14 +15,24 @@ A `file_name` starting with "crash" makes it die abruptly after a second of reco
 """
 
 import os
+import threading
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
 from salon.recording.parts import FORMATS, finalize, work_options, work_path
-from salon.recording.spec import OutputFile, RecordingControl, RecordingOutcome, RecordingSpec
+from salon.recording.spec import (
+    LOST_MEETING,
+    OutputFile,
+    RecordingControl,
+    RecordingOutcome,
+    RecordingSpec,
+    StopReason,
+)
 
 FPS = 10
 SAMPLE_RATE = 48000
@@ -131,20 +141,27 @@ def run_recording(spec: RecordingSpec, control: RecordingControl) -> RecordingOu
 
 def run_joining_recording(spec: RecordingSpec, control: RecordingControl) -> RecordingOutcome:
     """The same, but first joins the meeting with the recorder's token, as the engine
-    will (a hidden participant), and stays connected while it records."""
+    does (a hidden participant), and stays connected while it records. As the engine, it
+    ends with `ALL_PEERS_LEFT` when the room ends, and also when its connection goes
+    without the room ending — the meeting's node died or handed the room over — which
+    it reports as the engine does (`RecordingOutcome.lost_meeting`)."""
     import asyncio
-    import threading
 
     from salon.client import RealtimeClient
 
     joined = threading.Event()
     done = threading.Event()
+    ended = threading.Event()
+    lost = threading.Event()
 
     async def stay() -> None:
         peer = await RealtimeClient.join(spec.gateway_url, spec.token, keep_alive=5)
+        peer.listeners["room.ended"] = lambda data: ended.set()
         joined.set()
         while not done.is_set() and not peer.closed.is_set():
             await asyncio.sleep(0.05)
+        if not done.is_set():
+            (lost if not ended.is_set() else ended).set()
         await peer.leave()
 
     thread = threading.Thread(target=asyncio.run, args=(stay(),), daemon=True)
@@ -152,7 +169,26 @@ def run_joining_recording(spec: RecordingSpec, control: RecordingControl) -> Rec
     if not joined.wait(10):
         return RecordingOutcome(stop_reason="INTERNAL_ERROR", error="could not join")
     try:
-        return run_recording(spec, control)
+        outcome = run_recording(spec, _UntilGone(control, ended, lost))
     finally:
         done.set()
         thread.join(5)
+    if lost.is_set() and outcome.stop_reason == "ALL_PEERS_LEFT":
+        return replace(outcome, extra={**outcome.extra, LOST_MEETING: "1"})
+    return outcome
+
+
+class _UntilGone:
+    """The control, with a stop (`ALL_PEERS_LEFT`) once the room ended or was lost."""
+
+    def __init__(self, control: RecordingControl, *gone: threading.Event) -> None:
+        self.control = control
+        self.gone = gone
+
+    def stop_requested(self) -> StopReason | None:
+        if any(event.is_set() for event in self.gone):
+            return self.control.stop_requested() or "ALL_PEERS_LEFT"
+        return self.control.stop_requested()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.control, name)

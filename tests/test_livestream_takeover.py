@@ -13,7 +13,7 @@ from salon.core.ids import new_uuid
 from salon.core.livestreams import StartLivestream
 from salon.livestream.outputs import PLAYLIST
 from salon.livestream.runner import LivestreamRunner, RunnerSettings, hls_dir
-from salon.recording.spec import RecordingOutcome
+from salon.recording.spec import LOST_MEETING, RecordingOutcome
 from salon.services import livestreams, participant_tokens
 from salon.services.livestreams import Urls
 from salon.store.database import Database
@@ -137,7 +137,9 @@ async def test_the_node_running_the_meeting_takes_over_when_only_the_encoder_s_n
         cluster: str, database: Database, tmp_path: Path) -> None:
     """The encoder ran on node C, the meeting on node A; C dies, A lives: nobody adopts
     the session, so A's sweep takes the livestream over (it does not stay LIVE with no
-    encoder)."""
+    encoder), and the meeting's peers are told its new `playback_url`, which names A.
+    (That telling once lived only in the adoption hook, so a takeover won by the sweep
+    after a failover — it races the hook — left peers with the dead node's URL.)"""
     carried = await _live_stream_of_a_session(database, JobClaims("node-c"), "LIVE")
     row = await _row(database, carried)
     async with database.session() as db:
@@ -147,13 +149,19 @@ async def test_the_node_running_the_meeting_takes_over_when_only_the_encoder_s_n
         runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
         runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
         runner_a.carries = lambda meeting_id, session_id: session_id == row.session_id
+        told: list[tuple[str, str, str | None]] = []
+        for runner in (runner_a, runner_b):
+            runner.announce = lambda livestream, session, runner=runner: told.append(
+                (runner.claims.node_id, session.status, session.claimed_by))
         try:
             await kill(ghost)
             await runner_b.recover()  # B does not run the meeting: it waits
             assert await _session(database, carried) == ("LIVE", "node-c")
+            assert told == []
             await runner_a.recover()
             assert await _session(database, carried) == ("LIVE", "node-a")
             assert carried in runner_a.running
+            assert told == [("node-a", "LIVE", "node-a")]  # its peers hear of A's playlist
         finally:
             await runner_a.stop()
             await runner_b.stop()
@@ -199,3 +207,56 @@ async def _meeting_of(database: Database, key: str) -> str:
         row = await db.get(LivestreamSession, key)
         livestream = await db.get(Livestream, row.livestream_id)
         return livestream.meeting_id
+
+
+async def test_a_stopping_node_lets_go_of_livestreams_whose_meeting_goes_on(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """A node that stops in a cluster (`hand_off_at_stop`) ends no meeting livestream
+    whose meeting's session goes on, though it runs none of their rooms: the claim is let
+    go, and the node running the meeting takes it over at its sweep. A livestream whose
+    session is over is ended as before."""
+    goes_on = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    over = await _live_stream_of_a_session(database, JobClaims("node-a"), "ENDED")
+    meeting_session = (await _row(database, goes_on)).session_id
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-a") as a, node(cluster, "node-b") as b:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        runner_b = _runner(database, signer, tmp_path, JobClaims.for_node(b))
+        runner_b.carries = lambda meeting_id, session_id: session_id == meeting_session
+        told: list[str | None] = []
+        runner_b.announce = lambda livestream, session: told.append(session.claimed_by)
+        try:
+            runner_a.hand_off_at_stop = True
+            for stream in (goes_on, over):  # as its encoders end at the stop
+                await runner_a._finish(stream, RecordingOutcome(stop_reason="INTERNAL_ERROR"))
+            assert await _session(database, goes_on) == ("LIVE", None)
+            assert await _session(database, over) == ("IDLE", "node-a")
+            await runner_b.recover()  # node A is still listed: its let-go claim is free
+            assert await _session(database, goes_on) == ("LIVE", "node-b")
+            assert goes_on in runner_b.running and told == ["node-b"]
+        finally:
+            await runner_a.stop()
+            await runner_b.stop()
+
+
+async def test_an_encoder_that_lost_its_meeting_lets_go_of_the_livestream(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """The encoder ran on node A, the meeting on another node, which died or handed the
+    room over: the encoder's connection went without the meeting ending
+    (`lost_meeting`), so A lets go of the livestream for the node that carries the
+    session on. An encoder whose meeting ended (no `lost_meeting`) ends it as before."""
+    lost = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    ended = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    async with database.session() as db:
+        signer = await participant_tokens.load_signer(db, 3600)
+    async with node(cluster, "node-a") as a:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        try:
+            await runner_a._finish(lost, RecordingOutcome(
+                stop_reason="ALL_PEERS_LEFT", extra={LOST_MEETING: "1"}))
+            await runner_a._finish(ended, RecordingOutcome(stop_reason="ALL_PEERS_LEFT"))
+            assert await _session(database, lost) == ("LIVE", None)
+            assert await _session(database, ended) == ("IDLE", "node-a")
+        finally:
+            await runner_a.stop()

@@ -16,7 +16,7 @@ from salon.client import RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import make_test_media
-from salon.recording.engine import run_recording
+from salon.recording.engine import Recorder, run_recording
 from salon.recording.layout import arrange
 from salon.recording.process import RecorderProcess
 from salon.recording.spec import AudioSpec, RecordingSpec, StopReason, VideoSpec
@@ -233,6 +233,7 @@ async def test_a_track_recording_copies_each_chosen_participants_opus_packets(
     await ada.kick_all()  # the session ends: so does the recording
     outcome = await asyncio.wait_for(recording, 20)
     assert outcome.error is None and outcome.stop_reason == "ALL_PEERS_LEFT"
+    assert not outcome.lost_meeting  # the meeting ended: nothing to carry on
     [track] = outcome.files  # Bob was not asked for
     assert track.role == "track" and track.content_type == "video/webm"
     assert (track.participant_id, track.peer_id) == (ada_id, ada.peer_id)
@@ -250,6 +251,41 @@ async def test_a_track_recording_copies_each_chosen_participants_opus_packets(
     assert abs(len(written) - 50 * track.duration_secs) < 15
     assert 2.3 < track.duration_secs < 3.8, track.duration_secs
     assert abs(outcome.duration_secs - track.duration_secs) < 0.5
+
+
+async def test_a_recorder_that_loses_its_connection_says_it_lost_the_meeting(
+        room: Meeting, sessions, tmp_path: Path) -> None:
+    """The connection goes without the meeting ending (its node died or handed the room
+    over, docs/cluster.md "Recordings go on"): the recorder ends ALL_PEERS_LEFT with its
+    file closed, and says it lost the meeting, so its node may leave the recording to
+    the node that carries the meeting on."""
+    await publisher(room, sessions, "Ada", audio=Tone(440, 0.3))
+    spec = spec_for(room, await recorder_token(room), tmp_path / "out", kind="composite",
+                    video=VideoSpec(width=320, height=180, fps=10))
+    control = Control()
+    recorder = Recorder(spec, control)
+    loop = asyncio.new_event_loop()
+    thread_outcome: list = []
+    thread = threading.Thread(target=lambda: thread_outcome.append(
+        loop.run_until_complete(recorder.run())), daemon=True)
+    thread.start()
+    try:
+        await eventually(control._started.is_set, timeout=15)
+        await asyncio.sleep(1.0)
+        # cut, as a dead node's connection goes: no close frame, no room.ended
+        loop.call_soon_threadsafe(lambda: recorder.peer.connection.transport.abort())
+        await asyncio.to_thread(thread.join, 20)
+    finally:
+        if thread.is_alive():
+            control.reason = "API_CALL"
+            await asyncio.to_thread(thread.join, 10)
+    [outcome] = thread_outcome
+    assert outcome.error is None and outcome.stop_reason == "ALL_PEERS_LEFT", outcome
+    assert outcome.lost_meeting
+    [composite] = outcome.files
+    assert composite.duration_secs >= 0.5
+    with av.open(str(composite.path)) as container:  # closed cleanly: it plays
+        assert container.streams.video[0].frames > 0 or container.duration
 
 
 async def test_a_vp8_recording_in_its_own_process_stops_at_max_seconds(

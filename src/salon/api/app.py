@@ -136,7 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await observability.stop(app)
             await gc_pauses.stop()
-            # Meetings first: handed over to other nodes, whose peers resume there.
+            # Meetings first: handed over to other nodes, whose peers resume there; the
+            # recordings of meetings that go on are handed over too (not finished here).
+            scheduler.hand_off_at_stop = app.state.cluster is not None
+            app.state.livestreams.runner.hand_off_at_stop = app.state.cluster is not None
             await drain_cluster(app.state.node, app.state.cluster)
             await app.state.rooms.stop()
             await app.state.transcribers.stop()

@@ -126,10 +126,7 @@ class LiveLivestreams:
                         or running.session_id not in (None, session_id) \
                         or running.id in self.runner.running:
                     return
-                if await self.runner.take_over(running.id):
-                    async with self.rooms.database.session() as db:
-                        livestream, running = await self.runner.rows(db, running.id)
-                    self.announce(livestream, running)  # its new playback_url
+                if await self.runner.take_over(running.id):  # which tells the peers
                     return
                 if loop.time() > give_up_at:
                     log.warning("livestream session %s of meeting %s is still claimed by "

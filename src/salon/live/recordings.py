@@ -1,7 +1,11 @@
 """Recordings meet live rooms: peers hear of each status change (`recording.updated`),
 a starting session gets its meeting's active recordings (and `record_on_start`), an
 ending session stops them (ALL_PEERS_LEFT), and a session carried on after its node died
-(cluster mode) carries its recordings on too (`RecordingScheduler.carry_on`)."""
+(cluster mode) carries its recordings on too (`RecordingScheduler.carry_on`). A room this
+node hands over while its session goes on (drained, lease lost, sent to its family's
+node) does not end its recordings: their recorders here stop and let go of the claims
+(`RecordingScheduler.hand_off`), and the node that carries the session on carries them
+on as after a failover."""
 
 import asyncio
 import logging
@@ -50,6 +54,7 @@ class LiveRecordings:
         scheduler.announce = self.announce
         rooms.session_listeners.append(self.session_changed)
         rooms.adoption_listeners.append(self.adopted)
+        rooms.handover_listeners.append(self.handed_over)
         scheduler.live_session = self.live_session
         rooms.updates["recording.updated"] = self._updated
 
@@ -83,6 +88,12 @@ class LiveRecordings:
         if host is None or not host.room.is_live:
             return None
         return host.room.session_id
+
+    def handed_over(self, host: RoomHost) -> None:
+        """This node handed the meeting's room over, its session going on elsewhere: its
+        recordings go on there too."""
+        if host.room.session_id:
+            self.scheduler.hand_off(host.meeting_id)
 
     def adopted(self, host: RoomHost, orphan: Orphan) -> None:
         """This node carries `orphan` on: so do its recordings."""

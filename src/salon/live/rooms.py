@@ -94,6 +94,7 @@ class Rooms:
         if self.hand_over_at_stop:
             for host in hosts:
                 self._retiring_task(host)
+                self._tell_handed_over(host)
                 await self._hand_over(host)
             hosts = []
         for recorder in self._retiring.values():
@@ -191,15 +192,20 @@ class Rooms:
         host = self.hosts.pop(meeting_id, None)
         if host is not None:
             self._retiring_task(host)
-            host.handed_over = True  # before the listeners hear of it
-            for listener in self.handover_listeners:
-                try:
-                    listener(host)
-                except Exception:  # one listener failing must not keep others from hearing
-                    log.exception("a hand-over listener failed on %s", meeting_id)
+            self._tell_handed_over(host)
             task = asyncio.create_task(self._hand_over(host))
             self._retiring[task] = host.recorder
             task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    def _tell_handed_over(self, host: RoomHost) -> None:
+        """Mark the room handed over and tell the hand-over listeners (its bots stop
+        here without ending anything): at a lost lease, a room sent home, and a drain."""
+        host.handed_over = True  # before the listeners hear of it
+        for listener in self.handover_listeners:
+            try:
+                listener(host)
+            except Exception:  # one listener failing must not keep others from hearing
+                log.exception("a hand-over listener failed on %s", host.meeting_id)
 
     @staticmethod
     async def _hand_over(host: RoomHost) -> None:

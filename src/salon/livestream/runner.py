@@ -18,7 +18,10 @@ claim, so exactly one of them happens.
 A node that hands a meeting's room over while it goes on (drained, lease lost, sent to
 its family's node) does not end the meeting's livestream when its encoder loses the
 room: it lets go of the claim (`hand_off`), and the node that carries the session on
-takes it over as after a failover.
+takes it over as after a failover (`salon.livestream.handoff`). A node that stops in a
+cluster (`hand_off_at_stop`) does the same with every encoder of a meeting whose session
+goes on, including those of meetings other nodes run: their node takes the livestream
+over at its sweep.
 """
 
 import asyncio
@@ -28,14 +31,14 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, not_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 
 from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
+from salon.livestream.handoff import HandOff
 from salon.livestream.outputs import PLAYLIST
 from salon.livestream.renditions import folder
 from salon.recording.process import ENGINE, RecorderProcess
@@ -89,7 +92,7 @@ def _playable(spec: RecordingSpec) -> bool:
     return (spec.live.hls_dir / PLAYLIST).exists()
 
 
-class LivestreamRunner:
+class LivestreamRunner(HandOff):
     def __init__(self, database: Database, settings: RunnerSettings, signer: TokenSigner,
                  on_commit: Callable[[], None] | None = None,
                  claims: JobClaims | None = None) -> None:
@@ -110,6 +113,9 @@ class LivestreamRunner:
         #: Sessions whose meeting's room this node handed over (`hand_off`): their
         #: encoder's end lets go of the claim instead of ending the livestream.
         self.handed_off: set[str] = set()
+        #: Set when this node stops in a cluster: every meeting livestream whose meeting's
+        #: session goes on is let go rather than ended.
+        self.hand_off_at_stop = False
         #: The meeting of each running session's livestream (known once its spec is).
         self._meeting_of: dict[str, str] = {}
         self._wake = asyncio.Event()
@@ -195,7 +201,11 @@ class LivestreamRunner:
         dead node — a conditional UPDATE, only while its claimer is gone and it is still
         LIVE, so a sweeping node cannot end it meanwhile and two nodes cannot both take
         it — and start its encoder again (a new playlist here; RTMP outputs reconnect).
-        Whether this node took it; without a free encoder it does not."""
+        Whether this node took it; without a free encoder it does not.
+
+        The meeting's peers are told here (`livestream.updated` with the new
+        `playback_url`), whichever caller won the claim: the adoption hook and this
+        node's own sweep race for it, and a peer must hear of it either way."""
         if session_id in self.running or len(self.running) >= self.settings.max_concurrent:
             return False
         orphaned = await self.claims.orphaned(LivestreamSession, LivestreamSession.id,
@@ -207,19 +217,14 @@ class LivestreamRunner:
             won = await self.claims.claim_from(db, LivestreamSession, LivestreamSession.id,
                                                session_id, orphaned,
                                                LivestreamSession.status == "LIVE")
+            if won:
+                livestream, session = await self.rows(db, session_id)
         if won:
             log.warning("livestream session %s: its node is gone; its encoder starts "
                         "again here", session_id)
             self._start(session_id)
+            self.announce(livestream, session)  # its new playback_url
         return won
-
-    def hand_off(self, meeting_id: str) -> None:
-        """This node handed the meeting's room over (its session goes on elsewhere): when
-        an encoder of that meeting's livestream here ends (its peer was closed with 4013)
-        the livestream is not ended but its claim let go (`_let_go`), for the node that
-        carries the session on to take over (`take_over`)."""
-        self.handed_off.update(session_id for session_id, meeting in self._meeting_of.items()
-                               if meeting == meeting_id)
 
     async def _claim_forever(self) -> None:
         while not self._stopping:
@@ -347,8 +352,8 @@ class LivestreamRunner:
             livestream, session = await self.rows(db, session_id)
             if session.status not in rules.ACTIVE or not self.claims.holds(session):
                 return  # over, or another node's now (it took the claim over)
-            if session_id in self.handed_off and not session.stop_reason:
-                await self._let_go(db, session)
+            if await self.hands_off(db, livestream, session, outcome):
+                await self.let_go(db, session)
                 return
             now = utcnow()
             failed = outcome.error is not None or (session.started_time is None
@@ -363,24 +368,6 @@ class LivestreamRunner:
             self.announce(livestream, session)
         work = self.settings.data_dir / "livestreams" / "work" / session_id
         await asyncio.to_thread(shutil.rmtree, work, True)
-
-    async def _let_go(self, db: Any, session: LivestreamSession) -> None:
-        """The meeting's room was handed over and its session goes on elsewhere: a LIVE
-        session stays LIVE with no claimer (`claimed_by` null, `claimed_at` kept: an
-        orphaned claim, docs/cluster.md "Jobs"), which the node carrying the session on
-        takes over; an INVOKED one is queued again."""
-        stamp: dict[str, Any] = {"claimed_by": None}
-        if session.status == "INVOKED":
-            stamp["claimed_at"] = None
-        await db.execute(update(LivestreamSession).where(
-            LivestreamSession.id == session.id,
-            LivestreamSession.claimed_by == self.claims.node_id,
-            LivestreamSession.status == session.status).values(**stamp))
-        await db.commit()
-        log.warning("livestream session %s: its meeting was handed over; its encoder here "
-                    "stopped and the node that carries the session on takes it over",
-                    session.id)
-        self.wake()
 
     def _queued(self, deliveries: int) -> None:
         if deliveries:

@@ -31,6 +31,7 @@ from salon.recording.outputs import probe
 from salon.recording.pipeline import CompositePipeline
 from salon.recording.roster import Roster
 from salon.recording.spec import (
+    LOST_MEETING,
     OutputFile,
     RecordingControl,
     RecordingOutcome,
@@ -76,6 +77,9 @@ class Recorder:
         self.media: MediaSession | None = None
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._started = False
+        #: The connection to the meeting went without the meeting ending (its node died
+        #: or handed it over): reported, so the control plane may carry the recording on.
+        self._lost_meeting = False
         self._wall = time.monotonic()
         self._cpu = _cpu_secs()
 
@@ -96,8 +100,9 @@ class Recorder:
         files, duration = await self._finish()
         if self.pipeline is not None and self.pipeline.error is not None and error is None:
             reason, error = "INTERNAL_ERROR", repr(self.pipeline.error)
+        extra = self._figures() | ({LOST_MEETING: "1"} if self._lost_meeting else {})
         return RecordingOutcome(files=tuple(files), duration_secs=round(duration, 3),
-                                stop_reason=reason, error=error, extra=self._figures())
+                                stop_reason=reason, error=error, extra=extra)
 
     async def _join(self) -> None:
         try:
@@ -130,7 +135,10 @@ class Recorder:
         while True:
             self._follow_tracks()
             self.peer.drain()  # events nobody here listens to
-            if self.room_over.is_set() or self.peer.closed.is_set():
+            if self.room_over.is_set():
+                return "ALL_PEERS_LEFT"
+            if self.peer.closed.is_set():
+                self._lost_meeting = True
                 return "ALL_PEERS_LEFT"
             reason = self.control.stop_requested()
             if reason is not None:

@@ -79,7 +79,7 @@ class Recovery:
                     if session is not None and row.session_id in (None, session):
                         await self._carry_on(db, row)
                         continue
-                    if self.claims.clustered and await _is_live(db, row):
+                    if self.claims.clustered and await is_live(db, row):
                         continue  # whichever node takes the meeting over carries it on
                 to_end.append(row)
         if requeued:
@@ -167,8 +167,9 @@ class Recovery:
                                                Recording.status.in_(CARRIED_ON)):
                 return False  # a sweep ended it, or another node carries it on
             await db.refresh(row)
-            log.warning("recording %s of meeting %s goes on here: its recorder's node %s "
-                        "is gone", row.id, row.meeting_id, previous)
+            log.warning("recording %s of meeting %s goes on here: %s", row.id,
+                        row.meeting_id, f"its recorder's node {previous} is gone"
+                        if previous else "its recorder's node handed it over")
             self.announce(row)
             self._launch(row.id, carried=True)
         finally:
@@ -176,7 +177,7 @@ class Recovery:
         return True
 
 
-async def _is_live(db: Any, row: Recording) -> bool:
+async def is_live(db: Any, row: Recording) -> bool:
     """Whether the recording's session is still LIVE (a node may carry it on); without
     a `session_id`, whether its meeting has a LIVE session."""
     if row.session_id is not None:

@@ -19,7 +19,9 @@ ran it all along when only the recorder's node died — takes the claim over and
 recorder for the same recording (`carry_on`), whose file is joined after what the dead
 recorder wrote (`salon.recording.carry`). Those whose session is over end ERRORED like
 after a crash, keeping what the dead recorder wrote if this node can read it. That
-part lives in `salon.recording.recovery`.
+part lives in `salon.recording.recovery`. A node that hands a meeting over while it goes
+on (drained, lease lost) stops its recorders without finishing their recordings and lets
+go of their claims, for the node that carries the meeting on (`salon.recording.handoff`).
 """
 
 import asyncio
@@ -38,6 +40,7 @@ from salon.cluster.registry import new_node_id
 from salon.core import recordings as rules
 from salon.core.clock import utcnow
 from salon.recording import carry, delivery
+from salon.recording.handoff import HandOff
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.recovery import Recovery
 from salon.recording.spec import AudioSpec, RecordingSpec
@@ -66,7 +69,7 @@ class SchedulerSettings:
     link_ttl_secs: int
 
 
-class RecordingScheduler(Recovery):
+class RecordingScheduler(Recovery, HandOff):
     def __init__(self, database: Database, settings: SchedulerSettings, signer: TokenSigner,
                  local_storage: LocalStorage,
                  on_commit: Callable[[], None] | None = None,
@@ -91,6 +94,11 @@ class RecordingScheduler(Recovery):
         self.starting: set[str] = set()
         #: Recordings being ended ERRORED after their node died (storing what was left).
         self.ending: dict[str, asyncio.Task[None]] = {}
+        # Handing recordings over (salon.recording.handoff).
+        self.hand_off_at_stop = False
+        self.handed_off: set[str] = set()
+        self.meeting_of: dict[str, str] = {}
+        self.handles: dict[str, RecorderProcess] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -149,6 +157,9 @@ class RecordingScheduler(Recovery):
 
     def _done(self, recording_id: str) -> None:
         self.running.pop(recording_id, None)
+        self.handed_off.discard(recording_id)
+        self.meeting_of.pop(recording_id, None)
+        self.handles.pop(recording_id, None)
         self.wake()  # a recorder is free: the next queued recording may start
 
     # --- one recording -------------------------------------------------------------------
@@ -162,6 +173,7 @@ class RecordingScheduler(Recovery):
                 await self._gather(recording_id)
             spec = await self._spec(recording_id)
             handle = RecorderProcess.start(spec, self.settings.recorder or ENGINE)
+            self.handles[recording_id] = handle
             outcome = await self._follow(recording_id, handle)
             await self._finish(recording_id, outcome)
         except ClaimLost:
@@ -207,6 +219,7 @@ class RecordingScheduler(Recovery):
         async with self.database.session() as db:
             row = await db.get(Recording, recording_id)
             assert row is not None
+            self.meeting_of[recording_id] = row.meeting_id
             participant = await recordings.recorder_participant(db, row)
             token = self.signer.mint(participant)
             # Loaded again: making the app's recorder preset may have rolled back (another
@@ -257,10 +270,15 @@ class RecordingScheduler(Recovery):
 
     async def _finish(self, recording_id: str, outcome: Any) -> None:
         """UPLOADING, then the files joined and stored (no database session open
-        meanwhile: the claim keeps other nodes off the row), then UPLOADED or ERRORED."""
+        meanwhile: the claim keeps other nodes off the row), then UPLOADED or ERRORED;
+        or, its meeting handed over to a node that carries it on, nothing but the
+        claim let go (`salon.recording.handoff`)."""
         async with self.database.session() as db:
             row = await self._held(db, recording_id)
             if row is None:
+                return
+            if await self.hands_off(db, row, outcome):
+                await self.let_go(db, row)
                 return
             if row.status != "UPLOADING":
                 reason = "INTERNAL_ERROR" if outcome.error else outcome.stop_reason

@@ -117,3 +117,16 @@ class RecordingOutcome:
     #: Set when the recording failed; what was captured is still in `files` if playable.
     error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def lost_meeting(self) -> bool:
+        """Whether the recorder ended because its connection to the meeting went
+        without the meeting ending (`ALL_PEERS_LEFT` with `extra[LOST_MEETING]`): the
+        meeting's node died or handed the room over, and the meeting may go on on another
+        node (docs/cluster.md "Recordings go on")."""
+        return self.stop_reason == "ALL_PEERS_LEFT" and self.extra.get(LOST_MEETING) == "1"
+
+
+#: The `RecordingOutcome.extra` key a recorder sets ("1") when it lost its meeting's
+#: connection while the meeting had not ended.
+LOST_MEETING = "lost_meeting"
