@@ -114,8 +114,11 @@ class MediaPeer:
                                                   simulcast[mid].repaired_ext_id)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
-        for mid in simulcast:
-            hooks.route_by_mid(by_mid[mid])
+        # every video m-line: a publisher whose simulcast offer was refused (or any
+        # offer without a=ssrc lines) still reaches its receiver beside a screenshare
+        for mid, kind in tracks.items():
+            if kind != "audio":
+                hooks.route_by_mid(by_mid[mid])
         infos: list[TrackInfo] = []
         for mid, kind in tracks.items():
             transceiver = by_mid[mid]
@@ -176,7 +179,8 @@ class MediaPeer:
     def _keyframe_asked(self, slot: Downstream) -> None:
         slot.keyframe_requests += 1
         if slot.source is not None:
-            slot.source.request_keyframe(slot.spatial)  # simulcast: the encoding it gets
+            # simulcast: the encoding it is waiting for, else the one it gets
+            slot.source.request_keyframe(slot.spatial_target or slot.spatial)
 
     def release(self, source: Published) -> bool:
         for transceiver, slot in self.slots:

@@ -203,17 +203,21 @@ class Downstream(MediaStreamTrack):
             self.needs_keyframe = False
             self._rebase = True  # packets were skipped: no gap in our numbering
         layered = desc is not None and desc.tid is not None and self.layers is not None
+        # Our numbers are not simply the source's plus an offset when layers are left
+        # out, nor for a simulcast encoding (a switch starts our numbering afresh): a
+        # resend takes the number its packet got, and one of a packet this slot never
+        # sent (before the switch, of a dropped layer) is not sent.
+        remapped = layered or encoding is not None
         mapped = None
-        if layered:
-            if retransmission:
-                kept = self._seq_map[packet.sequence_number % HISTORY]
-                if kept is None or kept[0] != packet.sequence_number:
-                    return False  # a packet of a frame this subscriber never got
-                mapped = kept[1]
-            elif not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
-                self._seq_offset = (self._seq_offset - 1) & 0xFFFF  # no gap for it
-                self.skipped += 1
-                return False
+        if remapped and retransmission:
+            kept = self._seq_map[packet.sequence_number % HISTORY]
+            if kept is None or kept[0] != packet.sequence_number:
+                return False  # a packet of a frame this subscriber never got
+            mapped = kept[1]
+        elif layered and not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
+            self._seq_offset = (self._seq_offset - 1) & 0xFFFF  # no gap for it
+            self.skipped += 1
+            return False
         if self._rebase:
             self._rebase = False
             self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
@@ -231,7 +235,7 @@ class Downstream(MediaStreamTrack):
         else:
             extension = self._ext_head + send_time + self._ext_pad
         payload = packet.payload
-        if layered:
+        if remapped:
             self._seq_map[packet.sequence_number % HISTORY] = (packet.sequence_number, seq)
         # PictureIDs continue ours when layers are dropped, and across the encodings of
         # a simulcast track (each numbers its own pictures)
@@ -247,8 +251,9 @@ class Downstream(MediaStreamTrack):
         self._history[seq % HISTORY] = (seq, datagram, 0)
         if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
             self._next_seq = (seq + 1) & 0xFFFF
-        self._last_ts = timestamp
-        self._last_time = now
+            # the newest packet's clock: a rebase and the sender reports build on it
+            self._last_ts = timestamp
+            self._last_time = now
         self._packets += 1
         self._octets += len(payload)
         self.octets += len(data)

@@ -24,6 +24,8 @@ class Encoding:
     def __init__(self, rid: str | None = None) -> None:
         self.rid = rid
         self.ssrc: int | None = None
+        #: (SSRC, sequence number) of the newest packet: a packet behind it is a resend.
+        self.newest: tuple[int, int] | None = None
         #: Payload bytes (plus headers) per temporal layer (index = TID) since the start,
         #: and whether the stream has temporal layers at all.
         self.layer_bytes = [0, 0, 0, 0]
@@ -38,6 +40,11 @@ class Encoding:
         self.keyframes = 0
         #: Simulcast: the slots on this encoding and the slots waiting to switch to it.
         self.slots: set[Downstream] = set()
+
+    @property
+    def rate(self) -> float:
+        """Bits/s of the whole stream, as last measured (`layer_rates`)."""
+        return self._layer_rates[-1]
 
     def layer_rates(self, now: float) -> tuple[float, ...]:
         """Measured bits/s of temporal layers 0..n together, for n up to the highest

@@ -89,8 +89,8 @@ class Published:
         #: (H.264 profile) are what every subscriber must be offered.
         self.payload_types: frozenset[int] = frozenset()
         self.codec_parameters: dict = {}
+        #: When the last keyframe request went to the publisher (PLI_PENDING_SECS).
         self.pli_pending_since: float | None = None
-        self._pli_for: Encoding | None = None  # the encoding the outstanding PLI names
         self.levels: list[int] = []
         self.saw_vad = False
         self.frames = self.keyframes = self.bytes = self.plis_sent = self.dropped = 0
@@ -144,8 +144,17 @@ class Published:
             return None
         if encoding.ssrc is not None:
             self._by_ssrc.pop(encoding.ssrc, None)  # the publisher restarted the stream
+        first = encoding.ssrc is None
         encoding.ssrc = packet.ssrc
         self._by_ssrc[packet.ssrc] = encoding
+        if first:
+            # slots that started before anything was sent wait on an encoding that may
+            # never come (a browser sends only what its camera and uplink allow): this
+            # one is sending, so they start here and the selector moves them later
+            for slot in list(self.downstreams):
+                target = slot.spatial_target
+                if slot.spatial is None and (target is None or target.ssrc is None):
+                    self.retarget(slot, encoding)
         return encoding
 
     def _order(self) -> None:
@@ -165,6 +174,17 @@ class Published:
                     return
         else:
             encoding = self._single
+        if not retransmission:
+            # Behind the newest packet of its stream: a resend on the media SSRC (a
+            # publisher without RTX, such as the Python client's simulcast encodings)
+            # or a late one; either way not a new packet (no keyframe start, not in the
+            # picture group, numbered as the packet it repeats).
+            newest = encoding.newest
+            if (newest is not None and newest[0] == packet.ssrc
+                    and (packet.sequence_number - newest[1]) & 0xFFFF >= 0x8000):
+                retransmission = True
+            else:
+                encoding.newest = (packet.ssrc, packet.sequence_number)
         now = time.time()
         # A retransmitted keyframe start arrives late: never a place to start anyone.
         keyframe = not retransmission and rtp.starts_keyframe(self.info.codec, packet.payload)
@@ -219,8 +239,6 @@ class Published:
             if keyframe:
                 self.keyframes += 1
                 encoding.keyframes += 1
-                if encoding is self._pli_for or self._pli_for is None:
-                    self.pli_pending_since = None
                 if desc is not None:
                     size = vp8.keyframe_size(packet.payload, desc.header_len)
                     if size is not None and size != (encoding.width, encoding.height):
@@ -270,9 +288,11 @@ class Published:
 
     def request_keyframe(self, encoding: Encoding | None = None) -> None:
         """RTCP PLI to the publisher for `encoding` (by default the single stream, or a
-        simulcast track's lowest encoding that is sending); concurrent asks share one
-        outstanding request, whichever encoding they name: the publisher hears at most
-        one per PLI_PENDING_SECS unless the keyframe asked for arrives sooner."""
+        simulcast track's lowest encoding that is sending); asks share one request,
+        whichever encoding they name: the publisher hears at most one per
+        PLI_PENDING_SECS (issue 18: never more than one a second), and an ask within
+        that time is left to the next ask (slots waiting for a keyframe ask with every
+        packet)."""
         if not self.is_video:
             return
         if encoding is None:
@@ -283,7 +303,6 @@ class Published:
         if self.pli_pending_since is not None and now - self.pli_pending_since < PLI_PENDING_SECS:
             return
         self.pli_pending_since = now
-        self._pli_for = encoding
         self.plis_sent += 1
         hooks.send_pli(self.receiver, encoding.ssrc)
 
@@ -343,10 +362,16 @@ class Published:
 
     def _publisher_cap(self) -> int:
         """What the publisher may send: `max_bitrate`, or what its best-served subscriber
-        takes (at least DEMAND_FLOOR_BPS), changed only by more than CAP_HYSTERESIS."""
+        takes (at least DEMAND_FLOOR_BPS), changed only by more than CAP_HYSTERESIS. A
+        simulcast publisher sends its lower encodings as well: their measured rates come
+        on top, or a browser would starve its top encoding to fit them in the cap."""
         cap = int(self.max_bitrate or 0)
         if self.demand:
-            cap = int(min(cap, max(DEMAND_FLOOR_BPS, max(self.demand.values()))))
+            wanted = max(DEMAND_FLOOR_BPS, max(self.demand.values()))
+            if self.rids:
+                sending = [e.rate for e in self.encodings if e.rate > 0]
+                wanted += sum(sending[:-1])
+            cap = int(min(cap, wanted))
         if self._cap is None or abs(cap - self._cap) > CAP_HYSTERESIS * self._cap:
             self._cap = cap
         return self._cap

@@ -120,6 +120,12 @@ def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
 
 #: Media SSRCs one receiver keeps a NACK generator for (simulcast sends up to 4).
 MAX_NACKED_SSRCS = 8
+#: RTP streams (SSRCs, RTX ones included) one receiver keeps report figures for: a
+#: simulcast camera has at most 4 encodings and their RTX; packets of further SSRCs are
+#: dropped (aiortc's receiver report cannot list more than 31 anyway).
+MAX_STREAMS = 16
+#: SSRCs a transport learns by MID (`route_by_mid`), all its m-lines together.
+MAX_ROUTED_SSRCS = 64
 
 
 def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
@@ -149,6 +155,8 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             return
         stream = streams.get(packet.ssrc)
         if stream is None:
+            if len(streams) >= MAX_STREAMS:
+                return  # a client making up SSRCs: its report figures stay bounded
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
         retransmitted = is_rtx(codec)
@@ -220,7 +228,7 @@ def route_by_mid(transceiver) -> None:
         if packet.ssrc not in ssrc_table:
             mid = packet.extensions.mid
             receiver = mid_table.get(mid) if mid is not None else None
-            if receiver is not None:
+            if receiver is not None and len(ssrc_table) < MAX_ROUTED_SSRCS:
                 ssrc_table[packet.ssrc] = receiver
                 return receiver
         return original(packet)
