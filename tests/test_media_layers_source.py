@@ -60,7 +60,7 @@ async def test_the_source_names_each_frames_layer(files) -> None:
 async def test_published_packets_carry_the_layer(files) -> None:
     from aiortc import RTCRtpSender
 
-    from salon.media.embedded import hooks
+    from salon.media.embedded import sender_hooks
 
     class Sender:  # just what hook_vp8_layers wraps
         def __init__(self, track) -> None:
@@ -76,7 +76,7 @@ async def test_published_packets_carry_the_layer(files) -> None:
     encoder = Vp8Encoder()
     source = FileSource(files["vp8_l1t3"], temporal_pattern=L1T3_PATTERN)
     sender = Sender(source)
-    hooks.hook_vp8_layers(sender, source.layer_of)
+    sender_hooks.hook_vp8_layers(sender, source.layer_of)
     codec = RTCRtpSender.getCapabilities("video").codecs[0]
     tids = []
     for _ in range(4):

@@ -86,7 +86,7 @@ class Source:
 
 
 class Wire:
-    """Stands in for `hooks.RtpOutput`: keeps what would go out (no SRTP)."""
+    """Stands in for `sender_hooks.RtpOutput`: keeps what would go out (no SRTP)."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []

@@ -14,7 +14,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from salon.client.media.sources import FileSource, SyntheticVideo, ToneSource
 from salon.client.media.testmedia import make_test_media
-from salon.media.embedded import hooks, rtp
+from salon.media.embedded import hooks, rtp, sender_hooks
 
 SECONDS = 4  # test files are 4 s long (sources loop them)
 
@@ -204,7 +204,7 @@ async def test_file_source_through_aiortc_arrives_at_30_fps_and_decodes(
         video, audio = FileSource(media[key]), FileSource(media["opus"])
         sender = loop.send(video)
         loop.send(audio)
-        hooks.hook_keyframe_requests(sender, video.request_keyframe)
+        sender_hooks.hook_keyframe_requests(sender, video.request_keyframe)
         await loop.connect()
         async with asyncio.timeout(10):
             while len(loop.arrivals["video"]) < 2:
@@ -232,7 +232,7 @@ async def test_opus_file_source_levels_reach_the_wire(media: dict[str, Path]) ->
     loop = Loopback()
     try:
         audio = FileSource(media["opus"])
-        hooks.hook_audio_level(loop.send(audio), audio.level_of)
+        sender_hooks.hook_audio_level(loop.send(audio), audio.level_of)
         await loop.connect()
         async with asyncio.timeout(10):
             while len(loop.levels) < 60:

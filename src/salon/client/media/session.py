@@ -17,7 +17,7 @@ from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 from salon.client.media.remote import RemoteTrack
 from salon.client.media.simulcast import SimulcastSender, SimulcastSource
 from salon.client.realtime import RealtimeClient
-from salon.media.embedded import hooks, rtp
+from salon.media.embedded import hooks, rtp, sender_hooks
 
 log = logging.getLogger("salon.client.media")
 
@@ -119,12 +119,12 @@ class MediaSession:
         elif transceiver is None:
             transceiver = self.pub_pc.addTransceiver(track, direction="sendonly")
             _prefer(transceiver, track.kind, getattr(track, "codec", None))
-            hooks.hook_keyframe_requests(transceiver.sender,
+            sender_hooks.hook_keyframe_requests(transceiver.sender,
                                          lambda: self._keyframe_asked(kind))
             if track.kind == "audio" and hasattr(track, "level_of"):
-                hooks.hook_audio_level(transceiver.sender, track.level_of)
+                sender_hooks.hook_audio_level(transceiver.sender, track.level_of)
             if getattr(track, "temporal_pattern", None) is not None:
-                hooks.hook_vp8_layers(transceiver.sender, track.layer_of)
+                sender_hooks.hook_vp8_layers(transceiver.sender, track.layer_of)
             self.senders[kind] = transceiver
         elif layered:
             self.simulcast[kind].replace(track)

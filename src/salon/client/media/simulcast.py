@@ -34,7 +34,7 @@ from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 from salon.client.media.simulcast_sdp import RID_URI, accepted_rids, extmap_id, offer_simulcast
 from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import SIMULCAST_PATTERN
-from salon.media.embedded import hooks
+from salon.media.embedded import sender_hooks
 
 log = logging.getLogger("salon.client.media")
 #: Header extension ids aiortc gives its own extensions, whichever m-lines an offer has
@@ -142,9 +142,9 @@ class SimulcastSender:
         primary = transceiver.sender
         self._stamp = _stamp_rid(primary)
         self._primary_rid = source.rids[-1]
-        hooks.on_send_parameters(primary, self._negotiated)
-        hooks.hook_keyframe_requests(primary, lambda: self._keyframe(self._primary_rid))
-        hooks.hook_vp8_layers(primary, self._primary_layer)
+        sender_hooks.on_send_parameters(primary, self._negotiated)
+        sender_hooks.hook_keyframe_requests(primary, lambda: self._keyframe(self._primary_rid))
+        sender_hooks.hook_vp8_layers(primary, self._primary_layer)
 
     @property
     def mid(self) -> str:
@@ -208,8 +208,8 @@ class SimulcastSender:
             source = self.source.encodings[rid] if primary.track is not None else None
             extra = RTCRtpSender(source or "video", primary.transport)
             _stamp_rid(extra).stamp(rid, self._rid_id)
-            hooks.hook_keyframe_requests(extra, lambda rid=rid: self._keyframe(rid))
-            hooks.hook_vp8_layers(extra, self._layer_of(rid))
+            sender_hooks.hook_keyframe_requests(extra, lambda rid=rid: self._keyframe(rid))
+            sender_hooks.hook_vp8_layers(extra, self._layer_of(rid))
             self.extras[rid] = extra
             asyncio.ensure_future(extra.send(RTCRtpSendParameters(
                 codecs=codecs, headerExtensions=parameters.headerExtensions,

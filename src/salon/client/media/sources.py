@@ -6,7 +6,7 @@
   Annex B byte stream, Opus in Ogg. `request_keyframe()` makes the next packet the file's
   next keyframe, which answers a subscriber's PLI within one frame. For Opus, each
   packet's level is computed once at load (one decode) and `level_of(packet)` returns it
-  for `hooks.hook_audio_level` (aiortc puts no level on pre-encoded audio).
+  for `sender_hooks.hook_audio_level` (aiortc puts no level on pre-encoded audio).
 - `FileSource(path, temporal_pattern=(0, 2, 1, 2))` plays a VP8 file encoded with
   temporal layers (`make_test_media(...)["vp8_l1t3"]`): `layer_of(packet)` then says each
   packet's layer, and `MediaSession.publish` writes it into the VP8 payload descriptors
@@ -131,7 +131,7 @@ class FileSource(MediaStreamTrack):
     `kind` is "video" or "audio" (from the file), `codec` the RTP codec name ("VP8",
     "H264", "opus") and `mime_type` e.g. "video/VP8", for codec preferences.
     `keyframe_requests` counts `request_keyframe()` calls, `packets_sent` the packets
-    returned so far, `last_packet` the latest one (read by `hooks.hook_audio_level`).
+    returned so far, `last_packet` the latest one (read by `sender_hooks.hook_audio_level`).
     """
 
     def __init__(self, path: Path | str, *, loop: bool = True,

@@ -17,7 +17,7 @@ from salon.media.backend import (
     PcRole,
     TrackInfo,
 )
-from salon.media.embedded import hooks, simulcast_sdp
+from salon.media.embedded import hooks, sender_hooks, simulcast_sdp
 from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.forward import Downstream, Published, Retired
 
@@ -169,8 +169,8 @@ class MediaPeer:
         capability = _capability(kind, mime, source.codec_parameters)
         if capability is not None:
             transceiver.setCodecPreferences([capability])
-        hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))
-        hooks.hook_feedback(transceiver.sender, self.downlink.on_loss, self.downlink.on_remb)
+        sender_hooks.hook_keyframe_requests(transceiver.sender, lambda: self._keyframe_asked(slot))
+        sender_hooks.hook_feedback(transceiver.sender, self.downlink.on_loss, self.downlink.on_remb)
         slot.attach(source)
         self.slots.append((transceiver, slot))
         self.activated.add(slot)

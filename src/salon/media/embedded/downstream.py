@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from salon.media.embedded import hooks, rtp, sender_reports, vp8
+from salon.media.embedded import rtp, sender_hooks, sender_reports, vp8
 from salon.media.embedded.layers import TemporalLayers
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Downstream(MediaStreamTrack):
         self._seq_map: list[tuple[int, int] | None] = [None] * HISTORY
         #: Payload octets sent, read by the subscriber's estimator for its sent rate.
         self.octets = 0
-        self._output: hooks.RtpOutput | None = None
+        self._output: sender_hooks.RtpOutput | None = None
         # What negotiation settled for this slot (on_send_parameters).
         self._payload_type: int | None = None
         self._clock_rate = 90000 if kind == "video" else 48000
@@ -104,10 +104,10 @@ class Downstream(MediaStreamTrack):
 
     def bind(self, sender) -> None:
         """Take over writing for the transceiver's sender (before it is negotiated)."""
-        self._output = hooks.RtpOutput(sender)
-        self._ssrc = hooks.sender_ssrc(sender)
-        hooks.on_send_parameters(sender, self._configure)
-        hooks.hook_retransmit(sender, self._retransmit)
+        self._output = sender_hooks.RtpOutput(sender)
+        self._ssrc = sender_hooks.sender_ssrc(sender)
+        sender_hooks.on_send_parameters(sender, self._configure)
+        sender_hooks.hook_retransmit(sender, self._retransmit)
         sender_reports.report_for(sender, self._output, self._report, self.kind)
 
     def _configure(self, parameters) -> None:

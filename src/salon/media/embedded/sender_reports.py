@@ -1,7 +1,7 @@
 """RTCP sender reports of a forwarding slot (RFC 3550 §6.4.1), in place of aiortc's.
 
 aiortc's sender reports count what its own sender loop sent, and a slot writes its
-packets itself (`hooks.RtpOutput`): the reports must carry salon's counts and clock. And
+packets itself (`sender_hooks.RtpOutput`): the reports must carry salon's counts and clock. And
 with fifty subscribers to one publisher they are a share of the SFU's work worth
 keeping small: aiortc sends one per sender every 0.5–1.5 s, audio and video alike,
 each through a chain of three awaits. Here video reports every second and audio every
@@ -10,7 +10,7 @@ senders do not fall in step), each written at once through the slot's `RtpOutput
 
 The middle 32 bits of each report's NTP time are kept with the moment it left, so that
 the round trip of the subscriber's receiver reports can be measured
-(`hooks.hook_feedback`: now − LSR − DLSR).
+(`sender_hooks.hook_feedback`: now − LSR − DLSR).
 
 This replaces the instance's `RTCRtpSender._run_rtcp` (aiortc 1.16.0: the coroutine
 `send()` starts; `__rtcp_started` and `__rtcp_exited` are the events `stop()` waits
@@ -32,7 +32,8 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
-from salon.media.embedded.hooks import NTP_EPOCH_OFFSET, RtpOutput
+from salon.media.embedded.hooks import NTP_EPOCH_OFFSET
+from salon.media.embedded.sender_hooks import RtpOutput
 
 log = logging.getLogger("salon.media")
 
