@@ -263,6 +263,7 @@ class MediaSession:
         if self.count_only:
             hooks.forward_rtp(transceiver.receiver, self._rtp_counter(mid))
             return
+        hooks.renack(transceiver.receiver)
         if not self.decode:
             hooks.mark_passthrough(track)
         self._spawn(self._pump(mid, track))

@@ -14,6 +14,7 @@ import fractions
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -34,6 +35,7 @@ from aiortc.rtp import (
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
 from salon.media.embedded import rtp
+from salon.media.embedded.renack import Renack
 from salon.media.embedded.simulcast_sdp import REPAIRED_RID_URI, RID_URI
 
 log = logging.getLogger("salon.media")
@@ -141,6 +143,7 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     # One NACK generator per media SSRC: aiortc's follows one sequence-number space,
     # and a simulcast publisher sends one per encoding (docs/media-design.md §6.10).
     nack_by_ssrc: dict[int, NackGenerator] = {}
+    renack_by_ssrc: dict[int, Renack] = {}
 
     async def handle(packet, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -174,15 +177,54 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             nacks = nack_by_ssrc.get(packet.ssrc)
             if nacks is None:
                 if len(nack_by_ssrc) >= MAX_NACKED_SSRCS:  # a publisher changing SSRCs
-                    del nack_by_ssrc[next(iter(nack_by_ssrc))]
+                    gone = next(iter(nack_by_ssrc))
+                    del nack_by_ssrc[gone]
+                    renack_by_ssrc.pop(gone, None)
                 nacks = nack_by_ssrc[packet.ssrc] = (
                     first_nacks if not nack_by_ssrc else NackGenerator())
+                renack_by_ssrc[packet.ssrc] = Renack()
+            renack = renack_by_ssrc[packet.ssrc]
             if nacks.add(packet):
                 receiver._salon_nacks_sent += 1
+                renack.asked(nacks.missing, time.monotonic())
                 await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+            elif nacks.missing:
+                again = renack.due(nacks.missing, time.monotonic())
+                if again:
+                    receiver._salon_nacks_sent += 1
+                    await receiver._send_rtcp_nack(packet.ssrc, again)
 
     receiver._salon_nacks_sent = 0
     receiver._salon_repaired = lambda rid: None
+    receiver._handle_rtp_packet = handle
+
+
+def renack(receiver) -> None:
+    """Make a stock aiortc receiver (the Python client's) ask again for packets still
+    missing (`renack.Renack`): aiortc asks once per gap."""
+    if hasattr(receiver, "_salon_renack"):
+        return
+    codecs = receiver._RTCRtpReceiver__codecs
+    nacks = receiver._RTCRtpReceiver__nack_generator
+    if nacks is None:
+        return  # audio: no NACKs at all
+    state = receiver._salon_renack = Renack()
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet, arrival_time_ms: int) -> None:
+        had = len(nacks.missing)
+        await original(packet, arrival_time_ms=arrival_time_ms)
+        codec = codecs.get(packet.payload_type)
+        if codec is None or is_rtx(codec) or not nacks.missing:
+            return
+        now = time.monotonic()
+        if len(nacks.missing) > had:
+            state.asked(nacks.missing, now)  # aiortc has just asked for a new gap
+            return
+        again = state.due(nacks.missing, now)
+        if again:
+            await receiver._send_rtcp_nack(packet.ssrc, again)
+
     receiver._handle_rtp_packet = handle
 
 
