@@ -2,7 +2,13 @@
 
 from salon.media.embedded.estimator import MAX_HOLD_SECS, BandwidthEstimate
 from salon.media.embedded.layers import ALL
-from salon.media.embedded.selector import VideoWant, allocate, cap_for
+from salon.media.embedded.selector import (
+    VideoWant,
+    allocate,
+    allocate_layers,
+    cap_for,
+    next_rung_bps,
+)
 
 LAYERED = (150_000.0, 215_000.0, 300_000.0)  # TL0, TL0+1, TL0+1+2
 
@@ -36,6 +42,37 @@ def test_a_failed_probe_backs_off_and_a_good_link_grows_back_fast() -> None:
         t += 1.0
         e.on_loss(0.0, e.value, t)
     assert t - start <= 5.0
+
+
+def test_a_probe_goes_straight_to_the_next_temporal_layer() -> None:
+    """The estimate grows to what the next temporal layer needs in one report, not 30 %
+    at a time (a link lifted from 300 kbit/s took a report interval more per step)."""
+    want = [VideoWant(LAYERED)]
+    assert allocate(160_000, 48_000, want) == [0]
+    needed = next_rung_bps(160_000, 48_000, want)
+    assert needed is not None and needed > 160_000
+    assert allocate(needed, 48_000, want) == [1]  # the rung fits, with headroom
+    assert allocate(needed / 1.2, 48_000, want) == [0]
+    assert next_rung_bps(2_000_000, 48_000, want) is None  # every layer taken
+    # a simulcast track with every layer of its low encoding: the next rung is an
+    # encoding, whose try costs keyframes; not probed straight to
+    sim = [VideoWant(encodings=((100_000.0, 150_000.0), (0.0,), (400_000.0, 600_000.0)))]
+    assert allocate_layers(300_000, 48_000, sim) == [(0, ALL)]
+    assert next_rung_bps(300_000, 48_000, sim) is None
+    assert allocate_layers(160_000, 48_000, sim) == [(0, 0)]
+    low = next_rung_bps(160_000, 48_000, sim)
+    assert low is not None and allocate_layers(low, 48_000, sim) == [(0, ALL)]
+
+    big = [VideoWant((100_000.0, 300_000.0))]
+    up = next_rung_bps(200_000, 48_000, big)
+    assert up is not None and up > 200_000 * 1.3
+    e = BandwidthEstimate(value=200_000)
+    e.probe_to = up
+    e.on_loss(0.0, 150_000, now=5.0)
+    assert e.value == up  # one report, not three
+    e.probe_to = None  # every layer taken: the usual growth
+    e.on_loss(0.0, 150_000, now=6.5)
+    assert e.value == up * 1.3
 
 
 def test_a_congested_remb_lowers_the_estimate_an_easy_one_does_not() -> None:
@@ -87,3 +124,16 @@ def test_a_filling_queue_lowers_the_estimate_before_anything_is_lost() -> None:
     assert e.value == 400_000 * 0.85
     e.on_loss(0.0, 340_000, 6.0, rtt=0.002)  # calm: a probe
     assert e.value > 400_000 * 0.85
+
+
+def test_no_probe_while_the_queue_stands() -> None:
+    e = BandwidthEstimate(value=400_000)
+    e.on_loss(0.0, 400_000, 0.0, rtt=0.002)
+    e.on_loss(0.5, 400_000, 1.0, rtt=0.002)
+    e.on_loss(0.5, 400_000, 1.5, rtt=0.002)  # sustained loss: down, held
+    low = e.value
+    assert low < 400_000
+    e.on_loss(0.0, 300_000, 10.0, rtt=0.3)  # past the hold, but a queue stands
+    assert e.value == low
+    e.on_loss(0.0, 300_000, 11.0, rtt=0.003)
+    assert e.value > low

@@ -14,6 +14,7 @@ from salon.media.embedded.selector import (
     VideoWant,
     allocate_layers,
     cap_for,
+    next_rung_bps,
     simulcast_caps,
 )
 
@@ -85,6 +86,7 @@ class Downlink:
             slots.append(slot)
         for slot in self._slots():
             slot.resend_ok = not self.estimate.congested
+        self.estimate.probe_to = next_rung_bps(self.estimate.value, audio, wants)
         for slot, want, (spatial, limit) in zip(
                 slots, wants, allocate_layers(self.estimate.value, audio, wants),
                 strict=True):

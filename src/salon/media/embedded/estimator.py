@@ -15,9 +15,14 @@ loss-based, like the loss half of Google congestion control:
 - a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
   lowers the estimate to it;
 - loss below `LOW_LOSS` and a calm round trip once the hold is over: the estimate grows by `GROWTH` of what is
-  sent (a probe: the selector may take the next layer). A probe that meets loss within
-  `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link that cannot take the
-  next layer is not hit every second; a probe that holds resets it.
+  sent, or straight to `probe_to` (what the selector needs for the next temporal
+  layer) when that is more (a probe: the selector takes the next layer); the next
+  probe comes at least `MIN_HOLD_SECS` later. A probe that meets loss within
+  `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link that cannot take the next layer is not hit every
+  second; a probe that holds resets it. The bounds trade the two figures of
+  bench/media.py's network phase: a link limited to 300 kbit/s keeps ≥ 15 fps, and
+  one whose limit is lifted has every layer back within 5 s (hold, then a probe per
+  layer).
 
 Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 """
@@ -62,6 +67,9 @@ class BandwidthEstimate:
     #: The latest reports say the link is full (sustained loss or a queue): resending
     #: lost packets would only lose more (the slots stop answering NACKs meanwhile).
     congested: bool = False
+    #: The estimate at which the subscriber would get one more temporal layer (set by
+    #: its downlink each time layers are chosen, `selector.next_rung_bps`); or None.
+    probe_to: float | None = None
 
     def on_loss(self, fraction: float, sent_bps: float, now: float,
                 rtt: float | None = None) -> None:
@@ -88,6 +96,8 @@ class BandwidthEstimate:
                 self.hold = MIN_HOLD_SECS  # the last probe held
                 self.probed_at = None
             grown = max(self.value, sent_bps) * GROWTH
+            if self.probe_to is not None and self.probe_to > grown:
+                grown = self.probe_to
             if grown > self.value:
                 self.value = min(self.ceiling, grown)
                 if self.probed_at is None:

@@ -19,6 +19,10 @@ from salon.media.embedded.layers import ALL
 
 #: Headroom kept above a layer's measured rate before it counts as fitting.
 MARGIN = 1.1
+#: A probe to the next temporal layer asks this much more than it needs: layers' rates
+#: are measured and vary (a keyframe, a busier scene), and an estimate just at the
+#: threshold dropped the layer again within a second.
+PROBE_HEADROOM = 1.15
 #: A tile rendered at most this tall gets at most TL1 (half the frame rate).
 SMALL_TILE_PX = 180
 
@@ -89,11 +93,9 @@ def simulcast_caps(data_saver: bool, rendered_height: int | None,
     return top, ALL
 
 
-def allocate_layers(estimate: float, audio_bps: float,
-                    videos: list[VideoWant]) -> list[tuple[int, int]]:
-    """(encoding, temporal layer limit) for each video track, in order; the limit is
-    `ALL` when the chosen encoding has no layers above what it got, so new layers are
-    not dropped by accident."""
+def _climb(estimate: float, audio_bps: float, videos: list[VideoWant]
+           ) -> tuple[list[int], list[list[tuple[int, int, float]]], float]:
+    """Each track's rung (index into its ladder), the ladders, and the budget left."""
     budget = estimate - audio_bps
     ladders = [v.rungs() or [(0, 0, 0.0)] for v in videos]
     chosen = [0] * len(videos)
@@ -110,12 +112,40 @@ def allocate_layers(estimate: float, audio_bps: float,
                     budget -= step
                     chosen[i] = n + 1
                     raised = True
+    return chosen, ladders, budget
+
+
+def allocate_layers(estimate: float, audio_bps: float,
+                    videos: list[VideoWant]) -> list[tuple[int, int]]:
+    """(encoding, temporal layer limit) for each video track, in order; the limit is
+    `ALL` when the chosen encoding has no layers above what it got, so new layers are
+    not dropped by accident."""
+    chosen, ladders, _ = _climb(estimate, audio_bps, videos)
     out = []
     for n, ladder, v in zip(chosen, ladders, videos, strict=True):
         s, t, _ = ladder[n]
         layers = v.encodings[s] if v.encodings else v.rates
         out.append((s, ALL if (t + 1 >= len(layers) and v.cap >= ALL) else t))
     return out
+
+
+def next_rung_bps(estimate: float, audio_bps: float,
+                  videos: list[VideoWant]) -> float | None:
+    """The estimate at which one more temporal layer of some track fits, with
+    `PROBE_HEADROOM`, or None.
+    The estimator probes straight to it: a temporal layer costs nothing to try (no
+    keyframe; dropped at once if it does not fit), and growing 30 % a report towards a
+    layer twice the rate made the climb back after a congested spell take several
+    report intervals longer. A higher encoding is not probed this way: trying one
+    costs a keyframe burst into the link and, if it does not fit, a keyframe of the
+    lower one to come back, so the estimate grows there at its usual pace."""
+    chosen, ladders, budget = _climb(estimate, audio_bps, videos)
+    steps = [(ladder[n + 1][2] - ladder[n][2]) * MARGIN
+             for n, ladder in zip(chosen, ladders, strict=True)
+             if n + 1 < len(ladder) and ladder[n + 1][0] == ladder[n][0]]
+    if not steps:
+        return None
+    return (estimate + max(0.0, min(steps) - budget)) * PROBE_HEADROOM
 
 
 def allocate(estimate: float, audio_bps: float, videos: list[VideoWant]) -> list[int]:
