@@ -33,9 +33,10 @@ the SFU, whichever encoding it forwards), from RTP marker bits.
 
 import asyncio
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass, field
+
+from tests.shaping import shape, shaping_off, shaping_on
 
 PEERS = 6
 SLOW_RATE = "300kbit"
@@ -70,33 +71,6 @@ class NetPhase:
     def min_fps(self, *roles: str) -> float | None:
         values = [f for r in roles for f in self.fps.get(r, [])]
         return min(values) if values else None
-
-
-def tc(*args: str) -> None:
-    subprocess.run(["tc", *args], check=True, capture_output=True)
-
-
-def shape(port: int, rate: str) -> None:
-    """Limit UDP sent from `port` on loopback to `rate` (HTB; replaces a former limit)."""
-    tc("class", "replace", "dev", "lo", "parent", "1:", "classid", "1:20", "htb",
-       "rate", rate, "ceil", rate)
-    tc("qdisc", "replace", "dev", "lo", "parent", "1:20", "handle", "20:", "bfifo",
-       "limit", "15000")
-    tc("filter", "replace", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
-       "u32", "match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", str(port),
-       "0xffff", "flowid", "1:20")
-
-
-def shaping_on() -> None:
-    subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], capture_output=True)
-    tc("qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10",
-       "r2q", "1000000")
-    tc("class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb",
-       "rate", "10gbit")
-
-
-def shaping_off() -> None:
-    subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], capture_output=True)
 
 
 def _tracks(before: dict, after: dict, seconds: float, phase: NetPhase, role: str) -> None:
