@@ -12,9 +12,8 @@ from collections.abc import Callable
 from salon.media.embedded.estimator import BandwidthEstimate
 from salon.media.embedded.selector import (
     VideoWant,
-    allocate_layers,
     cap_for,
-    next_rung_bps,
+    choose,
     simulcast_caps,
 )
 
@@ -86,10 +85,8 @@ class Downlink:
             slots.append(slot)
         for slot in self._slots():
             slot.resend_ok = not self.estimate.congested
-        self.estimate.probe_to = next_rung_bps(self.estimate.value, audio, wants)
-        for slot, want, (spatial, limit) in zip(
-                slots, wants, allocate_layers(self.estimate.value, audio, wants),
-                strict=True):
+        layers, self.estimate.probe_to = choose(self.estimate.value, audio, wants)
+        for slot, want, (spatial, limit) in zip(slots, wants, layers, strict=True):
             if slot.layers is not None:
                 slot.layers.target = limit
             if want.encodings and any(rates[-1] > 0 for rates in want.encodings):

@@ -14,15 +14,15 @@ loss-based, like the loss half of Google congestion control:
   sent rate;
 - a REMB below `REMB_CONGESTED` of the sent rate (the receiver sees queues growing)
   lowers the estimate to it;
-- loss below `LOW_LOSS` and a calm round trip once the hold is over: the estimate grows by `GROWTH` of what is
-  sent, or straight to `probe_to` (what the selector needs for the next temporal
-  layer) when that is more (a probe: the selector takes the next layer); the next
-  probe comes at least `MIN_HOLD_SECS` later. A probe that meets loss within
-  `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link that cannot take the next layer is not hit every
-  second; a probe that holds resets it. The bounds trade the two figures of
-  bench/media.py's network phase: a link limited to 300 kbit/s keeps ≥ 15 fps, and
-  one whose limit is lifted has every layer back within 5 s (hold, then a probe per
-  layer).
+- loss below `LOW_LOSS` and a calm round trip once the hold is over: the estimate
+  grows by `GROWTH` of what is sent, or straight to `probe_to` (what the selector
+  needs for the next temporal layer) when that is more (a probe: the selector takes
+  the next layer); the next probe comes at least `MIN_HOLD_SECS` later. A probe that
+  meets loss within `PROBE_SECS` doubles the hold (up to `MAX_HOLD_SECS`), so a link
+  that cannot take the next layer is not hit every second; a probe that holds resets
+  it. The bounds trade the two figures of bench/media.py's network phase: a link
+  limited to 300 kbit/s keeps ≥ 15 fps, and one whose limit is lifted has every layer
+  back within 5 s (hold, then a probe per layer).
 
 Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 """

@@ -140,10 +140,10 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     streams = receiver._RTCRtpReceiver__remote_streams   # SSRC -> receiver-report figures
     rtx_ssrcs = receiver._RTCRtpReceiver__rtx_ssrc       # RTX SSRC -> media SSRC
     first_nacks = receiver._RTCRtpReceiver__nack_generator  # video only
-    # One NACK generator per media SSRC: aiortc's follows one sequence-number space,
-    # and a simulcast publisher sends one per encoding (docs/media-design.md §6.10).
-    nack_by_ssrc: dict[int, NackGenerator] = {}
-    renack_by_ssrc: dict[int, Renack] = {}
+    # One NACK generator (and its asking again) per media SSRC: aiortc's follows one
+    # sequence-number space, and a simulcast publisher sends one per encoding
+    # (docs/media-design.md §6.10).
+    nackers: dict[int, tuple[NackGenerator, Renack]] = {}
 
     async def handle(packet, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -174,16 +174,13 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             packet = _unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         receiver._salon_forward(packet, retransmitted)
         if first_nacks is not None:
-            nacks = nack_by_ssrc.get(packet.ssrc)
-            if nacks is None:
-                if len(nack_by_ssrc) >= MAX_NACKED_SSRCS:  # a publisher changing SSRCs
-                    gone = next(iter(nack_by_ssrc))
-                    del nack_by_ssrc[gone]
-                    renack_by_ssrc.pop(gone, None)
-                nacks = nack_by_ssrc[packet.ssrc] = (
-                    first_nacks if not nack_by_ssrc else NackGenerator())
-                renack_by_ssrc[packet.ssrc] = Renack()
-            renack = renack_by_ssrc[packet.ssrc]
+            nacker = nackers.get(packet.ssrc)
+            if nacker is None:
+                if len(nackers) >= MAX_NACKED_SSRCS:  # a publisher changing SSRCs
+                    del nackers[next(iter(nackers))]
+                nacker = nackers[packet.ssrc] = (
+                    first_nacks if not nackers else NackGenerator(), Renack())
+            nacks, renack = nacker
             if nacks.add(packet):
                 receiver._salon_nacks_sent += 1
                 renack.asked(nacks.missing, time.monotonic())

@@ -93,8 +93,12 @@ def simulcast_caps(data_saver: bool, rendered_height: int | None,
     return top, ALL
 
 
-def _climb(estimate: float, audio_bps: float, videos: list[VideoWant]
-           ) -> tuple[list[int], list[list[tuple[int, int, float]]], float]:
+#: Each track's chosen rung (an index into its ladder), the ladders of (encoding,
+#: temporal layer, cumulative rate), and the budget left: what `_climb` found.
+Climb = tuple[list[int], list[list[tuple[int, int, float]]], float]
+
+
+def _climb(estimate: float, audio_bps: float, videos: list[VideoWant]) -> Climb:
     """Each track's rung (index into its ladder), the ladders, and the budget left."""
     budget = estimate - audio_bps
     ladders = [v.rungs() or [(0, 0, 0.0)] for v in videos]
@@ -115,18 +119,20 @@ def _climb(estimate: float, audio_bps: float, videos: list[VideoWant]
     return chosen, ladders, budget
 
 
+def choose(estimate: float, audio_bps: float, videos: list[VideoWant]
+           ) -> tuple[list[tuple[int, int]], float | None]:
+    """`allocate_layers` and `next_rung_bps` from one climb (a downlink wants both at
+    every report)."""
+    climbed = _climb(estimate, audio_bps, videos)
+    return _layers(climbed, videos), _next_rung(estimate, climbed)
+
+
 def allocate_layers(estimate: float, audio_bps: float,
                     videos: list[VideoWant]) -> list[tuple[int, int]]:
     """(encoding, temporal layer limit) for each video track, in order; the limit is
     `ALL` when the chosen encoding has no layers above what it got, so new layers are
     not dropped by accident."""
-    chosen, ladders, _ = _climb(estimate, audio_bps, videos)
-    out = []
-    for n, ladder, v in zip(chosen, ladders, videos, strict=True):
-        s, t, _ = ladder[n]
-        layers = v.encodings[s] if v.encodings else v.rates
-        out.append((s, ALL if (t + 1 >= len(layers) and v.cap >= ALL) else t))
-    return out
+    return _layers(_climb(estimate, audio_bps, videos), videos)
 
 
 def next_rung_bps(estimate: float, audio_bps: float,
@@ -139,7 +145,21 @@ def next_rung_bps(estimate: float, audio_bps: float,
     report intervals longer. A higher encoding is not probed this way: trying one
     costs a keyframe burst into the link and, if it does not fit, a keyframe of the
     lower one to come back, so the estimate grows there at its usual pace."""
-    chosen, ladders, budget = _climb(estimate, audio_bps, videos)
+    return _next_rung(estimate, _climb(estimate, audio_bps, videos))
+
+
+def _layers(climbed: Climb, videos: list[VideoWant]) -> list[tuple[int, int]]:
+    chosen, ladders, _ = climbed
+    out = []
+    for n, ladder, v in zip(chosen, ladders, videos, strict=True):
+        s, t, _ = ladder[n]
+        layers = v.encodings[s] if v.encodings else v.rates
+        out.append((s, ALL if (t + 1 >= len(layers) and v.cap >= ALL) else t))
+    return out
+
+
+def _next_rung(estimate: float, climbed: Climb) -> float | None:
+    chosen, ladders, budget = climbed
     steps = [(ladder[n + 1][2] - ladder[n][2]) * MARGIN
              for n, ladder in zip(chosen, ladders, strict=True)
              if n + 1 < len(ladder) and ladder[n + 1][0] == ladder[n][0]]
