@@ -214,3 +214,62 @@ async def test_a_subscriber_on_a_300_kbit_link_gets_the_low_encoding_at_full_rat
             await session.close()
         for peer in peers.values():
             await peer.close()
+
+
+ACTIVE = """() => {
+  const tx = window.salon.media.pubTx.video;
+  return tx.sender.getParameters().encodings.map((e) => ({rid: e.rid, active: e.active}));
+}"""
+
+
+async def test_an_encoding_nobody_takes_is_paused_in_the_browser_and_resumed_on_demand(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """Issue 18, "a layer nobody needs is paused": the only subscriber shows Ann as a
+    thumbnail. After a few seconds the server sends `media.encodings`, the SDK marks h
+    and f inactive on Chromium's sender, and Chromium stops encoding and sending them
+    while the subscriber keeps its frame rate. Shown big again, a higher encoding is
+    resumed and the subscriber is moved up to it."""
+    meeting = await web_admin.create_meeting(title="Paused encodings")
+    tokens = {name: (await web_admin.add_participant(
+        meeting["id"], name, "group_call_participant", name=name.title()))["token"]
+        for name in ("ann", "thumb")}
+    ann = await browsers.person("ann")
+    ann_id = await joined(ann, web_server.url, tokens["ann"])
+    track = f"{ann_id}:video"
+    peer = await RealtimeClient.join(ws_url(web_server.url), tokens["thumb"])
+    session = await MediaSession.attach(peer, count_only=True, ice_hosts=["127.0.0.1"])
+    try:
+        await peer.request("media.prefer", heights={track: 100})
+        await session.wait_track(ann_id, "video", frames=10, timeout=20)
+        lowest = min(await ann.page.evaluate(OUTBOUND), key=lambda r: r["height"] or 1e9)
+        started = time.monotonic()
+        for _ in range(30):  # paused 5 s after nobody takes them (pausing.py)
+            states = {e["rid"]: e["active"] for e in await ann.page.evaluate(ACTIVE)}
+            if list(states.values()).count(False) == 2:
+                break
+            await asyncio.sleep(0.5)
+        paused_after = time.monotonic() - started
+        assert states[lowest["rid"]] is True and list(states.values()).count(False) == 2, states
+        await asyncio.sleep(1)  # what was encoded before
+        before = {r["rid"]: r for r in await ann.page.evaluate(OUTBOUND)}
+        t0 = time.monotonic()
+        await asyncio.sleep(3)
+        after = {r["rid"]: r for r in await ann.page.evaluate(OUTBOUND)}
+        grew = {rid for rid in after if after[rid]["bytes"] > before[rid]["bytes"]}
+        encoded = {rid for rid in after if after[rid]["frames"] > before[rid]["frames"]}
+        assert grew == encoded == {lowest["rid"]}, (before, after)
+        fps = session.remotes[track].counters.rate_between(t0, time.monotonic())
+        sent_fps = (after[lowest["rid"]]["frames"] - before[lowest["rid"]]["frames"]) / 3
+        assert fps >= 0.8 * sent_fps > 0, (fps, sent_fps)
+        # shown big: the selector asks for a higher encoding, which Chromium sends again
+        await peer.request("media.prefer", heights={track: 720})
+        up_s = await until(lambda: _not(peer, track, lowest["rid"]), 15)
+        states = {e["rid"]: e["active"] for e in await ann.page.evaluate(ACTIVE)}
+        now_on = await encoding_of(peer, track)
+        assert states[now_on] is True, (states, now_on)
+        print(f"paused {paused_after:.1f} s after the thumbnail; sent then: {sorted(grew)};"
+              f" thumbnail {fps:.1f} fps of {sent_fps:.1f}; shown big: on {now_on}"
+              f" after {up_s:.1f} s")
+    finally:
+        await session.close()
+        await peer.close()

@@ -153,6 +153,11 @@ class MediaSync:
         if peer_id in self.room.peers:
             self._send("media.transport", {"pc": pc, "state": state}, {peer_id})
 
+    def encodings(self, peer_id: str, track_id: str, encodings: list[dict]) -> None:
+        if peer_id in self.room.peers:
+            self._send("media.encodings", {"track_id": track_id, "encodings": encodings},
+                       {peer_id})
+
     def speaker(self, room_id: str, peer_id: str | None) -> None:
         if peer_id is not None and peer_id not in self.room.peers:
             return

@@ -29,7 +29,7 @@ BACKLOG_SECS = 5.0
 #: Recording states that are still work: queued, recording, paused, or being stored.
 UNFINISHED_RECORDINGS = tuple(sorted(ACTIVE | {"UPLOADING"}))
 
-#: (metric suffix, help) of the media figures (salon.media.embedded.forward.FIGURES).
+#: (metric suffix, help) of the media figures (salon.media.embedded.figures.FIGURES).
 MEDIA_COUNTERS = (
     ("received_packets", "RTP packets received from publishers (RTX left out)."),
     ("received_bytes", "RTP payload bytes received from publishers (RTX left out)."),

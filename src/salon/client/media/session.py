@@ -68,6 +68,7 @@ class MediaSession:
         peer.watchers.setdefault("meeting.changed", []).append(self._moved)
         # resumed on another node (cluster failover): start media over there, as after a move
         peer.watchers.setdefault("resumed.elsewhere", []).append(self._taken_over)
+        peer.watchers.setdefault("media.encodings", []).append(self._encodings_asked)
 
     @classmethod
     async def attach(cls, peer: RealtimeClient, *, decode: bool = False,
@@ -158,6 +159,13 @@ class MediaSession:
         for info in reply["tracks"]:
             self.published[info["kind"]] = info
         return reply
+
+    def _encodings_asked(self, data: dict[str, Any]) -> None:
+        """The server pauses or resumes encodings of a simulcast camera (nobody takes
+        them, or someone does again)."""
+        for kind, info in self.published.items():
+            if info.get("track_id") == data.get("track_id") and kind in self.simulcast:
+                self.simulcast[kind].set_active(data.get("encodings") or [])
 
     async def unpublish(self, kind: str) -> None:
         await self.peer.request("media.unpublish", kinds=[kind])
@@ -337,7 +345,8 @@ class MediaSession:
     async def close(self) -> None:
         self.peer.listeners.pop("media.subscribe_offer", None)
         for event, watcher in (("meeting.changed", self._moved),
-                               ("resumed.elsewhere", self._taken_over)):
+                               ("resumed.elsewhere", self._taken_over),
+                               ("media.encodings", self._encodings_asked)):
             watchers = self.peer.watchers.get(event, [])
             if watcher in watchers:
                 watchers.remove(watcher)

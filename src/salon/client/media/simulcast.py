@@ -14,6 +14,9 @@ extensions. When the server's answer does not accept simulcast (a server without
 only the transceiver's sender runs, with the highest encoding and no RID: what a
 single-encoding publisher sends.
 
+The server pauses encodings nobody receives (`media.encodings`, `set_active`): a paused
+encoding's sender gets no track and sends nothing; resumed, it starts at a keyframe.
+
 No RTX: the simulcast m-line offers VP8 alone, so a lost packet is resent on its own
 SSRC (aiortc does so when no RTX payload type is negotiated); RTX on simulcast would
 need the repaired-RID extension, which aiortc's sender cannot write.
@@ -136,6 +139,9 @@ class SimulcastSender:
         self.source = source
         self.accepted: list[str] = []
         self.extras: dict[str, RTCRtpSender] = {}   # RID -> sender of a lower encoding
+        #: RIDs the server paused (`set_active`): their senders send nothing.
+        self.inactive: set[str] = set()
+        self._sending = True  # False once `pause`d (unpublished)
         self._parameters: RTCRtpSendParameters | None = None
         self._rid_id: int | None = None      # in the server's latest answer
         self._offered_id: int | None = None  # in our first offer, kept in later ones
@@ -156,15 +162,38 @@ class SimulcastSender:
             raise ValueError(f"this camera was offered as {self.source.rids}, not"
                              f" {source.rids}")
         self.source = source
-        self.transceiver.sender.replaceTrack(source.encodings[self._primary_rid])
+        self._sending = True
+        self._feed(self.transceiver.sender, self._primary_rid)
         for rid, extra in self.extras.items():
-            extra.replaceTrack(source.encodings[rid])
+            self._feed(extra, rid)
 
     def pause(self) -> None:
         """Send nothing (unpublished); the senders stay, and the sources are not stopped."""
+        self._sending = False
         self.transceiver.sender.replaceTrack(None)
         for extra in self.extras.values():
             extra.replaceTrack(None)
+
+    def set_active(self, states: list[dict]) -> None:
+        """The server's `media.encodings`: `[{rid, active}]`. A paused encoding's sender
+        gets no track; a resumed one gets its source back, starting at a keyframe."""
+        for state in states:
+            rid, active = state.get("rid"), bool(state.get("active", True))
+            if rid not in self.source.encodings or active == (rid not in self.inactive):
+                continue
+            if active:
+                self.inactive.discard(rid)
+                self.source.encodings[rid].request_keyframe()
+            else:
+                self.inactive.add(rid)
+            sender = (self.transceiver.sender if rid == self._primary_rid
+                      else self.extras.get(rid))
+            if sender is not None and self._sending:
+                self._feed(sender, rid)
+
+    def _feed(self, sender: RTCRtpSender, rid: str) -> None:
+        """Give `sender` the source of `rid`, or nothing while that encoding is paused."""
+        sender.replaceTrack(None if rid in self.inactive else self.source.encodings[rid])
 
     def offer(self, sdp: str) -> str:
         """The offer to send the server: this transceiver's section offers simulcast,
@@ -183,7 +212,8 @@ class SimulcastSender:
         primary_rid = rids[-1] if rids else self.source.rids[-1]
         sender = self.transceiver.sender
         if primary_rid != self._primary_rid and sender.track is not None:
-            sender.replaceTrack(self.source.encodings[primary_rid])
+            self._primary_rid = primary_rid
+            self._feed(sender, primary_rid)
         self._primary_rid = primary_rid
         self._stamp.stamp(primary_rid if rids else None, rid_id)
         for rid in [r for r in self.extras if r not in rids[:-1]]:
@@ -205,7 +235,8 @@ class SimulcastSender:
         for rid in self.accepted[:-1]:
             if rid in self.extras:
                 continue
-            source = self.source.encodings[rid] if primary.track is not None else None
+            source = (self.source.encodings[rid]
+                      if self._sending and rid not in self.inactive else None)
             extra = RTCRtpSender(source or "video", primary.transport)
             _stamp_rid(extra).stamp(rid, self._rid_id)
             sender_hooks.hook_keyframe_requests(extra, lambda rid=rid: self._keyframe(rid))

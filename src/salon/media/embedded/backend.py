@@ -28,7 +28,8 @@ from salon.media.backend import (
 )
 from salon.media.embedded import hooks
 from salon.media.embedded.connection import MediaPeer
-from salon.media.embedded.forward import Published, Retired
+from salon.media.embedded.figures import Retired
+from salon.media.embedded.forward import Published
 from salon.media.embedded.speaker import WINDOW_SECS, ActiveSpeaker
 from salon.media.settings import MediaSettings
 

@@ -19,7 +19,8 @@ from salon.media.backend import (
 )
 from salon.media.embedded import hooks, sender_hooks, simulcast_sdp
 from salon.media.embedded.downlink import Downlink
-from salon.media.embedded.forward import Downstream, Published, Retired
+from salon.media.embedded.figures import Retired
+from salon.media.embedded.forward import Downstream, Published
 
 log = logging.getLogger("salon.media")
 
@@ -142,10 +143,17 @@ class MediaPeer:
             published.allowed = self.rights.get(kind, False)
             published.forwarding = self.on.get(kind, False)
             published.retired = self.retired
+            published.on_encodings = self._encodings_changed
             self.published[kind] = published
             infos.append(info)
             on_new(published)
         return simulcast_sdp.answer(pc.localDescription.sdp, simulcast), infos
+
+    def _encodings_changed(self, published: Published) -> None:
+        """Tell this publisher which of its simulcast encodings to send (pausing.py)."""
+        if not self.closed:
+            self.events.encodings(self.peer_id, published.info.track_id,
+                                  published.encoding_states())
 
     # --- subscribe ------------------------------------------------------------------------
 

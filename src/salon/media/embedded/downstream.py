@@ -22,7 +22,8 @@ from salon.media.embedded.layers import TemporalLayers
 
 if TYPE_CHECKING:
     from salon.media.embedded.encoding import Encoding
-    from salon.media.embedded.forward import Published, Retired
+    from salon.media.embedded.figures import Retired
+    from salon.media.embedded.forward import Published
 
 #: `forward` returns this (true, but not True) while the slot waits for a keyframe of the
 #: simulcast encoding it switches to: ask for one, but do not replay the picture group.

@@ -5,6 +5,11 @@ Each keeps what the forwarder needs per stream: its SSRC (keyframe requests name
 its bytes per temporal layer (the selector's rates), its latest picture group (a slot
 starts from it), its picture size (from VP8 keyframes: simulcast encodings are ordered
 by it) and the slots that take it or wait to switch to it.
+
+An encoding no slot takes is paused: its publisher is asked to stop sending it
+(`Published.review_encodings`). While paused, and for a few windows after it is asked
+back, its rates are the ones measured before the pause: the selector must still see what
+it would cost, or nobody would ever ask for it again.
 """
 
 from typing import TYPE_CHECKING
@@ -16,6 +21,10 @@ if TYPE_CHECKING:
 
 #: Layer rates are measured over at least this long.
 LAYER_WINDOW_SECS = 1.0
+#: How many rate windows a resumed encoding's rates from before its pause still stand in
+#: for its measured ones (a publisher takes a round trip and a keyframe to send again;
+#: one that never does is then seen as not sending, and never chosen).
+RESUME_GRACE_WINDOWS = 3
 
 
 class Encoding:
@@ -40,6 +49,24 @@ class Encoding:
         self.keyframes = 0
         #: Simulcast: the slots on this encoding and the slots waiting to switch to it.
         self.slots: set[Downstream] = set()
+        #: Paused: its publisher was asked to stop sending it. `unneeded_since` is when
+        #: its last slot left (None while it has some).
+        self.paused = False
+        self.unneeded_since: float | None = None
+        self._kept_rates: tuple[float, ...] | None = None
+        self._grace = 0
+
+    def pause(self) -> None:
+        """The publisher is asked to stop sending this encoding: keep what it cost."""
+        self.paused = True
+        if self._layer_rates[-1] > 0:
+            self._kept_rates = self._layer_rates
+
+    def resume(self) -> None:
+        """The publisher is asked to send it again."""
+        self.paused = False
+        self.unneeded_since = None
+        self._grace = RESUME_GRACE_WINDOWS
 
     @property
     def rate(self) -> float:
@@ -50,7 +77,8 @@ class Encoding:
         """Measured bits/s of temporal layers 0..n together, for n up to the highest
         layer seen (one entry for a stream without temporal layers; (0.0,) for a stream
         that sent nothing in the last window, such as a simulcast encoding the
-        publisher paused)."""
+        publisher paused on its own); the rates from before a pause while this server has
+        it paused, and for `RESUME_GRACE_WINDOWS` windows after it asked it back)."""
         mark = self._layer_mark
         if mark is None:
             self._layer_mark = (now, list(self.layer_bytes))
@@ -67,4 +95,10 @@ class Encoding:
                 cumulative.append(total)
             self._layer_rates = tuple(cumulative)
             self._layer_mark = (now, list(self.layer_bytes))
+            if not self.paused and self._kept_rates is not None:
+                self._grace -= 1
+                if self._layer_rates[-1] > 0 or self._grace < 0:
+                    self._kept_rates = None  # measured again, or never came back
+        if self._layer_rates[-1] == 0 and self._kept_rates is not None:
+            return self._kept_rates
         return self._layer_rates

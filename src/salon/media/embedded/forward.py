@@ -11,13 +11,15 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 from aiortc import MediaStreamTrack
 
 from salon.media.backend import TrackInfo
-from salon.media.embedded import hooks, rtp, vp8
+from salon.media.embedded import hooks, pausing, rtp, vp8
 from salon.media.embedded.downstream import SWITCHING, Downstream
 from salon.media.embedded.encoding import Encoding
+from salon.media.embedded.figures import Retired
 
 log = logging.getLogger("salon.media")
 
@@ -38,27 +40,8 @@ DEMAND_FLOOR_BPS = 300_000
 CAP_HYSTERESIS = 0.25
 #: Per-packet overhead counted into layer rates (RTP header, SRTP tag, UDP/IP).
 PACKET_OVERHEAD = 50
-
-
-#: The figures `Published.figures` and `Downstream.figures` report, per kind of media.
-FIGURES = ("received_packets", "received_bytes", "received_frames", "keyframes",
-           "lost_packets", "rtx_received", "nacks_sent", "plis_sent", "not_forwarded",
-           "forwarded_packets", "forwarded_bytes", "forward_dropped", "nack_resent",
-           "keyframe_requests")
-
-
-class Retired:
-    """Figures of tracks and slots that have closed, per kind, so that totals over the
-    live ones plus these never go back (`salon.observability` reads them)."""
-
-    def __init__(self) -> None:
-        self.by_kind: dict[str, dict[str, int]] = {
-            kind: dict.fromkeys(FIGURES, 0) for kind in ("audio", "video")}
-
-    def add(self, kind: str, figures: dict[str, int]) -> None:
-        into = self.by_kind[kind]
-        for name, value in figures.items():
-            into[name] += value
+#: How often a simulcast track looks for encodings to pause.
+REVIEW_INTERVAL_SECS = 1.0
 
 
 class Published:
@@ -107,6 +90,10 @@ class Published:
         self._next_remb = 0.0
         #: Where this track's figures go when it closes (set by its MediaPeer).
         self.retired: Retired | None = None
+        #: Simulcast: told when encodings are paused or resumed (its MediaPeer tells the
+        #: publisher), and when the encodings are next reviewed.
+        self.on_encodings: Callable[[Published], None] | None = None
+        self._next_review = 0.0
         hooks.forward_rtp(receiver, self._on_rtp)
         hooks.drop_bitrate_estimator(receiver)
 
@@ -196,6 +183,9 @@ class Published:
         if not retransmission:
             encoding.layer_bytes[tid] += len(packet.payload) + PACKET_OVERHEAD
         self._observe(packet, encoding, retransmission, keyframe, desc, now)
+        if self.rids and now >= self._next_review:
+            self._next_review = now + REVIEW_INTERVAL_SECS
+            self.review_encodings(time.monotonic())
         if not self.active:
             if packet.marker or not self.is_video:
                 self.dropped += 1  # frames not forwarded, as `frames` counts them
@@ -316,14 +306,34 @@ class Published:
             old.slots.discard(slot)
         slot.spatial_target = encoding
         encoding.slots.add(slot)
+        if encoding.paused:
+            encoding.resume()  # its first frame will be a keyframe
+            if self.on_encodings is not None:
+                self.on_encodings(self)
         if encoding is not slot.spatial:
             self.request_keyframe(encoding)
 
     def default_encoding(self) -> Encoding:
-        """Where a new slot starts: the highest encoding that is sending (the selector
-        moves it once its subscriber's feedback arrives)."""
-        sending = [e for e in self.encodings if e.ssrc is not None]
+        """Where a new slot starts: the highest encoding that is sending and not paused
+        (the selector moves it once its subscriber's feedback arrives)."""
+        sending = [e for e in self.encodings if e.ssrc is not None and not e.paused]
         return sending[-1] if sending else self.encodings[-1]
+
+    def review_encodings(self, now: float) -> None:
+        """Pause the encodings nobody has needed for a while (pausing.py); `now` is
+        monotonic, the downlinks' clock."""
+        changes = pausing.review(self.encodings, now)
+        for encoding, paused in changes:
+            if paused:
+                encoding.pause()
+            else:
+                encoding.resume()
+        if changes and self.on_encodings is not None:
+            self.on_encodings(self)  # one message for all of them
+
+    def encoding_states(self) -> list[dict]:
+        """What the publisher should send: `{rid, active}` per encoding, low to high."""
+        return [{"rid": e.rid, "active": not e.paused} for e in self.encodings]
 
     def set_active(self, *, forwarding: bool | None = None, allowed: bool | None = None) -> None:
         was = self.active
@@ -398,7 +408,8 @@ class Published:
 
     def stats(self) -> dict:
         simulcast = ({"encodings": [{"rid": e.rid, "width": e.width, "height": e.height,
-                                     "keyframes": e.keyframes} for e in self.encodings]}
+                                     "keyframes": e.keyframes, "active": not e.paused}
+                                    for e in self.encodings]}
                      if self.rids else {})
         return {**self.info.wire(), **simulcast,
                 "frames": self.frames, "keyframes": self.keyframes,

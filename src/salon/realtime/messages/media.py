@@ -45,6 +45,8 @@ class EncodingStats(TypedDict):
     width: int
     height: int
     keyframes: int
+    #: False while the server has paused it: nobody takes it (media.encodings).
+    active: bool
 
 
 @closed
@@ -118,6 +120,23 @@ class Unpublished(TypedDict):
 
 
 @closed
+class EncodingState(TypedDict):
+    rid: str
+    #: Whether the publisher should send this encoding.
+    active: bool
+
+
+@closed
+class Encodings(TypedDict):
+    """To a simulcast publisher: send only the encodings marked active (the server
+    pauses those nobody takes, and resumes one as soon as someone does)."""
+
+    track_id: str
+    #: Every encoding of the track, low to high.
+    encodings: list[EncodingState]
+
+
+@closed
 class Speaker(TypedDict):
     peer_id: str | None
 
@@ -146,4 +165,5 @@ EVENTS: dict[str, Any] = {
     "media.unpublished": Unpublished,
     "media.speaker": Speaker,
     "media.transport": Transport,
+    "media.encodings": Encodings,
 }

@@ -25,6 +25,7 @@
 // carries the candidates; any that come later are trickled with `media.ice`.
 
 import { SalonError } from "./salon.js";
+import { applyEncodings } from "./encodings.js";
 
 /**
  * Throw a SalonError (code MEDIA_UNAVAILABLE) when the browser offers no
@@ -161,6 +162,7 @@ export class MediaSession extends EventTarget {
       }),
       client.on("media.unpublished", ({track_id: trackId}) => this._ended(trackId)),
       client.on("media.disabled", (data) => this._disabledByHost(data)),
+      client.on("media.encodings", (data) => this._encodingsAsked(data)),
       client.on("self.updated", ({self}) => this._rightsChanged(self.can_publish || {})),
       client.on("meeting.changing", () => this._moving()),
       client.on("meeting.changed", () => this._moved()),
@@ -416,6 +418,16 @@ export class MediaSession extends EventTarget {
     if (kind === "screenshare") this._keepResolution(tx.sender);
     this._preferCodecs(tx, kind);
     return tx;
+  }
+
+  /** The server pauses the camera's simulcast encodings nobody receives and resumes one
+   * as soon as someone does (`media.encodings`; encodings.js). */
+  _encodingsAsked({track_id: trackId, encodings}) {
+    const kind = Object.keys(this.published).find((k) => this.published[k] && this.published[k].track_id === trackId);
+    const tx = kind && this.pubTx[kind];
+    if (!tx) return;
+    this.pubSerial.run(() => applyEncodings(tx.sender, encodings))
+      .catch((error) => this._emit("error", {during: "media.encodings", error}));
   }
 
   /** A congested screenshare drops frames, never resolution (text must stay legible). */

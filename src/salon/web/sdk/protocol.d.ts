@@ -223,12 +223,27 @@ export interface Edit {
   file_id?: string | null;
 }
 
+export interface EncodingState {
+  rid: string;
+  active: boolean;
+}
+
 /** One encoding of a simulcast track, low to high (docs/media-design.md §6.10). */
 export interface EncodingStats {
   rid: string;
   width: number;
   height: number;
   keyframes: number;
+  active: boolean;
+}
+
+/**
+ * To a simulcast publisher: send only the encodings marked active (the server
+ * pauses those nobody takes, and resumes one as soon as someone does).
+ */
+export interface Encodings {
+  track_id: string;
+  encodings: EncodingState[];
 }
 
 export interface Family {
@@ -1518,6 +1533,7 @@ export type ServerEvent =
   | { type: "event"; event: "media.unpublished"; data: Unpublished }
   | { type: "event"; event: "media.speaker"; data: Speaker }
   | { type: "event"; event: "media.transport"; data: Transport }
+  | { type: "event"; event: "media.encodings"; data: Encodings }
   | { type: "event"; event: "meeting.changing"; data: Changing }
   | { type: "event"; event: "meeting.changed"; data: Changed }
   | { type: "event"; event: "meeting.change_failed"; data: ChangeFailed }
