@@ -95,6 +95,9 @@ class Wire:
     def ready(self) -> bool:
         return self.connected
 
+    def steady(self) -> bool:
+        return False  # no fast lane: every packet takes the Python path (lane.py)
+
     def write(self, packet: bytes) -> bytes | None:
         if not self.connected:
             return None
@@ -264,3 +267,21 @@ async def test_a_slot_that_becomes_ready_starts_from_the_latest_keyframe_at_once
     assert published.plis_sent == 1  # and none more: it started from the latest one
     published.set_active(forwarding=False)
     assert published.gop is None  # after a pause, never a picture from before it
+
+
+def test_sender_reports_are_the_bytes_aiortc_writes() -> None:
+    """sender_reports writes SR and SDES itself: the same bytes as aiortc's classes."""
+    from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
+
+    from salon.media.embedded.sender_reports import sender_report, source_description
+
+    for cname in ("a", "ab", "abc", "abcd", "0b1c-c7f3-41d2-9a3e"):
+        ntp, ts, count, octets = 0x0102030405060708, 2**32 + 9, 2**32 + 10, 11
+        ours = sender_report(0xDEADBEEF, ntp, ts, count, octets) + source_description(
+            0xDEADBEEF, cname.encode())
+        theirs = bytes(RtcpSrPacket(ssrc=0xDEADBEEF, sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp, rtp_timestamp=ts & 0xFFFFFFFF,
+            packet_count=count & 0xFFFFFFFF, octet_count=octets))) + bytes(
+            RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=0xDEADBEEF,
+                                                  items=[(1, cname.encode())])]))
+        assert ours == theirs, cname

@@ -57,3 +57,31 @@ def test_fails_as_pylibsrtp_does() -> None:
     protector.protect(packet)
     with pytest.raises(Error):  # the same packet again is a replay libsrtp refuses
         protector.protect(packet)
+
+
+@pytest.mark.parametrize(("profile", "key_len"), PROFILES)
+def test_sessions_sped_up_write_and_read_what_pylibsrtp_does(profile: int,
+                                                            key_len: int) -> None:
+    """`speed_up_sessions` (every Session's protect and unprotect, RTP and RTCP, with
+    its length cell allocated once): the same bytes, the same errors."""
+    from salon.media.embedded import srtp
+
+    def packet(seq: int) -> bytes:
+        return struct.pack("!BBHII", 0x80, 96, seq, seq * 3000, 0x1234) + bytes([seq]) * seq * 20
+
+    stock, ours, receiver = pair(profile, key_len)
+    expected = [stock.protect(packet(seq)) for seq in range(1, 30)]
+    rtcp = struct.pack("!BBHI", 0x80, 200, 6, 0x1234) + bytes(20)
+    expected_rtcp = stock.protect_rtcp(rtcp)
+    srtp.speed_up_sessions()
+    assert Session._Session__process is srtp._process  # type: ignore[attr-defined]
+    got = [ours.protect(packet(seq)) for seq in range(1, 30)]
+    assert got == expected
+    assert [receiver.unprotect(d) for d in got] == [packet(seq) for seq in range(1, 30)]
+    assert ours.protect_rtcp(rtcp) == expected_rtcp
+    with pytest.raises(Error):
+        receiver.unprotect(got[0])  # a replay
+    with pytest.raises(ValueError, match="too long"):
+        ours.protect(rtp_packet(99, size=1500))
+    with pytest.raises(TypeError):
+        ours.protect("not bytes")  # type: ignore[arg-type]

@@ -82,6 +82,9 @@ class MediaPeer:
 
         @pc.on("connectionstatechange")
         def changed() -> None:
+            if role == "subscribe" and pc.connectionState in ("failed", "closed"):
+                for _, slot in self.slots:
+                    slot.lane.unbind()  # its socket is going: the fast lane stops now
             if not self.closed and pc.connectionState in ("connected", "failed", "closed"):
                 self.events.transport_state(self.peer_id, role, pc.connectionState)
 

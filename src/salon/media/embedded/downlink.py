@@ -85,6 +85,7 @@ class Downlink:
             slots.append(slot)
         for slot in self._slots():
             slot.resend_ok = not self.estimate.congested
+            slot.check_lane()
         layers, self.estimate.probe_to = choose(self.estimate.value, audio, wants)
         for slot, want, (spatial, limit) in zip(slots, wants, layers, strict=True):
             if slot.layers is not None:

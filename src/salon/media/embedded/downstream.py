@@ -18,6 +18,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from salon.media.embedded import rtp, sender_hooks, sender_reports, vp8
+from salon.media.embedded.lane import HISTORY, Lane
 from salon.media.embedded.layers import TemporalLayers
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 #: simulcast encoding it switches to: ask for one, but do not replay the picture group.
 SWITCHING = 2
 
-#: Sent packets a subscriber can ask again for (NACK), per slot.
-HISTORY = 512
 #: How often one packet is sent again at most: aiortc's receivers repeat every missing
 #: sequence number in each NACK until it arrives, and answering each repeat would
 #: pour more packets into a link that is losing them because it is full.
@@ -49,9 +48,13 @@ class Downstream(MediaStreamTrack):
         self.needs_keyframe = False
         #: Attached, waiting for the subscriber's answer (`start`).
         self.held = False
-        #: Frames (video) or packets (audio) sent, and packets not sent because the
-        #: subscriber's transport was not connected.
-        self.sent = self.dropped = 0
+        #: Our stream's state and figures, and the datagrams kept for resends: shared
+        #: with the C fast lane, which writes the steady state's packets (lane.py).
+        self.lane = Lane(is_audio=kind == "audio")
+        self.lane.next_seq = random.getrandbits(16)
+        self.lane.last_ts = random.getrandbits(32)
+        #: Packets not sent because the subscriber's transport was not connected.
+        self.dropped = 0
         #: Packets sent again because the subscriber said it lost them (NACK).
         self.resent = 0
         #: Keyframe requests (PLI, FIR) from the subscriber.
@@ -72,8 +75,6 @@ class Downstream(MediaStreamTrack):
         #: The source's sequence number -> ours, for a layered source, so that a late
         #: retransmission finds its number although packets were left out since.
         self._seq_map: list[tuple[int, int] | None] = [None] * HISTORY
-        #: Payload octets sent, read by the subscriber's estimator for its sent rate.
-        self.octets = 0
         self._output: sender_hooks.RtpOutput | None = None
         # What negotiation settled for this slot (on_send_parameters).
         self._payload_type: int | None = None
@@ -87,25 +88,28 @@ class Downstream(MediaStreamTrack):
         # audio level: a packet's block is head + its values + padding (`_frame`).
         self._ext_head = self._ext_head_level = rtp.extension_block(b"")
         self._ext_pad = self._ext_pad_level = b""
-        # Our sequence numbers and timestamps: source's plus an offset, re-based
-        # whenever the stream restarts (a new source, a resume, a keyframe wait).
+        # Our sequence numbers and timestamps (the lane's): source's plus an offset,
+        # re-based whenever the stream restarts (a new source, a resume, a keyframe wait).
         self._rebase = True
-        self._seq_offset = 0
-        self._ts_offset = 0
-        self._next_seq = random.getrandbits(16)
-        self._last_ts = random.getrandbits(32)
-        self._last_time: float | None = None
-        self._packets = self._octets = 0
-        self._history: list[tuple[int, bytes, int] | None] = [None] * HISTORY
         self._parked: asyncio.Future[None] | None = None
 
     @property
     def idle(self) -> bool:
         return self.source is None
 
+    @property
+    def sent(self) -> int:
+        """Frames (video) or packets (audio) sent."""
+        return self.lane.sent
+
+    @property
+    def octets(self) -> int:
+        """Octets put on the subscriber's link (resends too), read by its estimator."""
+        return self.lane.octets
+
     def bind(self, sender) -> None:
         """Take over writing for the transceiver's sender (before it is negotiated)."""
-        self._output = sender_hooks.RtpOutput(sender)
+        self._output = sender_hooks.RtpOutput(sender, self.lane)
         self._ssrc = sender_hooks.sender_ssrc(sender)
         sender_hooks.on_send_parameters(sender, self._configure)
         sender_hooks.hook_retransmit(sender, self._retransmit)
@@ -132,6 +136,10 @@ class Downstream(MediaStreamTrack):
         self._ext_head, self._ext_pad = rtp.extension_frame(fixed, values)
         if self._level_id is not None:
             self._ext_head_level, self._ext_pad_level = rtp.extension_frame(fixed, values + 2)
+        self.lane.configure(self._ssrc, self._payload_type or 0, self._ext_head,
+                            self._ext_pad, self._ext_head_level, self._ext_pad_level,
+                            self._abs_id is not None,
+                            self._level_id[0] if self._level_id is not None else -1)
 
     def attach(self, source: "Published") -> None:
         """Carry `source` from the next answer on (`start`): until the subscriber has
@@ -140,6 +148,7 @@ class Downstream(MediaStreamTrack):
         self.detach()
         self.source = source
         self.held = True
+        self.lane.enabled = False
         self.needs_keyframe = source.is_video
         self._rebase = True
         if self.layers is not None:
@@ -157,6 +166,7 @@ class Downstream(MediaStreamTrack):
         self.held = False
 
     def detach(self) -> None:
+        self.lane.enabled = False
         if self.source is not None:
             self.source.downstreams.discard(self)
             self.source.demand.pop(id(self), None)
@@ -166,8 +176,15 @@ class Downstream(MediaStreamTrack):
                 encoding.slots.discard(self)
         self.spatial = self.spatial_target = None
 
+    def check_lane(self) -> None:
+        """Leave the fast lane if its transport is no longer what it was bound to (at
+        each of the subscriber's reports; the next packet's Python path binds again)."""
+        if self.lane.enabled and (self._output is None or not self._output.steady()):
+            self.lane.enabled = False
+
     def resume(self) -> None:
         """The source starts again after a pause: wait for a keyframe if video."""
+        self.lane.enabled = False
         self.needs_keyframe = self.kind == "video"
         self._rebase = True
         if self.layers is not None:
@@ -215,19 +232,20 @@ class Downstream(MediaStreamTrack):
             if kept is None or kept[0] != packet.sequence_number:
                 return False  # a packet of a frame this subscriber never got
             mapped = kept[1]
-        elif layered and not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
-            self._seq_offset = (self._seq_offset - 1) & 0xFFFF  # no gap for it
+        lane = self.lane
+        if mapped is None and layered and not self.layers.admit(desc):  # type: ignore[union-attr,arg-type]
+            lane.seq_offset = (lane.seq_offset - 1) & 0xFFFF  # no gap for it
             self.skipped += 1
             return False
         if self._rebase:
             self._rebase = False
-            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            lane.seq_offset = (lane.next_seq - packet.sequence_number) & 0xFFFF
             step = 1
-            if self._last_time is not None:
-                step = max(1, int((now - self._last_time) * self._clock_rate))
-            self._ts_offset = (self._last_ts + step - packet.timestamp) & 0xFFFFFFFF
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF if mapped is None else mapped
-        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+            if lane.last_time is not None:
+                step = max(1, int((now - lane.last_time) * self._clock_rate))
+            lane.ts_offset = (lane.last_ts + step - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + lane.seq_offset) & 0xFFFF if mapped is None else mapped
+        timestamp = (packet.timestamp + lane.ts_offset) & 0xFFFFFFFF
         if self._abs_id is None:
             send_time = b""
         if level is not None and self._level_id is not None:
@@ -249,17 +267,23 @@ class Downstream(MediaStreamTrack):
                                 | self._payload_type, seq, timestamp, self._ssrc)
                 + extension + payload)
         datagram = output.write(data)
-        self._history[seq % HISTORY] = (seq, datagram, 0)
-        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
-            self._next_seq = (seq + 1) & 0xFFFF
+        if datagram is None:
+            return False  # libsrtp refused it (far behind the newest): not sent
+        lane.keep(seq, datagram)
+        if (seq - lane.next_seq) & 0xFFFF < 0x8000:  # not a late, reordered packet
+            lane.next_seq = (seq + 1) & 0xFFFF
             # the newest packet's clock: a rebase and the sender reports build on it
-            self._last_ts = timestamp
-            self._last_time = now
-        self._packets += 1
-        self._octets += len(payload)
-        self.octets += len(data)
+            lane.last_ts = timestamp
+            lane.last_time = now
+        lane.packets += 1
+        lane.payload_octets += len(payload)
+        lane.octets += len(data)
         if packet.marker or self.kind == "audio":
-            self.sent += 1
+            lane.sent += 1
+        if not retransmission:
+            # Steady now (a stream without layers or encodings to choose from, nothing
+            # to wait for, a nominated pair): the fast lane writes the next packets.
+            lane.enabled = not remapped and output.steady()
         return False
 
     def _switch(self, encoding: "Encoding") -> None:
@@ -268,6 +292,7 @@ class Downstream(MediaStreamTrack):
         old = self.spatial
         if old is not None and old is not self.spatial_target:
             old.slots.discard(self)
+        self.lane.enabled = False
         self.spatial = encoding
         self.spatial_switches += 1
         self.needs_keyframe = False
@@ -277,18 +302,19 @@ class Downstream(MediaStreamTrack):
             self.layers.restart()
 
     def _retransmit(self, seq: int) -> None:
-        kept = self._history[seq % HISTORY]
-        if (kept is not None and kept[0] == seq and kept[2] < MAX_RESENDS
-                and self.resend_ok and self._output is not None):
-            self._output.resend(kept[1])
-            self._history[seq % HISTORY] = (seq, kept[1], kept[2] + 1)
+        kept = self.lane.kept(seq)
+        if (kept is not None and kept[1] < MAX_RESENDS and self.resend_ok
+                and self._output is not None):
+            self._output.resend(kept[0])
+            self.lane.count_resend(seq)
             self.resent += 1
-            self.octets += len(kept[1])  # the link carries it again
+            self.lane.octets += len(kept[0])  # the link carries it again
 
     def _report(self) -> tuple[float, int, int, int] | None:
-        if self._last_time is None:
+        lane = self.lane
+        if lane.last_time is None:
             return None
-        return self._last_time, self._last_ts, self._packets, self._octets
+        return lane.last_time, lane.last_ts, lane.packets, lane.payload_octets
 
     async def recv(self):
         """aiortc's sender loop waits here; salon writes the packets itself."""
@@ -301,7 +327,8 @@ class Downstream(MediaStreamTrack):
 
     def figures(self) -> dict[str, int]:
         """Counters for /metrics (salon.observability), read at scrape time."""
-        return {"forwarded_packets": self._packets, "forwarded_bytes": self._octets,
+        return {"forwarded_packets": self.lane.packets,
+                "forwarded_bytes": self.lane.payload_octets,
                 "forward_dropped": self.dropped, "nack_resent": self.resent,
                 "keyframe_requests": self.keyframe_requests}
 

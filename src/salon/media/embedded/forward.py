@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiortc import MediaStreamTrack
 
@@ -20,6 +20,7 @@ from salon.media.embedded import hooks, pausing, rtp, vp8
 from salon.media.embedded.downstream import SWITCHING, Downstream
 from salon.media.embedded.encoding import Encoding
 from salon.media.embedded.figures import Retired
+from salon.media.embedded.lane import fan_out
 
 log = logging.getLogger("salon.media")
 
@@ -248,13 +249,19 @@ class Published:
             self._arrivals_from = encoding
             self.arrivals.clear()
 
-    def _fan_out(self, slots: set[Downstream], encoding: Encoding | None, packet,
+    def _fan_out(self, slots: Iterable[Downstream], encoding: Encoding | None, packet,
                  retransmission: bool, keyframe: bool, desc: vp8.Descriptor | None,
                  now: float) -> None:
         """`encoding` is None for a single stream (the slots' fast path)."""
         send_time = rtp.abs_send_time(now)
         level = packet.extensions.audio_level
         level_value = rtp.audio_level(*level) if level is not None else None
+        if encoding is None and not retransmission and (desc is None or desc.tid is None):
+            # the steady slots are written in C (lane.py); the rest come back
+            slots = fan_out(slots, packet.marker, packet.sequence_number, packet.timestamp,
+                            packet.payload, send_time, level_value, now)
+            if not slots:
+                return
         gated = False
         gop = (encoding or self._single).gop
         for downstream in slots:

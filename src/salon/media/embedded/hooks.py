@@ -34,7 +34,7 @@ from aiortc.rtp import (
 )
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
-from salon.media.embedded import rtp
+from salon.media.embedded import rtp, srtp
 from salon.media.embedded.renack import Renack
 from salon.media.embedded.simulcast_sdp import REPAIRED_RID_URI, RID_URI
 
@@ -86,6 +86,7 @@ def install() -> None:
     with _install_lock:
         if not _installed:
             rtcrtpreceiver.decoder_worker = _worker  # looked up when receive() starts
+            srtp.speed_up_sessions()
             _installed = True
 
 

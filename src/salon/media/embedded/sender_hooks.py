@@ -19,8 +19,10 @@ from aiortc.rtp import (
     RtcpSrPacket,
     unpack_remb_fci,
 )
+from pylibsrtp import Error as SrtpError
 
 from salon.media.embedded import hooks  # noqa: F401 - the aiortc version check first
+from salon.media.embedded import lane as lane_module
 from salon.media.embedded.srtp import Protector
 
 log = logging.getLogger("salon.media")
@@ -163,10 +165,15 @@ class RtpOutput:
     its chain of coroutines (three awaits per packet per subscriber). This runs once per
     forwarded packet per subscriber, so what stays the same from packet to packet (the
     DTLS transport's SRTP session and its ICE connection's nominated pairs) is looked up
-    once per transport, not per packet."""
+    once per transport, not per packet.
 
-    def __init__(self, sender) -> None:
+    With the C fast lane (lane.py) the slot's `lane` is bound to the same session and
+    socket, and protects and sends in C: for the packets `Lane.write` is given here, and
+    for those `fan_out` writes without Python."""
+
+    def __init__(self, sender, lane=None) -> None:
         self.sender = sender
+        self.lane = lane
         self._dtls = None
         self._session = None
         self._protect: Callable[[bytes], bytes] | None = None
@@ -181,13 +188,32 @@ class RtpOutput:
         member is looked up once, not through the Enum class each time.)"""
         return self.sender._RTCRtpSender__transport._state is _DTLS_CONNECTED
 
-    def write(self, packet: bytes) -> bytes:
-        """Protect and send (only when `ready()`); returns the datagram, for a resend."""
+    def steady(self) -> bool:
+        """Ready, and the lane is bound to this transport's session and nominated pair:
+        the fast lane may write (checked again at each of the subscriber's reports)."""
+        lane = self.lane
+        if lane is None or not lane.bound or not self.ready():
+            return False
+        dtls = self.sender._RTCRtpSender__transport
+        return (dtls is self._dtls and dtls._tx_srtp is self._session
+                and self._nominated.get(1) is self._pair)
+
+    def write(self, packet: bytes) -> bytes | None:
+        """Protect and send (only when `ready()`); returns the datagram, for a resend,
+        or None when libsrtp refused the packet (one far behind the newest: its replay
+        protection), which is then not sent."""
         dtls = self.sender._RTCRtpSender__transport
         if dtls is not self._dtls or dtls._tx_srtp is not self._session:
             self._bind(dtls)  # the first packet, or a new transport
-        datagram = self._protect(packet)  # type: ignore[misc]
-        self.resend(datagram)
+        self._follow()
+        lane = self.lane
+        if lane is not None and lane.bound:
+            return lane.write(packet)
+        try:
+            datagram = self._protect(packet)  # type: ignore[misc]
+        except (SrtpError, ValueError):  # refused (a replay), or too long to protect
+            return None
+        self._send(datagram)
         return datagram
 
     def _bind(self, dtls) -> None:
@@ -197,17 +223,45 @@ class RtpOutput:
         # aioice keeps this dict for the connection's life (cleared, never replaced)
         self._nominated = dtls.transport._connection._nominated
         self._pair = self._sendto = self._address = None
+        if self.lane is not None:
+            self.lane.unbind()
+
+    def _follow(self) -> None:
+        """Send on the nominated pair: the first packet, or ICE settled on another."""
+        pair = self._nominated.get(1)
+        if pair is self._pair:
+            return
+        self._pair = pair
+        self._sendto = self._address = None
+        lane = self.lane
+        if lane is not None:
+            lane.unbind()
+        if pair is not None and type(pair.protocol) is aioice.ice.StunProtocol:
+            transport = pair.protocol.transport
+            self._sendto = transport.sendto
+            self._address = pair.remote_addr
+            sock = transport.get_extra_info("socket")
+            if lane is not None and lane_module.NATIVE and sock is not None \
+                    and self._session is not None:
+                context, protect = lane_module.srtp_binding(self._session)
+                try:
+                    lane.bind(context, protect, sock.fileno(), pair.remote_addr[0],
+                              pair.remote_addr[1])
+                except ValueError:  # an address sendto(2) cannot take as it is
+                    log.warning("fast lane not bound to %r", pair.remote_addr)
 
     def resend(self, datagram: bytes) -> None:
         """Send an already protected datagram (again: SRTP accepts a lost one once)."""
-        pair = self._nominated.get(1)
-        if pair is not self._pair:  # the first packet, or ICE settled on another pair
-            self._pair = pair
-            self._sendto = self._address = None
-            if pair is not None and type(pair.protocol) is aioice.ice.StunProtocol:
-                self._sendto = pair.protocol.transport.sendto
-                self._address = pair.remote_addr
+        self._follow()
+        lane = self.lane
+        if lane is not None and lane.bound:
+            lane.resend(datagram)
+        else:
+            self._send(datagram)
+
+    def _send(self, datagram: bytes) -> None:
         if self._sendto is not None:
             self._sendto(datagram, self._address)
-        elif pair is not None:  # relayed through TURN: aioice wraps it, asynchronously
-            asyncio.ensure_future(pair.protocol.send_data(datagram, pair.remote_addr))
+        elif self._pair is not None:  # relayed through TURN: aioice wraps it, asynchronously
+            asyncio.ensure_future(self._pair.protocol.send_data(datagram,
+                                                                self._pair.remote_addr))

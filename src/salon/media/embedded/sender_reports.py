@@ -20,17 +20,11 @@ on; `__cname`, `_ssrc`; docs/media-design.md §6.8).
 import asyncio
 import logging
 import random
+import struct
 import time
 from collections.abc import Callable
 
-from aiortc.rtp import (
-    RtcpByePacket,
-    RtcpPacket,
-    RtcpSdesPacket,
-    RtcpSenderInfo,
-    RtcpSourceInfo,
-    RtcpSrPacket,
-)
+from aiortc.rtp import RtcpByePacket
 
 from salon.media.embedded.hooks import NTP_EPOCH_OFFSET
 from salon.media.embedded.sender_hooks import RtpOutput
@@ -45,6 +39,24 @@ KEPT = 8
 #: (wall time of the last packet written, its RTP timestamp, packets, payload octets).
 Figures = tuple[float, int, int, int]
 
+#: A sender report without report blocks (RFC 3550 §6.4.1): V=2, PT=200, length 6.
+_SR = struct.Struct("!BBHIQIII")
+
+
+def sender_report(ssrc: int, ntp: int, rtp_timestamp: int, packets: int,
+                  octets: int) -> bytes:
+    """The SR's bytes, written directly: aiortc's packet classes took ~14 µs a report
+    here, fifty subscribers' worth of which were a visible share of the SFU."""
+    return _SR.pack(0x80, 200, 6, ssrc, ntp & 0xFFFFFFFFFFFFFFFF,
+                    rtp_timestamp & 0xFFFFFFFF, packets & 0xFFFFFFFF, octets & 0xFFFFFFFF)
+
+
+def source_description(ssrc: int, cname: bytes) -> bytes:
+    """An SDES with one chunk: the CNAME (RFC 3550 §6.5), then END and padding."""
+    chunk = struct.pack("!IBB", ssrc, 1, len(cname)) + cname + b"\x00\x00"  # END, as aiortc
+    chunk += b"\x00" * (-len(chunk) % 4)  # to a whole word
+    return struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
+
 
 def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
                kind: str) -> None:
@@ -53,11 +65,12 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
     interval = INTERVAL_SECS.get(kind, 1.0)
     sent_at: dict[int, float] = sender.__dict__.setdefault("_salon_sr_times", {})
 
-    def write(packets: list[RtcpPacket]) -> None:
+    sdes: tuple[int, bytes] | None = None  # (SSRC, its SDES), made once
+
+    def write(payload: bytes) -> None:
         if not output.ready():
             return
         try:
-            payload = b"".join(bytes(packet) for packet in packets)
             output.resend(sender._RTCRtpSender__transport._tx_srtp.protect_rtcp(payload))
         except Exception:  # a transport closing under us: the next report tries again
             log.debug("a sender report was not sent", exc_info=True)
@@ -66,20 +79,20 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         latest = figures()
         if latest is None:
             return  # nothing sent yet: nothing to report
+        nonlocal sdes
         wall, rtp_timestamp, count, octets = latest
         ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
         ssrc = sender._ssrc
-        packets: list[RtcpPacket] = [RtcpSrPacket(ssrc=ssrc, sender_info=RtcpSenderInfo(
-            ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
-            packet_count=count & 0xFFFFFFFF, octet_count=octets & 0xFFFFFFFF))]
+        payload = sender_report(ssrc, ntp, rtp_timestamp, count, octets)
         cname = sender._RTCRtpSender__cname
         if cname is not None:
-            packets.append(RtcpSdesPacket(chunks=[RtcpSourceInfo(
-                ssrc=ssrc, items=[(1, cname.encode("utf8"))])]))
+            if sdes is None or sdes[0] != ssrc:
+                sdes = (ssrc, source_description(ssrc, cname.encode("utf8")))
+            payload += sdes[1]
         sent_at[(ntp >> 16) & 0xFFFFFFFF] = time.time()
         while len(sent_at) > KEPT:
             del sent_at[next(iter(sent_at))]
-        write(packets)
+        write(payload)
 
     async def run_rtcp() -> None:
         sender._RTCRtpSender__rtcp_started.set()
@@ -90,7 +103,7 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         except asyncio.CancelledError:
             pass
         if figures() is not None:
-            write([RtcpByePacket(sources=[sender._ssrc])])
+            write(bytes(RtcpByePacket(sources=[sender._ssrc])))
         sender._RTCRtpSender__rtcp_exited.set()
 
     sender._run_rtcp = run_rtcp
