@@ -15,6 +15,10 @@ window of `--seconds` that starts 3 s after everyone receives):
   fan-out     1 publisher -> N subscribers (`--subscribers`, default 50) in
               max(1, N // 25) generator processes
   fan-out 10  the same with N = 10, for the baseline comparison (unless N is 10 already)
+  fan-out-python  the 1 -> N fan-out again on a second server started with
+              SALON_MEDIA_FAST_LANE=0 (every packet on the Python path;
+              `--skip-python-path` leaves it out): `fast_lane_ratio` = packets/s per core
+              with the C fast lane / without it, in the same run
   mesh        M peers (`--mesh`, default 8) each publishing VP8 + Opus and receiving all
               the others, in 2 generator processes (a manual `media.subscribe` to every
               track: auto mode stops at the preset's `max_video_streams`, 6)
@@ -40,7 +44,8 @@ core; join-to-first-frame p50 < 1 s. Every process it starts is stopped by PID, 
 and Ctrl-C too, and generators exit by themselves when this process goes away.
 
     .venv/bin/python bench/media.py [--subscribers 50] [--mesh 8] [--seconds 12]
-        [--skip-baseline] [--quick] [--browser-runs 7] [--profile {fan-out,mesh}]
+        [--skip-baseline] [--skip-python-path] [--quick] [--browser-runs 7]
+        [--profile {fan-out,mesh}]
         [--skip-network | --network-only]
 
 `--profile PHASE` samples the salon server with py-spy (250 Hz) over that phase's window
@@ -771,15 +776,20 @@ async def salon_tokens(server, count: int, title: str) -> list[str]:
 
 
 async def bench_salon(server, files: dict[str, str], args: argparse.Namespace,
-                      log_dir: Path) -> list[Phase]:
+                      log_dir: Path, python_path: bool = False) -> list[Phase]:
+    """The fan-out (and mesh) phases; with `python_path`, the fan-out alone, named
+    `fan-out-python` (a server started with SALON_MEDIA_FAST_LANE=0)."""
     from salon.client import ws_url
     url = ws_url(server.url)
     pid = server.process.pid
-    plan: list[tuple[str, int, bool]] = [("fan-out", args.subscribers, False)]
-    if not args.skip_baseline and args.subscribers != 10:
-        plan.append(("fan-out-10", 10, False))
-    if args.mesh >= 2:
-        plan.append(("mesh", args.mesh, True))
+    if python_path:
+        plan: list[tuple[str, int, bool]] = [("fan-out-python", args.subscribers, False)]
+    else:
+        plan = [("fan-out", args.subscribers, False)]
+        if not args.skip_baseline and args.subscribers != 10:
+            plan.append(("fan-out-10", 10, False))
+        if args.mesh >= 2:
+            plan.append(("mesh", args.mesh, True))
     phases = []
     for name, n, mesh in plan:
         tokens = await salon_tokens(server, n if mesh else n + 1, f"media bench {name}")
@@ -1005,6 +1015,15 @@ def summarize(args: argparse.Namespace, phases: list[Phase], join_p50: float | N
                                      else None)
     out["forwarded_pps_per_core_by_phase"] = {
         p.name: round(p.pps_per_core) for p in phases if not p.error and p.pps_per_core}
+    python = by.get("fan-out-python")
+    out["python_path_pps_per_core"] = (round(python.pps_per_core)
+                                       if python and python.pps_per_core else None)
+    out["fast_lane_ratio"] = None
+    if python and python.pps_per_core and fan and fan.pps_per_core:
+        out["fast_lane_ratio"] = round(fan.pps_per_core / python.pps_per_core, 2)
+        print(f"\nfast_lane_ratio (1 -> {args.subscribers}, packets/s per core, C fast lane /"
+              f" Python path, same run): {fan.pps_per_core:,.0f} / {python.pps_per_core:,.0f}"
+              f" = {out['fast_lane_ratio']}")
     out.update(network_figures(network or []))
     out["join_to_first_frame_p50_s"] = round(join_p50, 3) if join_p50 is not None else None
     print(f"browser join to first frame: {fmt(join_p50, '.3f')} s ({join_note})")
@@ -1059,6 +1078,15 @@ async def orchestrate(args: argparse.Namespace, netns: bool) -> dict[str, Any]:
         server = start("", env={"SALON_ICE_HOSTS": "127.0.0.1"})
         if not args.network_only:
             phases += await bench_salon(server, files, args, log_dir)
+        if not args.network_only and not args.skip_python_path:
+            # the same fan-out on the Python path alone: the fast lane's baseline
+            print("salon, SALON_MEDIA_FAST_LANE=0:")
+            python = start("", env={"SALON_ICE_HOSTS": "127.0.0.1",
+                                    "SALON_MEDIA_FAST_LANE": "0"})
+            try:
+                phases += await bench_salon(python, files, args, log_dir, python_path=True)
+            finally:
+                cleanup(python)
         if not args.skip_network:
             network = await bench_network(server, files, args, log_dir)
         if args.browser_runs > 0:
@@ -1123,6 +1151,8 @@ def main() -> None:
                         help="10 subscribers, a 4-peer mesh, 5 s windows, 3 browser joins")
     parser.add_argument("--profile", choices=["fan-out", "fan-out-10", "mesh"],
                         help="sample the salon server with py-spy during this phase's window")
+    parser.add_argument("--skip-python-path", action="store_true",
+                        help="skip the fan-out on a server without the C fast lane")
     parser.add_argument("--skip-network", action="store_true",
                         help="no network phase (shaped links, temporal layers)")
     parser.add_argument("--network-only", action="store_true",
