@@ -195,3 +195,22 @@ def test_both_lanes_keep_datagrams_for_resends_by_sequence_number(make) -> None:
     lane.last_time, lane.octets = 2.5, 10
     assert (lane.last_time, lane.octets) == (2.5, 10)
     assert lane_module.py_fan_out({1, 2}, 0, 0, 0, b"", None, None, 0.0) in ([1, 2], [2, 1])
+
+
+async def test_the_lane_writes_on_its_own_copy_of_the_socket() -> None:
+    """aioice may close the pair's socket before the slot hears of it: the lane holds
+    its own duplicate, so it never writes on a number that has become someone else's,
+    and closes it when unbound. A Lane made without __init__ holds nothing."""
+    source, _, native, subscriber = two_slots("video")
+    opened = len(os.listdir("/proc/self/fd"))
+    for i in range(3):
+        source._on_rtp(packet(10 + i, 3000 * i, KEY if i == 0 else DELTA), False)
+    received(subscriber, 3)
+    native._output.sock.close()  # type: ignore[union-attr]  # aioice closes its socket
+    source._on_rtp(packet(13, 9000, DELTA), False)
+    assert len(subscriber.recv(2048)) > 12  # still its own copy
+    native.lane.unbind()
+    assert len(os.listdir("/proc/self/fd")) == opened - 2  # the socket and the copy
+    bare = lane_module.Lane.__new__(lane_module.Lane)
+    assert bare.last_time is None and not bare.bound
+    del bare

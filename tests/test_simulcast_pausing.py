@@ -11,7 +11,7 @@ from salon.media.backend import TrackInfo
 from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.encoding import RESUME_GRACE_WINDOWS, Encoding
 from salon.media.embedded.forward import Published
-from salon.media.embedded.pausing import PAUSE_AFTER_SECS, review
+from salon.media.embedded.pausing import PAUSE_AFTER_SECS, RETELL_SECS, review, to_retell
 from tests.test_simulcast import fake_receiver, slot
 
 RATES = (150_000, 500_000, 1_500_000)  # q, h, f: bits/s
@@ -39,7 +39,7 @@ def run(encodings: list[Encoding], start: float, until: float) -> dict[str, list
     now = start
     while now <= until:
         for encoding, paused in review(encodings, now):
-            (encoding.pause if paused else encoding.resume)()
+            encoding.pause() if paused else encoding.resume(now)
             changes.setdefault(encoding.rid, []).append((now, paused))
         send_for(encodings, 1.0)
         now += 1.0
@@ -75,7 +75,7 @@ def test_nothing_is_paused_before_the_order_is_known_or_while_it_does_not_send()
     silent = encodings(135, 270, 540)
     for n in range(11):  # f never sends: with nothing measured, nobody would ask it back
         for encoding, paused in review(silent, float(n)):
-            (encoding.pause if paused else encoding.resume)()
+            encoding.pause() if paused else encoding.resume(float(n))
         send_for(silent[:2], 1.0)
     assert [e.paused for e in silent] == [False, True, False]
 
@@ -89,7 +89,7 @@ def test_a_resumed_encoding_that_never_sends_again_is_given_up_after_its_grace()
     f.layer_bytes[0] += RATES[2] // 8
     assert f.layer_rates(1.0)[-1] > 0
     f.pause()
-    f.resume()
+    f.resume(1.5)
     seen = [f.layer_rates(2.0 + n)[-1] for n in range(RESUME_GRACE_WINDOWS + 1)]
     assert all(rate > 0 for rate in seen[:-1]) and seen[-1] == 0
 
@@ -156,3 +156,26 @@ async def test_a_track_without_subscribers_keeps_only_its_lowest_encoding() -> N
     downlink.apply()
     assert ds.spatial_target is pub.encodings[2] and not pub.encodings[2].paused
     await asyncio.sleep(0)
+
+
+def test_a_publisher_that_does_not_send_what_it_was_asked_back_is_told_again() -> None:
+    """The resume was lost (or the client set its sender up anew): a slot waits for f,
+    which sends nothing; the publisher is told again every RETELL_SECS until it sends."""
+    found = encodings(135, 270, 540)
+    run(found, 0.0, 8.0)
+    f = found[2]
+    assert f.paused
+    f.slots.add(object())  # type: ignore[arg-type]
+    told = []
+    now = 9.0
+    while now <= 9.0 + 2 * RETELL_SECS + 1:
+        for encoding, paused in review(found, now):
+            encoding.pause() if paused else encoding.resume(now)
+        if to_retell(found, now):
+            told.append(now)
+        send_for(found[:2], 1.0)  # q and h only: f never comes
+        now += 1.0
+    assert not f.paused and told == [9.0 + RETELL_SECS, 9.0 + 2 * RETELL_SECS]
+    send_for(found, 1.0, paused_too=True)  # it comes back: no more telling
+    review(found, now)
+    assert not to_retell(found, now + RETELL_SECS) and f.told_at is None

@@ -163,6 +163,7 @@ class SimulcastSender:
                              f" {source.rids}")
         self.source = source
         self._sending = True
+        self.inactive.clear()  # a new track on the server: every encoding wanted
         self._feed(self.transceiver.sender, self._primary_rid)
         for rid, extra in self.extras.items():
             self._feed(extra, rid)
@@ -211,7 +212,7 @@ class SimulcastSender:
         self.accepted, self._rid_id = rids, rid_id
         primary_rid = rids[-1] if rids else self.source.rids[-1]
         sender = self.transceiver.sender
-        if primary_rid != self._primary_rid and sender.track is not None:
+        if primary_rid != self._primary_rid and self._sending:
             self._primary_rid = primary_rid
             self._feed(sender, primary_rid)
         self._primary_rid = primary_rid

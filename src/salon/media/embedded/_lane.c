@@ -14,7 +14,9 @@
  * pylibsrtp's cffi binding exports, on the session aiortc negotiated (the same
  * context aiortc protects its RTCP with; everything runs on the event loop's thread).
  * Datagrams go out with sendto(2) on the socket of the subscriber's nominated ICE
- * pair, non-blocking: a full socket buffer drops the packet, as UDP does.
+ * pair, non-blocking: a full socket buffer drops the packet, as UDP does. The lane
+ * holds its own dup(2) of that socket, closed when it is unbound: when aioice closes
+ * its socket first, the number is never someone else's while the lane writes on it.
  *
  * lane.py has the same Lane in Python, used when this module was not built.
  */
@@ -29,6 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define HISTORY 512
 #define MAX_EXT 64
@@ -68,7 +71,8 @@ typedef struct {
     char bound;
     void *srtp;
     protect_fn protect;
-    int fd;
+    int fd;          /* our own dup of the pair's socket, or -1 */
+    int max_packet;  /* the longest RTP packet the Python path can protect */
     struct sockaddr_storage address;
     socklen_t address_len;
     /* sent datagrams, for resends: by our sequence number mod HISTORY */
@@ -77,22 +81,35 @@ typedef struct {
     unsigned char history_resends[HISTORY];
 } Lane;
 
+static PyObject *Lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    Lane *self = (Lane *)type->tp_alloc(type, 0); /* zeroed */
+    if (self == NULL)
+        return NULL;
+    self->fd = -1; /* never fd 0: dealloc closes what this holds */
+    self->level_id = -1;
+    Py_INCREF(Py_None);
+    self->last_time = Py_None;
+    return (PyObject *)self;
+}
+
 static int Lane_init(Lane *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"is_audio", NULL};
     int is_audio = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p", names, &is_audio))
         return -1;
     self->is_audio = (char)is_audio;
-    self->level_id = -1;
-    self->fd = -1;
-    Py_INCREF(Py_None);
-    Py_XSETREF(self->last_time, Py_None);
     return 0;
 }
 
 static int Lane_traverse(Lane *self, visitproc visit, void *arg) {
     Py_VISIT(self->last_time);
     return 0;
+}
+
+static void close_fd(Lane *self) {
+    if (self->fd >= 0)
+        close(self->fd);
+    self->fd = -1;
 }
 
 static int Lane_clear(Lane *self) {
@@ -104,6 +121,7 @@ static int Lane_clear(Lane *self) {
 
 static void Lane_dealloc(Lane *self) {
     PyObject_GC_UnTrack(self);
+    close_fd(self);
     Lane_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -150,10 +168,14 @@ static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwargs) {
 
 static PyObject *Lane_bind(Lane *self, PyObject *args) {
     unsigned long long srtp, protect;
-    int fd, port;
+    int fd, port, max_packet;
     const char *host;
-    if (!PyArg_ParseTuple(args, "KKisi", &srtp, &protect, &fd, &host, &port))
+    if (!PyArg_ParseTuple(args, "KKiisi", &srtp, &protect, &max_packet, &fd, &host, &port))
         return NULL;
+    if (max_packet <= 0 || max_packet > BUFFER - SRTP_TRAILER) {
+        PyErr_Format(PyExc_ValueError, "max_packet must be 1..%d", BUFFER - SRTP_TRAILER);
+        return NULL;
+    }
     memset(&self->address, 0, sizeof(self->address));
     struct sockaddr_in *v4 = (struct sockaddr_in *)&self->address;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&self->address;
@@ -169,9 +191,14 @@ static PyObject *Lane_bind(Lane *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "%s is not an IP address", host);
         return NULL;
     }
+    int own = dup(fd);
+    if (own < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    close_fd(self);
     self->srtp = (void *)(uintptr_t)srtp;
     self->protect = (protect_fn)(uintptr_t)protect;
-    self->fd = fd;
+    self->max_packet = max_packet;
+    self->fd = own;
     self->bound = 1;
     Py_RETURN_NONE;
 }
@@ -181,7 +208,7 @@ static PyObject *Lane_unbind(Lane *self, PyObject *unused) {
     self->enabled = 0;
     self->srtp = NULL;
     self->protect = NULL;
-    self->fd = -1;
+    close_fd(self);
     Py_RETURN_NONE;
 }
 
@@ -211,8 +238,8 @@ static PyObject *Lane_write(Lane *self, PyObject *arg) {
     }
     if (PyBytes_AsStringAndSize(arg, &data, &size) < 0)
         return NULL;
-    if (size > BUFFER - SRTP_TRAILER) {
-        self->protect_errors++; /* too long to protect: not sent, as libsrtp refuses */
+    if (size > self->max_packet) {
+        self->protect_errors++; /* too long to protect: not sent, as the Python path */
         Py_RETURN_NONE;
     }
     memcpy(buffer, data, size);
@@ -299,8 +326,8 @@ static int forward(Lane *self, int marker, unsigned int seq, unsigned int timest
     int head_len = with_level ? self->ext_head_level_len : self->ext_head_len;
     const unsigned char *pad = with_level ? self->ext_pad_level : self->ext_pad;
     int pad_len = with_level ? self->ext_pad_level_len : self->ext_pad_len;
-    if (12 + head_len + 5 + pad_len + payload_len > BUFFER - SRTP_TRAILER)
-        return 0; /* too long to forward: left to Python, which says why */
+    if (12 + head_len + 5 + pad_len + payload_len > self->max_packet)
+        return 0; /* too long to forward: left to the Python path, which drops it */
     memcpy(buffer + n, head, head_len);
     n += head_len;
     if (self->has_send_time && send_time != NULL) {
@@ -414,6 +441,8 @@ static PyObject *fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nar
 }
 
 static PyObject *Lane_get_last_time(Lane *self, void *closure) {
+    if (self->last_time == NULL) /* not initialised (Lane.__new__ alone) */
+        Py_RETURN_NONE;
     Py_INCREF(self->last_time);
     return self->last_time;
 }
@@ -459,8 +488,9 @@ static PyMethodDef Lane_methods[] = {
      "configure(ssrc, payload_type, ext_head, ext_pad, ext_head_level, ext_pad_level,"
      " send_time, level_id): what negotiation settled for the slot"},
     {"bind", (PyCFunction)Lane_bind, METH_VARARGS,
-     "bind(srtp, protect, fd, host, port): the SRTP context and srtp_protect's address,"
-     " the socket and the subscriber's address"},
+     "bind(srtp, protect, max_packet, fd, host, port): the SRTP context, srtp_protect's"
+     " address, the longest packet to protect, the socket (duplicated) and the"
+     " subscriber's address"},
     {"unbind", (PyCFunction)Lane_unbind, METH_NOARGS, "stop writing (and disable)"},
     {"write", (PyCFunction)Lane_write, METH_O,
      "protect and send a packet: the datagram, or None when libsrtp refused it"},
@@ -477,7 +507,7 @@ static PyTypeObject LaneType = {
     .tp_doc = "One subscriber slot's forwarding state and output (see the module).",
     .tp_basicsize = sizeof(Lane),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_new = PyType_GenericNew,
+    .tp_new = Lane_new,
     .tp_init = (initproc)Lane_init,
     .tp_dealloc = (destructor)Lane_dealloc,
     .tp_traverse = (traverseproc)Lane_traverse,

@@ -53,6 +53,8 @@ class Encoding:
         #: its last slot left (None while it has some).
         self.paused = False
         self.unneeded_since: float | None = None
+        #: When its publisher was told to send it again (monotonic), until it does.
+        self.told_at: float | None = None
         self._kept_rates: tuple[float, ...] | None = None
         self._grace = 0
 
@@ -62,10 +64,11 @@ class Encoding:
         if self._layer_rates[-1] > 0:
             self._kept_rates = self._layer_rates
 
-    def resume(self) -> None:
-        """The publisher is asked to send it again."""
+    def resume(self, now: float) -> None:
+        """The publisher is asked to send it again (`now`: monotonic)."""
         self.paused = False
         self.unneeded_since = None
+        self.told_at = now
         self._grace = RESUME_GRACE_WINDOWS
 
     @property

@@ -314,9 +314,8 @@ class Published:
         slot.spatial_target = encoding
         encoding.slots.add(slot)
         if encoding.paused:
-            encoding.resume()  # its first frame will be a keyframe
-            if self.on_encodings is not None:
-                self.on_encodings(self)
+            encoding.resume(time.monotonic())  # its first frame will be a keyframe
+            self._tell()
         if encoding is not slot.spatial:
             self.request_keyframe(encoding)
 
@@ -334,9 +333,18 @@ class Published:
             if paused:
                 encoding.pause()
             else:
-                encoding.resume()
-        if changes and self.on_encodings is not None:
-            self.on_encodings(self)  # one message for all of them
+                encoding.resume(now)
+        if pausing.to_retell(self.encodings, now) or changes:
+            self._tell()  # one message for all of them
+
+    def _tell(self) -> None:
+        """Tell the publisher what to send (its MediaPeer sends `media.encodings`). This
+        runs in the packet and feedback paths: nothing it raises may reach aiortc."""
+        if self.on_encodings is not None:
+            try:
+                self.on_encodings(self)
+            except Exception:
+                log.exception("could not tell %s its encodings", self.info.peer_id)
 
     def encoding_states(self) -> list[dict]:
         """What the publisher should send: `{rid, active}` per encoding, low to high."""

@@ -16,18 +16,19 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from pylibsrtp import Session
+from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
 from pylibsrtp._binding import ffi, lib
 
 #: Sent datagrams a slot keeps for resends (NACK), by sequence number.
 HISTORY = 512
 
 
-def srtp_binding(session: Session) -> tuple[int, int]:
-    """(the session's `srtp_t`, libsrtp's `srtp_protect`), as addresses for `bind`."""
+def srtp_binding(session: Session) -> tuple[int, int, int]:
+    """(the session's `srtp_t`, libsrtp's `srtp_protect`, as addresses; the longest
+    packet the session's own buffer protects, as `srtp.Protector` does) for `bind`."""
     context = int(ffi.cast("uintptr_t", session._srtp[0]))
     protect = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
-    return context, protect
+    return context, protect, len(session._cdata) - SRTP_MAX_TRAILER_LEN
 
 
 class PyLane:
@@ -54,7 +55,8 @@ class PyLane:
                   level_id: int) -> None:
         self.ssrc, self.payload_type = ssrc, payload_type
 
-    def bind(self, srtp: int, protect: int, fd: int, host: str, port: int) -> None:
+    def bind(self, srtp: int, protect: int, max_packet: int, fd: int, host: str,
+             port: int) -> None:
         """Nothing to bind to without the C module: the Python path sends."""
 
     def unbind(self) -> None:

@@ -19,6 +19,10 @@ from salon.media.embedded.encoding import Encoding
 #: An encoding no slot has taken or waited for this long is paused: long enough that a
 #: subscriber's probe of it and back does not start and stop it every few seconds.
 PAUSE_AFTER_SECS = 5.0
+#: A resumed encoding that some slot waits for but that still sends nothing this long
+#: after the publisher was told: tell it again (the message may have been lost, or the
+#: client may have set its sender up anew since).
+RETELL_SECS = 5.0
 
 
 def review(encodings: Sequence[Encoding], now: float) -> list[tuple[Encoding, bool]]:
@@ -45,3 +49,19 @@ def review(encodings: Sequence[Encoding], now: float) -> list[tuple[Encoding, bo
         elif now - encoding.unneeded_since >= PAUSE_AFTER_SECS and sending:
             changes.append((encoding, True))
     return changes
+
+
+def to_retell(encodings: Sequence[Encoding], now: float) -> bool:
+    """Whether to tell the publisher its encodings again: one it was told to send again
+    (`Encoding.told_at`, set when resumed) is needed and has sent nothing for
+    RETELL_SECS. Call after `review` (which measured the rates)."""
+    retell = False
+    for encoding in encodings:
+        if encoding.told_at is None or encoding.paused:
+            continue
+        if encoding.rate > 0:
+            encoding.told_at = None  # it came back
+        elif encoding.slots and now - encoding.told_at >= RETELL_SECS:
+            encoding.told_at = now
+            retell = True
+    return retell

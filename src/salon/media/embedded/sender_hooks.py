@@ -243,11 +243,10 @@ class RtpOutput:
             sock = transport.get_extra_info("socket")
             if lane is not None and lane_module.NATIVE and sock is not None \
                     and self._session is not None:
-                context, protect = lane_module.srtp_binding(self._session)
                 try:
-                    lane.bind(context, protect, sock.fileno(), pair.remote_addr[0],
-                              pair.remote_addr[1])
-                except ValueError:  # an address sendto(2) cannot take as it is
+                    lane.bind(*lane_module.srtp_binding(self._session), sock.fileno(),
+                              pair.remote_addr[0], pair.remote_addr[1])
+                except (ValueError, OSError):  # an address sendto(2) cannot take as it is
                     log.warning("fast lane not bound to %r", pair.remote_addr)
 
     def resend(self, datagram: bytes) -> None:

@@ -22,3 +22,10 @@ export async function applyEncodings(sender, states) {
   if (changed) await sender.setParameters(params);
   return changed;
 }
+
+/** Every encoding of the sender active again: a camera published anew is a new track on
+ * the server, every encoding of which it wants until it says otherwise. */
+export async function resetEncodings(sender) {
+  const rids = (sender.getParameters().encodings || []).filter((e) => e.rid).map((e) => e.rid);
+  return applyEncodings(sender, rids.map((rid) => ({rid, active: true})));
+}

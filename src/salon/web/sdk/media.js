@@ -25,7 +25,7 @@
 // carries the candidates; any that come later are trickled with `media.ice`.
 
 import { SalonError } from "./salon.js";
-import { applyEncodings } from "./encodings.js";
+import { applyEncodings, resetEncodings } from "./encodings.js";
 
 /**
  * Throw a SalonError (code MEDIA_UNAVAILABLE) when the browser offers no
@@ -547,6 +547,8 @@ export class MediaSession extends EventTarget {
       if (tx && tx.currentDirection !== "stopped" && !tx.stopped) {
         await tx.sender.replaceTrack(track);
         tx.direction = "sendonly";
+        // published again: the server's new track has every encoding active (encodings.js)
+        await resetEncodings(tx.sender).catch(() => {});
       } else {
         // (no track: turned off during an await above; dropped before the offer goes out)
         tx = this._addSender(pc, kind, track);
