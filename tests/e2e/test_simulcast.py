@@ -267,6 +267,13 @@ async def test_an_encoding_nobody_takes_is_paused_in_the_browser_and_resumed_on_
         states = {e["rid"]: e["active"] for e in await ann.page.evaluate(ACTIVE)}
         now_on = await encoding_of(peer, track)
         assert states[now_on] is True, (states, now_on)
+        # published anew (a new track on the server): every encoding is sent again
+        await ann.page.evaluate("""async () => {
+          await window.salon.media.unpublish("video");
+          await window.salon.media.publish(["video"]);
+        }""")
+        states = {e["rid"]: e["active"] for e in await ann.page.evaluate(ACTIVE)}
+        assert all(states.values()), states
         print(f"paused {paused_after:.1f} s after the thumbnail; sent then: {sorted(grew)};"
               f" thumbnail {fps:.1f} fps of {sent_fps:.1f}; shown big: on {now_on}"
               f" after {up_s:.1f} s")

@@ -335,3 +335,9 @@ async def test_an_encoding_nobody_takes_is_paused_and_comes_back_when_asked(
             await asyncio.sleep(0.5)
     assert source.encodings["h"].packets_sent > counts["h"]
     assert source.encodings["f"].packets_sent == counts["f"]
+    # published anew (a new track on the server, every encoding wanted): all are sent
+    await sent.unpublish("video")
+    again = SimulcastSource.from_files(files)
+    await sent.publish("video", again)
+    assert layered.inactive == set()
+    await wait_until(lambda: all(s.packets_sent > 10 for s in again.encodings.values()), 5)
