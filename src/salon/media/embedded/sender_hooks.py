@@ -171,7 +171,7 @@ class RtpOutput:
     socket, and protects and sends in C: for the packets `Lane.write` is given here, and
     for those `fan_out` writes without Python."""
 
-    def __init__(self, sender, lane=None) -> None:
+    def __init__(self, sender, lane: "lane_module.PyLane") -> None:
         self.sender = sender
         self.lane = lane
         self._dtls = None
@@ -191,8 +191,7 @@ class RtpOutput:
     def steady(self) -> bool:
         """Ready, and the lane is bound to this transport's session and nominated pair:
         the fast lane may write (checked again at each of the subscriber's reports)."""
-        lane = self.lane
-        if lane is None or not lane.bound or not self.ready():
+        if not self.lane.bound or not self.ready():
             return False
         dtls = self.sender._RTCRtpSender__transport
         return (dtls is self._dtls and dtls._tx_srtp is self._session
@@ -206,9 +205,8 @@ class RtpOutput:
         if dtls is not self._dtls or dtls._tx_srtp is not self._session:
             self._bind(dtls)  # the first packet, or a new transport
         self._follow()
-        lane = self.lane
-        if lane is not None and lane.bound:
-            return lane.write(packet)
+        if self.lane.bound:
+            return self.lane.write(packet)
         try:
             datagram = self._protect(packet)  # type: ignore[misc]
         except (SrtpError, ValueError):  # refused (a replay), or too long to protect
@@ -223,8 +221,7 @@ class RtpOutput:
         # aioice keeps this dict for the connection's life (cleared, never replaced)
         self._nominated = dtls.transport._connection._nominated
         self._pair = self._sendto = self._address = None
-        if self.lane is not None:
-            self.lane.unbind()
+        self.lane.unbind()
 
     def _follow(self) -> None:
         """Send on the nominated pair: the first packet, or ICE settled on another."""
@@ -234,15 +231,13 @@ class RtpOutput:
         self._pair = pair
         self._sendto = self._address = None
         lane = self.lane
-        if lane is not None:
-            lane.unbind()
+        lane.unbind()
         if pair is not None and type(pair.protocol) is aioice.ice.StunProtocol:
             transport = pair.protocol.transport
             self._sendto = transport.sendto
             self._address = pair.remote_addr
             sock = transport.get_extra_info("socket")
-            if lane is not None and lane_module.NATIVE and sock is not None \
-                    and self._session is not None:
+            if lane_module.NATIVE and sock is not None and self._session is not None:
                 try:
                     lane.bind(*lane_module.srtp_binding(self._session), sock.fileno(),
                               pair.remote_addr[0], pair.remote_addr[1])
@@ -252,9 +247,8 @@ class RtpOutput:
     def resend(self, datagram: bytes) -> None:
         """Send an already protected datagram (again: SRTP accepts a lost one once)."""
         self._follow()
-        lane = self.lane
-        if lane is not None and lane.bound:
-            lane.resend(datagram)
+        if self.lane.bound:
+            self.lane.resend(datagram)
         else:
             self._send(datagram)
 
