@@ -18,6 +18,7 @@ from salon.ai.captions import Caption, LiveCaptioner
 from salon.ai.languages import UnsupportedLanguage
 from salon.ai.recognizer import SAMPLE_RATE, Recognizer
 from salon.ai.wer import wer
+from salon.transcription.voice import VoiceClock
 from tests.speech import place, say, silence, speech_bounds
 
 MAX_WER = 0.25
@@ -197,6 +198,30 @@ def test_end_speaker_finalizes_an_open_utterance(make, captions, clips):
     feed(captioner, {"peer-bob": np.concatenate([track, silence(0.8)])}, time.time())
     finals = captions.wait_finals(2, timeout=5)
     assert len(finals) == 2 and finals[1].utterance_id != finals[0].utterance_id
+
+
+@pytest.mark.parametrize("stamped_by", ["rtp", "arrival"])
+def test_a_delivery_stall_mid_sentence_does_not_end_it(make, captions, clips, stamped_by):
+    """The transcriber stamps a voice's packets on their RTP clock (VoiceClock): packets
+    held back 0.8 s mid-sentence and then delivered at once (a busy machine, a jittery
+    link) are one sentence. Stamped by their arrival, the same packets look like a
+    pause longer than the endpoint and the sentence is cut in two."""
+    said = ALICE[0][1]
+    track = np.concatenate([silence(0.3), clips[said], silence(0.8)])
+    stall_from = round((0.3 + secs(clips[said]) / 2) * SAMPLE_RATE) // CHUNK
+    clock, t0 = VoiceClock(), time.time()
+    captioner = make()
+    for n, i in enumerate(range(0, track.size, CHUNK)):
+        # the 40 packets (0.8 s) from stall_from on arrive together when the stall ends
+        arrived = t0 + max(n, stall_from + 40 if n >= stall_from else 0) * 0.02
+        at = clock.at(n * 960, arrived) if stamped_by == "rtp" else arrived - 0.02
+        captioner.feed("peer-alice", track[i:i + CHUNK], at=at)
+    assert captioner.wait_idle(15)
+    finals = captions.finals()
+    if stamped_by == "rtp":
+        assert len(finals) == 1 and wer(said, finals[0].text) <= MAX_WER, finals
+    else:
+        assert len(finals) == 2, finals
 
 
 def test_close_stops_the_worker_and_no_caption_follows(make, captions, clips):

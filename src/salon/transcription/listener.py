@@ -37,7 +37,7 @@ from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
 from salon.transcription.capture import CapturedVoice, Speaker, mark_complete
 from salon.transcription.priority import yield_cpu_to_the_server
 from salon.transcription.spec import TranscriberSpec
-from salon.transcription.voice import VoiceDecoder
+from salon.transcription.voice import VoiceClock, VoiceDecoder
 
 log = logging.getLogger("salon.transcription")
 
@@ -78,6 +78,7 @@ class Transcriber:
         #: session into the same directory (`capture`).
         self.run_tag = secrets.token_hex(3)
         self.decoders: dict[str, VoiceDecoder] = {}
+        self.clocks: dict[str, VoiceClock] = {}
         self.captioner: Any = None
         self._captions_failed = False
         self._consumers: dict[str, asyncio.Task[None]] = {}
@@ -123,11 +124,11 @@ class Transcriber:
         for view in peer.joined["room"]["peers"]:
             if view["peer_id"] != peer.peer_id:
                 self.roster[view["peer_id"]] = view
-        peer.listeners["peer.joined"] = lambda data: self._upsert(data["peer"])
-        peer.listeners["peer.updated"] = lambda data: self._upsert(data["peer"])
-        peer.listeners["peer.left"] = lambda data: self._left(data["peer_id"])
-        peer.listeners["room.ended"] = lambda data: self._over.set()
-        peer.listeners["self.kicked"] = lambda data: self._over.set()
+        peer.listen({"peer.joined": lambda data: self._upsert(data["peer"]),
+                     "peer.updated": lambda data: self._upsert(data["peer"]),
+                     "peer.left": lambda data: self._left(data["peer_id"]),
+                     "room.ended": lambda data: self._over.set(),
+                     "self.kicked": lambda data: self._over.set()})
         self.media = await MediaSession.attach(peer)
         await self._subscribe()
         self.control.started()
@@ -146,6 +147,7 @@ class Transcriber:
         if voice is not None:
             voice.close(left_at=time.time())
         self.decoders.pop(f"{peer_id}:audio", None)
+        self.clocks.pop(f"{peer_id}:audio", None)
         if self.captioner is not None:
             self.captioner.end_speaker(peer_id)
 
@@ -189,9 +191,11 @@ class Transcriber:
                 captioner = self._live_captioner()
                 if captioner is not None:
                     decoder = self.decoders.setdefault(remote.track_id, VoiceDecoder())
+                    clock = self.clocks.setdefault(remote.track_id, VoiceClock())
+                    at = clock.at(int(packet.pts or 0), arrived)
                     samples = decoder.decode(packet)
                     if samples.size:
-                        captioner.feed(remote.peer_id, samples, arrived - 0.02)
+                        captioner.feed(remote.peer_id, samples, at)
 
     def _voice(self, remote: RemoteTrack, view: dict[str, Any]) -> CapturedVoice:
         voice = self.voices.get(remote.track_id)
