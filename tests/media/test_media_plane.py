@@ -301,6 +301,13 @@ async def test_the_loudest_peer_becomes_the_active_speaker(room: Meeting,
     event = await quiet.wait_for("media.speaker", lambda d: d["peer_id"] is not None,
                                  timeout=5)
     assert event["peer_id"] == loud.peer_id
+    # media.speaker only says when it changes: who joins now finds the speaker in the
+    # room state (a recorder started mid-meeting lays the picture out around them)
+    late = await room.join()
+    assert late.joined["room"]["speaker_peer_id"] == loud.peer_id
+    await loud.leave()
+    later = await room.join()
+    assert later.joined["room"]["speaker_peer_id"] is None  # gone: nobody to show
 
 
 async def test_media_requests_are_checked(room: Meeting, sessions) -> None:

@@ -320,6 +320,17 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                     await self.arrived.wait()
         return await asyncio.wait_for(found(), timeout)
 
+    def listen(self, handlers: dict[str, Callable[[dict[str, Any]], None]]) -> None:
+        """Handle each of these events as it arrives (`listeners`), starting with those
+        already queued, in the order they came. Events that follow a reply can be read
+        and queued before the awaiting caller runs again: a peer's update sent right
+        after this client's join reply would otherwise wait in the queue unseen."""
+        self.listeners.update(handlers)
+        early = [(name, data) for name, data in self.events if name in handlers]
+        self.events = [(n, d) for n, d in self.events if n not in handlers]
+        for name, data in early:
+            handlers[name](data)
+
     def drain(self, event: str | None = None) -> list[dict[str, Any]]:
         """Take every queued event (of one name, if given) without waiting."""
         taken = [data for name, data in self.events if event is None or name == event]

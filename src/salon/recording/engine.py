@@ -116,11 +116,15 @@ class Recorder:
         for peer_view in peer.joined["room"]["peers"]:
             if peer_view["peer_id"] != peer.peer_id:  # the room state lists the recorder
                 self.roster.apply("peer.joined", {"peer": peer_view})
-        for event in ROOM_EVENTS:
-            peer.listeners[event] = lambda data, event=event: self._room_event(event, data)
-        peer.listeners["media.unpublished"] = self._unpublished
-        peer.listeners["room.ended"] = lambda data: self.room_over.set()
-        peer.listeners["self.kicked"] = lambda data: self.room_over.set()
+        # whoever speaks already (media.speaker only says when it changes)
+        self.roster.apply("media.speaker",
+                          {"peer_id": peer.joined["room"].get("speaker_peer_id")})
+        peer.listen({
+            **{event: lambda data, event=event: self._room_event(event, data)
+               for event in ROOM_EVENTS},
+            "media.unpublished": self._unpublished,
+            "room.ended": lambda data: self.room_over.set(),
+            "self.kicked": lambda data: self.room_over.set()})
         if self.spec.kind == "composite":
             self.pipeline = CompositePipeline(self.spec, self.clock)
             self.pipeline.scene = self.roster.scene()

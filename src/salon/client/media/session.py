@@ -62,9 +62,7 @@ class MediaSession:
         self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
-        peer.listeners["media.subscribe_offer"] = self._offers.put_nowait
-        for early in peer.drain("media.subscribe_offer"):  # sent before we listened
-            self._offers.put_nowait(early)
+        peer.listen({"media.subscribe_offer": self._offers.put_nowait})
         peer.watchers.setdefault("meeting.changed", []).append(self._moved)
         # resumed on another node (cluster failover): start media over there, as after a move
         peer.watchers.setdefault("resumed.elsewhere", []).append(self._taken_over)

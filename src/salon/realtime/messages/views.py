@@ -149,6 +149,8 @@ class RoomState(TypedDict):
     meeting: MeetingRef
     peers: list[PeerView]
     pinned_peer_id: str | None
+    #: Who speaks now (what the last `media.speaker` said; null in silence).
+    speaker_peer_id: str | None
     plugins: list[PluginForPeer]
     #: The meeting's active recordings (INVOKED, RECORDING, PAUSED): an indicator.
     recordings: list[RecordingView]

@@ -57,8 +57,8 @@ export class StageView {
     this.mode = remembered();
     this.page = 0;
     this.localPin = null;   // a tile key pinned "for me"
-    this.speaker = null;    // who speaks now (media.speaker)
-    this.lastSpeaker = null;
+    this.speaker = client.speakerPeerId || null;  // who speaks now (media.speaker)
+    this.lastSpeaker = this.speaker;
     this.tiles = new Map(); // key -> tile element
     this.entries = [];      // what layout.js gets, from the last paint
     this.result = null;

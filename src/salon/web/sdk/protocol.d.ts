@@ -942,6 +942,7 @@ export interface RoomState {
   meeting: MeetingRef;
   peers: PeerView[];
   pinned_peer_id: string | null;
+  speaker_peer_id: string | null;
   plugins: PluginForPeer[];
   recordings: RecordingView[];
   livestream: LivestreamView | null;

@@ -100,6 +100,7 @@ export class SalonClient extends EventTarget {
     this.waiting = new Map();  // peer_id -> waiting view (waiting-room managers)
     this.stageRequests = [];
     this.pinnedPeerId = null;
+    this.speakerPeerId = null;  // who speaks now: the room state's, then media.speaker
     this.recordings = new Map();  // recording id -> RecordingView, the meeting's active ones
     /** The meeting's livestream while INVOKED or LIVE (a LivestreamView), else null. */
     this.livestream = null;
@@ -249,6 +250,7 @@ export class SalonClient extends EventTarget {
       this.peers = new Map((room.peers || [])
         .filter((p) => p.peer_id !== this.peerId).map((p) => [p.peer_id, p]));
       this.pinnedPeerId = room.pinned_peer_id || null;
+      this.speakerPeerId = room.speaker_peer_id || null;
       this.audience = {large: Boolean(room.large), counts: room.counts || null,
                        nextCursor: room.peers_next_cursor ?? null};
       this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
@@ -420,6 +422,9 @@ export class SalonClient extends EventTarget {
         break;
       case "self.admitted":
         this._applyState(data);
+        break;
+      case "media.speaker":
+        this.speakerPeerId = data.peer_id || null;
         break;
       case "room.pinned":
         this.pinnedPeerId = data.peer_id || null;
