@@ -15,29 +15,15 @@ server's answer itself:
 
 from collections.abc import Iterable, Sequence
 
+from salon.media.sdp import RID_URI, join, sections
+
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
-RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 #: One-byte header extension ids are 1..14 (RFC 8285 §4.2).
 _EXTMAP_IDS = range(1, 15)
 
 
-def _sections(sdp: str) -> list[list[str]]:
-    """The session part, then one list of lines per m-section (line endings dropped)."""
-    sections: list[list[str]] = [[]]
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            sections.append([])
-        if line:
-            sections[-1].append(line)
-    return sections
-
-
-def _join(sections: list[list[str]]) -> str:
-    return "".join(line + "\r\n" for section in sections for line in section)
-
-
-def _section_of(sections: list[list[str]], mid: str) -> list[str] | None:
-    for section in sections[1:]:
+def _section_of(parts: list[list[str]], mid: str) -> list[str] | None:
+    for section in parts[1:]:
         if f"a=mid:{mid}" in section:
             return section
     return None
@@ -68,15 +54,15 @@ def offer_simulcast(sdp: str, mid: str, rids: Sequence[str], *,
     the whole session, and packets already sent carry it), else the lowest id that no
     section uses and that is not in `avoid` (ids the sender may use in later offers).
     Raises ValueError when `rid_id` is taken by another extension or no id is left."""
-    sections = _sections(sdp)
-    section = _section_of(sections, mid)
+    parts = sections(sdp)
+    section = _section_of(parts, mid)
     if section is None or not rids:
         return sdp
     kept = [line for line in section
             if not line.startswith(("a=ssrc:", "a=ssrc-group:", "a=rid:", "a=simulcast:"))]
     if RID_URI not in _extmaps(kept):
         # ids are shared by the whole BUNDLE group: take one no section uses
-        used = {i for s in sections[1:] for i in _extmaps(s).values()}
+        used = {i for s in parts[1:] for i in _extmaps(s).values()}
         if rid_id is not None:
             if rid_id in used or rid_id not in _EXTMAP_IDS:
                 raise ValueError(f"RTP header extension id {rid_id} is not free")
@@ -90,15 +76,15 @@ def offer_simulcast(sdp: str, mid: str, rids: Sequence[str], *,
     kept += [f"a=rid:{rid} send" for rid in rids]
     kept.append(f"a=simulcast:send {';'.join(rids)}")
     section[:] = kept
-    return _join(sections)
+    return join(parts)
 
 
 def accepted_rids(sdp: str, mid: str) -> list[str]:
     """The RIDs the answer `sdp` takes in the section of `mid`, in its simulcast order;
     [] when it does not accept simulcast (no `a=simulcast:recv`, or no RID extension).
     A paused RID (`~h`) is not taken; of alternatives (`h,f`) the first is."""
-    sections = _sections(sdp)
-    section = _section_of(sections, mid)
+    parts = sections(sdp)
+    section = _section_of(parts, mid)
     if section is None or RID_URI not in _extmaps(section):
         return []
     declared = set()
@@ -119,6 +105,6 @@ def accepted_rids(sdp: str, mid: str) -> list[str]:
 
 def extmap_id(sdp: str, mid: str, uri: str) -> int | None:
     """The id the section of `mid` gives the header extension `uri`, if any."""
-    sections = _sections(sdp)
-    section = _section_of(sections, mid)
+    parts = sections(sdp)
+    section = _section_of(parts, mid)
     return _extmaps(section).get(uri) if section is not None else None

@@ -14,7 +14,8 @@ Pure functions over SDP text: no aiortc, no I/O (tests/test_simulcast.py).
 
 from dataclasses import dataclass
 
-RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+from salon.media.sdp import RID_URI, join, sections
+
 REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 #: More encodings than this are not accepted (every SFU and browser stops at 3–4).
 MAX_ENCODINGS = 4
@@ -40,17 +41,6 @@ def _valid_rid(rid: str) -> bool:
                                                for c in rid)
 
 
-def _sections(sdp: str) -> list[list[str]]:
-    """The session part, then one list of lines per m-line."""
-    sections: list[list[str]] = [[]]
-    for line in sdp.replace("\r\n", "\n").split("\n"):
-        if line.startswith("m="):
-            sections.append([])
-        if line:
-            sections[-1].append(line)
-    return sections
-
-
 def _send_rids(value: str, declared: list[str]) -> list[str]:
     """RIDs of `a=simulcast:send <list>` (RFC 8853 §5.1): `;` separates streams, `,`
     alternatives of one stream (the first is taken), `~` marks a stream paused at
@@ -68,7 +58,7 @@ def offered(sdp: str) -> dict[str, Simulcast]:
     `a=simulcast:send`, without the rtp-stream-id extension, or with fewer than two
     usable RIDs is left out (it is an ordinary single stream)."""
     out: dict[str, Simulcast] = {}
-    for lines in _sections(sdp)[1:]:
+    for lines in sections(sdp)[1:]:
         if not lines[0].startswith("m=video"):
             continue
         mid = None
@@ -112,12 +102,12 @@ def answer(sdp: str, accepted: dict[str, Simulcast]) -> str:
     """aiortc's answer with `a=rid:<id> recv` and `a=simulcast:recv ...` added to each
     m-line whose mid is in `accepted` (RFC 8853 §5.3: the answer lists the streams it
     receives, in the offer's order)."""
-    sections = _sections(sdp)
-    for lines in sections[1:]:
+    parts = sections(sdp)
+    for lines in parts[1:]:
         mid = next((line[6:].strip() for line in lines if line.startswith("a=mid:")), None)
         chosen = accepted.get(mid) if mid is not None else None
         if chosen is None or any(line.startswith("a=simulcast:") for line in lines):
             continue
         lines.extend(f"a=rid:{rid} recv" for rid in chosen.rids)
         lines.append("a=simulcast:recv " + ";".join(chosen.rids))
-    return "".join(line + "\r\n" for lines in sections for line in lines)
+    return join(parts)
