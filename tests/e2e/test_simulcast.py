@@ -280,3 +280,34 @@ async def test_an_encoding_nobody_takes_is_paused_in_the_browser_and_resumed_on_
     finally:
         await session.close()
         await peer.close()
+
+
+async def test_the_camera_is_captured_at_the_presets_quality_and_frame_rate(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """A preset with `config.media.video` qvga at 15 fps: the page captures the camera at
+    most 15 fps and sends its top encoding 240 lines high (a simulcast camera is captured
+    at 960x540 and scaled down to the preset's quality), the others below it."""
+    await web_admin.create_preset("small_camera", config={
+        "media": {"video": {"quality": "qvga", "frame_rate": 15}}},
+        permissions={"waiting_room_type": "SKIP"})
+    meeting = await web_admin.create_meeting(title="Preset capture")
+    token = (await web_admin.add_participant(meeting["id"], "ann", "small_camera",
+                                             name="Ann"))["token"]
+    ann = await browsers.person("ann")
+    await joined(ann, web_server.url, token)
+    assert await ann.page.evaluate("() => window.salon.media.capture('video')") == {
+        "size": [320, 240], "frameRate": 15}
+    settings = await ann.page.evaluate(
+        "() => { const s = window.salon.media.local.video.getSettings();"
+        " return {height: s.height, frameRate: s.frameRate}; }")
+    assert settings["frameRate"] <= 15, settings
+    await asyncio.sleep(4)
+    sending = [r for r in await ann.page.evaluate(OUTBOUND) if r["frames"] > 0]
+    assert sending, "nothing sent"
+    assert max(r["height"] for r in sending) == 240, sending
+    seconds = 2.0
+    before = {r["rid"]: r["frames"] for r in sending}
+    await asyncio.sleep(seconds)
+    after = {r["rid"]: r["frames"] for r in await ann.page.evaluate(OUTBOUND)}
+    fps = max((after[rid] - n) / seconds for rid, n in before.items())
+    assert 5 <= fps <= 16.5, (before, after)

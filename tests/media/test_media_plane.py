@@ -63,6 +63,8 @@ async def test_two_peers_see_and_hear_each_other(room: Meeting, sessions) -> Non
     a, b = await room.join("group_call_host"), await room.join()
     assert a.joined["media"]["enabled"] and a.joined["media"]["ice_servers"] == []
     assert a.joined["media"]["max_video_streams"] == 6
+    assert a.joined["media"]["video"] == {"quality": "vga", "frame_rate": 30}  # defaults
+    assert a.joined["media"]["screenshare"] == {"quality": "hd", "frame_rate": 5}
     ma, mb = await attach(sessions, a), await attach(sessions, b)
     reply = await ma.publish("video", SmallVideo())
     assert reply["tracks"] == [{"track_id": f"{a.peer_id}:video", "peer_id": a.peer_id,
@@ -259,13 +261,18 @@ async def test_leaving_ends_the_tracks_for_everyone(room: Meeting, sessions) -> 
 async def test_auto_mode_caps_videos_and_manual_mode_chooses(room: Meeting,
                                                              sessions) -> None:
     await room.admin.create_preset(
-        "one_tile", config={"max_video_streams": {"desktop": 1, "mobile": 1}},
+        "one_tile", config={"max_video_streams": {"desktop": 1, "mobile": 1},
+                            "media": {"video": {"quality": "qvga", "frame_rate": 15},
+                                      "screenshare": {"quality": "fhd", "frame_rate": 2}}},
         permissions={"pin_participant": True})
     publishers = [await room.join("group_call_host") for _ in range(3)]
     for peer in publishers:
         await (await attach(sessions, peer)).publish("video", SmallVideo())
     viewer = await room.join("one_tile")
     assert viewer.joined["media"]["max_video_streams"] == 1
+    # what its camera and screen are captured at, from the preset (browser-sdk.md)
+    assert viewer.joined["media"]["video"] == {"quality": "qvga", "frame_rate": 15}
+    assert viewer.joined["media"]["screenshare"] == {"quality": "fhd", "frame_rate": 2}
     mv = await attach(sessions, viewer)
     ids = [f"{p.peer_id}:video" for p in publishers]
 

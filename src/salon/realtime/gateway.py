@@ -264,7 +264,9 @@ class _PeerSession:
             return MediaConfig(enabled=False)
         peer = self.host.room.peers[self.peer_id]
         return MediaConfig(enabled=True,
-                           **backend.client_config(self.peer_id).wire(peer.max_video_streams))
+                           **backend.client_config(self.peer_id).wire(peer.max_video_streams),
+                           video=peer.capture["video"],
+                           screenshare=peer.capture["screenshare"])
 
     def _new_peer(self, admitted: participants.Admitted, params: Join,
                   peer_id: str | None = None) -> Peer:
@@ -291,6 +293,8 @@ class _PeerSession:
             max_video_streams=max_video_streams,
             video_stream_caps=admitted.config.max_video_streams.model_dump(),
             max_screenshare_count=admitted.config.max_screenshare_count,
+            capture={kind: getattr(admitted.config.media, kind).model_dump(
+                include={"quality", "frame_rate"}) for kind in ("video", "screenshare")},
         )
 
     # --- moving to a connected meeting ---------------------------------------------------

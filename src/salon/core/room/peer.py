@@ -52,6 +52,12 @@ class Peer:
         default_factory=lambda: {"desktop": 6, "mobile": 6})
     #: The preset's `config.max_screenshare_count`: how many may share at once.
     max_screenshare_count: int = 1
+    #: The preset's `config.media.video` and `.screenshare`, `{quality, frame_rate}`
+    #: each: what the peer's camera and screen are captured at (the join reply's
+    #: `media`; the browser SDK applies them).
+    capture: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "video": {"quality": "vga", "frame_rate": 30},
+        "screenshare": {"quality": "hd", "frame_rate": 5}})
     #: When the peer raised its hand (None: lowered). The room keeps raise times distinct
     #: (core/room/hands.py), so sorting by them is the order hands went up.
     hand_raised_at: datetime | None = None

@@ -167,6 +167,16 @@ class RoomState(TypedDict):
 
 
 @closed
+class Capture(TypedDict):
+    """A preset's capture settings for one kind (its `config.media.video` or
+    `.screenshare`): `quality` the largest size (qvga 320x240, vga 640x480, hd 1280x720,
+    fhd 1920x1080, uhd 3840x2160), `frame_rate` the most frames a second."""
+
+    quality: Literal["qvga", "vga", "hd", "fhd", "uhd"]
+    frame_rate: int
+
+
+@closed
 class MediaConfig(TypedDict):
     """What a client needs for its peer connections; only `enabled` (false) when the
     server runs without media."""
@@ -179,6 +189,10 @@ class MediaConfig(TypedDict):
     #: The server receives a camera as simulcast (several encodings on one m-line,
     #: RFC 8853) and forwards each subscriber the one that fits.
     simulcast: NotRequired[bool]
+    #: The peer's preset `config.media.video`: what its camera is captured at.
+    video: NotRequired[Capture]
+    #: The peer's preset `config.media.screenshare`: what its screen is captured at.
+    screenshare: NotRequired[Capture]
 
 
 @closed

@@ -104,6 +104,13 @@ class Trickle {
 
 /** The camera's simulcast encodings, low to high: [rid, scaleResolutionDownBy]. */
 const SIMULCAST = [["q", 4], ["h", 2], ["f", 1]];
+/** A preset's `quality` as the largest picture, [width, height] (api.md, presets). */
+const QUALITY = {qvga: [320, 240], vga: [640, 480], hd: [1280, 720], fhd: [1920, 1080], uhd: [3840, 2160]};
+/** 960x540 is the least Chromium sends three simulcast encodings of (540p, 270p,
+ * 135p; 640x360 gives two): a simulcast camera is captured at least that large. */
+const SIMULCAST_CAPTURE = [960, 540];
+/** The preset's defaults, for a server that does not say (protocol.md, MediaConfig). */
+const CAPTURE = {video: {quality: "vga", frame_rate: 30}, screenshare: {quality: "hd", frame_rate: 5}};
 
 export class MediaSession extends EventTarget {
   /** The session of a joined client (one per client; `client.media` afterwards). */
@@ -114,11 +121,12 @@ export class MediaSession extends EventTarget {
     return session;
   }
 
-  constructor(client, {codecPreference = "vp8", screenshareFrameRate = 5, cameraLayers = "L1T3",
+  constructor(client, {codecPreference = "vp8", screenshareFrameRate = null, cameraLayers = "L1T3",
                        simulcast = true} = {}) {
     super();
     this.client = client;
     this.codecPreference = codecPreference;
+    // null: the preset's `config.media.screenshare.frame_rate` (the join reply's media.screenshare)
     this.screenshareFrameRate = screenshareFrameRate;
     // The camera's temporal layers (a WebRTC scalability mode, or null for one layer):
     // the server gives each subscriber the layers its link and its tile take.
@@ -243,10 +251,17 @@ export class MediaSession extends EventTarget {
     const id = this.deviceIds[kind];
     const device = id ? {deviceId: exact ? {exact: id} : id} : {};
     // Effects are plain (not `exact`) constraints: a browser without them opens the camera anyway.
-    // Simulcast: 960x540 is the least Chromium sends three encodings of (540p, 270p,
-    // 135p; 640x360 gives two); ideal values, so a smaller camera still opens.
-    const size = this._simulcastCamera() ? {width: 960, height: 540} : {width: 640, height: 480};
-    if (kind === "video") return {...(videoConstraints || size), ...this.videoEffects, ...device};
+    // The preset's quality and frame rate; a simulcast camera is captured at least
+    // SIMULCAST_CAPTURE and its top encoding scaled down to the quality (_addSender).
+    // Ideal values, so a smaller camera still opens; the frame rate is a ceiling.
+    if (kind === "video") {
+      const {size: [width, height], frameRate} = this.capture("video");
+      const size = this._simulcastCamera()
+        ? {width: Math.max(width, SIMULCAST_CAPTURE[0]), height: Math.max(height, SIMULCAST_CAPTURE[1])}
+        : {width, height};
+      return {frameRate: {ideal: frameRate, max: frameRate}, ...(videoConstraints || size),
+              ...this.videoEffects, ...device};
+    }
     const processing = this.audioProcessing || {};
     return Object.keys(device).length || Object.keys(processing).length ? {...processing, ...device} : true;
   }
@@ -353,8 +368,10 @@ export class MediaSession extends EventTarget {
     if (this._live(kind)) return this.local[kind];
     if (kind === "screenshare") {
       mediaDevices("getDisplayMedia");
+      const {size: [width, height], frameRate} = this.capture("screenshare");
       const stream = await navigator.mediaDevices.getDisplayMedia({
-        video: {frameRate: this.screenshareFrameRate}, audio: false});
+        video: {frameRate: this.screenshareFrameRate ?? frameRate, width: {max: width}, height: {max: height}},
+        audio: false});
       const track = stream.getVideoTracks()[0];
       track.addEventListener("ended", () => {  // "Stop sharing" in the browser's own UI
         if (this.published.screenshare && this.local.screenshare === track) this.unpublish("screenshare").catch(() => {});
@@ -379,6 +396,18 @@ export class MediaSession extends EventTarget {
     return pc;
   }
 
+  /**
+   * What the peer's preset says `kind` ("video" or "screenshare") is captured at: `size`
+   * [width, height], the largest picture, and `frameRate`, the most frames a second
+   * (the join reply's media.video / media.screenshare, RealtimeKit's preset
+   * config.media).
+   */
+  capture(kind) {
+    const config = this.client && this.client.mediaConfig;
+    const {quality, frame_rate: frameRate} = (config && config[kind]) || CAPTURE[kind];
+    return {size: QUALITY[quality] || QUALITY[CAPTURE[kind].quality], frameRate};
+  }
+
   /** Whether the camera goes out as simulcast: the server accepts it, VP8 is sent. */
   _simulcastCamera() {
     const config = this.client && this.client.mediaConfig;
@@ -396,13 +425,18 @@ export class MediaSession extends EventTarget {
    */
   _addSender(pc, kind, track) {
     const tries = [];
+    const {size: [, height], frameRate: maxFramerate} = this.capture("video");
     const layers = this.cameraLayers ? {scalabilityMode: this.cameraLayers} : {};
     if (kind === "video" && this._simulcastCamera()) {
-      const encodings = (extra) => SIMULCAST.map(([rid, scale]) => ({rid, scaleResolutionDownBy: scale, ...extra}));
+      // the top encoding at the preset's quality, from a capture at least SIMULCAST_CAPTURE
+      const top = Math.max(1, SIMULCAST_CAPTURE[1] / height);
+      const encodings = (extra) => SIMULCAST.map(([rid, scale]) => ({rid, scaleResolutionDownBy: scale * top,
+                                                                     maxFramerate, ...extra}));
       if (this.cameraLayers) tries.push(encodings(layers));
       tries.push(encodings({}));
     }
-    if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") tries.push([layers]);
+    if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") tries.push([{...layers, maxFramerate}]);
+    if (kind === "video") tries.push([{maxFramerate}]);
     tries.push(null);
     if (kind === "screenshare" && track && "contentHint" in track) track.contentHint = "detail";
     let tx;

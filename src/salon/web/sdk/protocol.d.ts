@@ -90,6 +90,16 @@ export interface Candidate {
   usernameFragment?: string | null;
 }
 
+/**
+ * A preset's capture settings for one kind (its `config.media.video` or
+ * `.screenshare`): `quality` the largest size (qvga 320x240, vga 640x480, hd 1280x720,
+ * fhd 1920x1080, uhd 3840x2160), `frame_rate` the most frames a second.
+ */
+export interface Capture {
+  quality: "qvga" | "vga" | "hd" | "fhd" | "uhd";
+  frame_rate: number;
+}
+
 export interface CastVote {
   id: string;
   name: string;
@@ -404,6 +414,8 @@ export interface MediaConfig {
   codecs?: { [key: string]: string[] };
   max_video_streams?: number;
   simulcast?: boolean;
+  video?: Capture;
+  screenshare?: Capture;
 }
 
 export interface MediaDisabled {
