@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from aiortc import MediaStreamTrack
 
 from salon.media.backend import TrackInfo
-from salon.media.embedded import hooks, pausing, rtp, vp8
+from salon.media.embedded import h264, hooks, pausing, rtp, vp8
 from salon.media.embedded.downstream import SWITCHING, Downstream
 from salon.media.embedded.encoding import Encoding
 from salon.media.embedded.figures import Retired
@@ -55,6 +55,7 @@ class Published:
         self.is_video = track.kind == "video"
         #: VP8: packets are read for temporal layers (vp8.parse), once for all subscribers.
         self.is_vp8 = info.codec.lower() == "video/vp8"
+        self.is_h264 = info.codec.lower() == "video/h264"
         #: The track's encodings, low to high (one unless simulcast: `set_simulcast`).
         self.encodings: list[Encoding] = [Encoding()]
         self._single: Encoding = self.encodings[0]
@@ -230,12 +231,12 @@ class Published:
             if keyframe:
                 self.keyframes += 1
                 encoding.keyframes += 1
-                if desc is not None:
-                    size = vp8.keyframe_size(packet.payload, desc.header_len)
-                    if size is not None and size != (encoding.width, encoding.height):
-                        encoding.width, encoding.height = size
-                        if self.rids:
-                            self._order()
+                size = (vp8.keyframe_size(packet.payload, desc.header_len) if desc is not None
+                        else h264.keyframe_size(packet.payload) if self.is_h264 else None)
+                if size is not None and size != (encoding.width, encoding.height):
+                    encoding.width, encoding.height = size
+                    if self.rids:
+                        self._order()
             if now >= self._next_remb and self.max_bitrate:
                 self._next_remb = now + REMB_INTERVAL_SECS
                 hooks.send_remb(self.receiver, self._publisher_cap(), packet.ssrc)
