@@ -303,18 +303,24 @@ async def test_auto_mode_caps_videos_and_manual_mode_chooses(room: Meeting,
 async def test_the_loudest_peer_becomes_the_active_speaker(room: Meeting,
                                                            sessions) -> None:
     loud, quiet = await room.join("group_call_host"), await room.join()
-    await (await attach(sessions, loud)).publish("audio", Tone())
+    loud_media = await attach(sessions, loud)
+    await loud_media.publish("audio", Tone())
     await (await attach(sessions, quiet)).publish("audio", AudioStreamTrack())
     event = await quiet.wait_for("media.speaker", lambda d: d["peer_id"] is not None,
                                  timeout=5)
     assert event["peer_id"] == loud.peer_id
-    # media.speaker only says when it changes: who joins now finds the speaker in the
-    # room state (a recorder started mid-meeting lays the picture out around them)
+    # media.speaker only says when it changes: who joins now finds who spoke last in the
+    # room state (a recorder started mid-meeting lays the picture out around them),
+    # also after a silence
     late = await room.join()
-    assert late.joined["room"]["speaker_peer_id"] == loud.peer_id
+    assert late.joined["room"]["last_speaker_peer_id"] == loud.peer_id
+    await loud_media.unpublish("audio")
+    await quiet.wait_for("media.speaker", lambda d: d["peer_id"] is None, timeout=8)
+    silent = await room.join()
+    assert silent.joined["room"]["last_speaker_peer_id"] == loud.peer_id
     await loud.leave()
     later = await room.join()
-    assert later.joined["room"]["speaker_peer_id"] is None  # gone: nobody to show
+    assert later.joined["room"]["last_speaker_peer_id"] is None  # gone: nobody to show
 
 
 async def test_media_requests_are_checked(room: Meeting, sessions) -> None:

@@ -161,8 +161,9 @@ class MediaSync:
     def speaker(self, room_id: str, peer_id: str | None) -> None:
         if peer_id is not None and peer_id not in self.room.peers:
             return
-        self.current_speaker = self.room.speaker_peer_id = peer_id
+        self.current_speaker = peer_id
         if peer_id is not None:
+            self.room.last_speaker_peer_id = peer_id
             if peer_id in self.speakers:
                 self.speakers.remove(peer_id)
             self.speakers.insert(0, peer_id)

@@ -116,9 +116,9 @@ class Recorder:
         for peer_view in peer.joined["room"]["peers"]:
             if peer_view["peer_id"] != peer.peer_id:  # the room state lists the recorder
                 self.roster.apply("peer.joined", {"peer": peer_view})
-        # whoever speaks already (media.speaker only says when it changes)
+        # who spoke last (media.speaker only says when it changes)
         self.roster.apply("media.speaker",
-                          {"peer_id": peer.joined["room"].get("speaker_peer_id")})
+                          {"peer_id": peer.joined["room"].get("last_speaker_peer_id")})
         peer.listen({
             **{event: lambda data, event=event: self._room_event(event, data)
                for event in ROOM_EVENTS},

@@ -43,7 +43,9 @@ class VoiceClock:
     late itself). A stretch ends, and the next starts on the wall clock, where the
     capture starts a new file (capture.MAX_GAP_SECS): the RTP clock jumps back or by
     more than that, or no packet came for that long (a publisher whose RTP clock stops
-    while muted).
+    while muted). So a stall longer than that is not told from a mute: the packets it
+    held back are stamped as they arrive, together (the captioner, for its part, ends
+    an utterance whose audio stops for 1.5 s: salon.ai.captions.STALL_S).
     """
 
     def __init__(self, rate: int = 48000, max_gap_secs: float = 2.0) -> None:

@@ -46,9 +46,10 @@ class Room(Roster, WaitingRoom):
         #: When the last admitted peer left; the keep-alive window runs from here.
         self.idle_since: datetime | None = None
         self.pinned_peer_id: str | None = None
-        #: Who speaks now, as the media plane last said (`media.speaker`): a peer that
-        #: joins, resumes or records mid-meeting starts from it (RoomState).
-        self.speaker_peer_id: str | None = None
+        #: Who spoke last (the last `media.speaker` naming a peer; silences keep it):
+        #: a peer that joins, resumes or records mid-meeting emphasises them from the
+        #: start, as those there all along do (RoomState).
+        self.last_speaker_peer_id: str | None = None
         self.max_concurrent = 0
         #: A connected meeting's parent session, if live when this room's session
         #: starts: the new session is recorded as one of its `breakout_rooms`.
@@ -140,8 +141,8 @@ class Room(Roster, WaitingRoom):
             "large": large,
             "counts": audience.counts(self),
             "pinned_peer_id": self.pinned_peer_id,
-            "speaker_peer_id": self.speaker_peer_id if self.speaker_peer_id in self.peers
-            else None,
+            "last_speaker_peer_id": self.last_speaker_peer_id
+            if self.last_speaker_peer_id in self.peers else None,
             "plugins": self.plugins.views_for(viewer),
             "recordings": list(self.recordings.values()),
             "livestream": self.livestream,

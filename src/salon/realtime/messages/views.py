@@ -149,8 +149,9 @@ class RoomState(TypedDict):
     meeting: MeetingRef
     peers: list[PeerView]
     pinned_peer_id: str | None
-    #: Who speaks now (what the last `media.speaker` said; null in silence).
-    speaker_peer_id: str | None
+    #: Who spoke last (the last `media.speaker` naming a peer; null if nobody has, or
+    #: they have left).
+    last_speaker_peer_id: str | None
     plugins: list[PluginForPeer]
     #: The meeting's active recordings (INVOKED, RECORDING, PAUSED): an indicator.
     recordings: list[RecordingView]

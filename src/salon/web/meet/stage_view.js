@@ -57,8 +57,8 @@ export class StageView {
     this.mode = remembered();
     this.page = 0;
     this.localPin = null;   // a tile key pinned "for me"
-    this.speaker = client.speakerPeerId || null;  // who speaks now (media.speaker)
-    this.lastSpeaker = this.speaker;
+    this.speaker = null;    // who speaks now (media.speaker)
+    this.lastSpeaker = client.lastSpeakerPeerId || null;  // the room state's, then media.speaker
     this.tiles = new Map(); // key -> tile element
     this.entries = [];      // what layout.js gets, from the last paint
     this.result = null;
@@ -121,7 +121,8 @@ export class StageView {
   reset() {
     for (const tile of this.tiles.values()) tile.remove();
     this.tiles.clear();
-    this.speaker = this.lastSpeaker = this.localPin = null;
+    this.speaker = this.localPin = null;
+    this.lastSpeaker = this.client.lastSpeakerPeerId || null;  // the new room's
     this.page = 0;
     this.menu.close();
   }

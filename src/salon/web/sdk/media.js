@@ -253,14 +253,14 @@ export class MediaSession extends EventTarget {
     // Effects are plain (not `exact`) constraints: a browser without them opens the camera anyway.
     // The preset's quality and frame rate; a simulcast camera is captured at least
     // SIMULCAST_CAPTURE and its top encoding scaled down to the quality (_addSender).
-    // Ideal values, so a smaller camera still opens; the frame rate is a ceiling.
+    // Ideal values, so any camera still opens (a `max` would refuse one that cannot
+    // slow down); the encodings' maxFramerate is the ceiling.
     if (kind === "video") {
       const {size: [width, height], frameRate} = this.capture("video");
       const size = this._simulcastCamera()
         ? {width: Math.max(width, SIMULCAST_CAPTURE[0]), height: Math.max(height, SIMULCAST_CAPTURE[1])}
         : {width, height};
-      return {frameRate: {ideal: frameRate, max: frameRate}, ...(videoConstraints || size),
-              ...this.videoEffects, ...device};
+      return {frameRate, ...(videoConstraints || size), ...this.videoEffects, ...device};
     }
     const processing = this.audioProcessing || {};
     return Object.keys(device).length || Object.keys(processing).length ? {...processing, ...device} : true;
@@ -408,6 +408,24 @@ export class MediaSession extends EventTarget {
     return {size: QUALITY[quality] || QUALITY[CAPTURE[kind].quality], frameRate};
   }
 
+  /**
+   * A camera opened before the join reply named the preset (the page's pre-join
+   * preview) is asked again for the preset's size and frame rate; one that cannot
+   * change keeps what it has (the encodings are scaled from what it gives).
+   */
+  async _fitCamera(track) {
+    if (!track || track.readyState !== "live" || typeof track.applyConstraints !== "function") return;
+    const {deviceId, ...wanted} = this._constraints("video", {exact: false});
+    const now = track.getSettings();
+    if (now.width === wanted.width && now.height === wanted.height
+        && !(now.frameRate > wanted.frameRate + 0.5)) return;
+    try {
+      await track.applyConstraints(wanted);
+    } catch {
+      // this camera cannot: it is sent as it is
+    }
+  }
+
   /** Whether the camera goes out as simulcast: the server accepts it, VP8 is sent. */
   _simulcastCamera() {
     const config = this.client && this.client.mediaConfig;
@@ -428,8 +446,9 @@ export class MediaSession extends EventTarget {
     const {size: [, height], frameRate: maxFramerate} = this.capture("video");
     const layers = this.cameraLayers ? {scalabilityMode: this.cameraLayers} : {};
     if (kind === "video" && this._simulcastCamera()) {
-      // the top encoding at the preset's quality, from a capture at least SIMULCAST_CAPTURE
-      const top = Math.max(1, SIMULCAST_CAPTURE[1] / height);
+      // the top encoding at the preset's quality, scaled from what the camera gives
+      const captured = (track && track.getSettings && track.getSettings().height) || SIMULCAST_CAPTURE[1];
+      const top = Math.max(1, captured / height);
       const encodings = (extra) => SIMULCAST.map(([rid, scale]) => ({rid, scaleResolutionDownBy: scale * top,
                                                                      maxFramerate, ...extra}));
       if (this.cameraLayers) tries.push(encodings(layers));
@@ -574,6 +593,7 @@ export class MediaSession extends EventTarget {
     if (wanted.includes("video") && !this._stillWanted("video") && !this.enabled.video) this._setLocal("video", null);
     wanted = wanted.filter((k) => this._stillWanted(k));
     if (!wanted.length) return [];
+    if (wanted.includes("video")) await this._fitCamera(this.local.video);
     const pc = this._ensurePubPc();
     for (const kind of wanted) {
       const track = this.local[kind];

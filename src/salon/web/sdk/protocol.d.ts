@@ -954,7 +954,7 @@ export interface RoomState {
   meeting: MeetingRef;
   peers: PeerView[];
   pinned_peer_id: string | null;
-  speaker_peer_id: string | null;
+  last_speaker_peer_id: string | null;
   plugins: PluginForPeer[];
   recordings: RecordingView[];
   livestream: LivestreamView | null;

@@ -100,7 +100,7 @@ export class SalonClient extends EventTarget {
     this.waiting = new Map();  // peer_id -> waiting view (waiting-room managers)
     this.stageRequests = [];
     this.pinnedPeerId = null;
-    this.speakerPeerId = null;  // who speaks now: the room state's, then media.speaker
+    this.lastSpeakerPeerId = null;  // who spoke last: the room state's, then media.speaker
     this.recordings = new Map();  // recording id -> RecordingView, the meeting's active ones
     /** The meeting's livestream while INVOKED or LIVE (a LivestreamView), else null. */
     this.livestream = null;
@@ -250,7 +250,7 @@ export class SalonClient extends EventTarget {
       this.peers = new Map((room.peers || [])
         .filter((p) => p.peer_id !== this.peerId).map((p) => [p.peer_id, p]));
       this.pinnedPeerId = room.pinned_peer_id || null;
-      this.speakerPeerId = room.speaker_peer_id || null;
+      this.lastSpeakerPeerId = room.last_speaker_peer_id || null;
       this.audience = {large: Boolean(room.large), counts: room.counts || null,
                        nextCursor: room.peers_next_cursor ?? null};
       this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
@@ -406,6 +406,7 @@ export class SalonClient extends EventTarget {
         break;
       case "peer.left":
         this.peers.delete(data.peer_id);
+        if (this.lastSpeakerPeerId === data.peer_id) this.lastSpeakerPeerId = null;
         this._dropInterims((t) => t.peerId === data.peer_id);  // they will never be final
         break;
       case "audience.delta": {
@@ -424,7 +425,7 @@ export class SalonClient extends EventTarget {
         this._applyState(data);
         break;
       case "media.speaker":
-        this.speakerPeerId = data.peer_id || null;
+        if (data.peer_id) this.lastSpeakerPeerId = data.peer_id;
         break;
       case "room.pinned":
         this.pinnedPeerId = data.peer_id || null;
