@@ -51,6 +51,12 @@ class MediaConfig(Strict):
     screenshare: ScreenshareConfig = ScreenshareConfig()
     audio: AudioConfig = AudioConfig()
 
+    def capture(self) -> dict[str, dict[str, Any]]:
+        """What a peer's camera and screen are captured at: `{quality, frame_rate}` of
+        `video` and `screenshare` (the join reply's `media`)."""
+        return {kind: getattr(self, kind).model_dump(include={"quality", "frame_rate"})
+                for kind in ("video", "screenshare")}
+
 
 class PresetConfig(Strict):
     view_type: ViewType = "GROUP_CALL"

@@ -12,14 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from salon.core.room import Outcome, Room
-from salon.core.room.media import AUTO, Choice, plan
+from salon.core.room.media import AUTO, Choice, plan, remember_speaker
 from salon.core.room.peer import MEDIA_KINDS
 from salon.media.backend import MediaBackend, PcRole, TrackInfo
 
 log = logging.getLogger("salon.media")
-
-#: How many recent speakers the planner remembers for ranking videos.
-SPEAKER_MEMORY = 8
 
 
 class MediaSync:
@@ -34,8 +31,6 @@ class MediaSync:
         self.published: dict[str, TrackInfo] = {}
         self.choices: dict[str, Choice] = {}
         self.received: dict[str, set[str]] = {}
-        self.speakers: list[str] = []
-        self.current_speaker: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- room -> backend ------------------------------------------------------------------
@@ -81,7 +76,7 @@ class MediaSync:
             if viewer.peer_id not in self.rights:
                 continue
             want = plan(self.room.peers, viewer, self.choices.get(viewer.peer_id, AUTO),
-                        self.published, self.speakers, self.room.pinned_peer_id,
+                        self.published, self.room.recent_speakers, self.room.pinned_peer_id,
                         self.manual_cap)
             have = self.received.get(viewer.peer_id, set())
             if want != have:
@@ -161,12 +156,7 @@ class MediaSync:
     def speaker(self, room_id: str, peer_id: str | None) -> None:
         if peer_id is not None and peer_id not in self.room.peers:
             return
-        self.current_speaker = peer_id
         if peer_id is not None:
-            self.room.last_speaker_peer_id = peer_id
-            if peer_id in self.speakers:
-                self.speakers.remove(peer_id)
-            self.speakers.insert(0, peer_id)
-            del self.speakers[SPEAKER_MEMORY:]
+            remember_speaker(self.room.recent_speakers, peer_id)
         self._send("media.speaker", {"peer_id": peer_id}, self.room.everyone())
         self.replan()

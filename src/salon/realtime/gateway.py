@@ -293,8 +293,7 @@ class _PeerSession:
             max_video_streams=max_video_streams,
             video_stream_caps=admitted.config.max_video_streams.model_dump(),
             max_screenshare_count=admitted.config.max_screenshare_count,
-            capture={kind: getattr(admitted.config.media, kind).model_dump(
-                include={"quality", "frame_rate"}) for kind in ("video", "screenshare")},
+            capture=admitted.config.media.capture(),
         )
 
     # --- moving to a connected meeting ---------------------------------------------------

@@ -4,6 +4,8 @@ import av
 import numpy as np
 
 from salon.ai.recognizer import SAMPLE_RATE
+from salon.recording.tracks import OPUS_RATE
+from salon.transcription.capture import MAX_GAP_SECS
 
 
 class VoiceDecoder:
@@ -48,7 +50,7 @@ class VoiceClock:
     an utterance whose audio stops for 1.5 s: salon.ai.captions.STALL_S).
     """
 
-    def __init__(self, rate: int = 48000, max_gap_secs: float = 2.0) -> None:
+    def __init__(self, rate: int = OPUS_RATE, max_gap_secs: float = MAX_GAP_SECS) -> None:
         self.rate, self.max_gap_secs = rate, max_gap_secs
         self._anchor: tuple[int, float] | None = None  # (RTP timestamp, its wall clock)
         self._last_rtp = 0

@@ -90,6 +90,18 @@ def visible_tracks(peers: Mapping[str, Peer], viewer: Peer,
     return visible
 
 
+#: How many recent speakers the planner remembers for ranking videos.
+SPEAKER_MEMORY = 8
+
+
+def remember_speaker(speakers: list[str], peer_id: str) -> None:
+    """`peer_id` spoke: first in `speakers` (newest first, at most SPEAKER_MEMORY)."""
+    if peer_id in speakers:
+        speakers.remove(peer_id)
+    speakers.insert(0, peer_id)
+    del speakers[SPEAKER_MEMORY:]
+
+
 def plan(peers: Mapping[str, Peer], viewer: Peer, choice: Choice,
          published: Mapping[str, Track], speakers: Sequence[str], pinned: str | None,
          manual_cap: int) -> set[str]:

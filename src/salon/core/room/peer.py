@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from salon.core.clock import isoformat
-from salon.core.presets import Permissions
+from salon.core.presets import MediaConfig, Permissions
 
 MediaKind = Literal["audio", "video", "screenshare"]
 MEDIA_KINDS: tuple[MediaKind, ...] = ("audio", "video", "screenshare")
@@ -55,9 +55,8 @@ class Peer:
     #: The preset's `config.media.video` and `.screenshare`, `{quality, frame_rate}`
     #: each: what the peer's camera and screen are captured at (the join reply's
     #: `media`; the browser SDK applies them).
-    capture: dict[str, dict[str, Any]] = field(default_factory=lambda: {
-        "video": {"quality": "vga", "frame_rate": 30},
-        "screenshare": {"quality": "hd", "frame_rate": 5}})
+    capture: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: MediaConfig().capture())
     #: When the peer raised its hand (None: lowered). The room keeps raise times distinct
     #: (core/room/hands.py), so sorting by them is the order hands went up.
     hand_raised_at: datetime | None = None

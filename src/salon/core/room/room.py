@@ -46,10 +46,11 @@ class Room(Roster, WaitingRoom):
         #: When the last admitted peer left; the keep-alive window runs from here.
         self.idle_since: datetime | None = None
         self.pinned_peer_id: str | None = None
-        #: Who spoke last (the last `media.speaker` naming a peer; silences keep it):
-        #: a peer that joins, resumes or records mid-meeting emphasises them from the
-        #: start, as those there all along do (RoomState).
-        self.last_speaker_peer_id: str | None = None
+        #: Who spoke recently, newest first (`media.speaker` naming a peer; silences
+        #: keep it; media.remember_speaker): the planner ranks videos by it, and a peer
+        #: that joins, resumes or records mid-meeting emphasises the first, as those
+        #: there all along do (RoomState `last_speaker_peer_id`).
+        self.recent_speakers: list[str] = []
         self.max_concurrent = 0
         #: A connected meeting's parent session, if live when this room's session
         #: starts: the new session is recorded as one of its `breakout_rooms`.
@@ -128,6 +129,10 @@ class Room(Roster, WaitingRoom):
                 shown.setdefault(view["peer_id"], self._joined[view["peer_id"]])
         return sorted(shown.values(), key=lambda p: p.join_seq), cursor
 
+    def _last_speaker(self) -> str | None:
+        last = self.recent_speakers[0] if self.recent_speakers else None
+        return last if last in self.peers else None  # gone: nobody to emphasise
+
     def state_for(self, viewer: Peer) -> dict[str, Any]:
         """The room as `viewer` may see it: hidden peers and the waiting room left out;
         in a large room an audience member sees the stage, the hosts and counts."""
@@ -141,8 +146,7 @@ class Room(Roster, WaitingRoom):
             "large": large,
             "counts": audience.counts(self),
             "pinned_peer_id": self.pinned_peer_id,
-            "last_speaker_peer_id": self.last_speaker_peer_id
-            if self.last_speaker_peer_id in self.peers else None,
+            "last_speaker_peer_id": self._last_speaker(),
             "plugins": self.plugins.views_for(viewer),
             "recordings": list(self.recordings.values()),
             "livestream": self.livestream,
