@@ -7,6 +7,8 @@ from salon.media.embedded.selector import (
     allocate,
     allocate_layers,
     cap_for,
+    choose,
+    next_encoding_bps,
     next_rung_bps,
 )
 
@@ -137,3 +139,114 @@ def test_no_probe_while_the_queue_stands() -> None:
     assert e.value == low
     e.on_loss(0.0, 300_000, 11.0, rtt=0.003)
     assert e.value > low
+
+
+def test_a_higher_encoding_is_probed_with_padding_before_the_estimate_takes_it() -> None:
+    """The next rung is an encoding: the estimate stays while padding fills the link to
+    its rate; a clean report late enough into the probe takes the estimate there."""
+    e = BandwidthEstimate(value=300_000)
+    e.encoding_to = 700_000  # more than 30 % growth reaches
+    e.on_loss(0.0, 280_000, now=10.0)
+    assert e.probing == 700_000 and e.value == 300_000
+    e.on_loss(0.0, 280_000, now=10.3)  # echoes nothing: too soon to say anything
+    assert e.probing == 700_000 and e.value == 300_000
+    # clean, but its round trip is that of a sender report sent before the link's queue
+    # could have filled: it says nothing either
+    e.on_loss(0.0, 280_000, now=11.0, rtt=0.001, echoed_at=10.2)
+    assert e.probing == 700_000 and e.value == 300_000
+    e.on_loss(0.0, 280_000, now=11.0, rtt=0.001, echoed_at=10.5)
+    assert e.probing is None and e.value == 700_000 and e.probes_won == 1
+    # the next probe may start at the very next report
+    e.encoding_to = 1_500_000
+    e.on_loss(0.0, 650_000, now=11.0)
+    assert e.probing == 1_500_000
+
+
+def test_a_probe_that_meets_loss_or_a_queue_fails_without_lowering_the_estimate() -> None:
+    e = BandwidthEstimate(value=300_000)
+    e.encoding_to = 700_000
+    e.on_loss(0.0, 280_000, now=10.0)
+    e.on_loss(0.05, 280_000, now=10.4)  # the probe's own loss: it fails at once
+    assert e.probing is None and e.value == 300_000 and e.probes_lost == 1
+    assert not e.congested  # the loss was the probe's: resends go on
+    assert e.hold == 1.0 and e.hold_until == 10.4 + 2.0  # not doubled: it cost no keyframe
+    e.on_loss(0.0, 280_000, now=11.0)  # held: no probe yet
+    assert e.probing is None
+    e.on_loss(0.0, 280_000, now=12.5)
+    assert e.probing == 700_000
+    # a queue (round trip over the lowest) also ends it
+    q = BandwidthEstimate(value=300_000)
+    q.encoding_to = 700_000
+    q.on_loss(0.0, 280_000, now=1.0, rtt=0.02)
+    assert q.probing == 700_000
+    q.on_loss(0.0, 280_000, now=1.8, rtt=0.3)
+    assert q.probing is None and q.probes_lost == 1 and q.value == 300_000
+    # and so does a REMB saying congested, with no decrease either
+    r = BandwidthEstimate(value=300_000)
+    r.encoding_to = 700_000
+    r.on_loss(0.0, 280_000, now=1.0)
+    r.on_remb(100_000, 280_000, now=1.5)
+    assert r.probing is None and r.value == 300_000 and r.probes_lost == 1
+
+
+def test_a_probe_without_padding_or_without_reports_proves_nothing() -> None:
+    e = BandwidthEstimate(value=300_000)
+    e.encoding_to = 700_000
+    e.on_loss(0.0, 280_000, now=10.0)
+    e.padded = False  # nothing could be copied
+    e.on_loss(0.0, 280_000, now=11.0, rtt=0.001, echoed_at=10.6)
+    assert e.probing is None and e.value == 300_000 and e.probes_lost == 1
+    e.padded = True
+    e.on_loss(0.0, 280_000, now=13.0)
+    assert e.probing == 700_000
+    e.expire(14.0)  # not yet
+    assert e.probing == 700_000
+    e.expire(16.0)  # no report for 3 s
+    assert e.probing is None and e.probes_lost == 2
+
+
+def test_growth_never_takes_a_higher_encoding_untried() -> None:
+    """Growth that would reach the next encoding probes it first; a temporal layer
+    below it is still taken straight away."""
+    e = BandwidthEstimate(value=300_000)
+    e.encoding_to = 350_000
+    e.on_loss(0.0, 280_000, now=10.0)
+    assert e.value == 300_000 and e.probing == 300_000 * 1.3  # to what growth asks
+    t = BandwidthEstimate(value=300_000)
+    t.probe_to, t.encoding_to = 400_000, 900_000  # TL1 of one track, then h of another
+    t.on_loss(0.0, 280_000, now=10.0)
+    assert t.value == 400_000 and t.probing is None
+    t.probe_to, t.encoding_to = 600_000, 650_000  # the temporal step would reach it
+    t.on_loss(0.0, 380_000, now=11.5)
+    assert t.value == 400_000 and t.probing == 650_000
+
+
+def test_the_next_encoding_is_the_rung_to_probe_with_padding() -> None:
+    sim = [VideoWant(encodings=((100_000.0, 150_000.0), (300_000.0,), (600_000.0,)))]
+    assert allocate_layers(300_000, 48_000, sim) == [(0, ALL)]
+    up = next_encoding_bps(300_000, 48_000, sim)
+    assert up is not None and allocate_layers(up, 48_000, sim) == [(1, ALL)]
+    assert allocate_layers(up / 1.3, 48_000, sim) == [(0, ALL)]
+    assert next_rung_bps(300_000, 48_000, sim) is None  # no temporal layer left
+    # the low encoding's TL1 comes first, as a temporal rung
+    assert next_encoding_bps(160_000, 48_000, sim) is None
+    assert next_encoding_bps(5_000_000, 48_000, sim) is None  # the top one is taken
+    rungs = choose(300_000, 48_000, sim)[1]
+    assert rungs.encoding == up and rungs.temporal is None
+
+
+def test_a_probe_aims_at_every_layer_then_one_encoding_at_a_time() -> None:
+    e = BandwidthEstimate(value=300_000)
+    e.encoding_to, e.top_to = 500_000, 1_400_000
+    e.on_loss(0.0, 280_000, now=10.0)
+    assert e.probing == 1_400_000  # the top at once
+    e.on_loss(0.1, 280_000, now=10.5)  # too much
+    e.on_loss(0.0, 280_000, now=13.0)
+    assert e.probing == 500_000  # the next encoding only
+    e.on_loss(0.1, 280_000, now=13.5)
+    e.on_loss(0.0, 280_000, now=16.0)
+    assert e.probing == 500_000  # still one at a time, after that one failed too
+    e.on_loss(0.0, 280_000, now=17.0, rtt=0.001, echoed_at=16.5)
+    assert e.value == 500_000 and e.probes_won == 1
+    e.on_loss(0.0, 480_000, now=17.0)
+    assert e.probing == 1_400_000  # one won: the top again

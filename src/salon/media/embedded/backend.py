@@ -254,9 +254,11 @@ class EmbeddedBackend:
     def stats(self, peer_id: str) -> dict[str, Any]:
         peer = self.peers.get(peer_id)
         if peer is None:
-            return {"tracks": [], "receiving": [], "estimate_bps": 0}
+            return {"tracks": [], "receiving": [], "estimate_bps": 0,
+                    "probes": {"won": 0, "lost": 0, "copies": 0}}
         return {"tracks": [p.stats() for p in peer.published.values()],
                 "estimate_bps": int(peer.downlink.estimate.value),
+                "probes": peer.downlink.probe_figures(),
                 "receiving": [{"track_id": slot.source.info.track_id, "mid": str(t.mid),
                                "sent": slot.sent, "dropped": slot.dropped,
                                "resent": slot.resent, "skipped": slot.skipped,

@@ -279,6 +279,7 @@ class MediaPeer:
             self.published.clear()
         else:
             pc, self.sub_pc = self.sub_pc, None
+            self.downlink.close()
             for _, slot in self.slots:
                 slot.close()
             self.slots.clear()

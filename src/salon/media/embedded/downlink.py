@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from salon.media.embedded.estimator import BandwidthEstimate
+from salon.media.embedded.prober import Prober
 from salon.media.embedded.selector import (
     VideoWant,
     cap_for,
@@ -24,6 +25,8 @@ AUDIO_BPS = 48_000
 AUDIO_MIN_BPS = 8_000
 #: The sent rate is measured over at least this long.
 RATE_WINDOW_SECS = 0.5
+#: A padding probe adds at least this much (a target just above the sent rate).
+MIN_PROBE_BPS = 30_000
 
 
 class Downlink:
@@ -41,6 +44,7 @@ class Downlink:
         #: each track at (track id -> px; 0 when not shown).
         self.data_saver = False
         self.heights: dict[str, int] = {}
+        self.prober = Prober(self._copier, self._probe_rate, self._filled, clock)
 
     def _sent(self, now: float) -> float:
         octets = sum(slot.octets for slot in self._slots())
@@ -49,9 +53,14 @@ class Downlink:
             self._mark_time, self._mark_octets = now, octets
         return self.sent_bps
 
-    def on_loss(self, fraction: float, rtt: float | None = None) -> None:
+    def on_loss(self, fraction: float, rtt: float | None = None,
+                echo_age: float | None = None) -> None:
+        """A receiver report block: `echo_age` is how long ago the sender report whose
+        round trip `rtt` is was sent."""
         now = self._clock()
-        self.estimate.on_loss(fraction, self._sent(now), now, rtt)
+        self.estimate.padded = self.prober.fed
+        self.estimate.on_loss(fraction, self._sent(now), now, rtt,
+                              None if echo_age is None else now - echo_age)
         self.apply(now)
 
     def on_remb(self, bps: int) -> None:
@@ -86,10 +95,51 @@ class Downlink:
         for slot in self._slots():
             slot.resend_ok = not self.estimate.congested
             slot.check_lane()
-        layers, self.estimate.probe_to = choose(self.estimate.value, audio, wants)
+        layers, rungs = choose(self.estimate.value, audio, wants)
+        self.estimate.probe_to = rungs.temporal
+        can_pad = self._copier() is not None
+        self.estimate.encoding_to = rungs.encoding if can_pad else None
+        self.estimate.top_to = rungs.top if can_pad else None
         for slot, want, (spatial, limit) in zip(slots, wants, layers, strict=True):
             if slot.layers is not None:
                 slot.layers.target = limit
             if want.encodings and any(rates[-1] > 0 for rates in want.encodings):
                 slot.source.retarget(slot, slot.source.encodings[spatial])
             slot.source.demand[id(slot)] = self.estimate.value - audio
+        self._follow_probe()
+
+    def _copier(self):
+        """The video slot a padding probe copies: one that is sending."""
+        for slot in self._slots():
+            if slot.kind == "video" and slot.source is not None and slot.sent:
+                return slot
+        return None
+
+    def _probe_rate(self, now: float) -> float | None:
+        """What the padding adds now (the probe's target less what is sent), or None
+        once the probe is over."""
+        self.estimate.expire(now)
+        if self.estimate.probing is None:
+            return None
+        return max(MIN_PROBE_BPS, self.estimate.probing - self.sent_bps)
+
+    def _filled(self) -> None:
+        """The padding has run long enough to fill a queue: a sender report now, whose
+        echo tells (`estimator.PROBE_FILL_SECS`)."""
+        copier = self._copier()
+        if copier is not None:
+            copier.report_now()
+
+    def _follow_probe(self) -> None:
+        if self.estimate.probing is not None:
+            self.prober.start()
+        else:
+            self.prober.stop()
+
+    def probe_figures(self) -> dict[str, int]:
+        """Padding probes won and lost, and the copies sent (`media.stats`)."""
+        return {"won": self.estimate.probes_won, "lost": self.estimate.probes_lost,
+                "copies": self.prober.packets}
+
+    def close(self) -> None:
+        self.prober.stop()

@@ -12,6 +12,7 @@ source, one encoding at a time (`spatial`), switching at a keyframe of the next 
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiortc import MediaStreamTrack
@@ -92,6 +93,8 @@ class Downstream(MediaStreamTrack):
         # re-based whenever the stream restarts (a new source, a resume, a keyframe wait).
         self._rebase = True
         self._parked: asyncio.Future[None] | None = None
+        #: Sends a sender report now (set by `bind`).
+        self.report_now: Callable[[], None] = lambda: None
 
     @property
     def idle(self) -> bool:
@@ -113,7 +116,8 @@ class Downstream(MediaStreamTrack):
         self._ssrc = sender_hooks.sender_ssrc(sender)
         sender_hooks.on_send_parameters(sender, self._configure)
         sender_hooks.hook_retransmit(sender, self._retransmit)
-        sender_reports.report_for(sender, self._output, self._report, self.kind)
+        self.report_now = sender_reports.report_for(sender, self._output, self._report,
+                                                    self.kind)
 
     def _configure(self, parameters) -> None:
         if self._payload_type is not None or not parameters.codecs:
@@ -309,6 +313,17 @@ class Downstream(MediaStreamTrack):
             self.lane.count_resend(seq)
             self.resent += 1
             self.lane.octets += len(kept[0])  # the link carries it again
+
+    def send_copy(self, back: int) -> int:
+        """Send again, as it is, the datagram sent `back` packets before the latest (a
+        padding probe's copy, `prober.py`); its length, or 0 when none is kept."""
+        if self.source is None or self._output is None or not self._output.ready():
+            return 0
+        kept = self.lane.kept((self.lane.next_seq - 1 - back) & 0xFFFF)
+        if kept is None:
+            return 0
+        self._output.resend(kept[0])
+        return len(kept[0])
 
     def _report(self) -> tuple[float, int, int, int] | None:
         lane = self.lane

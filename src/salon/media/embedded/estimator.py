@@ -24,10 +24,28 @@ loss-based, like the loss half of Google congestion control:
   limited to 300 kbit/s keeps ≥ 15 fps, and one whose limit is lifted has every layer
   back within 5 s (hold, then a probe per layer).
 
+A higher *encoding* of a simulcast track is probed differently: switching to one costs a
+keyframe burst into the link and, if it does not fit, a keyframe of the lower one to
+come back. So when the next rung is an encoding (`encoding_to`, set by the downlink),
+the estimate never grows into it untried: it stays, and a padding probe starts
+(`probing`), aimed at every layer of every track (`top_to`) or, after such a probe
+failed, at the next encoding only, until one wins. The downlink sends copies of
+datagrams it has just sent (`prober.Prober`) to fill the link up to that rate; the
+subscriber's SRTP drops every copy as a replay, so they cost the link and nothing
+else. The first clean report (loss below `LOW_LOSS`, a calm round trip) that echoes a
+sender report sent `PROBE_FILL_SECS` into the probe or later (the downlink sends one
+then: it waited in the link's queue, if one built up) takes the estimate to the
+target, and the next probe may start at the next report. A report with loss or a
+queue, or a REMB that says congested, ends the probe as failed: the estimate stays
+(the loss was the probe's), and the next probe waits `PADDING_HOLD_SECS`. A probe
+that no report judges within `PROBE_MAX_SECS` ends (`expire`), failed.
+
 Pure arithmetic over the caller's clock: no I/O (tests/test_media_estimator.py).
 """
 
 from dataclasses import dataclass
+
+from salon.media.embedded.selector import PROBE_HEADROOM
 
 #: Round trip above the lowest seen by this much, in QUEUE_REPORTS reports in a row:
 #: the link's queue is filling (one slow report is more often a busy receiver).
@@ -47,6 +65,18 @@ GROWTH = 1.3
 MIN_HOLD_SECS = 1.0
 MAX_HOLD_SECS = 3.0
 PROBE_SECS = 2.5
+#: A padding probe wins with a clean report that echoes a sender report sent at least
+#: this long into it: by then the padding has filled the link's queue if the link
+#: cannot take it (a 15 kB queue at 300 kbit/s fills in 0.4 s at 300 kbit/s too much),
+#: so that sender report waited in it and its round trip shows it. The loss and the
+#: round trip of earlier reports lag the probe by up to a report interval, and
+#: judging by them took a 300 kbit/s link to 500 kbit/s (seen in bench/media.py).
+PROBE_FILL_SECS = 0.4
+#: ...and ends unjudged after this long (no report echoed one).
+PROBE_MAX_SECS = 3.0
+#: After a padding probe failed, the next waits this long (a failed one cost a moment of
+#: the link's queue, not keyframes: it does not double as `hold` does).
+PADDING_HOLD_SECS = 2.0
 
 
 @dataclass
@@ -70,12 +100,31 @@ class BandwidthEstimate:
     #: The estimate at which the subscriber would get one more temporal layer (set by
     #: its downlink each time layers are chosen, `selector.next_rung_bps`); or None.
     probe_to: float | None = None
+    #: The estimate at which it would get a higher encoding of a simulcast track
+    #: (`selector.next_encoding_bps`), probed with padding; or None.
+    encoding_to: float | None = None
+    #: ...and at which it would get every layer of every track, or None.
+    top_to: float | None = None
+    #: The next padding probe aims at `top_to` (else at `encoding_to`): after a probe
+    #: of the top failed, probes go one encoding at a time until one wins.
+    aim_top: bool = True
+    #: The rate a padding probe running now fills the link to (the downlink sends the
+    #: padding while it is set), and when it started; None when no probe runs.
+    probing: float | None = None
+    probe_started: float = 0.0
+    probing_top: bool = False
+    #: Whether the padding was sent (set by the downlink before each report): a probe
+    #: with nothing to copy proves nothing about the link, and cannot win.
+    padded: bool = True
+    #: Padding probes that took the estimate up, and that met loss or a queue.
+    probes_won: int = 0
+    probes_lost: int = 0
 
     def on_loss(self, fraction: float, sent_bps: float, now: float,
-                rtt: float | None = None) -> None:
+                rtt: float | None = None, echoed_at: float | None = None) -> None:
         """A receiver report: `fraction` (0..1) of packets lost since the previous one,
-        while `sent_bps` were being sent, and the round trip it measured (None when it
-        echoed no sender report of ours)."""
+        while `sent_bps` were being sent, the round trip it measured (None when it
+        echoed no sender report of ours), and when that sender report was sent."""
         self.loss += LOSS_WEIGHT * (fraction - self.loss)
         queue = 0.0
         if rtt is not None:
@@ -83,6 +132,9 @@ class BandwidthEstimate:
             self.rtt = rtt if self.rtt is None else self.rtt + RTT_WEIGHT * (rtt - self.rtt)
             queue = self.rtt - self.min_rtt
             self.queued = self.queued + 1 if queue > QUEUE_SECS else 0
+        if self.probing is not None:
+            self._judge_probe(fraction, queue, now, echoed_at)
+            return
         # Sustained loss, not one unlucky report: a link losing packets at random
         # recovers by resending them, and stopping then froze video (seen in CI).
         lossy = fraction > HIGH_LOSS and self.loss > HIGH_LOSS
@@ -97,17 +149,64 @@ class BandwidthEstimate:
                 self.probed_at = None
             grown = max(self.value, sent_bps) * GROWTH
             if self.probe_to is not None and self.probe_to > grown:
-                grown = self.probe_to
+                grown = self.probe_to  # a temporal layer first: it costs no keyframe
+                reaches = (self.encoding_to is not None
+                           and grown >= self.encoding_to / PROBE_HEADROOM)
+            else:
+                reaches = self.encoding_to is not None
+            if reaches:  # a higher encoding, never taken untried: padding first
+                aim = self.encoding_to or 0.0
+                self.probing_top = self.aim_top and self.top_to is not None
+                if self.probing_top:
+                    aim = max(aim, self.top_to or 0.0)
+                self.probing = min(self.ceiling, max(aim, grown))
+                self.probe_started = now
+                return
             if grown > self.value:
                 self.value = min(self.ceiling, grown)
                 if self.probed_at is None:
                     self.probed_at = now
             self.hold_until = now + MIN_HOLD_SECS
 
+    def _judge_probe(self, fraction: float, queue: float, now: float,
+                     echoed_at: float | None) -> None:
+        """A report during a padding probe: a failure on loss or a queue (the probe's
+        own doing: nothing else changes), a success on a clean report that echoes a
+        sender report sent through the filled link (`PROBE_FILL_SECS`)."""
+        self.congested = False
+        if fraction >= LOW_LOSS or queue >= CALM_SECS:
+            self._end_probe(now, won=False)
+        elif echoed_at is not None and echoed_at >= self.probe_started + PROBE_FILL_SECS:
+            self._end_probe(now, won=self.padded)
+
+    def _end_probe(self, now: float, won: bool) -> None:
+        target, self.probing = self.probing, None
+        if won:
+            self.aim_top = True
+        elif self.probing_top:
+            self.aim_top = False  # one encoding at a time, until one wins
+        if won and target is not None:
+            self.probes_won += 1
+            self.value = max(self.value, target)
+            self.hold = MIN_HOLD_SECS
+            self.hold_until = now  # the next rung may be probed at the next report
+        else:  # cheap to try again: no keyframe was spent on it
+            self.probes_lost += 1
+            self.hold_until = now + PADDING_HOLD_SECS
+
+    def expire(self, now: float) -> None:
+        """End a padding probe that no report judged in `PROBE_MAX_SECS`, as failed."""
+        if self.probing is not None and now - self.probe_started >= PROBE_MAX_SECS:
+            self._end_probe(now, won=False)
+
     def on_remb(self, bps: float, sent_bps: float, now: float) -> None:
-        """The receiver's own (delay-based) estimate; only a congested one counts."""
+        """The receiver's own (delay-based) estimate; only a congested one counts (during
+        a padding probe, it ends the probe)."""
         if sent_bps > 0 and bps < REMB_CONGESTED * sent_bps:
-            self._decrease(bps, now)
+            if self.probing is not None:
+                self._end_probe(now, won=False)
+            else:
+                self._decrease(bps, now)
 
     def _decrease(self, to: float, now: float) -> None:
         if to >= self.value:

@@ -119,12 +119,28 @@ def _climb(estimate: float, audio_bps: float, videos: list[VideoWant]) -> Climb:
     return chosen, ladders, budget
 
 
+@dataclass(frozen=True)
+class NextRungs:
+    """The estimates at which one more rung of some track fits (with `PROBE_HEADROOM`),
+    or None: `temporal`, a temporal layer of the encoding a track gets (probed by
+    raising the estimate straight to it); `encoding`, a higher encoding (probed with
+    padding first, `estimator.BandwidthEstimate`); `top`, every rung of every track,
+    when some is still missing (a padding probe aims there first: one probe, not one
+    per encoding, once a limit is lifted)."""
+
+    temporal: float | None = None
+    encoding: float | None = None
+    top: float | None = None
+
+
 def choose(estimate: float, audio_bps: float, videos: list[VideoWant]
-           ) -> tuple[list[tuple[int, int]], float | None]:
-    """`allocate_layers` and `next_rung_bps` from one climb (a downlink wants both at
-    every report)."""
+           ) -> tuple[list[tuple[int, int]], NextRungs]:
+    """`allocate_layers` and both next rungs from one climb (a downlink wants them all
+    at every report)."""
     climbed = _climb(estimate, audio_bps, videos)
-    return _layers(climbed, videos), _next_rung(estimate, climbed)
+    return _layers(climbed, videos), NextRungs(_next_rung(estimate, climbed, False),
+                                               _next_rung(estimate, climbed, True),
+                                               _top(estimate, climbed))
 
 
 def allocate_layers(estimate: float, audio_bps: float,
@@ -144,8 +160,16 @@ def next_rung_bps(estimate: float, audio_bps: float,
     layer twice the rate made the climb back after a congested spell take several
     report intervals longer. A higher encoding is not probed this way: trying one
     costs a keyframe burst into the link and, if it does not fit, a keyframe of the
-    lower one to come back, so the estimate grows there at its usual pace."""
-    return _next_rung(estimate, _climb(estimate, audio_bps, videos))
+    lower one to come back: the estimator probes it with padding first
+    (`next_encoding_bps`)."""
+    return _next_rung(estimate, _climb(estimate, audio_bps, videos), False)
+
+
+def next_encoding_bps(estimate: float, audio_bps: float,
+                      videos: list[VideoWant]) -> float | None:
+    """The estimate at which some simulcast track's next encoding fits, with
+    `PROBE_HEADROOM`, or None."""
+    return _next_rung(estimate, _climb(estimate, audio_bps, videos), True)
 
 
 def _layers(climbed: Climb, videos: list[VideoWant]) -> list[tuple[int, int]]:
@@ -158,14 +182,27 @@ def _layers(climbed: Climb, videos: list[VideoWant]) -> list[tuple[int, int]]:
     return out
 
 
-def _next_rung(estimate: float, climbed: Climb) -> float | None:
+def _next_rung(estimate: float, climbed: Climb, encoding: bool) -> float | None:
+    """The smallest step to a next rung of the kind asked for (a higher encoding, or a
+    temporal layer of the same one), as an estimate."""
     chosen, ladders, budget = climbed
     steps = [(ladder[n + 1][2] - ladder[n][2]) * MARGIN
              for n, ladder in zip(chosen, ladders, strict=True)
-             if n + 1 < len(ladder) and ladder[n + 1][0] == ladder[n][0]]
+             if n + 1 < len(ladder) and (ladder[n + 1][0] != ladder[n][0]) == encoding]
     if not steps:
         return None
     return (estimate + max(0.0, min(steps) - budget)) * PROBE_HEADROOM
+
+
+def _top(estimate: float, climbed: Climb) -> float | None:
+    """The estimate at which every track gets the top of its ladder, or None if each
+    has it already."""
+    chosen, ladders, budget = climbed
+    if not any(n + 1 < len(ladder) for n, ladder in zip(chosen, ladders, strict=True)):
+        return None
+    more = sum((ladder[-1][2] - ladder[n][2]) * MARGIN
+               for n, ladder in zip(chosen, ladders, strict=True))
+    return (estimate + max(0.0, more - budget)) * PROBE_HEADROOM
 
 
 def allocate(estimate: float, audio_bps: float, videos: list[VideoWant]) -> list[int]:

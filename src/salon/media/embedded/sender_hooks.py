@@ -114,11 +114,11 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
 FRESH_ECHO_DLSR = int(1.5 * 65536)
 
 
-def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
+def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None], None],
                   on_remb: Callable[[int], None]) -> None:
     """Hear the subscriber's feedback on this sender's stream before aiortc does:
-    `on_loss(fraction 0..1, round-trip seconds or None)` for each receiver report block
-    about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
+    `on_loss(fraction 0..1, round-trip seconds or None, seconds since the echoed sender
+    report was sent or None)` for each receiver report block about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
     its own encoder). The round trip is measured against the sender reports that
     `sender_reports.report_for` sent (RFC 3550 §6.4.1: now − LSR − DLSR), from reports
     that echo a recent one only: its downward half is as old as the sender report, and
@@ -140,11 +140,12 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None], None],
             for report in packet.reports:
                 if report.ssrc == ssrc:
                     sent_at = sender._salon_sr_times.get(report.lsr)
-                    rtt = None
+                    rtt = age = None
                     if (sent_at is not None and report.lsr
                             and report.dlsr < FRESH_ECHO_DLSR):
-                        rtt = max(0.0, time.time() - sent_at - report.dlsr / 65536)
-                    on_loss(report.fraction_lost / 256, rtt)
+                        age = time.time() - sent_at
+                        rtt = max(0.0, age - report.dlsr / 65536)
+                    on_loss(report.fraction_lost / 256, rtt, age)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)

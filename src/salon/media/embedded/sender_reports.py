@@ -59,9 +59,11 @@ def source_description(ssrc: int, cname: bytes) -> bytes:
 
 
 def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
-               kind: str) -> None:
+               kind: str) -> Callable[[], None]:
     """Make `sender` report salon's `figures()` every `INTERVAL_SECS[kind]` through
-    `output`. Call before aiortc's `send()` starts the sender's RTCP loop (`bind`)."""
+    `output`. Call before aiortc's `send()` starts the sender's RTCP loop (`bind`).
+    Returns what sends one report now (a padding probe wants one through the link it
+    has filled: its echo's round trip says whether a queue built up)."""
     interval = INTERVAL_SECS.get(kind, 1.0)
     sent_at: dict[int, float] = sender.__dict__.setdefault("_salon_sr_times", {})
 
@@ -107,3 +109,4 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         sender._RTCRtpSender__rtcp_exited.set()
 
     sender._run_rtcp = run_rtcp
+    return report

@@ -85,6 +85,15 @@ class SlotStats(TypedDict):
 
 
 @closed
+class ProbeStats(TypedDict):
+    #: Padding probes that took the estimate up to a higher encoding, and those that
+    #: met loss or a queue; copies of datagrams sent as padding.
+    won: int
+    lost: int
+    copies: int
+
+
+@closed
 class MediaStats(TypedDict):
     peer_id: str
     tracks: list[TrackStats]
@@ -92,6 +101,7 @@ class MediaStats(TypedDict):
     available: list[Track]
     #: The server's estimate of this peer's downlink, bits/s.
     estimate_bps: int
+    probes: ProbeStats
 
 
 @closed

@@ -446,6 +446,7 @@ export interface MediaStats {
   receiving: SlotStats[];
   available: Track[];
   estimate_bps: number;
+  probes: ProbeStats;
 }
 
 export interface MediaTargets {
@@ -779,6 +780,12 @@ export interface PrivateChat {
   can_receive?: boolean;
   text?: boolean;
   files?: boolean;
+}
+
+export interface ProbeStats {
+  won: number;
+  lost: number;
+  copies: number;
 }
 
 export interface ProducePermissionOf {
