@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from salon.media.backend import TrackInfo
 from salon.media.embedded.downlink import Downlink
 from salon.media.embedded.forward import Published
-from salon.media.embedded.prober import RECENT, TICK_SECS, Prober
+from salon.media.embedded.prober import RECENT, SKIP_NEWEST, TICK_SECS, Prober
 from tests.test_simulcast import Stream, fake_receiver, slot
 
 
@@ -47,7 +47,7 @@ def ticking(prober: Prober, clock: list[float], seconds: float) -> None:
 
 async def test_copies_go_out_at_the_rate_asked_until_it_is_withdrawn() -> None:
     clock = [100.0]
-    copies = Copies(kept=RECENT)
+    copies = Copies(kept=SKIP_NEWEST + RECENT)
     rate: list[float | None] = [400_000.0]
     filled: list[float] = []
     prober = Prober(lambda: copies, lambda now: rate[0], lambda: filled.append(clock[0]),
@@ -59,7 +59,8 @@ async def test_copies_go_out_at_the_rate_asked_until_it_is_withdrawn() -> None:
     assert len(filled) == 1 and 100.39 < filled[0] < 100.43
     assert 49_000 <= prober.octets <= 51_000  # 400 kbit/s for a second
     assert prober.fed and prober.starved == 0
-    assert set(copies.sent) == set(range(RECENT))  # the latest ones, in turn
+    # the latest ones in turn, but not the very newest (lost ones not NACKed yet)
+    assert set(copies.sent) == set(range(SKIP_NEWEST, SKIP_NEWEST + RECENT))
     # a stalled loop sends no burst when it wakes
     before = prober.octets
     clock[0] += 2.0
@@ -69,6 +70,19 @@ async def test_copies_go_out_at_the_rate_asked_until_it_is_withdrawn() -> None:
     rate[0] = None  # the probe is over
     prober._tick()
     assert not prober.running
+
+
+async def test_a_failing_tick_ends_the_probe_rather_than_leave_it_running() -> None:
+    def broken(now: float) -> float:
+        raise RuntimeError("boom")
+
+    prober = Prober(lambda: Copies(kept=64), broken)
+    prober.start()
+    prober._tick()
+    assert not prober.running and prober._handle is None
+    prober.start()  # and it can start again
+    assert prober.running
+    prober.stop()
 
 
 async def test_a_probe_with_nothing_to_copy_is_not_fed() -> None:
@@ -159,5 +173,16 @@ async def test_a_subscriber_gets_the_higher_encoding_only_after_its_link_took_th
     assert estimate.probing is not None and estimate.probing > 1_000_000
     assert downlink.probe_figures() == {"won": 1, "lost": 1,
                                         "copies": downlink.prober.packets}
+    # the subscriber turns data saver on: nothing higher to try, the probe just ends
+    downlink.data_saver = True
+    downlink.apply()
+    assert estimate.probing is None and estimate.probes_lost == 1
+    ticking(downlink.prober, clock, 0.1)
+    assert not downlink.prober.running
+    # a datagram the subscriber said it lost is never a copy (its copy would be a resend)
+    newest = (downstream.lane.next_seq - 1 - 10) & 0xFFFF
+    assert downstream.send_copy(10) > 0
+    downstream.lane.count_resend(newest)
+    assert downstream.send_copy(10) == 0
     downlink.close()
     assert not downlink.prober.running

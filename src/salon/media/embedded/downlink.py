@@ -25,8 +25,10 @@ AUDIO_BPS = 48_000
 AUDIO_MIN_BPS = 8_000
 #: The sent rate is measured over at least this long.
 RATE_WINDOW_SECS = 0.5
-#: A padding probe adds at least this much (a target just above the sent rate).
+#: A padding probe adds at least this much (a target just above the sent rate), and at
+#: most this much (each copy is a send from Python: 4 Mbit/s is ~400 a second).
 MIN_PROBE_BPS = 30_000
+MAX_PROBE_BPS = 4_000_000
 
 
 class Downlink:
@@ -100,6 +102,8 @@ class Downlink:
         can_pad = self._copier() is not None
         self.estimate.encoding_to = rungs.encoding if can_pad else None
         self.estimate.top_to = rungs.top if can_pad else None
+        if self.estimate.encoding_to is None:
+            self.estimate.cancel_probe()  # nothing higher to try any more
         for slot, want, (spatial, limit) in zip(slots, wants, layers, strict=True):
             if slot.layers is not None:
                 slot.layers.target = limit
@@ -121,7 +125,7 @@ class Downlink:
         self.estimate.expire(now)
         if self.estimate.probing is None:
             return None
-        return max(MIN_PROBE_BPS, self.estimate.probing - self.sent_bps)
+        return min(MAX_PROBE_BPS, max(MIN_PROBE_BPS, self.estimate.probing - self.sent_bps))
 
     def _filled(self) -> None:
         """The padding has run long enough to fill a queue: a sender report now, whose
@@ -142,4 +146,7 @@ class Downlink:
                 "copies": self.prober.packets}
 
     def close(self) -> None:
+        """The subscribe connection is gone: no probe (its slots go with it, so a late
+        report finds nothing to copy and starts none)."""
+        self.estimate.cancel_probe()
         self.prober.stop()

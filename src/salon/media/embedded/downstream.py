@@ -320,7 +320,7 @@ class Downstream(MediaStreamTrack):
         if self.source is None or self._output is None or not self._output.ready():
             return 0
         kept = self.lane.kept((self.lane.next_seq - 1 - back) & 0xFFFF)
-        if kept is None:
+        if kept is None or kept[1] > 0:  # (one the subscriber said it lost: not a copy)
             return 0
         self._output.resend(kept[0])
         return len(kept[0])

@@ -133,7 +133,11 @@ class BandwidthEstimate:
             queue = self.rtt - self.min_rtt
             self.queued = self.queued + 1 if queue > QUEUE_SECS else 0
         if self.probing is not None:
-            self._judge_probe(fraction, queue, now, echoed_at)
+            # the echo's own queue, not the smoothed one: smoothing halves what one
+            # report shows, and the probe's verdict rests on that one
+            echoed_queue = rtt - self.min_rtt if rtt is not None and self.min_rtt is not None \
+                else 0.0
+            self._judge_probe(fraction, max(queue, echoed_queue), now, echoed_at)
             return
         # Sustained loss, not one unlucky report: a link losing packets at random
         # recovers by resending them, and stopping then froze video (seen in CI).
@@ -155,13 +159,13 @@ class BandwidthEstimate:
             else:
                 reaches = self.encoding_to is not None
             if reaches:  # a higher encoding, never taken untried: padding first
-                aim = self.encoding_to or 0.0
-                self.probing_top = self.aim_top and self.top_to is not None
-                if self.probing_top:
-                    aim = max(aim, self.top_to or 0.0)
-                self.probing = min(self.ceiling, max(aim, grown))
-                self.probe_started = now
-                return
+                top = self.aim_top and self.top_to is not None
+                aim = max(self.encoding_to or 0.0, self.top_to or 0.0 if top else 0.0)
+                target = min(self.ceiling, max(aim, grown))
+                if target > self.value * 1.01:  # (at the ceiling there is nothing to try)
+                    self.probing, self.probing_top = target, top
+                    self.probe_started = now
+                    return
             if grown > self.value:
                 self.value = min(self.ceiling, grown)
                 if self.probed_at is None:
@@ -190,9 +194,19 @@ class BandwidthEstimate:
             self.value = max(self.value, target)
             self.hold = MIN_HOLD_SECS
             self.hold_until = now  # the next rung may be probed at the next report
+            self.probed_at = now  # a switch up that then fails doubles the hold
         else:  # cheap to try again: no keyframe was spent on it
             self.probes_lost += 1
             self.hold_until = now + PADDING_HOLD_SECS
+            # the queue it built was its own: it drains now, and must not read as the
+            # media's (a cut to 85 % of the sent rate at the next report)
+            self.queued = 0
+            self.rtt = self.min_rtt
+
+    def cancel_probe(self) -> None:
+        """End a padding probe that has nothing left to find out (the subscriber wants
+        no higher encoding any more), neither won nor lost."""
+        self.probing = None
 
     def expire(self, now: float) -> None:
         """End a padding probe that no report judged in `PROBE_MAX_SECS`, as failed."""

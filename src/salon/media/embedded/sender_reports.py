@@ -77,13 +77,17 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         except Exception:  # a transport closing under us: the next report tries again
             log.debug("a sender report was not sent", exc_info=True)
 
-    def report() -> None:
+    def report(fresh_only: bool = False) -> None:
         latest = figures()
         if latest is None:
             return  # nothing sent yet: nothing to report
         nonlocal sdes
         wall, rtp_timestamp, count, octets = latest
         ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
+        if fresh_only and (ntp >> 16) & 0xFFFFFFFF in sent_at:
+            # nothing sent since the last report: this one would carry the same stamp,
+            # and an echo of either would be timed from the later (a round trip of 0)
+            return
         ssrc = sender._ssrc
         payload = sender_report(ssrc, ntp, rtp_timestamp, count, octets)
         cname = sender._RTCRtpSender__cname
@@ -109,4 +113,4 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         sender._RTCRtpSender__rtcp_exited.set()
 
     sender._run_rtcp = run_rtcp
-    return report
+    return lambda: report(fresh_only=True)

@@ -87,7 +87,8 @@ class SlotStats(TypedDict):
 @closed
 class ProbeStats(TypedDict):
     #: Padding probes that took the estimate up to a higher encoding, and those that
-    #: met loss or a queue; copies of datagrams sent as padding.
+    #: failed (loss, a queue, a congested REMB, no verdict in 3 s, nothing to copy);
+    #: copies of datagrams sent as padding.
     won: int
     lost: int
     copies: int
