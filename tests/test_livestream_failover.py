@@ -3,7 +3,9 @@
 (tests/fake_livestreamer.py). The node that carries the session on takes the LIVE
 livestream over and streams it from there: its status stays LIVE, it is claimed by the
 new node, and the new node serves a playlist that grows; peers are told its new
-`playback_url`."""
+`playback_url`. Any node serves the playlist (it fetches what its disk lacks from the
+encoder's node), so the URL that served the old encoder's playlist serves the new one,
+whose segment numbers go on after a discontinuity."""
 
 import asyncio
 import subprocess
@@ -66,6 +68,19 @@ async def test_a_meeting_livestream_goes_on_from_the_node_that_carries_the_sessi
             assert claim_of(cluster, livestream_id) == ("LIVE", first.node_id)
 
             second = await asyncio.to_thread(cluster.start_node, 1, ENV)
+            # any node serves the playlist: the second fetches it from the first, whose
+            # encoder writes it (livestream/relay.py), and a segment as it is there
+            through = f"{second.url}/live/{livestream_id}/index.m3u8"
+            before = await eventually(lambda: _at_least(through, 1), timeout=30)
+            direct = await eventually(lambda: _at_least(
+                f"{first.url}/live/{livestream_id}/index.m3u8", 1), timeout=10)
+            assert set(before) & set(direct)
+            async with httpx.AsyncClient(timeout=5) as http:
+                relayed = await http.get(f"{second.url}/live/{livestream_id}/{direct[-1]}")
+                there = await http.get(f"{first.url}/live/{livestream_id}/{direct[-1]}")
+            assert relayed.status_code == 200 and relayed.content == there.content
+            assert relayed.headers["content-type"] == "video/mp2t"
+            assert relayed.headers["access-control-allow-origin"] == "*"
             ada = await RealtimeClient.join(second.ws, people[1]["token"], auto_resume=True)
             assert ada.url == first.ws  # sent on to the node running the meeting
             heard: dict = {}
@@ -90,9 +105,16 @@ async def test_a_meeting_livestream_goes_on_from_the_node_that_carries_the_sessi
             assert (view["id"], view["status"]) == (livestream_id, "LIVE")
             assert claim_of(cluster, livestream_id) == ("LIVE", second.node_id)
 
-            # output flows from the new node: its playlist lists more and more segments
+            # output flows from the new node: its playlist lists more and more segments,
+            # at the URL that served the old one, numbered on from it after a
+            # discontinuity (a player reloading it plays on)
             playback = view["playback_url"]
+            assert playback == through
             listed = await eventually(lambda: _at_least(playback, 1), timeout=30)
+            assert number(listed[0]) > max(number(name) for name in before + direct)
+            async with httpx.AsyncClient(timeout=5) as http:
+                text = (await http.get(playback)).text
+            assert text.index("#EXT-X-DISCONTINUITY") < text.index(listed[0]), text
             await eventually(lambda: _at_least(playback, 1, listed[-1]), timeout=30)
             assert claim_of(cluster, livestream_id) == ("LIVE", second.node_id)
 
@@ -107,6 +129,10 @@ async def test_a_meeting_livestream_goes_on_from_the_node_that_carries_the_sessi
             await host.close()
             if ada is not None:
                 await ada.close()
+
+
+def number(segment: str) -> int:
+    return int(segment.removeprefix("seg_").removesuffix(".ts"))
 
 
 async def _at_least(url: str, count: int, after: str = "") -> list[str] | None:

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from salon.core.livestreams import first_segment_after
 from salon.livestream import amf, rtmp
 from salon.recording.outputs import CompositeWriter
 from salon.recording.spec import AudioSpec, LiveSpec, VideoSpec
@@ -55,6 +56,36 @@ def test_a_livestream_writes_hls_and_no_file(tmp_path: Path) -> None:
     assert len(names) == 4  # 35 frames at 10 fps, a segment a second
     video, audio, seconds = decode((hls / names[0]).read_bytes())
     assert video == 10 and audio >= 40 and 0.85 <= seconds <= 0.95
+
+
+def test_a_taken_over_playlist_goes_on_after_a_discontinuity(tmp_path: Path) -> None:
+    """An encoder that takes a LIVE session over numbers its segments past the earlier
+    encoder's, in every quality, after `#EXT-X-DISCONTINUITY`: a player reloading the
+    same playlist URL sees it go on, not start again."""
+    first = first_segment_after(20.0)
+    assert first > 20 and first_segment_after(0.0) == 1 and first_segment_after(-5) == 1
+    assert first_segment_after(3600.0) > 3600  # never a number already used
+    hls = tmp_path / "hls"
+    writer = CompositeWriter(tmp_path / "work", "x", VideoSpec(width=320, height=180, fps=10),
+                             AudioSpec(), LiveSpec(hls_dir=hls, qualities=(90,),
+                                                   first_segment=first))
+    for index in range(25):
+        writer.write_video(picture(index, 320, 180), index)
+        writer.write_audio(np.zeros((2, 4800), dtype=np.float32))
+    writer.close()
+    for name in ("q180", "q90"):
+        playlist = (hls / name / "index.m3u8").read_text()
+        assert f"#EXT-X-MEDIA-SEQUENCE:{first}" in playlist
+        assert playlist.index("#EXT-X-DISCONTINUITY") < playlist.index("#EXTINF")
+        assert segments_of(playlist)[0] == f"seg_{first:05d}.ts"
+    # a new session's playlist starts at 0, with no discontinuity
+    fresh = tmp_path / "fresh"
+    writer = CompositeWriter(tmp_path / "work2", "x", VIDEO, AudioSpec(),
+                             LiveSpec(hls_dir=fresh))
+    _write(writer, 15)
+    writer.close()
+    playlist = (fresh / "index.m3u8").read_text()
+    assert "#EXT-X-MEDIA-SEQUENCE:0" in playlist and "DISCONTINUITY" not in playlist
 
 
 def test_amf_round_trip_and_refusals() -> None:
@@ -142,3 +173,15 @@ def test_the_fast_paths_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
     assert files.playlist(playlist) == b"#EXTM3U\nseg_00004.ts\n"  # changed: read again
     playlist.unlink()
     assert files.playlist(playlist) is None
+
+
+def test_playback_urls_name_the_playback_base_else_the_public_url() -> None:
+    from salon.livestream.service import urls_of
+    from salon.settings import Settings
+
+    plain = urls_of(Settings(public_url="https://node-1.example"))
+    assert plain.playback("abc") == "https://node-1.example/live/abc/index.m3u8"
+    balanced = urls_of(Settings(public_url="https://node-1.example",
+                                livestream_playback_url="https://meet.example/"))
+    assert balanced.playback("abc") == "https://meet.example/live/abc/index.m3u8"
+    assert balanced.ingest_server == plain.ingest_server  # encoders still reach this node

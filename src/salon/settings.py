@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     rtmp_port: int = Field(default=1935, ge=0, le=65535)
     #: The `ingest_server` encoders are told; empty: `rtmp://<public host>:<rtmp_port>/live/`.
     rtmp_public_url: str = ""
+    #: The base of livestreams' `playback_url`; empty: the public URL. In a cluster,
+    #: the load balancer's: every node serves every playlist (docs/cluster.md).
+    livestream_playback_url: str = ""
     #: An RTMP encoder that drops and publishes again within this many seconds continues
     #: the same livestream session (viewers see a short stall, not an end).
     rtmp_reconnect_grace_secs: float = Field(default=10.0, ge=0, le=600)

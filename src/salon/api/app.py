@@ -113,7 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.recordings = LiveRecordings(app.state.rooms, scheduler)
         await scheduler.start()
         app.state.livestreams = await livestreaming.start(
-            settings, database, signer, app.state.rooms, app.state.webhooks.wake, claims)
+            settings, database, signer, app.state.rooms, app.state.webhooks.wake, claims,
+            app.state.cluster)
         # Post-meeting transcripts and summaries (salon.transcription.jobs): the live
         # transcriber hands each session's kept voices to `post_meeting.transcribe`.
         app.state.transcript_storage = transcription_files_store.storage_for_deployment(

@@ -26,6 +26,15 @@ DEFAULT_HEIGHT = 720
 HLS_TIME = 1
 HLS_LIST_SIZE = 6
 
+
+def first_segment_after(live_secs: float, hls_time: int = HLS_TIME) -> int:
+    """The first segment number of an encoder that takes over a session LIVE for
+    `live_secs`: past any number the earlier encoder(s) can have used. Each segment
+    runs from keyframe to keyframe, `hls_time` apart, so that is at most one a
+    `hls_time`; twice that, as a segment can come out short where the encoder's clock
+    jumped, and a restarted encoder's numbers must never go back."""
+    return int(2 * max(0.0, live_secs) / hls_time) + 1
+
 #: The heights `livestream_viewer_qualities` may ask for, and their widths at 16:9.
 QUALITY_WIDTHS = {240: 426, 360: 640, 480: 854, 720: 1280, 1080: 1920}
 

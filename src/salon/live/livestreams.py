@@ -57,6 +57,8 @@ class LiveLivestreams:
         self._tasks: set[asyncio.Task[None]] = set()
         #: The RTMP ingest of independent livestreams (None: `rtmp_port` 0 or taken).
         self.ingest: Any = None
+        #: Fetches HLS files from the node that encodes them (a cluster; None: one node).
+        self.relay: Any = None
         runner.announce = self.announce
         runner.carries = self.carries
         rooms.handover_listeners.append(self.handed_over)

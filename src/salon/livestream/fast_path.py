@@ -8,7 +8,8 @@ most recently fetched, up to `SEGMENT_BYTES_KEPT`), and a playlist is read again
 when its file changed.
 
 The FastAPI route in `salon.livestream.playback` stays for the OpenAPI document (and
-answers the same, should this layer be left out).
+answers the same, should this layer be left out); in a cluster it also answers what is
+not on this node's disk (`relay.EncoderRelay`).
 """
 
 import os
@@ -95,6 +96,10 @@ class HlsFastPath:
             body, headers = self.files.playlist(file), _PLAYLIST_HEADERS
         else:
             body, headers = self.files.segment(file), _SEGMENT_HEADERS
+        if body is None and live.relay is not None:
+            # not here: in a cluster the FastAPI route fetches it from its encoder's node
+            await self.app(scope, receive, send)
+            return
         if body is None:
             await _error(send, 404, f"Livestream {livestream_id} has no {name} (not live, "
                                     "or the segment left the playlist).")

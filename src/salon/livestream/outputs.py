@@ -26,11 +26,16 @@ HLS_FLAGS = "delete_segments+independent_segments+temp_file"
 RTMP_TIMEOUT_SECS = 5.0
 
 
-def hls_options(hls_time: int, list_size: int, directory: Path) -> dict[str, str]:
+def hls_options(hls_time: int, list_size: int, directory: Path,
+                first_segment: int = 0) -> dict[str, str]:
     """The `hls` muxer's options: a sliding list of `list_size` segments of `hls_time`
-    seconds (each starts at a keyframe) named `seg_NNNNN.ts` in `directory`."""
+    seconds (each starts at a keyframe) named `seg_NNNNN.ts` in `directory`, numbered
+    from `first_segment` (the playlist's media sequence). A playlist that goes on from
+    another encoder's (`first_segment` > 0, after a takeover) starts with
+    `#EXT-X-DISCONTINUITY`: players reset their decoder there and play on."""
+    flags = HLS_FLAGS + ("+discont_start" if first_segment > 0 else "")
     return {"hls_time": str(hls_time), "hls_list_size": str(list_size),
-            "hls_flags": HLS_FLAGS,
+            "hls_flags": flags, "start_number": str(first_segment),
             "hls_segment_filename": str(directory / "seg_%05d.ts")}
 
 
@@ -52,7 +57,8 @@ class LiveOutputs:
 
     def __init__(self, templates: list[av.stream.Stream], hls_dir: Path | None,
                  hls_time: int = 1, hls_list_size: int = 6,
-                 rtmp_urls: tuple[str, ...] = (), qualities: tuple[int, ...] = ()) -> None:
+                 rtmp_urls: tuple[str, ...] = (), qualities: tuple[int, ...] = (),
+                 first_segment: int = 0) -> None:
         self.outputs: list[_Output] = []
         self.renditions: list[Rendition] = []
         #: Outputs given up, with why (an unreachable or lost RTMP server).
@@ -72,12 +78,14 @@ class LiveOutputs:
                     self.renditions.append(Rendition(
                         hls_dir / folder(quality), width_for(quality, width, height), quality,
                         fps, hls_time * fps, audio,
-                        hls_options(hls_time, hls_list_size, hls_dir / folder(quality))))
+                        hls_options(hls_time, hls_list_size, hls_dir / folder(quality),
+                                    first_segment)))
                 write_master(hls_dir, [(width, height, video.codec_context.bit_rate or 0),
                                        *((r.width, r.height, r.video.bit_rate)
                                          for r in self.renditions)])
             container = av.open(str(source / PLAYLIST), "w", format="hls",
-                                options=hls_options(hls_time, hls_list_size, source))
+                                options=hls_options(hls_time, hls_list_size, source,
+                                                    first_segment))
             self.outputs.append(_Output("hls", container, templates))
         for url in rtmp_urls:
             try:

@@ -1,6 +1,7 @@
 """HLS playback: the playlist and segments every livestream's `playback_url` points to,
 served by salon with no account (`/live/{livestream_id}/index.m3u8`), and the viewer
-seconds counted from the segments fetched.
+seconds counted from the segments fetched. In a cluster any node answers: files of an
+encoder on another node are fetched from it (`relay.EncoderRelay`) and counted there.
 
 The playlist changes every segment: `Cache-Control: no-cache`. A segment never changes
 once listed (it is written under a temporary name and renamed): `immutable`, a year.
@@ -105,7 +106,7 @@ _PLAYLIST_DOC = {"content": {PLAYLIST_TYPE: {"schema": {"type": "string"}},
             summary="A livestream's HLS playlist or segment (no credentials; its playback_url)",
             response_class=Response, responses={200: _PLAYLIST_DOC, **errors(404)})
 async def hls_file(livestream_id: str, file_name: str, request: Request) -> Response:
-    return _serve(request, livestream_id, None, file_name)
+    return await _serve(request, livestream_id, None, file_name)
 
 
 @router.get("/live/{livestream_id}/{quality}/{file_name}",
@@ -113,19 +114,24 @@ async def hls_file(livestream_id: str, file_name: str, request: Request) -> Resp
             response_class=Response, responses={200: _PLAYLIST_DOC, **errors(404)})
 async def hls_quality_file(livestream_id: str, quality: str, file_name: str,
                            request: Request) -> Response:
-    return _serve(request, livestream_id, quality, file_name)
+    return await _serve(request, livestream_id, quality, file_name)
 
 
-def _serve(request: Request, livestream_id: str, quality: str | None,
-           file_name: str) -> Response:
+async def _serve(request: Request, livestream_id: str, quality: str | None,
+                 file_name: str) -> Response:
     if not valid_name(livestream_id, file_name, quality):
         return error(404, "No such livestream file.")
-    directory: Path = request.app.state.livestreams.hls_root / livestream_id
+    live = request.app.state.livestreams
+    directory: Path = live.hls_root / livestream_id
     if quality is not None:
         directory = directory / quality
     try:
         body = (directory / file_name).read_bytes()  # small, and in the page cache
     except OSError:
+        # In a cluster the encoder may be on another node: its answer, as it came.
+        elsewhere = await live.relay.fetch(request, livestream_id) if live.relay else None
+        if elsewhere is not None:
+            return elsewhere
         return error(404, f"Livestream {livestream_id} has no {file_name} (not live, "
                           "or the segment left the playlist).")
     if file_name == "index.m3u8":

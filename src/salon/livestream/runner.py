@@ -315,10 +315,16 @@ class LivestreamRunner(HandOff):
                 f"livestreamer-{livestream.id}", "Livestream")
             token = self.signer.mint(participant)
         directory = hls_dir(self.settings.data_dir, livestream.id)
-        # A new session starts a new playlist: what a previous one left is thrown away.
+        # A new session starts a new playlist: what a previous one left is thrown away
+        # (also by an encoder taking a session over: its playlist goes on from higher
+        # numbers, after a discontinuity).
         await asyncio.to_thread(shutil.rmtree, directory, True)
         work = self.settings.data_dir / "livestreams" / "work" / session.id
         config = session.config
+        first = 0
+        if session.status == "LIVE":  # taken over: the playlist goes on, numbers too
+            since = session.started_time or session.invoked_time
+            first = rules.first_segment_after((utcnow() - since).total_seconds())
         return RecordingSpec(
             recording_id=session.id, kind="composite", gateway_url=self.settings.gateway_url,
             token=token, output_dir=work, file_name="composite",
@@ -326,7 +332,8 @@ class LivestreamRunner(HandOff):
             live=LiveSpec(hls_dir=directory, hls_time=rules.HLS_TIME,
                           hls_list_size=rules.HLS_LIST_SIZE,
                           rtmp_urls=tuple(config.get("rtmp_urls") or ()),
-                          qualities=tuple(config.get("qualities") or ())))
+                          qualities=tuple(config.get("qualities") or ()),
+                          first_segment=first))
 
     async def _follow(self, session_id: str, handle: RecorderProcess) -> RecordingOutcome:
         control = handle.control

@@ -10,6 +10,7 @@ from salon.live.livestreams import LiveLivestreams
 from salon.live.rooms import Rooms
 from salon.livestream.ingest import RtmpIngest
 from salon.livestream.playback import ViewerCounter
+from salon.livestream.relay import EncoderRelay
 from salon.livestream.runner import LivestreamRunner, RunnerSettings
 from salon.services.livestreams import Urls
 from salon.services.participant_tokens import TokenSigner
@@ -22,11 +23,13 @@ def urls_of(settings: Settings) -> Urls:
     if not ingest:
         host = urlsplit(settings.public_base).hostname or settings.host
         ingest = f"rtmp://{host}:{settings.rtmp_port}/live/"
-    return Urls(public_base=settings.public_base, ingest_server=ingest)
+    playback = settings.livestream_playback_url.rstrip("/") or settings.public_base
+    return Urls(public_base=playback, ingest_server=ingest)
 
 
 async def start(settings: Settings, database: Database, signer: TokenSigner, rooms: Rooms,
-                on_commit: object, claims: JobClaims | None = None) -> LiveLivestreams:
+                on_commit: object, claims: JobClaims | None = None,
+                cluster: object = None) -> LiveLivestreams:
     hls_root = Path(settings.data_dir) / "livestreams"
     runner = LivestreamRunner(database, RunnerSettings(
         max_concurrent=settings.max_concurrent_livestreams, encoder=settings.livestreamer,
@@ -35,6 +38,8 @@ async def start(settings: Settings, database: Database, signer: TokenSigner, roo
         claims=claims)
     viewers = ViewerCounter(database)
     live = LiveLivestreams(rooms, runner, hls_root, viewers)
+    if cluster is not None:  # HLS files of an encoder on another node, fetched from it
+        live.relay = EncoderRelay(database, cluster, signer.secret)
 
     def ingesting() -> set[str]:
         """The ingest's sessions are this node's too: not stale while it publishes them."""

@@ -145,7 +145,7 @@ class CompositeWriter:
             container.start_encoding()  # opens the encoders: their headers exist now
             self.live = LiveOutputs([stream, self.audio.stream], live.hls_dir,
                                     live.hls_time, live.hls_list_size, live.rtmp_urls,
-                                    live.qualities)
+                                    live.qualities, live.first_segment)
             self.audio.live = self.live
         self.export: AudioEncoder | None = None
         if audio.export_file:

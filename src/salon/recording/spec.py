@@ -56,6 +56,11 @@ class LiveSpec:
     #: again from the composed frames under a master playlist.
     qualities: tuple[int, ...] = ()
     keep_file: bool = False
+    #: The number of the playlist's first segment: 0 for a new livestream session; past
+    #: every number an earlier encoder of the same session can have used when this one
+    #: takes it over, so that viewers' players see the playlist go on (after a
+    #: discontinuity) rather than start again.
+    first_segment: int = 0
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ WEBHOOK_STATUSES = frozenset({"LIVE", "IDLE", "ERRORED"})
 class Urls:
     """Where viewers play a livestream and where encoders publish (from settings)."""
 
+    #: The base of playback URLs (`SALON_LIVESTREAM_PLAYBACK_URL`, else the public URL).
     public_base: str
     ingest_server: str
 
