@@ -96,7 +96,7 @@ class HlsFastPath:
             body, headers = self.files.playlist(file), _PLAYLIST_HEADERS
         else:
             body, headers = self.files.segment(file), _SEGMENT_HEADERS
-        if body is None and live.relay is not None:
+        if body is None and live.relay is not None and scope["method"] == "GET":
             # not here: in a cluster the FastAPI route fetches it from its encoder's node
             await self.app(scope, receive, send)
             return
