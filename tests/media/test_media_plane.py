@@ -163,6 +163,15 @@ async def test_subscribers_hear_sender_reports_with_salons_counts(room: Meeting,
             assert info.octet_count > 0 and info.ntp_timestamp > 0
         times = [report.sender_info.rtp_timestamp for _, report, _ in reports]
         assert times == sorted(times), (kind, times)
+        # each stamped when it left (never two alike: a receiver report's echo names
+        # one), its RTP time carried on at the clock rate to that moment
+        stamps = [report.sender_info.ntp_timestamp for _, report, _ in reports]
+        assert stamps == sorted(set(stamps)), (kind, stamps)
+        rate = 90000 if kind == "video" else 48000
+        for (_, r0, _), (_, r1, _) in zip(reports[:-1], reports[1:], strict=True):
+            wall = (r1.sender_info.ntp_timestamp - r0.sender_info.ntp_timestamp) / 2**32
+            media = (r1.sender_info.rtp_timestamp - r0.sender_info.rtp_timestamp) / rate
+            assert abs(wall - media) < 0.1, (kind, wall, media)
 
 
 async def test_a_late_subscriber_gets_a_keyframe_at_once(room: Meeting, sessions) -> None:

@@ -117,7 +117,7 @@ class Downstream(MediaStreamTrack):
         sender_hooks.on_send_parameters(sender, self._configure)
         sender_hooks.hook_retransmit(sender, self._retransmit)
         self.report_now = sender_reports.report_for(sender, self._output, self._report,
-                                                    self.kind)
+                                                    self.kind, lambda: self._clock_rate)
 
     def _configure(self, parameters) -> None:
         if self._payload_type is not None or not parameters.codecs:

@@ -8,9 +8,13 @@ each through a chain of three awaits. Here video reports every second and audio 
 five, as libwebrtc does, jittered by ±50 % (RFC 3550 §6.3.1 spreads them so that
 senders do not fall in step), each written at once through the slot's `RtpOutput`.
 
-The middle 32 bits of each report's NTP time are kept with the moment it left, so that
-the round trip of the subscriber's receiver reports can be measured
-(`sender_hooks.hook_feedback`: now − LSR − DLSR).
+Each report is stamped with the moment it leaves, its RTP timestamp carried on from the
+last packet's at the stream's clock rate (RFC 3550 §6.4.1). The middle 32 bits of that
+NTP time are kept with the moment, so that the round trip of the subscriber's receiver
+reports can be measured (`sender_hooks.hook_feedback`: now − LSR − DLSR). (Stamped with
+the last packet's time instead, two reports of a stream that sent nothing in between
+carried the same NTP time, and an echo of the first was timed from the second: a round
+trip of 0, which once let a padding probe win on a full link.)
 
 This replaces the instance's `RTCRtpSender._run_rtcp` (aiortc 1.16.0: the coroutine
 `send()` starts; `__rtcp_started` and `__rtcp_exited` are the events `stop()` waits
@@ -38,6 +42,8 @@ KEPT = 8
 
 #: (wall time of the last packet written, its RTP timestamp, packets, payload octets).
 Figures = tuple[float, int, int, int]
+#: RTP clock rates of what a slot carries, until its negotiation says.
+CLOCK_RATES = {"video": 90000, "audio": 48000}
 
 #: A sender report without report blocks (RFC 3550 §6.4.1): V=2, PT=200, length 6.
 _SR = struct.Struct("!BBHIQIII")
@@ -59,7 +65,8 @@ def source_description(ssrc: int, cname: bytes) -> bytes:
 
 
 def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
-               kind: str) -> Callable[[], None]:
+               kind: str, clock_rate: Callable[[], int] | None = None
+               ) -> Callable[[], None]:
     """Make `sender` report salon's `figures()` every `INTERVAL_SECS[kind]` through
     `output`. Call before aiortc's `send()` starts the sender's RTCP loop (`bind`).
     Returns what sends one report now (a padding probe wants one through the link it
@@ -77,25 +84,24 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         except Exception:  # a transport closing under us: the next report tries again
             log.debug("a sender report was not sent", exc_info=True)
 
-    def report(fresh_only: bool = False) -> None:
+    def report() -> None:
         latest = figures()
         if latest is None:
             return  # nothing sent yet: nothing to report
         nonlocal sdes
         wall, rtp_timestamp, count, octets = latest
-        ntp = int((wall + NTP_EPOCH_OFFSET) * 4294967296)
-        if fresh_only and (ntp >> 16) & 0xFFFFFFFF in sent_at:
-            # nothing sent since the last report: this one would carry the same stamp,
-            # and an echo of either would be timed from the later (a round trip of 0)
-            return
+        now = time.time()
+        rate = clock_rate() if clock_rate is not None else CLOCK_RATES.get(kind, 90000)
+        rtp_now = rtp_timestamp + round(max(0.0, now - wall) * rate)
+        ntp = int((now + NTP_EPOCH_OFFSET) * 4294967296)
         ssrc = sender._ssrc
-        payload = sender_report(ssrc, ntp, rtp_timestamp, count, octets)
+        payload = sender_report(ssrc, ntp, rtp_now, count, octets)
         cname = sender._RTCRtpSender__cname
         if cname is not None:
             if sdes is None or sdes[0] != ssrc:
                 sdes = (ssrc, source_description(ssrc, cname.encode("utf8")))
             payload += sdes[1]
-        sent_at[(ntp >> 16) & 0xFFFFFFFF] = time.time()
+        sent_at[(ntp >> 16) & 0xFFFFFFFF] = now
         while len(sent_at) > KEPT:
             del sent_at[next(iter(sent_at))]
         write(payload)
@@ -113,4 +119,4 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         sender._RTCRtpSender__rtcp_exited.set()
 
     sender._run_rtcp = run_rtcp
-    return lambda: report(fresh_only=True)
+    return report
