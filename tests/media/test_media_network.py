@@ -101,8 +101,17 @@ async def test_each_subscriber_gets_what_its_link_takes(room: Meeting, sessions,
         assert time.monotonic() - lifted < 10.0, await layer_of(slow, track)
         await asyncio.sleep(0.5)
     switch_s = time.monotonic() - lifted
-    await asyncio.sleep(2.0)
-    assert remotes[1].counters.rate_between(time.monotonic() - 1.5, time.monotonic()) >= 28
+    # and every frame flows again: 28 fps or more over 1.5 s, within a few seconds (one
+    # CI run sampled 26 fps 2 s after the switch, a report's dip back to TL0 under load;
+    # the same check passed 5 of 5 and 4 of 5 under two CPU hogs, before and after the
+    # padding-probe change, which leaves temporal layers as they were)
+    for _ in range(12):
+        await asyncio.sleep(0.5)
+        now = time.monotonic()
+        if remotes[1].counters.rate_between(now - 1.5, now) >= 28:
+            break
+    else:
+        raise AssertionError(remotes[1].counters.rate_between(now - 1.5, now))
     # the publisher never heard more than one keyframe request per second
     elapsed = time.monotonic() - started
     asked = camera.keyframe_requests - requests_before
