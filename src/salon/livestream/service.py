@@ -24,7 +24,7 @@ def urls_of(settings: Settings) -> Urls:
         host = urlsplit(settings.public_base).hostname or settings.host
         ingest = f"rtmp://{host}:{settings.rtmp_port}/live/"
     playback = settings.livestream_playback_url.rstrip("/") or settings.public_base
-    return Urls(public_base=playback, ingest_server=ingest)
+    return Urls(playback_base=playback, ingest_server=ingest)
 
 
 async def start(settings: Settings, database: Database, signer: TokenSigner, rooms: Rooms,

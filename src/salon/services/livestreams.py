@@ -40,11 +40,11 @@ class Urls:
     """Where viewers play a livestream and where encoders publish (from settings)."""
 
     #: The base of playback URLs (`SALON_LIVESTREAM_PLAYBACK_URL`, else the public URL).
-    public_base: str
+    playback_base: str
     ingest_server: str
 
     def playback(self, livestream_id: str) -> str:
-        return f"{self.public_base}/live/{livestream_id}/index.m3u8"
+        return f"{self.playback_base}/live/{livestream_id}/index.m3u8"
 
 
 def new_stream_key() -> str:
