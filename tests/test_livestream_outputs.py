@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from salon.core.livestreams import first_segment_after
+from salon.core.livestreams import first_segment_after, with_discontinuity_sequence
 from salon.livestream import amf, rtmp
 from salon.recording.outputs import CompositeWriter
 from salon.recording.spec import AudioSpec, LiveSpec, VideoSpec
@@ -86,6 +86,46 @@ def test_a_taken_over_playlist_goes_on_after_a_discontinuity(tmp_path: Path) -> 
     writer.close()
     playlist = (fresh / "index.m3u8").read_text()
     assert "#EXT-X-MEDIA-SEQUENCE:0" in playlist and "DISCONTINUITY" not in playlist
+
+
+def test_a_taken_over_playlist_counts_the_discontinuities_that_slid_out(
+        tmp_path: Path) -> None:
+    """Once the takeover's first segment (and its `#EXT-X-DISCONTINUITY`) leaves the
+    sliding list, the playlist is served with `#EXT-X-DISCONTINUITY-SEQUENCE`, so a
+    player joining then numbers the segments' discontinuities as one that watched
+    throughout (RFC 8216 §6.2.2); the muxer itself writes none."""
+    from salon.livestream import fast_path, playback
+
+    hls = tmp_path / "hls"
+    playback.write_takeovers(hls, 1)
+    writer = CompositeWriter(tmp_path / "work", "x", VIDEO, AudioSpec(),
+                             LiveSpec(hls_dir=hls, hls_list_size=3, first_segment=50))
+    files = fast_path.HlsFiles()
+    for index in range(40):
+        writer.write_video(picture(index, VIDEO.width, VIDEO.height), index)
+        writer.write_audio(np.zeros((2, 4800), dtype=np.float32))
+        if index == 15:  # seg 50 still listed, after its discontinuity
+            early = files.playlist(hls / "index.m3u8", hls).decode()
+    writer.close()
+    assert "#EXT-X-MEDIA-SEQUENCE:50\n#EXT-X-DISCONTINUITY\n" in early
+    assert "DISCONTINUITY-SEQUENCE" not in early
+    written = (hls / "index.m3u8").read_text()
+    assert "DISCONTINUITY" not in written  # what the muxer wrote once seg 50 was gone
+    served = files.playlist(hls / "index.m3u8", hls).decode()
+    assert "#EXT-X-MEDIA-SEQUENCE:51\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n" in served
+    assert segments_of(served) == segments_of(written)
+    assert playback.as_served(written.encode(), hls).decode() == served  # the route's
+    # a third encoder: two discontinuities gone, or one while its own is listed
+    playback.write_takeovers(hls, 2)
+    assert "SEQUENCE:2\n" in playback.as_served(written.encode(), hls).decode()
+    assert "SEQUENCE:1\n" in playback.as_served(early.encode(), hls).decode()
+    # never taken over, a master playlist, or one that has the tag: as they are
+    master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nq180/index.m3u8\n"
+    assert with_discontinuity_sequence(master, 2) == master
+    assert with_discontinuity_sequence(written, 0) == written
+    assert with_discontinuity_sequence(served, 5) == served
+    (hls / playback.TAKEOVERS).unlink()
+    assert playback.as_served(written.encode(), hls).decode() == written
 
 
 def test_amf_round_trip_and_refusals() -> None:
@@ -166,13 +206,13 @@ def test_the_fast_paths_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
     assert files.segment(tmp_path / "seg_00009.ts") is None
     playlist = tmp_path / "index.m3u8"
     playlist.write_text("#EXTM3U\n")
-    assert files.playlist(playlist) == b"#EXTM3U\n"
+    assert files.playlist(playlist, tmp_path) == b"#EXTM3U\n"
     playlist.write_text("#EXTM3U\nseg_00004.ts\n")
     import os
     os.utime(playlist, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
-    assert files.playlist(playlist) == b"#EXTM3U\nseg_00004.ts\n"  # changed: read again
+    assert files.playlist(playlist, tmp_path) == b"#EXTM3U\nseg_00004.ts\n"  # read again
     playlist.unlink()
-    assert files.playlist(playlist) is None
+    assert files.playlist(playlist, tmp_path) is None
 
 
 def test_playback_urls_name_the_playback_base_else_the_public_url() -> None:

@@ -35,6 +35,30 @@ def first_segment_after(live_secs: float, hls_time: int = HLS_TIME) -> int:
     jumped, and a restarted encoder's numbers must never go back."""
     return int(2 * max(0.0, live_secs) / hls_time) + 1
 
+
+def with_discontinuity_sequence(playlist: str, takeovers: int) -> str:
+    """A media playlist as served after `takeovers` encoders took its session over
+    (RFC 8216 §4.4.3.3, §6.2.2). Each takeover's playlist starts with
+    `#EXT-X-DISCONTINUITY`, which leaves as that first segment slides out; the muxer
+    then writes no `#EXT-X-DISCONTINUITY-SEQUENCE`, so a player that joined later would
+    number the segments' discontinuity from 0 again. The sequence counts the
+    discontinuities no longer listed: every earlier takeover's, and this one's once
+    its tag is gone. A master playlist (no media sequence), a playlist that already
+    has the tag, and one never taken over are served as they are."""
+    if takeovers <= 0 or "#EXT-X-DISCONTINUITY-SEQUENCE" in playlist:
+        return playlist
+    lines = playlist.split("\n")
+    at = next((i for i, line in enumerate(lines)
+               if line.startswith("#EXT-X-MEDIA-SEQUENCE:")), None)
+    if at is None:
+        return playlist
+    listed = "#EXT-X-DISCONTINUITY" in lines
+    sequence = takeovers - 1 if listed else takeovers
+    if sequence == 0:
+        return playlist
+    lines.insert(at + 1, f"#EXT-X-DISCONTINUITY-SEQUENCE:{sequence}")
+    return "\n".join(lines)
+
 #: The heights `livestream_viewer_qualities` may ask for, and their widths at 16:9.
 QUALITY_WIDTHS = {240: 426, 360: 640, 480: 854, 720: 1280, 1080: 1920}
 

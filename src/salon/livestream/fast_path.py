@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, valid_name
+from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, as_served, valid_name
 
 PREFIX = "/live/"
 #: Memory for segments: a 720p 1 s segment is about 350 KB, and viewers fetch the newest
@@ -40,7 +40,7 @@ class HlsFiles:
         self.segments: OrderedDict[Path, bytes] = OrderedDict()
         self.kept = 0  # bytes in `segments`
 
-    def playlist(self, path: Path) -> bytes | None:
+    def playlist(self, path: Path, livestream_dir: Path) -> bytes | None:
         try:
             changed = os.stat(path).st_mtime_ns
         except OSError:
@@ -50,7 +50,7 @@ class HlsFiles:
         if known is not None and known[0] == changed:
             return known[1]
         try:
-            body = path.read_bytes()
+            body = as_served(path.read_bytes(), livestream_dir)
         except OSError:
             return None
         self.playlists[path] = (changed, body)
@@ -93,7 +93,8 @@ class HlsFastPath:
         livestream_id, name = parts[0], parts[-1]
         file = live.hls_root.joinpath(*parts)
         if name.endswith(".m3u8"):
-            body, headers = self.files.playlist(file), _PLAYLIST_HEADERS
+            body = self.files.playlist(file, live.hls_root / livestream_id)
+            headers = _PLAYLIST_HEADERS
         else:
             body, headers = self.files.segment(file), _SEGMENT_HEADERS
         if body is None and live.relay is not None and scope["method"] == "GET":

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from salon.api.envelope import error
 from salon.api.schemas.envelope import errors
-from salon.core.livestreams import ACTIVE, HLS_TIME
+from salon.core.livestreams import ACTIVE, HLS_TIME, with_discontinuity_sequence
 from salon.store.database import Database
 from salon.store.models import LivestreamSession
 
@@ -34,6 +34,8 @@ _FILE = re.compile(r"^(index\.m3u8|seg_\d{5,9}\.ts)$")
 _QUALITY = re.compile(r"^q\d{2,4}$")
 #: How often counted viewer seconds are added to the sessions' rows.
 FLUSH_SECS = 5.0
+#: Beside a taken-over session's playlists: how many encoders took it over (runner).
+TAKEOVERS = "takeovers"
 
 router = APIRouter(tags=["livestreams"])
 
@@ -43,6 +45,22 @@ def valid_name(livestream_id: str, file_name: str, quality: str | None = None) -
     name: nothing else is ever served."""
     return bool(_ID.match(livestream_id) and _FILE.match(file_name)
                 and (quality is None or _QUALITY.match(quality)))
+
+
+def write_takeovers(directory: Path, takeovers: int) -> None:
+    """Written by the encoder's node before its encoder starts (the folder is new)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / TAKEOVERS).write_text(str(takeovers))
+
+
+def as_served(body: bytes, livestream_dir: Path) -> bytes:
+    """A playlist from this node's disk as viewers get it: with the discontinuity
+    sequence of a session encoders took over (`with_discontinuity_sequence`)."""
+    try:
+        takeovers = int((livestream_dir / TAKEOVERS).read_text())
+    except (OSError, ValueError):
+        return body
+    return with_discontinuity_sequence(body.decode(), takeovers).encode()
 
 
 class ViewerCounter:
@@ -135,6 +153,7 @@ async def _serve(request: Request, livestream_id: str, quality: str | None,
         return error(404, f"Livestream {livestream_id} has no {file_name} (not live, "
                           "or the segment left the playlist).")
     if file_name == "index.m3u8":
+        body = as_served(body, live.hls_root / livestream_id)
         return Response(body, media_type=PLAYLIST_TYPE, headers={
             "Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"})
     request.app.state.livestreams.viewers.segment(livestream_id)

@@ -38,6 +38,7 @@ from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
+from salon.livestream import playback
 from salon.livestream.handoff import HandOff
 from salon.livestream.outputs import PLAYLIST
 from salon.livestream.renditions import folder
@@ -325,6 +326,8 @@ class LivestreamRunner(HandOff):
         if session.status == "LIVE":  # taken over: the playlist goes on, numbers too
             since = session.started_time or session.invoked_time
             first = rules.first_segment_after((utcnow() - since).total_seconds())
+            takeovers = await self._count_takeover(session_id)
+            await asyncio.to_thread(playback.write_takeovers, directory, takeovers)
         return RecordingSpec(
             recording_id=session.id, kind="composite", gateway_url=self.settings.gateway_url,
             token=token, output_dir=work, file_name="composite",
@@ -334,6 +337,18 @@ class LivestreamRunner(HandOff):
                           rtmp_urls=tuple(config.get("rtmp_urls") or ()),
                           qualities=tuple(config.get("qualities") or ()),
                           first_segment=first))
+
+    async def _count_takeover(self, session_id: str) -> int:
+        """One more encoder has taken the session over (kept in its `config`, which
+        only the claim's holder writes): how many have, for the playlist's
+        discontinuity sequence (`rules.with_discontinuity_sequence`)."""
+        async with self.database.session() as db:
+            session = await db.get(LivestreamSession, session_id)
+            config = dict(session.config)  # type: ignore[union-attr]
+            config["takeovers"] = int(config.get("takeovers") or 0) + 1
+            session.config = config  # type: ignore[union-attr]
+            await db.commit()
+            return config["takeovers"]
 
     async def _follow(self, session_id: str, handle: RecorderProcess) -> RecordingOutcome:
         control = handle.control
