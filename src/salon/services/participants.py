@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import BindParameter, Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from salon.core.presets import Permissions, PresetConfig
 from salon.services import meetings, presets
 from salon.services.participant_tokens import TokenSigner
 from salon.store.database import Database
+from salon.store.group_commit import GroupCommit
 from salon.store.models import Meeting, Participant, Preset
 from salon.store.prepared import Prepared
 
@@ -98,31 +100,85 @@ _MEETING_AND_PRESET = (
 )
 
 
+# PostgreSQL: the adds a node has waiting, as one statement (`store.group_commit`).
+# A row that is not inserted — its meeting or preset unknown, or its
+# custom_participant_id taken, by an earlier add or one before it in the same batch
+# (rows go in in arrival order) — is left out (ON CONFLICT DO NOTHING) without failing
+# the others, and explained on its own.
+_INSERT_MANY = """\
+INSERT INTO participants (id, app_id, custom_participant_id, name, picture, token_version,
+                          created_at, updated_at, meeting_id, preset_id)
+SELECT v.id, v.app_id, v.custom_participant_id, v.name, v.picture, v.token_version,
+       v.created_at, v.updated_at, m.id, p.id
+FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[],
+            $6::int[], $7::timestamptz[], $8::timestamptz[], $9::varchar[], $10::varchar[])
+     WITH ORDINALITY AS v(id, app_id, custom_participant_id, name, picture, token_version,
+                          created_at, updated_at, meeting_id, preset_name, arrival)
+JOIN meetings m ON m.id = v.meeting_id AND m.app_id = v.app_id
+JOIN presets p ON p.app_id = m.app_id AND p.name = v.preset_name
+ORDER BY v.arrival
+ON CONFLICT DO NOTHING
+RETURNING participants.id"""
+_MANY_COLUMNS = ("id", "app_id", "custom_participant_id", "name", "picture",
+                 "token_version", "created_at", "updated_at", "meeting_id", "preset_name")
+_GROUPS: "WeakKeyDictionary[Database, GroupCommit[dict[str, Any], bool]]" = \
+    WeakKeyDictionary()
+
+
 async def add(database: Database, app_id: str, meeting_id: str, body: NewParticipant) -> Added:
-    """Add a participant; the hottest write of the API, so Core on a bare connection."""
+    """Add a participant; the hottest write of the API, so Core on a bare connection
+    (SQLite), or with the other adds waiting on this node (PostgreSQL)."""
     now = utcnow()
     values = {"id": new_uuid(), "app_id": app_id, "meeting_id": meeting_id,
               "custom_participant_id": body.custom_participant_id, "name": body.name,
               "picture": body.picture, "token_version": 1, "created_at": now,
               "updated_at": now, "preset_name": body.preset_name}
     try:
-        await database.run_alone(lambda connection: _insert(connection, values))
+        if database.is_sqlite:
+            await database.run_alone(lambda connection: _insert(connection, values))
+        elif not await _group(database).submit(values):
+            await database.run_alone(lambda connection: _why_not(connection, values))
     except IntegrityError as error:
-        raise Conflict(
-            f"Meeting {meeting_id} already has a participant with custom_participant_id "
-            f"'{body.custom_participant_id}'; use its refresh-token endpoint for a new token."
-        ) from error
+        raise _taken(meeting_id, body.custom_participant_id) from error
     return Added(**values)
 
 
+def _taken(meeting_id: str, custom_participant_id: str) -> Conflict:
+    return Conflict(
+        f"Meeting {meeting_id} already has a participant with custom_participant_id "
+        f"'{custom_participant_id}'; use its refresh-token endpoint for a new token.")
+
+
+def _group(database: Database) -> "GroupCommit[dict[str, Any], bool]":
+    group = _GROUPS.get(database)
+    if group is None:
+        async def write(batch: list[dict[str, Any]]) -> list[bool]:
+            inserted = await database.run_alone(lambda connection: _insert_many(
+                connection, batch))
+            return [values["id"] in inserted for values in batch]
+        group = _GROUPS[database] = GroupCommit(write)
+    return group
+
+
+def _insert_many(connection: Connection, batch: list[dict[str, Any]]) -> set[str]:
+    columns = tuple([values[name] for values in batch] for name in _MANY_COLUMNS)
+    return {row[0] for row in connection.exec_driver_sql(_INSERT_MANY, columns)}
+
+
 def _insert(connection: Connection, values: dict[str, Any]) -> None:
-    if _INSERT.execute(connection, values).rowcount == 1:
-        return
-    # Nothing inserted: say why, meeting first (its absence is a 404, a preset's a 400).
+    if _INSERT.execute(connection, values).rowcount != 1:
+        _why_not(connection, values)
+
+
+def _why_not(connection: Connection, values: dict[str, Any]) -> None:
+    """Nothing inserted: say why, meeting first (its absence is a 404, a preset's a 400),
+    else the custom_participant_id is taken (a 409)."""
     found = connection.execute(_MEETING_AND_PRESET, values).first()
     if found is None:
         raise NotFound(f"Meeting {values['meeting_id']} not found.")
-    raise presets.unknown_preset(values["preset_name"])
+    if found[1] is None:
+        raise presets.unknown_preset(values["preset_name"])
+    raise _taken(values["meeting_id"], values["custom_participant_id"])
 
 
 async def get(
