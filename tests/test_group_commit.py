@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.meetings import MeetingSettings
+from salon.core.paging import Page
 from salon.core.participants import NewParticipant
-from salon.services import apps, meetings, participants
+from salon.core.presets import PresetBody
+from salon.services import apps, meetings, participants, presets
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
@@ -61,7 +64,7 @@ async def test_concurrent_adds_share_statements_and_each_gets_its_answer(
     assert isinstance(no_preset, InvalidRequest) and "no_such" in str(no_preset)
     assert isinstance(no_meeting, NotFound)
 
-    group = participants._GROUPS[postgres]
+    group = postgres.group_commits["participants"]
     assert group.items == 43 and group.batches < 10  # the first alone, then together
     async with postgres.session() as db:
         for answer in added:
@@ -75,6 +78,56 @@ async def test_concurrent_adds_share_statements_and_each_gets_its_answer(
         participants.add(postgres, app_id, other, person("twice")),
         participants.add(postgres, app_id, other, person("twice")), return_exceptions=True)
     assert not isinstance(first, BaseException) and isinstance(second, Conflict)
+
+
+async def test_a_batch_broken_by_one_row_is_written_one_add_at_a_time(
+        postgres: Database) -> None:
+    """A preset deleted by a transaction still open when the batch runs: its row breaks
+    the foreign key at the delete's commit, which fails the statement; the batch is then
+    written one add at a time, so only that add fails (as it would have alone)."""
+    async with postgres.session() as db:
+        account = await apps.create_account(db)
+        app_id = (await apps.create(db, account.id, "fk")).id
+        preset_id = (await presets.create(db, app_id, PresetBody(name="doomed"))).id
+    meeting_id = (await meetings.create(postgres, app_id, MeetingSettings())).id
+    await participants.add(postgres, app_id, meeting_id, person("warm"))
+    async with postgres.engine.connect() as deleting:
+        await deleting.execute(text("DELETE FROM presets WHERE id = :id"), {"id": preset_id})
+        adds = [asyncio.ensure_future(participants.add(
+            postgres, app_id, meeting_id, person(f"p{i}", "doomed" if i == 0 else
+                                                 "group_call_host"))) for i in range(5)]
+        await asyncio.sleep(0.5)  # the batch waits on the deleted row's lock
+        await deleting.commit()
+    answers = await asyncio.gather(*adds, return_exceptions=True)
+    assert isinstance(answers[0], InvalidRequest) and "doomed" in str(answers[0])
+    assert [a.custom_participant_id for a in answers[1:]] == ["p1", "p2", "p3", "p4"]
+    async with postgres.session() as db:
+        listed, total = await participants.list_page(db, app_id, meeting_id,
+                                                     Page(page_no=1, per_page=10))
+    assert total == 5 and {p.custom_participant_id for p, _ in listed} == {
+        "warm", "p1", "p2", "p3", "p4"}
+
+
+async def test_a_request_that_gave_up_while_waiting_is_not_written() -> None:
+    release = asyncio.Event()
+    written: list[list[str]] = []
+
+    async def write(batch: list[str]) -> list[bool | Exception]:
+        written.append(batch)
+        await release.wait()
+        return [ValueError(f"no {item}") if item == "bad" else True for item in batch]
+
+    group: GroupCommit[str, bool] = GroupCommit(write)
+    first = asyncio.ensure_future(group.submit("first"))
+    await asyncio.sleep(0)  # its batch is in flight
+    waiting = {item: asyncio.ensure_future(group.submit(item)) for item in ("a", "b", "bad")}
+    await asyncio.sleep(0)
+    waiting["b"].cancel()  # its client went away
+    release.set()
+    assert await first is True and await waiting["a"] is True
+    with pytest.raises(ValueError, match="no bad"):  # an answer of its own
+        await waiting["bad"]
+    assert written == [["first"], ["a", "bad"]]
 
 
 async def test_a_failed_batch_fails_each_of_its_requests_and_the_next_goes_on() -> None:

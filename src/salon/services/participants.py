@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import BindParameter, Connection, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -103,8 +102,11 @@ _MEETING_AND_PRESET = (
 # PostgreSQL: the adds a node has waiting, as one statement (`store.group_commit`).
 # A row that is not inserted — its meeting or preset unknown, or its
 # custom_participant_id taken, by an earlier add or one before it in the same batch
-# (rows go in in arrival order) — is left out (ON CONFLICT DO NOTHING) without failing
-# the others, and explained on its own.
+# (the first to arrive wins) — is left out (ON CONFLICT DO NOTHING) without failing
+# the others, and explained on its own. Rows go in in key order, so two nodes' batches
+# take their unique-index locks in the same order (no deadlock between them). A batch
+# that fails anyway (a foreign key broken by a preset deleted meanwhile, a deadlock
+# with another writer) is written again one add at a time, each with its own answer.
 _INSERT_MANY = """\
 INSERT INTO participants (id, app_id, custom_participant_id, name, picture, token_version,
                           created_at, updated_at, meeting_id, preset_id)
@@ -116,15 +118,11 @@ FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text
                           created_at, updated_at, meeting_id, preset_name, arrival)
 JOIN meetings m ON m.id = v.meeting_id AND m.app_id = v.app_id
 JOIN presets p ON p.app_id = m.app_id AND p.name = v.preset_name
-ORDER BY v.arrival
+ORDER BY v.meeting_id, v.custom_participant_id, v.arrival
 ON CONFLICT DO NOTHING
 RETURNING participants.id"""
 _MANY_COLUMNS = ("id", "app_id", "custom_participant_id", "name", "picture",
                  "token_version", "created_at", "updated_at", "meeting_id", "preset_name")
-_GROUPS: "WeakKeyDictionary[Database, GroupCommit[dict[str, Any], bool]]" = \
-    WeakKeyDictionary()
-
-
 async def add(database: Database, app_id: str, meeting_id: str, body: NewParticipant) -> Added:
     """Add a participant; the hottest write of the API, so Core on a bare connection
     (SQLite), or with the other adds waiting on this node (PostgreSQL)."""
@@ -150,14 +148,28 @@ def _taken(meeting_id: str, custom_participant_id: str) -> Conflict:
 
 
 def _group(database: Database) -> "GroupCommit[dict[str, Any], bool]":
-    group = _GROUPS.get(database)
+    group = database.group_commits.get("participants")
     if group is None:
-        async def write(batch: list[dict[str, Any]]) -> list[bool]:
-            inserted = await database.run_alone(lambda connection: _insert_many(
-                connection, batch))
+        async def write(batch: list[dict[str, Any]]) -> list[bool | Exception]:
+            try:
+                inserted = await database.run_alone(lambda connection: _insert_many(
+                    connection, batch))
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                return [await _alone(database, values) for values in batch]
             return [values["id"] in inserted for values in batch]
-        group = _GROUPS[database] = GroupCommit(write)
+        group = database.group_commits["participants"] = GroupCommit(write)
     return group
+
+
+async def _alone(database: Database, values: dict[str, Any]) -> bool | Exception:
+    """One add of a failed batch, as SQLite writes it: inserted, or why not."""
+    try:
+        await database.run_alone(lambda connection: _insert(connection, values))
+    except Exception as error:  # this request's own answer (add maps IntegrityError)
+        return error
+    return True
 
 
 def _insert_many(connection: Connection, batch: list[dict[str, Any]]) -> set[str]:

@@ -28,6 +28,7 @@ from sqlalchemy.util import greenlet_spawn
 from salon.settings import Settings
 from salon.store import sqlite_inline
 from salon.store.fair_pool import FairAsyncQueuePool
+from salon.store.group_commit import GroupCommit
 from salon.store.wal_checkpointer import WalCheckpointer
 
 T = TypeVar("T")
@@ -61,6 +62,8 @@ class Database:
                                               pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
                                               pool_timeout=60)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: Writes of one kind batched per database (`store.group_commit`), by kind.
+        self.group_commits: dict[str, GroupCommit[Any, Any]] = {}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
