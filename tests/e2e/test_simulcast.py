@@ -8,28 +8,31 @@ with sequence numbers continuous across both switches."""
 import asyncio
 import time
 
+import pytest
 from playwright.async_api import expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
-from salon.media.embedded import vp8
+from salon.media.embedded import h264, vp8
 from tests.e2e.browser import Browsers
 from tests.e2e.test_media import joined
 from tests.media.test_media_network import nominated
 from tests.servers import SalonServer
 
-OUTBOUND = """async () => (await window.salon.media.pubPc.getStats()).values()
-  .filter((r) => r.type === "outbound-rtp" && r.kind === "video")
-  .map((r) => ({rid: r.rid || null, frames: r.framesEncoded || 0, width: r.frameWidth || 0,
-                height: r.frameHeight || 0, mode: r.scalabilityMode || null,
-                bytes: r.bytesSent || 0})).toArray()"""
+OUTBOUND = """async () => {
+  const stats = await window.salon.media.pubPc.getStats();
+  return [...stats.values()].filter((r) => r.type === "outbound-rtp" && r.kind === "video")
+    .map((r) => ({rid: r.rid || null, frames: r.framesEncoded || 0, width: r.frameWidth || 0,
+                  height: r.frameHeight || 0, mode: r.scalabilityMode || null,
+                  bytes: r.bytesSent || 0, codec: (stats.get(r.codecId) || {}).mimeType || null}));
+}"""
 
 
 class Watch:
     """What one subscriber receives of a video track at RTP level: each packet's arrival
     and sequence number, and the picture height of each keyframe."""
 
-    def __init__(self, session: MediaSession, track_id: str) -> None:
+    def __init__(self, session: MediaSession, track_id: str, codec: str = "vp8") -> None:
         self.packets: list[tuple[float, int]] = []
         self.keyframes: list[tuple[float, int]] = []
         mid = next(m for m, info in session.mids.items()
@@ -43,8 +46,13 @@ class Watch:
             now = time.monotonic()
             if not retransmitted:
                 self.packets.append((now, packet.sequence_number))
-            size = vp8.keyframe_size(packet.payload, vp8.parse(packet.payload).header_len)
-            if size is not None and packet.payload[0] & 0x10:
+            if codec == "h264":  # the SPS that opens a keyframe
+                size = h264.keyframe_size(packet.payload)
+            else:
+                desc = vp8.parse(packet.payload)
+                size = (vp8.keyframe_size(packet.payload, desc.header_len)
+                        if packet.payload[0] & 0x10 else None)
+            if size is not None:
                 self.keyframes.append((now, size[1]))
 
         receiver._salon_forward = on_packet
@@ -74,14 +82,20 @@ async def until(check, timeout: float) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
 async def test_a_browser_camera_is_simulcast_and_each_subscriber_gets_its_encoding(
-        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers,
+        codec: str) -> None:
+    """In VP8 (each encoding with temporal layers) and in H.264 (the page's `codec=h264`;
+    Chromium's OpenH264 encodings, no temporal layers); picture sizes are read from the
+    VP8 keyframes or from the SPS that opens an H.264 one."""
     meeting = await web_admin.create_meeting(title="Simulcast")
     tokens = {name: (await web_admin.add_participant(
         meeting["id"], name, "group_call_participant", name=name.title()))["token"]
         for name in ("ann", "fast", "slow")}
     ann = await browsers.person("ann")
-    ann_id = await joined(ann, web_server.url, tokens["ann"])
+    ann_id = await joined(ann, web_server.url, tokens["ann"],
+                          **({"codec": "h264"} if codec == "h264" else {}))
     track = f"{ann_id}:video"
     peers, sessions, watches = {}, {}, {}
     try:
@@ -90,7 +104,7 @@ async def test_a_browser_camera_is_simulcast_and_each_subscriber_gets_its_encodi
             sessions[name] = await MediaSession.attach(peers[name], count_only=True,
                                                        ice_hosts=["127.0.0.1"])
             await sessions[name].wait_track(ann_id, "video", frames=1, timeout=20)
-            watches[name] = Watch(sessions[name], track)
+            watches[name] = Watch(sessions[name], track, codec)
         assert peers["fast"].joined["media"].get("simulcast") is True
         # Chromium sends several encodings of the camera, and the SFU takes them as one
         # track: each subscriber is on one encoding
@@ -98,6 +112,7 @@ async def test_a_browser_camera_is_simulcast_and_each_subscriber_gets_its_encodi
         outbound = await ann.page.evaluate(OUTBOUND)
         sending = [r for r in outbound if r["frames"] > 0]
         assert len(sending) >= 2 and all(r["rid"] for r in sending), outbound
+        assert {r["codec"] for r in sending} == {f"video/{codec.upper()}"}, outbound
         assert await encoding_of(peers["fast"], track) in {r["rid"] for r in sending}
 
         # the slow one shows Ann as a thumbnail: it moves to the lowest encoding

@@ -2,7 +2,8 @@
 //
 // Open /meet#token=<participant token>. Fragment flags: `autojoin=1` joins at once
 // (no pre-join interaction), `name=…` a display name, `audio=0` / `video=0` start with
-// the microphone / camera off. Tests and tools reach the page through `window.salon`.
+// the microphone / camera off, `codec=h264` sends video as H.264 first (the SDK's
+// `codecPreference`). Tests and tools reach the page through `window.salon`.
 
 import { SalonClient, SalonError } from "/sdk/v1/salon.js";
 import { MediaSession } from "/sdk/v1/media.js";
@@ -308,7 +309,7 @@ async function join(name) {
     return;
   }
   page.client = client;
-  const media = MediaSession.attach(client);
+  const media = MediaSession.attach(client, {codecPreference: params.get("codec") === "h264" ? "h264" : "vp8"});
   page.media = media;
   // Devices opened in the pre-join preview carry over, if they are still wanted.
   if (page.previewMedia) {

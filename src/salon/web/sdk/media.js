@@ -426,10 +426,10 @@ export class MediaSession extends EventTarget {
     }
   }
 
-  /** Whether the camera goes out as simulcast: the server accepts it, VP8 is sent. */
+  /** Whether the camera goes out as simulcast: the server accepts it (VP8 or H.264). */
   _simulcastCamera() {
     const config = this.client && this.client.mediaConfig;
-    return Boolean(this.simulcast && config && config.simulcast && this.codecPreference !== "h264");
+    return Boolean(this.simulcast && config && config.simulcast);
   }
 
   /**
@@ -451,7 +451,8 @@ export class MediaSession extends EventTarget {
       const top = Math.max(1, captured / height);
       const encodings = (extra) => SIMULCAST.map(([rid, scale]) => ({rid, scaleResolutionDownBy: scale * top,
                                                                      maxFramerate, ...extra}));
-      if (this.cameraLayers) tries.push(encodings(layers));
+      // H.264 (OpenH264 in Chromium) gets no temporal layers: the encodings alone
+      if (this.cameraLayers && this.codecPreference !== "h264") tries.push(encodings(layers));
       tries.push(encodings({}));
     }
     if (kind === "video" && this.cameraLayers && this.codecPreference !== "h264") tries.push([{...layers, maxFramerate}]);
