@@ -204,6 +204,14 @@ def test_the_fast_paths_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
     assert files.kept == 3000 and [p.name for p in files.segments] == [
         "seg_00002.ts", "seg_00003.ts", "seg_00004.ts"]
     assert files.segment(tmp_path / "seg_00009.ts") is None
+    # a livestream started again writes seg_00000.ts anew: the new file is served
+    fresh = tmp_path / "seg_00004.ts.tmp"
+    fresh.write_bytes(b"new session")
+    fresh.rename(tmp_path / "seg_00004.ts")
+    assert files.segment(tmp_path / "seg_00004.ts") == b"new session"
+    assert files.kept == 2000 + len(b"new session")
+    (tmp_path / "seg_00004.ts").unlink()
+    assert files.segment(tmp_path / "seg_00004.ts") is None and files.kept == 2000
     playlist = tmp_path / "index.m3u8"
     playlist.write_text("#EXTM3U\n")
     assert files.playlist(playlist, tmp_path) == b"#EXTM3U\n"

@@ -4,8 +4,9 @@ A thousand viewers make two thousand requests a second (a playlist and a segment
 all for the same few files. Through FastAPI each one passes three middlewares, a linear
 match over every route and the response machinery; here it is one path split and a
 dictionary lookup: segments never change once listed, so they are kept in memory (the
-most recently fetched, up to `SEGMENT_BYTES_KEPT`), and a playlist is read again only
-when its file changed.
+most recently fetched, up to `SEGMENT_BYTES_KEPT`; a stat tells the file is still the
+one kept, as a livestream started again writes files of the same names), and a playlist
+is read again only when its file changed.
 
 The FastAPI route in `salon.livestream.playback` stays for the OpenAPI document (and
 answers the same, should this layer be left out); in a cluster it also answers what is
@@ -33,11 +34,13 @@ _SEGMENT_HEADERS = [(b"content-type", SEGMENT_TYPE.encode()),
 
 
 class HlsFiles:
-    """The bytes of playlists (re-read when their mtime changes) and segments (kept)."""
+    """The bytes of playlists (re-read when their mtime changes) and segments (kept while
+    their file is the one read: a livestream started again numbers its segments from 0
+    again, in files of the same names)."""
 
     def __init__(self) -> None:
         self.playlists: dict[Path, tuple[int, bytes]] = {}
-        self.segments: OrderedDict[Path, bytes] = OrderedDict()
+        self.segments: OrderedDict[Path, tuple[tuple[int, int], bytes]] = OrderedDict()
         self.kept = 0  # bytes in `segments`
 
     def playlist(self, path: Path, livestream_dir: Path) -> bytes | None:
@@ -57,20 +60,32 @@ class HlsFiles:
         return body
 
     def segment(self, path: Path) -> bytes | None:
-        body = self.segments.get(path)
-        if body is not None:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            self._forget(path)
+            return None
+        file = (stat.st_ino, stat.st_mtime_ns)
+        known = self.segments.get(path)
+        if known is not None and known[0] == file:
             self.segments.move_to_end(path)
-            return body
+            return known[1]
+        self._forget(path)
         try:
             body = path.read_bytes()
         except OSError:
             return None
-        self.segments[path] = body
+        self.segments[path] = (file, body)
         self.kept += len(body)
         while self.kept > SEGMENT_BYTES_KEPT and len(self.segments) > 1:
-            _, dropped = self.segments.popitem(last=False)
+            _, (_, dropped) = self.segments.popitem(last=False)
             self.kept -= len(dropped)
         return body
+
+    def _forget(self, path: Path) -> None:
+        known = self.segments.pop(path, None)
+        if known is not None:
+            self.kept -= len(known[1])
 
 
 class HlsFastPath:
