@@ -39,7 +39,7 @@ async def start(settings: Settings, database: Database, signer: TokenSigner, roo
     viewers = ViewerCounter(database)
     live = LiveLivestreams(rooms, runner, hls_root, viewers)
     if cluster is not None:  # HLS files of an encoder on another node, fetched from it
-        live.relay = EncoderRelay(database, cluster, signer.secret)
+        live.relay = EncoderRelay(database, cluster, signer.secret, viewers.segment)
 
     def ingesting() -> set[str]:
         """The ingest's sessions are this node's too: not stale while it publishes them."""
