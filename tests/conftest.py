@@ -9,6 +9,9 @@ import httpx
 import pytest
 
 from salon.client import AdminClient, RealtimeClient
+from salon.settings import Settings
+from salon.store import migrate
+from salon.store.database import Database
 from tests import contract, s3
 from tests.cluster import fresh_cluster_name
 from tests.live import FAST, Meeting, admin_for
@@ -152,3 +155,16 @@ def postgres() -> Iterator[ThrowawayPostgres]:
         yield database
     finally:
         database.drop()
+
+
+@pytest.fixture
+async def postgres_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A `Database` on a throwaway PostgreSQL database, migrated; dropped after the test."""
+    throwaway = ThrowawayPostgres()
+    database = Database(Settings(data_dir=tmp_path, database_url=throwaway.url))
+    try:
+        await migrate.upgrade(database)
+        yield database
+    finally:
+        await database.dispose()
+        throwaway.drop()

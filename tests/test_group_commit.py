@@ -3,8 +3,6 @@ PostgreSQL as one statement, and each request still gets its own answer — the 
 and a 404, 400 or 409 for the one row of a batch that could not be written."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,23 +13,8 @@ from salon.core.paging import Page
 from salon.core.participants import NewParticipant
 from salon.core.presets import PresetBody
 from salon.services import apps, meetings, participants, presets
-from salon.settings import Settings
-from salon.store import migrate
 from salon.store.database import Database
 from salon.store.group_commit import GroupCommit
-from tests.servers import ThrowawayPostgres
-
-
-@pytest.fixture
-async def postgres(tmp_path: Path) -> AsyncIterator[Database]:
-    throwaway = ThrowawayPostgres()
-    database = Database(Settings(data_dir=tmp_path, database_url=throwaway.url))
-    try:
-        await migrate.upgrade(database)
-        yield database
-    finally:
-        await database.dispose()
-        throwaway.drop()
 
 
 def person(custom_id: str, preset: str = "group_call_host") -> NewParticipant:
@@ -40,19 +23,19 @@ def person(custom_id: str, preset: str = "group_call_host") -> NewParticipant:
 
 
 async def test_concurrent_adds_share_statements_and_each_gets_its_answer(
-        postgres: Database) -> None:
-    async with postgres.session() as db:
+        postgres_database: Database) -> None:
+    async with postgres_database.session() as db:
         account = await apps.create_account(db)
         app = await apps.create(db, account.id, "grouped")
         app_id = app.id
-    meeting_id = (await meetings.create(postgres, app_id, MeetingSettings())).id
-    other = (await meetings.create(postgres, app_id, MeetingSettings())).id
+    meeting_id = (await meetings.create(postgres_database, app_id, MeetingSettings())).id
+    other = (await meetings.create(postgres_database, app_id, MeetingSettings())).id
 
-    adds = [participants.add(postgres, app_id, meeting_id if i % 2 else other,
+    adds = [participants.add(postgres_database, app_id, meeting_id if i % 2 else other,
                              person(f"p{i}")) for i in range(40)]
-    adds += [participants.add(postgres, app_id, meeting_id, person("p1")),  # taken
-             participants.add(postgres, app_id, meeting_id, person("x", "no_such")),
-             participants.add(postgres, app_id, "0" * 36, person("y"))]
+    adds += [participants.add(postgres_database, app_id, meeting_id, person("p1")),  # taken
+             participants.add(postgres_database, app_id, meeting_id, person("x", "no_such")),
+             participants.add(postgres_database, app_id, "0" * 36, person("y"))]
     answers = await asyncio.gather(*adds, return_exceptions=True)
 
     added = answers[:40]
@@ -64,9 +47,9 @@ async def test_concurrent_adds_share_statements_and_each_gets_its_answer(
     assert isinstance(no_preset, InvalidRequest) and "no_such" in str(no_preset)
     assert isinstance(no_meeting, NotFound)
 
-    group = postgres.group_commits["participants"]
+    group = postgres_database.group_commits["participants"]
     assert group.items == 43 and group.batches < 10  # the first alone, then together
-    async with postgres.session() as db:
+    async with postgres_database.session() as db:
         for answer in added:
             row, preset = await participants.get(db, app_id, answer.meeting_id, answer.id)
             assert (row.custom_participant_id, row.name, preset.name) == (
@@ -75,33 +58,33 @@ async def test_concurrent_adds_share_statements_and_each_gets_its_answer(
 
     # the same custom id twice in one batch: the first is written, the second is a 409
     first, second = await asyncio.gather(
-        participants.add(postgres, app_id, other, person("twice")),
-        participants.add(postgres, app_id, other, person("twice")), return_exceptions=True)
+        participants.add(postgres_database, app_id, other, person("twice")),
+        participants.add(postgres_database, app_id, other, person("twice")), return_exceptions=True)
     assert not isinstance(first, BaseException) and isinstance(second, Conflict)
 
 
 async def test_a_batch_broken_by_one_row_is_written_one_add_at_a_time(
-        postgres: Database) -> None:
+        postgres_database: Database) -> None:
     """A preset deleted by a transaction still open when the batch runs: its row breaks
     the foreign key at the delete's commit, which fails the statement; the batch is then
     written one add at a time, so only that add fails (as it would have alone)."""
-    async with postgres.session() as db:
+    async with postgres_database.session() as db:
         account = await apps.create_account(db)
         app_id = (await apps.create(db, account.id, "fk")).id
         preset_id = (await presets.create(db, app_id, PresetBody(name="doomed"))).id
-    meeting_id = (await meetings.create(postgres, app_id, MeetingSettings())).id
-    await participants.add(postgres, app_id, meeting_id, person("warm"))
-    async with postgres.engine.connect() as deleting:
+    meeting_id = (await meetings.create(postgres_database, app_id, MeetingSettings())).id
+    await participants.add(postgres_database, app_id, meeting_id, person("warm"))
+    async with postgres_database.engine.connect() as deleting:
         await deleting.execute(text("DELETE FROM presets WHERE id = :id"), {"id": preset_id})
         adds = [asyncio.ensure_future(participants.add(
-            postgres, app_id, meeting_id, person(f"p{i}", "doomed" if i == 0 else
+            postgres_database, app_id, meeting_id, person(f"p{i}", "doomed" if i == 0 else
                                                  "group_call_host"))) for i in range(5)]
         await asyncio.sleep(0.5)  # the batch waits on the deleted row's lock
         await deleting.commit()
     answers = await asyncio.gather(*adds, return_exceptions=True)
     assert isinstance(answers[0], InvalidRequest) and "doomed" in str(answers[0])
     assert [a.custom_participant_id for a in answers[1:]] == ["p1", "p2", "p3", "p4"]
-    async with postgres.session() as db:
+    async with postgres_database.session() as db:
         listed, total = await participants.list_page(db, app_id, meeting_id,
                                                      Page(page_no=1, per_page=10))
     assert total == 5 and {p.custom_participant_id for p, _ in listed} == {

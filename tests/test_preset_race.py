@@ -5,8 +5,6 @@ meets the foreign key at commit. The interleaving is forced here: the check runs
 second connection adds the participant, then the delete is flushed and committed.
 """
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,32 +15,17 @@ from salon.core.meetings import MeetingSettings
 from salon.core.participants import NewParticipant
 from salon.core.presets import PresetBody
 from salon.services import apps, meetings, participants, presets
-from salon.settings import Settings
-from salon.store import migrate
 from salon.store.database import Database
-from tests.servers import ThrowawayPostgres
-
-
-@pytest.fixture
-async def postgres(tmp_path: Path) -> AsyncIterator[Database]:
-    throwaway = ThrowawayPostgres()
-    database = Database(Settings(data_dir=tmp_path, database_url=throwaway.url))
-    try:
-        await migrate.upgrade(database)
-        yield database
-    finally:
-        await database.dispose()
-        throwaway.drop()
 
 
 async def test_a_participant_added_during_delete_makes_it_a_409(
-        postgres: Database) -> None:
-    async with postgres.session() as db:
+        postgres_database: Database) -> None:
+    async with postgres_database.session() as db:
         account = await apps.create_account(db)
         app = await apps.create(db, account.id, "race")
         preset = await presets.create(db, app.id, PresetBody(name="racing"))
         app_id, preset_id = app.id, preset.id
-    meeting_id = (await meetings.create(postgres, app_id, MeetingSettings())).id
+    meeting_id = (await meetings.create(postgres_database, app_id, MeetingSettings())).id
 
     added: list[bool] = []
 
@@ -57,16 +40,16 @@ async def test_a_participant_added_during_delete_makes_it_a_409(
             return getattr(self.db, name)
 
         async def delete(self, row: Any) -> None:
-            await participants.add(postgres, app_id, meeting_id, NewParticipant(
+            await participants.add(postgres_database, app_id, meeting_id, NewParticipant(
                 custom_participant_id="late", preset_name="racing"))
             added.append(True)
             await self.db.delete(row)
 
-    async with postgres.session() as db:
+    async with postgres_database.session() as db:
         with pytest.raises(Conflict) as refused:
             await presets.delete(SomeoneAddsBeforeTheDelete(db),  # type: ignore[arg-type]
                                  app_id, preset_id)
     assert added and "racing" in refused.value.message
     assert "still used by 1 participant" in refused.value.message
-    async with postgres.session() as db:
+    async with postgres_database.session() as db:
         assert (await presets.get(db, app_id, preset_id)).name == "racing"
