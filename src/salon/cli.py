@@ -26,6 +26,7 @@ from salon.core.clock import isoformat
 from salon.core.errors import SalonError
 from salon.core.meetings import MeetingSettings
 from salon.core.participants import NewParticipant
+from salon.recording.process import spawn_children_lightly
 from salon.services import api_tokens, apps, meetings, participant_tokens, participants
 from salon.settings import Settings
 from salon.store import migrate
@@ -76,6 +77,7 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
     """salon: self-hosted realtime meetings."""
+    spawn_children_lightly()
     overrides = {"data_dir": data_dir, "database_url": database_url}
     try:
         ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
