@@ -53,12 +53,13 @@ and 2177 req/s (ratio 1.0, bound 1.27), PostgreSQL's backends then showing 0.19-
 CPU a request and salon 0.43-0.55 ms.
 
 With add participant group-committed (salon.store.group_commit: the adds waiting on a
-node go to PostgreSQL as one INSERT; 2026-12-06, quiet machine, two runs of 3 rounds):
-1 node 3121 and 3112 req/s (1647 in the same day's run before it), 2 nodes 3576 and
-3048 (was 2065); CPU per request salon 0.29-0.40 ms (was 0.52-0.55), PostgreSQL
-0.10-0.14 (was 0.32-0.33). The ratio fell to 1.15 and 0.98 (bound 1.55, 1.52): one node
-now does nearly twice the work, and on 2 cores a second node still has only what
-PostgreSQL, the load and the first node leave it.
+node go to PostgreSQL as one INSERT; 2026-12-06, quiet machine, three runs of 3
+rounds): 1 node 3121, 3112 and 4163 req/s (1647 in the same day's run before it), 2
+nodes 3576, 3048 and 4097 (was 2065); CPU per request salon 0.22-0.40 ms (was
+0.52-0.55), PostgreSQL 0.09-0.14 (was 0.32-0.33). The ratio fell to 1.15, 0.98 and 0.98
+(bound 1.55, 1.52, 1.51): one node now does twice the work or more, and on 2 cores a
+second node still has only what PostgreSQL, the load and the first node leave it (and
+each node's batches are half as large).
 
 The last line of output is one JSON object: `rest_1_rps`, `rest_2_rps`,
 `api_scale_ratio`, per-cluster p50/p99, CPU and CPU per request, `noisy_rounds`.
