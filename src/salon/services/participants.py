@@ -123,6 +123,8 @@ ON CONFLICT DO NOTHING
 RETURNING participants.id"""
 _MANY_COLUMNS = ("id", "app_id", "custom_participant_id", "name", "picture",
                  "token_version", "created_at", "updated_at", "meeting_id", "preset_name")
+
+
 async def add(database: Database, app_id: str, meeting_id: str, body: NewParticipant) -> Added:
     """Add a participant; the hottest write of the API, so Core on a bare connection
     (SQLite), or with the other adds waiting on this node (PostgreSQL)."""

@@ -5,8 +5,9 @@ flush; in a cluster every node's writes land on that one database, so its CPU pe
 write is what bounds the cluster (docs/cluster.md "Sizing"). A `GroupCommit` writes
 whatever requests of its kind are waiting as one batch: the first request of a quiet
 moment goes at once (with any that came in the same turn of the event loop); those
-that arrive while a batch is in flight wait for it and go together in the next. Nothing waits on a timer, so a lone request is as quick
-as before and a busy node sends fewer, larger statements.
+that arrive while a batch is in flight wait for it and go together in the next.
+Nothing waits on a timer, so a lone request is as quick as before and a busy node
+sends fewer, larger statements.
 
 Each request still gets its own answer, after the batch that holds it has committed:
 `write` answers each item with a result or an exception of its own. A request that gave
