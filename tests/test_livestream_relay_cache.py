@@ -81,3 +81,50 @@ async def test_kept_segments_stay_within_their_memory() -> None:
     assert ("s1", "/live/x/seg_00009.ts") in cache.segments
     assert cache.kept == sum(len(a.content) for a in cache.segments.values())
 
+
+
+async def test_the_fast_path_answers_what_the_relay_fetched_without_fastapi(
+        tmp_path) -> None:
+    """A file not on this node's disk is fetched through the relay in the fast path
+    itself (the FastAPI route is never reached); what the relay cannot get is a 404 in
+    the error envelope, as the route would say."""
+    from types import SimpleNamespace
+
+    from starlette.responses import Response
+
+    from salon.livestream.fast_path import HlsFastPath
+
+    livestream_id = "0b6f3c1e-7d1a-4a51-9d7e-2f1f6f0a1b2c"
+    asked: list[str] = []
+
+    class Relay:
+        async def fetch(self, request, wanted: str):
+            asked.append(request.url.path)
+            if request.url.path.endswith("seg_00003.ts"):
+                return Response(b"segment 3", media_type="video/mp2t")
+            return None
+
+    async def fastapi(scope, receive, send) -> None:
+        raise AssertionError("the FastAPI route was reached")
+
+    live = SimpleNamespace(hls_root=tmp_path, relay=Relay(),
+                           viewers=SimpleNamespace(segment=lambda _: None))
+    app = SimpleNamespace(state=SimpleNamespace(livestreams=live))
+    fast = HlsFastPath(fastapi)
+
+    async def get(name: str) -> tuple[int, bytes]:
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": f"/live/{livestream_id}/{name}",
+                 "headers": [], "query_string": b"", "app": app}
+        await fast(scope, None, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    assert await get("seg_00003.ts") == (200, b"segment 3")
+    status, body = await get("seg_00004.ts")
+    assert status == 404 and b'"success":false' in body and b"seg_00004.ts" in body
+    assert asked == [f"/live/{livestream_id}/seg_00003.ts",
+                     f"/live/{livestream_id}/seg_00004.ts"]

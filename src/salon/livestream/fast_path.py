@@ -9,8 +9,9 @@ one kept, as a livestream started again writes files of the same names), and a p
 is read again only when its file changed.
 
 The FastAPI route in `salon.livestream.playback` stays for the OpenAPI document (and
-answers the same, should this layer be left out); in a cluster it also answers what is
-not on this node's disk (`relay.EncoderRelay`).
+answers the same, should this layer be left out). In a cluster what is not on this
+node's disk is fetched from the encoder's node here too (`relay.EncoderRelay`, with
+what it keeps), so a relaying node's viewers never reach FastAPI either.
 """
 
 import os
@@ -18,6 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import orjson
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, as_served, valid_name
@@ -113,9 +115,11 @@ class HlsFastPath:
         else:
             body, headers = self.files.segment(file), _SEGMENT_HEADERS
         if body is None and live.relay is not None and scope["method"] == "GET":
-            # not here: in a cluster the FastAPI route fetches it from its encoder's node
-            await self.app(scope, receive, send)
-            return
+            # not here: in a cluster, from its encoder's node (or what this one kept)
+            elsewhere = await live.relay.fetch(Request(scope), livestream_id)
+            if elsewhere is not None:
+                await elsewhere(scope, receive, send)
+                return
         if body is None:
             await _error(send, 404, f"Livestream {livestream_id} has no {name} (not live, "
                                     "or the segment left the playlist).")
