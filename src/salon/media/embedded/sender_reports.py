@@ -42,8 +42,6 @@ KEPT = 8
 
 #: (wall time of the last packet written, its RTP timestamp, packets, payload octets).
 Figures = tuple[float, int, int, int]
-#: RTP clock rates of what a slot carries, until its negotiation says.
-CLOCK_RATES = {"video": 90000, "audio": 48000}
 
 #: A sender report without report blocks (RFC 3550 §6.4.1): V=2, PT=200, length 6.
 _SR = struct.Struct("!BBHIQIII")
@@ -65,10 +63,9 @@ def source_description(ssrc: int, cname: bytes) -> bytes:
 
 
 def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
-               kind: str, clock_rate: Callable[[], int] | None = None
-               ) -> Callable[[], None]:
+               kind: str, clock_rate: Callable[[], int]) -> Callable[[], None]:
     """Make `sender` report salon's `figures()` every `INTERVAL_SECS[kind]` through
-    `output`. Call before aiortc's `send()` starts the sender's RTCP loop (`bind`).
+    `output`, RTP time carried on at `clock_rate()` (the negotiated codec's). Call before aiortc's `send()` starts the sender's RTCP loop (`bind`).
     Returns what sends one report now (a padding probe wants one through the link it
     has filled: its echo's round trip says whether a queue built up)."""
     interval = INTERVAL_SECS.get(kind, 1.0)
@@ -91,8 +88,7 @@ def report_for(sender, output: RtpOutput, figures: Callable[[], Figures | None],
         nonlocal sdes
         wall, rtp_timestamp, count, octets = latest
         now = time.time()
-        rate = clock_rate() if clock_rate is not None else CLOCK_RATES.get(kind, 90000)
-        rtp_now = rtp_timestamp + round(max(0.0, now - wall) * rate)
+        rtp_now = rtp_timestamp + round(max(0.0, now - wall) * clock_rate())
         ntp = int((now + NTP_EPOCH_OFFSET) * 4294967296)
         ssrc = sender._ssrc
         payload = sender_report(ssrc, ntp, rtp_now, count, octets)
