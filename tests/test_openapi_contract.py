@@ -79,6 +79,36 @@ def test_success_objects_are_closed(document: dict[str, Any]) -> None:
                 assert data.get("additionalProperties") is False, f"{method} {path}"
 
 
+def test_bounds_are_json_schema_keywords(document: dict[str, Any]) -> None:
+    """pydantic writes `ge`/`le` for a bound on a number type with a validator of its
+    own; no JSON Schema tool reads those, so the document must not carry them."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            found.extend(f"{where}.{key}" for key in ("ge", "le", "gt", "lt", "multiple_of")
+                         if key in node and node.get("type") in ("integer", "number"))
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    walk(document, "")
+    assert found == []
+    keep_alive = document["components"]["schemas"]["MeetingSettings"]["properties"][
+        "session_keep_alive_time_in_secs"]
+    assert (keep_alive["minimum"], keep_alive["maximum"]) == (60, 600)
+
+
+def test_the_poll_body_documents_the_rooms_limits(document: dict[str, Any]) -> None:
+    poll = document["components"]["schemas"]["CreatePoll"]["properties"]
+    assert (poll["question"]["minLength"], poll["question"]["maxLength"]) == (1, 500)
+    assert (poll["options"]["minItems"], poll["options"]["maxItems"]) == (2, 10)
+    assert (poll["options"]["items"]["minLength"], poll["options"]["items"]["maxLength"]) \
+        == (1, 200)
+
+
 def _answer(method: str, url: str, status: int, body: Any) -> httpx.Response:
     return httpx.Response(status, json=body, request=httpx.Request(method, url))
 

@@ -1,6 +1,6 @@
 """AS1–AS6: the live session of a meeting, and the operator's controls over it."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
@@ -13,6 +13,7 @@ from salon.api.schemas.live import Kicked, KickedAll, Muted, MutedAll, PollCreat
 from salon.api.schemas.sessions import Session
 from salon.core.clock import isoformat
 from salon.core.errors import NotFound
+from salon.core.room.polls import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS, MIN_OPTIONS
 from salon.core.schema import Flag, Strict, one_of_lists, text
 from salon.live import operator
 from salon.services import meetings, participants, sessions
@@ -34,11 +35,19 @@ class MuteAll(Strict):
     allow_unmute: Flag
 
 
+def _documented(**bounds: int) -> Any:
+    """The room's own limits, for the document: the room checks them (with its own
+    messages, after trimming), the looser bounds here only cap what is read."""
+    return Field(json_schema_extra=bounds)
+
+
 class CreatePoll(Strict):
     """AS6; the limits (question, 2–10 options, their lengths) are checked by the room."""
 
-    question: text(2000)
-    options: Annotated[list[text(1000)], Field(max_length=100)]
+    question: Annotated[text(2000), _documented(minLength=1, maxLength=MAX_QUESTION_CHARS)]
+    options: Annotated[
+        list[Annotated[text(1000), _documented(minLength=1, maxLength=MAX_OPTION_CHARS)]],
+        Field(max_length=100), _documented(minItems=MIN_OPTIONS, maxItems=MAX_OPTIONS)]
     anonymous: Flag = False
     hide_votes: Flag = False
 
