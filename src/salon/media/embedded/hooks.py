@@ -34,7 +34,7 @@ from aiortc.rtp import (
 )
 from aiortc.rtp import unwrap_rtx as _unwrap_rtx
 
-from salon.media.embedded import rtp, srtp
+from salon.media.embedded import inbound, rtp, srtp
 from salon.media.embedded.renack import Renack
 from salon.media.embedded.simulcast_sdp import REPAIRED_RID_URI, RID_URI
 
@@ -87,6 +87,7 @@ def install() -> None:
         if not _installed:
             rtcrtpreceiver.decoder_worker = _worker  # looked up when receive() starts
             srtp.speed_up_sessions()
+            inbound.skip_stun_parsing_of_media()
             _installed = True
 
 
@@ -131,8 +132,9 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     every packet it accepts (parsed by aiortc: SSRC, payload type, RFC 6464 level; an RTX
     retransmission already unwrapped), keeping only aiortc's bookkeeping that the
     publisher relies on: the statistics of its receiver reports and its NACKs. Nothing
-    is reassembled, depacketized or handed to a worker thread. A later call replaces the
-    earlier callback (a track published again)."""
+    is reassembled, depacketized or handed to a worker thread. Packets are taken as they
+    arrive (`inbound.receive_rtp_at_once`), not through aiortc's receive queue. A later
+    call replaces the earlier callback (a track published again)."""
     already = hasattr(receiver, "_salon_forward")
     receiver._salon_forward = on_packet
     if already:
@@ -146,7 +148,7 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     # (docs/media-design.md §6.10).
     nackers: dict[int, tuple[NackGenerator, Renack]] = {}
 
-    async def handle(packet, arrival_time_ms: int) -> None:
+    def accept(packet, arrival_time_ms: int) -> None:
         if not receiver._enabled:
             return
         codec = codecs.get(packet.payload_type)
@@ -185,16 +187,22 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             if nacks.add(packet):
                 receiver._salon_nacks_sent += 1
                 renack.asked(nacks.missing, time.monotonic())
-                await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+                asyncio.ensure_future(
+                    receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)))
             elif nacks.missing:
                 again = renack.due(nacks.missing, time.monotonic())
                 if again:
                     receiver._salon_nacks_sent += 1
-                    await receiver._send_rtcp_nack(packet.ssrc, again)
+                    asyncio.ensure_future(receiver._send_rtcp_nack(packet.ssrc, again))
+
+    async def handle(packet, arrival_time_ms: int) -> None:
+        accept(packet, arrival_time_ms)
 
     receiver._salon_nacks_sent = 0
     receiver._salon_repaired = lambda rid: None
-    receiver._handle_rtp_packet = handle
+    receiver._handle_rtp_packet = handle  # packets from aiortc's receive queue
+    inbound.set_rtp_handler(receiver, accept)  # and those handled as they arrive
+    inbound.receive_rtp_at_once(receiver.transport)
 
 
 def renack(receiver) -> None:
