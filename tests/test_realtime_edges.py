@@ -141,6 +141,24 @@ async def test_a_second_join_is_refused_and_the_connection_carries_on(
     assert (await peer.ping())["pong"] and not peer.closed.is_set()
 
 
+async def test_a_refused_join_quoting_wide_characters_still_closes_with_its_code(
+        meeting: Meeting) -> None:
+    """The close reason is the refusal's message cut to a close frame's 123 bytes: cut
+    by characters, a message quoting a non-ASCII field name failed the close (1006, "may
+    resume") instead of 4000."""
+    participant = await meeting.participant()
+    ws = await websockets.connect(ws_url(meeting.server.url))
+    await ws.send(orjson.dumps({"id": 1, "type": "join", "data": {
+        "token": participant["token"], "protocol": 1, "é" * 60: 1}}))
+    reply = orjson.loads(await ws.recv())
+    assert reply["ok"] is False and reply["error"]["code"] == "INVALID", reply
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 4000
+    assert len(ws.close_reason.encode()) <= 123 and ws.close_reason.startswith(
+        reply["error"]["message"][:10])
+
+
 # --- timestamps -------------------------------------------------------------------------------
 
 

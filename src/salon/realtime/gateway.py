@@ -363,7 +363,7 @@ class _PeerSession:
         refusals = self.tally.join_refusals
         refusals[code] = refusals.get(code, 0) + 1
         self.link.send(protocol.error(request_id, code, message, **details))
-        self.link.close(close_code, message[:120])
+        self.link.close(close_code, protocol.close_reason(message))
         return False
 
     # --- requests -------------------------------------------------------------------------

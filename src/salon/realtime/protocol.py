@@ -102,3 +102,16 @@ def error(request_id: RequestId, code: str, message: str, **details: Any) -> str
     """An error reply; `details` are more fields of the error object (`retry_after_ms`)."""
     return orjson.dumps({"type": "reply", "id": request_id, "ok": False,
                          "error": {"code": code, "message": message, **details}}).decode()
+
+
+#: RFC 6455 §5.5: a control frame carries at most 125 bytes, two of them the close code.
+MAX_CLOSE_REASON_BYTES = 123
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to fit a close frame: at most 123 bytes of UTF-8, whole characters
+    only. (A longer reason fails the close itself, and the client sees 1006.)"""
+    data = text.encode("utf-8")
+    if len(data) <= MAX_CLOSE_REASON_BYTES:
+        return text
+    return data[:MAX_CLOSE_REASON_BYTES].decode("utf-8", errors="ignore")
