@@ -31,6 +31,24 @@ def test_malformed_json_is_400(http: httpx.Client, raw: bytes) -> None:
     assert response.json()["success"] is False
 
 
+@pytest.mark.parametrize("raw", [b'{"title": "\xff"}', b'{"title": ' + b"[" * 5000 + b"]" * 5000 + b"}"])
+def test_a_body_not_utf8_or_nested_too_deep_is_not_valid_json(http: httpx.Client,
+                                                               raw: bytes) -> None:
+    response = http.post("/meetings", content=raw, headers={"content-type": "application/json"})
+    assert assert_error(response, 400) == "Request body is not valid JSON"
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ({"ai_config": None}, "body.ai_config"),
+    ({"ai_config": 5}, "body.ai_config"),
+    ({"recording_config": {"video_config": []}}, "body.recording_config.video_config"),
+])
+def test_a_nested_object_of_the_wrong_type_is_named(http: httpx.Client, body: dict,
+                                                    where: str) -> None:
+    assert assert_error(http.post("/meetings", json=body), 400) == \
+        f"{where}: must be a JSON object"
+
+
 def test_a_trailing_slash_is_no_route(http: httpx.Client) -> None:
     """No redirect (a POST rarely survives one): the envelope's 404."""
     response = http.post("/meetings/", json={})
@@ -67,7 +85,8 @@ def test_body_without_content_type_is_read_as_json(http: httpx.Client) -> None:
         ({"ai_config": {"transcription": {"language": "xx"}}}, ["language"]),
         # RealtimeKit's and Whisper's codes are known, but the bundled model is English-only
         ({"ai_config": {"transcription": {"language": "de"}}},
-         ["language", "multilingual", "SALON_TRANSCRIPTION_MODEL"]),
+         ["body.ai_config.transcription.language: ", "multilingual",
+          "SALON_TRANSCRIPTION_MODEL"]),
         ({"ai_config": {"transcription": {"language": "es"}}}, ["language", "English-only"]),
         ({"recording_config": {"max_seconds": 10}}, ["max_seconds"]),
         ({"recording_config": {"video_config": {"width": 4000}}}, ["width"]),
@@ -229,6 +248,13 @@ def test_preset_conflicts_and_in_use(http: httpx.Client, meeting: dict) -> None:
 )
 def test_webhook_validation(http: httpx.Client, body: dict, needles: list[str]) -> None:
     assert_error(http.post("/webhooks", json=body), 400, *needles)
+
+
+def test_a_url_that_is_not_one_is_said_in_words(http: httpx.Client) -> None:
+    body = {"name": "h", "url": "ftp://a.example/h", "events": ["meeting.started"]}
+    assert assert_error(http.post("/webhooks", json=body), 400) == (
+        "body.url: Value error, must be a valid http or https URL: a host, a port of "
+        "1-65535 if any, brackets around an IPv6 address")
 
 
 def test_webhook_patch_validation(http: httpx.Client) -> None:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match
 
 from salon.core.errors import SalonError
+from salon.core.schema import HTTP_URL_PATTERN, URL_PROBLEM
 
 log = logging.getLogger("salon.api")
 
@@ -49,6 +50,13 @@ def error(status_code: int, message: str, headers: dict[str, str] | None = None)
     return Envelope(body, status_code=status_code, headers=headers)
 
 
+#: FastAPI's answer to a body its JSON parser fails on other than by a syntax error
+#: (bytes that are not UTF-8, nesting deeper than the parser's recursion).
+FASTAPI_UNPARSABLE = "There was an error parsing the body"
+
+#: Patterns whose failure is said in words rather than by quoting the pattern.
+_PATTERNS = {HTTP_URL_PATTERN: f"Value error, {URL_PROBLEM}"}
+
 _PLAIN = {
     "missing": "is required",
     "extra_forbidden": "is not a known field",
@@ -65,11 +73,15 @@ def describe(errors: Sequence[Any]) -> str:
         if kind == "json_invalid":
             lines.append("Request body is not valid JSON")
             continue
-        if kind in ("model_attributes_type", "model_type") or (kind == "dict_type"
-                                                               and where == "body"):
-            lines.append("Request body must be a JSON object")
+        if kind in ("model_attributes_type", "model_type", "dict_type"):
+            # The whole body, or one object inside it (`ai_config: null`), named.
+            lines.append("Request body must be a JSON object" if where == "body"
+                         else f"{where}: must be a JSON object")
             continue
         text = _PLAIN.get(kind) or problem.get("msg", "is invalid")
+        if kind == "string_pattern_mismatch":
+            # a sentence for a pattern too long to read (a URL's is about 1 KB)
+            text = _PATTERNS.get((problem.get("ctx") or {}).get("pattern"), text)
         lines.append(f"{where}: {text}" if where else text)
     if len(errors) > 10:
         lines.append(f"and {len(errors) - 10} more problems")
@@ -110,6 +122,8 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> Envelope:
         messages = {404: "No such endpoint.", 405: "Method not allowed on this endpoint."}
         detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 400 and detail == FASTAPI_UNPARSABLE:
+            detail = "Request body is not valid JSON"  # not UTF-8, or nested too deep
         message = messages.get(exc.status_code) if detail in (None, "Not Found",
                                                               "Method Not Allowed") else detail
         headers = getattr(exc, "headers", None)

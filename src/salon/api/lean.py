@@ -7,10 +7,10 @@ stays for the OpenAPI document and answers nothing. The route takes the same ste
 the same functions and raises the same exceptions, so `envelope.install`'s handlers
 answer exactly as they do for every other route.
 
-One difference, on purpose: bodies that the JSON parser refuses for their depth, size or
-encoding are "not valid JSON" rather than FastAPI's "There was an error parsing the
-body". (Both check the token before the body: `body_limit.BodyLimit` does, in front of
-every route.)
+Bodies that the JSON parser refuses for their depth, size or encoding are "not valid
+JSON" here, as `envelope` answers FastAPI's "There was an error parsing the body" on
+every other route. (Both check the token before the body: `body_limit.BodyLimit` does,
+in front of every route.)
 """
 
 from typing import TypeVar

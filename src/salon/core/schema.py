@@ -85,6 +85,9 @@ def text(max_length: int | None = None, *, min_length: int | None = None,
 
 
 _URL = TypeAdapter(AnyHttpUrl)
+#: What is wrong with a URL that is not one (the pattern's failures say the same).
+URL_PROBLEM = ("must be a valid http or https URL: a host, a port of 1-65535 if any, "
+               "brackets around an IPv6 address")
 
 
 def _http_url(value: str) -> str:
@@ -93,8 +96,7 @@ def _http_url(value: str) -> str:
         parsed = _URL.validate_python(value)
         httpx.URL(value)
     except (ValidationError, httpx.InvalidURL):
-        raise ValueError("must be a valid http or https URL: a host, a port of 1-65535 "
-                         "if any, brackets around an IPv6 address") from None
+        raise ValueError(URL_PROBLEM) from None
     if parsed.port == 0:
         raise ValueError("must not name port 0")
     return value

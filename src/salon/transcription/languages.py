@@ -38,4 +38,4 @@ def check_meeting_language(ai_config: Any, model_path: Path | None) -> None:
     try:
         check_language(language, multilingual=multilingual, model=shown)
     except UnsupportedLanguage as error:
-        raise InvalidRequest(f"ai_config.transcription.language: {error}") from None
+        raise InvalidRequest(f"body.ai_config.transcription.language: {error}") from None
