@@ -43,6 +43,10 @@ def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_
             assert SECRET not in answer
             assert "access_key" not in answer
         assert done["storage_config"]["bucket"] == name
+        # every field, null when not set, the secrets never (as the meeting's view)
+        assert set(done["storage_config"]) == {"type", "bucket", "region", "path",
+                                               "auth_method", "username", "host", "port"}
+        assert done["storage_config"]["auth_method"] is None
 
     key = f"salon/recordings/{rid}/{done['output_file_name']}"
     stored = s3.get_object(Bucket=name, Key=key)["Body"].read()

@@ -9,7 +9,7 @@ from salon.api.schemas import recordings as recording_shapes
 from salon.api.schemas import resources as shapes
 from salon.api.schemas import sessions as session_shapes
 from salon.core.clock import isoformat
-from salon.core.meetings import STORAGE_SECRETS, public_recording_config
+from salon.core.meetings import public_recording_config
 from salon.services.participants import Added
 from salon.services.sessions import Attendance, SessionView
 from salon.store.models import (
@@ -194,10 +194,13 @@ def _download_url(row: Recording) -> str | list[recording_shapes.TrackLayerUrls]
 
 
 def storage_view(config: dict[str, Any]) -> recording_shapes.StorageView | None:
+    """Every field but the secrets, each `null` when not set (as the meeting's
+    `recording_config.storage_config` shows it)."""
     storage = config.get("storage_config")
     if not storage:
         return None
-    return {k: v for k, v in storage.items() if k not in STORAGE_SECRETS}  # type: ignore[return-value]
+    return {key: storage.get(key)  # type: ignore[return-value]
+            for key in recording_shapes.StorageView.__annotations__}
 
 
 def recording(row: Recording) -> recording_shapes.Recording:

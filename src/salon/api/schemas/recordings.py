@@ -71,9 +71,9 @@ class StopReason(TypedDict):
 
 
 @closed
-class StorageView(TypedDict, total=False):
-    """Where the files go; `access_key`, `secret`, `password`, `private_key` are never
-    sent back."""
+class StorageView(TypedDict):
+    """Where the files go, every field present (`null` when not set); `access_key`,
+    `secret`, `password`, `private_key` are never sent back."""
 
     #: RealtimeKit's five, and `cloudflare` (R2), which its docs use (S3-compatible).
     type: Literal["aws", "azure", "cloudflare", "digitalocean", "gcs", "sftp"]
