@@ -261,8 +261,19 @@ def test_playback_needs_no_token_but_a_real_file(ls_server: SalonServer) -> None
                  "/live/00000000-0000-0000-0000-000000000000/index.m3u8",
                  "/live/00000000-0000-0000-0000-000000000000/../../etc/passwd",
                  "/live/00000000-0000-0000-0000-000000000000/seg_00001.mp4"):
-        response = httpx.get(f"{ls_server.url}{path}")
+        response = httpx.get(f"{ls_server.url}{path}", headers={"X-Request-Id": "mine-1"})
         assert response.status_code == 404, (path, response.text)
+        assert response.headers["x-request-id"] == "mine-1"  # as every answer carries it
+
+
+def test_playback_urls_with_a_nul_are_400_as_on_every_route(ls_server: SalonServer) -> None:
+    for path in ("/live/%00/index.m3u8",
+                 "/live/00000000-0000-0000-0000-000000000000/index.m3u8?a=%00"):
+        response = httpx.get(f"{ls_server.url}{path}")
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"]["message"] == \
+            "The URL must not contain NUL characters (%00)."
+        assert response.headers["x-request-id"]
 
 
 def test_another_app_sees_nothing(ls_server: SalonServer, http: httpx.Client,

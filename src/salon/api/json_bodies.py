@@ -19,15 +19,23 @@ _RELABEL = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
 _RAW_BODIES = "/realtime/v1/files"
 
 
+NUL_IN_URL = "The URL must not contain NUL characters (%00)."
+
+
+def has_nul(scope: Scope) -> bool:
+    """A NUL in the path or the query string (refused on every route)."""
+    query = scope["query_string"].lower()
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+
+
 class JsonBodies:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if "\x00" in scope["path"] or b"%00" in scope["query_string"] \
-                    or b"\x00" in scope["query_string"]:
-                refusal = error(400, "The URL must not contain NUL characters (%00).")
+            if has_nul(scope):
+                refusal = error(400, NUL_IN_URL)
                 await refusal(scope, receive, send)
                 return
             if (scope["method"] in ("POST", "PUT", "PATCH")

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import orjson
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from salon.api.json_bodies import NUL_IN_URL, has_nul
 from salon.livestream.playback import PLAYLIST_TYPE, SEGMENT_TYPE, as_served, valid_name
+from salon.observability.requests import HEADER, request_id_of
 
 PREFIX = "/live/"
 #: Memory for segments: a 720p 1 s segment is about 350 KB, and viewers fetch the newest
@@ -101,6 +103,10 @@ class HlsFastPath:
                 or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
+        send = _with_request_id(send, request_id_of(scope))  # as every other answer
+        if has_nul(scope):
+            await _error(send, 400, NUL_IN_URL)
+            return
         parts = path[len(PREFIX):].split("/")
         live = scope["app"].state.livestreams
         quality = parts[1] if len(parts) == 3 else None
@@ -130,6 +136,18 @@ class HlsFastPath:
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body",
                     "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    """`send`, with the answer's `X-Request-Id` header (observability.requests's rule)."""
+    header = (HEADER, request_id.encode())
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), header]}
+        await send(message)
+
+    return sending
 
 
 async def _error(send: Send, status: int, message: str) -> None:
