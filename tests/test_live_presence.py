@@ -150,9 +150,10 @@ async def test_join_refusals(room: Meeting) -> None:
     reply, code = await _raw_join(url, "{garbage")
     assert reply["error"]["code"] == "BAD_MESSAGE"
     person = await room.participant()
-    reply, code = await _raw_join(url, orjson.dumps(
-        {"id": 1, "type": "join", "data": {"token": person["token"], "protocol": 99}}))
-    assert reply["error"]["code"] == "PROTOCOL_VERSION"
+    for version in (99, "1", True, 1.0):  # protocol.md: `1`; any other value is refused
+        reply, code = await _raw_join(url, orjson.dumps(
+            {"id": 1, "type": "join", "data": {"token": person["token"], "protocol": version}}))
+        assert reply["error"]["code"] == "PROTOCOL_VERSION", version
 
     await room.admin.refresh_token(room.id, person["id"])
     with pytest.raises(RealtimeError) as old:

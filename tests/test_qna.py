@@ -151,6 +151,17 @@ async def test_qna_denials_and_limits(room: Meeting) -> None:
     assert len(questions) == 1 + asked and all(q["status"] == "OPEN" for q in questions)
 
 
+async def test_questions_refused_as_invalid_use_no_budget(room: Meeting) -> None:
+    """protocol.md: INVALID requests are answered without using a budget, also when the
+    room's own rules refuse them (a 501-character question passes the field check)."""
+    guest = await room.join()
+    for _ in range(12):  # more than qna.ask's burst of 10
+        with pytest.raises(RealtimeError) as bad:
+            await guest.request("qna.ask", text="x" * 501)
+        assert bad.value.code == "INVALID"
+    assert (await guest.ask("Still allowed?"))["text"] == "Still allowed?"
+
+
 async def test_waiting_peers_and_hidden_askers(room: Meeting) -> None:
     lobby = f"lobby_{room.id[:8]}"
     observer = f"observer_{room.id[:8]}"

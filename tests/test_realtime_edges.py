@@ -159,6 +159,35 @@ async def test_a_refused_join_quoting_wide_characters_still_closes_with_its_code
         reply["error"]["message"][:10])
 
 
+async def test_any_json_number_is_a_request_id(meeting: Meeting) -> None:
+    """protocol.md: `id` is any number or string; the reply carries it back."""
+    participant = await meeting.participant()
+    ws, _ = await _raw_join(meeting.server, participant["token"])
+    try:
+        for raw_id, echoed in ((b"1.5", 1.5), (b"1e3", 1000), (b"18446744073709551616", 2.0 ** 64)):
+            await ws.send(b'{"id": ' + raw_id + b', "type": "ping"}')
+            while True:
+                message = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+                if message.get("type") == "reply":
+                    break
+            assert message["ok"] and message["id"] == echoed, message
+    finally:
+        await ws.close()
+
+
+async def test_integer_fields_refuse_strings_and_booleans(meeting: Meeting) -> None:
+    """The schema says `integer`: `"2"` or `true` is INVALID, as on every integer field."""
+    participant = await meeting.participant()
+    peer = await meeting.connect(participant["token"])
+    for kind, data in (("peers.list", {"limit": "2"}), ("peers.list", {"limit": True}),
+                       ("chat.history", {"limit": "3"}), ("chat.pinned", {"limit": True}),
+                       ("media.subscribe_answer", {"revision": "1", "sdp": "v=0"})):
+        with pytest.raises(RealtimeError) as refused:
+            await peer.request(kind, **data)
+        assert refused.value.code == "INVALID", (kind, data)
+    assert (await peer.request("peers.list", limit=2.0))["peers"] is not None  # 2.0 is 2
+
+
 # --- timestamps -------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 
 from salon.api.routes import PREFIX
 from salon.api.schemas.envelope import ERROR_STATUSES, Failure
+from salon.core.schema import standard_bounds
 
 _FAILURE_REF = {"$ref": "#/components/schemas/Failure"}
 
@@ -53,32 +54,11 @@ def install(app: FastAPI) -> None:
                     if path in BEARER_OUTSIDE_PREFIX:
                         operation["security"] = [{"bearer": []}]
                     operation["responses"] = dict(sorted(operation["responses"].items()))
-            _standard_bounds(document)
+            standard_bounds(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = schema  # type: ignore[method-assign]
-
-
-#: pydantic's names for numeric bounds -> JSON Schema's. pydantic writes its own names
-#: when a bound sits on a number type that has a validator of its own (`schema.Int`):
-#: validation applies them, but no JSON Schema tool would read them.
-_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
-           "lt": "exclusiveMaximum", "multiple_of": "multipleOf"}
-
-
-def _standard_bounds(node: Any) -> None:
-    """Rename pydantic's bound keywords to JSON Schema's in every number schema."""
-    if isinstance(node, dict):
-        if node.get("type") in ("integer", "number"):
-            for ours, standard in _BOUNDS.items():
-                if ours in node:
-                    node.setdefault(standard, node.pop(ours))
-        for value in node.values():
-            _standard_bounds(value)
-    elif isinstance(node, list):
-        for value in node:
-            _standard_bounds(value)
 
 
 def _failure_schemas() -> dict[str, Any]:

@@ -53,6 +53,11 @@ class TokenBucket:
             return True
         return False
 
+    def give_back(self) -> None:
+        """Return the token `allow` took (the request was refused as INVALID after all)."""
+        assert self.burst is not None
+        self.tokens = min(self.burst, self.tokens + 1)
+
     def retry_after_ms(self, now: float) -> int:
         """Whole milliseconds until a token is there (0: one is there now), rounded up
         so that a client waiting exactly this long is never refused again."""

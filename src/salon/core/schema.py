@@ -184,3 +184,25 @@ class Strict(BaseModel):
     def wire(self) -> dict:
         """The JSON-ready dict, with aliases (`"500"` for a colour shade) as on the wire."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+#: pydantic's names for numeric bounds -> JSON Schema's. pydantic writes its own names
+#: when a bound sits on a number type that has a validator of its own (`schema.Int`):
+#: validation applies them, but no JSON Schema tool would read them.
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
+           "lt": "exclusiveMaximum", "multiple_of": "multipleOf"}
+
+
+def standard_bounds(node: Any) -> None:
+    """Rename pydantic's bound keywords to JSON Schema's in every number schema of a
+    document (the OpenAPI and AsyncAPI documents), in place."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for ours, standard in _BOUNDS.items():
+                if ours in node:
+                    node.setdefault(standard, node.pop(ours))
+        for value in node.values():
+            standard_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            standard_bounds(value)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from salon.core.errors import Unauthorized
 from salon.core.ids import new_uuid
+from salon.core.ratelimit import TokenBucket
 from salon.core.room import Peer, RoomError
 from salon.core.room.room import CLOSE_ENDED
 from salon.live.host import RoomHost, event_text
@@ -169,7 +170,7 @@ class _PeerSession:
         except ValidationError as error:
             return self._refuse(request.id, "INVALID", _validation_message(error),
                                 CLOSE_BAD_JOIN)
-        if params.protocol != protocol.PROTOCOL_VERSION:
+        if type(params.protocol) is not int or params.protocol != protocol.PROTOCOL_VERSION:
             return self._refuse(request.id, "PROTOCOL_VERSION",
                                 f"This server speaks protocol {protocol.PROTOCOL_VERSION}.",
                                 CLOSE_BAD_JOIN)
@@ -405,46 +406,56 @@ class _PeerSession:
             self.link.close(1000, "left")
             return
         if isinstance(command, AsyncCommand):
-            await self._run_async(request, command, params)
+            refused = await self._run_async(request, command, params)
         else:
-            self._run(request, command.run(self.host, self.peer_id, params))
+            refused = self._run(request, command.run(self.host, self.peer_id, params))
+        if refused == "INVALID":  # the room's own rules refused it: no budget used
+            self._bucket(command.limit).give_back()
 
     def _wait_ms(self, limit: Limit) -> int | None:
         """None if the request may go ahead (a token is taken), else how many
         milliseconds until it may. Budgets count per participant, across its peers."""
-        assert self.host is not None and self.peer_id is not None
-        participant_id = self.host.room.peers[self.peer_id].participant_id
-        bucket = self.host.rate_bucket(participant_id, limit)
+        bucket = self._bucket(limit)
         now = time.monotonic()
         return None if bucket.allow(now) else max(1, bucket.retry_after_ms(now))
 
+    def _bucket(self, limit: Limit) -> TokenBucket:
+        assert self.host is not None and self.peer_id is not None
+        participant_id = self.host.room.peers[self.peer_id].participant_id
+        return self.host.rate_bucket(participant_id, limit)
+
     async def _run_async(self, request: protocol.Request, command: AsyncCommand,
-                         params: Any) -> None:
+                         params: Any) -> str | None:
+        """Run and answer; the error code if the request was refused."""
         assert self.host is not None and self.peer_id is not None
         context = Context(self.host, self.peer_id, self.websocket.app.state)
         try:
             outcome = await command.run(context, params)
             if isinstance(outcome, dict):  # a plain reply: rendered here, failures included
                 self.link.send(protocol.reply(request.id, outcome))
-                return
+                return None
         except RoomError as error:
             self.link.send(protocol.error(request.id, error.code, error.message))
-            return
+            return error.code
         except Exception:
             log.exception("request %s failed", request.type)
             self.link.send(protocol.error(request.id, "INTERNAL",
                                           "The server failed to handle this request."))
-            return
-        self._run(request, outcome)
+            return "INTERNAL"
+        return self._run(request, outcome)
 
-    def _run(self, request: protocol.Request, command: Any) -> None:
+    def _run(self, request: protocol.Request, command: Any) -> str | None:
+        """Run and answer; the error code if the request was refused."""
         assert self.host is not None
         try:
             self.host.run(command, respond=lambda data: self.link.send(
                 protocol.reply(request.id, data)))
         except RoomError as error:
             self.link.send(protocol.error(request.id, error.code, error.message))
+            return error.code
         except Exception:
             log.exception("request %s failed", request.type)
             self.link.send(protocol.error(request.id, "INTERNAL",
                                           "The server failed to handle this request."))
+            return "INTERNAL"
+        return None

@@ -1,8 +1,8 @@
 """The `join` request: the first message on a connection (docs/protocol.md "Connecting")."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from salon.core.names import display_name
 from salon.core.schema import Flag, Strict, text
@@ -23,7 +23,10 @@ class InitialMedia(Strict):
 
 class Join(Strict):
     token: text(4096, min_length=1, name=True)
-    protocol: int = protocol.PROTOCOL_VERSION
+    #: Any value but the integer 1 (`"1"`, `true`, `1.0`, 2) is refused with
+    #: PROTOCOL_VERSION by the gateway, not as INVALID here.
+    protocol: Annotated[Any, Field(json_schema_extra={"type": "integer"})] = \
+        protocol.PROTOCOL_VERSION
     #: The rule of `self.rename`: trimmed, 1–255 characters, no control characters.
     name: Annotated[str, AfterValidator(display_name)] | None = None
     media: InitialMedia = InitialMedia()

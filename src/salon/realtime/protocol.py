@@ -26,7 +26,9 @@ MAX_MESSAGE_BYTES = 64 * 1024
 #: just too large still gets a readable error.
 MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + 16 * 1024
 
-RequestId = int | str | None
+#: Any JSON number (a fraction, `1e3`, one past 64 bits: orjson reads those as floats)
+#: or string, echoed back as read.
+RequestId = int | float | str | None
 
 
 class BadMessage(Exception):
@@ -59,7 +61,7 @@ def decode(raw: str | bytes) -> Request:
         raise BadMessage("Message must be a JSON object.")
     request_id = message.get("id")
     if request_id is not None and (isinstance(request_id, bool)
-                                   or not isinstance(request_id, int | str)):
+                                   or not isinstance(request_id, int | float | str)):
         raise BadMessage("'id' must be a number or a string.")
     kind = message.get("type")
     if not isinstance(kind, str) or not kind:
@@ -90,7 +92,7 @@ def _brackets(raw: str | bytes) -> int:
 
 def _id_of(message: Any) -> RequestId:
     request_id = message.get("id") if isinstance(message, dict) else None
-    return request_id if isinstance(request_id, int | str) and not isinstance(
+    return request_id if isinstance(request_id, int | float | str) and not isinstance(
         request_id, bool) else None
 
 

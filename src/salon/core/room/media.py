@@ -26,9 +26,14 @@ def may_not_send(peer: Peer, kind: str, action: str) -> RoomError:
     if peer.hidden:
         return RoomError("FORBIDDEN", f"You may not {action} {kind}: hidden participants "
                          "never appear, so they never send media.")
-    why = ("a host turned it off" if kind in peer.locked
-           else "your preset or stage status does not allow it")
-    return forbidden(f"{action} {kind} ({why})", f"media.{kind}.can_produce")
+    if kind in peer.locked:
+        return RoomError("FORBIDDEN", f"You may not {action} {kind}: a host turned it off "
+                         "(a host's host.allow_media gives it back).")
+    produce = getattr(peer.permissions.media, kind).can_produce
+    if peer.uses_stage and produce != "NOT_ALLOWED":
+        return RoomError("FORBIDDEN", f"You may not {action} {kind}: only peers on the "
+                         "stage send media (stage.request, then stage.join once granted).")
+    return forbidden(f"{action} {kind}", f"media.{kind}.can_produce")
 
 
 def use_device(room: "Room", peer_id: str, device: str) -> None:

@@ -15,7 +15,7 @@ from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room import chat as rules
-from salon.core.schema import Strict, UtcDatetime, text
+from salon.core.schema import Int, Strict, UtcDatetime, text
 from salon.realtime.commands.base import (
     AsyncCommand,
     Command,
@@ -82,14 +82,14 @@ class Ref(Strict):
 class History(Strict):
     before: UtcDatetime | None = None
     after: UtcDatetime | None = None
-    limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_DEFAULT
+    limit: Annotated[Int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_DEFAULT
     filter: Literal["all", "public", "private"] = "all"
     #: Only the private conversation between you and this participant.
     participant_id: Id | None = None
 
 
 class Pinned(Strict):
-    limit: Annotated[int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_MAX
+    limit: Annotated[Int, Field(ge=1, le=rules.HISTORY_MAX)] = rules.HISTORY_MAX
 
 
 def _base(ctx: Context) -> str:

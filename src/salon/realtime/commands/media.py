@@ -14,7 +14,7 @@ from pydantic import Field, StrictBool
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room.media import Choice, check_publish, mark_published, use_device
-from salon.core.schema import Strict, text
+from salon.core.schema import Int, Strict, text
 from salon.live.media import MediaSync
 from salon.media.backend import MediaBackend, MediaError
 from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand
@@ -42,13 +42,13 @@ class Unpublish(Strict):
 
 class SubscribeAnswer(Strict):
     sdp: Sdp
-    revision: Annotated[int, Field(ge=1)]
+    revision: Annotated[Int, Field(ge=1)]
 
 
 class Candidate(Strict):
     candidate: text(2048)
     sdpMid: text(32) | None = None  # noqa: N815 - the browser's RTCIceCandidateInit names
-    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
+    sdpMLineIndex: Annotated[Int, Field(ge=0, le=1024)] | None = None  # noqa: N815
     usernameFragment: text(256) | None = None  # noqa: N815
 
 
@@ -77,7 +77,7 @@ class Prefer(Strict):
 
     data_saver: StrictBool | None = None
     #: Track id -> the CSS pixel height the track is rendered at (0: not shown).
-    heights: Annotated[dict[Id, Annotated[int, Field(ge=0, le=10_000)]],
+    heights: Annotated[dict[Id, Annotated[Int, Field(ge=0, le=10_000)]],
                        Field(max_length=100)] | None = None
 
 

@@ -8,7 +8,7 @@ from salon.core.clock import utcnow
 from salon.core.names import display_name
 from salon.core.ratelimit import Limit
 from salon.core.room import Outcome, audience, host, stage
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, Int, Strict, text
 from salon.realtime.commands.base import Command, NoParams
 
 PeerId = text(64, min_length=1, name=True)
@@ -91,7 +91,7 @@ class PeersList(Strict):
     """A page of the participant list (core/room/audience.py)."""
 
     cursor: text(32, min_length=1, name=True) | None = None
-    limit: Annotated[int, Field(ge=1, le=audience.MAX_PAGE)] = audience.DEFAULT_PAGE
+    limit: Annotated[Int, Field(ge=1, le=audience.MAX_PAGE)] = audience.DEFAULT_PAGE
     search: text(audience.MAX_SEARCH, name=True) | None = None
 
 

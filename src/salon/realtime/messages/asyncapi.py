@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
+from salon.core.schema import standard_bounds
 from salon.realtime.commands import COMMANDS
 from salon.realtime.commands.base import NoParams
 from salon.realtime.join import Join
@@ -50,9 +51,12 @@ def event_message(name: str) -> str:
     return f"event.{name}"
 
 
-def _envelope(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _envelope(properties: dict[str, Any], required: list[str],
+              closed: bool = True) -> dict[str, Any]:
+    """A message; a request's (`closed=False`) may carry other fields, which the server
+    ignores (docs/protocol.md)."""
     return {"type": "object", "properties": properties, "required": required,
-            "additionalProperties": False}
+            "additionalProperties": not closed}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -63,7 +67,7 @@ def _framing() -> dict[str, Any]:
     """The schemas of the envelope itself: request ids and the error object."""
     return {
         "RequestId": {"description": "Any number or string; the reply carries it back.",
-                      "anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]},
+                      "anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]},
         "RequestError": {
             "type": "object", "additionalProperties": False,
             "required": ["code", "message"],
@@ -96,10 +100,12 @@ def _messages(data: dict[tuple[tuple[str, str], str], Any],
     for kind in request_params():
         params = data[(("request", kind), "validation")]
         required = ["type", "data"] if _needs_data(params, definitions) else ["type"]
+        if "data" not in required:  # absent or null: read as {}
+            params = {"anyOf": [params, {"type": "null"}]}
         messages[request_message(kind)] = {
             "name": kind, "title": f"{kind} request",
             "payload": _envelope({"id": _ref("RequestId"), "type": {"const": kind},
-                                  "data": params}, required)}
+                                  "data": params}, required, closed=False)}
         messages[reply_message(kind)] = {
             "name": f"{kind} reply", "title": f"{kind} reply",
             "payload": _envelope({"type": {"const": "reply"}, "id": _ref("RequestId"),
@@ -153,6 +159,7 @@ def document() -> dict[str, Any]:
     data, definitions = _Schemas(ref_template=SCHEMAS + "{model}").generate_definitions(
         inputs)  # type: ignore[arg-type]
     definitions = {**definitions, **_framing()}
+    standard_bounds(definitions)
     messages = _messages(data, definitions)  # type: ignore[arg-type]
     return {
         "asyncapi": "3.0.0",

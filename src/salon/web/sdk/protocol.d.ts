@@ -1320,49 +1320,49 @@ export interface WholeState {
 /** Client → server, by `type`. */
 export type Request =
   | { id?: RequestId; type: "join"; data: Join }
-  | { id?: RequestId; type: "ping"; data?: NoParams }
-  | { id?: RequestId; type: "leave"; data?: NoParams }
-  | { id?: RequestId; type: "state"; data?: NoParams }
+  | { id?: RequestId; type: "ping"; data?: NoParams | null }
+  | { id?: RequestId; type: "leave"; data?: NoParams | null }
+  | { id?: RequestId; type: "state"; data?: NoParams | null }
   | { id?: RequestId; type: "self.rename"; data: Rename }
-  | { id?: RequestId; type: "self.media"; data?: Media }
+  | { id?: RequestId; type: "self.media"; data?: Media | null }
   | { id?: RequestId; type: "peer.pin"; data: Pin }
-  | { id?: RequestId; type: "waitlist.list"; data?: NoParams }
-  | { id?: RequestId; type: "waitlist.admit"; data?: WaitlistTargets }
-  | { id?: RequestId; type: "waitlist.reject"; data?: WaitlistTargets }
-  | { id?: RequestId; type: "stage.request"; data?: NoParams }
-  | { id?: RequestId; type: "stage.cancel_request"; data?: NoParams }
-  | { id?: RequestId; type: "stage.list_requests"; data?: NoParams }
+  | { id?: RequestId; type: "waitlist.list"; data?: NoParams | null }
+  | { id?: RequestId; type: "waitlist.admit"; data?: WaitlistTargets | null }
+  | { id?: RequestId; type: "waitlist.reject"; data?: WaitlistTargets | null }
+  | { id?: RequestId; type: "stage.request"; data?: NoParams | null }
+  | { id?: RequestId; type: "stage.cancel_request"; data?: NoParams | null }
+  | { id?: RequestId; type: "stage.list_requests"; data?: NoParams | null }
   | { id?: RequestId; type: "stage.grant"; data: Targets }
   | { id?: RequestId; type: "stage.deny"; data: Targets }
-  | { id?: RequestId; type: "stage.join"; data?: NoParams }
-  | { id?: RequestId; type: "stage.leave"; data?: NoParams }
+  | { id?: RequestId; type: "stage.join"; data?: NoParams | null }
+  | { id?: RequestId; type: "stage.leave"; data?: NoParams | null }
   | { id?: RequestId; type: "stage.kick"; data: Targets }
   | { id?: RequestId; type: "host.kick"; data: Targets }
-  | { id?: RequestId; type: "host.kick_all"; data?: NoParams }
+  | { id?: RequestId; type: "host.kick_all"; data?: NoParams | null }
   | { id?: RequestId; type: "host.disable_media"; data: MediaTargets }
   | { id?: RequestId; type: "host.allow_media"; data: MediaTargets }
-  | { id?: RequestId; type: "host.mute_all"; data?: MuteAll }
-  | { id?: RequestId; type: "host.disable_all_video"; data?: NoParams }
+  | { id?: RequestId; type: "host.mute_all"; data?: MuteAll | null }
+  | { id?: RequestId; type: "host.disable_all_video"; data?: NoParams | null }
   | { id?: RequestId; type: "host.update_permissions"; data: PermissionPatch }
-  | { id?: RequestId; type: "peers.list"; data?: PeersList }
+  | { id?: RequestId; type: "peers.list"; data?: PeersList | null }
   | { id?: RequestId; type: "broadcast"; data: Broadcast }
-  | { id?: RequestId; type: "chat.send"; data?: Send }
+  | { id?: RequestId; type: "chat.send"; data?: Send | null }
   | { id?: RequestId; type: "chat.send_file"; data: SendFile }
   | { id?: RequestId; type: "chat.edit"; data: Edit }
   | { id?: RequestId; type: "chat.delete"; data: Ref }
   | { id?: RequestId; type: "chat.pin"; data: Ref }
   | { id?: RequestId; type: "chat.unpin"; data: Ref }
-  | { id?: RequestId; type: "chat.history"; data?: History }
-  | { id?: RequestId; type: "chat.pinned"; data?: Pinned }
+  | { id?: RequestId; type: "chat.history"; data?: History | null }
+  | { id?: RequestId; type: "chat.pinned"; data?: Pinned | null }
   | { id?: RequestId; type: "poll.create"; data: CreatePoll }
   | { id?: RequestId; type: "poll.vote"; data: Vote }
-  | { id?: RequestId; type: "poll.list"; data?: NoParams }
+  | { id?: RequestId; type: "poll.list"; data?: NoParams | null }
   | { id?: RequestId; type: "qna.ask"; data: Ask }
   | { id?: RequestId; type: "qna.upvote"; data: Target }
   | { id?: RequestId; type: "qna.answer"; data: Answer }
   | { id?: RequestId; type: "qna.dismiss"; data: Target }
-  | { id?: RequestId; type: "qna.list"; data?: NoParams }
-  | { id?: RequestId; type: "plugin.list"; data?: NoParams }
+  | { id?: RequestId; type: "qna.list"; data?: NoParams | null }
+  | { id?: RequestId; type: "plugin.list"; data?: NoParams | null }
   | { id?: RequestId; type: "plugin.activate"; data: PluginRef }
   | { id?: RequestId; type: "plugin.deactivate"; data: PluginRef }
   | { id?: RequestId; type: "plugin.message"; data: PluginMessage }
@@ -1381,11 +1381,11 @@ export type Request =
   | { id?: RequestId; type: "media.unpublish"; data: Unpublish }
   | { id?: RequestId; type: "media.subscribe_answer"; data: SubscribeAnswer }
   | { id?: RequestId; type: "media.ice"; data: Ice }
-  | { id?: RequestId; type: "media.subscribe"; data?: Subscribe }
+  | { id?: RequestId; type: "media.subscribe"; data?: Subscribe | null }
   | { id?: RequestId; type: "media.reset"; data: Reset }
-  | { id?: RequestId; type: "media.stats"; data?: Stats }
-  | { id?: RequestId; type: "media.prefer"; data?: Prefer }
-  | { id?: RequestId; type: "connected.list"; data?: NoParams }
+  | { id?: RequestId; type: "media.stats"; data?: Stats | null }
+  | { id?: RequestId; type: "media.prefer"; data?: Prefer | null }
+  | { id?: RequestId; type: "connected.list"; data?: NoParams | null }
   | { id?: RequestId; type: "connected.create"; data: Create }
   | { id?: RequestId; type: "connected.update"; data: Update }
   | { id?: RequestId; type: "connected.delete"; data: Delete }
@@ -1393,18 +1393,18 @@ export type Request =
   | { id?: RequestId; type: "connected.switch"; data: Switch }
   | { id?: RequestId; type: "connected.assign"; data: Assign }
   | { id?: RequestId; type: "connected.broadcast"; data: RoomsBroadcast }
-  | { id?: RequestId; type: "connected.close_all"; data?: CloseAll }
+  | { id?: RequestId; type: "connected.close_all"; data?: CloseAll | null }
   | { id?: RequestId; type: "connected.timer"; data: Timer }
-  | { id?: RequestId; type: "recording.start"; data?: Start }
-  | { id?: RequestId; type: "recording.stop"; data?: Steer }
-  | { id?: RequestId; type: "recording.pause"; data?: Steer }
-  | { id?: RequestId; type: "recording.resume"; data?: Steer }
+  | { id?: RequestId; type: "recording.start"; data?: Start | null }
+  | { id?: RequestId; type: "recording.stop"; data?: Steer | null }
+  | { id?: RequestId; type: "recording.pause"; data?: Steer | null }
+  | { id?: RequestId; type: "recording.resume"; data?: Steer | null }
   | { id?: RequestId; type: "transcript.publish"; data: PublishCaption }
   | { id?: RequestId; type: "self.hand"; data: Hand }
-  | { id?: RequestId; type: "host.lower_hands"; data?: LowerHands }
+  | { id?: RequestId; type: "host.lower_hands"; data?: LowerHands | null }
   | { id?: RequestId; type: "reaction.send"; data: React }
-  | { id?: RequestId; type: "livestream.start"; data?: StartLivestreamParams }
-  | { id?: RequestId; type: "livestream.stop"; data?: NoParams };
+  | { id?: RequestId; type: "livestream.start"; data?: StartLivestreamParams | null }
+  | { id?: RequestId; type: "livestream.stop"; data?: NoParams | null };
 
 export type RequestType = Request["type"];
 
