@@ -148,7 +148,7 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     # (docs/media-design.md §6.10).
     nackers: dict[int, tuple[NackGenerator, Renack]] = {}
 
-    def accept(packet, arrival_time_ms: int) -> None:
+    def accept(packet) -> None:
         if not receiver._enabled:
             return
         codec = codecs.get(packet.payload_type)
@@ -196,7 +196,7 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
                     asyncio.ensure_future(receiver._send_rtcp_nack(packet.ssrc, again))
 
     async def handle(packet, arrival_time_ms: int) -> None:
-        accept(packet, arrival_time_ms)
+        accept(packet)
 
     receiver._salon_nacks_sent = 0
     receiver._salon_repaired = lambda rid: None

@@ -78,15 +78,16 @@ def receive_rtp_at_once(dtls) -> None:
     connection._salon_at_once = True
 
 
-def set_rtp_handler(receiver, handler: Callable[[RtpPacket, int], None]) -> None:
-    """`handler(packet, arrival_time_ms)` takes `receiver`'s RTP packets on the fast way,
-    where `receive_rtp_at_once` is on; it must not block."""
+def set_rtp_handler(receiver, handler: Callable[[RtpPacket], None]) -> None:
+    """`handler(packet)` takes `receiver`'s RTP packets on the fast way, where
+    `receive_rtp_at_once` is on; it must not block. (No arrival time: aiortc's clock
+    costs microseconds a packet, and only its bandwidth estimator, which the SFU turns
+    off, reads it.)"""
     receiver._salon_rtp_now = handler
 
 
 def _handle_rtp(dtls, data: bytes) -> None:
     """What `RTCDtlsTransport._recv_next` and `_handle_rtp_data` do with an SRTP packet."""
-    arrival_time_ms = clock.current_ms()
     length = len(data)
     try:
         data = dtls._rx_srtp.unprotect(data)
@@ -104,10 +105,10 @@ def _handle_rtp(dtls, data: bytes) -> None:
         return
     handler = getattr(receiver, "_salon_rtp_now", None)
     if handler is not None:
-        handler(packet, arrival_time_ms)
+        handler(packet)
     else:  # aiortc's own handling (unprotected already: it cannot be queued again)
         asyncio.ensure_future(
-            receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+            receiver._handle_rtp_packet(packet, arrival_time_ms=clock.current_ms()))
 
 
 def _count(dtls, length: int) -> None:
