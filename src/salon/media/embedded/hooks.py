@@ -202,7 +202,9 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     receiver._salon_repaired = lambda rid: None
     receiver._handle_rtp_packet = handle  # packets from aiortc's receive queue
     inbound.set_rtp_handler(receiver, accept)  # and those handled as they arrive
-    inbound.receive_rtp_at_once(receiver.transport)
+    transport = getattr(receiver, "transport", None)  # (unit tests' receivers have none)
+    if transport is not None:
+        inbound.receive_rtp_at_once(transport)
 
 
 def renack(receiver) -> None:
