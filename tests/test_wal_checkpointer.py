@@ -113,3 +113,22 @@ async def test_stopping_ends_the_rounds_and_keeps_every_row(tmp_path: Path) -> N
     assert database.checkpointer is None
     with sqlite3.connect(database.path) as connection:
         assert connection.execute("SELECT count(*) FROM scratch").fetchone()[0] == written
+
+
+async def test_a_log_copied_whole_and_unchanged_is_not_checkpointed_again(
+        tmp_path: Path) -> None:
+    """An idle server wakes no thread: a round is skipped while the log is as a round
+    that copied all of it left it, and runs again after the next commit."""
+    database, checkpointer = await started(tmp_path)
+    try:
+        await write_rows(database, 10)
+        await checkpointer.run_once()
+        done = checkpointer.rounds
+        for _ in range(3):
+            await checkpointer.run_once()
+        assert checkpointer.rounds == done
+        await write_rows(database, 1, start=10)
+        await checkpointer.run_once()
+        assert checkpointer.rounds == done + 1
+    finally:
+        await database.dispose()

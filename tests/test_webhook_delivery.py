@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon.client import RealtimeClient, ws_url
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
@@ -41,6 +42,9 @@ FAST = {
     "SALON_WEBHOOK_RETRY_MAX_SECS": "0.4",
     "SALON_WEBHOOK_MAX_ATTEMPTS": "3",
     "SALON_WEBHOOK_TIMEOUT_SECS": "1",
+    # these tests queue deliveries from their own process, which the server's dispatcher
+    # is not told of: it finds them by looking
+    "SALON_WEBHOOK_POLL_SECS": "0.5",
 }
 
 
@@ -428,3 +432,54 @@ def test_at_least_once_across_restarts() -> None:
         finally:
             receiver.released.set()
             receiver.down()
+
+
+def test_a_commit_that_queued_deliveries_wakes_its_dispatcher(
+        fast_server: SalonServer, app: HookApp, receiver: Receiver) -> None:
+    """The outbox tells the database's dispatcher after the commit (not before, and not
+    for a transaction that queued nothing or rolled back)."""
+    app.webhook(receiver.url(path()), ["meeting.participantJoined"])
+    told: list[str] = []
+
+    async def run() -> None:
+        database = Database(Settings(data_dir=Path(fast_server.data_dir),
+                                     database_url=fast_server.database_url))
+        database.on_webhooks_committed = lambda: told.append("woken")
+        try:
+            async with database.session() as db:
+                await outbox.enqueue(db, app.id, payloads.meeting_started(meeting(app.id)))
+                await db.rollback()  # nothing committed: nobody told
+                assert told == []
+                assert await outbox.enqueue(db, app.id, joined(app.id)) == 1
+                assert told == []
+                await db.commit()
+                assert told == ["woken"]
+                await db.commit()  # nothing new queued
+                assert told == ["woken"]
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def test_retries_are_sent_when_due_by_an_idle_dispatcher(receiver: Receiver) -> None:
+    """With a long idle poll, the server's own events go out when committed, and a retry
+    when it is due (not at the next look)."""
+    with hooks_server("sqlite", {**FAST, "SALON_WEBHOOK_POLL_SECS": "30"}) as server, \
+            new_app(server) as hook_app:
+        where = path()
+        receiver.scripts[where] = [500]  # then 200
+        hook_app.webhook(receiver.url(where), ["meeting.participantJoined"])
+        meeting_id = hook_app.http.post(f"/{hook_app.id}/meetings", json={}).json()["data"]["id"]
+        token = hook_app.http.post(f"/{hook_app.id}/meetings/{meeting_id}/participants", json={
+            "name": "Ann", "preset_name": "group_call_host", "custom_participant_id": "ann",
+        }).json()["data"]["token"]
+
+        async def visit() -> None:
+            peer = await RealtimeClient.join(ws_url(server.url), token)
+            await asyncio.sleep(0.2)
+            await peer.close()
+
+        asyncio.run(visit())
+        hits = receiver.wait_for(where, 2, timeout=5)
+        assert hits[1].at - hits[0].at < 3  # 0.2 s of backoff, not 30 s of polling

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     #: Whole-request deadline for one delivery attempt.
     webhook_timeout_secs: float = 10
+    #: How often an idle dispatcher looks for deliveries no one told it of (another
+    #: process's: a dead cluster node's, once their lease is over); its own are sent
+    #: when their transaction commits, its retries when they are due.
+    webhook_poll_secs: float = Field(default=5.0, gt=0, le=60)
     #: How long a dropped peer keeps its place in the room, waiting to resume.
     resume_grace_secs: float = 15.0
     #: Caps every meeting's session keep-alive (normally 60–600 s); for tests and demos.

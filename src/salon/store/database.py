@@ -61,7 +61,13 @@ class Database:
             self.engine = create_async_engine(url, poolclass=FairAsyncQueuePool,
                                               pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
                                               pool_timeout=60)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: Each session knows its database (`info["database"]`), so that what a commit
+        #: carried can be told to this process (`on_webhooks_committed`).
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           info={"database": self})
+        #: Called after a session's commit that queued webhook deliveries
+        #: (`webhooks.outbox`); the dispatcher sets it to its `wake`.
+        self.on_webhooks_committed: Callable[[], None] | None = None
         #: Writes of one kind batched per database (`store.group_commit`), by kind.
         self.group_commits: dict[str, GroupCommit[Any, Any]] = {}
 

@@ -23,6 +23,7 @@ So the server turns automatic checkpoints off on its connection and runs them he
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -53,7 +54,9 @@ class WalCheckpointer:
         self.writes_paused = writes_paused
         self.interval = interval
         self.restart_frames = restart_frames
-        self.rounds = 0  # completed rounds, for tests and diagnostics
+        self.rounds = 0  # completed rounds (not skipped ones), for tests and diagnostics
+        #: The log's (size, mtime) after a round that copied all of it.
+        self._settled: tuple[int, int] | None = None
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -73,12 +76,27 @@ class WalCheckpointer:
             self._connection = None
 
     async def run_once(self) -> None:
-        """One round: copy in a thread; past `restart_frames`, again with writes paused."""
-        _, logged, _ = await asyncio.to_thread(self._checkpoint_in_thread)
+        """One round: copy in a thread; past `restart_frames`, again with writes paused.
+        A round finds nothing to do, and is skipped, when the log has not changed since
+        a round that copied all of it (an idle server then wakes no thread)."""
+        seen = self._wal_state()
+        if seen is not None and seen == self._settled:
+            return
+        _, logged, copied = await asyncio.to_thread(self._checkpoint_in_thread)
         if logged >= self.restart_frames:
             async with self.writes_paused():
-                await asyncio.to_thread(self._checkpoint_in_thread)
+                _, logged, copied = await asyncio.to_thread(self._checkpoint_in_thread)
+        # a commit during the round changes the log again, so the next round is not skipped
+        self._settled = seen if copied >= logged else None
         self.rounds += 1
+
+    def _wal_state(self) -> tuple[int, int] | None:
+        """The log file's size and modification time (None: no log file)."""
+        try:
+            status = os.stat(self.path + "-wal")
+        except OSError:
+            return None
+        return status.st_size, status.st_mtime_ns
 
     async def _run(self) -> None:
         while True:

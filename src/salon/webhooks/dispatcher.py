@@ -10,10 +10,11 @@ the row is sent again: delivery is at least once, and receivers de-duplicate on
 """
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
@@ -26,7 +27,9 @@ from salon.webhooks.signing import WebhookSigner
 
 log = logging.getLogger("salon.webhooks")
 
-POLL_SECS = 0.5
+# How often an idle dispatcher looks for due deliveries: `Settings.webhook_poll_secs`.
+# Deliveries this process queues wake it when committed (`outbox`), and the retries it
+# schedules are waited for to the moment they are due.
 #: Deliveries in flight at once, per process.
 MAX_IN_FLIGHT = 16
 #: Deliveries in flight at once to one webhook, per process: a receiver that hangs
@@ -79,7 +82,7 @@ class WebhookDispatcher:
         signer: WebhookSigner,
         settings: Settings,
         *,
-        poll_secs: float = POLL_SECS,
+        poll_secs: float | None = None,
     ) -> None:
         self._database = database
         self._signer = signer
@@ -90,7 +93,10 @@ class WebhookDispatcher:
         )
         self._timeout = settings.webhook_timeout_secs
         self._lease = timedelta(seconds=settings.webhook_timeout_secs + LEASE_MARGIN_SECS)
-        self._poll_secs = poll_secs
+        self._poll_secs = settings.webhook_poll_secs if poll_secs is None else poll_secs
+        #: When the retries this process scheduled are due (a heap; the past ones go at
+        #: each look).
+        self._due: list[datetime] = []
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -115,6 +121,7 @@ class WebhookDispatcher:
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
         )
         self._loop = asyncio.create_task(self._run(), name="webhook-dispatcher")
+        self._database.on_webhooks_committed = self.wake
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll (call after commit)."""
@@ -124,6 +131,8 @@ class WebhookDispatcher:
         """Stop quickly: requests in flight are abandoned and their rows released, so the
         next start (of this or another process) sends them again right away."""
         self._stopping = True
+        if self._database.on_webhooks_committed == self.wake:
+            self._database.on_webhooks_committed = None
         self.wake()
         if self._loop is not None:
             await _finish([self._loop])
@@ -147,13 +156,23 @@ class WebhookDispatcher:
                 log.exception("could not load due webhook deliveries")
             if not more:
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll_secs)
+                    await asyncio.wait_for(self._wakeup.wait(), self._idle_wait())
                 except TimeoutError:
                     pass
                 self._wakeup.clear()
 
+    def _idle_wait(self) -> float:
+        """Seconds to wait for a wake-up: until the next retry this process scheduled,
+        at most `poll_secs`."""
+        if not self._due:
+            return self._poll_secs
+        return max(0.0, min(self._poll_secs, (self._due[0] - utcnow()).total_seconds()))
+
     async def _dispatch_due(self) -> bool:
         """Claim what fits in the free slots and send it; True if more may be due."""
+        now = utcnow()
+        while self._due and self._due[0] <= now:  # this look is for them
+            heapq.heappop(self._due)
         free = MAX_IN_FLIGHT - len(self._in_flight)
         if free <= 0 or self._stopping:
             return False
@@ -267,6 +286,7 @@ class WebhookDispatcher:
         elif status == "pending":
             delay = self._policy.delay(attempts)
             values["next_attempt_at"] = now + timedelta(seconds=delay)
+            heapq.heappush(self._due, now + timedelta(seconds=delay))
             log.info("webhook delivery %s to %s: %s; retry %d in %g s",
                      job.id, job.url, error, attempts + 1, delay)
         else:

@@ -5,15 +5,22 @@ both together, so an event exists exactly when its cause does; the dispatcher se
 is committed, whenever and in whichever process it runs.
 """
 
+import logging
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from salon.core.clock import utcnow
 from salon.core.ids import new_uuid
 from salon.store.models import Webhook, WebhookDelivery
+
+log = logging.getLogger("salon.webhooks")
+
+#: Set in a session's `info` when it queued deliveries: its commit wakes the dispatcher.
+QUEUED = "salon_webhooks_queued"
 
 
 async def enqueue(db: AsyncSession, app_id: str, payload: dict[str, Any]) -> int:
@@ -47,4 +54,20 @@ async def enqueue_many(db: AsyncSession, app_id: str, event: str,
              "created_at": now}
             for text in texts for hook in hooks]
     await db.execute(insert(WebhookDelivery), rows)
+    db.sync_session.info[QUEUED] = True
     return len(rows)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    """The deliveries are committed: this process's dispatcher sends them now, rather
+    than at its next look (which an idle dispatcher takes only every few seconds)."""
+    if not session.info.pop(QUEUED, False):
+        return
+    database = session.info.get("database")
+    wake = getattr(database, "on_webhooks_committed", None)
+    if wake is not None:
+        try:
+            wake()
+        except Exception:  # never the commit's failure: the next look finds them
+            log.exception("could not wake the webhook dispatcher")
