@@ -376,3 +376,23 @@ def test_active_session_bodies_refuse_nul(http: httpx.Client, meeting: dict) -> 
                  400)
     assert_error(http.post(f"{base}/poll", json={"question": "ok?", "options": ["a\x00", "b"]}),
                  400)
+
+
+# --- routes that take no body -----------------------------------------------------------
+
+
+def test_a_route_without_a_body_refuses_fields_and_takes_nothing_empty_or_null(
+        http: httpx.Client, meeting: dict) -> None:
+    participant = http.post(f"/meetings/{meeting['id']}/participants", json={
+        "name": "Ann", "preset_name": "group_call_host", "custom_participant_id": "ann-nobody",
+    }).json()["data"]
+    refresh = f"/meetings/{meeting['id']}/participants/{participant['id']}/token"
+    for raw in (b"", b"{}", b"null"):
+        response = http.post(refresh, content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 200, (raw, response.text)
+    assert assert_error(http.post(refresh, json={"preset_name": "x"}), 400) == \
+        "body.preset_name: is not a known field"
+    assert assert_error(http.post(refresh, json=[1]), 400) == "Request body must be a JSON object"
+    kick_all = f"/meetings/{meeting['id']}/active-session/kick-all"
+    assert assert_error(http.post(kick_all, json={"reason": "bye"}), 400) == \
+        "body.reason: is not a known field"

@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.api.body_limit import GRANT_STATE
+from salon.core.errors import InvalidRequest
 from salon.core.paging import MAX_PAGE_NO, MAX_PER_PAGE, Page
 from salon.services.grants import AppRef, Grant
 from salon.services.participant_tokens import TokenSigner
@@ -60,3 +62,30 @@ async def _page(
 
 
 Paged = Annotated[Page, Depends(_page)]
+
+
+async def _no_body(request: Request) -> None:
+    """A route that takes no body takes none, `{}` or `null`; a field is refused as on
+    every route (api.md: unknown fields are refused), so a misplaced setting is not
+    silently ignored."""
+    raw = await request.body()
+    if not raw.strip():
+        return
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("Request body is not valid JSON") from None
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    if value:
+        names = list(value)
+        problems = [f"body.{name}: is not a known field" for name in names[:10]]
+        if len(names) > 10:
+            problems.append(f"and {len(names) - 10} more problems")
+        raise InvalidRequest("; ".join(problems))
+
+
+#: For routes that take no body (P6, S9, AS3, WD2).
+NoBody = Annotated[None, Depends(_no_body)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db
+from salon.api.deps import CurrentApp, Db, NoBody
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.live import Kicked, KickedAll, Muted, MutedAll, PollCreated
@@ -93,7 +93,8 @@ async def kick(meeting_id: str, body: Selection, request: Request, app: CurrentA
 
 @router.post("/kick-all", summary="End the live session for everyone, now",
              response_model=Success[KickedAll], responses=errors(503))
-async def kick_all(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+async def kick_all(meeting_id: str, request: Request, app: CurrentApp,
+                   _: NoBody) -> Envelope:
     await _check_meeting(request, app, meeting_id)
     count = await operator.kick_all(request.app.state.rooms, meeting_id)
     return ok({"action": "kick-all", "kicked_participants_count": count})

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import State
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db, Paged, Signer
+from salon.api.deps import CurrentApp, Db, NoBody, Paged, Signer
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
 from salon.api.schemas.resources import DeletedParticipant, Participant, ParticipantToken
@@ -78,7 +78,8 @@ async def delete_participant(
     response_model=Success[ParticipantToken],
 )
 async def refresh_token(
-    meeting_id: str, participant_id: str, app: CurrentApp, db: Db, signer: Signer
+    meeting_id: str, participant_id: str, app: CurrentApp, db: Db, signer: Signer,
+    _: NoBody,
 ) -> Envelope:
     participant = await participants.refresh_token(db, app.id, meeting_id, participant_id)
     return ok({"token": signer.mint(participant)})

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db
+from salon.api.deps import CurrentApp, Db, NoBody
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.sessions import SummaryJob, SummaryLink, TranscriptLink
@@ -61,6 +61,7 @@ async def get_summary(session_id: str, app: CurrentApp, db: Db, request: Request
              description="Queues the summary with the meeting's ai_config.summarization; "
                          "409 unless the session's transcript is READY.",
              response_model=Success[SummaryJob], responses=errors(409))
-async def generate_summary(session_id: str, app: CurrentApp, request: Request) -> Envelope:
+async def generate_summary(session_id: str, app: CurrentApp, request: Request,
+                           _: NoBody) -> Envelope:
     row = await request.app.state.post_meeting.summarize(app.id, session_id)
     return ok({"session_id": row.session_id, "status": row.status})

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from salon.api.deps import CurrentApp, Db, Paged
+from salon.api.deps import CurrentApp, Db, NoBody, Paged
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
 from salon.api.schemas.webhook_deliveries import WebhookDelivery
@@ -43,7 +43,7 @@ async def list_deliveries(
              summary="Send a delivery's event again (a new delivery, due now)",
              response_model=Success[WebhookDelivery], responses=errors(409))
 async def redeliver(webhook_id: str, delivery_id: str, request: Request, app: CurrentApp,
-                    db: Db) -> Envelope:
+                    db: Db, _: NoBody) -> Envelope:
     row = await webhook_deliveries.redeliver(db, app.id, webhook_id, delivery_id)
     request.app.state.webhooks.wake()
     return ok(_wire(row), status_code=201)
