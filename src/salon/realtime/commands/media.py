@@ -13,6 +13,7 @@ from pydantic import Field, StrictBool
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
+from salon.core.room.errors import forbidden
 from salon.core.room.media import Choice, check_publish, mark_published, use_device
 from salon.core.schema import Int, Strict, text
 from salon.live.media import MediaSync
@@ -168,8 +169,7 @@ async def stats(context: Context, params: Stats) -> MediaStats:
     target = params.peer_id or context.peer_id
     if target != context.peer_id:
         if not room.actor(context.peer_id).permissions.kick_participant:
-            raise RoomError("FORBIDDEN", "You need 'kick_participant' to see another "
-                            "peer's media statistics.")
+            raise forbidden("see another peer's media statistics", "kick_participant")
         room.targets([target])  # NOT_FOUND for unknown or hidden peers
     return {"peer_id": target, **backend.stats(target),
             "available": sync.visible_to(target)}
