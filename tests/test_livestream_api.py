@@ -415,3 +415,11 @@ def test_the_api_needs_an_api_token(ls_server: SalonServer, http: httpx.Client,
                 answer = anyone.request(method, path, json={} if method == "POST" else None)
                 assert answer.status_code == 401, (headers, path, answer.text)
                 assert answer.json()["success"] is False
+
+
+def test_an_independent_livestream_needs_no_body(http: httpx.Client) -> None:
+    """L10's only field (`name`) is optional: no body, `null` or `{}` are all fine."""
+    for made in (http.post("/livestreams"), http.post("/livestreams", json=None),
+                 http.post("/livestreams", json={})):
+        assert made.status_code == 201, made.text
+        assert made.json()["data"]["name"] is None

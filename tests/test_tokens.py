@@ -135,3 +135,12 @@ def test_verify_says_what_a_token_reaches(server: SalonServer) -> None:
     for headers in ({}, {"Authorization": "Bearer salon_nope"}, {"Authorization": "Basic x"}):
         refused = httpx.get(verify, headers=headers)
         assert refused.status_code == 401 and refused.json()["success"] is False
+
+
+def test_every_field_is_optional_so_no_body_is_fine(server: SalonServer) -> None:
+    with _client(server, server.api_token) as account:
+        for created in (account.post("/api_tokens"), account.post("/api_tokens", json=None),
+                        account.post("/api_tokens", json={})):
+            assert created.status_code == 201, created.text
+            assert created.json()["data"]["name"] == "dashboard"
+            account.delete(f"/api_tokens/{created.json()['data']['id']}")

@@ -3,7 +3,7 @@ livestream (POST /livestreams, from RealtimeKit's docs). docs/livestreaming.md."
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from salon.api.deps import CurrentApp, Db, Paged
 from salon.api.envelope import Envelope, ok
@@ -76,9 +76,10 @@ async def active_livestream(meeting_id: str, app: CurrentApp, db: Db,
 @router.post("/livestreams", status_code=201,
              summary="Create an independent livestream (an RTMP encoder publishes to it)",
              response_model=Success[IndependentLivestream])
-async def create_livestream(body: CreateLivestream, app: CurrentApp, db: Db,
-                            request: Request) -> Envelope:
-    row = await livestreams.create_independent(db, app.id, body)
+async def create_livestream(app: CurrentApp, db: Db, request: Request,
+                            body: Annotated[CreateLivestream | None, Body()] = None
+                            ) -> Envelope:
+    row = await livestreams.create_independent(db, app.id, body or CreateLivestream())
     return ok(wire.independent(row, _urls(request)), status_code=201)
 
 

@@ -8,7 +8,7 @@ answer that creates them; only their SHA-256 is stored (`services.api_tokens`).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from pydantic import Field
 
 from salon.api.deps import Db, Paged, Token
@@ -57,9 +57,10 @@ async def list_tokens(account_id: str, db: Db, token: Token, page: Paged) -> Env
 
 @router.post("", summary="Create an API token (its secret is in this answer only)",
              status_code=201, response_model=Success[CreatedApiToken], responses=errors(403))
-async def create_token(account_id: str, body: NewToken, request: Request, db: Db,
-                       token: Token) -> Envelope:
+async def create_token(account_id: str, request: Request, db: Db, token: Token,
+                       body: Annotated[NewToken | None, Body()] = None) -> Envelope:
     _account(token, account_id)
+    body = body or NewToken()  # every field is optional: no body is fine
     if body.app_id is None and token.app_id is not None:
         raise Forbidden("This API token is scoped to one app and cannot create "
                         "account-wide tokens; give 'app_id'.")
