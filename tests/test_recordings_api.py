@@ -206,6 +206,9 @@ def test_track_recording(rec_server: SalonServer, http: httpx.Client, meeting: d
     assert started.status_code == 201, started.text
     recording = started.json()["data"]["recording"]
     assert recording["status"] == "INVOKED" and "start_reason" not in recording
+    second = http.post("/recordings/track", json={"meeting_id": meeting["id"]})
+    assert second.status_code == 409  # one per meeting, and no field to allow more
+    assert second.json()["error"]["message"].endswith("); stop it first.")
     wait_status(http, recording["id"], "RECORDING")
     http.put(f"/recordings/{recording['id']}", json={"action": "stop"})
     done = wait_status(http, recording["id"], "UPLOADED", "ERRORED")

@@ -103,8 +103,11 @@ async def _refuse_second(db: AsyncSession, meeting_id: str, kind: str = "composi
         Recording.meeting_id == meeting_id, Recording.kind == kind,
         Recording.status.in_(rules.ACTIVE)).limit(1))
     if running is not None:
+        # a track recording has no allow_multiple_recordings (one per meeting at a time)
+        advice = ("stop it first, or set allow_multiple_recordings" if kind == "composite"
+                  else "stop it first")
         raise Conflict(f"Meeting {meeting_id} is already being recorded (recording "
-                       f"{running}); stop it first, or set allow_multiple_recordings.")
+                       f"{running}); {advice}.")
 
 
 async def act(db: AsyncSession, app_id: str, recording_id: str, action: rules.Action, *,
