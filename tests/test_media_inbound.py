@@ -87,7 +87,7 @@ async def test_a_receiver_without_a_handler_gets_aiortcs_handling() -> None:
     assert handled == [7] and queued == []
 
 
-def test_stun_is_still_parsed_and_media_skips_parsing() -> None:
+async def test_stun_is_still_parsed_and_media_skips_parsing() -> None:
     inbound.skip_stun_parsing_of_media()
     received: list = []
     protocol = aioice.ice.StunProtocol(SimpleNamespace(

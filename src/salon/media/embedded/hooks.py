@@ -148,16 +148,18 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
     # (docs/media-design.md §6.10).
     nackers: dict[int, tuple[NackGenerator, Renack]] = {}
 
-    def accept(packet) -> None:
+    def accept(packet) -> tuple[int, list[int]] | None:
+        """Forward `packet`; the NACK to send upstream (media SSRC, sequence numbers), if
+        it shows a gap or one is due again."""
         if not receiver._enabled:
-            return
+            return None
         codec = codecs.get(packet.payload_type)
         if codec is None:
-            return
+            return None
         stream = streams.get(packet.ssrc)
         if stream is None:
             if len(streams) >= MAX_STREAMS:
-                return  # a client making up SSRCs: its report figures stay bounded
+                return None  # a client making up SSRCs: its report figures stay bounded
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
         retransmitted = is_rtx(codec)
@@ -170,10 +172,10 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
                 rid = packet.extensions.repaired_rtp_stream_id
                 ssrc = receiver._salon_repaired(rid) if rid is not None else None
                 if ssrc is None:
-                    return
+                    return None
                 rtx_ssrcs[packet.ssrc] = ssrc
             if len(packet.payload) < 2 or apt not in codecs:
-                return
+                return None
             packet = _unwrap_rtx(packet, payload_type=apt, ssrc=ssrc)
         receiver._salon_forward(packet, retransmitted)
         if first_nacks is not None:
@@ -187,21 +189,28 @@ def forward_rtp(receiver, on_packet: Callable[[object, bool], None]) -> None:
             if nacks.add(packet):
                 receiver._salon_nacks_sent += 1
                 renack.asked(nacks.missing, time.monotonic())
-                asyncio.ensure_future(
-                    receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)))
-            elif nacks.missing:
+                return packet.ssrc, sorted(nacks.missing)
+            if nacks.missing:
                 again = renack.due(nacks.missing, time.monotonic())
                 if again:
                     receiver._salon_nacks_sent += 1
-                    asyncio.ensure_future(receiver._send_rtcp_nack(packet.ssrc, again))
+                    return packet.ssrc, again
+        return None
 
     async def handle(packet, arrival_time_ms: int) -> None:
-        accept(packet)
+        nack = accept(packet)
+        if nack is not None:
+            await receiver._send_rtcp_nack(*nack)
+
+    def accept_now(packet) -> None:
+        nack = accept(packet)
+        if nack is not None:  # sent as aiortc sends it, in a task of its own
+            asyncio.ensure_future(receiver._send_rtcp_nack(*nack))
 
     receiver._salon_nacks_sent = 0
     receiver._salon_repaired = lambda rid: None
     receiver._handle_rtp_packet = handle  # packets from aiortc's receive queue
-    inbound.set_rtp_handler(receiver, accept)  # and those handled as they arrive
+    inbound.set_rtp_handler(receiver, accept_now)  # and those handled as they arrive
     transport = getattr(receiver, "transport", None)  # (unit tests' receivers have none)
     if transport is not None:
         inbound.receive_rtp_at_once(transport)
