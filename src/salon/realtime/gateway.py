@@ -392,7 +392,8 @@ class _PeerSession:
         except ValidationError as error:
             self.link.send(protocol.error(request.id, "INVALID", _validation_message(error)))
             return
-        wait_ms = self._wait_ms(command.limit)
+        bucket = self._bucket(command.limit)
+        wait_ms = self._wait_ms(bucket)
         if wait_ms is not None:
             limit = command.limit
             self.link.send(protocol.error(
@@ -406,16 +407,17 @@ class _PeerSession:
             self.link.close(1000, "left")
             return
         if isinstance(command, AsyncCommand):
-            refused = await self._run_async(request, command, params)
-        else:
-            refused = self._run(request, command.run(self.host, self.peer_id, params))
-        if refused == "INVALID":  # the room's own rules refused it: no budget used
-            self._bucket(command.limit).give_back()
+            await self._run_async(request, command, params)
+        elif self._run(request, command.run(self.host, self.peer_id, params)) == "INVALID":
+            # The room's own rules refused it, with no work done (no I/O): no budget
+            # used. An asynchronous command's refusal may come after work (an offer
+            # parsed, a database read), so it keeps its token.
+            bucket.give_back()
 
-    def _wait_ms(self, limit: Limit) -> int | None:
+    @staticmethod
+    def _wait_ms(bucket: TokenBucket) -> int | None:
         """None if the request may go ahead (a token is taken), else how many
         milliseconds until it may. Budgets count per participant, across its peers."""
-        bucket = self._bucket(limit)
         now = time.monotonic()
         return None if bucket.allow(now) else max(1, bucket.retry_after_ms(now))
 

@@ -26,8 +26,9 @@ MAX_MESSAGE_BYTES = 64 * 1024
 #: just too large still gets a readable error.
 MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + 16 * 1024
 
-#: Any JSON number (a fraction, `1e3`, one past 64 bits: orjson reads those as floats)
-#: or string, echoed back as read.
+#: Any JSON number or string, echoed back as orjson reads it: a fraction, `1e3` or an
+#: integer past 64 bits as a float (so the last, like any JSON number past 2^53, may
+#: come back rounded).
 RequestId = int | float | str | None
 
 

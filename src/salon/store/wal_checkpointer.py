@@ -30,6 +30,8 @@ from contextlib import AbstractAsyncContextManager
 
 log = logging.getLogger(__name__)
 
+#: SQLite's WAL header (magic, version, page size, checkpoint sequence, salts, checksum).
+WAL_HEADER_BYTES = 32
 #: (busy, frames in the log, frames copied), as `PRAGMA wal_checkpoint` answers.
 Progress = tuple[int, int, int]
 
@@ -55,8 +57,8 @@ class WalCheckpointer:
         self.interval = interval
         self.restart_frames = restart_frames
         self.rounds = 0  # completed rounds (not skipped ones), for tests and diagnostics
-        #: The log's (size, mtime) after a round that copied all of it.
-        self._settled: tuple[int, int] | None = None
+        #: The log's (size, mtime, header) after a round that copied all of it.
+        self._settled: tuple[int, int, bytes] | None = None
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -90,13 +92,17 @@ class WalCheckpointer:
         self._settled = seen if copied >= logged else None
         self.rounds += 1
 
-    def _wal_state(self) -> tuple[int, int] | None:
-        """The log file's size and modification time (None: no log file)."""
+    def _wal_state(self) -> tuple[int, int, bytes] | None:
+        """The log file's size, modification time and header (None: no log file). The
+        header's salts change when a writer starts the log over, which may leave the
+        size as it was, within one tick of the file system's clock."""
         try:
-            status = os.stat(self.path + "-wal")
+            with open(self.path + "-wal", "rb") as wal:
+                status = os.fstat(wal.fileno())
+                header = wal.read(WAL_HEADER_BYTES)
         except OSError:
             return None
-        return status.st_size, status.st_mtime_ns
+        return status.st_size, status.st_mtime_ns, header
 
     async def _run(self) -> None:
         while True:

@@ -19,6 +19,7 @@ lists the private attributes this reads; they are pinned with aiortc 1.16.0.
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import aioice.ice
@@ -70,12 +71,28 @@ def receive_rtp_at_once(dtls) -> None:
             try:
                 _handle_rtp(dtls, data)
             except Exception:  # never into aioice's protocol callback
-                log.exception("incoming RTP packet not handled")
+                _log_failure()
             return
         queued(data, component)
 
     connection.data_received = data_received
     connection._salon_at_once = True
+
+
+#: At most one traceback per this many seconds: a failure on every packet would be
+#: hundreds a second.
+LOG_EVERY_SECS = 10.0
+_failures = {"last": float("-inf"), "quiet": 0}
+
+
+def _log_failure() -> None:
+    now = time.monotonic()
+    if now - _failures["last"] < LOG_EVERY_SECS:
+        _failures["quiet"] += 1
+        return
+    log.exception("incoming RTP packet not handled (%d more since the last report)",
+                  _failures["quiet"])
+    _failures["last"], _failures["quiet"] = now, 0
 
 
 def set_rtp_handler(receiver, handler: Callable[[RtpPacket], None]) -> None:
