@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.api.body_limit import GRANT_STATE
+from salon.api.envelope import describe
 from salon.core.errors import InvalidRequest
 from salon.core.paging import MAX_PAGE_NO, MAX_PER_PAGE, Page
 from salon.services.grants import AppRef, Grant
@@ -79,12 +80,9 @@ async def _no_body(request: Request) -> None:
         return
     if not isinstance(value, dict):
         raise InvalidRequest("Request body must be a JSON object")
-    if value:
-        names = list(value)
-        problems = [f"body.{name}: is not a known field" for name in names[:10]]
-        if len(names) > 10:
-            problems.append(f"and {len(names) - 10} more problems")
-        raise InvalidRequest("; ".join(problems))
+    if value:  # in the words and at most the count of every other route's refusal
+        raise InvalidRequest(describe([{"type": "extra_forbidden", "loc": ("body", name)}
+                                       for name in value]))
 
 
 #: For routes that take no body (P6, S9, AS3, WD2).

@@ -427,24 +427,23 @@ class _PeerSession:
         return self.host.rate_bucket(participant_id, limit)
 
     async def _run_async(self, request: protocol.Request, command: AsyncCommand,
-                         params: Any) -> str | None:
-        """Run and answer; the error code if the request was refused."""
+                         params: Any) -> None:
         assert self.host is not None and self.peer_id is not None
         context = Context(self.host, self.peer_id, self.websocket.app.state)
         try:
             outcome = await command.run(context, params)
             if isinstance(outcome, dict):  # a plain reply: rendered here, failures included
                 self.link.send(protocol.reply(request.id, outcome))
-                return None
+                return
         except RoomError as error:
             self.link.send(protocol.error(request.id, error.code, error.message))
-            return error.code
+            return
         except Exception:
             log.exception("request %s failed", request.type)
             self.link.send(protocol.error(request.id, "INTERNAL",
                                           "The server failed to handle this request."))
-            return "INTERNAL"
-        return self._run(request, outcome)
+            return
+        self._run(request, outcome)
 
     def _run(self, request: protocol.Request, command: Any) -> str | None:
         """Run and answer; the error code if the request was refused."""
