@@ -206,3 +206,12 @@ def test_the_test_recorder_leaves_pauses_out(tmp_path: Path) -> None:
     outcome = run_recording(spec, control)  # type: ignore[arg-type]
     assert outcome.stop_reason == "API_CALL"
     assert 0.8 <= outcome.duration_secs <= 1.4  # 2 s minus a 1 s pause
+
+
+def test_a_size_the_api_takes_is_drawn_as_a_multiple_of_4() -> None:
+    """The API takes 1–1920; the compositor draws multiples of 4: rounded up, so a
+    recording of 17x9 is 20x12 rather than a recorder that fails."""
+    from salon.recording.spec_config import config_video
+    sizes = {w: config_video({"width": w, "height": w}, None).width
+             for w in (1, 4, 5, 17, 1919, 1920)}
+    assert sizes == {1: 4, 4: 4, 5: 8, 17: 20, 1919: 1920, 1920: 1920}
