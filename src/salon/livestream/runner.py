@@ -44,6 +44,7 @@ from salon.livestream.outputs import PLAYLIST
 from salon.livestream.renditions import folder
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.spec import LiveSpec, RecordingOutcome, RecordingSpec, VideoSpec
+from salon.recording.spec_config import drawable_size
 from salon.services import livestreams, recordings
 from salon.services.livestreams import Urls
 from salon.services.participant_tokens import TokenSigner
@@ -331,7 +332,8 @@ class LivestreamRunner(HandOff):
         return RecordingSpec(
             recording_id=session.id, kind="composite", gateway_url=self.settings.gateway_url,
             token=token, output_dir=work, file_name="composite",
-            video=VideoSpec(width=config["width"], height=config["height"], fps=FPS),
+            video=VideoSpec(width=drawable_size(config["width"]),
+                            height=drawable_size(config["height"]), fps=FPS),
             live=LiveSpec(hls_dir=directory, hls_time=rules.HLS_TIME,
                           hls_list_size=rules.HLS_LIST_SIZE,
                           rtmp_urls=tuple(config.get("rtmp_urls") or ()),

@@ -29,14 +29,14 @@ def config_video(config: dict[str, Any], watermark_path: Path | None) -> VideoSp
     watermark = config.get("watermark") or {}
     size = watermark.get("size") or {}
     return VideoSpec(
-        codec=config.get("codec", "H264"), width=_blocks(config.get("width", 1280)),
-        height=_blocks(config.get("height", 720)), watermark_path=watermark_path,
+        codec=config.get("codec", "H264"), width=drawable_size(config.get("width", 1280)),
+        height=drawable_size(config.get("height", 720)), watermark_path=watermark_path,
         watermark_position=watermark.get("position", "left top"),
         watermark_size=((size["width"], size["height"])
                         if size.get("width") and size.get("height") else None))
 
 
-def _blocks(size: int) -> int:
-    """A size the API takes (1–1920) as the compositor draws it: rounded up to a
-    multiple of 4 (1920 is one, so never past the API's bound)."""
+def drawable_size(size: int) -> int:
+    """A size the API takes (recordings 1–1920, livestreams 16–1920) as the compositor
+    draws it: rounded up to a multiple of 4 (1920 is one, so never past the bound)."""
     return max(4, -(-size // 4) * 4)
