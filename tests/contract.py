@@ -57,12 +57,17 @@ class Contract:
     def check(self, response: httpx.Response) -> None:
         """Raise ContractViolation if the answer is not what the document promises."""
         request = response.request
-        operation = self.operation(request.method, request.url.path)
+        # HEAD is the GET without its body (docs/api.md): the GET's statuses, no schema.
+        head = request.method == "HEAD"
+        operation = self.operation("GET" if head else request.method, request.url.path)
         if operation is None:
             # No such route (404), method (405), or refused before routing (401 without a
             # token, 413): an error, in the envelope.
             if 400 <= response.status_code < 500:
-                _envelope_error(response)
+                if not head:
+                    _envelope_error(response)
+                elif response.content:
+                    raise ContractViolation(f"HEAD {request.url.path}: an answer with a body")
                 return
             raise ContractViolation(f"{request.method} {request.url.path} answered "
                                     f"{response.status_code} but is not in the document")
@@ -73,6 +78,10 @@ class Contract:
             raise ContractViolation(f"{where} is not documented (documented: "
                                     f"{sorted(operation.responses)}): {response.text[:300]}")
         self.seen.add((request.method, operation.template, response.status_code))
+        if head:
+            if response.content:
+                raise ContractViolation(f"{where}: a HEAD answer with a body")
+            return
         content = documented.get("content") or {}
         kind = response.headers.get("content-type", "").split(";")[0].strip()
         if "application/json" not in content:

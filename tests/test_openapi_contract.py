@@ -167,12 +167,28 @@ def test_a_wrong_method_names_every_method_of_the_path(http: httpx.Client) -> No
     """Starlette named only the first route's methods (salon has a route per method)."""
     response = http.request("OPTIONS", "/meetings")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
     response = http.delete("/meetings/x/participants")
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
     # Room ids are UUIDs: `/move` is only POST, not also a room's PATCH and DELETE.
     assert http.patch("/meetings/x/connected_meetings/move", json={}).headers[
         "allow"] == "POST"
+
+
+def test_head_answers_as_get_without_a_body(http: httpx.Client) -> None:
+    """RFC 9110 §9.1: HEAD wherever GET is, with the GET's status and headers."""
+    http.post("/meetings", json={"title": "Head"})
+    got, head = http.get("/meetings"), http.head("/meetings")
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert int(head.headers["content-length"]) == len(got.content)
+    assert head.headers["x-request-id"] != got.headers["x-request-id"]
+    missing = http.head("/meetings/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404 and missing.content == b""
+    # A path without GET has no HEAD either.
+    refused = http.head("/meetings/x/connected_meetings/move")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize(("url", "accepted"), [

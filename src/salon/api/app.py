@@ -11,6 +11,7 @@ from salon.api import envelope, lean, openapi, routes
 from salon.api.body_limit import BodyLimit
 from salon.api.envelope import ok
 from salon.api.gc_pauses import FrozenGenerations
+from salon.api.head import HeadAsGet
 from salon.api.json_bodies import JsonBodies
 from salon.api.nosniff import NoSniff
 from salon.api.routes import (
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     envelope.install(app)
     openapi.install(app)
+    app.add_middleware(HeadAsGet)  # innermost: logs and figures still say HEAD
     app.add_middleware(JsonBodies)
     # In a cluster, REST on a live meeting run by another node is answered by that node.
     app.add_middleware(OwnerProxy)

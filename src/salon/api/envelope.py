@@ -90,10 +90,13 @@ def describe(errors: Sequence[Any]) -> str:
 
 def allowed_methods(request: Request) -> str:
     """Every method some route serves at this path. Starlette's 405 names only the first
-    route's, and salon has a route per method (`GET` and `POST /meetings` are two)."""
+    route's, and salon has a route per method (`GET` and `POST /meetings` are two).
+    A path with GET has HEAD too (api/head.py)."""
     served = [method for method in _METHODS
               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
                      for route in request.app.router.routes)]
+    if "GET" in served and "HEAD" not in served:
+        served.insert(served.index("GET") + 1, "HEAD")
     return ", ".join(served)
 
 
