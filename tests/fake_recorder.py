@@ -93,8 +93,9 @@ def _outputs(spec: RecordingSpec) -> list[tuple[_Output, str, str]]:
         name = f"{spec.track_prefix}_fake-user_fake-peer_peer_audio_{spec.file_name}.webm"
         return [(_Output(out / name, None, "libopus", 0, 0, "stereo"), "track", "audio/webm")]
     v = spec.video
-    if v.codec == "VP8":
-        main = _Output(out / f"{spec.file_name}.webm", "libvpx", "libopus", v.width, v.height,
+    if v.codec in ("VP8", "VP9"):
+        encoder = "libvpx" if v.codec == "VP8" else "libvpx-vp9"
+        main = _Output(out / f"{spec.file_name}.webm", encoder, "libopus", v.width, v.height,
                        "stereo")
         outputs = [(main, "composite", "video/webm")]
     else:

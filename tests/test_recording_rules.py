@@ -68,11 +68,13 @@ def test_body_over_meeting_config_over_defaults() -> None:
     assert config["video_config"]["codec"] == "VP8"
     assert config["video_config"]["height"] == 720  # default
     assert rules.extension_for(config) == "webm"
+    vp9 = rules.StartRecording.model_validate({"meeting_id": "m",
+                                               "video_config": {"codec": "VP9"}})
+    assert rules.extension_for(rules.effective_config(vp9, DEFAULTS)) == "webm"
 
 
 @pytest.mark.parametrize("extra", [
-    {"url": "https://example.com/app"}, {"interactive_config": {"type": "ID3"}},
-    {"video_config": {"codec": "VP9"}}])
+    {"url": "https://example.com/app"}, {"interactive_config": {"type": "ID3"}}])
 def test_what_is_not_supported_yet_is_refused(extra: dict) -> None:
     body = rules.StartRecording.model_validate({"meeting_id": "m", **extra})
     with pytest.raises(InvalidRequest, match="not supported yet"):
@@ -83,6 +85,8 @@ def test_what_is_not_supported_yet_is_refused(extra: dict) -> None:
     ({"rtmp_out_config": {"rtmp_url": "https://example.com/live"}}, "rtmp://"),
     ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"},
       "video_config": {"codec": "VP8"}}, "H.264"),
+    ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"},
+      "video_config": {"codec": "VP9"}}, "H.264"),
 ])
 def test_rtmp_out_is_rtmp_and_h264(extra: dict, words: str) -> None:
     body = rules.StartRecording.model_validate({"meeting_id": "m", **extra})

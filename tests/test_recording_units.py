@@ -238,6 +238,31 @@ def test_the_writer_encodes_once_and_probes_true_durations(tmp_path: Path) -> No
     assert files["audio"].content_type == "audio/mp4"
 
 
+@pytest.mark.parametrize(("codec", "decoder"), [("VP8", "vp8"), ("VP9", "vp9")])
+def test_a_webm_composite_holds_the_codec_asked_for(tmp_path: Path, codec: str,
+                                                    decoder: str) -> None:
+    """VP8 or VP9 video with Opus in WebM; the picture survives the encode."""
+    writer = CompositeWriter(tmp_path, "clip", VideoSpec(codec=codec, width=320, height=180,
+                                                         fps=10),
+                             AudioSpec(codec="AAC", channel="stereo", export_file=False))
+    green = av.VideoFrame.from_ndarray(np.full((180, 320, 3), (30, 200, 30), np.uint8),
+                                       format="rgb24").reformat(format="yuv420p")
+    for index in range(20):
+        writer.write_video(green, index)
+        writer.write_audio(tone(440, index * 4800, 4800))
+    [(path, role)] = writer.close()
+    composite = probe(path, role)
+    assert composite.path.name == "clip.webm" and composite.content_type == "video/webm"
+    assert abs(composite.duration_secs - 2.0) < 0.15
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == decoder
+        assert container.streams.audio[0].codec_context.name == "opus"
+        frames = list(container.decode(video=0))
+    assert len(frames) == 20
+    middle = frames[-1].to_ndarray(format="rgb24")[90, 160].astype(int)
+    assert np.abs(middle - (30, 200, 30)).max() < 25
+
+
 # --- roster --------------------------------------------------------------------------------
 
 def view(peer_id: str, **fields) -> dict:

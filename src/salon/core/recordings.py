@@ -146,12 +146,9 @@ def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> di
         if not url.lower().startswith(("rtmp://", "rtmps://")):
             raise InvalidRequest("rtmp_out_config.rtmp_url (and live_streaming_config."
                                  "rtmp_url) must be an rtmp:// or rtmps:// URL.")
-        if (config.get("video_config") or {}).get("codec") == "VP8":
+        if (config.get("video_config") or {}).get("codec") in WEBM_CODECS:
             raise InvalidRequest("RTMP carries H.264: use video_config.codec 'H264' with "
                                  "rtmp_out_config (or the meeting's live_streaming_config).")
-    if (config.get("video_config") or {}).get("codec") == "VP9":
-        raise InvalidRequest("video_config.codec 'VP9' is not supported yet: use 'H264' "
-                             "(MP4) or 'VP8' (WebM).")
     return config
 
 
@@ -170,8 +167,13 @@ def output_file_name(prefix: str | None, meeting_id: str, at: datetime,
     return f"{prefix or meeting_id}_{stamp}.{extension}"
 
 
+#: The video codecs a composite records into WebM (H.264 goes into MP4).
+WEBM_CODECS = ("VP8", "VP9")
+
+
 def extension_for(config: dict[str, Any]) -> str:
-    return "webm" if (config.get("video_config") or {}).get("codec") == "VP8" else "mp4"
+    codec = (config.get("video_config") or {}).get("codec")
+    return "webm" if codec in WEBM_CODECS else "mp4"
 
 
 def caller(kind: Literal["ORGANIZATION", "USER"], name: str | None = None,

@@ -17,8 +17,8 @@ StopReason = Literal["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT", "MAX_SECOND
 
 @dataclass(frozen=True)
 class VideoSpec:
-    #: "H264" → MP4 (H.264 + AAC); "VP8" → WebM (VP8 + Vorbis or Opus).
-    codec: Literal["H264", "VP8"] = "H264"
+    #: "H264" → MP4 (H.264 + AAC); "VP8" or "VP9" → WebM (with Opus).
+    codec: Literal["H264", "VP8", "VP9"] = "H264"
     width: int = 1280
     height: int = 720
     fps: int = 30
