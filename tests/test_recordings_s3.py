@@ -57,3 +57,46 @@ def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_
     path = tmp_path / done["output_file_name"]
     path.write_bytes(fetched.content)
     assert abs(media_seconds(path) - done["recording_duration"]) <= 1
+
+
+def test_a_failed_upload_keeps_the_recording_in_salons_own_storage(
+        rec_server: SalonServer, moto_url: str) -> None:
+    """The bucket refuses the files (it does not exist): the recording is ERRORED, as the
+    caller stopped it (API_CALL), and its files are in salon's storage, linked."""
+    with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
+                      timeout=30) as http:
+        meeting = http.post("/meetings", json={"title": "Lost?"}).json()["data"]
+        config = storage_config("aws", moto_url, "no-such-bucket")
+        started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                                 "storage_config": config})
+        assert started.status_code == 201, started.text
+        rid = started.json()["data"]["id"]
+        wait_status(http, rid, "RECORDING")
+        time.sleep(1.5)
+        http.put(f"/recordings/{rid}", json={"action": "stop"})
+        done = wait_status(http, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "ERRORED", done
+    assert done["stop_reason"] == {"reason": "API_CALL"}
+    assert done["download_url"].startswith(rec_server.url), done["download_url"]
+    assert done["audio_download_url"] is None or done["audio_download_url"].startswith(
+        rec_server.url)
+    fetched = httpx.get(done["download_url"], timeout=30)
+    assert fetched.status_code == 200 and len(fetched.content) == done["file_size"] > 0
+    assert done["recording_duration"] and done["recording_duration"] >= 1
+    log = rec_server.log()
+    assert "no-such-bucket" in log and "kept in salon's own storage" in log
+    assert "Traceback" not in log
+
+
+def test_a_bucket_name_boto3_cannot_send_is_refused_at_start(rec_server: SalonServer,
+                                                             moto_url: str) -> None:
+    with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
+                      timeout=30) as http:
+        meeting = http.post("/meetings", json={"title": "Slash"}).json()["data"]
+        config = storage_config("aws", moto_url, "b/../c")
+        refused = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                                 "storage_config": config})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == (
+        "storage_config.bucket must be a bucket name: letters, digits, '.', '-' and '_' "
+        "(a folder goes in storage_config.path).")

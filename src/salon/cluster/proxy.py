@@ -77,9 +77,10 @@ class OwnerProxy:
             return
         path, method = scope["path"], scope["method"]
         meeting_id, body = None, None
+        as_method = "GET" if method == "HEAD" else method  # HEAD is the GET (api/head.py)
         for wanted, pattern in _BY_PATH:
             match = pattern.match(path)
-            if match and (wanted is None or wanted == method):
+            if match and (wanted is None or wanted == as_method):
                 meeting_id = match.group(1)
                 break
         else:

@@ -1,13 +1,16 @@
 """A recorder's output files, put through storage into the recording's fields. (What a
 recorder killed with its node left is found by `salon.recording.carry.left_behind`.)"""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from salon.recording.spec import OutputFile
-from salon.recording.storage import RecordingStorage
+from salon.recording.storage import RecordingStorage, StorageFailed
 from salon.store.models import Recording
+
+log = logging.getLogger("salon.recording")
 
 
 @dataclass(frozen=True)
@@ -17,22 +20,40 @@ class Destination:
 
     storage: RecordingStorage
     link_ttl: timedelta
+    #: Where files go when `storage` refuses them (the server's own storage, for a
+    #: recording with a `storage_config`): a recording is never lost to a failed upload.
+    fallback: RecordingStorage | None = None
 
 
 async def store(row: Recording, files: tuple[OutputFile, ...] | list[OutputFile],
                 destination: Destination) -> dict[str, Any]:
     """Store each file; answer the recording's fields: its links (composite and audio;
-    per file for track recordings), their expiry, the size in bytes, and `files`."""
+    per file for track recordings), their expiry, the size in bytes, and `files`.
+
+    When the destination refuses a file and there is a `fallback`, that file and the
+    ones after it go to the fallback, and `storage_error` says what happened (the
+    recording is then ERRORED, with its files)."""
     fields: dict[str, Any] = {"download_url": None, "audio_download_url": None,
                               "download_url_expiry": None, "file_size": None}
     listed: list[dict[str, Any]] = []
     layer = next(iter(row.config.get("layers") or {"default": {}}), "default")
+    storage = destination.storage
     for file in files:
         if not file.path.exists():
             continue
-        stored = await destination.storage.put(file.path, f"{row.id}/{file.path.name}",
-                                               file.content_type)
-        url, expiry = await destination.storage.download_url(stored, destination.link_ttl)
+        key = f"{row.id}/{file.path.name}"
+        try:
+            stored = await storage.put(file.path, key, file.content_type)
+        except StorageFailed as exc:
+            if destination.fallback is None or storage is destination.fallback:
+                raise
+            log.warning("recording %s: %s Its files are kept in salon's own storage.",
+                        row.id, exc.message)
+            fields["storage_error"] = (f"{exc.message} The files are kept in salon's own "
+                                       "storage.")
+            storage = destination.fallback
+            stored = await storage.put(file.path, key, file.content_type)
+        url, expiry = await storage.download_url(stored, destination.link_ttl)
         listed.append({"name": file.path.name, "role": file.role, "size": file.size,
                        "duration_secs": file.duration_secs, "url": url,
                        "content_type": file.content_type, "layer": layer,

@@ -289,11 +289,14 @@ class RecordingScheduler(Recovery, HandOff):
         parts = carry.parts_of(self._output_dir(row))
         files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
         fields = await delivery.store(row, files, self._storage(row))
+        storage_error = fields.pop("storage_error", None)
+        # Nothing recorded (no file): no duration, rather than the time the recorder ran.
         fields["recording_duration"] = int(round(max(
-            [outcome.duration_secs] + [f.duration_secs for f in files if parts])))
-        failed = outcome.error or not fields["files"]
+            [outcome.duration_secs] + [f.duration_secs for f in files if parts]))
+        ) if fields["files"] else None
+        failed = outcome.error or not fields["files"] or storage_error
         if failed:
-            fields["error"] = outcome.error or "the recorder wrote no file"
+            fields["error"] = outcome.error or storage_error or "the recorder wrote no file"
             if outcome.error and not (row.stop_reason or {}).get("reason") == "API_CALL":
                 fields["stop_reason"] = {"reason": "INTERNAL_ERROR"}
         async with self.database.session() as db:
@@ -344,4 +347,4 @@ class RecordingScheduler(Recovery, HandOff):
     def _storage(self, row: Recording) -> delivery.Destination:
         return delivery.Destination(
             storage_for(row.config.get("storage_config"), local=self.local_storage),
-            timedelta(seconds=self.settings.link_ttl_secs))
+            timedelta(seconds=self.settings.link_ttl_secs), fallback=self.local_storage)

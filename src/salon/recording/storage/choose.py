@@ -12,6 +12,7 @@ wanted, when a meeting's `recording_config` is saved — and `storage_for` when 
 are ready (`salon.recording.delivery`).
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +24,9 @@ from salon.recording.storage.s3 import S3Storage, S3Target
 S3_TYPES = ("aws", "digitalocean", "cloudflare")
 #: RealtimeKit storage types salon knows of but cannot upload to yet.
 NOT_YET = ("azure", "gcs", "sftp")
+#: The bucket names boto3 sends at all (botocore's `VALID_BUCKET`); the service may be
+#: stricter (AWS: 3-63 lowercase characters), and says so when it is.
+BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
 
 
 def check_storage_config(storage_config: Mapping[str, Any] | None) -> None:
@@ -61,6 +65,10 @@ def s3_target(config: Mapping[str, Any]) -> S3Target:
     if missing:
         raise UnsupportedStorage(f"storage_config of type '{kind}' needs "
                                  + ", ".join(missing) + ".")
+    if not BUCKET.match(str(config["bucket"])):
+        raise UnsupportedStorage("storage_config.bucket must be a bucket name: letters, "
+                                 "digits, '.', '-' and '_' (a folder goes in "
+                                 "storage_config.path).")
     region = str(config.get("region") or "auto").lower()
     return S3Target(type=kind, bucket=str(config["bucket"]), region=region,
                     endpoint_url=_endpoint(kind, region, config),
