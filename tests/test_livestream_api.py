@@ -423,3 +423,13 @@ def test_an_independent_livestream_needs_no_body(http: httpx.Client) -> None:
                  http.post("/livestreams", json={})):
         assert made.status_code == 201, made.text
         assert made.json()["data"]["name"] is None
+
+
+def test_a_meeting_livestream_needs_no_body(http: httpx.Client, meeting: dict) -> None:
+    """L1's fields are all optional: no body starts it with the defaults (and an unknown
+    meeting is a 404, whatever the body)."""
+    started = http.post(f"/meetings/{meeting['id']}/livestreams")
+    assert started.status_code == 201, started.text
+    assert http.post(f"/meetings/{meeting['id']}/active-livestream/stop").status_code == 200
+    missing = http.post("/meetings/00000000-0000-4000-8000-000000000000/livestreams")
+    assert missing.status_code == 404, missing.text

@@ -46,6 +46,10 @@ async def test_a_host_livestreams_over_the_realtime_protocol(ls_room: Meeting,
                                                              http: httpx.Client) -> None:
     host = await ls_room.join("group_call_host", name="Host")
     guest = await ls_room.join()
+    watcher = await ls_room.join()
+    told: list[tuple[str, str | None]] = []
+    watcher.listeners["livestream.updated"] = lambda data: told.append(
+        (data["livestream"]["status"], data["by_peer_id"]))
     assert guest.joined["room"]["livestream"] is None
     with pytest.raises(RealtimeError) as refused:
         await guest.request("livestream.start")
@@ -83,6 +87,9 @@ async def test_a_host_livestreams_over_the_realtime_protocol(ls_room: Meeting,
     await late.wait_for("livestream.updated", _status("IDLE"), timeout=20)
     newcomer = await ls_room.join()
     assert newcomer.joined["room"]["livestream"] is None
+    # Each change told once; `by_peer_id` names the peer whose request made it, null
+    # for what the encoder did (its first segment, its end after the stop).
+    assert told == [("INVOKED", host.peer_id), ("LIVE", None), ("IDLE", None)], told
 
 
 async def test_live_stream_on_start_and_the_session_ending_stops_it(

@@ -106,6 +106,29 @@ def test_a_vp9_recording_is_a_webm(rec_server: SalonServer, http: httpx.Client,
             320, 180)
 
 
+def test_an_inactive_meeting_is_not_recorded(http: httpx.Client, meeting: dict) -> None:
+    """The recorder could not join it: a 409 now, not a 201 that ends ERRORED."""
+    assert http.patch(f"/meetings/{meeting['id']}", json={"status": "INACTIVE"}
+                      ).status_code == 200
+    for path in ("/recordings", "/recordings/track"):
+        refused = http.post(path, json={"meeting_id": meeting["id"]})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["message"] == (
+            f"Meeting {meeting['id']} is INACTIVE: nobody can join it, so there is "
+            "nothing to record.")
+    assert http.get("/recordings", params={"meeting_id": meeting["id"]}).json()[
+        "data"] == []
+
+
+def test_a_track_recording_takes_one_layer(http: httpx.Client, meeting: dict) -> None:
+    refused = http.post("/recordings/track", json={"meeting_id": meeting["id"],
+                                                   "layers": {"a": {}, "b": {}}})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == (
+        "layers: a track recording takes one layer for now (its files are named by that "
+        "layer's file_name_prefix).")
+
+
 def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
     first = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
     http.put(f"/recordings/{first['id']}", json={"action": "stop"})

@@ -46,6 +46,10 @@ async def test_a_host_records_over_the_realtime_protocol(rec_room: Meeting,
                                                          http: httpx.Client) -> None:
     host = await rec_room.join("group_call_host", name="Host")
     guest = await rec_room.join()
+    watcher = await rec_room.join()
+    told: list[tuple[str, str | None]] = []
+    watcher.listeners["recording.updated"] = lambda data: told.append(
+        (data["recording"]["status"], data["by_peer_id"]))
     with pytest.raises(RealtimeError) as refused:
         await guest.request("recording.start")
     assert refused.value.code == "FORBIDDEN" and "can_record" in refused.value.message
@@ -85,6 +89,11 @@ async def test_a_host_records_over_the_realtime_protocol(rec_room: Meeting,
     assert stopped["recordings"][0]["stop_reason"] == "API_CALL"
     await guest.wait_for("recording.updated", _status("UPLOADED"), timeout=20)
     assert (await late.request("state"))["room"]["recordings"] == []
+    # Each change told once; `by_peer_id` names the peer whose request made it, null
+    # for what the recorder and the server did (its first frame, the upload).
+    assert told == [("INVOKED", host.peer_id), ("RECORDING", None),
+                    ("PAUSED", host.peer_id), ("RECORDING", host.peer_id),
+                    ("UPLOADING", host.peer_id), ("UPLOADED", None)], told
     with pytest.raises(RealtimeError) as unknown:
         await host.request("recording.stop", recording_id="nope")
     assert unknown.value.code == "NOT_FOUND"

@@ -66,14 +66,15 @@ class LiveLivestreams:
         rooms.adoption_listeners.append(self.adopted)
         rooms.updates["livestream.updated"] = self._updated
 
-    def announce(self, livestream: Livestream, session: LivestreamSession) -> None:
+    def announce(self, livestream: Livestream, session: LivestreamSession,
+                 by_peer_id: str | None = None) -> None:
         """Tell the meeting's peers (`livestream.updated`), if its session is live, on
-        whichever node runs it."""
+        whichever node runs it. `by_peer_id`: the peer whose request made this change;
+        None for the API, the server and the encoder."""
         if livestream.meeting_id is None:
             return
         self.rooms.update(livestream.meeting_id, "livestream.updated", {
-            "livestream": view(livestream, session, self.urls),
-            "by_peer_id": session.by_peer_id})
+            "livestream": view(livestream, session, self.urls), "by_peer_id": by_peer_id})
 
     @staticmethod
     def _updated(host: RoomHost, data: dict[str, Any]) -> None:
@@ -85,7 +86,7 @@ class LiveLivestreams:
         """A caller changed a livestream: webhooks, the runner and peers hear of it."""
         self.runner.on_commit()
         self.runner.wake()
-        self.announce(livestream, session)
+        self.announce(livestream, session, session.by_peer_id)
 
     def session_changed(self, host: RoomHost, record: Record) -> None:
         if record.kind == Record.SESSION_STARTED:

@@ -58,10 +58,12 @@ class LiveRecordings:
         scheduler.live_session = self.live_session
         rooms.updates["recording.updated"] = self._updated
 
-    def announce(self, row: Recording) -> None:
-        """Tell the meeting's peers, on whichever node runs it."""
+    def announce(self, row: Recording, by_peer_id: str | None = None) -> None:
+        """Tell the meeting's peers, on whichever node runs it. `by_peer_id`: the peer
+        whose request made this change; None for the API, the server and the recorder
+        (the row keeps the last peer that asked, not who made this change)."""
         self.rooms.update(row.meeting_id, "recording.updated",
-                          {"recording": view(row), "by_peer_id": row.by_peer_id})
+                          {"recording": view(row), "by_peer_id": by_peer_id})
 
     @staticmethod
     def _updated(host: RoomHost, data: dict[str, Any]) -> None:
@@ -72,7 +74,7 @@ class LiveRecordings:
     def changed(self, row: Recording) -> None:
         """A caller changed a recording: peers, webhooks and the scheduler hear of it."""
         self.scheduler.on_commit()
-        self.announce(row)
+        self.announce(row, row.by_peer_id)
         self.scheduler.wake()
 
     def session_changed(self, host: RoomHost, record: Record) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import recordings as rules
 from salon.core.clock import isoformat, utcnow
-from salon.core.errors import Conflict, NotFound
+from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
 from salon.core.presets import PresetBody
@@ -54,6 +54,7 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
                 by_peer_id: str | None = None) -> Recording:
     """Queue a composite recording (INVOKED); the scheduler picks it up."""
     meeting = await meeting_of(db, app_id, body.meeting_id)
+    _refuse_inactive(meeting)
     config = rules.effective_config(body, meeting.recording_config or {})
     check_storage_config(config.get("storage_config"))
     if not body.allow_multiple_recordings:
@@ -73,6 +74,10 @@ async def start_track(db: AsyncSession, app_id: str, body: rules.StartTrackRecor
                       session_id: str | None) -> Recording:
     """Queue a track recording: one audio file per participant and layer."""
     meeting = await meeting_of(db, app_id, body.meeting_id)
+    _refuse_inactive(meeting)
+    if body.layers is not None and len(body.layers) > 1:
+        raise InvalidRequest("layers: a track recording takes one layer for now (its "
+                             "files are named by that layer's file_name_prefix).")
     await _refuse_second(db, meeting.id, kind="track")
     now = utcnow()
     layers = {k: v.model_dump(exclude_none=True) for k, v in (body.layers or {}).items()}
@@ -96,6 +101,14 @@ def _new(app_id: str, meeting_id: str, kind: str, name: str, config: dict[str, A
         start_reason={"reason": reason, "caller": caller}, stop_reason=None,
         by_peer_id=by_peer_id, allow_multiple=allow_multiple, invoked_time=now,
         updated_at=now)
+
+
+def _refuse_inactive(meeting: Meeting) -> None:
+    """The recorder joins as a participant: an INACTIVE meeting would keep it out, and
+    the recording would end ERRORED after a 201."""
+    if meeting.status == "INACTIVE":
+        raise Conflict(f"Meeting {meeting.id} is INACTIVE: nobody can join it, so there "
+                       "is nothing to record.")
 
 
 async def _refuse_second(db: AsyncSession, meeting_id: str, kind: str = "composite") -> None:

@@ -45,10 +45,12 @@ def _live_session(request: Request, meeting_id: str) -> str | None:
 @router.post("/meetings/{meeting_id}/livestreams", status_code=201,
              summary="Start livestreaming a meeting (INVOKED; LIVE once encoding)",
              response_model=Success[LivestreamStarted], responses=errors(409))
-async def start_livestream(meeting_id: str, body: StartLivestream, app: CurrentApp, db: Db,
-                           request: Request) -> Envelope:
+async def start_livestream(meeting_id: str, app: CurrentApp, db: Db, request: Request,
+                           body: Annotated[StartLivestream | None, Body()] = None
+                           ) -> Envelope:
     livestream, session = await livestreams.start_meeting(
-        db, app.id, meeting_id, body, session_id=_live_session(request, meeting_id))
+        db, app.id, meeting_id, body or StartLivestream(),
+        session_id=_live_session(request, meeting_id))
     request.app.state.livestreams.changed(livestream, session)
     return ok(wire.started(livestream, _urls(request)), status_code=201)
 

@@ -20,9 +20,13 @@ def may_livestream(room: Room, peer_id: str) -> None:
 def livestream_updated(room: Room, view: dict[str, Any], by_peer_id: str | None,
                        reply: dict[str, Any] | None = None) -> Outcome:
     """The meeting's livestream changed status: remember it while it runs and tell
-    every joined peer (after `reply`, to the caller)."""
-    room.livestream = view if view["status"] in ACTIVE else None
+    every joined peer (after `reply`, to the caller). The same view twice (the caller's
+    change and the runner's, both announced) is told once."""
     out = Outcome(reply=reply or {})
+    if view == room.livestream_told:
+        return out
+    room.livestream_told = view
+    room.livestream = view if view["status"] in ACTIVE else None
     out.send("livestream.updated", {"livestream": view, "by_peer_id": by_peer_id},
              room.everyone())
     return out

@@ -59,6 +59,8 @@ class Room(Roster, WaitingRoom):
         self.recordings: dict[str, dict[str, Any]] = {}
         #: The meeting's running livestream as peers see it (`livestream.updated`).
         self.livestream: dict[str, Any] | None = None
+        #: The last livestream view told to the peers (`livestream.updated`).
+        self.livestream_told: dict[str, Any] | None = None
         self._fresh_features()
 
     def _fresh_features(self) -> None:
