@@ -106,6 +106,30 @@ def test_a_vp9_recording_is_a_webm(rec_server: SalonServer, http: httpx.Client,
             320, 180)
 
 
+def test_the_daywise_analytics_count_what_was_recorded(http: httpx.Client,
+                                                       meeting: dict) -> None:
+    def stats() -> dict:
+        answer = http.get("/analytics/daywise")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["data"]["recording_stats"]
+
+    before = stats()
+    started = http.post("/recordings", json={"meeting_id": meeting["id"]}).json()["data"]
+    wait_status(http, started["id"], "RECORDING")
+    time.sleep(2.2)
+    http.put(f"/recordings/{started['id']}", json={"action": "stop"})
+    done = wait_status(http, started["id"], "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED" and done["recording_duration"] >= 2
+    after = stats()
+    assert after["recording_count"] == before["recording_count"] + 1
+    assert after["recording_minutes_consumed"] == pytest.approx(
+        before["recording_minutes_consumed"] + done["recording_duration"] / 60, abs=1e-3)
+    day = done["started_time"][:10]
+    [today] = [d for d in after["day_stats"] if d["day"] == day]
+    assert today["total_recordings"] >= 1 and isinstance(today["total_recording_minutes"], int)
+    assert today["total_recording_minutes"] >= 1
+
+
 def test_an_inactive_meeting_is_not_recorded(http: httpx.Client, meeting: dict) -> None:
     """The recorder could not join it: a 409 now, not a 201 that ends ERRORED."""
     assert http.patch(f"/meetings/{meeting['id']}", json={"status": "INACTIVE"}

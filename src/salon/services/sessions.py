@@ -1,5 +1,6 @@
 """Reading sessions for the REST API: lists, details, participants, analytics."""
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from salon.core.errors import InvalidRequest, NotFound
 from salon.core.paging import Page
 from salon.services import transcripts
 from salon.services.session_records import minutes_between
-from salon.store.models import PeerEvent, Session, SessionPeer
+from salon.store.models import PeerEvent, Recording, Session, SessionPeer
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,8 @@ def daywise_range(start: date | None, end: date | None, today: date) -> tuple[da
 
 async def daywise(db: AsyncSession, app_id: str, start: date | None,
                   end: date | None) -> dict[str, Any]:
-    """Sessions and their minutes per day (UTC, by start), default the last 30 days."""
+    """Sessions and recordings and their minutes per day (UTC, by start), default the
+    last 30 days."""
     start, end = daywise_range(start, end, utcnow().date())
     query = select(Session).where(Session.app_id == app_id,
                                   Session.started_at >= datetime.combine(start, time(), UTC))
@@ -253,6 +255,7 @@ async def daywise(db: AsyncSession, app_id: str, start: date | None,
         query = query.where(
             Session.started_at < datetime.combine(end + timedelta(days=1), time(), UTC))
     rows = list(await db.scalars(query))
+    recording_stats = await _recording_stats(db, app_id, start, end)
     figures = await views(db, rows)
     days: dict[str, list[float]] = defaultdict(list)
     for view in figures:
@@ -266,6 +269,29 @@ async def daywise(db: AsyncSession, app_id: str, start: date | None,
             "sessions_minutes_consumed": round(sum(v.minutes_consumed for v in figures), 4),
             "day_stats": day_stats,
         },
-        "recording_stats": {"recording_count": 0, "recording_minutes_consumed": 0,
-                            "day_stats": []},
+        "recording_stats": recording_stats,
+    }
+
+
+async def _recording_stats(db: AsyncSession, app_id: str, start: date,
+                           end: date) -> dict[str, Any]:
+    """Recordings that recorded (a first frame: `started_time`) per UTC day of that
+    start, and their minutes (`recording_duration`, pauses left out; 0 until done). A
+    day's minutes are a whole number, rounded up, as the official SDK types them."""
+    query = select(Recording.started_time, Recording.recording_duration).where(
+        Recording.app_id == app_id,
+        Recording.started_time >= datetime.combine(start, time(), UTC))
+    if end < LATEST_DAY:
+        query = query.where(
+            Recording.started_time < datetime.combine(end + timedelta(days=1), time(), UTC))
+    days: dict[str, list[float]] = defaultdict(list)
+    for started, seconds in (await db.execute(query)).all():
+        days[started.date().isoformat()].append((seconds or 0) / 60)
+    minutes = [m for day in days.values() for m in day]
+    return {
+        "recording_count": len(minutes),
+        "recording_minutes_consumed": round(sum(minutes), 4),
+        "day_stats": [{"day": day, "total_recordings": len(day_minutes),
+                       "total_recording_minutes": math.ceil(round(sum(day_minutes), 4))}
+                      for day, day_minutes in sorted(days.items())],
     }

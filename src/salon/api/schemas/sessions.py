@@ -145,7 +145,7 @@ class SessionStats(TypedDict):
 class RecordingDay(TypedDict):
     day: str
     total_recordings: int
-    total_recording_minutes: float
+    total_recording_minutes: int
 
 
 @closed
