@@ -269,6 +269,18 @@ def test_a_recorder_crash_errors_the_recording_only(http: httpx.Client, meeting:
 
 
 def test_track_recording(rec_server: SalonServer, http: httpx.Client, meeting: dict) -> None:
+    receiver = Receiver().up()
+    try:
+        _track_recording(rec_server, http, meeting, receiver)
+    finally:
+        receiver.released.set()
+        receiver.down()
+
+
+def _track_recording(rec_server: SalonServer, http: httpx.Client, meeting: dict,
+                     receiver: Receiver) -> None:
+    hook = http.post("/webhooks", json={"name": "tracks", "url": receiver.url("/tracks"),
+                                        "events": ["recording.statusUpdate"]}).json()["data"]
     started = http.post("/recordings/track", json={
         "meeting_id": meeting["id"], "layers": {"default": {"file_name_prefix": "tracks",
                                                             "media_kind": "audio"}}})
@@ -286,6 +298,15 @@ def test_track_recording(rec_server: SalonServer, http: httpx.Client, meeting: d
     [(name, link)] = layer["download_urls"].items()
     assert name.startswith("tracks_") and name.endswith(".webm")
     assert media_seconds(stored_file(rec_server, recording["id"], link["download_url"])) > 0
+    # The webhook lists every file too (`downloadUrl` is one string, as RealtimeKit's).
+    bodies = [orjson.loads(hit.body) for hit in receiver.wait_for("/tracks", 3)]
+    uploaded = next(b["recording"] for b in bodies if b["recording"]["status"] == "UPLOADED")
+    assert uploaded["downloadUrl"] == link["download_url"]
+    assert uploaded["downloadUrls"] == [{"layerName": "default", "fileName": name,
+                                         "downloadUrl": link["download_url"]}]
+    assert all(b["recording"]["downloadUrls"] is None for b in bodies
+               if b["recording"]["status"] != "UPLOADED")
+    http.delete(f"/webhooks/{hook['id']}")
 
 
 def test_webhooks_on_each_status(rec_server: SalonServer, http: httpx.Client,

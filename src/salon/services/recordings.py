@@ -187,13 +187,21 @@ async def webhook_payload(db: AsyncSession, row: Recording) -> dict[str, Any]:
     if session is not None and session.ended_at is not None:
         shown["endedAt"] = isoformat(session.ended_at)
     shown["organizedBy"] = {"id": app.id, "name": app.name}
-    return payloads.recording_status_update(
+    body = payloads.recording_status_update(
         shown, recording_id=row.id, status=row.status,
         download_url=row.download_url, audio_download_url=row.audio_download_url,
         download_url_expiry=row.download_url_expiry, started_time=row.started_time,
         stopped_time=row.stopped_time, file_size=row.file_size,
         output_file_name=row.output_file_name, recording_duration=row.recording_duration,
         app_id=row.app_id, session_id=row.session_id)
+    if row.kind == "track":
+        # `downloadUrl` is one string in RealtimeKit's body: a track recording has a file
+        # per voice, so every one is in `downloadUrls` too, as R4 lists them.
+        body["recording"]["downloadUrls"] = [
+            {"layerName": file.get("layer") or "default", "fileName": file["name"],
+             "downloadUrl": file["url"]}
+            for file in row.files or [] if file.get("url")] if row.download_url else None
+    return body
 
 
 async def list_page(db: AsyncSession, app_id: str, page: Page, *, meeting_id: str | None,
