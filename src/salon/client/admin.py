@@ -1,5 +1,6 @@
 """AdminClient: the REST control plane with an API token (async, on httpx)."""
 
+from ssl import SSLContext
 from typing import Any
 
 import httpx
@@ -16,12 +17,16 @@ class ApiError(Exception):
 
 class AdminClient:
     def __init__(self, base_url: str, account_id: str, app_id: str, api_token: str,
-                 *, timeout: float = 10) -> None:
+                 *, timeout: float = 10, ssl: SSLContext | None = None) -> None:
+        """`ssl`: for an `https://` URL, the context to verify the server with (one
+        trusting a self-signed certificate, say), as `RealtimeClient.join` takes it;
+        None: the system's trusted authorities."""
         self.app_url = (f"{base_url.rstrip('/')}/client/v4/accounts/{account_id}"
                         f"/realtime/kit/{app_id}")
         self.http = httpx.AsyncClient(
             base_url=self.app_url, timeout=timeout,
             headers={"Authorization": f"Bearer {api_token}"},
+            verify=ssl if ssl is not None else True,
         )
 
     async def __aenter__(self) -> "AdminClient":

@@ -1,5 +1,6 @@
 """Chat requests and file transfer (docs/chat.md)."""
 
+from ssl import SSLContext
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ class ChatActions(Requester):
     #: The server's HTTP base URL, for file upload and download (set by the connection).
     http_url: str
     token: str
+    #: The context the peer joined with (`join(ssl=…)`), verifying HTTPS as the WSS.
+    ssl: SSLContext | None
 
     # chat (docs/chat.md); sending and changing answer with the stored message
     async def send_message(self, type: str = "text", *, text: str | None = None,
@@ -72,10 +75,15 @@ class ChatActions(Requester):
     async def pinned_messages(self) -> list[dict[str, Any]]:
         return (await self.request("chat.pinned"))["messages"]
 
+    def _http(self) -> httpx.AsyncClient:
+        """An HTTP client that trusts what the realtime connection trusts: the peer's
+        `ssl` context, or (None) the system's authorities."""
+        return httpx.AsyncClient(timeout=30, verify=self.ssl if self.ssl is not None else True)
+
     async def upload_file(self, data: bytes, name: str, content_type: str) -> dict[str, Any]:
         """Upload over HTTP with this peer's token; returns `{id, name, size, content_type,
         link, created_at}`. Raises ApiError (413 too large, 415 type not allowed, …)."""
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with self._http() as http:
             response = await http.post(
                 f"{self.http_url}/realtime/v1/files", params={"name": name}, content=data,
                 headers={"Authorization": f"Bearer {self.token}",
@@ -87,7 +95,7 @@ class ChatActions(Requester):
 
     async def download_file(self, link: str) -> tuple[bytes, str]:
         """A chat file's bytes and content type, by its `link` (with this peer's token)."""
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with self._http() as http:
             response = await http.get(link, headers={"Authorization": f"Bearer {self.token}"})
         if response.status_code != 200:
             raise ApiError(response.status_code,

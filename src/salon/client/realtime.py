@@ -26,6 +26,7 @@ from salon.client.collaboration import CollaborationActions
 from salon.client.connected import ConnectedActions
 from salon.client.presence import PresenceActions
 from salon.client.reconnect import Resuming
+from salon.client.recording import RecordingActions
 from salon.client.social import SocialActions
 
 __all__ = ["KEEP_ALIVE_SECS", "PROTOCOL_VERSION", "RealtimeClient", "RealtimeError",
@@ -71,7 +72,7 @@ class Inspector(Protocol):
 
 
 class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, ConnectedActions,
-                     SocialActions, Resuming):
+                     SocialActions, RecordingActions, Resuming):
     """One peer: the connection here, the protocol's requests by name in the mixins."""
 
     #: Shown every request sent and every message read, before anything else sees it.
@@ -91,7 +92,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         self.close_code: int | None = None
         self.joined: dict[str, Any] = {}
         #: How many are in the room `{participants, on_stage, audience}`, as the join
-        #: reply and then each `audience.delta` (large rooms) said; empty while waiting.
+        #: reply (or `self.admitted`) and then each `audience.delta` (large rooms) said;
+        #: empty while waiting.
         self.counts: dict[str, int] = {}
         self.timeout = 10.0
         #: The HTTP base URL and the token this peer joined with (chat file uploads).
@@ -210,6 +212,14 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
         self.joined = reply
         self.counts = dict(reply.get("room", {}).get("counts", {}))
         self.nodes = [node for node in reply.get("nodes") or [] if isinstance(node, str)]
+
+    def _admitted(self, admitted: dict[str, Any]) -> None:
+        """Let in from the waiting room: joined now, with the room (and the SelfView)
+        the `self.admitted` event carries in place of the waiting join's."""
+        self.joined = {**self.joined, "status": "joined",
+                       **{key: admitted[key] for key in ("self", "room", "media")
+                          if key in admitted}}
+        self.counts = dict(self.joined.get("room", {}).get("counts", {}))
 
     async def _switch(self, connection: websockets.ClientConnection, url: str) -> None:
         """Carry on on `connection`: read it from now on and close the one before (whose
@@ -380,6 +390,8 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
     async def _queue(self, name: str, data: dict[str, Any]) -> None:
         if name == "audience.delta":
             self.counts = dict(data["counts"])
+        if name == "self.admitted":
+            self._admitted(data)  # `status`, `joined["room"]`, `counts` as admitted
         if name == "meeting.changed":
             self.follow_move(data)  # `peer_id`, `joined` are the new room's from now on
         for watcher in self.watchers.get(name, ()):
