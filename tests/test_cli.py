@@ -36,6 +36,10 @@ def test_account_token_reaches_every_app(server: SalonServer) -> None:
     creds = json.loads(server.cli("apps", "create", "second", "--json").stdout)
     other = f"{server.account_url}/{creds['app_id']}/meetings"
     assert httpx.get(other, headers=server.headers).status_code == 200
+    # The token `apps create` prints is account-wide too (its help says so).
+    mine = {"Authorization": f"Bearer {creds['api_token']}"}
+    assert httpx.get(f"{server.account_url}/{server.app_id}/meetings",
+                     headers=mine).status_code == 200
 
 
 def test_app_scoped_token(server: SalonServer) -> None:

@@ -20,17 +20,21 @@ from typing import Any, TypeVar
 import click
 import httpx
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salon.cli_database import check_database, open_database
 from salon.core.clock import isoformat
 from salon.core.errors import SalonError
 from salon.core.meetings import MeetingSettings
 from salon.core.participants import NewParticipant
+from salon.core.schema import CONTROL_CHARACTERS
 from salon.recording.process import spawn_children_lightly
 from salon.services import api_tokens, apps, meetings, participant_tokens, participants
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
+from salon.store.models import Account
 
 T = TypeVar("T")
 
@@ -54,7 +58,7 @@ def _run_on(ctx: click.Context, work: Callable[[Database], Awaitable[T]]) -> T:
     Core connections (`meetings.create`, `participants.add`) take a `Database`."""
 
     async def main() -> T:
-        database = Database(_settings(ctx))
+        database = await open_database(_settings(ctx))
         try:
             await migrate.upgrade(database)
             return await work(database)
@@ -83,7 +87,8 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
         ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:  # a bad SALON_* value: say which, in words
         raise click.ClickException("; ".join(
-            f"SALON_{'_'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+            f"SALON_{'_'.join(map(str, problem['loc'])).upper()}: "
+            f"{problem['msg'].removeprefix('Value error, ')}"
             for problem in error.errors())) from None
 
 
@@ -129,6 +134,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     settings.tls_certfile = certfile or settings.tls_certfile
     settings.tls_keyfile = keyfile or settings.tls_keyfile
     _tls_files_checked(settings)
+    # The database's problems in one line here: once the server runs, they are logged
+    # tracebacks of its start-up.
+    asyncio.run(check_database(settings))
     # One handler for salon's and uvicorn's lines alike: text or JSON, secrets masked.
     configure_logging(settings.log_format, settings.log_level)
     if workers > 1 and not listen_fds:
@@ -368,9 +376,12 @@ def apps_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line.")
 @click.pass_context
 def apps_create(ctx: click.Context, name: str, account_id: str | None, as_json: bool) -> None:
-    """Create an app with the default presets and an API token for it."""
+    """Create an app with the default presets and an account-wide API token (it reaches
+    every app of the account; `salon tokens create --app APP_ID` makes one for this app
+    alone)."""
     creds = _run(ctx, lambda db: apps.create_with_token(db, name, account_id))
-    record = {"account_id": creds.account_id, "app_id": creds.app_id, "api_token": creds.api_token}
+    record = {"account_id": creds.account_id, "app_id": creds.app_id,
+              "api_token": creds.api_token}
     _emit(as_json, record, "\n".join(f"{k}: {v}" for k, v in record.items()))
 
 
@@ -390,25 +401,52 @@ def tokens_group() -> None:
     """Create, list and revoke API tokens."""
 
 
+#: API token names are 1-255 characters, as over REST (`POST /api_tokens`).
+TOKEN_NAME_MAX = 255
+
+
+async def _account(db: AsyncSession, account_id: str | None, *, create: bool = False) -> str:
+    """The account named by --account, which must exist, else the only one; `create`:
+    on a database with none, its first account."""
+    if account_id is not None:
+        if await db.get(Account, account_id) is None:
+            raise click.ClickException(f"Account {account_id} does not exist.")
+        return account_id
+    if (sole := await apps.sole_account(db)) is not None:
+        return sole.id
+    if not create:
+        raise click.ClickException("Say which account with --account.")
+    if await db.scalar(select(func.count()).select_from(Account)):
+        raise click.ClickException("Several accounts exist: say which one with --account.")
+    return (await apps.create_account(db)).id
+
+
+def _token_name(name: str) -> str:
+    """The name as REST takes it: 1-255 characters, no control character, trimmed."""
+    if len(name) > TOKEN_NAME_MAX or not name.strip():
+        raise click.ClickException(f"Token name must be 1 to {TOKEN_NAME_MAX} characters.")
+    if CONTROL_CHARACTERS.search(name):
+        raise click.ClickException("Token name must not contain control characters "
+                                   "(NUL, tab, newline, …).")
+    return name.strip()
+
+
 @tokens_group.command("create")
 @click.option("--account", "account_id", help="Account of the token (default: the only one).")
 @click.option("--app", "app_id", help="Scope the token to this one app.")
-@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
+@click.option("--name", default="cli", show_default=True,
+              help="A label to recognise it by (1-255 characters).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line.")
 @click.pass_context
 def tokens_create(
     ctx: click.Context, account_id: str | None, app_id: str | None, name: str, as_json: bool
 ) -> None:
     """Create an API token (shown once; only its hash is stored)."""
+    label = _token_name(name)
 
     async def work(db: AsyncSession) -> api_tokens.IssuedToken:
-        account = account_id
-        if account is None:
-            sole = await apps.sole_account(db)
-            if sole is None:
-                raise click.ClickException("Say which account with --account.")
-            account = sole.id
-        return await api_tokens.create(db, account, app_id=app_id, name=name)
+        account = await _account(db, account_id)
+        return await api_tokens.create(db, account, app_id=app_id, name=label)
 
     issued = _run(ctx, work)
     record = {"id": issued.id, "account_id": issued.account_id, "app_id": issued.app_id,

@@ -12,6 +12,10 @@ from salon.media.settings import MediaSettings
 
 #: A comma-separated list in the environment (`SALON_ICE_HOSTS=127.0.0.1,10.0.0.5`).
 CommaList = Annotated[tuple[str, ...], NoDecode]
+#: The databases salon runs on, by URL scheme (before any `+driver`), and the scheme
+#: with the async driver salon uses: `postgresql+psycopg2://…` works as well.
+DATABASE_SCHEMES = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
+                    "sqlite": "sqlite+aiosqlite"}
 
 
 class Settings(BaseSettings):
@@ -81,7 +85,8 @@ class Settings(BaseSettings):
     #: Every this many seconds the garbage collector sweeps every object once, frozen
     #: ones too (salon.api.gc_pauses); between sweeps it walks only newer objects.
     gc_sweep_secs: float = Field(default=600.0, gt=0)
-    log_level: str = "info"
+    #: The lowest level logged; written in any case, kept in lower case (uvicorn's).
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     #: Log lines as one JSON object each ("json", for log collectors) or as readable
     #: text ("text"); either way tokens and secrets are masked (salon.observability.logs).
     log_format: Literal["text", "json"] = "text"
@@ -164,7 +169,7 @@ class Settings(BaseSettings):
     transcription_keep_audio: bool = False
 
     #: The media plane: "embedded" (aiortc SFU in this process) or "none".
-    media_backend: str = "embedded"
+    media_backend: Literal["embedded", "none"] = "embedded"
     #: ICE host candidate addresses (comma-separated); empty: every interface but loopback.
     ice_hosts: CommaList = ()
     #: STUN/TURN servers for clients, a JSON list of RTCIceServer objects; empty: none.
@@ -187,6 +192,38 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """PostgreSQL or SQLite, in any form `resolved_database_url` turns into an async
+        driver's URL. The problem names the scheme alone: the URL may hold a password."""
+        url = value.strip()
+        if not url:
+            return value
+        scheme, separator, rest = url.partition("://")
+        kind = scheme.split("+", 1)[0].lower()
+        if not separator or kind not in DATABASE_SCHEMES:
+            named = f", not {scheme}" if separator and scheme else ""
+            raise ValueError(f"salon supports sqlite and postgresql URLs "
+                             f"(postgresql://user@host:5432/db, sqlite:///path/salon.db){named}")
+        if kind == "sqlite" and not rest.startswith("/"):
+            raise ValueError("a sqlite URL names its file: sqlite:///path/salon.db")
+        from sqlalchemy.engine import make_url  # here: not every process opens a database
+        from sqlalchemy.exc import ArgumentError
+        try:
+            port = make_url(url).port
+        except (ArgumentError, ValueError):
+            port = 0
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("not a valid database URL: postgresql://user[:password]@host"
+                             "[:port]/database, the port a number from 1 to 65535")
         return value
 
     @field_validator("transcription_model", "tls_certfile", "tls_keyfile", mode="before")
@@ -233,9 +270,5 @@ class Settings(BaseSettings):
         url = self.database_url.strip()
         if not url:
             return f"sqlite+aiosqlite:///{(self.data_dir / 'salon.db').resolve()}"
-        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix):]
-        if url.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
-        return url
+        scheme, _, rest = url.partition("://")
+        return f"{DATABASE_SCHEMES[scheme.split('+', 1)[0].lower()]}://{rest}"
