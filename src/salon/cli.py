@@ -134,13 +134,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
     settings.tls_certfile = certfile or settings.tls_certfile
     settings.tls_keyfile = keyfile or settings.tls_keyfile
     _tls_files_checked(settings)
+    if workers > 1 and not listen_fds:
+        # Its own checks first (Redis, PostgreSQL); each worker checks the database.
+        configure_logging(settings.log_format, settings.log_level)
+        sys.exit(_supervise(settings, workers, worker_ports))
     # The database's problems in one line here: once the server runs, they are logged
     # tracebacks of its start-up.
     asyncio.run(check_database(settings))
     # One handler for salon's and uvicorn's lines alike: text or JSON, secrets masked.
     configure_logging(settings.log_format, settings.log_level)
-    if workers > 1 and not listen_fds:
-        sys.exit(_supervise(settings, workers, worker_ports))
     internal = _tls_checked(settings)
     config = uvicorn.Config(
         create_app(settings),
