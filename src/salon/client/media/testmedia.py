@@ -1,4 +1,5 @@
-"""Pre-encoded test media for `FileSource`: made locally with PyAV in a few seconds.
+"""Pre-encoded test media for `FileSource`: made locally with PyAV, once, then cached
+(about 15 s of one core for the whole set; docs/client.md).
 
     from salon.client.media import make_test_media
     files = make_test_media(Path("/tmp/salon-media"))
@@ -104,8 +105,8 @@ def make_test_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]
 def make_simulcast_media(directory: Path | str, seconds: int = 10) -> dict[str, Path]:
     """Write the simulcast set into `directory` unless it is there already; return
     {"q", "h", "f"} -> path, low to high (the RIDs `SimulcastSource` sends them as).
-    Cached apart from `make_test_media`'s files (about 1 s of encoding per second of
-    clip), so tests that need no simulcast do not pay for it."""
+    Cached apart from `make_test_media`'s files (under 1 s of encoding per second of
+    clip; docs/client.md), so tests that need no simulcast do not pay for it."""
     if seconds < 2 or seconds % 2:
         raise ValueError("seconds must be an even number, at least 2 (keyframes 2 s apart)")
     directory = Path(directory)
