@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 import click
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.cli_database import check_database, open_database
@@ -407,20 +406,15 @@ def tokens_group() -> None:
 TOKEN_NAME_MAX = 255
 
 
-async def _account(db: AsyncSession, account_id: str | None, *, create: bool = False) -> str:
-    """The account named by --account, which must exist, else the only one; `create`:
-    on a database with none, its first account."""
+async def _account(db: AsyncSession, account_id: str | None) -> str:
+    """The account named by --account, which must exist, else the only one."""
     if account_id is not None:
         if await db.get(Account, account_id) is None:
             raise click.ClickException(f"Account {account_id} does not exist.")
         return account_id
     if (sole := await apps.sole_account(db)) is not None:
         return sole.id
-    if not create:
-        raise click.ClickException("Say which account with --account.")
-    if await db.scalar(select(func.count()).select_from(Account)):
-        raise click.ClickException("Several accounts exist: say which one with --account.")
-    return (await apps.create_account(db)).id
+    raise click.ClickException("Say which account with --account.")
 
 
 def _token_name(name: str) -> str:
