@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.servers import SalonServer
 
@@ -50,7 +51,14 @@ def pinned(document: dict[str, Any], account_id: str, app_id: str) -> dict[str, 
     return document
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_the_api_keeps_its_contract_under_fuzzing(server: SalonServer, tmp_path: Path) -> None:
+    """On SQLite; test_fuzz_postgresql.py runs the same on PostgreSQL, in a file of its
+    own so that the suite's workers (a file each at a time) run the two side by side."""
+    fuzz(server, tmp_path)
+
+
+def fuzz(server: SalonServer, tmp_path: Path) -> None:
     document = httpx.get(f"{server.url}/openapi.json").json()
     schema = tmp_path / "openapi.json"
     schema.write_text(json.dumps(pinned(document, server.account_id, server.app_id)))
@@ -67,6 +75,7 @@ def test_the_api_keeps_its_contract_under_fuzzing(server: SalonServer, tmp_path:
     assert generated and int(generated.group(1)) > 1000, output[-2000:]  # it really ran
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_a_contract_breach_fails_the_run(server: SalonServer, tmp_path: Path) -> None:
     """The run can fail: against a document that promises a field the server never
     sends, schemathesis reports the mismatch."""
