@@ -20,6 +20,20 @@ def rec_server() -> Iterator[SalonServer]:
         yield salon
 
 
+def record(http: httpx.Client, title: str, config: dict) -> tuple[dict, dict]:
+    """A meeting recorded for 1.5 s into `config`'s storage: the meeting, and the
+    recording once it is over (UPLOADED or ERRORED)."""
+    meeting = http.post("/meetings", json={"title": title}).json()["data"]
+    started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                             "storage_config": config})
+    assert started.status_code == 201, started.text
+    rid = started.json()["data"]["id"]
+    wait_status(http, rid, "RECORDING")
+    time.sleep(1.5)
+    http.put(f"/recordings/{rid}", json={"action": "stop"})
+    return meeting, wait_status(http, rid, "UPLOADED", "ERRORED")
+
+
 @pytest.mark.parametrize("kind", ["aws", "cloudflare"])
 def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_url: str,
                                                   kind: str, tmp_path) -> None:
@@ -27,16 +41,9 @@ def test_a_recording_lands_in_the_bucket_it_names(rec_server: SalonServer, moto_
     s3 = bucket(moto_url, name)
     with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
                       timeout=30) as http:
-        meeting = http.post("/meetings", json={"title": "Board"}).json()["data"]
-        config = storage_config(kind, moto_url, name, path="salon/recordings")
-        started = http.post("/recordings", json={"meeting_id": meeting["id"],
-                                                 "storage_config": config})
-        assert started.status_code == 201, started.text
-        rid = started.json()["data"]["id"]
-        wait_status(http, rid, "RECORDING")
-        time.sleep(1.5)
-        http.put(f"/recordings/{rid}", json={"action": "stop"})
-        done = wait_status(http, rid, "UPLOADED", "ERRORED")
+        meeting, done = record(http, "Board",
+                               storage_config(kind, moto_url, name, path="salon/recordings"))
+        rid = done["id"]
         assert done["status"] == "UPLOADED", done
         for answer in (http.get(f"/recordings/{rid}").text,
                        http.get("/recordings", params={"meeting_id": meeting["id"]}).text):
@@ -65,16 +72,7 @@ def test_a_failed_upload_keeps_the_recording_in_salons_own_storage(
     caller stopped it (API_CALL), and its files are in salon's storage, linked."""
     with httpx.Client(base_url=rec_server.app_url, headers=rec_server.headers,
                       timeout=30) as http:
-        meeting = http.post("/meetings", json={"title": "Lost?"}).json()["data"]
-        config = storage_config("aws", moto_url, "no-such-bucket")
-        started = http.post("/recordings", json={"meeting_id": meeting["id"],
-                                                 "storage_config": config})
-        assert started.status_code == 201, started.text
-        rid = started.json()["data"]["id"]
-        wait_status(http, rid, "RECORDING")
-        time.sleep(1.5)
-        http.put(f"/recordings/{rid}", json={"action": "stop"})
-        done = wait_status(http, rid, "UPLOADED", "ERRORED")
+        _, done = record(http, "Lost?", storage_config("aws", moto_url, "no-such-bucket"))
     assert done["status"] == "ERRORED", done
     assert done["stop_reason"] == {"reason": "API_CALL"}
     assert done["download_url"].startswith(rec_server.url), done["download_url"]
