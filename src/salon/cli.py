@@ -26,8 +26,8 @@ from salon.cli_database import check_database, open_database
 from salon.core.clock import isoformat
 from salon.core.errors import SalonError
 from salon.core.meetings import MeetingSettings
+from salon.core.names import token_name
 from salon.core.participants import NewParticipant
-from salon.core.schema import CONTROL_CHARACTERS
 from salon.recording.process import spawn_children_lightly
 from salon.services import api_tokens, apps, meetings, participant_tokens, participants
 from salon.settings import Settings
@@ -402,10 +402,6 @@ def tokens_group() -> None:
     """Create, list and revoke API tokens."""
 
 
-#: API token names are 1-255 characters, as over REST (`POST /api_tokens`).
-TOKEN_NAME_MAX = 255
-
-
 async def _account(db: AsyncSession, account_id: str | None) -> str:
     """The account named by --account, which must exist, else the only one."""
     if account_id is not None:
@@ -415,16 +411,6 @@ async def _account(db: AsyncSession, account_id: str | None) -> str:
     if (sole := await apps.sole_account(db)) is not None:
         return sole.id
     raise click.ClickException("Say which account with --account.")
-
-
-def _token_name(name: str) -> str:
-    """The name as REST takes it: 1-255 characters, no control character, trimmed."""
-    if len(name) > TOKEN_NAME_MAX or not name.strip():
-        raise click.ClickException(f"Token name must be 1 to {TOKEN_NAME_MAX} characters.")
-    if CONTROL_CHARACTERS.search(name):
-        raise click.ClickException("Token name must not contain control characters "
-                                   "(NUL, tab, newline, …).")
-    return name.strip()
 
 
 @tokens_group.command("create")
@@ -438,7 +424,10 @@ def tokens_create(
     ctx: click.Context, account_id: str | None, app_id: str | None, name: str, as_json: bool
 ) -> None:
     """Create an API token (shown once; only its hash is stored)."""
-    label = _token_name(name)
+    try:
+        label = token_name(name)  # as over REST, checked before the database is opened
+    except SalonError as error:
+        raise click.ClickException(error.message) from None
 
     async def work(db: AsyncSession) -> api_tokens.IssuedToken:
         account = await _account(db, account_id)

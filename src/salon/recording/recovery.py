@@ -123,9 +123,8 @@ class Recovery:
                 or (statuses is not None and row.status not in statuses):
             return False
         fields = await delivery.store(row, kept, self._storage(row))
-        if fields.get("storage_error"):
-            error = f"{error}; {fields['storage_error']}"
-        fields.pop("storage_error", None)
+        if storage_error := fields.pop("storage_error", None):
+            error = f"{error}; {storage_error}"
         fields["recording_duration"] = int(max(
             (file.duration_secs for file in kept), default=0)) or None
         async with self.database.session() as db:

@@ -291,9 +291,8 @@ class RecordingScheduler(Recovery, HandOff):
         fields = await delivery.store(row, files, self._storage(row))
         storage_error = fields.pop("storage_error", None)
         # Nothing recorded (no file): no duration, rather than the time the recorder ran.
-        fields["recording_duration"] = int(round(max(
-            [outcome.duration_secs] + [f.duration_secs for f in files if parts]))
-        ) if fields["files"] else None
+        recorded = max([outcome.duration_secs] + [f.duration_secs for f in files if parts])
+        fields["recording_duration"] = int(round(recorded)) if fields["files"] else None
         failed = outcome.error or not fields["files"] or storage_error
         if failed:
             fields["error"] = outcome.error or storage_error or "the recorder wrote no file"

@@ -16,7 +16,8 @@ from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
 from salon.api.schemas.tokens import ApiToken, CreatedApiToken, VerifiedToken
 from salon.core.clock import isoformat
-from salon.core.errors import Forbidden, InvalidRequest, NotFound
+from salon.core.errors import Forbidden, NotFound
+from salon.core.names import token_name
 from salon.core.schema import Strict, text
 from salon.services import api_tokens
 from salon.services.grants import Grant
@@ -66,9 +67,7 @@ async def create_token(account_id: str, request: Request, db: Db, token: Token,
                         "account-wide tokens; give 'app_id'.")
     if body.app_id is not None:  # 404 for an app the caller does not reach, or none
         await request.app.state.grants.app(token, account_id, body.app_id)
-    name = body.name.strip()
-    if not name:
-        raise InvalidRequest("Token name must be 1 to 255 characters.")
+    name = token_name(body.name)  # the length and characters pydantic checked; not blank
     issued = await api_tokens.create(db, account_id, app_id=body.app_id, name=name)
     row = await db.get(ApiTokenRow, issued.id)
     assert row is not None
