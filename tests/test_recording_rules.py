@@ -73,12 +73,23 @@ def test_body_over_meeting_config_over_defaults() -> None:
     assert rules.extension_for(rules.effective_config(vp9, DEFAULTS)) == "webm"
 
 
-@pytest.mark.parametrize("extra", [
-    {"url": "https://example.com/app"}, {"interactive_config": {"type": "ID3"}}])
-def test_what_is_not_supported_yet_is_refused(extra: dict) -> None:
-    body = rules.StartRecording.model_validate({"meeting_id": "m", **extra})
+def test_what_is_not_supported_yet_is_refused() -> None:
+    body = rules.StartRecording.model_validate({"meeting_id": "m",
+                                                "url": "https://example.com/app"})
     with pytest.raises(InvalidRequest, match="not supported yet"):
         rules.effective_config(body, DEFAULTS)
+
+
+def test_an_interactive_recording_is_a_tar_of_h264() -> None:
+    body = rules.StartRecording.model_validate({"meeting_id": "m",
+                                                "interactive_config": {"type": "ID3"}})
+    assert rules.extension_for(rules.effective_config(body, DEFAULTS)) == "tar"
+    meeting_vp8 = {**DEFAULTS, "video_config": {**DEFAULTS["video_config"], "codec": "VP8"}}
+    with pytest.raises(InvalidRequest, match="H.264"):
+        rules.effective_config(body, meeting_vp8)
+    plain = rules.StartRecording.model_validate({"meeting_id": "m",
+                                                 "interactive_config": {"type": None}})
+    assert rules.extension_for(rules.effective_config(plain, DEFAULTS)) == "mp4"
 
 
 @pytest.mark.parametrize(("extra", "words"), [

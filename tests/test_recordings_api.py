@@ -106,6 +106,25 @@ def test_a_vp9_recording_is_a_webm(rec_server: SalonServer, http: httpx.Client,
             320, 180)
 
 
+def test_an_interactive_recording_is_a_tar(http: httpx.Client, meeting: dict) -> None:
+    """`interactive_config: {type: "ID3"}` records HLS in a tar (what is in it: the real
+    recorder's end-to-end test); an empty `interactive_config` is a plain recording."""
+    started = http.post("/recordings", json={
+        "meeting_id": meeting["id"], "allow_multiple_recordings": True,
+        "interactive_config": {"type": "ID3"}})
+    assert started.status_code == 201, started.text
+    data = started.json()["data"]
+    assert data["output_file_name"].endswith(".tar")
+    plain = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                           "allow_multiple_recordings": True,
+                                           "interactive_config": {}})
+    assert plain.status_code == 201, plain.text
+    assert plain.json()["data"]["output_file_name"].endswith(".mp4")
+    for recording in (data, plain.json()["data"]):
+        http.put(f"/recordings/{recording['id']}", json={"action": "stop"})
+        wait_status(http, recording["id"], "UPLOADED", "ERRORED")
+
+
 def test_the_daywise_analytics_count_what_was_recorded(http: httpx.Client,
                                                        meeting: dict) -> None:
     def stats() -> dict:
@@ -190,7 +209,9 @@ def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
 
 @pytest.mark.parametrize(("body", "status", "words"), [
     ({"url": "https://example.com/app"}, 400, "not supported yet"),
-    ({"interactive_config": {"type": "ID3"}}, 400, "not supported yet"),
+    ({"interactive_config": {"type": "ID3"}, "video_config": {"codec": "VP8"}}, 400,
+     "H.264"),
+    ({"interactive_config": {"type": "ID4"}}, 400, "interactive_config.type"),
     ({"rtmp_out_config": {"rtmp_url": "http://example.com/x"}}, 400, "rtmp://"),
     ({"storage_config": {"type": "azure", "access_key": "A", "secret": "S", "bucket": "b",
                          "region": "r"}}, 400, "not supported by this server yet"),

@@ -1,7 +1,8 @@
 """A recording through the whole of salon: started over REST, recorded by the real media
 engine in its recorder process (the hidden recorder participant the control plane
 creates), stopped over REST, stored, downloaded through its signed link, and the file
-decoded: both people's colours in the picture, both tones in the sound."""
+decoded: both people's colours in the picture, both tones in the sound; a track
+recording's voices; an interactive recording's timed ID3 tags."""
 
 import asyncio
 from pathlib import Path
@@ -11,8 +12,10 @@ import av
 import httpx
 import numpy as np
 
+from salon.recording import interactive
 from tests.live import Meeting
 from tests.media.test_recording_engine import Colour, Tone, publisher, spectrum_peaks
+from tests.test_recording_interactive import cues, unpack
 
 
 async def recording(room: Meeting, recording_id: str) -> dict[str, Any]:
@@ -112,3 +115,53 @@ async def test_a_track_recording_over_rest_copies_each_voice(room: Meeting, sess
     for user_id, frequency in ids.items():
         own, other = heard[user_id] if frequency == 440 else heard[user_id][::-1]
         assert own == 1 and other < 0.01, heard
+
+
+async def test_an_interactive_recording_carries_the_broadcasts_as_timed_id3(
+        room: Meeting, sessions: list, tmp_path: Path) -> None:
+    """`interactive_config: {type: "ID3"}`: HLS in a tar; each `ID3Data` broadcast sent
+    while it records is an ID3 tag at its time, until `CLOSE_TRANSPORT`."""
+    host = await publisher(room, sessions, "Red", Colour((230, 30, 30)), Tone(440.0, 0.5))
+    started = await room.admin.call("POST", "/recordings", json={
+        "meeting_id": room.id, "file_name_prefix": "webinar",
+        "interactive_config": {"type": "ID3"}, "video_config": {"width": 640, "height": 360}})
+    rid = started["id"]
+    assert started["output_file_name"].endswith(".tar")
+    assert (await reaches(room, rid, "RECORDING", "ERRORED", timeout=40))["status"] == \
+        "RECORDING"
+    await asyncio.sleep(1.5)
+    loop = asyncio.get_running_loop()
+    await host.request("broadcast", type="ID3Data", payload={"slide": 1})
+    first = loop.time()
+    await asyncio.sleep(2.0)
+    await host.request("broadcast", type="reaction", payload="ignored: not ID3Data")
+    await host.request("broadcast", type="ID3Data", payload="chapter two")
+    second = loop.time()
+    await host.request("broadcast", type="CLOSE_TRANSPORT", payload=None)
+    await host.request("broadcast", type="ID3Data", payload="after the close")
+    await asyncio.sleep(1.0)
+    await room.admin.call("PUT", f"/recordings/{rid}", json={"action": "stop"})
+    done = await reaches(room, rid, "UPLOADED", "ERRORED")
+    assert done["status"] == "UPLOADED", done
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(done["download_url"])
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/x-tar"
+    assert len(answer.content) == done["file_size"]
+    path = tmp_path / done["output_file_name"]
+    path.write_bytes(answer.content)
+    unpack(path, tmp_path / "hls")
+    playlist = tmp_path / "hls" / "index.m3u8"
+    assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+    tags = cues(playlist)
+    assert [value for _, value in tags] == ['{"slide":1}', "chapter two"], tags
+    assert abs((tags[1][0] - tags[0][0]) - (second - first)) < 0.3, (tags, second - first)
+    seconds = interactive.playlist_seconds(path)
+    assert 3.5 < seconds < 8 and abs(done["recording_duration"] - seconds) <= 1, seconds
+    assert 0.5 < tags[0][0] < tags[1][0] < seconds
+
+    with av.open(str(playlist)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert (frames[-1].shape[1], frames[-1].shape[0]) == (640, 360)
+    assert share_of(frames[-1], (230, 30, 30)) > 0.3

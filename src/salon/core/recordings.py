@@ -138,10 +138,13 @@ def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> di
     """
     given = body.model_dump(exclude_unset=True, exclude_none=True, exclude=set(_NOT_MEDIA))
     config = deep_merge(meeting_config, given)
-    for field in ("url", "interactive_config"):
-        if config.get(field):
-            raise InvalidRequest(f"'{field}' is not supported yet: leave it out to record "
-                                 "the meeting with salon's own layout.")
+    if config.get("url"):
+        raise InvalidRequest("'url' is not supported yet: leave it out to record the "
+                             "meeting with salon's own layout.")
+    if is_interactive(config) and \
+            (config.get("video_config") or {}).get("codec") in WEBM_CODECS:
+        raise InvalidRequest("An interactive recording is HLS, which carries H.264: use "
+                             "video_config.codec 'H264' with interactive_config.")
     for url in rtmp_urls(config):
         if not url.lower().startswith(("rtmp://", "rtmps://")):
             raise InvalidRequest("rtmp_out_config.rtmp_url (and live_streaming_config."
@@ -171,7 +174,15 @@ def output_file_name(prefix: str | None, meeting_id: str, at: datetime,
 WEBM_CODECS = ("VP8", "VP9")
 
 
+def is_interactive(config: dict[str, Any]) -> bool:
+    """An interactive recording (`interactive_config.type` "ID3"): HLS with timed
+    metadata, delivered as a tar (`salon.recording.interactive`)."""
+    return (config.get("interactive_config") or {}).get("type") == "ID3"
+
+
 def extension_for(config: dict[str, Any]) -> str:
+    if is_interactive(config):
+        return "tar"
     codec = (config.get("video_config") or {}).get("codec")
     return "webm" if codec in WEBM_CODECS else "mp4"
 

@@ -11,7 +11,9 @@ repaired into playable ones (`salon.recording.parts.repair`), finished files as 
 are, and the parts an earlier carrier had gathered itself. Its own recorder then writes
 as any does; at the end each composite or audio file is joined after the same file of
 every part (`join`). Track recordings (one file per peer's track) need no join: the
-parts' files are listed beside the new ones.
+parts' files are listed beside the new ones. An interactive recording's HLS work directory
+is packed as it stands (`salon.recording.interactive.salvage`) and the tars are joined
+into one playlist (`salon.recording.interactive.join`).
 
 When the earlier work directory cannot be read (another machine, no shared data
 directory) nothing is gathered: the recording holds what was recorded after the
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import av
 
+from salon.recording import interactive
 from salon.recording.outputs import CONTENT_TYPES, probe
 from salon.recording.parts import final_path, join, repair
 from salon.recording.spec import OutputFile
@@ -55,7 +58,9 @@ def gather(earlier: Path | None, here: Path) -> list[Path]:
         for older in _parts(earlier / PARTS):
             shutil.move(str(older), str(_next(root)))
     media = [p for p in sorted(earlier.iterdir()) if p.is_file() and _is_media(p)]
-    if media:
+    segmented = [p for p in sorted(earlier.iterdir())
+                 if p.is_dir() and interactive.tar_of(p) is not None]
+    if media or segmented:
         part = _next(root)
         part.mkdir()
         for path in media:
@@ -69,6 +74,13 @@ def gather(earlier: Path | None, here: Path) -> list[Path]:
                     log.warning("the work file %s holds nothing playable: left out", path)
             else:
                 path.unlink()  # its finished file is there already
+        for directory in segmented:  # an interactive recording's HLS, as far as it got
+            tar = interactive.tar_of(directory)
+            assert tar is not None
+            if (part / tar.name).exists():
+                shutil.rmtree(directory)  # packed already
+            elif interactive.salvage(directory, part / tar.name) is None:
+                log.warning("the work directory %s holds no segment: left out", directory)
     return _parts(root)
 
 
@@ -96,7 +108,7 @@ def joined(files: list[OutputFile], parts: list[Path]) -> list[OutputFile]:
         sources = earlier + ([current.path] if current is not None else [])
         try:
             if len(sources) > 1:
-                join(sources, target)
+                (interactive.join if target.suffix == ".tar" else join)(sources, target)
             elif current is None:
                 shutil.copyfile(sources[0], target)
             out.append(probe(target, role, current.participant_id if current else None,

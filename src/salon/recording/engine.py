@@ -12,6 +12,8 @@ on any machine that can reach the server. The recorder:
 - feeds a composite (`CompositePipeline`: decode what is on screen, compose, mix,
   encode once) or copies each chosen participant's Opus packets into its own WebM
   (`OpusTrackFile`);
+- in an interactive recording, turns each `ID3Data` broadcast it receives while
+  recording into a timed ID3 tag (`salon.recording.interactive`);
 - polls `control` for pauses and stops, and ends with `ALL_PEERS_LEFT` when the room
   ends or the recorder is removed, `MAX_SECONDS` at `spec.max_seconds` recorded.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from salon.media.embedded import hooks
+from salon.recording import interactive
 from salon.recording.clock import RecordingClock
 from salon.recording.outputs import probe
 from salon.recording.pipeline import CompositePipeline
@@ -77,6 +80,8 @@ class Recorder:
         self.media: MediaSession | None = None
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._started = False
+        #: `CLOSE_TRANSPORT` came: an interactive recording takes no more tags.
+        self._cues_closed = False
         #: The connection to the meeting went without the meeting ending (its node died
         #: or handed it over): reported, so the control plane may carry the recording on.
         self._lost_meeting = False
@@ -123,6 +128,7 @@ class Recorder:
             **{event: lambda data, event=event: self._room_event(event, data)
                for event in ROOM_EVENTS},
             "media.unpublished": self._unpublished,
+            "broadcast": self._broadcast,
             "room.ended": lambda data: self.room_over.set(),
             "self.kicked": lambda data: self.room_over.set()})
         if self.spec.kind == "composite":
@@ -214,6 +220,19 @@ class Recorder:
                 self._ended(f"{data['peer_id']}:{kind}")
         if self.roster.apply(event, data) and self.pipeline is not None:
             self.pipeline.scene = self.roster.scene()
+
+    def _broadcast(self, data: dict[str, Any]) -> None:
+        """An interactive recording's cue: an `ID3Data` broadcast that arrives while it
+        records (RECORDING, not paused) is a tag at the recorded time it arrived;
+        `CLOSE_TRANSPORT` (as the type, or as an `ID3Data` payload) ends the tags."""
+        if self.pipeline is None or self.spec.interactive is None or self._cues_closed:
+            return
+        kind, payload = data.get("type"), data.get("payload")
+        if interactive.CLOSE_TRANSPORT in (kind, payload if kind == interactive.ID3_DATA
+                                           else None):
+            self._cues_closed = True
+        elif kind == interactive.ID3_DATA and self._started and self.clock.running:
+            self.pipeline.cue(interactive.id3_tag(payload), self.clock.now())
 
     def _unpublished(self, data: dict[str, Any]) -> None:
         self._ended(data["track_id"])

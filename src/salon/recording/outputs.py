@@ -7,21 +7,24 @@ name (`.{name}.part`) and get their final name when finalized, so a half-written
 never carries it. MP4s and M4As are written fragmented while recording, so a recorder
 killed with its node leaves a file that still plays (`salon.recording.parts`), and are
 remuxed on close to `movflags=+faststart` (the index in front, so players start before
-the download ends).
+the download ends). An interactive recording writes HLS segments instead of the MP4, packed
+into a `.tar` on close (`salon.recording.interactive`).
 """
 
 import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
 
 from salon.livestream.outputs import LiveOutputs
+from salon.recording import interactive as hls
 from salon.recording.mixer import RATE
 from salon.recording.parts import finalize, work_options, work_path
-from salon.recording.spec import AudioSpec, LiveSpec, OutputFile, VideoSpec
+from salon.recording.spec import AudioSpec, InteractiveSpec, LiveSpec, OutputFile, VideoSpec
 
 #: libx264's preset and tuning: veryfast with zerolatency (no lookahead, no B-frame
 #: delay) costs about 15 % of a core for a 720p30 composite against 22 % without the
@@ -40,7 +43,13 @@ VPX_ENCODERS = {
 }
 AUDIO_BITRATE = 128_000
 CONTENT_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4",
-                 ".mp3": "audio/mpeg"}
+                 ".mp3": "audio/mpeg", ".tar": hls.CONTENT_TYPE}
+
+
+class PacketSink(Protocol):
+    """Where else an encoder's packets go: live outputs, an interactive recording's HLS."""
+
+    def mux(self, packet: av.Packet) -> None: ...
 
 
 class AudioEncoder:
@@ -60,8 +69,8 @@ class AudioEncoder:
         self.stream.format = self.format
         self.samples = 0
         self._pending = np.zeros((channels, 0), dtype=np.float32)
-        #: Live outputs fed the same packets (the composite's audio, when livestreaming).
-        self.live: LiveOutputs | None = None
+        #: Other outputs fed the same packets (livestreaming, interactive recordings).
+        self.sinks: list[PacketSink] = []
 
     @property
     def frame_size(self) -> int:
@@ -91,9 +100,9 @@ class AudioEncoder:
 
     def _mux(self, packets: list[av.Packet]) -> None:
         self.container.mux(packets)
-        if self.live is not None:
+        for sink in self.sinks:
             for packet in packets:
-                self.live.mux(packet)
+                sink.mux(packet)
 
     def flush(self) -> None:
         if self._pending.shape[1]:
@@ -114,16 +123,18 @@ class _File:
 class CompositeWriter:
     """The composite file (video + mixed audio) and the optional audio-only file; with
     `live`, the same encoded packets also go to HLS and RTMP (`salon.livestream.outputs`),
-    and the composite file is written only if `live.keep_file`."""
+    and the composite file is written only if `live.keep_file`; with `interactive`, they
+    go to HLS segments packed into a `.tar`, which is the composite file."""
 
     def __init__(self, output_dir: Path, file_name: str, video: VideoSpec,
-                 audio: AudioSpec, live: LiveSpec | None = None) -> None:
+                 audio: AudioSpec, live: LiveSpec | None = None,
+                 interactive: InteractiveSpec | None = None) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
         self.video_spec = video
         mp4 = video.codec == "H264"
         path = output_dir / f"{file_name}.{'mp4' if mp4 else 'webm'}"
-        if live is not None and not live.keep_file:
-            # Live only: the encoders feed a muxer that writes nothing.
+        if interactive is not None or (live is not None and not live.keep_file):
+            # The MP4 is not wanted: the encoders feed a muxer that writes nothing.
             container = av.open(os.devnull, "w", format="null")
             self.files = []
         else:
@@ -131,10 +142,14 @@ class CompositeWriter:
                                 format="mp4" if mp4 else "webm", options=work_options(path))
             self.files = [_File(path, "composite", container)]
         self.main = container
+        # A keyframe exactly every GOP when segments are cut (HLS, live or interactive):
+        # segments of one length. A GOP of 2 s (1 s for a livestream that asks it) puts
+        # one on every interactive segment's boundary too.
+        segmented = live is not None or interactive is not None
+        gop = (live.hls_time if live is not None else 2) * video.fps
         if mp4:
             x264 = {"preset": X264_PRESET, "tune": X264_TUNE, "profile": "high"}
-            if live is not None:  # a keyframe exactly every segment: segments of one length
-                gop = live.hls_time * video.fps
+            if segmented:
                 x264["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0"
             stream = container.add_stream("libx264", rate=video.fps, options=x264)
         else:
@@ -142,20 +157,28 @@ class CompositeWriter:
             stream = container.add_stream(name, rate=video.fps, options=options)
         stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
         stream.bit_rate = VIDEO_BITRATE[video.codec]
-        # Live: a keyframe starts every HLS segment.
-        stream.codec_context.gop_size = (live.hls_time if live else 2) * video.fps
+        stream.codec_context.gop_size = gop
         stream.codec_context.time_base = Fraction(1, video.fps)
         self.video = stream
         self.audio = AudioEncoder(container, "aac" if mp4 else "libopus", 2)
+        self.sinks: list[PacketSink] = []
         self.live: LiveOutputs | None = None
-        if live is not None:
+        self.interactive: hls.InteractiveOutput | None = None
+        if segmented:
             for encoder in (stream, self.audio.stream):  # FLV and HLS need the headers
                 encoder.codec_context.flags |= av.codec.context.Flags.global_header
             container.start_encoding()  # opens the encoders: their headers exist now
+        if live is not None:
             self.live = LiveOutputs([stream, self.audio.stream], live.hls_dir,
                                     live.hls_time, live.hls_list_size, live.rtmp_urls,
                                     live.qualities, live.first_segment)
-            self.audio.live = self.live
+            self.sinks.append(self.live)
+        if interactive is not None:
+            self.interactive = hls.InteractiveOutput(
+                [stream, self.audio.stream], hls.hls_directory(output_dir, file_name),
+                output_dir / f"{file_name}.tar", interactive.segment_secs)
+            self.sinks.append(self.interactive)
+        self.audio.sinks = self.sinks
         self.export: AudioEncoder | None = None
         if audio.export_file:
             aac = audio.codec == "AAC"
@@ -177,14 +200,20 @@ class CompositeWriter:
 
     def _mux(self, packets: list[av.Packet]) -> None:
         self.main.mux(packets)
-        if self.live is not None:
+        for sink in self.sinks:
             for packet in packets:
-                self.live.mux(packet)
+                sink.mux(packet)
 
     def write_audio(self, pcm: np.ndarray) -> None:
         self.audio.write(pcm)
         if self.export is not None:
             self.export.write(pcm)
+
+    def write_tag(self, tag: bytes, seconds: float) -> None:
+        """An interactive recording's ID3 tag at `seconds` of recorded time (dropped
+        by a recording that is not interactive)."""
+        if self.interactive is not None:
+            self.interactive.tag(tag, seconds)
 
     def close(self) -> list[tuple[Path, str]]:
         """Flush every encoder, finalize (an MP4's fragmented work file is remuxed to
@@ -195,9 +224,11 @@ class CompositeWriter:
             self.export.flush()
         if self.live is not None:
             self.live.close()
-        if all(file.container is not self.main for file in self.files):
-            self.main.close()  # the null muxer of a live-only composite
         done = []
+        if self.interactive is not None:
+            done.append((self.interactive.close(), "composite"))
+        if all(file.container is not self.main for file in self.files):
+            self.main.close()  # the null muxer of a live-only or interactive composite
         for file in self.files:
             file.container.close()
             finalize(work_path(file.path), file.path)
@@ -208,6 +239,8 @@ class CompositeWriter:
         """Close without finalizing (a failure before anything useful was written)."""
         if self.live is not None:
             self.live.close()
+        if self.interactive is not None:
+            self.interactive.abandon()
         for file in self.files:
             try:
                 file.container.close()
@@ -219,11 +252,14 @@ class CompositeWriter:
 def probe(path: Path, role: str, participant_id: str | None = None,
           peer_id: str | None = None) -> OutputFile:
     """The file as written: its true size and duration (read back with PyAV)."""
-    with av.open(str(path)) as container:
-        duration = (container.duration or 0) / av.time_base
-        if not duration:
-            duration = max((float(s.duration * s.time_base) for s in container.streams
-                            if s.duration), default=0.0)
+    if path.suffix == ".tar":
+        duration = hls.playlist_seconds(path)
+    else:
+        with av.open(str(path)) as container:
+            duration = (container.duration or 0) / av.time_base
+            if not duration:
+                duration = max((float(s.duration * s.time_base) for s in container.streams
+                                if s.duration), default=0.0)
     return OutputFile(path=path, role=role,  # type: ignore[arg-type]
                       content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
                       size=path.stat().st_size, duration_secs=round(duration, 3),

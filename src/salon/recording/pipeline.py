@@ -15,6 +15,10 @@ Each tick (frame n is due at recorded time n/fps):
    (`repeated` counts them); one further behind skips to the due frame (`skipped`);
 3. mix and encode the audio up to `AUDIO_DELAY` before now (late packets still land).
 
+An interactive recording's ID3 tags (`cue`) go to the encoder thread as they are taken
+from the inbox, stamped with the recorded time they arrived at; the muxer orders them
+among the frames.
+
 While paused nothing is composed or mixed; the clock stands still, so frame numbers and
 sample positions go on from where they stopped.
 """
@@ -67,7 +71,7 @@ class CompositePipeline(threading.Thread):
         self.compositor = Compositor(video.width, video.height, mark, video.watermark_position)
         self.mixer = AudioMixer()
         self.writer = CompositeWriter(spec.output_dir, spec.file_name, video, spec.audio,
-                                      spec.live)
+                                      spec.live, spec.interactive)
         #: Composed frames and mixed audio on their way to the encoder thread: composing
         #: frame n+1 overlaps encoding frame n (a full queue makes this thread wait).
         self._to_encoder: queue.Queue[tuple[str, Any, int] | None] = queue.Queue(maxsize=3)
@@ -107,6 +111,10 @@ class CompositePipeline(threading.Thread):
 
     def ended(self, track_id: str) -> None:
         self.inbox.put(("ended", track_id))
+
+    def cue(self, tag: bytes, seconds: float) -> None:
+        """An interactive recording's ID3 tag at `seconds` of recorded time."""
+        self.inbox.put(("cue", tag, seconds))
 
     def keyframes_wanted(self) -> set[str]:
         """Tracks that came on screen without a decodable picture (ask for a PLI)."""
@@ -202,6 +210,8 @@ class CompositePipeline(threading.Thread):
                 if kind == "video":
                     self.writer.write_video(payload, index)
                     self.started.set()
+                elif kind == "cue":
+                    self.writer.write_tag(*payload)
                 else:
                     self.writer.write_audio(payload)
         except BaseException as exc:  # noqa: BLE001 - reported to the engine
@@ -219,6 +229,8 @@ class CompositePipeline(threading.Thread):
             elif item[0] == "audio":
                 if self.clock.running:
                     self.mixer.push(*item[1:])
+            elif item[0] == "cue":
+                self._submit(("cue", item[1:], 0))
             else:
                 self._decoders.pop(item[1], None)
                 self.compositor.drop(item[1])

@@ -44,7 +44,12 @@ from salon.recording.handoff import HandOff
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.recovery import Recovery
 from salon.recording.spec import AudioSpec, RecordingSpec
-from salon.recording.spec_config import config_live, config_video, config_watermark
+from salon.recording.spec_config import (
+    config_interactive,
+    config_live,
+    config_video,
+    config_watermark,
+)
 from salon.recording.storage import LocalStorage, storage_for
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
@@ -244,7 +249,8 @@ class RecordingScheduler(Recovery, HandOff):
             max_seconds=int(config.get("max_seconds") or 86400),
             user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
             track_prefix=config.get("track_prefix", "default"),
-            live=config_live(row.kind, config))
+            live=config_live(row.kind, config),
+            interactive=config_interactive(row.kind, config))
 
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""

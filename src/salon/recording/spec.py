@@ -64,6 +64,16 @@ class LiveSpec:
 
 
 @dataclass(frozen=True)
+class InteractiveSpec:
+    """An interactive recording (`salon.recording.interactive`): the composite as HLS
+    segments with a timed-metadata stream, packed into `{file_name}.tar` in place of the
+    MP4; each `ID3Data` broadcast the recorder receives becomes a tag on its timeline."""
+
+    #: Seconds per HLS segment (RealtimeKit's default, 10; a multiple of the 2 s GOP).
+    segment_secs: int = 10
+
+
+@dataclass(frozen=True)
 class RecordingSpec:
     recording_id: str
     kind: RecordingKind
@@ -86,6 +96,8 @@ class RecordingSpec:
     track_prefix: str = "default"
     #: Livestreaming: HLS and RTMP outputs fed by the composite's one encode.
     live: LiveSpec | None = None
+    #: Interactive recordings: HLS with timed ID3 metadata, in a tar, instead of the MP4.
+    interactive: InteractiveSpec | None = None
 
 
 class RecordingControl(Protocol):
@@ -103,8 +115,8 @@ class RecordingControl(Protocol):
 @dataclass(frozen=True)
 class OutputFile:
     path: Path
-    #: "composite": the MP4/WebM; "audio": the `export_file` audio; "track": one
-    #: participant's audio WebM (track recordings).
+    #: "composite": the MP4/WebM (an interactive recording's tar); "audio": the
+    #: `export_file` audio; "track": one participant's audio WebM (track recordings).
     role: Literal["composite", "audio", "track"]
     content_type: str
     size: int

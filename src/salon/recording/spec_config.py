@@ -1,11 +1,12 @@
-"""A `RecordingSpec`'s video, watermark and live parts, read from a recording's config
-(the request's `video_config`, `rtmp_out_config` and the meeting's defaults)."""
+"""A `RecordingSpec`'s video, watermark, live and interactive parts, read from a
+recording's config (the request's `video_config`, `rtmp_out_config`, `interactive_config`
+and the meeting's defaults)."""
 
 from pathlib import Path
 from typing import Any
 
 from salon.core import recordings as rules
-from salon.recording.spec import LiveSpec, VideoSpec
+from salon.recording.spec import InteractiveSpec, LiveSpec, VideoSpec
 from salon.recording.watermark import fetch_watermark
 
 
@@ -21,6 +22,12 @@ def config_live(kind: str, config: dict[str, Any]) -> LiveSpec | None:
     if kind != "composite" or not urls:
         return None
     return LiveSpec(rtmp_urls=tuple(urls), hls_time=2, keep_file=True)
+
+
+def config_interactive(kind: str, config: dict[str, Any]) -> InteractiveSpec | None:
+    """A composite recording with `interactive_config: {type: "ID3"}` is HLS with timed
+    metadata in a tar (`salon.recording.interactive`)."""
+    return InteractiveSpec() if kind == "composite" and rules.is_interactive(config) else None
 
 
 def config_video(config: dict[str, Any], watermark_path: Path | None) -> VideoSpec:
