@@ -26,11 +26,15 @@ import json
 import time
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
 from tests.e2e.browser import Browsers, meet_url
 from tests.servers import SalonServer
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 DELAYS = [0, 100, 250, 500, 1000, 1500, 2000]
 # The microphone's offer goes out about 170-200 ms after the WebSocket opens here: a few

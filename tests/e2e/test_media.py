@@ -7,6 +7,7 @@ Counters come from each page's getStats (`window.salon.remoteStats()`): inbound-
 import asyncio
 import time
 
+import pytest
 from playwright.async_api import expect
 
 from salon.client import AdminClient, RealtimeClient, ws_url
@@ -14,6 +15,9 @@ from salon.client.media import MediaSession
 from salon.client.media.sources import ToneSource
 from tests.e2e.browser import Browsers, Person, host_and_guest, rising
 from tests.servers import SalonServer
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 TILE = "[data-testid=tile][data-peer-id='{}']"
 

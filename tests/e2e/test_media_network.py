@@ -6,11 +6,16 @@ come back (docs/media-design.md §6.9)."""
 import asyncio
 import time
 
+import pytest
+
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from tests.e2e.browser import Browsers, rising
 from tests.e2e.test_media import joined
 from tests.servers import SalonServer
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 STATS = """async (peer) => {
   const {inbound} = await window.salon.media.stats();

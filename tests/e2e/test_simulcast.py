@@ -19,6 +19,9 @@ from tests.e2e.test_media import joined
 from tests.media.test_media_network import nominated
 from tests.servers import SalonServer
 
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
+
 OUTBOUND = """async () => {
   const stats = await window.salon.media.pubPc.getStats();
   return [...stats.values()].filter((r) => r.type === "outbound-rtp" && r.kind === "video")

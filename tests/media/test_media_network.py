@@ -1,4 +1,7 @@
 """Media on shaped links: one publisher sends VP8 with temporal layers (L1T2 at 480x360:
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 TL0 15 fps ~170 kbit/s, both layers 30 fps ~280 kbit/s) and Opus, three aiortc
 subscribers receive it, one through a 300 kbit/s link, one losing 5 % of its
 packets, one unimpeded (docs/media-design.md §6.9).

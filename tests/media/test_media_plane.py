@@ -15,6 +15,9 @@ from salon.client import RealtimeClient, RealtimeError
 from salon.client.media import MediaSession, RemoteTrack
 from tests.live import Meeting, eventually
 
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
+
 LOOPBACK = ["127.0.0.1"]
 
 

@@ -1,4 +1,7 @@
 """A recording through the whole of salon: started over REST, recorded by the real media
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 engine in its recorder process (the hidden recorder participant the control plane
 creates), stopped over REST, stored, downloaded through its signed link, and the file
 decoded: both people's colours in the picture, both tones in the sound; a track

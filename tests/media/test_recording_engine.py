@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from salon.client import RealtimeClient, ws_url
@@ -21,6 +22,9 @@ from salon.recording.layout import arrange
 from salon.recording.process import RecorderProcess
 from salon.recording.spec import AudioSpec, RecordingSpec, StopReason, VideoSpec
 from tests.live import Meeting, eventually
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 LOOPBACK = ["127.0.0.1"]
 _names = itertools.count(1)

@@ -13,6 +13,9 @@ from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import make_test_media
 from tests.live import Meeting
 
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
+
 LOOPBACK = ["127.0.0.1"]
 
 

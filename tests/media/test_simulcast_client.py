@@ -23,6 +23,9 @@ from salon.client.media.simulcast_sdp import RID_URI, extmap_id
 from salon.client.media.testmedia import make_simulcast_media
 from salon.media.embedded import hooks, rtp
 
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
+
 SECONDS = 4
 SIZES = {"q": (160, 120), "h": (320, 240), "f": (640, 480)}
 

@@ -1,4 +1,7 @@
 """Media sources and test media: files that decode, real-time pacing, keyframe skipping,
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 Opus levels, and a FileSource through a plain aiortc loopback pair (run inside a network
 namespace: scripts/test-netns tests/media/test_sources.py)."""
 

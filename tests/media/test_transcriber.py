@@ -21,7 +21,8 @@ from salon.client import RealtimeClient
 from tests.live import Meeting, eventually
 from tests.speech import SpeechTrack, espeak_available, place, say, speech_bounds
 
-pytestmark = [pytest.mark.asyncio,
+pytestmark = [pytest.mark.solo,  # measures rates and timings: runs alone
+              pytest.mark.asyncio,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]
 
 ALICE = "Good morning everyone, thanks for joining the weekly planning call."

@@ -26,7 +26,8 @@ from tests.live import eventually
 from tests.speech import SpeechTrack, espeak_available, say
 from tests.test_cluster_rooms import join_anywhere
 
-pytestmark = [pytest.mark.asyncio,
+pytestmark = [pytest.mark.solo,  # measures rates and timings: runs alone
+              pytest.mark.asyncio,
               pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng")]
 
 BEFORE = "Good morning everyone, thanks for joining the weekly planning call."
