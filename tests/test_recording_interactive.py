@@ -12,7 +12,7 @@ from mutagen.id3 import ID3
 
 from salon.recording import carry, interactive
 from salon.recording.outputs import CompositeWriter, probe
-from salon.recording.spec import AudioSpec, InteractiveSpec, VideoSpec
+from salon.recording.spec import AudioSpec, InteractiveSpec, LiveSpec, VideoSpec
 
 
 def tone(start: int, count: int) -> np.ndarray:
@@ -153,3 +153,44 @@ def test_a_killed_recorders_segments_are_carried_on_and_joined(tmp_path: Path) -
     assert text.index("seg_00001.ts") < text.index("#EXT-X-DISCONTINUITY") \
         < text.index("seg_00002.ts")
     assert [value for _, value in cues(playlist)] == ["before", "after"]
+
+
+def test_a_tag_stamped_before_the_last_one_is_written_at_the_last_ones_time(
+        tmp_path: Path) -> None:
+    """The muxer refuses a stream that goes back: such a tag is moved up, not lost, and
+    the recording is not harmed."""
+    writer = CompositeWriter(tmp_path, "talk", VideoSpec(width=320, height=180, fps=10),
+                             AudioSpec(), interactive=InteractiveSpec(2))
+    for index in range(30):
+        if index == 20:
+            writer.write_tag(interactive.id3_tag("late"), 2.0)
+            writer.write_tag(interactive.id3_tag("earlier"), 1.5)
+            writer.write_tag(interactive.id3_tag("same"), 2.0)
+        writer.write_video(frame(index), index)
+        writer.write_audio(tone(index * 4800, 4800))
+    [(path, _)] = writer.close()
+    unpack(path, tmp_path / "out")
+    assert cues(tmp_path / "out" / "index.m3u8") == [(2.0, "late"), (2.0, "earlier"),
+                                                    (2.0, "same")]
+
+
+def test_a_livestreamed_interactive_recording_feeds_both_from_one_encode(
+        tmp_path: Path) -> None:
+    """A livestream's HLS and an interactive recording's from the same encode: each gets
+    every frame and all the audio."""
+    writer = CompositeWriter(tmp_path, "talk", VideoSpec(width=320, height=180, fps=10),
+                             AudioSpec(), live=LiveSpec(hls_dir=tmp_path / "live", hls_time=1,
+                                                        hls_list_size=0),
+                             interactive=InteractiveSpec(2))
+    for index in range(30):
+        writer.write_video(frame(index * 8), index)
+        writer.write_audio(tone(index * 4800, 4800))
+    [(path, _)] = writer.close()
+    unpack(path, tmp_path / "out")
+    for playlist in (tmp_path / "out" / "index.m3u8", tmp_path / "live" / "index.m3u8"):
+        with av.open(str(playlist)) as container:
+            frames = list(container.decode(video=0))
+        with av.open(str(playlist)) as container:
+            audio = sum(f.samples for f in container.decode(audio=0))
+        assert len(frames) == 30, playlist
+        assert abs(audio / 48000 - 3.0) < 0.1, playlist

@@ -22,6 +22,7 @@ failover, and the log says so.
 
 import logging
 import shutil
+import tarfile
 from pathlib import Path
 
 import av
@@ -113,7 +114,7 @@ def joined(files: list[OutputFile], parts: list[Path]) -> list[OutputFile]:
                 shutil.copyfile(sources[0], target)
             out.append(probe(target, role, current.participant_id if current else None,
                              current.peer_id if current else None))
-        except (av.error.FFmpegError, OSError, ValueError):
+        except (av.error.FFmpegError, OSError, ValueError, KeyError, tarfile.TarError):
             log.exception("joining the parts of %s failed; keeping the latest part", name)
             if current is not None:
                 out.append(current)

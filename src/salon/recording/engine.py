@@ -232,7 +232,13 @@ class Recorder:
                                            else None):
             self._cues_closed = True
         elif kind == interactive.ID3_DATA and self._started and self.clock.running:
-            self.pipeline.cue(interactive.id3_tag(payload), self.clock.now())
+            try:
+                tag = interactive.id3_tag(payload)
+            except Exception:  # noqa: BLE001 - a cue is never worth the connection
+                log.exception("recording %s: a cue could not be made into an ID3 tag",
+                              self.spec.recording_id)
+                return
+            self.pipeline.cue(tag, self.clock.now())
 
     def _unpublished(self, data: dict[str, Any]) -> None:
         self._ended(data["track_id"])

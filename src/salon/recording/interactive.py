@@ -21,6 +21,7 @@ tars of a recording carried on by another node (`salon.recording.carry`).
 
 import io
 import json
+import logging
 import shutil
 import tarfile
 import tempfile
@@ -30,6 +31,8 @@ from typing import Any
 
 import av
 from mutagen.id3 import ID3, TXXX
+
+log = logging.getLogger("salon.recording")
 
 #: Seconds per segment: RealtimeKit's default for interactive recordings.
 SEGMENT_SECS = 10
@@ -86,6 +89,7 @@ class InteractiveOutput:
         self.streams = {t.index: self.container.add_stream_from_template(t) for t in templates}
         self.metadata = self.container.add_data_stream("timed_id3")
         self.tags = 0
+        self._last_stamp = 0
 
     def mux(self, packet: av.Packet) -> None:
         """The encoder's packet (its `stream` is the encoder's)."""
@@ -93,12 +97,20 @@ class InteractiveOutput:
         self.container.mux(packet)
 
     def tag(self, tag: bytes, seconds: float) -> None:
-        """An ID3 tag at `seconds` of recorded time."""
+        """An ID3 tag at `seconds` of recorded time, never before the last one (the
+        muxer refuses a stream that goes back). A tag the muxer refuses anyway is logged
+        and dropped: a cue point is not worth the recording."""
+        stamp = max(round(seconds / TS_CLOCK), self._last_stamp)
         packet = av.Packet(tag)
         packet.stream = self.metadata
         packet.time_base = TS_CLOCK
-        packet.pts = packet.dts = round(seconds / TS_CLOCK)
-        self.container.mux(packet)
+        packet.pts = packet.dts = stamp
+        try:
+            self.container.mux(packet)
+        except av.error.FFmpegError as exc:
+            log.warning("an ID3 tag at %.3f s was not written: %s", seconds, exc)
+            return
+        self._last_stamp = stamp
         self.tags += 1
 
     def close(self) -> Path:
@@ -168,8 +180,8 @@ def join(parts: list[Path], tar_path: Path) -> float:
             for line in (unpacked / PLAYLIST).read_text().splitlines():
                 if line.startswith("#EXT-X-TARGETDURATION:"):
                     target = max(target, int(line.split(":", 1)[1]))
-                elif line.startswith("#EXTINF:"):
-                    body.append(line)
+                elif line.startswith(("#EXTINF:", "#EXT-X-DISCONTINUITY")):
+                    body.append(line)  # a part joined before keeps its own breaks
                 elif line.strip() and not line.startswith("#"):
                     name = f"seg_{sum(1 for b in body if not b.startswith('#')):05d}.ts"
                     shutil.move(unpacked / line.strip(), joined / name)
@@ -198,6 +210,4 @@ def playlist_seconds(tar_path: Path) -> float:
 
 
 def _remove(directory: Path) -> None:
-    for path in directory.glob("*"):
-        path.unlink(missing_ok=True)
-    directory.rmdir()
+    shutil.rmtree(directory, ignore_errors=True)

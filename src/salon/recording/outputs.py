@@ -52,6 +52,18 @@ class PacketSink(Protocol):
     def mux(self, packet: av.Packet) -> None: ...
 
 
+def feed(sinks: list[PacketSink], packets: list[av.Packet]) -> None:
+    """Each encoded packet into each sink, as the encoder made it: a sink points the
+    packet at its own stream and the muxer moves its timestamps to that stream's clock,
+    so both are put back before the next sink."""
+    for packet in packets:
+        stream, time_base, pts, dts = packet.stream, packet.time_base, packet.pts, packet.dts
+        for sink in sinks:
+            sink.mux(packet)
+            packet.stream, packet.time_base, packet.pts, packet.dts = \
+                stream, time_base, pts, dts
+
+
 class AudioEncoder:
     """Feeds an audio stream blocks of any length: cuts them into the encoder's frame
     size and numbers the samples, so timestamps never jump."""
@@ -100,9 +112,7 @@ class AudioEncoder:
 
     def _mux(self, packets: list[av.Packet]) -> None:
         self.container.mux(packets)
-        for sink in self.sinks:
-            for packet in packets:
-                sink.mux(packet)
+        feed(self.sinks, packets)
 
     def flush(self) -> None:
         if self._pending.shape[1]:
@@ -200,9 +210,7 @@ class CompositeWriter:
 
     def _mux(self, packets: list[av.Packet]) -> None:
         self.main.mux(packets)
-        for sink in self.sinks:
-            for packet in packets:
-                sink.mux(packet)
+        feed(self.sinks, packets)
 
     def write_audio(self, pcm: np.ndarray) -> None:
         self.audio.write(pcm)
