@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 from salon.client import AdminClient
 from tests.e2e.browser import Browsers
@@ -16,6 +16,10 @@ from tests.live import FAST, admin_for
 from tests.servers import SalonServer, cleanup, start
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+#: Two browser tests run side by side (scripts/test-netns), each with its Chromium: a page
+#: may take longer than Playwright's default 5 s to show what a test waits for.
+expect.set_options(timeout=10_000)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

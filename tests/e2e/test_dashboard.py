@@ -30,6 +30,7 @@ async def sign_in(page: Page, base_url: str, token: str) -> None:
     await page.get_by_label("API token").fill(token)
     await page.get_by_test_id("signin-submit").click()
     await expect(page.get_by_test_id("app-picker")).to_be_visible()
+    await expect(page.locator("#main")).to_be_focused()  # signed in: the view is drawn
 
 
 async def open_view(page: Page, hash_: str, heading: str) -> None:
