@@ -74,12 +74,16 @@ def until(check, timeout: float = 20):  # type: ignore[no-untyped-def]
 
 
 def dead(pid: int) -> bool:
-    """Exited: gone, or a zombie its parent has not reaped yet."""
+    """Exited: gone, or a zombie its parent has not reaped yet whose threads have all
+    exited. A killed process's main thread turns zombie first; its files (a worker's
+    share of the port among them) close with its last thread, and a connection the
+    kernel queues on that share meanwhile is reset."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except OSError:
         return True
-    return stat[stat.rindex(")") + 2] == "Z"
+    return stat[stat.rindex(")") + 2] == "Z" and threads <= 1
 
 
 def gone(pid: int) -> bool:

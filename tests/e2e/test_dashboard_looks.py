@@ -164,3 +164,4 @@ async def test_keyboard_alone(web_server: SalonServer, browsers: Browsers,
     await page.keyboard.press("Enter")
     await expect(page.locator("#main h1")).to_have_text("Usage")
     await expect(page.get_by_test_id("nav-usage")).to_be_hidden()
+
