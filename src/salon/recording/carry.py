@@ -59,8 +59,8 @@ def gather(earlier: Path | None, here: Path) -> list[Path]:
         for older in _parts(earlier / PARTS):
             shutil.move(str(older), str(_next(root)))
     media = [p for p in sorted(earlier.iterdir()) if p.is_file() and _is_media(p)]
-    segmented = [p for p in sorted(earlier.iterdir())
-                 if p.is_dir() and interactive.tar_of(p) is not None]
+    segmented = [(p, tar) for p in sorted(earlier.iterdir())
+                 if p.is_dir() and (tar := interactive.tar_of(p)) is not None]
     if media or segmented:
         part = _next(root)
         part.mkdir()
@@ -75,9 +75,7 @@ def gather(earlier: Path | None, here: Path) -> list[Path]:
                     log.warning("the work file %s holds nothing playable: left out", path)
             else:
                 path.unlink()  # its finished file is there already
-        for directory in segmented:  # an interactive recording's HLS, as far as it got
-            tar = interactive.tar_of(directory)
-            assert tar is not None
+        for directory, tar in segmented:  # an interactive recording's HLS, as far as it got
             if (part / tar.name).exists():
                 shutil.rmtree(directory)  # packed already
             elif interactive.salvage(directory, part / tar.name) is None:

@@ -228,8 +228,7 @@ class Recorder:
         if self.pipeline is None or self.spec.interactive is None or self._cues_closed:
             return
         kind, payload = data.get("type"), data.get("payload")
-        if interactive.CLOSE_TRANSPORT in (kind, payload if kind == interactive.ID3_DATA
-                                           else None):
+        if interactive.closes(kind, payload):
             self._cues_closed = True
         elif kind == interactive.ID3_DATA and self._started and self.clock.running:
             try:

@@ -15,8 +15,9 @@ and AAC packets, `salon.recording.outputs`); the encoder's two-second GOP puts a
 on every ten-second boundary. The playlist is rewritten after every segment (an EVENT
 playlist, which becomes a VOD one when it ends), and the muxer holds packets back at most
 a second for the sparse metadata stream, so a recorder killed with its node leaves a
-directory that plays up to its last whole segment: `salvage` packs it, and `join` makes one recording of the
-tars of a recording carried on by another node (`salon.recording.carry`).
+directory that plays up to its last whole segment: `salvage` packs it, and `join` makes
+one recording of the tars of a recording carried on by another node
+(`salon.recording.carry`).
 """
 
 import io
@@ -56,6 +57,12 @@ def id3_tag(payload: Any) -> bytes:
     out = io.BytesIO()
     tag.save(out, v2_version=4, padding=lambda info: 0)
     return out.getvalue()
+
+
+def closes(kind: Any, payload: Any) -> bool:
+    """Whether a broadcast ends the recording's tags: of type `CLOSE_TRANSPORT`, or of
+    type `ID3Data` with `CLOSE_TRANSPORT` as its payload."""
+    return kind == CLOSE_TRANSPORT or (kind == ID3_DATA and payload == CLOSE_TRANSPORT)
 
 
 def hls_directory(output_dir: Path, file_name: str) -> Path:
@@ -170,7 +177,7 @@ def join(parts: list[Path], tar_path: Path) -> float:
         joined = Path(work) / "joined"
         joined.mkdir()
         body: list[str] = []
-        target = 1
+        target, count = 1, 0
         for index, part in enumerate(parts):
             unpacked = Path(work) / str(index)
             with tarfile.open(part) as tar:
@@ -183,9 +190,10 @@ def join(parts: list[Path], tar_path: Path) -> float:
                 elif line.startswith(("#EXTINF:", "#EXT-X-DISCONTINUITY")):
                     body.append(line)  # a part joined before keeps its own breaks
                 elif line.strip() and not line.startswith("#"):
-                    name = f"seg_{sum(1 for b in body if not b.startswith('#')):05d}.ts"
+                    name = f"seg_{count:05d}.ts"
                     shutil.move(unpacked / line.strip(), joined / name)
                     body.append(name)
+                    count += 1
         (joined / PLAYLIST).write_text("\n".join([
             "#EXTM3U", "#EXT-X-VERSION:6", f"#EXT-X-TARGETDURATION:{target}",
             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD",

@@ -56,6 +56,8 @@ def feed(sinks: list[PacketSink], packets: list[av.Packet]) -> None:
     """Each encoded packet into each sink, as the encoder made it: a sink points the
     packet at its own stream and the muxer moves its timestamps to that stream's clock,
     so both are put back before the next sink."""
+    if not sinks:
+        return
     for packet in packets:
         stream, time_base, pts, dts = packet.stream, packet.time_base, packet.pts, packet.dts
         for sink in sinks:
