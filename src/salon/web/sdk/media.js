@@ -172,8 +172,9 @@ export class MediaSession extends EventTarget {
       client.on("media.disabled", (data) => this._disabledByHost(data)),
       client.on("media.encodings", (data) => this._encodingsAsked(data)),
       client.on("self.updated", ({self}) => this._rightsChanged(self.can_publish || {})),
-      client.on("meeting.changing", () => this._moving()),
+      client.on("meeting.changing", () => this._moving({leaving: true})),
       client.on("meeting.changed", () => this._moved()),
+      client.on("meeting.change_failed", () => this._stayed()),
       // A resume answered by another node (cluster failover: the meeting's node died or
       // was drained): that node's media server knows nothing of us; start over there.
       client.on("resumed", (reply) => {
@@ -614,9 +615,11 @@ export class MediaSession extends EventTarget {
     try {
       sent = await this._negotiatePublish(Object.keys(this.published), wanted);
     } catch (error) {
+      if (pc !== this.pubPc) return [];  // closed under us (a move): the senders are gone
       for (const kind of wanted) await this._park(kind);
       throw error;
     }
+    if (pc !== this.pubPc) return [];
     for (const kind of wanted) if (!sent.includes(kind)) await this._park(kind);
     // A kind turned off while its offer was in flight stays off: `enabled` false and no
     // track on its sender; the `self.media` of that setEnabled(…, false) follows.
@@ -668,6 +671,7 @@ export class MediaSession extends EventTarget {
         if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({type: "rollback"}).catch(() => {});
         throw error;
       }
+      if (pc !== this.pubPc) return [];  // closed while the server answered (a move)
       await pc.setRemoteDescription({type: "answer", sdp: reply.sdp});
       this.pubTrickle.signalled();
       for (const track of reply.tracks || []) {
@@ -794,6 +798,9 @@ export class MediaSession extends EventTarget {
 
   _offered(data) {
     this.client._lastOffer = null;
+    // Between meeting.changing and meeting.changed an offer is the old room's, made
+    // before the move began; the new room offers after meeting.changed.
+    if (this._leaving) return Promise.resolve();
     return this.subSerial.run(() => this._answer(data)).catch((error) => {
       this._emit("error", {during: "media.subscribe_offer", error});
       // The server waits for an answer that will not come: start the connection over,
@@ -807,15 +814,25 @@ export class MediaSession extends EventTarget {
     });
   }
 
-  async _answer({sdp, revision, tracks}) {
+  async _answer(offer) {
     if (this.closed) return;
     const pc = this._ensureSubPc();
+    try {
+      await this._answerOn(pc, offer);
+    } catch (error) {
+      if (pc === this.subPc) throw error;  // else it closed under us (a move or a reset)
+    }
+  }
+
+  async _answerOn(pc, {sdp, revision, tracks}) {
     await pc.setRemoteDescription({type: "offer", sdp});
+    if (pc !== this.subPc) return;
     this.subMids = tracks || {};
     this._reconcile();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     await gathered(pc);
+    if (pc !== this.subPc) return;  // an answer from a closed connection would only mislead
     const local = pc.localDescription.sdp;
     this.subTrickle.offered(local);
     try {
@@ -919,8 +936,10 @@ export class MediaSession extends EventTarget {
 
   // --- moving to another meeting (breakout rooms) -----------------------------------------
 
-  /** Our old peer's connections closed on the server: drop ours, keep the devices. */
-  _moving() {
+  /** Our old peer's connections close on the server: drop ours, keep the devices.
+   * `leaving`: on meeting.changing, until meeting.changed or meeting.change_failed. */
+  _moving({leaving = false} = {}) {
+    this._leaving = leaving;
     if (this._wasPublishing === undefined || this._wasPublishing === null) {
       this._wasPublishing = Object.keys(this.published).filter((k) => k !== "screenshare" && this.enabled[k]);
     }
@@ -935,6 +954,23 @@ export class MediaSession extends EventTarget {
     this._setLocal("screenshare", null);
     this.pubTrickle = new Trickle(this.client, "publish");
     this.subTrickle = new Trickle(this.client, "subscribe");
+    // A promise of a connection closed mid-operation may never settle (the WebRTC spec
+    // abandons it): the new connections must not queue behind the old ones' steps.
+    this.pubSerial = new Serial();
+    this.subSerial = new Serial();
+  }
+
+  /** The move failed (meeting.change_failed): we are still the old room's peer, whose
+   * connections the server kept while ours closed. Start both over there. */
+  _stayed() {
+    if (!this._leaving) return;
+    this._leaving = false;
+    const kinds = this._wasPublishing || [];
+    this._wasPublishing = null;
+    this.reset("subscribe").catch(() => {});  // the server offers again, at revision 1
+    this.pubSerial.run(() => this.client.request("media.reset", {pc: "publish"}))
+      .then(() => kinds.length && this.publish(kinds))
+      .catch((error) => this._emit("error", {during: "republish", error}));
   }
 
   /** The new meeting's peer: publish again what we were sending, where it is allowed. */
