@@ -259,69 +259,6 @@ async def test_moved_to_a_breakout_room_media_follows(
     assert await guest.page.locator(TILE.format(old_guest_id)).count() == 0
 
 
-# A busy browser's setRemoteDescription, still running when the connection closes: as
-# the WebRTC spec says (and Chromium does), its promise then never settles.
-SLOW_OFFERS = """() => {
-    const real = RTCPeerConnection.prototype.setRemoteDescription;
-    RTCPeerConnection.prototype.setRemoteDescription = async function (description) {
-        if (description && description.type === "offer") {
-            await new Promise((r) => setTimeout(r, 400));
-            if (this.signalingState === "closed") return new Promise(() => {});
-        }
-        return real.call(this, description);
-    };
-}"""
-
-
-async def test_moved_while_an_offer_is_being_answered_media_follows(
-        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    """The host sends the guest to a room and goes there at once: the old room's offer
-    (the guest's tracks gone) is still being answered, or even arrives, once the move has
-    begun. Neither may hold up the new room's connections."""
-    two = await host_and_guest(web_admin, browsers, "Plenary")
-    host, guest = two.host, two.guest
-    await joined(host, web_server.url, two.host_token)
-    old_guest_id = await joined(guest, web_server.url, two.guest_token)
-    await host.page.evaluate(SLOW_OFFERS)
-    room = await host.page.evaluate("""async (guest) => {
-        const c = window.salon.client;
-        const [room] = await c.connected.create(["Room A"]);
-        await c.connected.move(room.id, {peerIds: [guest]});
-        await c.connected.switch(room.id);
-        return room; }""", old_guest_id)
-    for person in (host, guest):
-        await person.wait("(id) => window.salon.client.meetingId === id", room["id"])
-        await person.wait("() => window.salon.media.published.video && window.salon.media.published.audio")
-    host_id, guest_id = await host.peer_id(), await guest.peer_id()
-    await asyncio.gather(rising(host, guest_id, "video"), rising(host, guest_id, "audio", by=50),
-                         rising(guest, host_id, "video"))
-
-
-async def test_a_move_that_fails_leaves_the_media_as_it_was(
-        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
-    """`meeting.changing` closes the guest's connections; the move then fails (the room is
-    inactive) and the guest, still in the plenary, sends and receives again."""
-    two = await host_and_guest(web_admin, browsers, "Plenary")
-    host, guest = two.host, two.guest
-    host_id = await joined(host, web_server.url, two.host_token)
-    guest_id = await joined(guest, web_server.url, two.guest_token)
-    await rising(host, guest_id, "video")
-    room = await host.page.evaluate("""async () => {
-        const [room] = await window.salon.client.connected.create(["Locked"]);
-        return room; }""")
-    await web_admin.update_meeting(room["id"], status="INACTIVE")
-    await guest.page.evaluate("""() => { window.failedMoves = 0;
-        window.salon.client.on("meeting.change_failed", () => window.failedMoves++); }""")
-    await host.page.evaluate("([room, guest]) => window.salon.client.connected.move(room, {peerIds: [guest]})",
-                             [room["id"], guest_id])
-    await guest.wait("() => window.failedMoves === 1")
-    assert await guest.peer_id() == guest_id
-    await guest.wait("() => window.salon.media.published.video && window.salon.media.published.audio")
-    # Counted afresh: the host's old m-lines for the guest ended with the guest's old tracks.
-    await asyncio.gather(rising(host, guest_id, "video"), rising(guest, host_id, "video"),
-                         rising(guest, host_id, "audio", by=50))
-
-
 async def test_connections_are_replaced_after_a_reset(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     """What the SDK does on `media.transport {state: "failed"}`: `media.reset`, then a new

@@ -61,14 +61,18 @@ function gathered(pc, timeout = GATHER_WAIT_MS) {
   });
 }
 
-/** A promise chain: one negotiation at a time per connection. */
+/** A promise chain: one negotiation at a time per connection. A killed chain (its
+ * connection closed by a move) starts no more steps; a step under way checks `dead`
+ * after each await, since what it would touch now belongs to the next connection. */
 class Serial {
-  constructor() { this.tail = Promise.resolve(); }
+  constructor() { this.tail = Promise.resolve(); this.dead = false; }
   run(fn) {
-    const next = this.tail.then(fn, fn);
+    const step = () => (this.dead ? undefined : fn());
+    const next = this.tail.then(step, step);
     this.tail = next.catch(() => {});
     return next;
   }
+  kill() { this.dead = true; }
 }
 
 /** Trickle for one connection: candidates not already in the SDP we sent, once signalled. */
@@ -159,12 +163,17 @@ export class MediaSession extends EventTarget {
     this.subTrickle = new Trickle(client, "subscribe");
     this.closed = false;
     this.resetting = {};
+    this._leaving = false;      // between meeting.changing and meeting.changed (or change_failed)
+    this._freshOffer = false;   // after a reset or a move: only a revision-1 offer is the server's new one
+    this._subRevision = 0;      // the revision of the last offer answered
+    this._answerLost = false;   // an answer the WebSocket lost: reset once resumed
     // The node that runs our meeting (cluster mode), as the last join or resume said.
     this._node = (client && client.joined && client.joined.nodes && client.joined.nodes[0]) || null;
     this.offs = !client ? [] : [  // without a client: local devices only (a preview)
       client.on("media.subscribe_offer", (data) => this._offered(data)),
       client.on("media.ice", (data) => this._remoteCandidate(data)),
       client.on("media.transport", ({pc, state}) => {
+        if (this._leaving) return;  // the old room's connection, closed already
         this._emit("transport", {pc, state, by: "server"});
         if (state === "failed") this.reset(pc);
       }),
@@ -180,6 +189,11 @@ export class MediaSession extends EventTarget {
       client.on("resumed", (reply) => {
         const node = (reply && reply.nodes && reply.nodes[0]) || null;
         if (node && this._node && node !== this._node) this._moved();
+        // Dropped mid-move: the server moved nothing, and we are the old room's peer.
+        else if (this._leaving) this._stayed();
+        // An answer lost with the connection: the server still waits for it.
+        else if (this._answerLost) this.reset("subscribe").catch(() => {});
+        this._answerLost = false;
         this._node = node || this._node;
       }),
       client.on("peer.left", ({peer_id: peerId}) => {
@@ -359,6 +373,10 @@ export class MediaSession extends EventTarget {
   _live(kind) { return this.local[kind] && this.local[kind].readyState === "live"; }
 
   _setLocal(kind, track) {
+    if (this.closed && track) {  // opened while the session closed (Leave during a prompt)
+      track.stop();
+      return;
+    }
     const old = this.local[kind];
     if (old && old !== track) old.stop();
     this.local[kind] = track;
@@ -387,6 +405,7 @@ export class MediaSession extends EventTarget {
   // --- publishing --------------------------------------------------------------------------
 
   _ensurePubPc() {
+    if (this.closed) throw new SalonError("CLOSED", "the media session is closed");
     if (this.pubPc) return this.pubPc;
     const pc = new RTCPeerConnection(this._rtcConfig());
     pc.addEventListener("icecandidate", (e) => this.pubTrickle.candidate(e.candidate));
@@ -585,6 +604,7 @@ export class MediaSession extends EventTarget {
 
   async _publishNow(asked) {
     if (!this.available) throw new SalonError("CONFLICT", "Media is disabled on this server.");
+    const serial = this.pubSerial;  // the queue this step runs in
     const rights = this.client.canPublish;
     let wanted = asked.filter((k) => rights[k] && !this.published[k] && this._stillWanted(k));
     if (!wanted.length) return [];
@@ -596,6 +616,9 @@ export class MediaSession extends EventTarget {
     wanted = wanted.filter((k) => this._stillWanted(k));
     if (!wanted.length) return [];
     if (wanted.includes("video")) await this._fitCamera(this.local.video);
+    // A move (or close) while the devices opened: the connection to offer on is gone,
+    // and the move publishes again what is wanted.
+    if (serial.dead || this.closed || this._leaving) return [];
     const pc = this._ensurePubPc();
     for (const kind of wanted) {
       const track = this.local[kind];
@@ -648,7 +671,8 @@ export class MediaSession extends EventTarget {
       if (!kept.length && !fresh.length) return [];
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      await gathered(pc);
+      await gathered(pc);  // resolves on its timer even for a connection closed meanwhile
+      if (pc !== this.pubPc || this.closed) return [];
       const dropped = fresh.filter((k) => !this._stillWanted(k));
       if (dropped.length) {
         await pc.setLocalDescription({type: "rollback"}).catch(() => {});
@@ -715,13 +739,15 @@ export class MediaSession extends EventTarget {
         throw new SalonError("FORBIDDEN", `this peer may not publish ${kind} now`);
       }
       this.wanted[kind] = true;
-      await this.pubSerial.run(async () => {
+      const serial = this.pubSerial;
+      await serial.run(async () => {
         if (!this._stillWanted(kind)) return;  // turned off again meanwhile: that wins
         if (!this.published[kind]) {
           await this._publishNow([kind]);
           return;
         }
         const track = await this._openDevice(kind);
+        if (serial.dead) return;  // moved meanwhile: the move publishes what is wanted
         if (!this._stillWanted(kind)) {
           if (kind === "video") this._setLocal("video", null);
           return;
@@ -786,6 +812,7 @@ export class MediaSession extends EventTarget {
   // --- subscribing -------------------------------------------------------------------------
 
   _ensureSubPc() {
+    if (this.closed) throw new SalonError("CLOSED", "the media session is closed");
     if (this.subPc) return this.subPc;
     const pc = new RTCPeerConnection(this._rtcConfig());
     pc.addEventListener("icecandidate", (e) => this.subTrickle.candidate(e.candidate));
@@ -802,6 +829,10 @@ export class MediaSession extends EventTarget {
     // before the move began; the new room offers after meeting.changed.
     if (this._leaving) return Promise.resolve();
     return this.subSerial.run(() => this._answer(data)).catch((error) => {
+      if (error instanceof SalonError && error.code === "CLOSED") {
+        this._answerLost = true;  // the WebSocket dropped: start over once resumed
+        return;
+      }
       this._emit("error", {during: "media.subscribe_offer", error});
       // The server waits for an answer that will not come: start the connection over,
       // at most twice a minute so a persistent problem cannot loop.
@@ -816,6 +847,17 @@ export class MediaSession extends EventTarget {
 
   async _answer(offer) {
     if (this.closed) return;
+    // After a reset or a move the server numbers its offers from 1 on a new connection:
+    // one made for the connection before (sent before the server saw the reset) is stale.
+    if (this._freshOffer && offer.revision !== 1) return;
+    this._freshOffer = false;
+    if (this.subPc && offer.revision <= this._subRevision) {
+      // The server started over (a new connection at revision 1) without our reset.
+      this.subPc.close();
+      this.subPc = null;
+      for (const trackId of [...this.remote.keys()]) this._ended(trackId);
+    }
+    this._subRevision = offer.revision;
     const pc = this._ensureSubPc();
     try {
       await this._answerOn(pc, offer);
@@ -902,19 +944,22 @@ export class MediaSession extends EventTarget {
           if (this.subPc) this.subPc.close();
           this.subPc = null;
           this.subMids = {};
+          this._subRevision = 0;
+          this._freshOffer = true;
           this.subTrickle = new Trickle(this.client, "subscribe");
           for (const trackId of [...this.remote.keys()]) this._ended(trackId);
           await this.client.request("media.reset", {pc: "subscribe"});
         });
       } else {
-        await this.pubSerial.run(async () => {
+        const serial = this.pubSerial;
+        await serial.run(async () => {
           const kinds = Object.keys(this.published);
           if (this.pubPc) this.pubPc.close();
           this.pubPc = null;
           this.pubTx = {};
           this.pubTrickle = new Trickle(this.client, "publish");
           await this.client.request("media.reset", {pc: "publish"});
-          if (!kinds.length) return;
+          if (!kinds.length || serial.dead) return;
           const pc = this._ensurePubPc();
           for (const kind of kinds) {
             const track = this.enabled[kind] ? this.local[kind] : null;
@@ -940,6 +985,8 @@ export class MediaSession extends EventTarget {
    * `leaving`: on meeting.changing, until meeting.changed or meeting.change_failed. */
   _moving({leaving = false} = {}) {
     this._leaving = leaving;
+    this._freshOffer = true;
+    this._subRevision = 0;
     if (this._wasPublishing === undefined || this._wasPublishing === null) {
       this._wasPublishing = Object.keys(this.published).filter((k) => k !== "screenshare" && this.enabled[k]);
     }
@@ -955,9 +1002,22 @@ export class MediaSession extends EventTarget {
     this.pubTrickle = new Trickle(this.client, "publish");
     this.subTrickle = new Trickle(this.client, "subscribe");
     // A promise of a connection closed mid-operation may never settle (the WebRTC spec
-    // abandons it): the new connections must not queue behind the old ones' steps.
+    // abandons it): the new connections must not queue behind the old ones' steps, and
+    // the old steps must not act on the new connections.
+    this.pubSerial.kill();
+    this.subSerial.kill();
     this.pubSerial = new Serial();
     this.subSerial = new Serial();
+    this.resetting = {};
+  }
+
+  /** What to publish again after a move: what was sent, and what was being turned on,
+   * but never what the person has turned off since. */
+  _republishing() {
+    const kinds = new Set(this._wasPublishing || []);
+    for (const kind of ["audio", "video"]) if (this.wanted[kind] === true) kinds.add(kind);
+    this._wasPublishing = null;
+    return [...kinds].filter((k) => this.wanted[k] !== false);
   }
 
   /** The move failed (meeting.change_failed): we are still the old room's peer, whose
@@ -965,21 +1025,23 @@ export class MediaSession extends EventTarget {
   _stayed() {
     if (!this._leaving) return;
     this._leaving = false;
-    const kinds = this._wasPublishing || [];
-    this._wasPublishing = null;
+    const kinds = this._republishing();
     this.reset("subscribe").catch(() => {});  // the server offers again, at revision 1
-    this.pubSerial.run(() => this.client.request("media.reset", {pc: "publish"}))
-      .then(() => kinds.length && this.publish(kinds))
-      .catch((error) => this._emit("error", {during: "republish", error}));
+    this.pubSerial.run(async () => {
+      await this.client.request("media.reset", {pc: "publish"});
+      if (kinds.length) await this._publishNow(kinds);
+    }).catch((error) => this._emit("error", {during: "republish", error}));
   }
 
   /** The new meeting's peer: publish again what we were sending, where it is allowed. */
   _moved() {
     this._moving();  // synchronous: the new room's offers come after this event
-    const kinds = this._wasPublishing || [];
-    this._wasPublishing = null;
+    const kinds = this._republishing();
     this._emit("moved", {republish: kinds});
-    if (kinds.length) this.publish(kinds).catch((error) => this._emit("error", {during: "republish", error}));
+    if (kinds.length) {
+      this.pubSerial.run(() => this._publishNow(kinds))
+        .catch((error) => this._emit("error", {during: "republish", error}));
+    }
   }
 
   // --- stats ---------------------------------------------------------------------------------
