@@ -378,6 +378,25 @@ def test_active_session_bodies_refuse_nul(http: httpx.Client, meeting: dict) -> 
                  400)
 
 
+def test_a_bad_control_body_is_a_400_without_a_live_session(
+        http: httpx.Client, meeting: dict) -> None:
+    """The body is checked before the live session is looked for (api.md, AS2-AS6): the
+    meeting here has none, and a good body would be a 404."""
+    base = f"/meetings/{meeting['id']}/active-session"
+    for action in ("kick", "mute"):
+        assert assert_error(http.post(f"{base}/{action}", json={}), 400) == \
+            "Name participants in 'participant_ids' or 'custom_participant_ids'."
+        assert_error(http.post(f"{base}/{action}", json={"participant_ids": ["x"]}), 404)
+    for body, says in (({"question": "Which?", "options": ["one"]}, "A poll needs 2 to 10 options."),
+                       ({"question": "Which?", "options": ["a", " a "]},
+                        "Poll options must differ from each other."),
+                       ({"question": "  ", "options": ["a", "b"]}, "A poll question")):
+        assert says in assert_error(http.post(f"{base}/poll", json=body), 400)
+    assert assert_error(http.post(f"{base}/poll", json={"question": "Which?",
+                                                       "options": ["a", "b"]}), 404) == \
+        f"Meeting {meeting['id']} has no active session."
+
+
 # --- routes that take no body -----------------------------------------------------------
 
 

@@ -120,6 +120,9 @@ def test_types_not_built_yet_are_refused_with_what_to_do(kind: str) -> None:
       "host": "ftp://x"}, "host must be"),
     ({"type": "cloudflare", "bucket": "b", "access_key": ACCESS_KEY, "secret": SECRET,
       "host": "https://h:port"}, "host must be"),
+    *[({"type": "aws", "bucket": "b", "access_key": ACCESS_KEY, "secret": SECRET,
+        "region": "r", "host": host}, "host must be")
+      for host in ("[::1", "a]b", "https://[abc]")],  # urlsplit raises on these
     ({"type": "dropbox", "access_key": ACCESS_KEY, "secret": SECRET}, "'dropbox'"),
 ])
 def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -> None:

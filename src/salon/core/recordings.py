@@ -113,13 +113,21 @@ class TrackLayer(Strict):
     media_kind: Literal["audio"] | None = None
 
 
+#: A track recording's layer name: it goes into file names.
+LAYER_NAME = r"^[A-Za-z0-9_-]+$"
+
+
 class StartTrackRecording(Strict):
     """POST /recordings/track (`RecordingStartTrackRecordingParams`)."""
 
     meeting_id: text(36, min_length=1)
-    user_ids: Annotated[list[text(36, min_length=1)], Field(max_length=100)] | None = None
-    layers: Annotated[dict[text(100, min_length=1, pattern=r"^[A-Za-z0-9_-]+$"), TrackLayer],
-                      Field(max_length=10)] | None = None
+    # participant ids or custom participant ids (up to 255 characters, as in S1)
+    user_ids: Annotated[list[text(255, min_length=1)], Field(max_length=100)] | None = None
+    layers: Annotated[dict[text(100, min_length=1, pattern=LAYER_NAME), TrackLayer],
+                      Field(max_length=10, json_schema_extra={
+                          "propertyNames": {"minLength": 1, "maxLength": 100,
+                                            "pattern": LAYER_NAME},
+                          "additionalProperties": False})] | None = None
 
 
 class RecordingAction(Strict):

@@ -13,6 +13,7 @@ from salon.core.room import Peer, host
 from salon.core.room import chat as chat_rules
 from salon.core.room import plugins as room_plugins
 from salon.core.room.errors import RoomError
+from salon.core.room.polls import checked as check_poll
 from salon.core.room.polls import create as create_room_poll
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
@@ -29,10 +30,14 @@ def _host(rooms: Rooms, meeting_id: str) -> RoomHost:
     return room_host
 
 
-def _peers_of(room_host: RoomHost, participant_ids: list[str],
-              custom_participant_ids: list[str]) -> list[Peer]:
+def _named(participant_ids: list[str], custom_participant_ids: list[str]) -> None:
+    """A selection names someone: a bad body is a 400 whether or not a session is live."""
     if not participant_ids and not custom_participant_ids:
         raise InvalidRequest("Name participants in 'participant_ids' or 'custom_participant_ids'.")
+
+
+def _peers_of(room_host: RoomHost, participant_ids: list[str],
+              custom_participant_ids: list[str]) -> list[Peer]:
     ids, customs = set(participant_ids), set(custom_participant_ids)
     return [peer for peer in room_host.room.joined
             if peer.participant_id in ids or peer.custom_participant_id in customs]
@@ -75,6 +80,7 @@ async def kick(rooms: Rooms, meeting_id: str, participant_ids: list[str],
                custom_participant_ids: list[str]) -> list[str]:
     """Remove every peer of the named participants; returns their participant ids once
     their leaving is on record."""
+    _named(participant_ids, custom_participant_ids)
     room_host = _host(rooms, meeting_id)
     peers = _peers_of(room_host, participant_ids, custom_participant_ids)
     if peers:
@@ -108,6 +114,7 @@ async def kick_all(rooms: Rooms, meeting_id: str) -> int:
 
 def mute(rooms: Rooms, meeting_id: str, participant_ids: list[str],
          custom_participant_ids: list[str]) -> list[str]:
+    _named(participant_ids, custom_participant_ids)
     room_host = _host(rooms, meeting_id)
     peers = _peers_of(room_host, participant_ids, custom_participant_ids)
     if peers:
@@ -124,6 +131,10 @@ def mute_all(rooms: Rooms, meeting_id: str, allow_unmute: bool) -> int:
 def create_poll(rooms: Rooms, meeting_id: str, question: str, options: list[str], *,
                 anonymous: bool, hide_votes: bool, created_by: str) -> dict[str, Any]:
     """AS6: the operator's poll, for everyone who may view polls; returned in full."""
+    try:
+        check_poll(question, options)  # a bad poll is a 400 whether or not a session is live
+    except RoomError as error:
+        raise InvalidRequest(error.message) from None
     room_host = _host(rooms, meeting_id)
     try:
         reply = room_host.run(lambda: create_room_poll(

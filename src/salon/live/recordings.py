@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from salon.core.clock import isoformat
+from salon.core.errors import SalonError
 from salon.core.recordings import StartRecording
 from salon.core.recordings import caller as make_caller
 from salon.core.room import Record
@@ -135,6 +136,9 @@ class LiveRecordings:
                         reason="RECORD_ON_START", caller=make_caller("ORGANIZATION"))]
             for row in active:
                 self.changed(row)
+        except SalonError as refused:  # the meeting's recording_config: nothing to retry
+            log.warning("meeting %s records on start, but its recording_config is refused: %s",
+                        host.meeting_id, refused.message)
         except Exception:
             log.exception("starting the recordings of meeting %s failed", host.meeting_id)
 

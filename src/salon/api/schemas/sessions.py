@@ -188,6 +188,6 @@ class SummaryLink(TypedDict):
 @closed
 class SummaryJob(TypedDict):
     session_id: str
-    #: PROCESSING once queued (READY or FAILED after it ran: GET …/summary, or the
-    #: session's `summary_status`).
-    status: JobStatus
+    #: Always PROCESSING: queued, or already being made (READY or FAILED after it ran:
+    #: GET …/summary, or the session's `summary_status`).
+    status: Literal["PROCESSING"]

@@ -173,6 +173,18 @@ def _text(value: Any, what: str, limit: int) -> str:
     return value.strip()
 
 
+def checked(question: Any, options: Any) -> tuple[str, list[str]]:
+    """A poll's question and options as they are kept (trimmed); RoomError INVALID if
+    they break the rules. The REST edge asks before it looks for a live session."""
+    question = _text(question, "A poll question", MAX_QUESTION_CHARS)
+    if not isinstance(options, list) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise invalid(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options.")
+    texts = [_text(option, "Each option", MAX_OPTION_CHARS) for option in options]
+    if len(set(texts)) != len(texts):
+        raise invalid("Poll options must differ from each other.")
+    return question, texts
+
+
 def create(room: Room, by: str | None, question: Any, options: Any, *, anonymous: bool,
            hide_votes: bool, now: datetime, operator_name: str = "API") -> Outcome:
     """A new poll from a peer with `polls.can_create`, or from the operator (`by` None)."""
@@ -181,12 +193,7 @@ def create(room: Room, by: str | None, question: Any, options: Any, *, anonymous
         creator = room.actor(by)
         if not creator.permissions.polls.can_create:
             raise forbidden("create polls", "polls.can_create")
-    question = _text(question, "A poll question", MAX_QUESTION_CHARS)
-    if not isinstance(options, list) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        raise invalid(f"A poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options.")
-    texts = [_text(option, "Each option", MAX_OPTION_CHARS) for option in options]
-    if len(set(texts)) != len(texts):
-        raise invalid("Poll options must differ from each other.")
+    question, texts = checked(question, options)
     if len(room.polls.polls) >= MAX_POLLS:
         raise RoomError("CONFLICT", f"A session holds at most {MAX_POLLS} polls.")
     poll = Poll(

@@ -82,12 +82,11 @@ def _endpoint(kind: str, region: str, config: Mapping[str, Any]) -> str | None:
     host = str(config.get("host") or "")
     if not host:
         return f"https://{region}.digitaloceanspaces.com" if kind == "digitalocean" else None
-    parts = urlsplit(host if "://" in host else f"https://{host}")
-    try:
+    try:  # urlsplit itself refuses some (an unclosed "[" of an IPv6 address)
+        parts = urlsplit(host if "://" in host else f"https://{host}")
         has_port = parts.port is not None
     except ValueError:
-        has_port = False
-        parts = parts._replace(scheme="")  # refused below
+        parts, has_port = urlsplit(""), False  # refused below
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsupportedStorage("storage_config.host must be a host name or an http(s) "
                                  "URL, such as https://<account id>.r2.cloudflarestorage.com.")
