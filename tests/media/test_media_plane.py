@@ -401,7 +401,9 @@ async def test_a_moved_peer_takes_its_media_to_the_new_room(room: Meeting,
     mh, mm = await attach(sessions, host), await attach(sessions, mover)
     await mm.publish("video", SmallVideo())
     await mm.publish("audio", AudioStreamTrack())
+    await mh.publish("audio", AudioStreamTrack())
     in_parent = await mh.wait_track(mover.peer_id, "video", frames=5)
+    await mm.wait_track(host.peer_id, "audio", frames=5)
     there = await room.admin.add_participant(child["id"], "already-there",
                                                    "group_call_host", name="Resident")
     resident = await room.connect(there["token"])
@@ -416,6 +418,8 @@ async def test_a_moved_peer_takes_its_media_to_the_new_room(room: Meeting,
     await mm.wait_track(resident.peer_id, "video", frames=10)  # and it sees the new room
     await asyncio.sleep(0.3)
     assert await still(in_parent) == 0  # the parent no longer receives it
+    # The mover's tracks are the new room's only: the host's stayed behind.
+    assert set(await mm.stats()) == {f"{resident.peer_id}:video"}
 
 
 async def test_screenshare_is_its_own_track_and_counted(room: Meeting, sessions) -> None:

@@ -62,7 +62,12 @@ class MediaSession:
         self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
-        peer.listen({"media.subscribe_offer": self._offers.put_nowait})
+        #: Between `meeting.changing` and `meeting.changed`: offers are the old room's.
+        self.leaving = False
+        self._missed_offer = False  # one dropped while leaving: the server still waits
+        peer.listen({"media.subscribe_offer": self._offered})
+        peer.watchers.setdefault("meeting.changing", []).append(self._moving)
+        peer.watchers.setdefault("meeting.change_failed", []).append(self._stayed)
         peer.watchers.setdefault("meeting.changed", []).append(self._moved)
         # resumed on another node (cluster failover): start media over there, as after a move
         peer.watchers.setdefault("resumed.elsewhere", []).append(self._taken_over)
@@ -181,10 +186,42 @@ class MediaSession:
 
     # --- following a move between connected meetings -------------------------------------
 
+    def _offered(self, offer: dict[str, Any]) -> None:
+        if self.leaving:  # the old room's, made before the move began
+            self._missed_offer = True
+        else:
+            self._offers.put_nowait(offer)
+
+    def _moving(self, _changing: dict[str, Any]) -> None:
+        """A move begins: offers still queued, and those to come until `meeting.changed`,
+        are the old room's (docs/protocol.md, Connected meetings)."""
+        self.leaving = True
+        while not self._offers.empty():
+            self._offers.get_nowait()
+            self._missed_offer = True
+
+    def _stayed(self, _failed: dict[str, Any]) -> None:
+        """The move failed: still the old room's peer, whose connections are as they were;
+        an offer left unanswered meanwhile is made again after a reset."""
+        self.leaving = False
+        if self._missed_offer:
+            self._spawn(self._reset_subscribe())
+        self._missed_offer = False
+
+    async def _reset_subscribe(self) -> None:
+        try:
+            await self.peer.request("media.reset", pc="subscribe")  # offers again, at 1
+        except Exception as exc:
+            log.warning("could not reset the subscribe connection: %s", exc)
+
     def _moved(self, changed: dict[str, Any]) -> None:
         """The peer now lives in another meeting (docs/breakout-rooms.md): the server closed
         its media in the old one. Publish again there whatever is still on; the new room's
-        first subscribe offer (revision 1) starts a new subscribe connection by itself."""
+        first subscribe offer (revision 1) starts a new subscribe connection by itself.
+        The old room's tracks are forgotten (their peers' ids are the old room's)."""
+        self.leaving = self._missed_offer = False
+        self.remotes.clear()
+        self.mids = {}
         self._spawn(self._follow_move(changed))
 
     def _taken_over(self, joined: dict[str, Any]) -> None:
@@ -342,7 +379,9 @@ class MediaSession:
 
     async def close(self) -> None:
         self.peer.listeners.pop("media.subscribe_offer", None)
-        for event, watcher in (("meeting.changed", self._moved),
+        for event, watcher in (("meeting.changing", self._moving),
+                               ("meeting.change_failed", self._stayed),
+                               ("meeting.changed", self._moved),
                                ("resumed.elsewhere", self._taken_over),
                                ("media.encodings", self._encodings_asked)):
             watchers = self.peer.watchers.get(event, [])
