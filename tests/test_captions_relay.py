@@ -65,7 +65,8 @@ async def test_only_the_transcriber_publishes_and_only_captioned_peers(room: Mee
         assert refused.value.code == "FORBIDDEN"
     with pytest.raises(RealtimeError) as refused:  # Bob's preset is not transcribed
         await bot.request("transcript.publish", peer_id=plain.peer_id, id="x", transcript="hi")
-    assert refused.value.code == "FORBIDDEN" and "transcription_enabled" in refused.value.message
+    assert refused.value.code == "FORBIDDEN" and refused.value.message == (
+        f"Peer {plain.peer_id} is not captioned: its preset lacks 'transcription_enabled'.")
     with pytest.raises(RealtimeError) as refused:
         await bot.request("transcript.publish", peer_id="nobody", id="x", transcript="hi")
     assert refused.value.code == "NOT_FOUND"

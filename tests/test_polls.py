@@ -70,7 +70,8 @@ async def test_create_vote_and_list(room: Meeting, live_server: SalonServer) -> 
         assert (await peer.wait_for("poll.created"))["poll"] == created
     assert host.drain("poll.created") == []  # the creator has its reply
 
-    voted = (await guest.vote(created["id"], 1))["poll"]
+    # 1.0 is an integer, as JSON Schema says
+    voted = (await guest.request("poll.vote", poll_id=created["id"], index=1.0))["poll"]
     assert voted["has_voted"] is True and voted["voted"] == [guest_p["id"]]
     assert [o["count"] for o in voted["options"]] == [0, 1, 0]
     assert voted["options"][1]["votes"] == [{"id": guest_p["id"], "name": "Gus"}]
@@ -230,6 +231,7 @@ async def test_denials_leave_the_polls_unchanged(room: Meeting) -> None:
                        ({"poll_id": poll["id"], "index": -1}, "INVALID"),
                        ({"poll_id": poll["id"], "index": "1"}, "INVALID"),
                        ({"poll_id": poll["id"], "index": True}, "INVALID"),
+                       ({"poll_id": poll["id"], "index": 1.5}, "INVALID"),
                        ({"poll_id": poll["id"]}, "INVALID"),
                        ({"poll_id": "no-such-poll", "index": 0}, "NOT_FOUND")]:
         with pytest.raises(RealtimeError) as bad:

@@ -32,7 +32,8 @@ def publish(room: Room, by: str, speaker_id: str, utterance_id: str, text: str,
     if speaker is None or not speaker.joined:
         raise RoomError("NOT_FOUND", f"No joined peer {speaker_id} in this meeting.")
     if not speaker.permissions.transcription_enabled:
-        raise forbidden(f"caption peer {speaker_id}", "transcription_enabled")
+        raise RoomError("FORBIDDEN", f"Peer {speaker_id} is not captioned: its preset lacks "
+                                     "'transcription_enabled'.")
     # Not to salon's own bots (recorders, transcribers: hidden, `is_recorder`).
     recipients = {p.peer_id for p in room.joined
                   if not (p.hidden and p.permissions.is_recorder)}

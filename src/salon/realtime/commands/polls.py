@@ -4,12 +4,10 @@ Parameters are type-checked here; the rules (lengths, option count, index bounds
 vote per participant) live in `salon.core.room.polls`, shared with REST AS6.
 """
 
-from pydantic import StrictInt
-
 from salon.core.clock import utcnow
 from salon.core.ratelimit import Limit
 from salon.core.room import polls
-from salon.core.schema import Flag, Strict, text
+from salon.core.schema import Flag, Int, Strict, text
 from salon.realtime.commands.base import AsyncCommand, Command, NoParams
 
 PollId = text(64, min_length=1, name=True)
@@ -26,7 +24,7 @@ class CreatePoll(Strict):
 
 class Vote(Strict):
     poll_id: PollId
-    index: StrictInt
+    index: Int  # 1.0 too, as every integer of the protocol
 
 
 COMMANDS: dict[str, Command | AsyncCommand] = {
