@@ -64,11 +64,21 @@ def test_malformed_json_on_add_participant(http: httpx.Client, meeting: dict, ra
     assert_error(response, 400)
 
 
-def test_body_without_content_type_is_read_as_json(http: httpx.Client) -> None:
+@pytest.mark.parametrize("declared", ["application/x-www-form-urlencoded", "text/plain",
+                                      "application/xml", "application/octet-stream"])
+def test_body_without_content_type_is_read_as_json(http: httpx.Client, declared: str) -> None:
     response = http.post("/meetings", content=b'{"title": "curl -d"}',
-                         headers={"content-type": "application/x-www-form-urlencoded"})
+                         headers={"content-type": declared})
     assert response.status_code == 201, response.text
     assert response.json()["data"]["title"] == "curl -d"
+
+
+def test_search_folds_case_in_every_script(http: httpx.Client) -> None:
+    """On SQLite too, whose own lower() folds ASCII only."""
+    made = http.post("/meetings", json={"title": "École d'ÉTÉ Ωmega"}).json()["data"]
+    for search in ("école", "ÉCOLE", "d'été", "ωMEGA"):
+        found = http.get("/meetings", params={"search": search, "per_page": 100}).json()
+        assert made["id"] in [m["id"] for m in found["data"]], search
 
 
 @pytest.mark.parametrize(
@@ -415,3 +425,7 @@ def test_a_route_without_a_body_refuses_fields_and_takes_nothing_empty_or_null(
     kick_all = f"/meetings/{meeting['id']}/active-session/kick-all"
     assert assert_error(http.post(kick_all, json={"reason": "bye"}), 400) == \
         "body.reason: is not a known field"
+    stop = f"/meetings/{meeting['id']}/active-livestream/stop"
+    assert assert_error(http.post(stop, json={"reason": "bye"}), 400) == \
+        "body.reason: is not a known field"
+    assert_error(http.post(stop, json={}), 404)  # no livestream: the body was fine

@@ -256,6 +256,28 @@ async def test_close_all_delete_and_broadcast(room: Meeting) -> None:
     assert meetings["data"][0]["status"] == "INACTIVE"  # deleted rooms stay readable
 
 
+async def test_closing_the_rooms_leaves_salons_bots_where_they_are(room: Meeting) -> None:
+    """A recorder or transcriber (a hidden recorder-preset peer) belongs to its room's
+    session: closing the rooms moves the people only."""
+    bot_preset = f"bot_{uuid.uuid4().hex[:8]}"
+    await room.admin.create_preset(bot_preset, permissions={
+        "hidden_participant": True, "is_recorder": True, "recorder_type": "RECORDER"})
+    host = await room.join("group_call_host")
+    (child,) = await host.create_connected(["Recorded"])
+    guest = await room.join()
+    await host.move_to(child["id"], [guest.peer_id])
+    await _moved(guest, child["id"])
+    seat = await room.admin.add_participant(child["id"], f"rec-{uuid.uuid4().hex[:6]}",
+                                            bot_preset, name="Recorder")
+    bot = await room.connect(seat["token"])
+    assert bot.meeting_id == child["id"]
+    reply = await host.close_rooms()
+    assert reply["moving"] == [guest.peer_id]
+    await _moved(guest, room.id)
+    await asyncio.sleep(0.2)
+    assert bot.meeting_id == child["id"] and bot.drain("meeting.changing") == []
+
+
 async def test_timer_warns_then_closes_every_room(room: Meeting) -> None:
     host = await room.join("group_call_host")
     (child,) = await host.create_connected(["Timed"])

@@ -109,6 +109,22 @@ def test_the_poll_body_documents_the_rooms_limits(document: dict[str, Any]) -> N
         == (1, 200)
 
 
+def test_a_patch_body_has_no_defaults(document: dict[str, Any]) -> None:
+    """A field left out of a PATCH keeps its stored value: a default would say otherwise
+    (`status` "ACTIVE" would re-activate an INACTIVE meeting)."""
+    def defaults(node: Any) -> int:
+        if isinstance(node, list):
+            return sum(defaults(item) for item in node)
+        if not isinstance(node, dict):
+            return 0
+        return ("default" in node) + sum(defaults(v) for k, v in node.items()
+                                         if k != "default")
+    prefix = "/client/v4/accounts/{account_id}/realtime/kit/{app_id}"
+    for path in (f"{prefix}/meetings/{{meeting_id}}", f"{prefix}/presets/{{preset_id}}"):
+        body = document["paths"][path]["patch"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["properties"] and defaults(body["schema"]) == 0, path
+
+
 def _answer(method: str, url: str, status: int, body: Any) -> httpx.Response:
     return httpx.Response(status, json=body, request=httpx.Request(method, url))
 

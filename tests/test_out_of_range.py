@@ -43,6 +43,8 @@ def test_times_are_read_as_utc(http: httpx.Client, meeting: dict) -> None:
                          (f"start_time={created[:-1]}", True),  # no zone: UTC
                          ("start_time=0001-01-01T00:00:00Z", True),
                          ("end_time=0001-01-01T00:00:00", False),
+                         # as shown (to the millisecond; stored to the microsecond)
+                         (f"end_time={created}", True),
                          ("end_time=9999-12-31T23:59:59%2B05:00", True)):
         listed = http.get(f"/meetings?{query}&per_page=100")
         assert listed.status_code == 200, listed.text

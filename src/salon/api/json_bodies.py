@@ -6,15 +6,23 @@
   by field (`core.schema.text`).
 - Bodies are read as JSON even when the client did not say so. `curl -d '{…}'` sends
   `application/x-www-form-urlencoded`; RealtimeKit's own examples and many scripts forget
-  the header. The API only ever takes JSON, so such bodies are relabelled
-  `application/json` and the usual validation then applies.
+  the header. The API only ever takes JSON, so a body of any other declared type
+  (`text/plain`, `application/xml`, none at all) is relabelled `application/json` and the
+  usual validation then applies.
 """
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from salon.api.envelope import error
 
-_RELABEL = {b"", b"application/x-www-form-urlencoded", b"text/plain"}
+
+def _json_type(declared: bytes) -> bool:
+    """`application/json` or a `+json` type, as FastAPI reads as JSON."""
+    kind = declared.split(b";")[0].strip().lower()
+    return kind == b"application/json" or (kind.startswith(b"application/")
+                                           and kind.endswith(b"+json"))
+
+
 #: Uploads (chat files) are raw bytes whose Content-Type is the file's own.
 _RAW_BODIES = "/realtime/v1/files"
 
@@ -42,7 +50,7 @@ class JsonBodies:
                     and not scope["path"].startswith(_RAW_BODIES)):
                 headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
                 declared = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-                if declared.split(b";")[0].strip().lower() in _RELABEL:
+                if not _json_type(declared):
                     scope = {**scope,
                              "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

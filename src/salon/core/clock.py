@@ -1,6 +1,6 @@
 """Time as salon writes it on the wire: UTC, ISO-8601, millisecond precision, `Z` suffix."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
@@ -14,3 +14,10 @@ def isoformat(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def shown_until(end: datetime) -> datetime:
+    """The bound below which a stored time reads `end` or earlier on the wire: times are
+    stored to the microsecond and shown to the millisecond, so a filter's `end_time`
+    copied from an object's shown time must still take that object in. Use with `<`."""
+    return end.replace(microsecond=end.microsecond // 1000 * 1000) + timedelta(milliseconds=1)

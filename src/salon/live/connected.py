@@ -208,13 +208,15 @@ class ConnectedMeetings:
 
     def close_all(self, family: FamilyState, by: Peer | None,
                   children: list[str] | None = None) -> tuple[list[str], list[asyncio.Future[Any]]]:
-        """Everyone in the (named) child rooms goes back to the parent; the timer stops."""
+        """Everyone in the (named) child rooms goes back to the parent; the timer stops.
+        salon's own bots (hidden recorder-preset peers: recorders, transcribers) stay:
+        each belongs to its room's session."""
         check_alter(by)
         if children is None:
             self._cancel_timer(family)
         chosen = set(children if children is not None else family.children)
         peers = {p.peer_id: h for h in self.hosts(family) if h.meeting_id in chosen
-                 for p in h.room.joined}
+                 for p in h.room.joined if not (p.hidden and p.permissions.is_recorder)}
         return self._go(peers, family.parent_id, None, by)
 
     def _go(self, peers: dict[str, RoomHost], to_meeting_id: str, preset_name: str | None,

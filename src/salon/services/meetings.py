@@ -7,7 +7,7 @@ from sqlalchemy import Row, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import meetings as schema
-from salon.core.clock import utcnow
+from salon.core.clock import shown_until, utcnow
 from salon.core.errors import NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
@@ -99,7 +99,7 @@ async def list_page(
     if start_time is not None:
         query = query.where(Meeting.created_at >= start_time)
     if end_time is not None:
-        query = query.where(Meeting.created_at <= end_time)
+        query = query.where(Meeting.created_at < shown_until(end_time))
     if status is not None:
         query = query.where(Meeting.status == status)
     total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0

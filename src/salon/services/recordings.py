@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import recordings as rules
-from salon.core.clock import isoformat, utcnow
+from salon.core.clock import isoformat, shown_until, utcnow
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
@@ -225,7 +225,7 @@ async def list_page(db: AsyncSession, app_id: str, page: Page, *, meeting_id: st
     if start_time is not None:
         query = query.where(Recording.invoked_time >= start_time)
     if end_time is not None:
-        query = query.where(Recording.invoked_time <= end_time)
+        query = query.where(Recording.invoked_time < shown_until(end_time))
     if status:
         query = query.where(Recording.status.in_(list(status)))
     total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0

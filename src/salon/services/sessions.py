@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salon.core.clock import utcnow
+from salon.core.clock import shown_until, utcnow
 from salon.core.errors import InvalidRequest, NotFound
 from salon.core.paging import Page
 from salon.services import transcripts
@@ -85,7 +85,7 @@ async def list_page(
     if start_time is not None:
         query = query.where(Session.started_at >= start_time)
     if end_time is not None:
-        query = query.where(Session.started_at <= end_time)
+        query = query.where(Session.started_at < shown_until(end_time))
     if participants:
         wanted = [p.strip() for p in participants.split(",") if p.strip()]
         query = query.where(Session.id.in_(

@@ -128,6 +128,10 @@ class Database:
         await self.engine.dispose()
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _tune_sqlite(engine: AsyncEngine, autocheckpoint: Callable[[], int]) -> None:
     """`autocheckpoint`: the pages after which a commit checkpoints, asked per connection."""
     @event.listens_for(engine.sync_engine, "connect")
@@ -143,6 +147,9 @@ def _tune_sqlite(engine: AsyncEngine, autocheckpoint: Callable[[], int]) -> None
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only: searches are case-insensitive in every
+        # script, as on PostgreSQL ("école" finds "École").
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 
-from salon.api.deps import CurrentApp, Db, Paged
+from salon.api.deps import CurrentApp, Db, NoBody, Paged
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.livestreams import (
@@ -59,7 +59,7 @@ async def start_livestream(meeting_id: str, app: CurrentApp, db: Db, request: Re
              summary="Stop the meeting's livestream (404 when none runs)",
              response_model=Success[Stopped])
 async def stop_livestream(meeting_id: str, app: CurrentApp, db: Db,
-                          request: Request) -> Envelope:
+                          request: Request, _: NoBody) -> Envelope:
     session = await livestreams.stop_meeting(db, app.id, meeting_id, _urls(request))
     livestream = await livestreams.get(db, app.id, session.livestream_id)
     request.app.state.livestreams.changed(livestream, session)
