@@ -272,7 +272,7 @@ async def test_closing_the_rooms_leaves_salons_bots_where_they_are(room: Meeting
     bot = await room.connect(seat["token"])
     assert bot.meeting_id == child["id"]
     reply = await host.close_rooms()
-    assert reply["moving"] == [guest.peer_id]
+    assert reply["moving"] == [guest.peer_id], (reply, guest.peer_id, bot.peer_id)
     await _moved(guest, room.id)
     await asyncio.sleep(0.2)
     assert bot.meeting_id == child["id"] and bot.drain("meeting.changing") == []
@@ -287,6 +287,7 @@ async def test_timer_warns_then_closes_every_room(room: Meeting) -> None:
     set_at = asyncio.get_running_loop().time()
     await host.room_timer(1.5, warn_secs=1)
     assert (await guest.wait_for("connected_meetings.timer"))["warn_secs"] == 1
+    assert host.drain("connected_meetings.timer") == []  # the setter has its reply
     closing = await guest.wait_for("connected_meetings.closing", timeout=3)
     assert 0 < closing["in_secs"] <= 1.0
     await _moved(guest, room.id)

@@ -167,7 +167,8 @@ async def test_peers_list_pages_by_cursor_and_searches_names(webinar: Meeting) -
     after = await crowd[0].list_peers(first["next_cursor"], limit=100)
     assert [p["peer_id"] for p in first["peers"] + after["peers"]] == [
         p["peer_id"] for p in rest]
-    for bad in ({"cursor": "x"}, {"limit": 0}, {"limit": 101}, {"search": 5}):
+    for bad in ({"cursor": "x"}, {"cursor": "-5"}, {"cursor": "007"}, {"cursor": "99999"},
+                {"limit": 0}, {"limit": 101}, {"search": 5}):
         with pytest.raises(RealtimeError) as refused:
             await crowd[0].request("peers.list", **bad)
         assert refused.value.code == "INVALID"

@@ -1,6 +1,7 @@
 """Host controls over the realtime protocol and over REST, with every denial."""
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -41,6 +42,21 @@ async def test_disable_media_and_denials(room: Meeting) -> None:
     seen = await other.wait_for("peer.updated", lambda d: not d["peer"]["video"])
     assert seen["peer"]["peer_id"] == guest.peer_id and seen["peer"]["audio"] is True
     await guest.set_media(video=True)  # a plain disable lets the peer turn it back on
+
+
+async def test_mute_all_leaves_salons_bots_alone(room: Meeting) -> None:
+    """A recorder or transcriber (hidden, recorder preset) is neither counted nor told."""
+    bot_preset = f"bot_{uuid.uuid4().hex[:8]}"
+    await room.admin.create_preset(bot_preset, permissions={
+        "hidden_participant": True, "is_recorder": True, "recorder_type": "RECORDER"})
+    host = await room.join("group_call_host")
+    guest = await room.join()
+    bot = await room.join(bot_preset, name="Recorder")
+    assert (await host.mute_all(allow_unmute=True))["count"] == 1
+    assert (await host.request("host.disable_all_video"))["count"] == 1
+    await guest.wait_for("media.disabled")
+    await asyncio.sleep(0.2)
+    assert bot.drain("media.disabled") == []
 
 
 async def test_mute_all_without_unmute_locks_until_allowed(room: Meeting) -> None:

@@ -212,8 +212,8 @@ class ConnectedMeetings:
         salon's own bots (hidden recorder-preset peers: recorders, transcribers) stay:
         each belongs to its room's session."""
         check_alter(by)
-        if children is None:
-            self._cancel_timer(family)
+        if children is None and self._cancel_timer(family):
+            self._timer_cancelled(family, by)
         chosen = set(children if children is not None else family.children)
         peers = {p.peer_id: h for h in self.hosts(family) if h.meeting_id in chosen
                  for p in h.room.joined if not (p.hidden and p.permissions.is_recorder)}
@@ -261,7 +261,8 @@ class ConnectedMeetings:
         self._start_timer(family, time.time() + close_in_secs, warn_secs)
         data = {"ends_at": isoformat_epoch(family.ends_at), "in_secs": close_in_secs,
                 "warn_secs": warn_secs, "by_peer_id": by.peer_id if by else None}
-        self._send(family, "connected_meetings.timer", data)
+        # not to the one who set it: its reply says the same, and comes before any event
+        self._send(family, "connected_meetings.timer", data, but=by.peer_id if by else None)
         self.notify(family)
         return data
 
@@ -299,10 +300,15 @@ class ConnectedMeetings:
         check_alter(by)
         had = self._cancel_timer(family)
         if had:
-            self._send(family, "connected_meetings.timer",
-                       {"ends_at": None, "by_peer_id": by.peer_id if by else None})
-            self.notify(family)
+            self._timer_cancelled(family, by)
         return {"cancelled": had}
+
+    def _timer_cancelled(self, family: FamilyState, by: Peer | None) -> None:
+        """Tell the family (but the one who cancelled: it has the reply)."""
+        self._send(family, "connected_meetings.timer",
+                   {"ends_at": None, "by_peer_id": by.peer_id if by else None},
+                   but=by.peer_id if by else None)
+        self.notify(family)
 
     def _cancel_timer(self, family: FamilyState) -> bool:
         had = bool(family.timer)

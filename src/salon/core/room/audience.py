@@ -178,13 +178,17 @@ def _cursor(peer: Peer) -> str:
     return str(peer.join_seq)
 
 
-def _after(cursor: str | None) -> int:
+def _after(room: "Room", cursor: str | None) -> int:
+    """The joining number a cursor names: one this room has given (`_cursor`)."""
     if cursor is None:
         return -1
     try:
-        return int(cursor)
+        after = int(cursor)
     except ValueError:
-        raise invalid("Unknown 'cursor': pass back a 'next_cursor' as it came.") from None
+        after = -1
+    if after < 0 or str(after) != cursor or after > room._admissions:
+        raise invalid("Unknown 'cursor': pass back a 'next_cursor' as it came.")
+    return after
 
 
 def page(room: "Room", viewer: Peer, *, cursor: str | None = None,
@@ -194,7 +198,7 @@ def page(room: "Room", viewer: Peer, *, cursor: str | None = None,
     by a case-insensitive substring of the name. `next_cursor` is None on the last page."""
     if not 1 <= limit <= MAX_PAGE:
         raise invalid(f"'limit' must be 1 to {MAX_PAGE}.")
-    after = _after(cursor)
+    after = _after(room, cursor)
     needle = search.strip().casefold() if search else ""
     found: list[Peer] = []
     more = False

@@ -125,7 +125,8 @@ def join(room: Room, peer_id: str) -> Outcome:
     if peer.stage_status is StageStatus.ON_STAGE:
         return Outcome(reply={"stage_status": peer.stage_status.value})
     if peer.stage_status is not StageStatus.ACCEPTED_TO_JOIN_STAGE:
-        raise forbidden("join the stage before a host accepts you", "stage_access")
+        raise RoomError("FORBIDDEN", "A host has not accepted you to the stage yet: "
+                                     "request it first (stage.request).")
     out = Outcome()
     _set(room, peer, StageStatus.ON_STAGE, out)
     out.reply = {"stage_status": peer.stage_status.value}

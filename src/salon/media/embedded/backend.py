@@ -159,7 +159,10 @@ class EmbeddedBackend:
                 await published.close()
 
     async def subscribe_answer(self, peer_id: str, sdp: str, revision: int) -> None:
-        await self._peer(peer_id).answer(sdp, revision)
+        peer = self._peer(peer_id)
+        await peer.answer(sdp, revision)
+        if peer.dirty:
+            self._spawn(peer.negotiate())  # the next offer follows the answer's reply
 
     async def add_ice_candidate(self, peer_id: str, pc: PcRole,
                                 candidate: dict | None) -> None:

@@ -249,8 +249,9 @@ class MediaPeer:
             slot.start()
         self.activated.clear()
         self.downlink.apply()  # simulcast: each new slot's encoding, before feedback
-        if self.dirty:
-            await self.negotiate()
+        # A change that waited for this answer is offered next: the caller (the backend)
+        # starts it after the answer's reply has gone out, as a reply comes before the
+        # events its request caused.
 
     async def add_candidate(self, role: PcRole, candidate: dict | None) -> None:
         pc = self.pub_pc if role == "publish" else self.sub_pc
