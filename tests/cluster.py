@@ -115,8 +115,8 @@ class Node:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
+            try:  # a drain's bound, as an orchestrator's grace period (Kubernetes: 30 s)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

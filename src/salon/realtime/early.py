@@ -33,5 +33,5 @@ async def seat_early(rooms: Rooms, cluster: Any, host: RoomHost, peer: Peer, tok
     if not host.may_seat_early(peer.peer_id, peer.participant_id, token):
         raise RoomError("RESUME_FAILED", "This peer cannot be resumed (gone or wrong resume "
                         "token); join again without 'resume'.")
-    host.check_peer_cap(peer.participant_id)
+    # No peer cap: a resume is the same peer, and never counts again (docs/protocol.md).
     return host.seat_early(peer, link)

@@ -243,6 +243,10 @@ class _PeerSession:
                 reply = host.connect(self._new_peer(admitted, params), self.link)
         except RoomError as error:
             host.release_if_done()
+            if error.code == placement.MOVING.code:  # as a refusal before seating says it
+                moving = placement.MOVING
+                return self._refuse(request.id, moving.code, error.message,
+                                    moving.close_code, **moving.details)
             return self._refuse(request.id, error.code, error.message,
                                 _JOIN_CLOSES.get(error.code, CLOSE_BAD_JOIN))
         self.host, self.peer_id = host, reply["peer_id"]

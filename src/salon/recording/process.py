@@ -157,7 +157,11 @@ class RecorderProcess:
                         stop_reason="INTERNAL_ERROR",
                         error=f"the recorder exited with code {self.process.exitcode}")
             if self._outcome is not None:
-                self.process.join(timeout=10)
+                # Reaped if it has exited, without waiting on its teardown from the event
+                # loop (a busy machine's recorder can take seconds to exit after its last
+                # word, and the whole node would stall meanwhile); an unreaped one is
+                # reaped by multiprocessing later, at the latest when the node exits.
+                self.process.join(timeout=wait)
         return self._outcome
 
     def outcome(self, timeout: float | None = None) -> RecordingOutcome:
