@@ -216,7 +216,7 @@ class ConnectedMeetings:
             self._timer_cancelled(family, by)
         chosen = set(children if children is not None else family.children)
         peers = {p.peer_id: h for h in self.hosts(family) if h.meeting_id in chosen
-                 for p in h.room.joined if not (p.hidden and p.permissions.is_recorder)}
+                 for p in h.room.joined if not p.is_bot}
         return self._go(peers, family.parent_id, None, by)
 
     def _go(self, peers: dict[str, RoomHost], to_meeting_id: str, preset_name: str | None,

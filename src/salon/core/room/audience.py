@@ -186,7 +186,7 @@ def _after(room: "Room", cursor: str | None) -> int:
         after = int(cursor)
     except ValueError:
         after = -1
-    if after < 0 or str(after) != cursor or after > room._admissions:
+    if after < 0 or str(after) != cursor or after > room.admissions:
         raise invalid("Unknown 'cursor': pass back a 'next_cursor' as it came.")
     return after
 

@@ -20,7 +20,7 @@ def may_caption(room: Room, peer_id: str) -> None:
     """Only a hidden recorder-preset participant (salon's transcriber) publishes
     captions: a person cannot put words in someone else's mouth."""
     peer = room.actor(peer_id)
-    if not (peer.hidden and peer.permissions.is_recorder):
+    if not peer.is_bot:
         raise forbidden("publish captions", "is_recorder")
 
 
@@ -36,7 +36,7 @@ def publish(room: Room, by: str, speaker_id: str, utterance_id: str, text: str,
                                      "'transcription_enabled'.")
     # Not to salon's own bots (recorders, transcribers: hidden, `is_recorder`).
     recipients = {p.peer_id for p in room.joined
-                  if not (p.hidden and p.permissions.is_recorder)}
+                  if not p.is_bot}
     out = Outcome(reply={"delivered_to": len(recipients)})
     out.send("transcript", {
         "id": utterance_id,

@@ -122,9 +122,7 @@ def disable_all_video(room: Room, by: str | None) -> Outcome:
 
 def _all_off(room: Room, by: str | None, kind: str, allow_back: bool) -> Outcome:
     _host(room, by, _DISABLE_PERMISSION[kind], f"turn off everyone's {kind}")
-    # not salon's own bots (hidden recorder-preset peers: recorders, transcribers)
-    targets = [p for p in room.joined
-               if p.peer_id != by and not (p.hidden and p.permissions.is_recorder)]
+    targets = [p for p in room.joined if p.peer_id != by and not p.is_bot]
     out = Outcome(reply={"count": len(targets), "kinds": [kind]})
     for target in targets:
         _switch_off(room, target, [kind], by, not allow_back, out)

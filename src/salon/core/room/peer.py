@@ -73,6 +73,11 @@ class Peer:
         return self.permissions.hidden_participant
 
     @property
+    def is_bot(self) -> bool:
+        """One of salon's own bots (a recorder, a transcriber): hidden, recorder preset."""
+        return self.hidden and self.permissions.is_recorder
+
+    @property
     def uses_stage(self) -> bool:
         return self.permissions.stage_enabled
 

@@ -37,6 +37,11 @@ class Roster:
         self.peers[peer.peer_id] = peer
         self._by_participant.setdefault(peer.participant_id, {})[peer.peer_id] = peer
 
+    @property
+    def admissions(self) -> int:
+        """How many peers were ever admitted: the last joining number given."""
+        return self._admissions
+
     def _seat(self, peer: Peer) -> None:
         """The peer is admitted: it joins the joining order."""
         self._admissions += 1
