@@ -222,3 +222,28 @@ def test_url_shapes(http: httpx.Client, url: str, accepted: bool) -> None:
     assert (response.status_code == 201) is accepted, response.text
     if accepted:
         http.delete(f"/webhooks/{response.json()['data']['id']}")
+
+
+def test_a_meetings_storage_is_answered_as_documented_without_its_secrets(
+        document: dict[str, Any], http: httpx.Client) -> None:
+    """The meeting's `recording_config.storage_config` is the recordings' closed view:
+    a client generated from the document never sees (or expects) the credentials."""
+    storage = {"type": "aws", "access_key": "AKIA-KEY", "secret": "s3cr3t", "bucket": "b",
+               "region": "us-east-1", "password": "pw", "private_key": "pk"}
+    response = http.post("/meetings", json={"recording_config": {"storage_config": storage}})
+    assert response.status_code == 201, response.text
+    answered = response.json()["data"]["recording_config"]["storage_config"]
+    assert answered == {"type": "aws", "bucket": "b", "region": "us-east-1", "path": None,
+                        "auth_method": None, "username": None, "host": None, "port": None}
+    view = resolve(document, document["components"]["schemas"]["StorageView"])
+    assert view["additionalProperties"] is False
+    assert sorted(view["required"]) == sorted(answered)
+    meeting = resolve(document, document["components"]["schemas"]["Meeting"])
+    config = resolve(document, meeting["properties"]["recording_config"])
+    assert {"$ref": "#/components/schemas/StorageView"} in \
+        config["properties"]["storage_config"]["anyOf"]
+    leaked = {"data": {**response.json()["data"], "recording_config": {
+        **response.json()["data"]["recording_config"],
+        "storage_config": {**answered, "secret": "s3cr3t"}}}, "success": True}
+    with pytest.raises(ContractViolation, match="secret"):
+        Contract(document).check(_answer("POST", str(response.url), 201, leaked))

@@ -7,7 +7,7 @@ from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
-from salon.api.schemas.resources import MeetingBase
+from salon.api.schemas.resources import MeetingBase, StorageView
 from salon.realtime.messages.base import Timestamp, closed
 
 Status = Literal["INVOKED", "RECORDING", "UPLOADING", "UPLOADED", "ERRORED", "PAUSED"]
@@ -68,22 +68,6 @@ class StopReason(TypedDict):
     #: MAX_SECONDS is salon's addition: the recording reached its `max_seconds`.
     reason: Literal["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT", "MAX_SECONDS"]
     caller: NotRequired[Caller]
-
-
-@closed
-class StorageView(TypedDict):
-    """Where the files go, every field present (`null` when not set); `access_key`,
-    `secret`, `password`, `private_key` are never sent back."""
-
-    #: RealtimeKit's five, and `cloudflare` (R2), which its docs use (S3-compatible).
-    type: Literal["aws", "azure", "cloudflare", "digitalocean", "gcs", "sftp"]
-    bucket: str | None
-    region: str | None
-    path: str | None
-    auth_method: Literal["KEY", "PASSWORD"] | None
-    username: str | None
-    host: str | None
-    port: int | None
 
 
 @closed

@@ -25,6 +25,28 @@ class CreatedApp(TypedDict):
 
 
 @closed
+class StorageView(TypedDict):
+    """Where the files go, every field present (`null` when not set); `access_key`,
+    `secret`, `password`, `private_key` are never sent back."""
+
+    #: RealtimeKit's five, and `cloudflare` (R2), which its docs use (S3-compatible).
+    type: Literal["aws", "azure", "cloudflare", "digitalocean", "gcs", "sftp"]
+    bucket: str | None
+    region: str | None
+    path: str | None
+    auth_method: Literal["KEY", "PASSWORD"] | None
+    username: str | None
+    host: str | None
+    port: int | None
+
+
+class RecordingConfigView(RecordingConfig):
+    """The meeting's `recording_config` as answered: its storage without the secrets."""
+
+    storage_config: StorageView | None = None  # type: ignore[assignment]
+
+
+@closed
 class MeetingBase(TypedDict):
     """A meeting without `ai_config` and `preferred_region`: as a listed recording's
     `meeting` (R3)."""
@@ -38,8 +60,9 @@ class MeetingBase(TypedDict):
     summarize_on_end: bool
     transcribe_on_end: bool
     session_keep_alive_time_in_secs: int
-    #: Storage credentials (`access_key`, `secret`) are never sent back.
-    recording_config: RecordingConfig
+    #: Storage credentials (`access_key`, `secret`, `password`, `private_key`) are never
+    #: sent back.
+    recording_config: RecordingConfigView
     created_at: Timestamp
     updated_at: Timestamp
 
