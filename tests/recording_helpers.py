@@ -67,3 +67,17 @@ def other_app(server: SalonServer) -> dict[str, str]:
     scoped = json.loads(server.cli("tokens", "create", "--app", app["app_id"], "--name",
                                    "neighbour", "--json").stdout)
     return {**app, "api_token": scoped["api_token"]}
+
+
+def record(http: httpx.Client, title: str, config: dict) -> tuple[dict, dict]:
+    """A meeting recorded for 1.5 s into `config`'s storage: the meeting, and the
+    recording once it is over (UPLOADED or ERRORED)."""
+    meeting = http.post("/meetings", json={"title": title}).json()["data"]
+    started = http.post("/recordings", json={"meeting_id": meeting["id"],
+                                             "storage_config": config})
+    assert started.status_code == 201, started.text
+    rid = started.json()["data"]["id"]
+    wait_status(http, rid, "RECORDING")
+    time.sleep(1.5)
+    http.put(f"/recordings/{rid}", json={"action": "stop"})
+    return meeting, wait_status(http, rid, "UPLOADED", "ERRORED")

@@ -3,13 +3,13 @@ REST, recorded (by the test recorder), uploaded to a real S3 server on loopback 
 and answered with a presigned link that serves the same bytes; the secrets never come
 back in any answer."""
 
-import time
+
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.recording_helpers import media_seconds, recording_server, wait_status
+from tests.recording_helpers import media_seconds, record, recording_server
 from tests.s3 import ACCESS_KEY, SECRET, bucket, storage_config
 from tests.servers import SalonServer
 
@@ -18,20 +18,6 @@ from tests.servers import SalonServer
 def rec_server() -> Iterator[SalonServer]:
     with recording_server("sqlite") as salon:
         yield salon
-
-
-def record(http: httpx.Client, title: str, config: dict) -> tuple[dict, dict]:
-    """A meeting recorded for 1.5 s into `config`'s storage: the meeting, and the
-    recording once it is over (UPLOADED or ERRORED)."""
-    meeting = http.post("/meetings", json={"title": title}).json()["data"]
-    started = http.post("/recordings", json={"meeting_id": meeting["id"],
-                                             "storage_config": config})
-    assert started.status_code == 201, started.text
-    rid = started.json()["data"]["id"]
-    wait_status(http, rid, "RECORDING")
-    time.sleep(1.5)
-    http.put(f"/recordings/{rid}", json={"action": "stop"})
-    return meeting, wait_status(http, rid, "UPLOADED", "ERRORED")
 
 
 @pytest.mark.parametrize("kind", ["aws", "cloudflare"])

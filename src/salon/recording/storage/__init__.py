@@ -2,10 +2,10 @@
 
 `storage_for(storage_config, local=…)` picks the backend from RealtimeKit's
 `storage_config`: salon's own disk (`LocalStorage`, the default, downloaded from salon
-at `/recordings/files/…`) or an S3-compatible service (`S3Storage`: aws, digitalocean,
-cloudflare R2). `check_storage_config` refuses, as a 400, what cannot be uploaded to
-(azure, gcs, sftp for now). Every backend is a `RecordingStorage`: `put` a finished
-file, get a `download_url` for it, `delete` it. Secrets in a `storage_config` are never
+at `/recordings/files/…`), an S3-compatible service (`S3Storage`: aws, digitalocean,
+cloudflare R2) or an SSH server (`SftpStorage`). `check_storage_config` refuses, as a
+400, what cannot be uploaded to (azure, gcs for now). Every backend is a
+`RecordingStorage`: `put` a finished file, get a `download_url` for it, `delete` it. Secrets in a `storage_config` are never
 returned, logged or put in an error message.
 """
 
@@ -21,7 +21,8 @@ from salon.recording.storage.choose import (
 )
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
+from salon.recording.storage.sftp import SftpStorage, SftpTarget
 
-__all__ = ["LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "StorageFailed",
-           "StoredFile", "UnsupportedStorage", "check_storage_config",
-           "storage_for"]
+__all__ = ["LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "SftpStorage",
+           "SftpTarget", "StorageFailed", "StoredFile", "UnsupportedStorage",
+           "check_storage_config", "storage_for"]

@@ -14,8 +14,9 @@ from typing import Literal, Protocol
 
 from salon.core.errors import InvalidRequest, SalonError
 
-#: Where a stored file lives: salon's own disk, or one of the S3-compatible services.
-Backend = Literal["local", "aws", "digitalocean", "cloudflare"]
+#: Where a stored file lives: salon's own disk, one of the S3-compatible services, or an
+#: SFTP server.
+Backend = Literal["local", "aws", "digitalocean", "cloudflare", "sftp"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class StoredFile:
     content_type: str
     backend: Backend
     #: Where the bytes are, for operators and logs: a path under salon's data directory,
-    #: or `s3://<bucket>/<object key>`. Never a credential.
+    #: `s3://<bucket>/<object key>` or `sftp://<user>@<host>:<port>/<path>`. Never a
+    #: credential.
     location: str
 
 
@@ -41,9 +43,10 @@ class RecordingStorage(Protocol):
         moved away. Raises `StorageFailed` if the destination refuses it."""
 
     async def download_url(self, stored: StoredFile,
-                           expires_in: timedelta) -> tuple[str, datetime]:
+                           expires_in: timedelta) -> tuple[str, datetime | None]:
         """A link that downloads the file without credentials until it expires, and when
-        it does (UTC)."""
+        it does (UTC); or, where the service has no such links (SFTP), where the file
+        is, and None."""
 
     async def delete(self, stored: StoredFile) -> None:
         """Remove the file; removing one that is already gone is not an error."""

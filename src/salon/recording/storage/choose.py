@@ -2,9 +2,10 @@
 
 `storage_config` null (or absent) means salon's own storage (`LocalStorage`), as
 RealtimeKit's own bucket. `aws`, `digitalocean` and `cloudflare` (R2; in RealtimeKit's
-guide though not in its API enum) are S3-compatible and go through `S3Storage`.
-`azure`, `gcs` and `sftp` are RealtimeKit types this server does not upload to yet:
-`UnsupportedStorage`, with a message that says what to use instead.
+guide though not in its API enum) are S3-compatible and go through `S3Storage`; `sftp`
+goes to an SSH server through `SftpStorage`. `azure` and `gcs` are RealtimeKit types
+this server does not upload to yet: `UnsupportedStorage`, with a message that says what
+to use instead.
 
 Call `check_storage_config` where a `storage_config` arrives — when a recording is
 started (a 400 then, rather than a recording that fails once it is over), and, if
@@ -20,10 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
+from salon.recording.storage.sftp import SftpStorage, SftpTarget, read_key
 
 S3_TYPES = ("aws", "digitalocean", "cloudflare")
 #: RealtimeKit storage types salon knows of but cannot upload to yet.
-NOT_YET = ("azure", "gcs", "sftp")
+NOT_YET = ("azure", "gcs")
 #: The bucket names boto3 sends at all (botocore's `VALID_BUCKET`); the service may be
 #: stricter (AWS: 3-63 lowercase characters), and says so when it is.
 BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
@@ -33,32 +35,63 @@ def check_storage_config(storage_config: Mapping[str, Any] | None) -> None:
     """Raise `UnsupportedStorage` (an `InvalidRequest`: 400 in the REST layer) if
     recordings could not be uploaded with this `storage_config`; None is always fine."""
     if storage_config is not None:
-        s3_target(storage_config)
+        _target(storage_config)
 
 
 def storage_for(storage_config: Mapping[str, Any] | None, *,
                 local: LocalStorage) -> RecordingStorage:
     """The storage for `storage_config`: `local` (the server's own, made once at start
-    with its signing key) when there is none, else the S3-compatible service it names."""
+    with its signing key) when there is none, else the service it names."""
     if storage_config is None:
         return local
-    return S3Storage(s3_target(storage_config))
+    target = _target(storage_config)
+    if isinstance(target, SftpTarget):
+        return SftpStorage(target)
+    return S3Storage(target)
+
+
+def _target(config: Mapping[str, Any]) -> S3Target | SftpTarget:
+    kind = config.get("type")
+    if kind in NOT_YET:
+        raise UnsupportedStorage(
+            f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
+            "digitalocean or cloudflare (S3-compatible) or sftp, or omit storage_config "
+            "for salon's own storage.")
+    if kind == "sftp":
+        return sftp_target(config)
+    return s3_target(config)
+
+
+def sftp_target(config: Mapping[str, Any]) -> SftpTarget:
+    """An `sftp` `storage_config` as a target: `host` and `username`, and the `password`
+    (`auth_method` PASSWORD, the default without a `private_key`) or the `private_key`
+    (KEY, the default with one; `password` is then its passphrase)."""
+    method = config.get("auth_method") or ("KEY" if config.get("private_key") else "PASSWORD")
+    needed = ["host", "username", "private_key" if method == "KEY" else "password"]
+    missing = [name for name in needed if not config.get(name)]
+    if missing:
+        raise UnsupportedStorage(f"storage_config of type 'sftp' with auth_method {method} "
+                                 "needs " + ", ".join(missing) + ".")
+    host = str(config["host"])
+    if "://" in host or "/" in host or not host.strip("[]"):
+        raise UnsupportedStorage("storage_config.host of type 'sftp' must be a host name "
+                                 "or an IP address, such as sftp.example.com.")
+    if method == "KEY":
+        read_key(str(config["private_key"]), config.get("password"))
+    return SftpTarget(host=host.strip("[]"), port=int(config.get("port") or 22),
+                      username=str(config["username"]), auth_method=method,
+                      folder=str(config.get("path") or "").rstrip("/"),
+                      password=config.get("password"), private_key=config.get("private_key"))
 
 
 def s3_target(config: Mapping[str, Any]) -> S3Target:
     """An S3-compatible `storage_config` as a target, or `UnsupportedStorage` saying
     which field to fix. Messages name fields, never their values."""
     kind = config.get("type")
-    if kind in NOT_YET:
-        raise UnsupportedStorage(
-            f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
-            "digitalocean or cloudflare (S3-compatible), or omit storage_config for "
-            "salon's own storage.")
     if kind not in S3_TYPES:
         raise UnsupportedStorage(
-            f"storage_config.type must be one of aws, digitalocean or cloudflare "
-            f"(S3-compatible), not {str(kind)[:40]!r}; or omit storage_config for salon's "
-            "own storage.")
+            f"storage_config.type must be one of aws, digitalocean, cloudflare or sftp, "
+            f"not {str(kind)[:40]!r}; or omit storage_config for salon's own storage.")
     needed = ["bucket", "access_key", "secret"] + {
         "aws": ["region"], "digitalocean": ["region"], "cloudflare": ["host"]}[kind]
     missing = [name for name in needed if not config.get(name)]

@@ -1,0 +1,110 @@
+"""Recording storage on an SFTP server (RealtimeKit's `sftp` type), against a real one on
+loopback (asyncssh's): password and key logins, the file's place as its link, refusals
+that name the field or the server and never a secret."""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from salon.recording.storage import (
+    LocalStorage,
+    StorageFailed,
+    UnsupportedStorage,
+    check_storage_config,
+    storage_for,
+)
+from salon.recording.storage.sftp import SftpStorage
+from tests.sftp import PASSPHRASE, PASSWORD, USER, SftpServer, sftp_server
+
+LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Any:
+    root = tmp_path / "sftp-root"
+    root.mkdir()
+    with sftp_server(root) as running:
+        yield running
+
+
+def a_file(tmp_path: Path, size: int = 300_000) -> Path:
+    path = tmp_path / "weekly-sync.mp4"
+    path.write_bytes(bytes(range(256)) * (size // 256))
+    return path
+
+
+@pytest.mark.parametrize("login", ["password", "key", "key with a passphrase"])
+async def test_upload_lands_in_the_folder_and_is_deleted(server: SftpServer, tmp_path: Path,
+                                                         login: str) -> None:
+    config = {"password": {},
+              "key": {"auth_method": "KEY", "private_key": server.key, "password": None},
+              "key with a passphrase": {"private_key": server.locked_key,
+                                        "password": PASSPHRASE}}[login]
+    storage = storage_for(server.config(path="meetings/weekly", **config), local=LOCAL)
+    assert isinstance(storage, SftpStorage)
+    path = a_file(tmp_path)
+    data = path.read_bytes()
+    stored = await storage.put(path, "rec-1/weekly-sync.mp4", "video/mp4")
+    landed = server.root / "meetings" / "weekly" / "rec-1" / "weekly-sync.mp4"
+    assert landed.read_bytes() == data
+    assert (stored.key, stored.size, stored.backend) == ("rec-1/weekly-sync.mp4", len(data),
+                                                         "sftp")
+    url, expiry = await storage.download_url(stored, timedelta(days=1))
+    assert url == f"sftp://{USER}@127.0.0.1:{server.port}/meetings/weekly/rec-1/weekly-sync.mp4"
+    assert expiry is None and stored.location == url
+    await storage.delete(stored)
+    assert not landed.exists()
+    await storage.delete(stored)  # already gone: not an error
+
+
+async def test_an_absolute_path_is_taken_as_given(server: SftpServer, tmp_path: Path) -> None:
+    storage = storage_for(server.config(path="/in/"), local=LOCAL)
+    stored = await storage.put(a_file(tmp_path, 1024), "rec-2/a.m4a", "audio/mp4")
+    assert (server.root / "in" / "rec-2" / "a.m4a").stat().st_size == 1024
+    url, _ = await storage.download_url(stored, timedelta(seconds=1))
+    assert url.endswith(f":{server.port}/in/rec-2/a.m4a")
+
+
+@pytest.mark.parametrize("wrong", ["password", "key", "port"])
+async def test_failures_name_the_server_not_the_secret(server: SftpServer, tmp_path: Path,
+                                                       wrong: str) -> None:
+    other_key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    config = {"password": server.config(password="not-" + PASSWORD),
+              "key": server.config(private_key=other_key, password=None),
+              "port": server.config(port=1)}[wrong]
+    with pytest.raises(StorageFailed) as failed:
+        await storage_for(config, local=LOCAL).put(a_file(tmp_path, 512), "rec-3/x.mp4",
+                                                   "video/mp4")
+    message = failed.value.message
+    assert "sftp server 127.0.0.1" in message and "rec-3/x.mp4" in message
+    if wrong != "port":
+        assert "the login was refused" in message
+    assert PASSWORD not in message and other_key[40:80] not in message
+    assert PASSWORD not in repr(storage_for(config, local=LOCAL))
+
+
+@pytest.mark.parametrize(("config", "says"), [
+    ({"type": "sftp", "username": USER, "password": PASSWORD}, "needs host."),
+    ({"type": "sftp", "host": "h", "password": PASSWORD}, "needs username."),
+    ({"type": "sftp", "host": "h", "username": USER},
+     "with auth_method PASSWORD needs password."),
+    ({"type": "sftp", "host": "h", "username": USER, "auth_method": "KEY",
+      "password": PASSWORD}, "with auth_method KEY needs private_key."),
+    ({"type": "sftp", "host": "sftp://h", "username": USER, "password": PASSWORD},
+     "host of type 'sftp' must be a host name"),
+    ({"type": "sftp", "host": "h", "username": USER, "private_key": "not a key"},
+     "private_key must be a private key in OpenSSH or PEM text"),
+])
+def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -> None:
+    with pytest.raises(UnsupportedStorage) as refused:
+        check_storage_config(config)
+    assert says in refused.value.message
+    assert PASSWORD not in refused.value.message and "not a key" not in refused.value.message
+
+
+def test_a_locked_key_without_its_passphrase_is_refused_at_start(server: SftpServer) -> None:
+    with pytest.raises(UnsupportedStorage, match="passphrase"):
+        check_storage_config(server.config(private_key=server.locked_key, password=None))
