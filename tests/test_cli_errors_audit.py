@@ -94,6 +94,25 @@ def test_an_unsupported_database_url_names_the_schemes_salon_supports(
     refused(serve({**env, "SALON_DATABASE_URL": url}), message)
 
 
+@pytest.mark.parametrize("url, scheme", [
+    (f"localhost:6379/{PASSWORD}", ""),  # no scheme: Redis.from_url raised at start-up
+    (f"http://:{PASSWORD}@127.0.0.1:6379/0", ", not http://"),
+])
+def test_a_redis_url_salon_cannot_open_is_one_line(tmp_path: Path, url: str,
+                                                   scheme: str) -> None:
+    refused(serve({**environment(tmp_path / "data"), "SALON_REDIS_URL": url}),
+            "SALON_REDIS_URL: a Redis URL starts with redis://, rediss:// or unix:// "
+            f"(redis://[:password@]host:6379/0){scheme}")
+
+
+def test_a_blank_ice_servers_setting_means_none() -> None:
+    """An env file's `SALON_ICE_SERVERS=` (or compose's `${VAR:-}`) is no servers, as
+    operations.md says, not a JSON error that stops the server."""
+    assert Settings(ice_servers="").ice_servers == Settings(ice_servers=" ").ice_servers == []
+    assert Settings(redis_url=" redis://127.0.0.1:6379/0 ").redis_url.get_secret_value() \
+        == "redis://127.0.0.1:6379/0"
+
+
 def test_a_malformed_postgresql_url_is_one_line(tmp_path: Path) -> None:
     env = environment(tmp_path / "data")
     for url in (f"postgresql://postgres:{PASSWORD}@127.0.0.1:port/salon",

@@ -52,6 +52,23 @@ def test_first_start_prints_credentials_once_and_they_work() -> None:
         process.wait()
 
 
+def test_ctrl_c_shuts_down_cleanly_with_status_0(tmp_path: Path) -> None:
+    """As operations.md says: Ctrl-C (SIGINT) is a clean shutdown, as SIGTERM is."""
+    env = {**os.environ, "SALON_DATA_DIR": str(tmp_path), "SALON_DATABASE_URL": "",
+           "SALON_MEDIA_BACKEND": "none", "SALON_RTMP_PORT": "0"}
+    log = tmp_path / "server.log"
+    process = launch(env, free_port(), log)
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+        text = log.read_text()
+        assert "Application shutdown complete" in text
+        assert "Aborted" not in text and "Traceback" not in text
+    finally:
+        process.kill()
+        process.wait()
+
+
 def test_serve_help_names_the_options() -> None:
     result = subprocess.run([sys.executable, "-m", "salon", "serve", "--help"],
                             capture_output=True, text=True, check=True)

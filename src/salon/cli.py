@@ -76,7 +76,8 @@ def _emit(as_json: bool, record: dict[str, Any], text: str) -> None:
 
 @click.group()
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides SALON_DATA_DIR.")
-@click.option("--database-url", help="Overrides SALON_DATABASE_URL (PostgreSQL URL).")
+@click.option("--database-url", help="Overrides SALON_DATABASE_URL: a postgresql:// or "
+              "sqlite:/// URL (default: SQLite in the data directory).")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
     """salon: self-hosted realtime meetings."""
@@ -168,9 +169,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, ice_hosts: tup
         ws_ping_interval=None,
         ws_ping_timeout=None,
     )
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; this handler
-    # turns that last step into exit status 0, which is what a clean shutdown is.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # uvicorn shuts down gracefully on SIGTERM and SIGINT (Ctrl-C), then re-raises the
+    # signal; these handlers turn that last step into exit status 0, which is what a clean
+    # shutdown is (SIGINT's default would be KeyboardInterrupt: click's "Aborted!", 1).
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: sys.exit(0))
     try:
         config.load()  # reads the certificate and key: refuse bad ones in words
     except (OSError, ssl.SSLError) as error:

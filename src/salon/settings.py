@@ -194,6 +194,27 @@ class Settings(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _blank_is_no_servers(cls, value: Any) -> Any:
+        # `SALON_ICE_SERVERS=` (an env file's blank line, compose's `${VAR:-}`): none.
+        return "[]" if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_scheme(cls, value: Any) -> Any:
+        """A URL redis-py opens (`Redis.from_url`), refused here rather than at start-up
+        with a traceback. The problem names the scheme alone: the URL may hold a password."""
+        url = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(url, str) or not url.strip():
+            return value
+        scheme, separator, _ = url.strip().partition("://")
+        if not separator or scheme.lower() not in ("redis", "rediss", "unix"):
+            named = f", not {scheme}://" if separator and scheme else ""
+            raise ValueError("a Redis URL starts with redis://, rediss:// or unix:// "
+                             f"(redis://[:password@]host:6379/0){named}")
+        return url.strip()
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _any_case(cls, value: Any) -> Any:
