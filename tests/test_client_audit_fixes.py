@@ -45,6 +45,63 @@ async def test_an_admitted_peer_is_joined_with_the_room_it_was_admitted_to(room:
     assert (await waiting.state())["status"] == "joined"
 
 
+async def test_a_moved_peer_counts_the_room_it_moved_to(room: Meeting) -> None:
+    """`peer.counts` follows `meeting.changed` (it kept the old room's counts)."""
+    host = await room.join("group_call_host", name="Host")
+    await room.join(name="Stays")
+    mover = await room.join(name="Mover")
+    assert mover.counts["participants"] == 3
+    child, = await host.create_connected(["Side room"])
+    await mover.switch_meeting(child["id"])
+    changed = await mover.wait_for("meeting.changed")
+    assert mover.meeting_id == child["id"]
+    assert mover.counts == changed["room"]["counts"]
+    assert mover.counts["participants"] == 1
+
+
+def test_an_answer_that_is_no_envelope_is_an_api_error() -> None:
+    """A proxy's HTML 502 page (or an empty 503) in front of salon: `ApiError` with the
+    status and the page's first words, as client.md says (it was a JSONDecodeError)."""
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from salon.client.admin import AdminClient, ApiError
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = b"" if "empty" in self.path else b"<html><h1>502 Bad Gateway</h1></html>"
+            self.send_response(502 if body else 503)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    async def ask(path: str) -> ApiError:
+        admin = AdminClient(f"http://127.0.0.1:{server.server_address[1]}", "acc", "app", "t")
+        try:
+            with pytest.raises(ApiError) as failed:
+                await admin.call("GET", path)
+            return failed.value
+        finally:
+            await admin.close()
+    try:
+        html = asyncio.run(ask("/meetings"))
+        assert html.status == 502
+        assert html.message == "not a JSON answer from the server: <html><h1>502 Bad Gateway" \
+                               "</h1></html>"
+        empty = asyncio.run(ask("/empty"))
+        assert (empty.status, empty.message) == (503, "an empty answer from the server")
+    finally:
+        server.shutdown()
+
+
 # --- TLS --------------------------------------------------------------------------------------
 
 

@@ -106,6 +106,9 @@ async def test_a_counting_subscriber_counts_frames_from_rtp_headers(room: Meetin
     audio = await counter.wait_track(a.peer_id, "audio", frames=15)
     assert 20 <= await still(video) <= 40 and 35 <= await still(audio) <= 65
     assert video.counters.keyframes >= 1 and video.counters.bytes > 0
+    # ... and `frames()` yields nothing: it ends at once (it used to yield None per frame)
+    kept = [frame async for frame in video.frames()]
+    assert kept == []
 
 
 async def test_a_video_publisher_is_told_its_bitrate_cap(room: Meeting, sessions) -> None:

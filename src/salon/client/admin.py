@@ -15,6 +15,24 @@ class ApiError(Exception):
         self.message = message
 
 
+def envelope(response: httpx.Response) -> dict[str, Any]:
+    """The response's RealtimeKit envelope, or `ApiError` when it has failed: also when
+    the body is no envelope at all (a proxy's HTML 502 page, say), with its first words."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        text = " ".join(response.text.split())[:200]
+        raise ApiError(response.status_code, f"not a JSON answer from the server: {text}"
+                       if text else "an empty answer from the server")
+    if not body.get("success"):
+        error = body.get("error")
+        raise ApiError(response.status_code,
+                       str(error.get("message", "")) if isinstance(error, dict) else "")
+    return body
+
+
 class AdminClient:
     def __init__(self, base_url: str, account_id: str, app_id: str, api_token: str,
                  *, timeout: float = 10, ssl: SSLContext | None = None) -> None:
@@ -42,17 +60,10 @@ class AdminClient:
                    params: dict[str, Any] | None = None) -> Any:
         """One request; returns `data` (and for lists, the whole envelope via `page`)."""
         response = await self.http.request(method, path, json=json, params=params)
-        body = response.json()
-        if not body.get("success"):
-            raise ApiError(response.status_code, body.get("error", {}).get("message", ""))
-        return body["data"]
+        return envelope(response)["data"]
 
     async def page(self, path: str, **params: Any) -> dict[str, Any]:
-        response = await self.http.get(path, params=params)
-        body = response.json()
-        if not body.get("success"):
-            raise ApiError(response.status_code, body.get("error", {}).get("message", ""))
-        return body
+        return envelope(await self.http.get(path, params=params))
 
     # meetings and participants
     async def create_meeting(self, **fields: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from salon.client.admin import ApiError
+from salon.client.admin import ApiError, envelope
 from salon.client.requester import Requester
 
 
@@ -88,16 +88,13 @@ class ChatActions(Requester):
                 f"{self.http_url}/realtime/v1/files", params={"name": name}, content=data,
                 headers={"Authorization": f"Bearer {self.token}",
                          "Content-Type": content_type})
-        body = response.json()
-        if not body.get("success"):
-            raise ApiError(response.status_code, body.get("error", {}).get("message", ""))
-        return body["data"]
+        return envelope(response)["data"]
 
     async def download_file(self, link: str) -> tuple[bytes, str]:
         """A chat file's bytes and content type, by its `link` (with this peer's token)."""
         async with self._http() as http:
             response = await http.get(link, headers={"Authorization": f"Bearer {self.token}"})
         if response.status_code != 200:
-            raise ApiError(response.status_code,
-                           response.json().get("error", {}).get("message", ""))
+            envelope(response)  # raises ApiError, with the server's reason
+            raise ApiError(response.status_code, "the file could not be downloaded")
         return response.content, response.headers.get("content-type", "")

@@ -14,14 +14,17 @@ from salon.client.requester import Requester
 class ConnectedActions(Requester):
     joined: dict[str, Any]
     token: str
+    counts: dict[str, int]
 
     def follow_move(self, changed: dict[str, Any]) -> None:
-        """Adopt the new meeting's peer: its id, resume token, self and room."""
+        """Adopt the new meeting's peer: its id, resume token, self, room and counts."""
         self.joined = {key: changed[key] for key in
                        ("peer_id", "resume_token", "status", "self", "room", "media")
                        if key in changed} | {"resumed": False, "protocol": 1}
         if changed.get("token"):
             self.token = changed["token"]
+        # the new room's counts (large rooms' audience.delta keeps them current after)
+        self.counts = dict((changed.get("room") or {}).get("counts") or {})
 
     @property
     def meeting_id(self) -> str | None:

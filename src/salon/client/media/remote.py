@@ -45,9 +45,11 @@ class RemoteTrack:
 
     With a pass-through session (the default) frames stay encoded (`av.Packet`): they
     are counted, not decoded. A decoding session yields `av.VideoFrame`/`AudioFrame`.
+    A counting session (`count_only=True`) keeps no frame: `frames()` ends at once.
     """
 
-    def __init__(self, info: dict[str, Any]) -> None:
+    def __init__(self, info: dict[str, Any], count_only: bool = False) -> None:
+        self.count_only = count_only
         self.track_id: str = info["track_id"]
         self.peer_id: str = info["peer_id"]
         self.kind: str = info["kind"]
@@ -67,13 +69,16 @@ class RemoteTrack:
             c.freeze_s += now - c.last_frame_at  # type: ignore[operator]
         c.last_frame_at = now
         c.arrivals.append(now)
-        if self._frames is not None:
+        if self._frames is not None and frame is not None:
             if self._frames.full():
                 self._frames.get_nowait()
             self._frames.put_nowait(frame)
 
     async def frames(self, maxsize: int = 60):
-        """Every frame from now on (encoded or decoded, as the session receives)."""
+        """Every frame from now on (encoded or decoded, as the session receives); none
+        from a counting session."""
+        if self.count_only:
+            return
         self._frames = asyncio.Queue(maxsize)
         while True:
             yield await self._frames.get()

@@ -290,7 +290,7 @@ class MediaSession:
         self.mids = dict(offer["tracks"])
         for info in self.mids.values():
             if info is not None and info["track_id"] not in self.remotes:
-                self.remotes[info["track_id"]] = RemoteTrack(info)
+                self.remotes[info["track_id"]] = RemoteTrack(info, self.count_only)
         pc = self.sub_pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -328,7 +328,7 @@ class MediaSession:
             size += len(packet.payload)
             remote = self.remotes.get(info["track_id"])
             if remote is None:
-                remote = self.remotes[info["track_id"]] = RemoteTrack(info)
+                remote = self.remotes[info["track_id"]] = RemoteTrack(info, count_only=True)
             remote.counters.packets += 1
             if packet.marker or not video:
                 remote._arrived(None, keyframe, size)
