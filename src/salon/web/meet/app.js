@@ -3,13 +3,17 @@
 // Open /meet#token=<participant token>. Fragment flags: `autojoin=1` joins at once
 // (no pre-join interaction), `name=…` a display name, `audio=0` / `video=0` start with
 // the microphone / camera off, `codec=h264` sends video as H.264 first (the SDK's
-// `codecPreference`). Tests and tools reach the page through `window.salon`.
+// `codecPreference`). Tests and tools reach the page through `window.salon` (page_state.js).
+//
+// This module runs the page: start, join, the client's events (wire), entered, moved,
+// leave, and which side panel is open. The page's state and its small helpers are in
+// page_state.js, the pre-join screen in prejoin.js, the control bar in control_bar.js,
+// remote tracks in tracks.js; each panel and view in its own module.
 
 import { SalonClient, SalonError } from "/sdk/v1/salon.js";
 import { MediaSession } from "/sdk/v1/media.js";
-import { h, render, initials, hue } from "/sdk/v1/ui/dom.js";
 import { applyDesignTokens } from "/sdk/v1/ui/theme.js";
-import { RoomsPanel, usesRooms } from "/meet/rooms.js";
+import { RoomsPanel } from "/meet/rooms.js";
 import { QnaPanel } from "/meet/qna.js";
 import { PluginsPanel } from "/meet/plugins.js";
 import { PrivateChat } from "/meet/private_chat.js";
@@ -19,132 +23,25 @@ import { RecordingControls } from "/meet/recording.js";
 import { LivestreamPlayer, watchesLivestream } from "/meet/livestream_player.js";
 import { LivestreamControls } from "/meet/livestream_controls.js";
 import { Captions, afterwords, captionBadge, paintTranscribed } from "/meet/captions.js";
-import { prejoinToggles, shownOn, syncPublishing as publishWanted, toggle } from "/meet/publishing.js";
-import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
+import { prejoinToggles, toggle } from "/meet/publishing.js";
 import { HostTools } from "/meet/host_tools.js";
 import { Hands, handBadge } from "/meet/hands.js";
 import { Reactions } from "/meet/reactions.js";
 import { SettingsSheet } from "/meet/settings.js";
-import { prejoinDevices } from "/meet/devices.js";
 import { networkBadge, watchNetwork } from "/meet/network.js";
 import { applyCatalogue, fill, message } from "/meet/messages.js";
 import { shortcuts } from "/meet/shortcuts.js";
 import { SidePanel } from "/meet/side_panel.js";
 import { MoreMenu } from "/meet/more_menu.js";
 import { readableOnBrand } from "/meet/contrast.js";
-import { canShareScreen, insecureOrigin, mediaUnavailable } from "/meet/secure_origin.js";
+import { mediaUnavailable } from "/meet/secure_origin.js";
 import { StageView } from "/meet/stage_view.js";
 import { PeoplePanel } from "/meet/people.js";
 import { PollsPanel } from "/meet/polls.js";
-
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-let token = params.get("token") || "";  // replaced when a move to another meeting brings a new one
-const flag = (name, fallback) => (params.has(name) ? !["0", "false", "no", "off"].includes(params.get(name)) : fallback);
-
-const page = {
-  info: null,          // GET /meet/ui
-  client: null,
-  media: null,
-  want: {audio: flag("audio", true), video: flag("video", true)},  // what the user wants on
-  previewMedia: null,  // a MediaSession before joining (devices only)
-  panel: null,
-  joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
-  paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
-  onToggle: null,      // what a flip of those does before joining (the preview)
-  stageAutoJoin: false,
-  rooms: null,         // the breakout rooms panel (rooms.js), made on entering
-  qna: null,           // the Q&A panel (qna.js), made on entering
-  plugins: null,       // the plugins panel (plugins.js), made on entering
-  privateChat: null,   // who the chat box sends to (private_chat.js), made on entering
-  chat: null,          // the chat view (chat.js), made on entering
-  notices: null,       // join and leave notices (notices.js), made on entering
-  recording: null,     // the recording indicator and controls (recording.js), made on entering
-  captions: null,      // live captions and their toggle (captions.js), made on entering
-  people: null,        // the People panel (people.js), made on entering
-  polls: null,         // the Polls panel (polls.js), made on entering
-  hostTools: null,     // the requests badge, host menu and notices (host_tools.js), made on entering
-  hands: null, reactions: null,  // raised hands (hands.js) and reactions (reactions.js), made on entering
-  side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
-  more: null,          // the More menu: panels on phones, Keyboard shortcuts (more_menu.js)
-  stage: null,         // the tiles and their layout (stage_view.js), made on entering
-};
-
-// --- the test and tooling hook ---------------------------------------------------------------
-
-const debug = {
-  get client() { return page.client; },
-  get media() { return page.media; },
-  get info() { return page.info; },
-  get recording() { return page.recording; },
-  get captions() { return page.captions; },
-  state: () => document.body.dataset.state,
-  joinStartedAt: null,        // performance.now() when the join was sent
-  firstFrameDecodedAt: null,  // performance.now() when a remote video first decoded a frame
-  firstFrame: null,           // {peerId, trackId} of that video
-  /** {peerId: {video: {framesDecoded, …}, audio: {packetsReceived, …}, screenshare: …}} */
-  async remoteStats() {
-    const out = {};
-    if (!page.media) return out;
-    const {inbound} = await page.media.stats();
-    for (const row of inbound) (out[row.peerId] ||= {})[row.kind] = row;
-    return out;
-  },
-  async stats() { return page.media ? page.media.stats() : {inbound: [], outbound: []}; },
-  errors: [],
-};
-window.salon = debug;
-// A new token (or flags) in the fragment means another session: start over.
-window.addEventListener("hashchange", () => location.reload());
-
-window.addEventListener("error", (e) => debug.errors.push(String(e.message)));
-window.addEventListener("unhandledrejection", (e) => debug.errors.push(String(e.reason && e.reason.message || e.reason)));
-
-// --- helpers ---------------------------------------------------------------------------------
-
-function setState(state) {
-  document.body.dataset.state = state;
-  for (const id of ["notice", "prejoin", "waiting", "meeting"]) $(id).hidden = true;
-  const screen = {loading: "notice", prejoin: "prejoin", joining: "prejoin", waiting: "waiting", joined: "meeting"}[state] || "notice";
-  $(screen).hidden = false;
-}
-
-function notice(state, title, text = "") {
-  $("notice-title").textContent = title;
-  $("notice-text").textContent = text;
-  $("notice-rejoin").hidden = true;
-  setState(state);
-}
-
-/** An exit screen (exits.js): what happened in words, and Rejoin. */
-function exit(state, details = {}) {
-  const {title, text} = exitWords(state, details);
-  notice(state, title, text);
-  offerRejoin($("notice-rejoin"), rejoinHash(location.hash, {token, name: page.joinName, want: page.want}));
-  $("notice-title").focus();
-}
-
-function toast(text, ms = 5000) {
-  const el = h("div", {class: "toast", dataset: {testid: "toast"}}, text);
-  $("toasts").append(el);
-  setTimeout(() => el.remove(), ms);
-  return el;
-}
-
-function failed(error) {
-  const message = error instanceof SalonError ? error.reason : String(error && error.message || error);
-  toast(message);
-  debug.errors.push(message);
-}
-
-function act(fn) {
-  return (event) => {
-    if (event) event.preventDefault();
-    Promise.resolve().then(fn).catch(failed);
-  };
-}
-
-const perms = () => (page.client && page.client.self ? page.client.self.permissions : {});
+import { $, act, debug, exit, failed, flag, notice, page, params, perms, setState, setToken, toast, token } from "/meet/page_state.js";
+import { prejoin } from "/meet/prejoin.js";
+import { paintStage, refresh, stageAction, syncPublishing, toggleScreen } from "/meet/control_bar.js";
+import { attachTrack, detachTrack, watchFirstFrame } from "/meet/tracks.js";
 
 // --- start: what the token stands for, then pre-join -------------------------------------------
 
@@ -210,87 +107,7 @@ async function start() {
     join(params.get("name") || null);
     return;
   }
-  prejoin();
-}
-
-function prejoin() {
-  const info = page.info;
-  setState("prejoin");
-  const nameInput = $("prejoin-name");
-  nameInput.value = params.get("name") || info.participant.name || "";
-  $("prejoin-name-label").hidden = !info.preset.can_edit_display_name;
-  render($("preview-avatar"), initials(nameInput.value));
-  $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
-  page.previewMedia = new MediaSession(null);
-  const canProduce = (kind) => !mediaUnavailable() && info.preset.can_produce[kind] === "ALLOWED";
-  insecureOrigin($("insecure-origin"));
-  const preview = page.previewMedia;
-  const paint = () => {
-    page.paintToggles();
-    if (preview !== page.previewMedia) return;  // joined meanwhile: the meeting has them
-    const video = preview.local.video;
-    $("preview").hidden = !(page.want.video && video);
-    $("preview-avatar").hidden = !$("preview").hidden;
-    $("preview").srcObject = video ? new MediaStream([video]) : null;
-  };
-  const open = async () => {
-    if (preview !== page.previewMedia) return;
-    const wanted = {audio: page.want.audio, video: page.want.video};
-    if (wanted.audio || wanted.video) {
-      try {
-        await preview.startDevices(wanted);
-      } catch (error) {
-        $("prejoin-hint").textContent = fill("prejoin.devices_failed", {reason: error.reason || error.message || error});
-      }
-    }
-    // Joined while the devices opened: what the meeting did not take is let go.
-    if (preview !== page.previewMedia) { preview.stopDevices(); return; }
-    if (!page.want.video) preview._setLocal("video", null);
-    paint();
-    await listDevices();
-  };
-  const selects = {audio: $("prejoin-mic-device"), video: $("prejoin-cam-device")};
-  const listDevices = async () => {
-    const devices = await MediaSession.devices().catch(() => ({audio: [], video: []}));
-    for (const kind of ["audio", "video"]) {
-      const select = selects[kind];
-      const current = preview.deviceIds[kind] ||
-        (preview.local[kind] && preview.local[kind].getSettings().deviceId) || "";
-      render(select, devices[kind].map((d) => h("option", {value: d.deviceId, selected: d.deviceId === current}, d.label)));
-      select.disabled = !canProduce(kind) || devices[kind].length < 2;
-      select.closest(".field").hidden = !canProduce(kind) || !devices[kind].length;
-    }
-  };
-  for (const kind of ["audio", "video"]) {
-    selects[kind].onchange = act(async () => {
-      preview.deviceIds[kind] = selects[kind].value;
-      if (page.want[kind]) {
-        preview._setLocal(kind, null);
-        await open();
-      }
-    });
-  }
-  page.onToggle = act(open);
-  nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
-  $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
-    ? message("prejoin.viewer") : "";
-  // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
-  const inactive = info.meeting.status === "INACTIVE";
-  $("prejoin-inactive").hidden = !inactive;
-  $("prejoin-inactive").textContent = inactive ? message("prejoin.inactive") : "";
-  $("prejoin-join").disabled = inactive;
-  $("prejoin-join").onclick = act(async () => {
-    const name = nameInput.value.trim();
-    if (info.preset.can_edit_display_name && !name) {
-      $("prejoin-hint").textContent = message("prejoin.name_needed");
-      return;
-    }
-    page.joinName = info.preset.can_edit_display_name ? name : null;
-    await join(page.joinName);
-  });
-  prejoinDevices(preview, {after: selects.audio.closest(".row"), muted: () => !page.want.audio});
-  paint();
-  open();
+  prejoin({join});
 }
 
 // --- joining -----------------------------------------------------------------------------------
@@ -460,7 +277,7 @@ function entered() {
 
 /** Moved to another meeting (breakout rooms): the same page, a new room. */
 function moved(data) {
-  token = page.client.token;
+  setToken(page.client.token);
   const title = (data.room && data.room.meeting && data.room.meeting.title) || message("meeting.untitled");
   $("meeting-title").textContent = title;
   document.title = fill("page.title", {title});
@@ -478,135 +295,6 @@ async function leave() {
   if (page.media) page.media.close();
   if (page.client) await page.client.leave();
   exit("left");
-}
-
-// --- publishing ---------------------------------------------------------------------------------
-
-/** Publish what the person wants on and may send (publishing.js); the SDK unpublishes
- * revoked kinds itself. */
-function syncPublishing() {
-  if (document.body.dataset.state !== "joined") return;
-  publishWanted(page, failed).finally(refresh);
-}
-
-async function toggleScreen() {
-  if (page.media.published.screenshare) await page.media.unpublish("screenshare");
-  else await page.media.publishScreen();
-  refresh();
-}
-
-async function stageAction() {
-  const stage = page.client.stage;
-  switch (page.client.self.stage_status) {
-    case "OFF_STAGE": await stage.request(); break;
-    case "REQUESTED_TO_JOIN_STAGE": await stage.cancelRequest(); break;
-    case "ACCEPTED_TO_JOIN_STAGE":
-      page.want.audio = page.want.video = true;
-      await stage.join();
-      break;
-    case "ON_STAGE": await stage.leave(); break;
-    default: break;
-  }
-}
-
-/** Why a kind cannot be sent now, or "" when it can. */
-function whyNot(kind) {
-  const self = page.client.self;
-  if (page.media && !page.media.available) return message("reason.media_off");
-  const noMedia = kind === "screenshare" ? !canShareScreen() : mediaUnavailable();
-  if (noMedia) return message(kind === "screenshare" ? "reason.no_screenshare" : "insecure.short");
-  if (self.can_publish[kind]) return "";
-  const noun = message(`noun.${kind}`);
-  if ((self.locked || []).includes(kind)) return fill("reason.locked", {noun});
-  const produce = self.permissions.media[kind].can_produce;
-  if (self.permissions.stage_enabled && self.stage_status !== "ON_STAGE" && produce !== "NOT_ALLOWED") {
-    return fill("reason.stage", {noun});
-  }
-  return fill("reason.role", {noun});
-}
-
-// --- painting -------------------------------------------------------------------------------------
-
-function refresh() {
-  if (!page.client || document.body.dataset.state !== "joined") return;
-  paintControls();
-  paintStage();
-  if (page.people) page.people.paint();
-}
-
-function paintControls() {
-  const {client, media} = page;
-  const self = client.self;
-  const p = self.permissions;
-  // Permissions can change during the session (host.update_permissions).
-  document.querySelector('[data-panel="participants"]').hidden = !p.show_participant_list && !p.accept_waiting_requests;
-  document.querySelector('[data-panel="polls"]').hidden = !(p.polls && p.polls.can_view);
-  document.querySelector('[data-panel="rooms"]').hidden = !usesRooms(client);
-  // No screen-share control where the browser cannot share a screen (phones, tablets).
-  $("btn-screen").hidden = !canShareScreen();
-  const specs = [["audio", "btn-mic"], ["video", "btn-cam"], ["screenshare", "btn-screen"]];
-  for (const [kind, id] of specs) {
-    const b = $(id);
-    const on = kind === "screenshare" ? Boolean(media.published.screenshare) : shownOn(page, kind);
-    const reason = whyNot(kind);
-    b.disabled = Boolean(reason) && !on;
-    b.title = reason || message(`control.${kind}.turn_${on ? "off" : "on"}`);
-    b.dataset.reason = reason;
-    b.setAttribute("aria-pressed", String(on));
-    // The words live in a span of their own: on a narrow screen only the icon shows and
-    // the words stay the button's accessible name (meet.css .control-label).
-    b.querySelector(".control-label").textContent = message(`control.${kind}.${on ? "on" : "off"}`);
-  }
-  const stage = $("btn-stage");
-  stage.hidden = !p.stage_enabled;
-  const status = self.stage_status;
-  stage.textContent = message(`control.stage.${status}`) || status;
-  stage.dataset.stageStatus = status;
-  stage.disabled = status === "OFF_STAGE" && !["ALLOWED", "CAN_REQUEST"].includes(p.stage_access);
-  stage.title = stage.disabled ? message("control.stage.not_allowed") : "";
-  const counts = client.audience.large && client.audience.counts;
-  $("people-count").textContent = String(counts ? counts.participants : client.peers.size + 1);
-}
-
-function attachTrack(rec) {
-  if (rec.kind === "audio") {
-    const el = h("audio", {autoplay: true, dataset: {trackId: rec.trackId, peerId: rec.peerId}});
-    el.srcObject = new MediaStream([rec.track]);
-    $("audio-sinks").append(el);
-    el.play().catch(() => {});  // autoplay may wait for a click; RTP still flows
-  }
-  paintStage();
-}
-
-function detachTrack(rec) {
-  if (rec.kind === "audio") {
-    for (const el of $("audio-sinks").querySelectorAll("audio")) {
-      if (el.dataset.trackId === rec.trackId) { el.srcObject = null; el.remove(); }
-    }
-  }
-  paintStage();
-}
-
-const paintStage = () => page.stage && page.stage.paint();
-
-/** Note when the first remote video frame is decoded (join-to-first-frame). */
-async function watchFirstFrame() {
-  while (debug.firstFrameDecodedAt === null && page.media && !page.media.closed) {
-    for (const rec of page.media.tracks()) {
-      if (rec.kind !== "video" && rec.kind !== "screenshare") continue;
-      const report = await rec.transceiver.receiver.getStats().catch(() => null);
-      let decoded = 0;
-      if (report) report.forEach((s) => { if (s.type === "inbound-rtp") decoded = s.framesDecoded || 0; });
-      if (decoded > 0) {
-        debug.firstFrameDecodedAt = performance.now();
-        debug.firstFrame = {peerId: rec.peerId, trackId: rec.trackId};
-        return;
-      }
-    }
-    // Fine-grained only while there is a video to measure (an audio-only call has none).
-    const video = page.media.tracks().some((r) => r.kind === "video" || r.kind === "screenshare");
-    await new Promise((r) => setTimeout(r, video ? 25 : 250));
-  }
 }
 
 // --- panels ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Device logic of the meeting page: the remembered choices, the microphone level meter,
 // the speaker (audio output) and the pre-join screen's additions. The settings sheet
-// (settings.js) and the pre-join screen (app.js `prejoin()`) both use it.
+// (settings.js) and the pre-join screen (prejoin.js) both use it.
 //
 // Choices are kept in localStorage (`salon.devices`: {audio, video, speaker,
 // noiseSuppression, backgroundBlur}) so the next join starts with them; one that no longer names a

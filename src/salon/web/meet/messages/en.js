@@ -196,9 +196,10 @@ export default {
   "network.fair": "fair",
   "network.poor": "poor",
 
-  // === The page's own words: controls, panels, keyboard shortcuts, secure origin (app.js, shortcuts.js) ===
-  // keys: control.*, panel.*, shortcut.*, insecure.*, and the rest of app.js
-  // The page itself, before and around the meeting (app.js, index.html).
+  // === The page's own words: controls, panels, keyboard shortcuts, secure origin (app.js,
+  // control_bar.js, prejoin.js, page_state.js, shortcuts.js) ===
+  // keys: control.*, panel.*, shortcut.*, insecure.*, and the rest of those modules
+  // The page itself, before and around the meeting (app.js, prejoin.js, index.html).
   "page.loading": "Loading…",
   "page.no_token.title": "No meeting token",
   "page.no_token.text": "Open this page with a link that ends in #token=…",
