@@ -370,3 +370,25 @@ def test_text_placed_after_the_clip_is_dropped():
     assert _tokens_before(tokens, tok, 4.1) == [1, 2, 3]
     assert _tokens_before(tokens, tok, 4.3) == [1, 2, 3, 4, 5]
     assert _tokens_before([at[0.0], 1, 2], tok, 4.1) == [1, 2]  # no closing timestamp
+
+
+def test_a_model_that_does_not_load_turns_captions_off_once(captions, clips, tmp_path,
+                                                            caplog):
+    """A missing model directory (SALON_TRANSCRIPTION_MODEL): one error, no caption, and
+    no traceback per step while people talk (it logged one every recognition step)."""
+    missing = Recognizer(tmp_path / "no-model")
+    with caplog.at_level(logging.WARNING, logger="salon"):
+        captioner = LiveCaptioner(missing, captions)
+        try:
+            track = np.concatenate([silence(0.3), clips[ALICE[1][1]], silence(0.8)])
+            feed(captioner, {"a": track, "b": track}, time.time())
+            captioner.end_speaker("a")
+            assert captioner.wait_idle(10)
+            time.sleep(0.5)  # open streams: the worker keeps looking, quietly
+        finally:
+            captioner.close()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "live captions: the recognizer did not load; no captions for this meeting"]
+    assert "model.bin missing" in str(errors[0].exc_info[1])
+    assert captions.items == []

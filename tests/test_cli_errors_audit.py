@@ -105,6 +105,14 @@ def test_a_redis_url_salon_cannot_open_is_one_line(tmp_path: Path, url: str,
             f"(redis://[:password@]host:6379/0){scheme}")
 
 
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite+aiosqlite:////"])
+def test_a_sqlite_url_without_a_file_is_refused(url: str) -> None:
+    """`sqlite:///` would open a temporary database and lose everything at exit."""
+    with pytest.raises(ValueError, match="a sqlite URL names its file"):
+        Settings(database_url=url)
+    assert Settings(database_url="sqlite:///salon.db").database_url == "sqlite:///salon.db"
+
+
 def test_a_blank_ice_servers_setting_means_none() -> None:
     """An env file's `SALON_ICE_SERVERS=` (or compose's `${VAR:-}`) is no servers, as
     operations.md says, not a JSON error that stops the server."""

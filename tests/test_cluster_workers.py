@@ -195,6 +195,10 @@ def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     ({"SALON_REDIS_URL": "", "SALON_DATABASE_URL": "postgresql://nobody@127.0.0.1/none"},
      "SALON_REDIS_URL"),
     ({"SALON_REDIS_URL": REDIS, "SALON_DATABASE_URL": ""}, "PostgreSQL"),
+    # each worker is <id>-w<i>: a 127-character id leaves no room (the workers refused it,
+    # each in turn, until the supervisor gave up)
+    ({"SALON_REDIS_URL": REDIS, "SALON_DATABASE_URL": "postgresql://nobody@127.0.0.1/none",
+      "SALON_NODE_ID": "n" * 127}, "use at most 125"),
 ])
 def test_workers_need_redis_and_postgresql(tmp_path: Path, env: dict[str, str],
                                            says: str) -> None:

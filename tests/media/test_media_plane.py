@@ -444,6 +444,7 @@ async def test_screenshare_is_its_own_track_and_counted(room: Meeting, sessions)
                                                        "reason": "unpublished"}
     await asyncio.sleep(0.2)
     assert await still(screen, 0.5) == 0 and await still(camera, 0.5) > 5
+    assert screen.ended and not camera.ended  # the next offer no longer carries it
     await mb.publish("screenshare", SmallVideo())  # now b may share
     await ma.wait_track(b.peer_id, "screenshare", frames=5)
 

@@ -202,8 +202,12 @@ class LiveCaptioner:
     def _run(self) -> None:
         try:
             self.recognizer.load()
+            loaded = True
         except Exception:
-            log.exception("live captions: the recognizer did not load")
+            # once: every step would fail the same way (a missing model directory)
+            log.exception("live captions: the recognizer did not load; no captions for "
+                          "this meeting")
+            loaded = False
         while True:
             with self._cond:
                 while not self._closed and not self._has_work():
@@ -217,6 +221,11 @@ class LiveCaptioner:
                     return
                 unread, self._unread = self._unread, {}
                 self._unread_samples.clear()
+                if not loaded:  # nothing to recognise with: the audio is let go
+                    self._finals.clear()
+                    self._idle.notify_all()
+                    self._cond.wait(timeout=0.1)  # an open stream keeps _has_work true
+                    continue
                 self._busy = True
             try:
                 self._step(unread)

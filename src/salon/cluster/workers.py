@@ -109,6 +109,12 @@ def check(settings: Settings, workers: int, worker_ports: tuple[int, ...]) -> li
             f"--host {settings.host or '(every address)'} names no address other nodes can "
             "reach: set SALON_NODE_ADDRESS to this machine's (its port is replaced by each "
             "worker's private port).")
+    longest = len(settings.node_id) + len(f"-w{workers - 1}")
+    if settings.node_id and longest > 128:  # each worker's id is the given one + -w<i>
+        raise WorkersRefused(
+            f"SALON_NODE_ID is {len(settings.node_id)} characters: with --workers "
+            f"{workers} each worker's id adds -w<number>, past the 128 a node id may have; "
+            f"use at most {128 - len(f'-w{workers - 1}')}.")
     if not 0 < settings.port < 65536:  # port 0 would give each worker a port of its own
         raise WorkersRefused(f"--workers needs a port to share (1-65535), not {settings.port}.")
     ports = list(worker_ports) or [settings.port + 1 + i for i in range(workers)]

@@ -291,6 +291,9 @@ class MediaSession:
         for info in self.mids.values():
             if info is not None and info["track_id"] not in self.remotes:
                 self.remotes[info["track_id"]] = RemoteTrack(info, self.count_only)
+        offered = {info["track_id"] for info in self.mids.values() if info is not None}
+        for track_id, remote in self.remotes.items():
+            remote.ended = track_id not in offered  # unpublished, or its peer left
         pc = self.sub_pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())

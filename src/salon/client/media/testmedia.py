@@ -1,7 +1,7 @@
 """Pre-encoded test media for `FileSource`: made locally with PyAV, once, then cached
 (about 15 s of one core for the whole set; docs/client.md).
 
-    from salon.client.media import make_test_media
+    from salon.client.media.testmedia import make_test_media
     files = make_test_media(Path("/tmp/salon-media"))
     files["vp8"], files["h264"], files["opus"], files["speech"]
 
