@@ -3,8 +3,8 @@
 `storage_for(storage_config, local=…)` picks the backend from RealtimeKit's
 `storage_config`: salon's own disk (`LocalStorage`, the default, downloaded from salon
 at `/recordings/files/…`), an S3-compatible service (`S3Storage`: aws, digitalocean,
-cloudflare R2) or an SSH server (`SftpStorage`). `check_storage_config` refuses, as a
-400, what cannot be uploaded to (azure, gcs for now). Every backend is a
+cloudflare R2), Google Cloud Storage (`GcsStorage`) or an SSH server (`SftpStorage`).
+`check_storage_config` refuses, as a 400, what cannot be uploaded to (azure for now). Every backend is a
 `RecordingStorage`: `put` a finished file, get a `download_url` for it, `delete` it. Secrets in a `storage_config` are never
 returned, logged or put in an error message.
 """
@@ -19,10 +19,11 @@ from salon.recording.storage.choose import (
     check_storage_config,
     storage_for,
 )
+from salon.recording.storage.gcs import GcsStorage, GcsTarget
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
 from salon.recording.storage.sftp import SftpStorage, SftpTarget
 
-__all__ = ["LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "SftpStorage",
+__all__ = ["GcsStorage", "GcsTarget", "LocalStorage", "RecordingStorage", "S3Storage", "S3Target", "SftpStorage",
            "SftpTarget", "StorageFailed", "StoredFile", "UnsupportedStorage",
            "check_storage_config", "storage_for"]

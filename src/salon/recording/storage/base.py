@@ -14,9 +14,9 @@ from typing import Literal, Protocol
 
 from salon.core.errors import InvalidRequest, SalonError
 
-#: Where a stored file lives: salon's own disk, one of the S3-compatible services, or an
-#: SFTP server.
-Backend = Literal["local", "aws", "digitalocean", "cloudflare", "sftp"]
+#: Where a stored file lives: salon's own disk, one of the S3-compatible services, Google
+#: Cloud Storage or an SFTP server.
+Backend = Literal["local", "aws", "digitalocean", "cloudflare", "gcs", "sftp"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class StoredFile:
     content_type: str
     backend: Backend
     #: Where the bytes are, for operators and logs: a path under salon's data directory,
-    #: `s3://<bucket>/<object key>` or `sftp://<user>@<host>:<port>/<path>`. Never a
-    #: credential.
+    #: `s3://<bucket>/<object key>`, `gs://<bucket>/<object name>` or
+    #: `sftp://<user>@<host>:<port>/<path>`. Never a credential.
     location: str
 
 

@@ -2,10 +2,10 @@
 
 `storage_config` null (or absent) means salon's own storage (`LocalStorage`), as
 RealtimeKit's own bucket. `aws`, `digitalocean` and `cloudflare` (R2; in RealtimeKit's
-guide though not in its API enum) are S3-compatible and go through `S3Storage`; `sftp`
-goes to an SSH server through `SftpStorage`. `azure` and `gcs` are RealtimeKit types
-this server does not upload to yet: `UnsupportedStorage`, with a message that says what
-to use instead.
+guide though not in its API enum) are S3-compatible and go through `S3Storage`; `gcs`
+goes to Google Cloud Storage through `GcsStorage`, `sftp` to an SSH server through
+`SftpStorage`. `azure` is a RealtimeKit type this server does not upload to yet:
+`UnsupportedStorage`, with a message that says what to use instead.
 
 Call `check_storage_config` where a `storage_config` arrives — when a recording is
 started (a 400 then, rather than a recording that fails once it is over), and, if
@@ -19,13 +19,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
+from salon.recording.storage.gcs import GcsStorage, GcsTarget, read_service_account
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
 from salon.recording.storage.sftp import SftpStorage, SftpTarget, read_key
 
 S3_TYPES = ("aws", "digitalocean", "cloudflare")
 #: RealtimeKit storage types salon knows of but cannot upload to yet.
-NOT_YET = ("azure", "gcs")
+NOT_YET = ("azure",)
 #: The bucket names boto3 sends at all (botocore's `VALID_BUCKET`); the service may be
 #: stricter (AWS: 3-63 lowercase characters), and says so when it is.
 BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
@@ -47,19 +48,44 @@ def storage_for(storage_config: Mapping[str, Any] | None, *,
     target = _target(storage_config)
     if isinstance(target, SftpTarget):
         return SftpStorage(target)
+    if isinstance(target, GcsTarget):
+        return GcsStorage(target)
     return S3Storage(target)
 
 
-def _target(config: Mapping[str, Any]) -> S3Target | SftpTarget:
+def _target(config: Mapping[str, Any]) -> S3Target | SftpTarget | GcsTarget:
     kind = config.get("type")
     if kind in NOT_YET:
         raise UnsupportedStorage(
             f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
-            "digitalocean or cloudflare (S3-compatible) or sftp, or omit storage_config "
-            "for salon's own storage.")
+            "digitalocean or cloudflare (S3-compatible), gcs or sftp, or omit "
+            "storage_config for salon's own storage.")
     if kind == "sftp":
         return sftp_target(config)
+    if kind == "gcs":
+        return gcs_target(config)
     return s3_target(config)
+
+
+def gcs_target(config: Mapping[str, Any]) -> GcsTarget:
+    """A `gcs` `storage_config` as a target: `bucket`, and the service account's JSON key
+    in `secret` (RealtimeKit's way; `access_key` and `region` are not read)."""
+    missing = [name for name in ("bucket", "secret") if not config.get(name)]
+    if missing:
+        raise UnsupportedStorage("storage_config of type 'gcs' needs " + ", ".join(missing)
+                                 + " (secret: the service account's JSON key).")
+    _check_bucket(config)
+    return GcsTarget(bucket=str(config["bucket"]),
+                     prefix=str(config.get("path") or "").strip("/"),
+                     endpoint_url=_endpoint("gcs", "", config),
+                     service_account=read_service_account(str(config["secret"])))
+
+
+def _check_bucket(config: Mapping[str, Any]) -> None:
+    if not BUCKET.match(str(config["bucket"])):
+        raise UnsupportedStorage("storage_config.bucket must be a bucket name: letters, "
+                                 "digits, '.', '-' and '_' (a folder goes in "
+                                 "storage_config.path).")
 
 
 def sftp_target(config: Mapping[str, Any]) -> SftpTarget:
@@ -90,7 +116,7 @@ def s3_target(config: Mapping[str, Any]) -> S3Target:
     kind = config.get("type")
     if kind not in S3_TYPES:
         raise UnsupportedStorage(
-            f"storage_config.type must be one of aws, digitalocean, cloudflare or sftp, "
+            f"storage_config.type must be one of aws, digitalocean, cloudflare, gcs or sftp, "
             f"not {str(kind)[:40]!r}; or omit storage_config for salon's own storage.")
     needed = ["bucket", "access_key", "secret"] + {
         "aws": ["region"], "digitalocean": ["region"], "cloudflare": ["host"]}[kind]
@@ -98,10 +124,7 @@ def s3_target(config: Mapping[str, Any]) -> S3Target:
     if missing:
         raise UnsupportedStorage(f"storage_config of type '{kind}' needs "
                                  + ", ".join(missing) + ".")
-    if not BUCKET.match(str(config["bucket"])):
-        raise UnsupportedStorage("storage_config.bucket must be a bucket name: letters, "
-                                 "digits, '.', '-' and '_' (a folder goes in "
-                                 "storage_config.path).")
+    _check_bucket(config)
     region = str(config.get("region") or "auto").lower()
     return S3Target(type=kind, bucket=str(config["bucket"]), region=region,
                     endpoint_url=_endpoint(kind, region, config),

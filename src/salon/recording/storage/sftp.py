@@ -14,12 +14,13 @@ import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-import asyncssh
-
 from salon.recording.storage.base import StorageFailed, StoredFile, UnsupportedStorage
+
+if TYPE_CHECKING:
+    import asyncssh
 
 #: How long a login may take before the upload counts as refused.
 CONNECT_TIMEOUT_SECS = 15.0
@@ -59,9 +60,10 @@ class SftpTarget:
         return options
 
 
-def read_key(private_key: str, passphrase: str | None) -> asyncssh.SSHKey:
+def read_key(private_key: str, passphrase: str | None) -> "asyncssh.SSHKey":
     """The config's private key (OpenSSH or PEM text; `password` is its passphrase), or
     `UnsupportedStorage` saying so (never quoting the key)."""
+    import asyncssh  # here: a server without sftp storage never pays its import
     try:
         return asyncssh.import_private_key(private_key, passphrase or None)
     except (asyncssh.KeyImportError, ValueError, TypeError):
@@ -82,6 +84,7 @@ class SftpStorage:
         return f"SftpStorage({self.target!r})"
 
     async def put(self, local_path: Path, key: str, content_type: str) -> StoredFile:
+        import asyncssh
         remote = self.target.remote_path(key)
         size = local_path.stat().st_size
         try:
@@ -102,6 +105,7 @@ class SftpStorage:
         return self._url(self.target.remote_path(stored.key)), None
 
     async def delete(self, stored: StoredFile) -> None:
+        import asyncssh
         remote = self.target.remote_path(stored.key)
         try:
             async with asyncssh.connect(**self.target.login()) as ssh:  # type: ignore[arg-type]
@@ -127,6 +131,7 @@ class SftpStorage:
 def _reason(exc: Exception) -> str:
     """What went wrong, in a few words: asyncssh's reason (which never holds the
     password), or the kind of network error."""
+    import asyncssh
     if isinstance(exc, asyncssh.PermissionDenied):
         return "the login was refused"
     if isinstance(exc, asyncssh.Error):

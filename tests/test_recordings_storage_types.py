@@ -1,13 +1,16 @@
-"""A recording with an `sftp` `storage_config` goes to that SSH server: started over
-REST, recorded (by the test recorder), uploaded to a real SFTP server on loopback
-(asyncssh's), and answered with the file's place; the password never comes back."""
+"""A recording with an `sftp` or `gcs` `storage_config` goes there: started over REST,
+recorded (by the test recorder), uploaded to a real SFTP server on loopback (asyncssh's)
+or a Google Cloud Storage emulator, and answered with the file's place or a signed link;
+the password or the service account's key never comes back."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.gcs import BUCKET, gcs_emulator
 from tests.recording_helpers import media_seconds, record, recording_server
 from tests.servers import SalonServer
 from tests.sftp import PASSWORD, USER, sftp_server
@@ -56,3 +59,26 @@ def test_a_refused_login_keeps_the_recording_in_salons_own_storage(
     assert "the login was refused" in log and "kept in salon's own storage" in log
     assert "not-the-pa55word-9f3" not in log
     assert "Traceback" not in log
+
+
+def test_a_recording_lands_in_the_gcs_bucket(rec_server: SalonServer, tmp_path: Path) -> None:
+    with gcs_emulator() as gcs, httpx.Client(
+            base_url=rec_server.app_url, headers=rec_server.headers, timeout=30) as http:
+        meeting, done = record(http, "Board", gcs.config(path="salon"))
+        rid = done["id"]
+        assert done["status"] == "UPLOADED", done
+        key = json.loads(gcs.secret)["private_key"]
+        for answer in (http.get(f"/recordings/{rid}").text,
+                       http.get("/recordings", params={"meeting_id": meeting["id"]}).text):
+            assert key[40:80] not in answer and "service_account" not in answer
+        assert done["storage_config"] == {
+            "type": "gcs", "bucket": BUCKET, "region": None, "path": "salon",
+            "auth_method": None, "username": None, "host": gcs.url, "port": None}
+        stored = gcs.read(f"salon/{rid}/{done['output_file_name']}")
+        assert len(stored) == done["file_size"] > 0
+        assert done["download_url"].startswith(f"{gcs.url}/{BUCKET}/salon/{rid}/")
+        fetched = httpx.get(done["download_url"], timeout=30)
+        assert fetched.status_code == 200 and fetched.content == stored
+        path = tmp_path / done["output_file_name"]
+        path.write_bytes(stored)
+        assert abs(media_seconds(path) - done["recording_duration"]) <= 1

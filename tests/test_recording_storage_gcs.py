@@ -1,0 +1,87 @@
+"""Recording storage on Google Cloud Storage (RealtimeKit's `gcs` type), against an
+emulator on loopback: uploads with Google's client as the service account in `secret`,
+V4 links signed with its key and fetched over HTTP, refusals that name the field or the
+bucket and never the key."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from salon.recording.storage import (
+    LocalStorage,
+    StorageFailed,
+    UnsupportedStorage,
+    check_storage_config,
+    storage_for,
+)
+from salon.recording.storage.gcs import GcsStorage
+from tests.gcs import BUCKET, Gcs, gcs_emulator
+
+LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+
+
+@pytest.fixture(scope="module")
+def gcs() -> Any:
+    with gcs_emulator() as running:
+        yield running
+
+
+async def test_upload_then_download_by_signed_link(gcs: Gcs, tmp_path: Path) -> None:
+    storage = storage_for(gcs.config(path="/meetings/weekly/"), local=LOCAL)
+    assert isinstance(storage, GcsStorage)
+    path = tmp_path / "weekly-sync.mp4"
+    path.write_bytes(bytes(range(256)) * 1200)
+    data = path.read_bytes()
+    stored = await storage.put(path, "rec-1/weekly-sync.mp4", "video/mp4")
+    name = "meetings/weekly/rec-1/weekly-sync.mp4"
+    assert gcs.read(name) == data
+    assert (stored.size, stored.backend, stored.location) == (
+        len(data), "gcs", f"gs://{BUCKET}/{name}")
+    url, expiry = await storage.download_url(stored, timedelta(hours=2))
+    assert url.startswith(f"{gcs.url}/{BUCKET}/{name}?X-Goog-Algorithm=GOOG4-RSA-SHA256")
+    assert "X-Goog-Expires=7200" in url and "private_key" not in url
+    fetched = httpx.get(url, timeout=10)
+    assert fetched.status_code == 200 and fetched.content == data
+    _, longest = await storage.download_url(stored, timedelta(days=30))
+    # 30 days asked, V4's 7 at most given
+    assert abs(longest - expiry - (timedelta(days=7) - timedelta(hours=2))) <= timedelta(
+        seconds=2)
+    await storage.delete(stored)
+    with pytest.raises(Exception, match="NotFound|404"):
+        gcs.read(name)
+    await storage.delete(stored)  # already gone: not an error
+
+
+async def test_failures_name_the_bucket_not_the_key(gcs: Gcs, tmp_path: Path) -> None:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"x" * 1000)
+    storage = storage_for(gcs.config(bucket="no-such-bucket"), local=LOCAL)
+    with pytest.raises(StorageFailed) as failed:
+        await storage.put(path, "rec-2/a.mp4", "video/mp4")
+    message = failed.value.message
+    assert message == (f"gcs bucket 'no-such-bucket' at {gcs.url}: could not upload "
+                       "rec-2/a.mp4: NotFound (404).")
+    key = json.loads(gcs.secret)["private_key"]
+    assert key[40:80] not in repr(storage) and "private_key" not in repr(storage)
+
+
+@pytest.mark.parametrize(("config", "says"), [
+    ({"type": "gcs", "secret": "{}"}, "needs bucket"),
+    ({"type": "gcs", "bucket": "b", "access_key": "AK"}, "needs secret"),
+    ({"type": "gcs", "bucket": "b", "secret": "not json"}, "must be a service account key"),
+    ({"type": "gcs", "bucket": "b", "secret": json.dumps({"type": "authorized_user"})},
+     "must be a service account key"),
+    ({"type": "gcs", "bucket": "b", "secret": json.dumps({
+        "type": "service_account", "client_email": "a@b", "private_key": "nope",
+        "token_uri": "https://oauth2.googleapis.com/token"})}, "is not a key"),
+    ({"type": "gcs", "bucket": "b/c", "secret": "{}"}, "must be a bucket name"),
+])
+def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -> None:
+    with pytest.raises(UnsupportedStorage) as refused:
+        check_storage_config(config)
+    assert says in refused.value.message
+    assert "nope" not in refused.value.message
