@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from salon.core.errors import InvalidRequest
 from salon.recording.storage import (
     LocalStorage,
     S3Storage,
@@ -93,20 +92,6 @@ async def test_failures_name_the_bucket_not_the_secret(moto_url: str, tmp_path: 
     with pytest.raises(StorageFailed) as down:
         await unreachable.put(finished, "rec-3/a.mp4", "video/mp4")
     assert SECRET not in down.value.message and ACCESS_KEY not in down.value.message
-
-
-@pytest.mark.parametrize("kind", ["azure"])
-def test_types_not_built_yet_are_refused_with_what_to_do(kind: str) -> None:
-    config = {"type": kind, "bucket": "b", "access_key": ACCESS_KEY, "secret": SECRET,
-              "host": "files.example", "username": "u", "password": SECRET}
-    for call in (lambda: check_storage_config(config), lambda: storage_for(config, local=LOCAL)):
-        with pytest.raises(UnsupportedStorage) as refused:
-            call()
-        assert refused.value.message == (
-            f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
-            "digitalocean or cloudflare (S3-compatible), gcs or sftp, or omit "
-            "storage_config for salon's own storage.")
-        assert isinstance(refused.value, InvalidRequest) and refused.value.status_code == 400
 
 
 @pytest.mark.parametrize(("config", "says"), [

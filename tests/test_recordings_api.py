@@ -212,7 +212,7 @@ def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
     ({"interactive_config": {"type": "ID4"}}, 400, "interactive_config.type"),
     ({"rtmp_out_config": {"rtmp_url": "http://example.com/x"}}, 400, "rtmp://"),
     ({"storage_config": {"type": "azure", "access_key": "A", "secret": "S", "bucket": "b",
-                         "region": "r"}}, 400, "not supported by this server yet"),
+                         "region": "r"}}, 400, "must be the storage account's connection"),
     ({"storage_config": {"type": "aws", "access_key": "A", "secret": "S", "bucket": "b"}},
      400, "needs region"),
     ({"max_seconds": 59}, 400, "max_seconds"),

@@ -1,7 +1,8 @@
-"""A recording with an `sftp` or `gcs` `storage_config` goes there: started over REST,
-recorded (by the test recorder), uploaded to a real SFTP server on loopback (asyncssh's)
-or a Google Cloud Storage emulator, and answered with the file's place or a signed link;
-the password or the service account's key never comes back."""
+"""A recording with an `sftp`, `gcs` or `azure` `storage_config` goes there: started over
+REST, recorded (by the test recorder), uploaded to a real SFTP server on loopback
+(asyncssh's), a Google Cloud Storage emulator or Azurite, and answered with the file's
+place or a signed link; the password, the service account's key or the account key
+never comes back."""
 
 import json
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.azure import ACCOUNT_KEY, CONTAINER, azurite
 from tests.gcs import BUCKET, gcs_emulator
 from tests.recording_helpers import media_seconds, record, recording_server
 from tests.servers import SalonServer
@@ -82,3 +84,22 @@ def test_a_recording_lands_in_the_gcs_bucket(rec_server: SalonServer, tmp_path: 
         path = tmp_path / done["output_file_name"]
         path.write_bytes(stored)
         assert abs(media_seconds(path) - done["recording_duration"]) <= 1
+
+
+def test_a_recording_lands_in_the_azure_container(rec_server: SalonServer) -> None:
+    with azurite() as azure, httpx.Client(
+            base_url=rec_server.app_url, headers=rec_server.headers, timeout=30) as http:
+        meeting, done = record(http, "Board", azure.config(path="salon"))
+        rid = done["id"]
+        assert done["status"] == "UPLOADED", done
+        for answer in (http.get(f"/recordings/{rid}").text,
+                       http.get("/recordings", params={"meeting_id": meeting["id"]}).text):
+            assert ACCOUNT_KEY[:20] not in answer and "AccountKey" not in answer
+        assert done["storage_config"] == {
+            "type": "azure", "bucket": CONTAINER, "region": "", "path": "salon",
+            "auth_method": None, "username": None, "host": None, "port": None}
+        stored = azure.read(f"salon/{rid}/{done['output_file_name']}")
+        assert len(stored) == done["file_size"] > 0
+        assert done["download_url"].startswith(f"{azure.url}/{CONTAINER}/salon/{rid}/")
+        fetched = httpx.get(done["download_url"], timeout=30)
+        assert fetched.status_code == 200 and fetched.content == stored

@@ -14,9 +14,9 @@ from typing import Literal, Protocol
 
 from salon.core.errors import InvalidRequest, SalonError
 
-#: Where a stored file lives: salon's own disk, one of the S3-compatible services, Google
-#: Cloud Storage or an SFTP server.
-Backend = Literal["local", "aws", "digitalocean", "cloudflare", "gcs", "sftp"]
+#: Where a stored file lives: salon's own disk, one of the S3-compatible services, Azure
+#: Blob Storage, Google Cloud Storage or an SFTP server.
+Backend = Literal["local", "aws", "digitalocean", "cloudflare", "azure", "gcs", "sftp"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class StoredFile:
     content_type: str
     backend: Backend
     #: Where the bytes are, for operators and logs: a path under salon's data directory,
-    #: `s3://<bucket>/<object key>`, `gs://<bucket>/<object name>` or
+    #: `s3://<bucket>/<object key>`, the blob's URL (Azure), `gs://<bucket>/<object name>` or
     #: `sftp://<user>@<host>:<port>/<path>`. Never a credential.
     location: str
 

@@ -2,10 +2,10 @@
 
 `storage_config` null (or absent) means salon's own storage (`LocalStorage`), as
 RealtimeKit's own bucket. `aws`, `digitalocean` and `cloudflare` (R2; in RealtimeKit's
-guide though not in its API enum) are S3-compatible and go through `S3Storage`; `gcs`
-goes to Google Cloud Storage through `GcsStorage`, `sftp` to an SSH server through
-`SftpStorage`. `azure` is a RealtimeKit type this server does not upload to yet:
-`UnsupportedStorage`, with a message that says what to use instead.
+guide though not in its API enum) are S3-compatible and go through `S3Storage`; `azure`
+goes to Azure Blob Storage through `AzureStorage`, `gcs` to Google Cloud Storage through
+`GcsStorage`, `sftp` to an SSH server through `SftpStorage`. A config one of them cannot
+use is `UnsupportedStorage`, with a message that names the field to fix.
 
 Call `check_storage_config` where a `storage_config` arrives — when a recording is
 started (a 400 then, rather than a recording that fails once it is over), and, if
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from salon.recording.storage.azure import AzureStorage, AzureTarget, read_connection_string
 from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
 from salon.recording.storage.gcs import GcsStorage, GcsTarget, read_service_account
 from salon.recording.storage.local import LocalStorage
@@ -25,8 +26,6 @@ from salon.recording.storage.s3 import S3Storage, S3Target
 from salon.recording.storage.sftp import SftpStorage, SftpTarget, read_key
 
 S3_TYPES = ("aws", "digitalocean", "cloudflare")
-#: RealtimeKit storage types salon knows of but cannot upload to yet.
-NOT_YET = ("azure",)
 #: The bucket names boto3 sends at all (botocore's `VALID_BUCKET`); the service may be
 #: stricter (AWS: 3-63 lowercase characters), and says so when it is.
 BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
@@ -50,21 +49,36 @@ def storage_for(storage_config: Mapping[str, Any] | None, *,
         return SftpStorage(target)
     if isinstance(target, GcsTarget):
         return GcsStorage(target)
+    if isinstance(target, AzureTarget):
+        return AzureStorage(target)
     return S3Storage(target)
 
 
-def _target(config: Mapping[str, Any]) -> S3Target | SftpTarget | GcsTarget:
+def _target(config: Mapping[str, Any]) -> S3Target | SftpTarget | GcsTarget | AzureTarget:
     kind = config.get("type")
-    if kind in NOT_YET:
-        raise UnsupportedStorage(
-            f"storage_config.type '{kind}' is not supported by this server yet; use aws, "
-            "digitalocean or cloudflare (S3-compatible), gcs or sftp, or omit "
-            "storage_config for salon's own storage.")
     if kind == "sftp":
         return sftp_target(config)
     if kind == "gcs":
         return gcs_target(config)
+    if kind == "azure":
+        return azure_target(config)
     return s3_target(config)
+
+
+def azure_target(config: Mapping[str, Any]) -> AzureTarget:
+    """An `azure` `storage_config` as a target: `bucket` (the container) and `access_key`
+    (the account's connection string; `secret` and `region` are not read)."""
+    missing = [name for name in ("bucket", "access_key") if not config.get(name)]
+    if missing:
+        raise UnsupportedStorage("storage_config of type 'azure' needs " + ", ".join(missing)
+                                 + " (bucket: the container; access_key: the storage "
+                                 "account's connection string).")
+    _check_bucket(config)
+    connection_string = str(config["access_key"])
+    return AzureTarget(container=str(config["bucket"]),
+                       prefix=str(config.get("path") or "").strip("/"),
+                       account=read_connection_string(connection_string),
+                       connection_string=connection_string)
 
 
 def gcs_target(config: Mapping[str, Any]) -> GcsTarget:
@@ -116,7 +130,8 @@ def s3_target(config: Mapping[str, Any]) -> S3Target:
     kind = config.get("type")
     if kind not in S3_TYPES:
         raise UnsupportedStorage(
-            f"storage_config.type must be one of aws, digitalocean, cloudflare, gcs or sftp, "
+            f"storage_config.type must be one of aws, azure, cloudflare, digitalocean, gcs or "
+            f"sftp, "
             f"not {str(kind)[:40]!r}; or omit storage_config for salon's own storage.")
     needed = ["bucket", "access_key", "secret"] + {
         "aws": ["region"], "digitalocean": ["region"], "cloudflare": ["host"]}[kind]
