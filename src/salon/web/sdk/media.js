@@ -41,6 +41,7 @@ import { PublishMethods } from "./media/publishing.js";
 import { SubscribeMethods } from "./media/subscribing.js";
 import { MoveMethods } from "./media/moves.js";
 import { StatsMethods } from "./media/stats.js";
+import { install } from "./mixin.js";
 
 export class MediaSession extends EventTarget {
   /** The session of a joined client (one per client; `client.media` afterwards). */
@@ -167,22 +168,6 @@ export class MediaSession extends EventTarget {
     if (this.subPc) this.subPc.close();
     this.pubPc = this.subPc = null;
     this.stopDevices();
-  }
-}
-
-/**
- * Install the methods (and static methods) of each part on `target` as if written in its
- * class body: same names, not enumerable. A name defined twice is a mistake, not an override.
- */
-function install(target, ...parts) {
-  for (const part of parts) {
-    for (const [from, to] of [[part.prototype, target.prototype], [part, target]]) {
-      for (const name of Object.getOwnPropertyNames(from)) {
-        if (["constructor", "prototype", "length", "name"].includes(name)) continue;
-        if (Object.prototype.hasOwnProperty.call(to, name)) throw new Error(`MediaSession.${name} is defined twice`);
-        Object.defineProperty(to, name, Object.getOwnPropertyDescriptor(from, name));
-      }
-    }
   }
 }
 

@@ -11,9 +11,27 @@
 // `client.transcripts`, …) up to date from the events, so a UI can render from it. Media
 // lives in media.js (`client.media`); following a cluster's redirects and failover, in
 // cluster.js.
+//
+// The class is split by area into client/*.js. Methods of SalonClient itself are mixins
+// installed on its prototype with mixin.js's `install` (`this` stays the client):
+// room_view.js (the view kept from the events), presence.js (presence and self),
+// recordings.js (the livestream, recordings). The groups reached as `client.<area>`
+// (presence, hand: presence.js; host, stage, waitlist: hosts.js; chat.js; polls, qna:
+// polls.js; plugins, stores: plugins.js; connected: breakout.js) are helper objects made
+// by the constructor. Parts that import from this file (an import cycle) use what they
+// import inside methods only, so load them through this file, never on their own.
 
 import { FINAL_REFUSALS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS, MAX_MOVING_WAITS, MAX_REDIRECTS,
          RESUME_WITHIN_MS, gatewayUrl, redirectTarget, resumeCandidates } from "./cluster.js";
+import { install } from "./mixin.js";
+import { RoomViewMethods } from "./client/room_view.js";
+import { Hand, Presence, PresenceMethods } from "./client/presence.js";
+import { LivestreamMethods, RecordingMethods } from "./client/recordings.js";
+import { Host, Stage, Waitlist } from "./client/hosts.js";
+import { Chat } from "./client/chat.js";
+import { Polls, Qna } from "./client/polls.js";
+import { Plugins, Stores } from "./client/plugins.js";
+import { Connected } from "./client/breakout.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -135,25 +153,7 @@ export class SalonClient extends EventTarget {
   get canPublish() {
     return this.self ? this.self.can_publish : {audio: false, video: false, screenshare: false};
   }
-  /** What a recording indicator shows: "RECORDING" while any active recording records,
-   * else "PAUSED" while one is paused, else "INVOKED" while one is starting, else null. */
-  get recordingStatus() {
-    const statuses = new Set([...this.recordings.values()].map((r) => r.status));
-    return ["RECORDING", "PAUSED", "INVOKED"].find((s) => statuses.has(s)) || null;
-  }
-  /** Every joined peer with a hand up (this one included), first raised first: the
-   * server keeps raise times distinct, so their order is the raise order. */
-  get raisedHands() {
-    const all = [...(this.self && this.self.status === "joined" ? [this.self] : []), ...this.peers.values()];
-    return all.filter((p) => p.hand_raised_at)
-      .sort((a, b) => String(a.hand_raised_at).localeCompare(String(b.hand_raised_at)));
-  }
-  /** Whether anyone in the meeting (this peer included) is captioned live: a PeerView
-   * with `transcribed: true`. */
-  get captionsAvailable() {
-    return Boolean((this.self && this.self.transcribed) ||
-                   [...this.peers.values()].some((p) => p.transcribed));
-  }
+  // The room view's other getters and its upkeep (_applyState, _track, …): client/room_view.js.
 
   // --- connecting --------------------------------------------------------------------------
 
@@ -232,34 +232,6 @@ export class SalonClient extends EventTarget {
     this._startPinging();
     this._emit("joined", reply);
     this._recordingsChanged({});
-  }
-
-  /** `recordings.changed` {recordings, recording, by_peer_id}: the active recordings
-   * (`client.recordings`) changed, after the event that changed them (recording.updated,
-   * meeting.changed, self.admitted), a join or resume, or a `state` reply. */
-  _recordingsChanged({recording = null, by_peer_id: byPeerId = null}) {
-    this._emit("recordings.changed", {recordings: [...this.recordings.values()], recording,
-                                      by_peer_id: byPeerId});
-  }
-
-  _applyState({self, room, media}) {
-    if (self) this.self = self;
-    if (media) this.mediaConfig = media;
-    if (room) {
-      this.room = room;
-      this.peers = new Map((room.peers || [])
-        .filter((p) => p.peer_id !== this.peerId).map((p) => [p.peer_id, p]));
-      this.pinnedPeerId = room.pinned_peer_id || null;
-      this.lastSpeakerPeerId = room.last_speaker_peer_id || null;
-      this.audience = {large: Boolean(room.large), counts: room.counts || null,
-                       nextCursor: room.peers_next_cursor ?? null};
-      this.waiting = new Map((room.waiting || []).map((p) => [p.peer_id, p]));
-      this.stageRequests = room.stage_requests || [];
-      // A new Map whenever it changes: _receive and _joined compare to tell views.
-      this.recordings = new Map((room.recordings || [])
-        .filter((r) => ACTIVE_RECORDING.has(r.status)).map((r) => [r.id, r]));
-      this.livestream = room.livestream || null;
-    }
   }
 
   _startPinging() {
@@ -397,116 +369,6 @@ export class SalonClient extends EventTarget {
     }
   }
 
-  /** Keep the room view current before listeners see the event. */
-  _track(event, data) {
-    switch (event) {
-      case "peer.joined":
-      case "peer.updated":
-        if (data.peer && data.peer.peer_id !== this.peerId) this.peers.set(data.peer.peer_id, data.peer);
-        break;
-      case "peer.left":
-        this.peers.delete(data.peer_id);
-        if (this.lastSpeakerPeerId === data.peer_id) this.lastSpeakerPeerId = null;
-        this._dropInterims((t) => t.peerId === data.peer_id);  // they will never be final
-        break;
-      case "audience.delta": {
-        // Batched audience presence: counts, and leavers dropped from what we hold.
-        // Joiners are not added: the list is paged (listPeers), not pushed whole.
-        for (const id of data.left || []) this.peers.delete(id);
-        const wasLarge = this.audience.large;
-        this.audience = {...this.audience, large: Boolean(data.large), counts: data.counts};
-        if (wasLarge && !data.large) this.state().catch(() => {});  // small again: everyone
-        break;
-      }
-      case "self.updated":
-        this.self = data.self;
-        break;
-      case "self.admitted":
-        this._applyState(data);
-        break;
-      case "media.speaker":
-        if (data.peer_id) this.lastSpeakerPeerId = data.peer_id;
-        break;
-      case "room.pinned":
-        this.pinnedPeerId = data.peer_id || null;
-        for (const [id, peer] of this.peers) this.peers.set(id, {...peer, pinned: id === this.pinnedPeerId});
-        if (this.self) this.self = {...this.self, pinned: this.self.peer_id === this.pinnedPeerId};
-        break;
-      case "waitlist.added":
-        this.waiting.set(data.peer.peer_id, data.peer);
-        break;
-      case "waitlist.removed":
-        this.waiting.delete(data.peer_id);
-        break;
-      case "stage.requests":
-        this.stageRequests = data.requests || [];
-        break;
-      case "livestream.updated": {
-        const view = data.livestream;
-        this.livestream = view && ACTIVE_LIVESTREAM.has(view.status) ? view : null;
-        break;
-      }
-      case "recording.updated": {
-        const rec = data.recording;
-        if (!rec) break;
-        this.recordings = new Map(this.recordings);
-        if (ACTIVE_RECORDING.has(rec.status)) this.recordings.set(rec.id, rec);
-        else this.recordings.delete(rec.id);
-        break;
-      }
-      case "meeting.changed":
-        // Moved to another meeting on this connection: from now on we are its new peer.
-        this.joined = {protocol: PROTOCOL_VERSION, resumed: false, peer_id: data.peer_id,
-                       resume_token: data.resume_token, status: data.status, self: data.self,
-                       room: data.room, media: data.media};
-        if (data.token) this.token = data.token;
-        this._lastOffer = null;
-        this._applyState(data);
-        // The captions were the old room's.
-        if (this.transcripts.length) this.transcripts = [];
-        this._dropInterims(() => true);
-        break;
-      case "transcript":
-        this._caption(data);
-        break;
-      case "media.subscribe_offer":
-        if (!this.media) this._lastOffer = data;  // MediaSession.attach answers it
-        break;
-      case "self.rejected":
-      case "self.kicked":
-      case "room.ended":
-        this.closed = true;  // the server closes the socket next: do not resume
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** One `transcript` event: an interim replaces the utterance's previous interim, and
-   * its final one ends the utterance (appended to `transcripts`). A final with no interim
-   * before it whose id is already among the finals corrects that final in place. New
-   * array / Map on each change. */
-  _caption(caption) {
-    if (!caption || typeof caption.id !== "string") return;
-    if (caption.isPartialTranscript) {
-      this.interimTranscripts = new Map(this.interimTranscripts).set(caption.id, caption);
-      return;
-    }
-    const finals = [...this.transcripts];
-    const at = this.interimTranscripts.has(caption.id) ? -1 : finals.findIndex((t) => t.id === caption.id);
-    this._dropInterims((t) => t.id === caption.id);
-    if (at >= 0) finals[at] = caption;
-    else finals.push(caption);
-    this.transcripts = finals.slice(-this.transcriptLimit);
-  }
-
-  _dropInterims(which) {
-    const kept = [...this.interimTranscripts.values()].filter((t) => !which(t));
-    if (kept.length !== this.interimTranscripts.size) {
-      this.interimTranscripts = new Map(kept.map((t) => [t.id, t]));
-    }
-  }
-
   _emit(name, data) {
     this.dispatchEvent(new CustomEvent(name, {detail: data}));
     this.dispatchEvent(new CustomEvent("*", {detail: {event: name, data}}));
@@ -532,248 +394,7 @@ export class SalonClient extends EventTarget {
     });
   }
 
-  // --- presence and self (also as client.presence.*) -------------------------------------
-
-  state() { return this.presence.state(); }
-  ping() { return this.presence.ping(); }
-  rename(name) { return this.presence.rename(name); }
-  setMedia(kinds) { return this.presence.setMedia(kinds); }
-  pin(peerId) { return this.presence.pin(peerId); }
-  broadcast(type, payload, options) { return this.presence.broadcast(type, payload, options); }
-  /** Send one of REACTIONS to everyone joined (you get it back as a `reaction` event too). */
-  react(emoji) { return this.request("reaction.send", {emoji}); }
-  /** One page of the participant list, in joining order: resolves with {peers,
-   * next_cursor, counts}; pass `next_cursor` back as `cursor` for the next page (null:
-   * the last). `search`: a case-insensitive part of the name. Needs host rights or
-   * `show_participant_list`. */
-  listPeers({cursor, limit, search} = {}) {
-    return this.request("peers.list", only({cursor: cursor ?? undefined, limit,
-                                            search: search || undefined}));
-  }
-
-  // --- the livestream (needs the preset's `can_livestream`; the server checks) -------------
-
-  /** Start livestreaming the meeting; resolves with the LivestreamView (INVOKED).
-   * `videoConfig` `{width, height}`; `CONFLICT` while one runs. */
-  async startLivestream({name, videoConfig} = {}) {
-    return (await this.request("livestream.start", only({name, video_config: videoConfig}))).livestream;
-  }
-  /** Stop the meeting's livestream; resolves with its LivestreamView. `NOT_FOUND` if none runs. */
-  async stopLivestream() {
-    return (await this.request("livestream.stop")).livestream;
-  }
-
-  // --- recordings (needs the preset's `can_record`; the server checks) --------------------
-
-  /** Start recording the meeting; resolves with the RecordingView (INVOKED). `CONFLICT`
-   * while one is active unless `allowMultiple`. */
-  async startRecording({allowMultiple = false} = {}) {
-    return (await this.request("recording.start", {allow_multiple_recordings: allowMultiple})).recording;
-  }
-  /** Stop one recording, or every active one; resolves with the changed RecordingViews. */
-  async stopRecording(recordingId) { return this._steerRecording("stop", recordingId); }
-  async pauseRecording(recordingId) { return this._steerRecording("pause", recordingId); }
-  async resumeRecording(recordingId) { return this._steerRecording("resume", recordingId); }
-  async _steerRecording(action, recordingId) {
-    return (await this.request(`recording.${action}`, only({recording_id: recordingId}))).recordings;
-  }
+  // Presence and self, the livestream and recordings: client/presence.js, recordings.js.
 }
 
-function only(data) {
-  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
-}
-
-class Presence {
-  constructor(client) { this.c = client; }
-  async state() {
-    const reply = await this.c.request("state");
-    this.c._applyState(reply);
-    this.c._recordingsChanged({});
-    return reply;
-  }
-  ping() { return this.c.request("ping"); }
-  rename(name) { return this.c.request("self.rename", {name}); }
-  /** {audio?, video?, screenshare?}: what this peer says it is sending. */
-  setMedia(kinds) { return this.c.request("self.media", only(kinds)); }
-  pin(peerId) { return this.c.request("peer.pin", {peer_id: peerId ?? null}); }
-  broadcast(type, payload = null, {participantIds, presetNames} = {}) {
-    return this.c.request("broadcast", only({type, payload, participant_ids: participantIds,
-                                             preset_names: presetNames}));
-  }
-}
-
-class Host {
-  constructor(client) { this.c = client; }
-  kick(peerIds) { return this.c.request("host.kick", {peer_ids: peerIds}); }
-  kickAll() { return this.c.request("host.kick_all"); }
-  disableMedia(peerIds, kinds) { return this.c.request("host.disable_media", {peer_ids: peerIds, kinds}); }
-  allowMedia(peerIds, kinds) { return this.c.request("host.allow_media", {peer_ids: peerIds, kinds}); }
-  muteAll(allowUnmute = true) { return this.c.request("host.mute_all", {allow_unmute: allowUnmute}); }
-  disableAllVideo() { return this.c.request("host.disable_all_video"); }
-  updatePermissions(peerIds, patch) {
-    return this.c.request("host.update_permissions", {peer_ids: peerIds, patch});
-  }
-  pin(peerId) { return this.c.request("peer.pin", {peer_id: peerId ?? null}); }
-  /** Lower the named peers' hands, or every raised hand (null). */
-  lowerHands(peerIds = null) {
-    return this.c.request("host.lower_hands", peerIds ? {peer_ids: peerIds} : {all: true});
-  }
-}
-
-/** Your own hand: `client.hand.raise()`, `lower()`, `raised` (the reply's
- * `hand_raised_at` lands in `client.self` with the `self.updated` that follows). */
-class Hand {
-  constructor(client) { this.c = client; }
-  get raised() { return Boolean(this.c.self && this.c.self.hand_raised_at); }
-  raise() { return this.c.request("self.hand", {raised: true}); }
-  lower() { return this.c.request("self.hand", {raised: false}); }
-  toggle() { return this.raised ? this.lower() : this.raise(); }
-}
-
-class Stage {
-  constructor(client) { this.c = client; }
-  request() { return this.c.request("stage.request"); }
-  cancelRequest() { return this.c.request("stage.cancel_request"); }
-  async listRequests() { return (await this.c.request("stage.list_requests")).requests; }
-  grant(peerIds) { return this.c.request("stage.grant", {peer_ids: peerIds}); }
-  deny(peerIds) { return this.c.request("stage.deny", {peer_ids: peerIds}); }
-  join() { return this.c.request("stage.join"); }
-  leave() { return this.c.request("stage.leave"); }
-  kick(peerIds) { return this.c.request("stage.kick", {peer_ids: peerIds}); }
-}
-
-class Waitlist {
-  constructor(client) { this.c = client; }
-  async list() { return (await this.c.request("waitlist.list")).waiting; }
-  /** Admit some peers, or everyone waiting when `peerIds` is omitted. */
-  admit(peerIds) {
-    return this.c.request("waitlist.admit", peerIds ? {peer_ids: peerIds} : {all: true});
-  }
-  reject(peerIds) {
-    return this.c.request("waitlist.reject", peerIds ? {peer_ids: peerIds} : {all: true});
-  }
-}
-
-class Chat {
-  constructor(client) { this.c = client; }
-  /** A text message; `to` (participant ids) makes it private. Resolves with the message. */
-  async send(text, {to, replyTo} = {}) {
-    return (await this.c.request("chat.send", only({type: "text", text, to, reply_to: replyTo}))).message;
-  }
-  async sendCustom(payload, {to, replyTo} = {}) {
-    return (await this.c.request("chat.send", only({type: "custom", payload, to, reply_to: replyTo}))).message;
-  }
-  /** Upload a Blob/File over HTTP first (POST /realtime/v1/files); resolves with {id, link, …}. */
-  async uploadFile(blob, name = blob.name || "file") {
-    // The entry's origin, not the node a redirect led to: any node answers, and the
-    // entry is usually the page's own (no cross-origin request).
-    const base = this.c.entryUrl.replace(/^ws/, "http").replace(/\/realtime\/v1$/, "");
-    const response = await fetch(`${base}/realtime/v1/files?name=${encodeURIComponent(name)}`, {
-      method: "POST", body: blob,
-      headers: {"Authorization": `Bearer ${this.c.token}`,
-                "Content-Type": blob.type || "application/octet-stream"},
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new SalonError(`HTTP_${response.status}`, (body.error && body.error.message) || response.statusText);
-    return body.data;
-  }
-  /** `type`: "image" or "file"; `fileId` from uploadFile. */
-  async sendFile(type, fileId, {to, replyTo} = {}) {
-    return (await this.c.request("chat.send_file", only({type, file_id: fileId, to, reply_to: replyTo}))).message;
-  }
-  async edit(messageId, change) {
-    return (await this.c.request("chat.edit", {message_id: messageId, ...change})).message;
-  }
-  delete(messageId) { return this.c.request("chat.delete", {message_id: messageId}); }
-  async pin(messageId) { return (await this.c.request("chat.pin", {message_id: messageId})).message; }
-  async unpin(messageId) { return (await this.c.request("chat.unpin", {message_id: messageId})).message; }
-  /** {before, after, limit, filter, participantId} → {messages, has_more}, oldest first. */
-  history({before, after, limit, filter, participantId} = {}) {
-    return this.c.request("chat.history", only({before, after, limit, filter, participant_id: participantId}));
-  }
-  async pinned(limit) { return (await this.c.request("chat.pinned", only({limit}))).messages; }
-}
-
-class Polls {
-  constructor(client) { this.c = client; }
-  async create(question, options, {anonymous = false, hideVotes = false} = {}) {
-    return (await this.c.request("poll.create", {question, options, anonymous, hide_votes: hideVotes})).poll;
-  }
-  vote(pollId, index) { return this.c.request("poll.vote", {poll_id: pollId, index}); }
-  async list() { return (await this.c.request("poll.list")).polls; }
-}
-
-class Qna {
-  constructor(client) { this.c = client; }
-  async ask(text) { return (await this.c.request("qna.ask", {text})).question; }
-  /** The question; for the audience of a large room, `{question_id, upvotes}` (a whole
-   * question lists every upvoter). */
-  async upvote(questionId) {
-    const reply = await this.c.request("qna.upvote", {question_id: questionId});
-    return reply.question ?? reply;
-  }
-  async answer(questionId, answer) {
-    return (await this.c.request("qna.answer", only({question_id: questionId, answer}))).question;
-  }
-  async dismiss(questionId) { return (await this.c.request("qna.dismiss", {question_id: questionId})).question; }
-  async list() { return (await this.c.request("qna.list")).questions; }
-}
-
-class Plugins {
-  constructor(client) { this.c = client; }
-  list() { return this.c.request("plugin.list"); }
-  async activate(pluginId) { return (await this.c.request("plugin.activate", {plugin_id: pluginId})).plugin; }
-  deactivate(pluginId) { return this.c.request("plugin.deactivate", {plugin_id: pluginId}); }
-  message(pluginId, payload = null, {to} = {}) {
-    return this.c.request("plugin.message", only({plugin_id: pluginId, payload, to}));
-  }
-  setState(pluginId, key, value) {
-    return this.c.request("plugin.state.set", {plugin_id: pluginId, key, value});
-  }
-  async getState(pluginId, key) {
-    if (key === undefined) return (await this.c.request("plugin.state.get", {plugin_id: pluginId})).state;
-    return (await this.c.request("plugin.state.get", {plugin_id: pluginId, key})).value;
-  }
-}
-
-class Connected {
-  constructor(client) { this.c = client; }
-  list() { return this.c.request("connected.list"); }
-  /** New child meetings (breakout rooms); `titles`: a list of titles (or nulls). */
-  async create(titles) {
-    return (await this.c.request("connected.create", {meetings: titles.map((title) => ({title}))})).meetings;
-  }
-  /** {meetingId: title} */
-  async update(titles) {
-    return (await this.c.request("connected.update", {meetings: Object.entries(titles).map(([id, title]) => ({id, title}))})).meetings;
-  }
-  delete(meetingIds) { return this.c.request("connected.delete", {meeting_ids: meetingIds}); }
-  /** Move peers (or participants, or a preset's peers) to a meeting of the family. */
-  move(toMeetingId, {peerIds, participantIds, presetName} = {}) {
-    return this.c.request("connected.move", only({to_meeting_id: toMeetingId, peer_ids: peerIds,
-                                                  participant_ids: participantIds, preset_name: presetName}));
-  }
-  switch(toMeetingId) { return this.c.request("connected.switch", {to_meeting_id: toMeetingId}); }
-  /** "round_robin" ({meetingIds}) or "manual" ({assignments: {meetingId: [peerIds]}}). */
-  assign(mode = "round_robin", {meetingIds, assignments} = {}) {
-    return this.c.request("connected.assign", only({mode, meeting_ids: meetingIds, assignments}));
-  }
-  broadcast(message, payload = null) { return this.c.request("connected.broadcast", {message, payload}); }
-  closeAll(deleteRooms = false) { return this.c.request("connected.close_all", {delete: deleteRooms}); }
-  timer(closeInSecs, warnSecs = 60) {
-    return this.c.request("connected.timer", {close_in_secs: closeInSecs, warn_secs: warnSecs});
-  }
-}
-
-class Stores {
-  constructor(client) { this.c = client; }
-  set(store, key, value) { return this.c.request("store.set", {store, key, value}); }
-  update(store, key, value) { return this.c.request("store.update", {store, key, value}); }
-  delete(store, key) { return this.c.request("store.delete", {store, key}); }
-  bulkSet(store, items) { return this.c.request("store.bulk_set", {store, items}); }
-  bulkDelete(store, keys) { return this.c.request("store.bulk_delete", {store, keys}); }
-  async get(store, key) { return (await this.c.request("store.get", {store, key})).value; }
-  async getAll(store) { return (await this.c.request("store.get_all", {store})).items; }
-  subscribe(store, keys) { return this.c.request("store.subscribe", only({store, keys})); }
-  unsubscribe(store, keys) { return this.c.request("store.unsubscribe", only({store, keys})); }
-}
+install(SalonClient, RoomViewMethods, PresenceMethods, LivestreamMethods, RecordingMethods);
