@@ -136,3 +136,34 @@ async def test_an_answer_lost_with_the_connection_is_made_again(
         if session is not None:
             await session.close()
         await bot.leave()
+
+
+async def test_data_saver_follows_a_move(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """The server keeps data saver per peer; moved, the guest is the new room's peer, and
+    the SDK tells it again (the new peer received every layer while the box stayed
+    ticked)."""
+    two = await host_and_guest(web_admin, browsers, "Plenary")
+    host, guest = two.host, two.guest
+    await joined(host, web_server.url, two.host_token)
+    guest_id = await joined(guest, web_server.url, two.guest_token)
+    await guest.page.evaluate("""async () => {
+        const c = window.salon.client, real = c.request.bind(c);
+        window.prefers = [];
+        c.request = (type, data) => {
+            if (type === "media.prefer" && "data_saver" in (data || {}))
+                window.prefers.push([c.meetingId, data.data_saver]);
+            return real(type, data);
+        };
+        await window.salon.media.setDataSaver(true);
+    }""")
+    plenary = await guest.page.evaluate("() => window.salon.client.meetingId")
+    room = await host.page.evaluate("""async (guest) => {
+        const c = window.salon.client;
+        const [room] = await c.connected.create(["Room A"]);
+        await c.connected.move(room.id, {peerIds: [guest]});
+        return room; }""", guest_id)
+    await guest.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    await guest.wait("() => window.prefers.length === 2")
+    assert await guest.page.evaluate("() => window.prefers") == [[plenary, True],
+                                                                 [room["id"], True]]

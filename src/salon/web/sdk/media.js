@@ -102,7 +102,7 @@ export class MediaSession extends EventTarget {
       client.on("media.transport", ({pc, state}) => {
         if (this._leaving) return;  // the old room's connection, closed already
         this._emit("transport", {pc, state, by: "server"});
-        if (state === "failed") this.reset(pc);
+        if (state === "failed") this.reset(pc).catch(() => {});  // tried again on the next failure
       }),
       client.on("media.unpublished", ({track_id: trackId}) => this._ended(trackId)),
       client.on("media.disabled", (data) => this._disabledByHost(data)),

@@ -118,7 +118,9 @@ export class RoomViewMethods {
         // Moved to another meeting on this connection: from now on we are its new peer.
         this.joined = {protocol: PROTOCOL_VERSION, resumed: false, peer_id: data.peer_id,
                        resume_token: data.resume_token, status: data.status, self: data.self,
-                       room: data.room, media: data.media};
+                       room: data.room, media: data.media,
+                       // the same connection: the same nodes, the answering one first
+                       nodes: (this.joined && this.joined.nodes) || []};
         if (data.token) this.token = data.token;
         this._lastOffer = null;
         this._applyState(data);

@@ -112,6 +112,9 @@ export class MoveMethods {
     this._moving();  // synchronous: the new room's offers come after this event
     const kinds = this._republishing();
     this._emit("moved", {republish: kinds});
+    // The new room's peer (or the new node's) starts with the server's defaults: the
+    // person's data saver is theirs, not the old peer's.
+    if (this.dataSaver) this.setDataSaver(true).catch(() => {});
     if (kinds.length) {
       this.pubSerial.run(() => this._publishNow(kinds))
         .catch((error) => this._emit("error", {during: "republish", error}));
