@@ -281,6 +281,11 @@ SDK_CALLS = """async (other) => {
     "chat.upload+send_file": async () => {
       const f = await c.chat.uploadFile(new Blob(["x"], {type: "text/plain"}), "x.txt");
       return c.chat.sendFile("file", f.id); },
+    "chat.upload via an entry URL with a slash and a query": async () => {
+      const entry = c.entryUrl;
+      c.entryUrl = `${entry}/?from=test`;  // how a page may have been given it
+      try { return await c.chat.uploadFile(new Blob(["y"], {type: "text/plain"}), "y.txt"); }
+      finally { c.entryUrl = entry; } },
     "poll.create+vote+list": async () => {
       const p = await c.polls.create("Q?", ["a", "b"]); await c.polls.vote(p.id, 0); return c.polls.list(); },
     "qna.ask+list": async () => { await c.qna.ask("Why?"); return c.qna.list(); },
@@ -325,6 +330,8 @@ async def test_every_sdk_request_is_understood(
                      or re.match(r"INVALID [\w.]+: ", code)}
     assert not misunderstood, misunderstood
     assert outcome["host.kick"] == "ok" and outcome["chat.send"] == "ok"
+    assert outcome["chat.upload+send_file"] == "ok"
+    assert outcome["chat.upload via an entry URL with a slash and a query"] == "ok"
     assert outcome["poll.create+vote+list"] == "ok" and outcome["store.*"] == "ok"
     await guest.wait_state("kicked")
 

@@ -20,8 +20,13 @@ export class Chat {
   async uploadFile(blob, name = blob.name || "file") {
     // The entry's origin, not the node a redirect led to: any node answers, and the
     // entry is usually the page's own (no cross-origin request).
-    const base = this.c.entryUrl.replace(/^ws/, "http").replace(/\/realtime\/v1$/, "");
-    const response = await fetch(`${base}/realtime/v1/files?name=${encodeURIComponent(name)}`, {
+    // (Parsed, so a trailing slash or a query on the entry URL does not end in the path.)
+    const entry = new URL(this.c.entryUrl);
+    entry.protocol = entry.protocol === "wss:" ? "https:" : entry.protocol === "ws:" ? "http:" : entry.protocol;
+    entry.pathname = entry.pathname.replace(/\/realtime\/v1\/?$/, "").replace(/\/$/, "") + "/realtime/v1/files";
+    entry.search = `?name=${encodeURIComponent(name)}`;
+    entry.hash = "";
+    const response = await fetch(entry.href, {
       method: "POST", body: blob,
       headers: {"Authorization": `Bearer ${this.c.token}`,
                 "Content-Type": blob.type || "application/octet-stream"},
