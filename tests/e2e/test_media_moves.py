@@ -9,7 +9,7 @@ import pytest
 from salon.client import AdminClient, RealtimeClient, ws_url
 from salon.client.media import MediaSession
 from salon.client.media.sources import ToneSource
-from tests.e2e.browser import Browsers, host_and_guest, rising
+from tests.e2e.browser import Browsers, Person, host_and_guest, rising
 from tests.e2e.test_media import ann_and_ben, joined
 from tests.servers import SalonServer
 
@@ -28,6 +28,18 @@ SLOW_OFFERS = """() => {
         return real.call(this, description);
     };
 }"""
+
+
+async def moved_to_a_new_room(host: Person, guest: Person, guest_id: str) -> dict:
+    """The host makes "Room A" and moves the guest there; once the guest's page is in it,
+    the room."""
+    room = await host.page.evaluate("""async (guest) => {
+        const c = window.salon.client;
+        const [room] = await c.connected.create(["Room A"]);
+        await c.connected.move(room.id, {peerIds: [guest]});
+        return room; }""", guest_id)
+    await guest.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    return room
 
 
 async def test_moved_while_an_offer_is_being_answered_media_follows(
@@ -89,12 +101,7 @@ async def test_a_camera_turned_off_during_a_move_stays_off(
     guest_id = await joined(guest, web_server.url, two.guest_token)
     await guest.page.evaluate("""() => window.salon.client.on("meeting.changing",
         () => document.querySelector("[data-testid=btn-cam]").click())""")
-    room = await host.page.evaluate("""async (guest) => {
-        const c = window.salon.client;
-        const [room] = await c.connected.create(["Room A"]);
-        await c.connected.move(room.id, {peerIds: [guest]});
-        return room; }""", guest_id)
-    await guest.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    await moved_to_a_new_room(host, guest, guest_id)
     await guest.wait("() => window.salon.media.published.audio")
     await asyncio.sleep(1.5)  # a republish of the camera would be done by now
     assert await guest.page.evaluate("""() => [Boolean(window.salon.media.published.video),
@@ -158,12 +165,7 @@ async def test_data_saver_follows_a_move(
         await window.salon.media.setDataSaver(true);
     }""")
     plenary = await guest.page.evaluate("() => window.salon.client.meetingId")
-    room = await host.page.evaluate("""async (guest) => {
-        const c = window.salon.client;
-        const [room] = await c.connected.create(["Room A"]);
-        await c.connected.move(room.id, {peerIds: [guest]});
-        return room; }""", guest_id)
-    await guest.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    room = await moved_to_a_new_room(host, guest, guest_id)
     await guest.wait("() => window.prefers.length === 2")
     assert await guest.page.evaluate("() => window.prefers") == [[plenary, True],
                                                                  [room["id"], True]]

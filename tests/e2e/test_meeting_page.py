@@ -57,7 +57,16 @@ async def test_prejoin_join_and_chat_between_two_browsers(
     page = first.page
     assert await page.get_by_test_id("prejoin-title").inner_text() == "Chat check"
     assert await page.get_by_test_id("prejoin-name").input_value() == "Ada"
+    avatar = "() => [document.getElementById('preview-avatar').textContent, " \
+             "document.getElementById('preview-avatar').style.getPropertyValue('--hue')]"
+    before = await page.evaluate(avatar)
     await page.get_by_test_id("prejoin-name").fill("Ada L.")
+    # the preview's initials and colour follow the name, as the tiles will show it
+    after = await page.evaluate(avatar)
+    assert after[0] == "AL" and after[1] != before[1]
+    assert after == await page.evaluate("""async () => {
+        const {hue} = await import("/sdk/v1/ui/dom.js");
+        return ["AL", String(hue("Ada L."))]; }""")
     await page.get_by_test_id("prejoin-join").click()
     await first.wait_state("joined")
 

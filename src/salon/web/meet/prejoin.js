@@ -17,8 +17,12 @@ export function prejoin({join}) {
   const nameInput = $("prejoin-name");
   nameInput.value = params.get("name") || info.participant.name || "";
   $("prejoin-name-label").hidden = !info.preset.can_edit_display_name;
-  render($("preview-avatar"), initials(nameInput.value));
-  $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
+  // the preview's initials and colour, as the tiles will show this name
+  const paintAvatar = () => {
+    render($("preview-avatar"), initials(nameInput.value));
+    $("preview-avatar").style.setProperty("--hue", hue(nameInput.value));
+  };
+  paintAvatar();
   page.previewMedia = new MediaSession(null);
   const canProduce = (kind) => !mediaUnavailable() && info.preset.can_produce[kind] === "ALLOWED";
   insecureOrigin($("insecure-origin"));
@@ -69,7 +73,7 @@ export function prejoin({join}) {
     });
   }
   page.onToggle = act(open);
-  nameInput.oninput = () => render($("preview-avatar"), initials(nameInput.value));
+  nameInput.oninput = paintAvatar;
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
     ? message("prejoin.viewer") : "";
   // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
