@@ -79,7 +79,8 @@ def sftp_server(root: Path) -> Iterator[SftpServer]:
     port = server.sockets[0].getsockname()[1]
     try:
         yield SftpServer(port, root, key.export_private_key().decode(),
-                         locked.export_private_key(passphrase=PASSPHRASE).decode())
+                         # ssh-keygen's 16 bcrypt rounds (asyncssh's own default is 128)
+                         locked.export_private_key(passphrase=PASSPHRASE, rounds=16).decode())
     finally:
         async def stop() -> None:
             server.close()

@@ -105,7 +105,8 @@ def test_a_redis_url_salon_cannot_open_is_one_line(tmp_path: Path, url: str,
             f"(redis://[:password@]host:6379/0){scheme}")
 
 
-@pytest.mark.parametrize("url", ["sqlite:///", "sqlite+aiosqlite:////"])
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite+aiosqlite:////",
+                                 "sqlite:///?cache=shared"])
 def test_a_sqlite_url_without_a_file_is_refused(url: str) -> None:
     """`sqlite:///` would open a temporary database and lose everything at exit."""
     with pytest.raises(ValueError, match="a sqlite URL names its file"):

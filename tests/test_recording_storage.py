@@ -147,3 +147,31 @@ def test_own_storage_without_a_config() -> None:
     check_storage_config(None)
     assert storage_for(None, local=LOCAL) is LOCAL
     assert isinstance(storage_for(config, local=LOCAL), S3Storage)
+
+
+async def test_a_storage_that_fails_unexpectedly_still_keeps_the_files(tmp_path: Path) -> None:
+    """A library raising something other than StorageFailed (a config it could not use
+    after all) must not lose the recording: the file goes to salon's own storage, as for
+    a refused upload, and the reason names the error's kind only."""
+    from types import SimpleNamespace
+
+    from salon.recording.delivery import Destination, store
+    from salon.recording.spec import OutputFile
+
+    class Surprising:
+        backend = "gcs"
+
+        async def put(self, local_path: Path, key: str, content_type: str):
+            raise TypeError("ECPrivateKey.sign() takes 2 positional arguments")
+
+    own = LocalStorage(tmp_path / "own", b"k" * 32, "http://salon")
+    video = tmp_path / "work" / "board.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"\0" * 2048)
+    row = SimpleNamespace(id="rec-9", config={})
+    fields = await store(row, [OutputFile(video, "composite", "video/mp4", 2048, 3.0)],
+                         Destination(Surprising(), timedelta(days=1), fallback=own))
+    assert fields["storage_error"] == ("gcs storage could not take rec-9/board.mp4: "
+                                       "TypeError. The files are kept in salon's own storage.")
+    assert fields["download_url"].startswith("http://salon/") and fields["file_size"] == 2048
+    assert (tmp_path / "own" / "rec-9" / "board.mp4").stat().st_size == 2048

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from salon.recording.storage import (
     LocalStorage,
@@ -22,6 +24,9 @@ from salon.recording.storage.gcs import GcsStorage
 from tests.gcs import BUCKET, Gcs, gcs_emulator
 
 LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+EC_KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +82,11 @@ async def test_failures_name_the_bucket_not_the_key(gcs: Gcs, tmp_path: Path) ->
      "must be a service account key"),
     ({"type": "gcs", "bucket": "b", "secret": json.dumps({
         "type": "service_account", "client_email": "a@b", "private_key": "nope",
-        "token_uri": "https://oauth2.googleapis.com/token"})}, "is not a key"),
+        "token_uri": "https://oauth2.googleapis.com/token"})}, "must be the service account's "
+     "RSA key"),
+    ({"type": "gcs", "bucket": "b", "secret": json.dumps({
+        "type": "service_account", "client_email": "a@b", "private_key": EC_KEY})},
+     "must be the service account's RSA key"),
     ({"type": "gcs", "bucket": "b/c", "secret": "{}"}, "must be a bucket name"),
 ])
 def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -> None:
@@ -85,3 +94,17 @@ def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -
         check_storage_config(config)
     assert says in refused.value.message
     assert "nope" not in refused.value.message
+
+
+def test_the_token_request_goes_to_google_unless_the_config_names_an_endpoint(
+        gcs: Gcs) -> None:
+    """salon posts a signed token request to the key's `token_uri`: without `host`, that
+    is Google's whatever the key says (a key is no way to make the server call anywhere)."""
+    from salon.recording.storage.choose import gcs_target
+    elsewhere = json.loads(gcs.secret) | {"token_uri": "http://10.0.0.1/token",
+                                           "project_id": 1234}
+    config = gcs.config(secret=json.dumps(elsewhere))
+    assert gcs_target({**config, "host": None}).service_account["token_uri"] == \
+        "https://oauth2.googleapis.com/token"
+    assert gcs_target(config).service_account["token_uri"] == "http://10.0.0.1/token"
+    assert gcs_target(config).service_account["project_id"] == "1234"  # Google's type

@@ -2,6 +2,9 @@
 loopback (asyncssh's): password and key logins, the file's place as its link, refusals
 that name the field or the server and never a secret."""
 
+import base64
+import struct
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,7 +56,8 @@ async def test_upload_lands_in_the_folder_and_is_deleted(server: SftpServer, tmp
     assert (stored.key, stored.size, stored.backend) == ("rec-1/weekly-sync.mp4", len(data),
                                                          "sftp")
     url, expiry = await storage.download_url(stored, timedelta(days=1))
-    assert url == f"sftp://{USER}@127.0.0.1:{server.port}/meetings/weekly/rec-1/weekly-sync.mp4"
+    assert url == (f"sftp://{USER}@127.0.0.1:{server.port}/~/meetings/weekly/rec-1/"
+                   "weekly-sync.mp4")
     assert expiry is None and stored.location == url
     await storage.delete(stored)
     assert not landed.exists()
@@ -108,3 +112,70 @@ def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -
 def test_a_locked_key_without_its_passphrase_is_refused_at_start(server: SftpServer) -> None:
     with pytest.raises(UnsupportedStorage, match="passphrase"):
         check_storage_config(server.config(private_key=server.locked_key, password=None))
+
+
+def with_rounds(key_text: str, rounds: int) -> str:
+    """An encrypted OpenSSH key whose header asks for `rounds` bcrypt rounds."""
+    body = "".join(key_text.strip().splitlines()[1:-1])
+    data = bytearray(base64.b64decode(body))
+    at = len(b"openssh-key-v1\0")
+    for _ in range(2):  # cipher name, kdf name
+        at += 4 + struct.unpack(">I", data[at:at + 4])[0]
+    salt = struct.unpack(">I", data[at + 4:at + 8])[0]
+    data[at + 8 + salt:at + 12 + salt] = struct.pack(">I", rounds)
+    return ("-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64.b64encode(bytes(data)).decode()
+            + "\n-----END OPENSSH PRIVATE KEY-----\n")
+
+
+@pytest.mark.parametrize("rounds", [257, 0xFFFFFFFF])
+def test_a_key_too_dear_to_open_is_refused_without_opening_it(server: SftpServer,
+                                                              rounds: int) -> None:
+    """The bcrypt rounds are the key's own: one asking for billions would hold whoever
+    opens it for days. Refused from its header, at start, in no time."""
+    dear = with_rounds(server.locked_key, rounds)
+    started = time.monotonic()
+    with pytest.raises(UnsupportedStorage, match="more than 256 bcrypt rounds"):
+        check_storage_config(server.config(private_key=dear, password=PASSPHRASE))
+    assert time.monotonic() - started < 0.5
+    check_storage_config(server.config(private_key=with_rounds(server.locked_key, 256),
+                                       password=PASSPHRASE))  # not opened: as fast
+
+
+def test_an_encrypted_pkcs8_key_is_refused_with_how_to_convert_it() -> None:
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    pkcs8 = key.export_private_key("pkcs8-pem", passphrase=PASSPHRASE).decode()
+    with pytest.raises(UnsupportedStorage, match=r"ssh-keygen -p -f"):
+        check_storage_config({"type": "sftp", "host": "h", "username": USER,
+                              "private_key": pkcs8, "password": PASSPHRASE})
+
+
+@pytest.mark.parametrize(("host", "says"), [
+    ("sftp.example.com:2222", "put the port in storage_config.port"),
+    ("a..b", "must be a host name"), ("x" * 70 + ".example", "must be a host name"),
+])
+def test_hosts_that_cannot_be_reached_as_written_are_refused(host: str, says: str) -> None:
+    with pytest.raises(UnsupportedStorage, match=says):
+        check_storage_config({"type": "sftp", "host": host, "username": USER,
+                              "password": PASSWORD})
+
+
+async def test_a_wrong_passphrase_fails_the_upload_not_the_start(server: SftpServer,
+                                                                 tmp_path: Path) -> None:
+    """An encrypted key is opened only at upload, in a thread: a passphrase that does not
+    open it is a refused upload (the files then stay in salon's storage)."""
+    config = server.config(private_key=server.locked_key, password="not-" + PASSPHRASE)
+    check_storage_config(config)  # not opened here
+    with pytest.raises(StorageFailed, match="does not open with the passphrase"):
+        await storage_for(config, local=LOCAL).put(a_file(tmp_path, 512), "rec-4/x.mp4",
+                                                   "video/mp4")
+
+
+async def test_the_login_folder_and_the_root_are_told_apart(server: SftpServer,
+                                                            tmp_path: Path) -> None:
+    home = storage_for(server.config(), local=LOCAL)
+    stored = await home.put(a_file(tmp_path, 256), "rec-5/a.mp4", "video/mp4")
+    assert stored.location == f"sftp://{USER}@127.0.0.1:{server.port}/~/rec-5/a.mp4"
+    root = storage_for(server.config(path="/"), local=LOCAL)
+    stored = await root.put(a_file(tmp_path, 256), "rec-6/a.mp4", "video/mp4")
+    assert stored.location == f"sftp://{USER}@127.0.0.1:{server.port}/rec-6/a.mp4"
+    assert (server.root / "rec-5" / "a.mp4").exists() and (server.root / "rec-6").exists()

@@ -42,7 +42,7 @@ def test_a_recording_lands_on_the_sftp_server(rec_server: SalonServer,
             "port": server.port}
         landed = root / "recordings" / rid / done["output_file_name"]
         assert landed.stat().st_size == done["file_size"] > 0
-        assert done["download_url"] == (f"sftp://{USER}@127.0.0.1:{server.port}/recordings/"
+        assert done["download_url"] == (f"sftp://{USER}@127.0.0.1:{server.port}/~/recordings/"
                                         f"{rid}/{done['output_file_name']}")
         assert done["download_url_expiry"] is None
         assert abs(media_seconds(landed) - done["recording_duration"]) <= 1

@@ -234,7 +234,8 @@ class Settings(BaseSettings):
             named = f", not {scheme}" if separator and scheme else ""
             raise ValueError(f"salon supports sqlite and postgresql URLs "
                              f"(postgresql://user@host:5432/db, sqlite:///path/salon.db){named}")
-        if kind == "sqlite" and (not rest.startswith("/") or not rest.strip("/")):
+        if kind == "sqlite" and (not rest.startswith("/")
+                                 or not rest.split("?", 1)[0].strip("/")):
             # `sqlite:///` alone would open a temporary database: everything lost at exit
             raise ValueError("a sqlite URL names its file: sqlite:///path/salon.db")
         from sqlalchemy.engine import make_url  # here: not every process opens a database

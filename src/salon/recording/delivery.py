@@ -44,16 +44,25 @@ async def store(row: Recording, files: tuple[OutputFile, ...] | list[OutputFile]
         key = f"{row.id}/{file.path.name}"
         try:
             stored = await storage.put(file.path, key, file.content_type)
-        except StorageFailed as exc:
+            url, expiry = await storage.download_url(stored, destination.link_ttl)
+        except Exception as exc:  # noqa: BLE001 (whatever the library raised)
+            # StorageFailed says what the destination refused; anything else is a
+            # library's surprise (a config it could not use after all): the files must
+            # not be lost to it either.
             if destination.fallback is None or storage is destination.fallback:
                 raise
+            if isinstance(exc, StorageFailed):
+                reason = exc.message
+            else:
+                # the kind only: a library's message or traceback may quote the config
+                reason = (f"{getattr(storage, 'backend', 'the')} storage could not take "
+                          f"{key}: {type(exc).__name__}.")
             log.warning("recording %s: %s Its files are kept in salon's own storage.",
-                        row.id, exc.message)
-            fields["storage_error"] = (f"{exc.message} The files are kept in salon's own "
-                                       "storage.")
+                        row.id, reason)
+            fields["storage_error"] = f"{reason} The files are kept in salon's own storage."
             storage = destination.fallback
             stored = await storage.put(file.path, key, file.content_type)
-        url, expiry = await storage.download_url(stored, destination.link_ttl)
+            url, expiry = await storage.download_url(stored, destination.link_ttl)
         listed.append({"name": file.path.name, "role": file.role, "size": file.size,
                        "duration_secs": file.duration_secs, "url": url,
                        "content_type": file.content_type, "layer": layer,

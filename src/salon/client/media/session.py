@@ -293,7 +293,7 @@ class MediaSession:
                 self.remotes[info["track_id"]] = RemoteTrack(info, self.count_only)
         offered = {info["track_id"] for info in self.mids.values() if info is not None}
         for track_id, remote in self.remotes.items():
-            remote.ended = track_id not in offered  # unpublished, or its peer left
+            remote.ended = track_id not in offered  # unpublished, peer gone, unsubscribed
         pc = self.sub_pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())

@@ -13,6 +13,7 @@ wanted, when a meeting's `recording_config` is saved — and `storage_for` when 
 are ready (`salon.recording.delivery`).
 """
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +24,8 @@ from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
 from salon.recording.storage.gcs import GcsStorage, GcsTarget, read_service_account
 from salon.recording.storage.local import LocalStorage
 from salon.recording.storage.s3 import S3Storage, S3Target
-from salon.recording.storage.sftp import SftpStorage, SftpTarget, read_key
+from salon.recording.storage.sftp import SftpStorage, SftpTarget
+from salon.recording.storage.sftp_keys import check_key
 
 S3_TYPES = ("aws", "digitalocean", "cloudflare")
 #: The bucket names boto3 sends at all (botocore's `VALID_BUCKET`); the service may be
@@ -89,10 +91,12 @@ def gcs_target(config: Mapping[str, Any]) -> GcsTarget:
         raise UnsupportedStorage("storage_config of type 'gcs' needs " + ", ".join(missing)
                                  + " (secret: the service account's JSON key).")
     _check_bucket(config)
+    endpoint = _endpoint("gcs", "", config)
     return GcsTarget(bucket=str(config["bucket"]),
                      prefix=str(config.get("path") or "").strip("/"),
-                     endpoint_url=_endpoint("gcs", "", config),
-                     service_account=read_service_account(str(config["secret"])))
+                     endpoint_url=endpoint,
+                     service_account=read_service_account(str(config["secret"]),
+                                                          own_endpoint=endpoint is not None))
 
 
 def _check_bucket(config: Mapping[str, Any]) -> None:
@@ -112,16 +116,39 @@ def sftp_target(config: Mapping[str, Any]) -> SftpTarget:
     if missing:
         raise UnsupportedStorage(f"storage_config of type 'sftp' with auth_method {method} "
                                  "needs " + ", ".join(missing) + ".")
-    host = str(config["host"])
-    if "://" in host or "/" in host or not host.strip("[]"):
+    host = _ssh_host(str(config["host"]))
+    if method == "KEY":
+        check_key(str(config["private_key"]), config.get("password"))
+    path = str(config.get("path") or "")
+    return SftpTarget(host=host, port=int(config.get("port") or 22),
+                      username=str(config["username"]), auth_method=method,
+                      folder="/" if path.strip("/") == "" and path.startswith("/")
+                      else path.rstrip("/"),
+                      password=config.get("password"), private_key=config.get("private_key"))
+
+
+def _ssh_host(given: str) -> str:
+    """A host name (one that can be looked up: IDNA, labels of 1-63) or an IP address
+    (IPv6 with or without brackets), else `UnsupportedStorage`; the port goes in `port`."""
+    host = given[1:-1] if given.startswith("[") and given.endswith("]") else given
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    problem = "://" in host or "/" in host or "@" in host or not host
+    if not problem and ":" in host:
+        raise UnsupportedStorage("storage_config.host of type 'sftp' is a host name or an "
+                                 "IP address without a port: put the port in "
+                                 "storage_config.port.")
+    try:
+        problem = problem or len(host.encode("idna")) > 253
+    except UnicodeError:
+        problem = True
+    if problem:
         raise UnsupportedStorage("storage_config.host of type 'sftp' must be a host name "
                                  "or an IP address, such as sftp.example.com.")
-    if method == "KEY":
-        read_key(str(config["private_key"]), config.get("password"))
-    return SftpTarget(host=host.strip("[]"), port=int(config.get("port") or 22),
-                      username=str(config["username"]), auth_method=method,
-                      folder=str(config.get("path") or "").rstrip("/"),
-                      password=config.get("password"), private_key=config.get("private_key"))
+    return host
 
 
 def s3_target(config: Mapping[str, Any]) -> S3Target:

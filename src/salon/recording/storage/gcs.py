@@ -40,9 +40,16 @@ class GcsTarget:
         return f"{self.prefix}/{key}" if self.prefix else key
 
 
-def read_service_account(secret: str) -> dict[str, Any]:
+#: Where Google's own service accounts get their tokens.
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
+def read_service_account(secret: str, *, own_endpoint: bool = False) -> dict[str, Any]:
     """The service account key (the JSON file Google Cloud makes for one) in `secret`, or
-    `UnsupportedStorage` saying what is wrong (never quoting it)."""
+    `UnsupportedStorage` saying what is wrong (never quoting it).
+
+    Its `token_uri` is Google's unless the config names its own endpoint (`host`): salon
+    posts a signed token request there, and it must not go wherever a key says."""
     try:
         info = json.loads(secret)
     except ValueError:
@@ -54,14 +61,21 @@ def read_service_account(secret: str) -> dict[str, Any]:
             "storage_config.secret of type 'gcs' must be a service account key: the JSON "
             "that Google Cloud gives for one (type service_account, with client_email and "
             "private_key).")
-    from google.oauth2 import service_account  # here: most servers never need it
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
     try:
-        service_account.Credentials.from_service_account_info(info)
+        key = load_pem_private_key(info["private_key"].encode(), password=None,
+                                   unsafe_skip_rsa_key_validation=True)  # its type only
     except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):  # what Google signs with, and checks
         raise UnsupportedStorage(
-            "storage_config.secret of type 'gcs': its private_key is not a key Google's "
-            "library can read.") from None
-    return info
+            "storage_config.secret of type 'gcs': its private_key must be the service "
+            "account's RSA key in PEM text, as Google Cloud gives it.")
+    project = info.get("project_id")
+    return {**info, "project_id": str(project) if project is not None else "salon",
+            "token_uri": info.get("token_uri") if own_endpoint and info.get("token_uri")
+            else GOOGLE_TOKEN_URI}
 
 
 class GcsStorage:
@@ -83,7 +97,7 @@ class GcsStorage:
             from google.oauth2 import service_account
             info = self.target.service_account
             self._client = storage.Client(
-                project=info.get("project_id") or "salon",
+                project=info["project_id"],
                 credentials=service_account.Credentials.from_service_account_info(info),
                 client_options={"api_endpoint": self.target.endpoint_url}
                 if self.target.endpoint_url else None)

@@ -2,28 +2,32 @@
 the customer's own SSH server, logged in with a password or a private key.
 
 asyncssh is asynchronous, so the transfers run on the event loop like any other network
-I/O. SFTP has no signed links: a file's `download_url` is where it is,
-`sftp://<username>@<host>:<port>/<path>`, which needs the server's credentials to fetch,
-and it has no expiry (`download_url_expiry` null).
+I/O (a private key is opened in a thread: sftp_keys.py says why). SFTP has no signed
+links: a file's `download_url` is where it is, `sftp://<username>@<host>:<port>/<path>`
+(`/~/<path>` from the login folder), which needs the server's credentials to fetch, and
+it has no expiry (`download_url_expiry` null).
 
 The server's host key is not checked: RealtimeKit's `storage_config` has no field for it
 (docs/recording.md says so, and what it means).
 """
 
+import asyncio
 import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from salon.recording.storage.base import StorageFailed, StoredFile, UnsupportedStorage
-
-if TYPE_CHECKING:
-    import asyncssh
+from salon.recording.storage.sftp_keys import open_key
 
 #: How long a login may take before the upload counts as refused.
 CONNECT_TIMEOUT_SECS = 15.0
+#: A server that stops answering mid-transfer is given up after 4 unanswered keepalives
+#: 15 s apart; and a whole transfer after 2 minutes plus 10 s per MB (100 kB/s).
+KEEPALIVE_SECS, KEEPALIVE_MISSES = 15.0, 4
+TRANSFER_BASE_SECS, TRANSFER_BYTES_PER_SEC = 120.0, 100_000
 
 
 @dataclass(frozen=True)
@@ -35,41 +39,14 @@ class SftpTarget:
     port: int
     username: str
     auth_method: Literal["KEY", "PASSWORD"]
-    #: The `path` of the config: a folder on the server ("" for the login folder).
+    #: The `path` of the config: a folder on the server ("" for the login folder; one
+    #: starting with "/" is from the root).
     folder: str
     password: str | None = field(default=None, repr=False)
     private_key: str | None = field(default=None, repr=False)
 
     def remote_path(self, key: str) -> str:
         return posixpath.join(self.folder, key) if self.folder else key
-
-    def login(self) -> dict[str, object]:
-        """asyncssh's connect options for this target."""
-        options: dict[str, object] = {
-            "host": self.host, "port": self.port, "username": self.username,
-            "known_hosts": None, "connect_timeout": CONNECT_TIMEOUT_SECS,
-            # only the method the config names: no agent, no ~/.ssh (config or keys) of
-            # the user salon runs as
-            "config": None, "agent_path": None, "client_keys": None, "password": None,
-            "preferred_auth": "publickey" if self.auth_method == "KEY" else
-            "password,keyboard-interactive"}
-        if self.auth_method == "KEY":
-            options["client_keys"] = [read_key(self.private_key or "", self.password)]
-        else:
-            options["password"] = self.password
-        return options
-
-
-def read_key(private_key: str, passphrase: str | None) -> "asyncssh.SSHKey":
-    """The config's private key (OpenSSH or PEM text; `password` is its passphrase), or
-    `UnsupportedStorage` saying so (never quoting the key)."""
-    import asyncssh  # here: a server without sftp storage never pays its import
-    try:
-        return asyncssh.import_private_key(private_key, passphrase or None)
-    except (asyncssh.KeyImportError, ValueError, TypeError):
-        raise UnsupportedStorage(
-            "storage_config.private_key must be a private key in OpenSSH or PEM text "
-            "(with storage_config.password as its passphrase if it has one).") from None
 
 
 class SftpStorage:
@@ -79,22 +56,54 @@ class SftpStorage:
 
     def __init__(self, target: SftpTarget) -> None:
         self.target = target
+        self._key: Any = None
 
     def __repr__(self) -> str:
         return f"SftpStorage({self.target!r})"
+
+    async def _login(self) -> dict[str, Any]:
+        """asyncssh's connect options: only the method the config names (no agent, no
+        ~/.ssh config or keys of the user salon runs as). The key is opened once, in a
+        thread (an encrypted one takes its bcrypt rounds)."""
+        target = self.target
+        options: dict[str, Any] = {
+            "host": target.host, "port": target.port, "username": target.username,
+            "known_hosts": None, "connect_timeout": CONNECT_TIMEOUT_SECS,
+            "keepalive_interval": KEEPALIVE_SECS, "keepalive_count_max": KEEPALIVE_MISSES,
+            "config": None, "agent_path": None, "client_keys": None, "password": None,
+            "preferred_auth": "publickey" if target.auth_method == "KEY" else
+            "password,keyboard-interactive"}
+        if target.auth_method == "KEY":
+            if self._key is None:
+                try:
+                    self._key = await asyncio.to_thread(open_key, target.private_key or "",
+                                                        target.password)
+                except UnsupportedStorage:
+                    raise StorageFailed(f"{self._where()}: the private key does not open "
+                                        "with the passphrase in storage_config.password."
+                                        ) from None
+            options["client_keys"] = [self._key]
+        else:
+            options["password"] = target.password
+        return options
 
     async def put(self, local_path: Path, key: str, content_type: str) -> StoredFile:
         import asyncssh
         remote = self.target.remote_path(key)
         size = local_path.stat().st_size
-        try:
-            async with asyncssh.connect(**self.target.login()) as ssh:  # type: ignore[arg-type]
+
+        async def upload() -> None:
+            async with asyncssh.connect(**await self._login()) as ssh:
                 async with ssh.start_sftp_client() as sftp:
                     folder = posixpath.dirname(remote)
-                    if folder:
+                    if folder and folder != "/":
                         await sftp.makedirs(folder, exist_ok=True)
                     await sftp.put(str(local_path), remote)
-        except (asyncssh.Error, OSError) as exc:
+        try:
+            await asyncio.wait_for(upload(), TRANSFER_BASE_SECS
+                                   + size / TRANSFER_BYTES_PER_SEC)
+        except (asyncssh.Error, OSError, ValueError) as exc:
+            # ValueError: a host name that cannot be looked up (IDNA)
             raise StorageFailed(f"{self._where()}: could not upload {key}: "
                                 f"{_reason(exc)}.") from None
         return StoredFile(key=key, size=size, content_type=content_type, backend="sftp",
@@ -107,18 +116,23 @@ class SftpStorage:
     async def delete(self, stored: StoredFile) -> None:
         import asyncssh
         remote = self.target.remote_path(stored.key)
-        try:
-            async with asyncssh.connect(**self.target.login()) as ssh:  # type: ignore[arg-type]
+
+        async def remove() -> None:
+            async with asyncssh.connect(**await self._login()) as ssh:
                 async with ssh.start_sftp_client() as sftp:
                     await sftp.remove(remote)
+        try:
+            await asyncio.wait_for(remove(), TRANSFER_BASE_SECS)
         except asyncssh.SFTPNoSuchFile:
             return
-        except (asyncssh.Error, OSError) as exc:
+        except (asyncssh.Error, OSError, ValueError) as exc:
             raise StorageFailed(f"{self._where()}: could not delete {stored.key}: "
                                 f"{_reason(exc)}.") from None
 
     def _url(self, remote: str) -> str:
-        path = remote if remote.startswith("/") else f"/{remote}"
+        """The sftp URI of a file (draft-ietf-secsh-scp-sftp-ssh-uri): a path from the
+        root as it is, one from the login folder under `/~/`."""
+        path = remote if remote.startswith("/") else f"/~/{remote}"
         host = f"[{self.target.host}]" if ":" in self.target.host else self.target.host
         return (f"sftp://{quote(self.target.username, safe='')}@{host}:{self.target.port}"
                 f"{quote(path)}")
@@ -138,4 +152,4 @@ def _reason(exc: Exception) -> str:
         return exc.reason or type(exc).__name__
     if isinstance(exc, TimeoutError):
         return "no answer in time"
-    return exc.strerror or type(exc).__name__
+    return getattr(exc, "strerror", None) or type(exc).__name__

@@ -21,7 +21,7 @@ export class Chat {
     // The entry's origin, not the node a redirect led to: any node answers, and the
     // entry is usually the page's own (no cross-origin request).
     // (Parsed, so a trailing slash or a query on the entry URL does not end in the path.)
-    const entry = new URL(this.c.entryUrl);
+    const entry = new URL(this.c.entryUrl, typeof location !== "undefined" ? location.href : undefined);
     entry.protocol = entry.protocol === "wss:" ? "https:" : entry.protocol === "ws:" ? "http:" : entry.protocol;
     entry.pathname = entry.pathname.replace(/\/realtime\/v1\/?$/, "").replace(/\/$/, "") + "/realtime/v1/files";
     entry.search = `?name=${encodeURIComponent(name)}`;

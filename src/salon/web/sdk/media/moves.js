@@ -113,8 +113,12 @@ export class MoveMethods {
     const kinds = this._republishing();
     this._emit("moved", {republish: kinds});
     // The new room's peer (or the new node's) starts with the server's defaults: the
-    // person's data saver is theirs, not the old peer's.
+    // person's data saver and tile sizes are theirs, not the old peer's. (After a
+    // failover the track ids are the same, so the heights must be told again, not
+    // filtered out as unchanged.)
     if (this.dataSaver) this.setDataSaver(true).catch(() => {});
+    this._heights.clear();
+    this._sizesChanged();
     if (kinds.length) {
       this.pubSerial.run(() => this._publishNow(kinds))
         .catch((error) => this._emit("error", {during: "republish", error}));
