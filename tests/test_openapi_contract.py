@@ -172,6 +172,25 @@ def test_numbers_are_json_numbers(http: httpx.Client, body: dict[str, Any]) -> N
     assert "must be a number" in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(("path", "name"), [
+    ("/meetings?page_no=-8&page_no=1", "page_no"),  # the last one valid: was a 200
+    ("/meetings?search=a&search=b", "search"),
+    ("/recordings?status=RECORDING&page_no=1&page_no=2", "page_no"),
+])
+def test_a_query_parameter_given_twice_is_refused(http: httpx.Client, path: str,
+                                                  name: str) -> None:
+    """Read as its last value, the first silently dropped: found by the fuzzer."""
+    response = http.get(path)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == \
+        f"query.{name}: Given more than once; send it once."
+
+
+def test_a_list_parameter_may_repeat(http: httpx.Client) -> None:
+    response = http.get("/recordings?status=RECORDING&status=UPLOADED")
+    assert response.status_code == 200, response.text
+
+
 def test_a_whole_float_is_an_integer(http: httpx.Client) -> None:
     """As in JSON Schema: 120.0 is the integer 120."""
     response = http.post("/meetings", json={"session_keep_alive_time_in_secs": 120.0})

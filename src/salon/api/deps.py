@@ -5,6 +5,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.utils import field_annotation_is_sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.api.body_limit import GRANT_STATE
@@ -24,7 +25,38 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 #: session holds the one pooled connection, which must not wait on a slow client.
 Db = Annotated[AsyncSession, Depends(_session, scope="function")]
 
+#: Per route: the query parameters it reads as one value (a list's may repeat).
+_SINGLE: dict[int, frozenset[str]] = {}
+
+
+def _single_values(request: Request) -> None:
+    """A query parameter given twice (`?page_no=-8&page_no=1`) would be read as its last
+    value, the other silently dropped: refused (400), unless the route takes a list of
+    it. Called from the dependencies every API route has (the grant, the app)."""
+    query = request.query_params
+    if len(query.multi_items()) == len(query):  # no key twice: the usual case
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    single = _SINGLE.get(id(route))
+    if single is None:
+        names: set[str] = set()
+        stack = [dependant]
+        while stack:
+            node = stack.pop()
+            names.update(field.alias for field in node.query_params
+                         if not field_annotation_is_sequence(field.field_info.annotation))
+            stack.extend(node.dependencies)
+        single = _SINGLE[id(route)] = frozenset(names)
+    for name in sorted(single):
+        if len(query.getlist(name)) > 1:
+            raise InvalidRequest(f"query.{name}: Given more than once; send it once.")
+
+
 async def _grant(request: Request) -> Grant:
+    _single_values(request)
     return await request.app.state.grants.grant(request.headers.get("authorization"))
 
 
@@ -36,6 +68,7 @@ async def current_app(request: Request) -> AppRef:
     # One dependency for both steps: FastAPI's per-dependency cost shows on hot paths.
     # The ids are read from the path rather than declared as parameters, which FastAPI
     # would validate as strings on every request; `openapi.py` documents them instead.
+    _single_values(request)
     grants = request.app.state.grants
     grant = getattr(request.state, GRANT_STATE, None)  # looked up by `BodyLimit`
     if grant is None:

@@ -24,7 +24,6 @@ export const page = {
   joinName: null,      // the name the person chose on the pre-join screen (for Rejoin)
   paintToggles: null,  // the pre-join Microphone / Camera buttons (publishing.js)
   onToggle: null,      // what a flip of those does before joining (the preview)
-  stageAutoJoin: false,
   rooms: null,         // the breakout rooms panel (rooms.js), made on entering
   qna: null,           // the Q&A panel (qna.js), made on entering
   plugins: null,       // the plugins panel (plugins.js), made on entering
@@ -40,6 +39,10 @@ export const page = {
   side: null,          // the side panel's head, Close, Escape and focus; a sheet on phones (side_panel.js)
   more: null,          // the More menu: panels on phones, Keyboard shortcuts (more_menu.js)
   stage: null,         // the tiles and their layout (stage_view.js), made on entering
+  live: null,          // the livestream controls (livestream_controls.js), made on entering
+  settings: null,      // the settings sheet (settings.js), made on entering
+  network: null,       // the network quality watch (network.js), made on entering
+  livestream: null,    // the livestream player, for a preset that watches it (livestream_player.js)
 };
 
 // --- the test and tooling hook ---------------------------------------------------------------
