@@ -9,7 +9,7 @@ from websockets.frames import Frame, Opcode
 
 from salon.realtime.connection import MAX_BACKLOG
 from salon.realtime.framed_link import FramedLink
-from salon.realtime.transport import text_frame
+from salon.realtime.transport import FRAMES, text_frame
 
 
 class Writer:
@@ -119,3 +119,36 @@ def test_text_frame_is_what_websockets_would_send() -> None:
         text = "é" * (size // 2) + "x" * (size % 2)
         expected = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
         assert text_frame(text) == expected
+
+
+async def test_a_dropped_peer_whose_close_cannot_go_out_is_cut_off(monkeypatch) -> None:
+    """uvicorn sends a close frame only once its buffer has room, and a peer that does
+    not read never makes room: past the close timeout the connection is reset (it stayed
+    open for as long as the peer kept it, the handler waiting for its next message)."""
+    from salon.realtime import connection
+
+    monkeypatch.setattr(connection, "CLOSE_TIMEOUT_SECS", 0.05)
+
+    class Transport:
+        aborted = False
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    transport = Transport()
+
+    class Stuck(Socket):
+        scope = {"extensions": {FRAMES: type("W", (), {"protocol": type(
+            "P", (), {"transport": transport})()})()}}
+
+        async def close(self, code: int = 1000, reason: str = "") -> None:
+            await asyncio.Event().wait()  # waits for room that never comes
+
+    writer = Writer()
+    writer.writable.clear()
+    peer = FramedLink(Stuck(), writer)  # type: ignore[arg-type]
+    for _ in range(MAX_BACKLOG + 1):
+        peer.send("{}")
+    assert peer.dropped
+    await asyncio.sleep(0.2)
+    assert transport.aborted

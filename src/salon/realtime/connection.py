@@ -22,6 +22,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket
 
 from salon.observability.metrics import Tally
+from salon.realtime.transport import abort
 
 log = logging.getLogger("salon.realtime")
 
@@ -30,9 +31,20 @@ MAX_BACKLOG = 5000
 #: character is a byte (others take up to four).
 MAX_BACKLOG_BYTES = 8 * 1024 * 1024
 CLOSE_TOO_SLOW = 4008
-#: How long closing a dropped peer's socket may take (its buffers are full) before we
-#: stop trying; the server closes the connection when the handler returns anyway.
+#: How long closing a dropped peer's socket may take (its buffers are full) before the
+#: connection is dropped instead (`close_or_abort`).
 CLOSE_TIMEOUT_SECS = 5.0
+
+
+async def close_or_abort(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with `code`, or, when the close frame cannot go out in time (the peer does
+    not read: uvicorn waits for room in its buffer first), drop the connection."""
+    try:
+        await asyncio.wait_for(websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
+    except TimeoutError:
+        abort(websocket.scope)
+    except Exception:  # noqa: BLE001 (already closed, or gone: nothing left to do)
+        pass
 
 
 class WebSocketLink:
@@ -84,8 +96,7 @@ class WebSocketLink:
             asyncio.get_running_loop().call_soon(self._on_drop)
 
     async def _close_now(self, code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
+        await close_or_abort(self.websocket, code, reason)
 
     async def finish(self) -> None:
         """The reading side is done: stop writing once the queue is flushed or closed."""

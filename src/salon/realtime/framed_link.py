@@ -20,7 +20,6 @@ fixed). Under `salon serve` the gateway uses this link instead:
 """
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from starlette.websockets import WebSocket
@@ -31,6 +30,7 @@ from salon.realtime.connection import (
     CLOSE_TOO_SLOW,
     MAX_BACKLOG,
     MAX_BACKLOG_BYTES,
+    close_or_abort,
     log,
 )
 from salon.realtime.transport import FrameWriter, text_frame
@@ -179,8 +179,7 @@ class FramedLink:
             self._mark()
 
     async def _close_with(self, code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
+        await close_or_abort(self.websocket, code, reason)
 
     def _drop(self) -> None:
         log.warning("peer too slow to read its messages (%d queued, %d characters); "

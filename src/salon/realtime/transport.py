@@ -116,6 +116,15 @@ def frames_of(scope: dict[str, Any]) -> FrameWriter | None:
     return (scope.get("extensions") or {}).get(FRAMES)
 
 
+def abort(scope: dict[str, Any]) -> None:
+    """Drop the connection at once (TCP reset). For a peer that stopped reading: its
+    close frame would wait behind a full buffer for ever, and the handler, waiting for
+    the peer's next message, would keep the socket open as long."""
+    frames = frames_of(scope)
+    if frames is not None:
+        frames.protocol.transport.abort()
+
+
 class ActivityWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets ("sansio") protocol, telling the app about control frames."""
 
