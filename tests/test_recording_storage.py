@@ -22,8 +22,7 @@ from salon.recording.storage import (
 from salon.recording.storage.choose import s3_target
 from tests.s3 import ACCESS_KEY, SECRET, bucket, storage_config
 from tests.servers import free_port
-
-LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+from tests.storage_checks import LOCAL
 
 
 @pytest.mark.parametrize("kind", ["aws", "digitalocean", "cloudflare"])

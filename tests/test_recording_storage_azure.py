@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from salon.recording.storage import (
-    LocalStorage,
     StorageFailed,
     UnsupportedStorage,
     check_storage_config,
@@ -19,8 +18,7 @@ from salon.recording.storage import (
 )
 from salon.recording.storage.azure import AzureStorage
 from tests.azure import ACCOUNT, ACCOUNT_KEY, CONTAINER, Azure, azurite
-
-LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+from tests.storage_checks import LOCAL, put_weekly_sync
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +30,7 @@ def azure() -> Any:
 async def test_upload_then_download_by_sas_link(azure: Azure, tmp_path: Path) -> None:
     storage = storage_for(azure.config(path="meetings/weekly"), local=LOCAL)
     assert isinstance(storage, AzureStorage)
-    path = tmp_path / "weekly-sync.mp4"
-    path.write_bytes(bytes(range(256)) * 1200)
-    data = path.read_bytes()
-    stored = await storage.put(path, "rec-1/weekly-sync.mp4", "video/mp4")
+    stored, data = await put_weekly_sync(storage, tmp_path)
     name = "meetings/weekly/rec-1/weekly-sync.mp4"
     assert azure.read(name) == data
     assert (stored.size, stored.backend, stored.location) == (

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from salon.recording.storage import (
-    LocalStorage,
     StorageFailed,
     UnsupportedStorage,
     check_storage_config,
@@ -22,8 +21,8 @@ from salon.recording.storage import (
 )
 from salon.recording.storage.gcs import GcsStorage
 from tests.gcs import BUCKET, Gcs, gcs_emulator
+from tests.storage_checks import LOCAL, put_weekly_sync
 
-LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
 EC_KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
     serialization.NoEncryption()).decode()
@@ -38,10 +37,7 @@ def gcs() -> Any:
 async def test_upload_then_download_by_signed_link(gcs: Gcs, tmp_path: Path) -> None:
     storage = storage_for(gcs.config(path="/meetings/weekly/"), local=LOCAL)
     assert isinstance(storage, GcsStorage)
-    path = tmp_path / "weekly-sync.mp4"
-    path.write_bytes(bytes(range(256)) * 1200)
-    data = path.read_bytes()
-    stored = await storage.put(path, "rec-1/weekly-sync.mp4", "video/mp4")
+    stored, data = await put_weekly_sync(storage, tmp_path)
     name = "meetings/weekly/rec-1/weekly-sync.mp4"
     assert gcs.read(name) == data
     assert (stored.size, stored.backend, stored.location) == (

@@ -13,7 +13,6 @@ import asyncssh
 import pytest
 
 from salon.recording.storage import (
-    LocalStorage,
     StorageFailed,
     UnsupportedStorage,
     check_storage_config,
@@ -21,8 +20,7 @@ from salon.recording.storage import (
 )
 from salon.recording.storage.sftp import SftpStorage
 from tests.sftp import PASSPHRASE, PASSWORD, USER, SftpServer, sftp_server
-
-LOCAL = LocalStorage(Path("/nonexistent"), b"k" * 32, "http://h")
+from tests.storage_checks import LOCAL, a_file, put_weekly_sync
 
 
 @pytest.fixture()
@@ -31,12 +29,6 @@ def server(tmp_path: Path) -> Any:
     root.mkdir()
     with sftp_server(root) as running:
         yield running
-
-
-def a_file(tmp_path: Path, size: int = 300_000) -> Path:
-    path = tmp_path / "weekly-sync.mp4"
-    path.write_bytes(bytes(range(256)) * (size // 256))
-    return path
 
 
 @pytest.mark.parametrize("login", ["password", "key", "key with a passphrase"])
@@ -48,13 +40,9 @@ async def test_upload_lands_in_the_folder_and_is_deleted(server: SftpServer, tmp
                                         "password": PASSPHRASE}}[login]
     storage = storage_for(server.config(path="meetings/weekly", **config), local=LOCAL)
     assert isinstance(storage, SftpStorage)
-    path = a_file(tmp_path)
-    data = path.read_bytes()
-    stored = await storage.put(path, "rec-1/weekly-sync.mp4", "video/mp4")
+    stored, data = await put_weekly_sync(storage, tmp_path)
     landed = server.root / "meetings" / "weekly" / "rec-1" / "weekly-sync.mp4"
-    assert landed.read_bytes() == data
-    assert (stored.key, stored.size, stored.backend) == ("rec-1/weekly-sync.mp4", len(data),
-                                                         "sftp")
+    assert landed.read_bytes() == data and stored.backend == "sftp"
     url, expiry = await storage.download_url(stored, timedelta(days=1))
     assert url == (f"sftp://{USER}@127.0.0.1:{server.port}/~/meetings/weekly/rec-1/"
                    "weekly-sync.mp4")
