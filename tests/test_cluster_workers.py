@@ -25,6 +25,7 @@ import pytest
 import redis
 
 from salon.cluster.registry import node_key, nodes_key
+from salon.cluster.workers import STOP_TIMEOUT_SECS
 from tests.servers import ThrowawayPostgres, free_port, run_cli
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -184,7 +185,11 @@ def test_workers_share_a_port_restart_and_stop(workers: Workers) -> None:
     # SIGTERM: every worker drains and leaves the cluster, then the supervisor exits 0.
     pids = [nodes[w0]["pid"], again["pid"]]
     workers.process.send_signal(signal.SIGTERM)
-    assert workers.process.wait(timeout=30) == 0, workers.log()
+    try:  # the supervisor gives its workers STOP_TIMEOUT_SECS, then kills them: more here
+        code = workers.process.wait(timeout=STOP_TIMEOUT_SECS + 15)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the supervisor did not stop:\n{workers.log()}") from None
+    assert code == 0, workers.log()
     assert all(gone(pid) for pid in pids)
     assert workers.nodes() == {}
     with pytest.raises(httpx.ConnectError):
