@@ -35,8 +35,9 @@ class StoredFile:
 
 
 class RecordingStorage(Protocol):
-    """One place recordings go. Every call may block on disk or network: backends do
-    that work off the event loop."""
+    """One place recordings go. Every call may wait on disk or network: backends with
+    blocking clients do that work in a thread, off the event loop (sftp.py's client is
+    asynchronous)."""
 
     async def put(self, local_path: Path, key: str, content_type: str) -> StoredFile:
         """Store the finished file at `local_path` under `key`; the local file may be
