@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.util import greenlet_spawn
 
 from salon.settings import Settings
 from salon.store.database import Database
+from salon.store.fair_pool import FairQueue
 
 
 @pytest.fixture
@@ -61,3 +63,15 @@ async def test_a_cancelled_waiter_does_not_swallow_the_connection(database: Data
     release.set()
     await holder
     assert await asyncio.wait_for(use(), timeout=2) == 7
+
+
+async def test_a_waiter_cancelled_as_its_connection_arrives_is_cancelled_and_passes_it_on(
+        ) -> None:
+    queue = FairQueue(maxsize=1)
+    waiting = asyncio.create_task(greenlet_spawn(queue.get, True, 30))
+    await asyncio.sleep(0.01)  # in line, waiting
+    queue.put_nowait("connection")  # handed to the waiter...
+    waiting.cancel()  # ...in the same loop iteration as its task is cancelled
+    with pytest.raises(asyncio.CancelledError):  # not lost (asyncio.wait_for on 3.11)
+        await waiting
+    assert queue.get_nowait() == "connection"  # and the connection is not lost either

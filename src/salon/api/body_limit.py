@@ -21,13 +21,13 @@ Past those bounds the connection is closed, as nginx's lingering close does.
 Chat file uploads (`/realtime/v1/files`) are outside the prefix and keep their own limit.
 """
 
-import asyncio
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from salon.api.envelope import error
 from salon.core.errors import Unauthorized
+from salon.deadline import within
 
 #: Everything RealtimeKit's API answers: `/client/v4/accounts/{account_id}/realtime/kit/…`.
 REST_PREFIX = "/client/v4/accounts/"
@@ -98,7 +98,7 @@ async def drain(receive: Receive) -> None:
             dropped += len(message.get("body", b""))
 
     try:
-        await asyncio.wait_for(dropping(), DRAIN_SECS)
+        await within(dropping(), DRAIN_SECS)
     except TimeoutError:
         pass
 

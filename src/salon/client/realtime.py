@@ -28,6 +28,7 @@ from salon.client.presence import PresenceActions
 from salon.client.reconnect import Resuming
 from salon.client.recording import RecordingActions
 from salon.client.social import SocialActions
+from salon.deadline import within
 
 __all__ = ["KEEP_ALIVE_SECS", "PROTOCOL_VERSION", "RealtimeClient", "RealtimeError",
            "http_url", "ws_url"]
@@ -306,7 +307,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                     raise
                 raise ConnectionError(f"closed ({closed.rcvd and closed.rcvd.code})") \
                     from closed
-            return await asyncio.wait_for(future, self.timeout)
+            return await within(future, self.timeout)
         finally:
             self.pending.pop(request_id, None)
 
@@ -328,7 +329,7 @@ class RealtimeClient(PresenceActions, ChatActions, CollaborationActions, Connect
                     if self.closed.is_set():
                         raise ConnectionError(f"closed ({self.close_code}) before {event}")
                     await self.arrived.wait()
-        return await asyncio.wait_for(found(), timeout)
+        return await within(found(), timeout)
 
     def listen(self, handlers: dict[str, Callable[[dict[str, Any]], None]]) -> None:
         """Handle each of these events as it arrives (`listeners`), starting with those

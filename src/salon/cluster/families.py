@@ -24,6 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from salon.cluster.elsewhere import Elsewhere
+from salon.deadline import within
 from salon.live.host import RoomHost
 from salon.store.models import Meeting
 
@@ -180,7 +181,7 @@ class Families:
             rooms.hand_over(child_id)
             if host is not None:  # who is in it is on record before another node reads it
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(host.recorder.settled(), SETTLE_SECS)
+                    await within(host.recorder.settled(), SETTLE_SECS)
             self.parents.pop(child_id, None)
             with contextlib.suppress(Exception):
                 await leases.release(child_id)

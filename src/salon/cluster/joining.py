@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from salon.cluster.node import ClusterNode
 from salon.cluster.registry import Load, NodeRegistry, new_node_id
+from salon.deadline import within
 from salon.live.rooms import Rooms
 from salon.settings import Settings
 
@@ -67,7 +68,7 @@ async def drain_cluster(registry: NodeRegistry | None, node: ClusterNode | None)
         return
     registry.draining = True
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(registry.beat(), 2.0)
+        await within(registry.beat(), 2.0)
     await node.stop()
     if node in _RUNNING:
         _RUNNING.remove(node)
@@ -78,6 +79,6 @@ async def leave_cluster(registry: NodeRegistry | None) -> None:
     Redis go."""
     if registry is not None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(registry.stop(), 5.0)
+            await within(registry.stop(), 5.0)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(registry.redis.aclose(), 2.0)
+            await within(registry.redis.aclose(), 2.0)

@@ -28,6 +28,7 @@ from salon.cluster.leases import RoomLeases
 from salon.cluster.registry import NodeInfo, NodeRegistry, live_nodes, node_key
 from salon.cluster.signals import RoomSignals
 from salon.core.clock import utcnow
+from salon.deadline import within
 from salon.live.failover import orphaned_session
 from salon.live.rooms import Rooms
 from salon.services import session_records
@@ -117,7 +118,7 @@ class ClusterNode:
         # process from exiting (the leases then run out by themselves)
         for step in (self.leases.stop(release=True), self.signals.stop(), self.http.aclose()):
             try:
-                await asyncio.wait_for(step, STOP_STEP_SECS)
+                await within(step, STOP_STEP_SECS)
             except Exception as error:
                 log.warning("cluster: a step of stopping did not finish: %r", error)
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from salon.deadline import within
 from salon.live.rooms import Rooms
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class RoomSignals:
                 # bounded: closing a subscription whose read was just cancelled has been
                 # seen to wait forever, and a node must never hang in its shutdown
                 with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)
+                    await within(pubsub.aclose(), 1.0)
                 raise
             except Exception as error:  # Redis away: subscribe again once it is back
                 log.warning("cluster: room updates interrupted: %s", error)

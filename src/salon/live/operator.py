@@ -3,7 +3,6 @@
 the peers in rooms (a deleted participant's peers leave, a deleted plugin closes), and
 the live checks of HTTP requests made for a room (chat file uploads)."""
 
-import asyncio
 from typing import Any
 
 from salon.core.clock import utcnow
@@ -15,6 +14,7 @@ from salon.core.room import plugins as room_plugins
 from salon.core.room.errors import RoomError
 from salon.core.room.polls import checked as check_poll
 from salon.core.room.polls import create as create_room_poll
+from salon.deadline import within
 from salon.live.host import RoomHost
 from salon.live.rooms import Rooms
 
@@ -70,7 +70,7 @@ async def settled(room_host: RoomHost, timeout: float = SETTLE_TIMEOUT_SECS) -> 
     this: on SQLite the recorder needs it.
     """
     try:
-        await asyncio.wait_for(room_host.recorder.settled(), timeout)
+        await within(room_host.recorder.settled(), timeout)
     except TimeoutError:
         raise ServiceUnavailable("The live session's latest changes are still being saved; "
                                  "try again in a few seconds.") from None

@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core.room import Record
+from salon.deadline import within
 from salon.services import session_records
 from salon.services.chat_export import ExportLinks
 from salon.store.database import Database
@@ -204,6 +205,6 @@ class Recorder:
                 return
             self._hurry.clear()
             try:
-                await asyncio.wait_for(self._hurry.wait(), left)
+                await within(self._hurry.wait(), left)
             except TimeoutError:
                 return

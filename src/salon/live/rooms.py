@@ -9,6 +9,7 @@ from typing import Any
 from salon.core.clock import utcnow
 from salon.core.room import Record
 from salon.core.room.room import ALL_PARTICIPANTS_LEFT
+from salon.deadline import within
 from salon.live.connected import ConnectedMeetings
 from salon.live.failover import Orphan
 from salon.live.host import RoomHost
@@ -100,9 +101,9 @@ class Rooms:
         for recorder in self._retiring.values():
             recorder.give_up_after(SHUTDOWN_GRACE_SECS)
         results = await asyncio.gather(
-            *(asyncio.wait_for(host.shut_down(ALL_PARTICIPANTS_LEFT, SHUTDOWN_GRACE_SECS),
-                               timeout=SHUTDOWN_TIMEOUT_SECS) for host in hosts),
-            *(asyncio.wait_for(task, SHUTDOWN_TIMEOUT_SECS) for task in self._retiring),
+            *(within(host.shut_down(ALL_PARTICIPANTS_LEFT, SHUTDOWN_GRACE_SECS),
+                     SHUTDOWN_TIMEOUT_SECS) for host in hosts),
+            *(within(task, SHUTDOWN_TIMEOUT_SECS) for task in self._retiring),
             return_exceptions=True)
         for host, result in zip(hosts, results, strict=False):
             if isinstance(result, BaseException):

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
 from salon.core.ids import new_uuid
+from salon.deadline import within
 from salon.livestream import rtmp
 from salon.livestream.outputs import PLAYLIST
 from salon.services import livestreams
@@ -125,9 +126,9 @@ class RtmpIngest:
             return
         self._connections.add(task)
         try:
-            await asyncio.wait_for(connection.handshake(), HANDSHAKE_SECS)
-            livestream_id = await asyncio.wait_for(self._until_publish(connection),
-                                                   PUBLISH_SECS)
+            await within(connection.handshake(), HANDSHAKE_SECS)
+            livestream_id = await within(self._until_publish(connection),
+                                         PUBLISH_SECS)
             if livestream_id is not None:
                 await self._publish(connection, livestream_id)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
@@ -203,7 +204,7 @@ class RtmpIngest:
         base = first = peak = None
         try:
             while True:
-                message = await asyncio.wait_for(connection.read_message(), SILENT_SECS)
+                message = await within(connection.read_message(), SILENT_SECS)
                 if message.type == rtmp.COMMAND:
                     name = rtmp.amf.decode(message.payload)[:1]
                     if name and name[0] in ("deleteStream", "FCUnpublish", "closeStream"):
@@ -308,7 +309,7 @@ class RtmpIngest:
             with contextlib.suppress(ConnectionError, OSError):
                 state.remuxer.stdin.close()
         try:
-            await asyncio.wait_for(state.remuxer.wait(), 10)
+            await within(state.remuxer.wait(), 10)
         except TimeoutError:
             state.remuxer.kill()
         if status == "ERRORED" and error is None:

@@ -38,6 +38,7 @@ from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
 from salon.core import livestreams as rules
 from salon.core.clock import utcnow
+from salon.deadline import within
 from salon.livestream import playback
 from salon.livestream.handoff import HandOff
 from salon.livestream.outputs import PLAYLIST
@@ -237,7 +238,7 @@ class LivestreamRunner(HandOff):
             except Exception:
                 log.exception("claiming livestreams failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECS)
+                await within(self._wake.wait(), POLL_SECS)
             self._wake.clear()
 
     async def _claim(self) -> None:

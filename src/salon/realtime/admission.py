@@ -15,6 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from salon.deadline import within
+
 
 class Busy(Exception):
     """The node is saturated: join again after `retry_after` seconds."""
@@ -46,7 +48,7 @@ class JoinGate:
             raise Busy(self.retry_after())
         self.waiting += 1
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.max_wait)
+            await within(self._slots.acquire(), self.max_wait)
         except TimeoutError:
             raise Busy(self.retry_after()) from None
         finally:

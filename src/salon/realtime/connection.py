@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from salon.deadline import within
 from salon.observability.metrics import Tally
 from salon.realtime.transport import abort
 
@@ -40,7 +41,7 @@ async def close_or_abort(websocket: WebSocket, code: int, reason: str) -> None:
     """Close with `code`, or, when the close frame cannot go out in time (the peer does
     not read: uvicorn waits for room in its buffer first), drop the connection."""
     try:
-        await asyncio.wait_for(websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
+        await within(websocket.close(code, reason), CLOSE_TIMEOUT_SECS)
     except TimeoutError:
         abort(websocket.scope)
     except Exception:  # noqa: BLE001 (already closed, or gone: nothing left to do)

@@ -17,6 +17,7 @@ from salon.core.ids import new_uuid
 from salon.core.ratelimit import TokenBucket
 from salon.core.room import Peer, RoomError
 from salon.core.room.room import CLOSE_ENDED
+from salon.deadline import within
 from salon.live.host import RoomHost, event_text
 from salon.live.rooms import Rooms
 from salon.observability import context
@@ -152,7 +153,7 @@ class _PeerSession:
 
     async def _join(self) -> bool:
         try:
-            raw = await asyncio.wait_for(self._receive(), timeout=JOIN_TIMEOUT_SECS)
+            raw = await within(self._receive(), JOIN_TIMEOUT_SECS)
         except TimeoutError:
             self.link.close(CLOSE_BAD_JOIN, "no join message")
             return False

@@ -39,6 +39,7 @@ from salon.cluster.claims import ClaimLost, JobClaims
 from salon.cluster.registry import new_node_id
 from salon.core import recordings as rules
 from salon.core.clock import utcnow
+from salon.deadline import within
 from salon.recording import carry, delivery
 from salon.recording.handoff import HandOff
 from salon.recording.process import ENGINE, RecorderProcess
@@ -138,7 +139,7 @@ class RecordingScheduler(Recovery, HandOff):
             except Exception:
                 log.exception("claiming recordings failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECS)
+                await within(self._wake.wait(), POLL_SECS)
             self._wake.clear()
 
     async def _claim(self) -> None:

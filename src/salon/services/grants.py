@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from salon.core.errors import NotFound, Unauthorized
+from salon.deadline import within
 from salon.services.api_tokens import parse_bearer, token_hash
 from salon.store.database import Database
 from salon.store.models import ApiToken, App
@@ -118,7 +119,7 @@ class Grants:
         subscribed = asyncio.Event()
         self._listener = asyncio.create_task(self._listen(subscribed), name="grant revocations")
         with contextlib.suppress(TimeoutError):  # Redis away: the listener keeps trying
-            await asyncio.wait_for(subscribed.wait(), 2.0)
+            await within(subscribed.wait(), 2.0)
 
     async def leave(self) -> None:
         if self._listener is not None:
@@ -161,7 +162,7 @@ class Grants:
                 # bounded: closing a subscription whose read was just cancelled can wait
                 # forever, and a node must never hang in its shutdown
                 with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)
+                    await within(pubsub.aclose(), 1.0)
             await asyncio.sleep(RESUBSCRIBE_SECS)
 
     async def _lookup(self, digest: str) -> Grant | None:

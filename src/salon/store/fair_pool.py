@@ -15,6 +15,8 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
+from salon.deadline import within
+
 
 class FairQueue(AsyncAdaptedQueue[Any]):
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
@@ -48,7 +50,7 @@ class FairQueue(AsyncAdaptedQueue[Any]):
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            return await_(asyncio.wait_for(asyncio.shield(waiter), timeout))
+            return await_(within(asyncio.shield(waiter), timeout))
         except BaseException as error:  # timed out, or the waiting task was cancelled
             if waiter.done() and not waiter.cancelled():
                 self.put_nowait(waiter.result())  # it arrived as we gave up: pass it on

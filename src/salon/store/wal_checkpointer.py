@@ -28,6 +28,8 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
+from salon.deadline import within
+
 log = logging.getLogger(__name__)
 
 #: SQLite's WAL header (magic, version, page size, checkpoint sequence, salts, checksum).
@@ -107,7 +109,7 @@ class WalCheckpointer:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                await within(self._stopping.wait(), self.interval)
             if self._stopping.is_set():
                 return
             try:

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import select, update
 
 from salon.core.clock import utcnow
+from salon.deadline import within
 from salon.settings import Settings
 from salon.store.database import Database
 from salon.store.models import Webhook, WebhookDelivery
@@ -156,7 +157,7 @@ class WebhookDispatcher:
                 log.exception("could not load due webhook deliveries")
             if not more:
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), self._idle_wait())
+                    await within(self._wakeup.wait(), self._idle_wait())
                 except TimeoutError:
                     pass
                 self._wakeup.clear()

@@ -37,6 +37,7 @@ from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 from salon.client.media.simulcast_sdp import RID_URI, accepted_rids, extmap_id, offer_simulcast
 from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import SIMULCAST_PATTERN
+from salon.deadline import within
 from salon.media.embedded import sender_hooks
 
 log = logging.getLogger("salon.client.media")
@@ -283,4 +284,4 @@ class SimulcastSender:
         for extra in extras:
             extra.replaceTrack(None)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(extra.stop(), 2)
+                await within(extra.stop(), 2)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from salon.deadline import within
 from salon.recording.storage.base import StorageFailed, StoredFile, UnsupportedStorage
 from salon.recording.storage.sftp_keys import open_key
 
@@ -100,8 +101,8 @@ class SftpStorage:
                         await sftp.makedirs(folder, exist_ok=True)
                     await sftp.put(str(local_path), remote)
         try:
-            await asyncio.wait_for(upload(), TRANSFER_BASE_SECS
-                                   + size / TRANSFER_BYTES_PER_SEC)
+            await within(upload(), TRANSFER_BASE_SECS
+                         + size / TRANSFER_BYTES_PER_SEC)
         except (asyncssh.Error, OSError, ValueError) as exc:
             # ValueError: a host name that cannot be looked up (IDNA)
             raise StorageFailed(f"{self._where()}: could not upload {key}: "
@@ -122,7 +123,7 @@ class SftpStorage:
                 async with ssh.start_sftp_client() as sftp:
                     await sftp.remove(remote)
         try:
-            await asyncio.wait_for(remove(), TRANSFER_BASE_SECS)
+            await within(remove(), TRANSFER_BASE_SECS)
         except asyncssh.SFTPNoSuchFile:
             return
         except (asyncssh.Error, OSError, ValueError) as exc:
