@@ -13,6 +13,7 @@ from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
 from tests import contract, s3
+from tests.bounded import bound_async_tests
 from tests.cluster import fresh_cluster_name
 from tests.live import FAST, Meeting, admin_for
 from tests.protocol_check import ProtocolCheck
@@ -36,6 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.netns)
             if not isolated:
                 item.add_marker(skip)
+    bound_async_tests(items)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,18 +48,50 @@ def rest_contract() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
-    database = ThrowawayPostgres() if request.param == "postgresql" else None
-    salon = start(database.url if database else "")
-    try:
-        yield salon
-        # Bad input must never crash a request: no traceback may reach the log.
-        assert "Traceback" not in salon.log(), salon.log()
-    finally:
-        cleanup(salon)
-        if database:
+class BackendServers:
+    """The `server` of each backend, started when first asked for and kept for the whole
+    run. pytest runs a file's SQLite tests, then its PostgreSQL ones, and tears a
+    parametrized session fixture down at each switch: without this every file of the
+    suite would start two servers (seconds each), rather than each worker two in all."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, SalonServer] = {}
+        self.databases: list[ThrowawayPostgres] = []
+
+    def get(self, backend: str) -> SalonServer:
+        if backend not in self.started:
+            database = ThrowawayPostgres() if backend == "postgresql" else None
+            if database:
+                self.databases.append(database)
+            self.started[backend] = start(database.url if database else "")
+        return self.started[backend]
+
+    def close(self) -> None:
+        for salon in self.started.values():
+            cleanup(salon)
+        for database in self.databases:
             database.drop()
+
+
+@pytest.fixture(scope="session")
+def backend_servers() -> Iterator[BackendServers]:
+    servers = BackendServers()
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest,
+           backend_servers: BackendServers) -> Iterator[SalonServer]:
+    salon = backend_servers.get(request.param)
+    checked = len(salon.log())
+    yield salon
+    # Bad input must never crash a request: no traceback may reach the log (what the
+    # tests since the last switch of backend had it write).
+    written = salon.log()[checked:]
+    assert "Traceback" not in written, written
 
 
 @pytest.fixture(scope="module")
