@@ -4,6 +4,7 @@ scheduler's shutdown finalizes what is recording. (`max_seconds` is at least 60 
 API; here the row is written directly with 1 s.)"""
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -97,3 +98,36 @@ async def test_first_recordings_of_an_app_share_one_recorder_preset(scheduler: t
     ids = [await _start(running, app_id, meeting_id) for _ in range(2)]
     for rid in ids:
         assert (await _until(running, rid, "RECORDING", "ERRORED")).status == "RECORDING"
+
+
+async def test_storage_configs_are_read_off_the_event_loop(
+        scheduler: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first azure, gcs or sftp config a process meets imports its library (up to a
+    second): the start's check and the upload's storage are made in a worker thread."""
+    from salon.recording import scheduler as scheduler_module
+    from salon.services import recordings as recordings_service
+
+    on_loop: dict[str, bool] = {}
+
+    def watched(name: str, function):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            on_loop[name] = threading.current_thread() is threading.main_thread()
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(recordings_service, "check_storage_config",
+                        watched("check", recordings_service.check_storage_config))
+    monkeypatch.setattr(scheduler_module, "storage_for",
+                        watched("storage", scheduler_module.storage_for))
+    running, app_id, meeting_id = scheduler
+    async with running.database.session() as db:  # an SFTP server nobody runs
+        body = StartRecording(meeting_id=meeting_id, storage_config={
+            "type": "sftp", "host": "127.0.0.1", "port": 1, "username": "u",
+            "password": "p"})
+        row = await recordings.start(db, app_id, body, session_id=None)
+        row.config = {**row.config, "max_seconds": 1}
+        await db.commit()
+    running.wake()
+    done = await _until(running, row.id, "UPLOADED", "ERRORED")
+    assert done.status == "ERRORED"  # the upload was refused: kept in salon's own storage
+    assert on_loop == {"check": False, "storage": False}

@@ -122,7 +122,7 @@ class Recovery:
         if row is None or row.status in rules.FINAL or not self.claims.holds(row) \
                 or (statuses is not None and row.status not in statuses):
             return False
-        fields = await delivery.store(row, kept, self._storage(row))
+        fields = await delivery.store(row, kept, await asyncio.to_thread(self._storage, row))
         if storage_error := fields.pop("storage_error", None):
             error = f"{error}; {storage_error}"
         fields["recording_duration"] = int(max(

@@ -295,7 +295,7 @@ class RecordingScheduler(Recovery, HandOff):
                 self.announce(row)
         parts = carry.parts_of(self._output_dir(row))
         files = await asyncio.to_thread(carry.joined, list(outcome.files), parts)
-        fields = await delivery.store(row, files, self._storage(row))
+        fields = await delivery.store(row, files, await asyncio.to_thread(self._storage, row))
         storage_error = fields.pop("storage_error", None)
         # Nothing recorded (no file): no duration, rather than the time the recorder ran.
         recorded = max([outcome.duration_secs] + [f.duration_secs for f in files if parts])

@@ -7,6 +7,7 @@ without its webhook, crash or not. The scheduler (`salon.recording.scheduler`) r
 recorders; REST and realtime callers change rows here and then wake it.
 """
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -56,7 +57,9 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
     meeting = await meeting_of(db, app_id, body.meeting_id)
     _refuse_inactive(meeting)
     config = rules.effective_config(body, meeting.recording_config or {})
-    check_storage_config(config.get("storage_config"))
+    if config.get("storage_config") is not None:  # in a thread: the first azure, gcs or
+        # sftp config imports its library (up to a second), which would stall every room
+        await asyncio.to_thread(check_storage_config, config["storage_config"])
     if not body.allow_multiple_recordings:
         await _refuse_second(db, meeting.id)
     now = utcnow()

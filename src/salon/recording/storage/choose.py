@@ -10,7 +10,9 @@ use is `UnsupportedStorage`, with a message that names the field to fix.
 Call `check_storage_config` where a `storage_config` arrives — when a recording is
 started (a 400 then, rather than a recording that fails once it is over), and, if
 wanted, when a meeting's `recording_config` is saved — and `storage_for` when the files
-are ready (`salon.recording.delivery`).
+are ready (`salon.recording.delivery`). Both import the library of the type they meet
+the first time they meet it (a fraction of a second to a second for azure, gcs and
+sftp): salon calls them in a worker thread, off the event loop.
 """
 
 import ipaddress

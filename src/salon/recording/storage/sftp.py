@@ -56,6 +56,7 @@ class SftpStorage:
     backend = "sftp"
 
     def __init__(self, target: SftpTarget) -> None:
+        import asyncssh  # noqa: F401 - imported here, where storage_for runs in a thread
         self.target = target
         self._key: Any = None
 
