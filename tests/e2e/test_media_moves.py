@@ -169,3 +169,36 @@ async def test_data_saver_follows_a_move(
     await guest.wait("() => window.prefers.length === 2")
     assert await guest.page.evaluate("() => window.prefers") == [[plenary, True],
                                                                  [room["id"], True]]
+
+
+# A camera swap (replaceTrack) still running when a move closes the connection.
+SLOW_SWAPS = """() => {
+    const real = RTCRtpSender.prototype.replaceTrack;
+    RTCRtpSender.prototype.replaceTrack = async function (track) {
+        if (track) await new Promise((r) => setTimeout(r, 600));
+        return real.call(this, track);
+    };
+}"""
+
+
+async def test_a_camera_turned_on_as_a_move_begins_is_sent_in_the_new_room(
+        web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
+    """The guest turns the camera back on; while the camera is being put on the sender,
+    the host moves the guest. The turn-on must neither fail nor touch the old sender: the
+    new room gets the camera, as the guest chose."""
+    two = await host_and_guest(web_admin, browsers, "Plenary")
+    host, guest = two.host, two.guest
+    await joined(host, web_server.url, two.host_token)
+    guest_id = await joined(guest, web_server.url, two.guest_token)
+    await guest.page.evaluate("() => window.salon.media.setEnabled('video', false)")
+    await guest.page.evaluate(SLOW_SWAPS)
+    await guest.page.evaluate("""() => {
+        window.__turnOn = window.salon.media.setEnabled("video", true).then(
+            () => "done", (error) => `failed: ${error}`); }""")
+    await asyncio.sleep(0.2)  # the swap is under way
+    room = await moved_to_a_new_room(host, guest, guest_id)
+    assert await guest.page.evaluate("() => window.__turnOn") == "done"
+    await host.page.evaluate("""(id) => window.salon.client.connected.switch(id)""", room["id"])
+    await host.wait("(id) => window.salon.client.meetingId === id", room["id"])
+    await guest.wait("() => window.salon.media.published.video && window.salon.media.enabled.video")
+    await rising(host, await guest.peer_id(), "video")

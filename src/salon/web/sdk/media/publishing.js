@@ -286,8 +286,15 @@ export class PublishMethods {
           if (kind === "video") this._setLocal("video", null);
           return;
         }
-        await this.pubTx[kind].sender.replaceTrack(track);
-        this.pubTx[kind].direction = "sendonly";
+        const tx = this.pubTx[kind];
+        try {
+          await tx.sender.replaceTrack(track);
+        } catch (error) {
+          if (serial.dead) return;  // its connection closed by a move: the move publishes
+          throw error;
+        }
+        if (serial.dead) return;  // moved during the swap: that old sender is gone
+        tx.direction = "sendonly";
         await this.client.setMedia({[kind]: true});
         if (!this._stillWanted(kind)) return;
         this.enabled[kind] = true;
