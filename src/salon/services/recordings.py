@@ -57,8 +57,9 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
     meeting = await meeting_of(db, app_id, body.meeting_id)
     _refuse_inactive(meeting)
     config = rules.effective_config(body, meeting.recording_config or {})
-    if config.get("storage_config") is not None:  # in a thread: the first azure, gcs or
-        # sftp config imports its library (up to a second), which would stall every room
+    # In a thread: the first azure, gcs or sftp config imports its library (up to a
+    # second), which on the event loop would stall every room of the node.
+    if config.get("storage_config") is not None:
         await asyncio.to_thread(check_storage_config, config["storage_config"])
     if not body.allow_multiple_recordings:
         await _refuse_second(db, meeting.id)
