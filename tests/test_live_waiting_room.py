@@ -70,6 +70,9 @@ async def test_skip_on_accept_admit_one_several_all(lobby: Meeting) -> None:
     assert not_yet.value.code == "NOT_JOINED"
     with pytest.raises(RealtimeError):
         await waiting[0].broadcast("hello")
+    with pytest.raises(RealtimeError) as blank:  # joined is checked before the content
+        await waiting[0].send_text(" ")
+    assert blank.value.code == "NOT_JOINED"
 
     await host.admit([waiting[0].peer_id])
     assert (await waiting[0].wait_for("self.admitted"))["self"]["status"] == "joined"

@@ -192,6 +192,9 @@ async def test_activate_and_deactivate_for_everyone_with_denials(
         assert closed == {"plugin_id": plugin["id"], "by_peer_id": host.peer_id,
                           "reason": "closed"}
     await _refused(host.deactivate_plugin(plugin["id"]), "CONFLICT", "not active")
+    # Rights come before the room's state: without can_close, closing a plugin that is
+    # not active is still FORBIDDEN (it does not tell whether it is active).
+    await _refused(guest.deactivate_plugin(plugin["id"]), "FORBIDDEN", "plugins.can_close")
     assert (await guest.plugins())["active"] == []
 
 
@@ -235,6 +238,12 @@ async def test_messages_and_state_relayed_and_view_only_peers(room: Meeting) -> 
     assert mine["access"] == {"access_control": "VIEW_ONLY", "handles_view_only": True}
     await _refused(viewer.plugin_message(plugin_id, "hi"), "FORBIDDEN", "VIEW_ONLY")
     await _refused(viewer.set_plugin_state(plugin_id, "page", 2), "FORBIDDEN", "VIEW_ONLY")
+    other = await _register(room.admin)  # VIEW_ONLY on an inactive plugin: FORBIDDEN too
+    await host.update_permissions([viewer.peer_id], {"plugins": {"config": {
+        other["id"]: {"access_control": "VIEW_ONLY"}}}})
+    await viewer.wait_for("permissions.updated")
+    await _refused(viewer.plugin_message(other["id"], "hi"), "FORBIDDEN", "VIEW_ONLY")
+    await _refused(viewer.set_plugin_state(other["id"], "k", 1), "FORBIDDEN", "VIEW_ONLY")
 
     await guest.set_plugin_state(plugin_id, "page", 3)
     await guest.set_plugin_state(plugin_id, "doc", {"title": "Plan"})

@@ -182,8 +182,8 @@ class ConnectedMeetings:
     def switch(self, family: FamilyState, host: RoomHost, actor: Peer,
                to_meeting_id: str) -> list[asyncio.Future[Any]]:
         """A peer moves itself, as its switch permissions allow."""
-        check_target(host.meeting_id, to_meeting_id, family.ids)
         check_switch(actor, to_parent=to_meeting_id == family.parent_id)
+        check_target(host.meeting_id, to_meeting_id, family.ids)
         return self._go({actor.peer_id: host}, to_meeting_id, None, actor)[1]
 
     def plan_moves(self, family: FamilyState, actor: Peer | None,

@@ -248,11 +248,17 @@ def check_delete(room: "Room", peer_id: str, meta: MessageMeta) -> Peer:
     return peer
 
 
-def check_pin(room: "Room", peer_id: str, meta: MessageMeta) -> Peer:
+def may_pin(room: "Room", peer_id: str) -> Peer:
+    """Pinning is the preset's right alone: checked before the message is looked up."""
     peer = room.actor(peer_id)
-    _seen(peer, meta)
     if not peer.permissions.pin_participant:
         raise forbidden("pin or unpin chat messages", "pin_participant")
+    return peer
+
+
+def check_pin(room: "Room", peer_id: str, meta: MessageMeta) -> Peer:
+    peer = may_pin(room, peer_id)
+    _seen(peer, meta)
     return peer
 
 

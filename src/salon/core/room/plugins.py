@@ -132,13 +132,17 @@ def activate(room: "Room", me: str, plugin: dict[str, Any], now: datetime) -> Ou
 
 
 def deactivate(room: "Room", by: str | None, plugin_id: str, reason: str = "closed") -> Outcome:
-    """Close a plugin for everyone; `by` None is the operator (the registry entry went)."""
-    active = _active(room, plugin_id)
+    """Close a plugin for everyone; `by` None is the operator (the registry entry went).
+    Who asks is checked before whether the plugin is active: without `can_close`, a
+    plugin nobody of yours activated is FORBIDDEN whether it is active or not."""
     if by is not None:
         peer = room.actor(by)
+        current = room.plugins.active.get(plugin_id)
         if (not peer.permissions.plugins.can_close
-                and peer.participant_id != active.activated_by_participant):
+                and (current is None
+                     or peer.participant_id != current.activated_by_participant)):
             raise forbidden("close a plugin someone else activated", "plugins.can_close")
+    _active(room, plugin_id)
     del room.plugins.active[plugin_id]
     out = Outcome(reply={"plugin_id": plugin_id, "active": False})
     out.send("plugin.deactivated", {"plugin_id": plugin_id, "by_peer_id": by,
@@ -150,8 +154,8 @@ def message(room: "Room", me: str, plugin_id: str, payload: Any, to: list[str] |
             now: datetime) -> Outcome:
     """Relay a plugin's message to everyone else in the session, or to the peers `to`."""
     peer = room.actor(me)
-    _active(room, plugin_id)
     _full_access(peer, plugin_id, "send messages to this plugin")
+    _active(room, plugin_id)
     if to is None:
         recipients = room.everyone(but=me)
     else:
@@ -165,8 +169,8 @@ def message(room: "Room", me: str, plugin_id: str, payload: Any, to: list[str] |
 def set_state(room: "Room", me: str, plugin_id: str, key: str, value: Any) -> Outcome:
     """Set one key of the plugin's shared state (`None` removes it); others get `plugin.state`."""
     peer = room.actor(me)
-    active = _active(room, plugin_id)
     _full_access(peer, plugin_id, "change this plugin's state")
+    active = _active(room, plugin_id)
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_STATE_KEY_CHARS:
         raise invalid(f"'key' must be a string of 1 to {MAX_STATE_KEY_CHARS} characters.")
     sizes = active.state_sizes

@@ -108,8 +108,9 @@ def _writer(ctx: Context) -> ChatWriter:
 
 
 async def _send(ctx: Context, p: Send) -> RoomCommand:
-    content = rules.text_payload(p.text) if p.type == "text" else rules.custom_payload(p.payload)
+    # Joined and allowed first (NOT_JOINED, FORBIDDEN), then the content (INVALID).
     draft = rules.prepare_send(ctx.host.room, ctx.peer_id, p.type, p.to, utcnow())
+    content = rules.text_payload(p.text) if p.type == "text" else rules.custom_payload(p.payload)
     return await _deliver(ctx, draft, payload=content, reply_to=p.reply_to)
 
 
@@ -158,14 +159,21 @@ def _announce(ctx: Context, row: ChatMessage, action: str) -> RoomCommand:
 async def _edit(ctx: Context, p: Edit) -> RoomCommand:
     room = ctx.host.room
     rules.check_reader(room, ctx.peer_id)
-    text = rules.text_payload(p.text) if p.text is not None else None
-    custom = rules.custom_payload(p.payload) if p.payload is not None else None
+
+    def check(meta) -> None:
+        # Found, yours and allowed first (NOT_FOUND, FORBIDDEN), then the content.
+        rules.check_edit(room, ctx.peer_id, meta)
+        if p.text is not None:
+            rules.text_payload(p.text)
+        if p.payload is not None:
+            rules.custom_payload(p.payload)
+
     with as_room_errors():
         async with ctx.state.database.session() as db:
             row = await messages.edit(
-                db, room.meeting_id, room.session_id, p.message_id,
-                lambda meta: rules.check_edit(room, ctx.peer_id, meta), utcnow(),
-                text_payload=text, custom_payload=custom, file_id=p.file_id)
+                db, room.meeting_id, room.session_id, p.message_id, check, utcnow(),
+                text_payload=({"text": p.text} if p.text is not None else None),
+                custom_payload=p.payload, file_id=p.file_id)
     return _announce(ctx, row, "edit")
 
 
@@ -184,7 +192,7 @@ async def _delete(ctx: Context, p: Ref) -> RoomCommand:
 def _pinning(pinned: bool) -> Any:
     async def run(ctx: Context, p: Ref) -> RoomCommand:
         room = ctx.host.room
-        rules.check_reader(room, ctx.peer_id)
+        rules.may_pin(room, ctx.peer_id)  # before the message is looked up
         with as_room_errors():
             async with ctx.state.database.session() as db:
                 row = await messages.set_pinned(

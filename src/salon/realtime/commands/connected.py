@@ -132,8 +132,8 @@ async def _update(ctx: Context, p: Update) -> Rooms:
 
 async def _delete(ctx: Context, p: Delete) -> Dropped:
     connected = ctx.state.rooms.connected
-    family = await _family(ctx)
     check_alter(_actor(ctx))
+    family = await _family(ctx)
     unknown = [i for i in p.meeting_ids if i not in family.children]
     if unknown:
         raise RoomError("NOT_FOUND", f"No connected meeting {unknown[0]} here.")
@@ -163,8 +163,9 @@ async def _move(ctx: Context, p: Move) -> Moving:
 
 
 async def _switch(ctx: Context, p: Switch) -> Moving:
+    actor = _actor(ctx)  # NOT_JOINED before anything is looked up
     family = await _family(ctx)
-    ctx.state.rooms.connected.switch(family, ctx.host, _actor(ctx), p.to_meeting_id)
+    ctx.state.rooms.connected.switch(family, ctx.host, actor, p.to_meeting_id)
     return Moving(to_meeting_id=p.to_meeting_id, moving=[ctx.peer_id])
 
 
