@@ -141,12 +141,14 @@ async def test_reply_edit_delete_pin_and_their_events(room: Meeting) -> None:
         assert update["action"] == "edit" and update["message"]["payload"]["text"] == \
             "first (edited)" and update["by_peer_id"] == guest.peer_id
     await denied(other.edit_message(first["id"], text="hijacked"), "FORBIDDEN")
+    await denied(other.edit_message(first["id"], text=" "), "FORBIDDEN")  # not theirs first
     await denied(host.edit_message(first["id"], text="even a host"), "FORBIDDEN")
     await denied(guest.edit_message(first["id"], payload={"a": 1}), "INVALID")
     card = await guest.send_custom({"v": 1})
     assert (await guest.edit_message(card["id"], payload={"v": 2}))["payload"] == {"v": 2}
 
     await denied(guest.pin_message(first["id"]), "FORBIDDEN")  # no pin_participant
+    await denied(guest.pin_message("no-such-message"), "FORBIDDEN")  # whatever the message
     pinned = await host.pin_message(first["id"])
     assert pinned["pinned"] is True
     assert (await guest.wait_for("chat.updated", lambda d: d["action"] == "pin"))[

@@ -93,6 +93,9 @@ async def test_self_switching_allowed_and_denied(room: Meeting) -> None:
     with pytest.raises(RealtimeError) as denied:
         await stuck.switch_meeting(a["id"])
     assert denied.value.code == "FORBIDDEN"
+    with pytest.raises(RealtimeError) as denied:  # rights before the target is judged
+        await stuck.switch_meeting(room.id.replace(room.id[:8], "00000000"))
+    assert denied.value.code == "FORBIDDEN"
     with pytest.raises(RealtimeError) as denied:
         await stuck.connected_meetings()
     assert denied.value.code == "FORBIDDEN"
