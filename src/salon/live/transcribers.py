@@ -26,9 +26,10 @@ and no transcriber starts here again for it.
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from salon.core.room import Record
@@ -59,7 +60,7 @@ MAX_STARTS = 3
 Captured = Callable[[str, str, str, Path], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class TranscriberSettings:
     data_dir: Path
     gateway_url: str
@@ -177,6 +178,9 @@ class LiveTranscribers:
                           outcome.error)
                 if not live or self._stopping:
                     break
+                # The next one takes what was said from now on: the failed one kept
+                # what came before (a backlog from before would be heard twice).
+                spec = dataclasses.replace(spec, backlog_since=time.time())
             if spec.capture_dir is not None and self.on_captured is not None:
                 await self.on_captured(host.app_id, host.meeting_id, session_id,
                                        spec.capture_dir)

@@ -178,24 +178,45 @@ class Transcriber:
             await asyncio.sleep(POLL_SECS)
 
     async def _consume(self, remote: RemoteTrack) -> None:
+        first = True
         async for packet in remote.frames(maxsize=QUEUE_PACKETS):
             if packet is None:
                 continue
             arrived = time.time()
-            view = self.roster.get(remote.peer_id)
-            if view is None:
-                continue  # left (or not announced yet): nobody to attribute it to
-            if self.spec.capture_dir is not None:
-                self._voice(remote, view).write(packet, arrived)
-            if view.get("transcribed"):
-                captioner = self._live_captioner()
-                if captioner is not None:
-                    decoder = self.decoders.setdefault(remote.track_id, VoiceDecoder())
-                    clock = self.clocks.setdefault(remote.track_id, VoiceClock())
-                    at = clock.at(int(packet.pts or 0), arrived)
-                    samples = decoder.decode(packet)
-                    if samples.size:
-                        captioner.feed(remote.peer_id, samples, at)
+            if first:
+                first = False
+                for at, earlier in await self._backlog(remote, int(packet.pts or 0)):
+                    self._take(remote, earlier, at)
+            self._take(remote, packet, arrived)
+
+    async def _backlog(self, remote: RemoteTrack, before: int) -> list[tuple[float, Any]]:
+        """What the voice said in the seconds before its first packet reached us (the
+        server keeps them: we join after the session starts); none if it cannot say."""
+        if self.media is None:
+            return []
+        try:
+            return await self.media.backlog(remote.track_id, before,
+                                            since=self.spec.backlog_since)
+        except (RealtimeError, ValueError) as exc:
+            log.info("no backlog of %s: %s", remote.track_id, exc)
+            return []
+
+    def _take(self, remote: RemoteTrack, packet: Any, arrived: float) -> None:
+        """One Opus packet of a voice: kept for the transcript, heard by the captioner."""
+        view = self.roster.get(remote.peer_id)
+        if view is None:
+            return  # left (or not announced yet): nobody to attribute it to
+        if self.spec.capture_dir is not None:
+            self._voice(remote, view).write(packet, arrived)
+        if view.get("transcribed"):
+            captioner = self._live_captioner()
+            if captioner is not None:
+                decoder = self.decoders.setdefault(remote.track_id, VoiceDecoder())
+                clock = self.clocks.setdefault(remote.track_id, VoiceClock())
+                at = clock.at(int(packet.pts or 0), arrived)
+                samples = decoder.decode(packet)
+                if samples.size:
+                    captioner.feed(remote.peer_id, samples, at)
 
     def _voice(self, remote: RemoteTrack, view: dict[str, Any]) -> CapturedVoice:
         voice = self.voices.get(remote.track_id)

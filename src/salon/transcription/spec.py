@@ -29,6 +29,10 @@ class TranscriberSpec:
     cpu_threads: int = 2
     #: A session longer than this is not transcribed past it.
     max_seconds: int = 86400
+    #: A voice's backlog (what was said before this transcriber joined: `media.backlog`)
+    #: starts no earlier than this (unix seconds): a transcriber started again after one
+    #: failed takes only what the failed one can no longer have heard. None: all of it.
+    backlog_since: float | None = None
 
     @classmethod
     def process_name(cls, session_id: str) -> str:

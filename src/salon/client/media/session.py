@@ -7,17 +7,23 @@ without decoding unless the session is made with `decode=True`.
 """
 
 import asyncio
+import base64
 import contextlib
+import fractions
 import logging
 import time
 from typing import Any
 
+import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 
 from salon.client.media.remote import RemoteTrack
 from salon.client.media.simulcast import SimulcastSender, SimulcastSource
 from salon.client.realtime import RealtimeClient
 from salon.media.embedded import hooks, rtp, sender_hooks
+
+#: RTP timestamps are 32-bit and wrap.
+RTP_MASK = 0xFFFFFFFF
 
 log = logging.getLogger("salon.client.media")
 
@@ -270,6 +276,39 @@ class MediaSession:
         extra = {"device": device} if device else {}
         return await self.peer.request("media.subscribe", mode=mode,
                                        track_ids=track_ids or [], **extra)
+
+    async def backlog(self, track_id: str, before: int, since: float | None = None
+                      ) -> list[tuple[float, av.Packet]]:
+        """The last seconds of a voice this session receives, before the packet whose
+        `pts` is `before` (`media.backlog`; salon's bots only): (the server's arrival
+        time in unix seconds, the Opus packet), oldest first, with `pts` numbered as the
+        frames this session yields, so they run straight into them; only those the
+        server received after `since` (unix seconds), if given (aiortc counts `pts`
+        from the first packet received: these come before it, below 0)."""
+        origin = self._rtp_origin(track_id)
+        raw = (before + origin) & RTP_MASK
+        extra = {"since": since} if since is not None else {}
+        reply = await self.peer.request("media.backlog", track_id=track_id, before=raw,
+                                        **extra)
+        kept = []
+        for item in reply["packets"]:
+            packet = av.Packet(base64.b64decode(item["data"]))
+            packet.pts = before - ((raw - item["timestamp"]) & RTP_MASK)
+            packet.time_base = fractions.Fraction(1, 48000)
+            kept.append((item["at"], packet))
+        return kept
+
+    def _rtp_origin(self, track_id: str) -> int:
+        """The RTP timestamp aiortc's receiver counts frames' `pts` from (its first)."""
+        mid = next((mid for mid, info in self.mids.items()
+                    if info is not None and info["track_id"] == track_id), None)
+        receiver = next((t.receiver for t in (self.sub_pc.getTransceivers()
+                                              if self.sub_pc else [])
+                         if mid is not None and str(t.mid) == mid), None)
+        origin = hooks.rtp_timestamp_origin(receiver) if receiver is not None else None
+        if origin is None:
+            raise ValueError(f"nothing of {track_id} has been received yet")
+        return origin
 
     async def _answer_offers(self) -> None:
         while True:

@@ -22,6 +22,7 @@ from salon.media.backend import (
     MediaForbidden,
     MediaInvalid,
     MediaKind,
+    MediaNotFound,
     PcRole,
     PublishAnswer,
     TrackInfo,
@@ -253,6 +254,22 @@ class EmbeddedBackend:
             while len(peer.downlink.heights) > 200:  # tracks long gone
                 del peer.downlink.heights[next(iter(peer.downlink.heights))]
         peer.downlink.apply()
+
+    def backlog(self, subscriber_id: str, track_id: str, before: int,
+                since: float | None = None) -> list[tuple[float, int, bytes]]:
+        peer = self.peers.get(subscriber_id)
+        slot = next((slot for _, slot in (peer.slots if peer else [])
+                     if slot.source is not None and slot.source.info.track_id == track_id),
+                    None)
+        if slot is None:
+            raise MediaNotFound(f"You do not receive track {track_id}.")
+        if slot.source is not None and slot.source.backlog is None:
+            raise MediaInvalid(f"Track {track_id} is not audio: only voices keep a backlog.")
+        packets = slot.backlog(before, time.time(), since)
+        if packets is None:
+            raise MediaConflict(f"Nothing of track {track_id} has reached you yet; ask "
+                                "after its first packet.")
+        return packets
 
     def stats(self, peer_id: str) -> dict[str, Any]:
         peer = self.peers.get(peer_id)

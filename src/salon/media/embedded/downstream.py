@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from salon.media.embedded import rtp, sender_hooks, sender_reports, vp8
+from salon.media.embedded import backlog, rtp, sender_hooks, sender_reports, vp8
 from salon.media.embedded.lane import HISTORY, Lane
 from salon.media.embedded.layers import TemporalLayers
 
@@ -289,6 +289,16 @@ class Downstream(MediaStreamTrack):
             # to wait for, a nominated pair): the fast lane writes the next packets.
             lane.enabled = not remapped and output.steady()
         return False
+
+    def backlog(self, before: int, now: float, since: float | None = None
+                ) -> list[tuple[float, int, bytes]] | None:
+        """The source's voice backlog before `before`, a timestamp of our stream, in our
+        numbering (backlog.py); None until this slot has sent a packet of its source."""
+        source = self.source
+        if (source is None or source.backlog is None or self._rebase
+                or self.lane.last_time is None):
+            return None
+        return backlog.as_received(source.backlog, self.lane.ts_offset, before, now, since)
 
     def _switch(self, encoding: "Encoding") -> None:
         """Move to another simulcast encoding at its keyframe: its sequence numbers,

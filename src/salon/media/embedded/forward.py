@@ -17,6 +17,7 @@ from aiortc import MediaStreamTrack
 
 from salon.media.backend import TrackInfo
 from salon.media.embedded import h264, hooks, pausing, rtp, vp8
+from salon.media.embedded.backlog import VoiceBacklog
 from salon.media.embedded.downstream import SWITCHING, Downstream
 from salon.media.embedded.encoding import Encoding
 from salon.media.embedded.figures import Retired
@@ -82,6 +83,8 @@ class Published:
         #: Retransmissions (RTX) from the publisher, forwarded to fill subscribers' gaps.
         self.recovered = 0
         self.arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
+        #: A voice's last seconds, for a transcriber that joins after them (backlog.py).
+        self.backlog: VoiceBacklog | None = None if self.is_video else VoiceBacklog()
         self._arrivals_from: Encoding | None = None  # the encoding the fps is of
         #: Packets of a revoked kind are dropped at RTP level (see `drop_after`).
         self.dropping = False
@@ -192,6 +195,8 @@ class Published:
             if packet.marker or not self.is_video:
                 self.dropped += 1  # frames not forwarded, as `frames` counts them
             return
+        if self.backlog is not None and not retransmission:
+            self.backlog.keep(packet.timestamp, packet.payload, now)
         if self.is_video and not retransmission:
             if keyframe:
                 encoding.gop = [(packet, True, desc)]

@@ -100,6 +100,12 @@ def mark_passthrough(track) -> None:
 
 # --- RTP forwarding and keyframe requests --------------------------------------------------
 
+def rtp_timestamp_origin(receiver) -> int | None:
+    """The RTP timestamp from which aiortc counts a receiver's frame timestamps (`pts`
+    starts at 0 with the first packet: its TimestampMapper), None before any."""
+    return receiver._RTCRtpReceiver__timestamp_mapper._origin
+
+
 def watch_rtp(receiver, on_packet: Callable[[object], None]) -> None:
     """Call `on_packet(rtp_packet)` for every RTP packet the receiver gets, before aiortc
     handles it as usual (media SSRC, RFC 6464 audio level: aiortc parses both and keeps

@@ -6,6 +6,7 @@ again, in case rights changed meanwhile — and then turns the kinds on in the r
 the reply comes before `peer.updated` as everywhere else.
 """
 
+import base64
 from collections.abc import Awaitable
 from typing import Annotated, Literal, TypeVar
 
@@ -15,11 +16,17 @@ from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
 from salon.core.room.errors import forbidden
 from salon.core.room.media import Choice, check_publish, mark_published, use_device
-from salon.core.schema import Int, Strict, text
+from salon.core.schema import Int, Number, Strict, text
 from salon.live.media import MediaSync
 from salon.media.backend import MediaBackend, MediaError
 from salon.realtime.commands.base import AsyncCommand, Context, RoomCommand
-from salon.realtime.messages.media import Done, MediaStats, PublishAnswer, Receiving
+from salon.realtime.messages.media import (
+    Done,
+    MediaStats,
+    PublishAnswer,
+    Receiving,
+    VoiceBacklog,
+)
 
 SIGNAL_LIMIT = Limit("media.signal", 100, 1)
 NEGOTIATE_LIMIT = Limit("media.negotiate", 10, 1)
@@ -82,11 +89,20 @@ class Prefer(Strict):
                        Field(max_length=100)] | None = None
 
 
+class Backlog(Strict):
+    track_id: Id
+    #: An RTP timestamp of the track as you receive it: the backlog is what came before.
+    before: Annotated[Int, Field(ge=0, le=0xFFFFFFFF)]
+    #: Only packets the server received after this (unix seconds).
+    since: Annotated[Number, Field(ge=0)] | None = None
+
+
 def _media(context: Context) -> tuple[MediaSync, MediaBackend]:
+    """The media plane, for a joined peer (NOT_JOINED while waiting, checked first)."""
+    peer = context.host.room.actor(context.peer_id)
     sync = context.host.media
     if sync is None:
         raise RoomError("CONFLICT", "Media is disabled on this server.")
-    peer = context.host.room.actor(context.peer_id)  # NOT_JOINED while waiting
     if peer.peer_id not in sync.rights:
         raise RoomError("CONFLICT", "Media is not open for this peer yet.")
     return sync, sync.backend
@@ -100,10 +116,10 @@ async def _backend(call: Awaitable[T]) -> T:
 
 
 async def publish(context: Context, params: Publish) -> RoomCommand:
-    sync, backend = _media(context)
     room, peer_id = context.host.room, context.peer_id
     kinds = list(params.tracks.values())
-    check_publish(room, peer_id, kinds)
+    check_publish(room, peer_id, kinds)  # joined and allowed before the media plane
+    sync, backend = _media(context)
     answer = await _backend(backend.publish(peer_id, params.sdp, params.tracks))
     reply = PublishAnswer(sdp=answer.sdp,
                           tracks=[{**t.wire(), "mid": t.mid} for t in answer.tracks])
@@ -164,15 +180,32 @@ async def prefer(context: Context, params: Prefer) -> Done:
 
 
 async def stats(context: Context, params: Stats) -> MediaStats:
-    sync, backend = _media(context)
     room = context.host.room
     target = params.peer_id or context.peer_id
     if target != context.peer_id:
         if not room.actor(context.peer_id).permissions.kick_participant:
             raise forbidden("see another peer's media statistics", "kick_participant")
         room.targets([target])  # NOT_FOUND for unknown or hidden peers
+    sync, backend = _media(context)
     return {"peer_id": target, **backend.stats(target),
             "available": sync.visible_to(target)}
+
+
+async def backlog(context: Context, params: Backlog) -> VoiceBacklog:
+    """A voice's last seconds before what reached you: for salon's transcriber, which
+    joins after the session starts (salon.media.embedded.backlog)."""
+    if not context.host.room.actor(context.peer_id).is_bot:
+        raise forbidden("read a voice's backlog", "is_recorder")
+    _, backend = _media(context)
+    try:
+        packets = backend.backlog(context.peer_id, params.track_id, params.before,
+                                  params.since)
+    except MediaError as error:
+        raise RoomError(error.code, error.message) from error
+    return {"track_id": params.track_id,
+            "packets": [{"at": round(at, 3), "timestamp": timestamp,
+                         "data": base64.b64encode(payload).decode()}
+                        for at, timestamp, payload in packets]}
 
 
 COMMANDS = {
@@ -184,4 +217,5 @@ COMMANDS = {
     "media.reset": AsyncCommand(Reset, reset, NEGOTIATE_LIMIT),
     "media.stats": AsyncCommand(Stats, stats, Limit("media.stats", 2, 1, burst=5)),
     "media.prefer": AsyncCommand(Prefer, prefer, Limit("media.prefer", 5, 1, burst=10)),
+    "media.backlog": AsyncCommand(Backlog, backlog, Limit("media.backlog", 20, 1)),
 }

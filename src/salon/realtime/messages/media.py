@@ -158,6 +158,23 @@ class Transport(TypedDict):
     state: Literal["connected", "failed", "closed"]
 
 
+@closed
+class BacklogPacket(TypedDict):
+    #: When the server received it (unix seconds, to the millisecond).
+    at: float
+    #: Its RTP timestamp in the stream you receive (48 kHz Opus).
+    timestamp: int
+    #: The Opus payload, base64.
+    data: str
+
+
+@closed
+class VoiceBacklog(TypedDict):
+    track_id: str
+    #: Oldest first: at most the last 5 s, all before the timestamp asked about.
+    packets: list[BacklogPacket]
+
+
 REPLIES: dict[str, Any] = {
     "media.publish": PublishAnswer,
     "media.unpublish": Kinds,
@@ -167,6 +184,7 @@ REPLIES: dict[str, Any] = {
     "media.reset": Done,
     "media.stats": MediaStats,
     "media.prefer": Done,
+    "media.backlog": VoiceBacklog,
 }
 
 EVENTS: dict[str, Any] = {

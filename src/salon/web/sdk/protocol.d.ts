@@ -54,6 +54,18 @@ export interface AudienceDelta {
   more: boolean;
 }
 
+export interface Backlog {
+  track_id: string;
+  before: number;
+  since?: number | null;
+}
+
+export interface BacklogPacket {
+  at: number;
+  timestamp: number;
+  data: string;
+}
+
 export interface Broadcast {
   type: string;
   payload?: unknown;
@@ -1268,6 +1280,11 @@ export interface VideoConfig {
   height?: number | null;
 }
 
+export interface VoiceBacklog {
+  track_id: string;
+  packets: BacklogPacket[];
+}
+
 export interface Vote {
   poll_id: string;
   index: number;
@@ -1385,6 +1402,7 @@ export type Request =
   | { id?: RequestId; type: "media.reset"; data: Reset }
   | { id?: RequestId; type: "media.stats"; data?: Stats | null }
   | { id?: RequestId; type: "media.prefer"; data?: Prefer | null }
+  | { id?: RequestId; type: "media.backlog"; data: Backlog }
   | { id?: RequestId; type: "connected.list"; data?: NoParams | null }
   | { id?: RequestId; type: "connected.create"; data: Create }
   | { id?: RequestId; type: "connected.update"; data: Update }
@@ -1479,6 +1497,7 @@ export interface ReplyData {
   "media.reset": Done;
   "media.stats": MediaStats;
   "media.prefer": Done;
+  "media.backlog": VoiceBacklog;
   "connected.list": Family;
   "connected.create": Rooms;
   "connected.update": Rooms;
