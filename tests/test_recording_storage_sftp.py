@@ -167,3 +167,30 @@ async def test_the_login_folder_and_the_root_are_told_apart(server: SftpServer,
     stored = await root.put(a_file(tmp_path, 256), "rec-6/a.mp4", "video/mp4")
     assert stored.location == f"sftp://{USER}@127.0.0.1:{server.port}/rec-6/a.mp4"
     assert (server.root / "rec-5" / "a.mp4").exists() and (server.root / "rec-6").exists()
+
+
+async def test_a_large_file_lands_whole_and_is_read_off_the_event_loop(
+        server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording is hundreds of megabytes: each piece of it is read in a worker thread
+    (asyncssh's own `put` would read it on the event loop), and they land in order."""
+    import threading
+
+    from salon.recording.storage import sftp as sftp_module
+
+    readers: list[threading.Thread] = []
+    read = sftp_module._read
+
+    def watched(source: Any, size: int) -> bytes:
+        readers.append(threading.current_thread())
+        return read(source, size)
+
+    monkeypatch.setattr(sftp_module, "_read", watched)
+    monkeypatch.setattr(sftp_module, "READ_CHUNK", 256 * 1024)
+    data = bytes(range(256)) * (4 * 1024 * 3 + 17)  # 3 MB and a bit: 13 pieces
+    local = tmp_path / "big.mp4"
+    local.write_bytes(data)
+    storage = storage_for(server.config(path="big"), local=LOCAL)
+    await storage.put(local, "rec-9/big.mp4", "video/mp4")
+    assert (server.root / "big" / "rec-9" / "big.mp4").read_bytes() == data
+    assert len(readers) == 14  # 13 pieces and the empty read that ends it
+    assert threading.main_thread() not in readers

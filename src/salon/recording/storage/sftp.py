@@ -2,7 +2,8 @@
 the customer's own SSH server, logged in with a password or a private key.
 
 asyncssh is asynchronous, so the transfers run on the event loop like any other network
-I/O (a private key is opened in a thread: sftp_keys.py says why). SFTP has no signed
+I/O; the local file is read in a thread (`_copy`), and so is a private key opened
+(sftp_keys.py says why). SFTP has no signed
 links: a file's `download_url` is where it is, `sftp://<username>@<host>:<port>/<path>`
 (`/~/<path>` from the login folder), which needs the server's credentials to fetch, and
 it has no expiry (`download_url_expiry` null).
@@ -29,6 +30,11 @@ CONNECT_TIMEOUT_SECS = 15.0
 #: 15 s apart; and a whole transfer after 2 minutes plus 10 s per MB (100 kB/s).
 KEEPALIVE_SECS, KEEPALIVE_MISSES = 15.0, 4
 TRANSFER_BASE_SECS, TRANSFER_BYTES_PER_SEC = 120.0, 100_000
+#: The local file is read in pieces this big, each in a worker thread: a recording is
+#: hundreds of megabytes, and asyncssh's own `put` reads it on the event loop, which
+#: would stall every room on the node for each read. asyncssh writes each piece with
+#: parallel requests.
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class SftpStorage:
                     folder = posixpath.dirname(remote)
                     if folder and folder != "/":
                         await sftp.makedirs(folder, exist_ok=True)
-                    await sftp.put(str(local_path), remote)
+                    await _copy(sftp, local_path, remote)
         try:
             await within(upload(), TRANSFER_BASE_SECS
                          + size / TRANSFER_BYTES_PER_SEC)
@@ -142,6 +148,23 @@ class SftpStorage:
     def _where(self) -> str:
         return f"sftp server {self.target.host}:{self.target.port} (user " \
                f"'{self.target.username}')"
+
+
+async def _copy(sftp: Any, local_path: Path, remote: str) -> None:
+    """`sftp.put(local_path, remote)`, with the local file read off the event loop."""
+    source = await asyncio.to_thread(local_path.open, "rb")
+    try:
+        async with sftp.open(remote, "wb") as out:
+            offset = 0
+            while chunk := await asyncio.to_thread(_read, source, READ_CHUNK):
+                await out.write(chunk, offset)
+                offset += len(chunk)
+    finally:
+        await asyncio.to_thread(source.close)
+
+
+def _read(source: Any, size: int) -> bytes:
+    return source.read(size)
 
 
 def _reason(exc: Exception) -> str:
