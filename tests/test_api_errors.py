@@ -1,5 +1,7 @@
 """Bad input over plain HTTP: every error is the RealtimeKit envelope with the right status."""
 
+import uuid
+
 import httpx
 import pytest
 
@@ -429,3 +431,23 @@ def test_a_route_without_a_body_refuses_fields_and_takes_nothing_empty_or_null(
     assert assert_error(http.post(stop, json={"reason": "bye"}), 400) == \
         "body.reason: is not a known field"
     assert_error(http.post(stop, json={}), 404)  # no livestream: the body was fine
+
+
+def test_a_delete_refuses_a_body_and_deletes_nothing(http: httpx.Client, meeting: dict) -> None:
+    """Every DELETE takes no body: a field is refused, not ignored, and nothing goes."""
+    participant = http.post(f"/meetings/{meeting['id']}/participants", json={
+        "name": "Bo", "preset_name": "group_call_host", "custom_participant_id": "bo-delete",
+    }).json()["data"]
+    preset = http.post("/presets", json={"name": f"p-{uuid.uuid4().hex[:8]}"}).json()["data"]
+    hook = http.post("/webhooks", json={"name": "h", "url": "https://hooks.example/x",
+                                        "events": ["meeting.started"]}).json()["data"]
+    plugin = http.post("/plugins", json={"name": f"pl-{uuid.uuid4().hex[:8]}",
+                                         "url": "https://plugins.example/p"}).json()["data"]
+    routes = [f"/meetings/{meeting['id']}/participants/{participant['id']}",
+              f"/presets/{preset['id']}", f"/webhooks/{hook['id']}", f"/plugins/{plugin['id']}"]
+    for route in routes:
+        refused = http.request("DELETE", route, json={"force": True})
+        assert assert_error(refused, 400) == "body.force: is not a known field", route
+    for route in routes:  # all still there, and a DELETE without a body (or {}) works
+        assert http.get(route).status_code == 200, route
+        assert http.request("DELETE", route, json={}).status_code == 200, route

@@ -210,6 +210,11 @@ def test_lists_and_analytics(http: httpx.Client, cf: Cloudflare, ids: dict) -> N
     assert all(item["meeting_id"] is None for item in only["livestreams"])
     assert http.get("/livestreams", params={"status": "LIVE", "sort_order": "ASC"}).json()[
         "data"]["paging"]["total_count"] == 0
+    # Its time as shown (to the millisecond) as end_time takes it in; start_time too.
+    shown = next(item["created_at"] for item in only["livestreams"] if item["id"] == made["id"])
+    around = http.get("/livestreams", params={"start_time": shown, "end_time": shown}
+                      ).json()["data"]
+    assert made["id"] in [item["id"] for item in around["livestreams"]], around
     overall = cf.realtime_kit.livestreams.get_livestream_analytics_complete(
         **ids, start_time=0, end_time=int(time.time()) + 60).data
     assert overall.count is not None and overall.total_viewer_seconds is not None

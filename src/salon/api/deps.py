@@ -118,5 +118,5 @@ async def _no_body(request: Request) -> None:
                                        for name in value]))
 
 
-#: For routes that take no body (P6, S9, AS3, WD2).
+#: For routes that take no body (P6, S9, AS3, WD2, and every DELETE).
 NoBody = Annotated[None, Depends(_no_body)]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salon.core import livestreams as rules
-from salon.core.clock import isoformat, utcnow
+from salon.core.clock import isoformat, shown_until, utcnow
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
@@ -245,7 +245,8 @@ async def list_page(db: AsyncSession, app_id: str, page: Page, *, exclude_meetin
     if start_time is not None:
         query = query.where(Livestream.created_at >= start_time)
     if end_time is not None:
-        query = query.where(Livestream.created_at <= end_time)
+        # up to the end of the millisecond shown: a `created_at` copied back includes it
+        query = query.where(Livestream.created_at < shown_until(end_time))
     if status:
         query = query.where(Livestream.status == status)
     total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0

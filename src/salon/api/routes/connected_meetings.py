@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request
 from pydantic import ConfigDict, Field, model_validator
 
-from salon.api.deps import CurrentApp
+from salon.api.deps import CurrentApp, NoBody
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import Success, errors
 from salon.api.schemas.live import (
@@ -143,7 +143,8 @@ async def set_timer(meeting_id: str, body: Timer, request: Request,
 
 @router.delete("/timer", summary="Cancel the closing timer", response_model=Success[TimerCancelled],
                responses=errors(409))
-async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp) -> Envelope:
+async def cancel_timer(meeting_id: str, request: Request, app: CurrentApp,
+                       _: NoBody) -> Envelope:
     family = await _family(request, app.id, meeting_id)
     connected = request.app.state.rooms.connected
     answer = connected.cancel_timer(family, None)
@@ -165,7 +166,7 @@ async def rename_connected(meeting_id: str, room: ChildId, body: RenameBody,
                summary="Delete a connected meeting; its people go to the parent",
                response_model=Success[RoomDeleted], responses=errors(409))
 async def delete_connected(meeting_id: str, room: ChildId, request: Request,
-                           app: CurrentApp) -> Envelope:
+                           app: CurrentApp, _: NoBody) -> Envelope:
     child_id = str(room)
     family = await _family(request, app.id, meeting_id)
     if child_id not in family.children:

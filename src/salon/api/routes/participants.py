@@ -66,7 +66,8 @@ async def edit_participant(
     response_model=Success[DeletedParticipant],
 )
 async def delete_participant(
-    meeting_id: str, participant_id: str, request: Request, app: CurrentApp, db: Db
+    meeting_id: str, participant_id: str, request: Request, app: CurrentApp, db: Db,
+    _: NoBody,
 ) -> Envelope:
     participant, _ = await participants.delete(db, app.id, meeting_id, participant_id)
     operator.remove_participant(request.app.state.rooms, meeting_id, participant_id)

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 
-from salon.api.deps import CurrentApp, Db, Paged
+from salon.api.deps import CurrentApp, Db, NoBody, Paged
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.bodies import patch_body
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
@@ -55,7 +55,8 @@ async def replace_plugin(plugin_id: str, body: PluginBody, app: CurrentApp, db: 
 
 @router.delete("/{plugin_id}", summary="Delete a plugin; live sessions close it",
                response_model=Success[Plugin])
-async def delete_plugin(plugin_id: str, request: Request, app: CurrentApp, db: Db) -> Envelope:
+async def delete_plugin(plugin_id: str, request: Request, app: CurrentApp, db: Db,
+                        _: NoBody) -> Envelope:
     deleted = plugins.view(await plugins.delete(db, app.id, plugin_id))
     operator.close_plugin_everywhere(request.app.state.rooms, app.id, plugin_id)
     return ok(deleted)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db, Paged
+from salon.api.deps import CurrentApp, Db, NoBody, Paged
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.bodies import patch_body
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
@@ -53,5 +53,5 @@ async def replace_preset(preset_id: str, body: PresetBody, app: CurrentApp, db: 
 
 @router.delete("/{preset_id}", summary="Delete a preset no participant uses",
                response_model=Success[Preset], responses=errors(409))
-async def delete_preset(preset_id: str, app: CurrentApp, db: Db) -> Envelope:
+async def delete_preset(preset_id: str, app: CurrentApp, db: Db, _: NoBody) -> Envelope:
     return ok(wire.preset(await presets.delete(db, app.id, preset_id)))

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from pydantic import Field
 
-from salon.api.deps import Db, Paged, Token
+from salon.api.deps import Db, NoBody, Paged, Token
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.envelope import PagedSuccess, Success, errors
 from salon.api.schemas.tokens import ApiToken, CreatedApiToken, VerifiedToken
@@ -76,7 +76,7 @@ async def create_token(account_id: str, request: Request, db: Db, token: Token,
 
 @router.delete("/{token_id}", summary="Revoke an API token", response_model=Success[ApiToken])
 async def revoke_token(account_id: str, token_id: str, request: Request, db: Db,
-                       token: Token) -> Envelope:
+                       token: Token, _: NoBody) -> Envelope:
     _account(token, account_id)
     row = await api_tokens.revoke_visible(db, account_id, token.app_id, token_id)
     request.app.state.grants.forget(row.token_hash)

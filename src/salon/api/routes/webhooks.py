@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from salon.api import wire
-from salon.api.deps import CurrentApp, Db
+from salon.api.deps import CurrentApp, Db, NoBody
 from salon.api.envelope import Envelope, ok
 from salon.api.schemas.bodies import patch_body
 from salon.api.schemas.envelope import Success
@@ -45,5 +45,5 @@ async def edit_webhook(
 
 
 @router.delete("/{webhook_id}", summary="Delete a webhook", response_model=Success[Webhook])
-async def delete_webhook(webhook_id: str, app: CurrentApp, db: Db) -> Envelope:
+async def delete_webhook(webhook_id: str, app: CurrentApp, db: Db, _: NoBody) -> Envelope:
     return ok(wire.webhook(await webhooks.delete(db, app.id, webhook_id)))
