@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import pytest
+from pydantic import ValidationError
 
 from salon.core import recordings as rules
 from salon.core.errors import Conflict, InvalidRequest
@@ -73,11 +74,16 @@ def test_body_over_meeting_config_over_defaults() -> None:
     assert rules.extension_for(rules.effective_config(vp9, DEFAULTS)) == "webm"
 
 
-def test_what_is_not_supported_yet_is_refused() -> None:
+def test_a_url_recording_keeps_its_page_and_takes_http_or_https_only() -> None:
     body = rules.StartRecording.model_validate({"meeting_id": "m",
-                                                "url": "https://example.com/app"})
-    with pytest.raises(InvalidRequest, match="not supported yet"):
-        rules.effective_config(body, DEFAULTS)
+                                                "url": "https://example.com/app?a=1"})
+    config = rules.effective_config(body, DEFAULTS)
+    assert config["url"] == "https://example.com/app?a=1"
+    assert rules.extension_for(config) == "mp4"
+    for wrong in ("ftp://example.com/app", "file:///etc/passwd", "javascript:alert(1)",
+                  "example.com/app", "https://"):
+        with pytest.raises(ValidationError, match="url"):
+            rules.StartRecording.model_validate({"meeting_id": "m", "url": wrong})
 
 
 def test_an_interactive_recording_is_a_tar_of_h264() -> None:

@@ -205,8 +205,29 @@ def test_listing_filters(http: httpx.Client, meeting: dict) -> None:
     wait_status(http, second["id"], "UPLOADED", "ERRORED")
 
 
+def test_a_url_recording_is_accepted(http: httpx.Client, meeting: dict) -> None:
+    """`url` (a page to record instead of salon's layout) is taken with any other field;
+    the test recorder records it as any composite (the page itself is recorded by the
+    media engine: tests/media/test_recording_url.py)."""
+    started = http.post("/recordings", json={
+        "meeting_id": meeting["id"], "url": "https://recorder.example/app?x=1",
+        "video_config": {"width": 640, "height": 360, "codec": "VP8"},
+        "interactive_config": None})
+    assert started.status_code == 201, started.text
+    data = started.json()["data"]
+    assert data["status"] == "INVOKED" and data["output_file_name"].endswith(".webm")
+    wait_status(http, data["id"], "RECORDING")
+    http.put(f"/recordings/{data['id']}", json={"action": "stop"})
+    assert wait_status(http, data["id"], "UPLOADED", "ERRORED")["status"] == "UPLOADED"
+    track = http.post("/recordings/track", json={"meeting_id": meeting["id"],
+                                                 "url": "https://recorder.example/app"})
+    assert track.status_code == 400 and "body.url" in track.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(("body", "status", "words"), [
-    ({"url": "https://example.com/app"}, 400, "not supported yet"),
+    ({"url": "ftp://x"}, 400, "body.url: Value error, must be a valid http or https URL"),
+    ({"url": "javascript:alert(1)"}, 400, "body.url"),
+    ({"url": "https://"}, 400, "body.url"),
     ({"interactive_config": {"type": "ID3"}, "video_config": {"codec": "VP8"}}, 400,
      "H.264"),
     ({"interactive_config": {"type": "ID4"}}, 400, "interactive_config.type"),

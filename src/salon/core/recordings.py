@@ -20,7 +20,7 @@ from salon.core.meetings import (
     StorageConfig,
 )
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, Int, Strict, text
+from salon.core.schema import Flag, HttpUrl, Int, Strict, text
 
 Status = Literal["INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ERRORED"]
 Action = Literal["stop", "pause", "resume"]
@@ -97,7 +97,9 @@ class StartRecording(Strict):
     allow_multiple_recordings: Flag = False
     max_seconds: Annotated[Int, Field(ge=60, le=86400)] | None = None
     file_name_prefix: Prefix | None = None
-    url: text(2048) | None = None
+    #: A web page to record instead of salon's layout (a recording app that joins the
+    #: meeting with the recorder's token, given as `authToken`): `salon.recording.page`.
+    url: HttpUrl | None = None
     video_config: RecordingVideoConfig | None = None
     audio_config: RecordingAudioConfig | None = None
     storage_config: StorageConfig | None = None
@@ -142,13 +144,13 @@ def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> di
     """The config a recording runs with: the body's fields over the meeting's
     `recording_config` (nested configs merge) over the defaults the meeting holds.
 
-    Refuses (400) what salon cannot record yet, naming the field to drop.
+    Refuses (400) what salon cannot record yet, naming the field to drop. A `url`
+    (http or https, checked by the body's type) combines with every other field: the
+    page only replaces the picture, so the codec, size, watermark, audio, storage, RTMP
+    and interactive outputs all apply to it as to salon's layout.
     """
     given = body.model_dump(exclude_unset=True, exclude_none=True, exclude=set(_NOT_MEDIA))
     config = deep_merge(meeting_config, given)
-    if config.get("url"):
-        raise InvalidRequest("'url' is not supported yet: leave it out to record the "
-                             "meeting with salon's own layout.")
     if is_interactive(config) and \
             (config.get("video_config") or {}).get("codec") in WEBM_CODECS:
         raise InvalidRequest("An interactive recording is HLS, which carries H.264: use "

@@ -12,6 +12,9 @@ on any machine that can reach the server. The recorder:
 - feeds a composite (`CompositePipeline`: decode what is on screen, compose, mix,
   encode once) or copies each chosen participant's Opus packets into its own WebM
   (`OpusTrackFile`);
+- in a `url` recording, opens that page in headless Chromium with its own token as
+  `authToken` (`salon.recording.page`) and records its frames in place of the layout,
+  receiving the meeting's audio only (`media.subscribe` manual: every `<peer>:audio`);
 - in an interactive recording, turns each `ID3Data` broadcast it receives while
   recording into a timed ID3 tag (`salon.recording.interactive`);
 - polls `control` for pauses and stops, and ends with `ALL_PEERS_LEFT` when the room
@@ -31,6 +34,7 @@ from salon.media.embedded import hooks
 from salon.recording import interactive
 from salon.recording.clock import RecordingClock
 from salon.recording.outputs import probe
+from salon.recording.page import PageCapture, PageError, chromium_path
 from salon.recording.pipeline import CompositePipeline
 from salon.recording.roster import Roster
 from salon.recording.spec import (
@@ -78,6 +82,9 @@ class Recorder:
         self.track_files: dict[str, OpusTrackFile] = {}
         self.peer: RealtimeClient | None = None
         self.media: MediaSession | None = None
+        #: A url recording's browser (None for salon's own layout).
+        self.page: PageCapture | None = None
+        self._subscribed: frozenset[str] | None = None
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._started = False
         #: `CLOSE_TRANSPORT` came: an interactive recording takes no more tags.
@@ -96,13 +103,17 @@ class Recorder:
         try:
             await self._join()
             reason = await self._record()
-        except NotLetIn as refused:  # the meeting went inactive or ended meanwhile
+        except (NotLetIn, PageError) as refused:  # an outcome to act on, not a bug
             log.warning("recording %s: %s", self.spec.recording_id, refused)
             error = str(refused)
         except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
             log.exception("recording %s failed", self.spec.recording_id)
             error = f"{type(exc).__name__}: {exc}"
-        files, duration = await self._finish()
+        try:
+            files, duration = await self._finish()
+        finally:
+            if self.page is not None:  # whatever happened, the browser goes
+                await self.page.close()
         if self.pipeline is not None and self.pipeline.error is not None and error is None:
             reason, error = "INTERNAL_ERROR", repr(self.pipeline.error)
         extra = self._figures() | ({LOST_MEETING: "1"} if self._lost_meeting else {})
@@ -110,6 +121,8 @@ class Recorder:
                                 stop_reason=reason, error=error, extra=extra)
 
     async def _join(self) -> None:
+        if self.spec.url:
+            chromium_path()  # no Chromium: fail before joining, saying how to get it
         try:
             self.peer = peer = await RealtimeClient.join(self.spec.gateway_url,
                                                          self.spec.token)
@@ -132,9 +145,16 @@ class Recorder:
             "room.ended": lambda data: self.room_over.set(),
             "self.kicked": lambda data: self.room_over.set()})
         if self.spec.kind == "composite":
-            self.pipeline = CompositePipeline(self.spec, self.clock)
+            if self.spec.url:
+                video = self.spec.video
+                self.page = PageCapture(self.spec.url, self.spec.token, video.width,
+                                        video.height)
+                await self.page.open()  # loaded before the clock starts
+            self.pipeline = CompositePipeline(self.spec, self.clock,
+                                              self.page.picture if self.page else None)
             self.pipeline.scene = self.roster.scene()
         self.media = await MediaSession.attach(peer)
+        await self._subscribe_audio()
         self.clock.start()
         if self.pipeline is not None:
             self.pipeline.start()
@@ -143,6 +163,7 @@ class Recorder:
         """Poll until something ends the recording; returns why."""
         assert self.peer is not None and self.media is not None
         while True:
+            await self._subscribe_audio()
             self._follow_tracks()
             self.peer.drain()  # events nobody here listens to
             if self.room_over.is_set():
@@ -160,6 +181,8 @@ class Recorder:
             if (self.pipeline.full.is_set() if self.pipeline is not None
                     else self.clock.now() >= self.spec.max_seconds):
                 return "MAX_SECONDS"  # a composite has written its last frame by then
+            if self.page is not None and self.page.failed:
+                raise PageError(self.page.failed)
             if self.pipeline is not None:
                 if not self.pipeline.is_alive():
                     raise RuntimeError(f"the media thread stopped: {self.pipeline.error!r}")
@@ -169,6 +192,16 @@ class Recorder:
                 self._started = True
                 self.control.started()
             await asyncio.sleep(POLL_SECS)
+
+    async def _subscribe_audio(self) -> None:
+        """A url recording draws no participant: it receives exactly everyone's audio
+        (as the transcriber does), never a video or screenshare."""
+        if self.page is None or self.media is None:
+            return
+        wanted = frozenset(f"{peer_id}:audio" for peer_id in self.roster.peers)
+        if wanted != self._subscribed:
+            self._subscribed = wanted
+            await self.media.subscribe("manual", sorted(wanted))
 
     def _has_output(self) -> bool:
         if self.pipeline is not None:
@@ -205,6 +238,8 @@ class Recorder:
         """What the benchmark and the operator read: CPU, frames, time in the thread."""
         wall = time.monotonic() - self._wall
         figures = {"wall_secs": f"{wall:.3f}", "cpu_secs": f"{_cpu_secs() - self._cpu:.3f}"}
+        if self.page is not None:
+            figures |= {"page_frames": str(self.page.picture.received)}
         if self.pipeline is not None:
             figures |= {"frames": str(self.pipeline.frames),
                         "skipped_frames": str(self.pipeline.skipped),
@@ -267,7 +302,7 @@ class Recorder:
                                         self.clock.epoch)
                 else:
                     self._copy(remote, packet)
-            elif self.pipeline is not None:
+            elif self.pipeline is not None and self.page is None:
                 self.pipeline.video(remote.track_id, codec or self._codec_of(remote.track_id),
                                     packet)
 

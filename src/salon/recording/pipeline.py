@@ -19,6 +19,10 @@ An interactive recording's ID3 tags (`cue`) go to the encoder thread as they are
 from the inbox, stamped with the recorded time they arrived at; the muxer orders them
 among the frames.
 
+A `url` recording's picture is a web page (`salon.recording.page`): step 1 has no video
+to decode, and step 2 takes the page's newest frame (black until the first; the
+watermark drawn over it once per new frame) instead of composing tiles.
+
 While paused nothing is composed or mixed; the clock stands still, so frame numbers and
 sample positions go on from where they stopped.
 """
@@ -34,10 +38,11 @@ import av
 
 from salon.recording import labels
 from salon.recording.clock import RecordingClock
-from salon.recording.compositor import Compositor
+from salon.recording.compositor import BACKGROUND, Compositor, blend
 from salon.recording.layout import arrange
 from salon.recording.mixer import RATE, AudioMixer
 from salon.recording.outputs import CompositeWriter
+from salon.recording.page import PagePicture
 from salon.recording.roster import Scene
 from salon.recording.spec import RecordingSpec
 
@@ -59,7 +64,8 @@ DECODERS = {"video/vp8": "vp8", "video/h264": "h264"}
 
 
 class CompositePipeline(threading.Thread):
-    def __init__(self, spec: RecordingSpec, clock: RecordingClock) -> None:
+    def __init__(self, spec: RecordingSpec, clock: RecordingClock,
+                 page: PagePicture | None = None) -> None:
         super().__init__(name=f"recording-{spec.recording_id}", daemon=True)
         self.spec = spec
         self.clock = clock
@@ -100,6 +106,9 @@ class CompositePipeline(threading.Thread):
         self._keyframes_wanted: set[str] = set()
         self._lock = threading.Lock()
         self.files: list[tuple[Path, str]] = []
+        #: A url recording's page frames (None: salon's own layout is composed).
+        self.page = page
+        self._page_frame: av.VideoFrame | None = None
 
     # --- from the engine's loop ------------------------------------------------------------
 
@@ -172,6 +181,37 @@ class CompositePipeline(threading.Thread):
             self.busy_secs += time.perf_counter() - began
 
     def _tick(self, index: int) -> None:
+        frame = self._last = self._page() if self.page is not None else self._compose()
+        self._submit(("video", frame, index))
+        self.frames += 1
+        self._next = index + 1
+
+    def _page(self) -> av.VideoFrame:
+        """The page's newest frame, watermarked once when it is new (a new frame is
+        this thread's own, so drawing on it is safe); black before the first."""
+        assert self.page is not None
+        frame, new = self.page.frame()
+        if frame is None:
+            if self._page_frame is None:
+                self._page_frame = self._mark(self._black())
+            return self._page_frame
+        if new or self._page_frame is None:
+            self._page_frame = self._mark(frame)
+        return self._page_frame
+
+    def _black(self) -> av.VideoFrame:
+        frame = av.VideoFrame(self.spec.video.width, self.spec.video.height, "yuv420p")
+        canvas = labels.planes_of(frame)
+        canvas.y[:], canvas.u[:], canvas.v[:] = 16, BACKGROUND[1], BACKGROUND[2]
+        return frame
+
+    def _mark(self, frame: av.VideoFrame) -> av.VideoFrame:
+        mark = self.compositor.watermark
+        if mark is not None:
+            blend(labels.planes_of(frame), mark, *self.compositor.watermark_at)
+        return frame
+
+    def _compose(self) -> av.VideoFrame:
         scene = self.scene
         tiles = arrange(self.spec.video.width, self.spec.video.height, list(scene.people),
                         scene.speaker, scene.screenshare)
@@ -181,11 +221,7 @@ class CompositePipeline(threading.Thread):
             self._decoders.pop(gone, None)
             self.compositor.drop(gone)
         self._on_screen = on_screen
-        frame = self._last = self.compositor.compose(tiles, scene.names,
-                                                     set(scene.cameras_on))
-        self._submit(("video", frame, index))
-        self.frames += 1
-        self._next = index + 1
+        return self.compositor.compose(tiles, scene.names, set(scene.cameras_on))
 
     def _mix_until(self, sample: int) -> None:
         if sample > self._audio_at:

@@ -251,7 +251,8 @@ class RecordingScheduler(Recovery, HandOff):
             user_ids=tuple(config["user_ids"]) if config.get("user_ids") else None,
             track_prefix=config.get("track_prefix", "default"),
             live=config_live(row.kind, config),
-            interactive=config_interactive(row.kind, config))
+            interactive=config_interactive(row.kind, config),
+            url=config.get("url") if row.kind == "composite" else None)
 
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""

@@ -98,6 +98,10 @@ class RecordingSpec:
     live: LiveSpec | None = None
     #: Interactive recordings: HLS with timed ID3 metadata, in a tar, instead of the MP4.
     interactive: InteractiveSpec | None = None
+    #: Composite recordings of a web page (the API's `url`): the picture is this page in
+    #: headless Chromium, opened with `authToken=<token>` (`salon.recording.page`), in
+    #: place of salon's layout; the sound is still the meeting's mix.
+    url: str | None = None
 
 
 class RecordingControl(Protocol):
