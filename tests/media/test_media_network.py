@@ -1,7 +1,4 @@
 """Media on shaped links: one publisher sends VP8 with temporal layers (L1T2 at 480x360:
-
-#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
-pytestmark = pytest.mark.solo
 TL0 15 fps ~170 kbit/s, both layers 30 fps ~280 kbit/s) and Opus, three aiortc
 subscribers receive it, one through a 300 kbit/s link, one losing 5 % of its
 packets, one unimpeded (docs/media-design.md §6.9).
@@ -24,6 +21,9 @@ from salon.client.media import MediaSession
 from salon.client.media.sources import FileSource
 from salon.client.media.testmedia import L1T2_PATTERN, L1T3_PATTERN, make_test_media
 from tests.live import Meeting
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 LOOPBACK = ["127.0.0.1"]
 

@@ -1,7 +1,4 @@
 """A recording through the whole of salon: started over REST, recorded by the real media
-
-#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
-pytestmark = pytest.mark.solo
 engine in its recorder process (the hidden recorder participant the control plane
 creates), stopped over REST, stored, downloaded through its signed link, and the file
 decoded: both people's colours in the picture, both tones in the sound; a track
@@ -14,11 +11,15 @@ from typing import Any
 import av
 import httpx
 import numpy as np
+import pytest
 
 from salon.recording import interactive
 from tests.live import Meeting
 from tests.media.test_recording_engine import Colour, Tone, publisher, spectrum_peaks
 from tests.test_recording_interactive import cues, unpack
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 
 async def recording(room: Meeting, recording_id: str) -> dict[str, Any]:

@@ -1,7 +1,4 @@
 """Media sources and test media: files that decode, real-time pacing, keyframe skipping,
-
-#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
-pytestmark = pytest.mark.solo
 Opus levels, and a FileSource through a plain aiortc loopback pair (run inside a network
 namespace: scripts/test-netns tests/media/test_sources.py)."""
 
@@ -18,6 +15,9 @@ from aiortc.mediastreams import MediaStreamError
 from salon.client.media.sources import FileSource, SyntheticVideo, ToneSource
 from salon.client.media.testmedia import make_test_media
 from salon.media.embedded import hooks, rtp, sender_hooks
+
+#: It measures frame rates, bitrates or timings: it runs alone (scripts/test-netns).
+pytestmark = pytest.mark.solo
 
 SECONDS = 4  # test files are 4 s long (sources loop them)
 
