@@ -169,6 +169,20 @@ def test_a_track_recording_takes_one_layer(http: httpx.Client, meeting: dict) ->
     assert refused.json()["error"]["message"] == (
         "layers: a track recording takes one layer for now (its files are named by that "
         "layer's file_name_prefix).")
+    many = http.post("/recordings/track", json={"meeting_id": meeting["id"], "layers": {
+        f"l{i}": {} for i in range(11)}})  # the same sentence however many
+    assert many.json()["error"]["message"] == refused.json()["error"]["message"]
+    document = httpx.get(f"{http.base_url.scheme}://{http.base_url.netloc.decode()}"
+                         "/openapi.json").json()
+    layers = document["components"]["schemas"]["StartTrackRecording"]["properties"]["layers"]
+    assert layers["anyOf"][0]["maxProperties"] == 1
+    short = http.post("/recordings/track", json={"meeting_id": meeting["id"],
+                                                 "max_seconds": 59})
+    assert short.status_code == 400 and "body.max_seconds" in short.json()["error"]["message"]
+    taken = http.post("/recordings/track", json={"meeting_id": meeting["id"],
+                                                 "max_seconds": 60})
+    assert taken.status_code == 201, taken.text
+    http.put(f"/recordings/{taken.json()['data']['recording']['id']}", json={"action": "stop"})
 
 
 def test_listing_filters(http: httpx.Client, meeting: dict) -> None:

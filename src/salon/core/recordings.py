@@ -125,11 +125,16 @@ class StartTrackRecording(Strict):
     meeting_id: text(36, min_length=1)
     # participant ids or custom participant ids (up to 255 characters, as in S1)
     user_ids: Annotated[list[text(255, min_length=1)], Field(max_length=100)] | None = None
+    # One layer for now: the document says so (`maxProperties`), and the service refuses
+    # more with a sentence that says why (its files are named by that layer's prefix).
     layers: Annotated[dict[text(100, min_length=1, pattern=LAYER_NAME), TrackLayer],
-                      Field(max_length=10, json_schema_extra={
+                      Field(json_schema_extra={
+                          "maxProperties": 1,
                           "propertyNames": {"minLength": 1, "maxLength": 100,
                                             "pattern": LAYER_NAME},
                           "additionalProperties": False})] | None = None
+    #: RealtimeKit's docs list it (beta) though the SDK does not: taken as R1's.
+    max_seconds: Annotated[Int, Field(ge=60, le=86400)] | None = None
 
 
 class RecordingAction(Strict):

@@ -87,7 +87,8 @@ async def start_track(db: AsyncSession, app_id: str, body: rules.StartTrackRecor
     layers = {k: v.model_dump(exclude_none=True) for k, v in (body.layers or {}).items()}
     prefix = next((layer.get("file_name_prefix") for layer in layers.values()
                    if layer.get("file_name_prefix")), None) or "default"
-    config = {"user_ids": body.user_ids, "layers": layers, "track_prefix": prefix}
+    config = {"user_ids": body.user_ids, "layers": layers, "track_prefix": prefix,
+              **({"max_seconds": body.max_seconds} if body.max_seconds else {})}
     name = rules.output_file_name(prefix, meeting.id, now, "webm")
     row = _new(app_id, meeting.id, "track", name, config, session_id, now, "API_CALL",
                rules.caller("ORGANIZATION"), None, allow_multiple=False)
