@@ -37,6 +37,17 @@ async def reaches(room: Meeting, recording_id: str, *statuses: str,
         await asyncio.sleep(0.2)
 
 
+async def download(done: dict[str, Any], into: Path, content_type: str) -> Path:
+    """A finished recording's file, fetched through its signed link into `into`."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.get(done["download_url"])
+    assert answer.status_code == 200 and answer.headers["content-type"] == content_type
+    assert len(answer.content) == done["file_size"]
+    path = into / done["output_file_name"]
+    path.write_bytes(answer.content)
+    return path
+
+
 def share_of(frame: np.ndarray, rgb: tuple[int, int, int]) -> float:
     """The share of the picture within 40 of `rgb` on every channel."""
     return float((np.abs(frame.astype(int) - rgb).max(axis=2) < 40).mean())
@@ -61,12 +72,7 @@ async def test_a_recording_started_over_rest_is_recorded_stored_and_downloaded(
     assert done["output_file_name"].startswith("standup") and done["output_file_name"].endswith(
         ".mp4")
 
-    async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.get(done["download_url"])
-    assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
-    assert len(answer.content) == done["file_size"]
-    path = tmp_path / done["output_file_name"]
-    path.write_bytes(answer.content)
+    path = await download(done, tmp_path, "video/mp4")
 
     with av.open(str(path)) as container:
         seconds = float(container.duration or 0) / 1_000_000
@@ -148,13 +154,7 @@ async def test_an_interactive_recording_carries_the_broadcasts_as_timed_id3(
     done = await reaches(room, rid, "UPLOADED", "ERRORED")
     assert done["status"] == "UPLOADED", done
 
-    async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.get(done["download_url"])
-    assert answer.status_code == 200
-    assert answer.headers["content-type"] == "application/x-tar"
-    assert len(answer.content) == done["file_size"]
-    path = tmp_path / done["output_file_name"]
-    path.write_bytes(answer.content)
+    path = await download(done, tmp_path, "application/x-tar")
     unpack(path, tmp_path / "hls")
     playlist = tmp_path / "hls" / "index.m3u8"
     assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")

@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
-import httpx
 import numpy as np
 import pytest
 from aiohttp import web
 
 from tests.live import Meeting
-from tests.media.test_recording_end_to_end import reaches
+from tests.media.test_recording_end_to_end import download, reaches
 from tests.media.test_recording_engine import Tone, publisher, spectrum_peaks
 
 #: It measures colours against recorded time: it runs alone (scripts/test-netns).
@@ -117,11 +116,7 @@ async def test_a_url_recording_records_the_page_with_the_meetings_sound(
     recorder = await room.admin.call("GET", f"/meetings/{room.id}/participants/{token['sub']}")
     assert recorder["custom_participant_id"] == f"recorder-{rid}"
 
-    async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.get(done["download_url"])
-    assert answer.status_code == 200
-    path = tmp_path / done["output_file_name"]
-    path.write_bytes(answer.content)
+    path = await download(done, tmp_path, "video/mp4")
     with av.open(str(path)) as container:
         seconds = float(container.duration or 0) / 1_000_000
         video = container.streams.video[0]
