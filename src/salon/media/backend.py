@@ -132,8 +132,10 @@ class MediaBackend(Protocol):
     def prefer(self, peer_id: str, data_saver: bool | None,
                heights: Mapping[str, int] | None) -> None:
         """The subscriber's own limits: data saver, rendered tile heights (merged)."""
+
     def backlog(self, subscriber_id: str, track_id: str, before: int,
                 since: float | None = None) -> list[tuple[float, int, bytes]]:
-        """The last seconds of a voice the subscriber receives (those received after
-        `since`, unix seconds, if given), before its RTP timestamp `before`, as (arrival unix time, RTP timestamp, Opus payload), oldest first, in
-        the subscriber's numbering (docs/protocol.md `media.backlog`)."""
+        """The last seconds of a voice the subscriber receives (those received at or
+        after `since`, unix seconds, if given) before its RTP timestamp `before`, as
+        (arrival unix time, RTP timestamp, Opus payload), oldest first, in the
+        subscriber's numbering (docs/protocol.md `media.backlog`)."""

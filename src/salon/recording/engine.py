@@ -84,7 +84,6 @@ class Recorder:
         self.media: MediaSession | None = None
         #: A url recording's browser (None for salon's own layout).
         self.page: PageCapture | None = None
-        self._subscribed: frozenset[str] | None = None
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._started = False
         #: `CLOSE_TRANSPORT` came: an interactive recording takes no more tags.
@@ -196,12 +195,8 @@ class Recorder:
     async def _subscribe_audio(self) -> None:
         """A url recording draws no participant: it receives exactly everyone's audio
         (as the transcriber does), never a video or screenshare."""
-        if self.page is None or self.media is None:
-            return
-        wanted = frozenset(f"{peer_id}:audio" for peer_id in self.roster.peers)
-        if wanted != self._subscribed:
-            self._subscribed = wanted
-            await self.media.subscribe("manual", sorted(wanted))
+        if self.page is not None and self.media is not None:
+            await self.media.listen_to(self.roster.peers)
 
     def _has_output(self) -> bool:
         if self.pipeline is not None:

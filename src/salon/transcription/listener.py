@@ -82,7 +82,6 @@ class Transcriber:
         self.captioner: Any = None
         self._captions_failed = False
         self._consumers: dict[str, asyncio.Task[None]] = {}
-        self._subscribed: frozenset[str] = frozenset()
         self._over = asyncio.Event()
         self._sent = {"interim": 0, "final": 0, "refused": 0}
         self._started = time.monotonic()
@@ -153,10 +152,8 @@ class Transcriber:
 
     async def _subscribe(self) -> None:
         """Receive exactly the audio of everyone in the roster (never video)."""
-        wanted = frozenset(f"{peer_id}:audio" for peer_id in self.roster)
-        if wanted != self._subscribed and self.media is not None:
-            self._subscribed = wanted
-            await self.media.subscribe("manual", sorted(wanted))
+        if self.media is not None:
+            await self.media.listen_to(self.roster)
 
     # --- listening ------------------------------------------------------------------------
 

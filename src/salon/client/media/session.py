@@ -12,6 +12,7 @@ import contextlib
 import fractions
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import av
@@ -65,6 +66,8 @@ class MediaSession:
         self.remotes: dict[str, RemoteTrack] = {}
         self.mids: dict[str, dict[str, Any] | None] = {}
         self.revision = 0
+        #: The voices `listen_to` asked for last (None: it was never used).
+        self._voices: frozenset[str] | None = None
         self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
@@ -276,6 +279,15 @@ class MediaSession:
         extra = {"device": device} if device else {}
         return await self.peer.request("media.subscribe", mode=mode,
                                        track_ids=track_ids or [], **extra)
+
+    async def listen_to(self, peer_ids: Iterable[str]) -> None:
+        """Receive exactly the audio of `peer_ids`, never video (salon's bots: the
+        transcriber, a url recording): `media.subscribe` manual, sent only when the set
+        changed since the last call."""
+        wanted = frozenset(f"{peer_id}:audio" for peer_id in peer_ids)
+        if wanted != self._voices:
+            self._voices = wanted
+            await self.subscribe("manual", sorted(wanted))
 
     async def backlog(self, track_id: str, before: int, since: float | None = None
                       ) -> list[tuple[float, av.Packet]]:
