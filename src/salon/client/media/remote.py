@@ -3,8 +3,11 @@
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from salon.media.embedded import rtp
 
 #: Frame arrival times kept for the fps figure.
 FPS_WINDOW = 128
@@ -92,3 +95,31 @@ class RemoteTrack:
                 raise TimeoutError(f"{self.track_id}: {self.counters.frames} frames, "
                                    f"waited for {target}")
             await asyncio.sleep(0.02)
+
+
+def frame_counter(info_of: Callable[[], dict[str, Any] | None],
+                  remotes: dict[str, RemoteTrack]) -> Callable[[Any, bool], None]:
+    """An RTP packet handler (`hooks.forward_rtp`) that counts the frames of whatever
+    track one m-line carries (`info_of()`: its entry in the latest offer, None while
+    idle) into `remotes` without keeping them: a frame ends at the marker bit (video)
+    or is one packet (audio); a keyframe starts where `rtp.starts_keyframe` says."""
+    keyframe, size = False, 0
+
+    def on_packet(packet, retransmitted: bool) -> None:
+        nonlocal keyframe, size
+        info = info_of()
+        if info is None:
+            return
+        video = info["kind"] != "audio"
+        keyframe = keyframe or (video and rtp.starts_keyframe(info["codec"],
+                                                              packet.payload))
+        size += len(packet.payload)
+        remote = remotes.get(info["track_id"])
+        if remote is None:
+            remote = remotes[info["track_id"]] = RemoteTrack(info, count_only=True)
+        remote.counters.packets += 1
+        if packet.marker or not video:
+            remote._arrived(None, keyframe, size)
+            keyframe, size = False, 0
+
+    return on_packet

@@ -7,9 +7,7 @@ without decoding unless the session is made with `decode=True`.
 """
 
 import asyncio
-import base64
 import contextlib
-import fractions
 import logging
 import time
 from collections.abc import Iterable
@@ -18,13 +16,11 @@ from typing import Any
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 
-from salon.client.media.remote import RemoteTrack
+from salon.client.media import backlog
+from salon.client.media.remote import RemoteTrack, frame_counter
 from salon.client.media.simulcast import SimulcastSender, SimulcastSource
 from salon.client.realtime import RealtimeClient
-from salon.media.embedded import hooks, rtp, sender_hooks
-
-#: RTP timestamps are 32-bit and wrap.
-RTP_MASK = 0xFFFFFFFF
+from salon.media.embedded import hooks, sender_hooks
 
 log = logging.getLogger("salon.client.media")
 
@@ -291,36 +287,17 @@ class MediaSession:
 
     async def backlog(self, track_id: str, before: int, since: float | None = None
                       ) -> list[tuple[float, av.Packet]]:
-        """The last seconds of a voice this session receives, before the packet whose
+        """The last seconds of a voice this session receives, before the frame whose
         `pts` is `before` (`media.backlog`; salon's bots only): (the server's arrival
         time in unix seconds, the Opus packet), oldest first, with `pts` numbered as the
         frames this session yields, so they run straight into them; only those the
-        server received after `since` (unix seconds), if given (aiortc counts `pts`
-        from the first packet received: these come before it, below 0)."""
-        origin = self._rtp_origin(track_id)
-        raw = (before + origin) & RTP_MASK
-        extra = {"since": since} if since is not None else {}
-        reply = await self.peer.request("media.backlog", track_id=track_id, before=raw,
-                                        **extra)
-        kept = []
-        for item in reply["packets"]:
-            packet = av.Packet(base64.b64decode(item["data"]))
-            packet.pts = before - ((raw - item["timestamp"]) & RTP_MASK)
-            packet.time_base = fractions.Fraction(1, 48000)
-            kept.append((item["at"], packet))
-        return kept
-
-    def _rtp_origin(self, track_id: str) -> int:
-        """The RTP timestamp aiortc's receiver counts frames' `pts` from (its first)."""
+        server received after `since` (unix seconds), if given (backlog.py)."""
         mid = next((mid for mid, info in self.mids.items()
                     if info is not None and info["track_id"] == track_id), None)
         receiver = next((t.receiver for t in (self.sub_pc.getTransceivers()
                                               if self.sub_pc else [])
                          if mid is not None and str(t.mid) == mid), None)
-        origin = hooks.rtp_timestamp_origin(receiver) if receiver is not None else None
-        if origin is None:
-            raise ValueError(f"nothing of {track_id} has been received yet")
-        return origin
+        return await backlog.fetch(self.peer, receiver, track_id, before, since)
 
     async def _answer_offers(self) -> None:
         while True:
@@ -358,37 +335,13 @@ class MediaSession:
             return
         mid = str(transceiver.mid)
         if self.count_only:
-            hooks.forward_rtp(transceiver.receiver, self._rtp_counter(mid))
+            hooks.forward_rtp(transceiver.receiver,
+                              frame_counter(lambda: self.mids.get(mid), self.remotes))
             return
         hooks.renack(transceiver.receiver)
         if not self.decode:
             hooks.mark_passthrough(track)
         self._spawn(self._pump(mid, track))
-
-    def _rtp_counter(self, mid: str):
-        """Count the frames of whatever track the m-line carries: a frame ends at the
-        marker bit (video) or is one packet (audio); a keyframe starts where
-        `rtp.starts_keyframe` says."""
-        keyframe, size = False, 0
-
-        def on_packet(packet, retransmitted: bool) -> None:
-            nonlocal keyframe, size
-            info = self.mids.get(mid)
-            if info is None:
-                return
-            video = info["kind"] != "audio"
-            keyframe = keyframe or (video and rtp.starts_keyframe(info["codec"],
-                                                                  packet.payload))
-            size += len(packet.payload)
-            remote = self.remotes.get(info["track_id"])
-            if remote is None:
-                remote = self.remotes[info["track_id"]] = RemoteTrack(info, count_only=True)
-            remote.counters.packets += 1
-            if packet.marker or not video:
-                remote._arrived(None, keyframe, size)
-                keyframe, size = False, 0
-
-        return on_packet
 
     async def _pump(self, mid: str, track: MediaStreamTrack) -> None:
         with contextlib.suppress(Exception):
