@@ -29,6 +29,12 @@ RATE_WINDOW_SECS = 0.5
 #: most this much (each copy is a send from Python: 4 Mbit/s is ~400 a second).
 MIN_PROBE_BPS = 30_000
 MAX_PROBE_BPS = 4_000_000
+#: While the estimate holds still, layers are chosen again at most this often. Each of
+#: a subscriber's streams reports about once a second, video with a REMB beside it:
+#: at fifty subscribers that was 150 choices a second, nearly all of them the same
+#: (issue 18). A report that moves the estimate (its value, a probe, congestion) is
+#: acted on at once.
+STEADY_APPLY_SECS = 0.5
 
 
 class Downlink:
@@ -47,6 +53,9 @@ class Downlink:
         self.data_saver = False
         self.heights: dict[str, int] = {}
         self.prober = Prober(self._copier, self._probe_rate, self._filled, clock)
+        #: What the layers were last chosen for (`_moved`), and when.
+        self._applied: tuple = ()
+        self._applied_at = float("-inf")
 
     def _sent(self, now: float) -> float:
         octets = sum(slot.octets for slot in self._slots())
@@ -63,12 +72,22 @@ class Downlink:
         self.estimate.padded = self.prober.fed
         self.estimate.on_loss(fraction, self._sent(now), now, rtt,
                               None if echo_age is None else now - echo_age)
-        self.apply(now)
+        self._heard(now)
 
     def on_remb(self, bps: int) -> None:
         now = self._clock()
         self.estimate.on_remb(bps, self._sent(now), now)
-        self.apply(now)
+        self._heard(now)
+
+    def _heard(self, now: float) -> None:
+        """After feedback: choose layers again if it moved the estimate, or if they were
+        last chosen `STEADY_APPLY_SECS` ago (the publishers' rates move too)."""
+        if self._state() != self._applied or now - self._applied_at >= STEADY_APPLY_SECS:
+            self.apply(now)
+
+    def _state(self) -> tuple:
+        estimate = self.estimate
+        return estimate.value, estimate.probing, estimate.congested
 
     def apply(self, now: float | None = None) -> None:
         """Give each video slot the layers that fit now, and tell its publisher."""
@@ -111,6 +130,7 @@ class Downlink:
                 slot.source.retarget(slot, slot.source.encodings[spatial])
             slot.source.demand[id(slot)] = self.estimate.value - audio
         self._follow_probe()
+        self._applied, self._applied_at = self._state(), now
 
     def _copier(self):
         """The video slot a padding probe copies: one that is sending."""

@@ -114,12 +114,19 @@ def hook_retransmit(sender, resend: Callable[[int], None]) -> None:
 FRESH_ECHO_DLSR = int(1.5 * 65536)
 
 
+#: Receiver (and sender) reports are salon's alone: aiortc turns each into a statistics
+#: object (`getStats`' remote-inbound-rtp) that nothing on the server reads, and at
+#: fifty subscribers that was a tenth of the time their RTCP took (issue 18).
+_REPORTS = (RtcpRrPacket, RtcpSrPacket)
+
+
 def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None], None],
                   on_remb: Callable[[int], None]) -> None:
     """Hear the subscriber's feedback on this sender's stream before aiortc does:
     `on_loss(fraction 0..1, round-trip seconds or None, seconds since the echoed sender
-    report was sent or None)` for each receiver report block about it, `on_remb(bits/s)` for each REMB naming it (aiortc keeps the first only for
-    its own encoder). The round trip is measured against the sender reports that
+    report was sent or None)` for each receiver report block about it, `on_remb(bits/s)`
+    for each REMB naming it (aiortc keeps the first only for its own encoder). aiortc
+    itself no longer sees the reports (`_REPORTS`). The round trip is measured against the sender reports that
     `sender_reports.report_for` sent (RFC 3550 §6.4.1: now − LSR − DLSR), from reports
     that echo a recent one only: its downward half is as old as the sender report, and
     an old one (audio reports every five seconds) would still show a queue long gone."""
@@ -132,7 +139,8 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
             hear(packet)
         except Exception:  # never at the cost of aiortc's own handling (NACK, PLI)
             log.exception("subscriber feedback failed")
-        await original(packet)
+        if not isinstance(packet, _REPORTS):  # NACK, PLI, FIR, REMB: aiortc's too
+            await original(packet)
 
     def hear(packet) -> None:
         ssrc = sender._ssrc
@@ -191,7 +199,8 @@ class RtpOutput:
 
     def steady(self) -> bool:
         """Ready, and the lane is bound to this transport's session and nominated pair:
-        the fast lane may write (checked again at each of the subscriber's reports)."""
+        the fast lane may write (checked again whenever the subscriber's layers are
+        chosen: at least every half second while it reports)."""
         if not self.lane.bound or not self.ready():
             return False
         dtls = self.sender._RTCRtpSender__transport
