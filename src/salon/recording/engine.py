@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from salon.client import RealtimeClient, RealtimeError
-from salon.client.media import MediaSession, RemoteTrack
+from salon.client.media import MediaSession, RemoteTrack, speaking_first
 from salon.media.embedded import hooks
 from salon.recording import interactive
 from salon.recording.clock import RecordingClock
@@ -196,7 +196,7 @@ class Recorder:
         """A url recording draws no participant: it receives exactly everyone's audio
         (as the transcriber does), never a video or screenshare."""
         if self.page is not None and self.media is not None:
-            await self.media.listen_to(self.roster.peers)
+            await self.media.listen_to(speaking_first(self.roster.peers))
 
     def _has_output(self) -> bool:
         if self.pipeline is not None:

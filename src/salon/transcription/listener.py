@@ -32,7 +32,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 
 from salon.client import RealtimeClient, RealtimeError
-from salon.client.media import MediaSession, RemoteTrack
+from salon.client.media import MediaSession, RemoteTrack, speaking_first
 from salon.recording.spec import RecordingControl, RecordingOutcome, StopReason
 from salon.transcription.capture import CapturedVoice, Speaker, mark_complete
 from salon.transcription.priority import yield_cpu_to_the_server
@@ -93,14 +93,13 @@ class Transcriber:
         try:
             await self._join()
             reason = await self._listen()
-        except RealtimeError as exc:
-            if exc.code != "SESSION_ENDED":
-                raise
-            log.info("transcriber of session %s came too late: %s", self.spec.session_id,
-                     exc.message)
-            reason = "ALL_PEERS_LEFT"
         except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
-            if (self.peer is not None and self.peer.closed.is_set()) or closed_by_the_session(exc):
+            if isinstance(exc, RealtimeError) and exc.code == "SESSION_ENDED":
+                log.info("transcriber of session %s came too late: %s",
+                         self.spec.session_id, exc.message)
+                reason = "ALL_PEERS_LEFT"
+            elif ((self.peer is not None and self.peer.closed.is_set())
+                  or closed_by_the_session(exc)):
                 # The session ended (or the server went) while a request was on its way:
                 # the end of the session, not a failure.
                 log.info("transcriber of session %s: the connection closed (%s)",
@@ -153,7 +152,7 @@ class Transcriber:
     async def _subscribe(self) -> None:
         """Receive exactly the audio of everyone in the roster (never video)."""
         if self.media is not None:
-            await self.media.listen_to(self.roster)
+            await self.media.listen_to(speaking_first(self.roster))
 
     # --- listening ------------------------------------------------------------------------
 
@@ -194,7 +193,7 @@ class Transcriber:
         try:
             return await self.media.backlog(remote.track_id, before,
                                             since=self.spec.backlog_since)
-        except (RealtimeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a refusal, a timeout: not the voice's end
             log.info("no backlog of %s: %s", remote.track_id, exc)
             return []
 

@@ -26,7 +26,7 @@ async def fetch(peer: RealtimeClient, receiver, track_id: str, before: int,
                 since: float | None = None) -> list[tuple[float, av.Packet]]:
     """The packets of `track_id` (received by aiortc's `receiver`) before the frame whose
     `pts` is `before`: (the server's arrival time in unix seconds, the Opus packet),
-    oldest first; only those the server received after `since`, if given."""
+    oldest first; only those the server received at or after `since`, if given."""
     origin = hooks.rtp_timestamp_origin(receiver) if receiver is not None else None
     if origin is None:
         raise ValueError(f"nothing of {track_id} has been received yet")

@@ -10,20 +10,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
-import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCSessionDescription
 
-from salon.client.media import backlog
 from salon.client.media.remote import RemoteTrack, frame_counter
 from salon.client.media.simulcast import SimulcastSender, SimulcastSource
+from salon.client.media.voices import VoiceListening
 from salon.client.realtime import RealtimeClient
 from salon.media.embedded import hooks, sender_hooks
 
 log = logging.getLogger("salon.client.media")
-
 
 def _prefer(transceiver, kind: str, codec: str | None) -> None:
     """Put the wanted codec first (VP8 unless the track says H.264; Opus for audio)."""
@@ -35,8 +32,9 @@ def _prefer(transceiver, kind: str, codec: str | None) -> None:
                                                  and c.mimeType.lower().endswith("/rtx")])
 
 
-class MediaSession:
-    """One peer's media: its published tracks and the tracks it receives."""
+class MediaSession(VoiceListening):
+    """One peer's media: its published tracks and the tracks it receives (and, for
+    salon's bots, `VoiceListening`)."""
 
     def __init__(self, peer: RealtimeClient, *, decode: bool = False,
                  count_only: bool = False) -> None:
@@ -62,8 +60,10 @@ class MediaSession:
         self.remotes: dict[str, RemoteTrack] = {}
         self.mids: dict[str, dict[str, Any] | None] = {}
         self.revision = 0
-        #: The voices `listen_to` asked for last (None: it was never used).
+        #: The voices `listen_to` had the server take last (None: none yet), and when
+        #: it may ask again after a refusal for rate.
         self._voices: frozenset[str] | None = None
+        self._listen_again_at = float("-inf")
         self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._answering = self._spawn(self._answer_offers())
@@ -275,29 +275,6 @@ class MediaSession:
         extra = {"device": device} if device else {}
         return await self.peer.request("media.subscribe", mode=mode,
                                        track_ids=track_ids or [], **extra)
-
-    async def listen_to(self, peer_ids: Iterable[str]) -> None:
-        """Receive exactly the audio of `peer_ids`, never video (salon's bots: the
-        transcriber, a url recording): `media.subscribe` manual, sent only when the set
-        changed since the last call."""
-        wanted = frozenset(f"{peer_id}:audio" for peer_id in peer_ids)
-        if wanted != self._voices:
-            self._voices = wanted
-            await self.subscribe("manual", sorted(wanted))
-
-    async def backlog(self, track_id: str, before: int, since: float | None = None
-                      ) -> list[tuple[float, av.Packet]]:
-        """The last seconds of a voice this session receives, before the frame whose
-        `pts` is `before` (`media.backlog`; salon's bots only): (the server's arrival
-        time in unix seconds, the Opus packet), oldest first, with `pts` numbered as the
-        frames this session yields, so they run straight into them; only those the
-        server received after `since` (unix seconds), if given (backlog.py)."""
-        mid = next((mid for mid, info in self.mids.items()
-                    if info is not None and info["track_id"] == track_id), None)
-        receiver = next((t.receiver for t in (self.sub_pc.getTransceivers()
-                                              if self.sub_pc else [])
-                         if mid is not None and str(t.mid) == mid), None)
-        return await backlog.fetch(self.peer, receiver, track_id, before, since)
 
     async def _answer_offers(self) -> None:
         while True:

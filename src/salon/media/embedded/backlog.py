@@ -14,8 +14,9 @@ from collections import deque
 
 #: How far back a voice is kept: more than a transcriber's start on a busy machine.
 BACKLOG_SECS = 5.0
-#: Opus sends a packet every 20 ms (fewer with DTX): 250 in 5 s, and some room.
-MAX_PACKETS = 300
+#: Opus sends a packet every 20 ms (fewer with DTX), or every 10 ms where a sender asks
+#: for it (`ptime`): 500 in 5 s.
+MAX_PACKETS = 500
 _MASK = 0xFFFFFFFF
 
 
@@ -32,8 +33,8 @@ class VoiceBacklog:
 
     def before(self, timestamp: int, now: float, since: float | None = None
                ) -> list[tuple[float, int, bytes]]:
-        """The packets of the last `BACKLOG_SECS` (and received after `since`, unix
-        seconds) whose RTP timestamp comes before `timestamp` (the source's numbering,
+        """The packets of the last `BACKLOG_SECS` (and received at or after `since`,
+        unix seconds) whose RTP timestamp comes before `timestamp` (the source's numbering,
         modulo 2³²), oldest first."""
         oldest = now - BACKLOG_SECS if since is None else max(now - BACKLOG_SECS, since)
         return [kept for kept in self._packets

@@ -93,7 +93,7 @@ class Backlog(Strict):
     track_id: Id
     #: An RTP timestamp of the track as you receive it: the backlog is what came before.
     before: Annotated[Int, Field(ge=0, le=0xFFFFFFFF)]
-    #: Only packets the server received after this (unix seconds).
+    #: Only packets the server received at or after this (unix seconds).
     since: Annotated[Number, Field(ge=0)] | None = None
 
 
