@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from salon.core.errors import Unauthorized
 from salon.core.meetings import MeetingSettings
 from salon.core.recordings import StartRecording
 from salon.recording.scheduler import RecordingScheduler, SchedulerSettings
 from salon.recording.storage import LocalStorage
-from salon.services import apps, meetings, participant_tokens, recordings
+from salon.services import apps, meetings, participant_tokens, participants, recordings
 from salon.settings import Settings
 from salon.store import migrate
 from salon.store.database import Database
-from salon.store.models import App, Recording
+from salon.store.models import App, Participant, Recording
 from tests.recording_helpers import media_seconds
 
 
@@ -131,3 +132,22 @@ async def test_storage_configs_are_read_off_the_event_loop(
     done = await _until(running, row.id, "UPLOADED", "ERRORED")
     assert done.status == "ERRORED"  # the upload was refused: kept in salon's own storage
     assert on_loop == {"check": False, "storage": False}
+
+
+async def test_a_finished_recorders_token_lets_nobody_in(scheduler: tuple) -> None:
+    """A url recording's page got the recorder's token: once the recording is over,
+    that token (and any minted for the recorder before) is refused."""
+    running, app_id, meeting_id = scheduler
+    rid = await _start(running, app_id, meeting_id)
+    await _until(running, rid, "RECORDING")
+    async with running.database.session() as db:
+        recorder = await db.scalar(select(Participant).where(
+            Participant.custom_participant_id == f"recorder-{rid}"))
+        assert recorder is not None
+        token = running.signer.mint(recorder)
+        await participants.admit(db, running.signer, token)  # let in while it records
+    await running.stop()  # finalizes the recording (as in the test above)
+    async with running.database.session() as db:
+        assert (await db.get(Recording, rid)).status == "UPLOADED"
+        with pytest.raises(Unauthorized, match="replaced by a newer one"):
+            await participants.admit(db, running.signer, token)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 
+from salon.client import RealtimeError
 from tests.live import Meeting
 from tests.media.test_recording_end_to_end import download, reaches
 from tests.media.test_recording_engine import Tone, publisher, spectrum_peaks
@@ -115,6 +116,8 @@ async def test_a_url_recording_records_the_page_with_the_meetings_sound(
     assert token["mid"] == room.id
     recorder = await room.admin.call("GET", f"/meetings/{room.id}/participants/{token['sub']}")
     assert recorder["custom_participant_id"] == f"recorder-{rid}"
+    with pytest.raises(RealtimeError, match="UNAUTHORIZED"):  # over: it lets nobody in
+        await room.connect(query["authToken"])
 
     path = await download(done, tmp_path, "video/mp4")
     with av.open(str(path)) as container:

@@ -131,6 +131,7 @@ class Recovery:
             row = await db.get(Recording, recording_id)
             if row is None or row.status in rules.FINAL or not self.claims.holds(row):
                 return False
+            await recordings.retire_recorder(db, row)
             self._queued(await recordings.move(
                 db, row, "ERRORED", stop_reason={"reason": "INTERNAL_ERROR"},
                 stopped_time=row.stopped_time or utcnow(), error=error, **fields))

@@ -288,6 +288,7 @@ class RecordingScheduler(Recovery, HandOff):
             if await self.hands_off(db, row, outcome):
                 await self.let_go(db, row)
                 return
+            await recordings.retire_recorder(db, row)
             if row.status != "UPLOADING":
                 reason = "INTERNAL_ERROR" if outcome.error else outcome.stop_reason
                 self._queued(await recordings.move(

@@ -251,8 +251,25 @@ async def active(db: AsyncSession, app_id: str, meeting_id: str) -> Recording:
 
 async def recorder_participant(db: AsyncSession, row: Recording) -> Participant:
     """The hidden participant a recording's recorder joins as (one per recording)."""
-    return await hidden_recorder(db, row.app_id, row.meeting_id, f"recorder-{row.id}",
+    return await hidden_recorder(db, row.app_id, row.meeting_id, _recorder_id(row),
                                  "Recorder")
+
+
+async def retire_recorder(db: AsyncSession, row: Recording) -> None:
+    """The recording's recorder is done for good (not handed to another node): the tokens
+    minted for it — a url recording's page was given one — stop letting anyone in.
+    Commits."""
+    participant = await db.scalar(select(Participant).where(
+        Participant.meeting_id == row.meeting_id,
+        Participant.custom_participant_id == _recorder_id(row)))
+    if participant is not None:
+        participant.token_version += 1
+        participant.updated_at = utcnow()
+        await db.commit()
+
+
+def _recorder_id(row: Recording) -> str:
+    return f"recorder-{row.id}"
 
 
 async def hidden_recorder(db: AsyncSession, app_id: str, meeting_id: str,
