@@ -3,6 +3,7 @@ Chromium (and the message when it is missing, which ends the recording before it
 and a screencast JPEG becoming the output frame. The page recorded by real Chromium is
 tests/media/test_recording_url.py."""
 
+import asyncio
 import io
 import os
 from pathlib import Path
@@ -93,3 +94,26 @@ async def test_without_chromium_the_recording_ends_with_what_to_do(
     assert outcome.stop_reason == "INTERNAL_ERROR" and outcome.files == ()
     assert outcome.error is not None and outcome.error.startswith("url recordings need Chromium")
     assert "Traceback" not in outcome.error
+
+
+async def test_a_recorder_cancelled_while_recording_closes_the_browser(tmp_path: Path) -> None:
+    """A recorder cancelled mid-recording (its process shutting down) still closes the
+    browser it opened, rather than leave it to the driver's death."""
+    spec = RecordingSpec("r", "composite", "ws://127.0.0.1:9/realtime/v1", "t", tmp_path,
+                         "page", video=VideoSpec(width=320, height=180),
+                         url="https://app.example/")
+    recorder = Recorder(spec, _Control())
+    closed: list[bool] = []
+
+    class Page:
+        async def close(self) -> None:
+            closed.append(True)
+
+    async def joined_then_cancelled() -> None:
+        recorder.page = Page()  # type: ignore[assignment]
+        raise asyncio.CancelledError
+
+    recorder._join = joined_then_cancelled  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await recorder.run()
+    assert closed == [True]

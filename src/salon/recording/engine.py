@@ -100,18 +100,18 @@ class Recorder:
         reason: StopReason = "INTERNAL_ERROR"
         error: str | None = None
         try:
-            await self._join()
-            reason = await self._record()
-        except (NotLetIn, PageError) as refused:  # an outcome to act on, not a bug
-            log.warning("recording %s: %s", self.spec.recording_id, refused)
-            error = str(refused)
-        except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
-            log.exception("recording %s failed", self.spec.recording_id)
-            error = f"{type(exc).__name__}: {exc}"
-        try:
+            try:
+                await self._join()
+                reason = await self._record()
+            except (NotLetIn, PageError) as refused:  # an outcome to act on, not a bug
+                log.warning("recording %s: %s", self.spec.recording_id, refused)
+                error = str(refused)
+            except Exception as exc:  # noqa: BLE001 - the outcome says what went wrong
+                log.exception("recording %s failed", self.spec.recording_id)
+                error = f"{type(exc).__name__}: {exc}"
             files, duration = await self._finish()
         finally:
-            if self.page is not None:  # whatever happened, the browser goes
+            if self.page is not None:  # whatever happened (cancelled too), the browser goes
                 await self.page.close()
         if self.pipeline is not None and self.pipeline.error is not None and error is None:
             reason, error = "INTERNAL_ERROR", repr(self.pipeline.error)
