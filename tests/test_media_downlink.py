@@ -15,6 +15,7 @@ from aiortc.rtp import (
 
 from salon.media.embedded import sender_hooks
 from salon.media.embedded.downlink import STEADY_APPLY_SECS, Downlink
+from tests.test_media_prober import no_timer, ticking
 
 
 def counting_downlink(clock: list[float]) -> tuple[Downlink, list[float]]:
@@ -93,3 +94,28 @@ def test_receiver_reports_feed_the_estimate_and_stop_there() -> None:
     assert rembs == [300_000] and seen_by_aiortc == [remb]
     run(pli)
     assert seen_by_aiortc == [remb, pli] and len(losses) == 1
+
+
+async def test_a_probe_that_filled_the_link_has_every_sending_stream_report() -> None:
+    """Whichever of the subscriber's receivers reports first judges the probe: each
+    stream that is sending gets a sender report through the filled link."""
+    clock = [0.0]
+    reported: list[str] = []
+
+    def slot(name: str, kind: str, sent: int, source: bool = True) -> SimpleNamespace:
+        return SimpleNamespace(
+            kind=kind, sent=sent, source=SimpleNamespace(is_video=kind == "video")
+            if source else None, send_copy=lambda back: 1000,
+            report_now=lambda: reported.append(name))
+
+    slots = [slot("camera", "video", 90), slot("voice", "audio", 40),
+             slot("not yet", "video", 0), slot("idle", "audio", 7, source=False)]
+    downlink = Downlink(lambda: slots, 300_000, clock=lambda: clock[0])
+    downlink.estimate.probing, downlink.estimate.probe_started = 1_000_000.0, 0.0
+    downlink.prober.start()
+    no_timer(downlink.prober)
+    ticking(downlink.prober, clock, 0.3)
+    assert reported == []  # not filled yet
+    ticking(downlink.prober, clock, 0.2)
+    assert reported == ["camera", "voice"]
+    downlink.prober.stop()

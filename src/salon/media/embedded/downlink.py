@@ -148,11 +148,14 @@ class Downlink:
         return min(MAX_PROBE_BPS, max(MIN_PROBE_BPS, self.estimate.probing - self.sent_bps))
 
     def _filled(self) -> None:
-        """The padding has run long enough to fill a queue: a sender report now, whose
-        echo tells (`estimator.PROBE_FILL_SECS`)."""
-        copier = self._copier()
-        if copier is not None:
-            copier.report_now()
+        """The padding has run long enough to fill a queue: a sender report now on each
+        stream that is sending, whose echo tells (`estimator.PROBE_FILL_SECS`). Every
+        stream, not only the copied one: each of the subscriber's receivers reports on
+        its own clock (aiortc every 0.5-1.5 s), and the first to echo one judges the
+        probe, so a verdict waits for the soonest of them (issue 18: layer_switch_s)."""
+        for slot in self._slots():
+            if slot.source is not None and slot.sent:
+                slot.report_now()
 
     def _follow_probe(self) -> None:
         if self.estimate.probing is not None:
