@@ -99,3 +99,20 @@ async def test_a_backlog_that_times_out_is_only_a_missing_backlog(tmp_path) -> N
     transcriber.media = SimpleNamespace(backlog=slow)
     voice = SimpleNamespace(track_id="p:audio")
     assert await transcriber._backlog(voice, 960) == []
+
+
+async def test_a_session_that_moved_or_was_taken_over_sends_its_voices_again() -> None:
+    """The new room (or node) has none of the old subscription: `listen_to` must not
+    take the set for sent."""
+    from salon.client.media import MediaSession
+
+    peer = SimpleNamespace(joined={"media": {"enabled": True}}, listen=lambda handlers: None,
+                           watchers={}, listeners={})
+    media = MediaSession(peer)  # type: ignore[arg-type]
+    try:
+        for follow in (media._moved, media._taken_over):
+            media._voices = frozenset({"a:audio"})
+            follow({"media": {"enabled": False}})
+            assert media._voices is None
+    finally:
+        await media.close()

@@ -227,12 +227,14 @@ class MediaSession(VoiceListening):
         self.leaving = self._missed_offer = False
         self.remotes.clear()
         self.mids = {}
+        self._voices = None  # the new room knows no subscription: `listen_to` sends again
         self._spawn(self._follow_move(changed))
 
     def _taken_over(self, joined: dict[str, Any]) -> None:
         """Resumed on the node that took the meeting over from a dead one (docs/cluster.md):
         its media server never saw this peer. Publish again everything that was sent (the
         new node knows nothing of what was on); its first offer starts subscribing anew."""
+        self._voices = None
         self._spawn(self._follow_move(joined, keep_all=True))
 
     async def _follow_move(self, changed: dict[str, Any], keep_all: bool = False) -> None:
