@@ -11,6 +11,7 @@ from typing import Any
 from salon.live import transcribers
 from salon.live.transcribers import LiveTranscribers, TranscriberSettings
 from salon.recording.spec import RecordingOutcome
+from salon.transcription.spec import TranscriberSpec
 
 
 class FakeRooms:
@@ -133,3 +134,40 @@ async def test_a_handed_over_host_expects_nobody_back_and_records_no_one_gone() 
     assert host.expected == {}
     await asyncio.sleep(0.1)  # the resume window would be over
     assert not [record for record in put if record.kind == "peer_left"]
+
+
+class FailingHandle(FakeHandle):
+    """A transcriber process that fails at once (it cannot join, say)."""
+
+    def poll(self) -> RecordingOutcome | None:
+        return RecordingOutcome(stop_reason="INTERNAL_ERROR", error="RuntimeError: no")
+
+
+async def test_a_capture_whose_transcribers_all_failed_is_reported_when_the_session_ends(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """Every start failed while the session goes on: its capture is not turned into a
+    transcript mid-session (a later one would replace it), but once the session ends."""
+    rooms, captured = FakeRooms(), []
+    host = _host(rooms)
+    live = _transcribers(rooms, tmp_path, captured)
+    starts: list[Any] = []
+    spec = TranscriberSpec(recording_id="t", session_id="s1", gateway_url="ws://x",
+                           token="t", capture_dir=tmp_path / "capture")
+
+    async def specs(*args: Any) -> Any:
+        return spec
+    monkeypatch.setattr(live, "_spec", specs)
+    monkeypatch.setattr(transcribers.RecorderProcess, "start", staticmethod(
+        lambda spec, engine: starts.append(spec) or FailingHandle(host)))
+    live._ensure(host, "s1", for_captions=True)
+    task = live.running["s1"]
+    for _ in range(100):  # the starts, each failing at its first look
+        if len(starts) == transcribers.MAX_STARTS:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(3 * transcribers.TICK_SECS)
+    assert len(starts) == transcribers.MAX_STARTS and captured == []
+    assert not task.done()  # waiting for the session's end
+    host.room.session_id = None  # the session ended
+    await asyncio.wait_for(task, 2)
+    assert captured == [("a1", "m1", "s1", tmp_path / "capture")]

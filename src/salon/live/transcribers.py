@@ -181,6 +181,12 @@ class LiveTranscribers:
                 # The next one takes what was said from now on: the failed one kept
                 # what came before (a backlog from before would be heard twice).
                 spec = dataclasses.replace(spec, backlog_since=time.time())
+            else:  # every start failed while the session goes on: no captions from here,
+                # and what was captured is reported when the session ends, not now (a
+                # transcript made mid-session would be replaced by a later one)
+                await self._until_over(host, session_id)
+                if host.handed_over:
+                    return
             if spec.capture_dir is not None and self.on_captured is not None:
                 await self.on_captured(host.app_id, host.meeting_id, session_id,
                                        spec.capture_dir)
@@ -188,6 +194,13 @@ class LiveTranscribers:
             raise
         except Exception:
             log.exception("the transcriber of session %s could not run", session_id)
+
+    async def _until_over(self, host: RoomHost, session_id: str) -> None:
+        """Until the session has ended here, the room was handed over, or this node
+        stops."""
+        while host.room.session_id == session_id and self._runs(host) \
+                and not self._stopping:
+            await asyncio.sleep(TICK_SECS)
 
     async def _spec(self, host: RoomHost, session_id: str,
                     for_captions: bool) -> TranscriberSpec | None:
