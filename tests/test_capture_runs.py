@@ -57,3 +57,18 @@ def test_two_runs_keep_their_files_side_by_side(tmp_path: Path,
     for track in capture.tracks:
         with av.open(str(track.path)) as container:
             assert sum(1 for _ in container.demux(audio=0) if _.size) >= 20
+
+
+def test_a_pause_is_not_a_leave(tmp_path: Path) -> None:
+    """A voice that pauses for more than 2 s goes on in a new file; every file says the
+    peer left when it did, not when the pause began."""
+    packets = opus_packets(30)
+    voice = CapturedVoice(tmp_path, ADA)
+    for index, packet in enumerate(packets[:15]):
+        voice.write(packet, 1_010.0 + index * 0.02)
+    for index, packet in enumerate(packets[15:]):  # 5 s of silence before these
+        voice.write(packet, 1_015.3 + index * 0.02)
+    voice.close(left_at=1_020.0)
+    capture = read_capture(tmp_path, datetime.fromtimestamp(1_000.0, UTC))
+    assert len(capture.tracks) == 2
+    assert [track.left_offset_secs for track in capture.tracks] == [20.0, 20.0]

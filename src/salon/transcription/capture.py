@@ -79,7 +79,7 @@ class CapturedVoice:
             step = (rtp - self._last_rtp) & 0xFFFFFFFF
             if (arrived - self._last_arrival > MAX_GAP_SECS
                     or MAX_GAP_SECS * OPUS_RATE < step < 0x80000000):
-                self._close_file(self._last_arrival)
+                self._close_file(None)  # a pause: the peer has not left
         if self._file is None:
             self._file = OpusTrackFile(self.directory, "voice", self.speaker.participant_id,
                                        f"{self.speaker.peer_id}-{self.run}{self.files}")

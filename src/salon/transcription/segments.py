@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,22 @@ def read_capture(capture_dir: Path, session_started_at: datetime) -> Capture:
         tracks.append(track)
     for reason in skipped:
         log.warning("capture %s: skipped %s", capture_dir, reason)
-    return Capture(tuple(tracks), tuple(skipped))
+    return Capture(_left_when_last_says(tracks), tuple(skipped))
+
+
+def _left_when_last_says(tracks: list[TrackAudio]) -> tuple[TrackAudio, ...]:
+    """Every file of a peer says when the peer left, as its last file does: a file closed
+    at a pause in the voice says nothing of it (captures written before that said the
+    pause), and each of the peer's sentences carries its `leftAt`."""
+    last: dict[str, TrackAudio] = {}
+    for track in tracks:
+        known = last.get(track.peer_id)
+        if track.peer_id and (known is None
+                              or track.audio_offset_secs >= known.audio_offset_secs):
+            last[track.peer_id] = track
+    return tuple(
+        replace(track, left_offset_secs=last[track.peer_id].left_offset_secs)
+        if track.peer_id else track for track in tracks)
 
 
 def _track(capture_dir: Path, entry: Any, start: float) -> TrackAudio:
