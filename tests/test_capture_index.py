@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from salon.transcription.segments import read_capture
 
 START = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -73,3 +75,29 @@ def test_a_close_by_the_ending_session_is_no_transcriber_failure() -> None:
     assert not closed_by_the_session(ConnectionClosedError(Close(1011, "internal error"), None))
     assert not closed_by_the_session(ConnectionClosedError(None, None))  # the line simply dropped
     assert not closed_by_the_session(RuntimeError("boom"))
+
+
+def test_a_transcriber_that_failed_before_capturing_is_a_failed_transcript(
+        tmp_path: Path) -> None:
+    """No index and an error in `complete.json`: FAILED with that error, not a meeting
+    where nobody spoke (READY, zero lines). No error, or an index: the usual outcome."""
+    from salon.transcription.capture import mark_complete
+    from salon.transcription.worker import (
+        TranscriptionFailed,
+        WorkRequest,
+        failed_without_capture,
+        transcribe_capture,
+    )
+
+    mark_complete(tmp_path, "s1", "RealtimeError: FORBIDDEN: not a bot")
+    assert failed_without_capture(tmp_path) == "RealtimeError: FORBIDDEN: not a bot"
+    request = WorkRequest(capture_dir=tmp_path, out_dir=tmp_path / "out",
+                          session_started_at=START)
+    with pytest.raises(TranscriptionFailed, match="failed before it captured anything: "
+                                                  "RealtimeError: FORBIDDEN"):
+        transcribe_capture(request)
+    mark_complete(tmp_path, "s1", None)
+    assert failed_without_capture(tmp_path) is None
+    mark_complete(tmp_path, "s1", "late failure")
+    _index(tmp_path, {"file": "a.webm", "participant_id": "u1", "started_at": T0})
+    assert failed_without_capture(tmp_path) is None  # what it captured is transcribed

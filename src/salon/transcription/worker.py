@@ -9,6 +9,7 @@ The loaded model is kept per worker process, so a long-lived worker loads it onc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from salon.ai.languages import UnsupportedLanguage
 from salon.ai.posthoc import TranscriptionOptions, transcribe_session
 from salon.ai.recognizer import Recognizer
 from salon.ai.transcript import render
+from salon.transcription.capture import COMPLETE, MANIFEST
 from salon.transcription.segments import read_capture
 
 #: The files of every transcript, by the `format` RealtimeKit's GET takes (lowercased).
@@ -73,6 +75,10 @@ def _transcribe(request: WorkRequest) -> WorkResult:
     if not request.capture_dir.is_dir():
         raise TranscriptionFailed(
             f"no captured audio: the capture directory {request.capture_dir} is missing")
+    failed = failed_without_capture(request.capture_dir)
+    if failed is not None:
+        raise TranscriptionFailed(f"the transcriber failed before it captured anything: "
+                                  f"{failed}")
     capture = read_capture(request.capture_dir, request.session_started_at)
     options = TranscriptionOptions(
         language=request.language, keywords=request.keywords,
@@ -89,6 +95,19 @@ def _transcribe(request: WorkRequest) -> WorkResult:
         path.write_text(render(transcript, fmt), encoding="utf-8")  # type: ignore[arg-type]
         files[fmt] = path
     return WorkResult(files, len(transcript.lines), len(capture.tracks), capture.skipped)
+
+
+def failed_without_capture(capture_dir: Path) -> str | None:
+    """The transcriber's error, when it ended with one and captured nothing (no index):
+    a failure, not a meeting where nobody spoke."""
+    if (capture_dir / MANIFEST).exists():
+        return None
+    try:
+        mark = json.loads((capture_dir / COMPLETE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    error = mark.get("error") if isinstance(mark, dict) else None
+    return str(error) if error else None
 
 
 def _recognizer(model_path: Path | None, cpu_threads: int) -> Recognizer:
