@@ -48,9 +48,11 @@ from salon.store.models import (
     Recording,
     Session,
     SessionTranscript,
+    WebhookDelivery,
 )
 from salon.transcription.files import storage_for_deployment
 from salon.transcription.jobs import JobSettings, PostMeetingJobs
+from salon.transcription.worker import WorkResult
 from tests.machines import kill_machine
 from tests.servers import ThrowawayPostgres, cleanup, start
 
@@ -363,6 +365,44 @@ async def test_a_transcript_of_a_dead_node_is_made_where_its_capture_is(
             assert await _transcript(database, elsewhere) == ("PROCESSING", None)
         finally:
             await jobs.stop()
+
+
+async def test_a_transcript_whose_job_was_taken_over_meanwhile_is_left_to_the_taker(
+        database: Database, tmp_path: Path) -> None:
+    """This node ran the worker, but another node took the job over meanwhile (this one
+    was cut off): its result commits nothing, sends no webhook and keeps the capture."""
+    app_id = await app_id_of(database)
+    meeting_id = await new_meeting(database)
+    session_id = await _ended_session(database, app_id, meeting_id)
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    (capture / "segments.jsonl").write_text("")
+    async with database.session() as db:
+        db.add(SessionTranscript(
+            id=new_uuid(), app_id=app_id, meeting_id=meeting_id, session_id=session_id,
+            status="PROCESSING", capture_dir=str(capture), options={},
+            created_at=utcnow(), updated_at=utcnow(), claimed_by="node-b",
+            claimed_at=utcnow()))
+        await db.commit()
+    out = tmp_path / "out"
+    out.mkdir()
+    written = {fmt: out / f"transcript.{fmt}" for fmt in ("csv", "json", "srt", "vtt")}
+    for path in written.values():
+        path.write_text("")
+    result = WorkResult(written, line_count=0, tracks=0, skipped=())
+    jobs = PostMeetingJobs(database, JobSettings(data_dir=tmp_path),
+                           storage_for_deployment(tmp_path, "s" * 32, "http://x"),
+                           claims=JobClaims("node-a"))
+    assert await jobs._finish_transcript(session_id, result) is False
+    assert await _transcript(database, session_id) == ("PROCESSING", "node-b")
+    async with database.session() as db:
+        assert await db.scalar(select(WebhookDelivery.id)) is None
+    assert (capture / "segments.jsonl").exists()
+    for path in written.values():  # (stored files are moved: the taker writes its own)
+        path.write_text("")
+    jobs.claims = JobClaims("node-b")  # the node that holds it finishes it
+    assert await jobs._finish_transcript(session_id, result) is False  # no summary wanted
+    assert await _transcript(database, session_id) == ("READY", "node-b")
 
 
 async def _ended_session(database: Database, app_id: str, meeting_id: str) -> str:

@@ -314,6 +314,14 @@ class PostMeetingJobs:
             row = await transcripts.transcript_of(db, session_id)
             if row is None:  # the session was deleted meanwhile
                 return False
+            if row.status != "PROCESSING" or not self.claims.holds(row):
+                # Another node took the job over while this one ran (cut off from the
+                # cluster, say): its run is the one that counts; this one leaves the
+                # row, the webhook and the capture alone.
+                log.warning("transcript of session %s: the job was taken over by another "
+                            "node while it ran here; its result here is dropped",
+                            session_id)
+                return False
             now = utcnow()
             row.status, row.error, row.line_count = "READY", None, result.line_count
             row.files = {fmt: files.to_json(file) for fmt, file in stored.items()}
