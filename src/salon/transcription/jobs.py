@@ -66,6 +66,8 @@ from salon.transcription.worker import (
 from salon.webhooks import outbox, payloads
 
 log = logging.getLogger("salon.transcription")
+#: Runs of one job when its worker process dies (the pool breaks for every job in it).
+POOL_ATTEMPTS = 2
 
 #: What `summarize` answers with (the row, as committed).
 SummaryRow = SessionSummary
@@ -296,13 +298,25 @@ class PostMeetingJobs:
                 keywords=tuple(str(k) for k in options.get("keywords") or ()),
                 profanity_filter=bool(options.get("profanity_filter")),
                 model_path=self.settings.model_path, cpu_threads=self.settings.cpu_threads)
+        return await self._work(session_id, request)
+
+    async def _work(self, session_id: str, request: WorkRequest) -> WorkResult:
+        """`request` in a worker process."""
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor(), transcribe_capture, request)
-        except BrokenProcessPool:
-            self._close_pool()  # the next job gets a fresh pool
-            raise TranscriptionFailed("the transcription worker process died (out of "
-                                      "memory, or killed)") from None
+        for attempt in range(1, POOL_ATTEMPTS + 1):
+            pool = self._executor()
+            try:
+                return await loop.run_in_executor(pool, transcribe_capture, request)
+            except BrokenProcessPool:
+                # One worker dying breaks the whole pool, and with it every job waiting
+                # in it: each is run once more on a fresh pool (the job that killed it
+                # most likely kills that one too, and then fails for good).
+                self._close_pool(pool)
+                if attempt < POOL_ATTEMPTS:
+                    log.warning("transcribing session %s: a worker process died; "
+                                "running it again on a fresh pool", session_id)
+        raise TranscriptionFailed("the transcription worker process died (out of memory, "
+                                  "or killed)")
 
     async def _finish_transcript(self, session_id: str, result: WorkResult) -> bool:
         """Store the files; READY and `meeting.transcript` in one commit. Returns
@@ -416,9 +430,12 @@ class PostMeetingJobs:
                                              initializer=_worker_started)
         return self._pool
 
-    def _close_pool(self) -> None:
+    def _close_pool(self, broken: ProcessPoolExecutor | None = None) -> None:
         """Stop the workers now: a transcription may run for minutes, and its job is
-        re-run at the next start anyway."""
+        re-run at the next start anyway. With `broken`, only if that is still the pool
+        (a job that learns late of a broken pool must not close the fresh one)."""
+        if broken is not None and self._pool is not broken:
+            return
         pool, self._pool = self._pool, None
         if pool is None:
             return
