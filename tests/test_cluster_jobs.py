@@ -45,8 +45,10 @@ from salon.store.models import (
     Base,
     Livestream,
     LivestreamSession,
+    Meeting,
     Recording,
     Session,
+    SessionSummary,
     SessionTranscript,
     WebhookDelivery,
 )
@@ -370,7 +372,9 @@ async def test_a_transcript_of_a_dead_node_is_made_where_its_capture_is(
 async def test_a_transcript_whose_job_was_taken_over_meanwhile_is_left_to_the_taker(
         database: Database, tmp_path: Path) -> None:
     """This node ran the worker, but another node took the job over meanwhile (this one
-    was cut off): its result commits nothing, sends no webhook and keeps the capture."""
+    was cut off): its result commits nothing, sends no webhook and keeps the capture.
+    The node that holds the job commits READY with the summary queued (a crash right
+    after loses no summary: the takeover runs what is PROCESSING)."""
     app_id = await app_id_of(database)
     meeting_id = await new_meeting(database)
     session_id = await _ended_session(database, app_id, meeting_id)
@@ -400,9 +404,17 @@ async def test_a_transcript_whose_job_was_taken_over_meanwhile_is_left_to_the_ta
     assert (capture / "segments.jsonl").exists()
     for path in written.values():  # (stored files are moved: the taker writes its own)
         path.write_text("")
+    async with database.session() as db:
+        (await db.get(Meeting, meeting_id)).summarize_on_end = True
+        await db.commit()
     jobs.claims = JobClaims("node-b")  # the node that holds it finishes it
-    assert await jobs._finish_transcript(session_id, result) is False  # no summary wanted
+    assert await jobs._finish_transcript(session_id, result) is True
     assert await _transcript(database, session_id) == ("READY", "node-b")
+    async with database.session() as db:  # queued in the same commit as READY
+        summary = await db.scalar(select(SessionSummary).where(
+            SessionSummary.session_id == session_id))
+    assert summary is not None and (summary.status, summary.claimed_by) == (
+        "PROCESSING", "node-b")
 
 
 async def _ended_session(database: Database, app_id: str, meeting_id: str) -> str:

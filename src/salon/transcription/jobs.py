@@ -280,8 +280,8 @@ class PostMeetingJobs:
             log.exception("transcribing session %s failed", session_id)
             await self._fail_transcript(session_id, f"{type(error).__name__}: {error}")
             return
-        if summarize:
-            await self._summarize_on_end(session_id)
+        if summarize:  # queued with the transcript's READY
+            self._spawn("summary", session_id, self._summary_job(session_id))
 
     async def _run_worker(self, session_id: str) -> WorkResult | None:
         async with self.database.session() as db:
@@ -319,8 +319,8 @@ class PostMeetingJobs:
                                   "or killed)")
 
     async def _finish_transcript(self, session_id: str, result: WorkResult) -> bool:
-        """Store the files; READY and `meeting.transcript` in one commit. Returns
-        whether the meeting wants a summary now."""
+        """Store the files; READY, `meeting.transcript` and (with `summarize_on_end`) the
+        summary queued, in one commit. Returns whether a summary was queued."""
         stored = {fmt: await self.storage.put(path, files.transcript_key(session_id, fmt),
                                               files.CONTENT_TYPES[fmt])
                   for fmt, path in result.files.items()}
@@ -345,13 +345,20 @@ class PostMeetingJobs:
                 await transcripts.webhook_meeting(db, session_id),
                 transcript_download_url=url, transcript_download_url_expiry=expiry))
             meeting = await db.get(Meeting, row.meeting_id)
+            session = await db.get(Session, session_id)
+            summarize = bool(meeting is not None and session is not None
+                             and meeting.summarize_on_end)
+            if summarize:  # queued in the same commit: a crash after it loses no summary
+                summary_job.prepare(db, session, meeting,  # type: ignore[arg-type]
+                                    await transcripts.summary_of(db, session_id),
+                                    self.claims.node_id)
             capture_dir = Path(row.capture_dir)
             await db.commit()
         self._committed(queued)
         log.info("session %s transcribed: %d lines from %d file(s)", session_id,
                  result.line_count, result.tracks)
         await asyncio.to_thread(self._clean_up, session_id, capture_dir)
-        return bool(meeting is not None and meeting.summarize_on_end)
+        return summarize
 
     async def _fail_transcript(self, session_id: str, reason: str) -> None:
         log.warning("transcript of session %s FAILED: %s", session_id, reason)
@@ -376,17 +383,6 @@ class PostMeetingJobs:
                     path.unlink()
         with contextlib.suppress(OSError):  # not empty: something else lives there
             capture_dir.rmdir()
-
-    async def _summarize_on_end(self, session_id: str) -> None:
-        async with self.database.session() as db:
-            session = await db.get(Session, session_id)
-            meeting = await db.get(Meeting, session.meeting_id) if session else None
-            if session is None or meeting is None:
-                return
-            await summary_job.queue(db, session, meeting,
-                                    await transcripts.summary_of(db, session_id),
-                                    self.claims.node_id)
-        self._spawn("summary", session_id, self._summary_job(session_id))
 
     # --- summaries -----------------------------------------------------------------------
 

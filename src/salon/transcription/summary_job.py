@@ -32,9 +32,23 @@ log = logging.getLogger("salon.transcription")
 
 async def queue(db: AsyncSession, session: Session, meeting: Meeting,
                 row: SessionSummary | None, node_id: str) -> SessionSummary:
+    """`prepare`, and commit."""
+    row = prepare(db, session, meeting, row, node_id)
+    try:
+        await db.commit()
+    except IntegrityError:  # a concurrent POST made it first
+        await db.rollback()
+        existing = await transcripts.summary_of(db, session.id)
+        assert existing is not None
+        return existing
+    return row
+
+
+def prepare(db: AsyncSession, session: Session, meeting: Meeting,
+            row: SessionSummary | None, node_id: str) -> SessionSummary:
     """Mark the session's summary PROCESSING (made, or reset) with the meeting's
     `ai_config.summarization` as it is now, claimed by the node `node_id` (which runs
-    `make`, `salon.cluster.claims`), and commit."""
+    `make`, `salon.cluster.claims`); the caller commits."""
     options = SummaryOptions.of_meeting(meeting.ai_config)
     now = utcnow()
     if row is None:
@@ -45,13 +59,6 @@ async def queue(db: AsyncSession, session: Session, meeting: Meeting,
     row.text_format, row.extension = options.text_format, options.extension
     row.options, row.updated_at, row.completed_at = options.as_json(), now, None
     row.claimed_by, row.claimed_at = node_id, now
-    try:
-        await db.commit()
-    except IntegrityError:  # a concurrent POST made it first
-        await db.rollback()
-        existing = await transcripts.summary_of(db, session.id)
-        assert existing is not None
-        return existing
     return row
 
 
