@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from salon.core.errors import Unauthorized
 from salon.core.meetings import MeetingSettings
@@ -151,3 +152,32 @@ async def test_a_finished_recorders_token_lets_nobody_in(scheduler: tuple) -> No
         assert (await db.get(Recording, rid)).status == "UPLOADED"
         with pytest.raises(Unauthorized, match="replaced by a newer one"):
             await participants.admit(db, running.signer, token)
+
+
+async def test_a_database_that_does_not_answer_for_a_moment_ends_no_recording(
+        scheduler: tuple) -> None:
+    """While the database refuses (a failover, a locked SQLite), the recorder goes on;
+    the recording ends as it would have (here at its `max_seconds`)."""
+    running, app_id, meeting_id = scheduler
+    rid = await _start(running, app_id, meeting_id, max_seconds=3)
+    await _until(running, rid, "RECORDING")
+    session = running.database.session
+    refusals = [0]
+
+    def refusing():
+        if refusals[0] < 6:
+            refusals[0] += 1
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return session()
+
+    running.database.session = refusing
+    try:
+        for _ in range(100):  # the scheduler's ticks meet the refusals
+            if refusals[0] == 6:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        running.database.session = session
+    assert refusals[0] == 6
+    row = await _until(running, rid, "UPLOADED", "ERRORED")
+    assert row.status == "UPLOADED" and row.stop_reason == {"reason": "MAX_SECONDS"}

@@ -54,7 +54,7 @@ from salon.recording.spec_config import (
 from salon.recording.storage import LocalStorage, storage_for
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
-from salon.store.database import Database
+from salon.store.database import UNAVAILABLE, Database
 from salon.store.models import Recording
 
 log = logging.getLogger("salon.recording")
@@ -257,22 +257,31 @@ class RecordingScheduler(Recovery, HandOff):
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""
         control = handle.control
+        unavailable = False
         while (outcome := handle.poll()) is None:
-            async with self.database.session() as db:
-                row = await db.get(Recording, recording_id)
-                assert row is not None
-                if not self.claims.holds(row):
-                    raise ClaimLost(recording_id)
-                if control.is_started() and row.status == "INVOKED":
-                    self._queued(await recordings.move(db, row, "RECORDING",
-                                                       started_time=utcnow()))
-                    self.announce(row)
-                if row.status == "PAUSED":
-                    control.pause()
-                elif row.status == "RECORDING":
-                    control.resume()
-                elif row.status in ("UPLOADING", "ERRORED"):
-                    control.stop((row.stop_reason or {}).get("reason", "API_CALL"))
+            try:
+                async with self.database.session() as db:
+                    row = await db.get(Recording, recording_id)
+                    assert row is not None
+                    if not self.claims.holds(row):
+                        raise ClaimLost(recording_id)
+                    if control.is_started() and row.status == "INVOKED":
+                        self._queued(await recordings.move(db, row, "RECORDING",
+                                                           started_time=utcnow()))
+                        self.announce(row)
+                    if row.status == "PAUSED":
+                        control.pause()
+                    elif row.status == "RECORDING":
+                        control.resume()
+                    elif row.status in ("UPLOADING", "ERRORED"):
+                        control.stop((row.stop_reason or {}).get("reason", "API_CALL"))
+            except UNAVAILABLE as error:  # the recorder goes on; the next tick asks again
+                if not unavailable:
+                    log.warning("recording %s: the database did not answer (%s); the "
+                                "recorder goes on", recording_id, error)
+                unavailable = True
+            else:
+                unavailable = False
             await asyncio.sleep(TICK_SECS)
         return outcome
 

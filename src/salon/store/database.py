@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +38,13 @@ T = TypeVar("T")
 #: PostgreSQL connections each node keeps open (PostgreSQL's default `max_connections`,
 #: 100, serves four nodes).
 POSTGRES_POOL_SIZE = 20
+
+
+#: What a database that is down or busy for a moment raises (a PostgreSQL failover, a
+#: refused connection, SQLite's "database is locked"): a loop that only mirrors rows
+#: onto running work (a recorder, an encoder) waits for the next tick on these rather
+#: than end that work.
+UNAVAILABLE: tuple[type[BaseException], ...] = (DBAPIError, OSError)
 
 
 class Database:
