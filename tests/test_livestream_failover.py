@@ -147,7 +147,7 @@ async def test_a_meeting_livestream_goes_on_from_the_node_that_carries_the_sessi
 
 
 def number(segment: str) -> int:
-    return int(segment.removeprefix("seg_").removesuffix(".ts"))
+    return int(segment.removesuffix(".ts").rsplit("_", 1)[-1])
 
 
 async def _at_least(url: str, count: int, after: str = "") -> list[str] | None:

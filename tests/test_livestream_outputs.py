@@ -68,7 +68,8 @@ def test_a_taken_over_playlist_goes_on_after_a_discontinuity(tmp_path: Path) -> 
     hls = tmp_path / "hls"
     writer = CompositeWriter(tmp_path / "work", "x", VideoSpec(width=320, height=180, fps=10),
                              AudioSpec(), LiveSpec(hls_dir=hls, qualities=(90,),
-                                                   first_segment=first))
+                                                   first_segment=first,
+                                                   segment_prefix="0a1b2c3d"))
     for index in range(25):
         writer.write_video(picture(index, 320, 180), index)
         writer.write_audio(np.zeros((2, 4800), dtype=np.float32))
@@ -77,7 +78,7 @@ def test_a_taken_over_playlist_goes_on_after_a_discontinuity(tmp_path: Path) -> 
         playlist = (hls / name / "index.m3u8").read_text()
         assert f"#EXT-X-MEDIA-SEQUENCE:{first}" in playlist
         assert playlist.index("#EXT-X-DISCONTINUITY") < playlist.index("#EXTINF")
-        assert segments_of(playlist)[0] == f"seg_{first:05d}.ts"
+        assert segments_of(playlist)[0] == f"seg_0a1b2c3d_{first:05d}.ts"
     # a new session's playlist starts at 0, with no discontinuity
     fresh = tmp_path / "fresh"
     writer = CompositeWriter(tmp_path / "work2", "x", VIDEO, AudioSpec(),
@@ -233,3 +234,23 @@ def test_playback_urls_name_the_playback_base_else_the_public_url() -> None:
                                 livestream_playback_url="https://meet.example/"))
     assert balanced.playback("abc") == "https://meet.example/live/abc/index.m3u8"
     assert balanced.ingest_server == plain.ingest_server  # encoders still reach this node
+
+
+def test_each_session_names_its_segments_apart() -> None:
+    """A segment is served as immutable: a later session of the livestream, which numbers
+    from 0 again, must not reuse a name a browser or a CDN has cached."""
+    from salon.livestream.outputs import hls_options, segment_prefix
+    from salon.livestream.playback import valid_name
+
+    first, second = (segment_prefix(sid) for sid in (
+        "0a1b2c3d-0000-4000-8000-000000000001", "9f8e7d6c-0000-4000-8000-000000000002"))
+    assert (first, second) == ("0a1b2c3d", "9f8e7d6c")
+    names = [hls_options(1, 6, Path("/x"), 0, prefix)["hls_segment_filename"]
+             for prefix in (first, second)]
+    assert names == ["/x/seg_0a1b2c3d_%05d.ts", "/x/seg_9f8e7d6c_%05d.ts"]
+    livestream = "0a1b2c3d-0000-4000-8000-00000000000f"
+    for name in ("seg_0a1b2c3d_00000.ts", "seg_00012.ts", "index.m3u8"):
+        assert valid_name(livestream, name)
+    for name in ("seg_0A1B2C3D_00000.ts", "seg_0a1b_00000.ts", "seg_0a1b2c3d_.ts",
+                 "seg_../00000.ts", "seg_0a1b2c3d_00000.mp4"):
+        assert not valid_name(livestream, name)

@@ -110,7 +110,11 @@ def test_publish_reconnect_and_end(ingest_server: SalonServer, http: httpx.Clien
         ended = httpx.get(made["playback_url"]).text
         assert ended.rstrip().endswith("#EXT-X-ENDLIST")
         assert len(segments_of(ended)) >= 5 and "#EXT-X-MEDIA-SEQUENCE:" in ended
-        numbers = [int(name[4:9]) for name in segments_of(ended)]
+        # named for the session (never reused by a later one), numbered without a gap
+        prefixes = {name.split("_")[1] for name in segments_of(ended)}
+        assert len(prefixes) == 1 and len(prefixes.pop()) == 8
+        numbers = [int(name.removesuffix(".ts").rsplit("_", 1)[-1])
+                   for name in segments_of(ended)]
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
         wait_for(lambda: len([hit for hit in receiver.received

@@ -31,7 +31,7 @@ from salon.core.clock import utcnow
 from salon.core.ids import new_uuid
 from salon.deadline import within
 from salon.livestream import rtmp
-from salon.livestream.outputs import PLAYLIST
+from salon.livestream.outputs import PLAYLIST, segment_prefix
 from salon.services import livestreams
 from salon.services.livestreams import Urls
 from salon.store.database import Database
@@ -270,7 +270,7 @@ class RtmpIngest:
             await db.commit()
         remuxer = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "salon.livestream.remux", str(directory),
-            str(rules.HLS_TIME), stdin=asyncio.subprocess.PIPE,
+            str(rules.HLS_TIME), segment_prefix(session.id), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL)
         assert remuxer.stdin is not None
         remuxer.stdin.write(rtmp.FLV_HEADER)

@@ -27,16 +27,26 @@ RTMP_TIMEOUT_SECS = 5.0
 
 
 def hls_options(hls_time: int, list_size: int, directory: Path,
-                first_segment: int = 0) -> dict[str, str]:
+                first_segment: int = 0, prefix: str = "") -> dict[str, str]:
     """The `hls` muxer's options: a sliding list of `list_size` segments of `hls_time`
-    seconds (each starts at a keyframe) named `seg_NNNNN.ts` in `directory`, numbered
-    from `first_segment` (the playlist's media sequence). A playlist that goes on from
-    another encoder's (`first_segment` > 0, after a takeover) starts with
-    `#EXT-X-DISCONTINUITY`: players reset their decoder there and play on."""
+    seconds (each starts at a keyframe) named `seg_<prefix>_NNNNN.ts` in `directory`
+    (`seg_NNNNN.ts` without a prefix), numbered from `first_segment` (the playlist's
+    media sequence). The prefix names the livestream session (`segment_prefix`): a
+    segment is served as immutable, so a later session must never reuse a name. A
+    playlist that goes on from another encoder's (`first_segment` > 0, after a
+    takeover) starts with `#EXT-X-DISCONTINUITY`: players reset their decoder there and
+    play on."""
     flags = HLS_FLAGS + ("+discont_start" if first_segment > 0 else "")
+    name = f"seg_{prefix}_%05d.ts" if prefix else "seg_%05d.ts"
     return {"hls_time": str(hls_time), "hls_list_size": str(list_size),
             "hls_flags": flags, "start_number": str(first_segment),
-            "hls_segment_filename": str(directory / "seg_%05d.ts")}
+            "hls_segment_filename": str(directory / name)}
+
+
+def segment_prefix(session_id: str) -> str:
+    """What a livestream session's segment names start with: its id's first 8 hex
+    digits (sessions of one livestream differ there but once in 4 billion)."""
+    return session_id.replace("-", "")[:8]
 
 
 class _Output:
@@ -58,7 +68,7 @@ class LiveOutputs:
     def __init__(self, templates: list[av.stream.Stream], hls_dir: Path | None,
                  hls_time: int = 1, hls_list_size: int = 6,
                  rtmp_urls: tuple[str, ...] = (), qualities: tuple[int, ...] = (),
-                 first_segment: int = 0) -> None:
+                 first_segment: int = 0, prefix: str = "") -> None:
         self.outputs: list[_Output] = []
         self.renditions: list[Rendition] = []
         #: Outputs given up, with why (an unreachable or lost RTMP server).
@@ -79,13 +89,13 @@ class LiveOutputs:
                         hls_dir / folder(quality), width_for(quality, width, height), quality,
                         fps, hls_time * fps, audio,
                         hls_options(hls_time, hls_list_size, hls_dir / folder(quality),
-                                    first_segment)))
+                                    first_segment, prefix)))
                 write_master(hls_dir, [(width, height, video.codec_context.bit_rate or 0),
                                        *((r.width, r.height, r.video.bit_rate)
                                          for r in self.renditions)])
             container = av.open(str(source / PLAYLIST), "w", format="hls",
                                 options=hls_options(hls_time, hls_list_size, source,
-                                                    first_segment))
+                                                    first_segment, prefix))
             self.outputs.append(_Output("hls", container, templates))
         for url in rtmp_urls:
             try:

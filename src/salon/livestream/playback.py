@@ -30,7 +30,7 @@ log = logging.getLogger("salon.livestream")
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
 _ID = re.compile(r"^[0-9a-f-]{36}$")
-_FILE = re.compile(r"^(index\.m3u8|seg_\d{5,9}\.ts)$")
+_FILE = re.compile(r"^(index\.m3u8|seg_(?:[0-9a-f]{8}_)?\d{5,9}\.ts)$")
 _QUALITY = re.compile(r"^q\d{2,4}$")
 #: How often counted viewer seconds are added to the sessions' rows.
 FLUSH_SECS = 5.0
@@ -117,7 +117,7 @@ class ViewerCounter:
 
 _PLAYLIST_DOC = {"content": {PLAYLIST_TYPE: {"schema": {"type": "string"}},
                              SEGMENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-                 "description": "The playlist (`index.m3u8`) or a segment (`seg_NNNNN.ts`)."}
+                 "description": "The playlist (`index.m3u8`) or a segment (`seg_<session>_NNNNN.ts`)."}
 
 
 @router.get("/live/{livestream_id}/{file_name}",

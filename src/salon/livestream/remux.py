@@ -2,7 +2,7 @@
 FLV on stdin (the encoder's H.264 and AAC, as the RTMP front received them) → HLS in a
 directory, packets copied as they are (no decoding, no encoding).
 
-    python -m salon.livestream.remux <hls_dir> <hls_time>
+    python -m salon.livestream.remux <hls_dir> <hls_time> [<segment prefix>]
 
 One remuxer serves a whole livestream session: an encoder that reconnects within the
 grace window is fed into the same stdin, its timestamps moved on past what was
@@ -18,10 +18,11 @@ import av
 from salon.livestream.outputs import PLAYLIST, hls_options
 
 
-def remux(source: object, directory: Path, hls_time: int, list_size: int = 6) -> int:
+def remux(source: object, directory: Path, hls_time: int, list_size: int = 6,
+          prefix: str = "") -> int:
     """Copy every audio and video packet of the FLV `source` into HLS; returns how many."""
     directory.mkdir(parents=True, exist_ok=True)
-    options = hls_options(hls_time, list_size, directory)
+    options = hls_options(hls_time, list_size, directory, prefix=prefix)
     with av.open(source, "r", format="flv") as flv:
         streams = [s for s in flv.streams if s.type in ("video", "audio")]
         if not any(s.type == "video" for s in streams):
@@ -50,7 +51,8 @@ def main() -> None:
     """The encoder's stream is user input: what it cannot remux ends this process with
     one line on stderr and status 1, never a traceback."""
     try:
-        remux(sys.stdin.buffer, Path(sys.argv[1]), int(sys.argv[2]))
+        remux(sys.stdin.buffer, Path(sys.argv[1]), int(sys.argv[2]),
+              prefix=sys.argv[3] if len(sys.argv) > 3 else "")
     except av.error.FFmpegError as exc:
         print(f"salon.livestream.remux: the encoder's stream cannot be remuxed: "
               f"{exc.strerror or type(exc).__name__}", file=sys.stderr)

@@ -41,7 +41,7 @@ from salon.core.clock import utcnow
 from salon.deadline import within
 from salon.livestream import playback
 from salon.livestream.handoff import HandOff
-from salon.livestream.outputs import PLAYLIST
+from salon.livestream.outputs import PLAYLIST, segment_prefix
 from salon.livestream.renditions import folder
 from salon.recording.process import ENGINE, RecorderProcess
 from salon.recording.spec import LiveSpec, RecordingOutcome, RecordingSpec, VideoSpec
@@ -339,7 +339,8 @@ class LivestreamRunner(HandOff):
                           hls_list_size=rules.HLS_LIST_SIZE,
                           rtmp_urls=tuple(config.get("rtmp_urls") or ()),
                           qualities=tuple(config.get("qualities") or ()),
-                          first_segment=first))
+                          first_segment=first,
+                          segment_prefix=segment_prefix(session.id)))
 
     async def _count_takeover(self, session_id: str) -> int:
         """One more encoder has taken the session over (kept in its `config`, which

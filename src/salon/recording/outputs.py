@@ -183,7 +183,8 @@ class CompositeWriter:
         if live is not None:
             self.live = LiveOutputs([stream, self.audio.stream], live.hls_dir,
                                     live.hls_time, live.hls_list_size, live.rtmp_urls,
-                                    live.qualities, live.first_segment)
+                                    live.qualities, live.first_segment,
+                                    live.segment_prefix)
             self.sinks.append(self.live)
         if interactive is not None:
             self.interactive = hls.InteractiveOutput(

@@ -61,6 +61,9 @@ class LiveSpec:
     #: takes it over, so that viewers' players see the playlist go on (after a
     #: discontinuity) rather than start again.
     first_segment: int = 0
+    #: What segment names start with (`livestream.outputs.segment_prefix`: the
+    #: session's), "" for plain `seg_NNNNN.ts`.
+    segment_prefix: str = ""
 
 
 @dataclass(frozen=True)
