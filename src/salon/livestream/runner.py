@@ -49,7 +49,7 @@ from salon.recording.spec_config import drawable_size
 from salon.services import livestreams, recordings
 from salon.services.livestreams import Urls
 from salon.services.participant_tokens import TokenSigner
-from salon.store.database import UNAVAILABLE, Database
+from salon.store.database import Database, Outages
 from salon.store.models import Livestream, LivestreamSession, Session
 
 log = logging.getLogger("salon.livestream")
@@ -356,9 +356,9 @@ class LivestreamRunner(HandOff):
 
     async def _follow(self, session_id: str, handle: RecorderProcess) -> RecordingOutcome:
         control = handle.control
-        unavailable = False
+        outages = Outages(f"livestream session {session_id}")
         while (outcome := handle.poll()) is None:
-            try:
+            with outages:  # the database down for a moment: the encoder goes on
                 async with self.database.session() as db:
                     livestream, session = await self.rows(db, session_id)
                     if not self.claims.holds(session):
@@ -373,13 +373,6 @@ class LivestreamRunner(HandOff):
                         control.stop("ALL_PEERS_LEFT"
                                      if session.stop_reason == "ALL_PEERS_LEFT"
                                      else "API_CALL")
-            except UNAVAILABLE as error:  # the encoder goes on; the next tick asks again
-                if not unavailable:
-                    log.warning("livestream session %s: the database did not answer (%s);"
-                                " the encoder goes on", session_id, error)
-                unavailable = True
-            else:
-                unavailable = False
             await asyncio.sleep(TICK_SECS)
         return outcome
 

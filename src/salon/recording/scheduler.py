@@ -54,7 +54,7 @@ from salon.recording.spec_config import (
 from salon.recording.storage import LocalStorage, storage_for
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
-from salon.store.database import UNAVAILABLE, Database
+from salon.store.database import Database, Outages
 from salon.store.models import Recording
 
 log = logging.getLogger("salon.recording")
@@ -257,9 +257,9 @@ class RecordingScheduler(Recovery, HandOff):
     async def _follow(self, recording_id: str, handle: RecorderProcess) -> Any:
         """Mirror the row onto the recorder until it ends; returns its outcome."""
         control = handle.control
-        unavailable = False
+        outages = Outages(f"recording {recording_id}")
         while (outcome := handle.poll()) is None:
-            try:
+            with outages:  # the database down for a moment: the recorder goes on
                 async with self.database.session() as db:
                     row = await db.get(Recording, recording_id)
                     assert row is not None
@@ -275,13 +275,6 @@ class RecordingScheduler(Recovery, HandOff):
                         control.resume()
                     elif row.status in ("UPLOADING", "ERRORED"):
                         control.stop((row.stop_reason or {}).get("reason", "API_CALL"))
-            except UNAVAILABLE as error:  # the recorder goes on; the next tick asks again
-                if not unavailable:
-                    log.warning("recording %s: the database did not answer (%s); the "
-                                "recorder goes on", recording_id, error)
-                unavailable = True
-            else:
-                unavailable = False
             await asyncio.sleep(TICK_SECS)
         return outcome
 

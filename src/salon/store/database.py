@@ -11,6 +11,7 @@ recorder, another session) while holding an open session — on SQLite that wait
 the connection you hold.
 """
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,8 @@ from salon.store.wal_checkpointer import WalCheckpointer
 
 T = TypeVar("T")
 
+log = logging.getLogger("salon.store")
+
 
 #: PostgreSQL connections each node keeps open (PostgreSQL's default `max_connections`,
 #: 100, serves four nodes).
@@ -41,10 +44,33 @@ POSTGRES_POOL_SIZE = 20
 
 
 #: What a database that is down or busy for a moment raises (a PostgreSQL failover, a
-#: refused connection, SQLite's "database is locked"): a loop that only mirrors rows
-#: onto running work (a recorder, an encoder) waits for the next tick on these rather
-#: than end that work.
+#: refused connection, SQLite's "database is locked").
 UNAVAILABLE: tuple[type[BaseException], ...] = (DBAPIError, OSError)
+
+
+class Outages:
+    """For a loop that only mirrors rows onto running work (a recorder, an encoder):
+    `with outages:` around one tick's database work swallows `UNAVAILABLE`, so the work
+    goes on and the next tick asks again, with one warning per outage, not per tick."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.down = False
+
+    def __enter__(self) -> "Outages":
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
+        if error is None:
+            self.down = False
+            return False
+        if not isinstance(error, UNAVAILABLE):
+            return False
+        if not self.down:
+            log.warning("%s: the database did not answer (%s); it goes on", self.what,
+                        error)
+        self.down = True
+        return True
 
 
 class Database:
