@@ -22,6 +22,7 @@ from salon.media.embedded import hooks, sender_hooks
 
 log = logging.getLogger("salon.client.media")
 
+
 def _prefer(transceiver, kind: str, codec: str | None) -> None:
     """Put the wanted codec first (VP8 unless the track says H.264; Opus for audio)."""
     wanted = {"audio": "audio/opus", "video": f"video/{codec or 'VP8'}"}[kind].lower()

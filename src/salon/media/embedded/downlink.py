@@ -53,7 +53,7 @@ class Downlink:
         self.data_saver = False
         self.heights: dict[str, int] = {}
         self.prober = Prober(self._copier, self._probe_rate, self._filled, clock)
-        #: What the layers were last chosen for (`_moved`), and when.
+        #: The estimate the layers were last chosen for (`_state()`), and when.
         self._applied: tuple = ()
         self._applied_at = float("-inf")
 

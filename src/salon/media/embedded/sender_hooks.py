@@ -126,10 +126,11 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
     `on_loss(fraction 0..1, round-trip seconds or None, seconds since the echoed sender
     report was sent or None)` for each receiver report block about it, `on_remb(bits/s)`
     for each REMB naming it (aiortc keeps the first only for its own encoder). aiortc
-    itself no longer sees the reports (`_REPORTS`). The round trip is measured against the sender reports that
-    `sender_reports.report_for` sent (RFC 3550 §6.4.1: now − LSR − DLSR), from reports
-    that echo a recent one only: its downward half is as old as the sender report, and
-    an old one (audio reports every five seconds) would still show a queue long gone."""
+    itself no longer sees the reports (`_REPORTS`). The round trip is measured against
+    the sender reports that `sender_reports.report_for` sent (RFC 3550 §6.4.1: now −
+    LSR − DLSR), from reports that echo a recent one only: its downward half is as old
+    as the sender report, and an old one (audio reports every five seconds) would still
+    show a queue long gone."""
     original = sender._handle_rtcp_packet
     if not hasattr(sender, "_salon_sr_times"):
         sender._salon_sr_times = {}
