@@ -21,7 +21,10 @@ from aiortc.rtp import (
 )
 from pylibsrtp import Error as SrtpError
 
-from salon.media.embedded import hooks  # noqa: F401 - the aiortc version check first
+from salon.media.embedded import (
+    hooks,  # noqa: F401 - the aiortc version check first
+    receiver_reports,
+)
 from salon.media.embedded import lane as lane_module
 from salon.media.embedded.srtp import Protector
 
@@ -126,11 +129,12 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
     `on_loss(fraction 0..1, round-trip seconds or None, seconds since the echoed sender
     report was sent or None)` for each receiver report block about it, `on_remb(bits/s)`
     for each REMB naming it (aiortc keeps the first only for its own encoder). aiortc
-    itself no longer sees the reports (`_REPORTS`). The round trip is measured against
-    the sender reports that `sender_reports.report_for` sent (RFC 3550 §6.4.1: now −
-    LSR − DLSR), from reports that echo a recent one only: its downward half is as old
-    as the sender report, and an old one (audio reports every five seconds) would still
-    show a queue long gone."""
+    itself no longer sees the reports (`_REPORTS`); once one has come through aiortc,
+    the transport reads its receiver reports itself (`receiver_reports`). The round
+    trip is measured against the sender reports that `sender_reports.report_for` sent
+    (RFC 3550 §6.4.1: now − LSR − DLSR), from reports that echo a recent one only: its
+    downward half is as old as the sender report, and an old one (audio reports every
+    five seconds) would still show a queue long gone."""
     original = sender._handle_rtcp_packet
     if not hasattr(sender, "_salon_sr_times"):
         sender._salon_sr_times = {}
@@ -142,19 +146,24 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
             log.exception("subscriber feedback failed")
         if not isinstance(packet, _REPORTS):  # NACK, PLI, FIR, REMB: aiortc's too
             await original(packet)
+        elif getattr(sender, "transport", None) is not None:
+            receiver_reports.read_reports_first(sender.transport)
+
+    def hear_report(fraction_lost: int, lsr: int, dlsr: int) -> None:
+        """One report block about this sender's stream (fraction lost in 1/256)."""
+        sent_at = sender._salon_sr_times.get(lsr)
+        rtt = age = None
+        if sent_at is not None and lsr and dlsr < FRESH_ECHO_DLSR:
+            age = time.time() - sent_at
+            rtt = max(0.0, age - dlsr / 65536)
+        on_loss(fraction_lost / 256, rtt, age)
 
     def hear(packet) -> None:
         ssrc = sender._ssrc
-        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+        if isinstance(packet, _REPORTS):
             for report in packet.reports:
                 if report.ssrc == ssrc:
-                    sent_at = sender._salon_sr_times.get(report.lsr)
-                    rtt = age = None
-                    if (sent_at is not None and report.lsr
-                            and report.dlsr < FRESH_ECHO_DLSR):
-                        age = time.time() - sent_at
-                        rtt = max(0.0, age - report.dlsr / 65536)
-                    on_loss(report.fraction_lost / 256, rtt, age)
+                    hear_report(report.fraction_lost, report.lsr, report.dlsr)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -164,6 +173,7 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
                 on_remb(bitrate)
 
     sender._handle_rtcp_packet = handle
+    sender._salon_hear_report = hear_report
 
 
 _DTLS_CONNECTED = DtlsState.CONNECTED
