@@ -7,10 +7,12 @@ routes (every answer checked against /openapi.json) and the official SDK.
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from salon.core.ids import new_uuid
 from salon.services import transcripts
 from salon.settings import Settings
 from salon.store.models import Meeting, Session, SessionTranscript
+from salon.transcription import unreported
 from salon.transcription.files import from_json
 from salon.transcription.jobs import PostMeetingJobs
 from tests.capture import Said, write_capture
@@ -517,6 +520,43 @@ async def test_a_job_left_processing_runs_again_at_start(salon: Salon, tmp_path:
     assert [row[4] for row in rows] == ["Bob"] and "slides" in rows[0][5].lower()
     # Only the capture's own files are deleted: a stranger's file keeps its folder.
     assert [path.name for path in capture.iterdir()] == ["notes.txt"]
+
+
+async def test_a_capture_nobody_reported_is_transcribed_once_its_session_is_over(
+        salon: Salon) -> None:
+    """A server that died during a session (or in the half minute after it, while its
+    transcriber finished) left the capture on disk and no transcript row: the jobs
+    transcribe it once the session has been over `unreported_after_secs`, and leave a
+    session that ended just now, or is still live, to its transcriber."""
+    created = await meeting(salon)
+    now = datetime.now(UTC).replace(microsecond=0)
+    long_ago = now - timedelta(minutes=10)
+    crashed = await ended_session(salon, created["id"], long_ago)  # over 9.5 min ago
+    just_ended = await ended_session(salon, created["id"], now - timedelta(seconds=25))
+    live = await ended_session(salon, created["id"], long_ago, live=True)
+    root = unreported.capture_root(salon.settings.data_dir)
+    for session_id in (crashed, just_ended, live):
+        write_capture(root / session_id, long_ago.timestamp(), [MEETING[1][0]])
+    (root / "not-a-session").mkdir()
+    jobs = PostMeetingJobs(salon.app.state.database,
+                           dataclasses.replace(salon.jobs.settings, unreported_after_secs=60,
+                                               unreported_sweep_secs=0.2),
+                           salon.app.state.transcript_storage)
+    await jobs.start()
+    try:
+        await wait_status(salon, crashed, "transcript_status", "READY")
+        await asyncio.sleep(1.0)  # five more looks
+        for session_id in (just_ended, live):
+            data = (await salon.http.get(f"/sessions/{session_id}")).json()["data"]
+            assert data["transcript_status"] is None, session_id
+    finally:
+        await jobs.stop()
+        for session_id in (just_ended, live):
+            shutil.rmtree(root / session_id)
+        (root / "not-a-session").rmdir()
+    rows = list(csv.reader(io.StringIO((await transcript_file(salon, crashed, "CSV")).text)))
+    assert [row[4] for row in rows] == ["Bob"] and "slides" in rows[0][5].lower()
+    assert not (root / crashed).exists()  # gone once READY, as a reported one
 
 
 # --- the official SDK --------------------------------------------------------------------

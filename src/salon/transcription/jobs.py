@@ -19,7 +19,9 @@ which returns at once. The job:
    `meeting.summary`), as `POST …/sessions/{id}/summary` does.
 
 A job is a row, so a crash loses nothing: `start()` re-runs every job left PROCESSING
-(the capture directory stays until its transcript is READY). Each PROCESSING row is
+(the capture directory stays until its transcript is READY), and a capture that no
+transcriber reported (the server died during the session, or just after it) is
+transcribed once its session has been over for a while (`unreported`). Each PROCESSING row is
 claimed by the node that runs it (`salon.cluster.claims`); in a cluster every node
 also takes over, every few heartbeats, the jobs of nodes that are gone — a transcript
 only if its capture directory is there to read (a shared data directory), else it waits
@@ -57,6 +59,7 @@ from salon.store.models import Meeting, Session, SessionSummary, SessionTranscri
 from salon.transcription import files, summary_job
 from salon.transcription.capture import is_captured_file
 from salon.transcription.priority import yield_cpu_to_the_server
+from salon.transcription.unreported import UnreportedCaptures, transcribe_forever
 from salon.transcription.worker import (
     TranscriptionFailed,
     WorkRequest,
@@ -90,6 +93,11 @@ class JobSettings:
     keep_audio: bool = False
     #: The operator's LLM engine (`SALON_SUMMARY_LLM_*`); None: extractive only.
     summarizer: Summarizer | None = None
+    #: A capture no transcriber reported is transcribed once its session has been over
+    #: this long (a transcriber still finishing reports within 45 s of the end); the
+    #: capture directories are looked at this often.
+    unreported_after_secs: float = 120.0
+    unreported_sweep_secs: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "JobSettings":
@@ -119,7 +127,10 @@ class PostMeetingJobs:
         #: Which node this is, and which others are alive (one node: a fresh id).
         self.claims = claims or JobClaims(new_node_id())
         self._sweeper: asyncio.Task[None] | None = None
+        self._adopter: asyncio.Task[None] | None = None
         self.settings = settings
+        self.unreported = UnreportedCaptures(database, settings.data_dir,
+                                             timedelta(seconds=settings.unreported_after_secs))
         #: Transcripts and summaries (`salon.transcription.files.storage_for_deployment`).
         self.storage = local_storage
         #: Wakes the webhook dispatcher after a commit that queued deliveries.
@@ -137,14 +148,19 @@ class PostMeetingJobs:
         if self.claims.clustered:
             self._sweeper = asyncio.create_task(self._sweep_forever(),
                                                 name="post-meeting jobs takeover")
+        self._adopter = asyncio.create_task(
+            transcribe_forever(self.unreported, self.transcribe,
+                               self.settings.unreported_sweep_secs),
+            name="unreported captures")
 
     async def stop(self) -> None:
         """Server going away: stop every job; they stay PROCESSING and the next start
         (or, in a cluster, another node) runs them again from the start."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for loop in (self._sweeper, self._adopter):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

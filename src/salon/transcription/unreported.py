@@ -1,0 +1,125 @@
+"""Captures that nobody reported: the transcript of a session whose server died.
+
+The live transcriber reports a session's capture to the post-meeting jobs when the
+session ends (`salon.live.transcribers`), and only then does the transcript have a row
+(`SessionTranscript`) that a restart runs again. A server killed during the session, or
+in the half minute between its end and the report (the transcriber lingers to finish
+its files), left the voices on disk and no row: that meeting never got its transcript.
+
+So the jobs look, at start and then every `JobSettings.unreported_sweep_secs`, for
+capture directories (`capture_root`) of sessions that have ended at least
+`unreported_after_secs` ago and have no transcript row, and transcribe them as if the
+transcriber had reported them. The wait leaves every transcriber that is still
+finishing (45 s at most after the end) the time to report its own capture; a session
+still live (or carried on by another node) is never taken. In a cluster each node sees
+the captures of its own data directory (all of them, when it is shared): two nodes that
+find the same one race on creating its row, and the one that loses leaves it to the
+other (`PostMeetingJobs.transcribe`).
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from salon.core.clock import utcnow
+from salon.store.database import Database
+from salon.store.models import Session, SessionTranscript
+
+log = logging.getLogger("salon.transcription")
+
+#: Session ids asked about in one query (SQLite bounds the parameters of a statement).
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Unreported:
+    """A capture to transcribe: what `PostMeetingJobs.transcribe` takes."""
+
+    app_id: str
+    meeting_id: str
+    session_id: str
+    capture_dir: Path
+
+
+def capture_root(data_dir: Path) -> Path:
+    """Where transcribers capture, a directory per session (`capture_dir`)."""
+    return data_dir / "transcription" / "work"
+
+
+def capture_dir(data_dir: Path, session_id: str) -> Path:
+    return capture_root(data_dir) / session_id
+
+
+class UnreportedCaptures:
+    """Finds the captures no transcriber reported. It remembers the sessions it found
+    a transcript row for, so that with `SALON_TRANSCRIPTION_KEEP_AUDIO` (every capture
+    kept) each directory is asked about once, not at every sweep."""
+
+    def __init__(self, database: Database, data_dir: Path, after: timedelta) -> None:
+        self.database = database
+        self.root = capture_root(data_dir)
+        self.after = after
+        self._reported: set[str] = set()
+
+    async def find(self, now: datetime) -> list[Unreported]:
+        names = await asyncio.to_thread(_session_dirs, self.root)
+        waiting = [name for name in names if name not in self._reported]
+        found: list[Unreported] = []
+        for batch in _batches(waiting):
+            async with self.database.session() as db:
+                reported = set(await db.scalars(select(SessionTranscript.session_id).where(
+                    SessionTranscript.session_id.in_(batch))))
+                self._reported |= reported
+                ended = (await db.execute(
+                    select(Session.id, Session.app_id, Session.meeting_id).where(
+                        Session.id.in_([s for s in batch if s not in reported]),
+                        Session.ended_at.is_not(None),
+                        Session.ended_at <= now - self.after))).all()
+            found += [Unreported(app_id, meeting_id, session_id, self.root / session_id)
+                      for session_id, app_id, meeting_id in ended]
+        return found
+
+
+async def transcribe_forever(captures: UnreportedCaptures,
+                             transcribe: Callable[[str, str, str, Path], Awaitable[None]],
+                             every_secs: float) -> None:
+    """Hand each capture `captures` finds to `transcribe` (`PostMeetingJobs.transcribe`),
+    now and every `every_secs`."""
+    while True:
+        try:
+            for capture in await captures.find(utcnow()):
+                log.warning("session %s has been over for %s or more and its capture was "
+                            "never reported (the server stopped meanwhile?): transcribing it",
+                            capture.session_id, captures.after)
+                await transcribe(capture.app_id, capture.meeting_id, capture.session_id,
+                                 capture.capture_dir)
+        except Exception:
+            log.exception("looking for unreported captures failed")
+        await asyncio.sleep(every_secs)
+
+
+def _session_dirs(root: Path) -> list[str]:
+    """The names under `root` that are session directories (a session id is a UUID;
+    anything else there is not a transcriber's)."""
+    if not root.is_dir():
+        return []
+    return sorted(path.name for path in root.iterdir()
+                  if path.is_dir() and _is_uuid(path.name))
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
+
+
+def _batches(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
