@@ -563,3 +563,34 @@ def test_cues_need_the_words_not_look_alikes() -> None:
     actions = section(summary, "Action Items")
     assert actions == ["- @Dan: We'll publish the retail revenue report to the board by Friday."]
     assert section(summary, "Decisions Made") == ["None noted."]
+
+
+def test_a_long_meetings_summary_keeps_its_memory_bounded() -> None:
+    """An eight-hour meeting (some 9,000 sentences, a vocabulary of thousands) is ranked
+    within a bounded graph (`rank.GRAPH_SENTENCES`): dense sentence-by-sentence matrices
+    took well over a gigabyte there, in the server's own process. Its decision and its
+    action item are still found, wherever in the meeting they were said."""
+    import random
+    import tracemalloc
+
+    from salon.ai.summary import rank
+
+    words = random.Random(7)
+    vocabulary = [f"{a}{b}{c}" for a in "bcdfgklmnprstvz" for b in "aeiou"
+                  for c in ("ba", "ki", "lu", "me", "ni", "pe", "ro", "sa")]  # 600 words
+    speakers = ("Alice", "Bob", "Carol", "Dan")
+    utterances = [U(speakers[n % 4], " ".join(words.choice(vocabulary) for _ in range(12))
+                    + ".", n * 3_000) for n in range(9_000)]
+    utterances[6_000] = U("Carol", "We decided to move the launch to next month.", 18_000_000)
+    utterances[7_500] = U("Alice", "Bob, please send the slides to the design team.", 22_500_000)
+    tracemalloc.start()
+    try:
+        summary = summarize_extractive(utterances, summary_type="team_meeting",
+                                       text_format="markdown", word_limit=500)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(utterances) > rank.GRAPH_SENTENCES
+    assert peak < 150 * 2**20, f"{peak / 2**20:.0f} MB"
+    assert "move the launch to next month" in summary
+    assert "send the slides to the design team" in summary

@@ -9,11 +9,9 @@ it reads less smoothly than a language model's summary.
 import asyncio
 from collections.abc import Sequence
 
-import numpy as np
-
 from salon.ai.summary import cues
 from salon.ai.summary.base import SummaryType, TextFormat
-from salon.ai.summary.rank import content_words, rank_with_similarity
+from salon.ai.summary.rank import Ranking, content_words, rank
 from salon.ai.summary.render import SectionDraft, clean, fill, no_discussion
 from salon.ai.summary.sentences import Sentence, split_utterances
 from salon.ai.summary.templates import TEMPLATES, Section, Template
@@ -29,13 +27,18 @@ OVERVIEW_SENTENCES = 3
 MAX_POINTS = 10
 #: A sentence this similar (TF-IDF cosine) to one already chosen says it again: skipped.
 REDUNDANT = 0.7
+#: A section keeps at most this many candidates per item it shows: the renderer passes
+#: over one that does not fit the word budget and takes the next, and each candidate is
+#: compared with all those before it (a long meeting can match a cue hundreds of times).
+CANDIDATES_PER_ITEM = 4
 
 
 class ExtractiveSummarizer:
     """`Summarizer` that quotes the most central sentences and cue-matched items.
 
-    Runs in a worker thread: an hour's meeting takes a few hundred milliseconds of numpy,
-    which must not stall the event loop that carries media and chat.
+    Runs in a worker thread: an hour's meeting takes a few hundred milliseconds, which
+    must not stall the event loop that carries media and chat; a longer one ranks at
+    most `rank.GRAPH_SENTENCES` on its graph, so its memory stays bounded.
     """
 
     async def summarize(
@@ -67,8 +70,8 @@ def summarize_extractive(
     sentences = [s for s in split_utterances(utterances) if content_words(s.text)]
     if not sentences:
         return no_discussion(text_format, template.title, word_limit)
-    scores, similarity = rank_with_similarity([sentence.text for sentence in sentences])
-    drafts = _draft_sections(template, sentences, scores, similarity)
+    ranking = rank([sentence.text for sentence in sentences])
+    drafts = _draft_sections(template, sentences, ranking)
     return fill(text_format, template.title, drafts, word_limit)
 
 
@@ -78,20 +81,21 @@ def _claim_order(section: Section) -> int:
 
 
 def _draft_sections(
-    template: Template, sentences: list[Sentence], scores: list[float], similarity: np.ndarray
+    template: Template, sentences: list[Sentence], ranking: Ranking
 ) -> list[SectionDraft]:
     """Each section's candidates, best first; a sentence goes to one section at most.
 
     A sentence that restates one already claimed ("so again, the migration is blocked…")
     is left out: a short summary has no room to say a thing twice.
     """
+    scores = ranking.scores
     by_rank = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
     speakers = sorted({sentence.speaker for sentence in sentences})
     claimed: set[int] = set()
 
     def says_again(i: int, chosen: list[tuple[int, str, str]]) -> bool:
         others = list(claimed) + [j for j, _, _ in chosen]
-        return bool(others) and float(similarity[i, others].max()) > REDUNDANT
+        return ranking.most_similar(i, others) > REDUNDANT
 
     drafts: dict[int, SectionDraft] = {}
     order = sorted(
@@ -109,7 +113,7 @@ def _draft_sections(
             # Only sentences more central than the meeting's average make key points.
             floor = sum(scores) / len(scores)
             for i in by_rank:
-                if scores[i] < floor:
+                if scores[i] < floor or len(candidates) >= limit * CANDIDATES_PER_ITEM:
                     break
                 if i in claimed or len(sentences[i].text.split()) < MIN_POINT_WORDS:
                     continue
@@ -119,6 +123,8 @@ def _draft_sections(
             limit = 8
             cue = section.cue or cues.ACTION
             for i in by_rank:
+                if len(candidates) >= limit * CANDIDATES_PER_ITEM:
+                    break
                 sentence = sentences[i]
                 if i in claimed or len(sentence.text.split()) < MIN_ITEM_WORDS:
                     continue
