@@ -3,6 +3,7 @@ on the node that carries the session on after a failover, docs/cluster.md "Failo
 each one's files land beside the other's, none overwritten, and the index lists them
 all (salon.transcription.capture)."""
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,3 +73,31 @@ def test_a_pause_is_not_a_leave(tmp_path: Path) -> None:
     capture = read_capture(tmp_path, datetime.fromtimestamp(1_000.0, UTC))
     assert len(capture.tracks) == 2
     assert [track.left_offset_secs for track in capture.tracks] == [20.0, 20.0]
+
+
+def test_a_voice_that_never_pauses_is_kept_in_files_of_bounded_length(
+        tmp_path: Path) -> None:
+    """With DTX a voice sends all the time: its file is closed once it holds
+    `max_file_secs` of audio, at the next quiet packet (a few bytes), or
+    `quiet_wait_secs` later whatever the packet; each file starts where the last ended."""
+    loud = opus_packets(160)  # 3.2 s of a tone, 20 ms a packet
+    assert min(packet.size for packet in loud) > 10
+    voice = CapturedVoice(tmp_path, ADA, run="r-", max_file_secs=1.0, quiet_wait_secs=0.5)
+    for index, packet in enumerate(loud):
+        if index == 61:  # 1.22 s in: a DTX frame
+            packet = av.Packet(b"\xf8\xff\xfe")
+            packet.pts = index * 960
+        voice.write(packet, 1_010.0 + index * 0.02)
+    voice.close(left_at=1_013.2)
+
+    starts = [round(json.loads(line)["started_at"] - 1_010.0, 2)
+              for line in (tmp_path / MANIFEST).read_text().splitlines()]
+    # (a file starts one 20 ms frame before its first packet arrived) the first file up
+    # to the quiet packet at 1.22 s; the second, started at 1.20, closed 1.5 s later
+    # (a second, and nothing quiet came in the next half); the third to the end
+    assert starts == [-0.02, 1.2, 2.68]
+    capture = read_capture(tmp_path, datetime.fromtimestamp(1_000.0, UTC))
+    assert len(capture.tracks) == 3 and capture.skipped == ()
+    for track in capture.tracks:
+        with av.open(str(track.path)) as container:
+            assert sum(1 for _ in container.demux(audio=0) if _.size) >= 20

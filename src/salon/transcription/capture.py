@@ -1,7 +1,8 @@
 """Each participant's voice, kept for the post-meeting transcript.
 
 The transcriber copies every peer's Opus packets into WebM files as they arrive (no
-decode, no encode: the track recording's `OpusTrackFile`). Whisper then transcribes
+decode, no encode: the track recording's `OpusTrackFile`), each file at most about ten
+minutes long (`MAX_FILE_SECS`). Whisper then transcribes
 each file on its own, and the job places what it heard on the session's clock by the
 file's wall-clock start. So a file must hold one contiguous stretch of audio: when a
 voice pauses for longer than `MAX_GAP_SECS` (muted, a dropped connection, DTX silence),
@@ -35,6 +36,14 @@ from salon.recording.tracks import OPUS_RATE, OpusTrackFile
 #: A pause in a voice longer than this starts a new file (on the RTP clock or the wall
 #: clock, whichever shows it: a publisher's RTP clock may or may not run through a mute).
 MAX_GAP_SECS = 2.0
+#: A file is closed once it holds this much audio, at its next quiet packet (Opus DTX
+#: and comfort noise are a few bytes: `QUIET_PACKET_BYTES`), or `QUIET_WAIT_SECS` later
+#: whatever the packet. With DTX a voice never pauses long enough to close its file,
+#: and one file of a whole meeting would be decoded whole by the post-meeting job (an
+#: hour of one voice is ~230 MB of samples) and lost whole with a killed transcriber.
+MAX_FILE_SECS = 600.0
+QUIET_WAIT_SECS = 60.0
+QUIET_PACKET_BYTES = 10
 MANIFEST = "segments.jsonl"
 COMPLETE = "complete.json"
 
@@ -60,8 +69,12 @@ class Speaker:
 class CapturedVoice:
     """One peer's audio track, as a series of contiguous Opus WebM files."""
 
-    def __init__(self, directory: Path, speaker: Speaker, run: str = "") -> None:
+    def __init__(self, directory: Path, speaker: Speaker, run: str = "",
+                 max_file_secs: float = MAX_FILE_SECS,
+                 quiet_wait_secs: float = QUIET_WAIT_SECS) -> None:
         self.directory = directory
+        self.max_file_secs = max_file_secs
+        self.quiet_wait_secs = quiet_wait_secs
         self.speaker = speaker
         #: The capturing transcriber's tag, in each file's name (see the module).
         self.run = run
@@ -80,6 +93,8 @@ class CapturedVoice:
             if (arrived - self._last_arrival > MAX_GAP_SECS
                     or MAX_GAP_SECS * OPUS_RATE < step < 0x80000000):
                 self._close_file(None)  # a pause: the peer has not left
+            elif self._long_enough(arrived, packet.size):
+                self._close_file(None)  # this packet starts the next stretch
         if self._file is None:
             self._file = OpusTrackFile(self.directory, "voice", self.speaker.participant_id,
                                        f"{self.speaker.peer_id}-{self.run}{self.files}")
@@ -88,6 +103,11 @@ class CapturedVoice:
             self.files += 1
         self._file.write(packet, 0)
         self._last_rtp, self._last_arrival = rtp, arrived
+
+    def _long_enough(self, arrived: float, size: int) -> bool:
+        held = arrived - self._started_at
+        return held >= self.max_file_secs and (
+            size <= QUIET_PACKET_BYTES or held >= self.max_file_secs + self.quiet_wait_secs)
 
     def close(self, left_at: float | None = None) -> None:
         """The voice ended (the peer left, the session ended): keep the open file."""
