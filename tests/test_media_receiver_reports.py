@@ -53,9 +53,17 @@ def test_what_is_not_a_receiver_report_is_left_to_aiortc_as_it_came() -> None:
 
 def test_a_report_about_a_sender_without_the_hook_goes_to_aiortc_whole() -> None:
     senders, heard = _hearers(77)
+    senders[99] = SimpleNamespace()  # a sender salon did not hook
     report = bytes(RtcpRrPacket(ssrc=5, reports=[_block(77, 1), _block(99, 2)]))
     assert receiver_reports.take_reports(report + _sdes(), senders) == report
     assert heard == []  # not half of it here and the rest in aiortc
+
+
+def test_a_block_about_an_ssrc_nobody_sends_is_passed_over_as_aiortc_does() -> None:
+    senders, heard = _hearers(77)
+    report = bytes(RtcpRrPacket(ssrc=5, reports=[_block(4242, 9), _block(77, 1)]))
+    assert receiver_reports.take_reports(report, senders) == b""
+    assert heard == [(77, 1, 0, 0)]
 
 
 def test_an_empty_report_is_taken_and_a_malformed_compound_is_left_whole() -> None:

@@ -88,16 +88,20 @@ def _split(data: bytes) -> list[tuple[int, int, int]] | None:
 
 def _hearers(data: bytes, start: int, end: int, senders: dict
              ) -> list[tuple[HearReport, int]] | None:
-    """(the hearer, the block's offset) of each report block, or None when the report
-    is not one salon reads whole (a block about a sender without the hook, or a
-    length that does not hold its blocks): aiortc then routes it as before."""
+    """(the hearer, the block's offset) of each report block about one of the senders,
+    or None when the report is not one salon reads whole (a block about a sender
+    without the hook, or a length that does not hold its blocks): aiortc then routes it
+    as before. A block about an SSRC no sender has (a retransmission stream's, which
+    browsers report on) is passed over, as aiortc's router passes it over."""
     count = data[start] & 0x1F
     if 8 + _BLOCK.size * count > end - start:
         return None
     hearers = []
     for block in range(start + 8, start + 8 + _BLOCK.size * count, _BLOCK.size):
-        ssrc = int.from_bytes(data[block:block + 4], "big")
-        hear = getattr(senders.get(ssrc), "_salon_hear_report", None)
+        sender = senders.get(int.from_bytes(data[block:block + 4], "big"))
+        if sender is None:
+            continue
+        hear = getattr(sender, "_salon_hear_report", None)
         if hear is None:
             return None
         hearers.append((hear, block))
