@@ -186,3 +186,24 @@ def running(database_url: str = "", env: dict[str, str] | None = None) -> Iterat
         assert "Traceback" not in salon.log(), salon.log()
     finally:
         cleanup(salon)
+
+
+@contextmanager
+def running_on(backend: str, env: dict[str, str] | None = None) -> Iterator[SalonServer]:
+    """`running` on SQLite (`backend` "sqlite") or on a throwaway PostgreSQL database
+    ("postgresql"), dropped afterwards: for fixtures parametrized over both."""
+    database = ThrowawayPostgres() if backend == "postgresql" else None
+    try:
+        with running(database.url if database else "", env=env) as salon:
+            yield salon
+    finally:
+        if database:
+            database.drop()
+
+
+@contextmanager
+def app_client(salon: SalonServer, timeout: float = 10) -> Iterator[httpx.Client]:
+    """An HTTP client on the server's app routes, with its API token."""
+    with httpx.Client(base_url=salon.app_url, headers=salon.headers,
+                      timeout=timeout) as client:
+        yield client

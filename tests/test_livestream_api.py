@@ -17,7 +17,7 @@ import pytest
 from cloudflare import Cloudflare
 
 from tests.recording_helpers import other_app
-from tests.servers import SalonServer, ThrowawayPostgres, free_port, running
+from tests.servers import SalonServer, app_client, free_port, running_on
 from tests.webhook_receiver import Receiver
 
 LIVESTREAM_ENV = {"SALON_LIVESTREAMER": "tests.fake_livestreamer:run_recording"}
@@ -26,21 +26,14 @@ SMALL = {"width": 320, "height": 180}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def ls_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
-    database = ThrowawayPostgres() if request.param == "postgresql" else None
     env = {**LIVESTREAM_ENV, "SALON_RTMP_PORT": str(free_port())}
-    try:
-        with running(database.url if database else "", env=env) as salon:
-            yield salon
-            assert "Traceback" not in salon.log(), salon.log()
-    finally:
-        if database:
-            database.drop()
+    with running_on(request.param, env) as salon:
+        yield salon
 
 
 @pytest.fixture
 def http(ls_server: SalonServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=ls_server.app_url, headers=ls_server.headers,
-                      timeout=10) as client:
+    with app_client(ls_server) as client:
         yield client
 
 

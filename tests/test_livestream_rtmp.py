@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.rtmp_publisher import publish
-from tests.servers import SalonServer, ThrowawayPostgres, free_port, running
+from tests.servers import SalonServer, app_client, free_port, running_on
 from tests.test_livestream_api import decode, segments_of, wait_for
 from tests.webhook_receiver import Receiver
 
@@ -24,23 +24,16 @@ GRACE_SECS = 3
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def ingest_server(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
-    database = ThrowawayPostgres() if request.param == "postgresql" else None
     env = {"SALON_RTMP_PORT": str(free_port()),
            "SALON_RTMP_RECONNECT_GRACE_SECS": str(GRACE_SECS),
            "SALON_LIVESTREAMER": "tests.fake_livestreamer:run_recording"}
-    try:
-        with running(database.url if database else "", env=env) as salon:
-            yield salon
-            assert "Traceback" not in salon.log(), salon.log()
-    finally:
-        if database:
-            database.drop()
+    with running_on(request.param, env) as salon:
+        yield salon
 
 
 @pytest.fixture
 def http(ingest_server: SalonServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=ingest_server.app_url, headers=ingest_server.headers,
-                      timeout=10) as client:
+    with app_client(ingest_server) as client:
         yield client
 
 

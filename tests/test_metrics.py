@@ -20,7 +20,7 @@ from salon.client import RealtimeClient, ws_url
 from salon.client.realtime import RealtimeError
 from tests.live import FAST, Meeting, admin_for, eventually
 from tests.protocol_check import ProtocolCheck
-from tests.servers import SalonServer, ThrowawayPostgres, running
+from tests.servers import SalonServer, running, running_on
 from tests.webhook_receiver import Receiver
 
 PREFIX = "/client/v4/accounts/{account_id}/realtime/kit/{app_id}"
@@ -31,14 +31,9 @@ PARTICIPANTS = PREFIX + "/meetings/{meeting_id}/participants"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def metered(request: pytest.FixtureRequest) -> Iterator[SalonServer]:
-    database = ThrowawayPostgres() if request.param == "postgresql" else None
     env = {**FAST, "SALON_WEBHOOK_MAX_ATTEMPTS": "1"}
-    try:
-        with running(database.url if database else "", env=env) as salon:
-            yield salon
-    finally:
-        if database:
-            database.drop()
+    with running_on(request.param, env) as salon:
+        yield salon
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -12,7 +12,11 @@ before accepting any media, and a remuxer process turns the stream into the HLS 
   session: the same remuxer takes its stream, timestamps moved on past what was
   written, so the playlist just continues (viewers see a stall, not an end). Past the
   grace window the remuxer ends the playlist (`#EXT-X-ENDLIST`) and the session goes
-  IDLE.
+  IDLE; an encoder publishing while that end is under way waits for it, then starts a
+  new session.
+
+One encoder per stream key: the key is reserved (`_encoders`) in the same step as it is
+checked, with no await in between, and held until that encoder's connection is over.
 """
 
 import asyncio
@@ -21,7 +25,7 @@ import logging
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -59,7 +63,6 @@ class _Publishing:
     session_id: str
     #: The session's remuxer (FLV on its stdin → HLS).
     remuxer: asyncio.subprocess.Process
-    connected: bool = False
     live: bool = False
     #: Seconds of media received in all connections of this session so far.
     seconds: float = 0.0
@@ -68,6 +71,8 @@ class _Publishing:
     grace: asyncio.Task[None] | None = None
     #: Why the session cannot go on (the encoder sends codecs HLS cannot carry).
     error: str | None = None
+    #: Set when `_end` is done with it (its playlist ended, its row moved).
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 #: The gap left between one connection's last timestamp and the next's first (ms).
@@ -88,7 +93,14 @@ class RtmpIngest:
         self.host = host
         self.grace_secs = grace_secs
         self.on_commit = on_commit
+        #: Sessions going on (an encoder connected, or within the grace window), by
+        #: livestream id; `_ending`: those `_end` is ending (out of `publishing`).
         self.publishing: dict[str, _Publishing] = {}
+        self._ending: dict[str, _Publishing] = {}
+        #: Livestreams whose key an accepted encoder holds (from `publish` to its end).
+        self._encoders: set[str] = set()
+        #: Set by `stop`: an encoder's end then ends its session as a stop (IDLE).
+        self._stopping = False
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -101,7 +113,14 @@ class RtmpIngest:
             return False
         return True
 
+    def sessions(self) -> set[str]:
+        """The sessions this ingest runs (being ended included): not stale."""
+        return {state.session_id
+                for state in (*self.publishing.values(), *self._ending.values())}
+
     async def stop(self) -> None:
+        """A clean stop: every session ends IDLE, its playlist ended, LIVE or not yet."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
         for task in list(self._connections):
@@ -112,6 +131,8 @@ class RtmpIngest:
                 state.grace.cancel()
         for livestream_id in list(self.publishing):
             await self._end(livestream_id)
+        for state in list(self._ending.values()):  # grace windows that were ending
+            await state.ended.wait()
 
     # --- one encoder's connection ----------------------------------------------------------
 
@@ -133,6 +154,8 @@ class RtmpIngest:
                 await self._publish(connection, livestream_id)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass
+        except asyncio.CancelledError:
+            pass  # `stop`: ended quietly (asyncio logs a handler's cancellation as an error)
         except (rtmp.RtmpError, rtmp.amf.AmfError) as exc:
             log.info("RTMP connection refused: %s", exc)
         except Exception:
@@ -170,8 +193,13 @@ class RtmpIngest:
                                             "NetStream.Publish.BadName", why)
                     log.info("RTMP publish refused: %s", why)
                     return None
-                await connection.status(message.stream_id or 1, "status",
-                                        "NetStream.Publish.Start", "Publishing.")
+                try:  # the key is this connection's now (`_check`)
+                    connection.authenticated()
+                    await connection.status(message.stream_id or 1, "status",
+                                            "NetStream.Publish.Start", "Publishing.")
+                except BaseException:
+                    self._encoders.discard(livestream_id)
+                    raise
                 return livestream_id
         raise rtmp.RtmpError("no publish after the connection's commands")
 
@@ -186,19 +214,36 @@ class RtmpIngest:
             return None, "No livestream has this stream key."
         if row.disabled:
             return None, "This livestream is disabled."
-        state = self.publishing.get(row.id)
-        if state is not None and state.connected:
+        # Checked and reserved with no await in between: of two encoders publishing the
+        # same key at once, one gets it. The reservation is the caller's to release.
+        if row.id in self._encoders:
             return None, "An encoder is already publishing to this livestream."
+        self._encoders.add(row.id)
         return row.id, ""
 
-    async def _publish(self, connection: rtmp.RtmpConnection, livestream_id: str) -> None:
+    async def _session_of(self, livestream_id: str) -> _Publishing:
+        """The session this encoder publishes to: the one in its grace window, which
+        goes on, or a new one (after the end of one past its window, if under way:
+        that one's remuxer is ending its playlist in the same folder)."""
+        ending = self._ending.get(livestream_id)
+        if ending is not None:
+            await ending.ended.wait()
         state = self.publishing.get(livestream_id)
         if state is None:
             state = self.publishing[livestream_id] = await self._new_session(livestream_id)
-        if state.grace is not None:
+        elif state.grace is not None:  # still sleeping: `_end` takes a state out first
             state.grace.cancel()
             state.grace = None
-        state.connected = True
+        return state
+
+    async def _publish(self, connection: rtmp.RtmpConnection, livestream_id: str) -> None:
+        """Pipe the encoder's media into its session's remuxer; its key's reservation
+        (`_check`) is released when it is done, and only here."""
+        try:
+            state = await self._session_of(livestream_id)
+        except BaseException:
+            self._encoders.discard(livestream_id)
+            raise
         stdin = state.remuxer.stdin
         assert stdin is not None
         base = first = peak = None
@@ -230,18 +275,23 @@ class RtmpIngest:
                 if not state.live and message.type == rtmp.VIDEO and \
                         (self.hls_root / livestream_id / PLAYLIST).exists():
                     state.live = True  # viewers can play it: the first segment is listed
-                    await self._move(livestream_id, "LIVE", started_time=utcnow())
+                    await self._move(livestream_id, state, "LIVE", started_time=utcnow())
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass  # the encoder went away (or went silent)
         finally:
-            state.connected = False
+            # No await from here to the grace task or `_end`: an encoder taking the key
+            # meanwhile would find neither, and go on in a session about to end.
+            self._encoders.discard(livestream_id)
             if first is not None and peak is not None:
                 state.seconds += max(0, peak - first) / 1000
                 state.next_ms += max(0, peak - first) + RECONNECT_GAP_MS
-            if state.live and state.remuxer.returncode is None \
-                    and not stdin.is_closing() and state.error is None:
-                await self._ingested(livestream_id, state.seconds)
+            healthy = state.remuxer.returncode is None and not stdin.is_closing() \
+                and state.error is None
+            if healthy and self._stopping:
+                pass  # the server stops: `stop` ends it IDLE, LIVE or not yet
+            elif healthy and state.live:
                 state.grace = asyncio.create_task(self._grace(livestream_id))
+                await self._ingested(state)
             else:  # nothing playable was published (or the remuxer failed): it ends
                 await self._end(livestream_id, "ERRORED", state.error)
 
@@ -276,10 +326,8 @@ class RtmpIngest:
         remuxer.stdin.write(rtmp.FLV_HEADER)
         return _Publishing(session.id, remuxer)
 
-    async def _move(self, livestream_id: str, status: str, **fields: object) -> None:
-        state = self.publishing.get(livestream_id)
-        if state is None:
-            return
+    async def _move(self, livestream_id: str, state: _Publishing, status: str,
+                    **fields: object) -> None:
         async with self.database.session() as db:
             livestream = await db.get(Livestream, livestream_id)
             session = await db.get(LivestreamSession, state.session_id)
@@ -288,38 +336,42 @@ class RtmpIngest:
             if await livestreams.move(db, livestream, session, status, self.urls, **fields):
                 self.on_commit()
 
-    async def _ingested(self, livestream_id: str, seconds: float) -> None:
-        state = self.publishing.get(livestream_id)
-        if state is None:
-            return
+    async def _ingested(self, state: _Publishing) -> None:
         async with self.database.session() as db:
             session = await db.get(LivestreamSession, state.session_id)
-            if session is not None:
-                session.ingest_seconds = round(seconds, 3)
+            if session is not None and session.status in rules.ACTIVE:
+                session.ingest_seconds = round(state.seconds, 3)
                 await db.commit()
 
     async def _end(self, livestream_id: str, status: str = "IDLE",
                    error: str | None = None) -> None:
         """The session is over: the remuxer ends the playlist, the session goes IDLE (or
-        ERRORED)."""
-        state = self.publishing.get(livestream_id)
+        ERRORED).
+
+        The session leaves `publishing` before the first await: an encoder publishing
+        from then on (just past the grace window) cannot go on in it — its remuxer's
+        stdin is closing, which ended the session ERRORED — but waits for `ended` and
+        starts a new one."""
+        state = self.publishing.pop(livestream_id, None)
         if state is None:
             return
-        if state.remuxer.stdin is not None:
-            with contextlib.suppress(ConnectionError, OSError):
-                state.remuxer.stdin.close()
+        self._ending[livestream_id] = state
         try:
-            await within(state.remuxer.wait(), 10)
-        except TimeoutError:
-            state.remuxer.kill()
-        if status == "ERRORED" and error is None:
-            error = ("remuxing the stream failed (send H.264 video and AAC audio)"
-                     if state.remuxer.returncode else "the encoder published no video")
-        try:
+            if state.remuxer.stdin is not None:
+                with contextlib.suppress(ConnectionError, OSError):
+                    state.remuxer.stdin.close()
+            try:
+                await within(state.remuxer.wait(), 10)
+            except TimeoutError:
+                state.remuxer.kill()
+            if status == "ERRORED" and error is None:
+                error = ("remuxing the stream failed (send H.264 video and AAC audio)"
+                         if state.remuxer.returncode else "the encoder published no video")
             fields: dict[str, object] = {"stopped_time": utcnow(), "stop_reason": "INGEST_ENDED",
                                          "ingest_seconds": round(state.seconds, 3)}
             if error:
                 fields["err_message"] = error
-            await self._move(livestream_id, status, **fields)
+            await self._move(livestream_id, state, status, **fields)
         finally:
-            self.publishing.pop(livestream_id, None)
+            del self._ending[livestream_id]
+            state.ended.set()

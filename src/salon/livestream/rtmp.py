@@ -25,6 +25,15 @@ OUT_CHUNK_SIZE = 4096
 WINDOW = 5_000_000
 #: A message larger than this is refused (a 4K keyframe is a few MB at most).
 MAX_MESSAGE = 16 * 1024 * 1024
+#: Bytes of unfinished messages a publishing encoder may have buffered, all its chunk
+#: streams together (a keyframe with audio interleaved).
+MAX_BUFFERED = 2 * MAX_MESSAGE
+#: Until `authenticated` (a `publish` with a valid stream key), anyone may connect: such a
+#: connection may buffer this much (its largest message, and its unfinished messages
+#: together) and open this many chunk streams. An encoder's commands before `publish`
+#: (connect, createStream, publish) are a few hundred bytes each, on 2 or 3 streams.
+UNAUTHENTICATED_BUFFER = 64 * 1024
+UNAUTHENTICATED_CHUNK_STREAMS = 16
 FLV_HEADER = b"FLV\x01\x05\x00\x00\x00\x09" + b"\x00\x00\x00\x00"
 
 
@@ -63,6 +72,17 @@ class RtmpConnection:
         self.received = 0
         self.acked = 0
         self.peer_window = 0
+        #: Bytes of unfinished messages held in `chunks`, and the limits (`authenticated`).
+        self.buffered = 0
+        self.max_message = UNAUTHENTICATED_BUFFER
+        self.max_buffered = UNAUTHENTICATED_BUFFER
+        self.max_chunk_streams: int | None = UNAUTHENTICATED_CHUNK_STREAMS
+
+    def authenticated(self) -> None:
+        """The stream key was accepted: media messages (keyframes of megabytes) may come."""
+        self.max_message = MAX_MESSAGE
+        self.max_buffered = MAX_BUFFERED
+        self.max_chunk_streams = None
 
     async def _read(self, size: int) -> bytes:
         data = await self.reader.readexactly(size)
@@ -100,8 +120,7 @@ class RtmpConnection:
             elif message.type == ABORT:
                 csid = struct.unpack(">I", message.payload[:4])[0]
                 if csid in self.chunks:
-                    self.chunks[csid].partial.clear()
-                    self.chunks[csid].assembling = False
+                    self._drop(self.chunks[csid])
             elif message.type not in (ACK, USER_CONTROL, PEER_BANDWIDTH):
                 return message
 
@@ -113,7 +132,11 @@ class RtmpConnection:
         elif csid == 1:
             low, high = await self._read(2)
             csid = 64 + low + high * 256
-        state = self.chunks.setdefault(csid, _Chunks())
+        state = self.chunks.get(csid)
+        if state is None:
+            if self.max_chunk_streams is not None and len(self.chunks) >= self.max_chunk_streams:
+                raise RtmpError(f"more than {self.max_chunk_streams} chunk streams")
+            state = self.chunks[csid] = _Chunks()
         if fmt == 0:
             header = await self._read(11)
             state.ts_field = int.from_bytes(header[0:3], "big")
@@ -133,20 +156,35 @@ class RtmpConnection:
             extended = struct.unpack(">I", await self._read(4))[0]
             if fmt != 3:
                 state.ts_field = extended
+        # Checked at every header that sets a length, not only a message's first: a
+        # header in the middle of a message may change it.
+        if state.length > self.max_message:
+            raise RtmpError(f"a message of {state.length} bytes is too large"
+                            if self.max_message == MAX_MESSAGE else
+                            f"a message of {state.length} bytes before publish")
         if not state.assembling:  # this chunk starts a message
-            if state.length > MAX_MESSAGE:
-                raise RtmpError(f"a message of {state.length} bytes is too large")
             state.timestamp = (state.ts_field if fmt == 0
                                else (state.timestamp + state.ts_field) & 0xFFFFFFFF)
             state.assembling = True
-            state.partial.clear()
+        elif state.length < len(state.partial):
+            raise RtmpError("a chunk header shortens the message being received")
         take = min(self.chunk_size, state.length - len(state.partial))
+        if self.buffered + take > self.max_buffered:
+            raise RtmpError(f"more than {self.max_buffered} bytes of unfinished messages")
         state.partial += await self._read(take)
+        self.buffered += take
         await self._acknowledge()
         if len(state.partial) < state.length:
             return None
+        message = Message(state.type, state.stream_id, state.timestamp, bytes(state.partial))
+        self._drop(state)
+        return message
+
+    def _drop(self, state: _Chunks) -> None:
+        """The chunk stream's message is complete or aborted: its buffer is let go."""
+        self.buffered -= len(state.partial)
+        state.partial = bytearray()
         state.assembling = False
-        return Message(state.type, state.stream_id, state.timestamp, bytes(state.partial))
 
     async def _acknowledge(self) -> None:
         if self.peer_window and self.received - self.acked >= self.peer_window:

@@ -295,10 +295,11 @@ class LivestreamRunner(HandOff):
                 stop_reason="INTERNAL_ERROR", error=f"{type(error).__name__}: {error}"))
 
     async def _wait_and_finish(self, session_id: str, handle: RecorderProcess) -> None:
+        """The server stops cleanly: the encoder was told to stop, so it ends stopped."""
         for _ in range(40):
             outcome = handle.poll()
             if outcome is not None:
-                await self._finish(session_id, outcome)
+                await self._finish(session_id, outcome, stopped=True)
                 return
             await asyncio.sleep(TICK_SECS)
         handle.kill()
@@ -317,6 +318,9 @@ class LivestreamRunner(HandOff):
                 db, livestream.app_id, livestream.meeting_id,
                 f"livestreamer-{livestream.id}", "Livestream")
             token = self.signer.mint(participant)
+            # again: making the recorder preset may roll back (another encoder of the
+            # app made it meanwhile), expiring both rows, read below this session
+            livestream, session = await self.rows(db, session_id)
         directory = hls_dir(self.settings.data_dir, livestream.id)
         # A new session starts a new playlist: what a previous one left is thrown away
         # (also by an encoder taking a session over: its playlist goes on from higher
@@ -376,7 +380,10 @@ class LivestreamRunner(HandOff):
             await asyncio.sleep(TICK_SECS)
         return outcome
 
-    async def _finish(self, session_id: str, outcome: RecordingOutcome) -> None:
+    async def _finish(self, session_id: str, outcome: RecordingOutcome,
+                      stopped: bool = False) -> None:
+        """IDLE, or ERRORED if the encoder failed or ended by itself before streaming; a
+        stop (`stop_reason`, or `stopped`: the server's) is IDLE even before LIVE."""
         async with self.database.session() as db:
             livestream, session = await self.rows(db, session_id)
             if session.status not in rules.ACTIVE or not self.claims.holds(session):
@@ -386,7 +393,8 @@ class LivestreamRunner(HandOff):
                 return
             now = utcnow()
             failed = outcome.error is not None or (session.started_time is None
-                                                   and not session.stop_reason)
+                                                   and not session.stop_reason
+                                                   and not stopped)
             fields = {"stopped_time": now, "ingest_seconds": round(outcome.duration_secs, 3),
                       "stop_reason": session.stop_reason or outcome.stop_reason}
             if failed:

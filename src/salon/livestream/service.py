@@ -45,7 +45,7 @@ async def start(settings: Settings, database: Database, signer: TokenSigner, roo
         """The ingest's sessions are this node's too: not stale while it publishes them."""
         if live.ingest is None:
             return set()
-        return {state.session_id for state in live.ingest.publishing.values()}
+        return live.ingest.sessions()
 
     runner.ingesting = ingesting
     await runner.start()

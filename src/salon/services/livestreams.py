@@ -51,8 +51,18 @@ def new_stream_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def _meeting(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:
-    meeting = await db.get(Meeting, meeting_id)
+async def _meeting(db: AsyncSession, app_id: str, meeting_id: str, *,
+                   lock: bool = False) -> Meeting:
+    """The app's meeting (404 otherwise). `lock`: read it `FOR NO KEY UPDATE`, which
+    serializes whoever else locks it so until this transaction ends, on PostgreSQL (on
+    SQLite every write transaction is `BEGIN IMMEDIATE`, serialized already); adding
+    participants (a foreign key's `KEY SHARE`) is not held up."""
+    if lock:
+        meeting = await db.scalar(select(Meeting).where(Meeting.id == meeting_id)
+                                  .with_for_update(key_share=True)
+                                  .execution_options(populate_existing=True))
+    else:
+        meeting = await db.get(Meeting, meeting_id)
     if meeting is None or meeting.app_id != app_id:
         raise NotFound(f"Meeting {meeting_id} not found.")
     return meeting
@@ -82,8 +92,13 @@ async def start_meeting(db: AsyncSession, app_id: str, meeting_id: str,
                         by_peer_id: str | None = None
                         ) -> tuple[Livestream, LivestreamSession]:
     """Queue a livestream session of the meeting's composite (INVOKED); the meeting's
-    livestream is made on its first start. 409 if one is already running."""
-    meeting = await _meeting(db, app_id, meeting_id)
+    livestream is made on its first start. 409 if one is already running.
+
+    The meeting's row is locked first: of two starts at once (two API calls, a host's
+    click and `live_stream_on_start`), the second reads the livestream and session the
+    first committed, and gets the 409, instead of both finding none and both starting
+    (two sessions, or two livestreams of one meeting). No unique index is needed."""
+    meeting = await _meeting(db, app_id, meeting_id, lock=True)
     if meeting.status != "ACTIVE":
         raise Conflict(f"Meeting {meeting_id} is INACTIVE: nobody can join it, so there "
                        "is nothing to livestream.")
