@@ -1,7 +1,10 @@
 """A subscriber's receiver reports read before aiortc parses the rest (receiver_reports)."""
 
+import logging
 from types import SimpleNamespace
 
+import pytest
+from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport
 from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RtcpByePacket,
@@ -74,10 +77,42 @@ def test_an_empty_report_is_taken_and_a_malformed_compound_is_left_whole() -> No
     for broken in (report[:-4],                        # shorter than its length says
                    report + b"\x80\xc9",               # a header cut short
                    bytes([report[0] & 0x3F]) + report[1:],  # version 0
-                   bytes([report[0] | 0x20]) + report[1:],  # padding: aiortc's parser
-                   report[:3] + bytes([0]) + report[4:]):   # a count its length cannot hold
+                   bytes([report[0] | 0x20]) + report[1:]):  # padding: aiortc's parser
         assert receiver_reports.take_reports(broken, senders) == broken
+    # a count of two blocks in a report whose length holds one: left to aiortc whole,
+    # the packet after it too, rather than a block read from the PLI that follows
+    pli = bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=5, media_ssrc=77))
+    miscounted = bytes([report[0] + 1]) + report[1:] + pli
+    assert receiver_reports.take_reports(miscounted, senders) == miscounted[:len(report)] + pli
     assert heard == []
+
+
+def test_a_hearer_that_fails_is_logged_and_the_rest_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An exception out of `take_reports` would end aiortc's receive loop, and the
+    subscriber's connection with it."""
+    senders, heard = _hearers(78)
+
+    def broken(*block: int) -> None:
+        raise RuntimeError("an estimator bug")
+
+    senders[77] = SimpleNamespace(_salon_hear_report=broken)
+    pli = bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=5, media_ssrc=77))
+    compound = bytes(RtcpRrPacket(ssrc=5, reports=[_block(77, 1), _block(78, 2)])) + pli
+    with caplog.at_level(logging.ERROR, logger="salon.media"):
+        assert receiver_reports.take_reports(compound, senders) == pli
+    assert heard == [(78, 2, 0, 0)]
+    assert "a receiver report was not heard" in caplog.text
+
+
+def test_the_reader_installs_on_aiortcs_own_transport() -> None:
+    """The attributes it relies on, on the pinned aiortc (docs/media-design.md §6.8)."""
+    dtls = RTCDtlsTransport(RTCIceTransport(RTCIceGatherer()),
+                            [RTCCertificate.generateCertificate()])
+    stock = dtls._handle_rtcp_data
+    receiver_reports.read_reports_first(dtls)
+    assert dtls._handle_rtcp_data is not stock and dtls._salon_reads_reports
+    assert isinstance(dtls._rtp_router.senders, dict)
 
 
 async def test_the_transport_reads_reports_after_the_first_one_came_through_aiortc(

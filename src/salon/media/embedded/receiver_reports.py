@@ -15,8 +15,12 @@ aiortc does, and passes what is left (NACKs, PLIs, REMBs, BYEs, sender reports, 
 receiver report it cannot hand over whole) to aiortc's own handler, unchanged.
 """
 
+import logging
 import struct
+import time
 from collections.abc import Callable
+
+log = logging.getLogger("salon.media")
 
 #: The RTCP header (RFC 3550 §6.4): V, P, count; packet type; length in words less one.
 _HEADER = struct.Struct("!BBH")
@@ -63,10 +67,30 @@ def take_reports(data: bytes, senders: dict) -> bytes:
             if hearers is not None:
                 for hear, block in hearers:
                     _, lost, _, _, lsr, dlsr = _BLOCK.unpack_from(data, block)
-                    hear(lost >> 24, lsr, dlsr)
+                    try:
+                        hear(lost >> 24, lsr, dlsr)
+                    except Exception:  # noqa: BLE001 - never out into aiortc's transport
+                        _log_failure()
                 continue
         rest.append(data[start:end])
     return b"".join(rest)
+
+
+#: At most one traceback per this many seconds (a failure at every report would be a
+#: hundred a second). An exception out of `take_reports` would end aiortc's receive
+#: loop, and with it the subscriber's connection.
+LOG_EVERY_SECS = 10.0
+_failures = {"last": float("-inf"), "quiet": 0}
+
+
+def _log_failure() -> None:
+    now = time.monotonic()
+    if now - _failures["last"] < LOG_EVERY_SECS:
+        _failures["quiet"] += 1
+        return
+    log.exception("a receiver report was not heard (%d more since the last report)",
+                  _failures["quiet"])
+    _failures["last"], _failures["quiet"] = now, 0
 
 
 def _split(data: bytes) -> list[tuple[int, int, int]] | None:

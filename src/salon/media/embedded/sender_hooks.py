@@ -142,12 +142,12 @@ def hook_feedback(sender, on_loss: Callable[[float, float | None, float | None],
     async def handle(packet) -> None:
         try:
             hear(packet)
+            if isinstance(packet, _REPORTS) and getattr(sender, "transport", None):
+                receiver_reports.read_reports_first(sender.transport)
         except Exception:  # never at the cost of aiortc's own handling (NACK, PLI)
             log.exception("subscriber feedback failed")
         if not isinstance(packet, _REPORTS):  # NACK, PLI, FIR, REMB: aiortc's too
             await original(packet)
-        elif getattr(sender, "transport", None) is not None:
-            receiver_reports.read_reports_first(sender.transport)
 
     def hear_report(fraction_lost: int, lsr: int, dlsr: int) -> None:
         """One report block about this sender's stream (fraction lost in 1/256)."""
