@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from salon.ai.summary import cues
 from salon.ai.summary.base import SummaryType, TextFormat
-from salon.ai.summary.rank import Ranking, content_words, rank
+from salon.ai.summary.rank import GRAPH_SENTENCES, Ranking, content_words, rank
 from salon.ai.summary.render import SectionDraft, clean, fill, no_discussion
 from salon.ai.summary.sentences import Sentence, split_utterances
 from salon.ai.summary.templates import TEMPLATES, Section, Template
@@ -27,9 +27,11 @@ OVERVIEW_SENTENCES = 3
 MAX_POINTS = 10
 #: A sentence this similar (TF-IDF cosine) to one already chosen says it again: skipped.
 REDUNDANT = 0.7
-#: A section keeps at most this many candidates per item it shows: the renderer passes
-#: over one that does not fit the word budget and takes the next, and each candidate is
-#: compared with all those before it (a long meeting can match a cue hundreds of times).
+#: In a meeting longer than `rank.GRAPH_SENTENCES`, a section keeps at most this many
+#: candidates per item it shows: each candidate is compared with all those before it,
+#: and a long meeting can match a cue thousands of times. (A shorter meeting keeps them
+#: all: the renderer passes over a candidate that does not fit the word budget and
+#: takes the next, and a short one far down the list may be the one that fits.)
 CANDIDATES_PER_ITEM = 4
 
 
@@ -90,6 +92,7 @@ def _draft_sections(
     """
     scores = ranking.scores
     by_rank = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+    per_item = CANDIDATES_PER_ITEM if len(sentences) > GRAPH_SENTENCES else len(sentences)
     speakers = sorted({sentence.speaker for sentence in sentences})
     claimed: set[int] = set()
 
@@ -113,7 +116,7 @@ def _draft_sections(
             # Only sentences more central than the meeting's average make key points.
             floor = sum(scores) / len(scores)
             for i in by_rank:
-                if scores[i] < floor or len(candidates) >= limit * CANDIDATES_PER_ITEM:
+                if scores[i] < floor or len(candidates) >= limit * per_item:
                     break
                 if i in claimed or len(sentences[i].text.split()) < MIN_POINT_WORDS:
                     continue
@@ -123,7 +126,7 @@ def _draft_sections(
             limit = 8
             cue = section.cue or cues.ACTION
             for i in by_rank:
-                if len(candidates) >= limit * CANDIDATES_PER_ITEM:
+                if len(candidates) >= limit * per_item:
                     break
                 sentence = sentences[i]
                 if i in claimed or len(sentence.text.split()) < MIN_ITEM_WORDS:
