@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from salon.ai.recognizer import decode_audio
 from salon.transcription.capture import MANIFEST, CapturedVoice, Speaker
 from salon.transcription.segments import read_capture
 
@@ -84,7 +85,7 @@ def test_a_voice_that_never_pauses_is_kept_in_files_of_bounded_length(
     assert min(packet.size for packet in loud) > 10
     voice = CapturedVoice(tmp_path, ADA, run="r-", max_file_secs=1.0, quiet_wait_secs=0.5)
     for index, packet in enumerate(loud):
-        if index == 61:  # 1.22 s in: a DTX frame
+        if index in (30, 61):  # 0.6 s in (too soon to close), 1.22 s in: a DTX frame
             packet = av.Packet(b"\xf8\xff\xfe")
             packet.pts = index * 960
         voice.write(packet, 1_010.0 + index * 0.02)
@@ -101,3 +102,34 @@ def test_a_voice_that_never_pauses_is_kept_in_files_of_bounded_length(
     for track in capture.tracks:
         with av.open(str(track.path)) as container:
             assert sum(1 for _ in container.demux(audio=0) if _.size) >= 20
+
+
+def test_a_voices_quiet_stretches_are_silence_where_they_were(tmp_path: Path) -> None:
+    """With DTX a quiet voice sends a one-byte frame every 400 ms: the file's timestamps
+    keep the pauses, and decoding keeps them as silence (frame after frame, 12 s of a
+    meeting decoded to 2.5 s, and what was said after a pause was placed that much too
+    early in the transcript)."""
+    tone = opus_packets(100)
+    voice = CapturedVoice(tmp_path, ADA, run="r-")
+    arrived, rtp = 1_010.0, 0
+    for packet in tone[:50]:  # a second of a tone
+        packet.pts = rtp
+        voice.write(packet, arrived)
+        rtp, arrived = rtp + 960, arrived + 0.02
+    for _ in range(25):  # ten quiet seconds: a TOC byte alone every 400 ms
+        quiet = av.Packet(bytes(tone[0])[:1])
+        quiet.pts = rtp
+        voice.write(quiet, arrived)
+        rtp, arrived = rtp + 19_200, arrived + 0.4
+    for packet in tone[50:]:  # the tone again
+        packet.pts = rtp
+        voice.write(packet, arrived)
+        rtp, arrived = rtp + 960, arrived + 0.02
+    voice.close(left_at=arrived)
+
+    [path] = tmp_path.glob("*.webm")
+    samples = decode_audio(path)
+    assert abs(samples.size / 16_000 - 12.0) < 0.05
+    loud = np.flatnonzero(np.abs(samples) > 0.05) / 16_000
+    assert loud[0] < 0.05 and abs(loud[loud > 1.5][0] - 11.0) < 0.1
+    assert not np.any((loud > 1.1) & (loud < 10.9))  # silence in between

@@ -91,20 +91,44 @@ def model_is_multilingual(model_path: Path) -> bool:
     return not is_english_only(name, size)
 
 
+#: A frame that starts this much later than the one before it ended leaves a gap in
+#: the audio that is kept as silence.
+GAP_SECS = 0.03
+
+
 def decode_audio(path: Path) -> np.ndarray:
     """Decode any audio file FFmpeg reads (a track recording's Opus WebM, WAV, ...) to
-    16 kHz mono float32, the only input Whisper takes."""
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    16 kHz mono float32, the only input Whisper takes.
+
+    Where the file's timestamps leave a gap between two frames, the gap is silence in
+    the samples: a voice the transcriber captured with DTX sends a few-byte frame every
+    400 ms while it is quiet, and decoding frame after frame squeezed those pauses out,
+    so that every later sentence was placed that much too early (12 s of a meeting
+    decoded to 2.5 s)."""
     chunks: list[np.ndarray] = []
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    end: float | None = None  # where the previous frame ended, in seconds
+
+    def drain(frame: av.AudioFrame | None) -> None:
+        for out in resampler.resample(frame):
+            chunks.append(out.to_ndarray().reshape(-1))
+
     with av.open(str(path)) as container:
         if not container.streams.audio:
             raise ValueError(f"{path} has no audio stream")
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+            start = float(frame.pts * frame.time_base) \
+                if frame.pts is not None and frame.time_base is not None else None
+            if start is not None and end is not None and start - end > GAP_SECS:
+                drain(None)  # what the resampler holds comes before the gap
+                chunks.append(np.zeros(round((start - end) * SAMPLE_RATE), np.float32))
+                resampler = av.AudioResampler(format="flt", layout="mono",
+                                              rate=SAMPLE_RATE)
+            drain(frame)
+            if start is not None and frame.sample_rate:
+                end = start + frame.samples / frame.sample_rate
+        drain(None)
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
