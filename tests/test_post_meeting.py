@@ -527,15 +527,18 @@ async def test_a_capture_nobody_reported_is_transcribed_once_its_session_is_over
     """A server that died during a session (or in the half minute after it, while its
     transcriber finished) left the capture on disk and no transcript row: the jobs
     transcribe it once the session has been over `unreported_after_secs`, and leave a
-    session that ended just now, or is still live, to its transcriber."""
+    session that ended just now, or is still live, to its transcriber, and one that
+    ended over `unreported_within_days` ago alone."""
     created = await meeting(salon)
     now = datetime.now(UTC).replace(microsecond=0)
     long_ago = now - timedelta(minutes=10)
     crashed = await ended_session(salon, created["id"], long_ago)  # over 9.5 min ago
-    just_ended = await ended_session(salon, created["id"], now - timedelta(seconds=25))
+    # (an ended session lasted 30 s) over 25 s ago; over 8 days ago
+    just_ended = await ended_session(salon, created["id"], now - timedelta(seconds=55))
+    forgotten = await ended_session(salon, created["id"], now - timedelta(days=8))
     live = await ended_session(salon, created["id"], long_ago, live=True)
     root = unreported.capture_root(salon.settings.data_dir)
-    for session_id in (crashed, just_ended, live):
+    for session_id in (crashed, just_ended, forgotten, live):
         write_capture(root / session_id, long_ago.timestamp(), [MEETING[1][0]])
     (root / "not-a-session").mkdir()
     jobs = PostMeetingJobs(salon.app.state.database,
@@ -546,12 +549,12 @@ async def test_a_capture_nobody_reported_is_transcribed_once_its_session_is_over
     try:
         await wait_status(salon, crashed, "transcript_status", "READY")
         await asyncio.sleep(1.0)  # five more looks
-        for session_id in (just_ended, live):
+        for session_id in (just_ended, forgotten, live):
             data = (await salon.http.get(f"/sessions/{session_id}")).json()["data"]
             assert data["transcript_status"] is None, session_id
     finally:
         await jobs.stop()
-        for session_id in (just_ended, live):
+        for session_id in (just_ended, forgotten, live):
             shutil.rmtree(root / session_id)
         (root / "not-a-session").rmdir()
     rows = list(csv.reader(io.StringIO((await transcript_file(salon, crashed, "CSV")).text)))

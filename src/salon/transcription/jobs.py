@@ -98,6 +98,8 @@ class JobSettings:
     #: capture directories are looked at this often.
     unreported_after_secs: float = 120.0
     unreported_sweep_secs: float = 60.0
+    #: ...of a session that ended at most this long ago.
+    unreported_within_days: float = 7.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "JobSettings":
@@ -129,8 +131,9 @@ class PostMeetingJobs:
         self._sweeper: asyncio.Task[None] | None = None
         self._adopter: asyncio.Task[None] | None = None
         self.settings = settings
-        self.unreported = UnreportedCaptures(database, settings.data_dir,
-                                             timedelta(seconds=settings.unreported_after_secs))
+        self.unreported = UnreportedCaptures(
+            database, settings.data_dir, timedelta(seconds=settings.unreported_after_secs),
+            timedelta(days=settings.unreported_within_days))
         #: Transcripts and summaries (`salon.transcription.files.storage_for_deployment`).
         self.storage = local_storage
         #: Wakes the webhook dispatcher after a commit that queued deliveries.

@@ -8,8 +8,9 @@ its files), left the voices on disk and no row: that meeting never got its trans
 
 So the jobs look, at start and then every `JobSettings.unreported_sweep_secs`, for
 capture directories (`capture_root`) of sessions that have ended at least
-`unreported_after_secs` ago and have no transcript row, and transcribe them as if the
-transcriber had reported them. The wait leaves every transcriber that is still
+`unreported_after_secs` ago (and at most `unreported_within_days`: a capture left from
+long ago, say before an upgrade, is not transcribed and announced by webhook now) and
+have no transcript row, and transcribe them as if the transcriber had reported them. The wait leaves every transcriber that is still
 finishing (45 s at most after the end) the time to report its own capture; a session
 still live (or carried on by another node) is never taken. In a cluster each node sees
 the captures of its own data directory (all of them, when it is shared): two nodes that
@@ -57,32 +58,40 @@ def capture_dir(data_dir: Path, session_id: str) -> Path:
 
 
 class UnreportedCaptures:
-    """Finds the captures no transcriber reported. It remembers the sessions it found
-    a transcript row for, so that with `SALON_TRANSCRIPTION_KEEP_AUDIO` (every capture
-    kept) each directory is asked about once, not at every sweep."""
+    """Finds the captures no transcriber reported, of sessions that ended between
+    `within` and `after` ago. It remembers the directories it is done with (a transcript
+    row exists, the session does not, or it ended too long ago), so that each is asked
+    about once, not at every sweep (with `SALON_TRANSCRIPTION_KEEP_AUDIO` every capture
+    stays)."""
 
-    def __init__(self, database: Database, data_dir: Path, after: timedelta) -> None:
+    def __init__(self, database: Database, data_dir: Path, after: timedelta,
+                 within: timedelta) -> None:
         self.database = database
         self.root = capture_root(data_dir)
         self.after = after
-        self._reported: set[str] = set()
+        self.within = within
+        self._settled: set[str] = set()
 
     async def find(self, now: datetime) -> list[Unreported]:
         names = await asyncio.to_thread(_session_dirs, self.root)
-        waiting = [name for name in names if name not in self._reported]
+        waiting = [name for name in names if name not in self._settled]
         found: list[Unreported] = []
         for batch in _batches(waiting):
             async with self.database.session() as db:
                 reported = set(await db.scalars(select(SessionTranscript.session_id).where(
                     SessionTranscript.session_id.in_(batch))))
-                self._reported |= reported
-                ended = (await db.execute(
-                    select(Session.id, Session.app_id, Session.meeting_id).where(
-                        Session.id.in_([s for s in batch if s not in reported]),
-                        Session.ended_at.is_not(None),
-                        Session.ended_at <= now - self.after))).all()
-            found += [Unreported(app_id, meeting_id, session_id, self.root / session_id)
-                      for session_id, app_id, meeting_id in ended]
+                sessions = {row.id: row for row in (await db.execute(
+                    select(Session.id, Session.app_id, Session.meeting_id, Session.ended_at)
+                    .where(Session.id.in_(batch)))).all()}
+            for name in batch:
+                session = sessions.get(name)
+                if name in reported or session is None or (
+                        session.ended_at is not None
+                        and session.ended_at < now - self.within):
+                    self._settled.add(name)
+                elif session.ended_at is not None and session.ended_at <= now - self.after:
+                    found.append(Unreported(session.app_id, session.meeting_id, name,
+                                            self.root / name))
         return found
 
 
@@ -90,17 +99,34 @@ async def transcribe_forever(captures: UnreportedCaptures,
                              transcribe: Callable[[str, str, str, Path], Awaitable[None]],
                              every_secs: float) -> None:
     """Hand each capture `captures` finds to `transcribe` (`PostMeetingJobs.transcribe`),
-    now and every `every_secs`."""
+    now and every `every_secs`. A capture that cannot be handed over (the database does
+    not answer, say) is tried again at the next look, and told once."""
+    failing: set[str] = set()
+    finding_failed = False
     while True:
         try:
-            for capture in await captures.find(utcnow()):
+            found = await captures.find(utcnow())
+            finding_failed = False
+        except Exception:
+            if not finding_failed:
+                log.exception("looking for unreported captures failed (told once until "
+                              "it works again)")
+            finding_failed, found = True, []
+        for capture in found:
+            if capture.session_id not in failing:
                 log.warning("session %s has been over for %s or more and its capture was "
                             "never reported (the server stopped meanwhile?): transcribing it",
                             capture.session_id, captures.after)
+            try:
                 await transcribe(capture.app_id, capture.meeting_id, capture.session_id,
                                  capture.capture_dir)
-        except Exception:
-            log.exception("looking for unreported captures failed")
+                failing.discard(capture.session_id)
+            except Exception:
+                if capture.session_id not in failing:
+                    log.exception("the unreported capture of session %s could not be "
+                                  "queued; trying again every %s s", capture.session_id,
+                                  every_secs)
+                failing.add(capture.session_id)
         await asyncio.sleep(every_secs)
 
 
