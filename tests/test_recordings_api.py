@@ -2,6 +2,7 @@
 the lifecycle, the queue, errors and denials, a recorder crash, the webhooks, and the
 official SDK calling all six methods."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -307,6 +308,32 @@ def test_the_queue_waits_rather_than_fails(http: httpx.Client, meeting: dict) ->
         http.put(f"/recordings/{rid}", json={"action": "stop"})
     for rid in ids:
         assert wait_status(http, rid, "UPLOADED", "ERRORED")["status"] == "UPLOADED"
+
+
+def test_simultaneous_starts_make_one_recording(rec_server: SalonServer, http: httpx.Client,
+                                               meeting: dict) -> None:
+    """Six starts at once of a recording that does not allow others (a composite one
+    without `allow_multiple_recordings`, and a track one): one 201, the others the
+    documented 409. The meeting's row is locked first: on PostgreSQL each start found
+    none running, and all six started."""
+    for path, body in (("/recordings", {"meeting_id": meeting["id"]}),
+                       ("/recordings/track", {"meeting_id": meeting["id"]})):
+        async def at_once(path: str = path, body: dict = body) -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=rec_server.app_url,
+                                         headers=rec_server.headers, timeout=20) as client:
+                return list(await asyncio.gather(*(client.post(path, json=body)
+                                                   for _ in range(6))))
+
+        answers = asyncio.run(at_once())
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, \
+            [a.text for a in answers]
+        won = next(a for a in answers if a.status_code == 201).json()["data"]
+        won_id = won.get("id") or won["recording"]["id"]
+        for lost in (a for a in answers if a.status_code == 409):
+            assert lost.json()["error"]["message"].startswith(
+                f"Meeting {meeting['id']} is already being recorded (recording {won_id}); ")
+        http.put(f"/recordings/{won_id}", json={"action": "stop"})
+        wait_status(http, won_id, "UPLOADED", "ERRORED")
 
 
 def test_a_recorder_crash_errors_the_recording_only(http: httpx.Client, meeting: dict) -> None:

@@ -20,6 +20,7 @@ from salon.core.clock import isoformat, shown_until, utcnow
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
+from salon.services import meetings
 from salon.store.models import (
     App,
     Livestream,
@@ -49,23 +50,6 @@ class Urls:
 
 def new_stream_key() -> str:
     return secrets.token_urlsafe(24)
-
-
-async def _meeting(db: AsyncSession, app_id: str, meeting_id: str, *,
-                   lock: bool = False) -> Meeting:
-    """The app's meeting (404 otherwise). `lock`: read it `FOR NO KEY UPDATE`, which
-    serializes whoever else locks it so until this transaction ends, on PostgreSQL (on
-    SQLite every write transaction is `BEGIN IMMEDIATE`, serialized already); adding
-    participants (a foreign key's `KEY SHARE`) is not held up."""
-    if lock:
-        meeting = await db.scalar(select(Meeting).where(Meeting.id == meeting_id)
-                                  .with_for_update(key_share=True)
-                                  .execution_options(populate_existing=True))
-    else:
-        meeting = await db.get(Meeting, meeting_id)
-    if meeting is None or meeting.app_id != app_id:
-        raise NotFound(f"Meeting {meeting_id} not found.")
-    return meeting
 
 
 async def get(db: AsyncSession, app_id: str, livestream_id: str) -> Livestream:
@@ -98,7 +82,7 @@ async def start_meeting(db: AsyncSession, app_id: str, meeting_id: str,
     click and `live_stream_on_start`), the second reads the livestream and session the
     first committed, and gets the 409, instead of both finding none and both starting
     (two sessions, or two livestreams of one meeting). No unique index is needed."""
-    meeting = await _meeting(db, app_id, meeting_id, lock=True)
+    meeting = await meetings.get(db, app_id, meeting_id, lock=True)
     if meeting.status != "ACTIVE":
         raise Conflict(f"Meeting {meeting_id} is INACTIVE: nobody can join it, so there "
                        "is nothing to livestream.")
@@ -155,7 +139,7 @@ def _rtmp_out(meeting: Meeting) -> list[str]:
 async def stop_meeting(db: AsyncSession, app_id: str, meeting_id: str, urls: Urls,
                        reason: rules.StopReason = "API_CALL") -> LivestreamSession:
     """Ask the meeting's running livestream session to stop; 404 if none runs."""
-    await _meeting(db, app_id, meeting_id)
+    await meetings.get(db, app_id, meeting_id)
     livestream = await of_meeting(db, meeting_id)
     session = await active_session_of(db, livestream.id) if livestream else None
     if livestream is None or session is None:
@@ -244,7 +228,7 @@ async def webhook_payload(db: AsyncSession, livestream: Livestream,
 # --- reading -------------------------------------------------------------------------------
 
 async def active_of_meeting(db: AsyncSession, app_id: str, meeting_id: str) -> Livestream:
-    await _meeting(db, app_id, meeting_id)
+    await meetings.get(db, app_id, meeting_id)
     livestream = await of_meeting(db, meeting_id)
     if livestream is None or await active_session_of(db, livestream.id) is None:
         raise NotFound(f"Meeting {meeting_id} has no active livestream.")

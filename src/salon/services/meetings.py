@@ -34,8 +34,19 @@ async def create(database: Database, app_id: str, settings: schema.MeetingSettin
     return await database.run_alone(lambda connection: connection.execute(_INSERT, values).one())
 
 
-async def get(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:
-    meeting = await db.get(Meeting, meeting_id)
+async def get(db: AsyncSession, app_id: str, meeting_id: str, *,
+              lock: bool = False) -> Meeting:
+    """The app's meeting (404 otherwise). `lock`: read it `FOR NO KEY UPDATE`, which on
+    PostgreSQL holds off whoever else locks it so until this transaction ends (on SQLite
+    every write transaction is `BEGIN IMMEDIATE`, serialized already): two starts of a
+    recording or a livestream at once then take turns, and the second sees the first's
+    row. Adding participants (a foreign key's `KEY SHARE`) is not held up."""
+    if lock:
+        meeting = await db.scalar(select(Meeting).where(Meeting.id == meeting_id)
+                                  .with_for_update(key_share=True)
+                                  .execution_options(populate_existing=True))
+    else:
+        meeting = await db.get(Meeting, meeting_id)
     if meeting is None or meeting.app_id != app_id:
         raise NotFound(f"Meeting {meeting_id} not found.")
     return meeting

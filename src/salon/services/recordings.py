@@ -23,16 +23,9 @@ from salon.core.ids import new_uuid
 from salon.core.paging import Page
 from salon.core.presets import PresetBody
 from salon.recording.storage import check_storage_config
-from salon.services import presets
+from salon.services import meetings, presets
 from salon.store.models import App, Meeting, Participant, Preset, Recording, Session
 from salon.webhooks import outbox, payloads
-
-
-async def meeting_of(db: AsyncSession, app_id: str, meeting_id: str) -> Meeting:
-    meeting = await db.get(Meeting, meeting_id)
-    if meeting is None or meeting.app_id != app_id:
-        raise NotFound(f"Meeting {meeting_id} not found.")
-    return meeting
 
 
 async def get(db: AsyncSession, app_id: str, recording_id: str) -> Recording:
@@ -54,7 +47,9 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
                 caller: dict[str, Any] | None = None,
                 by_peer_id: str | None = None) -> Recording:
     """Queue a composite recording (INVOKED); the scheduler picks it up."""
-    meeting = await meeting_of(db, app_id, body.meeting_id)
+    # locked: of two starts at once, the second sees the first's recording (a 409)
+    meeting = await meetings.get(db, app_id, body.meeting_id,
+                                 lock=not body.allow_multiple_recordings)
     _refuse_inactive(meeting)
     config = rules.effective_config(body, meeting.recording_config or {})
     # In a thread: the first azure, gcs or sftp config imports its library (up to a
@@ -77,7 +72,7 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
 async def start_track(db: AsyncSession, app_id: str, body: rules.StartTrackRecording, *,
                       session_id: str | None) -> Recording:
     """Queue a track recording: one audio file per participant and layer."""
-    meeting = await meeting_of(db, app_id, body.meeting_id)
+    meeting = await meetings.get(db, app_id, body.meeting_id, lock=True)
     _refuse_inactive(meeting)
     if body.layers is not None and len(body.layers) > 1:
         raise InvalidRequest("layers: a track recording takes one layer for now (its "
@@ -242,7 +237,7 @@ async def list_page(db: AsyncSession, app_id: str, page: Page, *, meeting_id: st
 
 async def active(db: AsyncSession, app_id: str, meeting_id: str) -> Recording:
     """The meeting's newest active recording (404 if none)."""
-    await meeting_of(db, app_id, meeting_id)
+    await meetings.get(db, app_id, meeting_id)
     rows = await active_of(db, meeting_id)
     if not rows:
         raise NotFound(f"Meeting {meeting_id} has no active recording.")
