@@ -155,9 +155,11 @@ async def run(server, files: dict[str, str], args, log_dir, layered: bool) -> Ne
             while time.monotonic() - lifted < SWITCH_TIMEOUT_S:
                 await gens["slow"].send("layers")
                 layers = (await gens["slow"].read("layers", STEP_TIMEOUT_S))[0]
-                # the encodings line comes with the layers line, already read
+                # the encodings line comes with the layers line, already read; a slot
+                # that has no encoding yet (its camera just changed with the speaker)
+                # has not switched to anything: it does not count as the top one
                 encodings = (gens["slow"].last.get("encodings") or [[]])[0]
-                if (layers and all(layer == 3 for layer in layers)
+                if (layers and all(layer == 3 for layer in layers) and encodings
                         and all(rid == TOP_ENCODING for rid in encodings)):
                     phase.layer_switch_s = time.monotonic() - lifted
                     break
