@@ -17,6 +17,7 @@ from aiortc.rtp import (
 )
 
 from salon.media.embedded import receiver_reports, sender_hooks
+from salon.media.embedded.failures import ThrottledFailures
 
 
 def _block(ssrc: int, fraction: int, lsr: int = 0, dlsr: int = 0) -> RtcpReceiverInfo:
@@ -145,3 +146,20 @@ async def test_the_transport_reads_reports_after_the_first_one_came_through_aior
     receiver_reports.read_reports_first(dtls)  # idempotent: not wrapped twice
     await dtls._handle_rtcp_data(bytes(report))
     assert len(losses) == 3 and to_aiortc == [pli]
+
+
+def test_failures_are_told_once_per_stretch(caplog: pytest.LogCaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("salon.media.embedded.failures.time.monotonic", lambda: clock[0])
+    failures = ThrottledFailures(logging.getLogger("salon.media"), "it failed", 10.0)
+    with caplog.at_level(logging.ERROR, logger="salon.media"):
+        for at in (100.0, 101.0, 105.0, 110.5):
+            clock[0] = at
+            try:
+                raise ValueError(at)
+            except ValueError:
+                failures.log()
+    told = [record.getMessage() for record in caplog.records]
+    assert told == ["it failed (0 more since the last report)",
+                    "it failed (2 more since the last report)"]

@@ -19,7 +19,6 @@ lists the private attributes this reads; they are pinned with aiortc 1.16.0.
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 import aioice.ice
@@ -27,6 +26,8 @@ import pylibsrtp
 from aiortc import clock
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
+
+from salon.media.embedded.failures import ThrottledFailures
 
 log = logging.getLogger("salon.media")
 
@@ -71,7 +72,7 @@ def receive_rtp_at_once(dtls) -> None:
             try:
                 _handle_rtp(dtls, data)
             except Exception:  # never into aioice's protocol callback
-                _log_failure()
+                _failures.log()
             return
         queued(data, component)
 
@@ -79,20 +80,8 @@ def receive_rtp_at_once(dtls) -> None:
     connection._salon_at_once = True
 
 
-#: At most one traceback per this many seconds: a failure on every packet would be
-#: hundreds a second.
-LOG_EVERY_SECS = 10.0
-_failures = {"last": float("-inf"), "quiet": 0}
-
-
-def _log_failure() -> None:
-    now = time.monotonic()
-    if now - _failures["last"] < LOG_EVERY_SECS:
-        _failures["quiet"] += 1
-        return
-    log.exception("incoming RTP packet not handled (%d more since the last report)",
-                  _failures["quiet"])
-    _failures["last"], _failures["quiet"] = now, 0
+#: Never into aioice's protocol callback: logged instead (at most one a 10 s).
+_failures = ThrottledFailures(log, "incoming RTP packet not handled")
 
 
 def set_rtp_handler(receiver, handler: Callable[[RtpPacket], None]) -> None:

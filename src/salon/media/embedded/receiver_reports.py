@@ -17,8 +17,9 @@ receiver report it cannot hand over whole) to aiortc's own handler, unchanged.
 
 import logging
 import struct
-import time
 from collections.abc import Callable
+
+from salon.media.embedded.failures import ThrottledFailures
 
 log = logging.getLogger("salon.media")
 
@@ -70,27 +71,15 @@ def take_reports(data: bytes, senders: dict) -> bytes:
                     try:
                         hear(lost >> 24, lsr, dlsr)
                     except Exception:  # noqa: BLE001 - never out into aiortc's transport
-                        _log_failure()
+                        _failures.log()
                 continue
         rest.append(data[start:end])
     return b"".join(rest)
 
 
-#: At most one traceback per this many seconds (a failure at every report would be a
-#: hundred a second). An exception out of `take_reports` would end aiortc's receive
-#: loop, and with it the subscriber's connection.
-LOG_EVERY_SECS = 10.0
-_failures = {"last": float("-inf"), "quiet": 0}
-
-
-def _log_failure() -> None:
-    now = time.monotonic()
-    if now - _failures["last"] < LOG_EVERY_SECS:
-        _failures["quiet"] += 1
-        return
-    log.exception("a receiver report was not heard (%d more since the last report)",
-                  _failures["quiet"])
-    _failures["last"], _failures["quiet"] = now, 0
+#: An exception out of `take_reports` would end aiortc's receive loop, and with it
+#: the subscriber's connection: each is logged instead (at most one a 10 s).
+_failures = ThrottledFailures(log, "a receiver report was not heard")
 
 
 def _split(data: bytes) -> list[tuple[int, int, int]] | None:
