@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -181,3 +182,20 @@ async def test_a_database_that_does_not_answer_for_a_moment_ends_no_recording(
     assert refusals[0] == 6
     row = await _until(running, rid, "UPLOADED", "ERRORED")
     assert row.status == "UPLOADED" and row.stop_reason == {"reason": "MAX_SECONDS"}
+
+
+async def test_a_draining_node_starts_no_recorder(scheduler: tuple) -> None:
+    """A node told to stop (SIGTERM marks it draining before its websockets close)
+    leaves the queue to the other nodes: a recorder started here could no longer join
+    (seen: a recording let go when its recorder lost the closing server was taken back
+    by the same node, whose new recorder was refused)."""
+    running, app_id, meeting_id = scheduler
+    registry = SimpleNamespace(draining=True)
+    running.claims._registry = registry
+    rid = await _start(running, app_id, meeting_id)
+    await asyncio.sleep(1.0)  # woken, and looked at again meanwhile
+    async with running.database.session() as db:
+        row = await db.get(Recording, rid)
+    assert row is not None and row.status == "INVOKED" and row.claimed_at is None
+    registry.draining = False  # (a node that stays: it takes the queue again)
+    await _until(running, rid, "RECORDING")

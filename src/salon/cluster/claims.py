@@ -63,6 +63,8 @@ class JobClaims:
         #: How old this node's own claim must be before a periodic sweep may call it stale.
         self.grace_secs = grace_secs if grace_secs is not None else max(10.0, 2 * sweep_secs)
         self._swept: dict[str, float] = {}
+        #: The node's registry entry, whose `draining` says the node is stopping.
+        self._registry: NodeRegistry | None = None
 
     @classmethod
     def for_node(cls, node: NodeRegistry | None) -> "JobClaims":
@@ -70,8 +72,18 @@ class JobClaims:
         its own (an id that no other process has)."""
         if node is None:
             return cls(new_node_id())
-        return cls(node.node_id, node.redis, node.cluster,
-                   sweep_secs=SWEEP_BEATS * node.heartbeat_secs)
+        claims = cls(node.node_id, node.redis, node.cluster,
+                     sweep_secs=SWEEP_BEATS * node.heartbeat_secs)
+        claims._registry = node
+        return claims
+
+    @property
+    def draining(self) -> bool:
+        """Whether this node is stopping (SIGTERM, `joining.begin_draining`): it takes no
+        new job and carries none on. Its websockets close before its rooms are handed
+        over, so a recorder here loses its meeting and lets its recording go while the
+        room is still here: taken back here, it would start a recorder that cannot join."""
+        return self._registry is not None and self._registry.draining
 
     @property
     def clustered(self) -> bool:

@@ -162,6 +162,8 @@ class Recovery:
         """Take the claim of `row` over from its gone claimer and record on here."""
         if row.id in self._busy():
             return False  # this node carries it on already (or is about to)
+        if self.claims.draining:
+            return False  # stopping: the node that takes the meeting over carries it on
         self.starting.add(row.id)  # before any await: one caller of this node goes on
         try:
             previous = row.claimed_by

@@ -63,6 +63,9 @@ log = logging.getLogger("salon.recording")
 TICK_SECS = 0.2
 #: How often the queue is looked at without being woken.
 POLL_SECS = 2.0
+#: At a stop, how long recordings already being finished (stored, or handed over) are
+#: waited for before they are cancelled.
+FINISH_WAIT_SECS = 30.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ class RecordingScheduler(Recovery, HandOff):
         self.handed_off: set[str] = set()
         self.meeting_of: dict[str, str] = {}
         self.handles: dict[str, RecorderProcess] = {}
+        #: Recordings whose recorder has ended and that `_finish` is storing or handing
+        #: over: `stop` lets those end rather than cancel them halfway.
+        self.finishing: set[str] = set()
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -121,6 +127,12 @@ class RecordingScheduler(Recovery, HandOff):
         for task in list(self.ending.values()):
             task.cancel()
         await asyncio.gather(*self.ending.values(), return_exceptions=True)
+        # A recorder that ended just before the stop (it lost its meeting's connection
+        # when the server closed its websockets) is being finished: cancelled in the
+        # middle of that, its recording was neither handed over nor stored.
+        finishing = [self.running[r] for r in self.finishing if r in self.running]
+        if finishing:
+            await asyncio.wait(finishing, timeout=FINISH_WAIT_SECS)
         for task in list(self.running.values()):
             task.cancel()
         await asyncio.gather(*self.running.values(), return_exceptions=True)
@@ -144,8 +156,8 @@ class RecordingScheduler(Recovery, HandOff):
 
     async def _claim(self) -> None:
         free = self.settings.max_concurrent - len(self.running)
-        if free <= 0:
-            return
+        if free <= 0 or self.claims.draining:
+            return  # (a stopping node starts no recorder: another node takes the queue)
         async with self.database.session() as db:
             won = await self.claims.claim_queued(
                 db, Recording, Recording.id, select(Recording.id).where(
@@ -181,7 +193,11 @@ class RecordingScheduler(Recovery, HandOff):
             handle = RecorderProcess.start(spec, self.settings.recorder or ENGINE)
             self.handles[recording_id] = handle
             outcome = await self._follow(recording_id, handle)
-            await self._finish(recording_id, outcome)
+            self.finishing.add(recording_id)
+            try:
+                await self._finish(recording_id, outcome)
+            finally:
+                self.finishing.discard(recording_id)
         except ClaimLost:
             log.warning("recording %s was taken over by another node; its recorder here "
                         "stops", recording_id)
@@ -190,8 +206,11 @@ class RecordingScheduler(Recovery, HandOff):
         except asyncio.CancelledError:
             if handle is not None:  # shutting down: let the recorder finalize its file
                 handle.control.stop("INTERNAL_ERROR")
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.shield(self._wait_and_finish(recording_id, handle))
+                except Exception:
+                    log.exception("recording %s: finishing it as the server stops failed",
+                                  recording_id)
             raise
         except Exception as error:
             log.exception("recording %s failed", recording_id)
