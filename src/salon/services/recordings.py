@@ -47,9 +47,7 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
                 caller: dict[str, Any] | None = None,
                 by_peer_id: str | None = None) -> Recording:
     """Queue a composite recording (INVOKED); the scheduler picks it up."""
-    # locked: of two starts at once, the second sees the first's recording (a 409)
-    meeting = await meetings.get(db, app_id, body.meeting_id,
-                                 lock=not body.allow_multiple_recordings)
+    meeting = await meetings.get(db, app_id, body.meeting_id)
     _refuse_inactive(meeting)
     config = rules.effective_config(body, meeting.recording_config or {})
     # In a thread: the first azure, gcs or sftp config imports its library (up to a
@@ -57,7 +55,7 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
     if config.get("storage_config") is not None:
         await asyncio.to_thread(check_storage_config, config["storage_config"])
     if not body.allow_multiple_recordings:
-        await _refuse_second(db, meeting.id)
+        await _refuse_second(db, meeting)
     now = utcnow()
     name = rules.output_file_name(config.get("file_name_prefix"), meeting.id, now,
                                   rules.extension_for(config))
@@ -72,12 +70,12 @@ async def start(db: AsyncSession, app_id: str, body: rules.StartRecording, *,
 async def start_track(db: AsyncSession, app_id: str, body: rules.StartTrackRecording, *,
                       session_id: str | None) -> Recording:
     """Queue a track recording: one audio file per participant and layer."""
-    meeting = await meetings.get(db, app_id, body.meeting_id, lock=True)
+    meeting = await meetings.get(db, app_id, body.meeting_id)
     _refuse_inactive(meeting)
     if body.layers is not None and len(body.layers) > 1:
         raise InvalidRequest("layers: a track recording takes one layer for now (its "
                              "files are named by that layer's file_name_prefix).")
-    await _refuse_second(db, meeting.id, kind="track")
+    await _refuse_second(db, meeting, kind="track")
     now = utcnow()
     layers = {k: v.model_dump(exclude_none=True) for k, v in (body.layers or {}).items()}
     prefix = next((layer.get("file_name_prefix") for layer in layers.values()
@@ -111,7 +109,11 @@ def _refuse_inactive(meeting: Meeting) -> None:
                        "is nothing to record.")
 
 
-async def _refuse_second(db: AsyncSession, meeting_id: str, kind: str = "composite") -> None:
+async def _refuse_second(db: AsyncSession, meeting: Meeting, kind: str = "composite") -> None:
+    """409 if a recording of `kind` runs. The meeting's row is locked first, until the
+    caller commits its own: of two starts at once, the second sees the first's."""
+    meeting_id = meeting.id
+    await meetings.get(db, meeting.app_id, meeting_id, lock=True)
     running = await db.scalar(select(Recording.id).where(
         Recording.meeting_id == meeting_id, Recording.kind == kind,
         Recording.status.in_(rules.ACTIVE)).limit(1))
