@@ -33,7 +33,7 @@ from salon.core.ids import new_uuid
 from salon.services import transcripts
 from salon.settings import Settings
 from salon.store.models import Meeting, Session, SessionTranscript
-from salon.transcription import unreported
+from salon.transcription.capture import capture_root
 from salon.transcription.files import from_json
 from salon.transcription.jobs import PostMeetingJobs
 from tests.capture import Said, write_capture
@@ -537,7 +537,7 @@ async def test_a_capture_nobody_reported_is_transcribed_once_its_session_is_over
     just_ended = await ended_session(salon, created["id"], now - timedelta(seconds=55))
     forgotten = await ended_session(salon, created["id"], now - timedelta(days=8))
     live = await ended_session(salon, created["id"], long_ago, live=True)
-    root = unreported.capture_root(salon.settings.data_dir)
+    root = capture_root(salon.settings.data_dir)
     for session_id in (crashed, just_ended, forgotten, live):
         write_capture(root / session_id, long_ago.timestamp(), [MEETING[1][0]])
     (root / "not-a-session").mkdir()

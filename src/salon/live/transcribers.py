@@ -41,7 +41,7 @@ from salon.recording.spec import RecordingOutcome
 from salon.services import recordings
 from salon.services.participant_tokens import TokenSigner
 from salon.store.models import Meeting
-from salon.transcription import unreported
+from salon.transcription.capture import capture_dir as capture_dir_of
 from salon.transcription.spec import TranscriberSpec
 
 log = logging.getLogger("salon.transcription")
@@ -89,7 +89,7 @@ class LiveTranscribers:
         rooms.adoption_listeners.append(self.adopted)
 
     def capture_dir(self, session_id: str) -> Path:
-        return unreported.capture_dir(self.settings.data_dir, session_id)
+        return capture_dir_of(self.settings.data_dir, session_id)
 
     def session_changed(self, host: RoomHost, record: Record) -> None:
         session_id = record.data.get("session_id")

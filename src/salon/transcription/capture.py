@@ -48,6 +48,15 @@ MANIFEST = "segments.jsonl"
 COMPLETE = "complete.json"
 
 
+def capture_root(data_dir: Path) -> Path:
+    """Where transcribers capture, a directory per session (`capture_dir`)."""
+    return data_dir / "transcription" / "work"
+
+
+def capture_dir(data_dir: Path, session_id: str) -> Path:
+    return capture_root(data_dir) / session_id
+
+
 def is_captured_file(path: Path) -> bool:
     """Whether `path` is one the transcriber writes in a capture directory: a voice file
     (or one a killed transcriber left unfinished), the index, the completion mark."""

@@ -21,8 +21,8 @@ which returns at once. The job:
 A job is a row, so a crash loses nothing: `start()` re-runs every job left PROCESSING
 (the capture directory stays until its transcript is READY), and a capture that no
 transcriber reported (the server died during the session, or just after it) is
-transcribed once its session has been over for a while (`unreported`). Each PROCESSING row is
-claimed by the node that runs it (`salon.cluster.claims`); in a cluster every node
+transcribed once its session has been over for a while (`unreported`). Each
+PROCESSING row is claimed by the node that runs it (`salon.cluster.claims`); in a cluster every node
 also takes over, every few heartbeats, the jobs of nodes that are gone — a transcript
 only if its capture directory is there to read (a shared data directory), else it waits
 for a node that can read it.

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from salon.core.clock import utcnow
 from salon.store.database import Database
 from salon.store.models import Session, SessionTranscript
+from salon.transcription.capture import capture_root
 
 log = logging.getLogger("salon.transcription")
 
@@ -46,15 +47,6 @@ class Unreported:
     meeting_id: str
     session_id: str
     capture_dir: Path
-
-
-def capture_root(data_dir: Path) -> Path:
-    """Where transcribers capture, a directory per session (`capture_dir`)."""
-    return data_dir / "transcription" / "work"
-
-
-def capture_dir(data_dir: Path, session_id: str) -> Path:
-    return capture_root(data_dir) / session_id
 
 
 class UnreportedCaptures:
