@@ -260,3 +260,47 @@ async def test_an_encoder_that_lost_its_meeting_lets_go_of_the_livestream(
             assert await _session(database, ended) == ("IDLE", "node-a")
         finally:
             await runner_a.stop()
+
+
+async def test_a_draining_node_takes_no_livestream_over_and_starts_none(
+        cluster: str, database: Database, tmp_path: Path) -> None:
+    """A node told to stop (SIGTERM marks it draining before its websockets close) runs
+    the meeting still, but its encoder let go of the livestream: it neither takes the
+    session back (its new encoder could not join a closing server) nor starts a queued
+    one; once it is not draining (a node that stays), its sweep takes the session."""
+    let_go = await _live_stream_of_a_session(database, JobClaims("node-a"), "LIVE")
+    meeting_session = (await _row(database, let_go)).session_id
+    async with database.session() as db:
+        row = await db.get(LivestreamSession, let_go)
+        row.claimed_by = None  # as its encoder's end at the stop left it (`Handoff.let_go`)
+        await db.commit()
+        signer = await participant_tokens.load_signer(db, 3600)
+    queued = await _queued_stream(database)
+    async with node(cluster, "node-a") as a:
+        runner_a = _runner(database, signer, tmp_path, JobClaims.for_node(a))
+        runner_a.carries = lambda meeting_id, session_id: session_id == meeting_session
+        runner_a.announce = lambda livestream, session: None
+        try:
+            a.draining = True
+            await runner_a.recover()
+            assert not await runner_a.take_over(let_go)
+            await runner_a._claim()
+            assert await _session(database, let_go) == ("LIVE", None)
+            assert await _session(database, queued) == ("INVOKED", None)
+            assert runner_a.running == {}
+            a.draining = False
+            await runner_a.recover()
+            assert await _session(database, let_go) == ("LIVE", "node-a")
+        finally:
+            await runner_a.stop()
+
+
+async def _queued_stream(database: Database) -> str:
+    """A meeting livestream session waiting for an encoder (INVOKED, unclaimed)."""
+    app_id = await app_id_of(database)
+    meeting_id = await new_meeting(database)
+    async with database.session() as db:
+        _, stream = await livestreams.start_meeting(db, app_id, meeting_id, StartLivestream(),
+                                                    session_id=None)
+        await db.commit()
+        return stream.id

@@ -21,7 +21,9 @@ room: it lets go of the claim (`hand_off`), and the node that carries the sessio
 takes it over as after a failover (`salon.livestream.handoff`). A node that stops in a
 cluster (`hand_off_at_stop`) does the same with every encoder of a meeting whose session
 goes on, including those of meetings other nodes run: their node takes the livestream
-over at its sweep.
+over at its sweep. A stopping node (`JobClaims.draining`) starts no encoder and takes
+no livestream over: its websockets close before its rooms are handed over, so a session
+let go then would otherwise be taken back by the very node that is leaving.
 """
 
 import asyncio
@@ -211,6 +213,8 @@ class LivestreamRunner(HandOff):
         node's own sweep race for it, and a peer must hear of it either way."""
         if session_id in self.running or len(self.running) >= self.settings.max_concurrent:
             return False
+        if self.claims.draining:
+            return False  # stopping: the node that takes the meeting over carries it on
         orphaned = await self.claims.orphaned(LivestreamSession, LivestreamSession.id,
                                               set(self.running) | self.ingesting(),
                                               starting=False)
@@ -243,8 +247,8 @@ class LivestreamRunner(HandOff):
 
     async def _claim(self) -> None:
         free = self.settings.max_concurrent - len(self.running)
-        if free <= 0:
-            return
+        if free <= 0 or self.claims.draining:
+            return  # (a stopping node starts no encoder: another node takes the queue)
         async with self.database.session() as db:
             won = await self.claims.claim_queued(
                 db, LivestreamSession, LivestreamSession.id,
