@@ -113,12 +113,19 @@ _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 def _path_pattern(template: str, operation: dict[str, Any]) -> re.Pattern[str]:
     """The paths an operation serves: `{name}` is one segment, a UUID where the
-    parameter's schema says `format: uuid` (as the router's `{name:uuid}` does)."""
-    formats = {p["name"]: p.get("schema", {}).get("format")
+    parameter's schema says `format: uuid` (as the router's `{name:uuid}` does), and
+    one its `pattern` matches where it has one (`recording_id` is never `track`)."""
+    schemas = {p["name"]: p.get("schema", {})
                for p in operation.get("parameters", []) if p["in"] == "path"}
-    regex = re.sub(r"\\{(\w+)\\}",
-                   lambda m: _UUID if formats.get(m.group(1)) == "uuid" else "[^/]+",
-                   re.escape(template))
+
+    def segment(name: str) -> str:
+        schema = schemas.get(name, {})
+        if schema.get("format") == "uuid":
+            return _UUID
+        pattern = schema.get("pattern")
+        return f"(?:{pattern.removeprefix('^').removesuffix('$')})" if pattern else "[^/]+"
+
+    regex = re.sub(r"\\{(\w+)\\}", lambda m: segment(m.group(1)), re.escape(template))
     return re.compile(f"^{regex}$")
 
 

@@ -338,10 +338,11 @@ def test_rtmp_out_to_the_hosts_url(http: httpx.Client) -> None:
                     ["livestream"]["status"] == "IDLE", what="IDLE")
 
 
-def test_rtmp_out_must_be_rtmp(http: httpx.Client) -> None:
+@pytest.mark.parametrize("url", ["http://example.com/x", "rtmp://%20/x"])
+def test_rtmp_out_must_be_rtmp(http: httpx.Client, url: str) -> None:
     meeting = http.post("/meetings", json={
         "title": "Wrong scheme",
-        "recording_config": {"live_streaming_config": {"rtmp_url": "http://example.com/x"}}})
+        "recording_config": {"live_streaming_config": {"rtmp_url": url}}})
     meeting_id = meeting.json()["data"]["id"]
     refused = http.post(f"/meetings/{meeting_id}/livestreams", json={})
     assert refused.status_code == 400 and "rtmp://" in refused.text

@@ -3,6 +3,7 @@
 the suite gets is checked against it by `tests/contract.py`; this file tests that check
 and the rules the fuzzer found stated wrongly)."""
 
+import re
 from typing import Any
 
 import httpx
@@ -266,3 +267,15 @@ def test_a_meetings_storage_is_answered_as_documented_without_its_secrets(
         "storage_config": {**answered, "secret": "s3cr3t"}}}, "success": True}
     with pytest.raises(ContractViolation, match="secret"):
         Contract(document).check(_answer("POST", str(response.url), 201, leaked))
+
+
+def test_a_recording_id_is_never_track(document: dict[str, Any], http: httpx.Client) -> None:
+    """`/recordings/track` is only the track recording's POST (a GET is 405, not a
+    recording lookup): the document's recording id says so, as the router does."""
+    assert http.get("/recordings/track").status_code == 405
+    for method in ("get", "put"):
+        operation = document["paths"][f"{PREFIX}/{{app_id}}/recordings/{{recording_id}}"][method]
+        (schema,) = [p["schema"] for p in operation["parameters"]
+                     if p["name"] == "recording_id"]
+        pattern = re.compile(schema["pattern"])
+        assert not pattern.search("track") and pattern.search("b7d1c0de-0000-4000-8000-1")

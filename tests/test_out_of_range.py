@@ -37,6 +37,17 @@ def test_times_that_leave_the_calendar_in_utc_are_400(http: httpx.Client, query:
         assert_error(http.get(f"{path}?{query}"), 400, field, "UTC")
 
 
+def test_the_calendars_last_millisecond_is_an_end_time_like_any(http: httpx.Client,
+                                                                meeting: dict) -> None:
+    """Each list takes in what was shown up to its `end_time`'s millisecond: of the
+    calendar's last one there is no millisecond after (it was a 500)."""
+    for path in ("/meetings", "/sessions", "/recordings", "/livestreams"):
+        listed = http.get(f"{path}?end_time=9999-12-31T23:59:59.999Z&per_page=100")
+        assert listed.status_code == 200, (path, listed.text)
+        if path == "/meetings":
+            assert meeting["id"] in [m["id"] for m in listed.json()["data"]]
+
+
 def test_times_are_read_as_utc(http: httpx.Client, meeting: dict) -> None:
     created = meeting["created_at"]
     for query, found in ((f"start_time={created}", True),

@@ -100,6 +100,9 @@ def test_an_interactive_recording_is_a_tar_of_h264() -> None:
 
 @pytest.mark.parametrize(("extra", "words"), [
     ({"rtmp_out_config": {"rtmp_url": "https://example.com/live"}}, "rtmp://"),
+    *[({"rtmp_out_config": {"rtmp_url": url}}, "rtmp://")  # the scheme, and no host
+      for url in ("rtmp://", "rtmp://a b/live", "rtmp://%20/live", "rtmps://xn--/k",
+                  "rtmp://a.example:99999/live")],
     ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"},
       "video_config": {"codec": "VP8"}}, "H.264"),
     ({"rtmp_out_config": {"rtmp_url": "rtmp://example.com/live"},

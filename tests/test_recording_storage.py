@@ -107,6 +107,9 @@ async def test_failures_name_the_bucket_not_the_secret(moto_url: str, tmp_path: 
     *[({"type": "aws", "bucket": "b", "access_key": ACCESS_KEY, "secret": SECRET,
         "region": "r", "host": host}, "host must be")
       for host in ("[::1", "a]b", "https://[abc]")],  # urlsplit raises on these
+    *[({"type": "cloudflare", "bucket": "b", "access_key": ACCESS_KEY, "secret": SECRET,
+        "host": host}, "host must be")
+      for host in ("not a host", "https://not a host/", "xn--", "https://-a.example")],
     ({"type": "dropbox", "access_key": ACCESS_KEY, "secret": SECRET}, "'dropbox'"),
 ])
 def test_incomplete_configs_say_which_field(config: dict[str, Any], says: str) -> None:

@@ -85,8 +85,9 @@ async def test_failures_name_the_server_not_the_secret(server: SftpServer, tmp_p
      "with auth_method PASSWORD needs password."),
     ({"type": "sftp", "host": "h", "username": USER, "auth_method": "KEY",
       "password": PASSWORD}, "with auth_method KEY needs private_key."),
-    ({"type": "sftp", "host": "sftp://h", "username": USER, "password": PASSWORD},
-     "host of type 'sftp' must be a host name"),
+    *[({"type": "sftp", "host": host, "username": USER, "password": PASSWORD},
+       "host of type 'sftp' must be a host name")
+      for host in ("sftp://h", "[11111", "xn--", "not a host", "a..b")],
     ({"type": "sftp", "host": "h", "username": USER, "private_key": "not a key"},
      "private_key must be a private key in OpenSSH or PEM text"),
 ])

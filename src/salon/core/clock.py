@@ -19,5 +19,11 @@ def isoformat(moment: datetime | None) -> str | None:
 def shown_until(end: datetime) -> datetime:
     """The bound below which a stored time reads `end` or earlier on the wire: times are
     stored to the microsecond and shown to the millisecond, so a filter's `end_time`
-    copied from an object's shown time must still take that object in. Use with `<`."""
-    return end.replace(microsecond=end.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
+    copied from an object's shown time must still take that object in. Use with `<`.
+    The calendar's last millisecond (9999-12-31T23:59:59.999Z) has none after it: its
+    bound is the last microsecond, which no stored time reaches."""
+    shown = end.replace(microsecond=end.microsecond // 1000 * 1000)
+    try:
+        return shown + timedelta(milliseconds=1)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=end.tzinfo)

@@ -20,7 +20,7 @@ from salon.core.meetings import (
     StorageConfig,
 )
 from salon.core.merge import deep_merge
-from salon.core.schema import Flag, HttpUrl, Int, Strict, text
+from salon.core.schema import Flag, HttpUrl, Int, Strict, is_rtmp_url, text
 
 Status = Literal["INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ERRORED"]
 Action = Literal["stop", "pause", "resume"]
@@ -161,7 +161,7 @@ def effective_config(body: StartRecording, meeting_config: dict[str, Any]) -> di
         raise InvalidRequest("An interactive recording is HLS, which carries H.264: use "
                              "video_config.codec 'H264' with interactive_config.")
     for url in rtmp_urls(config):
-        if not url.lower().startswith(("rtmp://", "rtmps://")):
+        if not is_rtmp_url(url):
             raise InvalidRequest("rtmp_out_config.rtmp_url (and live_streaming_config."
                                  "rtmp_url) must be an rtmp:// or rtmps:// URL.")
         if (config.get("video_config") or {}).get("codec") in WEBM_CODECS:

@@ -11,6 +11,7 @@ names, ids and labels no control character at all. Datetimes are `UtcDatetime`.
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import (
@@ -116,6 +117,33 @@ _PORT = r"(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d
 #: Printable ASCII but space, and any character past Latin-1's controls and no-break space.
 _REST = r"(?:[/?#][!-~\u00a1-\uffff]*)?"
 HTTP_URL_PATTERN = rf"^https?://{_HOST}{_PORT}{_REST}$"
+
+
+def is_host(text: str) -> bool:
+    """A host `HttpUrl` takes: a host name (a non-ASCII one as IDNA writes it, an `xn--`
+    label only if it decodes), a dotted IPv4 address, or an IPv6 address in brackets."""
+    try:
+        written = text.encode("idna").decode("ascii")
+        written.encode("ascii").decode("idna")
+    except UnicodeError:
+        return False
+    return re.fullmatch(_HOST, written) is not None
+
+
+def url_host(hostname: str) -> str:
+    """`urlsplit(...).hostname` as a URL writes it (an IPv6 address in brackets)."""
+    return f"[{hostname}]" if ":" in hostname else hostname
+
+
+def is_rtmp_url(text: str) -> bool:
+    """An rtmp:// or rtmps:// URL with a host (`is_host`) and no whitespace."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises for a port that is not one
+    except ValueError:
+        return False
+    return (parts.scheme.lower() in ("rtmp", "rtmps") and bool(parts.hostname)
+            and is_host(url_host(parts.hostname)) and not any(c.isspace() for c in text))
 
 #: An http(s) URL salon calls or hands out (webhook targets, plugin pages and icons),
 #: stored as written: well-formed, no whitespace, at most 2048 characters. The pattern

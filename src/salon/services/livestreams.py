@@ -20,6 +20,7 @@ from salon.core.clock import isoformat, shown_until, utcnow
 from salon.core.errors import Conflict, InvalidRequest, NotFound
 from salon.core.ids import new_uuid
 from salon.core.paging import Page
+from salon.core.schema import is_rtmp_url
 from salon.services import meetings
 from salon.store.models import (
     App,
@@ -130,7 +131,7 @@ async def _viewer_qualities(db: AsyncSession, meeting_id: str) -> list[int]:
 def _rtmp_out(meeting: Meeting) -> list[str]:
     """RTMP out: the meeting's `recording_config.live_streaming_config.rtmp_url`."""
     url = ((meeting.recording_config or {}).get("live_streaming_config") or {}).get("rtmp_url")
-    if url and not url.lower().startswith(("rtmp://", "rtmps://")):
+    if url and not is_rtmp_url(url):
         raise InvalidRequest("recording_config.live_streaming_config.rtmp_url must be an "
                              "rtmp:// or rtmps:// URL.")
     return [url] if url else []

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.convertors import Convertor, register_url_convertor
 
 from salon.api import wire
@@ -38,6 +38,10 @@ class RecordingIdConvertor(Convertor[str]):
 
 
 register_url_convertor("recording_id", RecordingIdConvertor())
+
+#: The same rule, for the OpenAPI document (the convertor has matched before this runs).
+RecordingId = Annotated[str, Path(
+    json_schema_extra={"pattern": f"^{RecordingIdConvertor.regex}$"})]
 
 
 def _live_session(request: Request, meeting_id: str) -> str | None:
@@ -98,13 +102,13 @@ async def active_recording(meeting_id: str, app: CurrentApp, db: Db) -> Envelope
 
 
 @router.get("/{recording_id:recording_id}", summary="Get a recording", response_model=Success[Recording])
-async def get_recording(recording_id: str, app: CurrentApp, db: Db) -> Envelope:
+async def get_recording(recording_id: RecordingId, app: CurrentApp, db: Db) -> Envelope:
     return ok(wire.recording(await recordings.get(db, app.id, recording_id)))
 
 
 @router.put("/{recording_id:recording_id}", summary="Pause, resume or stop a recording",
             response_model=Success[Recording], responses=errors(409))
-async def steer_recording(recording_id: str, body: RecordingAction, app: CurrentApp, db: Db,
+async def steer_recording(recording_id: RecordingId, body: RecordingAction, app: CurrentApp, db: Db,
                           request: Request) -> Envelope:
     row = await recordings.act(db, app.id, recording_id, body.action)
     _changed(request, row)

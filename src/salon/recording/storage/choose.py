@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from salon.core.schema import is_host, url_host
 from salon.recording.storage.azure import AzureStorage, AzureTarget, read_connection_string
 from salon.recording.storage.base import RecordingStorage, UnsupportedStorage
 from salon.recording.storage.gcs import GcsStorage, GcsTarget, read_service_account
@@ -144,7 +145,7 @@ def _ssh_host(given: str) -> str:
                                  "IP address without a port: put the port in "
                                  "storage_config.port.")
     try:
-        problem = problem or len(host.encode("idna")) > 253
+        problem = problem or len(host.encode("idna")) > 253 or not is_host(host)
     except UnicodeError:
         problem = True
     if problem:
@@ -187,7 +188,8 @@ def _endpoint(kind: str, region: str, config: Mapping[str, Any]) -> str | None:
         has_port = parts.port is not None
     except ValueError:
         parts, has_port = urlsplit(""), False  # refused below
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if (parts.scheme not in ("http", "https") or not parts.hostname
+            or not is_host(url_host(parts.hostname))):
         raise UnsupportedStorage("storage_config.host must be a host name or an http(s) "
                                  "URL, such as https://<account id>.r2.cloudflarestorage.com.")
     if config.get("port") and not has_port:
