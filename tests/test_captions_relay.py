@@ -63,6 +63,9 @@ async def test_only_the_transcriber_publishes_and_only_captioned_peers(room: Mee
             await impostor.request("transcript.publish", peer_id=speaker.peer_id, id="x",
                                    transcript="I never said that.")
         assert refused.value.code == "FORBIDDEN"
+        assert refused.value.message == (  # what is missing, not a permission it may have
+            "You may not publish captions: only a hidden participant whose preset has "
+            "'is_recorder' (salon's own recorder or transcriber) may.")
     with pytest.raises(RealtimeError) as refused:  # Bob's preset is not transcribed
         await bot.request("transcript.publish", peer_id=plain.peer_id, id="x", transcript="hi")
     assert refused.value.code == "FORBIDDEN" and refused.value.message == (

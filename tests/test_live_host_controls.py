@@ -59,6 +59,32 @@ async def test_mute_all_leaves_salons_bots_alone(room: Meeting) -> None:
     assert bot.drain("media.disabled") == []
 
 
+async def test_a_host_finds_none_of_salons_bots(room: Meeting) -> None:
+    """A recorder's or transcriber's peer id is no host's to act on (it is in no list;
+    stopping a recording is `can_record`'s): every host command answers NOT_FOUND and
+    the bot stays. A hidden person is a host's to remove."""
+    bot_preset, ghost_preset = f"bot_{uuid.uuid4().hex[:8]}", f"ghost_{uuid.uuid4().hex[:8]}"
+    await room.admin.create_preset(bot_preset, permissions={
+        "hidden_participant": True, "is_recorder": True, "recorder_type": "RECORDER"})
+    await room.admin.create_preset(ghost_preset, permissions={"hidden_participant": True})
+    host = await room.join("group_call_host")
+    bot = await room.join(bot_preset, name="Recorder")
+    ghost = await room.join(ghost_preset, name="Lurker")
+    for kind, data in (("host.kick", {}), ("host.disable_media", {"kinds": ["audio"]}),
+                       ("host.allow_media", {"kinds": ["audio"]}),
+                       ("host.update_permissions", {"patch": {"can_spotlight": True}}),
+                       ("stage.grant", {}), ("media.stats", None)):
+        with pytest.raises(RealtimeError) as refused:
+            if data is None:
+                await host.request(kind, peer_id=bot.peer_id)
+            else:
+                await host.request(kind, peer_ids=[bot.peer_id], **data)
+        assert refused.value.code == "NOT_FOUND", kind
+    assert not bot.closed.is_set()
+    await host.kick([ghost.peer_id])
+    await asyncio.wait_for(ghost.closed.wait(), 5)
+
+
 async def test_mute_all_without_unmute_locks_until_allowed(room: Meeting) -> None:
     host = await room.join("group_call_host")
     guests = [await room.join() for _ in range(3)]

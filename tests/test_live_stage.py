@@ -80,8 +80,14 @@ async def test_invite_and_kick_from_stage(room: Meeting) -> None:
     await viewer.wait_for("stage.granted")
     await viewer.stage("join")
     await viewer.set_media(audio=True, video=True)
-    await presenter.stage("kick", [viewer.peer_id])
+    # Only the peers a request moves are in its reply: one already ON_STAGE is not
+    # granted or denied again, one OFF_STAGE is not kicked.
+    assert await presenter.stage("grant", [viewer.peer_id]) == {"granted": []}
+    assert await presenter.stage("deny", [viewer.peer_id]) == {"denied": []}
+    assert await stage_status(viewer) == "ON_STAGE"
+    assert await presenter.stage("kick", [viewer.peer_id]) == {"kicked": [viewer.peer_id]}
     await viewer.wait_for("stage.kicked")
+    assert await presenter.stage("kick", [viewer.peer_id]) == {"kicked": []}
     me = (await viewer.state())["self"]
     assert me["stage_status"] == "OFF_STAGE"
     assert me["audio"] is False and me["video"] is False

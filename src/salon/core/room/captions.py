@@ -11,7 +11,7 @@ cannot name anyone the room does not know), and tells every joined peer with one
 from datetime import datetime
 
 from salon.core.clock import isoformat
-from salon.core.room.errors import RoomError, forbidden
+from salon.core.room.errors import RoomError, bots_only
 from salon.core.room.outcome import Outcome
 from salon.core.room.room import Room
 
@@ -21,7 +21,7 @@ def may_caption(room: Room, peer_id: str) -> None:
     captions: a person cannot put words in someone else's mouth."""
     peer = room.actor(peer_id)
     if not peer.is_bot:
-        raise forbidden("publish captions", "is_recorder")
+        raise bots_only("publish captions")
 
 
 def publish(room: Room, by: str, speaker_id: str, utterance_id: str, text: str,

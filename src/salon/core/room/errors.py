@@ -14,6 +14,14 @@ def forbidden(what: str, permission: str) -> RoomError:
     return RoomError("FORBIDDEN", f"You may not {what}: your preset lacks '{permission}'.")
 
 
+def bots_only(what: str) -> RoomError:
+    """Refused to anyone but salon's own bots (`Peer.is_bot`): two conditions, so the
+    message names both rather than a permission the peer may well have."""
+    return RoomError("FORBIDDEN", f"You may not {what}: only a hidden participant whose "
+                                  "preset has 'is_recorder' (salon's own recorder or "
+                                  "transcriber) may.")
+
+
 def invalid(message: str) -> RoomError:
     return RoomError("INVALID", message)
 

@@ -34,6 +34,12 @@ def _host(room: Room, by: str | None, permission: str, what: str) -> Peer | None
     return peer
 
 
+def _targets(room: Room, by: str | None, peer_ids: Iterable[str]) -> list[Peer]:
+    """A host's targets (`Room.host_targets`: not salon's bots); the operator's (`by`
+    None, the REST API) may be any joined peer."""
+    return room.targets(peer_ids) if by is None else room.host_targets(peer_ids)
+
+
 def _kinds(kinds: Iterable[str]) -> list[str]:
     chosen = list(dict.fromkeys(kinds))
     unknown = [k for k in chosen if k not in MEDIA_KINDS]
@@ -44,7 +50,7 @@ def _kinds(kinds: Iterable[str]) -> list[str]:
 
 def kick(room: Room, by: str | None, peer_ids: Iterable[str], now: datetime) -> Outcome:
     host = _host(room, by, "kick_participant", "remove participants")
-    targets = room.targets(peer_ids)
+    targets = _targets(room, by, peer_ids)
     out = Outcome(reply={"kicked": [t.peer_id for t in targets]})
     for target in targets:
         out.send("self.kicked", {"by_peer_id": host.peer_id if host else None},
@@ -80,7 +86,7 @@ def disable_media(room: Room, by: str | None, peer_ids: Iterable[str],
     chosen = _kinds(kinds)
     for kind in chosen:
         _host(room, by, _DISABLE_PERMISSION[kind], f"turn off others' {kind}")
-    targets = room.targets(peer_ids)
+    targets = _targets(room, by, peer_ids)
     out = Outcome(reply={"disabled": [t.peer_id for t in targets], "kinds": chosen})
     for target in targets:
         _switch_off(room, target, chosen, by, lock, out)
@@ -104,7 +110,7 @@ def allow_media(room: Room, by: str | None, peer_ids: Iterable[str],
     chosen = _kinds(kinds)
     for kind in chosen:
         _host(room, by, _DISABLE_PERMISSION[kind], f"allow others' {kind}")
-    targets = room.targets(peer_ids)
+    targets = _targets(room, by, peer_ids)
     out = Outcome(reply={"allowed": [t.peer_id for t in targets], "kinds": chosen})
     for target in targets:
         target.locked.difference_update(chosen)
@@ -140,7 +146,7 @@ def update_permissions(room: Room, by: str | None, peer_ids: Iterable[str],
         # them with a ghost or a stranger. Visibility is the preset's, fixed at join.
         raise invalid("'hidden_participant' cannot change during a session: set it in the "
                       "participant's preset before the peer joins.")
-    targets = room.targets(peer_ids)
+    targets = _targets(room, by, peer_ids)
     updated: list[tuple[Peer, Permissions]] = []
     for target in targets:
         try:

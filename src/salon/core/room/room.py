@@ -111,6 +111,17 @@ class Room(Roster, WaitingRoom):
             found.append(peer)
         return found
 
+    def host_targets(self, peer_ids: Iterable[str]) -> list[Peer]:
+        """`targets` of a host's command (kick, media, permissions, the stage): salon's
+        own bots (`Peer.is_bot`: a recording's or a livestream's recorder, the
+        transcriber) are not found. They are in no list; stopping a recording is
+        `can_record`'s, not `kick_participant`'s."""
+        found = self.targets(peer_ids)
+        for peer in found:
+            if peer.is_bot:
+                raise not_found(f"No peer {peer.peer_id} in the session.")
+        return found
+
     def _visible_peers(self, viewer: Peer) -> tuple[list[Peer], str | None]:
         """The peers `viewer`'s RoomState lists, and the `peers.list` cursor after them.
 

@@ -85,7 +85,7 @@ def list_requests(room: Room, peer_id: str) -> Outcome:
 
 
 def _stage_targets(room: Room, peer_ids: Iterable[str]) -> list[Peer]:
-    targets = room.targets(peer_ids)
+    targets = room.host_targets(peer_ids)
     for target in targets:
         if not target.uses_stage:
             raise invalid(f"Peer {target.peer_id} does not use the stage.")
@@ -97,12 +97,11 @@ def _move(room: Room, peer_id: str, peer_ids: Iterable[str], *, from_: set[Stage
     """A manager moves peers whose status is in `from_`; the others are left as they are."""
     _manager(room, peer_id)
     out = Outcome()
-    targets = _stage_targets(room, peer_ids)
-    for target in targets:
-        if target.stage_status in from_:
-            _set(room, target, to(target), out)
-            out.send(event, {"by_peer_id": peer_id}, {target.peer_id})
-    out.reply = {verb: [t.peer_id for t in targets]}
+    moved = [t for t in _stage_targets(room, peer_ids) if t.stage_status in from_]
+    for target in moved:
+        _set(room, target, to(target), out)
+        out.send(event, {"by_peer_id": peer_id}, {target.peer_id})
+    out.reply = {verb: [t.peer_id for t in moved]}  # not those it left as they were
     return out
 
 

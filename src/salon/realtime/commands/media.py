@@ -14,7 +14,7 @@ from pydantic import Field, StrictBool
 
 from salon.core.ratelimit import Limit
 from salon.core.room import RoomError
-from salon.core.room.errors import forbidden
+from salon.core.room.errors import bots_only, forbidden
 from salon.core.room.media import Choice, check_publish, mark_published, use_device
 from salon.core.schema import Int, Number, Strict, text
 from salon.live.media import MediaSync
@@ -185,7 +185,7 @@ async def stats(context: Context, params: Stats) -> MediaStats:
     if target != context.peer_id:
         if not room.actor(context.peer_id).permissions.kick_participant:
             raise forbidden("see another peer's media statistics", "kick_participant")
-        room.targets([target])  # NOT_FOUND for unknown or hidden peers
+        room.host_targets([target])  # NOT_FOUND for unknown peers and salon's bots
     sync, backend = _media(context)
     return {"peer_id": target, **backend.stats(target),
             "available": sync.visible_to(target)}
@@ -195,7 +195,7 @@ async def backlog(context: Context, params: Backlog) -> VoiceBacklog:
     """A voice's last seconds before what reached you: for salon's transcriber, which
     joins after the session starts (salon.media.embedded.backlog)."""
     if not context.host.room.actor(context.peer_id).is_bot:
-        raise forbidden("read a voice's backlog", "is_recorder")
+        raise bots_only("read a voice's backlog")
     _, backend = _media(context)
     try:
         packets = backend.backlog(context.peer_id, params.track_id, params.before,
