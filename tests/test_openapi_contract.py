@@ -187,6 +187,31 @@ def test_a_query_parameter_given_twice_is_refused(http: httpx.Client, path: str,
         f"query.{name}: Given more than once; send it once."
 
 
+@pytest.mark.parametrize(("path", "name"), [
+    ("/meetings?foo=1&per_page=1", "foo"),
+    ("/presets?sort_order=ASC", "sort_order"),  # a filter of another list
+    ("/sessions?page_no=1&serach=x", "serach"),  # a typo
+    ("/plugins?foo=1", "foo"),
+])
+def test_a_query_parameter_the_route_does_not_take_is_refused(
+        http: httpx.Client, path: str, name: str) -> None:
+    """As an unknown body field: a misspelt filter was dropped, the list answered whole."""
+    response = http.get(path)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == \
+        f"query.{name}: is not a known parameter of this route."
+
+
+def test_the_token_is_checked_before_the_query(server: SalonServer) -> None:
+    """A request without a token is a 401 whatever its query (repeated, unknown)."""
+    for query in ("page_no=1&page_no=2", "foo=1"):
+        response = httpx.get(f"{server.app_url}/meetings?{query}")
+        assert response.status_code == 401, (query, response.text)
+    elsewhere = server.app_url.rsplit("/", 1)[0] + "/" + "0" * 32  # an app it cannot reach
+    response = httpx.get(f"{elsewhere}/meetings?page_no=1&page_no=2", headers=server.headers)
+    assert response.status_code == 404, response.text
+
+
 def test_a_list_parameter_may_repeat(http: httpx.Client) -> None:
     response = http.get("/recordings?status=RECORDING&status=UPLOADED")
     assert response.status_code == 200, response.text

@@ -25,39 +25,58 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 #: session holds the one pooled connection, which must not wait on a slow client.
 Db = Annotated[AsyncSession, Depends(_session, scope="function")]
 
-#: Per route: the query parameters it reads as one value (a list's may repeat).
-_SINGLE: dict[int, frozenset[str]] = {}
+#: Per route: the query parameters it declares, and those of them that take one value.
+_DECLARED: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
 
-def _single_values(request: Request) -> None:
-    """A query parameter given twice (`?page_no=-8&page_no=1`) would be read as its last
-    value, the other silently dropped: refused (400), unless the route takes a list of
-    it. Called from the dependencies every API route has (the grant, the app)."""
-    query = request.query_params
-    if len(query.multi_items()) == len(query):  # no key twice: the usual case
-        return
-    route = request.scope.get("route")
+def _declared(route: object) -> tuple[frozenset[str], frozenset[str]] | None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
-        return
-    single = _SINGLE.get(id(route))
-    if single is None:
-        names: set[str] = set()
+        return None
+    known = _DECLARED.get(id(route))
+    if known is None:
+        every: set[str] = set()
+        single: set[str] = set()
         stack = [dependant]
         while stack:
             node = stack.pop()
-            names.update(field.alias for field in node.query_params
-                         if not field_annotation_is_sequence(field.field_info.annotation))
+            for field in node.query_params:
+                every.add(field.alias)
+                if not field_annotation_is_sequence(field.field_info.annotation):
+                    single.add(field.alias)
             stack.extend(node.dependencies)
-        single = _SINGLE[id(route)] = frozenset(names)
+        known = _DECLARED[id(route)] = (frozenset(every), frozenset(single))
+    return known
+
+
+def _check_query(request: Request) -> None:
+    """Query parameters the route does not take are refused (400), as unknown body
+    fields are: a misspelt filter would otherwise be dropped and the list answered
+    unfiltered. One given twice (`?page_no=-8&page_no=1`) would be read as its last
+    value, the other silently dropped: refused too, unless the route takes a list of
+    it. Called from the dependencies every API route has (the grant, the app), after
+    the token and the app are checked: a request that fails those is a 401 or 404
+    whatever its query."""
+    query = request.query_params
+    if not query:
+        return
+    known = _declared(request.scope.get("route"))
+    if known is None:
+        return
+    every, single = known
+    for name in sorted(set(query) - every):
+        raise InvalidRequest(f"query.{name}: is not a known parameter of this route.")
+    if len(query.multi_items()) == len(query):  # no key twice: the usual case
+        return
     for name in sorted(single):
         if len(query.getlist(name)) > 1:
             raise InvalidRequest(f"query.{name}: Given more than once; send it once.")
 
 
 async def _grant(request: Request) -> Grant:
-    _single_values(request)
-    return await request.app.state.grants.grant(request.headers.get("authorization"))
+    grant = await request.app.state.grants.grant(request.headers.get("authorization"))
+    _check_query(request)
+    return grant
 
 
 Token = Annotated[Grant, Depends(_grant)]
@@ -68,13 +87,14 @@ async def current_app(request: Request) -> AppRef:
     # One dependency for both steps: FastAPI's per-dependency cost shows on hot paths.
     # The ids are read from the path rather than declared as parameters, which FastAPI
     # would validate as strings on every request; `openapi.py` documents them instead.
-    _single_values(request)
     grants = request.app.state.grants
     grant = getattr(request.state, GRANT_STATE, None)  # looked up by `BodyLimit`
     if grant is None:
         grant = await grants.grant(request.headers.get("authorization"))
     path = request.path_params
-    return await grants.app(grant, path["account_id"], path["app_id"])
+    app = await grants.app(grant, path["account_id"], path["app_id"])
+    _check_query(request)
+    return app
 
 
 CurrentApp = Annotated[AppRef, Depends(current_app)]
