@@ -191,3 +191,70 @@ def test_operations_md_says_a_threshold_of_0_turns_large_rooms_off() -> None:
                if line.startswith("| `SALON_LARGE_ROOM_THRESHOLD`"))
     assert "`0` turns large rooms off" in row and "every room large" not in row
     assert re.search(r"`0` turns large rooms off", (DOCS / "large-rooms.md").read_text())
+
+
+@pytest.mark.parametrize("url", [f"redis://:{PASSWORD}@127.0.0.1:notaport/0",
+                                 f"redis://:{PASSWORD}@127.0.0.1:99999/0"])
+def test_a_redis_url_with_a_bad_port_is_one_line(tmp_path: Path, url: str) -> None:
+    """It passed the scheme check and failed at start-up, with a traceback."""
+    message = ("SALON_REDIS_URL: not a valid Redis URL: redis://[:password@]host[:port]/db, "
+               "the port a number from 1 to 65535, the db a number")
+    env = {**environment(tmp_path / "data"), "SALON_REDIS_URL": url}
+    refused(serve(env), message)
+    refused(run_cli(env, "nodes", check=False), message)
+
+
+def test_nodes_without_its_redis_is_one_line(tmp_path: Path) -> None:
+    env = {**environment(tmp_path / "data"),
+           "SALON_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nobody listens
+    result = run_cli(env, "nodes", check=False)
+    assert "Traceback" not in result.stderr and result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: Cannot read the cluster from Redis "
+                                    "(SALON_REDIS_URL): ConnectionError")
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("name", "value", "bound"), [
+    ("SALON_PORT", "-1", "greater than or equal to 1"),
+    ("SALON_PORT", "70000", "less than or equal to 65535"),
+    ("SALON_SESSION_HEARTBEAT_SECS", "0", "greater than 0"),
+    ("SALON_REALTIME_IDLE_TIMEOUT_SECS", "0", "greater than 0"),
+    ("SALON_RESUME_GRACE_SECS", "-1", "greater than or equal to 0"),
+    ("SALON_PARTICIPANT_TOKEN_TTL_SECS", "-5", "greater than or equal to 60"),
+    ("SALON_WEBHOOK_MAX_ATTEMPTS", "0", "greater than or equal to 1"),
+    ("SALON_WEBHOOK_TIMEOUT_SECS", "0", "greater than 0"),
+    ("SALON_CHAT_MAX_FILE_BYTES", "-1", "greater than or equal to 1"),
+    ("SALON_TURN_TTL_SECS", "-1", "greater than or equal to 60"),
+    ("SALON_MEDIA_UDP_RCVBUF", "-1", "greater than or equal to 1024"),
+    ("SALON_KEEP_ALIVE_CAP_SECS", "-3", "greater than 0"),
+])
+def test_a_setting_out_of_its_bounds_is_one_line(tmp_path: Path, name: str, value: str,
+                                                  bound: str) -> None:
+    """Each was taken as it came (a heartbeat of 0, a token that expired as it was made)."""
+    refused(run_cli({**environment(tmp_path / "data"), name: value}, "apps", "list",
+                    check=False), f"{name}: Input should be {bound}")
+
+
+def test_an_empty_keep_alive_cap_is_unset(tmp_path: Path) -> None:
+    run_cli({**environment(tmp_path / "data"), "SALON_KEEP_ALIVE_CAP_SECS": ""}, "apps", "list")
+
+
+def test_serve_refuses_a_port_out_of_range(tmp_path: Path) -> None:
+    """99999 was taken modulo 65536: the server listened on another port than it said."""
+    result = run_cli(environment(tmp_path / "data"), "serve", "--port", "99999", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'--port': 99999 is not in the range 1<=x<=65535" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["a\nb", "tab\there"])
+def test_apps_create_follows_the_rest_name_rule(tmp_path: Path, name: str) -> None:
+    refused(run_cli(environment(tmp_path / "data"), "apps", "create", name, check=False),
+            "App name must not contain control characters (NUL, tab, newline, …).")
+
+
+def test_the_token_of_an_app_with_a_long_name_has_a_label_of_255(tmp_path: Path) -> None:
+    env = environment(tmp_path / "data")
+    run_cli(env, "apps", "create", "z" * 255)
+    names = [json.loads(line)["name"]
+             for line in run_cli(env, "tokens", "list", "--json").stdout.splitlines()]
+    assert names == [f"app {'z' * 251}"]

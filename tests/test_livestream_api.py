@@ -432,3 +432,21 @@ def test_a_meeting_livestream_needs_no_body(http: httpx.Client, meeting: dict) -
     assert http.post(f"/meetings/{meeting['id']}/active-livestream/stop").status_code == 200
     missing = http.post("/meetings/00000000-0000-4000-8000-000000000000/livestreams")
     assert missing.status_code == 404, missing.text
+
+
+def test_without_an_rtmp_ingest_no_ingest_server_is_named() -> None:
+    """`SALON_RTMP_PORT=0` and no public RTMP URL: nothing takes RTMP, so `ingest_server`
+    is null rather than `rtmp://…:0/live/`; a public URL names where encoders go."""
+    with running_on("sqlite", {**LIVESTREAM_ENV, "SALON_RTMP_PORT": "0"}) as salon, \
+            app_client(salon) as http:
+        meeting_id = http.post("/meetings", json={}).json()["data"]["id"]
+        started = http.post(f"/meetings/{meeting_id}/livestreams", json={})
+        assert started.status_code == 201, started.text
+        assert started.json()["data"]["ingest_server"] is None
+        made = http.post("/livestreams", json={})
+        assert made.status_code == 201 and made.json()["data"]["ingest_server"] is None
+    public = {**LIVESTREAM_ENV, "SALON_RTMP_PORT": "0",
+              "SALON_RTMP_PUBLIC_URL": "rtmp://live.example/live/"}
+    with running_on("sqlite", public) as salon, app_client(salon) as http:
+        made = http.post("/livestreams", json={})
+        assert made.json()["data"]["ingest_server"] == "rtmp://live.example/live/"

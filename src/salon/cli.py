@@ -94,7 +94,8 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8787).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port to listen on, 1-65535 (default 8787).")
 @click.option("--ice-host", "ice_hosts", multiple=True,
               help="Address for media (ICE host candidates); repeat for several. "
                    "Overrides SALON_ICE_HOSTS.")
@@ -356,12 +357,18 @@ def demo(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def nodes(ctx: click.Context, as_json: bool) -> None:
     """List the cluster's live nodes and their load (needs SALON_REDIS_URL)."""
+    from redis.exceptions import RedisError
+
     from salon.cluster import listing
     settings = _settings(ctx)
     if not settings.redis_url.get_secret_value():
         raise click.ClickException("Cluster mode is off: set SALON_REDIS_URL to the "
                                    "cluster's Redis (docs/cluster.md).")
-    found = listing.nodes(settings)
+    try:
+        found = listing.nodes(settings)
+    except (RedisError, OSError) as error:  # one line, not a traceback: the operator's fix
+        raise click.ClickException(f"Cannot read the cluster from Redis (SALON_REDIS_URL): "
+                                   f"{type(error).__name__}: {error}") from None
     if as_json:
         for record in listing.as_records(found):
             click.echo(json.dumps(record))

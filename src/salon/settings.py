@@ -26,32 +26,32 @@ class Settings(BaseSettings):
     #: A PostgreSQL URL (`postgresql://user@host/db`); empty means SQLite in `data_dir`.
     database_url: str = ""
     host: str = "127.0.0.1"
-    port: int = 8787
+    port: int = Field(default=8787, ge=1, le=65535)
     #: How long a participant token stays valid; RealtimeKit leaves this undocumented.
-    participant_token_ttl_secs: int = 7 * 24 * 3600
+    participant_token_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
     #: Webhook retries wait base × 2^(attempt-1) seconds, at most max, after a 5xx,
     #: timeout or network error; RealtimeKit documents no schedule.
-    webhook_retry_base_secs: float = 1.0
-    webhook_retry_max_secs: float = 300
+    webhook_retry_base_secs: float = Field(default=1.0, gt=0)
+    webhook_retry_max_secs: float = Field(default=300, gt=0)
     #: Attempts per delivery, the first included, before it is marked failed.
-    webhook_max_attempts: int = 8
+    webhook_max_attempts: int = Field(default=8, ge=1)
     #: Whole-request deadline for one delivery attempt.
-    webhook_timeout_secs: float = 10
+    webhook_timeout_secs: float = Field(default=10, gt=0)
     #: How often an idle dispatcher looks for deliveries no one told it of (another
     #: process's: a dead cluster node's, once their lease is over); its own are sent
     #: when their transaction commits, its retries when they are due.
     webhook_poll_secs: float = Field(default=5.0, gt=0, le=60)
     #: How long a dropped peer keeps its place in the room, waiting to resume.
-    resume_grace_secs: float = 15.0
+    resume_grace_secs: float = Field(default=15.0, ge=0)
     #: Caps every meeting's session keep-alive (normally 60–600 s); for tests and demos.
-    keep_alive_cap_secs: float | None = None
+    keep_alive_cap_secs: float | None = Field(default=None, gt=0)
     #: How often live sessions note they are alive (their end time after a crash).
-    session_heartbeat_secs: float = 15.0
+    session_heartbeat_secs: float = Field(default=15.0, gt=0)
     #: permessage-deflate on realtime WebSockets; off by default (see bench/realtime.py).
     websocket_compression: bool = False
     #: A realtime connection on which nothing arrives (no message, no WebSocket ping or
     #: pong frame) for this long is dropped (close code 4007; the peer may resume).
-    realtime_idle_timeout_secs: float = 45.0
+    realtime_idle_timeout_secs: float = Field(default=45.0, gt=0)
     #: Most concurrent peers (tabs, devices) of one participant in a meeting; a join past
     #: it is refused with TOO_MANY_PEERS. RealtimeKit documents no number.
     max_peers_per_participant: int = Field(default=10, ge=1)
@@ -116,9 +116,9 @@ class Settings(BaseSettings):
     #: Chat file uploads have their own limit, `chat_max_file_bytes`.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: Largest chat file or image a participant may upload.
-    chat_max_file_bytes: int = 10 * 1024 * 1024
+    chat_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     #: How long a chat export download link (S6, `meeting.chatSynced`) works.
-    chat_export_ttl_secs: int = 24 * 3600
+    chat_export_ttl_secs: int = Field(default=24 * 3600, ge=1)
     #: How long a recording's `download_url` works (RealtimeKit's: 7 days). Links to
     #: S3-compatible storage are presigned, and those live at most 7 days.
     recording_link_ttl_secs: int = Field(default=7 * 24 * 3600, ge=60)
@@ -177,13 +177,13 @@ class Settings(BaseSettings):
     #: coturn `use-auth-secret`: TURN URLs (comma-separated) and secret; per-peer credentials.
     turn_urls: CommaList = ()
     turn_secret: str = ""
-    turn_ttl_secs: int = 86400
+    turn_ttl_secs: int = Field(default=86400, ge=60)
     #: "all", or "relay": clients send media only through the TURN servers.
     ice_transport_policy: Literal["all", "relay"] = "all"
     #: Most videos one peer may receive with a manual subscription.
-    media_max_video_subscriptions: int = 25
-    media_udp_rcvbuf: int = 4 * 1024 * 1024
-    media_revoke_grace_secs: float = 10.0
+    media_max_video_subscriptions: int = Field(default=25, ge=1)
+    media_udp_rcvbuf: int = Field(default=4 * 1024 * 1024, ge=1024)
+    media_revoke_grace_secs: float = Field(default=10.0, ge=0)
     #: Cap on each published video track, in bits/s (sent to publishers as RTCP REMB).
     media_max_video_bitrate: int = Field(default=2_500_000, ge=100_000, le=50_000_000)
 
@@ -213,6 +213,12 @@ class Settings(BaseSettings):
             named = f", not {scheme}://" if separator and scheme else ""
             raise ValueError("a Redis URL starts with redis://, rediss:// or unix:// "
                              f"(redis://[:password@]host:6379/0){named}")
+        from redis.connection import parse_url  # here: not every process uses Redis
+        try:
+            parse_url(url.strip())
+        except (ValueError, TypeError):
+            raise ValueError("not a valid Redis URL: redis://[:password@]host[:port]/db, "
+                             "the port a number from 1 to 65535, the db a number") from None
         return url.strip()
 
     @field_validator("log_level", mode="before")
@@ -249,7 +255,8 @@ class Settings(BaseSettings):
                              "[:port]/database, the port a number from 1 to 65535")
         return value
 
-    @field_validator("transcription_model", "tls_certfile", "tls_keyfile", mode="before")
+    @field_validator("transcription_model", "tls_certfile", "tls_keyfile",
+                     "keep_alive_cap_secs", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

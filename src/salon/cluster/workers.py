@@ -168,7 +168,7 @@ def plan(settings: Settings, ports: list[int]) -> list[Slot]:
               "SALON_MEDIA_BACKEND": settings.media_backend,
               "SALON_TLS_CERTFILE": str(settings.tls_certfile or ""),
               "SALON_TLS_KEYFILE": str(settings.tls_keyfile or ""),
-              "SALON_RTMP_PUBLIC_URL": urls_of(settings).ingest_server}
+              "SALON_RTMP_PUBLIC_URL": urls_of(settings).ingest_server or ""}
     host = settings.host or "0.0.0.0"
     slots: list[Slot] = []
     try:

@@ -19,8 +19,11 @@ from salon.store.database import Database
 
 
 def urls_of(settings: Settings) -> Urls:
-    ingest = settings.rtmp_public_url
-    if not ingest:
+    """Where viewers play and encoders publish. No RTMP ingest (`SALON_RTMP_PORT=0`
+    and no `SALON_RTMP_PUBLIC_URL`): `ingest_server` is None, not an address nothing
+    listens at."""
+    ingest: str | None = settings.rtmp_public_url or None
+    if not ingest and settings.rtmp_port:
         host = urlsplit(settings.public_base).hostname or settings.host
         ingest = f"rtmp://{host}:{settings.rtmp_port}/live/"
     playback = settings.livestream_playback_url.rstrip("/") or settings.public_base

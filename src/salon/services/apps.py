@@ -10,7 +10,9 @@ from salon.core.clock import utcnow
 from salon.core.default_presets import default_presets
 from salon.core.errors import InvalidRequest, NotFound
 from salon.core.ids import new_hex_id, new_uuid
+from salon.core.names import MAX_TOKEN_NAME_CHARS
 from salon.core.paging import Page
+from salon.core.schema import CONTROL_CHARACTERS
 from salon.services import api_tokens
 from salon.store.models import Account, App, Preset
 
@@ -25,9 +27,14 @@ class Credentials:
 
 
 def _valid_name(name: str) -> str:
+    """The REST body's rule, for `salon apps create` too: trimmed, 1-255 characters, no
+    control character."""
     name = name.strip()
     if not name or len(name) > 255:
         raise InvalidRequest("App name must be 1 to 255 characters.")
+    if CONTROL_CHARACTERS.search(name):
+        raise InvalidRequest("App name must not contain control characters "
+                             "(NUL, tab, newline, …).")
     return name
 
 
@@ -77,7 +84,7 @@ async def create_with_token(db: AsyncSession, name: str, account_id: str | None)
     elif await db.get(Account, account_id) is None:
         raise NotFound(f"Account {account_id} does not exist.")
     app = await create(db, account_id, name)
-    token = await api_tokens.create(db, account_id, name=f"app {name}")
+    token = await api_tokens.create(db, account_id, name=f"app {app.name}"[:MAX_TOKEN_NAME_CHARS])
     return Credentials(account_id, app.id, token.secret)
 
 

@@ -43,7 +43,8 @@ class Urls:
 
     #: The base of playback URLs (`SALON_LIVESTREAM_PLAYBACK_URL`, else the public URL).
     playback_base: str
-    ingest_server: str
+    #: Where encoders publish; None when nothing takes RTMP (`SALON_RTMP_PORT=0`).
+    ingest_server: str | None
 
     def playback(self, livestream_id: str) -> str:
         return f"{self.playback_base}/live/{livestream_id}/index.m3u8"

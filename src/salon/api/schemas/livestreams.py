@@ -19,8 +19,9 @@ class LivestreamStarted(TypedDict):
 
     id: str
     status: Status
-    #: Where an RTMP encoder would publish (`rtmp://host:1935/live/`).
-    ingest_server: str
+    #: Where an RTMP encoder would publish (`rtmp://host:1935/live/`); null when salon
+    #: takes no RTMP (`SALON_RTMP_PORT=0` and no `SALON_RTMP_PUBLIC_URL`).
+    ingest_server: str | None
     stream_key: str
     #: salon's own HLS playlist: `{public_url}/live/{id}/index.m3u8`.
     playback_url: str
@@ -32,7 +33,7 @@ class Livestream(TypedDict):
     name: str | None
     #: null for an independent livestream.
     meeting_id: str | None
-    ingest_server: str
+    ingest_server: str | None
     stream_key: str
     playback_url: str
     status: Status
@@ -49,7 +50,7 @@ class IndependentLivestream(TypedDict):
     id: str
     name: str | None
     meeting_id: None
-    ingest_server: str
+    ingest_server: str | None
     stream_key: str
     playback_url: str
     status: Status
