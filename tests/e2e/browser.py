@@ -381,6 +381,27 @@ class HostAndGuest:
     guest_preset: str
 
 
+async def opened_in_a_meeting(admin: Any, browsers: Browsers, base_url: str, title: str,
+                              preset: str = "group_call_participant", name: str = "Ana", *,
+                              others: tuple[str, ...] = (), state: str = "joined",
+                              size: dict[str, int] | None = DESKTOP,
+                              **flags: str | int) -> tuple[Person, list[dict[str, Any]]]:
+    """A new meeting with one person in the browser (`preset`, `name`), the page opened at
+    `size` with `flags` (say `autojoin=1, audio=0, video=0`) and in `state`; and the rows
+    of `others`, participants of the meeting (group_call_participant) for the test to
+    bring in as it needs."""
+    meeting = await admin.create_meeting(title=title)
+    row = await admin.add_participant(meeting["id"], "me", preset, name=name)
+    rows = [await admin.add_participant(meeting["id"], f"p{n}", "group_call_participant",
+                                        name=other) for n, other in enumerate(others)]
+    person = await browsers.person("me")
+    if size is not None:
+        await person.page.set_viewport_size(size)
+    await person.open(base_url, row["token"], **flags)
+    await person.wait_state(state)
+    return person, rows
+
+
 async def host_and_guest(admin: Any, browsers: Browsers, title: str, *,
                          names: tuple[str, str] = ("Hal", "Gus"),
                          guest_preset: str = "group_call_participant",

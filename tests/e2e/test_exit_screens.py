@@ -1,8 +1,10 @@
 """Exit screens of the meeting page: left, ended by the host, removed, rejected from the
 waiting room, disconnected and a refused join each say what happened in words (never a
-raw close or error code such as 1006 or MEETING_INACTIVE) and offer Rejoin, a real
-button reached by keyboard, which joins the same meeting again with the same token as a
-new peer. An inactive meeting is reported on the pre-join screen, with Join disabled.
+raw close or error code such as 1006 or MEETING_INACTIVE). Left, rejected, disconnected
+and a refused join offer Rejoin, a real button reached by keyboard, which joins the same
+meeting again with the same token as a new peer; ended (for everyone) and removed by a
+host do not: the focus is on the heading and there is no button. An inactive meeting is
+reported on the pre-join screen, with Join disabled.
 Screenshots at 1280 × 800 and 390 × 844, with nothing overflowing, are kept in
 test-artifacts/exit_screens/."""
 
@@ -74,14 +76,20 @@ class Cable:
 
 
 
-async def expect_exit(page: Page, state: str, title: str, text: str) -> None:
-    """The exit screen: its words, no raw code anywhere on it, and Rejoin."""
+async def expect_exit(page: Page, state: str, title: str, text: str, rejoin: bool = True) -> None:
+    """The exit screen: its words, no raw code anywhere on it, and Rejoin (or, with
+    `rejoin=False`, no button at all and the focus on the heading)."""
     await page.wait_for_function("(s) => document.body.dataset.state === s", arg=state,
                                  timeout=30000)
     await expect(page.get_by_test_id("notice-title")).to_have_text(title)
     await expect(page.get_by_test_id("notice-text")).to_contain_text(text)
     shown = await page.locator("#notice").inner_text()
     assert not RAW.search(shown), shown
+    if not rejoin:
+        await expect(page.get_by_test_id("notice-rejoin")).to_be_hidden()
+        await expect(page.locator("#notice").get_by_role("button")).to_have_count(0)
+        await expect(page.get_by_test_id("notice-title")).to_be_focused()
+        return
     rejoin = page.get_by_test_id("notice-rejoin")
     await expect(rejoin).to_be_visible()
     await expect(rejoin).to_have_text("Rejoin")
@@ -100,7 +108,7 @@ async def joined(person: Person, base_url: str, token: str) -> str:
     return await person.peer_id()
 
 
-async def test_left_ended_and_removed_each_offer_rejoin(
+async def test_left_offers_rejoin_ended_and_removed_do_not(
         web_server: SalonServer, web_admin: AdminClient, browsers: Browsers) -> None:
     meeting = await web_admin.create_meeting(title="Exit screens")
     guest = await web_admin.add_participant(meeting["id"], "guest", "group_call_participant",
@@ -118,22 +126,21 @@ async def test_left_ended_and_removed_each_offer_rejoin(
     assert second != first
     assert await page.evaluate("() => window.salon.client.self.audio") is False  # as chosen
 
-    # Ended by the host (REST kick-all): the reason in words; Rejoin starts it again.
+    # Ended for everyone (REST kick-all): the reason in words, and no Rejoin (it would
+    # only start a new session alone).
     await web_admin.kick_all(meeting["id"])
-    await expect_exit(page, "ended", "The meeting has ended", "The meeting was ended by the host.")
+    await expect_exit(page, "ended", "The meeting has ended", "The meeting was ended by the host.",
+                      rejoin=False)
     await shoot(page, SHOTS, "2-ended")
-    await rejoin_by_keyboard(person)
-    third = await person.peer_id()
-    assert third not in (first, second)
 
-    # Removed (REST kick): still offered Rejoin; the server lets this participant back.
+    # Opened again from the link, then removed by a host (REST kick): no Rejoin either.
+    await page.goto("about:blank")
+    third = await joined(person, web_server.url, guest["token"])
+    assert third not in (first, second)
     await web_admin.kick(meeting["id"], participant_ids=[guest["id"]])
     await expect_exit(page, "kicked", "You were removed from the meeting",
-                      "A host removed you from the meeting.")
+                      "A host removed you from the meeting.", rejoin=False)
     await shoot(page, SHOTS, "3-removed")
-    await page.get_by_test_id("notice-rejoin").click()
-    await person.wait_state("joined", 30)
-    assert await person.peer_id() not in (first, second, third)
 
 
 async def test_rejected_from_the_waiting_room_can_ask_again(

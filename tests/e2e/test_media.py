@@ -124,6 +124,13 @@ async def test_webinar_viewer_requests_the_stage_and_its_video_reaches_the_other
     await viewer.wait("() => document.querySelector('[data-testid=btn-stage]').dataset.stageStatus"
                       " === 'ACCEPTED_TO_JOIN_STAGE'")
     await viewer.page.get_by_test_id("btn-stage").click()  # "Join stage"
+    await viewer.wait("() => document.querySelector('[data-testid=btn-stage]').dataset.stageStatus"
+                      " === 'ON_STAGE'")
+    # On stage the viewer turns the camera and microphone on (joining the stage keeps
+    # them as they were: off).
+    await expect(viewer.page.get_by_test_id("btn-cam")).to_be_enabled()
+    await viewer.page.get_by_test_id("btn-cam").click()
+    await viewer.page.get_by_test_id("btn-mic").click()
     await viewer.wait("() => window.salon.media.published.video && window.salon.media.published.audio",
                       timeout=30)
     await asyncio.gather(rising(presenter, viewer_id, "video"), rising(other, viewer_id, "video"),

@@ -32,6 +32,7 @@ import { networkBadge, watchNetwork } from "/meet/network.js";
 import { applyCatalogue, fill, message } from "/meet/messages.js";
 import { shortcuts } from "/meet/shortcuts.js";
 import { SidePanel } from "/meet/side_panel.js";
+import { watchToasts } from "/meet/toast_place.js";
 import { MoreMenu } from "/meet/more_menu.js";
 import { readableOnBrand } from "/meet/contrast.js";
 import { mediaUnavailable } from "/meet/secure_origin.js";
@@ -264,6 +265,7 @@ function entered() {
     page.media.subscribe({mode: "manual", trackIds: []}).catch(() => {});
   }
   page.more.collapsible();
+  watchToasts();  // notices clear of the side panel, its fields and your own tile
   const self = page.client.self;
   // Presenters (stage access ALLOWED) start accepted: go on stage at once.
   if (self.stage_status === "ACCEPTED_TO_JOIN_STAGE" && p.stage_access === "ALLOWED") {

@@ -29,10 +29,9 @@ export async function stageAction() {
   switch (page.client.self.stage_status) {
     case "OFF_STAGE": await stage.request(); break;
     case "REQUESTED_TO_JOIN_STAGE": await stage.cancelRequest(); break;
-    case "ACCEPTED_TO_JOIN_STAGE":
-      page.want.audio = page.want.video = true;
-      await stage.join();
-      break;
+    // On stage, the microphone and camera are as the person chose them (on the pre-join
+    // screen, or as they last had them): never turned on for them.
+    case "ACCEPTED_TO_JOIN_STAGE": await stage.join(); break;
     case "ON_STAGE": await stage.leave(); break;
     default: break;
   }

@@ -1,8 +1,10 @@
 // Exit screens: left, ended, removed (`kicked`), rejected, disconnected, and a join the
 // server refused (`error`). Each says what happened in words from messages.js, never a
-// raw close or error code, and offers Rejoin: the same meeting again with the same token
-// (the one in use), in a fresh page, with the microphone and camera as last chosen. The
-// server decides whether a removed or rejected person gets in again.
+// raw close or error code. Where joining again makes sense (you left, the connection
+// dropped, the host declined you, a join was refused) it offers Rejoin: the same meeting
+// again with the same token (the one in use), in a fresh page, with the microphone and
+// camera as last chosen. Not after a host removed you, nor after the meeting ended for
+// everyone: Rejoin would only start a new session alone.
 
 import { closeReason, endedReason, errorReason, message } from "/meet/messages.js";
 
@@ -21,6 +23,9 @@ export function exitWords(state, {code = null, error = null, reason = null, extr
     ? message("exit.inactive.title") : message(`exit.${state}.title`);
   return {title, text: [text, extra].filter(Boolean).join(" ")};
 }
+
+/** The exits that offer Rejoin (not `kicked`, not `ended`). */
+export const REJOINABLE = new Set(["left", "disconnected", "rejected", "error"]);
 
 /** The fragment that joins again: the token in use, `autojoin`, the name the person
  * joined with (when they chose one) and their microphone and camera choice. */

@@ -170,7 +170,7 @@ export class HostTools {
                                 onclick: act(() => client.waitlist.admit())}, message("requests.admit_all")));
       }
       parts.push(h("ul", {class: "people", dataset: {testid: "requests-waiting"}}, waiting.map((peer) =>
-        row("request-waiting", peer, peer.preset_name,
+        row("request-waiting", peer, null,
             () => client.waitlist.admit([peer.peer_id]), () => client.waitlist.reject([peer.peer_id])))));
     }
     if (stage.length) {
@@ -249,11 +249,10 @@ export class HostTools {
     }
   }
 
-  /** The list hangs below the top bar, the menu and the notices above the control bar
-   * (which wraps to two rows on a phone), inside the window. */
+  /** The list hangs below the top bar, the menu above the control bar (which wraps to
+   * two rows on a phone), inside the window; the notices are placed by toast_place.js. */
   place() {
     const controls = this.els.controls.getBoundingClientRect();
-    if (controls.height) this.els.toasts.style.bottom = `${Math.round(window.innerHeight - controls.top + 8)}px`;
     if (!this.list.hidden) {
       const top = this.els.topbar.getBoundingClientRect().bottom + 8;
       this.list.style.top = `${Math.round(top)}px`;

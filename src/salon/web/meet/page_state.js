@@ -5,7 +5,7 @@
 
 import { SalonError } from "/sdk/v1/salon.js";
 import { h } from "/sdk/v1/ui/dom.js";
-import { exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
+import { REJOINABLE, exitWords, offerRejoin, rejoinHash } from "/meet/exits.js";
 
 export const $ = (id) => document.getElementById(id);
 export const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -78,10 +78,14 @@ window.addEventListener("unhandledrejection", (e) => debug.errors.push(String(e.
 // --- helpers ---------------------------------------------------------------------------------
 
 export function setState(state) {
+  const was = document.body.dataset.state;
   document.body.dataset.state = state;
   for (const id of ["notice", "prejoin", "waiting", "meeting"]) $(id).hidden = true;
   const screen = {loading: "notice", prejoin: "prejoin", joining: "prejoin", waiting: "waiting", joined: "meeting"}[state] || "notice";
   $(screen).hidden = false;
+  // The waiting room replaces the screen the focus was on: its heading takes the focus
+  // (as an exit screen's does), so a screen reader says where the person is.
+  if (state === "waiting" && was !== "waiting") $("waiting-title").focus();
 }
 
 export function notice(state, title, text = "") {
@@ -91,11 +95,13 @@ export function notice(state, title, text = "") {
   setState(state);
 }
 
-/** An exit screen (exits.js): what happened in words, and Rejoin. */
+/** An exit screen (exits.js): what happened in words, and Rejoin where it makes sense. */
 export function exit(state, details = {}) {
   const {title, text} = exitWords(state, details);
   notice(state, title, text);
-  offerRejoin($("notice-rejoin"), rejoinHash(location.hash, {token, name: page.joinName, want: page.want}));
+  if (REJOINABLE.has(state)) {
+    offerRejoin($("notice-rejoin"), rejoinHash(location.hash, {token, name: page.joinName, want: page.want}));
+  }
   $("notice-title").focus();
 }
 

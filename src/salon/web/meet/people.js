@@ -90,16 +90,16 @@ export class PeoplePanel {
     out.push(h("ul", {class: "people", dataset: {testid: "waiting-list"}}, waiting.map((peer) =>
       h("li", {class: "person", dataset: {testid: "waiting-person", peerId: peer.peer_id}},
         avatar(peer.name),
-        h("div", {class: "who"}, h("div", {class: "name"}, peer.name), h("div", {class: "meta"}, peer.preset_name)),
+        h("div", {class: "who"}, h("div", {class: "name"}, peer.name)),
         h("div", {class: "actions"},
-          h("button", {class: "small primary", dataset: {testid: "action-admit"}, onclick: act(() => client.waitlist.admit([peer.peer_id]))}, message("people.admit")),
-          h("button", {class: "small", dataset: {testid: "action-reject"}, onclick: act(() => client.waitlist.reject([peer.peer_id]))}, message("people.reject")))))));
+          this.button("action-admit", "people.admit", peer, () => client.waitlist.admit([peer.peer_id]), "primary"),
+          this.button("action-reject", "people.reject", peer, () => client.waitlist.reject([peer.peer_id])))))));
     if (!waiting.length) out.push(h("p", {class: "muted"}, message("people.nobody_waiting")));
     return out;
   }
 
   stageRequests() {
-    const {client, act} = this;
+    const {client} = this;
     return [
       h("h2", {}, fill("people.stage_requests", {count: client.stageRequests.length})),
       h("ul", {class: "people", dataset: {testid: "stage-requests"}}, client.stageRequests.map((req) =>
@@ -107,8 +107,8 @@ export class PeoplePanel {
           avatar(req.name),
           h("div", {class: "who"}, h("div", {class: "name"}, req.name)),
           h("div", {class: "actions"},
-            h("button", {class: "small primary", dataset: {testid: "action-stage-grant"}, onclick: act(() => client.stage.grant([req.peer_id]))}, message("people.grant")),
-            h("button", {class: "small", dataset: {testid: "action-stage-deny"}, onclick: act(() => client.stage.deny([req.peer_id]))}, message("people.deny")))))),
+            this.button("action-stage-grant", "people.grant", req, () => client.stage.grant([req.peer_id]), "primary"),
+            this.button("action-stage-deny", "people.deny", req, () => client.stage.deny([req.peer_id])))))),
     ];
   }
 
@@ -133,14 +133,17 @@ export class PeoplePanel {
       actions.length ? h("div", {class: "actions"}, actions) : null);
   }
 
-  button(testid, text, fn, extra = "") {
-    return h("button", {class: `small ${extra}`, dataset: {testid}, onclick: this.act(fn)}, text);
+  /** A small button showing the word `id` and named for the person it acts on
+   * (`id`.label: "Mute Ana"), as every row has the same words. */
+  button(testid, id, peer, fn, extra = "") {
+    return h("button", {class: `small ${extra}`, dataset: {testid}, "aria-label": fill(`${id}.label`, {name: peer.name}),
+                        onclick: this.act(fn)}, message(id));
   }
 
   selfActions(peer) {
     const {client} = this;
     if (!this.permissions.pin_participant) return [];
-    return [this.button("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id))];
+    return [this.button("action-pin", peer.pinned ? "people.unpin" : "people.pin", peer, () => client.pin(peer.pinned ? null : peer.peer_id))];
   }
 
   actions(peer) {
@@ -148,25 +151,25 @@ export class PeoplePanel {
     const p = this.permissions;
     const ids = [peer.peer_id];
     const out = [];
-    const add = (...args) => out.push(this.button(...args));
-    if (p.pin_participant) add("action-pin", message(peer.pinned ? "people.unpin" : "people.pin"), () => client.pin(peer.pinned ? null : peer.peer_id));
-    if (p.disable_participant_audio && peer.audio) add("action-mute", message("people.mute"), () => client.host.disableMedia(ids, ["audio"]));
-    if (p.disable_participant_video && peer.video) add("action-video-off", message("people.stop_video"), () => client.host.disableMedia(ids, ["video"]));
-    if (p.disable_participant_screensharing && peer.screenshare) add("action-screen-off", message("people.stop_sharing"), () => client.host.disableMedia(ids, ["screenshare"]));
+    const add = (testid, id, fn, extra) => out.push(this.button(testid, id, peer, fn, extra));
+    if (p.pin_participant) add("action-pin", peer.pinned ? "people.unpin" : "people.pin", () => client.pin(peer.pinned ? null : peer.peer_id));
+    if (p.disable_participant_audio && peer.audio) add("action-mute", "people.mute", () => client.host.disableMedia(ids, ["audio"]));
+    if (p.disable_participant_video && peer.video) add("action-video-off", "people.stop_video", () => client.host.disableMedia(ids, ["video"]));
+    if (p.disable_participant_screensharing && peer.screenshare) add("action-screen-off", "people.stop_sharing", () => client.host.disableMedia(ids, ["screenshare"]));
     if (managesStage(p)) {
       if (peer.stage_status === "REQUESTED_TO_JOIN_STAGE") {
-        add("action-stage-grant", message("people.grant"), () => client.stage.grant(ids), "primary");
-        add("action-stage-deny", message("people.deny"), () => client.stage.deny(ids));
+        add("action-stage-grant", "people.grant", () => client.stage.grant(ids), "primary");
+        add("action-stage-deny", "people.deny", () => client.stage.deny(ids));
       } else if (peer.stage_status === "ON_STAGE" && p.stage_enabled) {
-        add("action-stage-kick", message("people.stage_kick"), () => client.stage.kick(ids));
+        add("action-stage-kick", "people.stage_kick", () => client.stage.kick(ids));
       } else if (peer.stage_status === "OFF_STAGE") {
-        add("action-stage-invite", message("people.stage_invite"), () => client.stage.grant(ids));
+        add("action-stage-invite", "people.stage_invite", () => client.stage.grant(ids));
       }
     }
-    if (p.kick_participant) add("action-kick", message("people.remove"), () => this.remove(peer), "danger");
+    if (p.kick_participant) add("action-kick", "people.remove", () => this.remove(peer), "danger");
     const chat = this.privateChat();
     if (chat && chat.canMessage(peer.participant_id)) {
-      add("action-message", message("people.message"), () => { chat.choose(peer.participant_id); this.openPanel("chat"); });
+      add("action-message", "people.message", () => { chat.choose(peer.participant_id); this.openPanel("chat"); });
     }
     return out;
   }

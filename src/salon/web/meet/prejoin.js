@@ -1,5 +1,6 @@
 // The pre-join screen: the meeting's title, the name field, a camera preview, the
-// Microphone / Camera toggles and device pickers, the inactive meeting's notice, and Join.
+// Microphone / Camera toggles and device pickers, the inactive meeting's notice, and Join
+// (a form: Enter in the name field joins too; an empty name is an error on the field).
 // Its MediaSession (`page.previewMedia`) opens devices only; join() (app.js) takes over
 // the tracks that are still wanted.
 
@@ -73,7 +74,22 @@ export function prejoin({join}) {
     });
   }
   page.onToggle = act(open);
-  nameInput.oninput = paintAvatar;
+  const nameError = $("prejoin-name-error");
+  const showNameError = (text) => {
+    nameError.textContent = text;
+    nameError.hidden = !text;
+    if (text) {
+      nameInput.setAttribute("aria-invalid", "true");
+      nameInput.setAttribute("aria-describedby", nameError.id);
+    } else {
+      nameInput.removeAttribute("aria-invalid");
+      nameInput.removeAttribute("aria-describedby");
+    }
+  };
+  nameInput.oninput = () => {
+    paintAvatar();
+    if (nameInput.value.trim()) showNameError("");
+  };
   $("prejoin-hint").textContent = info.preset.stage_enabled && !canProduce("video")
     ? message("prejoin.viewer") : "";
   // An inactive meeting refuses every join (MEETING_INACTIVE): said here, before Join.
@@ -81,12 +97,16 @@ export function prejoin({join}) {
   $("prejoin-inactive").hidden = !inactive;
   $("prejoin-inactive").textContent = inactive ? message("prejoin.inactive") : "";
   $("prejoin-join").disabled = inactive;
-  $("prejoin-join").onclick = act(async () => {
+  // A form: Join, or Enter in the name field, joins (the toggles are type=button).
+  $("prejoin-form").onsubmit = act(async () => {
+    if ($("prejoin-join").disabled) return;
     const name = nameInput.value.trim();
     if (info.preset.can_edit_display_name && !name) {
-      $("prejoin-hint").textContent = message("prejoin.name_needed");
+      showNameError(message("prejoin.name_needed"));
+      nameInput.focus();
       return;
     }
+    showNameError("");
     page.joinName = info.preset.can_edit_display_name ? name : null;
     await join(page.joinName);
   });
