@@ -1,5 +1,6 @@
 """Running the server: first start, restart, OpenAPI docs, clean shutdown."""
 
+import asyncio
 import os
 import re
 import signal
@@ -10,7 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from salon.api import app as application
 from tests.servers import free_port, launch
 
 
@@ -73,3 +76,15 @@ def test_serve_help_names_the_options() -> None:
     result = subprocess.run([sys.executable, "-m", "salon", "serve", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--host" in result.stdout and "--port" in result.stdout
+
+
+async def test_a_slow_step_of_stopping_is_named_in_the_log(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A drain that overruns its grace period is killed (SIGKILL): the log says where
+    the time went. A quick step says nothing."""
+    monkeypatch.setattr(application, "SLOW_STOP_SECS", 0.05)
+    with caplog.at_level("WARNING", logger="salon.server"):
+        await application._timed("the quick one", asyncio.sleep(0))
+        await application._timed("the recording scheduler", asyncio.sleep(0.1))
+    said = [r.getMessage() for r in caplog.records if r.name == "salon.server"]
+    assert len(said) == 1 and said[0].startswith("stopping: the recording scheduler took 0.1")

@@ -1,6 +1,8 @@
 """The ASGI application: REST routes, error envelope, and the resources they share."""
 
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -58,6 +60,22 @@ from salon.webhooks.dispatcher import WebhookDispatcher
 #: FastAPI's defaults look up OpenTelemetry's global providers on every request.
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
                                   "operation_spans": False}
+
+
+log = logging.getLogger("salon.server")
+
+#: A step of stopping that takes longer than this is named in the log.
+SLOW_STOP_SECS = 3.0
+
+
+async def _timed(step: str, stopping: Awaitable[None]) -> None:
+    """One step of stopping. One that takes long is logged, so that a drain that
+    overruns its grace period (an orchestrator kills after 30 s) says where it went."""
+    began = time.monotonic()
+    await stopping
+    took = time.monotonic() - began
+    if took > SLOW_STOP_SECS:
+        log.warning("stopping: %s took %.1f s", step, took)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -142,20 +160,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # recordings of meetings that go on are handed over too (not finished here).
             scheduler.hand_off_at_stop = app.state.cluster is not None
             app.state.livestreams.runner.hand_off_at_stop = app.state.cluster is not None
-            await drain_cluster(app.state.node, app.state.cluster)
-            await app.state.rooms.stop()
-            await app.state.transcribers.stop()
-            await app.state.recordings.stop()
-            await livestreaming.stop(app.state.livestreams)
-            await scheduler.stop()
-            await app.state.post_meeting.stop()
+            await _timed("the cluster's drain", drain_cluster(app.state.node, app.state.cluster))
+            await _timed("the rooms", app.state.rooms.stop())
+            await _timed("the live transcribers", app.state.transcribers.stop())
+            await _timed("the live recordings", app.state.recordings.stop())
+            await _timed("the livestreams", livestreaming.stop(app.state.livestreams))
+            await _timed("the recording scheduler", scheduler.stop())
+            await _timed("the post-meeting jobs", app.state.post_meeting.stop())
             # Listed until its jobs are stopped and their rows written: other nodes take
             # over the jobs of a node that left (docs/cluster.md, "Jobs").
             await app.state.grants.leave()
-            await leave_cluster(app.state.node)
+            await _timed("leaving the cluster", leave_cluster(app.state.node))
             if app.state.media is not None:
-                await app.state.media.stop()
-            await app.state.webhooks.stop()
+                await _timed("the media server", app.state.media.stop())
+            await _timed("the webhook dispatcher", app.state.webhooks.stop())
             await database.dispose()
 
     app = FastAPI(

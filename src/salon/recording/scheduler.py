@@ -64,8 +64,9 @@ TICK_SECS = 0.2
 #: How often the queue is looked at without being woken.
 POLL_SECS = 2.0
 #: At a stop, how long recordings already being finished (stored, or handed over) are
-#: waited for before they are cancelled.
-FINISH_WAIT_SECS = 30.0
+#: waited for before they are cancelled: a share of an orchestrator's grace period (30 s
+#: before SIGKILL), which the other steps of stopping need too.
+FINISH_WAIT_SECS = 10.0
 
 
 @dataclass(frozen=True)
